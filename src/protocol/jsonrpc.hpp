@@ -1,0 +1,96 @@
+// JSON-RPC 2.0 framing for MCP: message classification, constructors for
+// responses/errors/notifications, and the standard error codes.
+#pragma once
+
+#include <boost/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace bastion::protocol {
+
+namespace json = boost::json;
+
+// JSON-RPC 2.0 and MCP error codes.
+inline constexpr int kParseError = -32700;
+inline constexpr int kInvalidRequest = -32600;
+inline constexpr int kMethodNotFound = -32601;
+inline constexpr int kInvalidParams = -32602;
+inline constexpr int kInternalError = -32603;
+// MCP: resource not found (spec 2025-06-18 §resources/errors).
+inline constexpr int kResourceNotFound = -32002;
+// MCP: URL elicitation required (2025-11-25).
+inline constexpr int kUrlElicitationRequired = -32042;
+// Bastion-specific server errors live in the implementation-defined range.
+inline constexpr int kRequestTimeout = -32001;
+inline constexpr int kRequestCancelled = -32800;
+inline constexpr int kUpstreamUnavailable = -32010;
+inline constexpr int kPolicyRejected = -32011;
+inline constexpr int kForbidden = -32012;
+
+// A JSON-RPC error object, carried as a value through the data plane.
+struct RpcError {
+  int code = kInternalError;
+  std::string message;
+  json::value data = nullptr;  // omitted when null
+
+  json::object to_json() const;
+};
+
+// Either a result object or an error: what every request handler produces.
+class Outcome {
+ public:
+  Outcome(json::object result) : v_(std::move(result)) {}  // NOLINT: implicit by design
+  Outcome(RpcError error) : v_(std::move(error)) {}        // NOLINT
+  bool ok() const { return v_.index() == 0; }
+  json::object& result() { return std::get<0>(v_); }
+  const json::object& result() const { return std::get<0>(v_); }
+  RpcError& error() { return std::get<1>(v_); }
+  const RpcError& error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<json::object, RpcError> v_;
+};
+
+RpcError invalid_params(std::string message);
+RpcError method_not_found(std::string_view method);
+RpcError internal_error(std::string message);
+
+enum class MessageKind { kRequest, kNotification, kResponse, kError };
+
+// A classified, validated JSON-RPC message. `raw` keeps the whole object so a
+// relay can forward it without rebuilding it.
+struct Message {
+  MessageKind kind;
+  json::value id;      // null for notifications
+  std::string method;  // requests and notifications
+  json::object raw;
+
+  const json::object* params() const;  // nullptr when absent
+};
+
+// Validates one JSON-RPC message object. On failure returns the error to send
+// back (with the id when one could be read).
+struct ClassifyError {
+  RpcError error;
+  json::value id = nullptr;
+};
+std::variant<Message, ClassifyError> classify(json::value v);
+
+// Parses text into JSON with a depth limit; reports kParseError on failure.
+std::variant<json::value, RpcError> parse_json(std::string_view text);
+
+json::object make_result(const json::value& id, json::object result);
+json::object make_error(const json::value& id, const RpcError& error);
+json::object make_notification(std::string_view method, json::object params);
+json::object make_request(const json::value& id, std::string_view method, json::object params);
+json::object make_response(const json::value& id, const Outcome& outcome);
+
+// Valid JSON-RPC ids are strings or integers (MCP forbids null ids).
+bool valid_id(const json::value& id);
+
+// Serializes with Boost.JSON; never throws.
+std::string to_string(const json::value& v);
+
+}  // namespace bastion::protocol

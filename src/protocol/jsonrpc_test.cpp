@@ -1,0 +1,85 @@
+#include "protocol/jsonrpc.hpp"
+
+#include <gtest/gtest.h>
+
+#include "protocol/version.hpp"
+
+namespace bastion::protocol {
+namespace {
+
+struct ClassifyCase {
+  const char* text;
+  int expected_error;  // 0: valid
+  MessageKind kind;
+};
+
+class ClassifyTest : public ::testing::TestWithParam<ClassifyCase> {};
+
+TEST_P(ClassifyTest, Classifies) {
+  const auto& c = GetParam();
+  auto parsed = parse_json(c.text);
+  ASSERT_EQ(parsed.index(), 0u) << c.text;
+  auto r = classify(std::get<0>(std::move(parsed)));
+  if (c.expected_error == 0) {
+    ASSERT_EQ(r.index(), 0u) << c.text;
+    EXPECT_EQ(std::get<Message>(r).kind, c.kind) << c.text;
+  } else {
+    ASSERT_EQ(r.index(), 1u) << c.text;
+    EXPECT_EQ(std::get<ClassifyError>(r).error.code, c.expected_error) << c.text;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Messages, ClassifyTest,
+    ::testing::Values(
+        ClassifyCase{R"({"jsonrpc":"2.0","id":1,"method":"ping"})", 0, MessageKind::kRequest},
+        ClassifyCase{R"({"jsonrpc":"2.0","id":"a","method":"x","params":{}})", 0,
+                     MessageKind::kRequest},
+        ClassifyCase{R"({"jsonrpc":"2.0","method":"notifications/initialized"})", 0,
+                     MessageKind::kNotification},
+        ClassifyCase{R"({"jsonrpc":"2.0","id":1,"result":{}})", 0, MessageKind::kResponse},
+        ClassifyCase{R"({"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"x"}})", 0,
+                     MessageKind::kError},
+        ClassifyCase{R"([1])", kInvalidRequest, MessageKind::kRequest},
+        ClassifyCase{R"({"id":1,"method":"ping"})", kInvalidRequest, MessageKind::kRequest},
+        ClassifyCase{R"({"jsonrpc":"1.0","id":1,"method":"ping"})", kInvalidRequest,
+                     MessageKind::kRequest},
+        ClassifyCase{R"({"jsonrpc":"2.0","id":null,"method":"ping"})", kInvalidRequest,
+                     MessageKind::kRequest},
+        ClassifyCase{R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})", kInvalidRequest,
+                     MessageKind::kRequest},
+        ClassifyCase{R"({"jsonrpc":"2.0","id":1,"method":7})", kInvalidRequest,
+                     MessageKind::kRequest},
+        ClassifyCase{R"({"jsonrpc":"2.0","id":1,"method":"x","params":[1]})", kInvalidParams,
+                     MessageKind::kRequest},
+        ClassifyCase{R"({"jsonrpc":"2.0","id":1})", kInvalidRequest, MessageKind::kRequest},
+        ClassifyCase{R"({"jsonrpc":"2.0","id":1,"result":{},"error":{}})", kInvalidRequest,
+                     MessageKind::kRequest}));
+
+TEST(ParseJson, RejectsTruncatedAndDeepInput) {
+  EXPECT_EQ(parse_json(R"({"jsonrpc":"2.0","id":1,"meth)").index(), 1u);
+  EXPECT_EQ(std::get<RpcError>(parse_json("\xff\xfe garbage")).code, kParseError);
+  std::string deep(1000, '[');
+  EXPECT_EQ(parse_json(deep).index(), 1u);
+}
+
+TEST(Version, NegotiatesDownAndFallsBackToLatest) {
+  EXPECT_EQ(negotiate_version("2025-06-18"), "2025-06-18");
+  EXPECT_EQ(negotiate_version("2025-03-26"), "2025-03-26");
+  EXPECT_EQ(negotiate_version("2024-11-05"), kLatestVersion);
+  EXPECT_EQ(negotiate_version("garbage"), kLatestVersion);
+  EXPECT_TRUE(allows_batches("2025-03-26"));
+  EXPECT_FALSE(allows_batches("2025-11-25"));
+}
+
+TEST(MakeResponse, CarriesErrorData) {
+  RpcError e{kInvalidParams, "bad", json::object{{"field", "x"}}};
+  auto o = make_response(json::value(3), Outcome(e));
+  EXPECT_EQ(o.at("error").at("code").as_int64(), kInvalidParams);
+  EXPECT_EQ(o.at("error").at("data").at("field").as_string(), "x");
+  auto ok = make_response(json::value("id"), Outcome(json::object{{"a", 1}}));
+  EXPECT_EQ(ok.at("result").at("a").as_int64(), 1);
+}
+
+}  // namespace
+}  // namespace bastion::protocol

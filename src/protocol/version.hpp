@@ -1,0 +1,24 @@
+// MCP protocol versions Bastion speaks and how it negotiates among them.
+#pragma once
+
+#include <array>
+#include <string_view>
+
+namespace bastion::protocol {
+
+inline constexpr std::string_view kLatestVersion = "2025-11-25";
+inline constexpr std::array<std::string_view, 3> kSupportedVersions = {
+    "2025-11-25", "2025-06-18", "2025-03-26"};
+// Assumed by Streamable HTTP when a request carries no MCP-Protocol-Version.
+inline constexpr std::string_view kDefaultHttpVersion = "2025-03-26";
+
+bool is_supported_version(std::string_view v);
+
+// The version to answer an initialize with: the client's if we support it,
+// otherwise our latest (the client then decides whether to disconnect).
+std::string_view negotiate_version(std::string_view requested);
+
+// Feature switches that differ between versions.
+inline bool allows_batches(std::string_view v) { return v == "2025-03-26"; }
+
+}  // namespace bastion::protocol
