@@ -1,0 +1,27 @@
+// Who is calling: the identity the transport established (an OAuth2 client,
+// or the anonymous principal when auth is off / on stdio).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace bastion::protocol {
+
+struct Principal {
+  std::string subject = "anonymous";  // token `sub`
+  std::string client_id = "anonymous";
+  std::vector<std::string> scopes;    // granted scopes, empty when anonymous
+  bool authenticated = false;
+
+  bool has_scope(std::string_view s) const {
+    for (const auto& x : scopes)
+      if (x == s) return true;
+    return false;
+  }
+  static const Principal& anonymous() {
+    static const Principal p;
+    return p;
+  }
+};
+
+}  // namespace bastion::protocol

@@ -1,0 +1,85 @@
+// The filter chain every tools/call, resources/read and prompts/get passes
+// through (PII policy, audit, scope checks). Requests run front to back,
+// responses back to front; the first error stops the chain. An empty chain
+// costs one branch.
+#pragma once
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "protocol/jsonrpc.hpp"
+#include "protocol/principal.hpp"
+
+namespace bastion::server {
+
+namespace json = boost::json;
+
+// What a filter knows about the call it sees. Lives for one request.
+struct CallContext {
+  const protocol::Principal& caller;
+  std::string_view session_id;
+  std::string_view request_id;  // JSON-RPC id as text
+  std::string_view method;      // "tools/call", "resources/read", "prompts/get"
+  std::string_view server;      // owning backend/upstream name ("builtin" for built-ins)
+  std::string_view target;      // tool name, resource URI or prompt name as the client sent it
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  // Filters record what they found and did here (e.g. "pii": {...},
+  // "decision": "mask"); the audit filter writes it out. Never raw values.
+  json::object notes;
+};
+
+// A filter's answer: continue (no error) or stop with this JSON-RPC error.
+struct Verdict {
+  std::optional<protocol::RpcError> error;
+  bool ok() const { return !error; }
+  static Verdict pass() { return {}; }
+  static Verdict reject(protocol::RpcError e) { return {std::move(e)}; }
+};
+
+// One stage of the chain. Implementations hold immutable config parsed once
+// and must be thread-safe: the same filter runs for many sessions at once.
+class Filter {
+ public:
+  virtual ~Filter() = default;
+  virtual std::string_view name() const = 0;
+  // `params` is the request's params object (arguments live inside it).
+  virtual Verdict on_request(json::object& params, CallContext& ctx) = 0;
+  // `result` is the response's result object; `error` is set instead when the
+  // backend failed (filters may only observe it).
+  virtual Verdict on_response(json::object& /*result*/, CallContext& /*ctx*/) { return {}; }
+  virtual void on_error(const protocol::RpcError& /*error*/, CallContext& /*ctx*/) {}
+};
+
+class FilterChain {
+ public:
+  void add(std::shared_ptr<Filter> f) { filters_.push_back(std::move(f)); }
+  bool empty() const { return filters_.empty(); }
+  const std::vector<std::shared_ptr<Filter>>& filters() const { return filters_; }
+
+  Verdict run_request(json::object& params, CallContext& ctx) const {
+    for (const auto& f : filters_) {
+      Verdict v = f->on_request(params, ctx);
+      if (!v.ok()) return v;
+    }
+    return {};
+  }
+  Verdict run_response(json::object& result, CallContext& ctx) const {
+    for (auto it = filters_.rbegin(); it != filters_.rend(); ++it) {
+      Verdict v = (*it)->on_response(result, ctx);
+      if (!v.ok()) return v;
+    }
+    return {};
+  }
+  void run_error(const protocol::RpcError& e, CallContext& ctx) const {
+    for (auto it = filters_.rbegin(); it != filters_.rend(); ++it) (*it)->on_error(e, ctx);
+  }
+
+ private:
+  std::vector<std::shared_ptr<Filter>> filters_;
+};
+
+}  // namespace bastion::server
