@@ -28,3 +28,18 @@ function(bastion_test name)
     BASTION_VECTORS_DIR="${PROJECT_SOURCE_DIR}/tests/vectors")
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
 endfunction()
+
+# bastion_glob_module(NAME DEPS ... TEST_DEPS ...)
+# A module whose library is every *.cpp in its folder except *_test.cpp, and
+# whose test binary <NAME>_test is every *_test.cpp. Lets several people add
+# files to one module without editing its CMakeLists.txt.
+function(bastion_glob_module name)
+  cmake_parse_arguments(ARG "" "" "DEPS;TEST_DEPS" ${ARGN})
+  file(GLOB lib_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  file(GLOB test_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cpp)
+  list(REMOVE_ITEM lib_sources ${test_sources} "")
+  bastion_module(${name} SOURCES ${lib_sources} DEPS ${ARG_DEPS})
+  if(test_sources)
+    bastion_test(${name}_test SOURCES ${test_sources} DEPS bastion_${name} ${ARG_TEST_DEPS})
+  endif()
+endfunction()
