@@ -1,6 +1,7 @@
 # Helpers shared by every module.
 
-set(BASTION_WARNINGS -Wall -Wextra -Werror -Wno-missing-field-initializers)
+# -Wmismatched-new-delete: GCC 12 false positive on Asio coroutine frames.
+set(BASTION_WARNINGS -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-mismatched-new-delete)
 
 # bastion_module(NAME SOURCES a.cpp b.cpp DEPS bastion_x Boost::json ...)
 # Defines the static library bastion_<NAME>; include paths start at src/.
