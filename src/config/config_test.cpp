@@ -1,0 +1,77 @@
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace bastion::config {
+namespace {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, ReadsTypedValuesWithDefaults) {
+  auto doc = Document::parse("http:\n  port: 9000\n  timeout: 250ms\n  body: 4MiB\nname: x\n", "t.yaml");
+  Reader r(doc, "");
+  Reader http = r.child("http");
+  EXPECT_EQ(http.integer("port", 1, 0, 65535), 9000);
+  EXPECT_EQ(http.duration("timeout", {}).count(), 250);
+  EXPECT_EQ(http.bytes("body", 0), 4u << 20);
+  EXPECT_EQ(http.boolean("missing", true), true);
+  http.finish();
+  EXPECT_EQ(r.str("name", ""), "x");
+  r.finish();
+}
+
+TEST(Config, UnknownKeyNamesFileLineAndKnownKeys) {
+  auto doc = Document::parse("http:\n  port: 9000\n  prot: 1\n", "cfg.yaml");
+  Reader r(doc, "");
+  Reader http = r.child("http");
+  http.integer("port", 1, 0, 65535);
+  auto msg = error_of([&] { http.finish(); });
+  EXPECT_NE(msg.find("cfg.yaml:3:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("unknown key 'prot'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("port"), std::string::npos) << msg;
+}
+
+TEST(Config, BadValuesAreRejectedWithTheirLine) {
+  auto doc = Document::parse("a: 1\nport: seventy\nlevel: loud\nwait: 3 weeks\n", "c.yaml");
+  Reader r(doc, "");
+  EXPECT_NE(error_of([&] { r.integer("port", 0, 0, 65535); }).find("c.yaml:2:"), std::string::npos);
+  EXPECT_NE(error_of([&] { r.choice("level", "info", {"info", "debug"}); }).find("one of"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { r.duration("wait", {}); }).find("c.yaml:4:"), std::string::npos);
+  EXPECT_NE(error_of([&] { r.integer("a", 5, 2, 3); }).find("between 2 and 3"), std::string::npos);
+}
+
+TEST(Config, SyntaxErrorsAndDuplicateKeys) {
+  EXPECT_NE(error_of([] { Document::parse("a: [1, 2\n", "s.yaml"); }).find("s.yaml:"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { Document::parse("a: 1\na: 2\n", "d.yaml"); }).find("duplicate key"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { Document::parse("- 1\n- 2\n", "l.yaml"); }).find("mapping"),
+            std::string::npos);
+}
+
+TEST(Config, QuotedScalarsStayStrings) {
+  auto doc = Document::parse("a: \"123\"\nb: 123\nc: 'true'\n", "q.yaml");
+  EXPECT_TRUE(doc.root().at("a").is_string());
+  EXPECT_TRUE(doc.root().at("b").is_int64());
+  EXPECT_TRUE(doc.root().at("c").is_string());
+}
+
+TEST(Config, DurationsAndSizes) {
+  EXPECT_EQ(parse_duration("2h")->count(), 7200000);
+  EXPECT_EQ(parse_duration("1.5s")->count(), 1500);
+  EXPECT_FALSE(parse_duration("-1s"));
+  EXPECT_FALSE(parse_duration("5 parsecs"));
+  EXPECT_EQ(*parse_bytes("64KiB"), 65536u);
+  EXPECT_FALSE(parse_bytes("12 lots"));
+}
+
+}  // namespace
+}  // namespace bastion::config

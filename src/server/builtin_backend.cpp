@@ -1,0 +1,233 @@
+#include "server/builtin_backend.hpp"
+
+#include <fmt/format.h>
+
+namespace bastion::server {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using protocol::Outcome;
+
+namespace {
+std::string string_field(const json::object& o, std::string_view k) {
+  if (auto* v = o.if_contains(k); v && v->is_string()) return std::string(v->get_string());
+  return {};
+}
+
+bool type_matches(std::string_view type, const json::value& v) {
+  if (type == "string") return v.is_string();
+  if (type == "number") return v.is_number();
+  if (type == "integer")
+    return v.is_int64() || v.is_uint64() || (v.is_double() && v.get_double() == static_cast<double>(static_cast<long long>(v.get_double())));
+  if (type == "boolean") return v.is_bool();
+  if (type == "object") return v.is_object();
+  if (type == "array") return v.is_array();
+  if (type == "null") return v.is_null();
+  return true;
+}
+}  // namespace
+
+bool match_uri_template(std::string_view pattern, std::string_view uri,
+                        std::map<std::string, std::string>* vars) {
+  std::size_t p = 0, u = 0;
+  while (p < pattern.size()) {
+    if (pattern[p] == '{') {
+      auto close = pattern.find('}', p);
+      if (close == std::string_view::npos) return false;
+      std::string name(pattern.substr(p + 1, close - p - 1));
+      p = close + 1;
+      // A variable runs to the next literal character (or '/'), never empty.
+      char stop = p < pattern.size() ? pattern[p] : '\0';
+      std::size_t start = u;
+      while (u < uri.size() && uri[u] != '/' && (stop == '\0' || uri[u] != stop)) ++u;
+      if (u == start) return false;
+      if (vars) (*vars)[name] = std::string(uri.substr(start, u - start));
+    } else {
+      if (u >= uri.size() || uri[u] != pattern[p]) return false;
+      ++p;
+      ++u;
+    }
+  }
+  return u == uri.size();
+}
+
+std::string check_arguments(const json::object& schema, const json::object& args) {
+  if (auto* req = schema.if_contains("required"); req && req->is_array())
+    for (const auto& r : req->get_array())
+      if (r.is_string() && !args.contains(r.get_string()))
+        return fmt::format("missing required argument '{}'", std::string_view(r.get_string()));
+  auto* props = schema.if_contains("properties");
+  if (!props || !props->is_object()) return {};
+  for (const auto& [k, v] : args) {
+    auto* p = props->get_object().if_contains(k);
+    if (!p || !p->is_object()) continue;
+    auto* t = p->get_object().if_contains("type");
+    if (t && t->is_string() && !type_matches(t->get_string(), v))
+      return fmt::format("argument '{}' must be of type {}", std::string_view(k),
+                         std::string_view(t->get_string()));
+  }
+  return {};
+}
+
+void BuiltinBackend::add_tool(json::object definition, ToolHandler h) {
+  std::string name = string_field(definition, "name");
+  if (!definition.contains("inputSchema"))
+    definition["inputSchema"] = json::object{{"type", "object"}};
+  tool_defs_.push_back(std::move(definition));
+  tools_[name] = std::move(h);
+}
+
+void BuiltinBackend::add_sync_tool(SyncTool t) {
+  auto call = std::move(t.call);
+  add_tool(std::move(t.definition),
+           [call](json::object args, RequestContext& ctx) -> asio::awaitable<Outcome> {
+             co_return call(args, ctx.caller());
+           });
+}
+
+void BuiltinBackend::add_resource(json::object definition, ReadHandler h) {
+  std::string uri = string_field(definition, "uri");
+  resource_defs_.push_back(std::move(definition));
+  resources_[uri] = std::move(h);
+}
+
+void BuiltinBackend::add_template(json::object definition, ReadHandler h, CompleteHandler c) {
+  std::string pattern = string_field(definition, "uriTemplate");
+  templates_.push_back({std::move(definition), std::move(pattern), std::move(h), std::move(c)});
+}
+
+void BuiltinBackend::add_prompt(json::object definition, PromptHandler h, CompleteHandler c) {
+  std::string name = string_field(definition, "name");
+  prompt_defs_.push_back(definition);
+  prompts_[name] = Prompt{std::move(definition), std::move(h), std::move(c)};
+}
+
+json::object BuiltinBackend::capabilities() const {
+  json::object caps;
+  if (!tool_defs_.empty()) caps["tools"] = json::object{{"listChanged", true}};
+  if (!resource_defs_.empty() || !templates_.empty()) {
+    json::object r{{"listChanged", true}};
+    if (subscribable_) r["subscribe"] = true;
+    caps["resources"] = std::move(r);
+  }
+  if (!prompt_defs_.empty()) caps["prompts"] = json::object{{"listChanged", true}};
+  bool completes = false;
+  for (auto& t : templates_) completes |= bool(t.complete);
+  for (auto& [n, p] : prompts_) completes |= bool(p.complete);
+  if (completes) caps["completions"] = json::object{};
+  return caps;
+}
+
+asio::awaitable<std::vector<json::object>> BuiltinBackend::list(Kind kind, RequestContext&) {
+  switch (kind) {
+    case Kind::kTool: co_return tool_defs_;
+    case Kind::kResource: co_return resource_defs_;
+    case Kind::kPrompt: co_return prompt_defs_;
+    case Kind::kResourceTemplate: {
+      std::vector<json::object> out;
+      for (auto& t : templates_) out.push_back(t.definition);
+      co_return out;
+    }
+  }
+  co_return std::vector<json::object>{};
+}
+
+const BuiltinBackend::Template* BuiltinBackend::match_template(
+    std::string_view uri, std::map<std::string, std::string>* vars) const {
+  for (auto& t : templates_)
+    if (match_uri_template(t.pattern, uri, vars)) return &t;
+  return nullptr;
+}
+
+bool BuiltinBackend::owns(Kind kind, std::string_view key) const {
+  switch (kind) {
+    case Kind::kTool: return tools_.find(key) != tools_.end();
+    case Kind::kPrompt: return prompts_.find(key) != prompts_.end();
+    case Kind::kResource:
+    case Kind::kResourceTemplate:
+      if (resources_.find(key) != resources_.end()) return true;
+      for (auto& t : templates_)
+        if (t.pattern == key) return true;
+      return match_template(key, nullptr) != nullptr;
+  }
+  return false;
+}
+
+Outcome BuiltinBackend::complete(const json::object& params) const {
+  const auto& ref = params.at("ref").get_object();
+  const auto& arg = params.at("argument").get_object();
+  std::string arg_name = string_field(arg, "name");
+  std::string value = string_field(arg, "value");
+  CompleteHandler handler;
+  if (string_field(ref, "type") == "ref/prompt") {
+    auto it = prompts_.find(string_field(ref, "name"));
+    if (it != prompts_.end()) handler = it->second.complete;
+  } else {
+    std::string uri = string_field(ref, "uri");
+    for (auto& t : templates_)
+      if (t.pattern == uri || match_uri_template(t.pattern, uri, nullptr)) handler = t.complete;
+  }
+  std::vector<std::string> values;
+  if (handler) values = handler(arg_name, value);
+  constexpr std::size_t kMax = 100;  // spec: at most 100 values per response
+  json::array arr;
+  for (std::size_t i = 0; i < values.size() && i < kMax; ++i) arr.push_back(json::string(values[i]));
+  json::object completion{{"values", std::move(arr)},
+                          {"total", values.size()},
+                          {"hasMore", values.size() > kMax}};
+  return json::object{{"completion", std::move(completion)}};
+}
+
+asio::awaitable<Outcome> BuiltinBackend::call(std::string_view method, json::object params,
+                                              RequestContext& ctx) {
+  if (method == "tools/call") {
+    std::string name = string_field(params, "name");
+    auto it = tools_.find(name);
+    if (it == tools_.end()) co_return protocol::invalid_params("Unknown tool: " + name);
+    json::object args;
+    if (auto* a = params.if_contains("arguments"); a && a->is_object()) args = std::move(a->get_object());
+    for (auto& d : tool_defs_) {
+      if (string_field(d, "name") != name) continue;
+      if (auto* s = d.if_contains("inputSchema"); s && s->is_object()) {
+        std::string err = check_arguments(s->get_object(), args);
+        // Input validation failures are tool execution errors (SEP-1303),
+        // so the model can see and correct them.
+        if (!err.empty()) co_return text_result("Invalid arguments: " + err, true);
+      }
+    }
+    co_return co_await it->second(std::move(args), ctx);
+  }
+  if (method == "resources/read") {
+    std::string uri = string_field(params, "uri");
+    if (auto it = resources_.find(uri); it != resources_.end()) co_return it->second(uri, {});
+    std::map<std::string, std::string> vars;
+    if (auto* t = match_template(uri, &vars)) co_return t->read(uri, vars);
+    co_return protocol::RpcError{protocol::kResourceNotFound, "Resource not found",
+                                 json::object{{"uri", uri}}};
+  }
+  if (method == "resources/subscribe" || method == "resources/unsubscribe") {
+    if (!subscribable_) co_return protocol::method_not_found(method);
+    co_return json::object{};
+  }
+  if (method == "prompts/get") {
+    std::string name = string_field(params, "name");
+    auto it = prompts_.find(name);
+    if (it == prompts_.end()) co_return protocol::invalid_params("Unknown prompt: " + name);
+    json::object args;
+    if (auto* a = params.if_contains("arguments"); a && a->is_object()) args = a->get_object();
+    if (auto* pargs = it->second.definition.if_contains("arguments"); pargs && pargs->is_array())
+      for (auto& pa : pargs->get_array()) {
+        if (!pa.is_object()) continue;
+        auto* req = pa.get_object().if_contains("required");
+        std::string an = string_field(pa.get_object(), "name");
+        if (req && req->is_bool() && req->get_bool() && !args.contains(an))
+          co_return protocol::invalid_params("Missing required argument: " + an);
+      }
+    co_return it->second.get(args);
+  }
+  if (method == "completion/complete") co_return complete(params);
+  (void)ctx;
+  co_return protocol::method_not_found(method);
+}
+
+}  // namespace bastion::server

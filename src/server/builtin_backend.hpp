@@ -1,0 +1,89 @@
+// BuiltinBackend: a Backend whose tools, resources, templates and prompts are
+// C++ callbacks registered at start-up (the testkit and the seed's tools).
+// Immutable after setup, so concurrent calls need no locking.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "server/backend.hpp"
+#include "server/builtin_tool.hpp"
+
+namespace bastion::server {
+
+class BuiltinBackend : public Backend {
+ public:
+  using ToolHandler =
+      std::function<boost::asio::awaitable<protocol::Outcome>(boost::json::object args, RequestContext&)>;
+  // Returns a ReadResourceResult ({contents:[...]}) for `uri`; `vars` holds
+  // template variables (empty for fixed resources).
+  using ReadHandler = std::function<protocol::Outcome(
+      std::string_view uri, const std::map<std::string, std::string>& vars)>;
+  // Returns a GetPromptResult for the given arguments.
+  using PromptHandler = std::function<protocol::Outcome(const boost::json::object& args)>;
+  // Returns completion values for (argument name, partial value).
+  using CompleteHandler = std::function<std::vector<std::string>(std::string_view arg,
+                                                                 std::string_view value)>;
+
+  explicit BuiltinBackend(std::string name) : name_(std::move(name)) {}
+
+  void add_tool(boost::json::object definition, ToolHandler h);
+  void add_sync_tool(SyncTool t);
+  void add_resource(boost::json::object definition, ReadHandler h);
+  void add_template(boost::json::object definition, ReadHandler h, CompleteHandler c = {});
+  void add_prompt(boost::json::object definition, PromptHandler h, CompleteHandler c = {});
+  // Advertise resources.subscribe; subscriptions are tracked by sessions.
+  void set_subscribable(bool v) { subscribable_ = v; }
+  // Tell subscribed sessions that `uri` changed.
+  void resource_changed(std::string_view uri) {
+    if (listener_) listener_->resource_updated(uri);
+  }
+
+  std::string_view name() const override { return name_; }
+  boost::json::object capabilities() const override;
+  boost::asio::awaitable<std::vector<boost::json::object>> list(Kind kind,
+                                                                RequestContext& ctx) override;
+  bool owns(Kind kind, std::string_view key) const override;
+  boost::asio::awaitable<protocol::Outcome> call(std::string_view method,
+                                                 boost::json::object params,
+                                                 RequestContext& ctx) override;
+
+ private:
+  struct Template {
+    boost::json::object definition;
+    std::string pattern;
+    ReadHandler read;
+    CompleteHandler complete;
+  };
+  struct Prompt {
+    boost::json::object definition;
+    PromptHandler get;
+    CompleteHandler complete;
+  };
+  const Template* match_template(std::string_view uri, std::map<std::string, std::string>* vars) const;
+  protocol::Outcome complete(const boost::json::object& params) const;
+
+  std::string name_;
+  bool subscribable_ = false;
+  std::vector<boost::json::object> tool_defs_;
+  std::map<std::string, ToolHandler, std::less<>> tools_;
+  std::vector<boost::json::object> resource_defs_;
+  std::map<std::string, ReadHandler, std::less<>> resources_;
+  std::vector<Template> templates_;
+  std::vector<boost::json::object> prompt_defs_;
+  std::map<std::string, Prompt, std::less<>> prompts_;
+};
+
+// Matches an RFC 6570 level-1 template ("test://template/{id}/data") against
+// a URI; variables match one or more characters other than '/'.
+bool match_uri_template(std::string_view pattern, std::string_view uri,
+                        std::map<std::string, std::string>* vars);
+
+// Checks `args` against the top level of a JSON Schema object: required
+// properties and primitive types. Returns an error message, or empty.
+std::string check_arguments(const boost::json::object& schema, const boost::json::object& args);
+
+}  // namespace bastion::server

@@ -1,0 +1,122 @@
+#include "server/context.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "server/engine.hpp"
+#include "server/mailbox.hpp"
+#include "server/session.hpp"
+
+namespace bastion::server {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+constexpr std::array<std::string_view, 8> kLevelNames = {
+    "debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"};
+}
+
+std::optional<LogLevel> parse_log_level(std::string_view s) {
+  for (std::size_t i = 0; i < kLevelNames.size(); ++i)
+    if (kLevelNames[i] == s) return static_cast<LogLevel>(i);
+  return std::nullopt;
+}
+
+std::string_view to_string(LogLevel l) { return kLevelNames[static_cast<std::size_t>(l)]; }
+
+RequestContext::RequestContext(std::shared_ptr<Session> session, std::shared_ptr<Mailbox> out,
+                               json::value id, std::string method, json::value progress_token)
+    : session_(std::move(session)),
+      out_(std::move(out)),
+      id_(std::move(id)),
+      method_(std::move(method)),
+      progress_token_(std::move(progress_token)) {}
+
+RequestContext::~RequestContext() = default;
+
+const protocol::Principal& RequestContext::caller() const { return session_->principal(); }
+const std::string& RequestContext::session_id() const { return session_->id(); }
+std::string_view RequestContext::protocol_version() const { return session_->protocol_version(); }
+const json::object& RequestContext::client_capabilities() const {
+  return *session_->client_capabilities();
+}
+
+void RequestContext::progress(double progress, std::optional<double> total,
+                              std::string_view message) {
+  if (progress_token_.is_null()) return;
+  json::object p;
+  p["progressToken"] = progress_token_;
+  p["progress"] = progress;
+  if (total) p["total"] = *total;
+  if (!message.empty()) p["message"] = message;
+  notify(protocol::make_notification("notifications/progress", std::move(p)));
+}
+
+void RequestContext::log(LogLevel level, std::string_view logger, json::value data) {
+  if (level < session_->log_level()) return;
+  json::object p;
+  p["level"] = to_string(level);
+  if (!logger.empty()) p["logger"] = logger;
+  p["data"] = std::move(data);
+  notify(protocol::make_notification("notifications/message", std::move(p)));
+}
+
+void RequestContext::notify(json::object notification) {
+  if (cancelled()) return;
+  out_->push(std::move(notification));
+}
+
+std::string RequestContext::cancel_reason() const { return cancel_reason_; }
+
+void RequestContext::mark_cancelled(std::string reason) {
+  cancel_reason_ = std::move(reason);
+  cancelled_.store(true);
+}
+
+asio::awaitable<protocol::Outcome> RequestContext::client_request(std::string_view method,
+                                                                  json::object params) {
+  return client_request(method, std::move(params),
+                        session_->engine().options().client_request_timeout);
+}
+
+asio::awaitable<protocol::Outcome> RequestContext::client_request(
+    std::string_view method, json::object params, std::chrono::milliseconds timeout) {
+  auto ex = co_await asio::this_coro::executor;
+  json::value id;
+  auto pending = session_->new_pending(id, ex);
+  if (!out_->push(protocol::make_request(id, method, std::move(params)))) {
+    session_->forget_pending(id);
+    co_return protocol::RpcError{protocol::kInternalError, "client stream is closed"};
+  }
+  asio::steady_timer timer(ex, timeout);
+  auto r = co_await (pending->reply->pop() ||
+                     timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+  session_->forget_pending(id);
+  if (r.index() == 0) {
+    auto& reply = std::get<0>(r);
+    if (!reply) co_return protocol::RpcError{protocol::kRequestCancelled, "request cancelled"};
+    if (auto* res = reply->if_contains("result"); res && res->is_object())
+      co_return protocol::Outcome(res->get_object());
+    if (auto* err = reply->if_contains("error"); err && err->is_object()) {
+      protocol::RpcError e;
+      const auto& eo = err->get_object();
+      if (auto* c = eo.if_contains("code"); c && c->is_int64()) e.code = static_cast<int>(c->get_int64());
+      if (auto* m = eo.if_contains("message"); m && m->is_string()) e.message = m->get_string();
+      if (auto* d = eo.if_contains("data")) e.data = *d;
+      co_return e;
+    }
+    co_return protocol::RpcError{protocol::kInternalError, "malformed response from client"};
+  }
+  if (cancelled()) co_return protocol::RpcError{protocol::kRequestCancelled, "request cancelled"};
+  co_return protocol::RpcError{protocol::kRequestTimeout,
+                               fmt::format("client did not answer {} within {} ms", method,
+                                           timeout.count())};
+}
+
+}  // namespace bastion::server

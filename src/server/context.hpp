@@ -1,0 +1,84 @@
+// RequestContext: everything a backend may do while serving one client
+// request — report progress, log to the client, ask the client something
+// (sampling, elicitation, roots) and notice cancellation.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "protocol/jsonrpc.hpp"
+#include "protocol/principal.hpp"
+
+namespace bastion::server {
+
+class Session;
+class Mailbox;
+
+enum class LogLevel { kDebug, kInfo, kNotice, kWarning, kError, kCritical, kAlert, kEmergency };
+std::optional<LogLevel> parse_log_level(std::string_view s);
+std::string_view to_string(LogLevel l);
+
+// One per in-flight client request. Not copyable; lives until the response
+// is sent. Methods are safe to call from the handler's coroutine.
+class RequestContext {
+ public:
+  RequestContext(std::shared_ptr<Session> session, std::shared_ptr<Mailbox> out, boost::json::value id,
+                 std::string method, boost::json::value progress_token);
+  ~RequestContext();
+  RequestContext(const RequestContext&) = delete;
+  RequestContext& operator=(const RequestContext&) = delete;
+
+  const protocol::Principal& caller() const;
+  const std::string& session_id() const;
+  std::string_view protocol_version() const;
+  const boost::json::object& client_capabilities() const;
+  const boost::json::value& request_id() const { return id_; }
+  const std::string& method() const { return method_; }
+  const boost::json::value& progress_token() const { return progress_token_; }
+  Session& session() { return *session_; }
+
+  // notifications/progress for this request; no-op without a progressToken.
+  void progress(double progress, std::optional<double> total = {}, std::string_view message = {});
+  // notifications/message, sent only when `level` passes the session's level.
+  void log(LogLevel level, std::string_view logger, boost::json::value data);
+  // Any notification related to this request (the gateway relays upstream
+  // ones verbatim).
+  void notify(boost::json::object notification);
+
+  // A server-to-client request on this request's stream. Resolves to the
+  // client's result or error, kRequestTimeout after `timeout`, or
+  // kRequestCancelled when this request is cancelled meanwhile.
+  boost::asio::awaitable<protocol::Outcome> client_request(std::string_view method,
+                                                           boost::json::object params,
+                                                           std::chrono::milliseconds timeout);
+  boost::asio::awaitable<protocol::Outcome> client_request(std::string_view method,
+                                                           boost::json::object params);
+
+  // Set when the client sent notifications/cancelled for this request.
+  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+  std::string cancel_reason() const;
+
+  // Internal: used by the session.
+  void mark_cancelled(std::string reason);
+  boost::asio::cancellation_signal& cancel_signal() { return cancel_signal_; }
+  std::shared_ptr<Mailbox> outbox() const { return out_; }
+
+ private:
+  std::shared_ptr<Session> session_;
+  std::shared_ptr<Mailbox> out_;
+  boost::json::value id_;
+  std::string method_;
+  boost::json::value progress_token_;
+  std::atomic<bool> cancelled_{false};
+  std::string cancel_reason_;
+  boost::asio::cancellation_signal cancel_signal_;
+};
+
+}  // namespace bastion::server

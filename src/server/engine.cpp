@@ -1,0 +1,313 @@
+#include "server/engine.hpp"
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/algorithm/hex.hpp>
+
+#include "server/session.hpp"
+
+namespace bastion::server {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using protocol::Outcome;
+using protocol::RpcError;
+
+namespace {
+
+std::string random_session_id() {
+  unsigned char buf[16];
+  RAND_bytes(buf, sizeof buf);
+  std::string out;
+  boost::algorithm::hex_lower(buf, buf + sizeof buf, std::back_inserter(out));
+  return out;
+}
+
+std::string_view list_key(Kind k) {
+  switch (k) {
+    case Kind::kTool: return "tools";
+    case Kind::kResource: return "resources";
+    case Kind::kResourceTemplate: return "resourceTemplates";
+    case Kind::kPrompt: return "prompts";
+  }
+  return "";
+}
+
+std::string_view item_name(Kind k, const json::object& item) {
+  const char* field = (k == Kind::kResource) ? "uri"
+                      : (k == Kind::kResourceTemplate) ? "uriTemplate"
+                                                       : "name";
+  if (auto* v = item.if_contains(field); v && v->is_string()) return v->get_string();
+  return {};
+}
+
+const json::string* string_param(const json::object& params, std::string_view key) {
+  auto* v = params.if_contains(key);
+  return v ? v->if_string() : nullptr;
+}
+
+// Deep-merges capability objects: {"tools":{"listChanged":true}} etc.
+void merge_into(json::object& dst, const json::object& src) {
+  for (const auto& [k, v] : src) {
+    auto* existing = dst.if_contains(k);
+    if (existing && existing->is_object() && v.is_object())
+      merge_into(existing->get_object(), v.get_object());
+    else if (!existing || (v.is_bool() && v.get_bool()))
+      dst[k] = v;
+  }
+}
+
+}  // namespace
+
+std::string encode_cursor(std::size_t offset) { return "o" + std::to_string(offset); }
+
+std::optional<std::size_t> decode_cursor(std::string_view cursor) {
+  if (cursor.size() < 2 || cursor.size() > 20 || cursor[0] != 'o') return std::nullopt;
+  std::size_t v = 0;
+  for (char c : cursor.substr(1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::size_t>(c - '0');
+  }
+  return v;
+}
+
+json::object done_marker(const json::value& id) { return json::object{{"$bastion.done", id}}; }
+
+bool is_done_marker(const json::object& msg) { return msg.contains("$bastion.done"); }
+
+Engine::Engine(EngineOptions opts) : opts_(std::move(opts)) {}
+
+Engine::~Engine() { close_all(); }
+
+void Engine::add_backend(std::shared_ptr<Backend> b) {
+  b->set_listener(this);
+  backends_.push_back(std::move(b));
+}
+
+std::shared_ptr<Session> Engine::create_session(protocol::Principal principal) {
+  std::unique_lock lk(mu_);
+  if (sessions_.size() >= opts_.max_sessions) return nullptr;
+  auto id = random_session_id();
+  auto s = std::make_shared<Session>(*this, id, std::move(principal));
+  sessions_.emplace(std::move(id), s);
+  return s;
+}
+
+std::shared_ptr<Session> Engine::find_session(std::string_view id) {
+  std::shared_lock lk(mu_);
+  auto it = sessions_.find(std::string(id));
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+bool Engine::close_session(std::string_view id) {
+  std::shared_ptr<Session> s;
+  {
+    std::unique_lock lk(mu_);
+    auto it = sessions_.find(std::string(id));
+    if (it == sessions_.end()) return false;
+    s = std::move(it->second);
+    sessions_.erase(it);
+  }
+  s->close();
+  for (auto& b : backends_) b->on_session_closed(s->id());
+  return true;
+}
+
+std::size_t Engine::session_count() const {
+  std::shared_lock lk(mu_);
+  return sessions_.size();
+}
+
+std::size_t Engine::expire_idle(std::chrono::steady_clock::time_point now) {
+  std::vector<std::string> idle;
+  {
+    std::shared_lock lk(mu_);
+    for (auto& [id, s] : sessions_)
+      if (now - s->last_activity() > opts_.session_idle_timeout) idle.push_back(id);
+  }
+  for (auto& id : idle) close_session(id);
+  return idle.size();
+}
+
+void Engine::close_all() {
+  std::vector<std::string> ids;
+  {
+    std::shared_lock lk(mu_);
+    for (auto& [id, s] : sessions_) ids.push_back(id);
+  }
+  for (auto& id : ids) close_session(id);
+}
+
+std::vector<std::shared_ptr<Session>> Engine::snapshot_sessions() const {
+  std::shared_lock lk(mu_);
+  std::vector<std::shared_ptr<Session>> out;
+  out.reserve(sessions_.size());
+  for (auto& [id, s] : sessions_) out.push_back(s);
+  return out;
+}
+
+json::object Engine::capabilities() const {
+  json::object caps;
+  caps["logging"] = json::object{};
+  for (const auto& b : backends_) merge_into(caps, b->capabilities());
+  return caps;
+}
+
+bool Engine::visible(const protocol::Principal& p, const Backend& b, Kind k,
+                     std::string_view name) const {
+  return !authorizer_ || authorizer_(p, b.name(), k, name);
+}
+
+Backend* Engine::owner(Kind kind, std::string_view key) const {
+  for (const auto& b : backends_)
+    if (b->owns(kind, key)) return b.get();
+  return nullptr;
+}
+
+asio::awaitable<Outcome> Engine::list(Kind kind, RequestContext& ctx, const json::object& params) {
+  std::size_t offset = 0;
+  if (auto* c = params.if_contains("cursor"); c && !c->is_null()) {
+    auto off = c->is_string() ? decode_cursor(c->get_string()) : std::nullopt;
+    if (!off) co_return protocol::invalid_params("Invalid cursor");
+    offset = *off;
+  }
+  // The merged catalogue is rebuilt per call: backends cache their own lists,
+  // and a page must reflect list_changed immediately.
+  std::vector<json::object> all;
+  for (const auto& b : backends_) {
+    auto items = co_await b->list(kind, ctx);
+    for (auto& item : items)
+      if (visible(ctx.caller(), *b, kind, item_name(kind, item))) all.push_back(std::move(item));
+  }
+  if (offset > all.size()) co_return protocol::invalid_params("Invalid cursor");
+  std::size_t end = std::min(all.size(), offset + opts_.page_size);
+  json::array page;
+  page.reserve(end - offset);
+  for (std::size_t i = offset; i < end; ++i) page.push_back(std::move(all[i]));
+  json::object result;
+  result[list_key(kind)] = std::move(page);
+  if (end < all.size()) result["nextCursor"] = encode_cursor(end);
+  co_return result;
+}
+
+asio::awaitable<Outcome> Engine::route(Kind kind, std::string_view key, const std::string& method,
+                                       json::object params, RequestContext& ctx) {
+  Backend* b = owner(kind, key);
+  if (!b || !visible(ctx.caller(), *b, kind, key)) {
+    if (kind == Kind::kTool) co_return protocol::invalid_params("Unknown tool: " + std::string(key));
+    if (kind == Kind::kPrompt)
+      co_return protocol::invalid_params("Unknown prompt: " + std::string(key));
+    co_return RpcError{protocol::kResourceNotFound, "Resource not found",
+                       json::object{{"uri", key}}};
+  }
+  bool filtered = !filters_.empty() &&
+                  (method == "tools/call" || method == "resources/read" || method == "prompts/get");
+  if (!filtered) co_return co_await b->call(method, std::move(params), ctx);
+
+  std::string rid = json::serialize(ctx.request_id());
+  CallContext cc{ctx.caller(), ctx.session_id(), rid, method, b->name(), key};
+  if (auto v = filters_.run_request(params, cc); !v.ok()) {
+    filters_.run_error(*v.error, cc);
+    co_return *v.error;
+  }
+  Outcome out = co_await b->call(method, std::move(params), ctx);
+  if (!out.ok()) {
+    filters_.run_error(out.error(), cc);
+    co_return out;
+  }
+  if (auto v = filters_.run_response(out.result(), cc); !v.ok()) co_return *v.error;
+  co_return out;
+}
+
+asio::awaitable<Outcome> Engine::dispatch(Session& s, RequestContext& ctx, const std::string& method,
+                                          json::object params) {
+  if (method == "initialize") {
+    if (s.initialized()) co_return RpcError{protocol::kInvalidRequest, "Session already initialized"};
+    co_return s.initialize(params);
+  }
+  if (method == "ping") co_return json::object{};
+  if (method == "logging/setLevel") {
+    auto* lvl = string_param(params, "level");
+    auto parsed = lvl ? parse_log_level(*lvl) : std::nullopt;
+    if (!parsed) co_return protocol::invalid_params("logging/setLevel: unknown level");
+    s.set_log_level(*parsed);
+    co_return json::object{};
+  }
+  if (method == "tools/list") co_return co_await list(Kind::kTool, ctx, params);
+  if (method == "resources/list") co_return co_await list(Kind::kResource, ctx, params);
+  if (method == "resources/templates/list")
+    co_return co_await list(Kind::kResourceTemplate, ctx, params);
+  if (method == "prompts/list") co_return co_await list(Kind::kPrompt, ctx, params);
+
+  if (method == "tools/call" || method == "prompts/get") {
+    auto* name = string_param(params, "name");
+    if (!name) co_return protocol::invalid_params(method + ": name must be a string");
+    if (auto* a = params.if_contains("arguments"); a && !a->is_object() && !a->is_null())
+      co_return protocol::invalid_params(method + ": arguments must be an object");
+    std::string key(*name);
+    co_return co_await route(method == "tools/call" ? Kind::kTool : Kind::kPrompt, key, method,
+                             std::move(params), ctx);
+  }
+  if (method == "resources/read" || method == "resources/subscribe" ||
+      method == "resources/unsubscribe") {
+    auto* uri = string_param(params, "uri");
+    if (!uri) co_return protocol::invalid_params(method + ": uri must be a string");
+    std::string key(*uri);
+    if (method == "resources/unsubscribe") {
+      s.unsubscribe(key);
+      // Unsubscribing from something unknown is harmless.
+      if (!owner(Kind::kResource, key)) co_return json::object{};
+    }
+    Outcome out = co_await route(Kind::kResource, key, method, std::move(params), ctx);
+    if (out.ok() && method == "resources/subscribe") s.subscribe(key);
+    co_return out;
+  }
+  if (method == "completion/complete") {
+    auto* ref = params.if_contains("ref");
+    auto* arg = params.if_contains("argument");
+    if (!ref || !ref->is_object() || !arg || !arg->is_object())
+      co_return protocol::invalid_params("completion/complete: ref and argument are required");
+    auto* type = string_param(ref->get_object(), "type");
+    if (type && *type == "ref/prompt") {
+      auto* name = string_param(ref->get_object(), "name");
+      if (!name) co_return protocol::invalid_params("completion/complete: ref.name required");
+      std::string key(*name);
+      co_return co_await route(Kind::kPrompt, key, method, std::move(params), ctx);
+    }
+    if (type && *type == "ref/resource") {
+      auto* uri = string_param(ref->get_object(), "uri");
+      if (!uri) co_return protocol::invalid_params("completion/complete: ref.uri required");
+      std::string key(*uri);
+      co_return co_await route(Kind::kResource, key, method, std::move(params), ctx);
+    }
+    co_return protocol::invalid_params("completion/complete: unknown ref type");
+  }
+  co_return protocol::method_not_found(method);
+}
+
+void Engine::on_client_notification(Session& s, const std::string& method,
+                                    const json::object& msg) {
+  for (auto& b : backends_) b->on_client_notification(s.id(), msg);
+  (void)method;
+}
+
+void Engine::list_changed(Kind kind) {
+  const char* method = kind == Kind::kTool     ? "notifications/tools/list_changed"
+                       : kind == Kind::kPrompt ? "notifications/prompts/list_changed"
+                                               : "notifications/resources/list_changed";
+  for (auto& s : snapshot_sessions()) s->notify(protocol::make_notification(method, {}));
+}
+
+void Engine::resource_updated(std::string_view uri) {
+  for (auto& s : snapshot_sessions())
+    if (s->subscribed(uri))
+      s->notify(protocol::make_notification("notifications/resources/updated",
+                                            json::object{{"uri", uri}}));
+}
+
+void Engine::broadcast(json::object notification) {
+  for (auto& s : snapshot_sessions()) s->notify(notification);
+}
+
+}  // namespace bastion::server

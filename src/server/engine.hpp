@@ -1,0 +1,107 @@
+// The MCP session engine: owns the backends, the filter chain and the live
+// sessions; dispatches every client request to the right backend. Transport
+// independent: Streamable HTTP and stdio both drive it through Session.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "protocol/jsonrpc.hpp"
+#include "protocol/principal.hpp"
+#include "server/backend.hpp"
+#include "server/filter.hpp"
+
+namespace bastion::server {
+
+class Session;
+
+struct EngineOptions {
+  std::string server_name = "bastion";
+  std::string server_title = "Bastion MCP gateway";
+  std::string server_version = "0.1.0";
+  std::string instructions;                          // empty: omitted
+  std::size_t page_size = 100;                       // items per list page
+  std::chrono::milliseconds client_request_timeout{60000};  // sampling/elicitation/roots
+  std::chrono::seconds session_idle_timeout{1800};   // HTTP sessions without traffic
+  std::size_t max_sessions = 10000;
+};
+
+// Decides what a caller may see and use. Null: everything is visible.
+using Authorizer = std::function<bool(const protocol::Principal&, std::string_view backend,
+                                      Kind kind, std::string_view name)>;
+
+// Thread-safe.
+class Engine : public BackendListener {
+ public:
+  explicit Engine(EngineOptions opts);
+  ~Engine() override;
+
+  const EngineOptions& options() const { return opts_; }
+
+  // Setup, before serving.
+  void add_backend(std::shared_ptr<Backend> b);
+  FilterChain& filters() { return filters_; }
+  void set_authorizer(Authorizer a) { authorizer_ = std::move(a); }
+
+  // Sessions.
+  std::shared_ptr<Session> create_session(protocol::Principal principal);
+  std::shared_ptr<Session> find_session(std::string_view id);
+  // Closes and forgets a session; false when unknown.
+  bool close_session(std::string_view id);
+  std::size_t session_count() const;
+  // Closes sessions idle longer than the configured timeout; returns how many.
+  std::size_t expire_idle(std::chrono::steady_clock::time_point now);
+  void close_all();
+
+  // Request dispatch (called by Session).
+  boost::asio::awaitable<protocol::Outcome> dispatch(Session& s, RequestContext& ctx,
+                                                     const std::string& method,
+                                                     boost::json::object params);
+  void on_client_notification(Session& s, const std::string& method, const boost::json::object& msg);
+
+  // The merged capabilities object for InitializeResult.
+  boost::json::object capabilities() const;
+
+  // BackendListener.
+  void list_changed(Kind kind) override;
+  void resource_updated(std::string_view uri) override;
+  void broadcast(boost::json::object notification) override;
+
+ private:
+  boost::asio::awaitable<protocol::Outcome> list(Kind kind, RequestContext& ctx,
+                                                 const boost::json::object& params);
+  boost::asio::awaitable<protocol::Outcome> route(Kind kind, std::string_view key,
+                                                  const std::string& method,
+                                                  boost::json::object params, RequestContext& ctx);
+  Backend* owner(Kind kind, std::string_view key) const;
+  bool visible(const protocol::Principal& p, const Backend& b, Kind k, std::string_view name) const;
+  std::vector<std::shared_ptr<Session>> snapshot_sessions() const;
+
+  EngineOptions opts_;
+  std::vector<std::shared_ptr<Backend>> backends_;
+  FilterChain filters_;
+  Authorizer authorizer_;
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;
+};
+
+// Opaque cursors for list pagination.
+std::string encode_cursor(std::size_t offset);
+std::optional<std::size_t> decode_cursor(std::string_view cursor);
+
+// A message on an outbox that only tells the transport "request `id` is
+// finished without a response" (it was cancelled). Never sent to a client.
+boost::json::object done_marker(const boost::json::value& id);
+bool is_done_marker(const boost::json::object& msg);
+
+}  // namespace bastion::server

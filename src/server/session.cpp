@@ -1,0 +1,274 @@
+#include "server/session.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "protocol/version.hpp"
+#include "server/engine.hpp"
+
+namespace bastion::server {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using protocol::Message;
+using protocol::MessageKind;
+
+namespace {
+constexpr std::size_t kStandaloneBacklog = 1000;
+
+std::int64_t now_ns() {
+  return std::chrono::steady_clock::now().time_since_epoch().count();
+}
+}  // namespace
+
+Session::Session(Engine& engine, std::string id, protocol::Principal principal)
+    : engine_(engine),
+      id_(std::move(id)),
+      principal_(std::move(principal)),
+      last_activity_ns_(now_ns()),
+      client_caps_(std::make_shared<const json::object>()) {}
+
+Session::~Session() = default;
+
+std::string Session::id_key(const json::value& id) {
+  // Strings and numbers with the same text are different ids.
+  if (id.is_string()) return "s" + std::string(id.get_string());
+  return "n" + json::serialize(id);
+}
+
+std::shared_ptr<const json::object> Session::client_capabilities() const {
+  std::lock_guard lk(mu_);
+  return client_caps_;
+}
+
+void Session::touch() { last_activity_ns_.store(now_ns()); }
+
+std::chrono::steady_clock::time_point Session::last_activity() const {
+  return std::chrono::steady_clock::time_point(
+      std::chrono::steady_clock::duration(last_activity_ns_.load()));
+}
+
+void Session::reject(const protocol::ClassifyError& e, Mailbox& out) {
+  out.push(protocol::make_error(e.id, e.error));
+  if (!e.id.is_null()) out.push(done_marker(e.id));
+}
+
+void Session::deliver(json::object raw, const std::shared_ptr<Mailbox>& out,
+                      const asio::any_io_executor& ex) {
+  touch();
+  auto c = protocol::classify(json::value(std::move(raw)));
+  if (c.index() == 1) {
+    reject(std::get<1>(c), *out);
+    return;
+  }
+  auto& msg = std::get<Message>(c);
+  switch (msg.kind) {
+    case MessageKind::kRequest:
+      start_request(std::move(msg), out, ex);
+      break;
+    case MessageKind::kNotification:
+      on_notification(msg);
+      break;
+    case MessageKind::kResponse:
+    case MessageKind::kError:
+      on_response(std::move(msg));
+      break;
+  }
+}
+
+void Session::start_request(Message msg, const std::shared_ptr<Mailbox>& out,
+                            const asio::any_io_executor& ex) {
+  json::object params;
+  if (auto* p = msg.params()) params = *p;
+  json::value token;
+  if (auto* meta = params.if_contains("_meta"); meta && meta->is_object())
+    if (auto* t = meta->get_object().if_contains("progressToken")) token = *t;
+
+  auto ctx = std::make_shared<RequestContext>(shared_from_this(), out, msg.id, msg.method,
+                                              std::move(token));
+  std::string key = id_key(msg.id);
+  {
+    std::lock_guard lk(mu_);
+    in_flight_[key] = InFlight{ctx, ex};
+  }
+  auto self = shared_from_this();
+  asio::co_spawn(
+      ex,
+      [self, ctx, key, params = std::move(params)]() mutable -> asio::awaitable<void> {
+        protocol::Outcome outcome = protocol::RpcError{};
+        try {
+          outcome = co_await self->engine_.dispatch(*self, *ctx, ctx->method(), std::move(params));
+        } catch (const std::exception& e) {
+          spdlog::error("session {}: {} failed: {}", self->id_, ctx->method(), e.what());
+          outcome = protocol::internal_error("internal error");
+        }
+        {
+          std::lock_guard lk(self->mu_);
+          self->in_flight_.erase(key);
+        }
+        // A cancelled request gets no response (spec: cancellation).
+        if (ctx->cancelled())
+          ctx->outbox()->push(done_marker(ctx->request_id()));
+        else
+          ctx->outbox()->push(protocol::make_response(ctx->request_id(), outcome));
+      },
+      asio::bind_cancellation_slot(ctx->cancel_signal().slot(), asio::detached));
+}
+
+void Session::on_notification(const Message& msg) {
+  if (msg.method == "notifications/initialized") {
+    initialized_.store(true);
+    return;
+  }
+  if (msg.method == "notifications/cancelled") {
+    const json::object* p = msg.params();
+    if (!p) return;
+    auto* rid = p->if_contains("requestId");
+    if (!rid || !protocol::valid_id(*rid)) return;
+    std::string reason;
+    if (auto* r = p->if_contains("reason"); r && r->is_string()) reason = r->get_string();
+    std::shared_ptr<RequestContext> ctx;
+    asio::any_io_executor ex;
+    {
+      std::lock_guard lk(mu_);
+      auto it = in_flight_.find(id_key(*rid));
+      if (it == in_flight_.end()) return;  // finished already, or unknown: ignore
+      ctx = it->second.ctx.lock();
+      ex = it->second.ex;
+    }
+    if (!ctx) return;
+    ctx->mark_cancelled(std::move(reason));
+    asio::post(ex, [ctx] { ctx->cancel_signal().emit(asio::cancellation_type::terminal); });
+    return;
+  }
+  engine_.on_client_notification(*this, msg.method, msg.raw);
+}
+
+void Session::on_response(Message msg) {
+  std::shared_ptr<Pending> p;
+  {
+    std::lock_guard lk(mu_);
+    auto it = pending_.find(id_key(msg.id));
+    if (it == pending_.end()) {
+      spdlog::debug("session {}: response for unknown request {}", id_,
+                    json::serialize(msg.id));
+      return;
+    }
+    p = it->second;
+    pending_.erase(it);
+  }
+  p->reply->push(std::move(msg.raw));
+}
+
+std::shared_ptr<Session::Pending> Session::new_pending(json::value& id_out,
+                                                       const asio::any_io_executor& ex) {
+  auto p = std::make_shared<Pending>();
+  p->reply = std::make_shared<Mailbox>(ex, 1);
+  std::int64_t n = next_request_id_.fetch_add(1);
+  id_out = n;
+  std::lock_guard lk(mu_);
+  pending_[id_key(id_out)] = p;
+  return p;
+}
+
+void Session::forget_pending(const json::value& id) {
+  std::lock_guard lk(mu_);
+  pending_.erase(id_key(id));
+}
+
+protocol::Outcome Session::initialize(const json::object& params) {
+  auto* pv = params.if_contains("protocolVersion");
+  if (!pv || !pv->is_string())
+    return protocol::invalid_params("initialize: protocolVersion must be a string");
+  auto* caps = params.if_contains("capabilities");
+  if (caps && !caps->is_object())
+    return protocol::invalid_params("initialize: capabilities must be an object");
+  auto* info = params.if_contains("clientInfo");
+  if (info && !info->is_object())
+    return protocol::invalid_params("initialize: clientInfo must be an object");
+  std::string_view v = protocol::negotiate_version(pv->get_string());
+  {
+    std::lock_guard lk(mu_);
+    version_.store(v.data());
+    client_caps_ = std::make_shared<const json::object>(caps ? caps->get_object() : json::object{});
+    if (info) client_info_ = info->get_object();
+  }
+  const auto& o = engine_.options();
+  json::object server_info{{"name", o.server_name}, {"version", o.server_version}};
+  if (!o.server_title.empty()) server_info["title"] = o.server_title;
+  json::object result;
+  result["protocolVersion"] = v;
+  result["capabilities"] = engine_.capabilities();
+  result["serverInfo"] = std::move(server_info);
+  if (!o.instructions.empty()) result["instructions"] = o.instructions;
+  return result;
+}
+
+void Session::attach_standalone(std::shared_ptr<Mailbox> out) {
+  std::deque<json::object> backlog;
+  {
+    std::lock_guard lk(mu_);
+    standalone_ = out;
+    backlog.swap(standalone_backlog_);
+  }
+  for (auto& m : backlog) out->push(std::move(m));
+}
+
+void Session::detach_standalone(const std::shared_ptr<Mailbox>& out) {
+  std::lock_guard lk(mu_);
+  if (standalone_ == out) standalone_.reset();
+}
+
+void Session::notify(json::object notification) {
+  std::shared_ptr<Mailbox> out;
+  {
+    std::lock_guard lk(mu_);
+    out = standalone_;
+    if (!out || out->closed()) {
+      if (standalone_backlog_.size() >= kStandaloneBacklog) standalone_backlog_.pop_front();
+      standalone_backlog_.push_back(std::move(notification));
+      return;
+    }
+  }
+  out->push(std::move(notification));
+}
+
+bool Session::subscribed(std::string_view uri) const {
+  std::lock_guard lk(mu_);
+  return subscriptions_.find(uri) != subscriptions_.end();
+}
+
+void Session::subscribe(std::string uri) {
+  std::lock_guard lk(mu_);
+  subscriptions_.insert(std::move(uri));
+}
+
+void Session::unsubscribe(const std::string& uri) {
+  std::lock_guard lk(mu_);
+  subscriptions_.erase(uri);
+}
+
+void Session::close() {
+  if (closed_.exchange(true)) return;
+  std::vector<std::pair<std::shared_ptr<RequestContext>, asio::any_io_executor>> flights;
+  std::map<std::string, std::shared_ptr<Pending>> pending;
+  std::shared_ptr<Mailbox> standalone;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [k, f] : in_flight_)
+      if (auto c = f.ctx.lock()) flights.emplace_back(c, f.ex);
+    pending.swap(pending_);
+    standalone = std::move(standalone_);
+  }
+  for (auto& [ctx, ex] : flights) {
+    ctx->mark_cancelled("session closed");
+    asio::post(ex, [ctx] { ctx->cancel_signal().emit(asio::cancellation_type::terminal); });
+  }
+  for (auto& [k, p] : pending) p->reply->close();
+  if (standalone) standalone->close();
+}
+
+}  // namespace bastion::server

@@ -1,0 +1,84 @@
+// Streamable HTTP transport (MCP 2025-11-25 §transports) on Boost.Beast with
+// C++20 coroutines: POST/GET/DELETE on the MCP endpoint, JSON or SSE
+// responses, sessions, resumable SSE streams, Origin/Host checks against DNS
+// rebinding, and a hook for other routes (OAuth2, health, metrics).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "protocol/principal.hpp"
+#include "server/engine.hpp"
+
+namespace bastion::transport {
+
+namespace http = boost::beast::http;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+struct HttpOptions {
+  std::string host = "127.0.0.1";  // listen address
+  std::uint16_t port = 8080;       // 0: pick a free port (see HttpServer::port())
+  std::string mcp_path = "/mcp";
+  std::size_t max_body_bytes = 4 * 1024 * 1024;       // larger bodies get 413
+  std::size_t max_header_bytes = 16 * 1024;           // larger headers get 431
+  std::chrono::milliseconds read_timeout{30000};      // whole request incl. headers
+  std::chrono::milliseconds idle_timeout{120000};     // keep-alive between requests
+  std::chrono::milliseconds sse_keepalive{15000};     // comment lines on idle SSE streams
+  std::chrono::milliseconds sse_retry{1000};          // `retry:` hint sent to clients
+  std::chrono::milliseconds shutdown_grace{5000};     // wait for in-flight work on stop
+  // Origins allowed to call /mcp from a browser. Empty: only loopback origins
+  // (http(s)://localhost|127.0.0.1|[::1] on any port).
+  std::vector<std::string> allowed_origins;
+  // Host header values allowed (host part, port ignored). Empty: loopback names
+  // when listening on a loopback address, anything otherwise.
+  std::vector<std::string> allowed_hosts;
+  std::size_t max_connections = 10000;
+};
+
+// Answers a non-MCP request, or nullopt when the path is not its own.
+using RouteHandler = std::function<std::optional<Response>(const Request&)>;
+// Establishes the caller for /mcp: a principal, or the response to send
+// (401 challenge). Unset: everyone is anonymous.
+using Authenticator = std::function<std::variant<protocol::Principal, Response>(const Request&)>;
+// Last check before a message reaches the session (scope per tool): nullopt
+// to proceed, or the response to send instead (403 insufficient_scope).
+using MessageCheck =
+    std::function<std::optional<Response>(const protocol::Principal&, const boost::json::object&)>;
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& ioc, server::Engine& engine, HttpOptions opts);
+  ~HttpServer();
+
+  void add_route(RouteHandler h);
+  void set_authenticator(Authenticator a);
+  void set_message_check(MessageCheck c);
+
+  // Binds and starts accepting. Throws std::runtime_error when it cannot bind.
+  void start();
+  std::uint16_t port() const;
+  // Stops accepting, ends every session and stream, closes connections after
+  // the grace period. Safe to call from any thread, more than once.
+  void stop();
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+// Exposed for tests.
+bool origin_allowed(std::string_view origin, const std::vector<std::string>& allowed);
+bool host_allowed(std::string_view host_header, const std::vector<std::string>& allowed,
+                  bool loopback_only);
+bool accepts(std::string_view accept_header, std::string_view media_type);
+
+}  // namespace bastion::transport
