@@ -52,8 +52,13 @@ void RequestContext::progress(double progress, std::optional<double> total,
   if (progress_token_.is_null()) return;
   json::object p;
   p["progressToken"] = progress_token_;
-  p["progress"] = progress;
-  if (total) p["total"] = *total;
+  // Whole numbers go out as integers ("50", not "5E1").
+  auto num = [](double d) -> json::value {
+    if (d == static_cast<double>(static_cast<std::int64_t>(d))) return static_cast<std::int64_t>(d);
+    return d;
+  };
+  p["progress"] = num(progress);
+  if (total) p["total"] = num(*total);
   if (!message.empty()) p["message"] = message;
   notify(protocol::make_notification("notifications/progress", std::move(p)));
 }

@@ -611,8 +611,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
           out->close();
         },
         asio::detached);
-    co_return co_await write_sse(stream, req, es, 0, created ? session->id() : std::string(),
-                                 session->protocol_version());
+    // Named locals: GCC 12 mishandles temporaries of conditional expressions
+    // inside co_await.
+    std::string new_sid;
+    if (created) new_sid = session->id();
+    std::string version(session->protocol_version());
+    co_return co_await write_sse(stream, req, es, 0, std::move(new_sid), std::move(version),
+                                 nullptr);
   }
 
   asio::awaitable<bool> write_chunk(beast::tcp_stream& stream, const std::string& data) {
@@ -627,8 +632,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   // the client goes away, or another writer takes the stream over.
   asio::awaitable<bool> write_sse(beast::tcp_stream& stream, const Request& req,
                                   std::shared_ptr<EventStream> es, std::uint64_t after,
-                                  const std::string& new_session_id, std::string_view version,
-                                  std::function<void()> on_exit = {}) {
+                                  std::string new_session_id, std::string version,
+                                  std::function<void()> on_exit) {
     http::response<http::empty_body> res{http::status::ok, req.version()};
     res.set(http::field::content_type, "text/event-stream");
     res.set(http::field::cache_control, "no-cache");
@@ -656,7 +661,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     bool ok = true;
     // Priming event (SEP-1699): gives the client an id to resume from before
     // anything else happens, and the reconnection delay.
-    if (version >= std::string_view("2025-11-25")) {
+    if (version >= "2025-11-25") {
       ok = co_await write_chunk(stream, fmt::format("id: {}\nretry: {}\ndata: \n\n",
                                                     es->event_id(after), opts.sse_retry.count()));
     }
@@ -707,8 +712,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     if (auto last = req["Last-Event-ID"]; !last.empty()) {
       if (auto parsed = parse_event_id(last))
         if (auto es = hs->find(parsed->first))
-          co_return co_await write_sse(stream, req, es, parsed->second, {},
-                                       session->protocol_version());
+          co_return co_await write_sse(stream, req, es, parsed->second, std::string(),
+                                       std::string(session->protocol_version()), nullptr);
     }
 
     // The standalone stream for server-initiated messages: one live
@@ -747,8 +752,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       // A fresh GET (no Last-Event-ID) starts after what earlier connections saw.
       if (!b.events.empty()) start = 0;
     }
-    co_return co_await write_sse(stream, req, es, start, {}, session->protocol_version(),
-                                 [hs] {
+    co_return co_await write_sse(stream, req, es, start, std::string(),
+                                 std::string(session->protocol_version()), [hs] {
                                    std::lock_guard lk(hs->mu);
                                    hs->standalone_connected = false;
                                  });
@@ -798,6 +803,8 @@ std::uint16_t HttpServer::port() const {
   auto ep = impl_->acceptor.local_endpoint(ec);
   return ec ? 0 : ep.port();
 }
+
+std::size_t HttpServer::connection_count() const { return impl_->connections.load(); }
 
 void HttpServer::stop() {
   auto self = impl_;

@@ -65,6 +65,7 @@ class HttpServer {
   // Binds and starts accepting. Throws std::runtime_error when it cannot bind.
   void start();
   std::uint16_t port() const;
+  std::size_t connection_count() const;
   // Stops accepting, ends every session and stream, closes connections after
   // the grace period. Safe to call from any thread, more than once.
   void stop();

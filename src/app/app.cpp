@@ -1,0 +1,104 @@
+#include "app/app.hpp"
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <functional>
+#include <thread>
+
+#include "tools/testkit.hpp"
+#include "transport/http_server.hpp"
+#include "transport/stdio_server.hpp"
+
+namespace bastion::app {
+
+namespace asio = boost::asio;
+
+void setup_logging(const LogOptions& o) {
+  auto logger = spdlog::stderr_logger_mt("bastion");
+  if (o.format == "json")
+    logger->set_pattern(
+        R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","logger":"%n","msg":"%v"})",
+        spdlog::pattern_time_type::utc);
+  else
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  logger->set_level(spdlog::level::from_str(o.level));
+  logger->flush_on(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+}
+
+App::App(AppOptions o) : opts_(std::move(o)) { build(); }
+
+App::~App() = default;
+
+void App::build() {
+  engine_ = std::make_unique<server::Engine>(opts_.engine);
+  if (opts_.testkit) {
+    spdlog::warn("testkit enabled: conformance fixtures are exposed (not for production)");
+    engine_->add_backend(tools::make_testkit());
+  }
+}
+
+void App::run_threads(asio::io_context& ioc, std::size_t n) {
+  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < n; ++i) threads.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (auto& t : threads) t.join();
+}
+
+int App::serve() {
+  asio::io_context ioc;
+  transport::HttpServer http(ioc, *engine_, opts_.http);
+  http.start();
+  spdlog::info("bastion serving MCP on http://{}:{}{}", opts_.http.host, http.port(),
+               opts_.http.mcp_path);
+
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  asio::steady_timer poll(ioc);
+  auto deadline = std::chrono::steady_clock::time_point::max();
+  std::function<void()> wait_drained = [&] {
+    // Bounded wait for connections to finish, then stop whatever remains.
+    if (http.connection_count() == 0 || std::chrono::steady_clock::now() >= deadline) {
+      ioc.stop();
+      return;
+    }
+    poll.expires_after(std::chrono::milliseconds(20));
+    poll.async_wait([&](const boost::system::error_code&) { wait_drained(); });
+  };
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: shutting down", sig);
+    http.stop();
+    deadline = std::chrono::steady_clock::now() + opts_.http.shutdown_grace;
+    wait_drained();
+  });
+  run_threads(ioc, opts_.threads);
+  engine_->close_all();
+  spdlog::info("bastion stopped");
+  return 0;
+}
+
+int App::stdio() {
+  asio::io_context ioc;
+  transport::StdioServer server(ioc, *engine_);
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  auto work = asio::make_work_guard(ioc);
+  server.start([&] {
+    signals.cancel();
+    work.reset();
+    ioc.stop();
+  });
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    server.stop();
+    ioc.stop();
+  });
+  run_threads(ioc, 1);
+  engine_->close_all();
+  return 0;
+}
+
+}  // namespace bastion::app

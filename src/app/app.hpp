@@ -1,0 +1,36 @@
+// Wiring used by main() and by integration tests: builds the engine, its
+// backends and filters from AppOptions and runs a transport until stopped.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+
+#include "app/options.hpp"
+#include "server/engine.hpp"
+
+namespace bastion::app {
+
+// Sends logs to stderr (never stdout: stdio mode owns it), text or JSON lines.
+void setup_logging(const LogOptions& o);
+
+class App {
+ public:
+  explicit App(AppOptions o);
+  ~App();
+
+  // Streamable HTTP until SIGINT/SIGTERM. Returns the process exit code.
+  int serve();
+  // stdio until EOF on stdin or SIGINT/SIGTERM.
+  int stdio();
+
+  server::Engine& engine() { return *engine_; }
+
+ private:
+  void build();
+  void run_threads(boost::asio::io_context& ioc, std::size_t n);
+
+  AppOptions opts_;
+  std::unique_ptr<server::Engine> engine_;
+};
+
+}  // namespace bastion::app

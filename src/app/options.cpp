@@ -1,0 +1,97 @@
+#include "app/options.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <thread>
+
+namespace bastion::app {
+
+using config::ConfigError;
+using config::Reader;
+
+std::pair<std::string, std::uint16_t> parse_listen(std::string_view s) {
+  auto colon = s.rfind(':');
+  if (colon == std::string_view::npos)
+    throw ConfigError(fmt::format("listen address '{}' must be HOST:PORT", s));
+  std::string host(s.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  auto port_s = s.substr(colon + 1);
+  unsigned port = 0;
+  auto [p, ec] = std::from_chars(port_s.data(), port_s.data() + port_s.size(), port);
+  if (ec != std::errc() || p != port_s.data() + port_s.size() || port > 65535)
+    throw ConfigError(fmt::format("listen address '{}': bad port", s));
+  return {host, static_cast<std::uint16_t>(port)};
+}
+
+AppOptions load_options(const std::optional<std::string>& path, const Overrides& ov) {
+  AppOptions o;
+  auto doc = std::make_shared<config::Document>(path ? config::Document::load(*path)
+                                                     : config::Document::empty());
+  o.document = doc;
+  Reader root(*doc, "");
+
+  std::string listen = root.str("listen", "127.0.0.1:8080");
+  try {
+    std::tie(o.http.host, o.http.port) = parse_listen(ov.listen.value_or(listen));
+  } catch (const ConfigError& e) {
+    if (ov.listen) throw;
+    root.fail("listen", e.what());
+  }
+  o.data_dir = ov.data_dir.value_or(root.str("data_dir", o.data_dir));
+  o.threads = static_cast<std::size_t>(root.integer("threads", 0, 0, 256));
+
+  {
+    Reader log = root.child("log");
+    o.log.level = log.choice("level", o.log.level,
+                             {"trace", "debug", "info", "warn", "error", "critical", "off"});
+    o.log.format = log.choice("format", o.log.format, {"text", "json"});
+    log.finish();
+    if (ov.log_level) o.log.level = *ov.log_level;
+  }
+  {
+    Reader h = root.child("http");
+    auto& ho = o.http;
+    ho.mcp_path = h.str("mcp_path", ho.mcp_path);
+    if (ho.mcp_path.empty() || ho.mcp_path[0] != '/') h.fail("mcp_path", "must start with '/'");
+    ho.max_body_bytes = h.bytes("max_body", ho.max_body_bytes);
+    ho.max_header_bytes = h.bytes("max_header", ho.max_header_bytes);
+    ho.read_timeout = h.duration("read_timeout", ho.read_timeout);
+    ho.idle_timeout = h.duration("idle_timeout", ho.idle_timeout);
+    ho.sse_keepalive = h.duration("sse_keepalive", ho.sse_keepalive);
+    ho.sse_retry = h.duration("sse_retry", ho.sse_retry);
+    ho.shutdown_grace = h.duration("shutdown_grace", ho.shutdown_grace);
+    ho.allowed_origins = h.str_list("allowed_origins", ho.allowed_origins);
+    ho.allowed_hosts = h.str_list("allowed_hosts", ho.allowed_hosts);
+    ho.max_connections =
+        static_cast<std::size_t>(h.integer("max_connections", static_cast<std::int64_t>(ho.max_connections), 1, 1000000));
+    h.finish();
+  }
+  {
+    Reader m = root.child("mcp");
+    auto& e = o.engine;
+    e.server_name = m.str("name", e.server_name);
+    e.server_title = m.str("title", e.server_title);
+    e.instructions = m.str("instructions", e.instructions);
+    e.page_size = static_cast<std::size_t>(m.integer("page_size", static_cast<std::int64_t>(e.page_size), 1, 10000));
+    e.client_request_timeout = m.duration("client_request_timeout", e.client_request_timeout);
+    e.session_idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(
+        m.duration("session_idle_timeout", e.session_idle_timeout));
+    e.max_sessions = static_cast<std::size_t>(m.integer("max_sessions", static_cast<std::int64_t>(e.max_sessions), 1, 10000000));
+    m.finish();
+  }
+  {
+    Reader t = root.child("testkit");
+    o.testkit = t.boolean("enabled", false);
+    t.finish();
+    if (ov.testkit) o.testkit = *ov.testkit;
+  }
+  // Sections owned by other modules are validated where they are built.
+  for (const char* k : {"auth", "security", "servers", "mcpServers", "gateway"}) root.raw(k);
+  root.finish();
+  return o;
+}
+
+}  // namespace bastion::app

@@ -1,0 +1,43 @@
+// The whole configuration of one Bastion process, read once at start from
+// the YAML file (and command-line overrides) into each module's Options.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+#include "server/engine.hpp"
+#include "transport/http_server.hpp"
+
+namespace bastion::app {
+
+struct LogOptions {
+  std::string level = "info";  // trace, debug, info, warn, error, critical, off
+  std::string format = "text";  // text or json (one JSON object per line)
+};
+
+struct AppOptions {
+  std::shared_ptr<const config::Document> document;  // the file, for sections read later
+  std::string data_dir = "./data";                    // keys, audit log, secrets (0700)
+  std::size_t threads = 0;                            // I/O threads; 0 = one per core
+  LogOptions log;
+  transport::HttpOptions http;
+  server::EngineOptions engine;
+  bool testkit = false;  // the conformance fixtures (never in production)
+};
+
+struct Overrides {
+  std::optional<std::string> listen;  // HOST:PORT
+  std::optional<bool> testkit;
+  std::optional<std::string> data_dir;
+  std::optional<std::string> log_level;
+};
+
+// Reads and validates; throws config::ConfigError naming file, line, reason.
+AppOptions load_options(const std::optional<std::string>& path, const Overrides& ov);
+
+// "127.0.0.1:8080", "[::1]:0", ":9000" → host, port. Throws on bad input.
+std::pair<std::string, std::uint16_t> parse_listen(std::string_view s);
+
+}  // namespace bastion::app

@@ -1,0 +1,78 @@
+// bastion: the command-line entry point. Each subcommand is a thin shell
+// over app/ (and the modules' library functions).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "app/app.hpp"
+#include "app/options.hpp"
+#include "config/config.hpp"
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+int run(int argc, char** argv) {
+  using namespace bastion;
+  CLI::App cli{"Bastion: one secure endpoint for many sandboxed MCP servers"};
+  cli.set_version_flag("--version", std::string("bastion ") + kVersion);
+  cli.require_subcommand(1);
+
+  std::optional<std::string> config_path;
+  app::Overrides ov;
+  std::string listen, data_dir, log_level;
+  bool testkit = false;
+
+  auto add_common = [&](CLI::App* sub) {
+    sub->add_option_function<std::string>(
+           "-c,--config", [&](const std::string& p) { config_path = p; },
+           "YAML configuration file")
+        ->check(CLI::ExistingFile);
+    sub->add_option("--data-dir", data_dir, "Directory for keys, secrets and the audit log");
+    sub->add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    sub->add_flag("--testkit", testkit,
+                  "Expose the MCP conformance fixtures (test_* tools; never in production)");
+  };
+
+  auto* serve = cli.add_subcommand("serve", "Serve MCP over Streamable HTTP");
+  add_common(serve);
+  serve->add_option("-l,--listen", listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+
+  auto* stdio = cli.add_subcommand("stdio", "Serve the same catalogue over stdin/stdout");
+  add_common(stdio);
+
+  auto* check = cli.add_subcommand("check-config", "Validate a configuration file and exit");
+  add_common(check);
+
+  CLI11_PARSE(cli, argc, argv);
+
+  if (!listen.empty()) ov.listen = listen;
+  if (!data_dir.empty()) ov.data_dir = data_dir;
+  if (!log_level.empty()) ov.log_level = log_level;
+  if (testkit) ov.testkit = true;
+
+  try {
+    auto opts = app::load_options(config_path, ov);
+    app::setup_logging(opts.log);
+    if (*check) {
+      app::App a(std::move(opts));
+      std::cout << "configuration ok\n";
+      return 0;
+    }
+    app::App a(std::move(opts));
+    if (*serve) return a.serve();
+    if (*stdio) return a.stdio();
+  } catch (const config::ConfigError& e) {
+    std::cerr << "bastion: configuration error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "bastion: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return run(argc, argv); }

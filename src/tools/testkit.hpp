@@ -1,0 +1,19 @@
+// The testkit: an MCP server inside bastion implementing the fixtures the
+// official conformance suite (@modelcontextprotocol/conformance) calls by
+// name, plus `echo` for benchmarks. Enabled by `--testkit` or
+// `testkit: {enabled: true}`; off by default, never for production.
+#pragma once
+
+#include <memory>
+
+#include "server/builtin_backend.hpp"
+
+namespace bastion::tools {
+
+std::shared_ptr<server::BuiltinBackend> make_testkit();
+
+// Fixture payloads, shared with tests.
+extern const char* const kTestPngBase64;
+extern const char* const kTestWavBase64;
+
+}  // namespace bastion::tools

@@ -1,0 +1,105 @@
+// Helpers shared by the integration tests: start the real bastion binary,
+// find its port, stop it and check it exited cleanly.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export const BIN = process.env.BASTION_BIN ?? path.resolve('../../build/src/cli/bastion');
+export const NODE22 = process.env.BASTION_NODE22 ?? process.execPath;
+export const SOURCE_DIR = process.env.BASTION_SOURCE_DIR ?? path.resolve('../..');
+export const NODE_MODULES = path.join(SOURCE_DIR, 'tests/node/node_modules');
+
+export function tempDir(prefix = 'bastion-test-') {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+export function writeConfig(dir, yamlText, name = 'bastion.yaml') {
+  const p = path.join(dir, name);
+  writeFileSync(p, yamlText);
+  return p;
+}
+
+// Starts `bastion serve` on an ephemeral port. Resolves once it listens.
+export async function startServe(args = [], { env = {}, timeoutMs = 20000 } = {}) {
+  const dataDir = tempDir();
+  const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let stderr = '';
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bastion did not start:\n${stderr}`)), timeoutMs);
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      const m = /serving MCP on (http:\/\/\S+)/.exec(stderr);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`bastion exited with ${code} before listening:\n${stderr}`));
+    });
+  });
+  const base = url.replace(/\/mcp$/, '');
+  return {
+    child,
+    url,
+    base,
+    dataDir,
+    get stderr() {
+      return stderr;
+    },
+    get stdout() {
+      return stdout;
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      const [code] = await once(child, 'exit');
+      return code;
+    },
+  };
+}
+
+// Raw JSON-RPC over HTTP for protocol-level tests.
+export const MCP_HEADERS = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+};
+
+export async function post(url, body, headers = {}) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { ...MCP_HEADERS, ...headers },
+    body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+export async function initialize(url, version = '2025-11-25') {
+  const r = await post(url, {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'it', version: '1' } },
+  });
+  const sid = r.headers.get('mcp-session-id');
+  await post(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, {
+    'mcp-session-id': sid,
+    'mcp-protocol-version': version,
+  });
+  return { sid, result: r.json?.result, version };
+}
