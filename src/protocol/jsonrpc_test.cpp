@@ -68,6 +68,8 @@ TEST(Version, NegotiatesDownAndFallsBackToLatest) {
   EXPECT_EQ(negotiate_version("2025-03-26"), "2025-03-26");
   EXPECT_EQ(negotiate_version("2024-11-05"), kLatestVersion);
   EXPECT_EQ(negotiate_version("garbage"), kLatestVersion);
+  std::string requested = "2025-06-18";
+  EXPECT_NE(negotiate_version(requested).data(), requested.data());  // static storage
   EXPECT_TRUE(allows_batches("2025-03-26"));
   EXPECT_FALSE(allows_batches("2025-11-25"));
 }

@@ -10,7 +10,10 @@ bool is_supported_version(std::string_view v) {
 }
 
 std::string_view negotiate_version(std::string_view requested) {
-  return is_supported_version(requested) ? requested : kLatestVersion;
+  // Always a view of static storage, never of the caller's string.
+  for (auto v : kSupportedVersions)
+    if (v == requested) return v;
+  return kLatestVersion;
 }
 
 }  // namespace bastion::protocol

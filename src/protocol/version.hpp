@@ -15,7 +15,8 @@ inline constexpr std::string_view kDefaultHttpVersion = "2025-03-26";
 bool is_supported_version(std::string_view v);
 
 // The version to answer an initialize with: the client's if we support it,
-// otherwise our latest (the client then decides whether to disconnect).
+// otherwise our latest (the client then decides whether to disconnect). The
+// result views static storage and stays valid for the program's lifetime.
 std::string_view negotiate_version(std::string_view requested);
 
 // Feature switches that differ between versions.

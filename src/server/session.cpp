@@ -4,6 +4,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <spdlog/spdlog.h>
 
 #include "protocol/version.hpp"
@@ -98,6 +99,9 @@ void Session::start_request(Message msg, const std::shared_ptr<Mailbox>& out,
   asio::co_spawn(
       ex,
       [self, ctx, key, params = std::move(params)]() mutable -> asio::awaitable<void> {
+        // Cancellation is reported as values (operation_aborted), never thrown
+        // into backend code; handlers check ctx.cancelled() between steps.
+        co_await asio::this_coro::throw_if_cancelled(false);
         protocol::Outcome outcome = protocol::RpcError{};
         try {
           outcome = co_await self->engine_.dispatch(*self, *ctx, ctx->method(), std::move(params));
@@ -135,11 +139,17 @@ void Session::on_notification(const Message& msg) {
     {
       std::lock_guard lk(mu_);
       auto it = in_flight_.find(id_key(*rid));
-      if (it == in_flight_.end()) return;  // finished already, or unknown: ignore
+      if (it == in_flight_.end()) {
+        // Finished already, or unknown: ignore (spec: cancellation races).
+        spdlog::debug("session {}: cancel for {} ignored (not in flight)", id_,
+                      json::serialize(*rid));
+        return;
+      }
       ctx = it->second.ctx.lock();
       ex = it->second.ex;
     }
     if (!ctx) return;
+    spdlog::debug("session {}: cancelling request {} ({})", id_, json::serialize(*rid), reason);
     ctx->mark_cancelled(std::move(reason));
     asio::post(ex, [ctx] { ctx->cancel_signal().emit(asio::cancellation_type::terminal); });
     return;

@@ -31,8 +31,11 @@ json::object tool_def(std::string_view name, std::string_view description,
   return {{"name", name}, {"description", description}, {"inputSchema", std::move(schema)}};
 }
 
-// Sleeps unless the request is cancelled; returns false when cancelled.
+// Sleeps unless the request is cancelled; returns false when cancelled
+// (also when the cancellation arrived between two waits).
 asio::awaitable<bool> pause(std::chrono::milliseconds d) {
+  auto cs = co_await asio::this_coro::cancellation_state;
+  if (cs.cancelled() != asio::cancellation_type::none) co_return false;
   asio::steady_timer t(co_await asio::this_coro::executor, d);
   auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
   co_return !ec;
@@ -271,7 +274,8 @@ void add_tools(server::BuiltinBackend& b) {
                // Progress every 100 ms lets clients watch a long call.
                for (std::int64_t done = 0; done < ms; done += 100) {
                  ctx.progress(static_cast<double>(done), static_cast<double>(ms));
-                 if (!co_await pause(std::chrono::milliseconds(std::min<std::int64_t>(100, ms - done)))) {
+                 if (ctx.cancelled() ||
+                     !co_await pause(std::chrono::milliseconds(std::min<std::int64_t>(100, ms - done)))) {
                    ++g_cancelled;
                    co_return error_text("cancelled");
                  }

@@ -162,6 +162,7 @@ struct HttpSession {
   std::uint64_t next_stream = 1;
   std::shared_ptr<EventStream> standalone;
   bool standalone_connected = false;
+  std::uint64_t standalone_delivered = 0;  // last seq written to a GET connection
 
   static constexpr std::size_t kMaxStreams = 64;
 
@@ -633,7 +634,19 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   asio::awaitable<bool> write_sse(beast::tcp_stream& stream, const Request& req,
                                   std::shared_ptr<EventStream> es, std::uint64_t after,
                                   std::string new_session_id, std::string version,
-                                  std::function<void()> on_exit) {
+                                  std::function<void(std::uint64_t)> on_exit) {
+    std::uint64_t last = after;
+    bool keep = co_await write_sse_stream(stream, req, std::move(es), &last,
+                                          std::move(new_session_id), std::move(version));
+    if (on_exit) on_exit(last);
+    co_return keep;
+  }
+
+  // `*after` is the last event id written, updated as events go out.
+  asio::awaitable<bool> write_sse_stream(beast::tcp_stream& stream, const Request& req,
+                                         std::shared_ptr<EventStream> es, std::uint64_t* last,
+                                         std::string new_session_id, std::string version) {
+    std::uint64_t after = *last;
     http::response<http::empty_body> res{http::status::ok, req.version()};
     res.set(http::field::content_type, "text/event-stream");
     res.set(http::field::cache_control, "no-cache");
@@ -649,12 +662,6 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     stream.expires_after(opts.read_timeout);
     auto [hec, hn] = co_await http::async_write_header(stream, sr, tuple_awaitable);
     stream.expires_never();
-    struct Exit {
-      std::function<void()> f;
-      ~Exit() {
-        if (f) f();
-      }
-    } exit_guard{std::move(on_exit)};
     if (hec) co_return false;
 
     auto token = es->claim_writer();
@@ -679,6 +686,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       }
       if (text.empty() && !batch.finished) text = ": keep-alive\n\n";
       if (!text.empty()) ok = co_await write_chunk(stream, text);
+      if (ok) *last = after;
       if (batch.finished && ok) {
         // Drained everything that will ever be on this stream.
         auto rest = co_await es->wait_after(after, std::chrono::milliseconds(0));
@@ -746,17 +754,22 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
           },
           asio::detached);
     }
-    std::uint64_t start = 0;
+    // A fresh GET (no Last-Event-ID) gets everything still buffered that no
+    // connection has delivered yet; delivered events are not repeated.
+    std::uint64_t start;
     {
-      auto b = co_await es->wait_after(0, std::chrono::milliseconds(0));
-      // A fresh GET (no Last-Event-ID) starts after what earlier connections saw.
-      if (!b.events.empty()) start = 0;
+      std::lock_guard lk(hs->mu);
+      start = hs->standalone_delivered;
     }
+    // A named std::function, not a lambda temporary: GCC 12 destroys
+    // temporaries in a co_await's full-expression twice.
+    std::function<void(std::uint64_t)> release = [hs](std::uint64_t delivered) {
+      std::lock_guard lk(hs->mu);
+      hs->standalone_connected = false;
+      hs->standalone_delivered = std::max(hs->standalone_delivered, delivered);
+    };
     co_return co_await write_sse(stream, req, es, start, std::string(),
-                                 std::string(session->protocol_version()), [hs] {
-                                   std::lock_guard lk(hs->mu);
-                                   hs->standalone_connected = false;
-                                 });
+                                 std::string(session->protocol_version()), std::move(release));
   }
 
   asio::awaitable<bool> handle_delete(beast::tcp_stream& stream, Request& req,

@@ -9,7 +9,7 @@ import path from 'node:path';
 export const BIN = process.env.BASTION_BIN ?? path.resolve('../../build/src/cli/bastion');
 export const NODE22 = process.env.BASTION_NODE22 ?? process.execPath;
 export const SOURCE_DIR = process.env.BASTION_SOURCE_DIR ?? path.resolve('../..');
-export const NODE_MODULES = path.join(SOURCE_DIR, 'tests/node/node_modules');
+export const NODE_MODULES = path.join(SOURCE_DIR, 'tests/node_modules');
 
 export function tempDir(prefix = 'bastion-test-') {
   return mkdtempSync(path.join(tmpdir(), prefix));
