@@ -52,6 +52,17 @@ void App::run_threads(asio::io_context& ioc, std::size_t n) {
 int App::serve() {
   asio::io_context ioc;
   transport::HttpServer http(ioc, *engine_, opts_.http);
+  http.add_route([this](const transport::Request& req) -> std::optional<transport::Response> {
+    auto target = req.target();
+    if (target != "/healthz" && target != "/readyz") return std::nullopt;
+    transport::Response res{boost::beast::http::status::ok, req.version()};
+    res.set(boost::beast::http::field::content_type, "application/json");
+    res.body() = target == "/healthz"
+                     ? std::string(R"({"status":"ok"})")
+                     : boost::json::serialize(boost::json::object{
+                           {"status", "ready"}, {"sessions", engine_->session_count()}});
+    return res;
+  });
   http.start();
   spdlog::info("bastion serving MCP on http://{}:{}{}", opts_.http.host, http.port(),
                opts_.http.mcp_path);

@@ -1,5 +1,6 @@
 #include "server/engine.hpp"
 
+#include <fmt/format.h>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
@@ -60,7 +61,7 @@ void merge_into(json::object& dst, const json::object& src) {
 
 }  // namespace
 
-std::string encode_cursor(std::size_t offset) { return "o" + std::to_string(offset); }
+std::string encode_cursor(std::size_t offset) { return fmt::format("o{}", offset); }
 
 std::optional<std::size_t> decode_cursor(std::string_view cursor) {
   if (cursor.size() < 2 || cursor.size() > 20 || cursor[0] != 'o') return std::nullopt;
