@@ -8,6 +8,8 @@
 #include <functional>
 #include <thread>
 
+#include "gateway/options.hpp"
+#include "gateway/process.hpp"
 #include "tools/testkit.hpp"
 #include "transport/http_server.hpp"
 #include "transport/stdio_server.hpp"
@@ -39,6 +41,17 @@ void App::build() {
     spdlog::warn("testkit enabled: conformance fixtures are exposed (not for production)");
     engine_->add_backend(tools::make_testkit());
   }
+  upstreams_ = gateway::read_upstreams(*opts_.document);
+}
+
+void App::attach_gateway(asio::io_context& ioc) {
+  if (upstreams_.empty()) return;
+  for (auto& u : upstreams_)
+    if (u.runtime == "process")
+      spdlog::warn("upstream {}: runtime 'process' runs it without any isolation", u.name);
+  gateway_ = std::make_shared<gateway::GatewayBackend>(ioc.get_executor(), upstreams_);
+  engine_->add_backend(gateway_);
+  gateway_->start();
 }
 
 void App::run_threads(asio::io_context& ioc, std::size_t n) {
@@ -51,6 +64,7 @@ void App::run_threads(asio::io_context& ioc, std::size_t n) {
 
 int App::serve() {
   asio::io_context ioc;
+  attach_gateway(ioc);
   transport::HttpServer http(ioc, *engine_, opts_.http);
   http.add_route([this](const transport::Request& req) -> std::optional<transport::Response> {
     auto target = req.target();
@@ -88,12 +102,15 @@ int App::serve() {
   });
   run_threads(ioc, opts_.threads);
   engine_->close_all();
+  if (gateway_) gateway_->shutdown();
+  gateway::terminate_all_children(std::chrono::milliseconds(2000));
   spdlog::info("bastion stopped");
   return 0;
 }
 
 int App::stdio() {
   asio::io_context ioc;
+  attach_gateway(ioc);
   transport::StdioServer server(ioc, *engine_);
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   auto work = asio::make_work_guard(ioc);
@@ -109,6 +126,8 @@ int App::stdio() {
   });
   run_threads(ioc, 1);
   engine_->close_all();
+  if (gateway_) gateway_->shutdown();
+  gateway::terminate_all_children(std::chrono::milliseconds(2000));
   return 0;
 }
 

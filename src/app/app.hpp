@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "app/options.hpp"
+#include "gateway/gateway.hpp"
 #include "server/engine.hpp"
 
 namespace bastion::app {
@@ -27,10 +28,14 @@ class App {
 
  private:
   void build();
+  // The gateway needs the io_context the transport runs on.
+  void attach_gateway(boost::asio::io_context& ioc);
   void run_threads(boost::asio::io_context& ioc, std::size_t n);
 
   AppOptions opts_;
   std::unique_ptr<server::Engine> engine_;
+  std::vector<gateway::UpstreamOptions> upstreams_;
+  std::shared_ptr<gateway::GatewayBackend> gateway_;
 };
 
 }  // namespace bastion::app

@@ -27,7 +27,7 @@ std::string_view to_string(LogLevel l);
 
 // One per in-flight client request. Not copyable; lives until the response
 // is sent. Methods are safe to call from the handler's coroutine.
-class RequestContext {
+class RequestContext : public std::enable_shared_from_this<RequestContext> {
  public:
   RequestContext(std::shared_ptr<Session> session, std::shared_ptr<Mailbox> out, boost::json::value id,
                  std::string method, boost::json::value progress_token);

@@ -1,0 +1,65 @@
+// Channel: a duplex JSON-RPC message pipe to one upstream MCP server —
+// newline-delimited JSON over a child's stdin/stdout (FdChannel), or
+// Streamable HTTP / legacy HTTP+SSE (HttpChannel). McpClient sits on top.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/json.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "server/mailbox.hpp"
+
+namespace bastion::gateway {
+
+class Channel {
+ public:
+  virtual ~Channel() = default;
+  // Queues a message; false once the channel is closed. Thread-safe.
+  virtual bool send(boost::json::object msg) = 0;
+  // The next message from the server; nullopt when the channel ended (see
+  // close_reason()). One reader at a time.
+  virtual boost::asio::awaitable<std::optional<boost::json::object>> receive() = 0;
+  virtual void close() = 0;
+  virtual std::string close_reason() const = 0;
+};
+
+struct FdChannelOptions {
+  std::size_t max_line_bytes = 16 * 1024 * 1024;  // a longer line ends the channel
+};
+
+// Newline-delimited JSON over two pipe fds (ownership is taken). Lines that
+// are not JSON objects are skipped and counted (servers that print banners to
+// stdout exist); an over-long line ends the channel: flooding is cut off.
+class FdChannel : public Channel, public std::enable_shared_from_this<FdChannel> {
+ public:
+  FdChannel(boost::asio::any_io_executor ex, int write_fd, int read_fd, FdChannelOptions opts = {});
+  ~FdChannel() override;
+  // Starts the writer coroutine; call once before use.
+  void start();
+
+  bool send(boost::json::object msg) override;
+  boost::asio::awaitable<std::optional<boost::json::object>> receive() override;
+  void close() override;
+  std::string close_reason() const override;
+  std::size_t skipped_lines() const { return skipped_; }
+
+ private:
+  boost::asio::awaitable<void> writer();
+
+  boost::asio::any_io_executor ex_;
+  boost::asio::posix::stream_descriptor out_;  // child's stdin
+  boost::asio::posix::stream_descriptor in_;   // child's stdout
+  FdChannelOptions opts_;
+  std::shared_ptr<server::Mailbox> queue_;
+  std::string buf_;
+  std::size_t skipped_ = 0;
+  mutable std::mutex mu_;
+  std::string reason_;
+  bool closed_ = false;
+};
+
+}  // namespace bastion::gateway

@@ -1,0 +1,62 @@
+// GatewayBackend: every upstream server behind one Backend. Merges their
+// catalogues under stable exposed names ("<prefix>__<name>", shortened to 64
+// characters when needed), routes each request to its owner, and keeps the
+// session alive when one upstream is broken: its tools drop out and return.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "gateway/upstream.hpp"
+#include "server/backend.hpp"
+
+namespace bastion::gateway {
+
+inline constexpr std::string_view kSeparator = "__";
+inline constexpr std::size_t kMaxToolName = 64;
+
+// The exposed name of `name` from an upstream with `prefix`: "<prefix>__<name>",
+// or `name` when the prefix is empty; over 64 characters it becomes the first
+// 55 characters, '_' and 8 hex digits of the SHA-256 of the full name.
+std::string exposed_name(std::string_view prefix, std::string_view name);
+
+class GatewayBackend : public server::Backend,
+                       public std::enable_shared_from_this<GatewayBackend> {
+ public:
+  GatewayBackend(boost::asio::any_io_executor ex, std::vector<UpstreamOptions> upstreams);
+  ~GatewayBackend() override;
+
+  // Starts the eager upstreams in the background.
+  void start();
+  // Stops every upstream and reaps its processes.
+  void shutdown();
+  const std::vector<std::shared_ptr<Upstream>>& upstreams() const { return upstreams_; }
+
+  std::string_view name() const override { return "gateway"; }
+  boost::json::object capabilities() const override;
+  boost::asio::awaitable<std::vector<boost::json::object>> list(server::Kind kind,
+                                                                server::RequestContext& ctx) override;
+  bool owns(server::Kind kind, std::string_view key) const override;
+  boost::asio::awaitable<protocol::Outcome> call(std::string_view method, boost::json::object params,
+                                                 server::RequestContext& ctx) override;
+
+ private:
+  struct Route {
+    std::shared_ptr<Upstream> upstream;
+    std::string original;
+  };
+  void rebuild_index();
+  std::optional<Route> route(server::Kind kind, std::string_view key) const;
+
+  boost::asio::any_io_executor ex_;
+  std::vector<std::shared_ptr<Upstream>> upstreams_;
+  mutable std::shared_mutex mu_;
+  std::map<std::string, Route, std::less<>> tools_, prompts_, resources_;
+  std::vector<std::pair<std::string, Route>> templates_;  // uriTemplate -> owner
+};
+
+}  // namespace bastion::gateway

@@ -1,0 +1,228 @@
+#include "gateway/mcp_client.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "protocol/version.hpp"
+
+namespace bastion::gateway {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace asio::experimental::awaitable_operators;
+using protocol::Outcome;
+using protocol::RpcError;
+
+namespace {
+RpcError error_from(const json::object& eo) {
+  RpcError e;
+  if (auto* c = eo.if_contains("code"); c && c->is_int64()) e.code = static_cast<int>(c->get_int64());
+  if (auto* m = eo.if_contains("message"); m && m->is_string()) e.message = m->get_string();
+  if (auto* d = eo.if_contains("data")) e.data = *d;
+  return e;
+}
+}  // namespace
+
+McpClient::McpClient(asio::any_io_executor ex, std::shared_ptr<Channel> channel,
+                     McpClientHandlers handlers)
+    : ex_(ex), channel_(std::move(channel)), handlers_(std::move(handlers)) {}
+
+McpClient::~McpClient() = default;
+
+void McpClient::start() {
+  asio::co_spawn(ex_, [self = shared_from_this()] { return self->read_loop(); }, asio::detached);
+}
+
+bool McpClient::alive() const {
+  std::lock_guard lk(mu_);
+  return alive_;
+}
+
+std::string McpClient::close_reason() const {
+  std::lock_guard lk(mu_);
+  return reason_;
+}
+
+std::size_t McpClient::in_flight() const {
+  std::lock_guard lk(mu_);
+  return pending_.size();
+}
+
+void McpClient::fail_all(const std::string& reason) {
+  std::map<std::int64_t, std::shared_ptr<server::Mailbox>> pending;
+  {
+    std::lock_guard lk(mu_);
+    if (!alive_) return;
+    alive_ = false;
+    reason_ = reason;
+    pending.swap(pending_);
+  }
+  // Waiters see a closed mailbox and report the upstream as unavailable.
+  for (auto& [id, box] : pending) box->close();
+  if (handlers_.on_closed) handlers_.on_closed(reason);
+}
+
+void McpClient::close(std::string reason) {
+  channel_->close();
+  fail_all(std::move(reason));
+}
+
+asio::awaitable<void> McpClient::read_loop() {
+  auto self = shared_from_this();
+  for (;;) {
+    auto m = co_await channel_->receive();
+    if (!m) break;
+    auto c = protocol::classify(json::value(std::move(*m)));
+    if (c.index() == 1) continue;  // not JSON-RPC: ignore
+    auto& msg = std::get<protocol::Message>(c);
+    switch (msg.kind) {
+      case protocol::MessageKind::kResponse:
+      case protocol::MessageKind::kError: {
+        if (!msg.id.is_int64()) break;
+        std::shared_ptr<server::Mailbox> box;
+        {
+          std::lock_guard lk(mu_);
+          auto it = pending_.find(msg.id.get_int64());
+          if (it != pending_.end()) {
+            box = it->second;
+            pending_.erase(it);
+          }
+        }
+        if (box) box->push(std::move(msg.raw));
+        break;
+      }
+      case protocol::MessageKind::kNotification:
+        if (handlers_.on_notification) handlers_.on_notification(std::move(msg.raw));
+        break;
+      case protocol::MessageKind::kRequest:
+        on_upstream_request(std::move(msg.raw));
+        break;
+    }
+  }
+  fail_all(channel_->close_reason());
+}
+
+void McpClient::on_upstream_request(json::object raw) {
+  json::value id = raw.at("id");
+  std::string method(raw.at("method").get_string());
+  json::object params;
+  if (auto* p = raw.if_contains("params"); p && p->is_object()) params = std::move(p->get_object());
+  if (method == "ping") {
+    channel_->send(protocol::make_result(id, json::object{}));
+    return;
+  }
+  if (!handlers_.on_request) {
+    channel_->send(protocol::make_error(id, protocol::method_not_found(method)));
+    return;
+  }
+  asio::co_spawn(
+      ex_,
+      [self = shared_from_this(), id, method, params = std::move(params)]() mutable
+      -> asio::awaitable<void> {
+        Outcome o = co_await self->handlers_.on_request(method, std::move(params));
+        self->channel_->send(protocol::make_response(id, o));
+      },
+      asio::detached);
+}
+
+asio::awaitable<Outcome> McpClient::request(std::string_view method, json::object params,
+                                            std::chrono::milliseconds timeout,
+                                            std::function<void(std::int64_t)> on_id) {
+  auto ex = co_await asio::this_coro::executor;
+  auto box = std::make_shared<server::Mailbox>(ex, 1);
+  std::int64_t id;
+  {
+    std::lock_guard lk(mu_);
+    if (!alive_) co_return RpcError{protocol::kUpstreamUnavailable, "upstream unavailable: " + reason_};
+    id = next_id_++;
+    pending_[id] = box;
+  }
+  if (on_id) on_id(id);
+  if (!channel_->send(protocol::make_request(id, method, std::move(params)))) {
+    std::lock_guard lk(mu_);
+    pending_.erase(id);
+    co_return RpcError{protocol::kUpstreamUnavailable, "upstream unavailable: channel closed"};
+  }
+  asio::steady_timer timer(ex, timeout);
+  auto r = co_await (box->pop() || timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+  if (r.index() == 0) {
+    auto& reply = std::get<0>(r);
+    if (!reply) {
+      // Closed (the upstream died, or cancel() ran) or our caller was
+      // cancelled: then the id is still pending and the upstream must hear.
+      bool ours;
+      {
+        std::lock_guard lk(mu_);
+        if (!alive_)
+          co_return RpcError{protocol::kUpstreamUnavailable, "upstream unavailable: " + reason_};
+        ours = pending_.erase(id) > 0;
+      }
+      if (ours)
+        notify("notifications/cancelled",
+               json::object{{"requestId", id}, {"reason", "cancelled by the client"}});
+      co_return RpcError{protocol::kRequestCancelled, "request cancelled"};
+    }
+    if (auto* res = reply->if_contains("result"); res && res->is_object())
+      co_return Outcome(std::move(res->get_object()));
+    if (auto* err = reply->if_contains("error"); err && err->is_object())
+      co_return error_from(err->get_object());
+    co_return RpcError{protocol::kInternalError, "malformed response from upstream"};
+  }
+  // Timed out: tell the upstream to stop, forget the id.
+  {
+    std::lock_guard lk(mu_);
+    pending_.erase(id);
+  }
+  notify("notifications/cancelled",
+         json::object{{"requestId", id}, {"reason", "timed out in the gateway"}});
+  co_return RpcError{protocol::kRequestTimeout,
+                     fmt::format("upstream did not answer {} within {} ms", method, timeout.count())};
+}
+
+void McpClient::notify(std::string_view method, json::object params) {
+  channel_->send(protocol::make_notification(method, std::move(params)));
+}
+
+void McpClient::cancel(std::int64_t id, std::string reason) {
+  std::shared_ptr<server::Mailbox> box;
+  {
+    std::lock_guard lk(mu_);
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return;
+    box = it->second;
+    pending_.erase(it);
+  }
+  notify("notifications/cancelled", json::object{{"requestId", id}, {"reason", reason}});
+  box->close();
+}
+
+asio::awaitable<Outcome> McpClient::initialize(json::object client_info, json::object capabilities,
+                                               std::chrono::milliseconds timeout) {
+  json::object params{{"protocolVersion", protocol::kLatestVersion},
+                      {"capabilities", std::move(capabilities)},
+                      {"clientInfo", std::move(client_info)}};
+  Outcome o = co_await request("initialize", std::move(params), timeout);
+  if (!o.ok()) co_return o;
+  auto& r = o.result();
+  auto* pv = r.if_contains("protocolVersion");
+  if (!pv || !pv->is_string() || !protocol::is_supported_version(pv->get_string())) {
+    std::string v = pv && pv->is_string() ? std::string(pv->get_string()) : "none";
+    co_return RpcError{protocol::kUpstreamUnavailable,
+                       fmt::format("upstream speaks unsupported protocol version {}", v)};
+  }
+  version_ = std::string(pv->get_string());
+  if (auto* c = r.if_contains("capabilities"); c && c->is_object()) server_caps_ = c->get_object();
+  if (auto* i = r.if_contains("serverInfo"); i && i->is_object()) server_info_ = i->get_object();
+  if (auto* i = r.if_contains("instructions"); i && i->is_string()) instructions_ = i->get_string();
+  notify("notifications/initialized", {});
+  co_return o;
+}
+
+}  // namespace bastion::gateway

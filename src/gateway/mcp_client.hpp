@@ -1,0 +1,89 @@
+// McpClient: the client side of MCP over a Channel — the initialize
+// handshake, requests with our own ids correlated to responses (so many
+// gateway sessions can share one upstream without id clashes), timeouts,
+// cancellation, and callbacks for the upstream's notifications and its
+// server-to-client requests.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "gateway/channel.hpp"
+#include "protocol/jsonrpc.hpp"
+
+namespace bastion::gateway {
+
+struct McpClientHandlers {
+  // A notification from the upstream (progress, message, list_changed, ...).
+  std::function<void(boost::json::object msg)> on_notification;
+  // A request from the upstream (sampling, elicitation, roots, ping). The
+  // result is sent back under the upstream's id.
+  std::function<boost::asio::awaitable<protocol::Outcome>(std::string method,
+                                                          boost::json::object params)>
+      on_request;
+  // The channel ended (crash, EOF, close()). Called once.
+  std::function<void(std::string reason)> on_closed;
+};
+
+// Thread-safe. Create with std::make_shared, then start().
+class McpClient : public std::enable_shared_from_this<McpClient> {
+ public:
+  McpClient(boost::asio::any_io_executor ex, std::shared_ptr<Channel> channel,
+            McpClientHandlers handlers);
+  ~McpClient();
+
+  void start();  // starts the read loop
+
+  // Sends initialize, waits for the result, sends notifications/initialized.
+  boost::asio::awaitable<protocol::Outcome> initialize(boost::json::object client_info,
+                                                       boost::json::object capabilities,
+                                                       std::chrono::milliseconds timeout);
+
+  // A request under a fresh id. `id_out` (optional) receives that id before
+  // the request is sent, for cancellation and progress routing.
+  boost::asio::awaitable<protocol::Outcome> request(std::string_view method,
+                                                    boost::json::object params,
+                                                    std::chrono::milliseconds timeout,
+                                                    std::function<void(std::int64_t)> on_id = {});
+  void notify(std::string_view method, boost::json::object params);
+  // notifications/cancelled for a request of ours; its waiter resolves with
+  // kRequestCancelled at once.
+  void cancel(std::int64_t id, std::string reason);
+
+  bool alive() const;
+  void close(std::string reason);
+  std::string close_reason() const;
+
+  const boost::json::object& server_capabilities() const { return server_caps_; }
+  const boost::json::object& server_info() const { return server_info_; }
+  const std::string& protocol_version() const { return version_; }
+  std::string instructions() const { return instructions_; }
+  std::size_t in_flight() const;
+
+ private:
+  boost::asio::awaitable<void> read_loop();
+  void fail_all(const std::string& reason);
+  void on_upstream_request(boost::json::object msg);
+
+  boost::asio::any_io_executor ex_;
+  std::shared_ptr<Channel> channel_;
+  McpClientHandlers handlers_;
+  mutable std::mutex mu_;
+  std::int64_t next_id_ = 1;
+  std::map<std::int64_t, std::shared_ptr<server::Mailbox>> pending_;
+  bool alive_ = true;
+  std::string reason_;
+  boost::json::object server_caps_;
+  boost::json::object server_info_;
+  std::string version_;
+  std::string instructions_;
+};
+
+}  // namespace bastion::gateway

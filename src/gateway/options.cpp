@@ -1,0 +1,96 @@
+#include "gateway/options.hpp"
+
+#include <fmt/format.h>
+
+#include <regex>
+#include <set>
+
+namespace bastion::gateway {
+
+using config::Reader;
+
+namespace {
+
+bool valid_name(const std::string& n) {
+  static const std::regex re("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
+  return std::regex_match(n, re);
+}
+
+std::map<std::string, std::string> read_env(Reader& r, std::string_view key) {
+  std::map<std::string, std::string> env;
+  Reader e = r.child(key);
+  for (const auto& k : e.keys()) env[k] = e.str(k, "");
+  e.finish();
+  return env;
+}
+
+UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_format) {
+  UpstreamOptions o;
+  o.name = name;
+  o.prefix = name;
+  auto command = s.opt_str("command");
+  auto args = s.str_list("args");
+  if (command) {
+    o.command.push_back(*command);
+    o.command.insert(o.command.end(), args.begin(), args.end());
+  } else if (!args.empty()) {
+    s.fail("args", "needs `command`");
+  }
+  o.env = read_env(s, "env");
+  if (claude_format) {
+    // Claude/Cursor entries carry no runtime: they run as they always did.
+    o.runtime = "process";
+    if (s.has("url")) s.fail("url", "remote servers are not supported yet; use a stdio command");
+    s.raw("type");
+    s.raw("disabled");
+  } else {
+    o.cwd = s.str("cwd", "");
+    o.runtime = s.choice("runtime", "process", {"process", "bwrap", "docker"});
+    if (s.has("prefix")) o.prefix = s.str("prefix", name);
+    if (!o.prefix.empty() && !valid_name(o.prefix))
+      s.fail("prefix", "must be letters, digits, '_' or '-' (or empty)");
+    o.eager = s.choice("start", "lazy", {"lazy", "eager"}) == "eager";
+    Reader t = s.child("timeouts");
+    o.init_timeout = t.duration("init", o.init_timeout);
+    o.call_timeout = t.duration("call", o.call_timeout);
+    o.ping_interval = t.duration("ping", o.ping_interval);
+    o.idle_shutdown = t.duration("idle", o.idle_shutdown);
+    t.finish();
+    o.max_line_bytes = s.bytes("max_message", o.max_line_bytes);
+  }
+  if (o.command.empty()) s.fail("command", "is required (the stdio command that starts the server)");
+  s.finish();
+  return o;
+}
+
+}  // namespace
+
+std::vector<UpstreamOptions> read_upstreams(const config::Document& doc) {
+  std::vector<UpstreamOptions> out;
+  std::set<std::string> names;
+  Reader root(doc, "");
+  auto add = [&](Reader& section, bool claude) {
+    for (const auto& name : section.keys()) {
+      if (!valid_name(name)) section.fail(name, "server names must be letters, digits, '_' or '-'");
+      if (!names.insert(name).second) section.fail(name, "a server with this name is already defined");
+      Reader s = section.child(name);
+      if (!s.present()) section.fail(name, "must be a mapping");
+      out.push_back(read_server(s, name, claude));
+    }
+    section.finish();
+  };
+  Reader servers = root.child("servers");
+  add(servers, false);
+  Reader claude = root.child("mcpServers");
+  add(claude, true);
+  if (auto file = root.opt_str("mcp_servers_file")) {
+    auto other = config::Document::load(*file);
+    Reader r(other, "");
+    Reader c = r.child("mcpServers");
+    if (!c.present()) r.fail("mcpServers", "is required in an mcpServers file");
+    add(c, true);
+  }
+  return out;
+}
+
+}  // namespace bastion::gateway

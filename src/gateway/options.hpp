@@ -1,0 +1,16 @@
+// Reads the upstream servers from the configuration: Bastion's own `servers:`
+// section, and the `mcpServers` map that Cursor and Claude Desktop use
+// (inline, or from the file named by `mcp_servers_file`).
+#pragma once
+
+#include <vector>
+
+#include "config/config.hpp"
+#include "gateway/upstream.hpp"
+
+namespace bastion::gateway {
+
+// Throws config::ConfigError with file, line and reason.
+std::vector<UpstreamOptions> read_upstreams(const config::Document& doc);
+
+}  // namespace bastion::gateway

@@ -1,0 +1,497 @@
+#include "gateway/upstream.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "gateway/process.hpp"
+#include "server/session.hpp"
+
+namespace bastion::gateway {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using protocol::Outcome;
+using protocol::RpcError;
+using server::Kind;
+
+std::string_view to_string(UpstreamState s) {
+  switch (s) {
+    case UpstreamState::kStopped: return "stopped";
+    case UpstreamState::kStarting: return "starting";
+    case UpstreamState::kReady: return "ready";
+    case UpstreamState::kBackoff: return "backoff";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr std::array<Kind, 4> kKinds = {Kind::kTool, Kind::kResource, Kind::kResourceTemplate,
+                                        Kind::kPrompt};
+
+const char* list_method(Kind k) {
+  switch (k) {
+    case Kind::kTool: return "tools/list";
+    case Kind::kResource: return "resources/list";
+    case Kind::kResourceTemplate: return "resources/templates/list";
+    case Kind::kPrompt: return "prompts/list";
+  }
+  return "";
+}
+
+const char* list_key(Kind k) {
+  switch (k) {
+    case Kind::kTool: return "tools";
+    case Kind::kResource: return "resources";
+    case Kind::kResourceTemplate: return "resourceTemplates";
+    case Kind::kPrompt: return "prompts";
+  }
+  return "";
+}
+
+bool has_cap(const json::object& caps, Kind k) {
+  const char* key = k == Kind::kTool ? "tools" : k == Kind::kPrompt ? "prompts" : "resources";
+  return caps.contains(key);
+}
+
+// Reads the child's stderr into our log, line by line, bounded.
+asio::awaitable<void> pump_stderr(asio::any_io_executor ex, int fd, std::string name) {
+  asio::posix::stream_descriptor in(ex, fd);
+  std::string buf;
+  for (;;) {
+    auto [ec, n] = co_await asio::async_read_until(in, asio::dynamic_buffer(buf, 64 * 1024), '\n',
+                                                   asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::not_found) {  // an over-long line: log a prefix, drop the rest
+      spdlog::info("[{}] {}...", name, buf.substr(0, 512));
+      buf.clear();
+      continue;
+    }
+    if (ec) break;
+    spdlog::info("[{}] {}", name, std::string_view(buf.data(), n - 1));
+    buf.erase(0, n);
+  }
+}
+
+std::map<std::string, std::string> child_environment(const UpstreamOptions& o) {
+  // A minimal environment: the host's secrets and settings do not leak into
+  // servers that did not ask for them.
+  std::map<std::string, std::string> env;
+  for (const char* k : {"PATH", "HOME", "LANG", "TZ", "TMPDIR"})
+    if (const char* v = std::getenv(k)) env[k] = v;
+  if (!env.count("PATH")) env["PATH"] = "/usr/local/bin:/usr/bin:/bin";
+  for (auto& [k, v] : o.env) env[k] = v;
+  return env;
+}
+
+// Built outside coroutines: GCC 12 rejects braced initializers with string
+// literals inside coroutine bodies.
+json::object gateway_client_info() { return {{"name", "bastion"}, {"version", "0.1.0"}}; }
+json::object gateway_client_capabilities() {
+  // Bastion relays these to its own clients.
+  return {{"sampling", json::object{}},
+          {"elicitation", json::object{}},
+          {"roots", json::object{{"listChanged", true}}}};
+}
+
+}  // namespace
+
+Upstream::Upstream(asio::any_io_executor ex, UpstreamOptions opts, Events events)
+    : strand_(asio::make_strand(ex)),
+      opts_(std::move(opts)),
+      events_(std::move(events)),
+      backoff_(opts_.restart_backoff) {}
+
+Upstream::~Upstream() { stop("shutdown"); }
+
+UpstreamState Upstream::state() const {
+  std::lock_guard lk(mu_);
+  return state_;
+}
+
+std::string Upstream::last_error() const {
+  std::lock_guard lk(mu_);
+  return last_error_;
+}
+
+std::uint64_t Upstream::restarts() const {
+  std::lock_guard lk(mu_);
+  return restarts_;
+}
+
+std::vector<json::object> Upstream::catalogue(Kind k) const {
+  std::lock_guard lk(mu_);
+  auto it = catalogue_.find(k);
+  return it == catalogue_.end() ? std::vector<json::object>{} : it->second;
+}
+
+json::object Upstream::capabilities() const {
+  std::lock_guard lk(mu_);
+  return client_ ? client_->server_capabilities() : json::object{};
+}
+
+asio::awaitable<std::shared_ptr<McpClient>> Upstream::ensure_started() {
+  std::shared_ptr<server::Mailbox> waiter;
+  {
+    std::lock_guard lk(mu_);
+    last_used_ = std::chrono::steady_clock::now();
+    if (stopping_) co_return nullptr;
+    if (state_ == UpstreamState::kReady && client_ && client_->alive()) co_return client_;
+    if (state_ == UpstreamState::kBackoff && std::chrono::steady_clock::now() < retry_at_)
+      co_return nullptr;
+    if (state_ == UpstreamState::kStarting) {
+      waiter = std::make_shared<server::Mailbox>(co_await asio::this_coro::executor, 1);
+      start_waiters_.push_back(waiter);
+    } else {
+      state_ = UpstreamState::kStarting;
+    }
+  }
+  if (waiter) {
+    co_await waiter->pop();  // closed when the start attempt ends
+    std::lock_guard lk(mu_);
+    co_return state_ == UpstreamState::kReady ? client_ : nullptr;
+  }
+  auto c = co_await start();
+  std::vector<std::shared_ptr<server::Mailbox>> waiters;
+  {
+    std::lock_guard lk(mu_);
+    waiters.swap(start_waiters_);
+  }
+  for (auto& w : waiters) w->close();
+  co_return c;
+}
+
+asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
+  auto fail = [this](std::string why) {
+    spdlog::warn("upstream {}: {}", opts_.name, why);
+    std::lock_guard lk(mu_);
+    last_error_ = std::move(why);
+    state_ = UpstreamState::kBackoff;
+    retry_at_ = std::chrono::steady_clock::now() + backoff_;
+    backoff_ = std::min(backoff_ * 2, opts_.restart_backoff_max);
+  };
+  if (opts_.runtime != "process") {
+    fail(fmt::format("runtime '{}' is not available in this build", opts_.runtime));
+    co_return nullptr;
+  }
+  ProcessHandle h;
+  try {
+    h = spawn_process(ProcessSpec{opts_.command, child_environment(opts_), opts_.cwd});
+  } catch (const std::exception& e) {
+    fail(e.what());
+    co_return nullptr;
+  }
+  spdlog::info("upstream {}: started pid {} ({})", opts_.name, h.pid, opts_.command[0]);
+  asio::co_spawn(strand_, pump_stderr(strand_, h.stderr_fd, opts_.name), asio::detached);
+  auto channel = std::make_shared<FdChannel>(strand_, h.stdin_fd, h.stdout_fd,
+                                             FdChannelOptions{opts_.max_line_bytes});
+  channel->start();
+  auto weak = weak_from_this();
+  auto holder = std::make_shared<std::weak_ptr<McpClient>>();
+  McpClientHandlers handlers;
+  handlers.on_notification = [weak](json::object m) {
+    if (auto self = weak.lock()) self->on_notification(std::move(m));
+  };
+  handlers.on_request = [weak](std::string method, json::object params) -> asio::awaitable<Outcome> {
+    auto self = weak.lock();
+    if (!self) co_return RpcError{protocol::kInternalError, "gateway is shutting down"};
+    co_return co_await self->on_request(std::move(method), std::move(params));
+  };
+  handlers.on_closed = [weak, holder](std::string reason) {
+    auto self = weak.lock();
+    auto c = holder->lock();
+    if (self && c) self->on_closed(c, std::move(reason));
+  };
+  auto client = std::make_shared<McpClient>(strand_, channel, std::move(handlers));
+  *holder = client;
+  {
+    std::lock_guard lk(mu_);
+    client_ = client;
+    pid_ = h.pid;
+  }
+  client->start();
+  Outcome init = co_await client->initialize(gateway_client_info(), gateway_client_capabilities(),
+                                             opts_.init_timeout);
+  if (!init.ok()) {
+    std::string why = fmt::format("initialize failed: {}", init.error().message);
+    {
+      std::lock_guard lk(mu_);
+      if (client_ == client) client_.reset();
+    }
+    client->close(why);
+    std::thread([pid = h.pid] { terminate_process(pid, std::chrono::milliseconds(2000)); }).detach();
+    fail(why);
+    co_return nullptr;
+  }
+  if (client->server_capabilities().contains("logging"))
+    client->notify("logging/setLevel", json::object{{"level", "debug"}});  // we filter per session
+  {
+    std::lock_guard lk(mu_);
+    state_ = UpstreamState::kReady;
+    backoff_ = opts_.restart_backoff;
+    last_error_.clear();
+  }
+  co_await refresh_all();
+  if (opts_.ping_interval.count() > 0 || opts_.idle_shutdown.count() > 0)
+    asio::co_spawn(strand_, health_loop(client), asio::detached);
+  spdlog::info("upstream {}: ready ({} {})", opts_.name,
+               client->server_info().contains("name") ? json::serialize(client->server_info().at("name")) : "?",
+               client->protocol_version());
+  co_return client;
+}
+
+asio::awaitable<void> Upstream::refresh(Kind k) {
+  std::shared_ptr<McpClient> c;
+  {
+    std::lock_guard lk(mu_);
+    c = client_;
+  }
+  if (!c) co_return;
+  std::vector<json::object> items;
+  if (has_cap(c->server_capabilities(), k)) {
+    json::value cursor;
+    for (int page = 0; page < 1000; ++page) {  // bounded: a broken server cannot loop us
+      json::object params;
+      if (!cursor.is_null()) params["cursor"] = cursor;
+      Outcome o = co_await c->request(list_method(k), std::move(params), opts_.init_timeout);
+      if (!o.ok()) {
+        spdlog::warn("upstream {}: {} failed: {}", opts_.name, list_method(k), o.error().message);
+        break;
+      }
+      if (auto* arr = o.result().if_contains(list_key(k)); arr && arr->is_array())
+        for (auto& e : arr->get_array())
+          if (e.is_object()) items.push_back(std::move(e.get_object()));
+      auto* next = o.result().if_contains("nextCursor");
+      if (!next || !next->is_string() || next->get_string().empty()) break;
+      cursor = *next;
+    }
+  }
+  {
+    std::lock_guard lk(mu_);
+    catalogue_[k] = std::move(items);
+  }
+  if (events_.catalogue_changed) events_.catalogue_changed(k);
+}
+
+asio::awaitable<void> Upstream::refresh_all() {
+  for (Kind k : kKinds) co_await refresh(k);
+}
+
+asio::awaitable<void> Upstream::health_loop(std::shared_ptr<McpClient> c) {
+  asio::steady_timer t(strand_);
+  auto period = opts_.ping_interval.count() > 0 ? opts_.ping_interval : std::chrono::milliseconds(1000);
+  while (c->alive()) {
+    t.expires_after(period);
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (!c->alive()) break;
+    if (opts_.idle_shutdown.count() > 0) {
+      bool idle;
+      {
+        std::lock_guard lk(mu_);
+        idle = flights_.empty() && std::chrono::steady_clock::now() - last_used_ > opts_.idle_shutdown;
+      }
+      if (idle && c->in_flight() == 0) {
+        spdlog::info("upstream {}: idle, stopping", opts_.name);
+        stop("idle");
+        {
+          std::lock_guard lk(mu_);
+          stopping_ = false;  // a later call starts it again
+          state_ = UpstreamState::kStopped;
+        }
+        break;
+      }
+    }
+    if (opts_.ping_interval.count() > 0) {
+      Outcome o = co_await c->request("ping", {}, std::chrono::milliseconds(10000));
+      if (!o.ok() && c->alive()) {
+        spdlog::warn("upstream {}: health ping failed ({}), restarting", opts_.name, o.error().message);
+        c->close("health ping failed: " + o.error().message);
+      }
+    }
+  }
+}
+
+void Upstream::on_closed(const std::shared_ptr<McpClient>& c, std::string reason) {
+  int pid;
+  bool eager;
+  {
+    std::lock_guard lk(mu_);
+    if (client_ != c) return;
+    client_.reset();
+    pid = pid_;
+    pid_ = -1;
+    catalogue_.clear();
+    if (stopping_) {
+      state_ = UpstreamState::kStopped;
+    } else {
+      state_ = UpstreamState::kBackoff;
+      last_error_ = reason;
+      ++restarts_;
+      retry_at_ = std::chrono::steady_clock::now() + backoff_;
+      backoff_ = std::min(backoff_ * 2, opts_.restart_backoff_max);
+    }
+    eager = opts_.eager && !stopping_;
+  }
+  if (pid > 0)
+    std::thread([pid] { terminate_process(pid, std::chrono::milliseconds(2000)); }).detach();
+  if (!stopping_) spdlog::warn("upstream {}: exited: {}", opts_.name, reason);
+  // Its tools drop out of every client's list until it is back.
+  if (events_.catalogue_changed)
+    for (Kind k : kKinds) events_.catalogue_changed(k);
+  if (eager) {
+    auto self = shared_from_this();
+    asio::co_spawn(
+        strand_,
+        [self]() -> asio::awaitable<void> {
+          asio::steady_timer t(self->strand_);
+          {
+            std::lock_guard lk(self->mu_);
+            t.expires_at(self->retry_at_);
+          }
+          co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+          co_await self->ensure_started();
+        },
+        asio::detached);
+  }
+}
+
+void Upstream::stop(std::string reason) {
+  std::shared_ptr<McpClient> c;
+  int pid;
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+    c = client_;
+    pid = pid_;
+  }
+  if (c) c->close(reason);
+  if (pid > 0) terminate_process(pid, std::chrono::milliseconds(2000));
+  std::lock_guard lk(mu_);
+  state_ = UpstreamState::kStopped;
+  client_.reset();
+  pid_ = -1;
+}
+
+std::shared_ptr<server::RequestContext> Upstream::latest_flight_ctx() const {
+  std::lock_guard lk(mu_);
+  const Flight* best = nullptr;
+  for (auto& [t, f] : flights_)
+    if (!best || f.upstream_id > best->upstream_id) best = &f;
+  return best ? best->ctx : nullptr;
+}
+
+void Upstream::on_notification(json::object msg) {
+  std::string method(msg.at("method").get_string());
+  json::object* params = nullptr;
+  if (auto* p = msg.if_contains("params"); p && p->is_object()) params = &p->get_object();
+  if (method == "notifications/progress" && params) {
+    auto* tok = params->if_contains("progressToken");
+    if (!tok) return;
+    std::string key = tok->is_string() ? std::string(tok->get_string()) : json::serialize(*tok);
+    std::shared_ptr<server::RequestContext> ctx;
+    json::value client_token;
+    {
+      std::lock_guard lk(mu_);
+      auto it = flights_.find(key);
+      if (it == flights_.end()) return;
+      ctx = it->second.ctx;
+      client_token = it->second.client_token;
+    }
+    if (client_token.is_null()) return;
+    (*params)["progressToken"] = client_token;
+    ctx->notify(std::move(msg));
+    return;
+  }
+  if (method == "notifications/message" && params) {
+    auto ctx = latest_flight_ctx();
+    if (!ctx) {
+      if (events_.broadcast) events_.broadcast(std::move(msg));
+      return;
+    }
+    auto* lvl = params->if_contains("level");
+    auto level = lvl && lvl->is_string() ? server::parse_log_level(lvl->get_string()) : std::nullopt;
+    if (level && *level < ctx->session().log_level()) return;
+    ctx->notify(std::move(msg));
+    return;
+  }
+  if (method == "notifications/tools/list_changed" || method == "notifications/prompts/list_changed" ||
+      method == "notifications/resources/list_changed") {
+    Kind k = method == "notifications/tools/list_changed"     ? Kind::kTool
+             : method == "notifications/prompts/list_changed" ? Kind::kPrompt
+                                                              : Kind::kResource;
+    auto self = shared_from_this();
+    asio::co_spawn(
+        strand_,
+        [self, k]() -> asio::awaitable<void> {
+          co_await self->refresh(k);
+          if (k == Kind::kResource) co_await self->refresh(Kind::kResourceTemplate);
+        },
+        asio::detached);
+    return;
+  }
+  if (method == "notifications/resources/updated" && params) {
+    if (auto* uri = params->if_contains("uri"); uri && uri->is_string() && events_.resource_updated)
+      events_.resource_updated(uri->get_string());
+    return;
+  }
+}
+
+asio::awaitable<Outcome> Upstream::on_request(std::string method, json::object params) {
+  // A server-to-client request goes to the client whose call is in progress
+  // on this server (the most recent one when several share it).
+  auto ctx = latest_flight_ctx();
+  if (!ctx)
+    co_return RpcError{protocol::kInternalError,
+                       fmt::format("{}: no client call is in progress to route it to", method)};
+  co_return co_await ctx->client_request(method, std::move(params));
+}
+
+asio::awaitable<Outcome> Upstream::call(std::string_view method, json::object params,
+                                        server::RequestContext& ctx) {
+  auto c = co_await ensure_started();
+  if (!c)
+    co_return RpcError{protocol::kUpstreamUnavailable,
+                       fmt::format("server '{}' is unavailable: {}", opts_.name, last_error())};
+  std::string token;
+  json::value client_token;
+  {
+    std::lock_guard lk(mu_);
+    token = fmt::format("bastion-{}-{}", opts_.name, next_token_++);
+    last_used_ = std::chrono::steady_clock::now();
+  }
+  json::object* meta = nullptr;
+  if (auto* m = params.if_contains("_meta"); m && m->is_object()) meta = &m->get_object();
+  if (meta) {
+    if (auto* t = meta->if_contains("progressToken")) {
+      client_token = *t;
+      (*meta)["progressToken"] = token;
+    }
+  }
+  {
+    std::lock_guard lk(mu_);
+    flights_[token] = Flight{ctx.shared_from_this(), client_token, 0};
+  }
+  Outcome o = co_await c->request(method, std::move(params), opts_.call_timeout,
+                                  [this, &token](std::int64_t id) {
+                                    std::lock_guard lk(mu_);
+                                    flights_[token].upstream_id = id;
+                                  });
+  {
+    std::lock_guard lk(mu_);
+    flights_.erase(token);
+  }
+  co_return o;
+}
+
+}  // namespace bastion::gateway

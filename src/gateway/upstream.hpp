@@ -1,0 +1,113 @@
+// Upstream: one configured MCP server behind the gateway — how to start it
+// (runtime), its lifecycle (lazy or eager start, initialize with a timeout,
+// health pings, restart with backoff after a crash, idle shutdown), and its
+// cached catalogue.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "gateway/mcp_client.hpp"
+#include "server/backend.hpp"
+
+namespace bastion::gateway {
+
+struct UpstreamOptions {
+  std::string name;                          // unique, [A-Za-z0-9_-]{1,64}
+  std::string prefix;                        // exposed-name prefix; "" exposes names as they are
+  std::vector<std::string> command;          // stdio servers: argv
+  std::map<std::string, std::string> env;    // added to a minimal environment
+  std::string cwd;
+  std::string runtime = "process";           // process (bwrap/docker: see sandbox/)
+  bool eager = false;                        // start at boot instead of on first use
+  std::chrono::milliseconds init_timeout{30000};
+  std::chrono::milliseconds call_timeout{120000};
+  std::chrono::milliseconds ping_interval{30000};   // 0: no health pings
+  std::chrono::milliseconds idle_shutdown{0};       // 0: keep running
+  std::chrono::milliseconds restart_backoff{500};   // doubles after each crash...
+  std::chrono::milliseconds restart_backoff_max{30000};  // ...up to this
+  std::size_t max_line_bytes = 16 * 1024 * 1024;
+};
+
+enum class UpstreamState { kStopped, kStarting, kReady, kBackoff };
+std::string_view to_string(UpstreamState s);
+
+// Thread-safe.
+class Upstream : public std::enable_shared_from_this<Upstream> {
+ public:
+  struct Events {
+    std::function<void(server::Kind)> catalogue_changed;
+    std::function<void(std::string_view uri)> resource_updated;
+    std::function<void(boost::json::object notification)> broadcast;
+  };
+
+  Upstream(boost::asio::any_io_executor ex, UpstreamOptions opts, Events events);
+  ~Upstream();
+
+  const UpstreamOptions& options() const { return opts_; }
+  const std::string& name() const { return opts_.name; }
+  UpstreamState state() const;
+  std::string last_error() const;
+  std::uint64_t restarts() const;
+
+  // Starts the server if it is not running (waiting for a start already in
+  // progress); nullptr with last_error() when it could not start.
+  boost::asio::awaitable<std::shared_ptr<McpClient>> ensure_started();
+  void stop(std::string reason);
+
+  // Cached catalogue (empty while down).
+  std::vector<boost::json::object> catalogue(server::Kind k) const;
+  boost::json::object capabilities() const;
+
+  // Relays one request from a client session; rewrites progress tokens and
+  // routes the upstream's notifications and requests back to `ctx`.
+  boost::asio::awaitable<protocol::Outcome> call(std::string_view method,
+                                                 boost::json::object params,
+                                                 server::RequestContext& ctx);
+
+ private:
+  struct Flight {
+    std::shared_ptr<server::RequestContext> ctx;
+    boost::json::value client_token;  // the client's progressToken, if any
+    std::int64_t upstream_id = 0;
+  };
+
+  boost::asio::awaitable<std::shared_ptr<McpClient>> start();
+  boost::asio::awaitable<void> refresh(server::Kind k);
+  boost::asio::awaitable<void> refresh_all();
+  boost::asio::awaitable<void> health_loop(std::shared_ptr<McpClient> c);
+  void on_notification(boost::json::object msg);
+  boost::asio::awaitable<protocol::Outcome> on_request(std::string method, boost::json::object params);
+  void on_closed(const std::shared_ptr<McpClient>& c, std::string reason);
+  std::shared_ptr<server::RequestContext> latest_flight_ctx() const;
+
+  boost::asio::strand<boost::asio::any_io_executor> strand_;
+  UpstreamOptions opts_;
+  Events events_;
+
+  mutable std::mutex mu_;
+  UpstreamState state_ = UpstreamState::kStopped;
+  std::shared_ptr<McpClient> client_;
+  int pid_ = -1;
+  std::string last_error_;
+  std::uint64_t restarts_ = 0;
+  std::chrono::milliseconds backoff_;
+  std::chrono::steady_clock::time_point retry_at_{};
+  std::chrono::steady_clock::time_point last_used_ = std::chrono::steady_clock::now();
+  std::vector<std::shared_ptr<server::Mailbox>> start_waiters_;
+  std::map<server::Kind, std::vector<boost::json::object>> catalogue_;
+  std::map<std::string, Flight> flights_;  // our progress token -> flight
+  std::uint64_t next_token_ = 1;
+  bool stopping_ = false;
+};
+
+}  // namespace bastion::gateway
