@@ -4,26 +4,8 @@
 // of the "all" suite must pass. Stopping bastion must leave no child behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { BIN, startServe, tempDir, writeConfig } from './lib/bastion.mjs';
-import { assertAllPassed, runConformance } from './conformance.test.mjs';
-
-export function childrenOf(pid) {
-  try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)]).toString().trim().split(/\s+/).filter(Boolean);
-  } catch {
-    return [];
-  }
-}
-
-export function processAlive(pid) {
-  try {
-    process.kill(Number(pid), 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { BIN, childrenOf, processAlive, startServe, tempDir, writeConfig } from './lib/bastion.mjs';
+import { assertAllPassed, runConformance } from './lib/conformance.mjs';
 
 test('conformance suite passes every check through the gateway', async () => {
   const dir = tempDir();

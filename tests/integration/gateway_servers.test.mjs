@@ -9,8 +9,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { NODE_MODULES, SOURCE_DIR, startServe, tempDir, writeConfig } from './lib/bastion.mjs';
-import { childrenOf, processAlive } from './gateway_conformance.test.mjs';
+import { NODE_MODULES, SOURCE_DIR, childrenOf, processAlive, startServe, tempDir, writeConfig } from './lib/bastion.mjs';
 
 const RUNTIME = process.env.BASTION_TEST_RUNTIME ?? 'process';
 const M = path.join(NODE_MODULES, '@modelcontextprotocol');

@@ -1,6 +1,6 @@
 // Helpers shared by the integration tests: start the real bastion binary,
 // find its port, stop it and check it exited cleanly.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -102,4 +102,22 @@ export async function initialize(url, version = '2025-11-25') {
     'mcp-protocol-version': version,
   });
   return { sid, result: r.json?.result, version };
+}
+
+// Direct children of a process (for "nothing left behind" checks).
+export function childrenOf(pid) {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)]).toString().trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+export function processAlive(pid) {
+  try {
+    process.kill(Number(pid), 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
