@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "gateway/options.hpp"
-#include "gateway/process.hpp"
+#include "sandbox/spawn.hpp"
 #include "tools/testkit.hpp"
 #include "transport/http_server.hpp"
 #include "transport/stdio_server.hpp"
@@ -47,7 +47,7 @@ void App::build() {
 void App::attach_gateway(asio::io_context& ioc) {
   if (upstreams_.empty()) return;
   for (auto& u : upstreams_)
-    if (u.runtime == "process")
+    if (u.sandbox.runtime == "process")
       spdlog::warn("upstream {}: runtime 'process' runs it without any isolation", u.name);
   gateway_ = std::make_shared<gateway::GatewayBackend>(ioc.get_executor(), upstreams_);
   engine_->add_backend(gateway_);
@@ -103,7 +103,7 @@ int App::serve() {
   run_threads(ioc, opts_.threads);
   engine_->close_all();
   if (gateway_) gateway_->shutdown();
-  gateway::terminate_all_children(std::chrono::milliseconds(2000));
+  sandbox::terminate_all_children(std::chrono::milliseconds(2000));
   spdlog::info("bastion stopped");
   return 0;
 }
@@ -127,7 +127,7 @@ int App::stdio() {
   run_threads(ioc, 1);
   engine_->close_all();
   if (gateway_) gateway_->shutdown();
-  gateway::terminate_all_children(std::chrono::milliseconds(2000));
+  sandbox::terminate_all_children(std::chrono::milliseconds(2000));
   return 0;
 }
 

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <regex>
+
+#include "sandbox/launch.hpp"
 #include <set>
 
 namespace bastion::gateway {
@@ -24,7 +26,8 @@ std::map<std::string, std::string> read_env(Reader& r, std::string_view key) {
   return env;
 }
 
-UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_format) {
+UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_format,
+                            const std::string& default_runtime) {
   UpstreamOptions o;
   o.name = name;
   o.prefix = name;
@@ -38,14 +41,36 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
   }
   o.env = read_env(s, "env");
   if (claude_format) {
-    // Claude/Cursor entries carry no runtime: they run as they always did.
-    o.runtime = "process";
+    // Claude/Cursor entries carry no runtime: they get the default sandbox.
+    o.sandbox.runtime = default_runtime;
     if (s.has("url")) s.fail("url", "remote servers are not supported yet; use a stdio command");
     s.raw("type");
     s.raw("disabled");
   } else {
     o.cwd = s.str("cwd", "");
-    o.runtime = s.choice("runtime", "process", {"process", "bwrap", "docker"});
+    auto& sb = o.sandbox;
+    sb.runtime = s.choice("runtime", default_runtime, {"process", "bwrap", "docker"});
+    sb.network = s.boolean("network", false);
+    Reader paths = s.child("paths");
+    sb.read_only = paths.str_list("read_only");
+    sb.read_write = paths.str_list("read_write");
+    paths.finish();
+    for (auto* list : {&sb.read_only, &sb.read_write})
+      for (auto& p : *list)
+        if (p.empty() || p[0] != '/') s.fail("paths", "paths must be absolute: " + p);
+    Reader lim = s.child("limits");
+    sb.limits.memory_bytes = lim.bytes("memory", sb.limits.memory_bytes);
+    sb.limits.cpu_seconds = static_cast<std::uint64_t>(lim.integer("cpu_seconds", 0, 0, 1 << 30));
+    sb.limits.max_pids = static_cast<std::uint64_t>(lim.integer("pids", static_cast<std::int64_t>(sb.limits.max_pids), 0, 1 << 22));
+    sb.limits.open_files = static_cast<std::uint64_t>(lim.integer("open_files", static_cast<std::int64_t>(sb.limits.open_files), 0, 1 << 20));
+    lim.finish();
+    sb.seccomp = s.boolean("seccomp", true);
+    Reader dk = s.child("docker");
+    sb.image = dk.str("image", "");
+    sb.container = dk.str("container", "");
+    dk.finish();
+    if (sb.runtime == "docker" && sb.image.empty() && sb.container.empty())
+      s.fail("docker", "runtime docker needs docker.image or docker.container");
     if (s.has("prefix")) o.prefix = s.str("prefix", name);
     if (!o.prefix.empty() && !valid_name(o.prefix))
       s.fail("prefix", "must be letters, digits, '_' or '-' (or empty)");
@@ -69,13 +94,19 @@ std::vector<UpstreamOptions> read_upstreams(const config::Document& doc) {
   std::vector<UpstreamOptions> out;
   std::set<std::string> names;
   Reader root(doc, "");
+  // bwrap when it works here; otherwise servers must choose explicitly.
+  Reader gw = root.child("gateway");
+  std::string default_runtime =
+      gw.choice("default_runtime", sandbox::bwrap_available() ? "bwrap" : "process",
+                {"bwrap", "docker", "process"});
+  gw.finish();
   auto add = [&](Reader& section, bool claude) {
     for (const auto& name : section.keys()) {
       if (!valid_name(name)) section.fail(name, "server names must be letters, digits, '_' or '-'");
       if (!names.insert(name).second) section.fail(name, "a server with this name is already defined");
       Reader s = section.child(name);
       if (!s.present()) section.fail(name, "must be a mapping");
-      out.push_back(read_server(s, name, claude));
+      out.push_back(read_server(s, name, claude, default_runtime));
     }
     section.finish();
   };

@@ -15,7 +15,7 @@
 
 #include <thread>
 
-#include "gateway/process.hpp"
+#include "sandbox/spawn.hpp"
 #include "server/session.hpp"
 
 namespace bastion::gateway {
@@ -181,18 +181,23 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
     retry_at_ = std::chrono::steady_clock::now() + backoff_;
     backoff_ = std::min(backoff_ * 2, opts_.restart_backoff_max);
   };
-  if (opts_.runtime != "process") {
-    fail(fmt::format("runtime '{}' is not available in this build", opts_.runtime));
-    co_return nullptr;
-  }
-  ProcessHandle h;
+  sandbox::ProcessHandle h;
+  sandbox::LaunchPlan plan;
   try {
-    h = spawn_process(ProcessSpec{opts_.command, child_environment(opts_), opts_.cwd});
+    plan = sandbox::plan_launch(opts_.sandbox, opts_.name, opts_.command, child_environment(opts_),
+                                opts_.cwd);
+    h = sandbox::spawn_process(plan.spec);
   } catch (const std::exception& e) {
+    for (int fd : plan.owned_fds) ::close(fd);
+    if (plan.cleanup) plan.cleanup();
     fail(e.what());
     co_return nullptr;
   }
-  spdlog::info("upstream {}: started pid {} ({})", opts_.name, h.pid, opts_.command[0]);
+  for (int fd : plan.owned_fds) ::close(fd);
+  std::string enforced;
+  for (auto& e : plan.enforced) enforced += (enforced.empty() ? "" : "; ") + e;
+  spdlog::info("upstream {}: started pid {} ({}) under {}: {}", opts_.name, h.pid, opts_.command[0],
+               opts_.sandbox.runtime, enforced);
   asio::co_spawn(strand_, pump_stderr(strand_, h.stderr_fd, opts_.name), asio::detached);
   auto channel = std::make_shared<FdChannel>(strand_, h.stdin_fd, h.stdout_fd,
                                              FdChannelOptions{opts_.max_line_bytes});
@@ -219,6 +224,7 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
     std::lock_guard lk(mu_);
     client_ = client;
     pid_ = h.pid;
+    cleanup_ = plan.cleanup;
   }
   client->start();
   Outcome init = co_await client->initialize(gateway_client_info(), gateway_client_capabilities(),
@@ -230,7 +236,10 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
       if (client_ == client) client_.reset();
     }
     client->close(why);
-    std::thread([pid = h.pid] { terminate_process(pid, std::chrono::milliseconds(2000)); }).detach();
+    std::thread([pid = h.pid, cleanup = plan.cleanup] {
+      sandbox::terminate_process(pid, std::chrono::milliseconds(2000));
+      if (cleanup) cleanup();
+    }).detach();
     fail(why);
     co_return nullptr;
   }
@@ -325,12 +334,14 @@ asio::awaitable<void> Upstream::health_loop(std::shared_ptr<McpClient> c) {
 void Upstream::on_closed(const std::shared_ptr<McpClient>& c, std::string reason) {
   int pid;
   bool eager;
+  std::function<void()> cleanup;
   {
     std::lock_guard lk(mu_);
     if (client_ != c) return;
     client_.reset();
     pid = pid_;
     pid_ = -1;
+    cleanup = std::move(cleanup_);
     catalogue_.clear();
     if (stopping_) {
       state_ = UpstreamState::kStopped;
@@ -344,7 +355,10 @@ void Upstream::on_closed(const std::shared_ptr<McpClient>& c, std::string reason
     eager = opts_.eager && !stopping_;
   }
   if (pid > 0)
-    std::thread([pid] { terminate_process(pid, std::chrono::milliseconds(2000)); }).detach();
+    std::thread([pid, cleanup] {
+      sandbox::terminate_process(pid, std::chrono::milliseconds(2000));
+      if (cleanup) cleanup();
+    }).detach();
   if (!stopping_) spdlog::warn("upstream {}: exited: {}", opts_.name, reason);
   // Its tools drop out of every client's list until it is back.
   if (events_.catalogue_changed)
@@ -369,14 +383,17 @@ void Upstream::on_closed(const std::shared_ptr<McpClient>& c, std::string reason
 void Upstream::stop(std::string reason) {
   std::shared_ptr<McpClient> c;
   int pid;
+  std::function<void()> cleanup;
   {
     std::lock_guard lk(mu_);
     stopping_ = true;
     c = client_;
     pid = pid_;
+    cleanup = std::move(cleanup_);
   }
   if (c) c->close(reason);
-  if (pid > 0) terminate_process(pid, std::chrono::milliseconds(2000));
+  if (pid > 0) sandbox::terminate_process(pid, std::chrono::milliseconds(2000));
+  if (cleanup) cleanup();
   std::lock_guard lk(mu_);
   state_ = UpstreamState::kStopped;
   client_.reset();

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "gateway/mcp_client.hpp"
+#include "sandbox/launch.hpp"
 #include "server/backend.hpp"
 
 namespace bastion::gateway {
@@ -27,7 +28,7 @@ struct UpstreamOptions {
   std::vector<std::string> command;          // stdio servers: argv
   std::map<std::string, std::string> env;    // added to a minimal environment
   std::string cwd;
-  std::string runtime = "process";           // process (bwrap/docker: see sandbox/)
+  sandbox::SandboxOptions sandbox;           // runtime (bwrap by default), paths, network, limits
   bool eager = false;                        // start at boot instead of on first use
   std::chrono::milliseconds init_timeout{30000};
   std::chrono::milliseconds call_timeout{120000};
@@ -98,6 +99,7 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   UpstreamState state_ = UpstreamState::kStopped;
   std::shared_ptr<McpClient> client_;
   int pid_ = -1;
+  std::function<void()> cleanup_;  // host-side sandbox state of the running child
   std::string last_error_;
   std::uint64_t restarts_ = 0;
   std::chrono::milliseconds backoff_;

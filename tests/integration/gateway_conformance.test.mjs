@@ -1,6 +1,6 @@
 // The conformance suite through the gateway: bastion relays every request,
 // notification and server-to-client request to an upstream that implements
-// the fixtures (bastion's own testkit, run as a stdio child), and every check
+// the fixtures (bastion's own testkit, run as a stdio child under bubblewrap), and every check
 // of the "all" suite must pass. Stopping bastion must leave no child behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ servers:
     command: ${BIN}
     args: [stdio, --testkit, --log-level, warn]
     prefix: ""
-    runtime: process
+    runtime: bwrap
 `);
   const srv = await startServe(['--config', cfg]);
   let children = [];

@@ -11,12 +11,13 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { NODE_MODULES, SOURCE_DIR, childrenOf, processAlive, startServe, tempDir, writeConfig } from './lib/bastion.mjs';
 
-const RUNTIME = process.env.BASTION_TEST_RUNTIME ?? 'process';
+const RUNTIME = process.env.BASTION_TEST_RUNTIME ?? 'bwrap';
 const M = path.join(NODE_MODULES, '@modelcontextprotocol');
 
 function demoConfig(dir, extra = '') {
   const granted = path.join(dir, 'granted');
   mkdirSync(granted, { recursive: true });
+  mkdirSync(path.join(dir, 'memory'), { recursive: true });
   writeFileSync(path.join(granted, 'hello.txt'), 'hello from the granted directory\n');
   writeFileSync(path.join(dir, 'secret.txt'), 'not for upstreams\n');
   return {
@@ -34,11 +35,13 @@ servers:
   memory:
     command: node
     args: [${M}/server-memory/dist/index.js]
-    env: {MEMORY_FILE_PATH: ${dir}/memory.jsonl}
+    env: {MEMORY_FILE_PATH: ${dir}/memory/memory.jsonl}
+    paths: {read_write: [${dir}/memory]}
     runtime: ${RUNTIME}
   fs:
     command: node
     args: [${M}/server-filesystem/dist/index.js, ${granted}]
+    paths: {read_only: [${granted}]}
     runtime: ${RUNTIME}
   thinking:
     command: node

@@ -1,4 +1,4 @@
-#include "gateway/process.hpp"
+#include "sandbox/spawn.hpp"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +15,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace bastion::gateway {
+namespace bastion::sandbox {
 
 namespace {
 std::mutex g_mu;
@@ -53,6 +53,18 @@ ProcessHandle spawn_process(const ProcessSpec& spec) {
     sigemptyset(&all);
     ::sigprocmask(SIG_SETMASK, &all, nullptr);
     for (int s = 1; s < NSIG; ++s) ::signal(s, SIG_DFL);
+    for (const auto& [res, value] : spec.setup.rlimits) {
+      struct rlimit rl{value, value};
+      ::setrlimit(res, &rl);
+    }
+    for (const auto& procs : spec.setup.cgroup_procs) {
+      int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd >= 0) {
+        [[maybe_unused]] auto w = ::write(fd, "0", 1);
+        ::close(fd);
+      }
+    }
+    for (int fd : spec.setup.inherit_fds) ::fcntl(fd, F_SETFD, 0);
     ::dup2(in[0], 0);
     ::dup2(out[1], 1);
     ::dup2(err[1], 2);
@@ -122,4 +134,4 @@ void terminate_all_children(std::chrono::milliseconds grace) {
   for (pid_t p : live_children()) terminate_process(p, grace);
 }
 
-}  // namespace bastion::gateway
+}  // namespace bastion::sandbox
