@@ -1,6 +1,7 @@
 #include "gateway/gateway.hpp"
 
 #include <openssl/evp.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -184,17 +185,25 @@ asio::awaitable<Outcome> GatewayBackend::call(std::string_view method, json::obj
     key = str(params, "uri");
   }
   auto r = route(kind, key);
+  std::shared_ptr<Upstream> down;  // the prefixed owner, when it is not running
   if (!r) {
     // Owned by a server that has not listed yet: start it, retry.
     for (auto& u : upstreams_) {
       const auto& p = u->options().prefix;
-      if ((p.empty() || key.starts_with(p)) && u->state() != UpstreamState::kReady) {
+      bool prefixed = !p.empty() && key.size() > p.size() + kSeparator.size() && key.starts_with(p) &&
+                      std::string_view(key).substr(p.size()).starts_with(kSeparator);
+      if ((p.empty() || prefixed) && u->state() != UpstreamState::kReady) {
         co_await u->ensure_started();
         rebuild_index();
+        if (prefixed && u->state() != UpstreamState::kReady) down = u;
       }
     }
     r = route(kind, key);
   }
+  if (!r && down)
+    co_return protocol::RpcError{protocol::kUpstreamUnavailable,
+                                 fmt::format("server '{}' is unavailable: {}", down->name(),
+                                             down->last_error())};
   if (!r) {
     if (kind == Kind::kTool) co_return protocol::invalid_params("Unknown tool: " + key);
     if (kind == Kind::kPrompt) co_return protocol::invalid_params("Unknown prompt: " + key);
