@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <regex>
 
 #include "sandbox/launch.hpp"
@@ -12,6 +13,12 @@ namespace bastion::gateway {
 using config::Reader;
 
 namespace {
+
+std::string config_dir_of(const config::Document& doc) {
+  std::error_code ec;
+  auto p = std::filesystem::absolute(doc.name(), ec).parent_path();
+  return ec ? std::string(".") : p.lexically_normal().string();
+}
 
 bool valid_name(const std::string& n) {
   static const std::regex re("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
@@ -24,6 +31,16 @@ std::map<std::string, std::string> read_env(Reader& r, std::string_view key) {
   for (const auto& k : e.keys()) env[k] = e.str(k, "");
   e.finish();
   return env;
+}
+
+// "${CONFIG_DIR}" in commands, arguments, environment values and paths is
+// the directory of the configuration file, so a config can name files next
+// to it without depending on the working directory.
+std::string expand(std::string v, const std::string& config_dir) {
+  static const std::string kVar = "${CONFIG_DIR}";
+  for (auto pos = v.find(kVar); pos != std::string::npos; pos = v.find(kVar, pos + config_dir.size()))
+    v.replace(pos, kVar.size(), config_dir);
+  return v;
 }
 
 UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_format,
@@ -57,7 +74,8 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
     paths.finish();
     for (auto* list : {&sb.read_only, &sb.read_write})
       for (auto& p : *list)
-        if (p.empty() || p[0] != '/') s.fail("paths", "paths must be absolute: " + p);
+        if (p.empty() || (p[0] != '/' && !p.starts_with("${CONFIG_DIR}")))
+          s.fail("paths", "paths must be absolute (or start with ${CONFIG_DIR}): " + p);
     Reader lim = s.child("limits");
     sb.limits.memory_bytes = lim.bytes("memory", sb.limits.memory_bytes);
     sb.limits.cpu_seconds = static_cast<std::uint64_t>(lim.integer("cpu_seconds", 0, 0, 1 << 30));
@@ -85,6 +103,12 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
   }
   if (o.command.empty()) s.fail("command", "is required (the stdio command that starts the server)");
   s.finish();
+  std::string dir = config_dir_of(s.document());
+  for (auto& a : o.command) a = expand(a, dir);
+  for (auto& [k, v] : o.env) v = expand(v, dir);
+  o.cwd = expand(o.cwd, dir);
+  for (auto* list : {&o.sandbox.read_only, &o.sandbox.read_write})
+    for (auto& p : *list) p = expand(p, dir);
   return o;
 }
 

@@ -183,7 +183,11 @@ void plan_bwrap(const SandboxOptions& o, const std::string& name, const std::vec
   a.insert(a.end(), {"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"});
   plan.enforced.push_back("fs: system read-only, private /tmp");
   for (const auto& p : o.read_only) a.insert(a.end(), {"--ro-bind", p, p});
-  for (const auto& p : o.read_write) a.insert(a.end(), {"--bind", p, p});
+  for (const auto& p : o.read_write) {
+    std::error_code ec;
+    fs::create_directories(p, ec);  // a writable data directory may not exist yet
+    a.insert(a.end(), {"--bind", p, p});
+  }
   for (const auto& p : implied_paths(argv)) a.insert(a.end(), {"--ro-bind-try", p, p});
   a.insert(a.end(), {"--chdir", cwd.empty() ? "/tmp" : cwd});
   a.push_back("--clearenv");
