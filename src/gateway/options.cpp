@@ -139,6 +139,8 @@ std::vector<UpstreamOptions> read_upstreams(const config::Document& doc) {
   Reader claude = root.child("mcpServers");
   add(claude, true);
   if (auto file = root.opt_str("mcp_servers_file")) {
+    if (file->starts_with("~/"))
+      if (const char* home = std::getenv("HOME")) *file = std::string(home) + file->substr(1);
     auto other = config::Document::load(*file);
     Reader r(other, "");
     Reader c = r.child("mcpServers");
