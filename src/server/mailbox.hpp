@@ -5,6 +5,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -23,8 +24,10 @@ class Mailbox : public std::enable_shared_from_this<Mailbox> {
     bool final = false;  // marks the end of a stream (no msg)
   };
 
+  // `ex` is used as is when it already is a strand (the common case: an HTTP
+  // connection's executor), which saves a hop per message.
   explicit Mailbox(boost::asio::any_io_executor ex, std::size_t capacity = 10000)
-      : strand_(boost::asio::make_strand(ex)), timer_(strand_), capacity_(capacity) {
+      : strand_(serial(ex)), timer_(strand_), capacity_(capacity) {
     timer_.expires_at(boost::asio::steady_timer::time_point::max());
   }
 
@@ -69,6 +72,13 @@ class Mailbox : public std::enable_shared_from_this<Mailbox> {
   }
 
  private:
+  static boost::asio::any_io_executor serial(const boost::asio::any_io_executor& ex) {
+    using IoStrand = boost::asio::strand<boost::asio::io_context::executor_type>;
+    if (ex.target<IoStrand>() || ex.target<boost::asio::strand<boost::asio::any_io_executor>>())
+      return ex;
+    return boost::asio::make_strand(ex);
+  }
+
   void wake() {
     boost::asio::post(strand_, [self = shared_from_this()] { self->timer_.cancel(); });
   }
@@ -76,7 +86,7 @@ class Mailbox : public std::enable_shared_from_this<Mailbox> {
   mutable std::mutex mu_;
   std::deque<Item> q_;
   bool closed_ = false;
-  boost::asio::strand<boost::asio::any_io_executor> strand_;
+  boost::asio::any_io_executor strand_;  // always a strand (see serial())
   boost::asio::steady_timer timer_;
   std::size_t capacity_;
 };

@@ -65,7 +65,12 @@ void Session::deliver(json::object raw, const std::shared_ptr<Mailbox>& out,
     reject(std::get<1>(c), *out);
     return;
   }
-  auto& msg = std::get<Message>(c);
+  deliver(std::move(std::get<Message>(c)), out, ex);
+}
+
+void Session::deliver(Message msg, const std::shared_ptr<Mailbox>& out,
+                      const asio::any_io_executor& ex) {
+  touch();
   switch (msg.kind) {
     case MessageKind::kRequest:
       start_request(std::move(msg), out, ex);

@@ -36,6 +36,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // messages go to `out`; request handlers run on `ex`.
   void deliver(boost::json::object msg, const std::shared_ptr<Mailbox>& out,
                const boost::asio::any_io_executor& ex);
+  // Same, for a message the transport has already classified.
+  void deliver(protocol::Message msg, const std::shared_ptr<Mailbox>& out,
+               const boost::asio::any_io_executor& ex);
   // Convenience for transports: a message that failed classification.
   static void reject(const protocol::ClassifyError& e, Mailbox& out);
 

@@ -484,9 +484,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     // Classify up front: invalid messages are answered here, and we need to
     // know which ids this POST must answer.
     std::vector<json::value> request_ids;
+    std::vector<protocol::Message> classified;
+    classified.reserve(msgs.size());
     bool has_initialize = false;
     for (auto& m : msgs) {
-      auto c = protocol::classify(json::value(m));
+      auto c = protocol::classify(json::value(std::move(m)));
       if (c.index() == 1) {
         auto& e = std::get<1>(c);
         co_return co_await reply(stream, req,
@@ -501,6 +503,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       if (message_check)
         if (auto res = message_check(principal, msg.raw))
           co_return co_await reply(stream, req, std::move(*res));
+      classified.push_back(std::move(msg));
     }
 
     std::shared_ptr<server::Session> session;
@@ -534,13 +537,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     if (request_ids.empty()) {
       // Only notifications and responses: accepted, nothing to stream back.
       auto sink = std::make_shared<server::Mailbox>(ex, 16);
-      for (auto& m : msgs) session->deliver(std::move(m), sink, ex);
+      for (auto& m : classified) session->deliver(std::move(m), sink, ex);
       Response res{http::status::accepted, v};
       co_return co_await reply(stream, req, std::move(res));
     }
 
     auto out = std::make_shared<server::Mailbox>(ex);
-    for (auto& m : msgs) session->deliver(std::move(m), out, ex);
+    for (auto& m : classified) session->deliver(std::move(m), out, ex);
 
     auto is_final_for_us = [&](const json::object& m, json::value* id) {
       const json::value* idv = nullptr;
