@@ -1,0 +1,79 @@
+// The docker runtime against a real Docker engine (a private dockerd started
+// by scripts/docker-test-engine, with a locally imported image): the Python
+// example runs under `docker run -i --rm --network none --read-only
+// --cap-drop ALL`, and in the seed's `docker exec -i` mode; Bastion's
+// containers carry its labels and none is left after it stops. Skips, saying
+// why, only when no engine can be started here.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { SOURCE_DIR, startServe, tempDir, writeConfig } from './lib/bastion.mjs';
+
+const ENGINE = path.join(SOURCE_DIR, 'scripts/docker-test-engine');
+const IMAGE = 'bastion-test/python-mini:1';
+const EXAMPLES = path.join(SOURCE_DIR, 'examples/python');
+
+function engine() {
+  const r = spawnSync(ENGINE, ['start'], { encoding: 'utf8' });
+  if (r.status !== 0) return { skip: `no Docker engine could be started: ${r.stderr.trim().split('\n').pop()}` };
+  const host = /DOCKER_HOST=(\S+)/.exec(r.stdout)[1];
+  const env = { ...process.env, DOCKER_HOST: host };
+  execFileSync(ENGINE, ['image'], { env, stdio: 'inherit' });
+  return { env };
+}
+
+const docker = (env, ...args) => execFileSync('docker', args, { env, encoding: 'utf8' }).trim();
+const managed = (env) => docker(env, 'ps', '-a', '-q', '--filter', 'label=bastion.managed=1').split('\n').filter(Boolean);
+
+const e = engine();
+
+test('docker run and docker exec runtimes with a real engine', { skip: e.skip }, async () => {
+  const env = e.env;
+  const execName = `bastion-test-exec-${process.pid}`;
+  docker(env, 'run', '-d', '--rm', '--name', execName, '--network', 'none', '-v', `${EXAMPLES}:${EXAMPLES}:ro`,
+    IMAGE, 'python3', '-c', 'import time; time.sleep(600)');
+  const dir = tempDir();
+  const cfg = writeConfig(dir, `
+servers:
+  weather:
+    command: python3
+    args: [${EXAMPLES}/weather_server.py]
+    runtime: docker
+    docker: {image: "${IMAGE}"}
+    paths: {read_only: [${EXAMPLES}]}
+    limits: {memory: 256MiB, pids: 64}
+  seed:
+    command: python3
+    args: [${EXAMPLES}/weather_server.py]
+    runtime: docker
+    docker: {container: ${execName}}
+`);
+  const srv = await startServe(['--config', cfg], { env });
+  try {
+    const client = new Client({ name: 'docker-test', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(srv.url)));
+    const w = await client.callTool({ name: 'weather__get_weather', arguments: { city: 'Busan' } });
+    assert.equal(w.structuredContent.city, 'Busan');
+    const s = await client.callTool({ name: 'seed__get_forecast', arguments: { city: 'Seoul', days: 2 } });
+    assert.equal(s.structuredContent.forecast.length, 2);
+
+    const ids = managed(env);
+    assert.equal(ids.length, 1, 'one container started by bastion (docker run)');
+    const inspect = JSON.parse(docker(env, 'inspect', ids[0]))[0];
+    assert.equal(inspect.HostConfig.NetworkMode, 'none');
+    assert.equal(inspect.HostConfig.ReadonlyRootfs, true);
+    assert.deepEqual(inspect.HostConfig.CapDrop, ['ALL']);
+    assert.ok(inspect.HostConfig.SecurityOpt.includes('no-new-privileges'));
+    assert.equal(inspect.HostConfig.Memory, 256 * 1024 * 1024);
+    assert.equal(inspect.HostConfig.PidsLimit, 64);
+    assert.equal(inspect.Config.Labels['bastion.server'], 'weather');
+    await client.close();
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+    docker(env, 'rm', '-f', execName);
+  }
+  assert.deepEqual(managed(env), [], 'bastion left a container behind');
+});
