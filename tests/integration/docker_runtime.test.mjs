@@ -4,7 +4,7 @@
 // --cap-drop ALL`, and in the seed's `docker exec -i` mode; Bastion's
 // containers carry its labels and none is left after it stops. Skips, saying
 // why, only when no engine can be started here.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -22,13 +22,17 @@ function engine() {
   const host = /DOCKER_HOST=(\S+)/.exec(r.stdout)[1];
   const env = { ...process.env, DOCKER_HOST: host };
   execFileSync(ENGINE, ['image'], { env, stdio: 'inherit' });
-  return { env };
+  return { env, started: r.stdout.includes('STARTED') };
 }
 
 const docker = (env, ...args) => execFileSync('docker', args, { env, encoding: 'utf8' }).trim();
 const managed = (env) => docker(env, 'ps', '-a', '-q', '--filter', 'label=bastion.managed=1').split('\n').filter(Boolean);
 
 const e = engine();
+// Stop the engine if this test started it (the image stays cached on disk).
+after(() => {
+  if (e.started) spawnSync(ENGINE, ['stop'], { env: e.env });
+});
 
 test('docker run and docker exec runtimes with a real engine', { skip: e.skip }, async () => {
   const env = e.env;
