@@ -57,10 +57,18 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
     s.fail("args", "needs `command`");
   }
   o.env = read_env(s, "env");
+  o.url = s.str("url", "");
+  if (!o.url.empty() && command) s.fail("url", "give either `command` (stdio) or `url` (HTTP), not both");
+  if (!o.url.empty()) {
+    std::string t = s.choice("transport", "streamable-http", {"streamable-http", "sse"});
+    o.legacy_sse = t == "sse";
+    o.headers = read_env(s, "headers");
+  } else {
+    s.raw("transport");
+  }
   if (claude_format) {
     // Claude/Cursor entries carry no runtime: they get the default sandbox.
     o.sandbox.runtime = default_runtime;
-    if (s.has("url")) s.fail("url", "remote servers are not supported yet; use a stdio command");
     s.raw("type");
     s.raw("disabled");
   } else {
@@ -101,7 +109,8 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
     t.finish();
     o.max_line_bytes = s.bytes("max_message", o.max_line_bytes);
   }
-  if (o.command.empty()) s.fail("command", "is required (the stdio command that starts the server)");
+  if (o.command.empty() && o.url.empty())
+    s.fail("command", "is required (the stdio command that starts the server), or `url`");
   s.finish();
   std::string dir = config_dir_of(s.document());
   for (auto& a : o.command) a = expand(a, dir);

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "sandbox/spawn.hpp"
+#include "gateway/http_channel.hpp"
 #include "server/session.hpp"
 
 namespace bastion::gateway {
@@ -183,7 +184,20 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
   };
   sandbox::ProcessHandle h;
   sandbox::LaunchPlan plan;
-  try {
+  std::shared_ptr<Channel> channel;
+  if (!opts_.url.empty()) {
+    auto hc = std::make_shared<HttpChannel>(
+        strand_, HttpChannelOptions{opts_.url, opts_.legacy_sse, opts_.headers, opts_.max_line_bytes});
+    try {
+      hc->start();
+    } catch (const std::exception& e) {
+      fail(e.what());
+      co_return nullptr;
+    }
+    channel = hc;
+    spdlog::info("upstream {}: connecting to {}{}", opts_.name, opts_.url,
+                 opts_.legacy_sse ? " (HTTP+SSE)" : "");
+  } else try {
     plan = sandbox::plan_launch(opts_.sandbox, opts_.name, opts_.command, child_environment(opts_),
                                 opts_.cwd);
     h = sandbox::spawn_process(plan.spec);
@@ -193,15 +207,18 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
     fail(e.what());
     co_return nullptr;
   }
-  for (int fd : plan.owned_fds) ::close(fd);
-  std::string enforced;
-  for (auto& e : plan.enforced) enforced += (enforced.empty() ? "" : "; ") + e;
-  spdlog::info("upstream {}: started pid {} ({}) under {}: {}", opts_.name, h.pid, opts_.command[0],
-               opts_.sandbox.runtime, enforced);
-  asio::co_spawn(strand_, pump_stderr(strand_, h.stderr_fd, opts_.name), asio::detached);
-  auto channel = std::make_shared<FdChannel>(strand_, h.stdin_fd, h.stdout_fd,
-                                             FdChannelOptions{opts_.max_line_bytes});
-  channel->start();
+  if (!channel) {
+    for (int fd : plan.owned_fds) ::close(fd);
+    std::string enforced;
+    for (auto& e : plan.enforced) enforced += (enforced.empty() ? "" : "; ") + e;
+    spdlog::info("upstream {}: started pid {} ({}) under {}: {}", opts_.name, h.pid, opts_.command[0],
+                 opts_.sandbox.runtime, enforced);
+    asio::co_spawn(strand_, pump_stderr(strand_, h.stderr_fd, opts_.name), asio::detached);
+    auto fc = std::make_shared<FdChannel>(strand_, h.stdin_fd, h.stdout_fd,
+                                          FdChannelOptions{opts_.max_line_bytes});
+    fc->start();
+    channel = fc;
+  }
   auto weak = weak_from_this();
   auto holder = std::make_shared<std::weak_ptr<McpClient>>();
   McpClientHandlers handlers;

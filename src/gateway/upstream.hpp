@@ -26,6 +26,9 @@ struct UpstreamOptions {
   std::string name;                          // unique, [A-Za-z0-9_-]{1,64}
   std::string prefix;                        // exposed-name prefix; "" exposes names as they are
   std::vector<std::string> command;          // stdio servers: argv
+  std::string url;                           // remote servers: http://host:port/mcp
+  bool legacy_sse = false;                   // url speaks the 2024-11-05 HTTP+SSE transport
+  std::map<std::string, std::string> headers;  // sent to a remote server (e.g. Authorization)
   std::map<std::string, std::string> env;    // added to a minimal environment
   std::string cwd;
   sandbox::SandboxOptions sandbox;           // runtime (bwrap by default), paths, network, limits

@@ -1,0 +1,346 @@
+#include "gateway/http_channel.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "protocol/jsonrpc.hpp"
+
+namespace bastion::gateway {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+HttpChannel::Target parse_http_url(const std::string& url) {
+  auto u = boost::urls::parse_uri(url);
+  if (!u) throw std::runtime_error(fmt::format("invalid URL '{}'", url));
+  if (u->scheme() != "http")
+    throw std::runtime_error(fmt::format("URL '{}': only http:// upstreams are supported", url));
+  HttpChannel::Target t;
+  t.host = std::string(u->host());
+  t.port = u->has_port() ? std::string(u->port()) : "80";
+  t.path = std::string(u->encoded_path());
+  if (t.path.empty()) t.path = "/";
+  if (u->has_query()) t.path += "?" + std::string(u->encoded_query());
+  return t;
+}
+
+HttpChannel::HttpChannel(asio::any_io_executor ex, HttpChannelOptions opts)
+    : ex_(ex),
+      opts_(std::move(opts)),
+      out_(std::make_shared<server::Mailbox>(ex, 100000)),
+      inbox_(std::make_shared<server::Mailbox>(ex, 100000)) {}
+
+HttpChannel::~HttpChannel() = default;
+
+void HttpChannel::start() {
+  target_ = parse_http_url(opts_.url);
+  post_path_ = target_.path;
+  auto self = shared_from_this();
+  if (opts_.legacy_sse) {
+    // The POST endpoint is announced on the stream; the writer waits for it.
+    asio::co_spawn(ex_, [self] { return self->get_stream(self->target_.path, true); }, asio::detached);
+  }
+  asio::co_spawn(ex_, [self] { return self->writer(); }, asio::detached);
+}
+
+bool HttpChannel::send(json::object msg) { return out_->push(std::move(msg)); }
+
+asio::awaitable<std::optional<json::object>> HttpChannel::receive() { return inbox_->pop(); }
+
+void HttpChannel::fail(std::string reason) {
+  {
+    std::lock_guard lk(mu_);
+    if (closed_) return;
+    closed_ = true;
+    reason_ = std::move(reason);
+  }
+  out_->close();
+  inbox_->close();
+}
+
+void HttpChannel::close() { fail("closed by bastion"); }
+
+std::string HttpChannel::close_reason() const {
+  std::lock_guard lk(mu_);
+  return reason_;
+}
+
+void HttpChannel::deliver_data(const std::string& data) {
+  auto parsed = protocol::parse_json(data);
+  if (parsed.index() != 0) return;
+  auto& v = std::get<0>(parsed);
+  if (v.is_object()) {
+    // The negotiated version goes on every later request's header.
+    if (auto* r = v.get_object().if_contains("result"); r && r->is_object())
+      if (auto* pv = r->get_object().if_contains("protocolVersion"); pv && pv->is_string() &&
+                                                                      r->get_object().contains("serverInfo")) {
+        std::lock_guard lk(mu_);
+        protocol_version_ = std::string(pv->get_string());
+      }
+    inbox_->push(std::move(v.get_object()));
+  }
+  if (v.is_array())
+    for (auto& e : v.get_array())
+      if (e.is_object()) inbox_->push(std::move(e.get_object()));
+}
+
+asio::awaitable<void> HttpChannel::writer() {
+  if (opts_.legacy_sse) {
+    // Wait (bounded) for the endpoint event.
+    asio::steady_timer t(ex_);
+    for (int i = 0; i < 300; ++i) {
+      {
+        std::lock_guard lk(mu_);
+        if (closed_ || post_path_ != target_.path) break;
+      }
+      t.expires_after(std::chrono::milliseconds(20));
+      co_await t.async_wait(kTuple);
+    }
+  }
+  while (auto m = co_await out_->pop()) {
+    // Each POST on its own connection and coroutine: a long SSE answer must
+    // not hold up the next request.
+    asio::co_spawn(ex_, post(std::move(*m)), asio::detached);
+  }
+}
+
+namespace {
+
+// Reads an SSE body from `stream`, calling on_event(data, id) per event.
+template <class Stream, class Buffer, class Parser, class OnEvent>
+asio::awaitable<bool> read_sse(Stream& stream, Buffer& buf, Parser& parser, std::size_t limit,
+                               OnEvent on_event) {
+  std::string pending, data, id, event;
+  char chunk[8192];
+  parser.get().body().data = chunk;
+  parser.get().body().size = sizeof chunk;
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk;
+    parser.get().body().size = sizeof chunk;
+    // read_some: an SSE event must be handled as soon as it arrives, not
+    // when the buffer is full.
+    auto [ec, n] = co_await http::async_read_some(stream, buf, parser, kTuple);
+    if (ec && ec != http::error::need_buffer) co_return false;
+    pending.append(chunk, sizeof chunk - parser.get().body().size);
+    if (pending.size() > limit) co_return false;
+    std::size_t pos;
+    while ((pos = pending.find('\n')) != std::string::npos) {
+      std::string line = pending.substr(0, pos);
+      pending.erase(0, pos + 1);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty()) {
+        if (!data.empty()) on_event(event, data, id);
+        data.clear();
+        event.clear();
+        continue;
+      }
+      if (line[0] == ':') continue;
+      auto colon = line.find(':');
+      std::string field = line.substr(0, colon);
+      std::string value = colon == std::string::npos ? "" : line.substr(colon + 1);
+      if (!value.empty() && value[0] == ' ') value.erase(0, 1);
+      if (field == "data") data += (data.empty() ? "" : "\n") + value;
+      else if (field == "id") id = value;
+      else if (field == "event") event = value;
+    }
+  }
+  co_return true;
+}
+
+}  // namespace
+
+asio::awaitable<void> HttpChannel::post(json::object msg) {
+  bool is_initialize = msg.contains("method") && msg.at("method") == "initialize" && msg.contains("id");
+  bool is_request = msg.contains("method") && msg.contains("id");
+  json::value id = msg.contains("id") ? msg.at("id") : json::value();
+  auto fail_request = [&](const std::string& why) {
+    if (is_request)
+      inbox_->push(protocol::make_error(id, {protocol::kUpstreamUnavailable, why}));
+  };
+
+  beast::tcp_stream stream(ex_);
+  tcp::resolver resolver(ex_);
+  auto [rec, results] = co_await resolver.async_resolve(target_.host, target_.port, kTuple);
+  if (rec) {
+    fail_request("cannot resolve " + target_.host + ": " + rec.message());
+    co_return;
+  }
+  stream.expires_after(std::chrono::seconds(30));
+  auto [cec, ep] = co_await stream.async_connect(results, kTuple);
+  if (cec) {
+    fail_request(fmt::format("cannot connect to {}:{}: {}", target_.host, target_.port, cec.message()));
+    if (is_initialize) fail("cannot connect: " + cec.message());
+    co_return;
+  }
+  std::string path, sid, version;
+  {
+    std::lock_guard lk(mu_);
+    path = post_path_;
+    sid = session_id_;
+    version = protocol_version_;
+  }
+  http::request<http::string_body> req{http::verb::post, path, 11};
+  req.set(http::field::host, target_.host);
+  req.set(http::field::content_type, "application/json");
+  req.set(http::field::accept, "application/json, text/event-stream");
+  if (!sid.empty()) req.set("Mcp-Session-Id", sid);
+  if (!version.empty()) req.set("MCP-Protocol-Version", version);
+  for (auto& [k, v] : opts_.headers) req.set(k, v);
+  req.body() = json::serialize(msg);
+  req.prepare_payload();
+  auto [wec, wn] = co_await http::async_write(stream, req, kTuple);
+  if (wec) {
+    fail_request("write failed: " + wec.message());
+    co_return;
+  }
+  beast::flat_buffer buf;
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(boost::none);
+  stream.expires_after(std::chrono::hours(24));  // SSE answers may take long; the call timeout rules
+  auto [hec, hn] = co_await http::async_read_header(stream, buf, parser, kTuple);
+  if (hec) {
+    fail_request("no response: " + hec.message());
+    co_return;
+  }
+  auto& res = parser.get();
+  if (is_initialize) {
+    auto s = res["Mcp-Session-Id"];
+    std::lock_guard lk(mu_);
+    session_id_ = std::string(s);
+  }
+  unsigned status = res.result_int();
+  if (status == 202) co_return;
+  if (status == 404 && !sid.empty()) {
+    fail_request("the upstream session expired");
+    fail("the upstream session expired (404)");
+    co_return;
+  }
+  std::string ctype(res[http::field::content_type]);
+  if (ctype.starts_with("text/event-stream")) {
+    co_await read_sse(stream, buf, parser, opts_.max_message_bytes,
+                      [this](const std::string&, const std::string& data, const std::string&) {
+                        deliver_data(data);
+                      });
+  } else {
+    std::string body;
+    char chunk[8192];
+    while (!parser.is_done()) {
+      parser.get().body().data = chunk;
+      parser.get().body().size = sizeof chunk;
+      auto [ec, n] = co_await http::async_read(stream, buf, parser, kTuple);
+      body.append(chunk, sizeof chunk - parser.get().body().size);
+      if (body.size() > opts_.max_message_bytes) {
+        fail_request("the upstream's answer exceeds the message size limit");
+        co_return;
+      }
+      if (ec && ec != http::error::need_buffer) break;
+    }
+    if (status >= 400 && is_request && body.find("\"jsonrpc\"") == std::string::npos) {
+      fail_request(fmt::format("upstream answered HTTP {}", status));
+      co_return;
+    }
+    deliver_data(body);
+  }
+  // After a successful initialize: remember the version for later headers and
+  // open the standalone stream for server-initiated messages.
+  if (msg.contains("method") && msg.at("method") == "notifications/initialized" && !opts_.legacy_sse) {
+    bool start;
+    {
+      std::lock_guard lk(mu_);
+      start = !standalone_started_;
+      standalone_started_ = true;
+    }
+    if (start)
+      asio::co_spawn(ex_, [self = shared_from_this()] { return self->get_stream(self->target_.path, false); },
+                     asio::detached);
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+asio::awaitable<void> HttpChannel::get_stream(std::string path, bool legacy) {
+  std::string last_event_id;
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    {
+      std::lock_guard lk(mu_);
+      if (closed_) co_return;
+    }
+    beast::tcp_stream stream(ex_);
+    tcp::resolver resolver(ex_);
+    auto [rec, results] = co_await resolver.async_resolve(target_.host, target_.port, kTuple);
+    bool ok = !rec;
+    if (ok) {
+      auto [cec, ep] = co_await stream.async_connect(results, kTuple);
+      ok = !cec;
+    }
+    if (!ok) {
+      if (legacy) {
+        fail("cannot open the SSE stream");
+        co_return;
+      }
+    } else {
+      http::request<http::empty_body> req{http::verb::get, path, 11};
+      req.set(http::field::host, target_.host);
+      req.set(http::field::accept, "text/event-stream");
+      {
+        std::lock_guard lk(mu_);
+        if (!session_id_.empty()) req.set("Mcp-Session-Id", session_id_);
+        if (!protocol_version_.empty()) req.set("MCP-Protocol-Version", protocol_version_);
+      }
+      if (!last_event_id.empty()) req.set("Last-Event-ID", last_event_id);
+      for (auto& [k, v] : opts_.headers) req.set(k, v);
+      auto [wec, wn] = co_await http::async_write(stream, req, kTuple);
+      beast::flat_buffer buf;
+      http::response_parser<http::buffer_body> parser;
+      parser.body_limit(boost::none);
+      auto [hec, hn] = co_await http::async_read_header(stream, buf, parser, kTuple);
+      if (wec || hec) {
+        if (legacy) {
+          fail("the SSE stream failed");
+          co_return;
+        }
+      } else if (parser.get().result_int() == 405 || parser.get().result_int() >= 400) {
+        // No standalone stream offered: fine for Streamable HTTP.
+        if (legacy) fail(fmt::format("the SSE endpoint answered HTTP {}", parser.get().result_int()));
+        co_return;
+      } else {
+        co_await read_sse(stream, buf, parser, opts_.max_message_bytes,
+                          [&](const std::string& event, const std::string& data, const std::string& id) {
+                            if (!id.empty()) last_event_id = id;
+                            if (legacy && event == "endpoint") {
+                              std::lock_guard lk(mu_);
+                              // Relative or absolute URL of the POST endpoint.
+                              auto u = boost::urls::parse_uri_reference(data);
+                              if (u) {
+                                post_path_ = std::string(u->encoded_path());
+                                if (u->has_query()) post_path_ += "?" + std::string(u->encoded_query());
+                              }
+                              return;
+                            }
+                            deliver_data(data);
+                          });
+      }
+    }
+    if (legacy) {
+      fail("the SSE stream ended");
+      co_return;
+    }
+    asio::steady_timer t(ex_, std::chrono::seconds(1));
+    co_await t.async_wait(kTuple);
+  }
+}
+
+}  // namespace bastion::gateway

@@ -1,0 +1,68 @@
+// HttpChannel: MCP to a remote upstream over HTTP — Streamable HTTP (POST
+// with JSON or SSE answers, Mcp-Session-Id, a standalone GET stream) or the
+// legacy HTTP+SSE transport (GET /sse announces a POST endpoint, answers
+// arrive on the SSE stream). Plain http:// only (TLS: put Bastion next to
+// the server or behind a local proxy).
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/json.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "gateway/channel.hpp"
+
+namespace bastion::gateway {
+
+struct HttpChannelOptions {
+  std::string url;                              // http://host:port/path
+  bool legacy_sse = false;                      // the 2024-11-05 HTTP+SSE transport
+  std::map<std::string, std::string> headers;   // e.g. Authorization
+  std::size_t max_message_bytes = 16 * 1024 * 1024;
+};
+
+class HttpChannel : public Channel, public std::enable_shared_from_this<HttpChannel> {
+ public:
+  HttpChannel(boost::asio::any_io_executor ex, HttpChannelOptions opts);
+  ~HttpChannel() override;
+  // Parses the URL and (legacy mode) opens the SSE stream; throws
+  // std::runtime_error with the reason when the URL is unusable.
+  void start();
+
+  bool send(boost::json::object msg) override;
+  boost::asio::awaitable<std::optional<boost::json::object>> receive() override;
+  void close() override;
+  std::string close_reason() const override;
+
+  struct Target {
+    std::string host, port, path;
+  };
+
+ private:
+  boost::asio::awaitable<void> writer();
+  boost::asio::awaitable<void> post(boost::json::object msg);
+  boost::asio::awaitable<void> get_stream(std::string path, bool legacy);
+  void fail(std::string reason);
+  void deliver_data(const std::string& data);
+
+  boost::asio::any_io_executor ex_;
+  HttpChannelOptions opts_;
+  Target target_;
+  std::shared_ptr<server::Mailbox> out_;    // messages to POST
+  std::shared_ptr<server::Mailbox> inbox_;  // messages from the server
+  mutable std::mutex mu_;
+  std::string session_id_;
+  std::string protocol_version_;
+  std::string post_path_;  // legacy: the announced endpoint
+  bool standalone_started_ = false;
+  bool closed_ = false;
+  std::string reason_;
+};
+
+// Exposed for tests: "http://h:p/x" → {h, p, /x}. Throws on other schemes.
+HttpChannel::Target parse_http_url(const std::string& url);
+
+}  // namespace bastion::gateway
