@@ -49,7 +49,8 @@ void App::attach_gateway(asio::io_context& ioc) {
   for (auto& u : upstreams_)
     if (u.sandbox.runtime == "process")
       spdlog::warn("upstream {}: runtime 'process' runs it without any isolation", u.name);
-  gateway_ = std::make_shared<gateway::GatewayBackend>(ioc.get_executor(), upstreams_);
+  gateway_ = std::make_shared<gateway::GatewayBackend>(ioc.get_executor(), upstreams_,
+                                                       gateway::read_max_processes(*opts_.document));
   engine_->add_backend(gateway_);
   gateway_->start();
 }

@@ -6,6 +6,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <thread>
 
 #include "server/builtin_backend.hpp"
 
@@ -39,37 +40,116 @@ std::string str(const json::object& o, std::string_view k) {
 }
 }  // namespace
 
-GatewayBackend::GatewayBackend(asio::any_io_executor ex, std::vector<UpstreamOptions> upstreams)
-    : ex_(ex) {
-  for (auto& o : upstreams) {
-    Upstream::Events ev;
-    // Upstreams outlive no gateway: the callbacks hold weak references.
-    auto* self = this;
-    ev.catalogue_changed = [self](Kind k) {
-      self->rebuild_index();
-      if (self->listener_) self->listener_->list_changed(k == Kind::kResourceTemplate ? Kind::kResource : k);
-    };
-    ev.resource_updated = [self](std::string_view uri) {
-      if (self->listener_) self->listener_->resource_updated(uri);
-    };
-    ev.broadcast = [self](json::object n) {
-      if (self->listener_) self->listener_->broadcast(std::move(n));
-    };
-    upstreams_.push_back(std::make_shared<Upstream>(ex, std::move(o), std::move(ev)));
+GatewayBackend::GatewayBackend(asio::any_io_executor ex, std::vector<UpstreamOptions> upstreams,
+                               std::size_t max_processes)
+    : ex_(ex), max_processes_(max_processes) {
+  for (auto& o : upstreams) upstreams_.push_back(make_upstream(o));
+  per_session_.resize(upstreams_.size());
+}
+
+std::shared_ptr<Upstream> GatewayBackend::make_upstream(const UpstreamOptions& o) {
+  Upstream::Events ev;
+  // The gateway owns its upstreams and stops them before it goes away.
+  auto* self = this;
+  ev.catalogue_changed = [self](Kind k) {
+    self->rebuild_index();
+    if (self->listener_) self->listener_->list_changed(k == Kind::kResourceTemplate ? Kind::kResource : k);
+  };
+  ev.resource_updated = [self](std::string_view uri) {
+    if (self->listener_) self->listener_->resource_updated(uri);
+  };
+  ev.broadcast = [self](json::object n) {
+    if (self->listener_) self->listener_->broadcast(std::move(n));
+  };
+  return std::make_shared<Upstream>(ex_, o, std::move(ev));
+}
+
+std::size_t GatewayBackend::running_instances() const {
+  std::size_t n = 0;
+  for (auto& u : upstreams_)
+    if (!u->options().per_session && u->state() != UpstreamState::kStopped) ++n;
+  std::lock_guard lk(instances_mu_);
+  for (auto& m : per_session_)
+    for (auto& [s, u] : m)
+      if (u->state() != UpstreamState::kStopped) ++n;
+  return n;
+}
+
+std::shared_ptr<Upstream> GatewayBackend::instance(std::size_t slot, const std::string& session,
+                                                   std::string* why) {
+  const auto& proto = upstreams_[slot];
+  bool running = proto->state() == UpstreamState::kReady || proto->state() == UpstreamState::kStarting;
+  if (!proto->options().per_session) {
+    if (!running && running_instances() >= max_processes_) {
+      if (why) *why = fmt::format("the gateway runs its maximum of {} server processes", max_processes_);
+      return nullptr;
+    }
+    return proto;
   }
+  std::size_t total = running_instances();
+  std::lock_guard lk(instances_mu_);
+  auto& m = per_session_[slot];
+  if (auto it = m.find(session); it != m.end()) return it->second;
+  if (m.size() >= proto->options().max_instances) {
+    if (why)
+      *why = fmt::format("server '{}' already runs its maximum of {} per-session instances",
+                         proto->name(), proto->options().max_instances);
+    return nullptr;
+  }
+  if (total >= max_processes_) {
+    if (why) *why = fmt::format("the gateway runs its maximum of {} server processes", max_processes_);
+    return nullptr;
+  }
+  auto u = make_upstream(proto->options());
+  m.emplace(session, u);
+  return u;
+}
+
+std::shared_ptr<Upstream> GatewayBackend::catalogue_source(std::size_t slot) const {
+  const auto& proto = upstreams_[slot];
+  if (!proto->options().per_session) return proto;
+  std::lock_guard lk(instances_mu_);
+  for (auto& [s, u] : per_session_[slot])
+    if (u->state() == UpstreamState::kReady) return u;
+  return proto;
+}
+
+void GatewayBackend::on_session_closed(std::string_view session_id) {
+  std::vector<std::shared_ptr<Upstream>> gone;
+  {
+    std::lock_guard lk(instances_mu_);
+    for (auto& m : per_session_)
+      if (auto it = m.find(std::string(session_id)); it != m.end()) {
+        gone.push_back(it->second);
+        m.erase(it);
+      }
+  }
+  // Stopping waits for the process to exit: not on an I/O thread.
+  if (!gone.empty())
+    std::thread([gone] {
+      for (auto& u : gone) u->stop("client session closed");
+    }).detach();
 }
 
 GatewayBackend::~GatewayBackend() { shutdown(); }
 
 void GatewayBackend::start() {
   for (auto& u : upstreams_)
-    if (u->options().eager)
+    if (u->options().eager && !u->options().per_session)
       asio::co_spawn(
           ex_, [u]() -> asio::awaitable<void> { co_await u->ensure_started(); }, asio::detached);
 }
 
 void GatewayBackend::shutdown() {
   for (auto& u : upstreams_) u->stop("gateway shutdown");
+  std::vector<std::map<std::string, std::shared_ptr<Upstream>>> all;
+  {
+    std::lock_guard lk(instances_mu_);
+    all.swap(per_session_);
+    per_session_.resize(upstreams_.size());
+  }
+  for (auto& m : all)
+    for (auto& [s, u] : m) u->stop("gateway shutdown");
 }
 
 json::object GatewayBackend::capabilities() const {
@@ -84,13 +164,14 @@ json::object GatewayBackend::capabilities() const {
 void GatewayBackend::rebuild_index() {
   std::map<std::string, Route, std::less<>> tools, prompts, resources;
   std::vector<std::pair<std::string, Route>> templates;
-  for (auto& u : upstreams_) {
+  for (std::size_t slot = 0; slot < upstreams_.size(); ++slot) {
+    auto u = catalogue_source(slot);
     const auto& prefix = u->options().prefix;
     auto add = [&](auto& table, const std::string& exposed, const std::string& original) {
-      auto [it, inserted] = table.emplace(exposed, Route{u, original});
-      if (!inserted && it->second.upstream != u)
+      auto [it, inserted] = table.emplace(exposed, Route{slot, original});
+      if (!inserted && it->second.slot != slot)
         spdlog::warn("gateway: '{}' from {} collides with {}; keeping the first", exposed, u->name(),
-                     it->second.upstream->name());
+                     upstreams_[it->second.slot]->name());
     };
     for (auto& t : u->catalogue(Kind::kTool)) {
       std::string n = str(t, "name");
@@ -105,7 +186,7 @@ void GatewayBackend::rebuild_index() {
       add(resources, uri, uri);
     }
     for (auto& r : u->catalogue(Kind::kResourceTemplate))
-      templates.emplace_back(str(r, "uriTemplate"), Route{u, str(r, "uriTemplate")});
+      templates.emplace_back(str(r, "uriTemplate"), Route{slot, str(r, "uriTemplate")});
   }
   std::unique_lock lk(mu_);
   tools_ = std::move(tools);
@@ -114,9 +195,11 @@ void GatewayBackend::rebuild_index() {
   templates_ = std::move(templates);
 }
 
-asio::awaitable<std::vector<json::object>> GatewayBackend::list(Kind kind, server::RequestContext&) {
+asio::awaitable<std::vector<json::object>> GatewayBackend::list(Kind kind, server::RequestContext& ctx) {
   std::vector<json::object> out;
-  for (auto& u : upstreams_) {
+  for (std::size_t slot = 0; slot < upstreams_.size(); ++slot) {
+    auto u = instance(slot, ctx.session_id());
+    if (!u) continue;
     // Lazy upstreams start on first use; a broken one is skipped (its tools
     // are simply absent) and the others still answer.
     if (u->state() != UpstreamState::kReady) co_await u->ensure_started();
@@ -188,7 +271,9 @@ asio::awaitable<Outcome> GatewayBackend::call(std::string_view method, json::obj
   std::shared_ptr<Upstream> down;  // the prefixed owner, when it is not running
   if (!r) {
     // Owned by a server that has not listed yet: start it, retry.
-    for (auto& u : upstreams_) {
+    for (std::size_t slot = 0; slot < upstreams_.size(); ++slot) {
+      auto u = instance(slot, ctx.session_id());
+      if (!u) continue;
       const auto& p = u->options().prefix;
       bool prefixed = !p.empty() && key.size() > p.size() + kSeparator.size() && key.starts_with(p) &&
                       std::string_view(key).substr(p.size()).starts_with(kSeparator);
@@ -217,7 +302,10 @@ asio::awaitable<Outcome> GatewayBackend::call(std::string_view method, json::obj
     else
       params["name"] = r->original;
   }
-  co_return co_await r->upstream->call(method, std::move(params), ctx);
+  std::string why;
+  auto u = instance(r->slot, ctx.session_id(), &why);
+  if (!u) co_return protocol::RpcError{protocol::kUpstreamUnavailable, why};
+  co_return co_await u->call(method, std::move(params), ctx);
 }
 
 }  // namespace bastion::gateway

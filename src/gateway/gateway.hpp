@@ -27,7 +27,10 @@ std::string exposed_name(std::string_view prefix, std::string_view name);
 class GatewayBackend : public server::Backend,
                        public std::enable_shared_from_this<GatewayBackend> {
  public:
-  GatewayBackend(boost::asio::any_io_executor ex, std::vector<UpstreamOptions> upstreams);
+  // `max_processes` caps the upstream instances running at once, all servers
+  // together (per-session servers count one per session).
+  GatewayBackend(boost::asio::any_io_executor ex, std::vector<UpstreamOptions> upstreams,
+                 std::size_t max_processes = 256);
   ~GatewayBackend() override;
 
   // Starts the eager upstreams in the background.
@@ -43,17 +46,30 @@ class GatewayBackend : public server::Backend,
   bool owns(server::Kind kind, std::string_view key) const override;
   boost::asio::awaitable<protocol::Outcome> call(std::string_view method, boost::json::object params,
                                                  server::RequestContext& ctx) override;
+  void on_session_closed(std::string_view session_id) override;
+  // Upstream instances running now (shared and per-session).
+  std::size_t running_instances() const;
 
  private:
   struct Route {
-    std::shared_ptr<Upstream> upstream;
+    std::size_t slot;  // index into upstreams_
     std::string original;
   };
   void rebuild_index();
   std::optional<Route> route(server::Kind kind, std::string_view key) const;
+  // The instance serving `session` for server `slot`: the shared one, or the
+  // session's own (created on demand); nullptr when a cap is reached.
+  std::shared_ptr<Upstream> instance(std::size_t slot, const std::string& session,
+                                     std::string* why = nullptr);
+  std::shared_ptr<Upstream> make_upstream(const UpstreamOptions& o);
+  // An instance whose catalogue describes `slot` (for the name index).
+  std::shared_ptr<Upstream> catalogue_source(std::size_t slot) const;
 
   boost::asio::any_io_executor ex_;
-  std::vector<std::shared_ptr<Upstream>> upstreams_;
+  std::size_t max_processes_;
+  std::vector<std::shared_ptr<Upstream>> upstreams_;  // per configured server (prototype when per-session)
+  mutable std::mutex instances_mu_;
+  std::vector<std::map<std::string, std::shared_ptr<Upstream>>> per_session_;
   mutable std::shared_mutex mu_;
   std::map<std::string, Route, std::less<>> tools_, prompts_, resources_;
   std::vector<std::pair<std::string, Route>> templates_;  // uriTemplate -> owner

@@ -101,6 +101,8 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
     if (!o.prefix.empty() && !valid_name(o.prefix))
       s.fail("prefix", "must be letters, digits, '_' or '-' (or empty)");
     o.eager = s.choice("start", "lazy", {"lazy", "eager"}) == "eager";
+    o.per_session = s.choice("instances", "shared", {"shared", "per_session"}) == "per_session";
+    o.max_instances = static_cast<std::size_t>(s.integer("max_instances", 16, 1, 100000));
     Reader t = s.child("timeouts");
     o.init_timeout = t.duration("init", o.init_timeout);
     o.call_timeout = t.duration("call", o.call_timeout);
@@ -123,6 +125,15 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
 
 }  // namespace
 
+std::size_t read_max_processes(const config::Document& doc) {
+  Reader root(doc, "");
+  Reader gw = root.child("gateway");
+  gw.raw("default_runtime");
+  auto n = static_cast<std::size_t>(gw.integer("max_processes", 256, 1, 100000));
+  gw.finish();
+  return n;
+}
+
 std::vector<UpstreamOptions> read_upstreams(const config::Document& doc) {
   std::vector<UpstreamOptions> out;
   std::set<std::string> names;
@@ -132,6 +143,7 @@ std::vector<UpstreamOptions> read_upstreams(const config::Document& doc) {
   std::string default_runtime =
       gw.choice("default_runtime", sandbox::bwrap_available() ? "bwrap" : "process",
                 {"bwrap", "docker", "process"});
+  gw.raw("max_processes");
   gw.finish();
   auto add = [&](Reader& section, bool claude) {
     for (const auto& name : section.keys()) {

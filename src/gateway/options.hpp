@@ -12,5 +12,7 @@ namespace bastion::gateway {
 
 // Throws config::ConfigError with file, line and reason.
 std::vector<UpstreamOptions> read_upstreams(const config::Document& doc);
+// `gateway.max_processes`: upstream instances running at once (default 256).
+std::size_t read_max_processes(const config::Document& doc);
 
 }  // namespace bastion::gateway

@@ -33,6 +33,8 @@ struct UpstreamOptions {
   std::string cwd;
   sandbox::SandboxOptions sandbox;           // runtime (bwrap by default), paths, network, limits
   bool eager = false;                        // start at boot instead of on first use
+  bool per_session = false;                  // one instance per client session (else shared)
+  std::size_t max_instances = 16;            // per-session mode: instances of this server at once
   std::chrono::milliseconds init_timeout{30000};
   std::chrono::milliseconds call_timeout{120000};
   std::chrono::milliseconds ping_interval{30000};   // 0: no health pings
