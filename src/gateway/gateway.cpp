@@ -6,6 +6,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <set>
 #include <thread>
 
 #include "server/builtin_backend.hpp"
@@ -134,6 +135,12 @@ void GatewayBackend::on_session_closed(std::string_view session_id) {
 GatewayBackend::~GatewayBackend() { shutdown(); }
 
 void GatewayBackend::start() {
+  // Containers of ours that outlived a crashed bastion go first.
+  std::set<std::pair<std::string, std::string>> docker_instances;
+  for (auto& u : upstreams_)
+    if (u->options().sandbox.runtime == "docker" && u->options().sandbox.container.empty())
+      docker_instances.emplace(u->options().sandbox.docker_bin, u->options().sandbox.instance);
+  for (auto& [bin, inst] : docker_instances) sandbox::remove_stale_containers(bin, inst);
   for (auto& u : upstreams_)
     if (u->options().eager && !u->options().per_session)
       asio::co_spawn(

@@ -44,7 +44,7 @@ std::string expand(std::string v, const std::string& config_dir) {
 }
 
 UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_format,
-                            const std::string& default_runtime) {
+                            const std::string& default_runtime, const std::string& docker_instance) {
   UpstreamOptions o;
   o.name = name;
   o.prefix = name;
@@ -94,6 +94,7 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
     Reader dk = s.child("docker");
     sb.image = dk.str("image", "");
     sb.container = dk.str("container", "");
+    sb.instance = docker_instance;
     dk.finish();
     if (sb.runtime == "docker" && sb.image.empty() && sb.container.empty())
       s.fail("docker", "runtime docker needs docker.image or docker.container");
@@ -129,6 +130,7 @@ std::size_t read_max_processes(const config::Document& doc) {
   Reader root(doc, "");
   Reader gw = root.child("gateway");
   gw.raw("default_runtime");
+  gw.raw("instance");
   auto n = static_cast<std::size_t>(gw.integer("max_processes", 256, 1, 100000));
   gw.finish();
   return n;
@@ -144,6 +146,10 @@ std::vector<UpstreamOptions> read_upstreams(const config::Document& doc) {
       gw.choice("default_runtime", sandbox::bwrap_available() ? "bwrap" : "process",
                 {"bwrap", "docker", "process"});
   gw.raw("max_processes");
+  // Labels this bastion's containers so a restarted one can find and remove
+  // what a crashed one left (several bastions on a host need distinct names).
+  std::string docker_instance = gw.str("instance", "default");
+  if (!valid_name(docker_instance)) gw.fail("instance", "must be letters, digits, '_' or '-'");
   gw.finish();
   auto add = [&](Reader& section, bool claude) {
     for (const auto& name : section.keys()) {
@@ -151,7 +157,7 @@ std::vector<UpstreamOptions> read_upstreams(const config::Document& doc) {
       if (!names.insert(name).second) section.fail(name, "a server with this name is already defined");
       Reader s = section.child(name);
       if (!s.present()) section.fail(name, "must be a mapping");
-      out.push_back(read_server(s, name, claude, default_runtime));
+      out.push_back(read_server(s, name, claude, default_runtime, docker_instance));
     }
     section.finish();
   };

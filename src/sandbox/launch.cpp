@@ -267,6 +267,41 @@ void plan_docker(const SandboxOptions& o, const std::string& name, const std::ve
 
 }  // namespace
 
+std::size_t remove_stale_containers(const std::string& docker_bin, const std::string& instance) {
+  std::map<std::string, std::string> env;
+  for (const char* k : {"PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG"})
+    if (const char* v = std::getenv(k)) env[k] = v;
+  std::string ids;
+  try {
+    auto h = spawn_process(ProcessSpec{{docker_bin, "ps", "-a", "-q", "--filter", "label=bastion.managed=1",
+                                        "--filter", "label=bastion.instance=" + instance},
+                                       env, "", {}});
+    ::close(h.stdin_fd);
+    ::close(h.stderr_fd);
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(h.stdout_fd, buf, sizeof buf)) > 0) ids.append(buf, static_cast<std::size_t>(n));
+    ::close(h.stdout_fd);
+    ::waitpid(h.pid, nullptr, 0);
+    terminate_process(h.pid, std::chrono::milliseconds(0));
+  } catch (const std::exception& e) {
+    spdlog::warn("listing stale containers failed: {}", e.what());
+    return 0;
+  }
+  std::size_t count = 0;
+  std::size_t pos = 0;
+  while (pos < ids.size()) {
+    auto nl = ids.find('\n', pos);
+    std::string id = ids.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? ids.size() : nl + 1;
+    if (id.empty()) continue;
+    remove_container(docker_bin, id);
+    ++count;
+  }
+  if (count) spdlog::warn("removed {} container(s) left by an earlier bastion (instance {})", count, instance);
+  return count;
+}
+
 bool bwrap_available() {
   static std::once_flag once;
   static bool ok = false;

@@ -57,6 +57,10 @@ LaunchPlan plan_launch(const SandboxOptions& opts, const std::string& name,
                        const std::vector<std::string>& argv,
                        const std::map<std::string, std::string>& env, const std::string& cwd);
 
+// Removes containers labelled bastion.managed=1 and bastion.instance=<instance>
+// (left behind by a bastion that crashed); returns how many. Best effort.
+std::size_t remove_stale_containers(const std::string& docker_bin, const std::string& instance);
+
 // Whether bwrap can create namespaces here (probed once).
 bool bwrap_available();
 

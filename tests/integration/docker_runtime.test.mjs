@@ -39,8 +39,14 @@ test('docker run and docker exec runtimes with a real engine', { skip: e.skip },
   const execName = `bastion-test-exec-${process.pid}`;
   docker(env, 'run', '-d', '--rm', '--name', execName, '--network', 'none', '-v', `${EXAMPLES}:${EXAMPLES}:ro`,
     IMAGE, 'python3', '-c', 'import time; time.sleep(600)');
+  // A container "left behind by a crashed bastion" of this instance.
+  const instance = `t${process.pid}`;
+  const stale = docker(env, 'run', '-d', '--label', 'bastion.managed=1', '--label', `bastion.instance=${instance}`,
+    IMAGE, 'python3', '-c', 'import time; time.sleep(600)');
   const dir = tempDir();
   const cfg = writeConfig(dir, `
+gateway:
+  instance: ${instance}
 servers:
   weather:
     command: python3
@@ -57,6 +63,7 @@ servers:
 `);
   const srv = await startServe(['--config', cfg], { env });
   try {
+    assert.equal(docker(env, 'ps', '-a', '-q', '--filter', `id=${stale}`), '', 'the stale container was not removed at start');
     const client = new Client({ name: 'docker-test', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(srv.url)));
     const w = await client.callTool({ name: 'weather__get_weather', arguments: { city: 'Busan' } });
