@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "gateway/options.hpp"
+#include "server/metrics.hpp"
+#include <fmt/format.h>
 #include "sandbox/spawn.hpp"
 #include "tools/testkit.hpp"
 #include "transport/http_server.hpp"
@@ -63,10 +65,48 @@ void App::run_threads(asio::io_context& ioc, std::size_t n) {
   for (auto& t : threads) t.join();
 }
 
+void App::register_metrics() {
+  auto& m = server::Metrics::global();
+  m.help("bastion_mcp_requests_total", "MCP requests handled, by method and outcome");
+  m.help("bastion_mcp_request_duration_seconds", "MCP request handling time, by method");
+  m.help("bastion_http_responses_total", "HTTP responses, by status code");
+  m.gauge("bastion_sessions", "Live MCP sessions", [this] {
+    return std::vector<std::pair<std::string, double>>{{"", static_cast<double>(engine_->session_count())}};
+  });
+  if (!gateway_) return;
+  auto gw = gateway_;
+  m.gauge("bastion_upstream_up", "1 when the upstream server is running and initialized", [gw] {
+    std::vector<std::pair<std::string, double>> out;
+    for (auto& u : gw->upstreams())
+      out.emplace_back(fmt::format("server=\"{}\",state=\"{}\"", server::label_value(u->name()),
+                                   gateway::to_string(u->state())),
+                       u->state() == gateway::UpstreamState::kReady ? 1 : 0);
+    return out;
+  });
+  m.gauge("bastion_upstream_restarts", "Restarts after an upstream crashed", [gw] {
+    std::vector<std::pair<std::string, double>> out;
+    for (auto& u : gw->upstreams())
+      out.emplace_back(fmt::format("server=\"{}\"", server::label_value(u->name())),
+                       static_cast<double>(u->restarts()));
+    return out;
+  });
+  m.gauge("bastion_upstream_instances", "Upstream server instances running", [gw] {
+    return std::vector<std::pair<std::string, double>>{{"", static_cast<double>(gw->running_instances())}};
+  });
+}
+
 int App::serve() {
   asio::io_context ioc;
   attach_gateway(ioc);
   transport::HttpServer http(ioc, *engine_, opts_.http);
+  register_metrics();
+  http.add_route([](const transport::Request& req) -> std::optional<transport::Response> {
+    if (req.target() != "/metrics") return std::nullopt;
+    transport::Response res{boost::beast::http::status::ok, req.version()};
+    res.set(boost::beast::http::field::content_type, "text/plain; version=0.0.4");
+    res.body() = server::Metrics::global().render();
+    return res;
+  });
   http.add_route([this](const transport::Request& req) -> std::optional<transport::Response> {
     auto target = req.target();
     if (target != "/healthz" && target != "/readyz") return std::nullopt;

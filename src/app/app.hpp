@@ -30,6 +30,7 @@ class App {
   void build();
   // The gateway needs the io_context the transport runs on.
   void attach_gateway(boost::asio::io_context& ioc);
+  void register_metrics();
   void run_threads(boost::asio::io_context& ioc, std::size_t n);
 
   AppOptions opts_;

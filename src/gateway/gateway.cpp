@@ -204,6 +204,10 @@ void GatewayBackend::rebuild_index() {
 
 asio::awaitable<std::vector<json::object>> GatewayBackend::list(Kind kind, server::RequestContext& ctx) {
   std::vector<json::object> out;
+  // Start every lazy upstream at once; the loop below then waits for each.
+  for (std::size_t slot = 0; slot < upstreams_.size(); ++slot)
+    if (auto u = instance(slot, ctx.session_id()); u && u->state() != UpstreamState::kReady)
+      asio::co_spawn(ex_, [u]() -> asio::awaitable<void> { co_await u->ensure_started(); }, asio::detached);
   for (std::size_t slot = 0; slot < upstreams_.size(); ++slot) {
     auto u = instance(slot, ctx.session_id());
     if (!u) continue;

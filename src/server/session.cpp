@@ -9,6 +9,10 @@
 
 #include "protocol/version.hpp"
 #include "server/engine.hpp"
+#include "server/metrics.hpp"
+
+#include <fmt/format.h>
+#include <set>
 
 namespace bastion::server {
 
@@ -19,6 +23,26 @@ using protocol::MessageKind;
 
 namespace {
 constexpr std::size_t kStandaloneBacklog = 1000;
+
+// Known methods are labelled by name; anything else shares one label, so a
+// client cannot grow the metric set without bound.
+std::string method_label(const std::string& m) {
+  static const std::set<std::string> kKnown = {
+      "initialize", "ping", "logging/setLevel", "tools/list", "tools/call", "resources/list",
+      "resources/templates/list", "resources/read", "resources/subscribe", "resources/unsubscribe",
+      "prompts/list", "prompts/get", "completion/complete"};
+  return kKnown.count(m) ? m : "other";
+}
+
+void record_request(const std::string& method, const protocol::Outcome& o,
+                    std::chrono::steady_clock::duration d) {
+  auto& m = Metrics::global();
+  std::string labels = fmt::format("method=\"{}\"", method_label(method));
+  m.add("bastion_mcp_requests_total",
+        fmt::format("{},outcome=\"{}\"", labels, o.ok() ? "ok" : "error"));
+  m.observe("bastion_mcp_request_duration_seconds", labels,
+            std::chrono::duration<double>(d).count());
+}
 
 std::int64_t now_ns() {
   return std::chrono::steady_clock::now().time_since_epoch().count();
@@ -108,6 +132,7 @@ void Session::start_request(Message msg, const std::shared_ptr<Mailbox>& out,
         // into backend code; handlers check ctx.cancelled() between steps.
         co_await asio::this_coro::throw_if_cancelled(false);
         protocol::Outcome outcome = protocol::RpcError{};
+        auto t0 = std::chrono::steady_clock::now();
         try {
           outcome = co_await self->engine_.dispatch(*self, *ctx, ctx->method(), std::move(params));
         } catch (const std::exception& e) {
@@ -118,6 +143,7 @@ void Session::start_request(Message msg, const std::shared_ptr<Mailbox>& out,
           std::lock_guard lk(self->mu_);
           self->in_flight_.erase(key);
         }
+        record_request(ctx->method(), outcome, std::chrono::steady_clock::now() - t0);
         // A cancelled request gets no response (spec: cancellation).
         if (ctx->cancelled())
           ctx->outbox()->push(done_marker(ctx->request_id()));

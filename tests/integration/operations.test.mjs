@@ -1,0 +1,40 @@
+// Operations endpoints: /healthz, /readyz and Prometheus /metrics reflect
+// real traffic and upstream state.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SOURCE_DIR, initialize, post, startServe, tempDir, writeConfig } from './lib/bastion.mjs';
+
+test('health, readiness and metrics', async () => {
+  const dir = tempDir();
+  const cfg = writeConfig(dir, `
+testkit: {enabled: true}
+servers:
+  weather:
+    command: python3
+    args: [${SOURCE_DIR}/examples/python/weather_server.py]
+`);
+  const srv = await startServe(['--config', cfg]);
+  try {
+    assert.deepEqual(await (await fetch(`${srv.base}/healthz`)).json(), { status: 'ok' });
+    const { sid, version } = await initialize(srv.url);
+    const h = { 'mcp-session-id': sid, 'mcp-protocol-version': version };
+    const ready = await (await fetch(`${srv.base}/readyz`)).json();
+    assert.equal(ready.status, 'ready');
+    assert.equal(ready.sessions, 1);
+    await post(srv.url, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x' } } }, h);
+    await post(srv.url, { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'weather__list_cities', arguments: {} } }, h);
+    await post(srv.url, { jsonrpc: '2.0', id: 4, method: 'no/such' }, h);
+    const res = await fetch(`${srv.base}/metrics`);
+    assert.match(res.headers.get('content-type'), /text\/plain/);
+    const m = await res.text();
+    assert.match(m, /^bastion_mcp_requests_total\{method="tools\/call",outcome="ok"\} 2$/m);
+    assert.match(m, /^bastion_mcp_requests_total\{method="other",outcome="error"\} 1$/m);
+    assert.match(m, /^bastion_mcp_request_duration_seconds_count\{method="tools\/call"\} 2$/m);
+    assert.match(m, /^bastion_sessions 1$/m);
+    assert.match(m, /^bastion_upstream_up\{server="weather",state="ready"\} 1$/m);
+    assert.match(m, /^bastion_upstream_restarts\{server="weather"\} 0$/m);
+    assert.match(m, /^bastion_http_responses_total\{code="200"\} \d+$/m);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+});
