@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "app/app.hpp"
+#include "app/bridge.hpp"
 #include "app/options.hpp"
 #include "config/config.hpp"
 
@@ -45,6 +46,15 @@ int run(int argc, char** argv) {
   auto* check = cli.add_subcommand("check-config", "Validate a configuration file and exit");
   add_common(check);
 
+  app::BridgeOptions bridge;
+  std::vector<std::string> bridge_headers;
+  auto* connect = cli.add_subcommand(
+      "connect", "Stdio bridge: relay MCP on stdin/stdout to a remote Streamable HTTP endpoint");
+  connect->add_option("--url", bridge.url, "Remote MCP endpoint, e.g. http://127.0.0.1:8080/mcp")
+      ->required();
+  connect->add_option("-H,--header", bridge_headers, "Extra header 'Name: value' (repeatable)");
+  connect->add_flag("--sse", bridge.legacy_sse, "The remote speaks the legacy HTTP+SSE transport");
+
   CLI11_PARSE(cli, argc, argv);
 
   if (!listen.empty()) ov.listen = listen;
@@ -52,6 +62,20 @@ int run(int argc, char** argv) {
   if (!log_level.empty()) ov.log_level = log_level;
   if (testkit) ov.testkit = true;
 
+  if (*connect) {
+    app::setup_logging(app::LogOptions{log_level.empty() ? "warn" : log_level, "text"});
+    for (const auto& h : bridge_headers) {
+      auto colon = h.find(':');
+      if (colon == std::string::npos) {
+        std::cerr << "bastion: --header must look like 'Name: value'\n";
+        return 2;
+      }
+      std::string value = h.substr(colon + 1);
+      value.erase(0, value.find_first_not_of(' '));
+      bridge.headers[h.substr(0, colon)] = value;
+    }
+    return app::run_bridge(bridge);
+  }
   try {
     auto opts = app::load_options(config_path, ov);
     app::setup_logging(opts.log);

@@ -77,3 +77,25 @@ servers:
     sg.kill('SIGTERM');
   }
 });
+
+test('conformance suite passes through the stdio bridge (bastion connect)', async () => {
+  // conformance → bastion serve (gateway) → stdio → `bastion connect` (sandboxed,
+  // network granted) → Streamable HTTP → bastion serve --testkit.
+  const upstream = await startServe(['--testkit']);
+  const dir = tempDir();
+  const cfg = writeConfig(dir, `
+servers:
+  bridged:
+    command: ${BIN}
+    args: [connect, --url, "${upstream.url}"]
+    prefix: ""
+    network: true
+`);
+  const srv = await startServe(['--config', cfg]);
+  try {
+    assertAllPassed(await runConformance(srv.url));
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+    await upstream.stop();
+  }
+});

@@ -1,0 +1,135 @@
+#include "app/bridge.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cerrno>
+#include <set>
+#include <thread>
+
+#include "gateway/http_channel.hpp"
+#include "protocol/jsonrpc.hpp"
+
+namespace bastion::app {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+void write_line(const json::value& v) {
+  std::string s = json::serialize(v);
+  s.push_back('\n');
+  std::size_t off = 0;
+  while (off < s.size()) {
+    ssize_t n = ::write(1, s.data() + off, s.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    off += static_cast<std::size_t>(n);
+  }
+}
+}  // namespace
+
+int run_bridge(const BridgeOptions& opts) {
+  asio::io_context ioc;
+  auto strand = asio::make_strand(ioc);
+  auto channel = std::make_shared<gateway::HttpChannel>(
+      strand, gateway::HttpChannelOptions{opts.url, opts.legacy_sse, opts.headers});
+  try {
+    channel->start();
+  } catch (const std::exception& e) {
+    spdlog::error("connect: {}", e.what());
+    return 1;
+  }
+  // Ids of our client's requests still waiting for an answer.
+  std::set<std::string> pending;
+  bool eof = false;
+  int exit_code = 0;
+
+  asio::co_spawn(
+      strand,
+      [&]() -> asio::awaitable<void> {
+        while (auto m = co_await channel->receive()) {
+          if (auto* id = m->if_contains("id"); id && !m->contains("method")) pending.erase(json::serialize(*id));
+          write_line(*m);
+          if (eof && pending.empty()) break;
+        }
+        if (!eof) {
+          auto why = channel->close_reason();
+          if (!why.empty() && why != "closed by bastion") {
+            spdlog::error("connect: the remote endpoint went away: {}", why);
+            exit_code = 1;
+          }
+        }
+        channel->close();
+        ioc.stop();
+      },
+      asio::detached);
+
+  std::thread reader([&] {
+    std::string buf;
+    char chunk[65536];
+    for (;;) {
+      ssize_t n = ::read(0, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      buf.append(chunk, static_cast<std::size_t>(n));
+      std::size_t pos;
+      while ((pos = buf.find('\n')) != std::string::npos) {
+        std::string line = buf.substr(0, pos);
+        buf.erase(0, pos + 1);
+        asio::post(strand, [&, line = std::move(line)] {
+          if (line.find_first_not_of(" \t\r") == std::string::npos) return;
+          auto parsed = protocol::parse_json(line);
+          if (parsed.index() == 1 || !std::get<0>(parsed).is_object()) {
+            write_line(protocol::make_error(
+                nullptr, parsed.index() == 1 ? std::get<1>(parsed)
+                                             : protocol::RpcError{protocol::kInvalidRequest,
+                                                                  "Invalid Request: expected an object"}));
+            return;
+          }
+          auto& obj = std::get<0>(parsed).get_object();
+          if (obj.contains("method") && obj.contains("id")) pending.insert(json::serialize(obj.at("id")));
+          channel->send(std::move(obj));
+        });
+      }
+    }
+    asio::post(strand, [&] {
+      eof = true;
+      if (pending.empty()) {
+        channel->close();
+        ioc.stop();
+      }
+    });
+  });
+  // A bound on waiting for answers after EOF.
+  asio::steady_timer guard(strand);
+  std::function<void()> arm = [&] {
+    guard.expires_after(std::chrono::seconds(1));
+    guard.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      static int waited = 0;
+      if (eof && ++waited > 60) {
+        spdlog::warn("connect: giving up on {} unanswered request(s)", pending.size());
+        ioc.stop();
+        return;
+      }
+      arm();
+    });
+  };
+  arm();
+  ioc.run();
+  reader.detach();  // blocked in read(2) only if stdin is still open; we exit anyway
+  return exit_code;
+}
+
+}  // namespace bastion::app
