@@ -6,6 +6,9 @@
 
 #include "app/app.hpp"
 #include "app/bridge.hpp"
+#include "app/client_config.hpp"
+
+#include <unistd.h>
 #include "app/options.hpp"
 #include "config/config.hpp"
 
@@ -55,6 +58,18 @@ int run(int argc, char** argv) {
   connect->add_option("-H,--header", bridge_headers, "Extra header 'Name: value' (repeatable)");
   connect->add_flag("--sse", bridge.legacy_sse, "The remote speaks the legacy HTTP+SSE transport");
 
+  app::ClientConfigOptions cc;
+  auto* client_cfg = cli.add_subcommand(
+      "client-config", "Print the MCP configuration JSON for Cursor, Claude Desktop or VS Code");
+  client_cfg->add_option("client", cc.client, "cursor | claude | vscode")
+      ->required()
+      ->check(CLI::IsMember({"cursor", "claude", "vscode"}));
+  client_cfg->add_option("--url", cc.url, "Bastion's MCP endpoint")->capture_default_str();
+  client_cfg->add_option("--name", cc.name, "Server name in the client's config")->capture_default_str();
+  client_cfg->add_flag("--stdio", cc.stdio, "Use the `bastion connect` stdio bridge instead of HTTP");
+  client_cfg->add_option("--token-env", cc.token_env,
+                         "Environment variable holding a bearer token (adds an Authorization header)");
+
   CLI11_PARSE(cli, argc, argv);
 
   if (!listen.empty()) ov.listen = listen;
@@ -62,6 +77,13 @@ int run(int argc, char** argv) {
   if (!log_level.empty()) ov.log_level = log_level;
   if (testkit) ov.testkit = true;
 
+  if (*client_cfg) {
+    char self[4096];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) cc.bastion_path.assign(self, static_cast<std::size_t>(n));
+    std::cout << boost::json::serialize(app::client_config(cc)) << "\n";
+    return 0;
+  }
   if (*connect) {
     app::setup_logging(app::LogOptions{log_level.empty() ? "warn" : log_level, "text"});
     for (const auto& h : bridge_headers) {
@@ -72,6 +94,15 @@ int run(int argc, char** argv) {
       }
       std::string value = h.substr(colon + 1);
       value.erase(0, value.find_first_not_of(' '));
+      // ${NAME} comes from the environment, so tokens stay out of config files.
+      for (auto pos = value.find("${"); pos != std::string::npos; pos = value.find("${", pos)) {
+        auto end = value.find('}', pos);
+        if (end == std::string::npos) break;
+        const char* env = std::getenv(value.substr(pos + 2, end - pos - 2).c_str());
+        std::string repl = env ? env : "";
+        value.replace(pos, end - pos + 1, repl);
+        pos += repl.size();
+      }
       bridge.headers[h.substr(0, colon)] = value;
     }
     return app::run_bridge(bridge);
