@@ -1,0 +1,59 @@
+// The documentation cannot rot: the full example in docs/configuration.md is
+// accepted by `bastion check-config`, every top-level key the README and the
+// demo use exists there, and the README's curl tour works against the demo.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { BIN, SOURCE_DIR, startServe, tempDir, writeConfig } from './lib/bastion.mjs';
+
+const read = (p) => readFileSync(path.join(SOURCE_DIR, p), 'utf8');
+
+test('docs/configuration.md: the full example passes check-config', () => {
+  const doc = read('docs/configuration.md');
+  const m = /```yaml\n# full example\n([\s\S]*?)```/.exec(doc);
+  assert.ok(m, 'no full example block');
+  const dir = tempDir();
+  const cfg = writeConfig(dir, m[1]);
+  const r = spawnSync(BIN, ['check-config', '--config', cfg], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  // And a typo in it is caught, with its line.
+  const bad = writeConfig(dir, m[1].replace('  max_body: 4MiB', '  max_bdy: 4MiB'), 'bad.yaml');
+  const r2 = spawnSync(BIN, ['check-config', '--config', bad], { encoding: 'utf8' });
+  assert.equal(r2.status, 1);
+  assert.match(r2.stderr, /bad\.yaml:\d+:\d+: unknown key 'max_bdy'/);
+});
+
+test('examples/demo.yaml passes check-config', () => {
+  const r = spawnSync(BIN, ['check-config', '--config', path.join(SOURCE_DIR, 'examples/demo.yaml')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+});
+
+test("the README's curl tour works against the demo configuration", async () => {
+  const readme = read('README.md');
+  const block = /## A first tool call[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme);
+  assert.ok(block, 'no curl tour in the README');
+  const srv = await startServe(['--config', path.join(SOURCE_DIR, 'examples/demo.yaml')]);
+  try {
+    const port = new URL(srv.url).port;
+    const script = block[1].replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`);
+    const out = execFileSync('bash', ['-euo', 'pipefail', '-c', script], { encoding: 'utf8' });
+    assert.match(out, /"protocolVersion":"2025-11-25"/);
+    assert.match(out, /"city":"Seoul"/);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+});
+
+test('every CLI command named in the README answers --help', () => {
+  const readme = read('README.md');
+  const cmds = new Set([...readme.matchAll(/^bastion ([a-z-]+)/gm)].map((m) => m[1]));
+  assert.ok(cmds.size >= 3);
+  for (const c of cmds) {
+    if (c === '--version') continue;
+    const r = spawnSync(BIN, [c, '--help'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `bastion ${c} --help: ${r.stderr}`);
+  }
+  assert.match(execFileSync(BIN, ['--version'], { encoding: 'utf8' }), /^bastion \d+\.\d+\.\d+/);
+});
