@@ -5,6 +5,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <functional>
 #include <thread>
 
@@ -38,6 +39,18 @@ App::App(AppOptions o) : opts_(std::move(o)) { build(); }
 App::~App() = default;
 
 void App::build() {
+  // The data directory holds keys, secrets and the audit log: ours alone.
+  std::error_code ec;
+  if (!std::filesystem::exists(opts_.data_dir, ec)) {
+    std::filesystem::create_directories(opts_.data_dir, ec);
+    if (ec) throw std::runtime_error("cannot create data directory " + opts_.data_dir + ": " + ec.message());
+    std::filesystem::permissions(opts_.data_dir, std::filesystem::perms::owner_all, ec);
+  } else if ((std::filesystem::status(opts_.data_dir).permissions() &
+              (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) !=
+             std::filesystem::perms::none) {
+    spdlog::warn("data directory {} is accessible by group/others: chmod 700 {}", opts_.data_dir,
+                 opts_.data_dir);
+  }
   engine_ = std::make_unique<server::Engine>(opts_.engine);
   if (opts_.testkit) {
     spdlog::warn("testkit enabled: conformance fixtures are exposed (not for production)");

@@ -7,6 +7,7 @@
 #include "app/app.hpp"
 #include "app/bridge.hpp"
 #include "app/client_config.hpp"
+#include "app/doctor.hpp"
 
 #include <unistd.h>
 #include "app/options.hpp"
@@ -58,6 +59,9 @@ int run(int argc, char** argv) {
   connect->add_option("-H,--header", bridge_headers, "Extra header 'Name: value' (repeatable)");
   connect->add_flag("--sse", bridge.legacy_sse, "The remote speaks the legacy HTTP+SSE transport");
 
+  auto* doctor = cli.add_subcommand("doctor", "Check this machine and a configuration, and say what to fix");
+  add_common(doctor);
+
   app::ClientConfigOptions cc;
   auto* client_cfg = cli.add_subcommand(
       "client-config", "Print the MCP configuration JSON for Cursor, Claude Desktop or VS Code");
@@ -77,6 +81,10 @@ int run(int argc, char** argv) {
   if (!log_level.empty()) ov.log_level = log_level;
   if (testkit) ov.testkit = true;
 
+  if (*doctor) {
+    app::setup_logging(app::LogOptions{"error", "text"});
+    return app::print_doctor(app::run_doctor(config_path, ov));
+  }
   if (*client_cfg) {
     char self[4096];
     ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
