@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
+
+#include "server/chash.hpp"
 #include <thread>
 
 namespace bastion::app {
@@ -81,6 +84,20 @@ AppOptions load_options(const std::optional<std::string>& path, const Overrides&
         m.duration("session_idle_timeout", e.session_idle_timeout));
     e.max_sessions = static_cast<std::size_t>(m.integer("max_sessions", static_cast<std::int64_t>(e.max_sessions), 1, 10000000));
     m.finish();
+  }
+  {
+    // Replicas behind `hash $http_mcp_session_id consistent`: the ring as the
+    // ingress lists it, and this replica's entry in it.
+    Reader c = root.child("cluster");
+    auto ring = c.str_list("ring");
+    auto self = c.str("self", "");
+    if (!ring.empty() || !self.empty()) {
+      if (ring.empty() || std::find(ring.begin(), ring.end(), self) == ring.end())
+        c.fail("self", "must be one of cluster.ring");
+      auto r = std::make_shared<server::NginxChashRing>(ring);
+      o.engine.accept_session_id = [r, self](std::string_view id) { return r->lookup(id) == self; };
+    }
+    c.finish();
   }
   {
     Reader t = root.child("testkit");

@@ -90,6 +90,9 @@ std::shared_ptr<Session> Engine::create_session(protocol::Principal principal) {
   std::unique_lock lk(mu_);
   if (sessions_.size() >= opts_.max_sessions) return nullptr;
   auto id = random_session_id();
+  // With two replicas about half the ids fit; 1000 draws fail with odds 2^-1000.
+  for (int i = 0; opts_.accept_session_id && !opts_.accept_session_id(id) && i < 1000; ++i)
+    id = random_session_id();
   auto s = std::make_shared<Session>(*this, id, std::move(principal));
   sessions_.emplace(std::move(id), s);
   return s;

@@ -34,6 +34,9 @@ struct EngineOptions {
   std::chrono::milliseconds client_request_timeout{60000};  // sampling/elicitation/roots
   std::chrono::seconds session_idle_timeout{1800};   // HTTP sessions without traffic
   std::size_t max_sessions = 10000;
+  // When set, session ids are drawn until this accepts one (a replica keeps
+  // only ids the ingress will route back to it; see chash.hpp).
+  std::function<bool(std::string_view session_id)> accept_session_id;
 };
 
 // Decides what a caller may see and use. Null: everything is visible.

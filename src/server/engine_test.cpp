@@ -162,3 +162,34 @@ TEST(Cursor, RoundTripsAndRejectsGarbage) {
 
 }  // namespace
 }  // namespace bastion::server
+
+#include "server/chash.hpp"
+
+namespace bastion::server {
+namespace {
+
+TEST(NginxChash, Crc32MatchesTheStandardCheckValue) {
+  EXPECT_EQ(ngx_crc32("123456789"), 0xCBF43926u);
+  EXPECT_EQ(ngx_crc32(""), 0u);
+}
+
+TEST(NginxChash, SpreadsKeysAndIsStable) {
+  NginxChashRing ring({"127.0.0.1:8081", "127.0.0.1:8082"});
+  int first = 0;
+  for (int i = 0; i < 1000; ++i) first += ring.lookup("session-" + std::to_string(i)) == "127.0.0.1:8081";
+  EXPECT_GT(first, 300);
+  EXPECT_LT(first, 700);
+  NginxChashRing again({"127.0.0.1:8081", "127.0.0.1:8082"});
+  EXPECT_EQ(ring.lookup("abc"), again.lookup("abc"));
+}
+
+TEST(NginxChash, EngineKeepsOnlyIdsRoutedToItself) {
+  NginxChashRing ring({"10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"});
+  EngineOptions o;
+  o.accept_session_id = [&](std::string_view id) { return ring.lookup(id) == "10.0.0.2:80"; };
+  Engine e(o);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(ring.lookup(e.create_session({})->id()), "10.0.0.2:80");
+}
+
+}  // namespace
+}  // namespace bastion::server
