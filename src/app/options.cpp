@@ -91,6 +91,8 @@ AppOptions load_options(const std::optional<std::string>& path, const Overrides&
     Reader c = root.child("cluster");
     auto ring = c.str_list("ring");
     auto self = c.str("self", "");
+    // In a StatefulSet each pod names itself through the environment.
+    if (const char* env = std::getenv("BASTION_CLUSTER_SELF"); env && *env && !ring.empty()) self = env;
     if (!ring.empty() || !self.empty()) {
       if (ring.empty() || std::find(ring.begin(), ring.end(), self) == ring.end())
         c.fail("self", "must be one of cluster.ring");
