@@ -1,20 +1,19 @@
-// Generated from data/pii/default.json (pii_patterns_test checks they match):
-//   { echo ...; cat data/pii/default.json; } > src/security/pii_patterns_default.cpp
+// Generated from data/pii/default.json by data/pii/embed.sh; do not edit.
 #include <string_view>
 
 namespace bastion::security {
 extern const std::string_view kDefaultPiiPatternsJson;
 const std::string_view kDefaultPiiPatternsJson = R"json({
   "format": "bastion-pii/1",
-  "comment": "Default PII recognizers. Each anchor is a Vectorscan regex that finds a cheap candidate; the named C++ validator expands and confirms it. See src/security/pii_patterns.hpp for the format.",
+  "comment": "Default PII recognizers. Each anchor is a Vectorscan regex that finds a cheap candidate; the named C++ validator expands and confirms it. The number anchor also finds IBANs (they all hold a digit run); an explicit iban anchor is [A-Z]{2}[0-9]{2}. See src/security/pii_patterns.hpp for the format.",
   "anchors": [
     {"validator": "email", "regex": "@"},
     {"validator": "korean_name", "regex": "님"},
     {"validator": "korean_name", "regex": "씨"},
-    {"validator": "number", "regex": "[0-9]{3}"},
+    {"validator": "number", "regex": "[0-9]{3}[-. ]?[0-9]{2}"},
     {"validator": "number", "regex": "[0-9]\\.[0-9]{1,3}\\.[0-9]"},
-    {"validator": "ipv6", "regex": "[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:"},
-    {"validator": "iban", "regex": "[A-Z]{2}[0-9]{2}"},
+    {"validator": "ipv6", "regex": "::"},
+    {"validator": "ipv6", "regex": "[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:"},
     {"validator": "aws_access_key", "regex": "(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16}"},
     {"validator": "bearer", "regex": "bearer ", "caseless": true},
     {"validator": "jwt", "regex": "eyJ"},

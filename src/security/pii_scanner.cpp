@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <unordered_set>
 
 #include "security/pii_validators.hpp"
 
@@ -83,6 +84,12 @@ inline bool hangul_syllable(const char* p) {
   if (b0 < 0xEA || b0 > 0xED || (b1 & 0xC0) != 0x80 || (b2 & 0xC0) != 0x80) return false;
   unsigned cp = ((b0 & 0x0Fu) << 12) | ((b1 & 0x3Fu) << 6) | (b2 & 0x3Fu);
   return cp >= 0xAC00 && cp <= 0xD7A3;
+}
+
+inline unsigned hangul_index(const char* p) {
+  auto b0 = static_cast<unsigned char>(p[0]), b1 = static_cast<unsigned char>(p[1]),
+       b2 = static_cast<unsigned char>(p[2]);
+  return (((b0 & 0x0Fu) << 12) | ((b1 & 0x3Fu) << 6) | (b2 & 0x3Fu)) - 0xAC00;
 }
 
 bool valid_utf8(std::string_view s) {
@@ -201,7 +208,11 @@ struct Core {
   DbPtr tails;     // `^(?:X)` per custom pattern with a trailing lookahead, id = custom index
   std::vector<PatternInfo> info;  // by pattern id
   std::vector<bool> custom_utf8;  // by custom index
-  std::set<std::string, std::less<>> surnames1, surnames2, stop_words;
+  // One-syllable surnames as a bitset over U+AC00..U+D7A3; two-syllable ones
+  // and stop words as views into `set` (immutable, so the views stay valid).
+  std::vector<bool> surname1;
+  std::vector<std::string_view> surnames2;
+  std::unordered_set<std::string_view> stop_words;
   bool has_utf8 = false;
 
   void compile();
@@ -304,8 +315,17 @@ void Core::compile() {
     tails = build_db(tail_ex, tinfo);
   }
   has_utf8 = std::find(custom_utf8.begin(), custom_utf8.end(), true) != custom_utf8.end();
-  for (const auto& s : set.korean_surnames) (s.size() > 3 ? surnames2 : surnames1).insert(s);
-  stop_words.insert(set.name_stop_words.begin(), set.name_stop_words.end());
+  surname1.assign(0xD7A4 - 0xAC00, false);
+  for (const auto& s : set.korean_surnames) {
+    if (s.size() == 3 && hangul_syllable(s.data()))
+      surname1[hangul_index(s.data())] = true;
+    else if (s.size() == 6 && hangul_syllable(s.data()) && hangul_syllable(s.data() + 3))
+      surnames2.push_back(s);
+    else
+      throw PatternError(
+          fmt::format("pii korean_surnames: '{}' is not one or two Hangul syllables", s));
+  }
+  for (const auto& w : set.name_stop_words) stop_words.insert(w);
 }
 
 namespace {
@@ -381,6 +401,35 @@ bool on_email(ScanCtx& c, std::size_t to) {
   for (char ch : tld)
     if (!is_alpha(ch)) return true;
   return c.emit(pii::kEmail, b, e, 0.95, "");
+}
+
+// --- IBAN: CCdd + BBAN, printed with or without spaces ---------------------
+bool on_iban(ScanCtx& c, std::size_t b, std::size_t to) {
+  if (b < c.iban_until || c.word_before(b)) return true;
+  const int want = pii_check::iban_length(std::string_view(c.p + b, 2));
+  char buf[34];
+  int len = 0;
+  for (std::size_t q = b; q < to; ++q) buf[len++] = c.p[q];
+  std::size_t e = to;
+  while (len < 34 && e < c.n) {
+    char ch = c.p[e];
+    if (is_upper(ch) || is_digit(ch)) {
+      buf[len++] = ch;
+      ++e;
+      if (want && len == want) break;
+      continue;
+    }
+    if (ch == ' ' && e + 1 < c.n && (is_upper(c.p[e + 1]) || is_digit(c.p[e + 1]))) {
+      ++e;
+      continue;
+    }
+    break;
+  }
+  if (c.word_after(e)) return true;
+  if (want ? len != want : len < 15) return true;
+  if (!pii_check::iban_valid(std::string_view(buf, len))) return true;
+  c.iban_until = e;
+  return c.emit(pii::kIban, b, e, want ? 0.95 : 0.8, std::string_view(c.p + b, 2));
 }
 
 // --- numbers: phones, RRN, cards, SSN, IPv4, E.164 -------------------------
@@ -508,6 +557,31 @@ bool on_number(ScanCtx& c, std::size_t to) {
     g[ng++] = {b, e};
   }
   c.number_until = g[ng - 1].e;
+  // IBANs: letters, then digits. Look back from the digits for "CCdd".
+  if (g[0].b > 0 && (is_upper(p[g[0].b - 1]) ||
+                     (p[g[0].b - 1] == ' ' && g[0].b > 1 && is_alnum(p[g[0].b - 2])))) {
+    const std::size_t floor = std::max(lo, g[0].b > 40 ? g[0].b - 40 : 0);
+    for (std::size_t s = g[0].b; s-- > floor;) {
+      char ch = p[s];
+      if (!(is_upper(ch) || is_digit(ch) || ch == ' ')) break;
+      if (s + 4 <= n && is_upper(p[s]) && is_upper(p[s + 1]) && is_digit(p[s + 2]) &&
+          is_digit(p[s + 3]) && !(s > 0 && is_alnum(p[s - 1]))) {
+        const std::size_t before = c.out->size();
+        if (!on_iban(c, s, s + 4)) return false;
+        if (c.out->size() > before) {
+          c.number_until = std::max(c.number_until, c.iban_until);
+          return true;
+        }
+      }
+    }
+  }
+  // Every recognizer needs 7+ digits, except a dotted quad: most numbers in
+  // prose (years, prices, counts) stop here.
+  if (ng < 4) {
+    std::size_t digits = 0;
+    for (int t = 0; t < ng; ++t) digits += g[t].e - g[t].b;
+    if (digits < 7) return true;
+  }
   const bool plus = g[0].b > lo && p[g[0].b - 1] == '+';
 
   auto left_ok = [&](int i) {
@@ -559,35 +633,6 @@ bool on_ipv6(ScanCtx& c, std::size_t to) {
   return c.emit(pii::kIpv6, b, e, 0.85, "");
 }
 
-// --- IBAN: CCdd + BBAN, printed with or without spaces ---------------------
-bool on_iban(ScanCtx& c, std::size_t b, std::size_t to) {
-  if (b < c.iban_until || c.word_before(b)) return true;
-  const int want = pii_check::iban_length(std::string_view(c.p + b, 2));
-  char buf[34];
-  int len = 0;
-  for (std::size_t q = b; q < to; ++q) buf[len++] = c.p[q];
-  std::size_t e = to;
-  while (len < 34 && e < c.n) {
-    char ch = c.p[e];
-    if (is_upper(ch) || is_digit(ch)) {
-      buf[len++] = ch;
-      ++e;
-      if (want && len == want) break;
-      continue;
-    }
-    if (ch == ' ' && e + 1 < c.n && (is_upper(c.p[e + 1]) || is_digit(c.p[e + 1]))) {
-      ++e;
-      continue;
-    }
-    break;
-  }
-  if (c.word_after(e)) return true;
-  if (want ? len != want : len < 15) return true;
-  if (!pii_check::iban_valid(std::string_view(buf, len))) return true;
-  c.iban_until = e;
-  return c.emit(pii::kIban, b, e, want ? 0.95 : 0.8, std::string_view(c.p + b, 2));
-}
-
 // --- Korean names: 2-4 syllables starting with a surname, then 님/씨 --------
 bool on_korean_name(ScanCtx& c, std::size_t b, std::size_t to) {
   const std::size_t h = b;  // the honorific starts here
@@ -600,10 +645,11 @@ bool on_korean_name(ScanCtx& c, std::size_t b, std::size_t to) {
   if (cnt < 2 || cnt > 4) return true;
   std::string_view run(c.p + s, h - s), word(c.p + s, to - s);
   const auto& im = *c.im;
-  if (im.stop_words.contains(word) || im.stop_words.contains(run)) return true;
-  bool two = cnt >= 3 && im.surnames2.contains(run.substr(0, 6));
-  bool one = im.surnames1.contains(run.substr(0, 3));
+  bool one = im.surname1[hangul_index(c.p + s)], two = false;
+  if (cnt >= 3)
+    for (auto s2 : im.surnames2) two |= run.starts_with(s2);
   if (!two && !one) return true;
+  if (im.stop_words.contains(word) || im.stop_words.contains(run)) return true;
   double conf = cnt == 3 ? 0.75 : (cnt == 4 ? (two ? 0.75 : 0.55) : 0.65);
   std::string_view hon(c.p + h, to - h);
   return c.emit(pii::kKoreanName, s, h, conf, hon == "님" ? "honorific 님" : "honorific 씨");
