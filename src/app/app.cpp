@@ -34,7 +34,33 @@ void setup_logging(const LogOptions& o) {
   spdlog::set_default_logger(logger);
 }
 
-App::App(AppOptions o) : opts_(std::move(o)) { build(); }
+App::App(AppOptions o, Overrides ov) : opts_(std::move(o)), overrides_(std::move(ov)) { build(); }
+
+void App::reload() {
+  if (!opts_.config_path) {
+    spdlog::info("SIGHUP: no configuration file to reload");
+    return;
+  }
+  try {
+    auto next = load_options(opts_.config_path, overrides_);
+    auto upstreams = gateway::read_upstreams(*next.document);
+    spdlog::set_level(spdlog::level::from_str(next.log.level));
+    if (gateway_) {
+      auto r = gateway_->reload(std::move(upstreams));
+      auto join = [](const std::vector<std::string>& v) {
+        std::string s;
+        for (auto& x : v) s += (s.empty() ? "" : ",") + x;
+        return s.empty() ? std::string("-") : s;
+      };
+      spdlog::info("configuration reloaded: servers added {}, changed {}, removed {}, unchanged {}",
+                   join(r.added), join(r.changed), join(r.removed), join(r.unchanged));
+    }
+    // Listener, HTTP and engine settings need a restart; sessions are kept.
+    opts_.document = next.document;
+  } catch (const std::exception& e) {
+    spdlog::error("SIGHUP: configuration not reloaded, keeping the running one: {}", e.what());
+  }
+}
 
 App::~App() = default;
 
@@ -60,7 +86,7 @@ void App::build() {
 }
 
 void App::attach_gateway(asio::io_context& ioc) {
-  if (upstreams_.empty()) return;
+  // Always present, even without servers, so a reload can add some.
   for (auto& u : upstreams_)
     if (u.sandbox.runtime == "process")
       spdlog::warn("upstream {}: runtime 'process' runs it without any isolation", u.name);
@@ -147,8 +173,18 @@ int App::serve() {
     poll.expires_after(std::chrono::milliseconds(20));
     poll.async_wait([&](const boost::system::error_code&) { wait_drained(); });
   };
+  asio::signal_set hup(ioc, SIGHUP);
+  std::function<void()> wait_hup = [&] {
+    hup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      reload();
+      wait_hup();
+    });
+  };
+  wait_hup();
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
+    hup.cancel();
     spdlog::info("signal {}: shutting down", sig);
     http.stop();
     deadline = std::chrono::steady_clock::now() + opts_.http.shutdown_grace;

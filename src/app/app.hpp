@@ -16,7 +16,7 @@ void setup_logging(const LogOptions& o);
 
 class App {
  public:
-  explicit App(AppOptions o);
+  explicit App(AppOptions o, Overrides ov = {});
   ~App();
 
   // Streamable HTTP until SIGINT/SIGTERM. Returns the process exit code.
@@ -33,7 +33,11 @@ class App {
   void register_metrics();
   void run_threads(boost::asio::io_context& ioc, std::size_t n);
 
+  // SIGHUP: re-reads the configuration file; a bad file is logged and ignored.
+  void reload();
+
   AppOptions opts_;
+  Overrides overrides_;
   std::unique_ptr<server::Engine> engine_;
   std::vector<gateway::UpstreamOptions> upstreams_;
   std::shared_ptr<gateway::GatewayBackend> gateway_;

@@ -34,6 +34,7 @@ AppOptions load_options(const std::optional<std::string>& path, const Overrides&
   auto doc = std::make_shared<config::Document>(path ? config::Document::load(*path)
                                                      : config::Document::empty());
   o.document = doc;
+  o.config_path = path;
   Reader root(*doc, "");
 
   std::string listen = root.str("listen", "127.0.0.1:8080");

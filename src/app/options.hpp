@@ -17,8 +17,11 @@ struct LogOptions {
   std::string format = "text";  // text or json (one JSON object per line)
 };
 
+struct Overrides;
+
 struct AppOptions {
   std::shared_ptr<const config::Document> document;  // the file, for sections read later
+  std::optional<std::string> config_path;            // for reloads (SIGHUP)
   std::string data_dir = "./data";                    // keys, audit log, secrets (0700)
   std::size_t threads = 0;                            // I/O threads; 0 = one per core
   LogOptions log;

@@ -123,7 +123,7 @@ int run(int argc, char** argv) {
       std::cout << "configuration ok\n";
       return 0;
     }
-    app::App a(std::move(opts));
+    app::App a(std::move(opts), ov);
     if (*serve) return a.serve();
     if (*stdio) return a.stdio();
   } catch (const config::ConfigError& e) {

@@ -45,8 +45,14 @@ GatewayBackend::GatewayBackend(asio::any_io_executor ex, std::vector<UpstreamOpt
                                std::size_t max_processes)
     : ex_(ex), max_processes_(max_processes) {
   for (auto& o : upstreams) upstreams_.push_back(make_upstream(o));
-  per_session_.resize(upstreams_.size());
 }
+
+std::vector<std::shared_ptr<Upstream>> GatewayBackend::snapshot() const {
+  std::shared_lock lk(topo_mu_);
+  return upstreams_;
+}
+
+std::vector<std::shared_ptr<Upstream>> GatewayBackend::upstreams() const { return snapshot(); }
 
 std::shared_ptr<Upstream> GatewayBackend::make_upstream(const UpstreamOptions& o) {
   Upstream::Events ev;
@@ -67,18 +73,17 @@ std::shared_ptr<Upstream> GatewayBackend::make_upstream(const UpstreamOptions& o
 
 std::size_t GatewayBackend::running_instances() const {
   std::size_t n = 0;
-  for (auto& u : upstreams_)
+  for (auto& u : snapshot())
     if (!u->options().per_session && u->state() != UpstreamState::kStopped) ++n;
   std::lock_guard lk(instances_mu_);
-  for (auto& m : per_session_)
+  for (auto& [proto, m] : per_session_)
     for (auto& [s, u] : m)
       if (u->state() != UpstreamState::kStopped) ++n;
   return n;
 }
 
-std::shared_ptr<Upstream> GatewayBackend::instance(std::size_t slot, const std::string& session,
-                                                   std::string* why) {
-  const auto& proto = upstreams_[slot];
+std::shared_ptr<Upstream> GatewayBackend::instance(const std::shared_ptr<Upstream>& proto,
+                                                   const std::string& session, std::string* why) {
   bool running = proto->state() == UpstreamState::kReady || proto->state() == UpstreamState::kStarting;
   if (!proto->options().per_session) {
     if (!running && running_instances() >= max_processes_) {
@@ -89,7 +94,7 @@ std::shared_ptr<Upstream> GatewayBackend::instance(std::size_t slot, const std::
   }
   std::size_t total = running_instances();
   std::lock_guard lk(instances_mu_);
-  auto& m = per_session_[slot];
+  auto& m = per_session_[proto.get()];
   if (auto it = m.find(session); it != m.end()) return it->second;
   if (m.size() >= proto->options().max_instances) {
     if (why)
@@ -106,12 +111,12 @@ std::shared_ptr<Upstream> GatewayBackend::instance(std::size_t slot, const std::
   return u;
 }
 
-std::shared_ptr<Upstream> GatewayBackend::catalogue_source(std::size_t slot) const {
-  const auto& proto = upstreams_[slot];
+std::shared_ptr<Upstream> GatewayBackend::catalogue_source(const std::shared_ptr<Upstream>& proto) const {
   if (!proto->options().per_session) return proto;
   std::lock_guard lk(instances_mu_);
-  for (auto& [s, u] : per_session_[slot])
-    if (u->state() == UpstreamState::kReady) return u;
+  if (auto it = per_session_.find(proto.get()); it != per_session_.end())
+    for (auto& [s, u] : it->second)
+      if (u->state() == UpstreamState::kReady) return u;
   return proto;
 }
 
@@ -119,7 +124,7 @@ void GatewayBackend::on_session_closed(std::string_view session_id) {
   std::vector<std::shared_ptr<Upstream>> gone;
   {
     std::lock_guard lk(instances_mu_);
-    for (auto& m : per_session_)
+    for (auto& [proto, m] : per_session_)
       if (auto it = m.find(std::string(session_id)); it != m.end()) {
         gone.push_back(it->second);
         m.erase(it);
@@ -137,25 +142,85 @@ GatewayBackend::~GatewayBackend() { shutdown(); }
 void GatewayBackend::start() {
   // Containers of ours that outlived a crashed bastion go first.
   std::set<std::pair<std::string, std::string>> docker_instances;
-  for (auto& u : upstreams_)
+  auto all = snapshot();
+  for (auto& u : all)
     if (u->options().sandbox.runtime == "docker" && u->options().sandbox.container.empty())
       docker_instances.emplace(u->options().sandbox.docker_bin, u->options().sandbox.instance);
   for (auto& [bin, inst] : docker_instances) sandbox::remove_stale_containers(bin, inst);
-  for (auto& u : upstreams_)
-    if (u->options().eager && !u->options().per_session)
-      asio::co_spawn(
-          ex_, [u]() -> asio::awaitable<void> { co_await u->ensure_started(); }, asio::detached);
+  for (auto& u : all) start_if_eager(u);
+}
+
+void GatewayBackend::start_if_eager(const std::shared_ptr<Upstream>& u) {
+  if (u->options().eager && !u->options().per_session)
+    asio::co_spawn(ex_, [u]() -> asio::awaitable<void> { co_await u->ensure_started(); }, asio::detached);
+}
+
+void GatewayBackend::stop_instances(const std::shared_ptr<Upstream>& proto, std::string reason) {
+  std::map<std::string, std::shared_ptr<Upstream>> mine;
+  {
+    std::lock_guard lk(instances_mu_);
+    if (auto it = per_session_.find(proto.get()); it != per_session_.end()) {
+      mine.swap(it->second);
+      per_session_.erase(it);
+    }
+  }
+  proto->stop(reason);
+  for (auto& [s, u] : mine) u->stop(reason);
+}
+
+GatewayBackend::ReloadReport GatewayBackend::reload(std::vector<UpstreamOptions> next) {
+  ReloadReport report;
+  std::vector<std::shared_ptr<Upstream>> keep, gone;
+  {
+    std::unique_lock lk(topo_mu_);
+    std::map<std::string, std::shared_ptr<Upstream>> current;
+    for (auto& u : upstreams_) current[u->name()] = u;
+    for (auto& o : next) {
+      auto it = current.find(o.name);
+      if (it != current.end() && it->second->options().fingerprint == o.fingerprint) {
+        keep.push_back(it->second);  // unchanged: keeps running, sessions untouched
+        current.erase(it);
+        report.unchanged.push_back(o.name);
+        continue;
+      }
+      if (it != current.end()) {
+        gone.push_back(it->second);
+        current.erase(it);
+        report.changed.push_back(o.name);
+      } else {
+        report.added.push_back(o.name);
+      }
+      keep.push_back(make_upstream(o));
+    }
+    for (auto& [name, u] : current) {
+      gone.push_back(u);
+      report.removed.push_back(name);
+    }
+    upstreams_ = keep;
+  }
+  // Old processes stop off the I/O threads; new eager ones start now.
+  if (!gone.empty())
+    std::thread([this, gone] {
+      for (auto& u : gone) stop_instances(u, "configuration reloaded");
+    }).detach();
+  for (auto& u : keep) start_if_eager(u);
+  rebuild_index();
+  if (listener_ && (!report.added.empty() || !report.changed.empty() || !report.removed.empty())) {
+    listener_->list_changed(Kind::kTool);
+    listener_->list_changed(Kind::kResource);
+    listener_->list_changed(Kind::kPrompt);
+  }
+  return report;
 }
 
 void GatewayBackend::shutdown() {
-  for (auto& u : upstreams_) u->stop("gateway shutdown");
-  std::vector<std::map<std::string, std::shared_ptr<Upstream>>> all;
+  for (auto& u : snapshot()) u->stop("gateway shutdown");
+  std::map<const Upstream*, std::map<std::string, std::shared_ptr<Upstream>>> all;
   {
     std::lock_guard lk(instances_mu_);
     all.swap(per_session_);
-    per_session_.resize(upstreams_.size());
   }
-  for (auto& m : all)
+  for (auto& [proto, m] : all)
     for (auto& [s, u] : m) u->stop("gateway shutdown");
 }
 
@@ -171,14 +236,14 @@ json::object GatewayBackend::capabilities() const {
 void GatewayBackend::rebuild_index() {
   std::map<std::string, Route, std::less<>> tools, prompts, resources;
   std::vector<std::pair<std::string, Route>> templates;
-  for (std::size_t slot = 0; slot < upstreams_.size(); ++slot) {
-    auto u = catalogue_source(slot);
+  for (auto& proto : snapshot()) {
+    auto u = catalogue_source(proto);
     const auto& prefix = u->options().prefix;
     auto add = [&](auto& table, const std::string& exposed, const std::string& original) {
-      auto [it, inserted] = table.emplace(exposed, Route{slot, original});
-      if (!inserted && it->second.slot != slot)
+      auto [it, inserted] = table.emplace(exposed, Route{proto, original});
+      if (!inserted && it->second.proto != proto)
         spdlog::warn("gateway: '{}' from {} collides with {}; keeping the first", exposed, u->name(),
-                     upstreams_[it->second.slot]->name());
+                     it->second.proto->name());
     };
     for (auto& t : u->catalogue(Kind::kTool)) {
       std::string n = str(t, "name");
@@ -193,7 +258,7 @@ void GatewayBackend::rebuild_index() {
       add(resources, uri, uri);
     }
     for (auto& r : u->catalogue(Kind::kResourceTemplate))
-      templates.emplace_back(str(r, "uriTemplate"), Route{slot, str(r, "uriTemplate")});
+      templates.emplace_back(str(r, "uriTemplate"), Route{proto, str(r, "uriTemplate")});
   }
   std::unique_lock lk(mu_);
   tools_ = std::move(tools);
@@ -204,12 +269,13 @@ void GatewayBackend::rebuild_index() {
 
 asio::awaitable<std::vector<json::object>> GatewayBackend::list(Kind kind, server::RequestContext& ctx) {
   std::vector<json::object> out;
+  auto protos = snapshot();
   // Start every lazy upstream at once; the loop below then waits for each.
-  for (std::size_t slot = 0; slot < upstreams_.size(); ++slot)
-    if (auto u = instance(slot, ctx.session_id()); u && u->state() != UpstreamState::kReady)
+  for (auto& proto : protos)
+    if (auto u = instance(proto, ctx.session_id()); u && u->state() != UpstreamState::kReady)
       asio::co_spawn(ex_, [u]() -> asio::awaitable<void> { co_await u->ensure_started(); }, asio::detached);
-  for (std::size_t slot = 0; slot < upstreams_.size(); ++slot) {
-    auto u = instance(slot, ctx.session_id());
+  for (auto& proto : protos) {
+    auto u = instance(proto, ctx.session_id());
     if (!u) continue;
     // Lazy upstreams start on first use; a broken one is skipped (its tools
     // are simply absent) and the others still answer.
@@ -248,7 +314,7 @@ bool GatewayBackend::owns(Kind kind, std::string_view key) const {
   if (route(kind, key)) return true;
   // Not listed yet (lazy upstream never started): claim names under a prefix
   // so the call can start the server.
-  for (auto& u : upstreams_) {
+  for (auto& u : snapshot()) {
     if (u->state() == UpstreamState::kReady) continue;
     const auto& p = u->options().prefix;
     // An unprefixed server may own any name or URI until it has listed.
@@ -282,8 +348,8 @@ asio::awaitable<Outcome> GatewayBackend::call(std::string_view method, json::obj
   std::shared_ptr<Upstream> down;  // the prefixed owner, when it is not running
   if (!r) {
     // Owned by a server that has not listed yet: start it, retry.
-    for (std::size_t slot = 0; slot < upstreams_.size(); ++slot) {
-      auto u = instance(slot, ctx.session_id());
+    for (auto& proto : snapshot()) {
+      auto u = instance(proto, ctx.session_id());
       if (!u) continue;
       const auto& p = u->options().prefix;
       bool prefixed = !p.empty() && key.size() > p.size() + kSeparator.size() && key.starts_with(p) &&
@@ -314,7 +380,7 @@ asio::awaitable<Outcome> GatewayBackend::call(std::string_view method, json::obj
       params["name"] = r->original;
   }
   std::string why;
-  auto u = instance(r->slot, ctx.session_id(), &why);
+  auto u = instance(r->proto, ctx.session_id(), &why);
   if (!u) co_return protocol::RpcError{protocol::kUpstreamUnavailable, why};
   co_return co_await u->call(method, std::move(params), ctx);
 }

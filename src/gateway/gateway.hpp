@@ -37,7 +37,16 @@ class GatewayBackend : public server::Backend,
   void start();
   // Stops every upstream and reaps its processes.
   void shutdown();
-  const std::vector<std::shared_ptr<Upstream>>& upstreams() const { return upstreams_; }
+  // The configured servers (prototypes for per-session ones), a snapshot.
+  std::vector<std::shared_ptr<Upstream>> upstreams() const;
+
+  // Applies a new server list: unchanged servers keep running (and their
+  // sessions with them), changed ones restart, removed ones stop, new ones
+  // appear. Clients are told their lists changed.
+  struct ReloadReport {
+    std::vector<std::string> added, changed, removed, unchanged;
+  };
+  ReloadReport reload(std::vector<UpstreamOptions> next);
 
   std::string_view name() const override { return "gateway"; }
   boost::json::object capabilities() const override;
@@ -52,24 +61,28 @@ class GatewayBackend : public server::Backend,
 
  private:
   struct Route {
-    std::size_t slot;  // index into upstreams_
+    std::shared_ptr<Upstream> proto;  // the configured server (per-session: its prototype)
     std::string original;
   };
   void rebuild_index();
   std::optional<Route> route(server::Kind kind, std::string_view key) const;
   // The instance serving `session` for server `slot`: the shared one, or the
   // session's own (created on demand); nullptr when a cap is reached.
-  std::shared_ptr<Upstream> instance(std::size_t slot, const std::string& session,
+  std::shared_ptr<Upstream> instance(const std::shared_ptr<Upstream>& proto, const std::string& session,
                                      std::string* why = nullptr);
   std::shared_ptr<Upstream> make_upstream(const UpstreamOptions& o);
-  // An instance whose catalogue describes `slot` (for the name index).
-  std::shared_ptr<Upstream> catalogue_source(std::size_t slot) const;
+  // An instance whose catalogue describes `proto` (for the name index).
+  std::shared_ptr<Upstream> catalogue_source(const std::shared_ptr<Upstream>& proto) const;
+  std::vector<std::shared_ptr<Upstream>> snapshot() const;
+  void start_if_eager(const std::shared_ptr<Upstream>& u);
+  void stop_instances(const std::shared_ptr<Upstream>& proto, std::string reason);
 
   boost::asio::any_io_executor ex_;
   std::size_t max_processes_;
+  mutable std::shared_mutex topo_mu_;                  // guards upstreams_ (reload swaps it)
   std::vector<std::shared_ptr<Upstream>> upstreams_;  // per configured server (prototype when per-session)
   mutable std::mutex instances_mu_;
-  std::vector<std::map<std::string, std::shared_ptr<Upstream>>> per_session_;
+  std::map<const Upstream*, std::map<std::string, std::shared_ptr<Upstream>>> per_session_;
   mutable std::shared_mutex mu_;
   std::map<std::string, Route, std::less<>> tools_, prompts_, resources_;
   std::vector<std::pair<std::string, Route>> templates_;  // uriTemplate -> owner

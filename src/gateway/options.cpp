@@ -14,6 +14,8 @@ using config::Reader;
 
 namespace {
 
+std::string json_text(const boost::json::value& v) { return boost::json::serialize(v); }
+
 std::string config_dir_of(const config::Document& doc) {
   std::error_code ec;
   auto p = std::filesystem::absolute(doc.name(), ec).parent_path();
@@ -112,9 +114,10 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
     t.finish();
     o.max_line_bytes = s.bytes("max_message", o.max_line_bytes);
   }
+  // Unknown keys first: a misspelt `command` should be reported as the typo.
+  s.finish();
   if (o.command.empty() && o.url.empty())
     s.fail("command", "is required (the stdio command that starts the server), or `url`");
-  s.finish();
   std::string dir = config_dir_of(s.document());
   for (auto& a : o.command) a = expand(a, dir);
   for (auto& [k, v] : o.env) v = expand(v, dir);
@@ -158,6 +161,8 @@ std::vector<UpstreamOptions> read_upstreams(const config::Document& doc) {
       Reader s = section.child(name);
       if (!s.present()) section.fail(name, "must be a mapping");
       out.push_back(read_server(s, name, claude, default_runtime, docker_instance));
+      if (auto* raw = section.raw(name))
+        out.back().fingerprint = json_text(*raw) + "|" + default_runtime + "|" + docker_instance;
     }
     section.finish();
   };

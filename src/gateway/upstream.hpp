@@ -42,6 +42,7 @@ struct UpstreamOptions {
   std::chrono::milliseconds restart_backoff{500};   // doubles after each crash...
   std::chrono::milliseconds restart_backoff_max{30000};  // ...up to this
   std::size_t max_line_bytes = 16 * 1024 * 1024;
+  std::string fingerprint;  // the server's configuration as read; a reload restarts it when this changes
 };
 
 enum class UpstreamState { kStopped, kStarting, kReady, kBackoff };
