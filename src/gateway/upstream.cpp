@@ -26,6 +26,8 @@ namespace json = boost::json;
 using protocol::Outcome;
 using protocol::RpcError;
 using server::Kind;
+using server::list_key;
+using server::list_method;
 
 std::string_view to_string(UpstreamState s) {
   switch (s) {
@@ -41,26 +43,6 @@ namespace {
 
 constexpr std::array<Kind, 4> kKinds = {Kind::kTool, Kind::kResource, Kind::kResourceTemplate,
                                         Kind::kPrompt};
-
-const char* list_method(Kind k) {
-  switch (k) {
-    case Kind::kTool: return "tools/list";
-    case Kind::kResource: return "resources/list";
-    case Kind::kResourceTemplate: return "resources/templates/list";
-    case Kind::kPrompt: return "prompts/list";
-  }
-  return "";
-}
-
-const char* list_key(Kind k) {
-  switch (k) {
-    case Kind::kTool: return "tools";
-    case Kind::kResource: return "resources";
-    case Kind::kResourceTemplate: return "resourceTemplates";
-    case Kind::kPrompt: return "prompts";
-  }
-  return "";
-}
 
 bool has_cap(const json::object& caps, Kind k) {
   const char* key = k == Kind::kTool ? "tools" : k == Kind::kPrompt ? "prompts" : "resources";

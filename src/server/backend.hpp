@@ -17,6 +17,27 @@ namespace bastion::server {
 
 enum class Kind { kTool, kResource, kResourceTemplate, kPrompt };
 
+// The list method of a kind ("tools/list") and the result field holding the
+// items ("tools"): shared by the engine (server side) and the gateway (client side).
+constexpr std::string_view list_method(Kind k) {
+  switch (k) {
+    case Kind::kTool: return "tools/list";
+    case Kind::kResource: return "resources/list";
+    case Kind::kResourceTemplate: return "resources/templates/list";
+    case Kind::kPrompt: return "prompts/list";
+  }
+  return "";
+}
+constexpr std::string_view list_key(Kind k) {
+  switch (k) {
+    case Kind::kTool: return "tools";
+    case Kind::kResource: return "resources";
+    case Kind::kResourceTemplate: return "resourceTemplates";
+    case Kind::kPrompt: return "prompts";
+  }
+  return "";
+}
+
 // How backends tell the engine that something changed. Thread-safe.
 class BackendListener {
  public:

@@ -25,16 +25,6 @@ std::string random_session_id() {
   return out;
 }
 
-std::string_view list_key(Kind k) {
-  switch (k) {
-    case Kind::kTool: return "tools";
-    case Kind::kResource: return "resources";
-    case Kind::kResourceTemplate: return "resourceTemplates";
-    case Kind::kPrompt: return "prompts";
-  }
-  return "";
-}
-
 std::string_view item_name(Kind k, const json::object& item) {
   const char* field = (k == Kind::kResource) ? "uri"
                       : (k == Kind::kResourceTemplate) ? "uriTemplate"

@@ -1,7 +1,9 @@
 // The conformance suite through the gateway: bastion relays every request,
 // notification and server-to-client request to an upstream that implements
-// the fixtures (bastion's own testkit, run as a stdio child under bubblewrap), and every check
-// of the "all" suite must pass. Stopping bastion must leave no child behind.
+// the fixtures (bastion's own testkit), and every check of the "all" suite
+// must pass — whatever the upstream transport: a stdio child under
+// bubblewrap, Streamable HTTP, legacy HTTP+SSE (supergateway in front), or
+// the `bastion connect` stdio bridge. Stopping bastion leaves no child.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -11,47 +13,38 @@ import {
 } from './lib/bastion.mjs';
 import { assertAllPassed, runConformance } from './lib/conformance.mjs';
 
-test('conformance suite passes every check through the gateway', async () => {
-  const dir = tempDir();
-  const cfg = writeConfig(dir, `
-servers:
-  testkit:
-    command: ${BIN}
-    args: [stdio, --testkit, --log-level, warn]
-    prefix: ""
-    runtime: bwrap
-`);
+// Runs the suite against a gateway whose only server is `server` (YAML body
+// of one entry, exposed without a prefix); returns the gateway's children
+// seen while it ran.
+async function throughGateway(server) {
+  const cfg = writeConfig(tempDir(), `servers:\n  upstream:\n    prefix: ""\n${server}`);
   const srv = await startServe(['--config', cfg]);
-  let children = [];
+  let children;
   try {
     assertAllPassed(await runConformance(srv.url));
     children = childrenOf(srv.child.pid);
-    assert.ok(children.length >= 1, 'the upstream should be running as a child of bastion');
   } finally {
     assert.equal(await srv.stop(), 0, srv.stderr);
   }
+  return children;
+}
+
+test('through the gateway to a stdio upstream under bwrap', async () => {
+  const children = await throughGateway(`    command: ${BIN}\n    args: [stdio, --testkit, --log-level, warn]\n    runtime: bwrap\n`);
+  assert.ok(children.length >= 1, 'the upstream should be running as a child of bastion');
   for (const c of children) assert.equal(processAlive(c), false, `child ${c} outlived bastion`);
 });
 
-test('conformance suite passes through the gateway to a Streamable HTTP upstream', async () => {
+test('through the gateway to a Streamable HTTP upstream', async () => {
   const upstream = await startServe(['--testkit']);
-  const dir = tempDir();
-  const cfg = writeConfig(dir, `
-servers:
-  remote:
-    url: ${upstream.url}
-    prefix: ""
-`);
-  const srv = await startServe(['--config', cfg]);
   try {
-    assertAllPassed(await runConformance(srv.url));
+    await throughGateway(`    url: ${upstream.url}\n`);
   } finally {
-    assert.equal(await srv.stop(), 0, srv.stderr);
     await upstream.stop();
   }
 });
 
-test('conformance suite passes through the gateway to a legacy HTTP+SSE upstream (supergateway)', async () => {
+test('through the gateway to a legacy HTTP+SSE upstream (supergateway)', async () => {
   const port = await freePort();
   const sg = spawn('node', [
     path.join(NODE_MODULES, 'supergateway/dist/index.js'),
@@ -59,43 +52,19 @@ test('conformance suite passes through the gateway to a legacy HTTP+SSE upstream
   ], { stdio: 'ignore' });
   try {
     await waitForPort(port);
-    const dir = tempDir();
-    const cfg = writeConfig(dir, `
-servers:
-  legacy:
-    url: http://127.0.0.1:${port}/sse
-    transport: sse
-    prefix: ""
-`);
-    const srv = await startServe(['--config', cfg]);
-    try {
-      assertAllPassed(await runConformance(srv.url));
-    } finally {
-      assert.equal(await srv.stop(), 0, srv.stderr);
-    }
+    await throughGateway(`    url: http://127.0.0.1:${port}/sse\n    transport: sse\n`);
   } finally {
     sg.kill('SIGTERM');
   }
 });
 
-test('conformance suite passes through the stdio bridge (bastion connect)', async () => {
-  // conformance → bastion serve (gateway) → stdio → `bastion connect` (sandboxed,
-  // network granted) → Streamable HTTP → bastion serve --testkit.
+test('through the stdio bridge (bastion connect)', async () => {
+  // conformance → gateway → stdio → `bastion connect` (sandboxed, network
+  // granted) → Streamable HTTP → bastion serve --testkit.
   const upstream = await startServe(['--testkit']);
-  const dir = tempDir();
-  const cfg = writeConfig(dir, `
-servers:
-  bridged:
-    command: ${BIN}
-    args: [connect, --url, "${upstream.url}"]
-    prefix: ""
-    network: true
-`);
-  const srv = await startServe(['--config', cfg]);
   try {
-    assertAllPassed(await runConformance(srv.url));
+    await throughGateway(`    command: ${BIN}\n    args: [connect, --url, "${upstream.url}"]\n    network: true\n`);
   } finally {
-    assert.equal(await srv.stop(), 0, srv.stderr);
     await upstream.stop();
   }
 });
