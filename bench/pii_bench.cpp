@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "security/pii_filter.hpp"
 #include "security/pii_scanner.hpp"
 
 namespace {
@@ -180,6 +181,53 @@ void BM_ScanCorpus4K(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * c.size());
 }
 BENCHMARK(BM_ScanCorpus4K)->Unit(benchmark::kMillisecond);
+
+// A 4 KB CallToolResult: one text item cut from the corpus (no PII in it,
+// the common case), or the same with one email and one mobile number.
+boost::json::object tool_result(bool with_pii) {
+  const std::string& c = corpus();
+  std::string text;
+  for (std::size_t off = 0; text.empty() && off + 8192 < c.size(); off += 4096) {
+    std::string_view chunk = std::string_view(c).substr(off, 4096);
+    chunk = chunk.substr(0, chunk.rfind(' ', 3950));  // whole UTF-8 characters
+    if (scanner().scan(chunk).empty()) text = chunk;
+  }
+  if (with_pii) text = "contact hong.gildong@example.com or 010-2345-6789. " + text;
+  while (text.size() < 4000) text += ' ';
+  boost::json::object r;
+  r["content"] = boost::json::array{boost::json::object{{"type", "text"}, {"text", text}}};
+  r["isError"] = false;
+  return r;
+}
+
+void filter_bench(benchmark::State& state, bool with_pii) {
+  auto filter = bastion::security::make_pii_filter(bastion::security::PolicyOptions{});
+  const boost::json::object proto = tool_result(with_pii);
+  bastion::server::CallContext ctx{
+      bastion::protocol::Principal::anonymous(), "s", "1", "tools/call", "srv", "tool"};
+  boost::json::object r = proto;
+  for (auto _ : state) {
+    if (with_pii) r = proto;  // masking rewrites it
+    auto v = filter->on_response(r, ctx);
+    benchmark::DoNotOptimize(v);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 4000);
+}
+void BM_FilterOnResponse4K_Clean(benchmark::State& s) { filter_bench(s, false); }
+void BM_FilterOnResponse4K_TwoPii(benchmark::State& s) { filter_bench(s, true); }
+BENCHMARK(BM_FilterOnResponse4K_Clean);
+BENCHMARK(BM_FilterOnResponse4K_TwoPii);
+
+// What BM_FilterOnResponse4K_TwoPii spends on copying the result back.
+void BM_CopyResult4K(benchmark::State& state) {
+  const boost::json::object proto = tool_result(true);
+  boost::json::object r;
+  for (auto _ : state) {
+    r = proto;
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_CopyResult4K);
 
 }  // namespace
 
