@@ -42,8 +42,8 @@ std::string str(const json::object& o, std::string_view k) {
 }  // namespace
 
 GatewayBackend::GatewayBackend(asio::any_io_executor ex, std::vector<UpstreamOptions> upstreams,
-                               std::size_t max_processes)
-    : ex_(ex), max_processes_(max_processes) {
+                               std::size_t max_processes, SecretResolver secrets)
+    : ex_(ex), max_processes_(max_processes), secrets_(std::move(secrets)) {
   for (auto& o : upstreams) upstreams_.push_back(make_upstream(o));
 }
 
@@ -56,6 +56,7 @@ std::vector<std::shared_ptr<Upstream>> GatewayBackend::upstreams() const { retur
 
 std::shared_ptr<Upstream> GatewayBackend::make_upstream(const UpstreamOptions& o) {
   Upstream::Events ev;
+  ev.resolve_secret = secrets_;
   // The gateway owns its upstreams and stops them before it goes away.
   auto* self = this;
   ev.catalogue_changed = [self](Kind k) {

@@ -29,8 +29,9 @@ class GatewayBackend : public server::Backend,
  public:
   // `max_processes` caps the upstream instances running at once, all servers
   // together (per-session servers count one per session).
+  using SecretResolver = std::function<std::optional<std::string>(const std::string& name)>;
   GatewayBackend(boost::asio::any_io_executor ex, std::vector<UpstreamOptions> upstreams,
-                 std::size_t max_processes = 256);
+                 std::size_t max_processes = 256, SecretResolver secrets = {});
   ~GatewayBackend() override;
 
   // Starts the eager upstreams in the background.
@@ -79,6 +80,7 @@ class GatewayBackend : public server::Backend,
 
   boost::asio::any_io_executor ex_;
   std::size_t max_processes_;
+  SecretResolver secrets_;
   mutable std::shared_mutex topo_mu_;                  // guards upstreams_ (reload swaps it)
   std::vector<std::shared_ptr<Upstream>> upstreams_;  // per configured server (prototype when per-session)
   mutable std::mutex instances_mu_;

@@ -59,6 +59,9 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
     s.fail("args", "needs `command`");
   }
   o.env = read_env(s, "env");
+  o.secret_env = read_env(s, "secrets");
+  for (const auto& [var, secret] : o.secret_env)
+    if (o.env.count(var)) s.fail("secrets", "'" + var + "' is set both in env and in secrets");
   o.url = s.str("url", "");
   if (!o.url.empty() && command) s.fail("url", "give either `command` (stdio) or `url` (HTTP), not both");
   if (!o.url.empty()) {

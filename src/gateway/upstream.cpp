@@ -167,6 +167,15 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
   sandbox::ProcessHandle h;
   sandbox::LaunchPlan plan;
   std::shared_ptr<Channel> channel;
+  auto env = child_environment(opts_);
+  for (const auto& [var, secret] : opts_.secret_env) {
+    auto value = events_.resolve_secret ? events_.resolve_secret(secret) : std::nullopt;
+    if (!value) {
+      fail(fmt::format("secret '{}' (for {}) is not set: run `bastion secret set {}`", secret, var, secret));
+      co_return nullptr;
+    }
+    env[var] = std::move(*value);  // only this server's environment sees it
+  }
   if (!opts_.url.empty()) {
     auto hc = std::make_shared<HttpChannel>(
         strand_, HttpChannelOptions{opts_.url, opts_.legacy_sse, opts_.headers, opts_.max_line_bytes});
@@ -180,8 +189,7 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
     spdlog::info("upstream {}: connecting to {}{}", opts_.name, opts_.url,
                  opts_.legacy_sse ? " (HTTP+SSE)" : "");
   } else try {
-    plan = sandbox::plan_launch(opts_.sandbox, opts_.name, opts_.command, child_environment(opts_),
-                                opts_.cwd);
+    plan = sandbox::plan_launch(opts_.sandbox, opts_.name, opts_.command, env, opts_.cwd);
     h = sandbox::spawn_process(plan.spec);
   } catch (const std::exception& e) {
     for (int fd : plan.owned_fds) ::close(fd);

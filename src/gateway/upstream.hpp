@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ struct UpstreamOptions {
   bool legacy_sse = false;                   // url speaks the 2024-11-05 HTTP+SSE transport
   std::map<std::string, std::string> headers;  // sent to a remote server (e.g. Authorization)
   std::map<std::string, std::string> env;    // added to a minimal environment
+  // Environment variables filled from the encrypted secret store at start:
+  // ENV_NAME -> secret name. Values never appear in the configuration or logs.
+  std::map<std::string, std::string> secret_env;
   std::string cwd;
   sandbox::SandboxOptions sandbox;           // runtime (bwrap by default), paths, network, limits
   bool eager = false;                        // start at boot instead of on first use
@@ -52,6 +56,8 @@ std::string_view to_string(UpstreamState s);
 class Upstream : public std::enable_shared_from_this<Upstream> {
  public:
   struct Events {
+    // Looks up a secret by name (nullopt: not set).
+    std::function<std::optional<std::string>(const std::string&)> resolve_secret;
     std::function<void(server::Kind)> catalogue_changed;
     std::function<void(std::string_view uri)> resource_updated;
     std::function<void(boost::json::object notification)> broadcast;
