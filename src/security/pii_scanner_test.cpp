@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "security/pii_validators.hpp"
 
@@ -229,6 +231,25 @@ TEST(PiiScanner, RandomBytesNeverCrash) {
       }
     }
   }
+}
+
+TEST(PiiScanner, ConcurrentScansAgree) {
+  // Two scanners (different databases) used from several threads at once.
+  PiiScanner other(parse_patterns_text(R"({"x": "EMP-[0-9]{4}"})", "t"));
+  std::string text = "김철수님 010-1234-5678 kim@example.com EMP-1234 900101-1234568";
+  const auto want = scanner().scan(text).size();
+  std::vector<std::thread> threads;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        if (scanner().scan(text).size() != want) ++bad;
+        if (other.scan(text).size() != 1) ++bad;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 TEST(PiiScanner, HugeInputIsLinear) {
