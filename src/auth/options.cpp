@@ -115,6 +115,8 @@ Options options_from_json(const boost::json::object& o) {
             cc.scopes = get_strings(cv, key);
           else if (ck == "default_scopes")
             cc.default_scopes = get_strings(cv, key);
+          else if (ck == "grant_types")
+            cc.grant_types = get_strings(cv, key);
           else
             bad(key, "unknown key");
         }

@@ -22,6 +22,8 @@ struct ClientConfig {
   std::string secret_hash;  // "$argon2id$..." from crypto_pwhash_str; never the secret itself
   std::vector<std::string> scopes;          // scopes this client may obtain
   std::vector<std::string> default_scopes;  // granted when the request names none; empty = all
+  // Grants this client may use; only client_credentials exists today.
+  std::vector<std::string> grant_types = {"client_credentials"};
 };
 
 struct Options {

@@ -1,0 +1,655 @@
+#include "auth/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+
+#include "auth/scopes.hpp"
+
+namespace bastion::auth {
+
+FetchFn http_fetch_default();  // token_client.cpp
+
+namespace {
+
+constexpr std::size_t kMaxFormBytes = 16 * 1024;
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string_view path_of(const Request& req) {
+  std::string_view t(req.target().data(), req.target().size());
+  return t.substr(0, t.find('?'));
+}
+
+Response json_response(const Request& req, http::status status, const json::value& body,
+                       bool no_store) {
+  Response res{status, req.version()};
+  res.set(http::field::content_type, "application/json");
+  if (no_store) {
+    res.set(http::field::cache_control, "no-store");
+    res.set(http::field::pragma, "no-cache");
+  }
+  res.keep_alive(req.keep_alive());
+  res.body() = json::serialize(body);
+  res.prepare_payload();
+  return res;
+}
+
+Response method_not_allowed(const Request& req, std::string_view allow) {
+  Response res = json_response(
+      req, http::status::method_not_allowed,
+      json::object{{"error", "invalid_request"},
+                   {"error_description", "method not allowed; use " + std::string(allow)}},
+      true);
+  res.set(http::field::allow, allow);
+  return res;
+}
+
+// Quoted-string safe text for WWW-Authenticate parameters.
+std::string quote_safe(std::string_view s) {
+  std::string out;
+  for (char c : s)
+    if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) out += c;
+  return out;
+}
+
+// Standard base64 with padding (HTTP Basic).
+std::optional<std::string> b64std_decode(std::string_view s) {
+  if (s.size() % 4 != 0) return std::nullopt;
+  std::string t(s);
+  std::size_t pad = 0;
+  while (!t.empty() && t.back() == '=' && pad < 2) {
+    t.pop_back();
+    ++pad;
+  }
+  for (char& c : t) {
+    if (c == '-' || c == '_' || c == '=') return std::nullopt;
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return b64url_decode(t);
+}
+
+std::string iso8601(std::int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+using Form = std::vector<std::pair<std::string, std::string>>;
+
+const std::string* form_get(const Form& f, std::string_view name) {
+  for (const auto& [k, v] : f)
+    if (k == name) return &v;
+  return nullptr;
+}
+
+}  // namespace
+
+// --- form encoding ---------------------------------------------------------------
+
+std::optional<std::string> form_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%') {
+      if (i + 2 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i + 1])) ||
+          !std::isxdigit(static_cast<unsigned char>(s[i + 2])))
+        return std::nullopt;
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string form_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '*') {
+      out += static_cast<char>(c);
+    } else if (c == ' ') {
+      out += '+';
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::optional<Form> parse_form(std::string_view body, std::string* error) {
+  Form out;
+  std::size_t i = 0;
+  while (i <= body.size()) {
+    auto amp = body.find('&', i);
+    if (amp == std::string_view::npos) amp = body.size();
+    std::string_view part = body.substr(i, amp - i);
+    i = amp + 1;
+    if (part.empty()) continue;
+    auto eq = part.find('=');
+    auto name = form_decode(part.substr(0, eq));
+    auto value = form_decode(eq == std::string_view::npos ? "" : part.substr(eq + 1));
+    if (!name || !value) {
+      if (error) *error = "malformed form encoding";
+      return std::nullopt;
+    }
+    // RFC 6749 §3.2: no parameter more than once (even an empty one).
+    if (form_get(out, *name)) {
+      if (error) *error = "parameter '" + *name + "' is repeated";
+      return std::nullopt;
+    }
+    out.emplace_back(std::move(*name), std::move(*value));
+  }
+  // RFC 6749 §3.1: parameters without a value are treated as omitted.
+  std::erase_if(out, [](const auto& kv) { return kv.second.empty(); });
+  return out;
+}
+
+// --- AuthServer ---------------------------------------------------------------------
+
+AuthServer::AuthServer(Options options, Clock clock, FetchFn fetch)
+    : options_(std::move(options)), clock_(std::move(clock)), clients_(options_.clients) {
+  options_.issuer = validate_issuer(options_.issuer);
+  auto alg = alg_from_name(options_.algorithm);
+  if (!alg) throw std::invalid_argument("auth.algorithm: unsupported '" + options_.algorithm + "'");
+  ensure_private_dir(options_.data_dir);
+  // A rotated-out key must verify every token it signed: lifetime + skew.
+  keys_ = std::make_unique<KeyStore>(options_.data_dir / "keys", *alg,
+                                     options_.token_lifetime + options_.clock_skew, clock_,
+                                     options_.rsa_bits);
+  revoked_ = std::make_unique<RevocationList>(options_.data_dir / "revoked.json",
+                                              options_.clock_skew, clock_);
+  std::vector<TrustedIssuer> issuers;
+  KeyStore* ks = keys_.get();
+  issuers.push_back(
+      TrustedIssuer{options_.issuer, [ks](std::string_view kid) { return ks->find(kid); }, true});
+  if (!options_.external_issuer.empty()) {
+    external_ = std::make_shared<ExternalJwks>(options_.external_jwks_url,
+                                               fetch ? fetch : http_fetch_default(), clock_);
+    auto ext = external_;
+    issuers.push_back(TrustedIssuer{options_.external_issuer,
+                                    [ext](std::string_view kid) { return ext->find(kid); },
+                                    /*strict_rfc9068=*/false});
+  }
+  RevocationList* rl = revoked_.get();
+  validator_ = std::make_unique<TokenValidator>(
+      ValidatorOptions{.audience = options_.effective_audience(),
+                       .clock_skew = options_.clock_skew,
+                       .max_token_bytes = options_.max_token_bytes},
+      std::move(issuers), [rl](std::string_view jti) { return rl->is_revoked(jti); }, clock_);
+  last_prune_ = clock_();
+}
+
+ServerStats AuthServer::stats() const {
+  return ServerStats{issued_.load(), revoked_count_.load(), token_errors_.load(),
+                     auth_failures_.load()};
+}
+
+std::string AuthServer::resource_metadata_url() const {
+  return options_.issuer + "/.well-known/oauth-protected-resource" + options_.resource_path;
+}
+
+json::object AuthServer::authorization_server_metadata() const {
+  json::array scopes{json::string(kScopeAll)};
+  for (const auto& c : clients_.all())
+    for (const auto& s : c.scopes)
+      if (std::find(scopes.begin(), scopes.end(), json::value(s)) == scopes.end())
+        scopes.emplace_back(s);
+  json::array auth_methods{"client_secret_basic", "client_secret_post"};
+  json::array algs{json::string(alg_name(keys_->alg()))};
+  return json::object{
+      {"issuer", options_.issuer},
+      {"token_endpoint", token_endpoint()},
+      {"jwks_uri", jwks_uri()},
+      {"introspection_endpoint", options_.issuer + "/oauth2/introspect"},
+      {"revocation_endpoint", options_.issuer + "/oauth2/revoke"},
+      {"grant_types_supported", json::array{"client_credentials"}},
+      {"response_types_supported", json::array{}},  // no authorization endpoint
+      {"token_endpoint_auth_methods_supported", auth_methods},
+      {"introspection_endpoint_auth_methods_supported", auth_methods},
+      {"revocation_endpoint_auth_methods_supported", auth_methods},
+      {"scopes_supported", scopes},
+      {"token_endpoint_auth_signing_alg_values_supported", json::array{}},
+      {"access_token_signing_alg_values_supported", algs},
+      {"protected_resources", json::array{options_.effective_audience()}},
+  };
+}
+
+json::object AuthServer::protected_resource_metadata(bool for_resource_path) const {
+  json::array servers{json::string(options_.issuer)};
+  if (!options_.external_issuer.empty()) servers.emplace_back(options_.external_issuer);
+  json::array scopes{json::string(kScopeAll)};
+  // RFC 9728 §3.3: `resource` is the identifier the well-known path was built from.
+  return json::object{
+      {"resource", for_resource_path ? options_.effective_audience() : options_.issuer},
+      {"authorization_servers", std::move(servers)},
+      {"jwks_uri", jwks_uri()},
+      {"scopes_supported", std::move(scopes)},
+      {"bearer_methods_supported", json::array{"header"}},
+      {"resource_signing_alg_values_supported", json::array{}},
+      {"resource_name", "Bastion MCP gateway"},
+  };
+}
+
+void AuthServer::maybe_prune() {
+  std::int64_t now = clock_();
+  std::int64_t last = last_prune_.load();
+  if (now - last < 60 || !last_prune_.compare_exchange_strong(last, now)) return;
+  keys_->prune();
+  revoked_->prune();
+}
+
+std::optional<Response> AuthServer::handle(const Request& req) {
+  std::string_view path = path_of(req);
+  bool get = req.method() == http::verb::get || req.method() == http::verb::head;
+  auto doc = [&](json::object body) -> Response {
+    if (!get) return method_not_allowed(req, "GET");
+    Response res = json_response(req, http::status::ok, body, false);
+    res.set(http::field::cache_control, "public, max-age=300");
+    res.set(http::field::access_control_allow_origin, "*");
+    return res;
+  };
+  if (path == "/oauth2/token" || path == "/oauth2/introspect" || path == "/oauth2/revoke") {
+    maybe_prune();
+    if (req.method() != http::verb::post) return method_not_allowed(req, "POST");
+    if (path == "/oauth2/token") return token(req);
+    if (path == "/oauth2/introspect") return introspect(req);
+    return revoke(req);
+  }
+  if (path == "/.well-known/oauth-authorization-server" ||
+      path == "/.well-known/openid-configuration")
+    return doc(authorization_server_metadata());
+  if (path == "/.well-known/jwks.json") {
+    Response res = doc(keys_->jwks());
+    if (get) res.set(http::field::cache_control, "public, max-age=60");  // rotation shows soon
+    return res;
+  }
+  if (path == "/.well-known/oauth-protected-resource")
+    return doc(protected_resource_metadata(false));
+  if (path == "/.well-known/oauth-protected-resource" + options_.resource_path)
+    return doc(protected_resource_metadata(true));
+  if (path == "/hello") return hello(req);
+  return std::nullopt;
+}
+
+// --- token endpoint -----------------------------------------------------------
+
+namespace {
+
+// The outcome of client authentication on a form-posting endpoint.
+struct ClientAuth {
+  const ClientConfig* client = nullptr;
+  std::optional<Response> error;
+};
+
+struct OAuthError {
+  http::status status;
+  std::string code;
+  std::string description;
+  bool basic_challenge = false;
+};
+
+}  // namespace
+
+namespace {
+Response oauth_error(const Request& req, const OAuthError& e, std::string_view realm) {
+  Response res = json_response(
+      req, e.status, json::object{{"error", e.code}, {"error_description", e.description}}, true);
+  if (e.basic_challenge)
+    res.set(http::field::www_authenticate, "Basic realm=\"" + std::string(realm) + "\"");
+  return res;
+}
+
+// Content type, form parsing and the client-auth-method conflicts: everything
+// that makes a request invalid_request before any secret is checked.
+std::variant<Form, OAuthError> read_form(const Request& req) {
+  std::string_view ct(req[http::field::content_type].data(), req[http::field::content_type].size());
+  ct = trim(ct.substr(0, ct.find(';')));
+  if (!iequals(ct, "application/x-www-form-urlencoded"))
+    return OAuthError{http::status::bad_request, "invalid_request",
+                      "Content-Type must be application/x-www-form-urlencoded"};
+  if (req.body().size() > kMaxFormBytes)
+    return OAuthError{http::status::bad_request, "invalid_request", "request body too large"};
+  std::string err;
+  auto form = parse_form(req.body(), &err);
+  if (!form) return OAuthError{http::status::bad_request, "invalid_request", err};
+  return std::move(*form);
+}
+
+}  // namespace
+
+namespace {
+std::variant<const ClientConfig*, OAuthError> authenticate_client(const Request& req,
+                                                                  const Form& form,
+                                                                  const ClientRegistry& clients) {
+  std::size_t headers = req.count(http::field::authorization);
+  if (headers > 1)
+    return OAuthError{http::status::bad_request, "invalid_request",
+                      "more than one Authorization header"};
+  const std::string* body_id = form_get(form, "client_id");
+  const std::string* body_secret = form_get(form, "client_secret");
+  std::string id, secret;
+  bool via_header = headers == 1;
+  if (via_header) {
+    std::string_view v(req[http::field::authorization].data(),
+                       req[http::field::authorization].size());
+    v = trim(v);
+    auto sp = v.find(' ');
+    if (sp == std::string_view::npos || !iequals(v.substr(0, sp), "Basic"))
+      return OAuthError{http::status::unauthorized, "invalid_client",
+                        "use HTTP Basic (client_secret_basic) or client_secret_post", true};
+    auto decoded = b64std_decode(trim(v.substr(sp + 1)));
+    auto colon = decoded ? decoded->find(':') : std::string::npos;
+    if (colon == std::string::npos)
+      return OAuthError{http::status::unauthorized, "invalid_client", "malformed Basic credentials",
+                        true};
+    // RFC 6749 §2.3.1: id and secret are form-urlencoded before base64.
+    auto hid = form_decode(std::string_view(*decoded).substr(0, colon));
+    auto hsecret = form_decode(std::string_view(*decoded).substr(colon + 1));
+    if (!hid || !hsecret || hid->empty())
+      return OAuthError{http::status::unauthorized, "invalid_client", "malformed Basic credentials",
+                        true};
+    if (body_secret)
+      return OAuthError{http::status::bad_request, "invalid_request",
+                        "client credentials in both the Authorization header and the body "
+                        "(use one authentication method)"};
+    if (body_id && *body_id != *hid)
+      return OAuthError{http::status::bad_request, "invalid_request",
+                        "client_id in the body differs from the Authorization header"};
+    id = std::move(*hid);
+    secret = std::move(*hsecret);
+  } else {
+    if (!body_id)
+      return OAuthError{http::status::unauthorized, "invalid_client",
+                        "client authentication required (client_secret_basic or "
+                        "client_secret_post)"};
+    if (!body_secret)
+      return OAuthError{http::status::unauthorized, "invalid_client",
+                        "client_secret is required; only confidential clients are supported"};
+    id = *body_id;
+    secret = *body_secret;
+  }
+  auto c = clients.authenticate(id, secret);
+  if (!c)
+    return OAuthError{http::status::unauthorized, "invalid_client", "client authentication failed",
+                      via_header};
+  return c.value();
+}
+}  // namespace
+
+Result<IssuedToken> AuthServer::issue(std::string_view client_id, std::string_view scope,
+                                      std::optional<std::chrono::seconds> lifetime) {
+  const ClientConfig* c = clients_.find(client_id);
+  if (!c) return fail("unknown client '" + std::string(client_id) + "'");
+  std::vector<std::string> granted;
+  if (scope.empty()) {
+    granted = c->default_scopes.empty() ? c->scopes : c->default_scopes;
+  } else {
+    for (const auto& s : split_scopes(scope)) {
+      if (!valid_scope_token(s)) return fail("malformed scope '" + s + "'");
+      if (scopes_cover(c->scopes, s)) granted.push_back(s);
+    }
+  }
+  if (granted.empty())
+    return fail(scope.empty() ? "client has no scopes"
+                              : "none of the requested scopes is allowed for this client");
+  auto life = std::min(lifetime.value_or(options_.token_lifetime), options_.token_lifetime);
+  if (life.count() < 1) return fail("lifetime must be positive");
+  AccessToken t;
+  t.iss = options_.issuer;
+  t.sub = c->id;
+  t.aud = {options_.effective_audience()};
+  t.client_id = c->id;
+  t.scopes = std::move(granted);
+  t.iat = clock_();
+  t.exp = t.iat + life.count();
+  t.jti = new_jti();
+  auto key = keys_->active();
+  auto tok = issue_access_token(*key, t);
+  if (!tok) return tok.error();
+  ++issued_;
+  return IssuedToken{std::move(tok.value()), std::move(t)};
+}
+
+Response AuthServer::token(const Request& req) {
+  auto error = [&](OAuthError e) {
+    ++token_errors_;
+    spdlog::debug("auth: token request refused: {} ({})", e.code, e.description);
+    return oauth_error(req, e, options_.realm);
+  };
+  auto form = read_form(req);
+  if (auto* e = std::get_if<OAuthError>(&form)) return error(std::move(*e));
+  const Form& f = std::get<Form>(form);
+  const std::string* grant = form_get(f, "grant_type");
+  if (!grant) return error({http::status::bad_request, "invalid_request", "grant_type is missing"});
+  auto client = authenticate_client(req, f, clients_);
+  if (auto* e = std::get_if<OAuthError>(&client)) return error(std::move(*e));
+  const ClientConfig* c = std::get<const ClientConfig*>(client);
+  if (*grant != "client_credentials")
+    return error({http::status::bad_request, "unsupported_grant_type",
+                  "only client_credentials is supported"});
+  if (std::find(c->grant_types.begin(), c->grant_types.end(), "client_credentials") ==
+      c->grant_types.end())
+    return error({http::status::bad_request, "unauthorized_client",
+                  "this client may not use the client_credentials grant"});
+  if (const std::string* resource = form_get(f, "resource")) {
+    // RFC 8707: we serve one resource; accept its identifier or our origin.
+    if (*resource != options_.effective_audience() && *resource != options_.issuer &&
+        *resource != options_.issuer + "/")
+      return error(
+          {http::status::bad_request, "invalid_target",
+           "unknown resource; this server issues tokens for " + options_.effective_audience()});
+  }
+  const std::string* scope = form_get(f, "scope");
+  if (scope) {
+    for (const auto& s : split_scopes(*scope))
+      if (!valid_scope_token(s))
+        return error({http::status::bad_request, "invalid_scope", "malformed scope"});
+  }
+  auto issued = issue(c->id, scope ? *scope : "");
+  if (!issued) return error({http::status::bad_request, "invalid_scope", issued.reason()});
+  spdlog::info("auth: issued token {} to {} (scope \"{}\")", issued->claims.jti, c->id,
+               issued->claims.scope_string());
+  return json_response(req, http::status::ok,
+                       json::object{{"access_token", issued->access_token},
+                                    {"token_type", "Bearer"},
+                                    {"expires_in", issued->claims.exp - issued->claims.iat},
+                                    {"scope", issued->claims.scope_string()}},
+                       true);
+}
+
+Response AuthServer::introspect(const Request& req) {
+  auto form = read_form(req);
+  if (auto* e = std::get_if<OAuthError>(&form)) return oauth_error(req, *e, options_.realm);
+  const Form& f = std::get<Form>(form);
+  auto client = authenticate_client(req, f, clients_);
+  if (auto* e = std::get_if<OAuthError>(&client)) return oauth_error(req, *e, options_.realm);
+  const std::string* token = form_get(f, "token");
+  if (!token)
+    return oauth_error(req, {http::status::bad_request, "invalid_request", "token is missing"},
+                       options_.realm);
+  auto v = validator_->validate(*token);
+  if (!v) return json_response(req, http::status::ok, json::object{{"active", false}}, true);
+  json::object out{{"active", true},
+                   {"scope", v->scope_string()},
+                   {"client_id", v->client_id},
+                   {"sub", v->sub},
+                   {"iss", v->iss},
+                   {"exp", v->exp},
+                   {"iat", v->iat},
+                   {"token_type", "Bearer"}};
+  if (v->aud.size() == 1) {
+    out["aud"] = v->aud.front();
+  } else {
+    json::array a;
+    for (const auto& x : v->aud) a.emplace_back(x);
+    out["aud"] = std::move(a);
+  }
+  if (!v->jti.empty()) out["jti"] = v->jti;
+  if (v->nbf) out["nbf"] = *v->nbf;
+  return json_response(req, http::status::ok, out, true);
+}
+
+Response AuthServer::revoke(const Request& req) {
+  auto form = read_form(req);
+  if (auto* e = std::get_if<OAuthError>(&form)) return oauth_error(req, *e, options_.realm);
+  const Form& f = std::get<Form>(form);
+  auto client = authenticate_client(req, f, clients_);
+  if (auto* e = std::get_if<OAuthError>(&client)) return oauth_error(req, *e, options_.realm);
+  const ClientConfig* c = std::get<const ClientConfig*>(client);
+  const std::string* token = form_get(f, "token");
+  if (!token)
+    return oauth_error(req, {http::status::bad_request, "invalid_request", "token is missing"},
+                       options_.realm);
+  Response ok = json_response(req, http::status::ok, json::object{}, true);
+  ok.body().clear();
+  ok.erase(http::field::content_type);
+  ok.prepare_payload();
+  // RFC 7009 §2.2: invalid, expired, unknown or already revoked tokens are
+  // not an error -- the client's goal (token unusable) is met.
+  auto v = validator_->validate(*token);
+  if (!v || v->jti.empty()) return ok;
+  if (v->client_id != c->id)
+    return oauth_error(req,
+                       {http::status::bad_request, "unauthorized_client",
+                        "the token was issued to another client"},
+                       options_.realm);
+  if (revoked_->revoke(v->jti, v->exp)) {
+    ++revoked_count_;
+    spdlog::info("auth: revoked token {} of {}", v->jti, c->id);
+  }
+  return ok;
+}
+
+// --- resource side ------------------------------------------------------------
+
+namespace {
+// RFC 6750 §2.1 b64token.
+bool valid_b64token(std::string_view t) {
+  if (t.empty()) return false;
+  std::size_t i = 0;
+  for (; i < t.size(); ++i) {
+    unsigned char c = t[i];
+    if (!(std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'))
+      break;
+  }
+  if (i == 0) return false;
+  for (; i < t.size(); ++i)
+    if (t[i] != '=') return false;
+  return true;
+}
+
+Response bearer_challenge(const Request& req, http::status status, std::string_view realm,
+                          const std::string& metadata_url, std::string_view error,
+                          std::string_view description, std::string_view scope = {}) {
+  std::string h =
+      "Bearer realm=\"" + std::string(realm) + "\", resource_metadata=\"" + metadata_url + "\"";
+  json::object body;
+  if (!error.empty()) {
+    h += ", error=\"" + std::string(error) + "\"";
+    body["error"] = error;
+  }
+  if (!description.empty()) {
+    h += ", error_description=\"" + quote_safe(description) + "\"";
+    body["error_description"] = description;
+  }
+  if (!scope.empty()) {
+    h += ", scope=\"" + quote_safe(scope) + "\"";
+    body["scope"] = scope;
+  }
+  if (body.empty()) body["error"] = "unauthorized";
+  Response res = json_response(req, status, body, true);
+  res.set(http::field::www_authenticate, h);
+  return res;
+}
+}  // namespace
+
+std::variant<protocol::Principal, Response> AuthServer::authenticate(const Request& req) const {
+  const std::string md = resource_metadata_url();
+  std::size_t n = req.count(http::field::authorization);
+  auto challenge = [&](std::string_view error, std::string_view description) {
+    ++auth_failures_;
+    return bearer_challenge(req, http::status::unauthorized, options_.realm, md, error,
+                            description);
+  };
+  if (n == 0) {
+    if (!options_.require_auth) return protocol::Principal::anonymous();
+    return challenge("", "");  // RFC 6750 §3.1: no error code when no credentials
+  }
+  if (n > 1) {
+    ++auth_failures_;
+    return bearer_challenge(req, http::status::bad_request, options_.realm, md, "invalid_request",
+                            "more than one Authorization header");
+  }
+  std::string_view v(req[http::field::authorization].data(),
+                     req[http::field::authorization].size());
+  v = trim(v);
+  auto sp = v.find(' ');
+  if (sp == std::string_view::npos || !iequals(v.substr(0, sp), "Bearer")) {
+    if (!options_.require_auth) return protocol::Principal::anonymous();
+    return challenge("", "");
+  }
+  std::string_view token = trim(v.substr(sp + 1));
+  if (!valid_b64token(token)) return challenge("invalid_token", "malformed bearer token");
+  auto t = validator_->validate(token);
+  if (!t) return challenge("invalid_token", t.reason());
+  return t->principal();
+}
+
+std::optional<Response> AuthServer::require_scope(const Request& req, const protocol::Principal& p,
+                                                  std::string_view scope) const {
+  if (!p.authenticated && !options_.require_auth) return std::nullopt;
+  if (scopes_cover(p.scopes, scope) || p.has_scope(kScopeAll) || p.has_scope(scope))
+    return std::nullopt;
+  ++auth_failures_;
+  return bearer_challenge(req, http::status::forbidden, options_.realm, resource_metadata_url(),
+                          "insufficient_scope", "the token lacks the scope this request needs",
+                          scope);
+}
+
+Response AuthServer::hello(const Request& req) const {
+  if (req.method() != http::verb::get) return method_not_allowed(req, "GET");
+  // The seed's demo resource always wants a token, whatever require_auth says.
+  if (req.count(http::field::authorization) == 0) {
+    ++auth_failures_;
+    return bearer_challenge(req, http::status::unauthorized, options_.realm,
+                            resource_metadata_url(), "", "");
+  }
+  auto who = authenticate(req);
+  if (auto* res = std::get_if<Response>(&who)) return std::move(*res);
+  const auto& p = std::get<protocol::Principal>(who);
+  if (!p.authenticated)
+    return bearer_challenge(req, http::status::unauthorized, options_.realm,
+                            resource_metadata_url(), "", "");
+  return json_response(req, http::status::ok,
+                       json::object{{"message", "Hello from Bastion!"},
+                                    {"authenticated_client", p.client_id},
+                                    {"timestamp", iso8601(clock_())}},
+                       true);
+}
+
+}  // namespace bastion::auth

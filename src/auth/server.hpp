@@ -1,0 +1,123 @@
+// Bastion's OAuth2 authorization server and bearer-token gate, as pure
+// functions of a Beast request: no sockets here, the HTTP server mounts them.
+//
+//   POST /oauth2/token                        client_credentials (RFC 6749 §4.4)
+//   POST /oauth2/introspect                   RFC 7662
+//   POST /oauth2/revoke                       RFC 7009
+//   GET  /.well-known/oauth-authorization-server   RFC 8414
+//   GET  /.well-known/openid-configuration    same document (seed compatibility)
+//   GET  /.well-known/jwks.json               public keys (never HS256 secrets)
+//   GET  /.well-known/oauth-protected-resource[/mcp]  RFC 9728
+//   GET  /hello                               the seed's protected demo resource
+//
+// Errors follow RFC 6749 §5.2 (token endpoint) and RFC 6750 §3 (resources).
+//
+// Usage:
+//   auth::AuthServer as(options);            // throws on key/dir problems
+//   if (auto r = as.handle(req)) return *r;  // one of ours
+//   auto who = as.authenticate(req);         // for /mcp
+//   if (auto* resp = std::get_if<auth::Response>(&who)) return *resp;
+//
+// Thread-safety: every member is safe to call concurrently.
+#pragma once
+
+#include <atomic>
+#include <boost/beast/http.hpp>
+#include <memory>
+#include <optional>
+#include <variant>
+
+#include "auth/clients.hpp"
+#include "auth/jwt.hpp"
+#include "auth/keystore.hpp"
+#include "auth/options.hpp"
+#include "auth/revocation.hpp"
+#include "protocol/principal.hpp"
+
+namespace bastion::auth {
+
+namespace http = boost::beast::http;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+struct IssuedToken {
+  std::string access_token;
+  AccessToken claims;
+};
+
+struct ServerStats {
+  std::uint64_t tokens_issued = 0;
+  std::uint64_t tokens_revoked = 0;
+  std::uint64_t token_errors = 0;   // token endpoint error responses
+  std::uint64_t auth_failures = 0;  // 401/403 from authenticate / require_scope
+};
+
+class AuthServer {
+ public:
+  // Opens the data directory and keys. `fetch` loads the external issuer's
+  // JWKS (default: http_fetch, plain http only). Throws on startup failures.
+  explicit AuthServer(Options options, Clock clock = system_now, FetchFn fetch = {});
+
+  // The response for a path this server owns, nullopt otherwise.
+  std::optional<Response> handle(const Request& req);
+
+  // Bearer authentication of a resource request: the caller, or the 401/400
+  // response to send. With require_auth off, a request without a token gets
+  // the anonymous principal.
+  std::variant<protocol::Principal, Response> authenticate(const Request& req) const;
+  // nullopt when `p` holds a scope covering `scope`; else the 403
+  // insufficient_scope response.
+  std::optional<Response> require_scope(const Request& req, const protocol::Principal& p,
+                                        std::string_view scope) const;
+
+  // Issues a token directly (the create_oauth2_test_token tool). `lifetime`
+  // is capped at the configured token lifetime; scopes are down-scoped like
+  // the token endpoint does; error if nothing remains.
+  Result<IssuedToken> issue(std::string_view client_id, std::string_view scope,
+                            std::optional<std::chrono::seconds> lifetime = std::nullopt);
+  // Validates one of our own tokens (or an external issuer's).
+  Result<AccessToken> validate(std::string_view token) const { return validator_->validate(token); }
+
+  const Options& options() const { return options_; }
+  KeyStore& keys() { return *keys_; }
+  const KeyStore& keys() const { return *keys_; }
+  const ClientRegistry& clients() const { return clients_; }
+  const RevocationList& revocations() const { return *revoked_; }
+  ServerStats stats() const;
+
+  // URLs derived from the issuer.
+  std::string token_endpoint() const { return options_.issuer + "/oauth2/token"; }
+  std::string jwks_uri() const { return options_.issuer + "/.well-known/jwks.json"; }
+  std::string resource_metadata_url() const;
+  boost::json::object authorization_server_metadata() const;
+  boost::json::object protected_resource_metadata(bool for_resource_path) const;
+
+ private:
+  Response token(const Request& req);
+  Response introspect(const Request& req);
+  Response revoke(const Request& req);
+  Response hello(const Request& req) const;
+  void maybe_prune();
+
+  Options options_;
+  Clock clock_;
+  std::unique_ptr<KeyStore> keys_;
+  std::unique_ptr<RevocationList> revoked_;
+  ClientRegistry clients_;
+  std::shared_ptr<ExternalJwks> external_;
+  std::unique_ptr<TokenValidator> validator_;
+  std::atomic<std::uint64_t> issued_{0}, revoked_count_{0}, token_errors_{0};
+  mutable std::atomic<std::uint64_t> auth_failures_{0};
+  std::atomic<std::int64_t> last_prune_{0};
+};
+
+// --- pieces exposed for tests and the CLI -------------------------------------
+
+// application/x-www-form-urlencoded decoding ('+' is space); nullopt on bad %.
+std::optional<std::string> form_decode(std::string_view s);
+std::string form_encode(std::string_view s);
+// Parses a form body; nullopt when malformed or a parameter repeats.
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view body,
+                                                                           std::string* error);
+
+}  // namespace bastion::auth

@@ -1,0 +1,456 @@
+// The authorization server's handlers called directly (no sockets), plus one
+// real round trip over 127.0.0.1 for the token client.
+#include "auth/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <thread>
+
+#include "auth/scopes.hpp"
+#include "auth/test_util.hpp"
+#include "auth/token_client.hpp"
+
+namespace bastion::auth {
+namespace {
+
+using testing::FakeClock;
+using testing::TempDir;
+
+// Hashing argon2id is slow on purpose: make the test clients once.
+const NewClient& client_a() {
+  static const NewClient c = create_client("mcp-client", {"mcp.access", "extra"}).value();
+  return c;
+}
+const NewClient& client_b() {
+  static const NewClient c = create_client("narrow", {"mcp:server:fs", "mcp:tool:git/log"}).value();
+  return c;
+}
+
+std::string basic(std::string_view id, std::string_view secret) {
+  std::string raw = form_encode(id) + ":" + form_encode(secret);
+  std::string s = b64url_encode(raw);
+  for (char& c : s) c = c == '-' ? '+' : c == '_' ? '/' : c;
+  while (s.size() % 4) s += '=';
+  return "Basic " + s;
+}
+
+struct Server {
+  TempDir tmp;
+  FakeClock clock;
+  std::unique_ptr<AuthServer> as;
+
+  explicit Server(std::string alg = "ES256", bool require_auth = true) {
+    Options o;
+    o.issuer = "http://127.0.0.1:8080";
+    o.algorithm = alg;
+    o.data_dir = tmp.path() / "auth";
+    o.require_auth = require_auth;
+    o.clients = {ClientConfig{"mcp-client", client_a().secret_hash, client_a().scopes, {}},
+                 ClientConfig{"narrow", client_b().secret_hash, client_b().scopes, {}},
+                 ClientConfig{"nogrant", client_a().secret_hash, {"mcp.access"}, {}, {}}};
+    as = std::make_unique<AuthServer>(o, clock);
+  }
+  void reload() {
+    Options o = as->options();
+    as.reset();
+    as = std::make_unique<AuthServer>(o, clock);
+  }
+
+  Response post(std::string_view target, std::string body,
+                std::string content_type = "application/x-www-form-urlencoded",
+                std::string authorization = {}) {
+    Request req{http::verb::post, target, 11};
+    if (!content_type.empty()) req.set(http::field::content_type, content_type);
+    if (!authorization.empty()) req.set(http::field::authorization, authorization);
+    req.body() = std::move(body);
+    req.prepare_payload();
+    auto r = as->handle(req);
+    EXPECT_TRUE(r);
+    return *r;
+  }
+  Response get(std::string_view target, std::string authorization = {}) {
+    Request req{http::verb::get, target, 11};
+    if (!authorization.empty()) req.set(http::field::authorization, authorization);
+    auto r = as->handle(req);
+    EXPECT_TRUE(r) << target;
+    return r ? *r : Response{};
+  }
+  std::string token(std::string scope = "mcp.access") {
+    auto r = post("/oauth2/token", "grant_type=client_credentials&scope=" + form_encode(scope),
+                  "application/x-www-form-urlencoded", basic("mcp-client", client_a().secret));
+    EXPECT_EQ(r.result(), http::status::ok) << r.body();
+    return std::string(json::parse(r.body()).at("access_token").as_string());
+  }
+};
+
+json::object body_of(const Response& r) { return json::parse(r.body()).as_object(); }
+
+void expect_error(const Response& r, http::status status, std::string_view code) {
+  EXPECT_EQ(r.result(), status) << r.body();
+  auto b = body_of(r);
+  EXPECT_EQ(b.at("error").as_string(), code) << r.body();
+  EXPECT_TRUE(b.contains("error_description"));
+  EXPECT_EQ(r[http::field::cache_control], "no-store");
+  EXPECT_EQ(r[http::field::pragma], "no-cache");
+}
+
+TEST(TokenEndpoint, ClientSecretBasicAndPost) {
+  Server s;
+  auto r = s.post("/oauth2/token", "grant_type=client_credentials&scope=mcp.access",
+                  "application/x-www-form-urlencoded; charset=UTF-8",
+                  basic("mcp-client", client_a().secret));
+  ASSERT_EQ(r.result(), http::status::ok) << r.body();
+  EXPECT_EQ(r[http::field::cache_control], "no-store");
+  EXPECT_EQ(r[http::field::pragma], "no-cache");
+  auto b = body_of(r);
+  EXPECT_EQ(b.at("token_type").as_string(), "Bearer");
+  EXPECT_EQ(b.at("expires_in").as_int64(), 1800);
+  EXPECT_EQ(b.at("scope").as_string(), "mcp.access");
+  auto v = s.as->validate(b.at("access_token").as_string());
+  ASSERT_TRUE(v) << v.reason();
+  EXPECT_EQ(v->client_id, "mcp-client");
+  EXPECT_EQ(v->aud, std::vector<std::string>{"http://127.0.0.1:8080/mcp"});
+
+  // The seed's exact request: client_secret_post.
+  r = s.post("/oauth2/token", "grant_type=client_credentials&client_id=mcp-client&client_secret=" +
+                                  form_encode(client_a().secret) + "&scope=mcp.access");
+  ASSERT_EQ(r.result(), http::status::ok) << r.body();
+  EXPECT_EQ(s.as->stats().tokens_issued, 2u);
+}
+
+TEST(TokenEndpoint, BasicCredentialsAreFormDecoded) {
+  // A client id and secret with characters that must be form-encoded in Basic.
+  auto c = create_client("odd.client", {"mcp.access"}).value();
+  TempDir tmp;
+  Options o;
+  o.data_dir = tmp.path() / "auth";
+  std::string secret = "p@ss:w+rd %/é";
+  o.clients = {ClientConfig{"odd:client", hash_secret(secret), {"mcp.access"}, {}}};
+  AuthServer as(o);
+  Request req{http::verb::post, "/oauth2/token", 11};
+  req.set(http::field::content_type, "application/x-www-form-urlencoded");
+  req.set(http::field::authorization, basic("odd:client", secret));
+  req.body() = "grant_type=client_credentials";
+  auto r = as.handle(req);
+  ASSERT_EQ(r->result(), http::status::ok) << r->body();
+  EXPECT_EQ(body_of(*r).at("scope").as_string(), "mcp.access");  // no scope -> all allowed
+}
+
+TEST(TokenEndpoint, ScopeDownScoping) {
+  Server s;
+  auto scope_of = [&](std::string id, std::string secret, std::string scope) {
+    auto r = s.post(
+        "/oauth2/token",
+        "grant_type=client_credentials" + (scope.empty() ? "" : "&scope=" + form_encode(scope)),
+        "application/x-www-form-urlencoded", basic(id, secret));
+    return r.result() == http::status::ok
+               ? std::string(body_of(r).at("scope").as_string())
+               : "error:" + std::string(body_of(r).at("error").as_string());
+  };
+  EXPECT_EQ(scope_of("mcp-client", client_a().secret, ""), "mcp.access extra");
+  EXPECT_EQ(scope_of("mcp-client", client_a().secret, "extra"), "extra");
+  // mcp.access covers any finer MCP scope.
+  EXPECT_EQ(scope_of("mcp-client", client_a().secret, "mcp:tool:fs/read_file"),
+            "mcp:tool:fs/read_file");
+  EXPECT_EQ(scope_of("narrow", client_b().secret, "mcp.access mcp:tool:fs/read"),
+            "mcp:tool:fs/read");
+  EXPECT_EQ(scope_of("narrow", client_b().secret, "mcp.access"), "error:invalid_scope");
+  EXPECT_EQ(scope_of("narrow", client_b().secret, "mcp:tool:git/push"), "error:invalid_scope");
+  EXPECT_EQ(scope_of("narrow", client_b().secret, ""), "mcp:server:fs mcp:tool:git/log");
+}
+
+// RFC 6749 §5.2, one row per case.
+TEST(TokenEndpoint, ErrorResponsesPerRfc6749) {
+  Server s;
+  const std::string good_basic = basic("mcp-client", client_a().secret);
+  const std::string sec = form_encode(client_a().secret);
+  const std::string form = "application/x-www-form-urlencoded";
+  struct Case {
+    std::string name, body, content_type, authorization;
+    http::status status;
+    std::string error;
+    bool basic_challenge = false;
+  } cases[] = {
+      {"json body", R"({"grant_type":"client_credentials"})", "application/json", good_basic,
+       http::status::bad_request, "invalid_request"},
+      {"no content type", "grant_type=client_credentials", "", good_basic,
+       http::status::bad_request, "invalid_request"},
+      {"missing grant_type", "scope=mcp.access", form, good_basic, http::status::bad_request,
+       "invalid_request"},
+      {"duplicated grant_type", "grant_type=client_credentials&grant_type=client_credentials", form,
+       good_basic, http::status::bad_request, "invalid_request"},
+      {"duplicated scope", "grant_type=client_credentials&scope=a&scope=b", form, good_basic,
+       http::status::bad_request, "invalid_request"},
+      {"bad percent", "grant_type=client_credentials&scope=%zz", form, good_basic,
+       http::status::bad_request, "invalid_request"},
+      {"secret in header and body", "grant_type=client_credentials&client_secret=" + sec, form,
+       good_basic, http::status::bad_request, "invalid_request"},
+      {"different client_id in body", "grant_type=client_credentials&client_id=narrow", form,
+       good_basic, http::status::bad_request, "invalid_request"},
+      {"no client auth", "grant_type=client_credentials", form, "", http::status::unauthorized,
+       "invalid_client"},
+      {"public client", "grant_type=client_credentials&client_id=mcp-client", form, "",
+       http::status::unauthorized, "invalid_client"},
+      {"wrong secret (post)", "grant_type=client_credentials&client_id=mcp-client&client_secret=x",
+       form, "", http::status::unauthorized, "invalid_client"},
+      {"unknown client (post)", "grant_type=client_credentials&client_id=who&client_secret=" + sec,
+       form, "", http::status::unauthorized, "invalid_client"},
+      {"wrong secret (basic)", "grant_type=client_credentials", form, basic("mcp-client", "nope"),
+       http::status::unauthorized, "invalid_client", true},
+      {"malformed basic", "grant_type=client_credentials", form, "Basic !!!!",
+       http::status::unauthorized, "invalid_client", true},
+      {"bearer as client auth", "grant_type=client_credentials", form, "Bearer abc",
+       http::status::unauthorized, "invalid_client", true},
+      {"unsupported grant", "grant_type=password&username=a&password=b", form, good_basic,
+       http::status::bad_request, "unsupported_grant_type"},
+      {"authorization_code", "grant_type=authorization_code&code=x", form, good_basic,
+       http::status::bad_request, "unsupported_grant_type"},
+      {"client without the grant", "grant_type=client_credentials", form,
+       basic("nogrant", client_a().secret), http::status::bad_request, "unauthorized_client"},
+      {"scope not allowed", "grant_type=client_credentials&scope=admin", form, good_basic,
+       http::status::bad_request, "invalid_scope"},
+      {"malformed scope", "grant_type=client_credentials&scope=a%22b", form, good_basic,
+       http::status::bad_request, "invalid_scope"},
+      {"wrong resource", "grant_type=client_credentials&resource=https%3A%2F%2Fevil", form,
+       good_basic, http::status::bad_request, "invalid_target"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto r = s.post("/oauth2/token", c.body, c.content_type, c.authorization);
+    expect_error(r, c.status, c.error);
+    if (c.basic_challenge)
+      EXPECT_EQ(r[http::field::www_authenticate], "Basic realm=\"bastion\"");
+    else
+      EXPECT_EQ(r.count(http::field::www_authenticate), 0u);
+  }
+  // Two Authorization headers.
+  Request req{http::verb::post, "/oauth2/token", 11};
+  req.set(http::field::content_type, form);
+  req.insert(http::field::authorization, good_basic);
+  req.insert(http::field::authorization, good_basic);
+  req.body() = "grant_type=client_credentials";
+  expect_error(*s.as->handle(req), http::status::bad_request, "invalid_request");
+  // Wrong method.
+  EXPECT_EQ(s.get("/oauth2/token").result(), http::status::method_not_allowed);
+  EXPECT_EQ(s.as->stats().tokens_issued, 0u);
+}
+
+TEST(Introspection, ActiveAndInactive) {
+  Server s;
+  std::string tok = s.token();
+  const std::string auth = basic("narrow", client_b().secret);
+  auto r = s.post("/oauth2/introspect", "token=" + tok, "application/x-www-form-urlencoded", auth);
+  ASSERT_EQ(r.result(), http::status::ok) << r.body();
+  auto b = body_of(r);
+  EXPECT_EQ(b.at("active"), true);
+  for (auto k : {"scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "token_type"})
+    EXPECT_TRUE(b.contains(k)) << k;
+  EXPECT_EQ(b.at("client_id").as_string(), "mcp-client");
+  EXPECT_EQ(r[http::field::cache_control], "no-store");
+
+  auto inactive = [&](const std::string& token) {
+    auto r2 =
+        s.post("/oauth2/introspect", "token=" + token, "application/x-www-form-urlencoded", auth);
+    EXPECT_EQ(r2.result(), http::status::ok);
+    EXPECT_EQ(r2.body(), R"({"active":false})");
+  };
+  inactive("garbage");
+  std::string tampered = tok;
+  tampered[tampered.size() - 3] = tampered[tampered.size() - 3] == 'A' ? 'B' : 'A';
+  inactive(tampered);
+  s.clock.advance(1800 + 60);
+  inactive(tok);  // expired
+
+  expect_error(s.post("/oauth2/introspect", "token=" + tok), http::status::unauthorized,
+               "invalid_client");
+  expect_error(s.post("/oauth2/introspect", "", "application/x-www-form-urlencoded", auth),
+               http::status::bad_request, "invalid_request");
+}
+
+TEST(Revocation, RevokedTokensStayRevokedAcrossRestart) {
+  Server s;
+  std::string tok = s.token();
+  const std::string auth = basic("mcp-client", client_a().secret);
+  const std::string form = "application/x-www-form-urlencoded";
+  auto r = s.post("/oauth2/revoke", "token=" + tok + "&token_type_hint=access_token", form, auth);
+  EXPECT_EQ(r.result(), http::status::ok);
+  EXPECT_EQ(r[http::field::cache_control], "no-store");
+  EXPECT_EQ(s.as->stats().tokens_revoked, 1u);
+  EXPECT_FALSE(s.as->validate(tok));
+  EXPECT_EQ(s.post("/oauth2/introspect", "token=" + tok, form, auth).body(), R"({"active":false})");
+  // Unknown, garbage and repeated revocations are 200.
+  EXPECT_EQ(s.post("/oauth2/revoke", "token=unknown", form, auth).result(), http::status::ok);
+  EXPECT_EQ(s.post("/oauth2/revoke", "token=" + tok, form, auth).result(), http::status::ok);
+  // Another client cannot revoke this client's token.
+  std::string tok2 = s.token();
+  expect_error(s.post("/oauth2/revoke", "token=" + tok2, form, basic("narrow", client_b().secret)),
+               http::status::bad_request, "unauthorized_client");
+  expect_error(s.post("/oauth2/revoke", "token=" + tok2, form), http::status::unauthorized,
+               "invalid_client");
+
+  s.reload();
+  EXPECT_FALSE(s.as->validate(tok));
+  EXPECT_TRUE(s.as->validate(tok2));
+  auto who = s.as->authenticate([&] {
+    Request req{http::verb::post, "/mcp", 11};
+    req.set(http::field::authorization, "Bearer " + tok);
+    return req;
+  }());
+  ASSERT_TRUE(std::holds_alternative<Response>(who));
+  EXPECT_NE(std::string(std::get<Response>(who)[http::field::www_authenticate]).find("revoked"),
+            std::string::npos);
+  // Pruned once expired; the file shrinks.
+  s.clock.advance(1800 + 61);
+  EXPECT_EQ(const_cast<RevocationList&>(s.as->revocations()).prune(), 1u);
+}
+
+TEST(Metadata, DocumentsAndJwks) {
+  Server s;
+  auto as_md = body_of(s.get("/.well-known/oauth-authorization-server"));
+  EXPECT_EQ(as_md.at("issuer").as_string(), "http://127.0.0.1:8080");
+  EXPECT_EQ(as_md.at("token_endpoint").as_string(), "http://127.0.0.1:8080/oauth2/token");
+  EXPECT_EQ(as_md.at("jwks_uri").as_string(), "http://127.0.0.1:8080/.well-known/jwks.json");
+  EXPECT_EQ(as_md.at("grant_types_supported"), json::array{"client_credentials"});
+  EXPECT_EQ(body_of(s.get("/.well-known/openid-configuration")), as_md);
+  auto prm = body_of(s.get("/.well-known/oauth-protected-resource/mcp"));
+  EXPECT_EQ(prm.at("resource").as_string(), "http://127.0.0.1:8080/mcp");
+  EXPECT_EQ(prm.at("authorization_servers"), json::array{"http://127.0.0.1:8080"});
+  EXPECT_EQ(body_of(s.get("/.well-known/oauth-protected-resource")).at("resource").as_string(),
+            "http://127.0.0.1:8080");
+  auto jwks = body_of(s.get("/.well-known/jwks.json"));
+  ASSERT_EQ(jwks.at("keys").as_array().size(), 1u);
+  EXPECT_EQ(jwks.at("keys").at(0).at("kid").as_string(), s.as->keys().active()->kid());
+  EXPECT_FALSE(jwks.at("keys").at(0).as_object().contains("d"));
+
+  // Rotation: the old kid stays published, tokens it signed still validate.
+  std::string old_tok = s.token();
+  std::string old_kid = s.as->keys().active()->kid();
+  s.as->keys().rotate();
+  jwks = body_of(s.get("/.well-known/jwks.json"));
+  EXPECT_EQ(jwks.at("keys").as_array().size(), 2u);
+  EXPECT_EQ(jwks.at("keys").at(1).at("kid").as_string(), old_kid);
+  EXPECT_TRUE(s.as->validate(old_tok));
+
+  Request other{http::verb::get, "/mcp", 11};
+  EXPECT_FALSE(s.as->handle(other));
+  EXPECT_EQ(s.post("/.well-known/jwks.json", "").result(), http::status::method_not_allowed);
+}
+
+TEST(Resource, AuthenticateAndScopes) {
+  Server s;
+  auto req_with = [](std::string auth) {
+    Request req{http::verb::post, "/mcp", 11};
+    if (!auth.empty()) req.set(http::field::authorization, auth);
+    return req;
+  };
+  const std::string md =
+      "resource_metadata=\"http://127.0.0.1:8080/.well-known/oauth-protected-resource/mcp\"";
+  auto none = s.as->authenticate(req_with(""));
+  ASSERT_TRUE(std::holds_alternative<Response>(none));
+  auto& r = std::get<Response>(none);
+  EXPECT_EQ(r.result(), http::status::unauthorized);
+  EXPECT_EQ(r[http::field::www_authenticate], "Bearer realm=\"bastion\", " + md);
+
+  auto bad = s.as->authenticate(req_with("Bearer not-a-jwt"));
+  auto& rb = std::get<Response>(bad);
+  EXPECT_EQ(rb.result(), http::status::unauthorized);
+  std::string h(rb[http::field::www_authenticate]);
+  EXPECT_NE(h.find(md), std::string::npos);
+  EXPECT_NE(h.find("error=\"invalid_token\""), std::string::npos);
+  EXPECT_NE(h.find("error_description=\""), std::string::npos);
+
+  std::string tok = s.token("mcp:server:fs");
+  auto ok = s.as->authenticate(req_with("bearer " + tok));  // scheme is case-insensitive
+  ASSERT_TRUE(std::holds_alternative<protocol::Principal>(ok)) << std::get<Response>(ok).body();
+  const auto& p = std::get<protocol::Principal>(ok);
+  EXPECT_EQ(p.client_id, "mcp-client");
+  EXPECT_TRUE(may_use(p, "fs", "read_file"));
+  EXPECT_FALSE(may_use(p, "git", "log"));
+  EXPECT_FALSE(s.as->require_scope(req_with(""), p, "mcp:tool:fs/read_file"));
+  auto forbidden = s.as->require_scope(req_with(""), p, "mcp.access");
+  ASSERT_TRUE(forbidden);
+  EXPECT_EQ(forbidden->result(), http::status::forbidden);
+  std::string fh(forbidden->at(http::field::www_authenticate));
+  EXPECT_NE(fh.find("error=\"insufficient_scope\""), std::string::npos);
+  EXPECT_NE(fh.find("scope=\"mcp.access\""), std::string::npos);
+
+  s.clock.advance(1800 + 60);
+  auto expired = s.as->authenticate(req_with("Bearer " + tok));
+  EXPECT_NE(
+      std::string(std::get<Response>(expired)[http::field::www_authenticate]).find("token expired"),
+      std::string::npos);
+
+  Server open("ES256", /*require_auth=*/false);
+  auto anon = open.as->authenticate(req_with(""));
+  ASSERT_TRUE(std::holds_alternative<protocol::Principal>(anon));
+  EXPECT_FALSE(std::get<protocol::Principal>(anon).authenticated);
+  EXPECT_TRUE(std::holds_alternative<Response>(open.as->authenticate(req_with("Bearer x.y.z"))));
+}
+
+TEST(Resource, HelloLikeTheSeed) {
+  Server s("HS256");
+  EXPECT_EQ(s.get("/hello").result(), http::status::unauthorized);
+  auto r = s.get("/hello", "Bearer " + s.token());
+  ASSERT_EQ(r.result(), http::status::ok) << r.body();
+  auto b = body_of(r);
+  EXPECT_EQ(b.at("authenticated_client").as_string(), "mcp-client");
+  EXPECT_TRUE(b.contains("message"));
+  EXPECT_EQ(b.at("timestamp").as_string(), "2023-11-14T22:13:20Z");
+  EXPECT_TRUE(body_of(s.get("/.well-known/jwks.json")).at("keys").as_array().empty());
+}
+
+TEST(Scopes, GrammarAndMayUse) {
+  EXPECT_TRUE(scope_covers("mcp.access", "mcp:server:fs"));
+  EXPECT_TRUE(scope_covers("mcp.access", "mcp:tool:fs/read"));
+  EXPECT_FALSE(scope_covers("mcp.access", "admin"));
+  EXPECT_TRUE(scope_covers("mcp:server:fs", "mcp:tool:fs/read"));
+  EXPECT_FALSE(scope_covers("mcp:server:fs", "mcp:tool:fsx/read"));
+  EXPECT_FALSE(scope_covers("mcp:server:fs", "mcp:server:git"));
+  EXPECT_FALSE(valid_scope_token("a\"b"));
+  EXPECT_FALSE(valid_scope_token(""));
+  protocol::Principal p;
+  p.authenticated = true;
+  p.scopes = {"mcp:tool:git/log"};
+  EXPECT_TRUE(may_use(p, "git", "log"));
+  EXPECT_FALSE(may_use(p, "git", "push"));
+  EXPECT_TRUE(may_use_server(p, "git"));
+  EXPECT_FALSE(may_use_server(p, "fs"));
+  p.scopes = {"mcp.access"};
+  EXPECT_TRUE(may_use(p, "anything", "at_all"));
+  EXPECT_TRUE(may_use(protocol::Principal::anonymous(), "x", "y"));
+}
+
+// fetch_token over a real socket on 127.0.0.1 (port 0), served by handle().
+TEST(TokenClient, FetchTokenOverLoopback) {
+  Server s;
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor acc(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  unsigned short port = acc.local_endpoint().port();
+  std::thread srv([&] {
+    for (int i = 0; i < 2; ++i) {
+      boost::asio::ip::tcp::socket sock(ioc);
+      acc.accept(sock);
+      boost::beast::flat_buffer buf;
+      Request req;
+      http::read(sock, buf, req);
+      auto res = s.as->handle(req);
+      http::write(sock, *res);
+    }
+  });
+  std::string base = "http://127.0.0.1:" + std::to_string(port);
+  auto t = fetch_token(base, "mcp-client", client_a().secret, "extra");
+  ASSERT_TRUE(t) << t.reason();
+  EXPECT_EQ(t->scope, "extra");
+  EXPECT_EQ(t->token_type, "Bearer");
+  EXPECT_TRUE(s.as->validate(t->access_token));
+  auto bad = fetch_token(base, "mcp-client", "wrong");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.reason().find("invalid_client"), std::string::npos);
+  srv.join();
+  EXPECT_FALSE(fetch_token("https://127.0.0.1:1", "a", "b"));
+}
+
+}  // namespace
+}  // namespace bastion::auth

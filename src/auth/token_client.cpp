@@ -1,0 +1,132 @@
+#include "auth/token_client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+
+#include "auth/jose.hpp"
+#include "auth/server.hpp"
+
+namespace bastion::auth {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+struct Target {
+  std::string host, port, path;
+};
+
+Result<Target> parse_http_url(const std::string& url) {
+  auto u = boost::urls::parse_absolute_uri(url);
+  if (!u) return fail("'" + url + "' is not an absolute URL");
+  if (u->scheme() != "http") return fail("only http:// URLs are supported here: " + url);
+  Target t;
+  t.host = std::string(u->host());
+  t.port = u->has_port() ? std::string(u->port()) : "80";
+  t.path = std::string(u->encoded_path());
+  if (t.path.empty()) t.path = "/";
+  if (u->has_query()) t.path += "?" + std::string(u->encoded_query());
+  return t;
+}
+
+Result<http::response<http::string_body>> roundtrip(const Target& t,
+                                                    http::request<http::string_body> req,
+                                                    std::chrono::seconds timeout) {
+  try {
+    asio::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    tcp::resolver resolver(ioc);
+    stream.expires_after(timeout);
+    stream.connect(resolver.resolve(t.host, t.port));
+    req.set(http::field::host, t.host + ":" + t.port);
+    req.set(http::field::user_agent, "bastion");
+    req.prepare_payload();
+    http::write(stream, req);
+    beast::flat_buffer buf;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(1024 * 1024);
+    http::read(stream, buf, parser);
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    return parser.release();
+  } catch (const std::exception& e) {
+    return fail(std::string("HTTP request to ") + t.host + ":" + t.port + " failed: " + e.what());
+  }
+}
+
+std::string base64_std(std::string_view in) {
+  std::string s = b64url_encode(in);
+  for (char& c : s) {
+    if (c == '-') c = '+';
+    if (c == '_') c = '/';
+  }
+  while (s.size() % 4) s += '=';
+  return s;
+}
+
+}  // namespace
+
+Result<std::string> http_get(const std::string& url, std::chrono::seconds timeout) {
+  auto t = parse_http_url(url);
+  if (!t) return t.error();
+  http::request<http::string_body> req{http::verb::get, t->path, 11};
+  req.set(http::field::accept, "application/json");
+  auto res = roundtrip(t.value(), std::move(req), timeout);
+  if (!res) return res.error();
+  if (res->result() != http::status::ok)
+    return fail("GET " + url + " answered " + std::to_string(res->result_int()));
+  return std::move(res->body());
+}
+
+FetchFn http_fetch_default() {
+  return [](const std::string& url) { return http_get(url); };
+}
+
+Result<TokenResponse> fetch_token(const std::string& base_url, const std::string& client_id,
+                                  const std::string& secret, const std::string& scope,
+                                  std::chrono::seconds timeout) {
+  std::string base = base_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  auto t = parse_http_url(base + "/oauth2/token");
+  if (!t) return t.error();
+  http::request<http::string_body> req{http::verb::post, t->path, 11};
+  req.set(http::field::content_type, "application/x-www-form-urlencoded");
+  req.set(http::field::accept, "application/json");
+  req.set(http::field::authorization,
+          "Basic " + base64_std(form_encode(client_id) + ":" + form_encode(secret)));
+  req.body() = "grant_type=client_credentials";
+  if (!scope.empty()) req.body() += "&scope=" + form_encode(scope);
+  auto res = roundtrip(t.value(), std::move(req), timeout);
+  if (!res) return res.error();
+  boost::system::error_code ec;
+  json::value v = json::parse(res->body(), ec);
+  if (ec || !v.is_object())
+    return fail("token endpoint answered " + std::to_string(res->result_int()) + " without JSON");
+  const json::object& o = v.as_object();
+  if (res->result() != http::status::ok) {
+    std::string msg = "token endpoint: ";
+    if (auto* e = o.if_contains("error"); e && e->is_string()) msg += std::string(e->get_string());
+    if (auto* d = o.if_contains("error_description"); d && d->is_string())
+      msg += ": " + std::string(d->get_string());
+    return fail(msg);
+  }
+  TokenResponse out;
+  auto str = [&](const char* k) {
+    auto* p = o.if_contains(k);
+    return p && p->is_string() ? std::string(p->get_string()) : std::string();
+  };
+  out.access_token = str("access_token");
+  out.token_type = str("token_type");
+  out.scope = str("scope");
+  if (auto* e = o.if_contains("expires_in"); e && e->is_number())
+    out.expires_in = e->to_number<std::int64_t>();
+  if (out.access_token.empty()) return fail("token endpoint answered without access_token");
+  return out;
+}
+
+}  // namespace bastion::auth

@@ -1,0 +1,35 @@
+// Client side of the token endpoint, for `bastion token` and tests: a tiny
+// synchronous Beast HTTP/1.1 client over plain TCP (http:// only; put a TLS
+// terminator in front or inject another FetchFn for https issuers).
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "auth/jwt.hpp"
+#include "auth/result.hpp"
+
+namespace bastion::auth {
+
+struct TokenResponse {
+  std::string access_token;
+  std::string token_type;
+  std::int64_t expires_in = 0;
+  std::string scope;
+};
+
+// POSTs grant_type=client_credentials to <base_url>/oauth2/token with
+// client_secret_basic (id and secret form-urlencoded, RFC 6749 §2.3.1).
+// Errors carry the server's error / error_description.
+Result<TokenResponse> fetch_token(const std::string& base_url, const std::string& client_id,
+                                  const std::string& secret, const std::string& scope = {},
+                                  std::chrono::seconds timeout = std::chrono::seconds(10));
+
+// GET `url` (http:// only), returning the body of a 200 response.
+Result<std::string> http_get(const std::string& url,
+                             std::chrono::seconds timeout = std::chrono::seconds(10));
+
+// The FetchFn AuthServer uses by default for an external JWKS.
+FetchFn http_fetch_default();
+
+}  // namespace bastion::auth
