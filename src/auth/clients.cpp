@@ -33,6 +33,14 @@ bool verify_secret(std::string_view hash, std::string_view secret) {
   return crypto_pwhash_str_verify(h.c_str(), secret.data(), secret.size()) == 0;
 }
 
+bool well_formed_hash(std::string_view hash) {
+  init_sodium();
+  if (hash.rfind("$argon2id$", 0) != 0 || hash.size() >= crypto_pwhash_STRBYTES) return false;
+  std::string h(hash);
+  return crypto_pwhash_str_needs_rehash(h.c_str(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != -1;
+}
+
 json::object NewClient::config_entry() const {
   json::array s;
   for (const auto& x : scopes) s.emplace_back(x);

@@ -19,6 +19,8 @@ namespace bastion::auth {
 // Throws std::runtime_error if libsodium runs out of memory.
 std::string hash_secret(std::string_view secret);
 bool verify_secret(std::string_view hash, std::string_view secret);
+// Whether `hash` parses as a libsodium argon2id hash string.
+bool well_formed_hash(std::string_view hash);
 
 struct NewClient {
   std::string client_id;
