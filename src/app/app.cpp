@@ -1,18 +1,18 @@
 #include "app/app.hpp"
 
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <filesystem>
 #include <functional>
 #include <thread>
 
 #include "gateway/options.hpp"
-#include "server/metrics.hpp"
-#include <fmt/format.h>
 #include "sandbox/spawn.hpp"
+#include "server/metrics.hpp"
 #include "tools/testkit.hpp"
 #include "transport/http_server.hpp"
 #include "transport/stdio_server.hpp"
@@ -24,9 +24,8 @@ namespace asio = boost::asio;
 void setup_logging(const LogOptions& o) {
   auto logger = spdlog::stderr_logger_mt("bastion");
   if (o.format == "json")
-    logger->set_pattern(
-        R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","logger":"%n","msg":"%v"})",
-        spdlog::pattern_time_type::utc);
+    logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","logger":"%n","msg":"%v"})",
+                        spdlog::pattern_time_type::utc);
   else
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   logger->set_level(spdlog::level::from_str(o.level));
@@ -69,7 +68,9 @@ void App::build() {
   std::error_code ec;
   if (!std::filesystem::exists(opts_.data_dir, ec)) {
     std::filesystem::create_directories(opts_.data_dir, ec);
-    if (ec) throw std::runtime_error("cannot create data directory " + opts_.data_dir + ": " + ec.message());
+    if (ec)
+      throw std::runtime_error("cannot create data directory " + opts_.data_dir + ": " +
+                               ec.message());
     std::filesystem::permissions(opts_.data_dir, std::filesystem::perms::owner_all, ec);
   } else if ((std::filesystem::status(opts_.data_dir).permissions() &
               (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) !=
@@ -90,8 +91,8 @@ void App::attach_gateway(asio::io_context& ioc) {
   for (auto& u : upstreams_)
     if (u.sandbox.runtime == "process")
       spdlog::warn("upstream {}: runtime 'process' runs it without any isolation", u.name);
-  gateway_ = std::make_shared<gateway::GatewayBackend>(ioc.get_executor(), upstreams_,
-                                                       gateway::read_max_processes(*opts_.document));
+  gateway_ = std::make_shared<gateway::GatewayBackend>(
+      ioc.get_executor(), upstreams_, gateway::read_max_processes(*opts_.document));
   engine_->add_backend(gateway_);
   gateway_->start();
 }
@@ -110,7 +111,8 @@ void App::register_metrics() {
   m.help("bastion_mcp_request_duration_seconds", "MCP request handling time, by method");
   m.help("bastion_http_responses_total", "HTTP responses, by status code");
   m.gauge("bastion_sessions", "Live MCP sessions", [this] {
-    return std::vector<std::pair<std::string, double>>{{"", static_cast<double>(engine_->session_count())}};
+    return std::vector<std::pair<std::string, double>>{
+        {"", static_cast<double>(engine_->session_count())}};
   });
   if (!gateway_) return;
   auto gw = gateway_;
@@ -130,7 +132,8 @@ void App::register_metrics() {
     return out;
   });
   m.gauge("bastion_upstream_instances", "Upstream server instances running", [gw] {
-    return std::vector<std::pair<std::string, double>>{{"", static_cast<double>(gw->running_instances())}};
+    return std::vector<std::pair<std::string, double>>{
+        {"", static_cast<double>(gw->running_instances())}};
   });
 }
 

@@ -1,7 +1,9 @@
 #include "app/bridge.hpp"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -10,9 +12,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
-
-#include <atomic>
 #include <cerrno>
 #include <set>
 #include <thread>
@@ -59,7 +58,8 @@ int run_bridge(const BridgeOptions& opts) {
       strand,
       [&]() -> asio::awaitable<void> {
         while (auto m = co_await channel->receive()) {
-          if (auto* id = m->if_contains("id"); id && !m->contains("method")) pending.erase(json::serialize(*id));
+          if (auto* id = m->if_contains("id"); id && !m->contains("method"))
+            pending.erase(json::serialize(*id));
           write_line(*m);
           if (eof && pending.empty()) break;
         }
@@ -92,13 +92,15 @@ int run_bridge(const BridgeOptions& opts) {
           auto parsed = protocol::parse_json(line);
           if (parsed.index() == 1 || !std::get<0>(parsed).is_object()) {
             write_line(protocol::make_error(
-                nullptr, parsed.index() == 1 ? std::get<1>(parsed)
-                                             : protocol::RpcError{protocol::kInvalidRequest,
-                                                                  "Invalid Request: expected an object"}));
+                nullptr, parsed.index() == 1
+                             ? std::get<1>(parsed)
+                             : protocol::RpcError{protocol::kInvalidRequest,
+                                                  "Invalid Request: expected an object"}));
             return;
           }
           auto& obj = std::get<0>(parsed).get_object();
-          if (obj.contains("method") && obj.contains("id")) pending.insert(json::serialize(obj.at("id")));
+          if (obj.contains("method") && obj.contains("id"))
+            pending.insert(json::serialize(obj.at("id")));
           channel->send(std::move(obj));
         });
       }

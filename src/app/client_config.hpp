@@ -9,12 +9,12 @@
 namespace bastion::app {
 
 struct ClientConfigOptions {
-  std::string client;            // cursor | claude | vscode
+  std::string client;  // cursor | claude | vscode
   std::string url = "http://127.0.0.1:8080/mcp";
   std::string name = "bastion";  // the server's key in the client's config
   bool stdio = false;            // spawn `bastion connect` instead of speaking HTTP
   std::string bastion_path = "bastion";
-  std::string token_env;         // env var holding a bearer token ("" = no auth header)
+  std::string token_env;  // env var holding a bearer token ("" = no auth header)
 };
 
 // Throws std::invalid_argument for an unknown client.

@@ -8,7 +8,8 @@ namespace {
 namespace json = boost::json;
 
 TEST(ClientConfig, CursorHttpWithBearerHeader) {
-  auto c = client_config({"cursor", "http://h:1/mcp", "bastion", false, "bastion", "BASTION_TOKEN"});
+  auto c =
+      client_config({"cursor", "http://h:1/mcp", "bastion", false, "bastion", "BASTION_TOKEN"});
   const auto& e = c.at("mcpServers").at("bastion").as_object();
   EXPECT_EQ(e.at("url").as_string(), "http://h:1/mcp");
   EXPECT_EQ(e.at("headers").at("Authorization").as_string(), "Bearer ${env:BASTION_TOKEN}");

@@ -1,5 +1,6 @@
 #include "app/doctor.hpp"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -7,7 +8,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <filesystem>
-#include <fmt/format.h>
 #include <iostream>
 
 #include "app/options.hpp"
@@ -63,7 +63,8 @@ std::vector<Check> run_doctor(const std::optional<std::string>& config_path, con
   };
 
   if (!in_path("bwrap"))
-    add("bubblewrap", Check::kFail, "bwrap is not installed: apt-get install bubblewrap (the default sandbox)");
+    add("bubblewrap", Check::kFail,
+        "bwrap is not installed: apt-get install bubblewrap (the default sandbox)");
   else if (!sandbox::bwrap_available())
     add("bubblewrap", Check::kFail,
         "bwrap cannot create namespaces here: allow unprivileged user namespaces "
@@ -72,16 +73,19 @@ std::vector<Check> run_doctor(const std::optional<std::string>& config_path, con
     add("bubblewrap", Check::kPass, "bwrap creates user/pid/net/mount namespaces");
 
   if (!in_path("docker"))
-    add("docker", Check::kWarn, "docker CLI not installed: only needed for runtime: docker (apt-get install docker.io)");
+    add("docker", Check::kWarn,
+        "docker CLI not installed: only needed for runtime: docker (apt-get install docker.io)");
   else if (!docker_engine_reachable())
-    add("docker", Check::kWarn, "docker CLI found but no engine answers: start dockerd or set DOCKER_HOST");
+    add("docker", Check::kWarn,
+        "docker CLI found but no engine answers: start dockerd or set DOCKER_HOST");
   else
     add("docker", Check::kPass, "docker engine reachable");
 
   std::optional<AppOptions> opts;
   try {
     opts = load_options(config_path, ov);
-    add("configuration", Check::kPass, config_path ? *config_path + " is valid" : "defaults (no --config)");
+    add("configuration", Check::kPass,
+        config_path ? *config_path + " is valid" : "defaults (no --config)");
   } catch (const std::exception& e) {
     add("configuration", Check::kFail, e.what());
     return out;
@@ -103,11 +107,13 @@ std::vector<Check> run_doctor(const std::optional<std::string>& config_path, con
   try {
     boost::asio::io_context ioc;
     boost::asio::ip::tcp::acceptor a(ioc);
-    boost::asio::ip::tcp::endpoint ep(boost::asio::ip::make_address(opts->http.host), opts->http.port);
+    boost::asio::ip::tcp::endpoint ep(boost::asio::ip::make_address(opts->http.host),
+                                      opts->http.port);
     a.open(ep.protocol());
     a.set_option(boost::asio::socket_base::reuse_address(true));
     a.bind(ep);
-    add("listen address", Check::kPass, fmt::format("{}:{} is free", opts->http.host, opts->http.port));
+    add("listen address", Check::kPass,
+        fmt::format("{}:{} is free", opts->http.host, opts->http.port));
   } catch (const std::exception& e) {
     add("listen address", Check::kFail,
         fmt::format("cannot bind {}:{} ({}): stop what uses it or change `listen`", opts->http.host,
@@ -143,11 +149,14 @@ std::vector<Check> run_doctor(const std::optional<std::string>& config_path, con
 int print_doctor(const std::vector<Check>& checks) {
   int fails = 0;
   for (const auto& c : checks) {
-    const char* tag = c.status == Check::kPass ? "ok  " : c.status == Check::kWarn ? "warn" : "FAIL";
+    const char* tag = c.status == Check::kPass   ? "ok  "
+                      : c.status == Check::kWarn ? "warn"
+                                                 : "FAIL";
     if (c.status == Check::kFail) ++fails;
     std::cout << fmt::format("[{}] {}: {}\n", tag, c.name, c.detail);
   }
-  std::cout << (fails ? fmt::format("{} problem(s) to fix\n", fails) : std::string("all checks passed\n"));
+  std::cout << (fails ? fmt::format("{} problem(s) to fix\n", fails)
+                      : std::string("all checks passed\n"));
   return fails ? 1 : 0;
 }
 

@@ -3,10 +3,10 @@
 #pragma once
 
 #include <optional>
-
-#include "app/options.hpp"
 #include <string>
 #include <vector>
+
+#include "app/options.hpp"
 
 namespace bastion::app {
 
@@ -16,7 +16,8 @@ struct Check {
   std::string detail;  // what was found, and the fix when not kPass
 };
 
-std::vector<Check> run_doctor(const std::optional<std::string>& config_path, const Overrides& ov = {});
+std::vector<Check> run_doctor(const std::optional<std::string>& config_path,
+                              const Overrides& ov = {});
 // Prints the checks; returns 1 when any failed, else 0.
 int print_doctor(const std::vector<Check>& checks);
 

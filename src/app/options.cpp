@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <thread>
 
 #include "server/chash.hpp"
-#include <thread>
 
 namespace bastion::app {
 
@@ -69,8 +69,8 @@ AppOptions load_options(const std::optional<std::string>& path, const Overrides&
     ho.shutdown_grace = h.duration("shutdown_grace", ho.shutdown_grace);
     ho.allowed_origins = h.str_list("allowed_origins", ho.allowed_origins);
     ho.allowed_hosts = h.str_list("allowed_hosts", ho.allowed_hosts);
-    ho.max_connections =
-        static_cast<std::size_t>(h.integer("max_connections", static_cast<std::int64_t>(ho.max_connections), 1, 1000000));
+    ho.max_connections = static_cast<std::size_t>(
+        h.integer("max_connections", static_cast<std::int64_t>(ho.max_connections), 1, 1000000));
     h.finish();
   }
   {
@@ -79,11 +79,13 @@ AppOptions load_options(const std::optional<std::string>& path, const Overrides&
     e.server_name = m.str("name", e.server_name);
     e.server_title = m.str("title", e.server_title);
     e.instructions = m.str("instructions", e.instructions);
-    e.page_size = static_cast<std::size_t>(m.integer("page_size", static_cast<std::int64_t>(e.page_size), 1, 10000));
+    e.page_size = static_cast<std::size_t>(
+        m.integer("page_size", static_cast<std::int64_t>(e.page_size), 1, 10000));
     e.client_request_timeout = m.duration("client_request_timeout", e.client_request_timeout);
     e.session_idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(
         m.duration("session_idle_timeout", e.session_idle_timeout));
-    e.max_sessions = static_cast<std::size_t>(m.integer("max_sessions", static_cast<std::int64_t>(e.max_sessions), 1, 10000000));
+    e.max_sessions = static_cast<std::size_t>(
+        m.integer("max_sessions", static_cast<std::int64_t>(e.max_sessions), 1, 10000000));
     m.finish();
   }
   {
@@ -93,7 +95,8 @@ AppOptions load_options(const std::optional<std::string>& path, const Overrides&
     auto ring = c.str_list("ring");
     auto self = c.str("self", "");
     // In a StatefulSet each pod names itself through the environment.
-    if (const char* env = std::getenv("BASTION_CLUSTER_SELF"); env && *env && !ring.empty()) self = env;
+    if (const char* env = std::getenv("BASTION_CLUSTER_SELF"); env && *env && !ring.empty())
+      self = env;
     if (!ring.empty() || !self.empty()) {
       if (ring.empty() || std::find(ring.begin(), ring.end(), self) == ring.end())
         c.fail("self", "must be one of cluster.ring");
@@ -109,7 +112,8 @@ AppOptions load_options(const std::optional<std::string>& path, const Overrides&
     if (ov.testkit) o.testkit = *ov.testkit;
   }
   // Sections owned by other modules are validated where they are built.
-  for (const char* k : {"auth", "security", "servers", "mcpServers", "mcp_servers_file", "gateway"}) root.raw(k);
+  for (const char* k : {"auth", "security", "servers", "mcpServers", "mcp_servers_file", "gateway"})
+    root.raw(k);
   root.finish();
   return o;
 }

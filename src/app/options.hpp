@@ -13,7 +13,7 @@
 namespace bastion::app {
 
 struct LogOptions {
-  std::string level = "info";  // trace, debug, info, warn, error, critical, off
+  std::string level = "info";   // trace, debug, info, warn, error, critical, off
   std::string format = "text";  // text or json (one JSON object per line)
 };
 
@@ -22,8 +22,8 @@ struct Overrides;
 struct AppOptions {
   std::shared_ptr<const config::Document> document;  // the file, for sections read later
   std::optional<std::string> config_path;            // for reloads (SIGHUP)
-  std::string data_dir = "./data";                    // keys, audit log, secrets (0700)
-  std::size_t threads = 0;                            // I/O threads; 0 = one per core
+  std::string data_dir = "./data";                   // keys, audit log, secrets (0700)
+  std::size_t threads = 0;                           // I/O threads; 0 = one per core
   LogOptions log;
   transport::HttpOptions http;
   server::EngineOptions engine;

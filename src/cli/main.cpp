@@ -1,5 +1,7 @@
 // bastion: the command-line entry point. Each subcommand is a thin shell
 // over app/ (and the modules' library functions).
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
@@ -8,8 +10,6 @@
 #include "app/bridge.hpp"
 #include "app/client_config.hpp"
 #include "app/doctor.hpp"
-
-#include <unistd.h>
 #include "app/options.hpp"
 #include "config/config.hpp"
 
@@ -30,8 +30,7 @@ int run(int argc, char** argv) {
 
   auto add_common = [&](CLI::App* sub) {
     sub->add_option_function<std::string>(
-           "-c,--config", [&](const std::string& p) { config_path = p; },
-           "YAML configuration file")
+           "-c,--config", [&](const std::string& p) { config_path = p; }, "YAML configuration file")
         ->check(CLI::ExistingFile);
     sub->add_option("--data-dir", data_dir, "Directory for keys, secrets and the audit log");
     sub->add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off")
@@ -59,7 +58,8 @@ int run(int argc, char** argv) {
   connect->add_option("-H,--header", bridge_headers, "Extra header 'Name: value' (repeatable)");
   connect->add_flag("--sse", bridge.legacy_sse, "The remote speaks the legacy HTTP+SSE transport");
 
-  auto* doctor = cli.add_subcommand("doctor", "Check this machine and a configuration, and say what to fix");
+  auto* doctor =
+      cli.add_subcommand("doctor", "Check this machine and a configuration, and say what to fix");
   add_common(doctor);
 
   app::ClientConfigOptions cc;
@@ -69,10 +69,13 @@ int run(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"cursor", "claude", "vscode"}));
   client_cfg->add_option("--url", cc.url, "Bastion's MCP endpoint")->capture_default_str();
-  client_cfg->add_option("--name", cc.name, "Server name in the client's config")->capture_default_str();
-  client_cfg->add_flag("--stdio", cc.stdio, "Use the `bastion connect` stdio bridge instead of HTTP");
-  client_cfg->add_option("--token-env", cc.token_env,
-                         "Environment variable holding a bearer token (adds an Authorization header)");
+  client_cfg->add_option("--name", cc.name, "Server name in the client's config")
+      ->capture_default_str();
+  client_cfg->add_flag("--stdio", cc.stdio,
+                       "Use the `bastion connect` stdio bridge instead of HTTP");
+  client_cfg->add_option(
+      "--token-env", cc.token_env,
+      "Environment variable holding a bearer token (adds an Authorization header)");
 
   CLI11_PARSE(cli, argc, argv);
 

@@ -1,7 +1,7 @@
 #include "config/config.hpp"
 
-#include <yaml-cpp/yaml.h>
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <charconv>
@@ -16,9 +16,12 @@ namespace {
 std::string escape_pointer_token(std::string_view s) {
   std::string out;
   for (char c : s) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
   }
   return out;
 }
@@ -97,8 +100,8 @@ Document Document::parse(std::string_view text, std::string name) {
   try {
     root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
-    throw ConfigError(fmt::format("{}:{}:{}: {}", doc.name_, e.mark.line + 1, e.mark.column + 1,
-                                  e.msg));
+    throw ConfigError(
+        fmt::format("{}:{}:{}: {}", doc.name_, e.mark.line + 1, e.mark.column + 1, e.msg));
   }
   Converter c{doc};
   doc.root_ = c.convert(root, "");
@@ -127,7 +130,8 @@ std::string Document::where(const std::string& pointer) const {
   std::string p = pointer;
   for (;;) {
     auto it = marks_.find(p);
-    if (it != marks_.end()) return fmt::format("{}:{}:{}", name_, it->second.first, it->second.second);
+    if (it != marks_.end())
+      return fmt::format("{}:{}:{}", name_, it->second.first, it->second.second);
     if (p.empty()) break;
     p = p.substr(0, p.rfind('/'));
   }
@@ -146,11 +150,16 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) {
   if (ec != std::errc() || v < 0) return std::nullopt;
   std::string_view unit(p, static_cast<std::size_t>(s.data() + s.size() - p));
   double ms;
-  if (unit.empty() || unit == "s") ms = v * 1000;
-  else if (unit == "ms") ms = v;
-  else if (unit == "m") ms = v * 60000;
-  else if (unit == "h") ms = v * 3600000;
-  else return std::nullopt;
+  if (unit.empty() || unit == "s")
+    ms = v * 1000;
+  else if (unit == "ms")
+    ms = v;
+  else if (unit == "m")
+    ms = v * 60000;
+  else if (unit == "h")
+    ms = v * 3600000;
+  else
+    return std::nullopt;
   return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
 }
 
@@ -160,8 +169,8 @@ std::optional<std::uint64_t> parse_bytes(std::string_view s) {
   if (ec != std::errc()) return std::nullopt;
   std::string_view unit(p, static_cast<std::size_t>(s.data() + s.size() - p));
   static const std::map<std::string_view, std::uint64_t> kUnits = {
-      {"", 1},           {"B", 1},          {"KiB", 1ull << 10}, {"MiB", 1ull << 20},
-      {"GiB", 1ull << 30}, {"KB", 1000},    {"MB", 1000000},     {"GB", 1000000000}};
+      {"", 1},      {"B", 1},        {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
+      {"KB", 1000}, {"MB", 1000000}, {"GB", 1000000000}};
   auto it = kUnits.find(unit);
   if (it == kUnits.end()) return std::nullopt;
   return v * it->second;
@@ -294,8 +303,8 @@ void Reader::finish() const {
     if (std::find(seen_.begin(), seen_.end(), std::string_view(k)) == seen_.end()) {
       std::string known;
       for (const auto& s : seen_) known += (known.empty() ? "" : ", ") + s;
-      doc_.fail(child_pointer(k), fmt::format("unknown key '{}' (known keys: {})",
-                                              std::string_view(k), known));
+      doc_.fail(child_pointer(k),
+                fmt::format("unknown key '{}' (known keys: {})", std::string_view(k), known));
     }
   }
 }

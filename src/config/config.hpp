@@ -67,7 +67,8 @@ class Reader {
   std::uint64_t bytes(std::string_view key, std::uint64_t def);
   std::vector<std::string> str_list(std::string_view key, std::vector<std::string> def = {});
   // One of `choices`.
-  std::string choice(std::string_view key, std::string def, const std::vector<std::string>& choices);
+  std::string choice(std::string_view key, std::string def,
+                     const std::vector<std::string>& choices);
   // A nested object (may be absent: present() == false).
   Reader child(std::string_view key);
   // Raw access for sections handed to another module as JSON.

@@ -15,7 +15,8 @@ std::string error_of(const std::function<void()>& f) {
 }
 
 TEST(Config, ReadsTypedValuesWithDefaults) {
-  auto doc = Document::parse("http:\n  port: 9000\n  timeout: 250ms\n  body: 4MiB\nname: x\n", "t.yaml");
+  auto doc =
+      Document::parse("http:\n  port: 9000\n  timeout: 250ms\n  body: 4MiB\nname: x\n", "t.yaml");
   Reader r(doc, "");
   Reader http = r.child("http");
   EXPECT_EQ(http.integer("port", 1, 0, 65535), 9000);
@@ -42,7 +43,9 @@ TEST(Config, BadValuesAreRejectedWithTheirLine) {
   auto doc = Document::parse("a: 1\nport: seventy\nlevel: loud\nwait: 3 weeks\n", "c.yaml");
   Reader r(doc, "");
   EXPECT_NE(error_of([&] { r.integer("port", 0, 0, 65535); }).find("c.yaml:2:"), std::string::npos);
-  EXPECT_NE(error_of([&] { r.choice("level", "info", {"info", "debug"}); }).find("one of"),
+  EXPECT_NE(error_of([&] {
+              r.choice("level", "info", {"info", "debug"});
+            }).find("one of"),
             std::string::npos);
   EXPECT_NE(error_of([&] { r.duration("wait", {}); }).find("c.yaml:4:"), std::string::npos);
   EXPECT_NE(error_of([&] { r.integer("a", 5, 2, 3); }).find("between 2 and 3"), std::string::npos);

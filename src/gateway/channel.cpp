@@ -1,6 +1,7 @@
 #include "gateway/channel.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -8,7 +9,6 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <fmt/format.h>
 
 #include "protocol/jsonrpc.hpp"
 
@@ -34,7 +34,8 @@ FdChannel::~FdChannel() {
 }
 
 void FdChannel::start() {
-  asio::co_spawn(ex_, [self = shared_from_this()] { return self->writer(); }, asio::detached);
+  asio::co_spawn(
+      ex_, [self = shared_from_this()] { return self->writer(); }, asio::detached);
 }
 
 bool FdChannel::send(json::object msg) { return queue_->push(std::move(msg)); }
@@ -48,8 +49,8 @@ asio::awaitable<void> FdChannel::writer() {
       line += json::serialize(*more);
       line.push_back('\n');
     }
-    auto [ec, n] = co_await asio::async_write(out_, asio::buffer(line),
-                                              asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] =
+        co_await asio::async_write(out_, asio::buffer(line), asio::as_tuple(asio::use_awaitable));
     if (ec) {
       std::lock_guard lk(mu_);
       if (reason_.empty()) reason_ = "stdin of the server closed: " + ec.message();
@@ -62,17 +63,17 @@ asio::awaitable<void> FdChannel::writer() {
 
 asio::awaitable<std::optional<json::object>> FdChannel::receive() {
   for (;;) {
-    auto [ec, n] = co_await asio::async_read_until(
-        in_, asio::dynamic_buffer(buf_, opts_.max_line_bytes + 1), '\n',
-        asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] =
+        co_await asio::async_read_until(in_, asio::dynamic_buffer(buf_, opts_.max_line_bytes + 1),
+                                        '\n', asio::as_tuple(asio::use_awaitable));
     if (ec) {
       std::lock_guard lk(mu_);
       if (reason_.empty())
-        reason_ = ec == asio::error::not_found
-                      ? fmt::format("the server wrote a line longer than {} bytes",
-                                    opts_.max_line_bytes)
-                  : ec == asio::error::eof ? "the server closed its stdout"
-                                           : "reading from the server failed: " + ec.message();
+        reason_ =
+            ec == asio::error::not_found
+                ? fmt::format("the server wrote a line longer than {} bytes", opts_.max_line_bytes)
+            : ec == asio::error::eof ? "the server closed its stdout"
+                                     : "reading from the server failed: " + ec.message();
       co_return std::nullopt;
     }
     std::string_view line(buf_.data(), n - 1);

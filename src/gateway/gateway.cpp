@@ -1,7 +1,7 @@
 #include "gateway/gateway.hpp"
 
-#include <openssl/evp.h>
 #include <fmt/format.h>
+#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -19,8 +19,9 @@ using protocol::Outcome;
 using server::Kind;
 
 std::string exposed_name(std::string_view prefix, std::string_view name) {
-  std::string full = prefix.empty() ? std::string(name)
-                                    : std::string(prefix) + std::string(kSeparator) + std::string(name);
+  std::string full = prefix.empty()
+                         ? std::string(name)
+                         : std::string(prefix) + std::string(kSeparator) + std::string(name);
   if (full.size() <= kMaxToolName) return full;
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -61,7 +62,8 @@ std::shared_ptr<Upstream> GatewayBackend::make_upstream(const UpstreamOptions& o
   auto* self = this;
   ev.catalogue_changed = [self](Kind k) {
     self->rebuild_index();
-    if (self->listener_) self->listener_->list_changed(k == Kind::kResourceTemplate ? Kind::kResource : k);
+    if (self->listener_)
+      self->listener_->list_changed(k == Kind::kResourceTemplate ? Kind::kResource : k);
   };
   ev.resource_updated = [self](std::string_view uri) {
     if (self->listener_) self->listener_->resource_updated(uri);
@@ -85,10 +87,12 @@ std::size_t GatewayBackend::running_instances() const {
 
 std::shared_ptr<Upstream> GatewayBackend::instance(const std::shared_ptr<Upstream>& proto,
                                                    const std::string& session, std::string* why) {
-  bool running = proto->state() == UpstreamState::kReady || proto->state() == UpstreamState::kStarting;
+  bool running =
+      proto->state() == UpstreamState::kReady || proto->state() == UpstreamState::kStarting;
   if (!proto->options().per_session) {
     if (!running && running_instances() >= max_processes_) {
-      if (why) *why = fmt::format("the gateway runs its maximum of {} server processes", max_processes_);
+      if (why)
+        *why = fmt::format("the gateway runs its maximum of {} server processes", max_processes_);
       return nullptr;
     }
     return proto;
@@ -104,7 +108,8 @@ std::shared_ptr<Upstream> GatewayBackend::instance(const std::shared_ptr<Upstrea
     return nullptr;
   }
   if (total >= max_processes_) {
-    if (why) *why = fmt::format("the gateway runs its maximum of {} server processes", max_processes_);
+    if (why)
+      *why = fmt::format("the gateway runs its maximum of {} server processes", max_processes_);
     return nullptr;
   }
   auto u = make_upstream(proto->options());
@@ -112,7 +117,8 @@ std::shared_ptr<Upstream> GatewayBackend::instance(const std::shared_ptr<Upstrea
   return u;
 }
 
-std::shared_ptr<Upstream> GatewayBackend::catalogue_source(const std::shared_ptr<Upstream>& proto) const {
+std::shared_ptr<Upstream> GatewayBackend::catalogue_source(
+    const std::shared_ptr<Upstream>& proto) const {
   if (!proto->options().per_session) return proto;
   std::lock_guard lk(instances_mu_);
   if (auto it = per_session_.find(proto.get()); it != per_session_.end())
@@ -153,7 +159,8 @@ void GatewayBackend::start() {
 
 void GatewayBackend::start_if_eager(const std::shared_ptr<Upstream>& u) {
   if (u->options().eager && !u->options().per_session)
-    asio::co_spawn(ex_, [u]() -> asio::awaitable<void> { co_await u->ensure_started(); }, asio::detached);
+    asio::co_spawn(
+        ex_, [u]() -> asio::awaitable<void> { co_await u->ensure_started(); }, asio::detached);
 }
 
 void GatewayBackend::stop_instances(const std::shared_ptr<Upstream>& proto, std::string reason) {
@@ -243,8 +250,8 @@ void GatewayBackend::rebuild_index() {
     auto add = [&](auto& table, const std::string& exposed, const std::string& original) {
       auto [it, inserted] = table.emplace(exposed, Route{proto, original});
       if (!inserted && it->second.proto != proto)
-        spdlog::warn("gateway: '{}' from {} collides with {}; keeping the first", exposed, u->name(),
-                     it->second.proto->name());
+        spdlog::warn("gateway: '{}' from {} collides with {}; keeping the first", exposed,
+                     u->name(), it->second.proto->name());
     };
     for (auto& t : u->catalogue(Kind::kTool)) {
       std::string n = str(t, "name");
@@ -268,13 +275,15 @@ void GatewayBackend::rebuild_index() {
   templates_ = std::move(templates);
 }
 
-asio::awaitable<std::vector<json::object>> GatewayBackend::list(Kind kind, server::RequestContext& ctx) {
+asio::awaitable<std::vector<json::object>> GatewayBackend::list(Kind kind,
+                                                                server::RequestContext& ctx) {
   std::vector<json::object> out;
   auto protos = snapshot();
   // Start every lazy upstream at once; the loop below then waits for each.
   for (auto& proto : protos)
     if (auto u = instance(proto, ctx.session_id()); u && u->state() != UpstreamState::kReady)
-      asio::co_spawn(ex_, [u]() -> asio::awaitable<void> { co_await u->ensure_started(); }, asio::detached);
+      asio::co_spawn(
+          ex_, [u]() -> asio::awaitable<void> { co_await u->ensure_started(); }, asio::detached);
   for (auto& proto : protos) {
     auto u = instance(proto, ctx.session_id());
     if (!u) continue;
@@ -320,8 +329,9 @@ bool GatewayBackend::owns(Kind kind, std::string_view key) const {
     const auto& p = u->options().prefix;
     // An unprefixed server may own any name or URI until it has listed.
     if (p.empty()) return true;
-    if ((kind == Kind::kTool || kind == Kind::kPrompt) && key.size() > p.size() + kSeparator.size() &&
-        key.starts_with(p) && key.substr(p.size()).starts_with(kSeparator))
+    if ((kind == Kind::kTool || kind == Kind::kPrompt) &&
+        key.size() > p.size() + kSeparator.size() && key.starts_with(p) &&
+        key.substr(p.size()).starts_with(kSeparator))
       return true;
   }
   return false;
@@ -353,7 +363,8 @@ asio::awaitable<Outcome> GatewayBackend::call(std::string_view method, json::obj
       auto u = instance(proto, ctx.session_id());
       if (!u) continue;
       const auto& p = u->options().prefix;
-      bool prefixed = !p.empty() && key.size() > p.size() + kSeparator.size() && key.starts_with(p) &&
+      bool prefixed = !p.empty() && key.size() > p.size() + kSeparator.size() &&
+                      key.starts_with(p) &&
                       std::string_view(key).substr(p.size()).starts_with(kSeparator);
       if ((p.empty() || prefixed) && u->state() != UpstreamState::kReady) {
         co_await u->ensure_started();
@@ -364,9 +375,9 @@ asio::awaitable<Outcome> GatewayBackend::call(std::string_view method, json::obj
     r = route(kind, key);
   }
   if (!r && down)
-    co_return protocol::RpcError{protocol::kUpstreamUnavailable,
-                                 fmt::format("server '{}' is unavailable: {}", down->name(),
-                                             down->last_error())};
+    co_return protocol::RpcError{
+        protocol::kUpstreamUnavailable,
+        fmt::format("server '{}' is unavailable: {}", down->name(), down->last_error())};
   if (!r) {
     if (kind == Kind::kTool) co_return protocol::invalid_params("Unknown tool: " + key);
     if (kind == Kind::kPrompt) co_return protocol::invalid_params("Unknown prompt: " + key);

@@ -24,8 +24,7 @@ inline constexpr std::size_t kMaxToolName = 64;
 // 55 characters, '_' and 8 hex digits of the SHA-256 of the full name.
 std::string exposed_name(std::string_view prefix, std::string_view name);
 
-class GatewayBackend : public server::Backend,
-                       public std::enable_shared_from_this<GatewayBackend> {
+class GatewayBackend : public server::Backend, public std::enable_shared_from_this<GatewayBackend> {
  public:
   // `max_processes` caps the upstream instances running at once, all servers
   // together (per-session servers count one per session).
@@ -51,10 +50,11 @@ class GatewayBackend : public server::Backend,
 
   std::string_view name() const override { return "gateway"; }
   boost::json::object capabilities() const override;
-  boost::asio::awaitable<std::vector<boost::json::object>> list(server::Kind kind,
-                                                                server::RequestContext& ctx) override;
+  boost::asio::awaitable<std::vector<boost::json::object>> list(
+      server::Kind kind, server::RequestContext& ctx) override;
   bool owns(server::Kind kind, std::string_view key) const override;
-  boost::asio::awaitable<protocol::Outcome> call(std::string_view method, boost::json::object params,
+  boost::asio::awaitable<protocol::Outcome> call(std::string_view method,
+                                                 boost::json::object params,
                                                  server::RequestContext& ctx) override;
   void on_session_closed(std::string_view session_id) override;
   // Upstream instances running now (shared and per-session).
@@ -69,8 +69,8 @@ class GatewayBackend : public server::Backend,
   std::optional<Route> route(server::Kind kind, std::string_view key) const;
   // The instance serving `session` for server `slot`: the shared one, or the
   // session's own (created on demand); nullptr when a cap is reached.
-  std::shared_ptr<Upstream> instance(const std::shared_ptr<Upstream>& proto, const std::string& session,
-                                     std::string* why = nullptr);
+  std::shared_ptr<Upstream> instance(const std::shared_ptr<Upstream>& proto,
+                                     const std::string& session, std::string* why = nullptr);
   std::shared_ptr<Upstream> make_upstream(const UpstreamOptions& o);
   // An instance whose catalogue describes `proto` (for the name index).
   std::shared_ptr<Upstream> catalogue_source(const std::shared_ptr<Upstream>& proto) const;
@@ -81,8 +81,9 @@ class GatewayBackend : public server::Backend,
   boost::asio::any_io_executor ex_;
   std::size_t max_processes_;
   SecretResolver secrets_;
-  mutable std::shared_mutex topo_mu_;                  // guards upstreams_ (reload swaps it)
-  std::vector<std::shared_ptr<Upstream>> upstreams_;  // per configured server (prototype when per-session)
+  mutable std::shared_mutex topo_mu_;  // guards upstreams_ (reload swaps it)
+  std::vector<std::shared_ptr<Upstream>>
+      upstreams_;  // per configured server (prototype when per-session)
   mutable std::mutex instances_mu_;
   std::map<const Upstream*, std::map<std::string, std::shared_ptr<Upstream>>> per_session_;
   mutable std::shared_mutex mu_;

@@ -1,9 +1,10 @@
+#include "gateway/gateway.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 
 #include "config/config.hpp"
-#include "gateway/gateway.hpp"
 #include "gateway/options.hpp"
 
 namespace bastion::gateway {
@@ -26,7 +27,8 @@ TEST(ExposedName, LongNamesAreShortenedDeterministicallyTo64) {
   EXPECT_EQ(exposed_name("server", exact), "server__" + exact);  // fits: untouched
 }
 
-std::vector<UpstreamOptions> parse(const std::string& yaml, const std::string& name = "/etc/bastion/b.yaml") {
+std::vector<UpstreamOptions> parse(const std::string& yaml,
+                                   const std::string& name = "/etc/bastion/b.yaml") {
   return read_upstreams(config::Document::parse(yaml, name));
 }
 
@@ -73,7 +75,8 @@ mcpServers:
 
 TEST(UpstreamConfig, ReadsAnMcpServersFile) {
   std::string path = ::testing::TempDir() + "/mcp.json";
-  std::ofstream(path) << R"({"mcpServers": {"ctx7": {"command": "npx", "args": ["-y", "@upstash/context7-mcp"]}}})";
+  std::ofstream(path)
+      << R"({"mcpServers": {"ctx7": {"command": "npx", "args": ["-y", "@upstash/context7-mcp"]}}})";
   auto ups = parse("mcp_servers_file: " + path + "\n");
   ASSERT_EQ(ups.size(), 1u);
   EXPECT_EQ(ups[0].command.front(), "npx");
@@ -83,12 +86,16 @@ TEST(UpstreamConfig, RejectsBadEntriesWithTheirLine) {
   EXPECT_NE(error_of("servers:\n  a:\n    args: [x]\n").find("needs `command`"), std::string::npos);
   EXPECT_NE(error_of("servers:\n  a:\n    command: x\n    runtime: vm\n").find("b.yaml:4:"),
             std::string::npos);
-  EXPECT_NE(error_of("servers:\n  a:\n    command: x\n    comand: y\n").find("unknown key 'comand'"),
+  EXPECT_NE(
+      error_of("servers:\n  a:\n    command: x\n    comand: y\n").find("unknown key 'comand'"),
+      std::string::npos);
+  EXPECT_NE(error_of("servers:\n  a:\n    command: x\nmcpServers:\n  a: {command: y}\n")
+                .find("already defined"),
             std::string::npos);
-  EXPECT_NE(error_of("servers:\n  a:\n    command: x\nmcpServers:\n  a: {command: y}\n").find("already defined"),
+  EXPECT_NE(error_of("servers:\n  'bad name':\n    command: x\n").find("server names"),
             std::string::npos);
-  EXPECT_NE(error_of("servers:\n  'bad name':\n    command: x\n").find("server names"), std::string::npos);
-  EXPECT_NE(error_of("servers:\n  a:\n    command: x\n    paths: {read_only: [relative]}\n").find("absolute"),
+  EXPECT_NE(error_of("servers:\n  a:\n    command: x\n    paths: {read_only: [relative]}\n")
+                .find("absolute"),
             std::string::npos);
   EXPECT_NE(error_of("servers:\n  a:\n    command: x\n    runtime: docker\n").find("docker.image"),
             std::string::npos);

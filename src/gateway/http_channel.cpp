@@ -1,5 +1,8 @@
 #include "gateway/http_channel.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -9,8 +12,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "protocol/jsonrpc.hpp"
 
@@ -51,9 +52,11 @@ void HttpChannel::start() {
   auto self = shared_from_this();
   if (opts_.legacy_sse) {
     // The POST endpoint is announced on the stream; the writer waits for it.
-    asio::co_spawn(ex_, [self] { return self->get_stream(self->target_.path, true); }, asio::detached);
+    asio::co_spawn(
+        ex_, [self] { return self->get_stream(self->target_.path, true); }, asio::detached);
   }
-  asio::co_spawn(ex_, [self] { return self->writer(); }, asio::detached);
+  asio::co_spawn(
+      ex_, [self] { return self->writer(); }, asio::detached);
 }
 
 bool HttpChannel::send(json::object msg) { return out_->push(std::move(msg)); }
@@ -85,8 +88,8 @@ void HttpChannel::deliver_data(const std::string& data) {
   if (v.is_object()) {
     // The negotiated version goes on every later request's header.
     if (auto* r = v.get_object().if_contains("result"); r && r->is_object())
-      if (auto* pv = r->get_object().if_contains("protocolVersion"); pv && pv->is_string() &&
-                                                                      r->get_object().contains("serverInfo")) {
+      if (auto* pv = r->get_object().if_contains("protocolVersion");
+          pv && pv->is_string() && r->get_object().contains("serverInfo")) {
         std::lock_guard lk(mu_);
         protocol_version_ = std::string(pv->get_string());
       }
@@ -152,9 +155,12 @@ asio::awaitable<bool> read_sse(Stream& stream, Buffer& buf, Parser& parser, std:
       std::string field = line.substr(0, colon);
       std::string value = colon == std::string::npos ? "" : line.substr(colon + 1);
       if (!value.empty() && value[0] == ' ') value.erase(0, 1);
-      if (field == "data") data += (data.empty() ? "" : "\n") + value;
-      else if (field == "id") id = value;
-      else if (field == "event") event = value;
+      if (field == "data")
+        data += (data.empty() ? "" : "\n") + value;
+      else if (field == "id")
+        id = value;
+      else if (field == "event")
+        event = value;
     }
   }
   co_return true;
@@ -163,12 +169,12 @@ asio::awaitable<bool> read_sse(Stream& stream, Buffer& buf, Parser& parser, std:
 }  // namespace
 
 asio::awaitable<void> HttpChannel::post(json::object msg) {
-  bool is_initialize = msg.contains("method") && msg.at("method") == "initialize" && msg.contains("id");
+  bool is_initialize =
+      msg.contains("method") && msg.at("method") == "initialize" && msg.contains("id");
   bool is_request = msg.contains("method") && msg.contains("id");
   json::value id = msg.contains("id") ? msg.at("id") : json::value();
   auto fail_request = [&](const std::string& why) {
-    if (is_request)
-      inbox_->push(protocol::make_error(id, {protocol::kUpstreamUnavailable, why}));
+    if (is_request) inbox_->push(protocol::make_error(id, {protocol::kUpstreamUnavailable, why}));
   };
 
   beast::tcp_stream stream(ex_);
@@ -181,7 +187,8 @@ asio::awaitable<void> HttpChannel::post(json::object msg) {
   stream.expires_after(std::chrono::seconds(30));
   auto [cec, ep] = co_await stream.async_connect(results, kTuple);
   if (cec) {
-    fail_request(fmt::format("cannot connect to {}:{}: {}", target_.host, target_.port, cec.message()));
+    fail_request(
+        fmt::format("cannot connect to {}:{}: {}", target_.host, target_.port, cec.message()));
     if (is_initialize) fail("cannot connect: " + cec.message());
     co_return;
   }
@@ -209,7 +216,8 @@ asio::awaitable<void> HttpChannel::post(json::object msg) {
   beast::flat_buffer buf;
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(boost::none);
-  stream.expires_after(std::chrono::hours(24));  // SSE answers may take long; the call timeout rules
+  stream.expires_after(
+      std::chrono::hours(24));  // SSE answers may take long; the call timeout rules
   auto [hec, hn] = co_await http::async_read_header(stream, buf, parser, kTuple);
   if (hec) {
     fail_request("no response: " + hec.message());
@@ -256,7 +264,8 @@ asio::awaitable<void> HttpChannel::post(json::object msg) {
   }
   // After a successful initialize: remember the version for later headers and
   // open the standalone stream for server-initiated messages.
-  if (msg.contains("method") && msg.at("method") == "notifications/initialized" && !opts_.legacy_sse) {
+  if (msg.contains("method") && msg.at("method") == "notifications/initialized" &&
+      !opts_.legacy_sse) {
     bool start;
     {
       std::lock_guard lk(mu_);
@@ -264,8 +273,9 @@ asio::awaitable<void> HttpChannel::post(json::object msg) {
       standalone_started_ = true;
     }
     if (start)
-      asio::co_spawn(ex_, [self = shared_from_this()] { return self->get_stream(self->target_.path, false); },
-                     asio::detached);
+      asio::co_spawn(
+          ex_, [self = shared_from_this()] { return self->get_stream(self->target_.path, false); },
+          asio::detached);
   }
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -314,24 +324,26 @@ asio::awaitable<void> HttpChannel::get_stream(std::string path, bool legacy) {
         }
       } else if (parser.get().result_int() == 405 || parser.get().result_int() >= 400) {
         // No standalone stream offered: fine for Streamable HTTP.
-        if (legacy) fail(fmt::format("the SSE endpoint answered HTTP {}", parser.get().result_int()));
+        if (legacy)
+          fail(fmt::format("the SSE endpoint answered HTTP {}", parser.get().result_int()));
         co_return;
       } else {
-        co_await read_sse(stream, buf, parser, opts_.max_message_bytes,
-                          [&](const std::string& event, const std::string& data, const std::string& id) {
-                            if (!id.empty()) last_event_id = id;
-                            if (legacy && event == "endpoint") {
-                              std::lock_guard lk(mu_);
-                              // Relative or absolute URL of the POST endpoint.
-                              auto u = boost::urls::parse_uri_reference(data);
-                              if (u) {
-                                post_path_ = std::string(u->encoded_path());
-                                if (u->has_query()) post_path_ += "?" + std::string(u->encoded_query());
-                              }
-                              return;
-                            }
-                            deliver_data(data);
-                          });
+        co_await read_sse(
+            stream, buf, parser, opts_.max_message_bytes,
+            [&](const std::string& event, const std::string& data, const std::string& id) {
+              if (!id.empty()) last_event_id = id;
+              if (legacy && event == "endpoint") {
+                std::lock_guard lk(mu_);
+                // Relative or absolute URL of the POST endpoint.
+                auto u = boost::urls::parse_uri_reference(data);
+                if (u) {
+                  post_path_ = std::string(u->encoded_path());
+                  if (u->has_query()) post_path_ += "?" + std::string(u->encoded_query());
+                }
+                return;
+              }
+              deliver_data(data);
+            });
       }
     }
     if (legacy) {

@@ -18,9 +18,9 @@
 namespace bastion::gateway {
 
 struct HttpChannelOptions {
-  std::string url;                              // http://host:port/path
-  bool legacy_sse = false;                      // the 2024-11-05 HTTP+SSE transport
-  std::map<std::string, std::string> headers;   // e.g. Authorization
+  std::string url;                             // http://host:port/path
+  bool legacy_sse = false;                     // the 2024-11-05 HTTP+SSE transport
+  std::map<std::string, std::string> headers;  // e.g. Authorization
   std::size_t max_message_bytes = 16 * 1024 * 1024;
 };
 

@@ -1,5 +1,8 @@
 #include "gateway/mcp_client.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -7,8 +10,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "protocol/version.hpp"
 
@@ -23,7 +24,8 @@ using protocol::RpcError;
 namespace {
 RpcError error_from(const json::object& eo) {
   RpcError e;
-  if (auto* c = eo.if_contains("code"); c && c->is_int64()) e.code = static_cast<int>(c->get_int64());
+  if (auto* c = eo.if_contains("code"); c && c->is_int64())
+    e.code = static_cast<int>(c->get_int64());
   if (auto* m = eo.if_contains("message"); m && m->is_string()) e.message = m->get_string();
   if (auto* d = eo.if_contains("data")) e.data = *d;
   return e;
@@ -37,7 +39,8 @@ McpClient::McpClient(asio::any_io_executor ex, std::shared_ptr<Channel> channel,
 McpClient::~McpClient() = default;
 
 void McpClient::start() {
-  asio::co_spawn(ex_, [self = shared_from_this()] { return self->read_loop(); }, asio::detached);
+  asio::co_spawn(
+      ex_, [self = shared_from_this()] { return self->read_loop(); }, asio::detached);
 }
 
 bool McpClient::alive() const {
@@ -124,8 +127,8 @@ void McpClient::on_upstream_request(json::object raw) {
   }
   asio::co_spawn(
       ex_,
-      [self = shared_from_this(), id, method, params = std::move(params)]() mutable
-      -> asio::awaitable<void> {
+      [self = shared_from_this(), id, method,
+       params = std::move(params)]() mutable -> asio::awaitable<void> {
         Outcome o = co_await self->handlers_.on_request(method, std::move(params));
         self->channel_->send(protocol::make_response(id, o));
       },
@@ -140,7 +143,8 @@ asio::awaitable<Outcome> McpClient::request(std::string_view method, json::objec
   std::int64_t id;
   {
     std::lock_guard lk(mu_);
-    if (!alive_) co_return RpcError{protocol::kUpstreamUnavailable, "upstream unavailable: " + reason_};
+    if (!alive_)
+      co_return RpcError{protocol::kUpstreamUnavailable, "upstream unavailable: " + reason_};
     id = next_id_++;
     pending_[id] = box;
   }
@@ -182,8 +186,9 @@ asio::awaitable<Outcome> McpClient::request(std::string_view method, json::objec
   }
   notify("notifications/cancelled",
          json::object{{"requestId", id}, {"reason", "timed out in the gateway"}});
-  co_return RpcError{protocol::kRequestTimeout,
-                     fmt::format("upstream did not answer {} within {} ms", method, timeout.count())};
+  co_return RpcError{
+      protocol::kRequestTimeout,
+      fmt::format("upstream did not answer {} within {} ms", method, timeout.count())};
 }
 
 void McpClient::notify(std::string_view method, json::object params) {

@@ -4,9 +4,9 @@
 
 #include <filesystem>
 #include <regex>
+#include <set>
 
 #include "sandbox/launch.hpp"
-#include <set>
 
 namespace bastion::gateway {
 
@@ -40,13 +40,15 @@ std::map<std::string, std::string> read_env(Reader& r, std::string_view key) {
 // to it without depending on the working directory.
 std::string expand(std::string v, const std::string& config_dir) {
   static const std::string kVar = "${CONFIG_DIR}";
-  for (auto pos = v.find(kVar); pos != std::string::npos; pos = v.find(kVar, pos + config_dir.size()))
+  for (auto pos = v.find(kVar); pos != std::string::npos;
+       pos = v.find(kVar, pos + config_dir.size()))
     v.replace(pos, kVar.size(), config_dir);
   return v;
 }
 
 UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_format,
-                            const std::string& default_runtime, const std::string& docker_instance) {
+                            const std::string& default_runtime,
+                            const std::string& docker_instance) {
   UpstreamOptions o;
   o.name = name;
   o.prefix = name;
@@ -63,7 +65,8 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
   for (const auto& [var, secret] : o.secret_env)
     if (o.env.count(var)) s.fail("secrets", "'" + var + "' is set both in env and in secrets");
   o.url = s.str("url", "");
-  if (!o.url.empty() && command) s.fail("url", "give either `command` (stdio) or `url` (HTTP), not both");
+  if (!o.url.empty() && command)
+    s.fail("url", "give either `command` (stdio) or `url` (HTTP), not both");
   if (!o.url.empty()) {
     std::string t = s.choice("transport", "streamable-http", {"streamable-http", "sse"});
     o.legacy_sse = t == "sse";
@@ -92,8 +95,10 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
     Reader lim = s.child("limits");
     sb.limits.memory_bytes = lim.bytes("memory", sb.limits.memory_bytes);
     sb.limits.cpu_seconds = static_cast<std::uint64_t>(lim.integer("cpu_seconds", 0, 0, 1 << 30));
-    sb.limits.max_pids = static_cast<std::uint64_t>(lim.integer("pids", static_cast<std::int64_t>(sb.limits.max_pids), 0, 1 << 22));
-    sb.limits.open_files = static_cast<std::uint64_t>(lim.integer("open_files", static_cast<std::int64_t>(sb.limits.open_files), 0, 1 << 20));
+    sb.limits.max_pids = static_cast<std::uint64_t>(
+        lim.integer("pids", static_cast<std::int64_t>(sb.limits.max_pids), 0, 1 << 22));
+    sb.limits.open_files = static_cast<std::uint64_t>(
+        lim.integer("open_files", static_cast<std::int64_t>(sb.limits.open_files), 0, 1 << 20));
     lim.finish();
     sb.seccomp = s.boolean("seccomp", true);
     Reader dk = s.child("docker");
@@ -160,7 +165,8 @@ std::vector<UpstreamOptions> read_upstreams(const config::Document& doc) {
   auto add = [&](Reader& section, bool claude) {
     for (const auto& name : section.keys()) {
       if (!valid_name(name)) section.fail(name, "server names must be letters, digits, '_' or '-'");
-      if (!names.insert(name).second) section.fail(name, "a server with this name is already defined");
+      if (!names.insert(name).second)
+        section.fail(name, "a server with this name is already defined");
       Reader s = section.child(name);
       if (!s.present()) section.fail(name, "must be a mapping");
       out.push_back(read_server(s, name, claude, default_runtime, docker_instance));

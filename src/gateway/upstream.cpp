@@ -1,5 +1,7 @@
 #include "gateway/upstream.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -10,13 +12,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
 #include <thread>
 
-#include "sandbox/spawn.hpp"
 #include "gateway/http_channel.hpp"
+#include "sandbox/spawn.hpp"
 #include "server/session.hpp"
 
 namespace bastion::gateway {
@@ -31,10 +30,14 @@ using server::list_method;
 
 std::string_view to_string(UpstreamState s) {
   switch (s) {
-    case UpstreamState::kStopped: return "stopped";
-    case UpstreamState::kStarting: return "starting";
-    case UpstreamState::kReady: return "ready";
-    case UpstreamState::kBackoff: return "backoff";
+    case UpstreamState::kStopped:
+      return "stopped";
+    case UpstreamState::kStarting:
+      return "starting";
+    case UpstreamState::kReady:
+      return "ready";
+    case UpstreamState::kBackoff:
+      return "backoff";
   }
   return "?";
 }
@@ -171,14 +174,16 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
   for (const auto& [var, secret] : opts_.secret_env) {
     auto value = events_.resolve_secret ? events_.resolve_secret(secret) : std::nullopt;
     if (!value) {
-      fail(fmt::format("secret '{}' (for {}) is not set: run `bastion secret set {}`", secret, var, secret));
+      fail(fmt::format("secret '{}' (for {}) is not set: run `bastion secret set {}`", secret, var,
+                       secret));
       co_return nullptr;
     }
     env[var] = std::move(*value);  // only this server's environment sees it
   }
   if (!opts_.url.empty()) {
     auto hc = std::make_shared<HttpChannel>(
-        strand_, HttpChannelOptions{opts_.url, opts_.legacy_sse, opts_.headers, opts_.max_line_bytes});
+        strand_,
+        HttpChannelOptions{opts_.url, opts_.legacy_sse, opts_.headers, opts_.max_line_bytes});
     try {
       hc->start();
     } catch (const std::exception& e) {
@@ -188,21 +193,22 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
     channel = hc;
     spdlog::info("upstream {}: connecting to {}{}", opts_.name, opts_.url,
                  opts_.legacy_sse ? " (HTTP+SSE)" : "");
-  } else try {
-    plan = sandbox::plan_launch(opts_.sandbox, opts_.name, opts_.command, env, opts_.cwd);
-    h = sandbox::spawn_process(plan.spec);
-  } catch (const std::exception& e) {
-    for (int fd : plan.owned_fds) ::close(fd);
-    if (plan.cleanup) plan.cleanup();
-    fail(e.what());
-    co_return nullptr;
-  }
+  } else
+    try {
+      plan = sandbox::plan_launch(opts_.sandbox, opts_.name, opts_.command, env, opts_.cwd);
+      h = sandbox::spawn_process(plan.spec);
+    } catch (const std::exception& e) {
+      for (int fd : plan.owned_fds) ::close(fd);
+      if (plan.cleanup) plan.cleanup();
+      fail(e.what());
+      co_return nullptr;
+    }
   if (!channel) {
     for (int fd : plan.owned_fds) ::close(fd);
     std::string enforced;
     for (auto& e : plan.enforced) enforced += (enforced.empty() ? "" : "; ") + e;
-    spdlog::info("upstream {}: started pid {} ({}) under {}: {}", opts_.name, h.pid, opts_.command[0],
-                 opts_.sandbox.runtime, enforced);
+    spdlog::info("upstream {}: started pid {} ({}) under {}: {}", opts_.name, h.pid,
+                 opts_.command[0], opts_.sandbox.runtime, enforced);
     asio::co_spawn(strand_, pump_stderr(strand_, h.stderr_fd, opts_.name), asio::detached);
     auto fc = std::make_shared<FdChannel>(strand_, h.stdin_fd, h.stdout_fd,
                                           FdChannelOptions{opts_.max_line_bytes});
@@ -215,7 +221,8 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
   handlers.on_notification = [weak](json::object m) {
     if (auto self = weak.lock()) self->on_notification(std::move(m));
   };
-  handlers.on_request = [weak](std::string method, json::object params) -> asio::awaitable<Outcome> {
+  handlers.on_request = [weak](std::string method,
+                               json::object params) -> asio::awaitable<Outcome> {
     auto self = weak.lock();
     if (!self) co_return RpcError{protocol::kInternalError, "gateway is shutting down"};
     co_return co_await self->on_request(std::move(method), std::move(params));
@@ -262,7 +269,9 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
   if (opts_.ping_interval.count() > 0 || opts_.idle_shutdown.count() > 0)
     asio::co_spawn(strand_, health_loop(client), asio::detached);
   spdlog::info("upstream {}: ready ({} {})", opts_.name,
-               client->server_info().contains("name") ? json::serialize(client->server_info().at("name")) : "?",
+               client->server_info().contains("name")
+                   ? json::serialize(client->server_info().at("name"))
+                   : "?",
                client->protocol_version());
   co_return client;
 }
@@ -306,7 +315,8 @@ asio::awaitable<void> Upstream::refresh_all() {
 
 asio::awaitable<void> Upstream::health_loop(std::shared_ptr<McpClient> c) {
   asio::steady_timer t(strand_);
-  auto period = opts_.ping_interval.count() > 0 ? opts_.ping_interval : std::chrono::milliseconds(1000);
+  auto period =
+      opts_.ping_interval.count() > 0 ? opts_.ping_interval : std::chrono::milliseconds(1000);
   while (c->alive()) {
     t.expires_after(period);
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -315,7 +325,8 @@ asio::awaitable<void> Upstream::health_loop(std::shared_ptr<McpClient> c) {
       bool idle;
       {
         std::lock_guard lk(mu_);
-        idle = flights_.empty() && std::chrono::steady_clock::now() - last_used_ > opts_.idle_shutdown;
+        idle =
+            flights_.empty() && std::chrono::steady_clock::now() - last_used_ > opts_.idle_shutdown;
       }
       if (idle && c->in_flight() == 0) {
         spdlog::info("upstream {}: idle, stopping", opts_.name);
@@ -331,7 +342,8 @@ asio::awaitable<void> Upstream::health_loop(std::shared_ptr<McpClient> c) {
     if (opts_.ping_interval.count() > 0) {
       Outcome o = co_await c->request("ping", {}, std::chrono::milliseconds(10000));
       if (!o.ok() && c->alive()) {
-        spdlog::warn("upstream {}: health ping failed ({}), restarting", opts_.name, o.error().message);
+        spdlog::warn("upstream {}: health ping failed ({}), restarting", opts_.name,
+                     o.error().message);
         c->close("health ping failed: " + o.error().message);
       }
     }
@@ -444,12 +456,14 @@ void Upstream::on_notification(json::object msg) {
       return;
     }
     auto* lvl = params->if_contains("level");
-    auto level = lvl && lvl->is_string() ? server::parse_log_level(lvl->get_string()) : std::nullopt;
+    auto level =
+        lvl && lvl->is_string() ? server::parse_log_level(lvl->get_string()) : std::nullopt;
     if (level && *level < ctx->session().log_level()) return;
     ctx->notify(std::move(msg));
     return;
   }
-  if (method == "notifications/tools/list_changed" || method == "notifications/prompts/list_changed" ||
+  if (method == "notifications/tools/list_changed" ||
+      method == "notifications/prompts/list_changed" ||
       method == "notifications/resources/list_changed") {
     Kind k = method == "notifications/tools/list_changed"     ? Kind::kTool
              : method == "notifications/prompts/list_changed" ? Kind::kPrompt

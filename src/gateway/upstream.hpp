@@ -24,29 +24,30 @@
 namespace bastion::gateway {
 
 struct UpstreamOptions {
-  std::string name;                          // unique, [A-Za-z0-9_-]{1,64}
-  std::string prefix;                        // exposed-name prefix; "" exposes names as they are
-  std::vector<std::string> command;          // stdio servers: argv
-  std::string url;                           // remote servers: http://host:port/mcp
-  bool legacy_sse = false;                   // url speaks the 2024-11-05 HTTP+SSE transport
+  std::string name;                            // unique, [A-Za-z0-9_-]{1,64}
+  std::string prefix;                          // exposed-name prefix; "" exposes names as they are
+  std::vector<std::string> command;            // stdio servers: argv
+  std::string url;                             // remote servers: http://host:port/mcp
+  bool legacy_sse = false;                     // url speaks the 2024-11-05 HTTP+SSE transport
   std::map<std::string, std::string> headers;  // sent to a remote server (e.g. Authorization)
-  std::map<std::string, std::string> env;    // added to a minimal environment
+  std::map<std::string, std::string> env;      // added to a minimal environment
   // Environment variables filled from the encrypted secret store at start:
   // ENV_NAME -> secret name. Values never appear in the configuration or logs.
   std::map<std::string, std::string> secret_env;
   std::string cwd;
-  sandbox::SandboxOptions sandbox;           // runtime (bwrap by default), paths, network, limits
-  bool eager = false;                        // start at boot instead of on first use
-  bool per_session = false;                  // one instance per client session (else shared)
-  std::size_t max_instances = 16;            // per-session mode: instances of this server at once
+  sandbox::SandboxOptions sandbox;  // runtime (bwrap by default), paths, network, limits
+  bool eager = false;               // start at boot instead of on first use
+  bool per_session = false;         // one instance per client session (else shared)
+  std::size_t max_instances = 16;   // per-session mode: instances of this server at once
   std::chrono::milliseconds init_timeout{30000};
   std::chrono::milliseconds call_timeout{120000};
-  std::chrono::milliseconds ping_interval{30000};   // 0: no health pings
-  std::chrono::milliseconds idle_shutdown{0};       // 0: keep running
-  std::chrono::milliseconds restart_backoff{500};   // doubles after each crash...
+  std::chrono::milliseconds ping_interval{30000};        // 0: no health pings
+  std::chrono::milliseconds idle_shutdown{0};            // 0: keep running
+  std::chrono::milliseconds restart_backoff{500};        // doubles after each crash...
   std::chrono::milliseconds restart_backoff_max{30000};  // ...up to this
   std::size_t max_line_bytes = 16 * 1024 * 1024;
-  std::string fingerprint;  // the server's configuration as read; a reload restarts it when this changes
+  std::string
+      fingerprint;  // the server's configuration as read; a reload restarts it when this changes
 };
 
 enum class UpstreamState { kStopped, kStarting, kReady, kBackoff };
@@ -99,7 +100,8 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   boost::asio::awaitable<void> refresh_all();
   boost::asio::awaitable<void> health_loop(std::shared_ptr<McpClient> c);
   void on_notification(boost::json::object msg);
-  boost::asio::awaitable<protocol::Outcome> on_request(std::string method, boost::json::object params);
+  boost::asio::awaitable<protocol::Outcome> on_request(std::string method,
+                                                       boost::json::object params);
   void on_closed(const std::shared_ptr<McpClient>& c, std::string reason);
   std::shared_ptr<server::RequestContext> latest_flight_ctx() const;
 

@@ -59,9 +59,11 @@ std::variant<Message, ClassifyError> classify(json::value v) {
   bool has_result = obj->contains("result");
   auto e = obj->find("error");
   bool has_error = e != obj->end();
-  if (has_result == has_error) return bad("Invalid Request: response needs exactly one of result/error");
+  if (has_result == has_error)
+    return bad("Invalid Request: response needs exactly one of result/error");
   if (has_error && !e->value().is_object()) return bad("Invalid Request: error must be an object");
-  return Message{has_result ? MessageKind::kResponse : MessageKind::kError, id, {}, std::move(*obj)};
+  return Message{
+      has_result ? MessageKind::kResponse : MessageKind::kError, id, {}, std::move(*obj)};
 }
 
 std::variant<json::value, RpcError> parse_json(std::string_view text) {

@@ -10,7 +10,7 @@ namespace bastion::protocol {
 struct Principal {
   std::string subject = "anonymous";  // token `sub`
   std::string client_id = "anonymous";
-  std::vector<std::string> scopes;    // granted scopes, empty when anonymous
+  std::vector<std::string> scopes;  // granted scopes, empty when anonymous
   bool authenticated = false;
 
   bool has_scope(std::string_view s) const {

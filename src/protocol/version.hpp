@@ -7,8 +7,8 @@
 namespace bastion::protocol {
 
 inline constexpr std::string_view kLatestVersion = "2025-11-25";
-inline constexpr std::array<std::string_view, 3> kSupportedVersions = {
-    "2025-11-25", "2025-06-18", "2025-03-26"};
+inline constexpr std::array<std::string_view, 3> kSupportedVersions = {"2025-11-25", "2025-06-18",
+                                                                       "2025-03-26"};
 // Assumed by Streamable HTTP when a request carries no MCP-Protocol-Version.
 inline constexpr std::string_view kDefaultHttpVersion = "2025-03-26";
 

@@ -1,7 +1,9 @@
 #include "sandbox/launch.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <seccomp.h>
+#include <spdlog/spdlog.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -9,10 +11,8 @@
 
 #include <atomic>
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
 #include <mutex>
-#include <spdlog/spdlog.h>
 #include <stdexcept>
 
 namespace bastion::sandbox {
@@ -35,13 +35,47 @@ bool is_symlink(const std::string& p) {
 
 // Syscalls no MCP server needs and sandbox escapes love. They fail with EPERM.
 constexpr const char* kBlockedSyscalls[] = {
-    "mount", "umount2", "pivot_root", "chroot", "ptrace", "process_vm_readv",
-    "process_vm_writev", "kexec_load", "kexec_file_load", "bpf", "perf_event_open",
-    "init_module", "finit_module", "delete_module", "reboot", "swapon", "swapoff",
-    "keyctl", "add_key", "request_key", "userfaultfd", "open_by_handle_at",
-    "name_to_handle_at", "unshare", "setns", "acct", "settimeofday", "clock_settime",
-    "clock_adjtime", "adjtimex", "syslog", "quotactl", "lookup_dcookie", "fanotify_init",
-    "iopl", "ioperm", "vhangup", "fsopen", "fsmount", "move_mount", "open_tree",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "kexec_load",
+    "kexec_file_load",
+    "bpf",
+    "perf_event_open",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "userfaultfd",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "unshare",
+    "setns",
+    "acct",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    "syslog",
+    "quotactl",
+    "lookup_dcookie",
+    "fanotify_init",
+    "iopl",
+    "ioperm",
+    "vhangup",
+    "fsopen",
+    "fsmount",
+    "move_mount",
+    "open_tree",
 };
 
 // A memfd holding the compiled BPF program, for `bwrap --seccomp FD`.
@@ -150,16 +184,17 @@ bool has_memory_cgroup(const LaunchPlan& plan) {
 
 // --- runtimes ------------------------------------------------------------------
 
-void plan_bwrap(const SandboxOptions& o, const std::string& name, const std::vector<std::string>& argv,
-                const std::map<std::string, std::string>& env, const std::string& cwd,
-                LaunchPlan& plan) {
+void plan_bwrap(const SandboxOptions& o, const std::string& name,
+                const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                const std::string& cwd, LaunchPlan& plan) {
   if (!bwrap_available())
     throw std::runtime_error(
         "bubblewrap (bwrap) cannot create namespaces on this machine: install it (apt-get install "
         "bubblewrap) or set `runtime: docker` or `runtime: process` for this server");
-  std::vector<std::string> a = {"bwrap", "--die-with-parent", "--new-session", "--unshare-user",
-                                "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-                                "--unshare-cgroup-try", "--hostname", "bastion-sandbox"};
+  std::vector<std::string> a = {"bwrap",          "--die-with-parent",    "--new-session",
+                                "--unshare-user", "--unshare-pid",        "--unshare-ipc",
+                                "--unshare-uts",  "--unshare-cgroup-try", "--hostname",
+                                "bastion-sandbox"};
   if (!o.network) {
     a.push_back("--unshare-net");
     plan.enforced.push_back("net: isolated (no network namespace access)");
@@ -227,7 +262,8 @@ void remove_container(const std::string& docker_bin, const std::string& name) {
   }
 }
 
-void plan_docker(const SandboxOptions& o, const std::string& name, const std::vector<std::string>& argv,
+void plan_docker(const SandboxOptions& o, const std::string& name,
+                 const std::vector<std::string>& argv,
                  const std::map<std::string, std::string>& env, LaunchPlan& plan) {
   std::vector<std::string> a = {o.docker_bin};
   if (!o.container.empty()) {
@@ -238,25 +274,30 @@ void plan_docker(const SandboxOptions& o, const std::string& name, const std::ve
     a.push_back(o.container);
     plan.enforced.push_back("docker exec into " + o.container + " (its own isolation applies)");
   } else {
-    if (o.image.empty()) throw std::runtime_error("runtime docker needs `docker.image` or `docker.container`");
-    std::string cname = fmt::format("bastion-{}-{}-{}-{}", o.instance, name, ::getpid(), g_cgroup_seq++);
+    if (o.image.empty())
+      throw std::runtime_error("runtime docker needs `docker.image` or `docker.container`");
+    std::string cname =
+        fmt::format("bastion-{}-{}-{}-{}", o.instance, name, ::getpid(), g_cgroup_seq++);
     a.insert(a.end(), {"run", "-i", "--rm", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
                        "--security-opt", "no-new-privileges", "--label", "bastion.managed=1",
-                       "--label", "bastion.instance=" + o.instance, "--label", "bastion.server=" + name,
-                       "--name", cname});
+                       "--label", "bastion.instance=" + o.instance, "--label",
+                       "bastion.server=" + name, "--name", cname});
     // Killing the docker CLI does not stop its container: remove it by name.
     plan.cleanup = [bin = o.docker_bin, cname] { remove_container(bin, cname); };
     if (!o.network) a.insert(a.end(), {"--network", "none"});
-    if (o.limits.memory_bytes) a.insert(a.end(), {"--memory", std::to_string(o.limits.memory_bytes)});
+    if (o.limits.memory_bytes)
+      a.insert(a.end(), {"--memory", std::to_string(o.limits.memory_bytes)});
     if (o.limits.max_pids) a.insert(a.end(), {"--pids-limit", std::to_string(o.limits.max_pids)});
-    if (o.limits.cpu_seconds) a.insert(a.end(), {"--ulimit", fmt::format("cpu={}", o.limits.cpu_seconds)});
+    if (o.limits.cpu_seconds)
+      a.insert(a.end(), {"--ulimit", fmt::format("cpu={}", o.limits.cpu_seconds)});
     for (const auto& p : o.read_only) a.insert(a.end(), {"-v", p + ":" + p + ":ro"});
     for (const auto& p : o.read_write) a.insert(a.end(), {"-v", p + ":" + p});
     for (const auto& [k, v] : env)
       if (k != "PATH" && k != "HOME") a.insert(a.end(), {"-e", k + "=" + v});
     a.push_back(o.image);
-    plan.enforced.push_back(fmt::format("docker run: network {}, read-only root, caps dropped, no-new-privileges",
-                                        o.network ? "granted" : "none"));
+    plan.enforced.push_back(
+        fmt::format("docker run: network {}, read-only root, caps dropped, no-new-privileges",
+                    o.network ? "granted" : "none"));
   }
   a.insert(a.end(), argv.begin(), argv.end());
   plan.spec.argv = std::move(a);
@@ -273,14 +314,18 @@ std::size_t remove_stale_containers(const std::string& docker_bin, const std::st
     if (const char* v = std::getenv(k)) env[k] = v;
   std::string ids;
   try {
-    auto h = spawn_process(ProcessSpec{{docker_bin, "ps", "-a", "-q", "--filter", "label=bastion.managed=1",
-                                        "--filter", "label=bastion.instance=" + instance},
-                                       env, "", {}});
+    auto h = spawn_process(
+        ProcessSpec{{docker_bin, "ps", "-a", "-q", "--filter", "label=bastion.managed=1",
+                     "--filter", "label=bastion.instance=" + instance},
+                    env,
+                    "",
+                    {}});
     ::close(h.stdin_fd);
     ::close(h.stderr_fd);
     char buf[4096];
     ssize_t n;
-    while ((n = ::read(h.stdout_fd, buf, sizeof buf)) > 0) ids.append(buf, static_cast<std::size_t>(n));
+    while ((n = ::read(h.stdout_fd, buf, sizeof buf)) > 0)
+      ids.append(buf, static_cast<std::size_t>(n));
     ::close(h.stdout_fd);
     ::waitpid(h.pid, nullptr, 0);
     terminate_process(h.pid, std::chrono::milliseconds(0));
@@ -298,7 +343,9 @@ std::size_t remove_stale_containers(const std::string& docker_bin, const std::st
     remove_container(docker_bin, id);
     ++count;
   }
-  if (count) spdlog::warn("removed {} container(s) left by an earlier bastion (instance {})", count, instance);
+  if (count)
+    spdlog::warn("removed {} container(s) left by an earlier bastion (instance {})", count,
+                 instance);
   return count;
 }
 
@@ -306,10 +353,11 @@ bool bwrap_available() {
   static std::once_flag once;
   static bool ok = false;
   std::call_once(once, [] {
-    ProcessSpec probe{{"bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"},
-                      {{"PATH", "/usr/local/bin:/usr/bin:/bin"}},
-                      "",
-                      {}};
+    ProcessSpec probe{
+        {"bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"},
+        {{"PATH", "/usr/local/bin:/usr/bin:/bin"}},
+        "",
+        {}};
     try {
       auto h = spawn_process(probe);
       ::close(h.stdin_fd);

@@ -21,24 +21,25 @@
 namespace bastion::sandbox {
 
 struct Limits {
-  std::uint64_t memory_bytes = 1024ull << 20;  // cgroup memory (RLIMIT_DATA without cgroups); 0 = none
-  std::uint64_t cpu_seconds = 0;               // RLIMIT_CPU; 0 = none
-  std::uint64_t max_pids = 256;                // cgroup pids.max; 0 = none
-  std::uint64_t open_files = 1024;             // RLIMIT_NOFILE
+  std::uint64_t memory_bytes = 1024ull
+                               << 20;  // cgroup memory (RLIMIT_DATA without cgroups); 0 = none
+  std::uint64_t cpu_seconds = 0;       // RLIMIT_CPU; 0 = none
+  std::uint64_t max_pids = 256;        // cgroup pids.max; 0 = none
+  std::uint64_t open_files = 1024;     // RLIMIT_NOFILE
 };
 
 struct SandboxOptions {
-  std::string runtime = "bwrap";          // bwrap | docker | process
-  bool network = false;                   // grant network access
-  std::vector<std::string> read_only;     // host paths visible read-only (same path inside)
-  std::vector<std::string> read_write;    // host paths visible read-write
-  bool seccomp = true;                    // bwrap: block dangerous syscalls
+  std::string runtime = "bwrap";        // bwrap | docker | process
+  bool network = false;                 // grant network access
+  std::vector<std::string> read_only;   // host paths visible read-only (same path inside)
+  std::vector<std::string> read_write;  // host paths visible read-write
+  bool seccomp = true;                  // bwrap: block dangerous syscalls
   Limits limits;
   // docker runtime
-  std::string image;                      // docker run IMAGE ...
-  std::string container;                  // docker exec -i CONTAINER ... (the seed's mode)
+  std::string image;      // docker run IMAGE ...
+  std::string container;  // docker exec -i CONTAINER ... (the seed's mode)
   std::string docker_bin = "docker";
-  std::string instance = "default";       // label value bastion.instance=<instance>
+  std::string instance = "default";  // label value bastion.instance=<instance>
 };
 
 // What a runtime decided. `cleanup` undoes host-side state (cgroups, fds)

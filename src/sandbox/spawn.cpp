@@ -2,12 +2,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <cstring>
 #include <mutex>
@@ -54,7 +53,9 @@ ProcessHandle spawn_process(const ProcessSpec& spec) {
     ::sigprocmask(SIG_SETMASK, &all, nullptr);
     for (int s = 1; s < NSIG; ++s) ::signal(s, SIG_DFL);
     for (const auto& [res, value] : spec.setup.rlimits) {
-      struct rlimit rl{value, value};
+      struct rlimit rl {
+        value, value
+      };
       ::setrlimit(res, &rl);
     }
     for (const auto& procs : spec.setup.cgroup_procs) {

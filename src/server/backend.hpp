@@ -21,19 +21,27 @@ enum class Kind { kTool, kResource, kResourceTemplate, kPrompt };
 // items ("tools"): shared by the engine (server side) and the gateway (client side).
 constexpr std::string_view list_method(Kind k) {
   switch (k) {
-    case Kind::kTool: return "tools/list";
-    case Kind::kResource: return "resources/list";
-    case Kind::kResourceTemplate: return "resources/templates/list";
-    case Kind::kPrompt: return "prompts/list";
+    case Kind::kTool:
+      return "tools/list";
+    case Kind::kResource:
+      return "resources/list";
+    case Kind::kResourceTemplate:
+      return "resources/templates/list";
+    case Kind::kPrompt:
+      return "prompts/list";
   }
   return "";
 }
 constexpr std::string_view list_key(Kind k) {
   switch (k) {
-    case Kind::kTool: return "tools";
-    case Kind::kResource: return "resources";
-    case Kind::kResourceTemplate: return "resourceTemplates";
-    case Kind::kPrompt: return "prompts";
+    case Kind::kTool:
+      return "tools";
+    case Kind::kResource:
+      return "resources";
+    case Kind::kResourceTemplate:
+      return "resourceTemplates";
+    case Kind::kPrompt:
+      return "prompts";
   }
   return "";
 }

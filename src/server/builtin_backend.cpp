@@ -18,7 +18,9 @@ bool type_matches(std::string_view type, const json::value& v) {
   if (type == "string") return v.is_string();
   if (type == "number") return v.is_number();
   if (type == "integer")
-    return v.is_int64() || v.is_uint64() || (v.is_double() && v.get_double() == static_cast<double>(static_cast<long long>(v.get_double())));
+    return v.is_int64() || v.is_uint64() ||
+           (v.is_double() &&
+            v.get_double() == static_cast<double>(static_cast<long long>(v.get_double())));
   if (type == "boolean") return v.is_bool();
   if (type == "object") return v.is_object();
   if (type == "array") return v.is_array();
@@ -120,9 +122,12 @@ json::object BuiltinBackend::capabilities() const {
 
 asio::awaitable<std::vector<json::object>> BuiltinBackend::list(Kind kind, RequestContext&) {
   switch (kind) {
-    case Kind::kTool: co_return tool_defs_;
-    case Kind::kResource: co_return resource_defs_;
-    case Kind::kPrompt: co_return prompt_defs_;
+    case Kind::kTool:
+      co_return tool_defs_;
+    case Kind::kResource:
+      co_return resource_defs_;
+    case Kind::kPrompt:
+      co_return prompt_defs_;
     case Kind::kResourceTemplate: {
       std::vector<json::object> out;
       for (auto& t : templates_) out.push_back(t.definition);
@@ -141,8 +146,10 @@ const BuiltinBackend::Template* BuiltinBackend::match_template(
 
 bool BuiltinBackend::owns(Kind kind, std::string_view key) const {
   switch (kind) {
-    case Kind::kTool: return tools_.find(key) != tools_.end();
-    case Kind::kPrompt: return prompts_.find(key) != prompts_.end();
+    case Kind::kTool:
+      return tools_.find(key) != tools_.end();
+    case Kind::kPrompt:
+      return prompts_.find(key) != prompts_.end();
     case Kind::kResource:
     case Kind::kResourceTemplate:
       if (resources_.find(key) != resources_.end()) return true;
@@ -171,10 +178,10 @@ Outcome BuiltinBackend::complete(const json::object& params) const {
   if (handler) values = handler(arg_name, value);
   constexpr std::size_t kMax = 100;  // spec: at most 100 values per response
   json::array arr;
-  for (std::size_t i = 0; i < values.size() && i < kMax; ++i) arr.push_back(json::string(values[i]));
-  json::object completion{{"values", std::move(arr)},
-                          {"total", values.size()},
-                          {"hasMore", values.size() > kMax}};
+  for (std::size_t i = 0; i < values.size() && i < kMax; ++i)
+    arr.push_back(json::string(values[i]));
+  json::object completion{
+      {"values", std::move(arr)}, {"total", values.size()}, {"hasMore", values.size() > kMax}};
   return json::object{{"completion", std::move(completion)}};
 }
 
@@ -185,7 +192,8 @@ asio::awaitable<Outcome> BuiltinBackend::call(std::string_view method, json::obj
     auto it = tools_.find(name);
     if (it == tools_.end()) co_return protocol::invalid_params("Unknown tool: " + name);
     json::object args;
-    if (auto* a = params.if_contains("arguments"); a && a->is_object()) args = std::move(a->get_object());
+    if (auto* a = params.if_contains("arguments"); a && a->is_object())
+      args = std::move(a->get_object());
     for (auto& d : tool_defs_) {
       if (string_field(d, "name") != name) continue;
       if (auto* s = d.if_contains("inputSchema"); s && s->is_object()) {

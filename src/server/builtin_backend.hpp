@@ -16,8 +16,8 @@ namespace bastion::server {
 
 class BuiltinBackend : public Backend {
  public:
-  using ToolHandler =
-      std::function<boost::asio::awaitable<protocol::Outcome>(boost::json::object args, RequestContext&)>;
+  using ToolHandler = std::function<boost::asio::awaitable<protocol::Outcome>(
+      boost::json::object args, RequestContext&)>;
   // Returns a ReadResourceResult ({contents:[...]}) for `uri`; `vars` holds
   // template variables (empty for fixed resources).
   using ReadHandler = std::function<protocol::Outcome(
@@ -25,8 +25,8 @@ class BuiltinBackend : public Backend {
   // Returns a GetPromptResult for the given arguments.
   using PromptHandler = std::function<protocol::Outcome(const boost::json::object& args)>;
   // Returns completion values for (argument name, partial value).
-  using CompleteHandler = std::function<std::vector<std::string>(std::string_view arg,
-                                                                 std::string_view value)>;
+  using CompleteHandler =
+      std::function<std::vector<std::string>(std::string_view arg, std::string_view value)>;
 
   explicit BuiltinBackend(std::string name) : name_(std::move(name)) {}
 
@@ -63,7 +63,8 @@ class BuiltinBackend : public Backend {
     PromptHandler get;
     CompleteHandler complete;
   };
-  const Template* match_template(std::string_view uri, std::map<std::string, std::string>* vars) const;
+  const Template* match_template(std::string_view uri,
+                                 std::map<std::string, std::string>* vars) const;
   protocol::Outcome complete(const boost::json::object& params) const;
 
   std::string name_;

@@ -25,7 +25,8 @@ struct SyncTool {
 // Helpers for the common result shapes.
 inline boost::json::object text_result(std::string text, bool is_error = false) {
   boost::json::object r;
-  r["content"] = boost::json::array{boost::json::object{{"type", "text"}, {"text", std::move(text)}}};
+  r["content"] =
+      boost::json::array{boost::json::object{{"type", "text"}, {"text", std::move(text)}}};
   if (is_error) r["isError"] = true;
   return r;
 }

@@ -57,14 +57,16 @@ NginxChashRing::NginxChashRing(std::vector<std::string> servers) : servers_(std:
     base = crc_update(base, port.data(), port.size());
     std::uint32_t prev = 0;  // little-endian bytes, as nginx on x86
     for (int j = 0; j < 160; ++j) {
-      unsigned char bytes[4] = {static_cast<unsigned char>(prev), static_cast<unsigned char>(prev >> 8),
-                                static_cast<unsigned char>(prev >> 16), static_cast<unsigned char>(prev >> 24)};
+      unsigned char bytes[4] = {
+          static_cast<unsigned char>(prev), static_cast<unsigned char>(prev >> 8),
+          static_cast<unsigned char>(prev >> 16), static_cast<unsigned char>(prev >> 24)};
       std::uint32_t h = crc_update(base, bytes, 4) ^ 0xffffffffu;
       points_.push_back({h, i});
       prev = h;
     }
   }
-  std::stable_sort(points_.begin(), points_.end(), [](const Point& a, const Point& b) { return a.hash < b.hash; });
+  std::stable_sort(points_.begin(), points_.end(),
+                   [](const Point& a, const Point& b) { return a.hash < b.hash; });
 }
 
 const std::string& NginxChashRing::lookup(std::string_view key) const {

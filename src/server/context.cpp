@@ -1,11 +1,12 @@
 #include "server/context.hpp"
 
+#include <fmt/format.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 #include "server/engine.hpp"
 #include "server/mailbox.hpp"
@@ -100,8 +101,8 @@ asio::awaitable<protocol::Outcome> RequestContext::client_request(
     co_return protocol::RpcError{protocol::kInternalError, "client stream is closed"};
   }
   asio::steady_timer timer(ex, timeout);
-  auto r = co_await (pending->reply->pop() ||
-                     timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+  auto r =
+      co_await (pending->reply->pop() || timer.async_wait(asio::as_tuple(asio::use_awaitable)));
   session_->forget_pending(id);
   if (r.index() == 0) {
     auto& reply = std::get<0>(r);
@@ -111,7 +112,8 @@ asio::awaitable<protocol::Outcome> RequestContext::client_request(
     if (auto* err = reply->if_contains("error"); err && err->is_object()) {
       protocol::RpcError e;
       const auto& eo = err->get_object();
-      if (auto* c = eo.if_contains("code"); c && c->is_int64()) e.code = static_cast<int>(c->get_int64());
+      if (auto* c = eo.if_contains("code"); c && c->is_int64())
+        e.code = static_cast<int>(c->get_int64());
       if (auto* m = eo.if_contains("message"); m && m->is_string()) e.message = m->get_string();
       if (auto* d = eo.if_contains("data")) e.data = *d;
       co_return e;
@@ -119,9 +121,9 @@ asio::awaitable<protocol::Outcome> RequestContext::client_request(
     co_return protocol::RpcError{protocol::kInternalError, "malformed response from client"};
   }
   if (cancelled()) co_return protocol::RpcError{protocol::kRequestCancelled, "request cancelled"};
-  co_return protocol::RpcError{protocol::kRequestTimeout,
-                               fmt::format("client did not answer {} within {} ms", method,
-                                           timeout.count())};
+  co_return protocol::RpcError{
+      protocol::kRequestTimeout,
+      fmt::format("client did not answer {} within {} ms", method, timeout.count())};
 }
 
 }  // namespace bastion::server

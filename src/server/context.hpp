@@ -29,8 +29,8 @@ std::string_view to_string(LogLevel l);
 // is sent. Methods are safe to call from the handler's coroutine.
 class RequestContext : public std::enable_shared_from_this<RequestContext> {
  public:
-  RequestContext(std::shared_ptr<Session> session, std::shared_ptr<Mailbox> out, boost::json::value id,
-                 std::string method, boost::json::value progress_token);
+  RequestContext(std::shared_ptr<Session> session, std::shared_ptr<Mailbox> out,
+                 boost::json::value id, std::string method, boost::json::value progress_token);
   ~RequestContext();
   RequestContext(const RequestContext&) = delete;
   RequestContext& operator=(const RequestContext&) = delete;

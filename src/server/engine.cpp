@@ -26,7 +26,7 @@ std::string random_session_id() {
 }
 
 std::string_view item_name(Kind k, const json::object& item) {
-  const char* field = (k == Kind::kResource) ? "uri"
+  const char* field = (k == Kind::kResource)           ? "uri"
                       : (k == Kind::kResourceTemplate) ? "uriTemplate"
                                                        : "name";
   if (auto* v = item.if_contains(field); v && v->is_string()) return v->get_string();
@@ -189,7 +189,8 @@ asio::awaitable<Outcome> Engine::route(Kind kind, std::string_view key, const st
                                        json::object params, RequestContext& ctx) {
   Backend* b = owner(kind, key);
   if (!b || !visible(ctx.caller(), *b, kind, key)) {
-    if (kind == Kind::kTool) co_return protocol::invalid_params("Unknown tool: " + std::string(key));
+    if (kind == Kind::kTool)
+      co_return protocol::invalid_params("Unknown tool: " + std::string(key));
     if (kind == Kind::kPrompt)
       co_return protocol::invalid_params("Unknown prompt: " + std::string(key));
     co_return RpcError{protocol::kResourceNotFound, "Resource not found",
@@ -214,10 +215,11 @@ asio::awaitable<Outcome> Engine::route(Kind kind, std::string_view key, const st
   co_return out;
 }
 
-asio::awaitable<Outcome> Engine::dispatch(Session& s, RequestContext& ctx, const std::string& method,
-                                          json::object params) {
+asio::awaitable<Outcome> Engine::dispatch(Session& s, RequestContext& ctx,
+                                          const std::string& method, json::object params) {
   if (method == "initialize") {
-    if (s.initialized()) co_return RpcError{protocol::kInvalidRequest, "Session already initialized"};
+    if (s.initialized())
+      co_return RpcError{protocol::kInvalidRequest, "Session already initialized"};
     co_return s.initialize(params);
   }
   if (method == "ping") co_return json::object{};

@@ -29,10 +29,10 @@ struct EngineOptions {
   std::string server_name = "bastion";
   std::string server_title = "Bastion MCP gateway";
   std::string server_version = "0.1.0";
-  std::string instructions;                          // empty: omitted
-  std::size_t page_size = 100;                       // items per list page
+  std::string instructions;                                 // empty: omitted
+  std::size_t page_size = 100;                              // items per list page
   std::chrono::milliseconds client_request_timeout{60000};  // sampling/elicitation/roots
-  std::chrono::seconds session_idle_timeout{1800};   // HTTP sessions without traffic
+  std::chrono::seconds session_idle_timeout{1800};          // HTTP sessions without traffic
   std::size_t max_sessions = 10000;
   // When set, session ids are drawn until this accepts one (a replica keeps
   // only ids the ingress will route back to it; see chash.hpp).
@@ -70,7 +70,8 @@ class Engine : public BackendListener {
   boost::asio::awaitable<protocol::Outcome> dispatch(Session& s, RequestContext& ctx,
                                                      const std::string& method,
                                                      boost::json::object params);
-  void on_client_notification(Session& s, const std::string& method, const boost::json::object& msg);
+  void on_client_notification(Session& s, const std::string& method,
+                              const boost::json::object& msg);
 
   // The merged capabilities object for InitializeResult.
   boost::json::object capabilities() const;

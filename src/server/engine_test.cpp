@@ -29,7 +29,8 @@ struct Harness {
   }
   json::object request(const std::string& method, json::object params = {}) {
     static int id = 100;
-    session->deliver(protocol::make_request(++id, method, std::move(params)), out, ioc.get_executor());
+    session->deliver(protocol::make_request(++id, method, std::move(params)), out,
+                     ioc.get_executor());
     ioc.restart();
     ioc.run_for(std::chrono::seconds(2));
     for (;;) {
@@ -43,10 +44,11 @@ struct Harness {
 std::shared_ptr<BuiltinBackend> backend_with_tools(int n) {
   auto b = std::make_shared<BuiltinBackend>("fake");
   for (int i = 0; i < n; ++i)
-    b->add_sync_tool(SyncTool{json::object{{"name", "t" + std::to_string(i)}},
-                              [i](const json::object&, const protocol::Principal&) -> protocol::Outcome {
-                                return text_result("tool " + std::to_string(i));
-                              }});
+    b->add_sync_tool(
+        SyncTool{json::object{{"name", "t" + std::to_string(i)}},
+                 [i](const json::object&, const protocol::Principal&) -> protocol::Outcome {
+                   return text_result("tool " + std::to_string(i));
+                 }});
   return b;
 }
 
@@ -56,10 +58,11 @@ TEST(Engine, PaginatesTheMergedCatalogue) {
   Harness h(o);
   h.engine.add_backend(backend_with_tools(6));
   auto second = std::make_shared<BuiltinBackend>("second");
-  second->add_sync_tool(SyncTool{json::object{{"name", "other"}},
-                                 [](const json::object&, const protocol::Principal&) -> protocol::Outcome {
-                                   return text_result("other");
-                                 }});
+  second->add_sync_tool(
+      SyncTool{json::object{{"name", "other"}},
+               [](const json::object&, const protocol::Principal&) -> protocol::Outcome {
+                 return text_result("other");
+               }});
   h.engine.add_backend(second);
   h.start();
   std::vector<std::string> names;
@@ -67,7 +70,8 @@ TEST(Engine, PaginatesTheMergedCatalogue) {
   for (int page = 0; page < 5; ++page) {
     auto r = h.request("tools/list", params);
     ASSERT_TRUE(r.contains("result")) << json::serialize(r);
-    for (auto& t : r.at("result").at("tools").as_array()) names.emplace_back(t.at("name").as_string());
+    for (auto& t : r.at("result").at("tools").as_array())
+      names.emplace_back(t.at("name").as_string());
     auto* next = r.at("result").as_object().if_contains("nextCursor");
     if (!next) break;
     params = json::object{{"cursor", *next}};
@@ -105,7 +109,8 @@ TEST(Engine, FilterChainSeesRequestsAndResponsesAndCanReject) {
   auto ok = h.request("tools/call", json::object{{"name", "t1"}, {"arguments", json::object{}}});
   EXPECT_TRUE(ok.at("result").at("filtered").as_bool());
   EXPECT_EQ(f->last_target, "t1");
-  auto denied = h.request("tools/call", json::object{{"name", "t1"}, {"arguments", json::object{{"deny", 1}}}});
+  auto denied = h.request("tools/call",
+                          json::object{{"name", "t1"}, {"arguments", json::object{{"deny", 1}}}});
   EXPECT_EQ(denied.at("error").at("code").as_int64(), protocol::kPolicyRejected);
   EXPECT_EQ(f->requests, 2);
   EXPECT_EQ(f->responses, 1);
@@ -116,9 +121,8 @@ TEST(Engine, FilterChainSeesRequestsAndResponsesAndCanReject) {
 TEST(Engine, AuthorizerHidesAndBlocksTools) {
   Harness h;
   h.engine.add_backend(backend_with_tools(3));
-  h.engine.set_authorizer([](const protocol::Principal&, std::string_view, Kind, std::string_view name) {
-    return name != "t2";
-  });
+  h.engine.set_authorizer([](const protocol::Principal&, std::string_view, Kind,
+                             std::string_view name) { return name != "t2"; });
   h.start();
   auto list = h.request("tools/list");
   EXPECT_EQ(list.at("result").at("tools").as_array().size(), 2u);
@@ -129,19 +133,23 @@ TEST(Engine, AuthorizerHidesAndBlocksTools) {
 TEST(Engine, LifecycleAndErrors) {
   Harness h;
   h.start();
-  auto init = h.request("initialize", json::object{{"protocolVersion", "2025-06-18"},
-                                                   {"capabilities", json::object{}},
-                                                   {"clientInfo", json::object{{"name", "t"}, {"version", "1"}}}});
+  auto init = h.request(
+      "initialize", json::object{{"protocolVersion", "2025-06-18"},
+                                 {"capabilities", json::object{}},
+                                 {"clientInfo", json::object{{"name", "t"}, {"version", "1"}}}});
   EXPECT_EQ(init.at("result").at("protocolVersion").as_string(), "2025-06-18");
   EXPECT_EQ(h.session->protocol_version(), "2025-06-18");
   EXPECT_EQ(h.request("ping").at("result").as_object().size(), 0u);
   EXPECT_EQ(h.request("nope").at("error").at("code").as_int64(), protocol::kMethodNotFound);
-  EXPECT_EQ(h.request("logging/setLevel", json::object{{"level", "x"}}).at("error").at("code").as_int64(),
-            protocol::kInvalidParams);
-  EXPECT_EQ(h.request("tools/call", json::object{{"name", "missing"}}).at("error").at("code").as_int64(),
-            protocol::kInvalidParams);
-  EXPECT_EQ(h.request("resources/read", json::object{{"uri", "x://y"}}).at("error").at("code").as_int64(),
-            protocol::kResourceNotFound);
+  EXPECT_EQ(
+      h.request("logging/setLevel", json::object{{"level", "x"}}).at("error").at("code").as_int64(),
+      protocol::kInvalidParams);
+  EXPECT_EQ(
+      h.request("tools/call", json::object{{"name", "missing"}}).at("error").at("code").as_int64(),
+      protocol::kInvalidParams);
+  EXPECT_EQ(
+      h.request("resources/read", json::object{{"uri", "x://y"}}).at("error").at("code").as_int64(),
+      protocol::kResourceNotFound);
 }
 
 TEST(UriTemplate, MatchesLevelOneTemplates) {
@@ -149,7 +157,8 @@ TEST(UriTemplate, MatchesLevelOneTemplates) {
   EXPECT_TRUE(match_uri_template("test://template/{id}/data", "test://template/42/data", &vars));
   EXPECT_EQ(vars["id"], "42");
   EXPECT_FALSE(match_uri_template("test://template/{id}/data", "test://template//data", nullptr));
-  EXPECT_FALSE(match_uri_template("test://template/{id}/data", "test://template/a/b/data", nullptr));
+  EXPECT_FALSE(
+      match_uri_template("test://template/{id}/data", "test://template/a/b/data", nullptr));
   EXPECT_TRUE(match_uri_template("file:///{path}", "file:///x", nullptr));
 }
 
@@ -176,7 +185,8 @@ TEST(NginxChash, Crc32MatchesTheStandardCheckValue) {
 TEST(NginxChash, SpreadsKeysAndIsStable) {
   NginxChashRing ring({"127.0.0.1:8081", "127.0.0.1:8082"});
   int first = 0;
-  for (int i = 0; i < 1000; ++i) first += ring.lookup("session-" + std::to_string(i)) == "127.0.0.1:8081";
+  for (int i = 0; i < 1000; ++i)
+    first += ring.lookup("session-" + std::to_string(i)) == "127.0.0.1:8081";
   EXPECT_GT(first, 300);
   EXPECT_LT(first, 700);
   NginxChashRing again({"127.0.0.1:8081", "127.0.0.1:8082"});

@@ -72,13 +72,17 @@ std::string Metrics::render() const {
   std::shared_lock lk(mu_);
   std::string out;
   auto head = [&](const std::string& name, const char* type) {
-    if (auto it = help_.find(name); it != help_.end()) out += fmt::format("# HELP {} {}\n", name, it->second);
+    if (auto it = help_.find(name); it != help_.end())
+      out += fmt::format("# HELP {} {}\n", name, it->second);
     out += fmt::format("# TYPE {} {}\n", name, type);
   };
-  auto with = [](const std::string& labels) { return labels.empty() ? std::string() : "{" + labels + "}"; };
+  auto with = [](const std::string& labels) {
+    return labels.empty() ? std::string() : "{" + labels + "}";
+  };
   for (const auto& [name, series] : counters_) {
     head(name, "counter");
-    for (const auto& [labels, c] : series) out += fmt::format("{}{} {}\n", name, with(labels), c->value.load());
+    for (const auto& [labels, c] : series)
+      out += fmt::format("{}{} {}\n", name, with(labels), c->value.load());
   }
   for (const auto& [name, series] : histograms_) {
     head(name, "histogram");
@@ -96,7 +100,8 @@ std::string Metrics::render() const {
   }
   for (const auto& [name, g] : gauges_) {
     out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", name, g.first, name);
-    for (const auto& [labels, v] : g.second()) out += fmt::format("{}{} {}\n", name, with(labels), v);
+    for (const auto& [labels, v] : g.second())
+      out += fmt::format("{}{} {}\n", name, with(labels), v);
   }
   return out;
 }

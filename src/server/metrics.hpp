@@ -23,7 +23,8 @@ class Metrics {
   void add(const std::string& name, const std::string& labels, double v = 1);
   void observe(const std::string& name, const std::string& labels, double seconds);
   // Gauges computed when scraped.
-  void gauge(const std::string& name, std::string help, std::function<std::vector<std::pair<std::string, double>>()> f);
+  void gauge(const std::string& name, std::string help,
+             std::function<std::vector<std::pair<std::string, double>>()> f);
   void help(const std::string& name, std::string text);
 
   std::string render() const;
@@ -40,13 +41,15 @@ class Metrics {
     std::atomic<std::uint64_t> count{0};
   };
   template <class T>
-  T& slot(std::map<std::string, std::map<std::string, std::unique_ptr<T>>>& m, const std::string& name,
-          const std::string& labels);
+  T& slot(std::map<std::string, std::map<std::string, std::unique_ptr<T>>>& m,
+          const std::string& name, const std::string& labels);
 
   mutable std::shared_mutex mu_;
   std::map<std::string, std::map<std::string, std::unique_ptr<Counter>>> counters_;
   std::map<std::string, std::map<std::string, std::unique_ptr<Histogram>>> histograms_;
-  std::map<std::string, std::pair<std::string, std::function<std::vector<std::pair<std::string, double>>()>>> gauges_;
+  std::map<std::string,
+           std::pair<std::string, std::function<std::vector<std::pair<std::string, double>>()>>>
+      gauges_;
   std::map<std::string, std::string> help_;
 };
 

@@ -1,18 +1,18 @@
 #include "server/session.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <spdlog/spdlog.h>
+#include <set>
 
 #include "protocol/version.hpp"
 #include "server/engine.hpp"
 #include "server/metrics.hpp"
-
-#include <fmt/format.h>
-#include <set>
 
 namespace bastion::server {
 
@@ -27,10 +27,19 @@ constexpr std::size_t kStandaloneBacklog = 1000;
 // Known methods are labelled by name; anything else shares one label, so a
 // client cannot grow the metric set without bound.
 std::string method_label(const std::string& m) {
-  static const std::set<std::string> kKnown = {
-      "initialize", "ping", "logging/setLevel", "tools/list", "tools/call", "resources/list",
-      "resources/templates/list", "resources/read", "resources/subscribe", "resources/unsubscribe",
-      "prompts/list", "prompts/get", "completion/complete"};
+  static const std::set<std::string> kKnown = {"initialize",
+                                               "ping",
+                                               "logging/setLevel",
+                                               "tools/list",
+                                               "tools/call",
+                                               "resources/list",
+                                               "resources/templates/list",
+                                               "resources/read",
+                                               "resources/subscribe",
+                                               "resources/unsubscribe",
+                                               "prompts/list",
+                                               "prompts/get",
+                                               "completion/complete"};
   return kKnown.count(m) ? m : "other";
 }
 
@@ -44,9 +53,7 @@ void record_request(const std::string& method, const protocol::Outcome& o,
             std::chrono::duration<double>(d).count());
 }
 
-std::int64_t now_ns() {
-  return std::chrono::steady_clock::now().time_since_epoch().count();
-}
+std::int64_t now_ns() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
 }  // namespace
 
 Session::Session(Engine& engine, std::string id, protocol::Principal principal)
@@ -194,8 +201,7 @@ void Session::on_response(Message msg) {
     std::lock_guard lk(mu_);
     auto it = pending_.find(id_key(msg.id));
     if (it == pending_.end()) {
-      spdlog::debug("session {}: response for unknown request {}", id_,
-                    json::serialize(msg.id));
+      spdlog::debug("session {}: response for unknown request {}", id_, json::serialize(msg.id));
       return;
     }
     p = it->second;

@@ -1,12 +1,12 @@
 #include "tools/testkit.hpp"
 
+#include <fmt/format.h>
+
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
-
-#include <atomic>
 
 namespace bastion::tools {
 
@@ -62,15 +62,17 @@ json::object elicitation_basic(std::string message) {
   json::object schema{
       {"type", "object"},
       {"properties",
-       json::object{{"username", json::object{{"type", "string"}, {"description", "User's response"}}},
-                    {"email", json::object{{"type", "string"}, {"description", "User's email address"}}}}},
+       json::object{
+           {"username", json::object{{"type", "string"}, {"description", "User's response"}}},
+           {"email", json::object{{"type", "string"}, {"description", "User's email address"}}}}},
       {"required", json::array{"username", "email"}}};
   return {{"message", std::move(message)}, {"requestedSchema", std::move(schema)}};
 }
 
 json::object elicitation_defaults() {
   json::object props{
-      {"name", json::object{{"type", "string"}, {"description", "User name"}, {"default", "John Doe"}}},
+      {"name",
+       json::object{{"type", "string"}, {"description", "User name"}, {"default", "John Doe"}}},
       {"age", json::object{{"type", "integer"}, {"description", "User age"}, {"default", 30}}},
       {"score", json::object{{"type", "number"}, {"description", "User score"}, {"default", 95.5}}},
       {"status", json::object{{"type", "string"},
@@ -78,7 +80,8 @@ json::object elicitation_defaults() {
                               {"enum", json::array{"active", "inactive", "pending"}},
                               {"default", "active"}}},
       {"verified",
-       json::object{{"type", "boolean"}, {"description", "Verification status"}, {"default", true}}}};
+       json::object{
+           {"type", "boolean"}, {"description", "Verification status"}, {"default", true}}}};
   return {{"message", "Please review and update the form fields with defaults"},
           {"requestedSchema", json::object{{"type", "object"}, {"properties", std::move(props)}}}};
 }
@@ -105,12 +108,13 @@ json::object elicitation_enums() {
                     {"enum", json::array{"opt1", "opt2", "opt3"}},
                     {"enumNames", json::array{"Option One", "Option Two", "Option Three"}}}},
       {"untitledMulti",
-       json::object{{"type", "array"},
-                    {"description", "Select multiple options"},
-                    {"minItems", 1},
-                    {"maxItems", 3},
-                    {"items", json::object{{"type", "string"},
-                                           {"enum", json::array{"option1", "option2", "option3"}}}}}},
+       json::object{
+           {"type", "array"},
+           {"description", "Select multiple options"},
+           {"minItems", 1},
+           {"maxItems", 3},
+           {"items", json::object{{"type", "string"},
+                                  {"enum", json::array{"option1", "option2", "option3"}}}}}},
       {"titledMulti",
        json::object{{"type", "array"},
                     {"description", "Select multiple options with titles"},
@@ -129,11 +133,11 @@ json::object sampling_params(std::string prompt) {
 }
 
 void add_tools(server::BuiltinBackend& b) {
-  b.add_tool(tool_def("test_simple_text", "Tests simple text content response"),
-             [](json::object, RequestContext&) -> asio::awaitable<Outcome> {
-               co_return content_result(
-                   json::array{text("This is a simple text response for testing.")});
-             });
+  b.add_tool(
+      tool_def("test_simple_text", "Tests simple text content response"),
+      [](json::object, RequestContext&) -> asio::awaitable<Outcome> {
+        co_return content_result(json::array{text("This is a simple text response for testing.")});
+      });
   b.add_tool(tool_def("test_image_content", "Tests image content response"),
              [](json::object, RequestContext&) -> asio::awaitable<Outcome> {
                co_return content_result(json::array{json::object{
@@ -152,45 +156,50 @@ void add_tools(server::BuiltinBackend& b) {
                co_return content_result(
                    json::array{json::object{{"type", "resource"}, {"resource", std::move(res)}}});
              });
-  b.add_tool(tool_def("test_multiple_content_types",
-                      "Tests response with multiple content types (text, image, resource)"),
-             [](json::object, RequestContext&) -> asio::awaitable<Outcome> {
-               json::object res{{"uri", "test://mixed-content-resource"},
-                                {"mimeType", "application/json"},
-                                {"text", R"({"test":"data","value":123})"}};
-               co_return content_result(json::array{
-                   text("Multiple content types test:"),
-                   json::object{{"type", "image"}, {"data", kTestPngBase64}, {"mimeType", "image/png"}},
-                   json::object{{"type", "resource"}, {"resource", std::move(res)}}});
-             });
-  b.add_tool(tool_def("test_tool_with_logging", "Tests tool that emits log messages during execution"),
-             [](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
-               ctx.log(server::LogLevel::kInfo, "testkit", "Tool execution started");
-               co_await pause(std::chrono::milliseconds(50));
-               ctx.log(server::LogLevel::kInfo, "testkit", "Tool processing data");
-               co_await pause(std::chrono::milliseconds(50));
-               ctx.log(server::LogLevel::kInfo, "testkit", "Tool execution completed");
-               co_return content_result(json::array{text("Tool with logging executed successfully")});
-             });
-  b.add_tool(tool_def("test_tool_with_progress", "Tests tool that reports progress notifications"),
-             [](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
-               for (int p : {0, 50, 100}) {
-                 ctx.progress(p, 100, fmt::format("Completed step {} of 3", p / 50 + 1));
-                 if (p < 100) co_await pause(std::chrono::milliseconds(50));
-               }
-               co_return content_result(json::array{text("Tool with progress executed successfully")});
-             });
+  b.add_tool(
+      tool_def("test_multiple_content_types",
+               "Tests response with multiple content types (text, image, resource)"),
+      [](json::object, RequestContext&) -> asio::awaitable<Outcome> {
+        json::object res{{"uri", "test://mixed-content-resource"},
+                         {"mimeType", "application/json"},
+                         {"text", R"({"test":"data","value":123})"}};
+        co_return content_result(json::array{
+            text("Multiple content types test:"),
+            json::object{{"type", "image"}, {"data", kTestPngBase64}, {"mimeType", "image/png"}},
+            json::object{{"type", "resource"}, {"resource", std::move(res)}}});
+      });
+  b.add_tool(
+      tool_def("test_tool_with_logging", "Tests tool that emits log messages during execution"),
+      [](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
+        ctx.log(server::LogLevel::kInfo, "testkit", "Tool execution started");
+        co_await pause(std::chrono::milliseconds(50));
+        ctx.log(server::LogLevel::kInfo, "testkit", "Tool processing data");
+        co_await pause(std::chrono::milliseconds(50));
+        ctx.log(server::LogLevel::kInfo, "testkit", "Tool execution completed");
+        co_return content_result(json::array{text("Tool with logging executed successfully")});
+      });
+  b.add_tool(
+      tool_def("test_tool_with_progress", "Tests tool that reports progress notifications"),
+      [](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
+        for (int p : {0, 50, 100}) {
+          ctx.progress(p, 100, fmt::format("Completed step {} of 3", p / 50 + 1));
+          if (p < 100) co_await pause(std::chrono::milliseconds(50));
+        }
+        co_return content_result(json::array{text("Tool with progress executed successfully")});
+      });
   b.add_tool(tool_def("test_error_handling", "Tests error response handling"),
              [](json::object, RequestContext&) -> asio::awaitable<Outcome> {
                co_return error_text("This tool intentionally returns an error for testing");
              });
   b.add_tool(
       tool_def("test_sampling", "Tests server-initiated sampling (LLM completion request)",
-               json::object{{"type", "object"},
-                            {"properties",
-                             json::object{{"prompt", json::object{{"type", "string"},
-                                                                  {"description", "The prompt to send to the LLM"}}}}},
-                            {"required", json::array{"prompt"}}}),
+               json::object{
+                   {"type", "object"},
+                   {"properties",
+                    json::object{{"prompt",
+                                  json::object{{"type", "string"},
+                                               {"description", "The prompt to send to the LLM"}}}}},
+                   {"required", json::array{"prompt"}}}),
       [](json::object args, RequestContext& ctx) -> asio::awaitable<Outcome> {
         Outcome r = co_await ctx.client_request("sampling/createMessage",
                                                 sampling_params(str_arg(args, "prompt")));
@@ -202,19 +211,22 @@ void add_tools(server::BuiltinBackend& b) {
       });
   b.add_tool(
       tool_def("test_elicitation", "Tests server-initiated elicitation (user input request)",
-               json::object{{"type", "object"},
-                            {"properties",
-                             json::object{{"message", json::object{{"type", "string"},
-                                                                   {"description", "The message to show the user"}}}}},
-                            {"required", json::array{"message"}}}),
+               json::object{
+                   {"type", "object"},
+                   {"properties",
+                    json::object{{"message",
+                                  json::object{{"type", "string"},
+                                               {"description", "The message to show the user"}}}}},
+                   {"required", json::array{"message"}}}),
       [](json::object args, RequestContext& ctx) -> asio::awaitable<Outcome> {
         Outcome r = co_await ctx.client_request("elicitation/create",
                                                 elicitation_basic(str_arg(args, "message")));
         if (!r.ok()) co_return error_text("Elicitation failed: " + r.error().message);
         std::string action = str_arg(r.result(), "action");
-        json::value content = r.result().contains("content") ? r.result().at("content") : json::value();
-        co_return content_result(json::array{text(
-            fmt::format("User response: action={}, content={}", action, json::serialize(content)))});
+        json::value content =
+            r.result().contains("content") ? r.result().at("content") : json::value();
+        co_return content_result(json::array{text(fmt::format(
+            "User response: action={}, content={}", action, json::serialize(content)))});
       });
   b.add_tool(
       tool_def("test_elicitation_sep1034_defaults",
@@ -237,54 +249,65 @@ void add_tools(server::BuiltinBackend& b) {
             r.result().contains("content") ? json::serialize(r.result().at("content")) : "{}"))});
       });
   b.add_tool(
-      tool_def("json_schema_2020_12_tool", "Tool with JSON Schema 2020-12 features",
+      tool_def(
+          "json_schema_2020_12_tool", "Tool with JSON Schema 2020-12 features",
+          json::object{
+              {"$schema", "https://json-schema.org/draft/2020-12/schema"},
+              {"type", "object"},
+              {"$defs",
                json::object{
-                   {"$schema", "https://json-schema.org/draft/2020-12/schema"},
-                   {"type", "object"},
-                   {"$defs", json::object{{"address", json::object{{"type", "object"},
-                                                                   {"properties", json::object{{"street", json::object{{"type", "string"}}},
-                                                                                               {"city", json::object{{"type", "string"}}}}}}}}},
-                   {"properties", json::object{{"name", json::object{{"type", "string"}}},
-                                               {"address", json::object{{"$ref", "#/$defs/address"}}}}},
-                   {"additionalProperties", false}}),
+                   {"address",
+                    json::object{{"type", "object"},
+                                 {"properties",
+                                  json::object{{"street", json::object{{"type", "string"}}},
+                                               {"city", json::object{{"type", "string"}}}}}}}}},
+              {"properties", json::object{{"name", json::object{{"type", "string"}}},
+                                          {"address", json::object{{"$ref", "#/$defs/address"}}}}},
+              {"additionalProperties", false}}),
       [](json::object args, RequestContext&) -> asio::awaitable<Outcome> {
-        co_return content_result(json::array{text("JSON Schema 2020-12 tool called with: " + json::serialize(args))});
+        co_return content_result(
+            json::array{text("JSON Schema 2020-12 tool called with: " + json::serialize(args))});
       });
-  b.add_tool(tool_def("test_reconnection",
-                      "Tests SSE stream disconnection and client reconnection (SEP-1699)"),
-             [](json::object, RequestContext&) -> asio::awaitable<Outcome> {
-               co_await pause(std::chrono::milliseconds(100));
-               co_return content_result(json::array{text("Reconnection test completed successfully")});
-             });
+  b.add_tool(
+      tool_def("test_reconnection",
+               "Tests SSE stream disconnection and client reconnection (SEP-1699)"),
+      [](json::object, RequestContext&) -> asio::awaitable<Outcome> {
+        co_await pause(std::chrono::milliseconds(100));
+        co_return content_result(json::array{text("Reconnection test completed successfully")});
+      });
 
   // Bastion's own fixtures: benchmarks and cancellation tests.
   b.add_tool(tool_def("echo", "Returns its `text` argument",
                       json::object{{"type", "object"},
-                                   {"properties", json::object{{"text", json::object{{"type", "string"}}}}}}),
+                                   {"properties",
+                                    json::object{{"text", json::object{{"type", "string"}}}}}}),
              [](json::object args, RequestContext&) -> asio::awaitable<Outcome> {
                co_return content_result(json::array{text(str_arg(args, "text"))});
              });
-  b.add_tool(tool_def("sleep", "Waits `ms` milliseconds (cancellable)",
-                      json::object{{"type", "object"},
-                                   {"properties", json::object{{"ms", json::object{{"type", "integer"}}}}}}),
-             [](json::object args, RequestContext& ctx) -> asio::awaitable<Outcome> {
-               std::int64_t ms = 1000;
-               if (auto* v = args.if_contains("ms"); v && v->is_int64()) ms = v->get_int64();
-               ms = std::clamp<std::int64_t>(ms, 0, 600000);
-               // Progress every 100 ms lets clients watch a long call.
-               for (std::int64_t done = 0; done < ms; done += 100) {
-                 ctx.progress(static_cast<double>(done), static_cast<double>(ms));
-                 if (ctx.cancelled() ||
-                     !co_await pause(std::chrono::milliseconds(std::min<std::int64_t>(100, ms - done)))) {
-                   ++g_cancelled;
-                   co_return error_text("cancelled");
-                 }
-               }
-               co_return content_result(json::array{text(fmt::format("slept {} ms", ms))});
-             });
+  b.add_tool(
+      tool_def(
+          "sleep", "Waits `ms` milliseconds (cancellable)",
+          json::object{{"type", "object"},
+                       {"properties", json::object{{"ms", json::object{{"type", "integer"}}}}}}),
+      [](json::object args, RequestContext& ctx) -> asio::awaitable<Outcome> {
+        std::int64_t ms = 1000;
+        if (auto* v = args.if_contains("ms"); v && v->is_int64()) ms = v->get_int64();
+        ms = std::clamp<std::int64_t>(ms, 0, 600000);
+        // Progress every 100 ms lets clients watch a long call.
+        for (std::int64_t done = 0; done < ms; done += 100) {
+          ctx.progress(static_cast<double>(done), static_cast<double>(ms));
+          if (ctx.cancelled() ||
+              !co_await pause(std::chrono::milliseconds(std::min<std::int64_t>(100, ms - done)))) {
+            ++g_cancelled;
+            co_return error_text("cancelled");
+          }
+        }
+        co_return content_result(json::array{text(fmt::format("slept {} ms", ms))});
+      });
   b.add_tool(tool_def("cancelled_count", "How many `sleep` calls were cancelled so far"),
              [](json::object, RequestContext&) -> asio::awaitable<Outcome> {
-               json::object r = content_result(json::array{text(std::to_string(g_cancelled.load()))});
+               json::object r =
+                   content_result(json::array{text(std::to_string(g_cancelled.load()))});
                r["structuredContent"] = json::object{{"cancelled", g_cancelled.load()}};
                co_return r;
              });
@@ -292,32 +315,39 @@ void add_tools(server::BuiltinBackend& b) {
 
 void add_resources(server::BuiltinBackend& b) {
   b.set_subscribable(true);
-  b.add_resource(json::object{{"uri", "test://static-text"},
-                              {"name", "Static Text Resource"},
-                              {"description", "A static text resource for testing"},
-                              {"mimeType", "text/plain"}},
-                 [](std::string_view uri, const auto&) -> Outcome {
-                   return json::object{{"contents", json::array{json::object{
-                                                        {"uri", uri},
-                                                        {"mimeType", "text/plain"},
-                                                        {"text", "This is the content of the static text resource."}}}}};
-                 });
-  b.add_resource(json::object{{"uri", "test://static-binary"},
-                              {"name", "Static Binary Resource"},
-                              {"description", "A static binary resource (image) for testing"},
-                              {"mimeType", "image/png"}},
-                 [](std::string_view uri, const auto&) -> Outcome {
-                   return json::object{{"contents", json::array{json::object{
-                                                        {"uri", uri}, {"mimeType", "image/png"}, {"blob", kTestPngBase64}}}}};
-                 });
-  b.add_resource(json::object{{"uri", "test://watched-resource"},
-                              {"name", "Watched Resource"},
-                              {"description", "A resource that can be subscribed to for updates"},
-                              {"mimeType", "text/plain"}},
-                 [](std::string_view uri, const auto&) -> Outcome {
-                   return json::object{{"contents", json::array{json::object{
-                                                        {"uri", uri}, {"mimeType", "text/plain"}, {"text", "Watched resource content"}}}}};
-                 });
+  b.add_resource(
+      json::object{{"uri", "test://static-text"},
+                   {"name", "Static Text Resource"},
+                   {"description", "A static text resource for testing"},
+                   {"mimeType", "text/plain"}},
+      [](std::string_view uri, const auto&) -> Outcome {
+        return json::object{
+            {"contents", json::array{json::object{
+                             {"uri", uri},
+                             {"mimeType", "text/plain"},
+                             {"text", "This is the content of the static text resource."}}}}};
+      });
+  b.add_resource(
+      json::object{{"uri", "test://static-binary"},
+                   {"name", "Static Binary Resource"},
+                   {"description", "A static binary resource (image) for testing"},
+                   {"mimeType", "image/png"}},
+      [](std::string_view uri, const auto&) -> Outcome {
+        return json::object{
+            {"contents", json::array{json::object{
+                             {"uri", uri}, {"mimeType", "image/png"}, {"blob", kTestPngBase64}}}}};
+      });
+  b.add_resource(
+      json::object{{"uri", "test://watched-resource"},
+                   {"name", "Watched Resource"},
+                   {"description", "A resource that can be subscribed to for updates"},
+                   {"mimeType", "text/plain"}},
+      [](std::string_view uri, const auto&) -> Outcome {
+        return json::object{
+            {"contents",
+             json::array{json::object{
+                 {"uri", uri}, {"mimeType", "text/plain"}, {"text", "Watched resource content"}}}}};
+      });
   b.add_template(
       json::object{{"uriTemplate", "test://template/{id}/data"},
                    {"name", "Template Resource"},
@@ -326,9 +356,10 @@ void add_resources(server::BuiltinBackend& b) {
       [](std::string_view uri, const std::map<std::string, std::string>& vars) -> Outcome {
         const std::string& id = vars.at("id");
         json::object data{{"id", id}, {"templateTest", true}, {"data", "Data for ID: " + id}};
-        return json::object{{"contents", json::array{json::object{{"uri", uri},
-                                                                  {"mimeType", "application/json"},
-                                                                  {"text", json::serialize(data)}}}}};
+        return json::object{
+            {"contents", json::array{json::object{{"uri", uri},
+                                                  {"mimeType", "application/json"},
+                                                  {"text", json::serialize(data)}}}}};
       },
       [](std::string_view arg, std::string_view value) {
         std::vector<std::string> out;
@@ -344,15 +375,22 @@ json::object prompt_msg(json::object content) {
 }
 
 void add_prompts(server::BuiltinBackend& b) {
-  b.add_prompt(json::object{{"name", "test_simple_prompt"}, {"description", "A simple prompt without arguments"}},
-               [](const json::object&) -> Outcome {
-                 return json::object{{"messages", json::array{prompt_msg(text("This is a simple prompt for testing."))}}};
-               });
+  b.add_prompt(
+      json::object{{"name", "test_simple_prompt"},
+                   {"description", "A simple prompt without arguments"}},
+      [](const json::object&) -> Outcome {
+        return json::object{
+            {"messages", json::array{prompt_msg(text("This is a simple prompt for testing."))}}};
+      });
   b.add_prompt(
       json::object{{"name", "test_prompt_with_arguments"},
                    {"description", "A prompt with required arguments"},
-                   {"arguments", json::array{json::object{{"name", "arg1"}, {"description", "First test argument"}, {"required", true}},
-                                             json::object{{"name", "arg2"}, {"description", "Second test argument"}, {"required", true}}}}},
+                   {"arguments", json::array{json::object{{"name", "arg1"},
+                                                          {"description", "First test argument"},
+                                                          {"required", true}},
+                                             json::object{{"name", "arg2"},
+                                                          {"description", "Second test argument"},
+                                                          {"required", true}}}}},
       [](const json::object& args) -> Outcome {
         return json::object{{"messages", json::array{prompt_msg(text(fmt::format(
                                              "Prompt with arguments: arg1='{}', arg2='{}'",
@@ -368,27 +406,32 @@ void add_prompts(server::BuiltinBackend& b) {
         return out;
       });
   b.add_prompt(
-      json::object{{"name", "test_prompt_with_embedded_resource"},
-                   {"description", "A prompt that includes an embedded resource"},
-                   {"arguments", json::array{json::object{{"name", "resourceUri"},
-                                                          {"description", "URI of the resource to embed"},
-                                                          {"required", true}}}}},
+      json::object{
+          {"name", "test_prompt_with_embedded_resource"},
+          {"description", "A prompt that includes an embedded resource"},
+          {"arguments", json::array{json::object{{"name", "resourceUri"},
+                                                 {"description", "URI of the resource to embed"},
+                                                 {"required", true}}}}},
       [](const json::object& args) -> Outcome {
         json::object res{{"uri", str_arg(args, "resourceUri")},
                          {"mimeType", "text/plain"},
                          {"text", "Embedded resource content for testing."}};
-        return json::object{{"messages", json::array{
-                                             prompt_msg(json::object{{"type", "resource"}, {"resource", std::move(res)}}),
-                                             prompt_msg(text("Please process the embedded resource above."))}}};
+        return json::object{
+            {"messages",
+             json::array{
+                 prompt_msg(json::object{{"type", "resource"}, {"resource", std::move(res)}}),
+                 prompt_msg(text("Please process the embedded resource above."))}}};
       });
-  b.add_prompt(json::object{{"name", "test_prompt_with_image"}, {"description", "A prompt that includes image content"}},
-               [](const json::object&) -> Outcome {
-                 return json::object{{"messages", json::array{
-                                                      prompt_msg(json::object{{"type", "image"},
-                                                                              {"data", kTestPngBase64},
-                                                                              {"mimeType", "image/png"}}),
-                                                      prompt_msg(text("Please analyze the image above."))}}};
-               });
+  b.add_prompt(
+      json::object{{"name", "test_prompt_with_image"},
+                   {"description", "A prompt that includes image content"}},
+      [](const json::object&) -> Outcome {
+        return json::object{
+            {"messages", json::array{prompt_msg(json::object{{"type", "image"},
+                                                             {"data", kTestPngBase64},
+                                                             {"mimeType", "image/png"}}),
+                                     prompt_msg(text("Please analyze the image above."))}}};
+      });
 }
 
 }  // namespace

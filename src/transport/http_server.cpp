@@ -1,5 +1,8 @@
 #include "transport/http_server.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,11 +14,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
 #include <map>
 #include <mutex>
 #include <set>
-#include <spdlog/spdlog.h>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -144,8 +145,8 @@ bool accepts(std::string_view accept_header, std::string_view media_type) {
   std::size_t pos = 0;
   while (pos <= accept_header.size()) {
     auto comma = accept_header.find(',', pos);
-    auto item = accept_header.substr(pos, comma == std::string_view::npos ? std::string_view::npos
-                                                                          : comma - pos);
+    auto item = accept_header.substr(
+        pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
     auto semi = item.find(';');
     auto mt = lower(trim(item.substr(0, semi)));
     if (mt == media_type || mt == type_wild || mt == "*/*") return true;
@@ -246,20 +247,19 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         live.insert(conn);
       }
       ++connections;
-      asio::co_spawn(
-          conn->stream.get_executor(), run_connection(conn),
-          [self = shared_from_this(), conn](std::exception_ptr e) {
-            if (e) {
-              try {
-                std::rethrow_exception(e);
-              } catch (const std::exception& ex) {
-                spdlog::error("http: connection ended by exception: {}", ex.what());
-              }
-            }
-            std::lock_guard lk(self->mu);
-            self->live.erase(conn);
-            --self->connections;
-          });
+      asio::co_spawn(conn->stream.get_executor(), run_connection(conn),
+                     [self = shared_from_this(), conn](std::exception_ptr e) {
+                       if (e) {
+                         try {
+                           std::rethrow_exception(e);
+                         } catch (const std::exception& ex) {
+                           spdlog::error("http: connection ended by exception: {}", ex.what());
+                         }
+                       }
+                       std::lock_guard lk(self->mu);
+                       self->live.erase(conn);
+                       --self->connections;
+                     });
     }
   }
 
@@ -308,21 +308,21 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         unsigned version = parser.get().version() ? parser.get().version() : 11;
         if (hec == http::error::body_limit) {
           co_await write(stream,
-                         rpc_error_response(version, http::status::payload_too_large,
-                                            protocol::kInvalidRequest,
-                                            fmt::format("Request body exceeds {} bytes",
-                                                        opts.max_body_bytes)),
+                         rpc_error_response(
+                             version, http::status::payload_too_large, protocol::kInvalidRequest,
+                             fmt::format("Request body exceeds {} bytes", opts.max_body_bytes)),
                          false);
         } else if (hec == http::error::header_limit) {
           co_await write(stream,
                          rpc_error_response(version, http::status::request_header_fields_too_large,
                                             protocol::kInvalidRequest, "Request headers too large"),
                          false);
-        } else if (hec.category() == beast::http::make_error_code(http::error::bad_version).category() &&
+        } else if (hec.category() ==
+                       beast::http::make_error_code(http::error::bad_version).category() &&
                    hec != http::error::end_of_stream && hec != http::error::partial_message) {
           co_await write(stream,
-                         rpc_error_response(11, http::status::bad_request, protocol::kInvalidRequest,
-                                            "Malformed HTTP request"),
+                         rpc_error_response(11, http::status::bad_request,
+                                            protocol::kInvalidRequest, "Malformed HTTP request"),
                          false);
         }
         break;
@@ -369,16 +369,16 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     // DNS rebinding: a browser page on another origin must not reach a local
     // server, and a rebound name must not pass as a local Host.
     if (!host_allowed(req[http::field::host], opts.allowed_hosts, loopback_only))
-      co_return co_await reply(stream, req,
-                               rpc_error_response(v, http::status::forbidden,
-                                                  protocol::kInvalidRequest,
-                                                  "Forbidden: Host header not allowed"));
+      co_return co_await reply(
+          stream, req,
+          rpc_error_response(v, http::status::forbidden, protocol::kInvalidRequest,
+                             "Forbidden: Host header not allowed"));
     auto origin = req[http::field::origin];
     if (!origin.empty() && !origin_allowed(origin, opts.allowed_origins))
-      co_return co_await reply(stream, req,
-                               rpc_error_response(v, http::status::forbidden,
-                                                  protocol::kInvalidRequest,
-                                                  "Forbidden: Origin not allowed"));
+      co_return co_await reply(
+          stream, req,
+          rpc_error_response(v, http::status::forbidden, protocol::kInvalidRequest,
+                             "Forbidden: Origin not allowed"));
     if (req.method() == http::verb::options) {
       Response res{http::status::no_content, v};
       res.set(http::field::access_control_allow_methods, "GET, POST, DELETE");
@@ -422,8 +422,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       const Request& req, const protocol::Principal& principal) {
     auto sid = req["Mcp-Session-Id"];
     if (sid.empty())
-      return rpc_error_response(req.version(), http::status::bad_request,
-                                protocol::kInvalidRequest,
+      return rpc_error_response(req.version(), http::status::bad_request, protocol::kInvalidRequest,
                                 "Bad Request: Mcp-Session-Id header is required");
     auto s = engine.find_session(sid);
     if (!s)
@@ -464,24 +463,24 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     if (batch) {
       for (auto& e : body.get_array()) {
         if (!e.is_object())
-          co_return co_await reply(stream, req,
-                                   rpc_error_response(v, http::status::bad_request,
-                                                      protocol::kInvalidRequest,
-                                                      "Invalid Request: batch items must be objects"));
+          co_return co_await reply(
+              stream, req,
+              rpc_error_response(v, http::status::bad_request, protocol::kInvalidRequest,
+                                 "Invalid Request: batch items must be objects"));
         msgs.push_back(std::move(e.get_object()));
       }
       if (msgs.empty())
-        co_return co_await reply(stream, req,
-                                 rpc_error_response(v, http::status::bad_request,
-                                                    protocol::kInvalidRequest,
-                                                    "Invalid Request: empty batch"));
+        co_return co_await reply(
+            stream, req,
+            rpc_error_response(v, http::status::bad_request, protocol::kInvalidRequest,
+                               "Invalid Request: empty batch"));
     } else if (body.is_object()) {
       msgs.push_back(std::move(body.get_object()));
     } else {
-      co_return co_await reply(stream, req,
-                               rpc_error_response(v, http::status::bad_request,
-                                                  protocol::kInvalidRequest,
-                                                  "Invalid Request: expected a JSON-RPC object"));
+      co_return co_await reply(
+          stream, req,
+          rpc_error_response(v, http::status::bad_request, protocol::kInvalidRequest,
+                             "Invalid Request: expected a JSON-RPC object"));
     }
 
     // Classify up front: invalid messages are answered here, and we need to
@@ -494,9 +493,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       auto c = protocol::classify(json::value(std::move(m)));
       if (c.index() == 1) {
         auto& e = std::get<1>(c);
-        co_return co_await reply(stream, req,
-                                 json_response(v, http::status::bad_request,
-                                               protocol::make_error(e.id, e.error)));
+        co_return co_await reply(
+            stream, req,
+            json_response(v, http::status::bad_request, protocol::make_error(e.id, e.error)));
       }
       auto& msg = std::get<protocol::Message>(c);
       if (msg.kind == protocol::MessageKind::kRequest) {
@@ -513,27 +512,26 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     bool created = false;
     if (has_initialize) {
       if (msgs.size() != 1)
-        co_return co_await reply(stream, req,
-                                 rpc_error_response(v, http::status::bad_request,
-                                                    protocol::kInvalidRequest,
-                                                    "Invalid Request: initialize must be sent alone"));
+        co_return co_await reply(
+            stream, req,
+            rpc_error_response(v, http::status::bad_request, protocol::kInvalidRequest,
+                               "Invalid Request: initialize must be sent alone"));
       session = engine.create_session(principal);
       if (!session)
         co_return co_await reply(stream, req,
                                  rpc_error_response(v, http::status::service_unavailable,
-                                                    protocol::kInternalError,
-                                                    "Too many sessions"));
+                                                    protocol::kInternalError, "Too many sessions"));
       created = true;
     } else {
       auto r = session_for(req, principal);
       if (r.index() == 1) co_return co_await reply(stream, req, std::move(std::get<1>(r)));
       session = std::move(std::get<0>(r));
       if (batch && !protocol::allows_batches(session->protocol_version()))
-        co_return co_await reply(stream, req,
-                                 rpc_error_response(v, http::status::bad_request,
-                                                    protocol::kInvalidRequest,
-                                                    "Invalid Request: JSON-RPC batches are not "
-                                                    "supported in this protocol version"));
+        co_return co_await reply(
+            stream, req,
+            rpc_error_response(v, http::status::bad_request, protocol::kInvalidRequest,
+                               "Invalid Request: JSON-RPC batches are not "
+                               "supported in this protocol version"));
     }
 
     auto ex = co_await asio::this_coro::executor;
@@ -629,8 +627,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   asio::awaitable<bool> write_chunk(beast::tcp_stream& stream, const std::string& data) {
     stream.expires_after(opts.read_timeout);
-    auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(data)),
-                                              tuple_awaitable);
+    auto [ec, n] =
+        co_await asio::async_write(stream, http::make_chunk(asio::buffer(data)), tuple_awaitable);
     stream.expires_never();
     co_return !ec;
   }
@@ -711,11 +709,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                                    const protocol::Principal& principal) {
     const unsigned v = req.version();
     if (!accepts(req[http::field::accept], "text/event-stream"))
-      co_return co_await reply(stream, req,
-                               rpc_error_response(v, http::status::not_acceptable,
-                                                  protocol::kInvalidRequest,
-                                                  "Not Acceptable: GET requires Accept: "
-                                                  "text/event-stream"));
+      co_return co_await reply(
+          stream, req,
+          rpc_error_response(v, http::status::not_acceptable, protocol::kInvalidRequest,
+                             "Not Acceptable: GET requires Accept: "
+                             "text/event-stream"));
     auto r = session_for(req, principal);
     if (r.index() == 1) co_return co_await reply(stream, req, std::move(std::get<1>(r)));
     auto session = std::move(std::get<0>(r));
@@ -737,11 +735,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     {
       std::lock_guard lk(hs->mu);
       if (hs->standalone_connected)
-        co_return co_await reply(stream, req,
-                                 rpc_error_response(v, http::status::conflict,
-                                                    protocol::kInvalidRequest,
-                                                    "Conflict: only one standalone SSE stream is "
-                                                    "allowed per session"));
+        co_return co_await reply(
+            stream, req,
+            rpc_error_response(v, http::status::conflict, protocol::kInvalidRequest,
+                               "Conflict: only one standalone SSE stream is "
+                               "allowed per session"));
       hs->standalone_connected = true;
       es = hs->standalone;
     }

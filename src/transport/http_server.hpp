@@ -27,13 +27,13 @@ struct HttpOptions {
   std::string host = "127.0.0.1";  // listen address
   std::uint16_t port = 8080;       // 0: pick a free port (see HttpServer::port())
   std::string mcp_path = "/mcp";
-  std::size_t max_body_bytes = 4 * 1024 * 1024;       // larger bodies get 413
-  std::size_t max_header_bytes = 16 * 1024;           // larger headers get 431
-  std::chrono::milliseconds read_timeout{30000};      // whole request incl. headers
-  std::chrono::milliseconds idle_timeout{120000};     // keep-alive between requests
-  std::chrono::milliseconds sse_keepalive{15000};     // comment lines on idle SSE streams
-  std::chrono::milliseconds sse_retry{1000};          // `retry:` hint sent to clients
-  std::chrono::milliseconds shutdown_grace{5000};     // wait for in-flight work on stop
+  std::size_t max_body_bytes = 4 * 1024 * 1024;    // larger bodies get 413
+  std::size_t max_header_bytes = 16 * 1024;        // larger headers get 431
+  std::chrono::milliseconds read_timeout{30000};   // whole request incl. headers
+  std::chrono::milliseconds idle_timeout{120000};  // keep-alive between requests
+  std::chrono::milliseconds sse_keepalive{15000};  // comment lines on idle SSE streams
+  std::chrono::milliseconds sse_retry{1000};       // `retry:` hint sent to clients
+  std::chrono::milliseconds shutdown_grace{5000};  // wait for in-flight work on stop
   // Origins allowed to call /mcp from a browser. Empty: only loopback origins
   // (http(s)://localhost|127.0.0.1|[::1] on any port).
   std::vector<std::string> allowed_origins;

@@ -1,16 +1,16 @@
 #include "transport/stdio_server.hpp"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
-#include <spdlog/spdlog.h>
 #include <thread>
 
 #include "protocol/version.hpp"
