@@ -10,7 +10,13 @@
 #include <functional>
 #include <thread>
 
+#include "auth/scopes.hpp"
+#include "auth/oauth2_tools.hpp"
+#include "config/config.hpp"
 #include "gateway/options.hpp"
+#include "security/pii_filter.hpp"
+#include "security/seed_security_tools_pii.hpp"
+#include "server/builtin_backend.hpp"
 #include "sandbox/spawn.hpp"
 #include "server/metrics.hpp"
 #include "tools/testkit.hpp"
@@ -79,6 +85,45 @@ void App::build() {
                  opts_.data_dir);
   }
   engine_ = std::make_unique<server::Engine>(opts_.engine);
+  const auto& doc = *opts_.document;
+  const auto& root = doc.root().as_object();
+
+  // security: the PII filter on every tools/call, resources/read, prompts/get.
+  config::Reader sec(doc, "/security");
+  if (auto* pii = sec.raw("pii")) {
+    if (!pii->is_object()) doc.fail("/security/pii", "must be a mapping");
+    try {
+      auto policy = security::policy_options_from_json(pii->get_object());
+      engine_->filters().add(security::make_pii_filter(std::move(policy)));
+    } catch (const std::exception& e) {
+      doc.fail("/security/pii", e.what());
+    }
+  }
+  sec.finish();
+
+  // Built-in tools from the seed (off unless asked for).
+  config::Reader bt(doc, "/builtin_tools");
+  bool security_tools = bt.boolean("security", false);
+  oauth2_tools_ = bt.boolean("oauth2", false);
+  bt.finish();
+  if (security_tools) {
+    auto tools = std::make_shared<server::BuiltinBackend>("security");
+    auto scanner = std::make_shared<const security::PiiScanner>();
+    security::PolicyOptions policy;
+    if (auto* pii = root.if_contains("security"); pii && pii->is_object())
+      if (auto* p = pii->get_object().if_contains("pii"); p && p->is_object())
+        policy = security::policy_options_from_json(p->get_object());
+    tools->add_sync_tool(security::make_test_pii_detection_tool(scanner, {}));
+    tools->add_sync_tool(security::make_simulate_data_breach_detection_tool(scanner, policy));
+    engine_->add_backend(tools);
+  }
+
+  if (auto* a = root.if_contains("auth")) {
+    if (!a->is_object()) doc.fail("/auth", "must be a mapping");
+    auth_config_ = a->get_object();
+    if (!auth_config_->contains("data_dir"))
+      (*auth_config_)["data_dir"] = (std::filesystem::path(opts_.data_dir) / "auth").string();
+  }
   if (opts_.testkit) {
     spdlog::warn("testkit enabled: conformance fixtures are exposed (not for production)");
     engine_->add_backend(tools::make_testkit());
@@ -103,6 +148,53 @@ void App::run_threads(asio::io_context& ioc, std::size_t n) {
   for (std::size_t i = 1; i < n; ++i) threads.emplace_back([&ioc] { ioc.run(); });
   ioc.run();
   for (auto& t : threads) t.join();
+}
+
+void App::attach_auth(transport::HttpServer& http) {
+  if (!auth_config_) return;
+  auto cfg = *auth_config_;
+  if (!cfg.contains("issuer")) {
+    // The address we really listen on (port 0 resolved): right for local use;
+    // set auth.issuer to the public URL behind a proxy.
+    std::string host = opts_.http.host == "0.0.0.0" || opts_.http.host == "::" ? "127.0.0.1" : opts_.http.host;
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    cfg["issuer"] = fmt::format("http://{}:{}", host, http.port());
+  }
+  auth::Options ao;
+  try {
+    ao = auth::options_from_json(cfg);
+  } catch (const std::exception& e) {
+    opts_.document->fail("/auth", e.what());
+  }
+  auth_ = std::make_shared<auth::AuthServer>(ao);
+  auto as = auth_;
+  http.add_route([as](const transport::Request& req) { return as->handle(req); });
+  if (ao.require_auth) {
+    http.set_authenticator([as](const transport::Request& req) { return as->authenticate(req); });
+    // A call outside the token's scopes is refused at the HTTP layer with
+    // 403 insufficient_scope naming the scope that would allow it.
+    auto* engine = engine_.get();
+    http.set_message_check([as, engine](const transport::Request& req, const protocol::Principal& p,
+                                        const boost::json::object& msg) -> std::optional<transport::Response> {
+      auto* m = msg.if_contains("method");
+      if (!m || !m->is_string() || m->get_string() != "tools/call") return std::nullopt;
+      auto* params = msg.if_contains("params");
+      auto* name = params && params->is_object() ? params->get_object().if_contains("name") : nullptr;
+      if (!name || !name->is_string()) return std::nullopt;
+      auto [server, tool] = engine->owner_of(server::Kind::kTool, name->get_string());
+      if (server.empty() || auth::may_use(p, server, tool)) return std::nullopt;
+      return as->require_scope(req, p, fmt::format("mcp:tool:{}/{}", server, tool));
+    });
+    engine_->set_authorizer([](const protocol::Principal& p, std::string_view server, server::Kind,
+                               std::string_view name) { return auth::may_use(p, server, name); });
+  }
+  if (oauth2_tools_) {
+    auto tools = std::make_shared<server::BuiltinBackend>("oauth2");
+    for (auto& t : auth::oauth2_tools(auth_)) tools->add_sync_tool(std::move(t));
+    engine_->add_backend(tools);
+  }
+  spdlog::info("OAuth2 authorization server: issuer {}{}", ao.issuer,
+               ao.require_auth ? ", /mcp requires a bearer token" : "");
 }
 
 void App::register_metrics() {
@@ -141,6 +233,8 @@ int App::serve() {
   asio::io_context ioc;
   attach_gateway(ioc);
   transport::HttpServer http(ioc, *engine_, opts_.http);
+  http.bind();
+  attach_auth(http);
   register_metrics();
   http.add_route([](const transport::Request& req) -> std::optional<transport::Response> {
     if (req.target() != "/metrics") return std::nullopt;

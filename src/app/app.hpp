@@ -6,8 +6,10 @@
 #include <memory>
 
 #include "app/options.hpp"
+#include "auth/server.hpp"
 #include "gateway/gateway.hpp"
 #include "server/engine.hpp"
+#include "transport/http_server.hpp"
 
 namespace bastion::app {
 
@@ -31,6 +33,8 @@ class App {
   // The gateway needs the io_context the transport runs on.
   void attach_gateway(boost::asio::io_context& ioc);
   void register_metrics();
+  // Builds the authorization server and hooks it into `http`.
+  void attach_auth(transport::HttpServer& http);
   void run_threads(boost::asio::io_context& ioc, std::size_t n);
 
   // SIGHUP: re-reads the configuration file; a bad file is logged and ignored.
@@ -41,6 +45,11 @@ class App {
   std::unique_ptr<server::Engine> engine_;
   std::vector<gateway::UpstreamOptions> upstreams_;
   std::shared_ptr<gateway::GatewayBackend> gateway_;
+  // auth: the raw section (the issuer defaults to the bound address, known
+  // only after bind), and the server once built.
+  std::optional<boost::json::object> auth_config_;
+  std::shared_ptr<auth::AuthServer> auth_;
+  bool oauth2_tools_ = false;
 };
 
 }  // namespace bastion::app

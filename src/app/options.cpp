@@ -112,7 +112,7 @@ AppOptions load_options(const std::optional<std::string>& path, const Overrides&
     if (ov.testkit) o.testkit = *ov.testkit;
   }
   // Sections owned by other modules are validated where they are built.
-  for (const char* k : {"auth", "security", "servers", "mcpServers", "mcp_servers_file", "gateway"})
+  for (const char* k : {"auth", "security", "servers", "mcpServers", "mcp_servers_file", "gateway", "builtin_tools"})
     root.raw(k);
   root.finish();
   return o;

@@ -320,6 +320,11 @@ std::optional<GatewayBackend::Route> GatewayBackend::route(Kind kind, std::strin
   return std::nullopt;
 }
 
+std::pair<std::string, std::string> GatewayBackend::owner_of(Kind kind, std::string_view key) const {
+  if (auto r = route(kind, key)) return {r->proto->name(), r->original};
+  return {"gateway", std::string(key)};
+}
+
 bool GatewayBackend::owns(Kind kind, std::string_view key) const {
   if (route(kind, key)) return true;
   // Not listed yet (lazy upstream never started): claim names under a prefix

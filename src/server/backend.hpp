@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "protocol/jsonrpc.hpp"
@@ -82,6 +83,13 @@ class Backend {
   virtual boost::asio::awaitable<protocol::Outcome> call(std::string_view method,
                                                          boost::json::object params,
                                                          RequestContext& ctx) = 0;
+
+  // Who really serves `key` and under which name there (for policies and
+  // audit): the gateway answers with the upstream server and its own tool
+  // name; other backends with their name and the key as is.
+  virtual std::pair<std::string, std::string> owner_of(Kind /*kind*/, std::string_view key) const {
+    return {std::string(name()), std::string(key)};
+  }
 
   // Client-side notifications the backend may care about
   // (notifications/roots/list_changed), and session teardown.

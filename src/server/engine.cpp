@@ -150,7 +150,14 @@ json::object Engine::capabilities() const {
 
 bool Engine::visible(const protocol::Principal& p, const Backend& b, Kind k,
                      std::string_view name) const {
-  return !authorizer_ || authorizer_(p, b.name(), k, name);
+  if (!authorizer_) return true;
+  auto [server, original] = b.owner_of(k, name);
+  return authorizer_(p, server, k, original);
+}
+
+std::pair<std::string, std::string> Engine::owner_of(Kind kind, std::string_view key) const {
+  if (Backend* b = owner(kind, key)) return b->owner_of(kind, key);
+  return {};
 }
 
 Backend* Engine::owner(Kind kind, std::string_view key) const {
@@ -201,7 +208,8 @@ asio::awaitable<Outcome> Engine::route(Kind kind, std::string_view key, const st
   if (!filtered) co_return co_await b->call(method, std::move(params), ctx);
 
   std::string rid = json::serialize(ctx.request_id());
-  CallContext cc{ctx.caller(), ctx.session_id(), rid, method, b->name(), key};
+  auto [owner, target] = b->owner_of(kind, key);
+  CallContext cc{ctx.caller(), ctx.session_id(), rid, method, owner, target};
   if (auto v = filters_.run_request(params, cc); !v.ok()) {
     filters_.run_error(*v.error, cc);
     co_return *v.error;

@@ -39,8 +39,9 @@ struct EngineOptions {
   std::function<bool(std::string_view session_id)> accept_session_id;
 };
 
-// Decides what a caller may see and use. Null: everything is visible.
-using Authorizer = std::function<bool(const protocol::Principal&, std::string_view backend,
+// Decides what a caller may see and use, given the server that really owns
+// the item and its name there (see Backend::owner_of). Null: everything.
+using Authorizer = std::function<bool(const protocol::Principal&, std::string_view server,
                                       Kind kind, std::string_view name)>;
 
 // Thread-safe.
@@ -72,6 +73,10 @@ class Engine : public BackendListener {
                                                      boost::json::object params);
   void on_client_notification(Session& s, const std::string& method,
                               const boost::json::object& msg);
+
+  // The server and name behind a tool/prompt/resource key, for scope checks
+  // and audit ({"", ""} when no backend owns it).
+  std::pair<std::string, std::string> owner_of(Kind kind, std::string_view key) const;
 
   // The merged capabilities object for InitializeResult.
   boost::json::object capabilities() const;

@@ -503,7 +503,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         if (msg.method == "initialize") has_initialize = true;
       }
       if (message_check)
-        if (auto res = message_check(principal, msg.raw))
+        if (auto res = message_check(req, principal, msg.raw))
           co_return co_await reply(stream, req, std::move(*res));
       classified.push_back(std::move(msg));
     }
@@ -800,6 +800,13 @@ void HttpServer::set_message_check(MessageCheck c) { impl_->message_check = std:
 
 void HttpServer::start() {
   auto& i = *impl_;
+  if (!i.acceptor.is_open()) bind();
+  asio::co_spawn(i.acceptor.get_executor(), i.accept_loop(), asio::detached);
+  asio::co_spawn(i.ioc, i.sweep_loop(), asio::detached);
+}
+
+void HttpServer::bind() {
+  auto& i = *impl_;
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(i.opts.host, ec);
   if (ec) throw std::runtime_error(fmt::format("invalid listen address '{}'", i.opts.host));
@@ -812,8 +819,6 @@ void HttpServer::start() {
     throw std::runtime_error(
         fmt::format("cannot listen on {}:{}: {}", i.opts.host, i.opts.port, ec.message()));
   i.loopback_only = is_loopback_address(i.opts.host);
-  asio::co_spawn(i.acceptor.get_executor(), i.accept_loop(), asio::detached);
-  asio::co_spawn(i.ioc, i.sweep_loop(), asio::detached);
 }
 
 std::uint16_t HttpServer::port() const {

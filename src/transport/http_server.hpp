@@ -50,8 +50,8 @@ using RouteHandler = std::function<std::optional<Response>(const Request&)>;
 using Authenticator = std::function<std::variant<protocol::Principal, Response>(const Request&)>;
 // Last check before a message reaches the session (scope per tool): nullopt
 // to proceed, or the response to send instead (403 insufficient_scope).
-using MessageCheck =
-    std::function<std::optional<Response>(const protocol::Principal&, const boost::json::object&)>;
+using MessageCheck = std::function<std::optional<Response>(
+    const Request&, const protocol::Principal&, const boost::json::object&)>;
 
 class HttpServer {
  public:
@@ -62,7 +62,10 @@ class HttpServer {
   void set_authenticator(Authenticator a);
   void set_message_check(MessageCheck c);
 
-  // Binds and starts accepting. Throws std::runtime_error when it cannot bind.
+  // Binds (so port() is known) without accepting yet. Throws
+  // std::runtime_error when it cannot bind.
+  void bind();
+  // Binds if needed and starts accepting.
   void start();
   std::uint16_t port() const;
   std::size_t connection_count() const;
