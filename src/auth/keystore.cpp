@@ -1,5 +1,7 @@
 #include "auth/keystore.hpp"
 
+#include "storage/private_file.hpp"
+
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -17,68 +19,16 @@ namespace bastion::auth {
 
 namespace fs = std::filesystem;
 
-void ensure_private_dir(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir.parent_path().empty() ? fs::path(".") : dir.parent_path(), ec);
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    throw std::runtime_error("cannot create auth data directory " + dir.string() + ": " +
-                             std::strerror(errno));
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    throw std::runtime_error("auth data directory " + dir.string() + " is not a directory");
-  if (st.st_mode & 077)
-    throw std::runtime_error("auth data directory " + dir.string() +
-                             " is accessible by group/others; run: chmod 700 " + dir.string());
-}
+void ensure_private_dir(const fs::path& dir) { storage::ensure_private_dir(dir); }
 
 void write_private_file(const fs::path& file, std::string_view content) {
-  fs::path tmp = file;
-  tmp += ".tmp";
-  ::unlink(tmp.c_str());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0)
-    throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
-  std::size_t off = 0;
-  while (off < content.size()) {
-    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
-    }
-    off += std::size_t(n);
-  }
-  ::fsync(fd);
-  ::close(fd);
-  if (::rename(tmp.c_str(), file.c_str()) != 0)
-    throw std::runtime_error("cannot rename " + tmp.string() + ": " + std::strerror(errno));
+  storage::write_private_file(file, content);
 }
 
 Result<std::string> read_private_file(const fs::path& file) {
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return fail("cannot open " + file.string() + ": " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return fail(file.string() + " is not a regular file");
-  }
-  if (st.st_mode & 077) {
-    ::close(fd);
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
-    return fail("refusing " + file.string() + ": mode " + mode +
-                " lets group/others read a private key; run: chmod 600 " + file.string());
-  }
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, std::size_t(n));
-  }
-  ::close(fd);
-  return out;
+  std::string why;
+  if (auto text = storage::read_private_file(file, &why)) return std::move(*text);
+  return fail(std::move(why));
 }
 
 KeyStore::KeyStore(fs::path dir, Alg alg, std::chrono::seconds retention, Clock clock, int rsa_bits)

@@ -1,0 +1,104 @@
+#include "storage/private_file.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace bastion::storage {
+
+namespace fs = std::filesystem;
+
+void ensure_private_dir(const fs::path& dir) {
+  std::error_code ec;
+  if (dir.has_parent_path()) fs::create_directories(dir.parent_path(), ec);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    throw std::runtime_error(
+        fmt::format("cannot create directory {}: {}", dir.string(), std::strerror(errno)));
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw std::runtime_error(fmt::format("{} is not a directory", dir.string()));
+  if (st.st_mode & 077)
+    throw std::runtime_error(fmt::format(
+        "directory {} is accessible by group/others (mode {:04o}); run: chmod 700 {}",
+        dir.string(), unsigned(st.st_mode & 07777), dir.string()));
+}
+
+void sync_dir(const fs::path& dir) {
+  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+void write_private_file(const fs::path& file, std::string_view content) {
+  fs::path tmp = file;
+  tmp += ".tmp";
+  ::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    throw std::runtime_error(fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno)));
+  std::size_t off = 0;
+  while (off < content.size()) {
+    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int e = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw std::runtime_error(fmt::format("cannot write {}: {}", tmp.string(), std::strerror(e)));
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    int e = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw std::runtime_error(fmt::format("cannot sync {}: {}", tmp.string(), std::strerror(e)));
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), file.c_str()) != 0)
+    throw std::runtime_error(
+        fmt::format("cannot rename {}: {}", tmp.string(), std::strerror(errno)));
+  sync_dir(file.parent_path());
+}
+
+std::optional<std::string> read_private_file(const fs::path& file, std::string* why) {
+  auto fail = [&](std::string reason) -> std::optional<std::string> {
+    if (why) *why = std::move(reason);
+    return std::nullopt;
+  };
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return fail(fmt::format("cannot open {}: {}", file.string(), std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return fail(fmt::format("{} is not a regular file", file.string()));
+  }
+  if (st.st_mode & 077) {
+    ::close(fd);
+    return fail(fmt::format("refusing {}: mode {:04o} lets group/others read it; run: chmod 600 {}",
+                            file.string(), unsigned(st.st_mode & 07777), file.string()));
+  }
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      return fail(fmt::format("cannot read {}: {}", file.string(), std::strerror(e)));
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+}  // namespace bastion::storage

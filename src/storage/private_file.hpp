@@ -1,0 +1,30 @@
+// Private files on disk: the data directory's keys, secrets, revocation list
+// and audit signing key. Directories are 0700 and files 0600; anything more
+// open is refused with the chmod that fixes it, because a key that others
+// can read is no longer a key.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace bastion::storage {
+
+// Creates `dir` (and missing parents) 0700; throws std::runtime_error if it
+// is not a directory or group/others can access it.
+void ensure_private_dir(const std::filesystem::path& dir);
+
+// Replaces `file` atomically: a 0600 temp file beside it, fsync, rename,
+// fsync of the directory. Throws std::runtime_error on failure.
+void write_private_file(const std::filesystem::path& file, std::string_view content);
+
+// Reads a regular file (not through a symlink). On failure returns nullopt
+// and sets `why`: missing, not a regular file, or readable by group/others
+// ("refusing F: mode 0644 lets group/others read it; run: chmod 600 F").
+std::optional<std::string> read_private_file(const std::filesystem::path& file, std::string* why);
+
+// fsync of a directory, so a rename or a new file in it survives a crash.
+void sync_dir(const std::filesystem::path& dir);
+
+}  // namespace bastion::storage

@@ -1,0 +1,70 @@
+#include "storage/private_file.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+namespace bastion::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+class PrivateFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/bastion-storage-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  fs::path root_;
+};
+
+TEST_F(PrivateFile, CreatesPrivateDirsAndRefusesOpenOnes) {
+  auto d = root_ / "a" / "b";
+  ensure_private_dir(d);
+  struct stat st {};
+  ASSERT_EQ(::stat(d.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ensure_private_dir(d);  // again: fine
+  ::chmod(d.c_str(), 0755);
+  try {
+    ensure_private_dir(d);
+    FAIL() << "an open directory was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("chmod 700"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(PrivateFile, WritesAtomically0600AndReadsBack) {
+  auto f = root_ / "k";
+  write_private_file(f, "one");
+  write_private_file(f, "two");
+  struct stat st {};
+  ASSERT_EQ(::stat(f.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_FALSE(fs::exists(root_ / "k.tmp"));
+  std::string why;
+  EXPECT_EQ(read_private_file(f, &why).value_or("?"), "two");
+}
+
+TEST_F(PrivateFile, RefusesReadableMissingAndSymlinkedFiles) {
+  auto f = root_ / "k";
+  write_private_file(f, "x");
+  ::chmod(f.c_str(), 0644);
+  std::string why;
+  EXPECT_FALSE(read_private_file(f, &why));
+  EXPECT_NE(why.find("mode 0644"), std::string::npos) << why;
+  EXPECT_NE(why.find("chmod 600"), std::string::npos) << why;
+  EXPECT_FALSE(read_private_file(root_ / "missing", &why));
+  EXPECT_NE(why.find("cannot open"), std::string::npos);
+  ::chmod(f.c_str(), 0600);
+  fs::create_symlink(f, root_ / "link");
+  EXPECT_FALSE(read_private_file(root_ / "link", &why));
+  EXPECT_FALSE(read_private_file(root_, &why));
+}
+
+}  // namespace
+}  // namespace bastion::storage
