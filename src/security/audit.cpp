@@ -1,0 +1,680 @@
+#include "security/audit.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "security/base64.hpp"
+#include "storage/private_file.hpp"
+
+namespace bastion::security {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kActive = "audit.log";
+constexpr std::string_view kHead = "audit.log.head";
+constexpr std::string_view kCheckpoint = "audit_checkpoint";
+constexpr std::size_t kHeadBytes = 20 + 1 + 64 + 1;
+const std::string kZeroHash(64, '0');
+
+std::string now_iso8601() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+}
+
+std::string hash_hex(std::string_view line) { return merkle::to_hex(merkle::sha256(line)); }
+
+std::string signed_message(std::string_view key_id, std::uint64_t tree_size, std::string_view root,
+                           std::string_view head) {
+  return fmt::format("bastion-audit-checkpoint/v1\n{}\n{}\n{}\n{}\n", key_id, tree_size, root,
+                     head);
+}
+
+std::string compute_key_id(std::string_view pk) {
+  auto h = merkle::sha256(pk);
+  return "ak_" + merkle::to_hex(h).substr(0, 16);
+}
+
+std::string read_all(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string_view> split_lines(std::string_view text) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    out.push_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
+std::optional<json::object> parse_record(std::string_view line) {
+  boost::system::error_code ec;
+  auto v = json::parse(line, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  return std::move(v.as_object());
+}
+
+std::optional<std::uint64_t> get_u64(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  if (!v) return std::nullopt;
+  if (v->is_uint64()) return v->get_uint64();
+  if (v->is_int64() && v->get_int64() >= 0) return static_cast<std::uint64_t>(v->get_int64());
+  return std::nullopt;
+}
+
+std::string get_str(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+bool is_checkpoint(const json::object& o) { return get_str(o, "event_type") == kCheckpoint; }
+
+std::optional<merkle::CompactRange> range_of(const json::object& cp) {
+  auto size = get_u64(cp, "tree_size");
+  auto* r = cp.if_contains("range");
+  if (!size || !r || !r->is_array()) return std::nullopt;
+  std::vector<merkle::Hash> hashes;
+  for (const auto& h : r->get_array()) {
+    if (!h.is_string()) return std::nullopt;
+    auto x = merkle::from_hex(h.get_string());
+    if (!x) return std::nullopt;
+    hashes.push_back(*x);
+  }
+  return merkle::CompactRange::restore(*size, std::move(hashes));
+}
+
+void write_all(int fd, std::string_view data) {
+  std::size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw std::runtime_error(std::strerror(errno));
+    off += static_cast<std::size_t>(n);
+  }
+}
+
+std::string rotated_name(std::uint64_t first_seq) {
+  return fmt::format("audit-{:012}.log", first_seq);
+}
+
+}  // namespace
+
+AuditOptions audit_options_from_json(const json::object& o, const fs::path& default_dir) {
+  AuditOptions a;
+  a.dir = default_dir;
+  auto bad = [](std::string_view k, std::string_view why) {
+    throw std::invalid_argument(fmt::format("audit.{}: {}", k, why));
+  };
+  auto positive = [&](std::string_view k, const json::value& v) -> std::uint64_t {
+    if (v.is_int64() && v.get_int64() > 0) return static_cast<std::uint64_t>(v.get_int64());
+    if (v.is_uint64() && v.get_uint64() > 0) return v.get_uint64();
+    bad(k, "expected a positive integer");
+    return 0;
+  };
+  for (const auto& [k, v] : o) {
+    if (k == "dir") {
+      if (!v.is_string() || v.get_string().empty()) bad(k, "expected a path");
+      a.dir = std::string(v.get_string());
+    } else if (k == "sync") {
+      std::string_view s = v.is_string() ? std::string_view(v.get_string()) : "";
+      if (s == "always")
+        a.sync = AuditOptions::Sync::kAlways;
+      else if (s == "interval")
+        a.sync = AuditOptions::Sync::kInterval;
+      else if (s == "never")
+        a.sync = AuditOptions::Sync::kNever;
+      else
+        bad(k, "expected always, interval or never");
+    } else if (k == "sync_interval_ms") {
+      a.sync_interval = std::chrono::milliseconds(positive(k, v));
+    } else if (k == "checkpoint_every") {
+      a.checkpoint_every = positive(k, v);
+    } else if (k == "checkpoint_interval_ms") {
+      a.checkpoint_interval = std::chrono::milliseconds(positive(k, v));
+    } else if (k == "max_file_bytes") {
+      a.max_file_bytes = positive(k, v);
+      if (a.max_file_bytes < 4096) bad(k, "must be at least 4096");
+    } else if (k == "keep_files") {
+      if (!v.is_int64() || v.get_int64() < 0) bad(k, "expected a non-negative integer");
+      a.keep_files = static_cast<std::size_t>(v.get_int64());
+    } else {
+      bad(k, "unknown key");
+    }
+  }
+  return a;
+}
+
+std::vector<fs::path> audit_files(const fs::path& dir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    auto n = e.path().filename().string();
+    if (n.size() == 22 && n.rfind("audit-", 0) == 0 && e.path().extension() == ".log")
+      out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  if (fs::exists(dir / kActive, ec)) out.push_back(dir / kActive);
+  return out;
+}
+
+// --- AuditLog -------------------------------------------------------------------
+
+AuditLog::AuditLog(AuditOptions options) : options_(std::move(options)) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+  storage::ensure_private_dir(options_.dir);
+  auto key_file = options_.dir / "audit.key";
+  std::string why;
+  if (fs::exists(key_file)) {
+    auto text = storage::read_private_file(key_file, &why);
+    if (!text) throw std::runtime_error(why);
+    while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
+    auto sk = base64_decode(*text);
+    if (!sk || sk->size() != crypto_sign_SECRETKEYBYTES)
+      throw std::runtime_error(key_file.string() + " is not an Ed25519 audit key");
+    sk_ = std::move(*sk);
+    pk_.resize(crypto_sign_PUBLICKEYBYTES);
+    crypto_sign_ed25519_sk_to_pk(reinterpret_cast<unsigned char*>(pk_.data()),
+                                 reinterpret_cast<const unsigned char*>(sk_.data()));
+  } else {
+    sk_.resize(crypto_sign_SECRETKEYBYTES);
+    pk_.resize(crypto_sign_PUBLICKEYBYTES);
+    crypto_sign_keypair(reinterpret_cast<unsigned char*>(pk_.data()),
+                        reinterpret_cast<unsigned char*>(sk_.data()));
+    storage::write_private_file(key_file, base64_encode(sk_) + "\n");
+    spdlog::info("audit: generated checkpoint signing key {}", key_file.string());
+  }
+  // The public key is for verifiers; it is written every start so it always
+  // matches the signing key.
+  storage::write_private_file(options_.dir / "audit.pub", base64_encode(pk_) + "\n");
+  key_id_ = compute_key_id(pk_);
+  open_or_resume();
+  worker_ = std::thread([this] { background(); });
+}
+
+AuditLog::~AuditLog() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  std::lock_guard lock(mu_);
+  try {
+    since_checkpoint_ = std::max<std::uint64_t>(since_checkpoint_, 1);
+    checkpoint_locked();
+  } catch (...) {
+  }
+  if (fd_ >= 0) {
+    ::fdatasync(fd_);
+    ::close(fd_);
+  }
+  if (head_fd_ >= 0) ::close(head_fd_);
+  sodium_memzero(sk_.data(), sk_.size());
+}
+
+void AuditLog::open_or_resume() {
+  auto active = options_.dir / kActive;
+  std::uint64_t torn = 0;
+  bool clean = true;
+  bool fresh = true;
+  // Resume from the newest file that has records (the active one, or the
+  // last rotated one after a crash right at rotation).
+  auto files = audit_files(options_.dir);
+  for (auto it = files.rbegin(); it != files.rend(); ++it) {
+    std::string text = read_all(*it);
+    if (!text.empty() && text.back() != '\n') {
+      auto keep = text.rfind('\n');
+      keep = keep == std::string::npos ? 0 : keep + 1;
+      torn = text.size() - keep;
+      text.resize(keep);
+      if (::truncate(it->c_str(), static_cast<off_t>(keep)) != 0)
+        throw std::runtime_error(fmt::format("audit: cannot cut the torn tail of {}: {}",
+                                             it->string(), std::strerror(errno)));
+      spdlog::warn("audit: {} ended in a torn record ({} bytes, from a crash); cut off",
+                   it->string(), torn);
+    }
+    auto lines = split_lines(text);
+    if (lines.empty()) continue;
+    fresh = false;
+    // Start from the last checkpoint (its range restores the tree), else
+    // from seq 1.
+    std::size_t from = lines.size();
+    std::optional<merkle::CompactRange> range;
+    for (std::size_t i = lines.size(); i-- > 0;) {
+      auto rec = parse_record(lines[i]);
+      if (rec && is_checkpoint(*rec)) {
+        range = range_of(*rec);
+        if (!range)
+          throw std::runtime_error(fmt::format(
+              "audit: {} line {}: checkpoint is malformed; run `bastion audit verify {}` and move "
+              "the file away",
+              it->string(), i + 1, options_.dir.string()));
+        from = i;
+        break;
+      }
+    }
+    std::string expect_prev;
+    std::uint64_t expect_seq = 0;
+    if (!range) {
+      auto first = parse_record(lines[0]);
+      if (!first || get_u64(*first, "seq") != 1u)
+        throw std::runtime_error(fmt::format(
+            "audit: cannot resume {}: no checkpoint and it does not start at seq 1; run `bastion "
+            "audit verify {}` and move the file away",
+            it->string(), options_.dir.string()));
+      range.emplace();
+      from = 0;
+      expect_prev = kZeroHash;
+      expect_seq = 1;
+    }
+    std::string prev_line;
+    for (std::size_t i = from; i < lines.size(); ++i) {
+      auto rec = parse_record(lines[i]);
+      auto seq = rec ? get_u64(*rec, "seq") : std::nullopt;
+      bool linked = rec && seq && (expect_seq == 0 || *seq == expect_seq) &&
+                    (expect_prev.empty() || get_str(*rec, "prev") == expect_prev);
+      if (!linked)
+        throw std::runtime_error(fmt::format(
+            "audit: {} line {} does not continue the chain (the file was altered); run `bastion "
+            "audit verify {}` and move the file away",
+            it->string(), i + 1, options_.dir.string()));
+      range->append(merkle::leaf_hash(lines[i]));
+      expect_seq = *seq + 1;
+      expect_prev = hash_hex(lines[i]);
+      prev_line = std::string(lines[i]);
+      if (i + 1 == lines.size()) {
+        clean = is_checkpoint(*rec) && get_str(*rec, "reason") == "shutdown";
+        seq_ = *seq;
+      }
+    }
+    range_ = std::move(*range);
+    prev_ = merkle::sha256(prev_line);
+    if (*it == active) {
+      auto first = parse_record(lines[0]);
+      file_first_seq_ = first ? get_u64(*first, "seq").value_or(seq_) : seq_;
+      file_bytes_ = text.size();
+    } else {
+      file_first_seq_ = seq_ + 1;  // a new active file begins after the rotated one
+      file_bytes_ = 0;
+    }
+    break;
+  }
+  fd_ = ::open(active.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd_ < 0)
+    throw std::runtime_error(fmt::format("audit: cannot open {}: {}", active.string(),
+                                         std::strerror(errno)));
+  auto head = options_.dir / kHead;
+  head_fd_ = ::open(head.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (head_fd_ < 0)
+    throw std::runtime_error(fmt::format("audit: cannot open {}: {}", head.string(),
+                                         std::strerror(errno)));
+  std::lock_guard lock(mu_);
+  if (fresh) file_first_seq_ = 1;
+  if (file_bytes_ == 0 && !fresh) {
+    // A new active file starts with a checkpoint, so it verifies on its own.
+    since_checkpoint_ = 1;
+    checkpoint_locked();
+  }
+  json::object start{{"event_type", "audit_start"},
+                     {"clean_shutdown", fresh || clean},
+                     {"key_id", key_id_}};
+  if (torn) start["torn_bytes_removed"] = torn;
+  write_record_locked(std::move(start));
+}
+
+std::uint64_t AuditLog::append(json::object event) {
+  std::lock_guard lock(mu_);
+  write_record_locked(std::move(event));
+  std::uint64_t seq = seq_;
+  if (since_checkpoint_ >= options_.checkpoint_every) checkpoint_locked();
+  if (file_bytes_ >= options_.max_file_bytes) rotate_locked();
+  return seq;
+}
+
+void AuditLog::write_record_locked(json::object event) {
+  json::object rec;
+  rec.reserve(event.size() + 3);
+  rec["seq"] = seq_ + 1;
+  rec["ts"] = now_iso8601();
+  for (auto& [k, v] : event)
+    if (k != "seq" && k != "ts" && k != "prev") rec[k] = std::move(v);
+  rec["prev"] = merkle::to_hex(prev_);
+  std::string line = json::serialize(rec);
+  auto hash = merkle::sha256(line);
+  line += '\n';
+  try {
+    write_all(fd_, line);
+  } catch (const std::exception& e) {
+    ++failures_;
+    spdlog::error("audit: cannot write record {}: {}", seq_ + 1, e.what());
+    return;
+  }
+  ++seq_;
+  prev_ = hash;
+  range_.append(merkle::leaf_hash(std::string_view(line).substr(0, line.size() - 1)));
+  file_bytes_ += line.size();
+  ++since_checkpoint_;
+  dirty_ = true;
+  std::string head = fmt::format("{:020} {}\n", seq_, merkle::to_hex(prev_));
+  if (::pwrite(head_fd_, head.data(), head.size(), 0) != static_cast<ssize_t>(kHeadBytes)) {
+    ++failures_;
+    spdlog::error("audit: cannot update the head file: {}", std::strerror(errno));
+  }
+  if (options_.sync == AuditOptions::Sync::kAlways) {
+    ::fdatasync(fd_);
+    dirty_ = false;
+  }
+}
+
+void AuditLog::checkpoint() {
+  std::lock_guard lock(mu_);
+  checkpoint_locked();
+}
+
+void AuditLog::checkpoint_locked() {
+  if (since_checkpoint_ == 0) return;
+  std::string root = merkle::to_hex(range_.root());
+  std::string head = merkle::to_hex(prev_);
+  std::string msg = signed_message(key_id_, range_.size(), root, head);
+  unsigned char sig[crypto_sign_BYTES];
+  crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(msg.data()), msg.size(),
+                       reinterpret_cast<const unsigned char*>(sk_.data()));
+  json::array range;
+  for (const auto& h : range_.hashes()) range.emplace_back(merkle::to_hex(h));
+  std::string_view reason = stop_ ? "shutdown" : "periodic";
+  write_record_locked(json::object{
+      {"event_type", kCheckpoint},
+      {"reason", reason},
+      {"tree_size", range_.size()},
+      {"root", root},
+      {"head", head},
+      {"key_id", key_id_},
+      {"range", std::move(range)},
+      {"sig", base64_encode(std::string_view(reinterpret_cast<const char*>(sig), sizeof sig))}});
+  since_checkpoint_ = 0;
+  last_checkpoint_ = std::chrono::steady_clock::now();
+  if (stop_) ::fdatasync(fd_);
+}
+
+void AuditLog::rotate_locked() {
+  since_checkpoint_ = std::max<std::uint64_t>(since_checkpoint_, 1);
+  checkpoint_locked();
+  ::fdatasync(fd_);
+  ::close(fd_);
+  auto active = options_.dir / kActive;
+  auto target = options_.dir / rotated_name(file_first_seq_);
+  if (::rename(active.c_str(), target.c_str()) != 0)
+    spdlog::error("audit: cannot rotate {}: {}", active.string(), std::strerror(errno));
+  fd_ = ::open(active.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  storage::sync_dir(options_.dir);
+  file_first_seq_ = seq_ + 1;
+  file_bytes_ = 0;
+  since_checkpoint_ = 1;
+  checkpoint_locked();
+  if (options_.keep_files > 0) {
+    auto files = audit_files(options_.dir);
+    files.pop_back();  // the active file
+    while (files.size() > options_.keep_files) {
+      std::error_code ec;
+      fs::remove(files.front(), ec);
+      spdlog::info("audit: removed old file {} (keep_files {})", files.front().string(),
+                   options_.keep_files);
+      files.erase(files.begin());
+    }
+  }
+}
+
+void AuditLog::sync() {
+  int fd;
+  {
+    std::lock_guard lock(mu_);
+    fd = ::dup(fd_);
+    dirty_ = false;
+  }
+  if (fd >= 0) {
+    ::fdatasync(fd);
+    ::close(fd);
+  }
+}
+
+void AuditLog::background() {
+  auto tick = std::min<std::chrono::milliseconds>(options_.sync_interval,
+                                                  options_.checkpoint_interval);
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    cv_.wait_for(lock, tick);
+    if (stop_) break;
+    if (since_checkpoint_ > 0 &&
+        std::chrono::steady_clock::now() - last_checkpoint_ >= options_.checkpoint_interval)
+      checkpoint_locked();
+    if (options_.sync == AuditOptions::Sync::kInterval && dirty_) {
+      int fd = ::dup(fd_);
+      dirty_ = false;
+      lock.unlock();
+      if (fd >= 0) {
+        ::fdatasync(fd);
+        ::close(fd);
+      }
+      lock.lock();
+    }
+  }
+}
+
+std::uint64_t AuditLog::last_seq() const {
+  std::lock_guard lock(mu_);
+  return seq_;
+}
+
+std::uint64_t AuditLog::failures() const {
+  std::lock_guard lock(mu_);
+  return failures_;
+}
+
+std::string AuditLog::public_key() const { return base64_encode(pk_); }
+std::string AuditLog::key_id() const { return key_id_; }
+
+// --- verification -----------------------------------------------------------------
+
+AuditReport verify_audit(const std::vector<fs::path>& files, const std::string& public_key_b64,
+                         const std::optional<fs::path>& head_file) {
+  AuditReport rep;
+  auto fail = [&](const fs::path& f, std::uint64_t line, std::uint64_t seq, std::string what) {
+    if (!rep.problem) rep.problem = AuditProblem{f.string(), line, seq, std::move(what)};
+  };
+  auto pk = base64_decode(public_key_b64);
+  while (pk && pk->size() != crypto_sign_PUBLICKEYBYTES) pk.reset();
+  if (!pk) {
+    rep.problem = AuditProblem{"", 0, 0, "the public key is not a base64 Ed25519 key"};
+    return rep;
+  }
+  std::string key_id = compute_key_id(*pk);
+
+  // The head file says where the log must end.
+  std::optional<std::uint64_t> head_seq;
+  std::string head_hash;
+  if (head_file) {
+    std::string h = read_all(*head_file);
+    unsigned long long s = 0;
+    char hex[65] = {};
+    if (h.size() == kHeadBytes && std::sscanf(h.c_str(), "%20llu %64s", &s, hex) == 2) {
+      head_seq = s;
+      head_hash = hex;
+    } else {
+      rep.notes.push_back("head file " + head_file->string() + " is unreadable; truncation at a "
+                          "record boundary after the last checkpoint cannot be detected");
+    }
+  }
+
+  std::optional<std::uint64_t> expect_seq;
+  std::string expect_prev;  // empty: unknown (log begins mid-chain)
+  std::optional<merkle::CompactRange> range;
+  std::string last_hash;
+  fs::path last_file;
+  std::uint64_t last_line = 0;
+
+  for (const auto& f : files) {
+    std::string text = read_all(f);
+    if (text.empty()) continue;
+    auto lines = split_lines(text);
+    bool torn = text.back() != '\n';
+    for (std::size_t i = 0; i < lines.size() && !rep.problem; ++i) {
+      std::uint64_t ln = i + 1;
+      std::string_view line = lines[i];
+      if (torn && i + 1 == lines.size()) {
+        fail(f, ln, expect_seq.value_or(0),
+             "the last record is incomplete: the file was truncated inside a record");
+        break;
+      }
+      auto rec = parse_record(line);
+      auto seq = rec ? get_u64(*rec, "seq") : std::nullopt;
+      if (!rec || !seq) {
+        fail(f, ln, expect_seq.value_or(0),
+             "not a valid record (not a JSON object with a seq): the line was edited");
+        break;
+      }
+      if (expect_seq && *seq != *expect_seq) {
+        if (*seq > *expect_seq)
+          fail(f, ln, *seq,
+               fmt::format("seq jumps from {} to {}: {} record(s) were removed here",
+                           *expect_seq - 1, *seq, *seq - *expect_seq));
+        else
+          fail(f, ln, *seq,
+               fmt::format("seq {} follows seq {}: records were reordered or duplicated", *seq,
+                           *expect_seq - 1));
+        break;
+      }
+      std::string prev = get_str(*rec, "prev");
+      if (!expect_seq) {
+        rep.first_seq = *seq;
+        if (*seq == 1) {
+          expect_prev = kZeroHash;
+          range.emplace();
+        } else {
+          rep.notes.push_back(fmt::format(
+              "{} begins at seq {}: it continues files not given here (their records are not "
+              "checked)",
+              f.string(), *seq));
+        }
+      }
+      if (!expect_prev.empty() && prev != expect_prev) {
+        fail(f, ln, *seq,
+             ln > 1 ? fmt::format("prev hash does not match line {}: that record was edited, or a "
+                                  "record was removed or moved here",
+                                  ln - 1)
+                    : "prev hash does not match the end of the previous file");
+        break;
+      }
+      if (is_checkpoint(*rec)) {
+        auto size = get_u64(*rec, "tree_size");
+        std::string root = get_str(*rec, "root");
+        std::string head = get_str(*rec, "head");
+        std::string msg = signed_message(get_str(*rec, "key_id"), size.value_or(0), root, head);
+        auto sig = base64_decode(get_str(*rec, "sig"));
+        if (!size || *size + 1 != *seq || head != prev) {
+          fail(f, ln, *seq, "checkpoint does not describe the records before it");
+          break;
+        }
+        if (get_str(*rec, "key_id") != key_id || !sig || sig->size() != crypto_sign_BYTES ||
+            crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(sig->data()),
+                                        reinterpret_cast<const unsigned char*>(msg.data()),
+                                        msg.size(),
+                                        reinterpret_cast<const unsigned char*>(pk->data())) != 0) {
+          fail(f, ln, *seq, "checkpoint signature is not valid for this public key");
+          break;
+        }
+        auto saved = range_of(*rec);
+        if (!saved || merkle::to_hex(saved->root()) != root) {
+          fail(f, ln, *seq, "checkpoint's compact range does not match its root");
+          break;
+        }
+        if (range && merkle::to_hex(range->root()) != root) {
+          fail(f, ln, *seq,
+               "Merkle root differs from the records before it: a record before this checkpoint "
+               "was altered");
+          break;
+        }
+        if (!range) range = std::move(saved);
+        if (expect_prev.empty()) expect_prev = prev;  // now anchored by a signature
+        ++rep.checkpoints;
+        rep.last_checkpoint_seq = *seq;
+      }
+      if (range) range->append(merkle::leaf_hash(line));
+      last_hash = hash_hex(line);
+      if (head_seq && *seq == *head_seq && last_hash != head_hash)
+        fail(f, ln, *seq, "this record does not match the head file: it was altered");
+      expect_prev = last_hash;
+      expect_seq = *seq + 1;
+      rep.last_seq = *seq;
+      ++rep.records;
+      last_file = f;
+      last_line = ln;
+    }
+    if (rep.problem) return rep;
+  }
+  if (rep.records == 0) {
+    rep.notes.push_back("no records");
+    return rep;
+  }
+  if (head_seq && *head_seq > rep.last_seq)
+    fail(last_file, last_line, rep.last_seq,
+         fmt::format("the log ends at seq {} but its head file records seq {}: {} record(s) were "
+                     "removed from the end",
+                     rep.last_seq, *head_seq, *head_seq - rep.last_seq));
+  if (rep.checkpoints == 0)
+    rep.notes.push_back("no signed checkpoint yet: the records are covered by the hash chain only");
+  else if (rep.last_checkpoint_seq < rep.last_seq)
+    rep.notes.push_back(fmt::format(
+        "{} record(s) after the last checkpoint (seq {}) are covered by the hash chain and head "
+        "file, not yet by a signature (normal after a crash)",
+        rep.last_seq - rep.last_checkpoint_seq, rep.last_checkpoint_seq));
+  return rep;
+}
+
+std::vector<json::object> read_audit_records(
+    const fs::path& dir, std::uint64_t before, std::size_t limit,
+    const std::function<bool(const json::object&)>& keep) {
+  std::vector<json::object> out;
+  auto files = audit_files(dir);
+  for (auto f = files.rbegin(); f != files.rend() && out.size() < limit; ++f) {
+    std::string text = read_all(*f);
+    auto lines = split_lines(text);
+    for (auto it = lines.rbegin(); it != lines.rend() && out.size() < limit; ++it) {
+      auto rec = parse_record(*it);
+      if (!rec || is_checkpoint(*rec)) continue;
+      auto seq = get_u64(*rec, "seq").value_or(0);
+      if (before && seq >= before) continue;
+      if (keep && !keep(*rec)) continue;
+      rec->erase("prev");
+      out.push_back(std::move(*rec));
+    }
+  }
+  return out;
+}
+
+}  // namespace bastion::security

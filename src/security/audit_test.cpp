@@ -1,0 +1,307 @@
+#include "security/audit.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "security/audit_filter.hpp"
+
+namespace bastion::security {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+class Audit : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/bastion-audit-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    opts_.dir = root_ / "audit";
+    opts_.checkpoint_every = 10;
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  // Writes n tool_call events and closes the log.
+  std::string write_log(int n) {
+    AuditLog log(opts_);
+    for (int i = 0; i < n; ++i)
+      log.append(json::object{{"event_type", "tool_call"}, {"tool_name", "t" + std::to_string(i)}});
+    return log.public_key();
+  }
+  AuditReport verify(const std::string& pk) {
+    return verify_audit(audit_files(opts_.dir), pk, opts_.dir / "audit.log.head");
+  }
+  std::vector<std::string> lines() {
+    std::ifstream in(opts_.dir / "audit.log");
+    std::vector<std::string> out;
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+  }
+  void put_lines(const std::vector<std::string>& ls, bool final_newline = true) {
+    std::ofstream out(opts_.dir / "audit.log", std::ios::trunc);
+    for (std::size_t i = 0; i < ls.size(); ++i)
+      out << ls[i] << (i + 1 < ls.size() || final_newline ? "\n" : "");
+  }
+  std::string problem(const AuditReport& r) { return r.problem ? r.problem->what : "none"; }
+
+  fs::path root_;
+  AuditOptions opts_;
+};
+
+TEST_F(Audit, ChainsSignsAndVerifies) {
+  auto pk = write_log(25);
+  auto r = verify(pk);
+  EXPECT_TRUE(r.ok()) << problem(r);
+  // audit_start + 25 events + checkpoints every 10 + the shutdown checkpoint.
+  EXPECT_EQ(r.first_seq, 1u);
+  EXPECT_EQ(r.records, r.last_seq);
+  EXPECT_GE(r.checkpoints, 3u);
+  EXPECT_EQ(r.last_checkpoint_seq, r.last_seq);  // clean shutdown ends on a checkpoint
+  auto ls = lines();
+  auto first = json::parse(ls[0]).as_object();
+  EXPECT_EQ(first.at("event_type"), "audit_start");
+  EXPECT_EQ(first.at("prev").as_string(), std::string(64, '0'));
+  auto last = json::parse(ls.back()).as_object();
+  EXPECT_EQ(last.at("event_type"), "audit_checkpoint");
+  EXPECT_EQ(last.at("reason"), "shutdown");
+}
+
+TEST_F(Audit, EditingAByteIsDetectedWhereItHappened) {
+  auto pk = write_log(25);
+  auto ls = lines();
+  auto pos = ls[5].find("\"t4\"");
+  ASSERT_NE(pos, std::string::npos);
+  ls[5][pos + 2] = '9';
+  put_lines(ls);
+  auto r = verify(pk);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.problem->line, 7u) << problem(r);  // the next record no longer links to line 6
+  EXPECT_NE(problem(r).find("line 6"), std::string::npos) << problem(r);
+}
+
+TEST_F(Audit, EditingTheLastRecordIsDetectedByTheHeadFile) {
+  auto pk = write_log(3);
+  auto ls = lines();
+  auto& l = ls.back();
+  l.replace(l.find("shutdown"), 8, "periodic");
+  put_lines(ls);
+  auto r = verify(pk);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.problem->line, ls.size());
+}
+
+TEST_F(Audit, DroppingSwappingAndTruncatingAreDetected) {
+  auto pk = write_log(25);
+  auto orig = lines();
+  {
+    auto ls = orig;
+    ls.erase(ls.begin() + 8);
+    put_lines(ls);
+    auto r = verify(pk);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(problem(r).find("removed"), std::string::npos) << problem(r);
+    EXPECT_EQ(r.problem->line, 9u);
+  }
+  {
+    auto ls = orig;
+    std::swap(ls[3], ls[4]);
+    put_lines(ls);
+    auto r = verify(pk);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.problem->line, 4u) << problem(r);
+  }
+  {
+    auto ls = orig;
+    ls.resize(ls.size() - 3);  // at a record boundary
+    put_lines(ls);
+    auto r = verify(pk);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(problem(r).find("removed from the end"), std::string::npos) << problem(r);
+  }
+  {
+    auto ls = orig;
+    ls.back().resize(ls.back().size() / 2);  // inside a record
+    put_lines(ls, false);
+    auto r = verify(pk);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(problem(r).find("truncated"), std::string::npos) << problem(r);
+  }
+  put_lines(orig);
+  EXPECT_TRUE(verify(pk).ok());
+}
+
+TEST_F(Audit, RewritingTheChainWithoutTheKeyBreaksTheCheckpoint) {
+  auto pk = write_log(25);
+  auto ls = lines();
+  // Alter record 3 and recompute every later prev, as a forger without the
+  // signing key would: the next checkpoint's Merkle root no longer matches.
+  auto pos = ls[2].find("\"t1\"");
+  ls[2][pos + 2] = '7';
+  for (std::size_t i = 3; i < ls.size(); ++i) {
+    auto o = json::parse(ls[i]).as_object();
+    o["prev"] = merkle::to_hex(merkle::sha256(ls[i - 1]));
+    ls[i] = json::serialize(o);
+  }
+  put_lines(ls);
+  fs::remove(opts_.dir / "audit.log.head");
+  auto r = verify_audit(audit_files(opts_.dir), pk, std::nullopt);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(problem(r).find("checkpoint"), std::string::npos) << problem(r);
+}
+
+TEST_F(Audit, WrongKeyFailsTheSignature) {
+  write_log(5);
+  AuditOptions other = opts_;
+  other.dir = root_ / "other";
+  std::string pk2;
+  {
+    AuditLog log(other);
+    pk2 = log.public_key();
+  }
+  auto r = verify(pk2);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(problem(r).find("signature"), std::string::npos);
+  EXPECT_FALSE(verify("not-a-key").ok());
+}
+
+TEST_F(Audit, ResumesAfterRestartAndAfterATornTail) {
+  auto pk = write_log(4);
+  auto n1 = lines().size();
+  write_log(4);
+  auto ls = lines();
+  EXPECT_GT(ls.size(), n1 + 4);
+  auto second_start = json::parse(ls[n1]).as_object();
+  EXPECT_EQ(second_start.at("event_type"), "audit_start");
+  EXPECT_EQ(second_start.at("clean_shutdown"), true);
+  EXPECT_TRUE(verify(pk).ok());
+
+  // A crash in the middle of a write leaves a torn line.
+  {
+    std::ofstream out(opts_.dir / "audit.log", std::ios::app);
+    out << R"({"seq":999,"ts":"2026-)";
+  }
+  EXPECT_FALSE(verify(pk).ok());
+  {
+    AuditLog log(opts_);
+    log.append(json::object{{"event_type", "tool_call"}});
+  }
+  auto r = verify(pk);
+  EXPECT_TRUE(r.ok()) << problem(r);
+  bool noted = false;
+  for (const auto& l : lines()) noted = noted || l.find("torn_bytes_removed") != std::string::npos;
+  EXPECT_TRUE(noted);
+}
+
+TEST_F(Audit, ResumeAfterACrashIsMarkedUnclean) {
+  std::string pk;
+  {
+    AuditLog log(opts_);
+    pk = log.public_key();
+    log.append(json::object{{"event_type", "tool_call"}});
+  }
+  // Simulate a crash: drop the shutdown checkpoint the destructor wrote.
+  auto ls = lines();
+  ls.pop_back();
+  put_lines(ls);
+  fs::remove(opts_.dir / "audit.log.head");
+  {
+    AuditLog log(opts_);
+  }
+  ls = lines();
+  bool unclean = false;
+  for (const auto& l : ls) unclean = unclean || l.find("\"clean_shutdown\":false") != std::string::npos;
+  EXPECT_TRUE(unclean);
+  EXPECT_TRUE(verify(pk).ok()) << problem(verify(pk));
+}
+
+TEST_F(Audit, RefusesToResumeAnEditedLog) {
+  write_log(25);
+  auto ls = lines();
+  ls.pop_back();           // the shutdown checkpoint (as after a crash)
+  ls.erase(ls.end() - 2);  // and a record after the last periodic checkpoint
+  put_lines(ls);
+  EXPECT_THROW(AuditLog log(opts_), std::runtime_error);
+}
+
+TEST_F(Audit, RotationKeepsTheChainAcrossFiles) {
+  opts_.max_file_bytes = 4096;
+  auto pk = write_log(200);
+  auto files = audit_files(opts_.dir);
+  ASSERT_GT(files.size(), 3u);
+  auto r = verify(pk);
+  EXPECT_TRUE(r.ok()) << problem(r);
+  EXPECT_EQ(r.first_seq, 1u);
+  // Any suffix of the files verifies on its own, anchored by the checkpoint
+  // each file starts with.
+  std::vector<fs::path> tail(files.end() - 2, files.end());
+  auto t = verify_audit(tail, pk, opts_.dir / "audit.log.head");
+  EXPECT_TRUE(t.ok()) << problem(t);
+  EXPECT_GT(t.first_seq, 1u);
+  // Removing a middle file breaks the chain.
+  std::vector<fs::path> gap = files;
+  gap.erase(gap.begin() + 1);
+  EXPECT_FALSE(verify_audit(gap, pk, std::nullopt).ok());
+  // keep_files prunes the oldest.
+  opts_.keep_files = 2;
+  {
+    AuditLog log(opts_);
+    for (int i = 0; i < 100; ++i) log.append(json::object{{"event_type", "x"}});
+  }
+  EXPECT_EQ(audit_files(opts_.dir).size(), 3u);
+  EXPECT_TRUE(verify(pk).ok());
+}
+
+TEST_F(Audit, ReadsRecordsNewestFirstWithFilterAndCursor) {
+  write_log(30);
+  auto page = read_audit_records(opts_.dir, 0, 5, [](const json::object& o) {
+    return o.at("event_type") == "tool_call";
+  });
+  ASSERT_EQ(page.size(), 5u);
+  EXPECT_EQ(page[0].at("tool_name"), "t29");
+  auto before = page.back().at("seq").to_number<std::uint64_t>();
+  auto next = read_audit_records(opts_.dir, before, 5, nullptr);
+  ASSERT_FALSE(next.empty());
+  EXPECT_LT(next[0].at("seq").to_number<std::uint64_t>(), before);
+  EXPECT_FALSE(next[0].contains("prev"));
+}
+
+TEST(AuditOptionsJson, ParsesAndRejects) {
+  auto o = audit_options_from_json(
+      json::parse(R"({"sync":"always","checkpoint_every":5,"max_file_bytes":8192})").as_object(),
+      "/d");
+  EXPECT_EQ(o.sync, AuditOptions::Sync::kAlways);
+  EXPECT_EQ(o.checkpoint_every, 5u);
+  EXPECT_EQ(o.dir, "/d");
+  EXPECT_THROW(audit_options_from_json(json::parse(R"({"sync":"sometimes"})").as_object(), "/d"),
+               std::invalid_argument);
+  EXPECT_THROW(audit_options_from_json(json::parse(R"({"bogus":1})").as_object(), "/d"),
+               std::invalid_argument);
+  EXPECT_THROW(audit_options_from_json(json::parse(R"({"max_file_bytes":10})").as_object(), "/d"),
+               std::invalid_argument);
+}
+
+TEST(AuditEvent, CarriesTheSeedFieldsAndNoValues) {
+  protocol::Principal p;
+  p.subject = "mcp-client";
+  p.client_id = "mcp-client";
+  server::CallContext ctx{p, "sess", "7", "tools/call", "crm", "lookup"};
+  ctx.notes["parameter_count"] = 2;
+  ctx.notes["contains_pii"] = true;
+  ctx.notes["decision"] = "mask";
+  ctx.notes["pii"] = json::object{{"email", 1}};
+  auto e = audit_event(ctx, "ok", nullptr);
+  for (const char* k : {"event_type", "tool_name", "user_id", "client_id", "contains_pii",
+                        "action_taken", "parameter_count", "request_id", "server", "pii",
+                        "decision", "latency_ms"})
+    EXPECT_TRUE(e.contains(k)) << k;
+  EXPECT_EQ(e.at("action_taken"), "masked");
+  EXPECT_EQ(e.at("parameter_count"), 2);
+  EXPECT_EQ(e.at("user_id"), "mcp-client");
+}
+
+}  // namespace
+}  // namespace bastion::security
