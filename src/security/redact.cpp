@@ -1,0 +1,73 @@
+#include "security/redact.hpp"
+
+#include <algorithm>
+#include <mutex>
+
+namespace bastion::security {
+
+Redactor& Redactor::global() {
+  static Redactor r;
+  return r;
+}
+
+void Redactor::add(std::string value) {
+  if (value.size() < 4) return;
+  std::unique_lock lock(mu_);
+  if (std::find(values_.begin(), values_.end(), value) != values_.end()) return;
+  values_.push_back(std::move(value));
+  std::sort(values_.begin(), values_.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  count_.store(values_.size(), std::memory_order_release);
+}
+
+std::string Redactor::redact(std::string_view text) const {
+  if (empty()) return std::string(text);
+  std::shared_lock lock(mu_);
+  std::string out(text);
+  for (const auto& v : values_)
+    for (auto pos = out.find(v); pos != std::string::npos; pos = out.find(v, pos + 3))
+      out.replace(pos, v.size(), "***");
+  return out;
+}
+
+bool Redactor::contains_secret(std::string_view text) const {
+  if (empty()) return false;
+  std::shared_lock lock(mu_);
+  for (const auto& v : values_)
+    if (text.find(v) != std::string_view::npos) return true;
+  return false;
+}
+
+namespace {
+
+class RedactingSink : public spdlog::sinks::sink {
+ public:
+  RedactingSink(std::shared_ptr<spdlog::sinks::sink> inner, const Redactor& r)
+      : inner_(std::move(inner)), r_(r) {}
+  void log(const spdlog::details::log_msg& msg) override {
+    std::string_view payload(msg.payload.data(), msg.payload.size());
+    if (!r_.contains_secret(payload)) return inner_->log(msg);
+    std::string clean = r_.redact(payload);
+    spdlog::details::log_msg copy = msg;
+    copy.payload = clean;
+    inner_->log(copy);
+  }
+  void flush() override { inner_->flush(); }
+  void set_pattern(const std::string& pattern) override { inner_->set_pattern(pattern); }
+  void set_formatter(std::unique_ptr<spdlog::formatter> f) override {
+    inner_->set_formatter(std::move(f));
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::sink> inner_;
+  const Redactor& r_;
+};
+
+}  // namespace
+
+std::shared_ptr<spdlog::sinks::sink> redacting_sink(std::shared_ptr<spdlog::sinks::sink> inner,
+                                                    const Redactor& redactor) {
+  return std::make_shared<RedactingSink>(std::move(inner), redactor);
+}
+
+}  // namespace bastion::security

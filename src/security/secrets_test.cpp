@@ -1,0 +1,118 @@
+#include "security/secrets.hpp"
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "security/keyring.hpp"
+#include "security/redact.hpp"
+
+namespace bastion::security {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Secrets : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/bastion-secrets-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    dir_ = root_ / "security";
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  std::string file_text(const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  fs::path root_, dir_;
+};
+
+TEST_F(Secrets, KeyringIsCreatedPrivateAndRotates) {
+  EXPECT_THROW(load_fernet_keys(dir_, false), std::runtime_error);
+  auto ring = load_fernet_keys(dir_);
+  EXPECT_EQ(ring.size(), 1u);
+  struct stat st {};
+  ASSERT_EQ(::stat(fernet_keys_file(dir_).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto tok = ring.encrypt("x");
+  auto again = load_fernet_keys(dir_);
+  EXPECT_EQ(again.primary().key_id(), ring.primary().key_id());
+  auto rotated = rotate_fernet_keys(dir_);
+  EXPECT_EQ(rotated.size(), 2u);
+  EXPECT_NE(rotated.primary().key_id(), ring.primary().key_id());
+  EXPECT_EQ(load_fernet_keys(dir_).decrypt(tok).value(), "x");
+  EXPECT_EQ(rotate_fernet_keys(dir_, 2).size(), 2u);
+  ::chmod(fernet_keys_file(dir_).c_str(), 0644);
+  try {
+    load_fernet_keys(dir_);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("chmod 600"), std::string::npos) << e.what();
+  }
+  ::chmod(fernet_keys_file(dir_).c_str(), 0600);
+  std::ofstream(fernet_keys_file(dir_), std::ios::app) << "garbage\n";
+  try {
+    load_fernet_keys(dir_);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("line 4"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(Secrets, StoresEncryptedAndSurvivesReloadAndRotation) {
+  auto ring = load_fernet_keys(dir_);
+  {
+    SecretStore s(dir_, ring);
+    s.set("OPENAI_KEY", "sk-live-1234567890");
+    s.set("db.password", "hunter22");
+    EXPECT_THROW(s.set("bad name", "x"), std::invalid_argument);
+    EXPECT_THROW(s.set("EMPTY", ""), std::invalid_argument);
+  }
+  auto text = file_text(dir_ / "secrets.json");
+  EXPECT_EQ(text.find("sk-live"), std::string::npos) << "plaintext on disk";
+  EXPECT_NE(text.find("gAAAAA"), std::string::npos);
+  SecretStore s(dir_, ring);
+  EXPECT_EQ(s.get("OPENAI_KEY").value(), "sk-live-1234567890");
+  EXPECT_FALSE(s.get("missing"));
+  EXPECT_EQ(s.names(), (std::vector<std::string>{"OPENAI_KEY", "db.password"}));
+  auto rotated = rotate_fernet_keys(dir_);
+  SecretStore r(dir_, rotated);
+  EXPECT_EQ(r.reencrypt(), 2u);
+  // Only the newest key is needed now.
+  SecretStore only_new(dir_, MultiFernet({rotated.primary()}));
+  EXPECT_EQ(only_new.get("db.password").value(), "hunter22");
+  EXPECT_TRUE(only_new.remove("db.password"));
+  EXPECT_FALSE(only_new.remove("db.password"));
+  // A lost key is an error, never garbage.
+  SecretStore stranger(dir_, MultiFernet({Fernet::from_key(Fernet::generate_key()).value()}));
+  EXPECT_THROW(stranger.get("OPENAI_KEY"), std::runtime_error);
+}
+
+TEST(Redactor, ScrubsRegisteredValuesFromTextAndLogs) {
+  Redactor r;
+  EXPECT_EQ(r.redact("nothing registered"), "nothing registered");
+  r.add("abc");  // too short: ignored
+  r.add("sk-live-1234567890");
+  r.add("sk-live-1234");
+  EXPECT_EQ(r.redact("key=sk-live-1234567890 and sk-live-1234!"), "key=*** and ***!");
+  EXPECT_EQ(r.redact("abc"), "abc");
+  EXPECT_TRUE(r.contains_secret("x sk-live-1234 y"));
+  std::ostringstream out;
+  auto inner = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  spdlog::logger log("t", redacting_sink(inner, r));
+  log.set_pattern("%v");
+  log.info("upstream said: bad key sk-live-1234567890");
+  log.info("plain line");
+  EXPECT_EQ(out.str(), "upstream said: bad key ***\nplain line\n");
+}
+
+}  // namespace
+}  // namespace bastion::security
