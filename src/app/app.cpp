@@ -14,7 +14,11 @@
 #include "auth/oauth2_tools.hpp"
 #include "config/config.hpp"
 #include "gateway/options.hpp"
+#include "security/audit_filter.hpp"
+#include "security/keyring.hpp"
 #include "security/pii_filter.hpp"
+#include "security/redact.hpp"
+#include "security/seed_security_tools_audit.hpp"
 #include "security/seed_security_tools_pii.hpp"
 #include "server/builtin_backend.hpp"
 #include "sandbox/spawn.hpp"
@@ -28,7 +32,9 @@ namespace bastion::app {
 namespace asio = boost::asio;
 
 void setup_logging(const LogOptions& o) {
-  auto logger = spdlog::stderr_logger_mt("bastion");
+  // Every line passes the redactor, so an upstream's secret never reaches the log.
+  auto logger = std::make_shared<spdlog::logger>(
+      "bastion", security::redacting_sink(std::make_shared<spdlog::sinks::stderr_sink_mt>()));
   if (o.format == "json")
     logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","logger":"%n","msg":"%v"})",
                         spdlog::pattern_time_type::utc);
@@ -88,36 +94,7 @@ void App::build() {
   const auto& doc = *opts_.document;
   const auto& root = doc.root().as_object();
 
-  // security: the PII filter on every tools/call, resources/read, prompts/get.
-  config::Reader sec(doc, "/security");
-  if (auto* pii = sec.raw("pii")) {
-    if (!pii->is_object()) doc.fail("/security/pii", "must be a mapping");
-    try {
-      auto policy = security::policy_options_from_json(pii->get_object());
-      engine_->filters().add(security::make_pii_filter(std::move(policy)));
-    } catch (const std::exception& e) {
-      doc.fail("/security/pii", e.what());
-    }
-  }
-  sec.finish();
-
-  // Built-in tools from the seed (off unless asked for).
-  config::Reader bt(doc, "/builtin_tools");
-  bool security_tools = bt.boolean("security", false);
-  oauth2_tools_ = bt.boolean("oauth2", false);
-  bt.finish();
-  if (security_tools) {
-    auto tools = std::make_shared<server::BuiltinBackend>("security");
-    auto scanner = std::make_shared<const security::PiiScanner>();
-    security::PolicyOptions policy;
-    if (auto* pii = root.if_contains("security"); pii && pii->is_object())
-      if (auto* p = pii->get_object().if_contains("pii"); p && p->is_object())
-        policy = security::policy_options_from_json(p->get_object());
-    tools->add_sync_tool(security::make_test_pii_detection_tool(scanner, {}));
-    tools->add_sync_tool(security::make_simulate_data_breach_detection_tool(scanner, policy));
-    engine_->add_backend(tools);
-  }
-
+  build_security(doc);
   if (auto* a = root.if_contains("auth")) {
     if (!a->is_object()) doc.fail("/auth", "must be a mapping");
     auth_config_ = a->get_object();
@@ -131,13 +108,101 @@ void App::build() {
   upstreams_ = gateway::read_upstreams(*opts_.document);
 }
 
+void App::build_security(const config::Document& doc) {
+  namespace fs = std::filesystem;
+  const fs::path data(opts_.data_dir);
+
+  // The audit log: on unless the configuration turns it off.
+  config::Reader ar(doc, "/audit");
+  if (ar.boolean("enabled", true)) {
+    security::AuditOptions ao;
+    ao.dir = ar.str("dir", "");
+    if (ao.dir.empty()) ao.dir = data / "audit";
+    auto sync = ar.choice("sync", "interval", {"always", "interval", "never"});
+    ao.sync = sync == "always"     ? security::AuditOptions::Sync::kAlways
+              : sync == "interval" ? security::AuditOptions::Sync::kInterval
+                                   : security::AuditOptions::Sync::kNever;
+    ao.sync_interval = ar.duration("sync_interval", ao.sync_interval);
+    ao.checkpoint_every = static_cast<std::uint64_t>(
+        ar.integer("checkpoint_every", static_cast<std::int64_t>(ao.checkpoint_every), 1, 1 << 30));
+    ao.checkpoint_interval = ar.duration("checkpoint_interval", ao.checkpoint_interval);
+    ao.max_file_bytes = ar.bytes("max_file_size", ao.max_file_bytes);
+    if (ao.max_file_bytes < 4096) ar.fail("max_file_size", "must be at least 4KiB");
+    ao.keep_files = static_cast<std::size_t>(ar.integer("keep_files", 0, 0, 1 << 20));
+    ar.finish();
+    audit_ = std::make_shared<security::AuditLog>(ao);
+    engine_->filters().add(std::make_shared<security::AuditFilter>(audit_));
+  } else {
+    ar.finish();
+    spdlog::warn("audit log disabled by the configuration (audit.enabled: false)");
+  }
+
+  // Fernet keys and upstream secrets.
+  fernet_ = std::make_shared<const security::MultiFernet>(
+      security::load_fernet_keys(data / "security"));
+  secrets_ = std::make_shared<security::SecretStore>(data / "security", *fernet_);
+  auto keys = fernet_;
+  security::Encryptor encryptor = [keys](std::string_view v) { return keys->encrypt(v); };
+
+  // The PII filter on every tools/call, resources/read and prompts/get.
+  // Without a policy it still detects and audits (default: allow).
+  config::Reader sec(doc, "/security");
+  security::PolicyOptions policy;
+  policy.default_action = security::PiiAction::kAllow;
+  if (auto* pii = sec.raw("pii")) {
+    if (!pii->is_object()) doc.fail("/security/pii", "must be a mapping");
+    try {
+      policy = security::policy_options_from_json(pii->get_object());
+    } catch (const std::exception& e) {
+      doc.fail("/security/pii", e.what());
+    }
+  }
+  sec.finish();
+  std::shared_ptr<security::PiiFilter> pii_filter;
+  try {
+    pii_filter = security::make_pii_filter(policy, encryptor);
+  } catch (const std::exception& e) {
+    doc.fail("/security/pii", e.what());
+  }
+  engine_->filters().add(pii_filter);
+
+  // Built-in tools from the seed (off unless asked for).
+  config::Reader bt(doc, "/builtin_tools");
+  bool security_tools = bt.boolean("security", false);
+  oauth2_tools_ = bt.boolean("oauth2", false);
+  bt.finish();
+  if (security_tools) {
+    auto tools = std::make_shared<server::BuiltinBackend>("security");
+    auto scanner = std::shared_ptr<const security::PiiScanner>(pii_filter, &pii_filter->scanner());
+    tools->add_sync_tool(security::make_test_pii_detection_tool(scanner, policy.mask));
+    tools->add_sync_tool(security::make_simulate_data_breach_detection_tool(scanner, policy));
+    tools->add_sync_tool(security::make_test_encryption_tool(fernet_));
+    if (audit_) {
+      tools->add_sync_tool(security::make_get_security_audit_log_tool(audit_->options().dir));
+      tools->add_sync_tool(security::make_generate_security_report_tool(audit_->options().dir));
+    }
+    engine_->add_backend(tools);
+  }
+}
+
 void App::attach_gateway(asio::io_context& ioc) {
   // Always present, even without servers, so a reload can add some.
   for (auto& u : upstreams_)
     if (u.sandbox.runtime == "process")
       spdlog::warn("upstream {}: runtime 'process' runs it without any isolation", u.name);
+  auto secrets = secrets_;
+  auto audit = audit_;
   gateway_ = std::make_shared<gateway::GatewayBackend>(
-      ioc.get_executor(), upstreams_, gateway::read_max_processes(*opts_.document));
+      ioc.get_executor(), upstreams_, gateway::read_max_processes(*opts_.document),
+      [secrets, audit](const std::string& name) -> std::optional<std::string> {
+        auto v = secrets->get(name);
+        if (!v) return v;
+        // From now on no log line or relayed error shows it.
+        security::Redactor::global().add(*v);
+        if (audit)
+          audit->append(boost::json::object{{"event_type", "secret_used"}, {"secret", name}});
+        return v;
+      });
   engine_->add_backend(gateway_);
   gateway_->start();
 }
@@ -167,6 +232,10 @@ void App::attach_auth(transport::HttpServer& http) {
     opts_.document->fail("/auth", e.what());
   }
   auth_ = std::make_shared<auth::AuthServer>(ao);
+  if (audit_) {
+    auto audit = audit_;
+    auth_->set_audit_sink([audit](boost::json::object e) { audit->append(std::move(e)); });
+  }
   auto as = auth_;
   http.add_route([as](const transport::Request& req) { return as->handle(req); });
   if (ao.require_auth) {
@@ -207,25 +276,32 @@ void App::register_metrics() {
         {"", static_cast<double>(engine_->session_count())}};
   });
   if (!gateway_) return;
-  auto gw = gateway_;
-  m.gauge("bastion_upstream_up", "1 when the upstream server is running and initialized", [gw] {
+  // The registry is process-wide and outlives the App: it must not keep the
+  // gateway (and through it the audit log) alive into static destruction.
+  std::weak_ptr<gateway::GatewayBackend> weak = gateway_;
+  m.gauge("bastion_upstream_up", "1 when the upstream server is running and initialized", [weak] {
     std::vector<std::pair<std::string, double>> out;
+    auto gw = weak.lock();
+    if (!gw) return out;
     for (auto& u : gw->upstreams())
       out.emplace_back(fmt::format("server=\"{}\",state=\"{}\"", server::label_value(u->name()),
                                    gateway::to_string(u->state())),
                        u->state() == gateway::UpstreamState::kReady ? 1 : 0);
     return out;
   });
-  m.gauge("bastion_upstream_restarts", "Restarts after an upstream crashed", [gw] {
+  m.gauge("bastion_upstream_restarts", "Restarts after an upstream crashed", [weak] {
     std::vector<std::pair<std::string, double>> out;
+    auto gw = weak.lock();
+    if (!gw) return out;
     for (auto& u : gw->upstreams())
       out.emplace_back(fmt::format("server=\"{}\"", server::label_value(u->name())),
                        static_cast<double>(u->restarts()));
     return out;
   });
-  m.gauge("bastion_upstream_instances", "Upstream server instances running", [gw] {
+  m.gauge("bastion_upstream_instances", "Upstream server instances running", [weak] {
+    auto gw = weak.lock();
     return std::vector<std::pair<std::string, double>>{
-        {"", static_cast<double>(gw->running_instances())}};
+        {"", gw ? static_cast<double>(gw->running_instances()) : 0.0}};
   });
 }
 

@@ -8,6 +8,9 @@
 #include "app/options.hpp"
 #include "auth/server.hpp"
 #include "gateway/gateway.hpp"
+#include "security/audit.hpp"
+#include "security/fernet.hpp"
+#include "security/secrets.hpp"
 #include "server/engine.hpp"
 #include "transport/http_server.hpp"
 
@@ -32,6 +35,8 @@ class App {
   void build();
   // The gateway needs the io_context the transport runs on.
   void attach_gateway(boost::asio::io_context& ioc);
+  // Audit log, Fernet keys, secrets, the PII filter and the seed's security tools.
+  void build_security(const config::Document& doc);
   void register_metrics();
   // Builds the authorization server and hooks it into `http`.
   void attach_auth(transport::HttpServer& http);
@@ -49,6 +54,9 @@ class App {
   // only after bind), and the server once built.
   std::optional<boost::json::object> auth_config_;
   std::shared_ptr<auth::AuthServer> auth_;
+  std::shared_ptr<security::AuditLog> audit_;
+  std::shared_ptr<const security::MultiFernet> fernet_;
+  std::shared_ptr<security::SecretStore> secrets_;
   bool oauth2_tools_ = false;
 };
 

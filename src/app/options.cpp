@@ -1,5 +1,8 @@
 #include "app/options.hpp"
 
+#include <cstdlib>
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -12,6 +15,15 @@ namespace bastion::app {
 
 using config::ConfigError;
 using config::Reader;
+
+std::string default_data_dir() {
+  if (const char* d = std::getenv("BASTION_DATA_DIR"); d && *d) return d;
+  if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x)
+    return (std::filesystem::path(x) / "bastion").string();
+  if (const char* h = std::getenv("HOME"); h && *h)
+    return (std::filesystem::path(h) / ".local/state/bastion").string();
+  return "./bastion-data";
+}
 
 std::pair<std::string, std::uint16_t> parse_listen(std::string_view s) {
   auto colon = s.rfind(':');
@@ -44,7 +56,16 @@ AppOptions load_options(const std::optional<std::string>& path, const Overrides&
     if (ov.listen) throw;
     root.fail("listen", e.what());
   }
-  o.data_dir = ov.data_dir.value_or(root.str("data_dir", o.data_dir));
+  if (ov.data_dir) {
+    o.data_dir = *ov.data_dir;
+  } else if (auto d = root.opt_str("data_dir")) {
+    // Relative to the configuration file, like every other path in it.
+    std::filesystem::path p(*d);
+    if (p.is_relative() && path) p = std::filesystem::path(*path).parent_path() / p;
+    o.data_dir = p.lexically_normal().string();
+  } else {
+    o.data_dir = default_data_dir();
+  }
   o.threads = static_cast<std::size_t>(root.integer("threads", 0, 0, 256));
 
   {
@@ -112,7 +133,8 @@ AppOptions load_options(const std::optional<std::string>& path, const Overrides&
     if (ov.testkit) o.testkit = *ov.testkit;
   }
   // Sections owned by other modules are validated where they are built.
-  for (const char* k : {"auth", "security", "servers", "mcpServers", "mcp_servers_file", "gateway", "builtin_tools"})
+  for (const char* k : {"auth", "security", "audit", "servers", "mcpServers", "mcp_servers_file",
+                        "gateway", "builtin_tools"})
     root.raw(k);
   root.finish();
   return o;

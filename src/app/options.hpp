@@ -22,7 +22,9 @@ struct Overrides;
 struct AppOptions {
   std::shared_ptr<const config::Document> document;  // the file, for sections read later
   std::optional<std::string> config_path;            // for reloads (SIGHUP)
-  std::string data_dir = "./data";                   // keys, audit log, secrets (0700)
+  // Keys, audit log, secrets (0700): --data-dir, else the file's data_dir
+  // (relative to the file), else default_data_dir().
+  std::string data_dir;
   std::size_t threads = 0;                           // I/O threads; 0 = one per core
   LogOptions log;
   transport::HttpOptions http;
@@ -39,6 +41,9 @@ struct Overrides {
 
 // Reads and validates; throws config::ConfigError naming file, line, reason.
 AppOptions load_options(const std::optional<std::string>& path, const Overrides& ov);
+
+// $BASTION_DATA_DIR, else $XDG_STATE_HOME/bastion, else ~/.local/state/bastion.
+std::string default_data_dir();
 
 // "127.0.0.1:8080", "[::1]:0", ":9000" → host, port. Throws on bad input.
 std::pair<std::string, std::uint16_t> parse_listen(std::string_view s);

@@ -439,6 +439,10 @@ Response AuthServer::token(const Request& req) {
   auto error = [&](OAuthError e) {
     ++token_errors_;
     spdlog::debug("auth: token request refused: {} ({})", e.code, e.description);
+    emit(json::object{{"event_type", "token_denied"},
+                      {"error", e.code},
+                      {"error_description", e.description},
+                      {"status", static_cast<int>(e.status)}});
     return oauth_error(req, e, options_.realm);
   };
   auto form = read_form(req);
@@ -474,6 +478,12 @@ Response AuthServer::token(const Request& req) {
   if (!issued) return error({http::status::bad_request, "invalid_scope", issued.reason()});
   spdlog::info("auth: issued token {} to {} (scope \"{}\")", issued->claims.jti, c->id,
                issued->claims.scope_string());
+  emit(json::object{{"event_type", "token_issued"},
+                    {"client_id", c->id},
+                    {"user_id", c->id},
+                    {"scope", issued->claims.scope_string()},
+                    {"jti", issued->claims.jti},
+                    {"expires_in", issued->claims.exp - issued->claims.iat}});
   return json_response(req, http::status::ok,
                        json::object{{"access_token", issued->access_token},
                                     {"token_type", "Bearer"},
@@ -541,6 +551,7 @@ Response AuthServer::revoke(const Request& req) {
   if (revoked_->revoke(v->jti, v->exp)) {
     ++revoked_count_;
     spdlog::info("auth: revoked token {} of {}", v->jti, c->id);
+    emit(json::object{{"event_type", "token_revoked"}, {"client_id", c->id}, {"jti", v->jti}});
   }
   return ok;
 }
@@ -593,6 +604,11 @@ std::variant<protocol::Principal, Response> AuthServer::authenticate(const Reque
   std::size_t n = req.count(http::field::authorization);
   auto challenge = [&](std::string_view error, std::string_view description) {
     ++auth_failures_;
+    emit(json::object{{"event_type", "auth_failure"},
+                      {"status", 401},
+                      {"path", std::string_view(req.target().data(), req.target().size())},
+                      {"error", error.empty() ? std::string_view("no_credentials") : error},
+                      {"reason", description}});
     return bearer_challenge(req, http::status::unauthorized, options_.realm, md, error,
                             description);
   };
@@ -626,6 +642,11 @@ std::optional<Response> AuthServer::require_scope(const Request& req, const prot
   if (scopes_cover(p.scopes, scope) || p.has_scope(kScopeAll) || p.has_scope(scope))
     return std::nullopt;
   ++auth_failures_;
+  emit(json::object{{"event_type", "access_denied"},
+                    {"status", 403},
+                    {"client_id", p.client_id},
+                    {"user_id", p.subject},
+                    {"scope_needed", scope}});
   return bearer_challenge(req, http::status::forbidden, options_.realm, resource_metadata_url(),
                           "insufficient_scope", "the token lacks the scope this request needs",
                           scope);

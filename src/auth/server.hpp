@@ -22,6 +22,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <boost/beast/http.hpp>
 #include <memory>
 #include <optional>
@@ -75,6 +76,11 @@ class AuthServer {
   // the token endpoint does; error if nothing remains.
   Result<IssuedToken> issue(std::string_view client_id, std::string_view scope,
                             std::optional<std::chrono::seconds> lifetime = std::nullopt);
+  // Where security events go (token issued/denied/revoked, 401/403): one
+  // JSON object per event, never a token or secret. Set before serving.
+  using AuditSink = std::function<void(boost::json::object)>;
+  void set_audit_sink(AuditSink sink) { audit_ = std::move(sink); }
+
   // Validates one of our own tokens (or an external issuer's).
   Result<AccessToken> validate(std::string_view token) const { return validator_->validate(token); }
 
@@ -109,6 +115,10 @@ class AuthServer {
   std::atomic<std::uint64_t> issued_{0}, revoked_count_{0}, token_errors_{0};
   mutable std::atomic<std::uint64_t> auth_failures_{0};
   std::atomic<std::int64_t> last_prune_{0};
+  AuditSink audit_;
+  void emit(boost::json::object e) const {
+    if (audit_) audit_(std::move(e));
+  }
 };
 
 // --- pieces exposed for tests and the CLI -------------------------------------

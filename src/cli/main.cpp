@@ -11,6 +11,7 @@
 #include "app/client_config.hpp"
 #include "app/doctor.hpp"
 #include "app/options.hpp"
+#include "cli/commands.hpp"
 #include "config/config.hpp"
 
 namespace {
@@ -23,16 +24,14 @@ int run(int argc, char** argv) {
   cli.set_version_flag("--version", std::string("bastion ") + kVersion);
   cli.require_subcommand(1);
 
-  std::optional<std::string> config_path;
-  app::Overrides ov;
-  std::string listen, data_dir, log_level;
+  cli::Common common;
+  std::optional<std::string>& config_path = common.config_path;
+  app::Overrides& ov = common.overrides;
+  std::string listen, log_level;
   bool testkit = false;
 
   auto add_common = [&](CLI::App* sub) {
-    sub->add_option_function<std::string>(
-           "-c,--config", [&](const std::string& p) { config_path = p; }, "YAML configuration file")
-        ->check(CLI::ExistingFile);
-    sub->add_option("--data-dir", data_dir, "Directory for keys, secrets and the audit log");
+    cli::add_config_options(sub, common);
     sub->add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
     sub->add_flag("--testkit", testkit,
@@ -77,12 +76,20 @@ int run(int argc, char** argv) {
       "--token-env", cc.token_env,
       "Environment variable holding a bearer token (adds an Authorization header)");
 
+  auto commands = cli::add_auth_commands(cli, common);
+  for (auto& c : cli::add_security_commands(cli, common)) commands.push_back(std::move(c));
+
   CLI11_PARSE(cli, argc, argv);
 
   if (!listen.empty()) ov.listen = listen;
-  if (!data_dir.empty()) ov.data_dir = data_dir;
   if (!log_level.empty()) ov.log_level = log_level;
   if (testkit) ov.testkit = true;
+
+  for (const auto& c : commands) {
+    if (!*c.sub) continue;
+    app::setup_logging(app::LogOptions{log_level.empty() ? "warn" : log_level, "text"});
+    return c.run();
+  }
 
   if (*doctor) {
     app::setup_logging(app::LogOptions{"error", "text"});
@@ -140,5 +147,24 @@ int run(int argc, char** argv) {
 }
 
 }  // namespace
+
+namespace bastion::cli {
+
+void add_config_options(CLI::App* sub, Common& common) {
+  sub->add_option_function<std::string>(
+         "-c,--config", [&common](const std::string& p) { common.config_path = p; },
+         "YAML configuration file")
+      ->check(CLI::ExistingFile);
+  sub->add_option_function<std::string>(
+      "--data-dir", [&common](const std::string& d) { common.overrides.data_dir = d; },
+      "Directory for keys, secrets and the audit log (default: the config's data_dir, ./data)");
+}
+
+std::string data_dir(const Common& common) {
+  if (common.overrides.data_dir) return *common.overrides.data_dir;
+  return app::load_options(common.config_path, common.overrides).data_dir;
+}
+
+}  // namespace bastion::cli
 
 int main(int argc, char** argv) { return run(argc, argv); }

@@ -125,51 +125,6 @@ std::string rotated_name(std::uint64_t first_seq) {
 
 }  // namespace
 
-AuditOptions audit_options_from_json(const json::object& o, const fs::path& default_dir) {
-  AuditOptions a;
-  a.dir = default_dir;
-  auto bad = [](std::string_view k, std::string_view why) {
-    throw std::invalid_argument(fmt::format("audit.{}: {}", k, why));
-  };
-  auto positive = [&](std::string_view k, const json::value& v) -> std::uint64_t {
-    if (v.is_int64() && v.get_int64() > 0) return static_cast<std::uint64_t>(v.get_int64());
-    if (v.is_uint64() && v.get_uint64() > 0) return v.get_uint64();
-    bad(k, "expected a positive integer");
-    return 0;
-  };
-  for (const auto& [k, v] : o) {
-    if (k == "dir") {
-      if (!v.is_string() || v.get_string().empty()) bad(k, "expected a path");
-      a.dir = std::string(v.get_string());
-    } else if (k == "sync") {
-      std::string_view s = v.is_string() ? std::string_view(v.get_string()) : "";
-      if (s == "always")
-        a.sync = AuditOptions::Sync::kAlways;
-      else if (s == "interval")
-        a.sync = AuditOptions::Sync::kInterval;
-      else if (s == "never")
-        a.sync = AuditOptions::Sync::kNever;
-      else
-        bad(k, "expected always, interval or never");
-    } else if (k == "sync_interval_ms") {
-      a.sync_interval = std::chrono::milliseconds(positive(k, v));
-    } else if (k == "checkpoint_every") {
-      a.checkpoint_every = positive(k, v);
-    } else if (k == "checkpoint_interval_ms") {
-      a.checkpoint_interval = std::chrono::milliseconds(positive(k, v));
-    } else if (k == "max_file_bytes") {
-      a.max_file_bytes = positive(k, v);
-      if (a.max_file_bytes < 4096) bad(k, "must be at least 4096");
-    } else if (k == "keep_files") {
-      if (!v.is_int64() || v.get_int64() < 0) bad(k, "expected a non-negative integer");
-      a.keep_files = static_cast<std::size_t>(v.get_int64());
-    } else {
-      bad(k, "unknown key");
-    }
-  }
-  return a;
-}
-
 std::vector<fs::path> audit_files(const fs::path& dir) {
   std::vector<fs::path> out;
   std::error_code ec;

@@ -42,7 +42,7 @@
 namespace bastion::security {
 
 struct AuditOptions {
-  std::filesystem::path dir = "data/audit";  // created 0700
+  std::filesystem::path dir = "data/audit";  // created 0700 (config: audit.dir)
   enum class Sync { kAlways, kInterval, kNever };
   Sync sync = Sync::kInterval;                     // when records reach the disk
   std::chrono::milliseconds sync_interval{200};    // with kInterval
@@ -51,13 +51,6 @@ struct AuditOptions {
   std::uint64_t max_file_bytes = 64ull << 20;      // rotate the active file beyond this
   std::size_t keep_files = 0;                      // rotated files kept; 0 = all
 };
-
-// Reads the `audit` configuration section:
-//   {dir, sync: always|interval|never, sync_interval_ms, checkpoint_every,
-//    checkpoint_interval_ms, max_file_bytes, keep_files}
-// Throws std::invalid_argument naming the key.
-AuditOptions audit_options_from_json(const boost::json::object& o,
-                                     const std::filesystem::path& default_dir);
 
 class AuditLog {
  public:

@@ -47,7 +47,7 @@ json::object audit_event(const server::CallContext& ctx, std::string_view outcom
   }
   e["outcome"] = outcome;
   if (error) e["error_code"] = error->code;
-  e["latency_ms"] = static_cast<double>(us) / 1000.0;
+  e["latency_us"] = us;
   return e;
 }
 

@@ -11,18 +11,16 @@ namespace bastion::security::merkle {
 
 namespace {
 
-// One reusable EVP context per thread: hashing many short records without an
-// allocation each.
+// A context per call (no thread_local: the audit log hashes during static
+// destruction too, after thread-local objects are gone).
 Hash digest(std::initializer_list<std::string_view> parts) {
-  struct Ctx {
-    EVP_MD_CTX* c = EVP_MD_CTX_new();
-    ~Ctx() { EVP_MD_CTX_free(c); }
-  };
-  thread_local Ctx ctx;
-  EVP_DigestInit_ex(ctx.c, EVP_sha256(), nullptr);
-  for (auto p : parts) EVP_DigestUpdate(ctx.c, p.data(), p.size());
-  Hash h;
-  EVP_DigestFinal_ex(ctx.c, h.data(), nullptr);
+  EVP_MD_CTX* c = EVP_MD_CTX_new();
+  Hash h{};
+  if (c && EVP_DigestInit_ex(c, EVP_sha256(), nullptr) == 1) {
+    for (auto p : parts) EVP_DigestUpdate(c, p.data(), p.size());
+    EVP_DigestFinal_ex(c, h.data(), nullptr);
+  }
+  EVP_MD_CTX_free(c);
   return h;
 }
 

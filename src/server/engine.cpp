@@ -207,19 +207,23 @@ asio::awaitable<Outcome> Engine::route(Kind kind, std::string_view key, const st
                   (method == "tools/call" || method == "resources/read" || method == "prompts/get");
   if (!filtered) co_return co_await b->call(method, std::move(params), ctx);
 
-  std::string rid = json::serialize(ctx.request_id());
-  auto [owner, target] = b->owner_of(kind, key);
-  CallContext cc{ctx.caller(), ctx.session_id(), rid, method, owner, target};
-  if (auto v = filters_.run_request(params, cc); !v.ok()) {
-    filters_.run_error(*v.error, cc);
-    co_return *v.error;
+  // No structured bindings or if-initialisers across co_await here: GCC 12
+  // mis-places them in the coroutine frame.
+  const std::string rid = json::serialize(ctx.request_id());
+  const std::pair<std::string, std::string> who = b->owner_of(kind, key);
+  CallContext cc{ctx.caller(), ctx.session_id(), rid, method, who.first, who.second};
+  Verdict in = filters_.run_request(params, cc);
+  if (!in.ok()) {
+    filters_.run_error(*in.error, cc);
+    co_return *in.error;
   }
   Outcome out = co_await b->call(method, std::move(params), ctx);
   if (!out.ok()) {
     filters_.run_error(out.error(), cc);
     co_return out;
   }
-  if (auto v = filters_.run_response(out.result(), cc); !v.ok()) co_return *v.error;
+  Verdict back = filters_.run_response(out.result(), cc);
+  if (!back.ok()) co_return *back.error;
   co_return out;
 }
 

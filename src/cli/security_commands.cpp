@@ -1,0 +1,307 @@
+// `bastion secret`, `encrypt`, `decrypt`, `keys rotate`, `pii scan` and
+// `audit verify`: thin shells over security/.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "security/audit.hpp"
+#include "security/keyring.hpp"
+#include "security/pii_filter.hpp"
+#include "security/policy.hpp"
+#include "security/secrets.hpp"
+
+namespace bastion::cli {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+
+fs::path security_dir(const Common& c) { return fs::path(data_dir(c)) / "security"; }
+
+std::string read_stdin() {
+  return std::string((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+}
+
+// Runs `f`, turning the exceptions of startup-style failures into one line.
+int guarded(const std::function<int()>& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    std::cerr << "bastion: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+struct SecretArgs {
+  std::string name;
+};
+
+int secret_set(const Common& c, const SecretArgs& a) {
+  if (!security::SecretStore::valid_name(a.name)) {
+    std::cerr << "bastion: secret name must be 1-128 characters of letters, digits, '_', '.', '-'\n";
+    return 2;
+  }
+  if (isatty(STDIN_FILENO)) std::cerr << "value for " << a.name << " (end with Ctrl-D): ";
+  std::string value = read_stdin_secret();
+  if (value.empty()) {
+    std::cerr << "bastion: no value on stdin; e.g. printf %s \"$KEY\" | bastion secret set "
+              << a.name << "\n";
+    return 2;
+  }
+  auto keys = security::load_fernet_keys(security_dir(c));
+  security::SecretStore store(security_dir(c), keys);
+  store.set(a.name, value);
+  std::cout << "secret " << a.name << " stored, encrypted with Fernet key "
+            << keys.primary().key_id() << "\n";
+  return 0;
+}
+
+int secret_list(const Common& c) {
+  auto keys = security::load_fernet_keys(security_dir(c));
+  security::SecretStore store(security_dir(c), keys);
+  for (const auto& n : store.names()) std::cout << n << "\n";
+  return 0;
+}
+
+int secret_rm(const Common& c, const SecretArgs& a) {
+  auto keys = security::load_fernet_keys(security_dir(c));
+  security::SecretStore store(security_dir(c), keys);
+  if (!store.remove(a.name)) {
+    std::cerr << "bastion: no secret named " << a.name << "\n";
+    return 1;
+  }
+  std::cout << "secret " << a.name << " removed\n";
+  return 0;
+}
+
+int encrypt(const Common& c) {
+  auto keys = security::load_fernet_keys(security_dir(c));
+  std::cout << keys.encrypt(read_stdin()) << "\n";
+  return 0;
+}
+
+struct DecryptArgs {
+  std::int64_t ttl = 0;
+};
+
+int decrypt(const Common& c, const DecryptArgs& a) {
+  auto keys = security::load_fernet_keys(security_dir(c), false);
+  std::string token = read_stdin();
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  std::optional<std::chrono::seconds> ttl;
+  if (a.ttl > 0) ttl = std::chrono::seconds(a.ttl);
+  auto pt = keys.decrypt(token, ttl);
+  if (!pt) {
+    std::cerr << "bastion: cannot decrypt: " << pt.reason() << " ("
+              << security::to_string(pt.code()) << ")\n";
+    return 1;
+  }
+  std::cout << pt.value();
+  return 0;
+}
+
+struct RotateArgs {
+  std::size_t keep = 0;
+};
+
+int keys_rotate(const Common& c, const RotateArgs& a) {
+  auto ring = security::rotate_fernet_keys(security_dir(c), a.keep);
+  security::SecretStore store(security_dir(c), ring);
+  std::size_t n = store.reencrypt();
+  std::cout << "new Fernet key " << ring.primary().key_id() << " (" << ring.size()
+            << " in the ring); " << n << " secret(s) re-encrypted\n";
+  return 0;
+}
+
+struct PiiArgs {
+  std::string policy;  // empty: report findings
+  bool json = false;
+};
+
+int pii_scan(const Common& c, const PiiArgs& a) {
+  security::PolicyOptions opts;
+  // The configuration's patterns and policy, when a file is given.
+  if (c.config_path) {
+    auto o = app::load_options(c.config_path, c.overrides);
+    const auto& root = o.document->root().as_object();
+    if (auto* s = root.if_contains("security"); s && s->is_object())
+      if (auto* p = s->get_object().if_contains("pii"); p && p->is_object())
+        opts = security::policy_options_from_json(p->get_object());
+  }
+  if (!a.policy.empty()) {
+    opts.default_action = *security::parse_action(a.policy);
+    opts.global = {};
+    opts.servers.clear();
+    opts.tools.clear();
+  }
+  std::optional<security::MultiFernet> keys;
+  security::Encryptor enc;
+  if (security::policy_uses(opts, security::PiiAction::kEncrypt) ||
+      opts.default_action == security::PiiAction::kEncrypt) {
+    keys.emplace(security::load_fernet_keys(security_dir(c)));
+    enc = [&keys](std::string_view v) { return keys->encrypt(v); };
+  }
+  auto filter = security::make_pii_filter(opts, enc);
+  std::string text = read_stdin();
+  auto findings = filter->scanner().scan(text);
+  if (a.policy.empty() && !c.config_path) {
+    json::array arr;
+    for (const auto& f : findings) {
+      json::object o{{"type", f.type},
+                     {"begin", f.begin},
+                     {"end", f.end},
+                     {"confidence", f.confidence}};
+      if (!f.detail.empty()) o["detail"] = f.detail;
+      if (a.json)
+        arr.push_back(std::move(o));
+      else
+        std::cout << json::serialize(o) << "\n";
+    }
+    if (a.json) std::cout << json::serialize(arr) << "\n";
+    return findings.empty() ? 0 : 3;
+  }
+  json::value v(text);
+  security::ResolvedPolicy policy(filter->options(), "cli", "pii-scan",
+                                  security::Direction::kRequest);
+  auto out = security::apply_policy(v, filter->scanner(), policy, enc);
+  if (out.error) {
+    std::cerr << "bastion: " << out.error->message << "\n";
+    return 3;
+  }
+  std::cout << v.as_string().c_str();
+  return 0;
+}
+
+struct VerifyArgs {
+  std::vector<std::string> paths;
+  std::string public_key;
+};
+
+int audit_verify(const Common& c, const VerifyArgs& a) {
+  std::vector<fs::path> files;
+  std::optional<fs::path> head;
+  fs::path key_dir;
+  if (a.paths.empty()) {
+    key_dir = fs::path(data_dir(c)) / "audit";
+    files = security::audit_files(key_dir);
+    head = key_dir / "audit.log.head";
+  } else if (a.paths.size() == 1 && fs::is_directory(a.paths[0])) {
+    key_dir = a.paths[0];
+    files = security::audit_files(key_dir);
+    head = key_dir / "audit.log.head";
+  } else {
+    for (const auto& p : a.paths) {
+      if (!fs::is_regular_file(p)) {
+        std::cerr << "bastion: " << p << " is not a file\n";
+        return 2;
+      }
+      files.emplace_back(p);
+    }
+    key_dir = files.back().parent_path();
+    if (files.back().filename() == "audit.log") head = key_dir / "audit.log.head";
+  }
+  if (files.empty()) {
+    std::cerr << "bastion: no audit files in " << key_dir.string() << "\n";
+    return 2;
+  }
+  if (head && !fs::exists(*head)) head.reset();
+  fs::path key_file = a.public_key.empty() ? key_dir / "audit.pub" : fs::path(a.public_key);
+  std::ifstream kin(key_file);
+  std::string pk;
+  std::getline(kin, pk);
+  if (pk.empty()) {
+    std::cerr << "bastion: cannot read the public key " << key_file.string()
+              << " (give it with --public-key)\n";
+    return 2;
+  }
+  auto rep = security::verify_audit(files, pk, head);
+  for (const auto& n : rep.notes) std::cout << "note: " << n << "\n";
+  if (!rep.ok()) {
+    const auto& p = *rep.problem;
+    std::cout << "TAMPERED: " << p.file;
+    if (p.line) std::cout << ":" << p.line;
+    if (p.seq) std::cout << " (seq " << p.seq << ")";
+    std::cout << ": " << p.what << "\n";
+    return 1;
+  }
+  std::cout << fmt::format("ok: {} records (seq {}..{}) in {} file(s), {} signed checkpoint(s)\n",
+                           rep.records, rep.first_seq, rep.last_seq, files.size(),
+                           rep.checkpoints);
+  return 0;
+}
+
+}  // namespace
+
+std::vector<Command> add_security_commands(CLI::App& cli, Common& common) {
+  std::vector<Command> out;
+  Common* c = &common;
+
+  auto* secret = cli.add_subcommand("secret", "Manage encrypted secrets for upstream servers");
+  secret->require_subcommand(1);
+  auto sa = std::make_shared<SecretArgs>();
+  auto* set = secret->add_subcommand("set", "Store a secret; the value is read from stdin");
+  set->add_option("name", sa->name, "Secret name, referenced from a server's secrets:")->required();
+  add_config_options(set, common);
+  out.push_back({set, [c, sa] { return guarded([&] { return secret_set(*c, *sa); }); }});
+  auto* list = secret->add_subcommand("list", "List the stored secrets' names");
+  add_config_options(list, common);
+  out.push_back({list, [c] { return guarded([&] { return secret_list(*c); }); }});
+  auto* rm = secret->add_subcommand("rm", "Remove a secret");
+  rm->add_option("name", sa->name, "Secret name")->required();
+  add_config_options(rm, common);
+  out.push_back({rm, [c, sa] { return guarded([&] { return secret_rm(*c, *sa); }); }});
+
+  auto* enc = cli.add_subcommand("encrypt", "Encrypt stdin into a Fernet token with the data key");
+  add_config_options(enc, common);
+  out.push_back({enc, [c] { return guarded([&] { return encrypt(*c); }); }});
+  auto da = std::make_shared<DecryptArgs>();
+  auto* dec = cli.add_subcommand("decrypt", "Decrypt a Fernet token from stdin");
+  dec->add_option("--ttl", da->ttl, "Refuse tokens older than this many seconds");
+  add_config_options(dec, common);
+  out.push_back({dec, [c, da] { return guarded([&] { return decrypt(*c, *da); }); }});
+
+  auto* keys = cli.add_subcommand("keys", "Manage the data encryption keys");
+  keys->require_subcommand(1);
+  auto ra = std::make_shared<RotateArgs>();
+  auto* rot = keys->add_subcommand(
+      "rotate", "Add a new Fernet key (older ones still decrypt) and re-encrypt the secrets");
+  rot->add_option("--keep", ra->keep, "Keep at most this many keys (0 = all)");
+  add_config_options(rot, common);
+  out.push_back({rot, [c, ra] { return guarded([&] { return keys_rotate(*c, *ra); }); }});
+
+  auto* pii = cli.add_subcommand("pii", "PII tools");
+  pii->require_subcommand(1);
+  auto pa = std::make_shared<PiiArgs>();
+  auto* scan = pii->add_subcommand(
+      "scan",
+      "Scan stdin for PII. Without --policy (and --config): one JSON finding per line, exit 3 "
+      "when any. With a policy: the text as that policy leaves it (exit 3 when rejected)");
+  scan->add_option("--policy", pa->policy, "allow | mask | encrypt | reject")
+      ->check(CLI::IsMember({"allow", "mask", "encrypt", "reject"}));
+  scan->add_flag("--json", pa->json, "Findings as one JSON array");
+  add_config_options(scan, common);
+  out.push_back({scan, [c, pa] { return guarded([&] { return pii_scan(*c, *pa); }); }});
+
+  auto* audit = cli.add_subcommand("audit", "Audit log tools");
+  audit->require_subcommand(1);
+  auto va = std::make_shared<VerifyArgs>();
+  auto* verify = audit->add_subcommand(
+      "verify",
+      "Verify audit files (a directory, or files oldest first; default: the data directory's). "
+      "Exit 1 and say where when anything was edited, removed, reordered or truncated");
+  verify->add_option("path", va->paths, "Audit directory or files");
+  verify->add_option("--public-key", va->public_key,
+                     "Checkpoint public key file (default: audit.pub beside the files)");
+  add_config_options(verify, common);
+  out.push_back({verify, [c, va] { return guarded([&] { return audit_verify(*c, *va); }); }});
+  return out;
+}
+
+}  // namespace bastion::cli
