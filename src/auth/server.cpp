@@ -223,17 +223,17 @@ json::object AuthServer::authorization_server_metadata() const {
   json::array algs{json::string(alg_name(keys_->alg()))};
   return json::object{
       {"issuer", options_.issuer},
+      {"authorization_endpoint", options_.issuer + "/oauth2/authorize"},
       {"token_endpoint", token_endpoint()},
       {"jwks_uri", jwks_uri()},
       {"introspection_endpoint", options_.issuer + "/oauth2/introspect"},
       {"revocation_endpoint", options_.issuer + "/oauth2/revoke"},
       {"grant_types_supported", json::array{"client_credentials"}},
-      {"response_types_supported", json::array{}},  // no authorization endpoint
+      {"response_types_supported", json::array{}},  // /oauth2/authorize refuses them all
       {"token_endpoint_auth_methods_supported", auth_methods},
       {"introspection_endpoint_auth_methods_supported", auth_methods},
       {"revocation_endpoint_auth_methods_supported", auth_methods},
       {"scopes_supported", scopes},
-      {"token_endpoint_auth_signing_alg_values_supported", json::array{}},
       {"access_token_signing_alg_values_supported", algs},
       {"protected_resources", json::array{options_.effective_audience()}},
   };
@@ -293,6 +293,20 @@ std::optional<Response> AuthServer::handle(const Request& req) {
   if (path == "/.well-known/oauth-protected-resource" + options_.resource_path)
     return doc(protected_resource_metadata(true));
   if (path == "/hello") return hello(req);
+  if (path == "/oauth2/authorize") {
+    // Advertised because clients (the MCP SDK among them) insist on an
+    // authorization_endpoint; it supports no response type, and with no
+    // registered redirect URI the error is shown, never redirected (RFC 6749
+    // §4.1.2.1).
+    if (!get && req.method() != http::verb::post) return method_not_allowed(req, "GET, POST");
+    return json_response(
+        req, http::status::bad_request,
+        json::object{{"error", "unsupported_response_type"},
+                     {"error_description",
+                      "this server issues tokens with the client_credentials grant at " +
+                          token_endpoint() + " only"}},
+        true);
+  }
   return std::nullopt;
 }
 

@@ -9,6 +9,8 @@
 //   GET  /.well-known/jwks.json               public keys (never HS256 secrets)
 //   GET  /.well-known/oauth-protected-resource[/mcp]  RFC 9728
 //   GET  /hello                               the seed's protected demo resource
+//   GET  /oauth2/authorize                    advertised for clients that need one; refuses every
+//                                             response type (client_credentials only)
 //
 // Errors follow RFC 6749 §5.2 (token endpoint) and RFC 6750 §3 (resources).
 //

@@ -149,3 +149,41 @@ export async function waitForPort(port, timeoutMs = 20000) {
   }
   throw new Error(`nothing listens on port ${port}`);
 }
+
+// A fresh OAuth2 client from `bastion client add --json`: {id, secret, secret_hash, scopes}.
+export function newClient(name, scopes = ['mcp.access']) {
+  return JSON.parse(execFileSync(BIN, ['client', 'add', name, '--scopes', scopes.join(','), '--json']).toString());
+}
+
+// The YAML `auth:` block for `clients` (from newClient), algorithm and extras.
+export function authYaml(clients, { algorithm = 'ES256', extra = '' } = {}) {
+  const entries = clients.map((c) =>
+    `    - id: ${c.id}\n      secret_hash: '${c.secret_hash}'\n      scopes: [${c.scopes.join(', ')}]\n`).join('');
+  return `auth:\n  algorithm: ${algorithm}\n${extra}  clients:\n${entries}`;
+}
+
+// Starts `bastion serve` with the YAML text as its configuration.
+export async function startWithConfig(yamlText, args = [], opts = {}) {
+  const dir = tempDir('bastion-cfg-');
+  const cfg = writeConfig(dir, yamlText);
+  const s = await startServe(['--config', cfg, ...args], opts);
+  s.configPath = cfg;
+  return s;
+}
+
+// Client-credentials token from a running bastion.
+export async function fetchToken(base, client, scope) {
+  const body = new URLSearchParams({ grant_type: 'client_credentials' });
+  if (scope) body.set('scope', scope);
+  const res = await fetch(`${base}/oauth2/token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(client.secret)}`).toString('base64')}`,
+    },
+    body,
+  });
+  const json = await res.json();
+  if (res.status !== 200) throw new Error(`token: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
