@@ -165,6 +165,9 @@ void App::build_security(const config::Document& doc) {
     doc.fail("/security/pii", e.what());
   }
   engine_->filters().add(pii_filter);
+  // First on the way back (responses run the chain in reverse), so the PII
+  // filter, the audit record and the client only see the scrubbed result.
+  engine_->filters().add(std::make_shared<security::SecretScrubFilter>());
 
   // Built-in tools from the seed (off unless asked for).
   config::Reader bt(doc, "/builtin_tools");

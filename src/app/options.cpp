@@ -56,9 +56,10 @@ AppOptions load_options(const std::optional<std::string>& path, const Overrides&
     if (ov.listen) throw;
     root.fail("listen", e.what());
   }
+  auto file_dir = root.opt_str("data_dir");
   if (ov.data_dir) {
     o.data_dir = *ov.data_dir;
-  } else if (auto d = root.opt_str("data_dir")) {
+  } else if (auto d = file_dir) {
     // Relative to the configuration file, like every other path in it.
     std::filesystem::path p(*d);
     if (p.is_relative() && path) p = std::filesystem::path(*path).parent_path() / p;

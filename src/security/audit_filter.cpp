@@ -45,6 +45,7 @@ json::object audit_event(const server::CallContext& ctx, std::string_view outcom
     e["pii"] = n.at("pii");
     e["decision"] = decision;
   }
+  if (auto* r = n.if_contains("secrets_redacted")) e["secrets_redacted"] = *r;
   e["outcome"] = outcome;
   if (error) e["error_code"] = error->code;
   e["latency_us"] = us;
@@ -66,7 +67,7 @@ server::Verdict AuditFilter::on_response(json::object& result, server::CallConte
   return {};
 }
 
-void AuditFilter::on_error(const protocol::RpcError& error, server::CallContext& ctx) {
+void AuditFilter::on_error(protocol::RpcError& error, server::CallContext& ctx) {
   bool rejected = false;
   if (auto* d = ctx.notes.if_contains("decision"); d && d->is_string())
     rejected = d->get_string() == "reject";

@@ -24,7 +24,7 @@ class AuditFilter : public server::Filter {
   std::string_view name() const override { return "audit"; }
   server::Verdict on_request(boost::json::object& params, server::CallContext& ctx) override;
   server::Verdict on_response(boost::json::object& result, server::CallContext& ctx) override;
-  void on_error(const protocol::RpcError& error, server::CallContext& ctx) override;
+  void on_error(protocol::RpcError& error, server::CallContext& ctx) override;
 
  private:
   void record(server::CallContext& ctx, std::string_view outcome, const protocol::RpcError* error);

@@ -38,6 +38,50 @@ bool Redactor::contains_secret(std::string_view text) const {
   return false;
 }
 
+std::size_t scrub_json(boost::json::value& v, const Redactor& r) {
+  std::size_t n = 0;
+  switch (v.kind()) {
+    case boost::json::kind::string: {
+      auto& s = v.get_string();
+      std::string_view sv(s.data(), s.size());
+      if (r.contains_secret(sv)) {
+        s = r.redact(sv);
+        ++n;
+      }
+      break;
+    }
+    case boost::json::kind::array:
+      for (auto& x : v.get_array()) n += scrub_json(x, r);
+      break;
+    case boost::json::kind::object:
+      for (auto& kv : v.get_object()) n += scrub_json(kv.value(), r);
+      break;
+    default:
+      break;
+  }
+  return n;
+}
+
+server::Verdict SecretScrubFilter::on_response(boost::json::object& result,
+                                               server::CallContext& ctx) {
+  if (r_.empty()) return {};
+  std::size_t n = 0;
+  for (auto& kv : result) n += scrub_json(kv.value(), r_);
+  if (n) ctx.notes["secrets_redacted"] = n;
+  return {};
+}
+
+void SecretScrubFilter::on_error(protocol::RpcError& error, server::CallContext& ctx) {
+  if (r_.empty()) return;
+  std::size_t n = 0;
+  if (r_.contains_secret(error.message)) {
+    error.message = r_.redact(error.message);
+    ++n;
+  }
+  n += scrub_json(error.data, r_);
+  if (n) ctx.notes["secrets_redacted"] = n;
+}
+
 namespace {
 
 class RedactingSink : public spdlog::sinks::sink {

@@ -8,12 +8,16 @@
 
 #include <spdlog/sinks/sink.h>
 
+#include <boost/json.hpp>
+
 #include <atomic>
 #include <memory>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "server/filter.hpp"
 
 namespace bastion::security {
 
@@ -35,6 +39,25 @@ class Redactor {
   std::vector<std::string> values_;  // longest first, so overlaps redact fully
   std::atomic<std::size_t> count_{0};
 };
+
+// A filter that scrubs registered secrets from every result and error on its
+// way to the client, so an upstream that echoes its own API key (in output or
+// in an error message) does not leak it. Free while nothing is registered.
+class SecretScrubFilter : public server::Filter {
+ public:
+  explicit SecretScrubFilter(const Redactor& r = Redactor::global()) : r_(r) {}
+  std::string_view name() const override { return "secret-scrub"; }
+  server::Verdict on_request(boost::json::object&, server::CallContext&) override { return {}; }
+  server::Verdict on_response(boost::json::object& result, server::CallContext& ctx) override;
+  void on_error(protocol::RpcError& error, server::CallContext& ctx) override;
+
+ private:
+  const Redactor& r_;
+};
+
+// Replaces registered secrets in every string inside `v`; returns how many
+// strings changed.
+std::size_t scrub_json(boost::json::value& v, const Redactor& r);
 
 // A sink that redacts each message, then hands it to `inner`.
 std::shared_ptr<spdlog::sinks::sink> redacting_sink(std::shared_ptr<spdlog::sinks::sink> inner,

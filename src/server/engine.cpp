@@ -215,7 +215,7 @@ asio::awaitable<Outcome> Engine::route(Kind kind, std::string_view key, const st
   Verdict in = filters_.run_request(params, cc);
   if (!in.ok()) {
     filters_.run_error(*in.error, cc);
-    co_return *in.error;
+    co_return std::move(*in.error);
   }
   Outcome out = co_await b->call(method, std::move(params), ctx);
   if (!out.ok()) {
@@ -223,7 +223,10 @@ asio::awaitable<Outcome> Engine::route(Kind kind, std::string_view key, const st
     co_return out;
   }
   Verdict back = filters_.run_response(out.result(), cc);
-  if (!back.ok()) co_return *back.error;
+  if (!back.ok()) {
+    filters_.run_error(*back.error, cc);
+    co_return std::move(*back.error);
+  }
   co_return out;
 }
 

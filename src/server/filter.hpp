@@ -48,10 +48,11 @@ class Filter {
   virtual std::string_view name() const = 0;
   // `params` is the request's params object (arguments live inside it).
   virtual Verdict on_request(json::object& params, CallContext& ctx) = 0;
-  // `result` is the response's result object; `error` is set instead when the
-  // backend failed (filters may only observe it).
+  // `result` is the response's result object.
   virtual Verdict on_response(json::object& /*result*/, CallContext& /*ctx*/) { return {}; }
-  virtual void on_error(const protocol::RpcError& /*error*/, CallContext& /*ctx*/) {}
+  // The call failed (in the backend or in an earlier filter); filters may
+  // record it or rewrite its text (redaction), not turn it into a success.
+  virtual void on_error(protocol::RpcError& /*error*/, CallContext& /*ctx*/) {}
 };
 
 class FilterChain {
@@ -74,7 +75,7 @@ class FilterChain {
     }
     return {};
   }
-  void run_error(const protocol::RpcError& e, CallContext& ctx) const {
+  void run_error(protocol::RpcError& e, CallContext& ctx) const {
     for (auto it = filters_.rbegin(); it != filters_.rend(); ++it) (*it)->on_error(e, ctx);
   }
 

@@ -33,6 +33,7 @@ TOOLS = [
     tool("hang"),
     tool("syscalls"),
     tool("whoami"),
+    tool("leak_secret", {"var": {"type": "string"}}),
 ]
 
 
@@ -102,7 +103,18 @@ def call(name, a):
     if name == "whoami":
         return {"content": [{"type": "text", "text": "ok"}],
                 "structuredContent": {"env": dict(os.environ), "cwd": os.getcwd(), "uid": os.getuid()}}
+    if name == "leak_secret":
+        # A careless server: logs its API key and puts it in errors and output.
+        value = os.environ.get(a["var"], "")
+        print(f"debug: using key {value}", file=sys.stderr, flush=True)
+        if a.get("fail"):
+            raise LeakError(f"upstream rejected key {value}")
+        return text(f"my key is {value}")
     return None
+
+
+class LeakError(Exception):
+    pass
 
 
 def main():
@@ -117,7 +129,12 @@ def main():
         elif m == "tools/list":
             res = {"tools": TOOLS}
         elif m == "tools/call":
-            res = call(p["name"], p.get("arguments") or {})
+            try:
+                res = call(p["name"], p.get("arguments") or {})
+            except LeakError as e:
+                print(json.dumps({"jsonrpc": "2.0", "id": msg["id"],
+                                  "error": {"code": -32000, "message": str(e)}}), flush=True)
+                continue
         elif m == "ping":
             res = {}
         else:

@@ -23,8 +23,7 @@ export function writeConfig(dir, yamlText, name = 'bastion.yaml') {
 }
 
 // Starts `bastion serve` on an ephemeral port. Resolves once it listens.
-export async function startServe(args = [], { env = {}, timeoutMs = 20000 } = {}) {
-  const dataDir = tempDir();
+export async function startServe(args = [], { env = {}, timeoutMs = 20000, dataDir = tempDir() } = {}) {
   const listen = args.includes('--listen') ? [] : ['--listen', '127.0.0.1:0'];
   const child = spawn(BIN, ['serve', ...listen, '--data-dir', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,264 @@
+// The security engine end to end, against the real binary: PII policies on
+// real tool calls (mask, reject, encrypt with tokens Python's `cryptography`
+// decrypts), Fernet interoperability both ways, the audit log and
+// `bastion audit verify` against edits, deletions, reordering and truncation,
+// a `kill -9` under load, secrets kept out of files, logs, errors and results,
+// the seed's security tools and the CLI helpers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { BIN, SOURCE_DIR, initialize, post, startWithConfig, tempDir } from './lib/bastion.mjs';
+
+const PY = 'python3';
+const fernetKey = (dataDir) =>
+  readFileSync(path.join(dataDir, 'security', 'fernet.keys'), 'utf8').split('\n').find((l) => l && !l.startsWith('#'));
+const python = (code, input = '') => execFileSync(PY, ['-c', code], { input }).toString();
+const bastion = (args, input) => spawnSync(BIN, args, { input, encoding: 'utf8' });
+
+async function connect(url) {
+  const c = new Client({ name: 'security-test', version: '1' });
+  await c.connect(new StreamableHTTPClientTransport(new URL(url)));
+  return c;
+}
+
+test('Fernet tokens cross between bastion and Python cryptography both ways', () => {
+  const data = tempDir();
+  const mine = bastion(['encrypt', '--data-dir', data], '홍길동님 010-1234-5678');
+  assert.equal(mine.status, 0, mine.stderr);
+  const key = fernetKey(data);
+  const theirs = python(
+    'import sys\nfrom cryptography.fernet import Fernet\nk,t=sys.stdin.read().split()\nsys.stdout.write(Fernet(k.encode()).decrypt(t.encode()).decode())',
+    `${key} ${mine.stdout.trim()}`);
+  assert.equal(theirs, '홍길동님 010-1234-5678');
+  const token = python(
+    'import sys\nfrom cryptography.fernet import Fernet\nsys.stdout.write(Fernet(sys.stdin.read().strip().encode()).encrypt("from python".encode()).decode())',
+    key);
+  const back = bastion(['decrypt', '--data-dir', data], token);
+  assert.equal(back.status, 0, back.stderr);
+  assert.equal(back.stdout, 'from python');
+  // A tampered token is refused with a reason, exit 1.
+  const bad = bastion(['decrypt', '--data-dir', data], token.slice(0, -6) + 'AAAAAA');
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /cannot decrypt/);
+  // Rotation: the old token still decrypts; new ones use the new key, which Python reads too.
+  const rot = bastion(['keys', 'rotate', '--data-dir', data]);
+  assert.equal(rot.status, 0, rot.stderr);
+  assert.equal(bastion(['decrypt', '--data-dir', data], token).stdout, 'from python');
+  const fresh = bastion(['encrypt', '--data-dir', data], 'after rotation').stdout.trim();
+  const keys = readFileSync(path.join(data, 'security', 'fernet.keys'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+  assert.equal(keys.length, 2);
+  assert.equal(python(
+    'import sys\nfrom cryptography.fernet import Fernet, MultiFernet\nk1,k2,t=sys.stdin.read().split()\nsys.stdout.write(Fernet(k1.encode()).decrypt(t.encode()).decode())',
+    `${keys[0]} ${keys[1]} ${fresh}`), 'after rotation');
+});
+
+test('PII policies on real tool calls: mask, reject (types only), encrypt', async () => {
+  const s = await startWithConfig(`testkit: {enabled: true}
+security:
+  pii:
+    default: mask
+    types: {rrn: reject}
+    tools:
+      echo: {directions: {request: {action: encrypt}}}
+`);
+  try {
+    const c = await connect(s.url);
+    // echo's arguments are encrypted before the tool sees them: the client
+    // gets a Fernet token that Python decrypts to the original value.
+    const enc = await c.callTool({ name: 'echo', arguments: { text: 'mail kim.minsu@example.com now' } });
+    const out = enc.content[0].text;
+    assert.ok(!out.includes('kim.minsu@example.com'), out);
+    const tok = /gAAAAA[A-Za-z0-9_=-]+/.exec(out)?.[0];
+    assert.ok(tok, out);
+    assert.equal(python(
+      'import sys\nfrom cryptography.fernet import Fernet\nk,t=sys.stdin.read().split()\nsys.stdout.write(Fernet(k.encode()).decrypt(t.encode()).decode())',
+      `${fernetKey(s.dataDir)} ${tok}`), 'kim.minsu@example.com');
+    // Elsewhere the default applies: prompt arguments are masked by type
+    // before the prompt is rendered.
+    const p = await c.getPrompt({ name: 'test_prompt_with_arguments', arguments: { arg1: 'kim@example.com', arg2: '010-1234-5678' } });
+    const rendered = JSON.stringify(p.messages);
+    assert.ok(!rendered.includes('kim@example.com') && !rendered.includes('1234-5678'), rendered);
+    assert.match(rendered, /\*\*\*@example\.com/);
+    assert.match(rendered, /010-\*\*\*\*-5678/);
+    // An RRN anywhere is rejected, naming the type and never the value.
+    const rej = await c.callTool({ name: 'echo', arguments: { text: '주민번호 900101-1234568' } }).then(
+      (x) => x, (e) => e);
+    const msg = rej instanceof Error ? rej.message : JSON.stringify(rej);
+    assert.match(msg, /rrn/);
+    assert.ok(!msg.includes('900101'), msg);
+    await c.close();
+    // The audit log holds types, counts and decisions, not the values.
+    const log = readFileSync(path.join(s.dataDir, 'audit', 'audit.log'), 'utf8');
+    assert.ok(!log.includes('kim.minsu'), 'PII in the audit log');
+    assert.ok(!log.includes('900101'), 'PII in the audit log');
+    const calls = log.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event_type === 'tool_call');
+    assert.ok(calls.some((e) => e.action_taken === 'encrypted' && e.pii.email === 1), JSON.stringify(calls));
+    assert.ok(calls.some((e) => e.outcome === 'rejected' && e.pii.rrn === 1), JSON.stringify(calls));
+    for (const e of calls)
+      for (const k of ['timestamp' in e ? 'timestamp' : 'ts', 'tool_name', 'user_id', 'client_id', 'contains_pii', 'action_taken', 'parameter_count'])
+        assert.ok(k in e, `${k} missing in ${JSON.stringify(e)}`);
+  } finally {
+    assert.equal(await s.stop(), 0, s.stderr);
+  }
+});
+
+test('audit verify finds edited, deleted, reordered and truncated records and says where', async () => {
+  const s = await startWithConfig('testkit: {enabled: true}\naudit: {checkpoint_every: 5}\n');
+  const c = await connect(s.url);
+  for (let i = 0; i < 12; i++) await c.callTool({ name: 'echo', arguments: { text: `call ${i}` } });
+  await c.close();
+  assert.equal(await s.stop(), 0, s.stderr);
+  const dir = path.join(s.dataDir, 'audit');
+  const file = path.join(dir, 'audit.log');
+  const orig = readFileSync(file, 'utf8');
+  const ok = bastion(['audit', 'verify', dir]);
+  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+  assert.match(ok.stdout, /^ok: \d+ records/m);
+  const lines = orig.trimEnd().split('\n');
+  const cases = {
+    'edit a byte': () => { const l = [...lines]; l[4] = l[4].replace('call', 'cals'); return l.join('\n') + '\n'; },
+    'drop a line': () => lines.filter((_, i) => i !== 6).join('\n') + '\n',
+    'swap two lines': () => { const l = [...lines]; [l[3], l[4]] = [l[4], l[3]]; return l.join('\n') + '\n'; },
+    'truncate records': () => lines.slice(0, -2).join('\n') + '\n',
+    'truncate inside a record': () => orig.slice(0, orig.length - 40),
+  };
+  for (const [name, make] of Object.entries(cases)) {
+    writeFileSync(file, make());
+    const r = bastion(['audit', 'verify', dir]);
+    assert.equal(r.status, 1, `${name}: not detected\n${r.stdout}`);
+    assert.match(r.stdout, /TAMPERED: .*audit\.log:\d+/, name);
+  }
+  writeFileSync(file, orig);
+  assert.equal(bastion(['audit', 'verify', dir]).status, 0);
+});
+
+test('kill -9 under load: every acknowledged call is in the log and the log verifies', async () => {
+  const s = await startWithConfig('testkit: {enabled: true}\naudit: {sync: interval, checkpoint_every: 50}\n');
+  const acked = [];
+  let stop = false;
+  const worker = async () => {
+    const { sid } = await initialize(s.url);
+    for (let id = 10; !stop; id++) {
+      try {
+        const r = await post(s.url, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text: `n${id}` } } },
+          { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' });
+        if (r.status === 200 && r.json?.result) acked.push(`${sid}/${id}`);
+      } catch {
+        return;  // the server is gone
+      }
+    }
+  };
+  const workers = Array.from({ length: 8 }, worker);
+  while (acked.length < 400) await new Promise((r) => setTimeout(r, 20));
+  s.child.kill('SIGKILL');
+  stop = true;
+  await Promise.allSettled(workers);
+  const dir = path.join(s.dataDir, 'audit');
+  const logged = new Set(readFileSync(path.join(dir, 'audit.log'), 'utf8').trimEnd().split('\n')
+    .map((l) => JSON.parse(l)).filter((e) => e.event_type === 'tool_call').map((e) => `${e.session_id}/${e.request_id}`));
+  const missing = acked.filter((a) => !logged.has(a));
+  assert.deepEqual(missing, [], `${missing.length} of ${acked.length} acknowledged calls are not in the log`);
+  const v = bastion(['audit', 'verify', dir]);
+  assert.equal(v.status, 0, v.stdout + v.stderr);
+  // Restarting on the same log resumes the chain and says the last stop was unclean.
+  const again = await startWithConfig('testkit: {enabled: true}\n', [], { dataDir: s.dataDir });
+  assert.equal(await again.stop(), 0);
+  const tail = readFileSync(path.join(dir, 'audit.log'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+  assert.ok(tail.some((e) => e.event_type === 'audit_start' && e.clean_shutdown === false));
+  assert.equal(bastion(['audit', 'verify', dir]).status, 0);
+});
+
+test('secrets: encrypted at rest, injected into one server, scrubbed from logs, errors and results', async () => {
+  const data = tempDir();
+  const value = 'sk-live-7f3a9c1e5b2d4f60';
+  const set = bastion(['secret', 'set', 'evil-key', '--data-dir', data], value + '\n');
+  assert.equal(set.status, 0, set.stderr);
+  assert.match(set.stdout, /stored, encrypted with Fernet key fk_/);
+  assert.ok(!readFileSync(path.join(data, 'security', 'secrets.json'), 'utf8').includes(value));
+  assert.equal(bastion(['secret', 'list', '--data-dir', data]).stdout, 'evil-key\n');
+  const evil = `    command: ${PY}\n    args: [${SOURCE_DIR}/tests/sandbox/malicious_server.py]\n    runtime: bwrap\n`;
+  const s = await startWithConfig(`servers:
+  evil:
+${evil}    secrets: {API_KEY: evil-key}
+  other:
+${evil}`, [], { dataDir: data });
+  try {
+    const c = await connect(s.url);
+    const got = await c.callTool({ name: 'evil__leak_secret', arguments: { var: 'API_KEY' } });
+    assert.equal(got.content[0].text, 'my key is ***');
+    const err = await c.callTool({ name: 'evil__leak_secret', arguments: { var: 'API_KEY', fail: true } }).then((x) => x, (e) => e);
+    const text = err instanceof Error ? err.message : JSON.stringify(err);
+    assert.match(text, /upstream rejected key \*\*\*/);
+    // Only the server that names the secret gets it.
+    const env = await c.callTool({ name: 'other__whoami', arguments: {} });
+    assert.ok(!('API_KEY' in env.structuredContent.env));
+    await c.close();
+  } finally {
+    assert.equal(await s.stop(), 0);
+  }
+  assert.match(s.stderr, /debug: using key \*\*\*/);
+  assert.ok(!s.stderr.includes(value), 'the secret reached the log');
+  const audit = readFileSync(path.join(data, 'audit', 'audit.log'), 'utf8');
+  assert.ok(!audit.includes(value));
+  assert.match(audit, /"event_type":"secret_used","secret":"evil-key"/);
+  // A server whose secret is missing does not start, and says how to fix it.
+  const m = await startWithConfig(`servers:\n  evil:\n${evil}    secrets: {API_KEY: nope}\n`);
+  const c2 = await connect(m.url);
+  const r = await c2.callTool({ name: 'evil__whoami', arguments: {} }).then((x) => x, (e) => e);
+  await c2.close();
+  await m.stop();
+  assert.match(`${r instanceof Error ? r.message : JSON.stringify(r)}\n${m.stderr}`, /bastion secret set nope/);
+});
+
+test("the seed's security tools work on the live log and keys", async () => {
+  const s = await startWithConfig('builtin_tools: {security: true}\n');
+  try {
+    const c = await connect(s.url);
+    const det = await c.callTool({ name: 'test_pii_detection', arguments: { text: '김철수님 전화 010-9876-5432, 카드 4111 1111 1111 1111' } });
+    const types = det.structuredContent.findings.map((f) => f.type).sort();
+    assert.ok(types.includes('phone') && types.includes('korean_name') && types.includes('credit_card'), JSON.stringify(types));
+    assert.ok(!JSON.stringify(det).includes('9876-5432'), 'raw PII in the report');
+    const enc = await c.callTool({ name: 'test_encryption', arguments: { text: 'secret note' } });
+    assert.equal(enc.structuredContent.round_trip_ok, true);
+    const dec = await c.callTool({ name: 'test_encryption', arguments: { token: enc.structuredContent.fernet_token } });
+    assert.equal(dec.structuredContent.plaintext, 'secret note');
+    const breach = await c.callTool({ name: 'simulate_data_breach_detection', arguments: { records: 20 } });
+    assert.ok(breach.structuredContent.total_findings >= 100 || JSON.stringify(breach).includes('rrn'));
+    for (let i = 0; i < 5; i++) await c.callTool({ name: 'test_pii_detection', arguments: { text: `x${i}@example.com` } });
+    const page1 = await c.callTool({ name: 'get_security_audit_log', arguments: { event_type: 'tool_call', limit: 3 } });
+    assert.equal(page1.structuredContent.records.length, 3);
+    assert.ok(page1.structuredContent.nextCursor);
+    const page2 = await c.callTool({ name: 'get_security_audit_log', arguments: { event_type: 'tool_call', limit: 3, cursor: page1.structuredContent.nextCursor } });
+    assert.ok(page2.structuredContent.records[0].seq < page1.structuredContent.records[2].seq);
+    const bad = await c.callTool({ name: 'get_security_audit_log', arguments: { cursor: 'nope' } }).then((x) => x, (e) => e);
+    assert.match(bad instanceof Error ? bad.message : JSON.stringify(bad), /cursor/);
+    const rep = await c.callTool({ name: 'generate_security_report', arguments: {} });
+    const R = rep.structuredContent;
+    assert.ok(R.events_by_type.tool_call >= 9, JSON.stringify(R));
+    assert.ok(R.top_tools.some((t) => t.tool === 'test_pii_detection' && t.count >= 6));
+    assert.equal(R.audit_integrity.verified, true);
+    await c.close();
+  } finally {
+    assert.equal(await s.stop(), 0);
+  }
+});
+
+test('bastion pii scan reports, masks and rejects', () => {
+  const text = '연락처 010-1234-5678, 메일 lee@example.com, 날씨가 좋네요';
+  const r = bastion(['pii', 'scan', '--json'], text);
+  assert.equal(r.status, 3, r.stderr);
+  const types = JSON.parse(r.stdout).map((f) => f.type).sort();
+  assert.deepEqual(types, ['email', 'phone']);
+  const m = bastion(['pii', 'scan', '--policy', 'mask'], text);
+  assert.equal(m.status, 0);
+  assert.ok(!m.stdout.includes('1234-5678') && m.stdout.includes('날씨가 좋네요'), m.stdout);
+  const j = bastion(['pii', 'scan', '--policy', 'reject'], text);
+  assert.equal(j.status, 3);
+  assert.match(j.stderr, /email/);
+  assert.ok(!j.stderr.includes('lee@'));
+  assert.equal(bastion(['pii', 'scan'], 'nothing to see').status, 0);
+});
