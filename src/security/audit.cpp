@@ -41,7 +41,10 @@ std::string now_iso8601() {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
-std::string hash_hex(std::string_view line) { return merkle::to_hex(merkle::sha256(line)); }
+// A record's hash is its RFC 6962 leaf hash, SHA-256(0x00 || line): the same
+// value links the chain and enters the Merkle tree, so each record is hashed
+// once.
+std::string hash_hex(std::string_view line) { return merkle::to_hex(merkle::leaf_hash(line)); }
 
 std::string signed_message(std::string_view key_id, std::uint64_t tree_size, std::string_view root,
                            std::string_view head) {
@@ -259,9 +262,10 @@ void AuditLog::open_or_resume() {
             "audit: {} line {} does not continue the chain (the file was altered); run `bastion "
             "audit verify {}` and move the file away",
             it->string(), i + 1, options_.dir.string()));
-      range->append(merkle::leaf_hash(lines[i]));
+      auto leaf = merkle::leaf_hash(lines[i]);
+      range->append(leaf);
       expect_seq = *seq + 1;
-      expect_prev = hash_hex(lines[i]);
+      expect_prev = merkle::to_hex(leaf);
       prev_line = std::string(lines[i]);
       if (i + 1 == lines.size()) {
         clean = is_checkpoint(*rec) && get_str(*rec, "reason") == "shutdown";
@@ -269,7 +273,7 @@ void AuditLog::open_or_resume() {
       }
     }
     range_ = std::move(*range);
-    prev_ = merkle::sha256(prev_line);
+    prev_ = merkle::leaf_hash(prev_line);
     if (*it == active) {
       auto first = parse_record(lines[0]);
       file_first_seq_ = first ? get_u64(*first, "seq").value_or(seq_) : seq_;
@@ -313,15 +317,21 @@ std::uint64_t AuditLog::append(json::object event) {
 }
 
 void AuditLog::write_record_locked(json::object event) {
-  json::object rec;
-  rec.reserve(event.size() + 3);
-  rec["seq"] = seq_ + 1;
-  rec["ts"] = now_iso8601();
-  for (auto& [k, v] : event)
-    if (k != "seq" && k != "ts" && k != "prev") rec[k] = std::move(v);
-  rec["prev"] = merkle::to_hex(prev_);
-  std::string line = json::serialize(rec);
-  auto hash = merkle::sha256(line);
+  // {"seq":N,"ts":"...", <the event's members>, "prev":"..."}: framed by hand
+  // so the event object is serialized once, not copied into a new one.
+  event.erase("seq");
+  event.erase("ts");
+  event.erase("prev");
+  std::string body = json::serialize(event);
+  std::string line = fmt::format(R"({{"seq":{},"ts":"{}")", seq_ + 1, now_iso8601());
+  if (body.size() > 2) {
+    line += ',';
+    line.append(body, 1, body.size() - 2);
+  }
+  line += R"(,"prev":")";
+  line += merkle::to_hex(prev_);
+  line += "\"}";
+  auto hash = merkle::leaf_hash(line);
   line += '\n';
   try {
     write_all(fd_, line);
@@ -332,19 +342,26 @@ void AuditLog::write_record_locked(json::object event) {
   }
   ++seq_;
   prev_ = hash;
-  range_.append(merkle::leaf_hash(std::string_view(line).substr(0, line.size() - 1)));
+  range_.append(hash);
   file_bytes_ += line.size();
   ++since_checkpoint_;
   dirty_ = true;
+  if (options_.sync == AuditOptions::Sync::kAlways) {
+    write_head_locked();
+    ::fdatasync(fd_);
+    dirty_ = false;
+  } else {
+    head_dirty_ = true;  // the background thread writes it with the sync
+  }
+}
+
+void AuditLog::write_head_locked() {
   std::string head = fmt::format("{:020} {}\n", seq_, merkle::to_hex(prev_));
   if (::pwrite(head_fd_, head.data(), head.size(), 0) != static_cast<ssize_t>(kHeadBytes)) {
     ++failures_;
     spdlog::error("audit: cannot update the head file: {}", std::strerror(errno));
   }
-  if (options_.sync == AuditOptions::Sync::kAlways) {
-    ::fdatasync(fd_);
-    dirty_ = false;
-  }
+  head_dirty_ = false;
 }
 
 void AuditLog::checkpoint() {
@@ -374,6 +391,7 @@ void AuditLog::checkpoint_locked() {
       {"sig", base64_encode(std::string_view(reinterpret_cast<const char*>(sig), sizeof sig))}});
   since_checkpoint_ = 0;
   last_checkpoint_ = std::chrono::steady_clock::now();
+  write_head_locked();
   if (stop_) ::fdatasync(fd_);
 }
 
@@ -428,6 +446,7 @@ void AuditLog::background() {
     if (since_checkpoint_ > 0 &&
         std::chrono::steady_clock::now() - last_checkpoint_ >= options_.checkpoint_interval)
       checkpoint_locked();
+    if (head_dirty_) write_head_locked();
     if (options_.sync == AuditOptions::Sync::kInterval && dirty_) {
       int fd = ::dup(fd_);
       dirty_ = false;
@@ -580,7 +599,7 @@ AuditReport verify_audit(const std::vector<fs::path>& files, const std::string& 
         rep.last_checkpoint_seq = *seq;
       }
       if (range) range->append(merkle::leaf_hash(line));
-      last_hash = hash_hex(line);
+      last_hash = hash_hex(line);  // == the leaf just appended
       if (head_seq && *seq == *head_seq && last_hash != head_hash)
         fail(f, ln, *seq, "this record does not match the head file: it was altered");
       expect_prev = last_hash;

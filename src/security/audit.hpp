@@ -7,14 +7,16 @@
 //   audit.key / audit.pub      Ed25519 key that signs checkpoints (0600)
 //
 // Every record carries `seq` (1, 2, ... across files), `ts`, the event's own
-// fields and `prev`: the SHA-256 of the previous record's line, so an edited,
+// fields and `prev`: the hash of the previous record's line (its RFC 6962 leaf
+// hash, SHA-256(0x00 || line)), so an edited,
 // removed or reordered record breaks the chain at that point. Every
 // `checkpoint_every` records (and at rotation and shutdown) a signed
 // `audit_checkpoint` record attests the RFC 6962 Merkle root of all records
 // before it, the chain head and the tree size; it also carries the compact
 // range, so verification and restart can begin at any checkpoint. Without the
 // signing key, nothing up to the last checkpoint can be rewritten undetected;
-// the records after it are covered by the chain and the head file.
+// the records after it are covered by the chain and the head file (updated
+// per record with sync=always, else every sync_interval and at checkpoints).
 //
 // Records never contain raw PII or secrets: callers pass types, counts and
 // names only (the filter and tools in this module do).
@@ -83,6 +85,7 @@ class AuditLog {
   void open_or_resume();
   void write_record_locked(boost::json::object rec);
   void checkpoint_locked();
+  void write_head_locked();
   void rotate_locked();
   void background();
 
@@ -101,7 +104,8 @@ class AuditLog {
   merkle::CompactRange range_;
   std::uint64_t since_checkpoint_ = 0;
   std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
-  bool dirty_ = false;
+  bool dirty_ = false;       // written since the last fdatasync
+  bool head_dirty_ = false;  // the head file lags the log
   std::uint64_t failures_ = 0;
 
   std::condition_variable cv_;

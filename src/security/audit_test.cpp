@@ -143,7 +143,7 @@ TEST_F(Audit, RewritingTheChainWithoutTheKeyBreaksTheCheckpoint) {
   ls[2][pos + 2] = '7';
   for (std::size_t i = 3; i < ls.size(); ++i) {
     auto o = json::parse(ls[i]).as_object();
-    o["prev"] = merkle::to_hex(merkle::sha256(ls[i - 1]));
+    o["prev"] = merkle::to_hex(merkle::leaf_hash(ls[i - 1]));
     ls[i] = json::serialize(o);
   }
   put_lines(ls);
