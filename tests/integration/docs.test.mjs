@@ -57,3 +57,33 @@ test('every CLI command named in the README answers --help', () => {
   }
   assert.match(execFileSync(BIN, ['--version'], { encoding: 'utf8' }), /^bastion \d+\.\d+\.\d+/);
 });
+
+test("the README's 'Security in five commands' run as written", async () => {
+  const readme = read('README.md');
+  const block = /## Security in five commands[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme);
+  assert.ok(block, 'no security block in the README');
+  const lines = block[1].trim().split('\n').map((l) => l.replace(/\s+#.*$/, ''));
+  assert.equal(lines.length, 5);
+  const data = tempDir();
+  const env = { ...process.env, BASTION_DATA_DIR: data, OPENAI_API_KEY: 'sk-test-0123456789', PATH: `${path.dirname(BIN)}:${process.env.PATH}` };
+  const sh = (cmd, input) => execFileSync('bash', ['-euo', 'pipefail', '-c', cmd], { env, input, encoding: 'utf8' });
+  // 1. client add: prints the secret and the config entry.
+  const added = sh(lines[0]);
+  const secret = /client_secret: (\S+)/.exec(added)[1];
+  const entry = added.slice(added.indexOf('    - id:'));
+  // 2. secret set, 3. pii scan.
+  assert.match(sh(lines[1]), /secret openai stored/);
+  const masked = sh(lines[2]);
+  assert.ok(!masked.includes('1234-5678') && masked.includes('010-'), masked);
+  // 4. token against a server configured with the printed entry.
+  const cfg = writeConfig(tempDir(), `auth:\n  clients:\n${entry.replace(/^    /gm, '    ')}`);
+  const srv = await startServe(['--config', cfg], { dataDir: data });
+  try {
+    const token = sh(lines[3].replaceAll('http://127.0.0.1:8080', srv.base), secret);
+    assert.equal(token.trim().split('.').length, 3, token);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+  // 5. audit verify (the data directory from BASTION_DATA_DIR).
+  assert.match(sh(lines[4]), /^ok: \d+ records/m);
+});
