@@ -109,10 +109,25 @@ bool KeyStore::expired(const KeyInfo& k, std::int64_t now) const {
 
 std::shared_ptr<const Key> KeyStore::find(std::string_view kid) const {
   std::int64_t now = clock_();
-  std::shared_lock lock(mu_);
-  for (const auto& k : keys_)
-    if (k.key->kid() == kid && !expired(k, now)) return k.key;
-  return nullptr;
+  auto lookup = [&]() -> std::shared_ptr<const Key> {
+    std::shared_lock lock(mu_);
+    for (const auto& k : keys_)
+      if (k.key->kid() == kid && !expired(k, now)) return k.key;
+    return nullptr;
+  };
+  if (auto k = lookup()) return k;
+  // Replicas sharing this directory: another one may have made a key since
+  // we loaded. Look at the disk again, at most once a second (unknown kids
+  // are attacker-controlled).
+  std::int64_t last = last_reload_.load();
+  if (now - last < 1 || !last_reload_.compare_exchange_strong(last, now)) return nullptr;
+  try {
+    const_cast<KeyStore*>(this)->load();
+  } catch (const std::exception& e) {
+    spdlog::warn("auth: cannot reload keys from {}: {}", dir_.string(), e.what());
+    return nullptr;
+  }
+  return lookup();
 }
 
 boost::json::object KeyStore::jwks() const {

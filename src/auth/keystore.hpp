@@ -10,6 +10,7 @@
 // Thread-safety: all members may be called concurrently.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <shared_mutex>
@@ -38,7 +39,8 @@ class KeyStore {
 
   std::shared_ptr<const Key> active() const;
   // Any key still trusted for verification (active or retired within
-  // retention); nullptr otherwise.
+  // retention); nullptr otherwise. An unknown kid re-reads the directory (at
+  // most once a second), so replicas sharing it see each other's keys.
   std::shared_ptr<const Key> find(std::string_view kid) const;
   // {"keys":[...]} with public parts of asymmetric keys only.
   boost::json::object jwks() const;
@@ -64,6 +66,7 @@ class KeyStore {
   int rsa_bits_;
   mutable std::shared_mutex mu_;
   std::vector<KeyInfo> keys_;  // newest last; the last non-retired one is active
+  mutable std::atomic<std::int64_t> last_reload_{0};
 };
 
 // Filesystem helpers shared with the revocation list.

@@ -136,5 +136,34 @@ TEST(RevocationList, PersistsAndPrunes) {
   EXPECT_EQ(r2.size(), 1u);
 }
 
+TEST(KeyStore, ReplicasSharingTheDirectorySeeEachOthersKeys) {
+  TempDir tmp;
+  auto dir = tmp.path() / "auth";
+  FakeClock clock;
+  KeyStore a(dir, Alg::kES256, seconds(1800), clock);
+  KeyStore b(dir, Alg::kES256, seconds(1800), clock);
+  EXPECT_EQ(a.active()->kid(), b.active()->kid());
+  clock.advance(5);
+  std::string fresh = a.rotate();
+  EXPECT_NE(b.find(fresh), nullptr);  // unknown kid: b looks at the disk again
+  EXPECT_EQ(b.find("no-such-kid"), nullptr);
+}
+
+TEST(RevocationList, ReplicasSharingTheFileMergeAndSeeRevocations) {
+  TempDir tmp;
+  auto file = tmp.path() / "revoked.json";
+  FakeClock clock;
+  RevocationList a(file, seconds(60), clock);
+  RevocationList b(file, seconds(60), clock);
+  EXPECT_TRUE(a.revoke("jti-a", *clock.t + 600));
+  EXPECT_TRUE(b.revoke("jti-b", *clock.t + 600));  // merges a's entry, does not drop it
+  clock.advance(1);
+  EXPECT_TRUE(b.is_revoked("jti-a"));
+  EXPECT_TRUE(a.is_revoked("jti-b"));
+  RevocationList c(file, seconds(60), clock);
+  EXPECT_TRUE(c.is_revoked("jti-a"));
+  EXPECT_TRUE(c.is_revoked("jti-b"));
+}
+
 }  // namespace
 }  // namespace bastion::auth
