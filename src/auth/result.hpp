@@ -2,10 +2,10 @@
 // key files fail with a reason that callers log, audit or send back.
 #pragma once
 
-#include <cassert>
 #include <string>
-#include <utility>
 #include <variant>
+
+#include "protocol/expected.hpp"
 
 namespace bastion::auth {
 
@@ -13,34 +13,9 @@ struct Error {
   std::string reason;
 };
 
-// Either a T or an Error. Small on purpose: no monadic API, just ok()/value()/error().
+// Either a T or an Error: ok()/value()/error()/reason().
 template <class T>
-class Result {
- public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
-  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
-
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() {
-    assert(ok());
-    return std::get<0>(v_);
-  }
-  const T& value() const {
-    assert(ok());
-    return std::get<0>(v_);
-  }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  const Error& error() const {
-    assert(!ok());
-    return std::get<1>(v_);
-  }
-  const std::string& reason() const { return error().reason; }
-
- private:
-  std::variant<T, Error> v_;
-};
+using Result = protocol::Expected<T, Error>;
 
 using Status = Result<std::monostate>;
 inline Status ok_status() { return Status(std::monostate{}); }

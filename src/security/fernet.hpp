@@ -26,6 +26,8 @@
 #include <variant>
 #include <vector>
 
+#include "protocol/expected.hpp"
+
 namespace bastion::security {
 
 // An expected failure in the crypto/keys/audit code, carried as a value.
@@ -46,32 +48,9 @@ struct CryptoError {
 
 std::string_view to_string(CryptoError::Code code);
 
-// Either a T or a CryptoError: ok()/value()/error(), nothing more.
+// Either a T or a CryptoError: ok()/value()/error()/code()/reason().
 template <class T>
-class CryptoResult {
- public:
-  CryptoResult(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
-  CryptoResult(CryptoError e) : v_(std::in_place_index<1>, std::move(e)) {}  // NOLINT: implicit
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() {
-    assert(ok());
-    return std::get<0>(v_);
-  }
-  const T& value() const {
-    assert(ok());
-    return std::get<0>(v_);
-  }
-  const CryptoError& error() const {
-    assert(!ok());
-    return std::get<1>(v_);
-  }
-  CryptoError::Code code() const { return error().code; }
-  const std::string& reason() const { return error().reason; }
-
- private:
-  std::variant<T, CryptoError> v_;
-};
+using CryptoResult = protocol::Expected<T, CryptoError>;
 
 using CryptoStatus = CryptoResult<std::monostate>;
 
