@@ -1,6 +1,7 @@
 #include "app/app.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -31,14 +32,35 @@ namespace bastion::app {
 
 namespace asio = boost::asio;
 
+namespace {
+
+// %* : the message as the inside of a JSON string (quotes, backslashes and
+// control characters escaped), so `log.format: json` lines always parse.
+class JsonPayload : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    std::string s = boost::json::serialize(
+        boost::json::string_view(msg.payload.data(), msg.payload.size()));
+    dest.append(s.data() + 1, s.data() + s.size() - 1);  // without the quotes
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonPayload>();
+  }
+};
+
+}  // namespace
+
 void setup_logging(const LogOptions& o) {
   // Every line passes the redactor, so an upstream's secret never reaches the log.
   auto logger = std::make_shared<spdlog::logger>(
       "bastion", security::redacting_sink(std::make_shared<spdlog::sinks::stderr_sink_mt>()));
-  if (o.format == "json")
-    logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","logger":"%n","msg":"%v"})",
-                        spdlog::pattern_time_type::utc);
-  else
+  if (o.format == "json") {
+    auto f = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    f->add_flag<JsonPayload>('*').set_pattern(
+        R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","logger":"%n","msg":"%*"})");
+    logger->set_formatter(std::move(f));
+  } else
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   logger->set_level(spdlog::level::from_str(o.level));
   logger->flush_on(spdlog::level::warn);

@@ -38,3 +38,17 @@ servers:
     assert.equal(await srv.stop(), 0, srv.stderr);
   }
 });
+
+test('log.format json: every stderr line is one JSON object, even for awkward text', async () => {
+  const dir = tempDir();
+  const cfg = writeConfig(dir, 'log: {format: json}\ntestkit: {enabled: true}\n');
+  const srv = await startServe(['--config', cfg], { dataDir: `${dir}/data "quoted"\\dir` });
+  assert.equal(await srv.stop(), 0, srv.stderr);
+  const lines = srv.stderr.trim().split('\n');
+  assert.ok(lines.length >= 3, srv.stderr);
+  for (const l of lines) {
+    const o = JSON.parse(l);
+    for (const k of ['ts', 'level', 'logger', 'msg']) assert.ok(k in o, l);
+  }
+  assert.ok(lines.some((l) => JSON.parse(l).msg.includes('"quoted"\\dir')), srv.stderr);
+});
