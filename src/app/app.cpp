@@ -356,9 +356,9 @@ int App::serve() {
     return res;
   });
   http.start();
-  spdlog::info("bastion serving MCP on http://{}:{}{}", opts_.http.host, http.port(),
-               opts_.http.mcp_path);
 
+  // Signals are caught from here on; only then is "serving" announced, so a
+  // SIGTERM right after it still shuts down cleanly.
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   asio::steady_timer poll(ioc);
   auto deadline = std::chrono::steady_clock::time_point::max();
@@ -388,6 +388,8 @@ int App::serve() {
     deadline = std::chrono::steady_clock::now() + opts_.http.shutdown_grace;
     wait_drained();
   });
+  spdlog::info("bastion serving MCP on http://{}:{}{}", opts_.http.host, http.port(),
+               opts_.http.mcp_path);
   run_threads(ioc, opts_.threads);
   engine_->close_all();
   if (gateway_) gateway_->shutdown();
