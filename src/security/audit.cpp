@@ -41,11 +41,6 @@ std::string now_iso8601() {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
-// A record's hash is its RFC 6962 leaf hash, SHA-256(0x00 || line): the same
-// value links the chain and enters the Merkle tree, so each record is hashed
-// once.
-std::string hash_hex(std::string_view line) { return merkle::to_hex(merkle::leaf_hash(line)); }
-
 std::string signed_message(std::string_view key_id, std::uint64_t tree_size, std::string_view root,
                            std::string_view head) {
   return fmt::format("bastion-audit-checkpoint/v1\n{}\n{}\n{}\n{}\n", key_id, tree_size, root,
@@ -184,8 +179,7 @@ AuditLog::~AuditLog() {
   if (worker_.joinable()) worker_.join();
   std::lock_guard lock(mu_);
   try {
-    since_checkpoint_ = std::max<std::uint64_t>(since_checkpoint_, 1);
-    checkpoint_locked();
+    checkpoint_locked("shutdown", true);
   } catch (...) {
   }
   if (fd_ >= 0) {
@@ -251,7 +245,7 @@ void AuditLog::open_or_resume() {
       expect_prev = kZeroHash;
       expect_seq = 1;
     }
-    std::string prev_line;
+    merkle::Hash last_leaf{};
     for (std::size_t i = from; i < lines.size(); ++i) {
       auto rec = parse_record(lines[i]);
       auto seq = rec ? get_u64(*rec, "seq") : std::nullopt;
@@ -262,18 +256,17 @@ void AuditLog::open_or_resume() {
             "audit: {} line {} does not continue the chain (the file was altered); run `bastion "
             "audit verify {}` and move the file away",
             it->string(), i + 1, options_.dir.string()));
-      auto leaf = merkle::leaf_hash(lines[i]);
-      range->append(leaf);
+      last_leaf = merkle::leaf_hash(lines[i]);
+      range->append(last_leaf);
       expect_seq = *seq + 1;
-      expect_prev = merkle::to_hex(leaf);
-      prev_line = std::string(lines[i]);
+      expect_prev = merkle::to_hex(last_leaf);
       if (i + 1 == lines.size()) {
         clean = is_checkpoint(*rec) && get_str(*rec, "reason") == "shutdown";
         seq_ = *seq;
       }
     }
     range_ = std::move(*range);
-    prev_ = merkle::leaf_hash(prev_line);
+    prev_ = last_leaf;
     if (*it == active) {
       auto first = parse_record(lines[0]);
       file_first_seq_ = first ? get_u64(*first, "seq").value_or(seq_) : seq_;
@@ -297,8 +290,7 @@ void AuditLog::open_or_resume() {
   if (fresh) file_first_seq_ = 1;
   if (file_bytes_ == 0 && !fresh) {
     // A new active file starts with a checkpoint, so it verifies on its own.
-    since_checkpoint_ = 1;
-    checkpoint_locked();
+    checkpoint_locked("periodic", true);
   }
   json::object start{{"event_type", "audit_start"},
                      {"clean_shutdown", fresh || clean},
@@ -311,7 +303,7 @@ std::uint64_t AuditLog::append(json::object event) {
   std::lock_guard lock(mu_);
   write_record_locked(std::move(event));
   std::uint64_t seq = seq_;
-  if (since_checkpoint_ >= options_.checkpoint_every) checkpoint_locked();
+  if (since_checkpoint_ >= options_.checkpoint_every) checkpoint_locked("periodic", false);
   if (file_bytes_ >= options_.max_file_bytes) rotate_locked();
   return seq;
 }
@@ -366,11 +358,11 @@ void AuditLog::write_head_locked() {
 
 void AuditLog::checkpoint() {
   std::lock_guard lock(mu_);
-  checkpoint_locked();
+  checkpoint_locked("periodic", false);
 }
 
-void AuditLog::checkpoint_locked() {
-  if (since_checkpoint_ == 0) return;
+void AuditLog::checkpoint_locked(std::string_view reason, bool force) {
+  if (since_checkpoint_ == 0 && !force) return;
   std::string root = merkle::to_hex(range_.root());
   std::string head = merkle::to_hex(prev_);
   std::string msg = signed_message(key_id_, range_.size(), root, head);
@@ -379,7 +371,6 @@ void AuditLog::checkpoint_locked() {
                        reinterpret_cast<const unsigned char*>(sk_.data()));
   json::array range;
   for (const auto& h : range_.hashes()) range.emplace_back(merkle::to_hex(h));
-  std::string_view reason = stop_ ? "shutdown" : "periodic";
   write_record_locked(json::object{
       {"event_type", kCheckpoint},
       {"reason", reason},
@@ -392,12 +383,10 @@ void AuditLog::checkpoint_locked() {
   since_checkpoint_ = 0;
   last_checkpoint_ = std::chrono::steady_clock::now();
   write_head_locked();
-  if (stop_) ::fdatasync(fd_);
 }
 
 void AuditLog::rotate_locked() {
-  since_checkpoint_ = std::max<std::uint64_t>(since_checkpoint_, 1);
-  checkpoint_locked();
+  checkpoint_locked("periodic", true);
   ::fdatasync(fd_);
   ::close(fd_);
   auto active = options_.dir / kActive;
@@ -408,8 +397,7 @@ void AuditLog::rotate_locked() {
   storage::sync_dir(options_.dir);
   file_first_seq_ = seq_ + 1;
   file_bytes_ = 0;
-  since_checkpoint_ = 1;
-  checkpoint_locked();
+  checkpoint_locked("periodic", true);
   if (options_.keep_files > 0) {
     auto files = audit_files(options_.dir);
     files.pop_back();  // the active file
@@ -423,17 +411,30 @@ void AuditLog::rotate_locked() {
   }
 }
 
+int AuditLog::take_sync_fd_locked() {
+  dirty_ = false;
+  return ::dup(fd_);
+}
+
+namespace {
+
+// fdatasync on a dup of the log's fd, outside the lock, so appends go on
+// (and a rotation may close the original meanwhile).
+void sync_and_close(int fd) {
+  if (fd < 0) return;
+  ::fdatasync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
 void AuditLog::sync() {
   int fd;
   {
     std::lock_guard lock(mu_);
-    fd = ::dup(fd_);
-    dirty_ = false;
+    fd = take_sync_fd_locked();
   }
-  if (fd >= 0) {
-    ::fdatasync(fd);
-    ::close(fd);
-  }
+  sync_and_close(fd);
 }
 
 void AuditLog::background() {
@@ -443,18 +444,13 @@ void AuditLog::background() {
   while (!stop_) {
     cv_.wait_for(lock, tick);
     if (stop_) break;
-    if (since_checkpoint_ > 0 &&
-        std::chrono::steady_clock::now() - last_checkpoint_ >= options_.checkpoint_interval)
-      checkpoint_locked();
+    if (std::chrono::steady_clock::now() - last_checkpoint_ >= options_.checkpoint_interval)
+      checkpoint_locked("periodic", false);
     if (head_dirty_) write_head_locked();
     if (options_.sync == AuditOptions::Sync::kInterval && dirty_) {
-      int fd = ::dup(fd_);
-      dirty_ = false;
+      int fd = take_sync_fd_locked();
       lock.unlock();
-      if (fd >= 0) {
-        ::fdatasync(fd);
-        ::close(fd);
-      }
+      sync_and_close(fd);
       lock.lock();
     }
   }
@@ -598,8 +594,9 @@ AuditReport verify_audit(const std::vector<fs::path>& files, const std::string& 
         ++rep.checkpoints;
         rep.last_checkpoint_seq = *seq;
       }
-      if (range) range->append(merkle::leaf_hash(line));
-      last_hash = hash_hex(line);  // == the leaf just appended
+      auto leaf = merkle::leaf_hash(line);
+      if (range) range->append(leaf);
+      last_hash = merkle::to_hex(leaf);
       if (head_seq && *seq == *head_seq && last_hash != head_hash)
         fail(f, ln, *seq, "this record does not match the head file: it was altered");
       expect_prev = last_hash;

@@ -84,8 +84,13 @@ class AuditLog {
  private:
   void open_or_resume();
   void write_record_locked(boost::json::object rec);
-  void checkpoint_locked();
+  // Writes a checkpoint when records came since the last one, or always with
+  // `force` (shutdown, rotation, a new file). `reason` "shutdown" marks a
+  // clean stop for the next start.
+  void checkpoint_locked(std::string_view reason, bool force);
   void write_head_locked();
+  // Marks the log clean and returns a dup of its fd to fdatasync unlocked.
+  int take_sync_fd_locked();
   void rotate_locked();
   void background();
 
