@@ -25,6 +25,12 @@ namespace {
 
 fs::path security_dir(const Common& c) { return fs::path(data_dir(c)) / "security"; }
 
+// The data directory's secrets store, opened with its key ring (the
+// configuration is read once).
+security::SecretStore open_secrets(const fs::path& dir) {
+  return security::SecretStore(dir, security::load_fernet_keys(dir));
+}
+
 std::string read_stdin() {
   return std::string((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
 }
@@ -55,8 +61,9 @@ int secret_set(const Common& c, const SecretArgs& a) {
               << a.name << "\n";
     return 2;
   }
-  auto keys = security::load_fernet_keys(security_dir(c));
-  security::SecretStore store(security_dir(c), keys);
+  const fs::path dir = security_dir(c);
+  auto keys = security::load_fernet_keys(dir);
+  security::SecretStore store(dir, keys);
   store.set(a.name, value);
   std::cout << "secret " << a.name << " stored, encrypted with Fernet key "
             << keys.primary().key_id() << "\n";
@@ -64,15 +71,13 @@ int secret_set(const Common& c, const SecretArgs& a) {
 }
 
 int secret_list(const Common& c) {
-  auto keys = security::load_fernet_keys(security_dir(c));
-  security::SecretStore store(security_dir(c), keys);
+  auto store = open_secrets(security_dir(c));
   for (const auto& n : store.names()) std::cout << n << "\n";
   return 0;
 }
 
 int secret_rm(const Common& c, const SecretArgs& a) {
-  auto keys = security::load_fernet_keys(security_dir(c));
-  security::SecretStore store(security_dir(c), keys);
+  auto store = open_secrets(security_dir(c));
   if (!store.remove(a.name)) {
     std::cerr << "bastion: no secret named " << a.name << "\n";
     return 1;
@@ -112,8 +117,9 @@ struct RotateArgs {
 };
 
 int keys_rotate(const Common& c, const RotateArgs& a) {
-  auto ring = security::rotate_fernet_keys(security_dir(c), a.keep);
-  security::SecretStore store(security_dir(c), ring);
+  const fs::path dir = security_dir(c);
+  auto ring = security::rotate_fernet_keys(dir, a.keep);
+  security::SecretStore store(dir, ring);
   std::size_t n = store.reencrypt();
   std::cout << "new Fernet key " << ring.primary().key_id() << " (" << ring.size()
             << " in the ring); " << n << " secret(s) re-encrypted\n";
@@ -143,8 +149,7 @@ int pii_scan(const Common& c, const PiiArgs& a) {
   }
   std::optional<security::MultiFernet> keys;
   security::Encryptor enc;
-  if (security::policy_uses(opts, security::PiiAction::kEncrypt) ||
-      opts.default_action == security::PiiAction::kEncrypt) {
+  if (security::policy_uses(opts, security::PiiAction::kEncrypt)) {
     keys.emplace(security::load_fernet_keys(security_dir(c)));
     enc = [&keys](std::string_view v) { return keys->encrypt(v); };
   }
