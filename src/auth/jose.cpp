@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "protocol/base64.hpp"
+
 namespace bastion::auth {
 
 namespace {
@@ -45,17 +47,6 @@ using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
 
 std::shared_ptr<EVP_PKEY> share(EVP_PKEY* p) { return std::shared_ptr<EVP_PKEY>(p, PkeyFree{}); }
-
-constexpr std::string_view kB64Alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-constexpr std::array<int8_t, 256> make_b64_table() {
-  std::array<int8_t, 256> t{};
-  for (auto& v : t) v = -1;
-  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kB64Alphabet[i])] = int8_t(i);
-  return t;
-}
-constexpr auto kB64Table = make_b64_table();
 
 struct CurveInfo {
   std::string_view crv;     // JWK name
@@ -176,50 +167,10 @@ Result<std::shared_ptr<EVP_PKEY>> from_params(const char* type, OSSL_PARAM_BLD* 
 
 // --- base64url ----------------------------------------------------------------
 
-std::string b64url_encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() * 4 + 2) / 3);
-  std::size_t i = 0;
-  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(in[k]); };
-  for (; i + 3 <= in.size(); i += 3) {
-    uint32_t v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
-    out += kB64Alphabet[(v >> 18) & 63];
-    out += kB64Alphabet[(v >> 12) & 63];
-    out += kB64Alphabet[(v >> 6) & 63];
-    out += kB64Alphabet[v & 63];
-  }
-  if (in.size() - i == 1) {
-    uint32_t v = byte(i) << 16;
-    out += kB64Alphabet[(v >> 18) & 63];
-    out += kB64Alphabet[(v >> 12) & 63];
-  } else if (in.size() - i == 2) {
-    uint32_t v = (byte(i) << 16) | (byte(i + 1) << 8);
-    out += kB64Alphabet[(v >> 18) & 63];
-    out += kB64Alphabet[(v >> 12) & 63];
-    out += kB64Alphabet[(v >> 6) & 63];
-  }
-  return out;
-}
+std::string b64url_encode(std::string_view in) { return protocol::base64url_nopad_encode(in); }
 
 std::optional<std::string> b64url_decode(std::string_view in) {
-  if (in.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v = kB64Table[static_cast<unsigned char>(c)];
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | uint32_t(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  // Leftover bits must be zero (canonical encoding).
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
-  return out;
+  return protocol::base64url_nopad_decode(in);
 }
 
 // --- algorithms -------------------------------------------------------------------

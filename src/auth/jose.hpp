@@ -25,7 +25,7 @@ namespace bastion::auth {
 
 namespace json = boost::json;
 
-// --- base64url without padding -------------------------------------------
+// --- base64url without padding (protocol/base64.hpp's codec) --------------
 
 std::string b64url_encode(std::string_view bytes);
 // Strict: rejects padding, whitespace, characters outside the URL alphabet,

@@ -15,10 +15,13 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "security/base64.hpp"
+#include "protocol/base64.hpp"
 #include "storage/private_file.hpp"
 
 namespace bastion::security {
+
+using protocol::base64_encode;
+using protocol::base64_decode;
 
 namespace fs = std::filesystem;
 namespace json = boost::json;

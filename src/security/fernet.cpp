@@ -9,9 +9,13 @@
 #include <memory>
 #include <stdexcept>
 
-#include "security/base64.hpp"
+#include "protocol/base64.hpp"
 
 namespace bastion::security {
+
+using protocol::base64url_encode;
+using protocol::base64url_decode;
+using protocol::hex_encode;
 
 namespace {
 

@@ -5,9 +5,12 @@
 #include <bit>
 #include <cstring>
 
-#include "security/base64.hpp"
+#include "protocol/base64.hpp"
 
 namespace bastion::security::merkle {
+
+using protocol::hex_encode;
+using protocol::hex_decode;
 
 namespace {
 

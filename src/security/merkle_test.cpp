@@ -7,9 +7,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "security/base64.hpp"
+#include "protocol/base64.hpp"
 
 namespace bastion::security::merkle {
+
+using protocol::base64_decode;
 namespace {
 
 namespace fs = std::filesystem;

@@ -1,8 +1,8 @@
-#include "security/base64.hpp"
+#include "protocol/base64.hpp"
 
 #include <sodium.h>
 
-namespace bastion::security {
+namespace bastion::protocol {
 
 namespace {
 
@@ -67,4 +67,4 @@ std::optional<std::string> hex_decode(std::string_view text) {
   return out;
 }
 
-}  // namespace bastion::security
+}  // namespace bastion::protocol

@@ -1,4 +1,4 @@
-// Binary-to-text codecs used by Fernet tokens, key files and the audit log:
+// Binary-to-text codecs for tokens, keys, JOSE, Fernet and the audit log:
 // base64 (standard and URL-safe alphabets, RFC 4648) and lowercase hex, on
 // libsodium's constant-time codecs.
 // Decoders are strict: they accept only canonical padded input and return
@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace bastion::security {
+namespace bastion::protocol {
 
 // RFC 4648 §4, with '=' padding.
 std::string base64_encode(std::string_view bytes);
@@ -29,4 +29,4 @@ std::string hex_encode(std::string_view bytes);
 // Accepts upper or lower case; nullopt on odd length or a non-hex digit.
 std::optional<std::string> hex_decode(std::string_view text);
 
-}  // namespace bastion::security
+}  // namespace bastion::protocol
