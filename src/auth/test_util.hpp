@@ -1,31 +1,17 @@
 // Helpers shared by the auth tests: a private temp directory and a fake clock.
 #pragma once
 
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
 
+#include "storage/temp_dir.hpp"
+
 namespace bastion::auth::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "bastion-auth-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using storage::TempDir;
 
 // A clock tests can move; copies share the same time.
 struct FakeClock {

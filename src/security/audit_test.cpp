@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "security/audit_filter.hpp"
+#include "storage/temp_dir.hpp"
 
 namespace bastion::security {
 namespace {
@@ -17,13 +18,9 @@ namespace json = boost::json;
 class Audit : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/bastion-audit-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
     opts_.dir = root_ / "audit";
     opts_.checkpoint_every = 10;
   }
-  void TearDown() override { fs::remove_all(root_); }
 
   // Writes n tool_call events and closes the log.
   std::string write_log(int n) {
@@ -48,7 +45,8 @@ class Audit : public ::testing::Test {
   }
   std::string problem(const AuditReport& r) { return r.problem ? r.problem->what : "none"; }
 
-  fs::path root_;
+  storage::TempDir tmp_;
+  fs::path root_ = tmp_.path();
   AuditOptions opts_;
 };
 

@@ -11,6 +11,7 @@
 
 #include "security/keyring.hpp"
 #include "security/redact.hpp"
+#include "storage/temp_dir.hpp"
 
 namespace bastion::security {
 namespace {
@@ -19,20 +20,15 @@ namespace fs = std::filesystem;
 
 class Secrets : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/bastion-secrets-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    dir_ = root_ / "security";
-  }
-  void TearDown() override { fs::remove_all(root_); }
   std::string file_text(const fs::path& p) {
     std::ifstream in(p);
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
   }
-  fs::path root_, dir_;
+  storage::TempDir tmp_;
+  fs::path root_ = tmp_.path();
+  fs::path dir_ = root_ / "security";
 };
 
 TEST_F(Secrets, KeyringIsCreatedPrivateAndRotates) {

@@ -6,6 +6,8 @@
 
 #include <fstream>
 
+#include "storage/temp_dir.hpp"
+
 namespace bastion::storage {
 namespace {
 
@@ -13,13 +15,8 @@ namespace fs = std::filesystem;
 
 class PrivateFile : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/bastion-storage-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(root_); }
-  fs::path root_;
+  TempDir tmp_;
+  fs::path root_ = tmp_.path();
 };
 
 TEST_F(PrivateFile, CreatesPrivateDirsAndRefusesOpenOnes) {
