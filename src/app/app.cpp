@@ -11,10 +11,11 @@
 #include <functional>
 #include <thread>
 
-#include "auth/scopes.hpp"
 #include "auth/oauth2_tools.hpp"
+#include "auth/scopes.hpp"
 #include "config/config.hpp"
 #include "gateway/options.hpp"
+#include "sandbox/spawn.hpp"
 #include "security/audit_filter.hpp"
 #include "security/keyring.hpp"
 #include "security/pii_filter.hpp"
@@ -22,7 +23,6 @@
 #include "security/seed_security_tools_audit.hpp"
 #include "security/seed_security_tools_pii.hpp"
 #include "server/builtin_backend.hpp"
-#include "sandbox/spawn.hpp"
 #include "server/metrics.hpp"
 #include "tools/testkit.hpp"
 #include "transport/http_server.hpp"
@@ -40,8 +40,8 @@ class JsonPayload : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    std::string s = boost::json::serialize(
-        boost::json::string_view(msg.payload.data(), msg.payload.size()));
+    std::string s =
+        boost::json::serialize(boost::json::string_view(msg.payload.data(), msg.payload.size()));
     dest.append(s.data() + 1, s.data() + s.size() - 1);  // without the quotes
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
@@ -160,8 +160,8 @@ void App::build_security(const config::Document& doc) {
   }
 
   // Fernet keys and upstream secrets.
-  fernet_ = std::make_shared<const security::MultiFernet>(
-      security::load_fernet_keys(data / "security"));
+  fernet_ =
+      std::make_shared<const security::MultiFernet>(security::load_fernet_keys(data / "security"));
   secrets_ = std::make_shared<security::SecretStore>(data / "security", *fernet_);
   auto keys = fernet_;
   security::Encryptor encryptor = [keys](std::string_view v) { return keys->encrypt(v); };
@@ -246,7 +246,8 @@ void App::attach_auth(transport::HttpServer& http) {
   if (!cfg.contains("issuer")) {
     // The address we really listen on (port 0 resolved): right for local use;
     // set auth.issuer to the public URL behind a proxy.
-    std::string host = opts_.http.host == "0.0.0.0" || opts_.http.host == "::" ? "127.0.0.1" : opts_.http.host;
+    std::string host =
+        opts_.http.host == "0.0.0.0" || opts_.http.host == "::" ? "127.0.0.1" : opts_.http.host;
     if (host.find(':') != std::string::npos) host = "[" + host + "]";
     cfg["issuer"] = fmt::format("http://{}:{}", host, http.port());
   }
@@ -268,17 +269,19 @@ void App::attach_auth(transport::HttpServer& http) {
     // A call outside the token's scopes is refused at the HTTP layer with
     // 403 insufficient_scope naming the scope that would allow it.
     auto* engine = engine_.get();
-    http.set_message_check([as, engine](const transport::Request& req, const protocol::Principal& p,
-                                        const boost::json::object& msg) -> std::optional<transport::Response> {
-      auto* m = msg.if_contains("method");
-      if (!m || !m->is_string() || m->get_string() != "tools/call") return std::nullopt;
-      auto* params = msg.if_contains("params");
-      auto* name = params && params->is_object() ? params->get_object().if_contains("name") : nullptr;
-      if (!name || !name->is_string()) return std::nullopt;
-      auto [server, tool] = engine->owner_of(server::Kind::kTool, name->get_string());
-      if (server.empty() || auth::may_use(p, server, tool)) return std::nullopt;
-      return as->require_scope(req, p, fmt::format("mcp:tool:{}/{}", server, tool));
-    });
+    http.set_message_check(
+        [as, engine](const transport::Request& req, const protocol::Principal& p,
+                     const boost::json::object& msg) -> std::optional<transport::Response> {
+          auto* m = msg.if_contains("method");
+          if (!m || !m->is_string() || m->get_string() != "tools/call") return std::nullopt;
+          auto* params = msg.if_contains("params");
+          auto* name =
+              params && params->is_object() ? params->get_object().if_contains("name") : nullptr;
+          if (!name || !name->is_string()) return std::nullopt;
+          auto [server, tool] = engine->owner_of(server::Kind::kTool, name->get_string());
+          if (server.empty() || auth::may_use(p, server, tool)) return std::nullopt;
+          return as->require_scope(req, p, fmt::format("mcp:tool:{}/{}", server, tool));
+        });
     engine_->set_authorizer([](const protocol::Principal& p, std::string_view server, server::Kind,
                                std::string_view name) { return auth::may_use(p, server, name); });
   }

@@ -1,12 +1,11 @@
 #include "app/options.hpp"
 
-#include <cstdlib>
-#include <filesystem>
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include "server/chash.hpp"

@@ -25,7 +25,7 @@ struct AppOptions {
   // Keys, audit log, secrets (0700): --data-dir, else the file's data_dir
   // (relative to the file), else default_data_dir().
   std::string data_dir;
-  std::size_t threads = 0;                           // I/O threads; 0 = one per core
+  std::size_t threads = 0;  // I/O threads; 0 = one per core
   LogOptions log;
   transport::HttpOptions http;
   server::EngineOptions engine;

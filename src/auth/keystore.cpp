@@ -1,7 +1,5 @@
 #include "auth/keystore.hpp"
 
-#include "storage/private_file.hpp"
-
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -14,6 +12,8 @@
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
+
+#include "storage/private_file.hpp"
 
 namespace bastion::auth {
 

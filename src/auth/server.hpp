@@ -24,8 +24,8 @@
 #pragma once
 
 #include <atomic>
-#include <functional>
 #include <boost/beast/http.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <variant>

@@ -94,7 +94,8 @@ std::vector<Command> add_auth_commands(CLI::App& cli, Common& /*common*/) {
   add->add_option("--scopes", add_opts->scopes, "Scopes the client may obtain")
       ->delimiter(',')
       ->capture_default_str();
-  add->add_flag("--json", add_opts->json, "Print one JSON object (id, secret, secret_hash, scopes)");
+  add->add_flag("--json", add_opts->json,
+                "Print one JSON object (id, secret, secret_hash, scopes)");
   out.push_back({add, [add_opts] { return client_add(*add_opts); }});
 
   auto tok = std::make_shared<TokenCmd>();

@@ -51,7 +51,8 @@ struct SecretArgs {
 
 int secret_set(const Common& c, const SecretArgs& a) {
   if (!security::SecretStore::valid_name(a.name)) {
-    std::cerr << "bastion: secret name must be 1-128 characters of letters, digits, '_', '.', '-'\n";
+    std::cerr
+        << "bastion: secret name must be 1-128 characters of letters, digits, '_', '.', '-'\n";
     return 2;
   }
   if (isatty(STDIN_FILENO)) std::cerr << "value for " << a.name << " (end with Ctrl-D): ";
@@ -159,10 +160,8 @@ int pii_scan(const Common& c, const PiiArgs& a) {
   if (a.policy.empty() && !c.config_path) {
     json::array arr;
     for (const auto& f : findings) {
-      json::object o{{"type", f.type},
-                     {"begin", f.begin},
-                     {"end", f.end},
-                     {"confidence", f.confidence}};
+      json::object o{
+          {"type", f.type}, {"begin", f.begin}, {"end", f.end}, {"confidence", f.confidence}};
       if (!f.detail.empty()) o["detail"] = f.detail;
       if (a.json)
         arr.push_back(std::move(o));
@@ -237,8 +236,7 @@ int audit_verify(const Common& c, const VerifyArgs& a) {
     return 1;
   }
   std::cout << fmt::format("ok: {} records (seq {}..{}) in {} file(s), {} signed checkpoint(s)\n",
-                           rep.records, rep.first_seq, rep.last_seq, files.size(),
-                           rep.checkpoints);
+                           rep.records, rep.first_seq, rep.last_seq, files.size(), rep.checkpoints);
   return 0;
 }
 

@@ -320,7 +320,8 @@ std::optional<GatewayBackend::Route> GatewayBackend::route(Kind kind, std::strin
   return std::nullopt;
 }
 
-std::pair<std::string, std::string> GatewayBackend::owner_of(Kind kind, std::string_view key) const {
+std::pair<std::string, std::string> GatewayBackend::owner_of(Kind kind,
+                                                             std::string_view key) const {
   if (auto r = route(kind, key)) return {r->proto->name(), r->original};
   return {"gateway", std::string(key)};
 }

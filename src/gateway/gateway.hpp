@@ -57,7 +57,8 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
                                                  boost::json::object params,
                                                  server::RequestContext& ctx) override;
   void on_session_closed(std::string_view session_id) override;
-  std::pair<std::string, std::string> owner_of(server::Kind kind, std::string_view key) const override;
+  std::pair<std::string, std::string> owner_of(server::Kind kind,
+                                               std::string_view key) const override;
   // Upstream instances running now (shared and per-session).
   std::size_t running_instances() const;
 

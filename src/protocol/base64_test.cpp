@@ -11,10 +11,10 @@ TEST(Base64, StrictCodecs) {
   EXPECT_EQ(base64url_nopad_encode("\xfb\xff"), "-_8");
   EXPECT_EQ(*base64url_decode("-_8="), "\xfb\xff");
   EXPECT_EQ(*base64url_nopad_decode("-_8"), "\xfb\xff");
-  EXPECT_FALSE(base64url_decode("-_8"));    // padding required
-  EXPECT_FALSE(base64url_decode("+/8="));   // other alphabet
+  EXPECT_FALSE(base64url_decode("-_8"));   // padding required
+  EXPECT_FALSE(base64url_decode("+/8="));  // other alphabet
   EXPECT_FALSE(base64_decode("-_8="));
-  EXPECT_FALSE(base64_decode("aGVsbG9="));  // non-zero unused bits
+  EXPECT_FALSE(base64_decode("aGVsbG9="));   // non-zero unused bits
   EXPECT_FALSE(base64_decode("aGVs bG8="));  // whitespace
   EXPECT_FALSE(base64url_nopad_decode("-_8="));
   EXPECT_EQ(*base64_decode(""), "");

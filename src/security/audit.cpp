@@ -20,8 +20,8 @@
 
 namespace bastion::security {
 
-using protocol::base64_encode;
 using protocol::base64_decode;
+using protocol::base64_encode;
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -282,22 +282,21 @@ void AuditLog::open_or_resume() {
   }
   fd_ = ::open(active.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd_ < 0)
-    throw std::runtime_error(fmt::format("audit: cannot open {}: {}", active.string(),
-                                         std::strerror(errno)));
+    throw std::runtime_error(
+        fmt::format("audit: cannot open {}: {}", active.string(), std::strerror(errno)));
   auto head = options_.dir / kHead;
   head_fd_ = ::open(head.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (head_fd_ < 0)
-    throw std::runtime_error(fmt::format("audit: cannot open {}: {}", head.string(),
-                                         std::strerror(errno)));
+    throw std::runtime_error(
+        fmt::format("audit: cannot open {}: {}", head.string(), std::strerror(errno)));
   std::lock_guard lock(mu_);
   if (fresh) file_first_seq_ = 1;
   if (file_bytes_ == 0 && !fresh) {
     // A new active file starts with a checkpoint, so it verifies on its own.
     checkpoint_locked("periodic", true);
   }
-  json::object start{{"event_type", "audit_start"},
-                     {"clean_shutdown", fresh || clean},
-                     {"key_id", key_id_}};
+  json::object start{
+      {"event_type", "audit_start"}, {"clean_shutdown", fresh || clean}, {"key_id", key_id_}};
   if (torn) start["torn_bytes_removed"] = torn;
   write_record_locked(std::move(start));
 }
@@ -441,8 +440,8 @@ void AuditLog::sync() {
 }
 
 void AuditLog::background() {
-  auto tick = std::min<std::chrono::milliseconds>(options_.sync_interval,
-                                                  options_.checkpoint_interval);
+  auto tick =
+      std::min<std::chrono::milliseconds>(options_.sync_interval, options_.checkpoint_interval);
   std::unique_lock lock(mu_);
   while (!stop_) {
     cv_.wait_for(lock, tick);
@@ -499,7 +498,8 @@ AuditReport verify_audit(const std::vector<fs::path>& files, const std::string& 
       head_seq = s;
       head_hash = hex;
     } else {
-      rep.notes.push_back("head file " + head_file->string() + " is unreadable; truncation at a "
+      rep.notes.push_back("head file " + head_file->string() +
+                          " is unreadable; truncation at a "
                           "record boundary after the last checkpoint cannot be detected");
     }
   }
@@ -630,9 +630,9 @@ AuditReport verify_audit(const std::vector<fs::path>& files, const std::string& 
   return rep;
 }
 
-std::vector<json::object> read_audit_records(
-    const fs::path& dir, std::uint64_t before, std::size_t limit,
-    const std::function<bool(const json::object&)>& keep) {
+std::vector<json::object> read_audit_records(const fs::path& dir, std::uint64_t before,
+                                             std::size_t limit,
+                                             const std::function<bool(const json::object&)>& keep) {
   std::vector<json::object> out;
   auto files = audit_files(dir);
   for (auto f = files.rbegin(); f != files.rend() && out.size() < limit; ++f) {

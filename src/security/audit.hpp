@@ -46,12 +46,12 @@ namespace bastion::security {
 struct AuditOptions {
   std::filesystem::path dir = "data/audit";  // created 0700 (config: audit.dir)
   enum class Sync { kAlways, kInterval, kNever };
-  Sync sync = Sync::kInterval;                     // when records reach the disk
-  std::chrono::milliseconds sync_interval{200};    // with kInterval
-  std::uint64_t checkpoint_every = 1000;           // records between signed checkpoints
+  Sync sync = Sync::kInterval;                           // when records reach the disk
+  std::chrono::milliseconds sync_interval{200};          // with kInterval
+  std::uint64_t checkpoint_every = 1000;                 // records between signed checkpoints
   std::chrono::milliseconds checkpoint_interval{60000};  // and at most this long apart
-  std::uint64_t max_file_bytes = 64ull << 20;      // rotate the active file beyond this
-  std::size_t keep_files = 0;                      // rotated files kept; 0 = all
+  std::uint64_t max_file_bytes = 64ull << 20;            // rotate the active file beyond this
+  std::size_t keep_files = 0;                            // rotated files kept; 0 = all
 };
 
 class AuditLog {

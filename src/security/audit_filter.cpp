@@ -21,12 +21,13 @@ json::object audit_event(const server::CallContext& ctx, std::string_view outcom
   bool pii = n.contains("contains_pii");
   std::string_view decision = "allow";
   if (auto* d = n.if_contains("decision"); d && d->is_string()) decision = d->get_string();
-  std::string_view action = !pii ? "none" : decision == "allow" ? "allowed"
-                            : decision == "mask"                ? "masked"
-                            : decision == "encrypt"             ? "encrypted"
-                                                                : "rejected";
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                std::chrono::steady_clock::now() - ctx.started)
+  std::string_view action = !pii                    ? "none"
+                            : decision == "allow"   ? "allowed"
+                            : decision == "mask"    ? "masked"
+                            : decision == "encrypt" ? "encrypted"
+                                                    : "rejected";
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                  ctx.started)
                 .count();
   json::object e;
   e.reserve(16);

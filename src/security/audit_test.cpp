@@ -206,12 +206,11 @@ TEST_F(Audit, ResumeAfterACrashIsMarkedUnclean) {
   ls.pop_back();
   put_lines(ls);
   fs::remove(opts_.dir / "audit.log.head");
-  {
-    AuditLog log(opts_);
-  }
+  { AuditLog log(opts_); }
   ls = lines();
   bool unclean = false;
-  for (const auto& l : ls) unclean = unclean || l.find("\"clean_shutdown\":false") != std::string::npos;
+  for (const auto& l : ls)
+    unclean = unclean || l.find("\"clean_shutdown\":false") != std::string::npos;
   EXPECT_TRUE(unclean);
   EXPECT_TRUE(verify(pk).ok()) << problem(verify(pk));
 }
@@ -255,9 +254,8 @@ TEST_F(Audit, RotationKeepsTheChainAcrossFiles) {
 
 TEST_F(Audit, ReadsRecordsNewestFirstWithFilterAndCursor) {
   write_log(30);
-  auto page = read_audit_records(opts_.dir, 0, 5, [](const json::object& o) {
-    return o.at("event_type") == "tool_call";
-  });
+  auto page = read_audit_records(
+      opts_.dir, 0, 5, [](const json::object& o) { return o.at("event_type") == "tool_call"; });
   ASSERT_EQ(page.size(), 5u);
   EXPECT_EQ(page[0].at("tool_name"), "t29");
   auto before = page.back().at("seq").to_number<std::uint64_t>();
@@ -277,9 +275,9 @@ TEST(AuditEvent, CarriesTheSeedFieldsAndNoValues) {
   ctx.notes["decision"] = "mask";
   ctx.notes["pii"] = json::object{{"email", 1}};
   auto e = audit_event(ctx, "ok", nullptr);
-  for (const char* k : {"event_type", "tool_name", "user_id", "client_id", "contains_pii",
-                        "action_taken", "parameter_count", "request_id", "server", "pii",
-                        "decision", "latency_us"})
+  for (const char* k :
+       {"event_type", "tool_name", "user_id", "client_id", "contains_pii", "action_taken",
+        "parameter_count", "request_id", "server", "pii", "decision", "latency_us"})
     EXPECT_TRUE(e.contains(k)) << k;
   EXPECT_EQ(e.at("action_taken"), "masked");
   EXPECT_EQ(e.at("parameter_count"), 2);

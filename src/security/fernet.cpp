@@ -13,8 +13,8 @@
 
 namespace bastion::security {
 
-using protocol::base64url_encode;
 using protocol::base64url_decode;
+using protocol::base64url_encode;
 using protocol::hex_encode;
 
 namespace {
@@ -47,8 +47,8 @@ std::array<unsigned char, kMac> hmac_sha256(const std::array<unsigned char, 16>&
 std::optional<std::string> aes_cbc(bool encrypt, const std::array<unsigned char, 16>& key,
                                    const unsigned char* iv, std::string_view in) {
   CipherCtx ctx(EVP_CIPHER_CTX_new());
-  if (!ctx ||
-      EVP_CipherInit_ex(ctx.get(), EVP_aes_128_cbc(), nullptr, key.data(), iv, encrypt ? 1 : 0) != 1)
+  if (!ctx || EVP_CipherInit_ex(ctx.get(), EVP_aes_128_cbc(), nullptr, key.data(), iv,
+                                encrypt ? 1 : 0) != 1)
     throw std::runtime_error("AES-128-CBC init failed");
   std::string out(in.size() + 16, '\0');
   int n1 = 0, n2 = 0;
@@ -107,7 +107,8 @@ CryptoResult<Fernet> Fernet::from_key(std::string_view b64_key) {
     b64_key.remove_suffix(1);
   auto raw = base64url_decode(b64_key);
   if (!raw || raw->size() != 32)
-    return err(CryptoError::Code::kBadKey, "a Fernet key is 32 bytes of url-safe base64 (44 characters)");
+    return err(CryptoError::Code::kBadKey,
+               "a Fernet key is 32 bytes of url-safe base64 (44 characters)");
   Fernet f;
   std::copy(raw->begin(), raw->begin() + 16, f.signing_.begin());
   std::copy(raw->begin() + 16, raw->end(), f.encryption_.begin());

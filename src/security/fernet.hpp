@@ -33,11 +33,11 @@ namespace bastion::security {
 // An expected failure in the crypto/keys/audit code, carried as a value.
 struct CryptoError {
   enum class Code {
-    kInvalidToken,   // not a well-formed token (encoding, version, length, padding)
-    kBadSignature,   // HMAC mismatch: wrong key or tampered token
-    kExpired,        // authentic but older than the TTL
-    kFutureToken,    // authentic but stamped too far in the future (TTL checks only)
-    kBadKey,         // a key that is not 32 bytes of url-safe base64
+    kInvalidToken,  // not a well-formed token (encoding, version, length, padding)
+    kBadSignature,  // HMAC mismatch: wrong key or tampered token
+    kExpired,       // authentic but older than the TTL
+    kFutureToken,   // authentic but stamped too far in the future (TTL checks only)
+    kBadKey,        // a key that is not 32 bytes of url-safe base64
     kInvalidArgument,
     kNotFound,
     kIo,

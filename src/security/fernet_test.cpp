@@ -11,8 +11,8 @@
 
 namespace bastion::security {
 
-using protocol::base64url_encode;
 using protocol::base64url_decode;
+using protocol::base64url_encode;
 namespace {
 
 namespace json = boost::json;
@@ -31,8 +31,8 @@ std::int64_t parse_rfc3339(std::string_view s) {
   int oh = 0, om = 0;
   char sign = '+';
   std::string str(s);
-  int n = std::sscanf(str.c_str(), "%d-%d-%dT%d:%d:%d%c%d:%d", &tm.tm_year, &tm.tm_mon,
-                      &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &sign, &oh, &om);
+  int n = std::sscanf(str.c_str(), "%d-%d-%dT%d:%d:%d%c%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                      &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &sign, &oh, &om);
   EXPECT_EQ(n, 9) << s;
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
@@ -87,8 +87,7 @@ TEST(Fernet, ErrorCodesTellWhatWentWrong) {
   auto other = Fernet::from_key(Fernet::generate_key()).value();
   auto tok = k.encrypt_at_time("secret", 1000);
   EXPECT_EQ(k.decrypt(tok, std::chrono::seconds(10), 2000).code(), CryptoError::Code::kExpired);
-  EXPECT_EQ(k.decrypt(tok, std::chrono::seconds(10), 900).code(),
-            CryptoError::Code::kFutureToken);
+  EXPECT_EQ(k.decrypt(tok, std::chrono::seconds(10), 900).code(), CryptoError::Code::kFutureToken);
   EXPECT_TRUE(k.decrypt(tok, std::chrono::seconds(10), 1005));
   EXPECT_TRUE(k.decrypt(tok));  // no ttl: age does not matter
   EXPECT_EQ(other.decrypt(tok).code(), CryptoError::Code::kBadSignature);

@@ -28,9 +28,9 @@ std::vector<std::string> read_keys(const fs::path& file) {
     if (!k.empty() && k.back() == '\r') k.pop_back();
     if (k.empty() || k[0] == '#') continue;
     if (!Fernet::from_key(k))
-      throw std::runtime_error(fmt::format(
-          "Fernet keys: {} line {} is not a Fernet key (32 bytes of url-safe base64)", file.string(),
-          line));
+      throw std::runtime_error(
+          fmt::format("Fernet keys: {} line {} is not a Fernet key (32 bytes of url-safe base64)",
+                      file.string(), line));
     keys.push_back(std::move(k));
   }
   if (keys.empty()) throw std::runtime_error("Fernet keys: " + file.string() + " holds no key");

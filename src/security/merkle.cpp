@@ -9,8 +9,8 @@
 
 namespace bastion::security::merkle {
 
-using protocol::hex_encode;
 using protocol::hex_decode;
+using protocol::hex_encode;
 
 namespace {
 
@@ -27,9 +27,7 @@ Hash digest(std::initializer_list<std::string_view> parts) {
   return h;
 }
 
-std::string_view view(const Hash& h) {
-  return {reinterpret_cast<const char*>(h.data()), h.size()};
-}
+std::string_view view(const Hash& h) { return {reinterpret_cast<const char*>(h.data()), h.size()}; }
 
 // Go's transparency-dev/merkle proof decomposition (RFC 9162 in index form).
 int inner_proof_size(std::uint64_t index, std::uint64_t size) {

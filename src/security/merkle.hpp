@@ -18,9 +18,9 @@ namespace bastion::security::merkle {
 using Hash = std::array<unsigned char, 32>;
 
 Hash sha256(std::string_view data);
-Hash leaf_hash(std::string_view leaf);              // SHA-256(0x00 || leaf)
+Hash leaf_hash(std::string_view leaf);                // SHA-256(0x00 || leaf)
 Hash node_hash(const Hash& left, const Hash& right);  // SHA-256(0x01 || l || r)
-Hash empty_root();                                  // SHA-256("")
+Hash empty_root();                                    // SHA-256("")
 
 std::string to_hex(const Hash& h);
 std::optional<Hash> from_hex(std::string_view hex);

@@ -8,9 +8,8 @@
 
 #include <spdlog/sinks/sink.h>
 
-#include <boost/json.hpp>
-
 #include <atomic>
+#include <boost/json.hpp>
 #include <memory>
 #include <shared_mutex>
 #include <string>

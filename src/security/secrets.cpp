@@ -45,7 +45,8 @@ SecretStore::SecretStore(fs::path dir, MultiFernet keys)
     if (!valid_name(name) || !e.is_object()) corrupt(fmt::format("entry '{}'", std::string(name)));
     auto* tok = e.get_object().if_contains("token");
     auto* upd = e.get_object().if_contains("updated");
-    if (!tok || !tok->is_string()) corrupt(fmt::format("entry '{}' has no token", std::string(name)));
+    if (!tok || !tok->is_string())
+      corrupt(fmt::format("entry '{}' has no token", std::string(name)));
     entries_[std::string(name)] = {std::string(tok->get_string()),
                                    upd && upd->is_string() ? std::string(upd->get_string()) : ""};
   }

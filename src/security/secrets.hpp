@@ -45,7 +45,8 @@ class SecretStore {
   std::filesystem::path file_;
   MultiFernet keys_;
   mutable std::mutex mu_;
-  std::map<std::string, std::pair<std::string, std::string>, std::less<>> entries_;  // token, updated
+  std::map<std::string, std::pair<std::string, std::string>, std::less<>>
+      entries_;  // token, updated
 };
 
 }  // namespace bastion::security

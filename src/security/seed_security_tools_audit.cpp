@@ -137,10 +137,8 @@ server::SyncTool make_get_security_audit_log_tool(fs::path audit_dir) {
            {"tool_name", prop("string", "Only calls of this tool")},
            {"client_id", prop("string", "Only this OAuth2 client")},
            {"contains_pii", prop("boolean", "Only records with (true) or without (false) PII")},
-           {"limit", json::object{{"type", "integer"},
-                                  {"minimum", 1},
-                                  {"maximum", 200},
-                                  {"default", 20}}},
+           {"limit",
+            json::object{{"type", "integer"}, {"minimum", 1}, {"maximum", 200}, {"default", 20}}},
            {"cursor", prop("string", "nextCursor from the previous page")}})},
       {"annotations", json::object{{"readOnlyHint", true}, {"openWorldHint", false}}},
   };
@@ -186,7 +184,8 @@ server::SyncTool make_get_security_audit_log_tool(fs::path audit_dir) {
     json::array arr;
     for (auto& r : recs) arr.push_back(std::move(r));
     if (more && !arr.empty())
-      out["nextCursor"] = std::to_string(arr.back().as_object().at("seq").to_number<std::uint64_t>());
+      out["nextCursor"] =
+          std::to_string(arr.back().as_object().at("seq").to_number<std::uint64_t>());
     out["count"] = arr.size();
     out["records"] = std::move(arr);
     return server::structured_result(std::move(out));
@@ -203,9 +202,10 @@ server::SyncTool make_generate_security_report_tool(fs::path audit_dir) {
        "Summarise the real audit log: events by type, PII findings by type, actions taken, "
        "rejections, errors, top tools and clients, tool-call latency, and whether the log's hash "
        "chain and signed checkpoints verify."},
-      {"inputSchema", schema(json::object{
-                          {"since", prop("string", "Only records at or after this ISO 8601 UTC "
-                                                   "time, e.g. 2026-12-01T00:00:00Z")}})},
+      {"inputSchema",
+       schema(json::object{{"since", prop("string",
+                                          "Only records at or after this ISO 8601 UTC "
+                                          "time, e.g. 2026-12-01T00:00:00Z")}})},
       {"annotations", json::object{{"readOnlyHint", true}, {"openWorldHint", false}}},
   };
   t.call = [audit_dir](const json::object& args, const protocol::Principal&) -> protocol::Outcome {
@@ -216,7 +216,9 @@ server::SyncTool make_generate_security_report_tool(fs::path audit_dir) {
     std::int64_t total = 0, with_pii = 0, rejections = 0, errors = 0;
     std::vector<std::int64_t> latencies;
     // ISO 8601 UTC strings of one format compare like times.
-    auto keep = [&](const json::object& r) { return since.empty() || str_or_empty(r, "ts") >= since; };
+    auto keep = [&](const json::object& r) {
+      return since.empty() || str_or_empty(r, "ts") >= since;
+    };
     for (const auto& r : read_audit_records(audit_dir, 0, SIZE_MAX, keep)) {
       ++total;
       std::string_view type = str_or_empty(r, "event_type");
@@ -241,8 +243,9 @@ server::SyncTool make_generate_security_report_tool(fs::path audit_dir) {
     if (!latencies.empty()) {
       std::sort(latencies.begin(), latencies.end());
       auto q = [&](double p) {
-        return latencies[std::min(latencies.size() - 1,
-                                  static_cast<std::size_t>(p * static_cast<double>(latencies.size())))];
+        return latencies[std::min(
+            latencies.size() - 1,
+            static_cast<std::size_t>(p * static_cast<double>(latencies.size())))];
       };
       latency = json::object{{"calls", latencies.size()}, {"p50_us", q(0.5)}, {"p99_us", q(0.99)}};
     }

@@ -23,9 +23,9 @@ void ensure_private_dir(const fs::path& dir) {
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     throw std::runtime_error(fmt::format("{} is not a directory", dir.string()));
   if (st.st_mode & 077)
-    throw std::runtime_error(fmt::format(
-        "directory {} is accessible by group/others (mode {:04o}); run: chmod 700 {}",
-        dir.string(), unsigned(st.st_mode & 07777), dir.string()));
+    throw std::runtime_error(
+        fmt::format("directory {} is accessible by group/others (mode {:04o}); run: chmod 700 {}",
+                    dir.string(), unsigned(st.st_mode & 07777), dir.string()));
 }
 
 void sync_dir(const fs::path& dir) {
@@ -41,7 +41,8 @@ void write_private_file(const fs::path& file, std::string_view content) {
   ::unlink(tmp.c_str());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
-    throw std::runtime_error(fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno)));
+    throw std::runtime_error(
+        fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno)));
   std::size_t off = 0;
   while (off < content.size()) {
     ssize_t n = ::write(fd, content.data() + off, content.size() - off);
