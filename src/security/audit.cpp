@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -144,33 +145,67 @@ std::vector<fs::path> audit_files(const fs::path& dir) {
 AuditLog::AuditLog(AuditOptions options) : options_(std::move(options)) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
   storage::ensure_private_dir(options_.dir);
-  auto key_file = options_.dir / "audit.key";
-  std::string why;
-  if (fs::exists(key_file)) {
-    auto text = storage::read_private_file(key_file, &why);
-    if (!text) throw std::runtime_error(why);
-    while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
-    auto sk = base64_decode(*text);
-    if (!sk || sk->size() != crypto_sign_SECRETKEYBYTES)
-      throw std::runtime_error(key_file.string() + " is not an Ed25519 audit key");
-    sk_ = std::move(*sk);
-    pk_.resize(crypto_sign_PUBLICKEYBYTES);
-    crypto_sign_ed25519_sk_to_pk(reinterpret_cast<unsigned char*>(pk_.data()),
-                                 reinterpret_cast<const unsigned char*>(sk_.data()));
-  } else {
-    sk_.resize(crypto_sign_SECRETKEYBYTES);
-    pk_.resize(crypto_sign_PUBLICKEYBYTES);
-    crypto_sign_keypair(reinterpret_cast<unsigned char*>(pk_.data()),
-                        reinterpret_cast<unsigned char*>(sk_.data()));
-    storage::write_private_file(key_file, base64_encode(sk_) + "\n");
-    spdlog::info("audit: generated checkpoint signing key {}", key_file.string());
+  lock_or_throw();
+  try {
+    auto key_file = options_.dir / "audit.key";
+    std::string why;
+    if (fs::exists(key_file)) {
+      auto text = storage::read_private_file(key_file, &why);
+      if (!text) throw std::runtime_error(why);
+      while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
+      auto sk = base64_decode(*text);
+      if (!sk || sk->size() != crypto_sign_SECRETKEYBYTES)
+        throw std::runtime_error(key_file.string() + " is not an Ed25519 audit key");
+      sk_ = std::move(*sk);
+      pk_.resize(crypto_sign_PUBLICKEYBYTES);
+      crypto_sign_ed25519_sk_to_pk(reinterpret_cast<unsigned char*>(pk_.data()),
+                                   reinterpret_cast<const unsigned char*>(sk_.data()));
+    } else {
+      sk_.resize(crypto_sign_SECRETKEYBYTES);
+      pk_.resize(crypto_sign_PUBLICKEYBYTES);
+      crypto_sign_keypair(reinterpret_cast<unsigned char*>(pk_.data()),
+                          reinterpret_cast<unsigned char*>(sk_.data()));
+      storage::write_private_file(key_file, base64_encode(sk_) + "\n");
+      spdlog::info("audit: generated checkpoint signing key {}", key_file.string());
+    }
+    // The public key is for verifiers; it is written every start so it always
+    // matches the signing key.
+    storage::write_private_file(options_.dir / "audit.pub", base64_encode(pk_) + "\n");
+    key_id_ = compute_key_id(pk_);
+    open_or_resume();
+  } catch (...) {
+    // The destructor does not run: release the files and the writer lock.
+    for (int fd : {fd_, head_fd_, lock_fd_})
+      if (fd >= 0) ::close(fd);
+    throw;
   }
-  // The public key is for verifiers; it is written every start so it always
-  // matches the signing key.
-  storage::write_private_file(options_.dir / "audit.pub", base64_encode(pk_) + "\n");
-  key_id_ = compute_key_id(pk_);
-  open_or_resume();
   worker_ = std::thread([this] { background(); });
+}
+
+void AuditLog::lock_or_throw() {
+  // One writer per directory: a second process appending would fork the
+  // chain (and its next start would refuse the file).
+  auto path = options_.dir / "audit.lock";
+  lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0)
+    throw std::runtime_error(
+        fmt::format("audit: cannot open {}: {}", path.string(), std::strerror(errno)));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {};
+    ssize_t n = ::pread(lock_fd_, pid, sizeof pid - 1, 0);
+    std::string owner = n > 0 ? std::string(pid, static_cast<std::size_t>(n)) : "?";
+    while (!owner.empty() && owner.back() == '\n') owner.pop_back();
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    throw std::runtime_error(fmt::format(
+        "audit log {} is in use by another bastion (pid {}); give this one its own --data-dir "
+        "(or audit.dir)",
+        options_.dir.string(), owner));
+  }
+  std::string mine = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock_fd_, 0) != 0 ||
+      ::pwrite(lock_fd_, mine.data(), mine.size(), 0) != static_cast<ssize_t>(mine.size()))
+    spdlog::warn("audit: cannot record our pid in {}", path.string());
 }
 
 AuditLog::~AuditLog() {
@@ -190,6 +225,7 @@ AuditLog::~AuditLog() {
     ::close(fd_);
   }
   if (head_fd_ >= 0) ::close(head_fd_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the writer lock
   sodium_memzero(sk_.data(), sk_.size());
 }
 

@@ -5,6 +5,7 @@
 //   audit-<first seq>.log      rotated files (12 digits, so they sort)
 //   audit.log.head             seq and hash of the newest record (truncation check)
 //   audit.key / audit.pub      Ed25519 key that signs checkpoints (0600)
+//   audit.lock                 held by the one process that writes here
 //
 // Every record carries `seq` (1, 2, ... across files), `ts`, the event's own
 // fields and `prev`: the hash of the previous record's line (its RFC 6962 leaf
@@ -58,8 +59,9 @@ class AuditLog {
  public:
   // Opens (or creates) the log and its key and resumes the chain. A torn last
   // line from a crash is cut off and noted in an `audit_start` record. Throws
-  // std::runtime_error when the existing file cannot be resumed (it was
-  // edited): run `bastion audit verify` and move it away.
+  // std::runtime_error when another process writes to this directory, or
+  // when the existing file cannot be resumed (it was edited): run `bastion
+  // audit verify` and move it away.
   explicit AuditLog(AuditOptions options);
   // Writes a final checkpoint and syncs.
   ~AuditLog();
@@ -82,6 +84,7 @@ class AuditLog {
   std::string key_id() const;
 
  private:
+  void lock_or_throw();
   void open_or_resume();
   void write_record_locked(boost::json::object rec);
   // Writes a checkpoint when records came since the last one, or always with
@@ -102,6 +105,7 @@ class AuditLog {
   mutable std::mutex mu_;
   int fd_ = -1;
   int head_fd_ = -1;
+  int lock_fd_ = -1;  // flock: one writing process per directory
   std::uint64_t file_bytes_ = 0;
   std::uint64_t file_first_seq_ = 1;
   std::uint64_t seq_ = 0;  // last written

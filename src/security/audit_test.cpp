@@ -224,6 +224,21 @@ TEST_F(Audit, RefusesToResumeAnEditedLog) {
   EXPECT_THROW(AuditLog log(opts_), std::runtime_error);
 }
 
+TEST_F(Audit, OneWriterPerDirectory) {
+  AuditLog first(opts_);
+  // The lock is per open file description, so a second log in this process
+  // stands in for a second process.
+  try {
+    AuditLog second(opts_);
+    FAIL() << "two writers on one audit directory";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("in use by another bastion (pid " +
+                                         std::to_string(::getpid()) + ")"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST_F(Audit, RotationKeepsTheChainAcrossFiles) {
   opts_.max_file_bytes = 4096;
   auto pk = write_log(200);

@@ -30,7 +30,7 @@ async function throughGateway(server) {
 }
 
 test('through the gateway to a stdio upstream under bwrap', async () => {
-  const children = await throughGateway(`    command: ${BIN}\n    args: [stdio, --testkit, --log-level, warn]\n    runtime: bwrap\n`);
+  const children = await throughGateway(`    command: ${BIN}\n    args: [stdio, --testkit, --log-level, warn, --data-dir, /tmp/bastion-data]\n    runtime: bwrap\n`);
   assert.ok(children.length >= 1, 'the upstream should be running as a child of bastion');
   for (const c of children) assert.equal(processAlive(c), false, `child ${c} outlived bastion`);
 });
@@ -48,7 +48,7 @@ test('through the gateway to a legacy HTTP+SSE upstream (supergateway)', async (
   const port = await freePort();
   const sg = spawn('node', [
     path.join(NODE_MODULES, 'supergateway/dist/index.js'),
-    '--stdio', `${BIN} stdio --testkit --log-level off`, '--port', String(port), '--logLevel', 'none',
+    '--stdio', `${BIN} stdio --testkit --log-level off --data-dir ${tempDir()}`, '--port', String(port), '--logLevel', 'none',
   ], { stdio: 'ignore' });
   try {
     await waitForPort(port);

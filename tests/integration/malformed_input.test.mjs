@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { BIN, MCP_HEADERS, initialize, post, startServe } from './lib/bastion.mjs';
+import { BIN, MCP_HEADERS, initialize, post, startServe, tempDir } from './lib/bastion.mjs';
 
 const PING = { jsonrpc: '2.0', id: 99, method: 'ping' };
 
@@ -123,7 +123,7 @@ test('Streamable HTTP rejects malformed requests and keeps serving', async (t) =
 });
 
 function stdioSession() {
-  const child = spawn(BIN, ['stdio', '--testkit'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(BIN, ['stdio', '--testkit', '--data-dir', tempDir()], { stdio: ['pipe', 'pipe', 'pipe'] });
   let buf = '';
   const waiters = [];
   const lines = [];

@@ -11,7 +11,7 @@ import {
   LoggingMessageNotificationSchema,
   ResourceUpdatedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { BIN, startServe } from './lib/bastion.mjs';
+import { BIN, startServe, tempDir } from './lib/bastion.mjs';
 
 async function exercise(client) {
   const info = client.getServerVersion();
@@ -76,7 +76,7 @@ async function exercise(client) {
 }
 
 test('SDK client over stdio', async () => {
-  const transport = new StdioClientTransport({ command: BIN, args: ['stdio', '--testkit'], stderr: 'pipe' });
+  const transport = new StdioClientTransport({ command: BIN, args: ['stdio', '--testkit', '--data-dir', tempDir()], stderr: 'pipe' });
   const client = new Client({ name: 'sdk-stdio-test', version: '1.0.0' });
   await client.connect(transport);
   try {
