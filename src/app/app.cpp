@@ -100,7 +100,9 @@ App::~App() = default;
 void App::build() {
   // The data directory holds keys, secrets and the audit log: ours alone.
   std::error_code ec;
-  if (!std::filesystem::exists(opts_.data_dir, ec)) {
+  if (opts_.check_only) {
+    // nothing on disk
+  } else if (!std::filesystem::exists(opts_.data_dir, ec)) {
     std::filesystem::create_directories(opts_.data_dir, ec);
     if (ec)
       throw std::runtime_error("cannot create data directory " + opts_.data_dir + ": " +
@@ -152,19 +154,29 @@ void App::build_security(const config::Document& doc) {
     if (ao.max_file_bytes < 4096) ar.fail("max_file_size", "must be at least 4KiB");
     ao.keep_files = static_cast<std::size_t>(ar.integer("keep_files", 0, 0, 1 << 20));
     ar.finish();
-    audit_ = std::make_shared<security::AuditLog>(ao);
-    engine_->filters().add(std::make_shared<security::AuditFilter>(audit_));
+    if (!opts_.check_only) {
+      audit_ = std::make_shared<security::AuditLog>(ao);
+      engine_->filters().add(std::make_shared<security::AuditFilter>(audit_));
+    }
   } else {
     ar.finish();
     spdlog::warn("audit log disabled by the configuration (audit.enabled: false)");
   }
 
-  // Fernet keys and upstream secrets.
-  fernet_ =
-      std::make_shared<const security::MultiFernet>(security::load_fernet_keys(data / "security"));
-  secrets_ = std::make_shared<security::SecretStore>(data / "security", *fernet_);
-  auto keys = fernet_;
-  security::Encryptor encryptor = [keys](std::string_view v) { return keys->encrypt(v); };
+  // Fernet keys and upstream secrets (a check only needs to know that an
+  // encryptor will exist).
+  security::Encryptor encryptor;
+  if (opts_.check_only) {
+    encryptor = [](std::string_view) -> std::string {
+      throw std::logic_error("no keys in check-config");
+    };
+  } else {
+    fernet_ = std::make_shared<const security::MultiFernet>(
+        security::load_fernet_keys(data / "security"));
+    secrets_ = std::make_shared<security::SecretStore>(data / "security", *fernet_);
+    auto keys = fernet_;
+    encryptor = [keys](std::string_view v) { return keys->encrypt(v); };
+  }
 
   // The PII filter on every tools/call, resources/read and prompts/get.
   // Without a policy it still detects and audits (default: allow).
@@ -201,7 +213,7 @@ void App::build_security(const config::Document& doc) {
     auto scanner = std::shared_ptr<const security::PiiScanner>(pii_filter, &pii_filter->scanner());
     tools->add_sync_tool(security::make_test_pii_detection_tool(scanner, policy.mask));
     tools->add_sync_tool(security::make_simulate_data_breach_detection_tool(scanner, policy));
-    tools->add_sync_tool(security::make_test_encryption_tool(fernet_));
+    if (fernet_) tools->add_sync_tool(security::make_test_encryption_tool(fernet_));
     if (audit_) {
       tools->add_sync_tool(security::make_get_security_audit_log_tool(audit_->options().dir));
       tools->add_sync_tool(security::make_generate_security_report_tool(audit_->options().dir));

@@ -30,6 +30,9 @@ struct AppOptions {
   transport::HttpOptions http;
   server::EngineOptions engine;
   bool testkit = false;  // the conformance fixtures (never in production)
+  // check-config: read and validate everything, but create nothing (no data
+  // directory, keys, secrets or audit log) and take no lock.
+  bool check_only = false;
 };
 
 struct Overrides {

@@ -129,6 +129,7 @@ int run(int argc, char** argv) {
     auto opts = app::load_options(config_path, ov);
     app::setup_logging(opts.log);
     if (*check) {
+      opts.check_only = true;
       app::App a(std::move(opts));
       std::cout << "configuration ok\n";
       return 0;

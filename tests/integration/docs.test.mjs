@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BIN, SOURCE_DIR, startServe, tempDir, writeConfig } from './lib/bastion.mjs';
 
@@ -18,6 +18,8 @@ test('docs/configuration.md: the full example passes check-config', () => {
   const cfg = writeConfig(dir, m[1]);
   const r = spawnSync(BIN, ['check-config', '--config', cfg], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
+  // A check creates nothing: no data directory, keys or audit log.
+  assert.ok(!existsSync(path.join(dir, 'data')), 'check-config wrote to the data directory');
   // And a typo in it is caught, with its line.
   const bad = writeConfig(dir, m[1].replace('  max_body: 4MiB', '  max_bdy: 4MiB'), 'bad.yaml');
   const r2 = spawnSync(BIN, ['check-config', '--config', bad], { encoding: 'utf8' });
