@@ -74,7 +74,7 @@ test('real npm servers and the Python example through one endpoint', async () =>
     const { tools } = await client.listTools();
     const names = tools.map((t) => t.name);
     for (const n of ['weather__get_weather', 'everything__echo', 'memory__create_entities', 'fs__read_text_file', 'thinking__sequentialthinking'])
-      assert.ok(names.includes(n), `${n} missing from ${names}`);
+      assert.ok(names.includes(n), `${n} missing from ${names}\n${srv.stderr}`);
     for (const n of names) assert.ok(n.length <= 64 && /^[A-Za-z0-9_.-]+$/.test(n), n);
 
     const w = await client.callTool({ name: 'weather__get_weather', arguments: { city: 'Seoul' } });
