@@ -16,6 +16,9 @@
 #include <set>
 #include <thread>
 
+#include <boost/url/parse.hpp>
+
+#include "auth/token_client.hpp"
 #include "gateway/http_channel.hpp"
 #include "protocol/jsonrpc.hpp"
 
@@ -36,13 +39,38 @@ void write_line(const json::value& v) {
     off += static_cast<std::size_t>(n);
   }
 }
+
+// "http://h:p/mcp" -> "http://h:p"; empty if `url` is not absolute.
+std::string origin_of(const std::string& url) {
+  auto u = boost::urls::parse_absolute_uri(url);
+  if (!u) return {};
+  return std::string(u->scheme()) + "://" + std::string(u->encoded_authority());
+}
+
 }  // namespace
 
 int run_bridge(const BridgeOptions& opts) {
   asio::io_context ioc;
   auto strand = asio::make_strand(ioc);
-  auto channel = std::make_shared<gateway::HttpChannel>(
-      strand, gateway::HttpChannelOptions{opts.url, opts.legacy_sse, opts.headers});
+  gateway::HttpChannelOptions copts{opts.url, opts.legacy_sse, opts.headers};
+  std::shared_ptr<auth::TokenSource> tokens;
+  if (!opts.client_id.empty()) {
+    std::string base = opts.auth_url.empty() ? origin_of(opts.url) : opts.auth_url;
+    tokens = std::make_shared<auth::TokenSource>(base, opts.client_id, opts.client_secret,
+                                                 opts.scope);
+    // Fail now, with the server's reason, rather than on the first request.
+    if (auto first = tokens->authorization(); !first) {
+      spdlog::error("connect: cannot get a token from {}: {}", base, first.error().reason);
+      return 1;
+    }
+    copts.authorization = [tokens](bool renew) {
+      auto r = tokens->authorization(renew);
+      if (r) return r.value();
+      spdlog::error("connect: cannot renew the token: {}", r.error().reason);
+      return std::string();
+    };
+  }
+  auto channel = std::make_shared<gateway::HttpChannel>(strand, std::move(copts));
   try {
     channel->start();
   } catch (const std::exception& e) {

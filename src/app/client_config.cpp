@@ -15,12 +15,22 @@ json::object stdio_entry(const ClientConfigOptions& o) {
     // `bastion connect` expands ${NAME} from its own environment.
     args.emplace_back("Authorization: Bearer ${" + o.token_env + "}");
   }
+  if (!o.client_id.empty()) {
+    args.emplace_back("--client-id");
+    args.emplace_back(o.client_id);
+    if (!o.secret_file.empty()) {
+      args.emplace_back("--client-secret-file");
+      args.emplace_back(o.secret_file);
+    }
+  }
   return {{"command", o.bastion_path}, {"args", std::move(args)}};
 }
 
 }  // namespace
 
-json::object client_config(const ClientConfigOptions& o) {
+json::object client_config(const ClientConfigOptions& opts) {
+  ClientConfigOptions o = opts;
+  if (!o.client_id.empty()) o.stdio = true;
   if (o.client == "cursor") {
     // ~/.cursor/mcp.json: remote servers by url (+ headers), or a command.
     json::object entry;

@@ -15,6 +15,10 @@ struct ClientConfigOptions {
   bool stdio = false;            // spawn `bastion connect` instead of speaking HTTP
   std::string bastion_path = "bastion";
   std::string token_env;  // env var holding a bearer token ("" = no auth header)
+  // Client credentials for the bridge (implies stdio): it fetches and renews
+  // the token itself. The secret comes from secret_file, or else from
+  // $BASTION_CLIENT_SECRET in the client's environment; never in the JSON.
+  std::string client_id, secret_file;
 };
 
 // Throws std::invalid_argument for an unknown client.

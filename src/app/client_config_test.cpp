@@ -34,6 +34,19 @@ TEST(ClientConfig, VsCodeHttpAndStdioShapes) {
   EXPECT_EQ(e.at("args").as_array()[4].as_string(), "Authorization: Bearer ${TOK}");
 }
 
+TEST(ClientConfig, ClientCredentialsUseTheBridgeWithoutTheSecret) {
+  ClientConfigOptions o;
+  o.client = "cursor";
+  o.client_id = "cursor-client";
+  o.secret_file = "/home/u/.config/bastion/secret";
+  auto c = client_config(o);
+  const auto& e = c.at("mcpServers").at("bastion").as_object();
+  EXPECT_EQ(json::serialize(e.at("args")),
+            R"(["connect","--url","http://127.0.0.1:8080/mcp","--client-id","cursor-client",)"
+            R"("--client-secret-file","/home/u/.config/bastion/secret"])");
+  EXPECT_FALSE(e.contains("url"));
+}
+
 TEST(ClientConfig, UnknownClientIsRejected) {
   EXPECT_THROW(client_config({"emacs"}), std::invalid_argument);
 }

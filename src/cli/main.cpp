@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 #include "app/app.hpp"
@@ -56,6 +58,20 @@ int run(int argc, char** argv) {
       ->required();
   connect->add_option("-H,--header", bridge_headers, "Extra header 'Name: value' (repeatable)");
   connect->add_flag("--sse", bridge.legacy_sse, "The remote speaks the legacy HTTP+SSE transport");
+  std::string bridge_secret_file;
+  connect->add_option("--client-id", bridge.client_id, "OAuth2 client_id: fetch and renew a token")
+      ->envname("BASTION_CLIENT_ID");
+  auto* secret_opt = connect
+                         ->add_option("--client-secret", bridge.client_secret,
+                                      "Its secret (prefer $BASTION_CLIENT_SECRET or "
+                                      "--client-secret-file: a command line is visible to ps)")
+                         ->envname("BASTION_CLIENT_SECRET");
+  connect->add_option("--client-secret-file", bridge_secret_file, "Read the secret from a file")
+      ->check(CLI::ExistingFile)
+      ->excludes(secret_opt);
+  connect->add_option("--scope", bridge.scope, "Scopes to ask for (default: all the client has)");
+  connect->add_option("--auth-url", bridge.auth_url,
+                      "Authorization server base URL (default: the origin of --url)");
 
   auto* doctor =
       cli.add_subcommand("doctor", "Check this machine and a configuration, and say what to fix");
@@ -75,6 +91,10 @@ int run(int argc, char** argv) {
   client_cfg->add_option(
       "--token-env", cc.token_env,
       "Environment variable holding a bearer token (adds an Authorization header)");
+  client_cfg->add_option("--client-id", cc.client_id,
+                         "OAuth2 client the bridge gets tokens for (implies --stdio)");
+  client_cfg->add_option("--client-secret-file", cc.secret_file,
+                         "File with its secret (else $BASTION_CLIENT_SECRET in the client's env)");
 
   auto commands = cli::add_auth_commands(cli, common);
   for (auto& c : cli::add_security_commands(cli, common)) commands.push_back(std::move(c));
@@ -122,6 +142,18 @@ int run(int argc, char** argv) {
         pos += repl.size();
       }
       bridge.headers[h.substr(0, colon)] = value;
+    }
+    if (!bridge_secret_file.empty()) {
+      std::ifstream in(bridge_secret_file);
+      std::getline(in, bridge.client_secret);
+      while (!bridge.client_secret.empty() && std::isspace(static_cast<unsigned char>(
+                                                  bridge.client_secret.back())))
+        bridge.client_secret.pop_back();
+    }
+    if (!bridge.client_id.empty() && bridge.client_secret.empty()) {
+      std::cerr << "bastion: --client-id needs a secret: --client-secret-file, "
+                   "$BASTION_CLIENT_SECRET or --client-secret\n";
+      return 2;
     }
     return app::run_bridge(bridge);
   }

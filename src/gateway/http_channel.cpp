@@ -168,7 +168,7 @@ asio::awaitable<bool> read_sse(Stream& stream, Buffer& buf, Parser& parser, std:
 
 }  // namespace
 
-asio::awaitable<void> HttpChannel::post(json::object msg) {
+asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
   bool is_initialize =
       msg.contains("method") && msg.at("method") == "initialize" && msg.contains("id");
   bool is_request = msg.contains("method") && msg.contains("id");
@@ -206,6 +206,10 @@ asio::awaitable<void> HttpChannel::post(json::object msg) {
   if (!sid.empty()) req.set("Mcp-Session-Id", sid);
   if (!version.empty()) req.set("MCP-Protocol-Version", version);
   for (auto& [k, v] : opts_.headers) req.set(k, v);
+  if (opts_.authorization) {
+    std::string auth = opts_.authorization(renewed);
+    if (!auth.empty()) req.set(http::field::authorization, auth);
+  }
   req.body() = json::serialize(msg);
   req.prepare_payload();
   auto [wec, wn] = co_await http::async_write(stream, req, kTuple);
@@ -231,6 +235,13 @@ asio::awaitable<void> HttpChannel::post(json::object msg) {
   }
   unsigned status = res.result_int();
   if (status == 202) co_return;
+  if (status == 401 && opts_.authorization && !renewed) {
+    // The token expired or was revoked: renew it and send once more.
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    co_await post(std::move(msg), true);
+    co_return;
+  }
   if (status == 404 && !sid.empty()) {
     fail_request("the upstream session expired");
     fail("the upstream session expired (404)");
@@ -312,6 +323,10 @@ asio::awaitable<void> HttpChannel::get_stream(std::string path, bool legacy) {
       }
       if (!last_event_id.empty()) req.set("Last-Event-ID", last_event_id);
       for (auto& [k, v] : opts_.headers) req.set(k, v);
+      if (opts_.authorization) {
+        std::string auth = opts_.authorization(false);
+        if (!auth.empty()) req.set(http::field::authorization, auth);
+      }
       auto [wec, wn] = co_await http::async_write(stream, req, kTuple);
       beast::flat_buffer buf;
       http::response_parser<http::buffer_body> parser;

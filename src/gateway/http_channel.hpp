@@ -8,6 +8,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,6 +23,10 @@ struct HttpChannelOptions {
   bool legacy_sse = false;                     // the 2024-11-05 HTTP+SSE transport
   std::map<std::string, std::string> headers;  // e.g. Authorization
   std::size_t max_message_bytes = 16 * 1024 * 1024;
+  // The Authorization value for each request (e.g. a client-credentials
+  // token kept fresh); called with renew=true after the remote answered
+  // 401, and the request is then sent once more. May block; empty = none.
+  std::function<std::string(bool renew)> authorization;
 };
 
 class HttpChannel : public Channel, public std::enable_shared_from_this<HttpChannel> {
@@ -43,7 +48,7 @@ class HttpChannel : public Channel, public std::enable_shared_from_this<HttpChan
 
  private:
   boost::asio::awaitable<void> writer();
-  boost::asio::awaitable<void> post(boost::json::object msg);
+  boost::asio::awaitable<void> post(boost::json::object msg, bool renewed = false);
   boost::asio::awaitable<void> get_stream(std::string path, bool legacy);
   void fail(std::string reason);
   void deliver_data(const std::string& data);
