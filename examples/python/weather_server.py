@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""A small MCP server over stdio using only Python's standard library.
+"""A small MCP server using only Python's standard library.
 
 The seed guide's custom Python server, rewritten without third-party
-packages: newline-delimited JSON-RPC 2.0 on stdin/stdout, logs on stderr.
-Its weather data is deterministic and offline (no network is needed, which
-is what the sandbox allows by default).
+packages: newline-delimited JSON-RPC 2.0 on stdin/stdout (the default), or
+stateless Streamable HTTP with JSON answers (`--http HOST:PORT`, POST /mcp),
+which is how it runs in its own container in docker-compose.yml. Logs go to
+stderr. Its weather data is deterministic and offline (no network is needed,
+which is what the sandbox allows by default).
 """
 import datetime
 import hashlib
+import http.server
 import json
 import sys
 
@@ -144,29 +147,87 @@ def handle(msg):
     raise NotImplementedError(method)
 
 
-def main():
+def reply_to(msg):
+    """The JSON-RPC answer to one message, or None (notifications, responses)."""
+    if not isinstance(msg, dict) or "method" not in msg or "id" not in msg:
+        return None
+    try:
+        return {"jsonrpc": "2.0", "id": msg["id"], "result": handle(msg)}
+    except LookupError as e:
+        return {"jsonrpc": "2.0", "id": msg["id"], "error": {"code": -32602, "message": str(e)}}
+    except NotImplementedError as e:
+        return {"jsonrpc": "2.0", "id": msg["id"], "error": {"code": -32601, "message": f"Method not found: {e}"}}
+
+
+PARSE_ERROR = {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "Parse error"}}
+
+
+def serve_stdio():
     log("ready")
     for line in sys.stdin:
         line = line.strip()
         if not line:
             continue
         try:
-            msg = json.loads(line)
+            reply = reply_to(json.loads(line))
         except json.JSONDecodeError:
-            reply = {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "Parse error"}}
-            print(json.dumps(reply), flush=True)
-            continue
-        if not isinstance(msg, dict) or "method" not in msg:
-            continue  # responses and junk: nothing to answer
-        if "id" not in msg:
-            continue  # notifications
+            reply = PARSE_ERROR
+        if reply is not None:
+            print(json.dumps(reply, ensure_ascii=False), flush=True)
+
+
+class McpHandler(http.server.BaseHTTPRequestHandler):
+    """Stateless Streamable HTTP: each POST carries one message."""
+
+    def send(self, status, body=None):
+        data = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
+        self.send_response(status)
+        if body is not None:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        if self.path.split("?")[0] != "/mcp":
+            return self.send(404, {"error": "not found"})
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > 4 * 1024 * 1024:
+            return self.send(413, {"error": "message too large"})
         try:
-            reply = {"jsonrpc": "2.0", "id": msg["id"], "result": handle(msg)}
-        except LookupError as e:
-            reply = {"jsonrpc": "2.0", "id": msg["id"], "error": {"code": -32602, "message": str(e)}}
-        except NotImplementedError as e:
-            reply = {"jsonrpc": "2.0", "id": msg["id"], "error": {"code": -32601, "message": f"Method not found: {e}"}}
-        print(json.dumps(reply, ensure_ascii=False), flush=True)
+            msg = json.loads(self.rfile.read(length))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return self.send(400, PARSE_ERROR)
+        reply = reply_to(msg)
+        self.send(202) if reply is None else self.send(200, reply)
+
+    def do_GET(self):
+        if self.path == "/healthz":
+            return self.send(200, {"status": "ok"})
+        self.send(405)  # no server-initiated stream
+
+    def do_DELETE(self):
+        self.send(405)  # stateless: no session to end
+
+    def log_message(self, fmt, *args):
+        log(fmt % args)
+
+
+def serve_http(listen):
+    host, _, port = listen.rpartition(":")
+    server = http.server.ThreadingHTTPServer((host or "0.0.0.0", int(port)), McpHandler)
+    log(f"serving MCP on http://{listen}/mcp")
+    server.serve_forever()
+
+
+def main():
+    args = sys.argv[1:]
+    if args[:1] == ["--http"] and len(args) == 2:
+        serve_http(args[1])
+    elif not args:
+        serve_stdio()
+    else:
+        sys.exit("usage: weather_server.py [--http HOST:PORT]")
 
 
 if __name__ == "__main__":

@@ -225,7 +225,7 @@ void App::build_security(const config::Document& doc) {
 void App::attach_gateway(asio::io_context& ioc) {
   // Always present, even without servers, so a reload can add some.
   for (auto& u : upstreams_)
-    if (u.sandbox.runtime == "process")
+    if (u.sandbox.runtime == "process" && u.url.empty())  // HTTP upstreams run nowhere here
       spdlog::warn("upstream {}: runtime 'process' runs it without any isolation", u.name);
   auto secrets = secrets_;
   auto audit = audit_;

@@ -1,6 +1,8 @@
 #include "auth/options.hpp"
 
 #include <boost/url/parse.hpp>
+#include <cctype>
+#include <fstream>
 #include <stdexcept>
 
 #include "auth/jose.hpp"
@@ -105,12 +107,15 @@ Options options_from_json(const boost::json::object& o) {
         std::string at = "clients[" + std::to_string(i++) + "]";
         if (!c.is_object()) bad(at, "expected an object");
         ClientConfig cc;
+        std::string hash_file;
         for (const auto& [ck, cv] : c.get_object()) {
           std::string key = at + "." + std::string(ck);
           if (ck == "id" || ck == "client_id")
             cc.id = get_string(cv, key);
           else if (ck == "secret_hash")
             cc.secret_hash = get_string(cv, key);
+          else if (ck == "secret_hash_file")
+            hash_file = get_string(cv, key);
           else if (ck == "scopes")
             cc.scopes = get_strings(cv, key);
           else if (ck == "default_scopes")
@@ -121,6 +126,17 @@ Options options_from_json(const boost::json::object& o) {
             bad(key, "unknown key");
         }
         if (cc.id.empty()) bad(at + ".id", "is required");
+        if (!hash_file.empty()) {
+          // A mounted secret (Docker/Kubernetes): the hash is its first line.
+          if (!cc.secret_hash.empty())
+            bad(at + ".secret_hash_file", "give secret_hash or secret_hash_file, not both");
+          std::ifstream in(hash_file);
+          if (!in || !std::getline(in, cc.secret_hash))
+            bad(at + ".secret_hash_file", "cannot read " + hash_file);
+          while (!cc.secret_hash.empty() &&
+                 std::isspace(static_cast<unsigned char>(cc.secret_hash.back())))
+            cc.secret_hash.pop_back();
+        }
         if (cc.secret_hash.rfind("$argon2id$", 0) != 0)
           bad(at + ".secret_hash",
               "must be an $argon2id$ hash (create one with `bastion client add`), never a secret");

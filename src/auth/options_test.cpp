@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
+#include "storage/temp_dir.hpp"
+
 namespace bastion::auth {
 namespace {
 
@@ -45,6 +49,24 @@ TEST(Options, ErrorsNameTheKey) {
             "auth.clients[0].color: unknown key");
   EXPECT_NE(error_of(R"({"external_issuer": "https://idp"})").find("go together"),
             std::string::npos);
+}
+
+TEST(Options, SecretHashFromAMountedFile) {
+  storage::TempDir dir;
+  auto path = dir.path() / "mcp-client.hash";
+  std::ofstream(path) << "$argon2id$v=19$m=65536,t=2,p=1$x$y\n";
+  auto o =
+      options_from_json(boost::json::parse(R"({"clients": [{"id": "a", "secret_hash_file": ")" +
+                                           path.string() + R"("}]})")
+                            .as_object());
+  EXPECT_EQ(o.clients.at(0).secret_hash, "$argon2id$v=19$m=65536,t=2,p=1$x$y");
+  EXPECT_EQ(error_of(R"({"clients": [{"id": "a", "secret_hash_file": "/nonexistent/h"}]})"),
+            "auth.clients[0].secret_hash_file: cannot read /nonexistent/h");
+  std::ofstream(path) << "hunter2\n";
+  EXPECT_NE(
+      error_of(R"({"clients": [{"id": "a", "secret_hash_file": ")" + path.string() + R"("}]})")
+          .find("must be an $argon2id$ hash"),
+      std::string::npos);
 }
 
 }  // namespace

@@ -54,6 +54,9 @@ Result<http::response<http::string_body>> roundtrip(const Target& t,
     beast::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
     return parser.release();
+  } catch (const boost::system::system_error& e) {
+    // code().message(), not what(): that one carries Boost's source location.
+    return fail("HTTP request to " + t.host + ":" + t.port + " failed: " + e.code().message());
   } catch (const std::exception& e) {
     return fail(std::string("HTTP request to ") + t.host + ":" + t.port + " failed: " + e.what());
   }

@@ -13,6 +13,7 @@
 #include "app/client_config.hpp"
 #include "app/doctor.hpp"
 #include "app/options.hpp"
+#include "auth/token_client.hpp"
 #include "cli/commands.hpp"
 #include "config/config.hpp"
 
@@ -73,6 +74,11 @@ int run(int argc, char** argv) {
   connect->add_option("--auth-url", bridge.auth_url,
                       "Authorization server base URL (default: the origin of --url)");
 
+  std::string health_url = "http://127.0.0.1:8080/readyz";
+  auto* health = cli.add_subcommand(
+      "health", "GET a health endpoint; exit 0 on 200 (a container healthcheck without curl)");
+  health->add_option("--url", health_url, "Endpoint to ask")->capture_default_str();
+
   auto* doctor =
       cli.add_subcommand("doctor", "Check this machine and a configuration, and say what to fix");
   add_common(doctor);
@@ -115,6 +121,15 @@ int run(int argc, char** argv) {
     app::setup_logging(app::LogOptions{"error", "text"});
     return app::print_doctor(app::run_doctor(config_path, ov));
   }
+  if (*health) {
+    auto r = auth::http_get(health_url, std::chrono::seconds(5));
+    if (!r) {
+      std::cerr << "bastion: " << r.error().reason << "\n";
+      return 1;
+    }
+    std::cout << r.value() << "\n";
+    return 0;
+  }
   if (*client_cfg) {
     char self[4096];
     ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
@@ -146,8 +161,8 @@ int run(int argc, char** argv) {
     if (!bridge_secret_file.empty()) {
       std::ifstream in(bridge_secret_file);
       std::getline(in, bridge.client_secret);
-      while (!bridge.client_secret.empty() && std::isspace(static_cast<unsigned char>(
-                                                  bridge.client_secret.back())))
+      while (!bridge.client_secret.empty() &&
+             std::isspace(static_cast<unsigned char>(bridge.client_secret.back())))
         bridge.client_secret.pop_back();
     }
     if (!bridge.client_id.empty() && bridge.client_secret.empty()) {
