@@ -270,10 +270,15 @@ void App::attach_auth(transport::HttpServer& http) {
     opts_.document->fail("/auth", e.what());
   }
   auth_ = std::make_shared<auth::AuthServer>(ao);
-  if (audit_) {
-    auto audit = audit_;
-    auth_->set_audit_sink([audit](boost::json::object e) { audit->append(std::move(e)); });
-  }
+  // Every auth event is counted (token issued/denied/revoked, 401s, 403s)
+  // and, with the audit log on, recorded.
+  auth_->set_audit_sink([audit = audit_](boost::json::object e) {
+    if (auto* t = e.if_contains("event_type"); t && t->is_string())
+      server::Metrics::global().add(
+          "bastion_auth_events_total",
+          fmt::format("event=\"{}\"", server::label_value(t->get_string())));
+    if (audit) audit->append(std::move(e));
+  });
   auto as = auth_;
   http.add_route([as](const transport::Request& req) { return as->handle(req); });
   if (ao.require_auth) {
@@ -311,6 +316,11 @@ void App::register_metrics() {
   m.help("bastion_mcp_requests_total", "MCP requests handled, by method and outcome");
   m.help("bastion_mcp_request_duration_seconds", "MCP request handling time, by method");
   m.help("bastion_http_responses_total", "HTTP responses, by status code");
+  m.help("bastion_pii_findings_total",
+         "PII found in tool/prompt traffic, by type, action, direction");
+  m.help("bastion_auth_events_total",
+         "OAuth2 events: token_issued, token_denied, token_revoked, auth_failure (401), "
+         "access_denied (403)");
   m.gauge("bastion_sessions", "Live MCP sessions", [this] {
     return std::vector<std::pair<std::string, double>>{
         {"", static_cast<double>(engine_->session_count())}};

@@ -2,7 +2,7 @@
 // real traffic and upstream state.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SOURCE_DIR, initialize, post, startServe, tempDir, writeConfig } from './lib/bastion.mjs';
+import { SOURCE_DIR, authYaml, fetchToken, initialize, newClient, post, startServe, startWithConfig, tempDir, writeConfig } from './lib/bastion.mjs';
 
 test('health, readiness and metrics', async () => {
   const dir = tempDir();
@@ -51,4 +51,33 @@ test('log.format json: every stderr line is one JSON object, even for awkward te
     for (const k of ['ts', 'level', 'logger', 'msg']) assert.ok(k in o, l);
   }
   assert.ok(lines.some((l) => JSON.parse(l).msg.includes('"quoted"\\dir')), srv.stderr);
+});
+
+test('metrics count PII findings by type and action, and auth events', async () => {
+  const c = newClient('metrics-client');
+  const srv = await startWithConfig(`${authYaml([c])}testkit: {enabled: true}
+security:
+  pii: {default: mask, types: {rrn: reject}}
+`);
+  try {
+    await assert.rejects(fetchToken(srv.base, { id: c.id, secret: 'wrong' }), /invalid_client/);
+    assert.equal((await post(srv.url, { jsonrpc: '2.0', id: 1, method: 'ping' })).status, 401);
+    const { access_token: token } = await fetchToken(srv.base, c);
+    const auth = { authorization: `Bearer ${token}` };
+    const { sid, version } = await initialize(srv.url, '2025-11-25', auth);
+    const h = { ...auth, 'mcp-session-id': sid, 'mcp-protocol-version': version };
+    const call = (id, text) => post(srv.url, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text } } }, h);
+    await call(2, 'mail kim@example.com or lee@example.org');
+    await call(3, '주민번호 900101-1234568');
+    const m = await (await fetch(`${srv.base}/metrics`)).text();
+    // Two emails masked in the request; the echo then carries none back.
+    assert.match(m, /^bastion_pii_findings_total\{type="email",action="mask",direction="request"\} 2$/m);
+    assert.doesNotMatch(m, /direction="response"/);
+    assert.match(m, /^bastion_pii_findings_total\{type="rrn",action="reject",direction="request"\} 1$/m);
+    assert.match(m, /^bastion_auth_events_total\{event="token_issued"\} 1$/m);
+    assert.match(m, /^bastion_auth_events_total\{event="token_denied"\} 1$/m);
+    assert.match(m, /^bastion_auth_events_total\{event="auth_failure"\} [1-9]\d*$/m);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
 });

@@ -90,15 +90,16 @@ export async function post(url, body, headers = {}) {
   return { status: res.status, headers: res.headers, text, json };
 }
 
-export async function initialize(url, version = '2025-11-25') {
+export async function initialize(url, version = '2025-11-25', headers = {}) {
   const r = await post(url, {
     jsonrpc: '2.0',
     id: 1,
     method: 'initialize',
     params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'it', version: '1' } },
-  });
+  }, headers);
   const sid = r.headers.get('mcp-session-id');
   await post(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, {
+    ...headers,
     'mcp-session-id': sid,
     'mcp-protocol-version': version,
   });
