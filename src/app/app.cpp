@@ -15,6 +15,7 @@
 #include "auth/scopes.hpp"
 #include "config/config.hpp"
 #include "gateway/options.hpp"
+#include "protocol/log_fields.hpp"
 #include "sandbox/spawn.hpp"
 #include "security/audit_filter.hpp"
 #include "security/keyring.hpp"
@@ -49,6 +50,31 @@ class JsonPayload : public spdlog::custom_flag_formatter {
   }
 };
 
+// %F : this thread's LogFields, as more members of the JSON object
+// (`,"k":v`) or, with `text`, as ` k=v` pairs (strings unquoted).
+class FieldsFlag : public spdlog::custom_flag_formatter {
+ public:
+  explicit FieldsFlag(bool json) : json_(json) {}
+  void format(const spdlog::details::log_msg&, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const auto* fields = protocol::LogFields::current();
+    if (!fields) return;
+    for (const auto& [k, v] : *fields) {
+      std::string key = boost::json::serialize(boost::json::string_view(k));
+      std::string val =
+          v.is_string() && !json_ ? std::string(v.get_string()) : boost::json::serialize(v);
+      std::string part = json_ ? "," + key + ":" + val : " " + std::string(k) + "=" + val;
+      dest.append(part.data(), part.data() + part.size());
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<FieldsFlag>(json_);
+  }
+
+ private:
+  bool json_;
+};
+
 }  // namespace
 
 void setup_logging(const LogOptions& o) {
@@ -57,11 +83,14 @@ void setup_logging(const LogOptions& o) {
       "bastion", security::redacting_sink(std::make_shared<spdlog::sinks::stderr_sink_mt>()));
   if (o.format == "json") {
     auto f = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-    f->add_flag<JsonPayload>('*').set_pattern(
-        R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","logger":"%n","msg":"%*"})");
+    f->add_flag<JsonPayload>('*').add_flag<FieldsFlag>('F', true).set_pattern(
+        R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","logger":"%n","msg":"%*"%F})");
     logger->set_formatter(std::move(f));
-  } else
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  } else {
+    auto f = std::make_unique<spdlog::pattern_formatter>();
+    f->add_flag<FieldsFlag>('F', false).set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v%F");
+    logger->set_formatter(std::move(f));
+  }
   logger->set_level(spdlog::level::from_str(o.level));
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);

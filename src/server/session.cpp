@@ -10,6 +10,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <set>
 
+#include "protocol/log_fields.hpp"
 #include "protocol/version.hpp"
 #include "server/engine.hpp"
 #include "server/metrics.hpp"
@@ -150,7 +151,21 @@ void Session::start_request(Message msg, const std::shared_ptr<Mailbox>& out,
           std::lock_guard lk(self->mu_);
           self->in_flight_.erase(key);
         }
-        record_request(ctx->method(), outcome, std::chrono::steady_clock::now() - t0);
+        auto took = std::chrono::steady_clock::now() - t0;
+        record_request(ctx->method(), outcome, took);
+        // One line per request: failures at info, the rest at debug.
+        auto level = outcome.ok() ? spdlog::level::debug : spdlog::level::info;
+        if (spdlog::should_log(level)) {
+          json::object fields{
+              {"session_id", self->id_},
+              {"request_id", ctx->request_id()},
+              {"method", ctx->method()},
+              {"duration_ms", std::chrono::duration<double, std::milli>(took).count()}};
+          if (!outcome.ok()) fields["error_code"] = outcome.error().code;
+          // Never the params or the error message: they may carry PII.
+          protocol::LogFields scope(fields);
+          spdlog::log(level, outcome.ok() ? "request done" : "request failed");
+        }
         // A cancelled request gets no response (spec: cancellation).
         if (ctx->cancelled())
           ctx->outbox()->push(done_marker(ctx->request_id()));

@@ -78,6 +78,8 @@ after(() => {
   if (e.skip) return;
   try {
     if (compose) spawnSync(compose[0], [...compose.slice(1), '-p', project, 'down', '-v', '--remove-orphans'], { env, cwd: SOURCE_DIR });
+    // The build stages' images (the tagged ones stay as a cache for the next run).
+    spawnSync('docker', ['image', 'prune', '-f'], { env });
   } finally {
     if (e.started) spawnSync(script('docker-test-engine'), ['stop'], { env: e.env });
   }

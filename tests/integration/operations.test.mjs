@@ -81,3 +81,32 @@ security:
     assert.equal(await srv.stop(), 0, srv.stderr);
   }
 });
+
+test('a log line per request, with its session and request ids as fields', async () => {
+  const dir = tempDir();
+  const cfg = writeConfig(dir, 'log: {format: json, level: debug}\ntestkit: {enabled: true}\n');
+  const srv = await startServe(['--config', cfg]);
+  let sid;
+  try {
+    ({ sid } = await initialize(srv.url));
+    const h = { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' };
+    await post(srv.url, { jsonrpc: '2.0', id: 'call-7', method: 'tools/call', params: { name: 'echo', arguments: { text: 'kim@example.com' } } }, h);
+    await post(srv.url, { jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'no_such_tool', arguments: {} } }, h);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+  const lines = srv.stderr.trim().split('\n').map((l) => JSON.parse(l));
+  const done = lines.find((l) => l.request_id === 'call-7');
+  assert.ok(done, srv.stderr);
+  assert.equal(done.msg, 'request done');
+  assert.equal(done.level, 'debug');
+  assert.equal(done.session_id, sid);
+  assert.equal(done.method, 'tools/call');
+  assert.equal(typeof done.duration_ms, 'number');
+  const failed = lines.find((l) => l.request_id === 8);
+  assert.equal(failed.msg, 'request failed');
+  assert.equal(failed.level, 'info');
+  assert.equal(failed.error_code, -32602);
+  // Arguments never reach the log.
+  assert.ok(!srv.stderr.includes('kim@example.com'), srv.stderr);
+});

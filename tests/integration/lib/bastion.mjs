@@ -36,7 +36,7 @@ export async function startServe(args = [], { env = {}, timeoutMs = 20000, dataD
     const timer = setTimeout(() => reject(new Error(`bastion did not start:\n${stderr}`)), timeoutMs);
     child.stderr.on('data', (d) => {
       stderr += d;
-      const m = /serving MCP on (http:\/\/\S+)/.exec(stderr);
+      const m = /serving MCP on (http:\/\/[^\s"]+)/.exec(stderr);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]);
