@@ -1,11 +1,10 @@
 #include "auth/options.hpp"
 
 #include <boost/url/parse.hpp>
-#include <cctype>
-#include <fstream>
 #include <stdexcept>
 
 #include "auth/jose.hpp"
+#include "storage/private_file.hpp"
 
 namespace bastion::auth {
 
@@ -130,12 +129,9 @@ Options options_from_json(const boost::json::object& o) {
           // A mounted secret (Docker/Kubernetes): the hash is its first line.
           if (!cc.secret_hash.empty())
             bad(at + ".secret_hash_file", "give secret_hash or secret_hash_file, not both");
-          std::ifstream in(hash_file);
-          if (!in || !std::getline(in, cc.secret_hash))
-            bad(at + ".secret_hash_file", "cannot read " + hash_file);
-          while (!cc.secret_hash.empty() &&
-                 std::isspace(static_cast<unsigned char>(cc.secret_hash.back())))
-            cc.secret_hash.pop_back();
+          auto hash = storage::read_first_line(hash_file);
+          if (!hash) bad(at + ".secret_hash_file", "cannot read " + hash_file);
+          cc.secret_hash = std::move(*hash);
         }
         if (cc.secret_hash.rfind("$argon2id$", 0) != 0)
           bad(at + ".secret_hash",

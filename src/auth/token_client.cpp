@@ -145,17 +145,11 @@ Result<std::string> TokenSource::authorization(bool renew) {
   if (renew || token_.empty() || now >= renew_at_) {
     auto r = fetch_token(base_url_, client_id_, secret_, scope_);
     if (!r) return r.error();
-    ++fetches_;
     token_ = r->access_token;
     std::chrono::milliseconds life = std::chrono::seconds(r->expires_in > 0 ? r->expires_in : 60);
     renew_at_ = now + life - std::min<std::chrono::milliseconds>(life / 5, std::chrono::minutes(1));
   }
   return "Bearer " + token_;
-}
-
-int TokenSource::fetches() const {
-  std::lock_guard lk(mu_);
-  return fetches_;
 }
 
 }  // namespace bastion::auth

@@ -26,7 +26,7 @@ Result<TokenResponse> fetch_token(const std::string& base_url, const std::string
                                   const std::string& secret, const std::string& scope = {},
                                   std::chrono::seconds timeout = std::chrono::seconds(10));
 
-// A client-credentials token kept fresh: get() fetches one when there is
+// A client-credentials token kept fresh: authorization() fetches one when there is
 // none, when the current one is near its end (the last fifth of its
 // lifetime, at most a minute early), or when `renew` says the resource
 // server refused it. Thread-safe; fetching blocks the caller.
@@ -36,15 +36,12 @@ class TokenSource {
               std::string scope = {});
   // The "Bearer ..." header value, or the error of the fetch that failed.
   Result<std::string> authorization(bool renew = false);
-  // How many tokens were fetched so far.
-  int fetches() const;
 
  private:
   std::string base_url_, client_id_, secret_, scope_;
   mutable std::mutex mu_;
   std::string token_;
   std::chrono::steady_clock::time_point renew_at_{};
-  int fetches_ = 0;
 };
 
 // GET `url` (http:// only), returning the body of a 200 response.

@@ -3,9 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <cctype>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 
 #include "app/app.hpp"
@@ -16,6 +14,7 @@
 #include "auth/token_client.hpp"
 #include "cli/commands.hpp"
 #include "config/config.hpp"
+#include "storage/private_file.hpp"
 
 namespace {
 
@@ -158,13 +157,8 @@ int run(int argc, char** argv) {
       }
       bridge.headers[h.substr(0, colon)] = value;
     }
-    if (!bridge_secret_file.empty()) {
-      std::ifstream in(bridge_secret_file);
-      std::getline(in, bridge.client_secret);
-      while (!bridge.client_secret.empty() &&
-             std::isspace(static_cast<unsigned char>(bridge.client_secret.back())))
-        bridge.client_secret.pop_back();
-    }
+    if (!bridge_secret_file.empty())
+      bridge.client_secret = storage::read_first_line(bridge_secret_file).value_or("");
     if (!bridge.client_id.empty() && bridge.client_secret.empty()) {
       std::cerr << "bastion: --client-id needs a secret: --client-secret-file, "
                    "$BASTION_CLIENT_SECRET or --client-secret\n";

@@ -166,6 +166,14 @@ asio::awaitable<bool> read_sse(Stream& stream, Buffer& buf, Parser& parser, std:
   co_return true;
 }
 
+// The configured headers and, when a source is set, its Authorization value.
+void set_client_headers(http::fields& h, const HttpChannelOptions& o, bool renew) {
+  for (const auto& [k, v] : o.headers) h.set(k, v);
+  if (!o.authorization) return;
+  std::string auth = o.authorization(renew);
+  if (!auth.empty()) h.set(http::field::authorization, auth);
+}
+
 }  // namespace
 
 asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
@@ -205,11 +213,7 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
   req.set(http::field::accept, "application/json, text/event-stream");
   if (!sid.empty()) req.set("Mcp-Session-Id", sid);
   if (!version.empty()) req.set("MCP-Protocol-Version", version);
-  for (auto& [k, v] : opts_.headers) req.set(k, v);
-  if (opts_.authorization) {
-    std::string auth = opts_.authorization(renewed);
-    if (!auth.empty()) req.set(http::field::authorization, auth);
-  }
+  set_client_headers(req, opts_, renewed);
   req.body() = json::serialize(msg);
   req.prepare_payload();
   auto [wec, wn] = co_await http::async_write(stream, req, kTuple);
@@ -322,11 +326,7 @@ asio::awaitable<void> HttpChannel::get_stream(std::string path, bool legacy) {
         if (!protocol_version_.empty()) req.set("MCP-Protocol-Version", protocol_version_);
       }
       if (!last_event_id.empty()) req.set("Last-Event-ID", last_event_id);
-      for (auto& [k, v] : opts_.headers) req.set(k, v);
-      if (opts_.authorization) {
-        std::string auth = opts_.authorization(false);
-        if (!auth.empty()) req.set(http::field::authorization, auth);
-      }
+      set_client_headers(req, opts_, false);
       auto [wec, wn] = co_await http::async_write(stream, req, kTuple);
       beast::flat_buffer buf;
       http::response_parser<http::buffer_body> parser;

@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 
 namespace bastion::storage {
@@ -26,6 +28,14 @@ void ensure_private_dir(const fs::path& dir) {
     throw std::runtime_error(
         fmt::format("directory {} is accessible by group/others (mode {:04o}); run: chmod 700 {}",
                     dir.string(), unsigned(st.st_mode & 07777), dir.string()));
+}
+
+std::optional<std::string> read_first_line(const fs::path& file) {
+  std::ifstream in(file);
+  std::string line;
+  if (!in || !std::getline(in, line)) return std::nullopt;
+  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+  return line;
 }
 
 void sync_dir(const fs::path& dir) {

@@ -24,6 +24,10 @@ void write_private_file(const std::filesystem::path& file, std::string_view cont
 // ("refusing F: mode 0644 lets group/others read it; run: chmod 600 F").
 std::optional<std::string> read_private_file(const std::filesystem::path& file, std::string* why);
 
+// The first line of a file without trailing whitespace (a secret or hash
+// mounted by Docker or Kubernetes), or nullopt when it cannot be read.
+std::optional<std::string> read_first_line(const std::filesystem::path& file);
+
 // fsync of a directory, so a rename or a new file in it survives a crash.
 void sync_dir(const std::filesystem::path& dir);
 

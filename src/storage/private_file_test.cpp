@@ -47,6 +47,14 @@ TEST_F(PrivateFile, WritesAtomically0600AndReadsBack) {
   EXPECT_EQ(read_private_file(f, &why).value_or("?"), "two");
 }
 
+TEST_F(PrivateFile, FirstLineOfAMountedSecret) {
+  std::ofstream(root_ / "s") << "s3cret \r\nsecond line\n";
+  EXPECT_EQ(read_first_line(root_ / "s").value_or("?"), "s3cret");
+  std::ofstream(root_ / "empty");
+  EXPECT_FALSE(read_first_line(root_ / "empty"));
+  EXPECT_FALSE(read_first_line(root_ / "missing"));
+}
+
 TEST_F(PrivateFile, RefusesReadableMissingAndSymlinkedFiles) {
   auto f = root_ / "k";
   write_private_file(f, "x");
