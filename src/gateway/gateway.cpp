@@ -6,8 +6,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <set>
-#include <thread>
 
 #include "server/builtin_backend.hpp"
 
@@ -137,11 +137,14 @@ void GatewayBackend::on_session_closed(std::string_view session_id) {
         m.erase(it);
       }
   }
-  // Stopping waits for the process to exit: not on an I/O thread.
-  if (!gone.empty())
-    std::thread([gone] {
-      for (auto& u : gone) u->stop("client session closed");
-    }).detach();
+  stop_later(std::move(gone), "client session closed");
+}
+
+void GatewayBackend::stop_later(std::vector<std::shared_ptr<Upstream>> gone, std::string reason) {
+  if (gone.empty()) return;
+  asio::post(stopper_, [gone = std::move(gone), reason = std::move(reason)] {
+    for (auto& u : gone) u->stop(reason);
+  });
 }
 
 GatewayBackend::~GatewayBackend() { shutdown(); }
@@ -163,17 +166,15 @@ void GatewayBackend::start_if_eager(const std::shared_ptr<Upstream>& u) {
         ex_, [u]() -> asio::awaitable<void> { co_await u->ensure_started(); }, asio::detached);
 }
 
-void GatewayBackend::stop_instances(const std::shared_ptr<Upstream>& proto, std::string reason) {
-  std::map<std::string, std::shared_ptr<Upstream>> mine;
-  {
-    std::lock_guard lk(instances_mu_);
-    if (auto it = per_session_.find(proto.get()); it != per_session_.end()) {
-      mine.swap(it->second);
-      per_session_.erase(it);
-    }
+std::vector<std::shared_ptr<Upstream>> GatewayBackend::take_instances(
+    const std::shared_ptr<Upstream>& proto) {
+  std::vector<std::shared_ptr<Upstream>> mine;
+  std::lock_guard lk(instances_mu_);
+  if (auto it = per_session_.find(proto.get()); it != per_session_.end()) {
+    for (auto& [s, u] : it->second) mine.push_back(u);
+    per_session_.erase(it);
   }
-  proto->stop(reason);
-  for (auto& [s, u] : mine) u->stop(reason);
+  return mine;
 }
 
 GatewayBackend::ReloadReport GatewayBackend::reload(std::vector<UpstreamOptions> next) {
@@ -207,10 +208,12 @@ GatewayBackend::ReloadReport GatewayBackend::reload(std::vector<UpstreamOptions>
     upstreams_ = keep;
   }
   // Old processes stop off the I/O threads; new eager ones start now.
-  if (!gone.empty())
-    std::thread([this, gone] {
-      for (auto& u : gone) stop_instances(u, "configuration reloaded");
-    }).detach();
+  std::vector<std::shared_ptr<Upstream>> stopping;
+  for (auto& u : gone) {
+    stopping.push_back(u);
+    for (auto& i : take_instances(u)) stopping.push_back(i);
+  }
+  stop_later(std::move(stopping), "configuration reloaded");
   for (auto& u : keep) start_if_eager(u);
   rebuild_index();
   if (listener_ && (!report.added.empty() || !report.changed.empty() || !report.removed.empty())) {
@@ -230,6 +233,7 @@ void GatewayBackend::shutdown() {
   }
   for (auto& [proto, m] : all)
     for (auto& [s, u] : m) u->stop("gateway shutdown");
+  stopper_.join();  // stops queued by session closes and reloads finish first
 }
 
 json::object GatewayBackend::capabilities() const {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -78,7 +79,12 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   std::shared_ptr<Upstream> catalogue_source(const std::shared_ptr<Upstream>& proto) const;
   std::vector<std::shared_ptr<Upstream>> snapshot() const;
   void start_if_eager(const std::shared_ptr<Upstream>& u);
-  void stop_instances(const std::shared_ptr<Upstream>& proto, std::string reason);
+  // Takes the per-session instances of `proto` out of the table; the caller
+  // stops them with the prototype.
+  std::vector<std::shared_ptr<Upstream>> take_instances(const std::shared_ptr<Upstream>& proto);
+  // Stopping waits for the process to exit, so it runs on stopper_, never on
+  // an I/O thread; shutdown() waits for what is queued there.
+  void stop_later(std::vector<std::shared_ptr<Upstream>> gone, std::string reason);
 
   boost::asio::any_io_executor ex_;
   std::size_t max_processes_;
@@ -91,6 +97,7 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   mutable std::shared_mutex mu_;
   std::map<std::string, Route, std::less<>> tools_, prompts_, resources_;
   std::vector<std::pair<std::string, Route>> templates_;  // uriTemplate -> owner
+  boost::asio::thread_pool stopper_{2};
 };
 
 }  // namespace bastion::gateway

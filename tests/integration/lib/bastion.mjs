@@ -107,6 +107,18 @@ export async function initialize(url, version = '2025-11-25', headers = {}) {
 }
 
 // Direct children of a process (for "nothing left behind" checks).
+// Polls `check` (sync or async) until it returns a truthy value or the time is
+// up; returns the last value, so the caller's assertion still fails when the
+// state never arrives.
+export async function eventually(check, { timeoutMs = 10000, intervalMs = 50 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v || Date.now() >= deadline) return v;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
 export function childrenOf(pid) {
   try {
     return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)]).toString().trim().split(/\s+/).filter(Boolean);
