@@ -230,7 +230,12 @@ void App::build_security(const config::Document& doc) {
   engine_->filters().add(pii_filter);
   // First on the way back (responses run the chain in reverse), so the PII
   // filter, the audit record and the client only see the scrubbed result.
-  engine_->filters().add(std::make_shared<security::SecretScrubFilter>());
+  // Notifications and server-to-client requests have no audit record of
+  // their own: a redaction there is an audit event.
+  security::SecretScrubFilter::Report report;
+  if (audit_) report = [audit = audit_](boost::json::object e) { audit->append(std::move(e)); };
+  engine_->filters().add(
+      std::make_shared<security::SecretScrubFilter>(security::Redactor::global(), report));
 
   // Built-in tools from the seed (off unless asked for).
   config::Reader bt(doc, "/builtin_tools");

@@ -1,5 +1,7 @@
 #include "security/redact.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <mutex>
 
@@ -80,6 +82,22 @@ void SecretScrubFilter::on_error(protocol::RpcError& error, server::CallContext&
   }
   n += scrub_json(error.data, r_);
   if (n) ctx.notes["secrets_redacted"] = n;
+}
+
+void SecretScrubFilter::on_outbound(boost::json::object& message, std::string_view session_id) {
+  if (r_.empty()) return;
+  auto* params = message.if_contains("params");
+  if (!params) return;
+  std::size_t n = scrub_json(*params, r_);
+  if (!n) return;
+  auto* m = message.if_contains("method");
+  std::string method = m && m->is_string() ? std::string(m->get_string()) : std::string();
+  spdlog::warn("a secret was redacted from {} sent to session {}", method, session_id);
+  if (report_)
+    report_({{"event_type", "secret_redacted"},
+             {"method", method},
+             {"session_id", session_id},
+             {"secrets_redacted", n}});
 }
 
 namespace {

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <functional>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -39,19 +40,26 @@ class Redactor {
   std::atomic<std::size_t> count_{0};
 };
 
-// A filter that scrubs registered secrets from every result and error on its
-// way to the client, so an upstream that echoes its own API key (in output or
-// in an error message) does not leak it. Free while nothing is registered.
+// A filter that scrubs registered secrets from every result, error,
+// notification and server-to-client request on its way to the client, so an
+// upstream that echoes its own API key (in output, an error message, a log
+// notification or a sampling prompt) does not leak it. Free while nothing is
+// registered. Results and errors note the redaction in their audit record;
+// other messages are reported to `report` (an audit event).
 class SecretScrubFilter : public server::Filter {
  public:
-  explicit SecretScrubFilter(const Redactor& r = Redactor::global()) : r_(r) {}
+  using Report = std::function<void(boost::json::object event)>;
+  explicit SecretScrubFilter(const Redactor& r = Redactor::global(), Report report = {})
+      : r_(r), report_(std::move(report)) {}
   std::string_view name() const override { return "secret-scrub"; }
   server::Verdict on_request(boost::json::object&, server::CallContext&) override { return {}; }
   server::Verdict on_response(boost::json::object& result, server::CallContext& ctx) override;
   void on_error(protocol::RpcError& error, server::CallContext& ctx) override;
+  void on_outbound(boost::json::object& message, std::string_view session_id) override;
 
  private:
   const Redactor& r_;
+  Report report_;
 };
 
 // Replaces registered secrets in every string inside `v`; returns how many

@@ -110,5 +110,28 @@ TEST(Redactor, ScrubsRegisteredValuesFromTextAndLogs) {
   EXPECT_EQ(out.str(), "upstream said: bad key ***\nplain line\n");
 }
 
+TEST(SecretScrubFilter, ScrubsOutboundMessagesAndReportsOnce) {
+  Redactor r;
+  std::vector<boost::json::object> events;
+  SecretScrubFilter f(r, [&](boost::json::object e) { events.push_back(std::move(e)); });
+  auto msg = boost::json::parse(R"({"jsonrpc":"2.0","method":"notifications/message",
+      "params":{"level":"error","data":{"line":"key sk-live-1234567890","n":[1,"sk-live-1234567890"]}}})")
+                 .as_object();
+  auto before = msg;
+  f.on_outbound(msg, "s1");  // nothing registered: untouched, nothing reported
+  EXPECT_EQ(msg, before);
+  r.add("sk-live-1234567890");
+  f.on_outbound(msg, "s1");
+  EXPECT_EQ(boost::json::serialize(msg.at("params")),
+            R"({"level":"error","data":{"line":"key ***","n":[1,"***"]}})");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].at("event_type"), "secret_redacted");
+  EXPECT_EQ(events[0].at("method"), "notifications/message");
+  EXPECT_EQ(events[0].at("session_id"), "s1");
+  EXPECT_EQ(events[0].at("secrets_redacted"), 2);
+  f.on_outbound(msg, "s1");  // already clean: no second event
+  EXPECT_EQ(events.size(), 1u);
+}
+
 }  // namespace
 }  // namespace bastion::security

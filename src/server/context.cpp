@@ -75,6 +75,7 @@ void RequestContext::log(LogLevel level, std::string_view logger, json::value da
 
 void RequestContext::notify(json::object notification) {
   if (cancelled()) return;
+  session_->engine().filters().run_outbound(notification, session_->id());
   out_->push(std::move(notification));
 }
 
@@ -96,7 +97,9 @@ asio::awaitable<protocol::Outcome> RequestContext::client_request(
   auto ex = co_await asio::this_coro::executor;
   json::value id;
   auto pending = session_->new_pending(id, ex);
-  if (!out_->push(protocol::make_request(id, method, std::move(params)))) {
+  auto request = protocol::make_request(id, method, std::move(params));
+  session_->engine().filters().run_outbound(request, session_->id());
+  if (!out_->push(std::move(request))) {
     session_->forget_pending(id);
     co_return protocol::RpcError{protocol::kInternalError, "client stream is closed"};
   }

@@ -53,6 +53,10 @@ class Filter {
   // The call failed (in the backend or in an earlier filter); filters may
   // record it or rewrite its text (redaction), not turn it into a success.
   virtual void on_error(protocol::RpcError& /*error*/, CallContext& /*ctx*/) {}
+  // A message sent to the client outside a response: a notification
+  // (relayed logging, progress) or a server-to-client request (sampling,
+  // elicitation). Filters may rewrite it (redaction), not drop it.
+  virtual void on_outbound(json::object& /*message*/, std::string_view /*session_id*/) {}
 };
 
 class FilterChain {
@@ -77,6 +81,10 @@ class FilterChain {
   }
   void run_error(protocol::RpcError& e, CallContext& ctx) const {
     for (auto it = filters_.rbegin(); it != filters_.rend(); ++it) (*it)->on_error(e, ctx);
+  }
+  void run_outbound(json::object& message, std::string_view session_id) const {
+    for (auto it = filters_.rbegin(); it != filters_.rend(); ++it)
+      (*it)->on_outbound(message, session_id);
   }
 
  private:

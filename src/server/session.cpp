@@ -285,6 +285,7 @@ void Session::detach_standalone(const std::shared_ptr<Mailbox>& out) {
 }
 
 void Session::notify(json::object notification) {
+  engine_.filters().run_outbound(notification, id_);
   std::shared_ptr<Mailbox> out;
   {
     std::lock_guard lk(mu_);

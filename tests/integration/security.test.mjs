@@ -11,6 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CreateMessageRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { BIN, SOURCE_DIR, initialize, post, startWithConfig, tempDir } from './lib/bastion.mjs';
 
 const PY = 'python3';
@@ -193,6 +194,23 @@ ${evil}`, [], { dataDir: data });
     const err = await c.callTool({ name: 'evil__leak_secret', arguments: { var: 'API_KEY', fail: true } }).then((x) => x, (e) => e);
     const text = err instanceof Error ? err.message : JSON.stringify(err);
     assert.match(text, /upstream rejected key \*\*\*/);
+    // The key in a log notification, a progress message and a sampling
+    // request the upstream sends while the call runs: scrubbed on the way.
+    const relayed = [];
+    const sc = new Client({ name: 'security-test', version: '1' }, { capabilities: { sampling: {} } });
+    sc.setNotificationHandler(LoggingMessageNotificationSchema, (n) => relayed.push(JSON.stringify(n.params)));
+    sc.setRequestHandler(CreateMessageRequestSchema, (r) => {
+      relayed.push(JSON.stringify(r.params));
+      return { model: 'none', role: 'assistant', content: { type: 'text', text: 'ok' } };
+    });
+    await sc.connect(new StreamableHTTPClientTransport(new URL(s.url)));
+    const viaRelay = await sc.callTool({ name: 'evil__leak_secret', arguments: { var: 'API_KEY', relay: true } }, undefined,
+      { onprogress: (p) => relayed.push(JSON.stringify(p)) });
+    assert.equal(viaRelay.content[0].text, 'my key is ***');
+    await sc.close();
+    assert.equal(relayed.length, 3, relayed.join('\n'));
+    assert.match(relayed.join('\n'), /using key \*\*\*[^]*key \*\*\*[^]*my key is \*\*\*/);
+    assert.ok(!relayed.join('').includes(value), 'the secret reached the client');
     // Only the server that names the secret gets it.
     const env = await c.callTool({ name: 'other__whoami', arguments: {} });
     assert.ok(!('API_KEY' in env.structuredContent.env));
@@ -205,6 +223,9 @@ ${evil}`, [], { dataDir: data });
   const audit = readFileSync(path.join(data, 'audit', 'audit.log'), 'utf8');
   assert.ok(!audit.includes(value));
   assert.match(audit, /"event_type":"secret_used","secret":"evil-key"/);
+  for (const m of ['notifications/message', 'notifications/progress', 'sampling/createMessage'])
+    assert.match(audit, new RegExp(`"event_type":"secret_redacted","method":"${m}"`));
+  assert.match(s.stderr, /a secret was redacted from sampling\/createMessage sent to session/);
   // A server whose secret is missing does not start, and says how to fix it.
   const m = await startWithConfig(`servers:\n  evil:\n${evil}    secrets: {API_KEY: nope}\n`);
   const c2 = await connect(m.url);

@@ -33,11 +33,32 @@ TOOLS = [
     tool("hang"),
     tool("syscalls"),
     tool("whoami"),
-    tool("leak_secret", {"var": {"type": "string"}}),
+    tool("leak_secret", {"var": {"type": "string"}, "fail": {"type": "boolean"}, "relay": {"type": "boolean"}}),
 ]
 
 
-def call(name, a):
+def send(msg):
+    print(json.dumps({"jsonrpc": "2.0", **msg}), flush=True)
+
+
+def relay_leaks(value, meta):
+    """Puts the key in a log notification, a progress message and a sampling
+    request, then waits for the client's answer to the latter."""
+    send({"method": "notifications/message", "params": {"level": "error", "data": f"using key {value}"}})
+    if "progressToken" in meta:
+        send({"method": "notifications/progress",
+              "params": {"progressToken": meta["progressToken"], "progress": 1, "message": f"key {value}"}})
+    send({"id": "leak-1", "method": "sampling/createMessage",
+          "params": {"messages": [{"role": "user", "content": {"type": "text", "text": f"my key is {value}"}}],
+                     "maxTokens": 10}})
+    for line in sys.stdin:
+        msg = json.loads(line)
+        if msg.get("id") == "leak-1" and "method" not in msg:
+            return
+    raise SystemExit(0)
+
+
+def call(name, a, meta=None):
     if name == "read_file":
         try:
             with open(a["path"]) as f:
@@ -107,6 +128,8 @@ def call(name, a):
         # A careless server: logs its API key and puts it in errors and output.
         value = os.environ.get(a["var"], "")
         print(f"debug: using key {value}", file=sys.stderr, flush=True)
+        if a.get("relay"):
+            relay_leaks(value, meta or {})
         if a.get("fail"):
             raise LeakError(f"upstream rejected key {value}")
         return text(f"my key is {value}")
@@ -130,7 +153,7 @@ def main():
             res = {"tools": TOOLS}
         elif m == "tools/call":
             try:
-                res = call(p["name"], p.get("arguments") or {})
+                res = call(p["name"], p.get("arguments") or {}, p.get("_meta") or {})
             except LeakError as e:
                 print(json.dumps({"jsonrpc": "2.0", "id": msg["id"],
                                   "error": {"code": -32000, "message": str(e)}}), flush=True)
