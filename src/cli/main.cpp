@@ -104,7 +104,12 @@ int run(int argc, char** argv) {
   auto commands = cli::add_auth_commands(cli, common);
   for (auto& c : cli::add_security_commands(cli, common)) commands.push_back(std::move(c));
 
-  CLI11_PARSE(cli, argc, argv);
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Help and version exit 0; every usage error exits 2, as tools do.
+    return cli.exit(e) == 0 ? 0 : 2;
+  }
 
   if (!listen.empty()) ov.listen = listen;
   if (!log_level.empty()) ov.log_level = log_level;
@@ -157,8 +162,16 @@ int run(int argc, char** argv) {
       }
       bridge.headers[h.substr(0, colon)] = value;
     }
-    if (!bridge_secret_file.empty())
-      bridge.client_secret = storage::read_first_line(bridge_secret_file).value_or("");
+    if (!bridge_secret_file.empty()) {
+      // Like ssh with a private key: a secret others can read is refused.
+      std::string why;
+      auto text = storage::read_private_file(bridge_secret_file, &why);
+      if (!text) {
+        std::cerr << "bastion: --client-secret-file: " << why << "\n";
+        return 2;
+      }
+      bridge.client_secret = storage::first_line(*text);
+    }
     if (!bridge.client_id.empty() && bridge.client_secret.empty()) {
       std::cerr << "bastion: --client-id needs a secret: --client-secret-file, "
                    "$BASTION_CLIENT_SECRET or --client-secret\n";

@@ -30,12 +30,17 @@ void ensure_private_dir(const fs::path& dir) {
                     dir.string(), unsigned(st.st_mode & 07777), dir.string()));
 }
 
+std::string first_line(std::string_view text) {
+  std::string line(text.substr(0, text.find('\n')));
+  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+  return line;
+}
+
 std::optional<std::string> read_first_line(const fs::path& file) {
   std::ifstream in(file);
   std::string line;
   if (!in || !std::getline(in, line)) return std::nullopt;
-  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
-  return line;
+  return first_line(line);
 }
 
 void sync_dir(const fs::path& dir) {

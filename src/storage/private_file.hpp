@@ -28,6 +28,9 @@ std::optional<std::string> read_private_file(const std::filesystem::path& file, 
 // mounted by Docker or Kubernetes), or nullopt when it cannot be read.
 std::optional<std::string> read_first_line(const std::filesystem::path& file);
 
+// The first line of `text` without trailing whitespace.
+std::string first_line(std::string_view text);
+
 // fsync of a directory, so a rename or a new file in it survives a crash.
 void sync_dir(const std::filesystem::path& dir);
 

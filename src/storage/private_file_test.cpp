@@ -53,6 +53,9 @@ TEST_F(PrivateFile, FirstLineOfAMountedSecret) {
   std::ofstream(root_ / "empty");
   EXPECT_FALSE(read_first_line(root_ / "empty"));
   EXPECT_FALSE(read_first_line(root_ / "missing"));
+  EXPECT_EQ(first_line("a b \t\r\nc"), "a b");
+  EXPECT_EQ(first_line("only"), "only");
+  EXPECT_EQ(first_line(""), "");
 }
 
 TEST_F(PrivateFile, RefusesReadableMissingAndSymlinkedFiles) {

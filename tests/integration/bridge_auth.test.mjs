@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -117,6 +117,15 @@ test('a wrong secret, or none, is a clear error', async () => {
   // The secret from a file (0600), not from the command line or environment.
   const file = path.join(tempDir(), 'secret');
   writeFileSync(file, `${cred.secret}\n`, { mode: 0o600 });
+  // Refused, like an ssh key, while others can read it or when it is missing.
+  chmodSync(file, 0o644);
+  const open = await run(['--client-id', cred.id, '--client-secret-file', file], {});
+  assert.equal(open.code, 2);
+  assert.match(open.stderr, /--client-secret-file: refusing .*mode 0644 lets group\/others read it; run: chmod 600/);
+  const missing = await run(['--client-id', cred.id, '--client-secret-file', `${file}.nope`], {});
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /--client-secret-file: File does not exist/);
+  chmodSync(file, 0o600);
   const client = await bridgeClient(server.url, ['--client-secret-file', file], {});
   try {
     assert.ok(!(await pii(client)).isError);
