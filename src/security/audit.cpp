@@ -687,4 +687,16 @@ std::vector<json::object> read_audit_records(const fs::path& dir, std::uint64_t 
   return out;
 }
 
+void for_each_audit_record(const fs::path& dir,
+                           const std::function<void(const json::object&)>& visit) {
+  std::string line;
+  for (const auto& f : audit_files(dir)) {
+    std::ifstream in(f, std::ios::binary);
+    while (std::getline(in, line)) {
+      auto rec = parse_record(line);
+      if (rec && !is_checkpoint(*rec)) visit(*rec);
+    }
+  }
+}
+
 }  // namespace bastion::security

@@ -158,4 +158,10 @@ std::vector<boost::json::object> read_audit_records(
     const std::filesystem::path& dir, std::uint64_t before, std::size_t limit,
     const std::function<bool(const boost::json::object&)>& keep);
 
+// Calls `visit` for every record of an audit directory, oldest first, reading
+// a line at a time (memory stays flat however long the log). Checkpoints and
+// unparsable lines are skipped.
+void for_each_audit_record(const std::filesystem::path& dir,
+                           const std::function<void(const boost::json::object&)>& visit);
+
 }  // namespace bastion::security

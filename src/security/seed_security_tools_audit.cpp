@@ -215,11 +215,9 @@ server::SyncTool make_generate_security_report_tool(fs::path audit_dir) {
     json::object by_type, pii_types, actions, tools, clients, outcomes;
     std::int64_t total = 0, with_pii = 0, rejections = 0, errors = 0;
     std::vector<std::int64_t> latencies;
-    // ISO 8601 UTC strings of one format compare like times.
-    auto keep = [&](const json::object& r) {
-      return since.empty() || str_or_empty(r, "ts") >= since;
-    };
-    for (const auto& r : read_audit_records(audit_dir, 0, SIZE_MAX, keep)) {
+    for_each_audit_record(audit_dir, [&](const json::object& r) {
+      // ISO 8601 UTC strings of one format compare like times.
+      if (!since.empty() && str_or_empty(r, "ts") < since) return;
       ++total;
       std::string_view type = str_or_empty(r, "event_type");
       bump(by_type, type);
@@ -238,7 +236,7 @@ server::SyncTool make_generate_security_report_tool(fs::path audit_dir) {
       if (auto* p = r.if_contains("pii"); p && p->is_object())
         for (const auto& [k, n] : p->get_object())
           if (n.is_int64()) bump(pii_types, k, n.get_int64());
-    }
+    });
     json::object latency;
     if (!latencies.empty()) {
       std::sort(latencies.begin(), latencies.end());
