@@ -259,13 +259,17 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
   }
   if (client->server_capabilities().contains("logging"))
     client->notify("logging/setLevel", json::object{{"level", "debug"}});  // we filter per session
+  // Ready only once the catalogue is in: a tools/list that sees kReady must
+  // find this server's tools, not an empty list (waiters block until then).
+  co_await refresh_all();
   {
     std::lock_guard lk(mu_);
+    // It exited or was stopped while listing: on_closed()/stop() set the state.
+    if (client_ != client) co_return nullptr;
     state_ = UpstreamState::kReady;
     backoff_ = opts_.restart_backoff;
     last_error_.clear();
   }
-  co_await refresh_all();
   if (opts_.ping_interval.count() > 0 || opts_.idle_shutdown.count() > 0)
     asio::co_spawn(strand_, health_loop(client), asio::detached);
   spdlog::info("upstream {}: ready ({} {})", opts_.name,

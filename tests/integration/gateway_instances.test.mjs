@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { SOURCE_DIR, childrenOf, processAlive, startServe, tempDir, writeConfig } from './lib/bastion.mjs';
+import { SOURCE_DIR, childrenOf, eventually, processAlive, startServe, tempDir, writeConfig } from './lib/bastion.mjs';
 
 async function connect(url) {
   const transport = new StreamableHTTPClientTransport(new URL(url));
@@ -58,6 +58,32 @@ servers:
     // The freed slot is available to the waiting session.
     await pidOf(c);
     for (const x of [a, b, c]) await x.client.close();
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+});
+
+test('a server still listing its tools is waited for, never listed as empty', async () => {
+  // Eager start: initialize answers at once, tools/list takes 2 s. A client
+  // listing in between must get the tools, not an empty catalogue.
+  const dir = tempDir();
+  const cfg = writeConfig(dir, `
+servers:
+  slow:
+    command: python3
+    args: [${SOURCE_DIR}/tests/sandbox/malicious_server.py]
+    env: {LIST_DELAY: "2"}
+    start: eager
+`);
+  const srv = await startServe(['--config', cfg]);
+  try {
+    const { client } = await connect(srv.url);
+    await eventually(() => /upstream slow: started pid/.test(srv.stderr));
+    await new Promise((r) => setTimeout(r, 700));  // initialized, still listing
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    assert.ok(names.includes('slow__whoami'), `tools/list while listing: ${names}`);
+    assert.match(srv.stderr, /upstream slow: ready/);
+    await client.close();
   } finally {
     assert.equal(await srv.stop(), 0, srv.stderr);
   }

@@ -150,6 +150,8 @@ def main():
             res = {"protocolVersion": p.get("protocolVersion", "2025-06-18"), "capabilities": {"tools": {}},
                    "serverInfo": {"name": "malicious", "version": "0"}}
         elif m == "tools/list":
+            # A slow server: listing takes LIST_DELAY seconds.
+            time.sleep(float(os.environ.get("LIST_DELAY", "0")))
             res = {"tools": TOOLS}
         elif m == "tools/call":
             try:
