@@ -8,10 +8,13 @@ namespace bastion::protocol {
 namespace {
 
 struct ClassifyCase {
+  const char* name;  // the test's name: stable, readable in ctest output
   const char* text;
   int expected_error;  // 0: valid
   MessageKind kind;
 };
+
+void PrintTo(const ClassifyCase& c, std::ostream* os) { *os << c.name; }
 
 class ClassifyTest : public ::testing::TestWithParam<ClassifyCase> {};
 
@@ -32,29 +35,35 @@ TEST_P(ClassifyTest, Classifies) {
 INSTANTIATE_TEST_SUITE_P(
     Messages, ClassifyTest,
     ::testing::Values(
-        ClassifyCase{R"({"jsonrpc":"2.0","id":1,"method":"ping"})", 0, MessageKind::kRequest},
-        ClassifyCase{R"({"jsonrpc":"2.0","id":"a","method":"x","params":{}})", 0,
+        ClassifyCase{"Request", R"({"jsonrpc":"2.0","id":1,"method":"ping"})", 0,
                      MessageKind::kRequest},
-        ClassifyCase{R"({"jsonrpc":"2.0","method":"notifications/initialized"})", 0,
+        ClassifyCase{"RequestWithStringId",
+                     R"({"jsonrpc":"2.0","id":"a","method":"x","params":{}})", 0,
+                     MessageKind::kRequest},
+        ClassifyCase{"Notification", R"({"jsonrpc":"2.0","method":"notifications/initialized"})", 0,
                      MessageKind::kNotification},
-        ClassifyCase{R"({"jsonrpc":"2.0","id":1,"result":{}})", 0, MessageKind::kResponse},
-        ClassifyCase{R"({"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"x"}})", 0,
+        ClassifyCase{"Response", R"({"jsonrpc":"2.0","id":1,"result":{}})", 0,
+                     MessageKind::kResponse},
+        ClassifyCase{"Error", R"({"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"x"}})", 0,
                      MessageKind::kError},
-        ClassifyCase{R"([1])", kInvalidRequest, MessageKind::kRequest},
-        ClassifyCase{R"({"id":1,"method":"ping"})", kInvalidRequest, MessageKind::kRequest},
-        ClassifyCase{R"({"jsonrpc":"1.0","id":1,"method":"ping"})", kInvalidRequest,
+        ClassifyCase{"Array", R"([1])", kInvalidRequest, MessageKind::kRequest},
+        ClassifyCase{"NoVersion", R"({"id":1,"method":"ping"})", kInvalidRequest,
                      MessageKind::kRequest},
-        ClassifyCase{R"({"jsonrpc":"2.0","id":null,"method":"ping"})", kInvalidRequest,
+        ClassifyCase{"WrongVersion", R"({"jsonrpc":"1.0","id":1,"method":"ping"})", kInvalidRequest,
                      MessageKind::kRequest},
-        ClassifyCase{R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})", kInvalidRequest,
+        ClassifyCase{"NullId", R"({"jsonrpc":"2.0","id":null,"method":"ping"})", kInvalidRequest,
                      MessageKind::kRequest},
-        ClassifyCase{R"({"jsonrpc":"2.0","id":1,"method":7})", kInvalidRequest,
+        ClassifyCase{"FractionalId", R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})",
+                     kInvalidRequest, MessageKind::kRequest},
+        ClassifyCase{"NonStringMethod", R"({"jsonrpc":"2.0","id":1,"method":7})", kInvalidRequest,
                      MessageKind::kRequest},
-        ClassifyCase{R"({"jsonrpc":"2.0","id":1,"method":"x","params":[1]})", kInvalidParams,
+        ClassifyCase{"ArrayParams", R"({"jsonrpc":"2.0","id":1,"method":"x","params":[1]})",
+                     kInvalidParams, MessageKind::kRequest},
+        ClassifyCase{"NeitherMethodNorResult", R"({"jsonrpc":"2.0","id":1})", kInvalidRequest,
                      MessageKind::kRequest},
-        ClassifyCase{R"({"jsonrpc":"2.0","id":1})", kInvalidRequest, MessageKind::kRequest},
-        ClassifyCase{R"({"jsonrpc":"2.0","id":1,"result":{},"error":{}})", kInvalidRequest,
-                     MessageKind::kRequest}));
+        ClassifyCase{"ResultAndError", R"({"jsonrpc":"2.0","id":1,"result":{},"error":{}})",
+                     kInvalidRequest, MessageKind::kRequest}),
+    [](const ::testing::TestParamInfo<ClassifyCase>& info) { return info.param.name; });
 
 TEST(ParseJson, RejectsTruncatedAndDeepInput) {
   EXPECT_EQ(parse_json(R"({"jsonrpc":"2.0","id":1,"meth)").index(), 1u);
