@@ -142,70 +142,84 @@ std::vector<fs::path> audit_files(const fs::path& dir) {
 
 // --- AuditLog -------------------------------------------------------------------
 
+// flock(2) on audit.lock for the length of one append (or checkpoint, or
+// rotation): the other writers of the directory wait meanwhile.
+class AuditLog::WriterLock {
+ public:
+  explicit WriterLock(int fd) : fd_(fd) {
+    while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+    }
+  }
+  ~WriterLock() { ::flock(fd_, LOCK_UN); }
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
+
+ private:
+  int fd_;
+};
+
 AuditLog::AuditLog(AuditOptions options) : options_(std::move(options)) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
   storage::ensure_private_dir(options_.dir);
-  lock_or_throw();
   try {
-    auto key_file = options_.dir / "audit.key";
-    std::string why;
-    if (fs::exists(key_file)) {
-      auto text = storage::read_private_file(key_file, &why);
-      if (!text) throw std::runtime_error(why);
-      while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
-      auto sk = base64_decode(*text);
-      if (!sk || sk->size() != crypto_sign_SECRETKEYBYTES)
-        throw std::runtime_error(key_file.string() + " is not an Ed25519 audit key");
-      sk_ = std::move(*sk);
-      pk_.resize(crypto_sign_PUBLICKEYBYTES);
-      crypto_sign_ed25519_sk_to_pk(reinterpret_cast<unsigned char*>(pk_.data()),
-                                   reinterpret_cast<const unsigned char*>(sk_.data()));
-    } else {
-      sk_.resize(crypto_sign_SECRETKEYBYTES);
-      pk_.resize(crypto_sign_PUBLICKEYBYTES);
-      crypto_sign_keypair(reinterpret_cast<unsigned char*>(pk_.data()),
-                          reinterpret_cast<unsigned char*>(sk_.data()));
-      storage::write_private_file(key_file, base64_encode(sk_) + "\n");
-      spdlog::info("audit: generated checkpoint signing key {}", key_file.string());
-    }
-    // The public key is for verifiers; it is written every start so it always
-    // matches the signing key.
-    storage::write_private_file(options_.dir / "audit.pub", base64_encode(pk_) + "\n");
-    key_id_ = compute_key_id(pk_);
+    open_locks();
+    WriterLock writer(lock_fd_);  // key creation and resume race no other writer
+    load_or_create_key();
     open_or_resume();
   } catch (...) {
-    // The destructor does not run: release the files and the writer lock.
-    for (int fd : {fd_, head_fd_, lock_fd_})
+    // The destructor does not run: release the files and the locks.
+    for (int fd : {fd_, head_fd_, lock_fd_, writers_fd_})
       if (fd >= 0) ::close(fd);
     throw;
   }
   worker_ = std::thread([this] { background(); });
 }
 
-void AuditLog::lock_or_throw() {
-  // One writer per directory: a second process appending would fork the
-  // chain (and its next start would refuse the file).
-  auto path = options_.dir / "audit.lock";
-  lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock_fd_ < 0)
-    throw std::runtime_error(
-        fmt::format("audit: cannot open {}: {}", path.string(), std::strerror(errno)));
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    char pid[32] = {};
-    ssize_t n = ::pread(lock_fd_, pid, sizeof pid - 1, 0);
-    std::string owner = n > 0 ? std::string(pid, static_cast<std::size_t>(n)) : "?";
-    while (!owner.empty() && owner.back() == '\n') owner.pop_back();
-    ::close(lock_fd_);
-    lock_fd_ = -1;
-    throw std::runtime_error(fmt::format(
-        "audit log {} is in use by another bastion (pid {}); give this one its own --data-dir "
-        "(or audit.dir)",
-        options_.dir.string(), owner));
+void AuditLog::load_or_create_key() {
+  auto key_file = options_.dir / "audit.key";
+  std::string why;
+  if (fs::exists(key_file)) {
+    auto text = storage::read_private_file(key_file, &why);
+    if (!text) throw std::runtime_error(why);
+    while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
+    auto sk = base64_decode(*text);
+    if (!sk || sk->size() != crypto_sign_SECRETKEYBYTES)
+      throw std::runtime_error(key_file.string() + " is not an Ed25519 audit key");
+    sk_ = std::move(*sk);
+    pk_.resize(crypto_sign_PUBLICKEYBYTES);
+    crypto_sign_ed25519_sk_to_pk(reinterpret_cast<unsigned char*>(pk_.data()),
+                                 reinterpret_cast<const unsigned char*>(sk_.data()));
+  } else {
+    sk_.resize(crypto_sign_SECRETKEYBYTES);
+    pk_.resize(crypto_sign_PUBLICKEYBYTES);
+    crypto_sign_keypair(reinterpret_cast<unsigned char*>(pk_.data()),
+                        reinterpret_cast<unsigned char*>(sk_.data()));
+    storage::write_private_file(key_file, base64_encode(sk_) + "\n");
+    spdlog::info("audit: generated checkpoint signing key {}", key_file.string());
   }
-  std::string mine = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(lock_fd_, 0) != 0 ||
-      ::pwrite(lock_fd_, mine.data(), mine.size(), 0) != static_cast<ssize_t>(mine.size()))
-    spdlog::warn("audit: cannot record our pid in {}", path.string());
+  // The public key is for verifiers; it is written every start so it always
+  // matches the signing key.
+  storage::write_private_file(options_.dir / "audit.pub", base64_encode(pk_) + "\n");
+  key_id_ = compute_key_id(pk_);
+}
+
+void AuditLog::open_locks() {
+  auto open_lock = [&](std::string_view name) {
+    auto path = options_.dir / name;
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+      throw std::runtime_error(
+          fmt::format("audit: cannot open {}: {}", path.string(), std::strerror(errno)));
+    return fd;
+  };
+  lock_fd_ = open_lock("audit.lock");
+  writers_fd_ = open_lock("audit.writers");
+  // Exclusive at once means no other writer is running: only then does a
+  // last record that is not a shutdown checkpoint mean a crash.
+  alone_ = ::flock(writers_fd_, LOCK_EX | LOCK_NB) == 0;
+  if (::flock(writers_fd_, LOCK_SH) != 0)
+    throw std::runtime_error(fmt::format("audit: cannot lock {}/audit.writers: {}",
+                                         options_.dir.string(), std::strerror(errno)));
 }
 
 AuditLog::~AuditLog() {
@@ -217,6 +231,8 @@ AuditLog::~AuditLog() {
   if (worker_.joinable()) worker_.join();
   std::lock_guard lock(mu_);
   try {
+    WriterLock writer(lock_fd_);
+    catch_up_locked();
     checkpoint_locked("shutdown", true);
   } catch (...) {
   }
@@ -225,15 +241,23 @@ AuditLog::~AuditLog() {
     ::close(fd_);
   }
   if (head_fd_ >= 0) ::close(head_fd_);
-  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the writer lock
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+  if (writers_fd_ >= 0) ::close(writers_fd_);
   sodium_memzero(sk_.data(), sk_.size());
 }
 
-void AuditLog::open_or_resume() {
+AuditLog::Resumed AuditLog::resume_state() {
   auto active = options_.dir / kActive;
-  std::uint64_t torn = 0;
-  bool clean = true;
-  bool fresh = true;
+  Resumed r;
+  std::uint64_t& torn = r.torn;
+  bool& clean = r.clean;
+  bool& fresh = r.fresh;
+  range_ = merkle::CompactRange();
+  prev_ = merkle::Hash{};
+  seq_ = 0;
+  since_checkpoint_ = 0;
+  file_first_seq_ = 1;
+  file_bytes_ = 0;
   // Resume from the newest file that has records (the active one, or the
   // last rotated one after a crash right at rotation).
   auto files = audit_files(options_.dir);
@@ -297,6 +321,7 @@ void AuditLog::open_or_resume() {
             it->string(), i + 1, options_.dir.string()));
       last_leaf = merkle::leaf_hash(lines[i]);
       range->append(last_leaf);
+      since_checkpoint_ = is_checkpoint(*rec) ? 0 : since_checkpoint_ + 1;
       expect_seq = *seq + 1;
       expect_prev = merkle::to_hex(last_leaf);
       if (i + 1 == lines.size()) {
@@ -316,6 +341,12 @@ void AuditLog::open_or_resume() {
     }
     break;
   }
+  return r;
+}
+
+void AuditLog::open_or_resume() {
+  auto active = options_.dir / kActive;
+  auto [torn, clean, fresh] = resume_state();
   fd_ = ::open(active.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd_ < 0)
     throw std::runtime_error(
@@ -331,14 +362,97 @@ void AuditLog::open_or_resume() {
     // A new active file starts with a checkpoint, so it verifies on its own.
     checkpoint_locked("periodic", true);
   }
-  json::object start{
-      {"event_type", "audit_start"}, {"clean_shutdown", fresh || clean}, {"key_id", key_id_}};
+  json::object start{{"event_type", "audit_start"}, {"key_id", key_id_}};
+  // With other writers running, the last record is simply theirs.
+  if (alone_)
+    start["clean_shutdown"] = fresh || clean;
+  else
+    start["other_writers"] = true;
   if (torn) start["torn_bytes_removed"] = torn;
   write_record_locked(std::move(start));
 }
 
+void AuditLog::catch_up_locked() {
+  auto active = options_.dir / kActive;
+  struct stat mine {
+  }, now{};
+  bool same_file = ::fstat(fd_, &mine) == 0 && ::stat(active.c_str(), &now) == 0 &&
+                   mine.st_dev == now.st_dev && mine.st_ino == now.st_ino;
+  auto size = same_file ? static_cast<std::uint64_t>(now.st_size) : 0;
+  if (same_file && size == file_bytes_) return;  // nobody else wrote
+  if (!same_file || size < file_bytes_) {
+    // Another writer rotated (the new active file starts with its
+    // checkpoint), or the file shrank: resume from what is on disk.
+    auto r = resume_state();
+    ::close(fd_);
+    fd_ = ::open(active.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) {
+      ++failures_;
+      spdlog::error("audit: cannot open {}: {}", active.string(), std::strerror(errno));
+      return;
+    }
+    if (r.torn) spdlog::warn("audit: another writer left a torn record; cut off");
+    if (file_bytes_ == 0 && !r.fresh) checkpoint_locked("periodic", true);
+    return;
+  }
+  // Records another writer appended to our file: read them into the chain.
+  int rfd = ::open(active.c_str(), O_RDONLY | O_CLOEXEC);
+  if (rfd < 0) {
+    ++failures_;
+    spdlog::error("audit: cannot read {}: {}", active.string(), std::strerror(errno));
+    return;
+  }
+  std::string text(static_cast<std::size_t>(size - file_bytes_), '\0');
+  std::size_t got = 0;
+  while (got < text.size()) {
+    ssize_t n =
+        ::pread(rfd, text.data() + got, text.size() - got, static_cast<off_t>(file_bytes_ + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(rfd);
+  text.resize(got);
+  std::size_t pos = 0;
+  for (auto nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', pos)) {
+    absorb_line_locked(std::string_view(text).substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  file_bytes_ += pos;
+  if (pos < text.size()) {
+    // A writer died mid-record (it held the lock): cut the torn tail.
+    spdlog::warn("audit: another writer left a torn record ({} bytes); cut off", text.size() - pos);
+    if (::ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0) ++failures_;
+  }
+}
+
+void AuditLog::absorb_line_locked(std::string_view line) {
+  auto rec = parse_record(line);
+  auto seq = rec ? get_u64(*rec, "seq") : std::nullopt;
+  if (!seq || *seq != seq_ + 1 || get_str(*rec, "prev") != merkle::to_hex(prev_)) {
+    ++failures_;
+    spdlog::error(
+        "audit: a record another writer appended does not continue the chain after seq {}; run "
+        "`bastion audit verify {}`",
+        seq_, options_.dir.string());
+  }
+  auto hash = merkle::leaf_hash(line);
+  seq_ = seq.value_or(seq_ + 1);
+  prev_ = hash;
+  range_.append(hash);
+  if (rec && is_checkpoint(*rec)) {
+    since_checkpoint_ = 0;
+    last_checkpoint_ = std::chrono::steady_clock::now();
+  } else {
+    ++since_checkpoint_;
+  }
+  head_dirty_ = true;
+}
+
 std::uint64_t AuditLog::append(json::object event) {
   std::lock_guard lock(mu_);
+  WriterLock writer(lock_fd_);
+  catch_up_locked();
   write_record_locked(std::move(event));
   std::uint64_t seq = seq_;
   if (since_checkpoint_ >= options_.checkpoint_every) checkpoint_locked("periodic", false);
@@ -396,6 +510,8 @@ void AuditLog::write_head_locked() {
 
 void AuditLog::checkpoint() {
   std::lock_guard lock(mu_);
+  WriterLock writer(lock_fd_);
+  catch_up_locked();
   checkpoint_locked("periodic", false);
 }
 
@@ -482,9 +598,13 @@ void AuditLog::background() {
   while (!stop_) {
     cv_.wait_for(lock, tick);
     if (stop_) break;
-    if (std::chrono::steady_clock::now() - last_checkpoint_ >= options_.checkpoint_interval)
-      checkpoint_locked("periodic", false);
-    if (head_dirty_) write_head_locked();
+    bool due = std::chrono::steady_clock::now() - last_checkpoint_ >= options_.checkpoint_interval;
+    if ((due && since_checkpoint_ > 0) || head_dirty_) {
+      WriterLock writer(lock_fd_);
+      catch_up_locked();
+      if (due) checkpoint_locked("periodic", false);
+      if (head_dirty_) write_head_locked();
+    }
     if (options_.sync == AuditOptions::Sync::kInterval && dirty_) {
       int fd = take_sync_fd_locked();
       lock.unlock();

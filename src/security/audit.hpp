@@ -5,7 +5,13 @@
 //   audit-<first seq>.log      rotated files (12 digits, so they sort)
 //   audit.log.head             seq and hash of the newest record (truncation check)
 //   audit.key / audit.pub      Ed25519 key that signs checkpoints (0600)
-//   audit.lock                 held by the one process that writes here
+//   audit.lock                 held while a process appends (flock)
+//   audit.writers              held shared by every writing process
+//
+// Several processes may write one directory (each `bastion stdio` a client
+// spawns, next to a `bastion serve`): they take turns under audit.lock, and
+// each first reads the records the others appended (or follows their
+// rotation), so they extend one chain.
 //
 // Every record carries `seq` (1, 2, ... across files), `ts`, the event's own
 // fields and `prev`: the hash of the previous record's line (its RFC 6962 leaf
@@ -59,9 +65,8 @@ class AuditLog {
  public:
   // Opens (or creates) the log and its key and resumes the chain. A torn last
   // line from a crash is cut off and noted in an `audit_start` record. Throws
-  // std::runtime_error when another process writes to this directory, or
-  // when the existing file cannot be resumed (it was edited): run `bastion
-  // audit verify` and move it away.
+  // std::runtime_error when the existing file cannot be resumed (it was
+  // edited): run `bastion audit verify` and move it away.
   explicit AuditLog(AuditOptions options);
   // Writes a final checkpoint and syncs.
   ~AuditLog();
@@ -84,8 +89,23 @@ class AuditLog {
   std::string key_id() const;
 
  private:
-  void lock_or_throw();
+  struct Resumed {
+    std::uint64_t torn = 0;  // bytes of a torn last record cut off
+    bool clean = true;       // the last record is a shutdown checkpoint
+    bool fresh = true;       // no records yet
+  };
+  class WriterLock;  // audit.lock, held for one append (RAII)
+
+  void open_locks();
+  void load_or_create_key();
   void open_or_resume();
+  // Restores seq, prev, the Merkle range and the file position from the
+  // newest file with records (from its last checkpoint on).
+  Resumed resume_state();
+  // Under the writer lock: takes in what other processes appended since our
+  // last write, or follows their rotation. Cheap when nobody else wrote.
+  void catch_up_locked();
+  void absorb_line_locked(std::string_view line);
   void write_record_locked(boost::json::object rec);
   // Writes a checkpoint when records came since the last one, or always with
   // `force` (shutdown, rotation, a new file). `reason` "shutdown" marks a
@@ -105,7 +125,9 @@ class AuditLog {
   mutable std::mutex mu_;
   int fd_ = -1;
   int head_fd_ = -1;
-  int lock_fd_ = -1;  // flock: one writing process per directory
+  int lock_fd_ = -1;     // audit.lock: exclusive while appending
+  int writers_fd_ = -1;  // audit.writers: shared while this log is open
+  bool alone_ = true;    // no other writer was running when we opened
   std::uint64_t file_bytes_ = 0;
   std::uint64_t file_first_seq_ = 1;
   std::uint64_t seq_ = 0;  // last written

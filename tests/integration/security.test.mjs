@@ -7,10 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CreateMessageRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { BIN, SOURCE_DIR, initialize, post, startWithConfig, tempDir } from './lib/bastion.mjs';
 
@@ -171,6 +172,40 @@ test('kill -9 under load: every acknowledged call is in the log and the log veri
   const tail = readFileSync(path.join(dir, 'audit.log'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
   assert.ok(tail.some((e) => e.event_type === 'audit_start' && e.clean_shutdown === false));
   assert.equal(bastion(['audit', 'verify', dir]).status, 0);
+});
+
+test('two stdio instances and a serve on one data directory extend one audit chain', async () => {
+  // What a laptop sees: Claude and Cursor each spawn `bastion stdio` while a
+  // `bastion serve` runs, all on the default data directory.
+  const cfgDir = tempDir('bastion-cfg-');
+  const cfg = path.join(cfgDir, 'bastion.yaml');
+  writeFileSync(cfg, 'testkit: {enabled: true}\naudit: {checkpoint_every: 7, max_file_size: 8KiB}\n');
+  const s = await startWithConfig('testkit: {enabled: true}\naudit: {checkpoint_every: 7, max_file_size: 8KiB}\n');
+  const stdio = async () => {
+    const c = new Client({ name: 'shared-audit-test', version: '1' });
+    await c.connect(new StdioClientTransport({
+      command: BIN, args: ['stdio', '--config', cfg, '--data-dir', s.dataDir], stderr: 'pipe' }));
+    return c;
+  };
+  const clients = [await stdio(), await stdio(), await connect(s.url)];
+  let n = 0;
+  await Promise.all(clients.map(async (c, k) => {
+    for (let i = 0; i < 40; i++) {
+      const r = await c.callTool({ name: 'echo', arguments: { text: `c${k}-${i}` } });
+      assert.equal(r.isError ?? false, false, JSON.stringify(r));
+      n++;
+    }
+  }));
+  for (const c of clients) await c.close();
+  assert.equal(await s.stop(), 0, s.stderr);
+  const dir = path.join(s.dataDir, 'audit');
+  const v = bastion(['audit', 'verify', dir]);
+  assert.equal(v.status, 0, v.stdout + v.stderr);
+  const files = readdirSync(dir).filter((f) => /^audit.*\.log$/.test(f)).sort();
+  assert.ok(files.length > 2, `the writers rotated for each other: ${files}`);
+  const records = files.flatMap((f) => readFileSync(path.join(dir, f), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l)));
+  assert.equal(records.filter((e) => e.event_type === 'tool_call').length, n);
+  assert.equal(records.filter((e) => e.event_type === 'audit_start' && e.other_writers === true).length, 2);
 });
 
 test('secrets: encrypted at rest, injected into one server, scrubbed from logs, errors and results', async () => {
