@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -142,32 +143,64 @@ std::vector<fs::path> audit_files(const fs::path& dir) {
 
 // --- AuditLog -------------------------------------------------------------------
 
-// flock(2) on audit.lock for the length of one append (or checkpoint, or
-// rotation): the other writers of the directory wait meanwhile.
-class AuditLog::WriterLock {
+// audit.writers, mapped shared by every writer: how many are open. While
+// it is 1 the writer keeps audit.lock and appends without a syscall more; a
+// newcomer raises it and waits for the lock, which the incumbent lets go at
+// its next append or background tick.
+struct AuditLog::Shared {
+  std::atomic<std::uint32_t> writers;
+};
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free, "shared across processes");
+
+// One turn at writing: audit.lock is held (taken now unless we kept it) and
+// what the other writers appended meanwhile is read in.
+class AuditLog::Turn {
  public:
-  explicit WriterLock(int fd) : fd_(fd) {
-    while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
-    }
-  }
-  ~WriterLock() { ::flock(fd_, LOCK_UN); }
-  WriterLock(const WriterLock&) = delete;
-  WriterLock& operator=(const WriterLock&) = delete;
+  explicit Turn(AuditLog& log) : log_(log) { log_.begin_turn_locked(); }
+  ~Turn() { log_.end_turn_locked(); }
+  Turn(const Turn&) = delete;
+  Turn& operator=(const Turn&) = delete;
 
  private:
-  int fd_;
+  AuditLog& log_;
 };
+
+void AuditLog::take_lock_locked() {
+  while (::flock(lock_fd_, LOCK_EX) != 0 && errno == EINTR) {
+  }
+  holding_ = true;
+}
+
+void AuditLog::begin_turn_locked() {
+  if (holding_) return;  // alone since our last turn: nobody else wrote
+  take_lock_locked();
+  catch_up_locked();
+}
+
+void AuditLog::end_turn_locked() {
+  // Keep the lock while we are the only writer; hand it over otherwise.
+  if (holding_ && shared_->writers.load(std::memory_order_acquire) > 1) {
+    ::flock(lock_fd_, LOCK_UN);
+    holding_ = false;
+  }
+}
 
 AuditLog::AuditLog(AuditOptions options) : options_(std::move(options)) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
   storage::ensure_private_dir(options_.dir);
   try {
     open_locks();
-    WriterLock writer(lock_fd_);  // key creation and resume race no other writer
+    // No other thread yet: mu_ is taken inside open_or_resume().
+    take_lock_locked();  // key creation and resume race no other writer
     load_or_create_key();
     open_or_resume();
+    end_turn_locked();
   } catch (...) {
     // The destructor does not run: release the files and the locks.
+    if (shared_) {
+      shared_->writers.fetch_sub(1, std::memory_order_acq_rel);
+      ::munmap(shared_, sizeof(Shared));
+    }
     for (int fd : {fd_, head_fd_, lock_fd_, writers_fd_})
       if (fd >= 0) ::close(fd);
     throw;
@@ -217,9 +250,22 @@ void AuditLog::open_locks() {
   // Exclusive at once means no other writer is running: only then does a
   // last record that is not a shutdown checkpoint mean a crash.
   alone_ = ::flock(writers_fd_, LOCK_EX | LOCK_NB) == 0;
-  if (::flock(writers_fd_, LOCK_SH) != 0)
-    throw std::runtime_error(fmt::format("audit: cannot lock {}/audit.writers: {}",
-                                         options_.dir.string(), std::strerror(errno)));
+  auto fail = [&](std::string_view what) {
+    return std::runtime_error(fmt::format("audit: cannot {} {}/audit.writers: {}", what,
+                                          options_.dir.string(), std::strerror(errno)));
+  };
+  struct stat st {};
+  if (::fstat(writers_fd_, &st) != 0) throw fail("stat");
+  if (static_cast<std::size_t>(st.st_size) < sizeof(Shared) &&
+      ::ftruncate(writers_fd_, sizeof(Shared)) != 0)
+    throw fail("size");
+  void* m = ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED, writers_fd_, 0);
+  if (m == MAP_FAILED) throw fail("map");
+  shared_ = static_cast<Shared*>(m);  // a zero-filled file is a valid count of 0
+  // Alone, any count left is from writers that died (kill -9): start over.
+  if (alone_) shared_->writers.store(0, std::memory_order_release);
+  shared_->writers.fetch_add(1, std::memory_order_acq_rel);
+  if (::flock(writers_fd_, LOCK_SH) != 0) throw fail("lock");
 }
 
 AuditLog::~AuditLog() {
@@ -231,17 +277,18 @@ AuditLog::~AuditLog() {
   if (worker_.joinable()) worker_.join();
   std::lock_guard lock(mu_);
   try {
-    WriterLock writer(lock_fd_);
-    catch_up_locked();
+    begin_turn_locked();
     checkpoint_locked("shutdown", true);
   } catch (...) {
   }
+  shared_->writers.fetch_sub(1, std::memory_order_acq_rel);
+  ::munmap(shared_, sizeof(Shared));
   if (fd_ >= 0) {
     ::fdatasync(fd_);
     ::close(fd_);
   }
   if (head_fd_ >= 0) ::close(head_fd_);
-  if (lock_fd_ >= 0) ::close(lock_fd_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // lets the next writer go on
   if (writers_fd_ >= 0) ::close(writers_fd_);
   sodium_memzero(sk_.data(), sk_.size());
 }
@@ -451,8 +498,7 @@ void AuditLog::absorb_line_locked(std::string_view line) {
 
 std::uint64_t AuditLog::append(json::object event) {
   std::lock_guard lock(mu_);
-  WriterLock writer(lock_fd_);
-  catch_up_locked();
+  Turn turn(*this);
   write_record_locked(std::move(event));
   std::uint64_t seq = seq_;
   if (since_checkpoint_ >= options_.checkpoint_every) checkpoint_locked("periodic", false);
@@ -510,8 +556,7 @@ void AuditLog::write_head_locked() {
 
 void AuditLog::checkpoint() {
   std::lock_guard lock(mu_);
-  WriterLock writer(lock_fd_);
-  catch_up_locked();
+  Turn turn(*this);
   checkpoint_locked("periodic", false);
 }
 
@@ -592,18 +637,20 @@ void AuditLog::sync() {
 }
 
 void AuditLog::background() {
-  auto tick =
-      std::min<std::chrono::milliseconds>(options_.sync_interval, options_.checkpoint_interval);
+  // At most 200 ms, so a writer that joins waits no longer than that for the lock.
+  auto tick = std::min<std::chrono::milliseconds>(
+      {options_.sync_interval, options_.checkpoint_interval, std::chrono::milliseconds(200)});
   std::unique_lock lock(mu_);
   while (!stop_) {
     cv_.wait_for(lock, tick);
     if (stop_) break;
     bool due = std::chrono::steady_clock::now() - last_checkpoint_ >= options_.checkpoint_interval;
     if ((due && since_checkpoint_ > 0) || head_dirty_) {
-      WriterLock writer(lock_fd_);
-      catch_up_locked();
+      Turn turn(*this);
       if (due) checkpoint_locked("periodic", false);
       if (head_dirty_) write_head_locked();
+    } else {
+      end_turn_locked();  // a writer that joined while we were idle gets the lock
     }
     if (options_.sync == AuditOptions::Sync::kInterval && dirty_) {
       int fd = take_sync_fd_locked();

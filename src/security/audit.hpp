@@ -6,7 +6,8 @@
 //   audit.log.head             seq and hash of the newest record (truncation check)
 //   audit.key / audit.pub      Ed25519 key that signs checkpoints (0600)
 //   audit.lock                 held while a process appends (flock)
-//   audit.writers              held shared by every writing process
+//   audit.writers              held shared by every writing process; maps
+//                              their count, so a lone writer keeps audit.lock
 //
 // Several processes may write one directory (each `bastion stdio` a client
 // spawns, next to a `bastion serve`): they take turns under audit.lock, and
@@ -94,7 +95,12 @@ class AuditLog {
     bool clean = true;       // the last record is a shutdown checkpoint
     bool fresh = true;       // no records yet
   };
-  class WriterLock;  // audit.lock, held for one append (RAII)
+  struct Shared;  // the writer count in audit.writers (mmap)
+  class Turn;     // one turn at writing (RAII over the two below)
+
+  void take_lock_locked();
+  void begin_turn_locked();
+  void end_turn_locked();
 
   void open_locks();
   void load_or_create_key();
@@ -125,9 +131,11 @@ class AuditLog {
   mutable std::mutex mu_;
   int fd_ = -1;
   int head_fd_ = -1;
-  int lock_fd_ = -1;     // audit.lock: exclusive while appending
-  int writers_fd_ = -1;  // audit.writers: shared while this log is open
-  bool alone_ = true;    // no other writer was running when we opened
+  int lock_fd_ = -1;      // audit.lock: exclusive while appending
+  int writers_fd_ = -1;   // audit.writers: shared while this log is open
+  bool alone_ = true;     // no other writer was running when we opened
+  bool holding_ = false;  // we hold audit.lock (kept while we are the only writer)
+  Shared* shared_ = nullptr;
   std::uint64_t file_bytes_ = 0;
   std::uint64_t file_first_seq_ = 1;
   std::uint64_t seq_ = 0;  // last written
