@@ -152,6 +152,35 @@ struct AuditLog::Shared {
 };
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free, "shared across processes");
 
+namespace {
+
+constexpr off_t kPresenceByte = 0;  // read-locked by every open writer
+constexpr off_t kJoinByte = 1;      // write-locked while one joins or leaves
+
+// fcntl OFD locks on one byte: per open file description like flock, so two
+// logs in one process count as two writers.
+bool range_lock(int fd, short type, off_t byte, bool wait) {
+  struct flock fl {};
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = byte;
+  fl.l_len = 1;
+  while (::fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) != 0)
+    if (errno != EINTR) return false;
+  return true;
+}
+
+bool range_locked_by_others(int fd, off_t byte) {
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = byte;
+  fl.l_len = 1;
+  return ::fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+}
+
+}  // namespace
+
 // One turn at writing: audit.lock is held (taken now unless we kept it) and
 // what the other writers appended meanwhile is read in.
 class AuditLog::Turn {
@@ -197,10 +226,7 @@ AuditLog::AuditLog(AuditOptions options) : options_(std::move(options)) {
     end_turn_locked();
   } catch (...) {
     // The destructor does not run: release the files and the locks.
-    if (shared_) {
-      shared_->writers.fetch_sub(1, std::memory_order_acq_rel);
-      ::munmap(shared_, sizeof(Shared));
-    }
+    leave_writers();
     for (int fd : {fd_, head_fd_, lock_fd_, writers_fd_})
       if (fd >= 0) ::close(fd);
     throw;
@@ -247,9 +273,6 @@ void AuditLog::open_locks() {
   };
   lock_fd_ = open_lock("audit.lock");
   writers_fd_ = open_lock("audit.writers");
-  // Exclusive at once means no other writer is running: only then does a
-  // last record that is not a shutdown checkpoint mean a crash.
-  alone_ = ::flock(writers_fd_, LOCK_EX | LOCK_NB) == 0;
   auto fail = [&](std::string_view what) {
     return std::runtime_error(fmt::format("audit: cannot {} {}/audit.writers: {}", what,
                                           options_.dir.string(), std::strerror(errno)));
@@ -262,10 +285,30 @@ void AuditLog::open_locks() {
   void* m = ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED, writers_fd_, 0);
   if (m == MAP_FAILED) throw fail("map");
   shared_ = static_cast<Shared*>(m);  // a zero-filled file is a valid count of 0
-  // Alone, any count left is from writers that died (kill -9): start over.
+  // Joining is serialised (byte 1): each writer holds a read lock on byte 0
+  // while it lives, so "no other lock on byte 0" means no other writer, and
+  // a count left by writers that died (kill -9) can be reset.
+  if (!range_lock(writers_fd_, F_WRLCK, kJoinByte, true)) throw fail("lock");
+  bool present = range_lock(writers_fd_, F_RDLCK, kPresenceByte, true);
+  alone_ = present && !range_locked_by_others(writers_fd_, kPresenceByte);
   if (alone_) shared_->writers.store(0, std::memory_order_release);
-  shared_->writers.fetch_add(1, std::memory_order_acq_rel);
-  if (::flock(writers_fd_, LOCK_SH) != 0) throw fail("lock");
+  if (present) shared_->writers.fetch_add(1, std::memory_order_acq_rel);
+  range_lock(writers_fd_, F_UNLCK, kJoinByte, true);
+  if (!present) {
+    ::munmap(shared_, sizeof(Shared));
+    shared_ = nullptr;
+    throw fail("lock");
+  }
+}
+
+void AuditLog::leave_writers() {
+  if (!shared_) return;
+  range_lock(writers_fd_, F_WRLCK, kJoinByte, true);
+  shared_->writers.fetch_sub(1, std::memory_order_acq_rel);
+  range_lock(writers_fd_, F_UNLCK, kPresenceByte, true);
+  range_lock(writers_fd_, F_UNLCK, kJoinByte, true);
+  ::munmap(shared_, sizeof(Shared));
+  shared_ = nullptr;
 }
 
 AuditLog::~AuditLog() {
@@ -281,8 +324,7 @@ AuditLog::~AuditLog() {
     checkpoint_locked("shutdown", true);
   } catch (...) {
   }
-  shared_->writers.fetch_sub(1, std::memory_order_acq_rel);
-  ::munmap(shared_, sizeof(Shared));
+  leave_writers();
   if (fd_ >= 0) {
     ::fdatasync(fd_);
     ::close(fd_);

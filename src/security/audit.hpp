@@ -6,7 +6,7 @@
 //   audit.log.head             seq and hash of the newest record (truncation check)
 //   audit.key / audit.pub      Ed25519 key that signs checkpoints (0600)
 //   audit.lock                 held while a process appends (flock)
-//   audit.writers              held shared by every writing process; maps
+//   audit.writers              read-locked by every writing process; maps
 //                              their count, so a lone writer keeps audit.lock
 //
 // Several processes may write one directory (each `bastion stdio` a client
@@ -103,6 +103,7 @@ class AuditLog {
   void end_turn_locked();
 
   void open_locks();
+  void leave_writers();
   void load_or_create_key();
   void open_or_resume();
   // Restores seq, prev, the Merkle range and the file position from the

@@ -269,6 +269,31 @@ TEST_F(Audit, SeveralWritersExtendOneChain) {
   EXPECT_TRUE(verify(pk).ok());
 }
 
+TEST_F(Audit, AWriterCountLeftByACrashIsReset) {
+  // Writers killed with -9 leave their count behind in audit.writers; the
+  // next writer that finds no other one alive starts the count over.
+  auto count = [&] {
+    std::ifstream in(opts_.dir / "audit.writers", std::ios::binary);
+    std::uint32_t n = 0;
+    in.read(reinterpret_cast<char*>(&n), sizeof n);
+    return n;
+  };
+  { AuditLog first(opts_); }
+  EXPECT_EQ(count(), 0u);
+  {
+    std::fstream f(opts_.dir / "audit.writers", std::ios::binary | std::ios::in | std::ios::out);
+    std::uint32_t stale = 5;
+    f.write(reinterpret_cast<const char*>(&stale), sizeof stale);
+  }
+  {
+    AuditLog a(opts_);
+    EXPECT_EQ(count(), 1u);
+    AuditLog b(opts_);
+    EXPECT_EQ(count(), 2u);  // b saw a alive: no reset
+  }
+  EXPECT_EQ(count(), 0u);
+}
+
 TEST_F(Audit, SeveralWritersFollowEachOthersRotationUnderLoad) {
   opts_.max_file_bytes = 4096;
   std::string pk;
