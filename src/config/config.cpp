@@ -4,8 +4,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -27,9 +29,8 @@ std::string escape_pointer_token(std::string_view s) {
 }
 
 // YAML 1.2 core schema for plain scalars; quoted scalars stay strings.
-json::value scalar_value(const YAML::Node& n) {
-  const std::string& s = n.Scalar();
-  if (n.Tag() == "!") return json::string(s);
+json::value scalar_value(const std::string& s, bool quoted) {
+  if (quoted) return json::string(s);
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
   if (s == "true" || s == "True" || s == "TRUE") return true;
   if (s == "false" || s == "False" || s == "FALSE") return false;
@@ -49,6 +50,47 @@ json::value scalar_value(const YAML::Node& n) {
 
 struct Converter {
   Document& doc;
+  // ${env:NAME} and ${env:NAME:-default} take the value from the
+  // environment (before the scalar is typed, so `port: ${env:PORT}` is a
+  // number); an unset variable without a default is an error.
+  std::string expand_env(const std::string& text, const YAML::Mark& m) const {
+    static constexpr std::string_view kOpen = "${env:";
+    if (text.find(kOpen) == std::string::npos) return text;
+    std::string out;
+    std::size_t pos = 0;
+    for (auto at = text.find(kOpen); at != std::string::npos; at = text.find(kOpen, pos)) {
+      out.append(text, pos, at - pos);
+      auto end = text.find('}', at);
+      if (end == std::string::npos)
+        throw ConfigError(fmt::format("{}:{}:{}: unterminated ${{env:...}} in '{}'", doc.name_,
+                                      m.line + 1, m.column + 1, text));
+      std::string spec = text.substr(at + kOpen.size(), end - at - kOpen.size());
+      std::optional<std::string> fallback;
+      if (auto d = spec.find(":-"); d != std::string::npos) {
+        fallback = spec.substr(d + 2);
+        spec.resize(d);
+      }
+      bool valid = !spec.empty() && !std::isdigit(static_cast<unsigned char>(spec[0]));
+      for (char c : spec)
+        valid = valid && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+      if (!valid)
+        throw ConfigError(fmt::format("{}:{}:{}: '{}' is not an environment variable name",
+                                      doc.name_, m.line + 1, m.column + 1, spec));
+      const char* value = std::getenv(spec.c_str());
+      if (value && *value)
+        out += value;
+      else if (fallback)
+        out += *fallback;
+      else
+        throw ConfigError(fmt::format(
+            "{}:{}:{}: environment variable {} is not set (write ${{env:{}:-DEFAULT}} for a "
+            "default)",
+            doc.name_, m.line + 1, m.column + 1, spec, spec));
+      pos = end + 1;
+    }
+    out.append(text, pos);
+    return out;
+  }
   json::value convert(const YAML::Node& n, const std::string& ptr) {
     auto m = n.Mark();
     if (m.line >= 0) doc.marks_[ptr] = {m.line + 1, m.column + 1};
@@ -57,7 +99,7 @@ struct Converter {
       case YAML::NodeType::Undefined:
         return nullptr;
       case YAML::NodeType::Scalar:
-        return scalar_value(n);
+        return scalar_value(expand_env(n.Scalar(), m), n.Tag() == "!");
       case YAML::NodeType::Sequence: {
         json::array a;
         std::size_t i = 0;

@@ -60,6 +60,34 @@ TEST(Config, SyntaxErrorsAndDuplicateKeys) {
             std::string::npos);
 }
 
+TEST(Config, EnvironmentVariablesFillValues) {
+  ::setenv("BASTION_TEST_PORT", "9123", 1);
+  ::setenv("BASTION_TEST_HOST", "gw.example", 1);
+  ::unsetenv("BASTION_TEST_UNSET");
+  auto doc = Document::parse(
+      "port: ${env:BASTION_TEST_PORT}\n"
+      "url: http://${env:BASTION_TEST_HOST}:${env:BASTION_TEST_PORT}/mcp\n"
+      "fallback: ${env:BASTION_TEST_UNSET:-http://127.0.0.1:8080}\n"
+      "quoted: '${env:BASTION_TEST_PORT}'\n"
+      "plain: ${CONFIG_DIR}/x\n",
+      "t.yaml");
+  Reader r(doc, "");
+  EXPECT_EQ(r.integer("port", 0, 0, 65535), 9123);  // typed after substitution
+  EXPECT_EQ(r.str("url", ""), "http://gw.example:9123/mcp");
+  EXPECT_EQ(r.str("fallback", ""), "http://127.0.0.1:8080");
+  EXPECT_EQ(r.raw("quoted")->as_string(), "9123");   // quoted stays a string
+  EXPECT_EQ(r.str("plain", ""), "${CONFIG_DIR}/x");  // not ours: left for the gateway
+  EXPECT_EQ(error_of([] { Document::parse("a: 1\nb: ${env:BASTION_TEST_UNSET}\n", "t.yaml"); }),
+            "t.yaml:2:4: environment variable BASTION_TEST_UNSET is not set (write "
+            "${env:BASTION_TEST_UNSET:-DEFAULT} for a default)");
+  EXPECT_NE(error_of([] {
+              Document::parse("b: ${env:BAD-NAME}\n", "t.yaml");
+            }).find("'BAD-NAME' is not an environment variable name"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { Document::parse("b: ${env:X\n", "t.yaml"); }).find("unterminated"),
+            std::string::npos);
+}
+
 TEST(Config, QuotedScalarsStayStrings) {
   auto doc = Document::parse("a: \"123\"\nb: 123\nc: 'true'\n", "q.yaml");
   EXPECT_TRUE(doc.root().at("a").is_string());

@@ -118,10 +118,21 @@ test('token from the auth service, tool calls through the gateway', { skip: e.sk
   // No token: the RFC 9728 challenge.
   const anon = await fetch(`${gateway}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
   assert.equal(anon.status, 401);
-  assert.match(anon.headers.get('www-authenticate'), /resource_metadata=/);
+  // Discovery works from the host: every URL in it is one a client can reach.
+  const authUrl = `http://127.0.0.1:${authPort}`;
+  const prmUrl = /resource_metadata="([^"]+)"/.exec(anon.headers.get('www-authenticate'))?.[1];
+  assert.ok(prmUrl?.startsWith(`${gateway}/`), anon.headers.get('www-authenticate'));
+  const prm = await (await fetch(prmUrl)).json();
+  assert.ok(prm.authorization_servers.includes(authUrl), JSON.stringify(prm));
+  const asm = await (await fetch(`${authUrl}/.well-known/oauth-authorization-server`)).json();
+  assert.equal(asm.issuer, authUrl);
+  assert.equal(asm.token_endpoint, `${authUrl}/oauth2/token`);
   // The seed's flow: client credentials at the auth service ...
-  const tok = await fetchToken(`http://127.0.0.1:${authPort}`, client, 'mcp.access');
+  const tok = await fetchToken(authUrl, client, 'mcp.access');
   assert.equal(tok.token_type, 'Bearer');
+  const claims = JSON.parse(Buffer.from(tok.access_token.split('.')[1], 'base64url'));
+  assert.equal(claims.iss, authUrl);
+  assert.equal(claims.aud, `${gateway}/mcp`);
   // ... a wrong secret is refused ...
   await assert.rejects(fetchToken(`http://127.0.0.1:${authPort}`, { id: client.id, secret: 'wrong' }), /invalid_client/);
   // ... and the token opens the gateway, whose keys are not the auth service's.
