@@ -122,6 +122,11 @@ void write_all(int fd, std::string_view data) {
   }
 }
 
+// The active file, opened for appending (created when missing).
+int open_active(const fs::path& file) {
+  return ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+}
+
 std::string rotated_name(std::uint64_t first_seq) {
   return fmt::format("audit-{:012}.log", first_seq);
 }
@@ -436,7 +441,7 @@ AuditLog::Resumed AuditLog::resume_state() {
 void AuditLog::open_or_resume() {
   auto active = options_.dir / kActive;
   auto [torn, clean, fresh] = resume_state();
-  fd_ = ::open(active.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  fd_ = open_active(active);
   if (fd_ < 0)
     throw std::runtime_error(
         fmt::format("audit: cannot open {}: {}", active.string(), std::strerror(errno)));
@@ -472,15 +477,14 @@ void AuditLog::catch_up_locked() {
   if (!same_file || size < file_bytes_) {
     // Another writer rotated (the new active file starts with its
     // checkpoint), or the file shrank: resume from what is on disk.
-    auto r = resume_state();
+    auto r = resume_state();  // warns itself about a torn record it cuts off
     ::close(fd_);
-    fd_ = ::open(active.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    fd_ = open_active(active);
     if (fd_ < 0) {
       ++failures_;
       spdlog::error("audit: cannot open {}: {}", active.string(), std::strerror(errno));
       return;
     }
-    if (r.torn) spdlog::warn("audit: another writer left a torn record; cut off");
     if (file_bytes_ == 0 && !r.fresh) checkpoint_locked("periodic", true);
     return;
   }
@@ -634,7 +638,7 @@ void AuditLog::rotate_locked() {
   auto target = options_.dir / rotated_name(file_first_seq_);
   if (::rename(active.c_str(), target.c_str()) != 0)
     spdlog::error("audit: cannot rotate {}: {}", active.string(), std::strerror(errno));
-  fd_ = ::open(active.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  fd_ = open_active(active);
   storage::sync_dir(options_.dir);
   file_first_seq_ = seq_ + 1;
   file_bytes_ = 0;

@@ -13,7 +13,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CreateMessageRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { BIN, SOURCE_DIR, initialize, post, startWithConfig, tempDir } from './lib/bastion.mjs';
+import { BIN, SOURCE_DIR, initialize, post, startWithConfig, tempDir, writeConfig } from './lib/bastion.mjs';
 
 const PY = 'python3';
 const fernetKey = (dataDir) =>
@@ -177,10 +177,9 @@ test('kill -9 under load: every acknowledged call is in the log and the log veri
 test('two stdio instances and a serve on one data directory extend one audit chain', async () => {
   // What a laptop sees: Claude and Cursor each spawn `bastion stdio` while a
   // `bastion serve` runs, all on the default data directory.
-  const cfgDir = tempDir('bastion-cfg-');
-  const cfg = path.join(cfgDir, 'bastion.yaml');
-  writeFileSync(cfg, 'testkit: {enabled: true}\naudit: {checkpoint_every: 7, max_file_size: 8KiB}\n');
-  const s = await startWithConfig('testkit: {enabled: true}\naudit: {checkpoint_every: 7, max_file_size: 8KiB}\n');
+  const yaml = 'testkit: {enabled: true}\naudit: {checkpoint_every: 7, max_file_size: 8KiB}\n';
+  const cfg = writeConfig(tempDir('bastion-cfg-'), yaml);
+  const s = await startWithConfig(yaml);
   const stdio = async () => {
     const c = new Client({ name: 'shared-audit-test', version: '1' });
     await c.connect(new StdioClientTransport({
