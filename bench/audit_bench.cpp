@@ -5,13 +5,13 @@
 #include <filesystem>
 #include <string>
 
-#include "security/audit.hpp"
+#include "audit/log.hpp"
 #include "storage/temp_dir.hpp"
 
 namespace {
 
-using bastion::security::AuditLog;
-using bastion::security::AuditOptions;
+using bastion::audit::AuditLog;
+using bastion::audit::AuditOptions;
 
 boost::json::object tool_call(std::int64_t i) {
   return {{"event_type", "tool_call"},

@@ -11,12 +11,12 @@
 #include <string>
 #include <vector>
 
-#include "security/pii_filter.hpp"
-#include "security/pii_scanner.hpp"
+#include "pii/filter.hpp"
+#include "pii/scanner.hpp"
 
 namespace {
 
-using bastion::security::PiiScanner;
+using bastion::pii::PiiScanner;
 
 struct Lcg {
   std::uint64_t s;
@@ -201,7 +201,7 @@ boost::json::object tool_result(bool with_pii) {
 }
 
 void filter_bench(benchmark::State& state, bool with_pii) {
-  auto filter = bastion::security::make_pii_filter(bastion::security::PolicyOptions{});
+  auto filter = bastion::pii::make_pii_filter(bastion::pii::PolicyOptions{});
   const boost::json::object proto = tool_result(with_pii);
   bastion::server::CallContext ctx{
       bastion::protocol::Principal::anonymous(), "s", "1", "tools/call", "srv", "tool"};

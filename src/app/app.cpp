@@ -11,20 +11,20 @@
 #include <functional>
 #include <thread>
 
-#include "auth/oauth2_tools.hpp"
+#include "audit/filter.hpp"
 #include "auth/scopes.hpp"
 #include "config/config.hpp"
 #include "gateway/options.hpp"
+#include "pii/filter.hpp"
 #include "protocol/log_fields.hpp"
 #include "sandbox/spawn.hpp"
-#include "security/audit_filter.hpp"
 #include "security/keyring.hpp"
-#include "security/pii_filter.hpp"
 #include "security/redact.hpp"
-#include "security/seed_security_tools_audit.hpp"
-#include "security/seed_security_tools_pii.hpp"
 #include "server/builtin_backend.hpp"
 #include "server/metrics.hpp"
+#include "tools/audit_report_tools.hpp"
+#include "tools/oauth2_demo_tools.hpp"
+#include "tools/pii_demo_tools.hpp"
 #include "tools/testkit.hpp"
 #include "transport/http_server.hpp"
 #include "transport/stdio_server.hpp"
@@ -168,13 +168,13 @@ void App::build_security(const config::Document& doc) {
   // The audit log: on unless the configuration turns it off.
   config::Reader ar(doc, "/audit");
   if (ar.boolean("enabled", true)) {
-    security::AuditOptions ao;
+    audit::AuditOptions ao;
     ao.dir = ar.str("dir", "");
     if (ao.dir.empty()) ao.dir = data / "audit";
     auto sync = ar.choice("sync", "interval", {"always", "interval", "never"});
-    ao.sync = sync == "always"     ? security::AuditOptions::Sync::kAlways
-              : sync == "interval" ? security::AuditOptions::Sync::kInterval
-                                   : security::AuditOptions::Sync::kNever;
+    ao.sync = sync == "always"     ? audit::AuditOptions::Sync::kAlways
+              : sync == "interval" ? audit::AuditOptions::Sync::kInterval
+                                   : audit::AuditOptions::Sync::kNever;
     ao.sync_interval = ar.duration("sync_interval", ao.sync_interval);
     ao.checkpoint_every = static_cast<std::uint64_t>(
         ar.integer("checkpoint_every", static_cast<std::int64_t>(ao.checkpoint_every), 1, 1 << 30));
@@ -184,8 +184,8 @@ void App::build_security(const config::Document& doc) {
     ao.keep_files = static_cast<std::size_t>(ar.integer("keep_files", 0, 0, 1 << 20));
     ar.finish();
     if (!opts_.check_only) {
-      audit_ = std::make_shared<security::AuditLog>(ao);
-      engine_->filters().add(std::make_shared<security::AuditFilter>(audit_));
+      audit_ = std::make_shared<audit::AuditLog>(ao);
+      engine_->filters().add(std::make_shared<audit::AuditFilter>(audit_));
     }
   } else {
     ar.finish();
@@ -194,7 +194,7 @@ void App::build_security(const config::Document& doc) {
 
   // Fernet keys and upstream secrets (a check only needs to know that an
   // encryptor will exist).
-  security::Encryptor encryptor;
+  pii::Encryptor encryptor;
   if (opts_.check_only) {
     encryptor = [](std::string_view) -> std::string {
       throw std::logic_error("no keys in check-config");
@@ -210,20 +210,20 @@ void App::build_security(const config::Document& doc) {
   // The PII filter on every tools/call, resources/read and prompts/get.
   // Without a policy it still detects and audits (default: allow).
   config::Reader sec(doc, "/security");
-  security::PolicyOptions policy;
-  policy.default_action = security::PiiAction::kAllow;
+  pii::PolicyOptions policy;
+  policy.default_action = pii::PiiAction::kAllow;
   if (auto* pii = sec.raw("pii")) {
     if (!pii->is_object()) doc.fail("/security/pii", "must be a mapping");
     try {
-      policy = security::policy_options_from_json(pii->get_object());
+      policy = pii::policy_options_from_json(pii->get_object());
     } catch (const std::exception& e) {
       doc.fail("/security/pii", e.what());
     }
   }
   sec.finish();
-  std::shared_ptr<security::PiiFilter> pii_filter;
+  std::shared_ptr<pii::PiiFilter> pii_filter;
   try {
-    pii_filter = security::make_pii_filter(policy, encryptor);
+    pii_filter = pii::make_pii_filter(policy, encryptor);
   } catch (const std::exception& e) {
     doc.fail("/security/pii", e.what());
   }
@@ -244,13 +244,13 @@ void App::build_security(const config::Document& doc) {
   bt.finish();
   if (security_tools) {
     auto tools = std::make_shared<server::BuiltinBackend>("security");
-    auto scanner = std::shared_ptr<const security::PiiScanner>(pii_filter, &pii_filter->scanner());
-    tools->add_sync_tool(security::make_test_pii_detection_tool(scanner, policy.mask));
-    tools->add_sync_tool(security::make_simulate_data_breach_detection_tool(scanner, policy));
-    if (fernet_) tools->add_sync_tool(security::make_test_encryption_tool(fernet_));
+    auto scanner = std::shared_ptr<const pii::PiiScanner>(pii_filter, &pii_filter->scanner());
+    tools->add_sync_tool(tools::make_test_pii_detection_tool(scanner, policy.mask));
+    tools->add_sync_tool(tools::make_simulate_data_breach_detection_tool(scanner, policy));
+    if (fernet_) tools->add_sync_tool(tools::make_test_encryption_tool(fernet_));
     if (audit_) {
-      tools->add_sync_tool(security::make_get_security_audit_log_tool(audit_->options().dir));
-      tools->add_sync_tool(security::make_generate_security_report_tool(audit_->options().dir));
+      tools->add_sync_tool(tools::make_get_security_audit_log_tool(audit_->options().dir));
+      tools->add_sync_tool(tools::make_generate_security_report_tool(audit_->options().dir));
     }
     engine_->add_backend(tools);
   }
@@ -338,7 +338,7 @@ void App::attach_auth(transport::HttpServer& http) {
   }
   if (oauth2_tools_) {
     auto tools = std::make_shared<server::BuiltinBackend>("oauth2");
-    for (auto& t : auth::oauth2_tools(auth_)) tools->add_sync_tool(std::move(t));
+    for (auto& t : tools::oauth2_tools(auth_)) tools->add_sync_tool(std::move(t));
     engine_->add_backend(tools);
   }
   spdlog::info("OAuth2 authorization server: issuer {}{}", ao.issuer,

@@ -6,9 +6,9 @@
 #include <memory>
 
 #include "app/options.hpp"
+#include "audit/log.hpp"
 #include "auth/server.hpp"
 #include "gateway/gateway.hpp"
-#include "security/audit.hpp"
 #include "security/fernet.hpp"
 #include "security/secrets.hpp"
 #include "server/engine.hpp"
@@ -54,7 +54,7 @@ class App {
   // only after bind), and the server once built.
   std::optional<boost::json::object> auth_config_;
   std::shared_ptr<auth::AuthServer> auth_;
-  std::shared_ptr<security::AuditLog> audit_;
+  std::shared_ptr<audit::AuditLog> audit_;
   std::shared_ptr<const security::MultiFernet> fernet_;
   std::shared_ptr<security::SecretStore> secrets_;
   bool oauth2_tools_ = false;

@@ -9,11 +9,11 @@
 #include <iostream>
 #include <sstream>
 
+#include "audit/log.hpp"
 #include "cli/commands.hpp"
-#include "security/audit.hpp"
+#include "pii/filter.hpp"
+#include "pii/policy.hpp"
 #include "security/keyring.hpp"
-#include "security/pii_filter.hpp"
-#include "security/policy.hpp"
 #include "security/secrets.hpp"
 
 namespace bastion::cli {
@@ -133,28 +133,28 @@ struct PiiArgs {
 };
 
 int pii_scan(const Common& c, const PiiArgs& a) {
-  security::PolicyOptions opts;
+  pii::PolicyOptions opts;
   // The configuration's patterns and policy, when a file is given.
   if (c.config_path) {
     auto o = app::load_options(c.config_path, c.overrides);
     const auto& root = o.document->root().as_object();
     if (auto* s = root.if_contains("security"); s && s->is_object())
       if (auto* p = s->get_object().if_contains("pii"); p && p->is_object())
-        opts = security::policy_options_from_json(p->get_object());
+        opts = pii::policy_options_from_json(p->get_object());
   }
   if (!a.policy.empty()) {
-    opts.default_action = *security::parse_action(a.policy);
+    opts.default_action = *pii::parse_action(a.policy);
     opts.global = {};
     opts.servers.clear();
     opts.tools.clear();
   }
   std::optional<security::MultiFernet> keys;
-  security::Encryptor enc;
-  if (security::policy_uses(opts, security::PiiAction::kEncrypt)) {
+  pii::Encryptor enc;
+  if (pii::policy_uses(opts, pii::PiiAction::kEncrypt)) {
     keys.emplace(security::load_fernet_keys(security_dir(c)));
     enc = [&keys](std::string_view v) { return keys->encrypt(v); };
   }
-  auto filter = security::make_pii_filter(opts, enc);
+  auto filter = pii::make_pii_filter(opts, enc);
   std::string text = read_stdin();
   auto findings = filter->scanner().scan(text);
   if (a.policy.empty() && !c.config_path) {
@@ -172,9 +172,8 @@ int pii_scan(const Common& c, const PiiArgs& a) {
     return findings.empty() ? 0 : 3;
   }
   json::value v(text);
-  security::ResolvedPolicy policy(filter->options(), "cli", "pii-scan",
-                                  security::Direction::kRequest);
-  auto out = security::apply_policy(v, filter->scanner(), policy, enc);
+  pii::ResolvedPolicy policy(filter->options(), "cli", "pii-scan", pii::Direction::kRequest);
+  auto out = pii::apply_policy(v, filter->scanner(), policy, enc);
   if (out.error) {
     std::cerr << "bastion: " << out.error->message << "\n";
     return 3;
@@ -194,11 +193,11 @@ int audit_verify(const Common& c, const VerifyArgs& a) {
   fs::path key_dir;
   if (a.paths.empty()) {
     key_dir = fs::path(data_dir(c)) / "audit";
-    files = security::audit_files(key_dir);
+    files = audit::audit_files(key_dir);
     head = key_dir / "audit.log.head";
   } else if (a.paths.size() == 1 && fs::is_directory(a.paths[0])) {
     key_dir = a.paths[0];
-    files = security::audit_files(key_dir);
+    files = audit::audit_files(key_dir);
     head = key_dir / "audit.log.head";
   } else {
     for (const auto& p : a.paths) {
@@ -225,7 +224,7 @@ int audit_verify(const Common& c, const VerifyArgs& a) {
               << " (give it with --public-key)\n";
     return 2;
   }
-  auto rep = security::verify_audit(files, pk, head);
+  auto rep = audit::verify_audit(files, pk, head);
   for (const auto& n : rep.notes) std::cout << "note: " << n << "\n";
   if (!rep.ok()) {
     const auto& p = *rep.problem;

@@ -1,0 +1,83 @@
+#include "audit/filter.hpp"
+
+namespace bastion::audit {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string_view event_type(std::string_view method) {
+  if (method == "tools/call") return "tool_call";
+  if (method == "resources/read") return "resource_read";
+  if (method == "prompts/get") return "prompt_get";
+  return "request";
+}
+
+}  // namespace
+
+json::object audit_event(const server::CallContext& ctx, std::string_view outcome,
+                         const protocol::RpcError* error) {
+  const json::object& n = ctx.notes;
+  bool pii = n.contains("contains_pii");
+  std::string_view decision = "allow";
+  if (auto* d = n.if_contains("decision"); d && d->is_string()) decision = d->get_string();
+  std::string_view action = !pii                    ? "none"
+                            : decision == "allow"   ? "allowed"
+                            : decision == "mask"    ? "masked"
+                            : decision == "encrypt" ? "encrypted"
+                                                    : "rejected";
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                  ctx.started)
+                .count();
+  json::object e;
+  e.reserve(16);
+  e["event_type"] = event_type(ctx.method);
+  e["tool_name"] = ctx.target;
+  e["server"] = ctx.server;
+  e["method"] = ctx.method;
+  e["user_id"] = ctx.caller.subject;
+  e["client_id"] = ctx.caller.client_id;
+  e["contains_pii"] = pii;
+  e["action_taken"] = action;
+  e["parameter_count"] = n.contains("parameter_count") ? n.at("parameter_count") : json::value(0);
+  e["request_id"] = ctx.request_id;
+  e["session_id"] = ctx.session_id;
+  if (pii) {
+    e["pii"] = n.at("pii");
+    e["decision"] = decision;
+  }
+  if (auto* r = n.if_contains("secrets_redacted")) e["secrets_redacted"] = *r;
+  e["outcome"] = outcome;
+  if (error) e["error_code"] = error->code;
+  e["latency_us"] = us;
+  return e;
+}
+
+server::Verdict AuditFilter::on_request(json::object& params, server::CallContext& ctx) {
+  std::int64_t count = 0;
+  if (auto* a = params.if_contains("arguments"); a && a->is_object())
+    count = static_cast<std::int64_t>(a->get_object().size());
+  ctx.notes["parameter_count"] = count;
+  return {};
+}
+
+server::Verdict AuditFilter::on_response(json::object& result, server::CallContext& ctx) {
+  bool is_error = false;
+  if (auto* e = result.if_contains("isError"); e && e->is_bool()) is_error = e->get_bool();
+  record(ctx, is_error ? "tool_error" : "ok", nullptr);
+  return {};
+}
+
+void AuditFilter::on_error(protocol::RpcError& error, server::CallContext& ctx) {
+  bool rejected = false;
+  if (auto* d = ctx.notes.if_contains("decision"); d && d->is_string())
+    rejected = d->get_string() == "reject";
+  record(ctx, rejected ? "rejected" : "error", &error);
+}
+
+void AuditFilter::record(server::CallContext& ctx, std::string_view outcome,
+                         const protocol::RpcError* error) {
+  log_->append(audit_event(ctx, outcome, error));
+}
+
+}  // namespace bastion::audit

@@ -1,0 +1,39 @@
+// The audit filter: writes one audit record per tools/call, resources/read
+// and prompts/get that passes the filter chain, with the seed's fields
+// (timestamp, event_type, tool_name, user_id, client_id, contains_pii,
+// action_taken, parameter_count) plus request and session ids, server,
+// method, PII types and counts, decision, outcome and latency. It reads what
+// the other filters noted in CallContext::notes; it never sees values.
+//
+// Put it first in the chain: its on_response then runs last, after the PII
+// filter has decided.
+//
+// Thread-safety: stateless apart from the AuditLog, which is thread-safe.
+#pragma once
+
+#include <memory>
+
+#include "audit/log.hpp"
+#include "server/filter.hpp"
+
+namespace bastion::audit {
+
+class AuditFilter : public server::Filter {
+ public:
+  explicit AuditFilter(std::shared_ptr<AuditLog> log) : log_(std::move(log)) {}
+  std::string_view name() const override { return "audit"; }
+  server::Verdict on_request(boost::json::object& params, server::CallContext& ctx) override;
+  server::Verdict on_response(boost::json::object& result, server::CallContext& ctx) override;
+  void on_error(protocol::RpcError& error, server::CallContext& ctx) override;
+
+ private:
+  void record(server::CallContext& ctx, std::string_view outcome, const protocol::RpcError* error);
+  std::shared_ptr<AuditLog> log_;
+};
+
+// The record for one call, as AuditFilter writes it (exposed for tests and
+// for the seed's tools).
+boost::json::object audit_event(const server::CallContext& ctx, std::string_view outcome,
+                                const protocol::RpcError* error);
+
+}  // namespace bastion::audit

@@ -1,0 +1,167 @@
+#include "pii/policy.hpp"
+
+#include <gtest/gtest.h>
+
+namespace bastion::pii {
+namespace {
+
+namespace json = boost::json;
+
+PolicyOptions opts(std::string_view text) {
+  return policy_options_from_json(json::parse(text).as_object());
+}
+
+TEST(Policy, PrecedenceTable) {
+  PolicyOptions o = opts(R"({
+    "default": "mask",
+    "types": {"rrn": "reject"},
+    "directions": {"response": {"types": {"email": "allow"}}},
+    "servers": {
+      "crm": {"action": "encrypt",
+              "directions": {"request": "reject"},
+              "tools": {"export": {"action": "allow", "types": {"rrn": "mask"}}}}
+    },
+    "tools": {"search": "allow", "lookup": {"types": {"email": "reject"}}}
+  })");
+  struct C {
+    const char* server;
+    const char* tool;
+    Direction d;
+    const char* type;
+    PiiAction want;
+  } cases[] = {
+      {"other", "t", Direction::kRequest, "phone", PiiAction::kMask},    // default
+      {"other", "t", Direction::kRequest, "rrn", PiiAction::kReject},    // global type
+      {"other", "t", Direction::kResponse, "email", PiiAction::kAllow},  // global direction type
+      {"other", "t", Direction::kRequest, "email", PiiAction::kMask},
+      {"crm", "t", Direction::kResponse, "phone", PiiAction::kEncrypt},      // server action
+      {"crm", "t", Direction::kRequest, "phone", PiiAction::kReject},        // server direction
+      {"crm", "t", Direction::kRequest, "rrn", PiiAction::kReject},          // type beats action
+      {"crm", "export", Direction::kRequest, "phone", PiiAction::kAllow},    // server tool
+      {"crm", "export", Direction::kRequest, "rrn", PiiAction::kMask},       // server tool type
+      {"other", "search", Direction::kRequest, "phone", PiiAction::kAllow},  // tool
+      {"other", "search", Direction::kRequest, "rrn", PiiAction::kReject},   // type still wins
+      {"crm", "search", Direction::kRequest, "phone", PiiAction::kAllow},    // tool beats server
+      {"other", "lookup", Direction::kResponse, "email",
+       PiiAction::kReject},  // tool type beats global
+  };
+  for (const auto& c : cases) {
+    ResolvedPolicy r(o, c.server, c.tool, c.d);
+    EXPECT_EQ(r.action_for(c.type), c.want)
+        << c.server << "/" << c.tool << " " << to_string(c.d) << " " << c.type;
+  }
+  // Overflow (unexamined text) cannot be masked.
+  EXPECT_EQ(ResolvedPolicy(o, "x", "y", Direction::kRequest).action_for("overflow"),
+            PiiAction::kReject);
+  EXPECT_EQ(ResolvedPolicy(o, "x", "search", Direction::kRequest).action_for("overflow"),
+            PiiAction::kAllow);
+}
+
+TEST(Policy, InvalidConfigNamesTheKey) {
+  struct C {
+    const char* json;
+    const char* key;
+  } cases[] = {
+      {R"({"default": "drop"})", "pii.default"},
+      {R"({"types": {"rrn": "nope"}})", "pii.types.rrn"},
+      {R"({"servers": {"crm": {"tools": {"x": {"action": 3}}}}})",
+       "pii.servers.crm.tools.x.action"},
+      {R"({"directions": {"sideways": "mask"}})", "pii.directions.sideways"},
+      {R"({"min_confidence": 2})", "pii.min_confidence"},
+      {R"({"bogus": 1})", "pii.bogus"},
+      {R"({"tools": {"t": {"colour": "red"}}})", "pii.tools.t.colour"},
+  };
+  for (const auto& c : cases) {
+    try {
+      opts(c.json);
+      ADD_FAILURE() << c.json;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(c.key), std::string::npos) << e.what();
+    }
+  }
+}
+
+const PiiScanner& scanner() {
+  static const PiiScanner s;
+  return s;
+}
+
+TEST(Policy, WalksEveryStringButNotKeys) {
+  PolicyOptions o;  // default mask
+  json::value v = json::parse(R"({
+    "content": [{"type": "text", "text": "mail kim@example.com"},
+                {"type": "image", "data": "MDEwLTEyMzQtNTY3OA==", "mimeType": "image/png"},
+                {"type": "resource", "resource": {"uri": "x://1", "text": "call 010-1234-5678"}}],
+    "structuredContent": {"rows": [{"kim@example.com": "주민 900101-1234568"}],
+                          "deep": [[["4111 1111 1111 1111"]]]},
+    "messages": [{"role": "user", "content": {"type": "text", "text": "김철수님"}}],
+    "password": "hunter2"
+  })");
+  ResolvedPolicy r(o, "s", "t", Direction::kResponse);
+  PolicyOutcome out = apply_policy(v, scanner(), r, {});
+  EXPECT_TRUE(out.contains_pii);
+  EXPECT_EQ(out.decision, PiiAction::kMask);
+  EXPECT_FALSE(out.error);
+  auto& obj = v.as_object();
+  EXPECT_EQ(obj["content"].as_array()[0].as_object()["text"], "mail ***@example.com");
+  EXPECT_EQ(obj["content"].as_array()[2].as_object()["resource"].as_object()["text"],
+            "call 010-****-5678");
+  auto& row = obj["structuredContent"].as_object()["rows"].as_array()[0].as_object();
+  ASSERT_TRUE(row.contains("kim@example.com"));  // keys untouched
+  EXPECT_EQ(row["kim@example.com"], "주민 900101-1******");
+  EXPECT_EQ(obj["structuredContent"].as_object()["deep"].as_array()[0].as_array()[0].as_array()[0],
+            "**** **** **** 1111");
+  EXPECT_EQ(obj["messages"].as_array()[0].as_object()["content"].as_object()["text"], "김**님");
+  EXPECT_EQ(obj["password"], "[REDACTED:secret]");
+  EXPECT_EQ(out.counts.at("email"), 1);
+  EXPECT_EQ(out.counts.at("phone"), 1);
+  EXPECT_EQ(out.counts.at("rrn"), 1);
+  EXPECT_EQ(out.counts.at("credit_card"), 1);
+  EXPECT_EQ(out.counts.at("korean_name"), 1);
+  EXPECT_EQ(out.counts.at("secret"), 1);
+}
+
+TEST(Policy, RejectNamesTypesNotValues) {
+  PolicyOptions o = opts(R"({"default": "mask", "types": {"rrn": "reject"}})");
+  json::value v = json::parse(R"({"a": "900101-1234568", "b": ["kim@example.com"]})");
+  PolicyOutcome out =
+      apply_policy(v, scanner(), ResolvedPolicy(o, "s", "t", Direction::kRequest), {});
+  ASSERT_TRUE(out.error);
+  EXPECT_EQ(out.error->code, protocol::kPolicyRejected);
+  EXPECT_NE(out.error->message.find("rrn"), std::string::npos);
+  EXPECT_NE(out.error->message.find("email"), std::string::npos);
+  std::string all = out.error->message + json::serialize(out.error->data);
+  EXPECT_EQ(all.find("900101"), std::string::npos);
+  EXPECT_EQ(all.find("kim@"), std::string::npos);
+  EXPECT_EQ(out.decision, PiiAction::kReject);
+}
+
+TEST(Policy, EncryptUsesInjectedEncryptor) {
+  PolicyOptions o = opts(R"({"default": "encrypt", "types": {"email": "allow"}})");
+  json::value v = json::parse(R"({"q": "call 010-1234-5678, mail kim@example.com"})");
+  Encryptor enc = [](std::string_view s) { return "enc(" + std::to_string(s.size()) + ")"; };
+  PolicyOutcome out =
+      apply_policy(v, scanner(), ResolvedPolicy(o, "s", "t", Direction::kRequest), enc);
+  EXPECT_FALSE(out.error);
+  EXPECT_EQ(v.as_object()["q"], "call enc(13), mail kim@example.com");
+  EXPECT_EQ(out.decision, PiiAction::kEncrypt);
+  Encryptor boom = [](std::string_view) -> std::string { throw std::runtime_error("no key"); };
+  json::value w = json::parse(R"({"q": "010-1234-5678"})");
+  out = apply_policy(w, scanner(), ResolvedPolicy(o, "s", "t", Direction::kRequest), boom);
+  ASSERT_TRUE(out.error);
+  EXPECT_EQ(out.error->code, protocol::kInternalError);
+}
+
+TEST(Policy, CleanInputUntouched) {
+  PolicyOptions o;
+  json::value v = json::parse(R"({"q": "nothing to see here, 2024년 3월", "n": 5})");
+  json::value before = v;
+  PolicyOutcome out =
+      apply_policy(v, scanner(), ResolvedPolicy(o, "s", "t", Direction::kRequest), {});
+  EXPECT_FALSE(out.contains_pii);
+  EXPECT_TRUE(out.counts.empty());
+  EXPECT_EQ(v, before);
+}
+
+}  // namespace
+}  // namespace bastion::pii

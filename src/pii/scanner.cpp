@@ -1,0 +1,982 @@
+#include "pii/scanner.hpp"
+
+#include <fmt/format.h>
+#include <hs/hs.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <unordered_set>
+
+#include "pii/validators.hpp"
+
+namespace bastion::pii {
+
+namespace {
+
+enum class V : std::uint8_t {
+  kEmail,
+  kNumber,
+  kIpv6,
+  kIban,
+  kKoreanName,
+  kAwsAccessKey,
+  kSecret,
+  kBearer,
+  kJwt,
+  kPrivateKey,
+  kGithub,
+  kSlack,
+  kCustom,
+};
+
+struct ValidatorName {
+  std::string_view name;
+  V v;
+  bool needs_start;  // the handler needs the anchor's start offset
+};
+constexpr ValidatorName kValidators[] = {
+    {"email", V::kEmail, false},
+    {"number", V::kNumber, false},
+    {"ipv6", V::kIpv6, false},
+    {"iban", V::kIban, true},
+    {"korean_name", V::kKoreanName, true},
+    {"aws_access_key", V::kAwsAccessKey, true},
+    {"secret_assignment", V::kSecret, true},
+    {"bearer", V::kBearer, true},
+    {"jwt", V::kJwt, true},
+    {"private_key", V::kPrivateKey, true},
+    {"github_token", V::kGithub, true},
+    {"slack_token", V::kSlack, true},
+};
+
+// What a Vectorscan pattern id stands for.
+struct PatternInfo {
+  V v;
+  int width = -1;     // fixed match width in bytes, -1 when variable
+  int custom = -1;    // index into PatternSet::custom
+  std::string label;  // for compile errors
+};
+
+// Characters.
+inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+inline bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+inline bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || is_upper(c); }
+inline bool is_alnum(char c) { return is_digit(c) || is_alpha(c); }
+inline bool is_word(char c) { return is_alnum(c) || c == '_'; }
+inline bool is_hex(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+inline bool is_b64url(char c) { return is_alnum(c) || c == '-' || c == '_'; }
+inline bool is_local(char c) {
+  return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+}
+inline bool is_domain(char c) { return is_alnum(c) || c == '.' || c == '-'; }
+inline bool is_num_sep(char c) { return c == '-' || c == ' ' || c == '.'; }
+
+// A Hangul syllable (U+AC00..U+D7A3) encoded at p[0..2].
+inline bool hangul_syllable(const char* p) {
+  auto b0 = static_cast<unsigned char>(p[0]), b1 = static_cast<unsigned char>(p[1]),
+       b2 = static_cast<unsigned char>(p[2]);
+  if (b0 < 0xEA || b0 > 0xED || (b1 & 0xC0) != 0x80 || (b2 & 0xC0) != 0x80) return false;
+  unsigned cp = ((b0 & 0x0Fu) << 12) | ((b1 & 0x3Fu) << 6) | (b2 & 0x3Fu);
+  return cp >= 0xAC00 && cp <= 0xD7A3;
+}
+
+inline unsigned hangul_index(const char* p) {
+  auto b0 = static_cast<unsigned char>(p[0]), b1 = static_cast<unsigned char>(p[1]),
+       b2 = static_cast<unsigned char>(p[2]);
+  return (((b0 & 0x0Fu) << 12) | ((b1 & 0x3Fu) << 6) | (b2 & 0x3Fu)) - 0xAC00;
+}
+
+bool valid_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  std::size_t n = s.size(), i = 0;
+  while (i < n) {
+    if (p[i] < 0x80) {
+      ++i;
+      continue;
+    }
+    int len;
+    unsigned cp;
+    if ((p[i] & 0xE0) == 0xC0) {
+      len = 2;
+      cp = p[i] & 0x1F;
+    } else if ((p[i] & 0xF0) == 0xE0) {
+      len = 3;
+      cp = p[i] & 0x0F;
+    } else if ((p[i] & 0xF8) == 0xF0) {
+      len = 4;
+      cp = p[i] & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (int k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += len;
+  }
+  return true;
+}
+
+bool has_non_ascii(std::string_view s) {
+  for (char c : s)
+    if (static_cast<unsigned char>(c) >= 0x80) return true;
+  return false;
+}
+
+std::string escape_literal(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (!is_alnum(c) && static_cast<unsigned char>(c) < 0x80) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+struct DbDeleter {
+  void operator()(hs_database_t* d) const { hs_free_database(d); }
+};
+using DbPtr = std::unique_ptr<hs_database_t, DbDeleter>;
+
+std::atomic<std::uint64_t> g_next_serial{1};
+
+}  // namespace
+
+int type_priority(std::string_view t) {
+  static constexpr std::pair<std::string_view, int> kTable[] = {
+      {pii::kOverflow, 1000},   {pii::kPrivateKey, 100},  {pii::kJwt, 90},
+      {pii::kAwsAccessKey, 88}, {pii::kAwsSecretKey, 87}, {pii::kGithubToken, 86},
+      {pii::kSlackToken, 85},   {pii::kBearerToken, 80},  {pii::kSecret, 70},
+      {pii::kRrn, 60},          {pii::kIban, 58},         {pii::kCreditCard, 55},
+      {pii::kSsn, 50},          {pii::kEmail, 45},        {pii::kPhone, 40},
+      {pii::kIpv6, 35},         {pii::kIpv4, 30},         {pii::kKoreanName, 20},
+  };
+  for (const auto& [name, p] : kTable)
+    if (name == t) return p;
+  return 10;  // custom patterns
+}
+
+std::vector<Finding> resolve_overlaps(std::vector<Finding> f) {
+  if (f.size() < 2) return f;
+  std::vector<std::size_t> order(f.size());
+  for (std::size_t i = 0; i < f.size(); ++i) order[i] = i;
+  std::vector<int> prio(f.size());
+  for (std::size_t i = 0; i < f.size(); ++i) prio[i] = type_priority(f[i].type);
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (prio[a] != prio[b]) return prio[a] > prio[b];
+    std::size_t la = f[a].end - f[a].begin, lb = f[b].end - f[b].begin;
+    if (la != lb) return la > lb;
+    return f[a].begin < f[b].begin;
+  });
+  std::map<std::size_t, std::size_t> taken;  // begin -> end, disjoint
+  std::vector<Finding> out;
+  out.reserve(f.size());
+  for (std::size_t i : order) {
+    Finding& x = f[i];
+    if (x.begin < x.end) {
+      auto it = taken.upper_bound(x.begin);
+      if (it != taken.end() && it->first < x.end) continue;
+      if (it != taken.begin() && std::prev(it)->second > x.begin) continue;
+      // Also reject an identical begin already taken (upper_bound skipped it).
+      if (auto same = taken.find(x.begin); same != taken.end()) continue;
+      taken.emplace(x.begin, x.end);
+    }
+    out.push_back(std::move(x));
+  }
+  std::sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  return out;
+}
+
+namespace {
+struct Core {
+  PatternSet set;
+  ScannerLimits limits;
+  std::uint64_t serial = g_next_serial.fetch_add(1);
+  DbPtr db;        // every anchor and custom pattern
+  DbPtr db_ascii;  // the same without UTF-8 custom patterns (used on invalid UTF-8 input)
+  DbPtr tails;     // `^(?:X)` per custom pattern with a trailing lookahead, id = custom index
+  std::vector<PatternInfo> info;  // by pattern id
+  std::vector<bool> custom_utf8;  // by custom index
+  // One-syllable surnames as a bitset over U+AC00..U+D7A3; two-syllable ones
+  // and stop words as views into `set` (immutable, so the views stay valid).
+  std::vector<bool> surname1;
+  std::vector<std::string_view> surnames2;
+  std::unordered_set<std::string_view> stop_words;
+  bool has_utf8 = false;
+
+  void compile();
+};
+
+struct Expr {
+  std::string regex;
+  unsigned flags;
+  unsigned id;
+};
+
+DbPtr build_db(const std::vector<Expr>& ex, const std::vector<PatternInfo>& info) {
+  if (ex.empty()) return nullptr;
+  std::vector<const char*> e;
+  std::vector<unsigned> f, ids;
+  for (const auto& x : ex) {
+    e.push_back(x.regex.c_str());
+    f.push_back(x.flags);
+    ids.push_back(x.id);
+  }
+  hs_database_t* db = nullptr;
+  hs_compile_error_t* err = nullptr;
+  if (hs_compile_multi(e.data(), f.data(), ids.data(), static_cast<unsigned>(e.size()),
+                       HS_MODE_BLOCK, nullptr, &db, &err) != HS_SUCCESS) {
+    std::string msg = err && err->message ? err->message : "unknown error";
+    std::string label = "pattern set";
+    if (err && err->expression >= 0 && static_cast<std::size_t>(err->expression) < ex.size())
+      label = info[ex[err->expression].id].label;
+    hs_free_compile_error(err);
+    throw PatternError(fmt::format("pii {}: does not compile: {}", label, msg));
+  }
+  return DbPtr(db);
+}
+
+// Fixed width in bytes of a pattern, or -1.
+int fixed_width(const std::string& regex, unsigned flags, const std::string& label) {
+  hs_expr_info_t* info = nullptr;
+  hs_compile_error_t* err = nullptr;
+  if (hs_expression_info(regex.c_str(), flags, &info, &err) != HS_SUCCESS) {
+    std::string msg = err && err->message ? err->message : "unknown error";
+    hs_free_compile_error(err);
+    throw PatternError(fmt::format("pii {}: does not compile: {}", label, msg));
+  }
+  int w = (info->min_width == info->max_width && info->max_width != UINT_MAX)
+              ? static_cast<int>(info->max_width)
+              : -1;
+  std::free(info);
+  return w;
+}
+
+}  // namespace
+
+void Core::compile() {
+  std::vector<Expr> all, ascii, tail_ex;
+  auto add = [&](PatternInfo pi, std::string regex, unsigned flags, bool needs_start, bool utf8) {
+    pi.width = fixed_width(regex, flags, pi.label);
+    if (needs_start && pi.width < 0) flags |= HS_FLAG_SOM_LEFTMOST;
+    unsigned id = static_cast<unsigned>(info.size());
+    info.push_back(std::move(pi));
+    all.push_back({regex, flags, id});
+    if (!utf8) ascii.push_back({std::move(regex), flags, id});
+  };
+  for (std::size_t i = 0; i < set.anchors.size(); ++i) {
+    const AnchorSpec& a = set.anchors[i];
+    const ValidatorName* vn = nullptr;
+    for (const auto& c : kValidators)
+      if (c.name == a.validator) vn = &c;
+    if (!vn)
+      throw PatternError(
+          fmt::format("pii anchor #{} ('{}'): unknown validator '{}'", i, a.regex, a.validator));
+    unsigned flags = a.caseless ? HS_FLAG_CASELESS : 0;
+    add({vn->v, -1, -1, fmt::format("anchor #{} ({})", i, a.validator)}, a.regex, flags,
+        vn->needs_start, false);
+  }
+  for (const auto& k : set.secret_keys) {
+    if (k.empty()) continue;
+    add({V::kSecret, -1, -1, fmt::format("secret key '{}'", k)}, escape_literal(k),
+        HS_FLAG_CASELESS, true, false);
+  }
+  custom_utf8.assign(set.custom.size(), false);
+  for (std::size_t i = 0; i < set.custom.size(); ++i) {
+    const CustomPattern& c = set.custom[i];
+    bool utf8 = has_non_ascii(c.regex) || has_non_ascii(c.lookahead);
+    custom_utf8[i] = utf8;
+    unsigned flags = utf8 ? (HS_FLAG_UTF8 | HS_FLAG_UCP) : 0;
+    std::string label = fmt::format("pattern '{}' ({})", c.type, c.source);
+    add({V::kCustom, -1, static_cast<int>(i), label}, c.regex, flags, true, utf8);
+    if (!c.lookahead.empty()) {
+      tail_ex.push_back(
+          {"^(?:" + c.lookahead + ")", flags | HS_FLAG_ALLOWEMPTY, static_cast<unsigned>(i)});
+    }
+  }
+  if (all.empty()) throw PatternError("pii patterns: nothing to scan for");
+  db = build_db(all, info);
+  if (ascii.size() != all.size() && !ascii.empty()) db_ascii = build_db(ascii, info);
+  if (!tail_ex.empty()) {
+    std::vector<PatternInfo> tinfo(set.custom.size());
+    for (std::size_t i = 0; i < set.custom.size(); ++i)
+      tinfo[i].label = fmt::format("lookahead of pattern '{}'", set.custom[i].type);
+    tails = build_db(tail_ex, tinfo);
+  }
+  has_utf8 = std::find(custom_utf8.begin(), custom_utf8.end(), true) != custom_utf8.end();
+  surname1.assign(0xD7A4 - 0xAC00, false);
+  for (const auto& s : set.korean_surnames) {
+    if (s.size() == 3 && hangul_syllable(s.data()))
+      surname1[hangul_index(s.data())] = true;
+    else if (s.size() == 6 && hangul_syllable(s.data()) && hangul_syllable(s.data() + 3))
+      surnames2.push_back(s);
+    else
+      throw PatternError(
+          fmt::format("pii korean_surnames: '{}' is not one or two Hangul syllables", s));
+  }
+  for (const auto& w : set.name_stop_words) stop_words.insert(w);
+}
+
+namespace {
+
+// Per-thread scratch, grown to fit every scanner this thread has used.
+struct ThreadScratch {
+  hs_scratch_t* s = nullptr;
+  std::vector<std::uint64_t> ready;
+  ~ThreadScratch() {
+    if (s) hs_free_scratch(s);
+  }
+};
+thread_local ThreadScratch tls_scratch;
+
+struct CustomCand {
+  std::uint32_t idx;
+  std::size_t from, to;
+};
+
+struct ScanCtx {
+  const Core* im;
+  const std::vector<PatternInfo>* info;
+  const char* p;
+  std::size_t n;
+  std::vector<Finding>* out;
+  std::vector<CustomCand> custom;
+  std::size_t number_until = 0, ipv6_until = 0, iban_until = 0, jwt_until = 0, pem_until = 0,
+              secret_vb = SIZE_MAX;
+  bool overflow = false;
+  std::size_t overflow_at = 0;
+
+  // Returns false when the finding cap is reached (the scan must stop).
+  bool emit(std::string_view type, std::size_t b, std::size_t e, double conf,
+            std::string_view detail) {
+    if (conf < im->limits.min_confidence) return true;
+    if (out->size() >= im->limits.max_findings) {
+      overflow = true;
+      overflow_at = b;
+      return false;
+    }
+    out->push_back(Finding{std::string(type), b, e, conf, std::string(detail)});
+    return true;
+  }
+  char at(std::size_t i) const { return i < n ? p[i] : '\0'; }
+  bool word_before(std::size_t b) const { return b > 0 && is_alnum(p[b - 1]); }
+  bool word_after(std::size_t e) const { return e < n && is_alnum(p[e]); }
+};
+
+// --- email: expand around '@' ----------------------------------------------
+bool on_email(ScanCtx& c, std::size_t to) {
+  const std::size_t at = to - 1;
+  std::size_t b = at;
+  while (b > 0 && at - b < 64 && is_local(c.p[b - 1])) --b;
+  while (b < at && c.p[b] == '.') ++b;
+  if (b == at) return true;
+  std::size_t e = at + 1;
+  while (e < c.n && e - at <= 253 && is_domain(c.p[e])) ++e;
+  while (e > at + 1 && (c.p[e - 1] == '.' || c.p[e - 1] == '-')) --e;
+  std::string_view dom(c.p + at + 1, e - at - 1);
+  if (dom.empty() || dom.front() == '.' || dom.front() == '-') return true;
+  std::size_t labels = 0, start = 0;
+  for (std::size_t i = 0; i <= dom.size(); ++i) {
+    if (i == dom.size() || dom[i] == '.') {
+      if (i == start) return true;  // empty label
+      ++labels;
+      start = i + 1;
+    }
+  }
+  std::size_t last = dom.rfind('.');
+  if (labels < 2 || last == std::string_view::npos) return true;
+  std::string_view tld = dom.substr(last + 1);
+  if (tld.size() < 2) return true;
+  for (char ch : tld)
+    if (!is_alpha(ch)) return true;
+  return c.emit(pii::kEmail, b, e, 0.95, "");
+}
+
+// --- IBAN: CCdd + BBAN, printed with or without spaces ---------------------
+bool on_iban(ScanCtx& c, std::size_t b, std::size_t to) {
+  if (b < c.iban_until || c.word_before(b)) return true;
+  const int want = check::iban_length(std::string_view(c.p + b, 2));
+  char buf[34];
+  int len = 0;
+  for (std::size_t q = b; q < to; ++q) buf[len++] = c.p[q];
+  std::size_t e = to;
+  while (len < 34 && e < c.n) {
+    char ch = c.p[e];
+    if (is_upper(ch) || is_digit(ch)) {
+      buf[len++] = ch;
+      ++e;
+      if (want && len == want) break;
+      continue;
+    }
+    if (ch == ' ' && e + 1 < c.n && (is_upper(c.p[e + 1]) || is_digit(c.p[e + 1]))) {
+      ++e;
+      continue;
+    }
+    break;
+  }
+  if (c.word_after(e)) return true;
+  if (want ? len != want : len < 15) return true;
+  if (!check::iban_valid(std::string_view(buf, len))) return true;
+  c.iban_until = e;
+  return c.emit(pii::kIban, b, e, want ? 0.95 : 0.8, std::string_view(c.p + b, 2));
+}
+
+// --- numbers: phones, RRN, cards, SSN, IPv4, E.164 -------------------------
+struct Group {
+  std::size_t b, e;
+};
+
+bool classify_number(ScanCtx& c, const Group* g, int i, int j, bool plus, bool* matched) {
+  *matched = false;
+  const int k = j - i + 1;
+  char d[48];
+  int nd = 0, lens[6];
+  char seps[6] = {0, 0, 0, 0, 0, 0};
+  for (int t = 0; t < k; ++t) {
+    const Group& x = g[i + t];
+    int len = static_cast<int>(x.e - x.b);
+    if (nd + len > 40) return true;
+    for (std::size_t q = x.b; q < x.e; ++q) d[nd++] = c.p[q];
+    lens[t] = len;
+    if (t) seps[t] = c.p[x.b - 1];
+  }
+  bool any_dot = false, all_dot = k > 1, same_sep = true;
+  for (int t = 1; t < k; ++t) {
+    any_dot |= seps[t] == '.';
+    all_dot &= seps[t] == '.';
+    same_sep &= seps[t] == seps[1];
+  }
+  const bool lead_plus = plus && i == 0;
+  const std::size_t b = lead_plus ? g[0].b - 1 : g[i].b, e = g[j].e;
+  std::string_view D(d, nd);
+  auto emit = [&](std::string_view type, double conf, std::string_view detail) {
+    *matched = true;
+    return c.emit(type, b, e, conf, detail);
+  };
+
+  if (k == 4 && all_dot && !lead_plus) {
+    if (!check::ipv4_valid(std::string_view(c.p + b, e - b))) return true;
+    return emit(pii::kIpv4, 0.9, "");
+  }
+  if (any_dot && !all_dot) return true;
+  if (lead_plus) {
+    if (D.starts_with("82") && nd >= 10) {
+      char kr[16];
+      int nk = 0;
+      if (D[2] != '0') kr[nk++] = '0';
+      for (int q = 2; q < nd && nk < 15; ++q) kr[nk++] = D[q];
+      if (auto kind = check::korean_phone_kind(std::string_view(kr, nk)); !kind.empty())
+        return emit(pii::kPhone, 0.9, kind);
+    }
+    if (nd >= 8 && nd <= 15 && D[0] != '0') return emit(pii::kPhone, k > 1 ? 0.8 : 0.7, "e164");
+    return true;
+  }
+  const bool rrn_shape =
+      (k == 2 && lens[0] == 6 && lens[1] == 7 && (seps[1] == '-' || seps[1] == ' ')) ||
+      (k == 1 && nd == 13);
+  if (rrn_shape) {
+    auto r = check::check_rrn(D);
+    bool card_like = k == 1 && check::luhn_valid(D) && !check::card_brand(D).empty();
+    if (r == check::RrnResult::kValid)
+      return emit(pii::kRrn, k == 2 ? 0.95 : 0.9, "checksum valid");
+    if (r == check::RrnResult::kDateOnly && !card_like)
+      return emit(pii::kRrn, k == 2 ? 0.7 : 0.55,
+                  "date valid, checksum not (numbers issued since Oct 2020 have none)");
+  }
+  if (nd >= 13 && nd <= 19 && same_sep && !any_dot) {
+    bool fours = k > 1;
+    for (int t = 0; t < k; ++t) fours &= t == k - 1 ? lens[t] <= 4 : lens[t] == 4;
+    bool amex_like = k == 3 && lens[0] == 4 && lens[1] == 6 && (lens[2] == 5 || lens[2] == 4);
+    if ((k == 1 || fours || amex_like) && check::luhn_valid(D)) {
+      auto brand = check::card_brand(D);
+      if (!brand.empty()) return emit(pii::kCreditCard, k == 1 ? 0.9 : 0.95, brand);
+      if (fours) return emit(pii::kCreditCard, 0.6, "unknown issuer");
+    }
+  }
+  if (k == 3 && lens[0] == 3 && lens[1] == 2 && lens[2] == 4 && same_sep &&
+      (seps[1] == '-' || seps[1] == ' ')) {
+    if (check::ssn_valid(D.substr(0, 3), D.substr(3, 2), D.substr(5, 4)))
+      return emit(pii::kSsn, seps[1] == '-' ? 0.85 : 0.6, "");
+    return true;
+  }
+  auto kind = check::korean_phone_kind(D);
+  if (kind.empty()) return true;
+  if (k == 1) return emit(pii::kPhone, kind == "kr_mobile" ? 0.75 : 0.6, kind);
+  bool ok = false;
+  if (kind == "kr_service") {
+    ok = k == 2 && lens[0] == 4 && lens[1] == 4;
+  } else {
+    int prefix = D.starts_with("02") ? 2 : 3;
+    ok = k == 3 && lens[0] == prefix && (lens[1] == 3 || lens[1] == 4) && lens[2] == 4;
+  }
+  if (!ok) return true;
+  return emit(pii::kPhone, 0.9, kind);
+}
+
+bool on_number(ScanCtx& c, std::size_t to) {
+  if (to <= c.number_until) return true;
+  constexpr int kMaxGroups = 12;
+  constexpr std::size_t kMaxRun = 24, kMaxToken = 64;
+  const char* p = c.p;
+  const std::size_t n = c.n, lo = c.number_until;
+  // The digit run holding to-1.
+  std::size_t rb = to - 1;
+  while (rb > lo && is_digit(p[rb - 1]) && to - rb < kMaxRun) --rb;
+  std::size_t re = to;
+  while (re < n && is_digit(p[re]) && re - rb < kMaxRun) ++re;
+  // Groups to the left (separated by one of - . space), collected backwards.
+  Group left[5];
+  int nl = 0;
+  std::size_t cur = rb;
+  while (nl < 5 && cur >= lo + 2 && is_num_sep(p[cur - 1]) && is_digit(p[cur - 2]) &&
+         re - cur < kMaxToken) {
+    std::size_t e = cur - 1, b = e - 1;
+    while (b > lo && is_digit(p[b - 1]) && e - b < kMaxRun) --b;
+    left[nl++] = {b, e};
+    cur = b;
+  }
+  Group g[kMaxGroups];
+  int ng = 0;
+  for (int t = nl - 1; t >= 0; --t) g[ng++] = left[t];
+  g[ng++] = {rb, re};
+  while (ng < kMaxGroups && g[ng - 1].e + 1 < n && is_num_sep(p[g[ng - 1].e]) &&
+         is_digit(p[g[ng - 1].e + 1]) && g[ng - 1].e - g[0].b < kMaxToken) {
+    std::size_t b = g[ng - 1].e + 1, e = b;
+    while (e < n && is_digit(p[e]) && e - b < kMaxRun) ++e;
+    g[ng++] = {b, e};
+  }
+  c.number_until = g[ng - 1].e;
+  // IBANs: letters, then digits. Look back from the digits for "CCdd".
+  if (g[0].b > 0 && (is_upper(p[g[0].b - 1]) ||
+                     (p[g[0].b - 1] == ' ' && g[0].b > 1 && is_alnum(p[g[0].b - 2])))) {
+    const std::size_t floor = std::max(lo, g[0].b > 40 ? g[0].b - 40 : 0);
+    for (std::size_t s = g[0].b; s-- > floor;) {
+      char ch = p[s];
+      if (!(is_upper(ch) || is_digit(ch) || ch == ' ')) break;
+      if (s + 4 <= n && is_upper(p[s]) && is_upper(p[s + 1]) && is_digit(p[s + 2]) &&
+          is_digit(p[s + 3]) && !(s > 0 && is_alnum(p[s - 1]))) {
+        const std::size_t before = c.out->size();
+        if (!on_iban(c, s, s + 4)) return false;
+        if (c.out->size() > before) {
+          c.number_until = std::max(c.number_until, c.iban_until);
+          return true;
+        }
+      }
+    }
+  }
+  // Every recognizer needs 7+ digits, except a dotted quad: most numbers in
+  // prose (years, prices, counts) stop here.
+  if (ng < 4) {
+    std::size_t digits = 0;
+    for (int t = 0; t < ng; ++t) digits += g[t].e - g[t].b;
+    if (digits < 7) return true;
+  }
+  const bool plus = g[0].b > lo && p[g[0].b - 1] == '+';
+
+  auto left_ok = [&](int i) {
+    if (i > 0) return p[g[i].b - 1] == ' ';
+    std::size_t s = plus ? g[0].b - 1 : g[0].b;
+    if (s == 0) return true;
+    char ch = p[s - 1];
+    return !is_word(ch) && !(ch == '.' && s >= 2 && is_digit(p[s - 2]));
+  };
+  auto right_ok = [&](int j) {
+    std::size_t e = g[j].e;
+    if (j < ng - 1) return p[e] == ' ';
+    if (e >= n) return true;
+    char ch = p[e];
+    if (is_word(ch)) return false;
+    return !(is_num_sep(ch) && e + 1 < n && is_digit(p[e + 1]));
+  };
+  int i = 0;
+  while (i < ng) {
+    bool found = false;
+    if (left_ok(i)) {
+      for (int j = std::min(ng - 1, i + 5); j >= i && !found; --j) {
+        if (!right_ok(j)) continue;
+        if (!classify_number(c, g, i, j, plus, &found)) return false;
+        if (found) i = j + 1;
+      }
+    }
+    if (!found) ++i;
+  }
+  return true;
+}
+
+// --- IPv6: expand the hex/colon run around "x:y:" --------------------------
+bool on_ipv6(ScanCtx& c, std::size_t to) {
+  if (to <= c.ipv6_until) return true;
+  auto v6 = [](char ch) { return is_hex(ch) || ch == ':' || ch == '.'; };
+  const std::size_t lo = std::max(c.ipv6_until, to > 48 ? to - 48 : 0);
+  std::size_t b = to - 1;
+  while (b > lo && v6(c.p[b - 1])) --b;
+  std::size_t e = to;
+  while (e < c.n && e - b < 46 && v6(c.p[e])) ++e;
+  c.ipv6_until = e;
+  if ((b > 0 && (v6(c.p[b - 1]) || is_word(c.p[b - 1]))) ||
+      (e < c.n && (v6(c.p[e]) || is_word(c.p[e]))))
+    return true;
+  while (e > b && c.p[e - 1] == '.') --e;
+  if (e - b < 6) return true;
+  if (!check::ipv6_valid(std::string_view(c.p + b, e - b))) return true;
+  return c.emit(pii::kIpv6, b, e, 0.85, "");
+}
+
+// --- Korean names: 2-4 syllables starting with a surname, then 님/씨 --------
+bool on_korean_name(ScanCtx& c, std::size_t b, std::size_t to) {
+  const std::size_t h = b;  // the honorific starts here
+  std::size_t s = h;
+  int cnt = 0;
+  while (cnt < 5 && s >= 3 && hangul_syllable(c.p + s - 3)) {
+    s -= 3;
+    ++cnt;
+  }
+  if (cnt < 2 || cnt > 4) return true;
+  std::string_view run(c.p + s, h - s), word(c.p + s, to - s);
+  const auto& im = *c.im;
+  bool one = im.surname1[hangul_index(c.p + s)], two = false;
+  if (cnt >= 3)
+    for (auto s2 : im.surnames2) two |= run.starts_with(s2);
+  if (!two && !one) return true;
+  if (im.stop_words.contains(word) || im.stop_words.contains(run)) return true;
+  double conf = cnt == 3 ? 0.75 : (cnt == 4 ? (two ? 0.75 : 0.55) : 0.65);
+  std::string_view hon(c.p + h, to - h);
+  return c.emit(pii::kKoreanName, s, h, conf, hon == "님" ? "honorific 님" : "honorific 씨");
+}
+
+// --- secrets -----------------------------------------------------------------
+bool on_aws_key(ScanCtx& c, std::size_t b, std::size_t to) {
+  if (c.word_before(b) || c.word_after(to)) return true;
+  std::string_view prefix(c.p + b, 4);
+  return c.emit(pii::kAwsAccessKey, b, to, 0.9, prefix == "ASIA" ? "temporary" : prefix);
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x += 32;
+    if (y >= 'A' && y <= 'Z') y += 32;
+    if (x != y) return false;
+  }
+  return true;
+}
+
+bool icontains(std::string_view hay, std::string_view needle) {
+  for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i)
+    if (iequals(hay.substr(i, needle.size()), needle)) return true;
+  return false;
+}
+
+bool on_secret(ScanCtx& c, std::size_t b, std::size_t to) {
+  if (c.word_before(b)) return true;
+  std::size_t q = to;
+  char nx = c.at(q);
+  if (is_word(nx) || nx == '-') return true;  // a longer identifier ("token_type")
+  if (nx == '"' || nx == '\'') ++q;
+  for (int s = 0; s < 3 && c.at(q) == ' '; ++s) ++q;
+  char sep = c.at(q);
+  if (sep != '=' && sep != ':') return true;
+  ++q;
+  for (int s = 0; s < 3 && c.at(q) == ' '; ++s) ++q;
+  char quote = 0;
+  if (c.at(q) == '"' || c.at(q) == '\'') quote = c.p[q++];
+  const std::size_t vb = q;
+  if (vb == c.secret_vb) return true;  // another key name already took this value
+  while (q < c.n && q - vb < 256) {
+    char ch = c.p[q];
+    if (quote ? (ch == quote || ch == '\n' || ch == '\r' || ch == '\\')
+              : (static_cast<unsigned char>(ch) <= ' ' || ch == '"' || ch == '\'' || ch == ',' ||
+                 ch == ';' || ch == '&' || ch == '<' || ch == '>' || ch == '(' || ch == ')' ||
+                 ch == '{' || ch == '}' || ch == '[' || ch == ']'))
+      break;
+    ++q;
+  }
+  std::string_view v(c.p + vb, q - vb);
+  if (v.size() < 4) return true;
+  if (v.starts_with("${") || v.starts_with("{{") || v.starts_with("<") || v.starts_with("%") ||
+      v.starts_with("[REDACTED") || v.starts_with("***"))
+    return true;
+  bool same = true, digit = false, other = false, upper = false, lower = false;
+  for (char ch : v) {
+    same &= ch == v[0];
+    digit |= is_digit(ch);
+    upper |= is_upper(ch);
+    lower |= (ch >= 'a' && ch <= 'z');
+    other |= !is_alnum(ch);
+  }
+  if (same) return true;
+  static constexpr std::string_view kPlaceholders[] = {"null",      "none",     "true",  "false",
+                                                       "undefined", "redacted", "string"};
+  for (auto ph : kPlaceholders)
+    if (iequals(v, ph)) return true;
+  std::string_view key(c.p + b, to - b);
+  const bool pw = icontains(key, "pass") || icontains(key, "pwd");
+  if (sep == ':' && !quote && !pw && !(digit || other || (upper && lower)) && v.size() < 16)
+    return true;  // prose: "secret: always ..."
+  c.secret_vb = vb;
+  bool b64 = v.size() == 40;
+  for (char ch : v) b64 &= is_alnum(ch) || ch == '/' || ch == '+' || ch == '=';
+  if (b64 && (icontains(key, "aws") || icontains(key, "secret")))
+    return c.emit(pii::kAwsSecretKey, vb, q, 0.9, "");
+  return c.emit(pii::kSecret, vb, q, pw ? 0.75 : 0.7, pw ? "password" : "assignment");
+}
+
+bool on_bearer(ScanCtx& c, std::size_t b, std::size_t to) {
+  if (c.word_before(b)) return true;
+  std::size_t e = to;
+  auto tok = [](char ch) {
+    return is_alnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~' || ch == '+' ||
+           ch == '/' || ch == '=';
+  };
+  while (e < c.n && e - to < 8192 && tok(c.p[e])) ++e;
+  if (e - to < 16) return true;
+  return c.emit(pii::kBearerToken, to, e, 0.85, "");
+}
+
+bool on_jwt(ScanCtx& c, std::size_t b, std::size_t /*to*/) {
+  if (b < c.jwt_until) return true;
+  if (b > 0 && is_b64url(c.p[b - 1])) return true;
+  auto seg = [&](std::size_t s, std::size_t cap) {
+    std::size_t e = s;
+    while (e < c.n && e - s < cap && is_b64url(c.p[e])) ++e;
+    return e;
+  };
+  std::size_t e1 = seg(b, 4096);
+  if (e1 - b < 10 || c.at(e1) != '.') return true;
+  std::size_t e2 = seg(e1 + 1, 1 << 16);
+  if (e2 - e1 - 1 < 10 || c.at(e2) != '.') return true;
+  std::size_t e3 = seg(e2 + 1, 4096);
+  c.jwt_until = e3;
+  bool strong = std::string_view(c.p + e1 + 1, 3) == "eyJ" && e3 - e2 - 1 >= 16;
+  return c.emit(pii::kJwt, b, e3, strong ? 0.95 : 0.8, e3 == e2 + 1 ? "unsigned" : "");
+}
+
+bool on_private_key(ScanCtx& c, std::size_t b, std::size_t to) {
+  if (b < c.pem_until) return true;
+  std::string_view rest(c.p + to, std::min<std::size_t>(c.n - to, 64));
+  std::size_t le = rest.find("-----");
+  if (le == std::string_view::npos) return true;
+  std::string_view label = rest.substr(0, le);
+  if (!label.ends_with("PRIVATE KEY")) return true;
+  const std::size_t body = to + le + 5;
+  std::string_view tail(c.p + body, std::min<std::size_t>(c.n - body, 1 << 16));
+  std::size_t f = tail.find("-----");
+  std::size_t end = f == std::string_view::npos ? body + tail.size() : body + f;
+  double conf = 0.8;
+  std::string_view detail = "no END line";
+  if (f != std::string_view::npos) {
+    std::string_view after = tail.substr(f);
+    if (after.starts_with("-----END ") && after.substr(9).starts_with(label) &&
+        after.substr(9 + label.size()).starts_with("-----")) {
+      end = body + f + 9 + label.size() + 5;
+      conf = 0.99;
+      detail = "";
+    }
+  }
+  c.pem_until = end;
+  return c.emit(pii::kPrivateKey, b, end, conf, detail);
+}
+
+bool on_github(ScanCtx& c, std::size_t b, std::size_t to) {
+  if (c.word_before(b)) return true;
+  const bool pat = to - b > 4;  // github_pat_
+  std::size_t e = to;
+  while (e < c.n && e - to < 255 && (is_alnum(c.p[e]) || (pat && c.p[e] == '_'))) ++e;
+  if (e - to < (pat ? 22u : 36u) || c.word_after(e)) return true;
+  return c.emit(pii::kGithubToken, b, e, 0.95, pat ? "fine-grained" : std::string_view(c.p + b, 3));
+}
+
+bool on_slack(ScanCtx& c, std::size_t b, std::size_t to) {
+  if (c.word_before(b)) return true;
+  std::size_t e = to;
+  while (e < c.n && e - to < 255 && (is_alnum(c.p[e]) || c.p[e] == '-')) ++e;
+  if (e - to < 10) return true;
+  return c.emit(pii::kSlackToken, b, e, 0.9, std::string_view(c.p + b, 4));
+}
+
+int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned /*flags*/,
+             void* vctx) {
+  auto& c = *static_cast<ScanCtx*>(vctx);
+  const PatternInfo& pi = (*c.info)[id];
+  const std::size_t t = static_cast<std::size_t>(to);
+  const std::size_t f =
+      pi.width >= 0 ? t - static_cast<std::size_t>(pi.width) : static_cast<std::size_t>(from);
+  bool go = true;
+  switch (pi.v) {
+    case V::kEmail:
+      go = on_email(c, t);
+      break;
+    case V::kNumber:
+      go = on_number(c, t);
+      break;
+    case V::kIpv6:
+      go = on_ipv6(c, t);
+      break;
+    case V::kIban:
+      go = on_iban(c, f, t);
+      break;
+    case V::kKoreanName:
+      go = on_korean_name(c, f, t);
+      break;
+    case V::kAwsAccessKey:
+      go = on_aws_key(c, f, t);
+      break;
+    case V::kSecret:
+      go = on_secret(c, f, t);
+      break;
+    case V::kBearer:
+      go = on_bearer(c, f, t);
+      break;
+    case V::kJwt:
+      go = on_jwt(c, f, t);
+      break;
+    case V::kPrivateKey:
+      go = on_private_key(c, f, t);
+      break;
+    case V::kGithub:
+      go = on_github(c, f, t);
+      break;
+    case V::kSlack:
+      go = on_slack(c, f, t);
+      break;
+    case V::kCustom:
+      if (c.custom.size() >= 4 * c.im->limits.max_findings) {
+        c.overflow = true;
+        c.overflow_at = f;
+        go = false;
+      } else {
+        c.custom.push_back({static_cast<std::uint32_t>(pi.custom), f, t});
+      }
+      break;
+  }
+  return go ? 0 : 1;
+}
+
+struct TailCtx {
+  unsigned want;
+  bool found = false;
+};
+int on_tail(unsigned id, unsigned long long, unsigned long long, unsigned, void* v) {
+  auto& t = *static_cast<TailCtx*>(v);
+  if (id == t.want) {
+    t.found = true;
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+struct PiiScanner::Impl {
+  Core core;
+};
+
+PiiScanner::PiiScanner(PatternSet patterns, ScannerLimits limits)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->core.set = std::move(patterns);
+  impl_->core.limits = limits;
+  if (impl_->core.limits.max_findings == 0) impl_->core.limits.max_findings = 1;
+  impl_->core.compile();
+}
+
+PiiScanner::~PiiScanner() = default;
+
+const PatternSet& PiiScanner::patterns() const { return impl_->core.set; }
+const ScannerLimits& PiiScanner::limits() const { return impl_->core.limits; }
+
+std::vector<Finding> PiiScanner::scan(std::string_view text) const {
+  std::vector<Finding> out;
+  if (text.empty()) return out;
+  const Core& im = impl_->core;
+  ThreadScratch& ts = tls_scratch;
+  if (std::find(ts.ready.begin(), ts.ready.end(), im.serial) == ts.ready.end()) {
+    bool ok = hs_alloc_scratch(im.db.get(), &ts.s) == HS_SUCCESS;
+    if (ok && im.db_ascii) ok = hs_alloc_scratch(im.db_ascii.get(), &ts.s) == HS_SUCCESS;
+    if (ok && im.tails) ok = hs_alloc_scratch(im.tails.get(), &ts.s) == HS_SUCCESS;
+    if (!ok) {
+      out.push_back(Finding{std::string(pii::kOverflow), 0, 0, 1.0, "scratch allocation failed"});
+      return out;
+    }
+    if (ts.ready.size() >= 64) ts.ready.clear();
+    ts.ready.push_back(im.serial);
+  }
+  const hs_database_t* db = im.db.get();
+  // Vectorscan leaves UTF-8 patterns undefined on invalid UTF-8: scan such
+  // input with the database that lacks them.
+  if (im.has_utf8 && !valid_utf8(text)) {
+    db = im.db_ascii.get();
+    if (!db) {
+      out.push_back(Finding{std::string(pii::kOverflow), 0, 0, 1.0, "invalid UTF-8 not examined"});
+      return out;
+    }
+  }
+  std::size_t len = text.size();
+  bool truncated = false;
+  if (len > UINT_MAX) {
+    len = UINT_MAX;
+    truncated = true;
+  }
+  ScanCtx c{&im, &im.info, text.data(), text.size(), &out, {}};
+  hs_scan(db, text.data(), static_cast<unsigned>(len), 0, ts.s, on_match, &c);
+  if (!c.custom.empty()) {
+    std::sort(c.custom.begin(), c.custom.end(), [](const CustomCand& a, const CustomCand& b) {
+      if (a.idx != b.idx) return a.idx < b.idx;
+      if (a.from != b.from) return a.from < b.from;
+      return a.to > b.to;
+    });
+    std::uint32_t cur = UINT32_MAX;
+    std::size_t last_end = 0;
+    for (const auto& cand : c.custom) {
+      if (cand.idx != cur) {
+        cur = cand.idx;
+        last_end = 0;
+      }
+      if (cand.from < last_end && last_end) continue;
+      const CustomPattern& cp = im.set.custom[cand.idx];
+      // Python's \b: word characters are [A-Za-z0-9_] and (roughly) all non-ASCII letters.
+      auto wordy = [&](std::size_t i) {
+        return is_word(text[i]) || static_cast<unsigned char>(text[i]) >= 0x80;
+      };
+      auto boundary = [&](std::size_t i) {
+        bool l = i > 0 && wordy(i - 1), r = i < text.size() && wordy(i);
+        return l != r;
+      };
+      if (cp.word_start && !boundary(cand.from)) continue;
+      if (cp.word_end && !boundary(cand.to)) continue;
+      if (!cp.lookahead.empty()) {
+        TailCtx tc{cand.idx};
+        std::size_t win = std::min<std::size_t>(text.size() - cand.to, 4096);
+        hs_scan(im.tails.get(), text.data() + cand.to, static_cast<unsigned>(win), 0, ts.s, on_tail,
+                &tc);
+        if (!tc.found) continue;
+      }
+      last_end = std::max(cand.to, cand.from + 1);
+      if (!c.emit(cp.type, cand.from, cand.to, cp.confidence, "custom pattern")) break;
+    }
+  }
+  if (truncated && !c.overflow) {
+    c.overflow = true;
+    c.overflow_at = len;
+  }
+  if (c.overflow) {
+    out.push_back(Finding{
+        std::string(pii::kOverflow), c.overflow_at, c.overflow_at, 1.0,
+        fmt::format("scan stopped after {} findings or {} bytes", im.limits.max_findings, len)});
+  }
+  if (out.size() > 1) out = resolve_overlaps(std::move(out));
+  return out;
+}
+
+}  // namespace bastion::pii

@@ -1,0 +1,92 @@
+// PII scanner: finds personal data and secrets in UTF-8 text.
+//
+// One Vectorscan pass over the text finds cheap anchors for every recognizer
+// at once ('@', the bytes of 님/씨, digit runs, 'AKIA', 'eyJ', '-----BEGIN ',
+// secret key names, ...); C++ validators then expand each anchor into the
+// candidate value and confirm or score it (Luhn, RRN date and checksum, IBAN
+// mod-97, SSN ranges, inet_pton, surname lists). Work per anchor is bounded,
+// so a scan is linear in the input, including invalid UTF-8 and hostile input.
+//
+// Thread-safety: a PiiScanner is immutable after construction; scan() may be
+// called from any number of threads (each thread keeps its own Vectorscan
+// scratch space).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pii/patterns.hpp"
+
+namespace bastion::pii {
+
+// Type names of the built-in recognizers (custom patterns use their own name).
+inline constexpr std::string_view kEmail = "email";
+inline constexpr std::string_view kPhone = "phone";
+inline constexpr std::string_view kKoreanName = "korean_name";
+inline constexpr std::string_view kRrn = "rrn";  // Korean resident registration number
+inline constexpr std::string_view kCreditCard = "credit_card";
+inline constexpr std::string_view kIban = "iban";
+inline constexpr std::string_view kSsn = "ssn";  // US social security number
+inline constexpr std::string_view kIpv4 = "ipv4";
+inline constexpr std::string_view kIpv6 = "ipv6";
+inline constexpr std::string_view kAwsAccessKey = "aws_access_key";
+inline constexpr std::string_view kAwsSecretKey = "aws_secret_key";
+inline constexpr std::string_view kSecret = "secret";
+inline constexpr std::string_view kBearerToken = "bearer_token";
+inline constexpr std::string_view kJwt = "jwt";
+inline constexpr std::string_view kPrivateKey = "private_key";
+inline constexpr std::string_view kGithubToken = "github_token";
+inline constexpr std::string_view kSlackToken = "slack_token";
+// Reported once, at the end, when a scan hit ScannerLimits::max_findings:
+// the rest of the text was not examined.
+inline constexpr std::string_view kOverflow = "overflow";
+
+struct Finding {
+  std::string type;       // one of pii::k* or a custom pattern name
+  std::size_t begin = 0;  // byte span [begin, end) in the scanned text
+  std::size_t end = 0;
+  double confidence = 0;  // 0..1
+  std::string detail;     // e.g. "kr_mobile", "visa", "checksum not valid"; never the value
+};
+
+struct ScannerLimits {
+  // Findings kept per scan() call; past it the scan stops and reports one
+  // pii::kOverflow finding so policies can refuse what was not examined.
+  std::size_t max_findings = 100'000;
+  // Findings below this confidence are dropped.
+  double min_confidence = 0.5;
+};
+
+class PiiScanner {
+ public:
+  // Compiles the anchors and custom patterns into one Vectorscan database.
+  // Throws PatternError (naming the pattern) when one does not compile.
+  explicit PiiScanner(PatternSet patterns = default_patterns(), ScannerLimits limits = {});
+  ~PiiScanner();
+  PiiScanner(const PiiScanner&) = delete;
+  PiiScanner& operator=(const PiiScanner&) = delete;
+
+  // Non-overlapping findings sorted by begin. Allocates nothing when the text
+  // holds no PII. Never throws on any input (bad_alloc aside).
+  std::vector<Finding> scan(std::string_view utf8) const;
+
+  const PatternSet& patterns() const;
+  const ScannerLimits& limits() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Higher wins when findings overlap (then the longer, then the earlier).
+int type_priority(std::string_view type);
+
+// Keeps a non-overlapping subset: by priority, then length, then position.
+// Returns it sorted by begin.
+std::vector<Finding> resolve_overlaps(std::vector<Finding> findings);
+
+}  // namespace bastion::pii

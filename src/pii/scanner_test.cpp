@@ -1,0 +1,371 @@
+#include "pii/scanner.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "pii/validators.hpp"
+
+namespace bastion::pii {
+namespace {
+
+const PiiScanner& scanner() {
+  static const PiiScanner s;
+  return s;
+}
+
+struct Case {
+  std::string text;
+  std::string type;   // expected type ("" = no finding of any kind)
+  std::string value;  // expected matched bytes
+};
+
+// Table: each text must yield exactly one finding of `type` covering `value`,
+// or (type empty) nothing at all.
+const Case kCases[] = {
+    // email
+    {"contact alice.smith+tag@mail.example.co.kr today", "email",
+     "alice.smith+tag@mail.example.co.kr"},
+    {"메일은 hong@example.com 으로", "email", "hong@example.com"},
+    {"user@localhost is not routable", "", ""},
+    {"@mention and a@b.c", "", ""},
+    {"trailing dot bob@example.org.", "email", "bob@example.org"},
+    // Korean mobiles and other numbers
+    {"전화 010-1234-5678 주세요", "phone", "010-1234-5678"},
+    {"call 01012345678 now", "phone", "01012345678"},
+    {"old 011-234-5678 number", "phone", "011-234-5678"},
+    {"dots 010.1234.5678 ok", "phone", "010.1234.5678"},
+    {"intl +82 10-1234-5678 ok", "phone", "+82 10-1234-5678"},
+    {"intl +821012345678 ok", "phone", "+821012345678"},
+    {"seoul 02-123-4567 office", "phone", "02-123-4567"},
+    {"gyeonggi 031-1234-5678 office", "phone", "031-1234-5678"},
+    {"voip 070-1234-5678", "phone", "070-1234-5678"},
+    {"free 080-123-4567", "phone", "080-123-4567"},
+    {"service 1588-1234 call", "phone", "1588-1234"},
+    {"us +1 415 555 2671 office", "phone", "+1 415 555 2671"},
+    {"uk +44 20 7946 0958", "phone", "+44 20 7946 0958"},
+    {"code 012-3456-7890 is not a phone", "", ""},
+    {"order id 2024-0412-77 shipped", "", ""},
+    {"year 2024 and 300 people", "", ""},
+    {"hex abc01012345678 id", "", ""},
+    // RRN
+    {"주민번호 900101-1234568 입니다", "rrn", "900101-1234568"},
+    {"contiguous 9001011234568.", "rrn", "9001011234568"},
+    {"new-style 200101-3123456 (no checksum)", "rrn", "200101-3123456"},
+    {"bad month 901301-1234567", "", ""},
+    {"bad day 900230-1234567", "", ""},
+    {"bad century digit 900101-9234567", "", ""},
+    {"leap 000229-3234567 ok", "rrn", "000229-3234567"},
+    {"not leap 010229-3234567", "", ""},
+    // cards
+    {"visa 4111 1111 1111 1111 exp", "credit_card", "4111 1111 1111 1111"},
+    {"mc 5500-0000-0000-0004.", "credit_card", "5500-0000-0000-0004"},
+    {"amex 3782 822463 10005 ok", "credit_card", "3782 822463 10005"},
+    {"raw 4012888888881881 ok", "credit_card", "4012888888881881"},
+    {"bad luhn 4111 1111 1111 1112", "", ""},
+    {"bad luhn raw 4012888888881882", "", ""},
+    // US SSN
+    {"ssn 123-45-6789 on file", "ssn", "123-45-6789"},
+    {"ssn 000-12-3456", "", ""},
+    {"ssn 666-12-3456", "", ""},
+    {"ssn 900-12-3456", "", ""},
+    {"ssn 123-00-4567", "", ""},
+    {"ssn 123-45-0000", "", ""},
+    // IBAN
+    {"iban DE89370400440532013000 ok", "iban", "DE89370400440532013000"},
+    {"iban GB82 WEST 1234 5698 7654 32 ok", "iban", "GB82 WEST 1234 5698 7654 32"},
+    {"iban DE88370400440532013000 bad check", "", ""},
+    // IP
+    {"host 192.168.0.1 up", "ipv4", "192.168.0.1"},
+    {"host 8.8.8.8.", "ipv4", "8.8.8.8"},
+    {"bad 256.1.1.1 addr", "", ""},
+    {"version 1.2.3.4.5 is not", "", ""},
+    {"v6 2001:db8::8a2e:370:7334 up", "ipv6", "2001:db8::8a2e:370:7334"},
+    {"link fe80::1ff:fe23:4567:890a", "ipv6", "fe80::1ff:fe23:4567:890a"},
+    {"time 12:30:45 and std::string", "", ""},
+    // Korean names
+    {"김철수님 안녕하세요", "korean_name", "김철수"},
+    {"어제 박영희씨가 왔다", "korean_name", "박영희"},
+    {"남궁민수님께", "korean_name", "남궁민수"},
+    {"오늘 날씨가 좋다", "", ""},
+    {"요리 솜씨가 좋다", "", ""},
+    {"맵씨가 곱다", "", ""},
+    {"고객님 감사합니다", "", ""},
+    {"선생님 질문 있어요", "", ""},
+    {"회장님과 사장님이", "", ""},
+    {"여러분 안녕하세요", "", ""},
+    {"마음씨가 곱다", "", ""},
+    {"철수씨 (no surname)", "", ""},
+    // secrets
+    {"key AKIAIOSFODNN7EXAMPLE here", "aws_access_key", "AKIAIOSFODNN7EXAMPLE"},
+    {"aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_key",
+     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
+    {"Authorization: Bearer abcdef0123456789ABCDEF.xyz", "bearer_token",
+     "abcdef0123456789ABCDEF.xyz"},
+    {"tok "
+     "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U "
+     "end",
+     "jwt",
+     "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_"
+     "XgL0n3I9PlFUP0THsR8U"},
+    {"gh ghp_abcdefghijklmnopqrstuvwxyz0123456789 x", "github_token",
+     "ghp_abcdefghijklmnopqrstuvwxyz0123456789"},
+    {"slack xoxb-1234567890-abcdefghij ok", "slack_token", "xoxb-1234567890-abcdefghij"},
+    {"config api_key=sk_live_abc123XYZ", "secret", "sk_live_abc123XYZ"},
+    {R"({"password": "hunter2!"})", "secret", "hunter2!"},
+    {"Enter your password to continue", "", ""},
+    {"the secret: always smile", "", ""},
+    {"token_type=bearer", "", ""},
+    {"password=${DB_PASSWORD}", "", ""},
+    {"a Bearer token is short", "", ""},
+    {"ghp_short", "", ""},
+};
+
+TEST(PiiScanner, Table) {
+  for (const auto& c : kCases) {
+    auto f = scanner().scan(c.text);
+    if (c.type.empty()) {
+      std::string got;
+      if (!f.empty())
+        got = f[0].type + " '" + c.text.substr(f[0].begin, f[0].end - f[0].begin) + "'";
+      EXPECT_TRUE(f.empty()) << c.text << " -> " << got;
+      continue;
+    }
+    ASSERT_EQ(f.size(), 1u) << c.text;
+    EXPECT_EQ(f[0].type, c.type) << c.text;
+    EXPECT_EQ(c.text.substr(f[0].begin, f[0].end - f[0].begin), c.value) << c.text;
+    EXPECT_GT(f[0].confidence, 0.0);
+    EXPECT_LE(f[0].confidence, 1.0);
+  }
+}
+
+TEST(PiiScanner, PrivateKeyBlock) {
+  std::string pem =
+      "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn\n/ygWyF8PbnGy0AHB7\n"
+      "-----END RSA PRIVATE KEY-----";
+  std::string text = "key:\n" + pem + "\nbye";
+  auto f = scanner().scan(text);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].type, "private_key");
+  EXPECT_EQ(text.substr(f[0].begin, f[0].end - f[0].begin), pem);
+  EXPECT_TRUE(
+      scanner().scan("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----").empty());
+}
+
+TEST(PiiScanner, RrnConfidenceReflectsChecksum) {
+  auto valid = scanner().scan("900101-1234568");
+  auto nochk = scanner().scan("900101-1234567");
+  ASSERT_EQ(valid.size(), 1u);
+  ASSERT_EQ(nochk.size(), 1u);
+  EXPECT_GT(valid[0].confidence, nochk[0].confidence);
+}
+
+TEST(PiiScanner, SeveralFindingsSortedAndDisjoint) {
+  std::string t =
+      "김철수님(010-1234-5678, kim@example.com)의 카드 4111-1111-1111-1111, 주민 900101-1234568";
+  auto f = scanner().scan(t);
+  ASSERT_EQ(f.size(), 5u);
+  const char* types[] = {"korean_name", "phone", "email", "credit_card", "rrn"};
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    EXPECT_EQ(f[i].type, types[i]);
+    if (i) {
+      EXPECT_LE(f[i - 1].end, f[i].begin);
+    }
+  }
+}
+
+TEST(PiiScanner, OverlapsPreferPriorityThenLength) {
+  std::vector<Finding> in = {{"email", 0, 10, 0.9, ""},
+                             {"secret", 5, 20, 0.7, ""},
+                             {"phone", 30, 40, 0.9, ""},
+                             {"ipv4", 32, 35, 0.9, ""}};
+  auto out = resolve_overlaps(in);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].type, "secret");
+  EXPECT_EQ(out[1].type, "phone");
+}
+
+TEST(PiiValidators, Basics) {
+  using namespace check;
+  EXPECT_TRUE(luhn_valid("79927398713"));
+  EXPECT_FALSE(luhn_valid("79927398710"));
+  EXPECT_EQ(card_brand("4111111111111111"), "visa");
+  EXPECT_EQ(card_brand("378282246310005"), "amex");
+  EXPECT_EQ(check_rrn("9001011234568"), RrnResult::kValid);
+  EXPECT_EQ(check_rrn("9001011234567"), RrnResult::kDateOnly);
+  EXPECT_EQ(check_rrn("9013011234567"), RrnResult::kInvalid);
+  EXPECT_TRUE(iban_valid("GB82WEST12345698765432"));
+  EXPECT_FALSE(iban_valid("GB83WEST12345698765432"));
+  EXPECT_TRUE(ipv4_valid("255.255.255.255"));
+  EXPECT_FALSE(ipv4_valid("256.1.1.1"));
+  EXPECT_FALSE(ipv4_valid("01.1.1.1"));
+  EXPECT_TRUE(ipv6_valid("::ffff:192.0.2.1"));
+  EXPECT_FALSE(ipv6_valid("12:30:45"));
+  EXPECT_EQ(korean_phone_kind("01012345678"), "kr_mobile");
+  EXPECT_EQ(korean_phone_kind("0212345678"), "kr_landline");
+  EXPECT_EQ(korean_phone_kind("15881234"), "kr_service");
+  EXPECT_EQ(korean_phone_kind("0101234567"), "");
+}
+
+TEST(PiiScanner, RandomBytesNeverCrash) {
+  std::mt19937_64 rng(42);
+  for (int round = 0; round < 200; ++round) {
+    std::string s(1 + rng() % 4096, '\0');
+    for (auto& ch : s) {
+      // Bias toward bytes the validators care about.
+      static const char kAlpha[] =
+          "0123456789-. +@:AKIAeyJ-----BEGIN xox_ghp=\xEB\x8B\x98\xEC\x94\xA8\xEA\xB9\x80";
+      ch = rng() % 3 ? kAlpha[rng() % (sizeof(kAlpha) - 1)] : static_cast<char>(rng());
+    }
+    auto f = scanner().scan(s);
+    for (std::size_t i = 0; i < f.size(); ++i) {
+      ASSERT_LE(f[i].begin, f[i].end);
+      ASSERT_LE(f[i].end, s.size());
+      if (i) {
+        ASSERT_LE(f[i - 1].end, f[i].begin);
+      }
+    }
+  }
+}
+
+TEST(PiiScanner, ConcurrentScansAgree) {
+  // Two scanners (different databases) used from several threads at once.
+  PiiScanner other(parse_patterns_text(R"({"x": "EMP-[0-9]{4}"})", "t"));
+  std::string text = "김철수님 010-1234-5678 kim@example.com EMP-1234 900101-1234568";
+  const auto want = scanner().scan(text).size();
+  std::vector<std::thread> threads;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        if (scanner().scan(text).size() != want) ++bad;
+        if (other.scan(text).size() != 1) ++bad;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
+}
+
+TEST(PiiScanner, HugeInputIsLinear) {
+  // 50 MB of hostile repetition: anchors everywhere, few real values.
+  std::string unit = "@@a@b.c 010-1234- eyJeyJ. ::: 1.2.3. -----BEGIN  password= 님씨 ";
+  std::string big;
+  big.reserve(50u << 20);
+  while (big.size() < (50u << 20)) big += unit;
+  auto t0 = std::chrono::steady_clock::now();
+  auto f = scanner().scan(big);
+  auto dt = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(std::chrono::duration_cast<std::chrono::seconds>(dt).count(), 30);
+  (void)f;
+}
+
+TEST(PiiScanner, CapsFindingsAndReportsOverflow) {
+  ScannerLimits lim;
+  lim.max_findings = 10;
+  PiiScanner s(default_patterns(), lim);
+  std::string t;
+  for (int i = 0; i < 100; ++i) t += "a" + std::to_string(i) + "@example.com ";
+  auto f = s.scan(t);
+  ASSERT_FALSE(f.empty());
+  EXPECT_EQ(f.back().type, "overflow");
+  EXPECT_LE(f.size(), 11u);
+}
+
+TEST(PiiScanner, InvalidUtf8) {
+  std::string t = "\xff\xfe kim@example.com \xc3\x28 김철수님 \xed\xa0\x80";
+  auto f = scanner().scan(t);
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[0].type, "email");
+  EXPECT_EQ(f[1].type, "korean_name");
+}
+
+TEST(PiiPatterns, EmbeddedDefaultMatchesDataFile) {
+  std::ifstream in(std::string(BASTION_SOURCE_DIR) + "/data/pii/default.json", std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(ss.str(), default_patterns_json());
+}
+
+TEST(PiiPatterns, SeedFileLoadsAndScans) {
+  // The seed's pii_patterns.json, verbatim.
+  const char* seed = R"js({
+  "email": "\\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Z|a-z]{2,}\\b",
+  "phone": "\\b01[0-9]-?[0-9]{4}-?[0-9]{4}\\b",
+  "korean_name": "\\b[가-힣]{2,4}\\b(?=님|씨|\\s|$)",
+  "ssn": "\\b\\d{6}-?[1-4]\\d{6}\\b"
+})js";
+  PatternSet set = parse_patterns_text(seed, "pii_patterns.json");
+  ASSERT_EQ(set.custom.size(), 4u);
+  EXPECT_EQ(set.custom[2].lookahead, "님|씨|\\s|$");
+  PiiScanner s(set);
+  auto f = s.scan("mail a@example.com phone 010-1234-5678 name 홍길동 end");
+  std::vector<std::string> types;
+  for (auto& x : f) types.push_back(x.type);
+  EXPECT_EQ(types, (std::vector<std::string>{"email", "phone", "korean_name"}));
+  auto g = s.scan("홍길동");  // lookahead satisfied by end of text
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_EQ(g[0].end, std::string("홍길동").size());
+  EXPECT_TRUE(s.scan("홍길동이다").empty());
+  // Defaults plus the seed file: one pass over both.
+  PatternSet both = default_patterns();
+  both.merge(set);
+  PiiScanner s2(both);
+  EXPECT_FALSE(s2.scan("900101-1234568").empty());
+}
+
+TEST(PiiPatterns, UnsupportedConstructsNameThePattern) {
+  for (const char* re : {R"((?<=x)abc)", R"((a)\1)", R"(abc(?!d))", R"((?=x)abc)"}) {
+    boost::json::object o{{"weird_one", re}};
+    try {
+      parse_patterns(o, "user.json");
+      ADD_FAILURE() << re;
+    } catch (const PatternError& e) {
+      EXPECT_NE(std::string(e.what()).find("weird_one"), std::string::npos) << e.what();
+    }
+  }
+  // Compiles in Python but not in Vectorscan: the scanner names it.
+  PatternSet bad;
+  bad.custom.push_back({"broken", "a{2,1}", "", 0.8, "user.json"});
+  try {
+    PiiScanner s(bad);
+    ADD_FAILURE();
+  } catch (const PatternError& e) {
+    EXPECT_NE(std::string(e.what()).find("broken"), std::string::npos) << e.what();
+  }
+}
+
+TEST(PiiPatterns, OwnFormatExtends) {
+  PatternSet extra = parse_patterns_text(
+      R"({"format": "bastion-pii/1", "korean_surnames": ["뷁"],
+          "patterns": {"employee_id": {"regex": "EMP-[0-9]{6}", "confidence": 0.9}}})",
+      "extra.json");
+  PatternSet all = default_patterns();
+  all.merge(extra);
+  PiiScanner s(all);
+  auto f = s.scan("EMP-123456 and 뷁철수님");
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[0].type, "employee_id");
+  EXPECT_EQ(f[1].type, "korean_name");
+  EXPECT_THROW(parse_patterns_text(R"({"format": "bastion-pii/1", "bogus": 1})", "x"),
+               PatternError);
+  EXPECT_THROW(
+      parse_patterns_text(
+          R"({"format": "bastion-pii/1", "anchors": [{"validator": "nope", "regex": "x"}]})", "x"),
+      PatternError);
+  try {
+    PiiScanner bad(parse_patterns_text(
+        R"({"format": "bastion-pii/1", "anchors": [{"validator": "nope", "regex": "x"}]})", "x"));
+    ADD_FAILURE();
+  } catch (const PatternError& e) {
+    EXPECT_NE(std::string(e.what()).find("nope"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace bastion::pii

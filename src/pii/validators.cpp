@@ -1,0 +1,200 @@
+#include "pii/validators.hpp"
+
+#include <arpa/inet.h>
+
+#include <array>
+#include <cstring>
+
+namespace bastion::pii::check {
+namespace {
+
+bool all_digits(std::string_view s) {
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return !s.empty();
+}
+
+int num(std::string_view s) {
+  int v = 0;
+  for (char c : s) v = v * 10 + (c - '0');
+  return v;
+}
+
+bool starts(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+}  // namespace
+
+bool luhn_valid(std::string_view d) {
+  if (!all_digits(d)) return false;
+  int sum = 0;
+  bool dbl = false;
+  for (auto it = d.rbegin(); it != d.rend(); ++it) {
+    int x = *it - '0';
+    if (dbl) {
+      x *= 2;
+      if (x > 9) x -= 9;
+    }
+    sum += x;
+    dbl = !dbl;
+  }
+  return sum % 10 == 0;
+}
+
+std::string_view card_brand(std::string_view d) {
+  const std::size_t n = d.size();
+  if (n < 12 || n > 19 || !all_digits(d)) return {};
+  const int p2 = num(d.substr(0, 2)), p3 = num(d.substr(0, 3)), p4 = num(d.substr(0, 4));
+  const int p6 = num(d.substr(0, 6));
+  if (d[0] == '4' && (n == 13 || n == 16 || n == 19)) return "visa";
+  if (((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) && n == 16) return "mastercard";
+  if ((p2 == 34 || p2 == 37) && n == 15) return "amex";
+  if ((p4 == 6011 || (p3 >= 644 && p3 <= 649) || p2 == 65 || (p6 >= 622126 && p6 <= 622925)) &&
+      n >= 16)
+    return "discover";
+  if (p4 >= 3528 && p4 <= 3589 && n >= 16) return "jcb";
+  if (((p3 >= 300 && p3 <= 305) || p2 == 36 || p2 == 38 || p2 == 39) && n >= 14) return "diners";
+  if (p2 == 62 && n >= 16) return "unionpay";
+  if ((p2 == 50 || (p2 >= 56 && p2 <= 58) || d[0] == '6') && n >= 12) return "maestro";
+  if (p2 == 94 && n == 16) return "bc";  // Korean BC Card domestic range
+  return {};
+}
+
+RrnResult check_rrn(std::string_view d) {
+  if (d.size() != 13 || !all_digits(d)) return RrnResult::kInvalid;
+  const int yy = num(d.substr(0, 2)), mm = num(d.substr(2, 2)), dd = num(d.substr(4, 2));
+  const int g = d[6] - '0';
+  int century;
+  switch (g) {
+    case 1:
+    case 2:
+    case 5:
+    case 6:
+      century = 1900;
+      break;
+    case 3:
+    case 4:
+    case 7:
+    case 8:
+      century = 2000;
+      break;
+    default:
+      return RrnResult::kInvalid;
+  }
+  const int year = century + yy;
+  if (mm < 1 || mm > 12 || dd < 1) return RrnResult::kInvalid;
+  static constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  int days = kDays[mm - 1] + (mm == 2 && leap(year) ? 1 : 0);
+  if (dd > days) return RrnResult::kInvalid;
+  static constexpr std::array<int, 12> kW = {2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5};
+  int sum = 0;
+  for (int i = 0; i < 12; ++i) sum += (d[i] - '0') * kW[i];
+  const int check = (11 - sum % 11) % 10;
+  return check == d[12] - '0' ? RrnResult::kValid : RrnResult::kDateOnly;
+}
+
+int iban_length(std::string_view cc) {
+  struct E {
+    const char* cc;
+    int len;
+  };
+  static constexpr E kTable[] = {
+      {"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20}, {"BE", 16},
+      {"BG", 22}, {"BH", 22}, {"BR", 29}, {"BY", 28}, {"CH", 21}, {"CR", 22}, {"CY", 28},
+      {"CZ", 24}, {"DE", 22}, {"DK", 18}, {"DO", 28}, {"EE", 20}, {"EG", 29}, {"ES", 24},
+      {"FI", 18}, {"FO", 18}, {"FR", 27}, {"GB", 22}, {"GE", 22}, {"GI", 23}, {"GL", 18},
+      {"GR", 27}, {"GT", 28}, {"HR", 21}, {"HU", 28}, {"IE", 22}, {"IL", 23}, {"IQ", 23},
+      {"IS", 26}, {"IT", 27}, {"JO", 30}, {"KW", 30}, {"KZ", 20}, {"LB", 28}, {"LC", 32},
+      {"LI", 21}, {"LT", 20}, {"LU", 20}, {"LV", 21}, {"MC", 27}, {"MD", 24}, {"ME", 22},
+      {"MK", 19}, {"MR", 27}, {"MT", 31}, {"MU", 30}, {"NL", 18}, {"NO", 15}, {"PK", 24},
+      {"PL", 28}, {"PS", 29}, {"PT", 25}, {"QA", 29}, {"RO", 24}, {"RS", 22}, {"SA", 24},
+      {"SC", 31}, {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27}, {"ST", 25}, {"SV", 28},
+      {"TL", 23}, {"TN", 24}, {"TR", 26}, {"UA", 29}, {"VA", 22}, {"VG", 24}, {"XK", 20},
+  };
+  for (const auto& e : kTable)
+    if (cc == e.cc) return e.len;
+  return 0;
+}
+
+bool iban_valid(std::string_view s) {
+  if (s.size() < 15 || s.size() > 34) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool letter = c >= 'A' && c <= 'Z', digit = c >= '0' && c <= '9';
+    if (i < 2 ? !letter : i < 4 ? !digit : !(letter || digit)) return false;
+  }
+  if (int want = iban_length(s.substr(0, 2)); want && want != static_cast<int>(s.size()))
+    return false;
+  // mod 97 over the rearranged string, letters as 10..35, digit by digit.
+  int r = 0;
+  auto feed = [&](char c) {
+    if (c >= 'A') {
+      int v = c - 'A' + 10;
+      r = (r * 100 + v) % 97;
+    } else {
+      r = (r * 10 + (c - '0')) % 97;
+    }
+  };
+  for (std::size_t i = 4; i < s.size(); ++i) feed(s[i]);
+  for (std::size_t i = 0; i < 4; ++i) feed(s[i]);
+  return r == 1;
+}
+
+bool ssn_valid(std::string_view a, std::string_view g, std::string_view s) {
+  if (a.size() != 3 || g.size() != 2 || s.size() != 4) return false;
+  if (!all_digits(a) || !all_digits(g) || !all_digits(s)) return false;
+  const int area = num(a);
+  if (area == 0 || area == 666 || area >= 900) return false;
+  return num(g) != 0 && num(s) != 0;
+}
+
+bool ipv4_valid(std::string_view s) {
+  int parts = 0;
+  std::size_t i = 0;
+  while (true) {
+    std::size_t j = i;
+    while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
+    const std::size_t len = j - i;
+    if (len == 0 || len > 3) return false;
+    if (len > 1 && s[i] == '0') return false;
+    if (num(s.substr(i, len)) > 255) return false;
+    ++parts;
+    if (j == s.size()) break;
+    if (s[j] != '.' || parts == 4) return false;
+    i = j + 1;
+  }
+  return parts == 4;
+}
+
+bool ipv6_valid(std::string_view s) {
+  if (s.size() < 2 || s.size() > 45) return false;
+  char buf[46];
+  std::memcpy(buf, s.data(), s.size());
+  buf[s.size()] = 0;
+  unsigned char out[16];
+  return inet_pton(AF_INET6, buf, out) == 1;
+}
+
+std::string_view korean_phone_kind(std::string_view d) {
+  const std::size_t n = d.size();
+  if (!all_digits(d) || n < 8 || n > 11) return {};
+  if (starts(d, "010")) return n == 11 ? "kr_mobile" : std::string_view{};
+  if (starts(d, "011") || starts(d, "016") || starts(d, "017") || starts(d, "018") ||
+      starts(d, "019"))
+    return n == 10 || n == 11 ? "kr_mobile" : std::string_view{};
+  if (starts(d, "02")) return n == 9 || n == 10 ? "kr_landline" : std::string_view{};
+  if (starts(d, "070")) return n == 11 ? "kr_voip" : std::string_view{};
+  if (starts(d, "080")) return n == 10 || n == 11 ? "kr_tollfree" : std::string_view{};
+  if (d[0] == '0' && n >= 10) {
+    const int area = num(d.substr(0, 3));
+    if ((area >= 31 && area <= 33) || (area >= 41 && area <= 44) || (area >= 51 && area <= 55) ||
+        (area >= 61 && area <= 64))
+      return "kr_landline";
+    return {};
+  }
+  if (n == 8 && (starts(d, "15") || starts(d, "16") || starts(d, "18"))) return "kr_service";
+  return {};
+}
+
+}  // namespace bastion::pii::check
