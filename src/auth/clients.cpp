@@ -6,7 +6,7 @@
 #include <cctype>
 #include <stdexcept>
 
-#include "auth/jose.hpp"
+#include "auth/jwk.hpp"
 
 namespace bastion::auth {
 

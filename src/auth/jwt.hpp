@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "auth/jose.hpp"
+#include "auth/jws.hpp"
 #include "auth/options.hpp"
 #include "protocol/principal.hpp"
 

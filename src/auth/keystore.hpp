@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "auth/jose.hpp"
+#include "auth/jwk.hpp"
 #include "auth/options.hpp"
 
 namespace bastion::auth {

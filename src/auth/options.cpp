@@ -3,7 +3,7 @@
 #include <boost/url/parse.hpp>
 #include <stdexcept>
 
-#include "auth/jose.hpp"
+#include "auth/jwk.hpp"
 #include "storage/private_file.hpp"
 
 namespace bastion::auth {

@@ -1,11 +1,15 @@
+// The OAuth endpoints (token, introspection, revocation, metadata, JWKS) of
+// AuthServer. The bearer check on the resource side is in bearer.cpp.
 #include "auth/server.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
-#include <ctime>
 
+#include "auth/bearer.hpp"
+#include "auth/form.hpp"
+#include "auth/http_util.hpp"
 #include "auth/scopes.hpp"
 
 namespace bastion::auth {
@@ -16,54 +20,9 @@ namespace {
 
 constexpr std::size_t kMaxFormBytes = 16 * 1024;
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 std::string_view path_of(const Request& req) {
   std::string_view t(req.target().data(), req.target().size());
   return t.substr(0, t.find('?'));
-}
-
-Response json_response(const Request& req, http::status status, const json::value& body,
-                       bool no_store) {
-  Response res{status, req.version()};
-  res.set(http::field::content_type, "application/json");
-  if (no_store) {
-    res.set(http::field::cache_control, "no-store");
-    res.set(http::field::pragma, "no-cache");
-  }
-  res.keep_alive(req.keep_alive());
-  res.body() = json::serialize(body);
-  res.prepare_payload();
-  return res;
-}
-
-Response method_not_allowed(const Request& req, std::string_view allow) {
-  Response res = json_response(
-      req, http::status::method_not_allowed,
-      json::object{{"error", "invalid_request"},
-                   {"error_description", "method not allowed; use " + std::string(allow)}},
-      true);
-  res.set(http::field::allow, allow);
-  return res;
-}
-
-// Quoted-string safe text for WWW-Authenticate parameters.
-std::string quote_safe(std::string_view s) {
-  std::string out;
-  for (char c : s)
-    if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) out += c;
-  return out;
 }
 
 // Standard base64 with padding (HTTP Basic).
@@ -83,91 +42,7 @@ std::optional<std::string> b64std_decode(std::string_view s) {
   return b64url_decode(t);
 }
 
-std::string iso8601(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-using Form = std::vector<std::pair<std::string, std::string>>;
-
-const std::string* form_get(const Form& f, std::string_view name) {
-  for (const auto& [k, v] : f)
-    if (k == name) return &v;
-  return nullptr;
-}
-
 }  // namespace
-
-// --- form encoding ---------------------------------------------------------------
-
-std::optional<std::string> form_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '+') {
-      out += ' ';
-    } else if (c == '%') {
-      if (i + 2 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i + 1])) ||
-          !std::isxdigit(static_cast<unsigned char>(s[i + 2])))
-        return std::nullopt;
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::string form_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '*') {
-      out += static_cast<char>(c);
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
-std::optional<Form> parse_form(std::string_view body, std::string* error) {
-  Form out;
-  std::size_t i = 0;
-  while (i <= body.size()) {
-    auto amp = body.find('&', i);
-    if (amp == std::string_view::npos) amp = body.size();
-    std::string_view part = body.substr(i, amp - i);
-    i = amp + 1;
-    if (part.empty()) continue;
-    auto eq = part.find('=');
-    auto name = form_decode(part.substr(0, eq));
-    auto value = form_decode(eq == std::string_view::npos ? "" : part.substr(eq + 1));
-    if (!name || !value) {
-      if (error) *error = "malformed form encoding";
-      return std::nullopt;
-    }
-    // RFC 6749 §3.2: no parameter more than once (even an empty one).
-    if (form_get(out, *name)) {
-      if (error) *error = "parameter '" + *name + "' is repeated";
-      return std::nullopt;
-    }
-    out.emplace_back(std::move(*name), std::move(*value));
-  }
-  // RFC 6749 §3.1: parameters without a value are treated as omitted.
-  std::erase_if(out, [](const auto& kv) { return kv.second.empty(); });
-  return out;
-}
 
 // --- AuthServer ---------------------------------------------------------------------
 
@@ -568,123 +443,6 @@ Response AuthServer::revoke(const Request& req) {
     emit(json::object{{"event_type", "token_revoked"}, {"client_id", c->id}, {"jti", v->jti}});
   }
   return ok;
-}
-
-// --- resource side ------------------------------------------------------------
-
-namespace {
-// RFC 6750 §2.1 b64token.
-bool valid_b64token(std::string_view t) {
-  if (t.empty()) return false;
-  std::size_t i = 0;
-  for (; i < t.size(); ++i) {
-    unsigned char c = t[i];
-    if (!(std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'))
-      break;
-  }
-  if (i == 0) return false;
-  for (; i < t.size(); ++i)
-    if (t[i] != '=') return false;
-  return true;
-}
-
-Response bearer_challenge(const Request& req, http::status status, std::string_view realm,
-                          const std::string& metadata_url, std::string_view error,
-                          std::string_view description, std::string_view scope = {}) {
-  std::string h =
-      "Bearer realm=\"" + std::string(realm) + "\", resource_metadata=\"" + metadata_url + "\"";
-  json::object body;
-  if (!error.empty()) {
-    h += ", error=\"" + std::string(error) + "\"";
-    body["error"] = error;
-  }
-  if (!description.empty()) {
-    h += ", error_description=\"" + quote_safe(description) + "\"";
-    body["error_description"] = description;
-  }
-  if (!scope.empty()) {
-    h += ", scope=\"" + quote_safe(scope) + "\"";
-    body["scope"] = scope;
-  }
-  if (body.empty()) body["error"] = "unauthorized";
-  Response res = json_response(req, status, body, true);
-  res.set(http::field::www_authenticate, h);
-  return res;
-}
-}  // namespace
-
-std::variant<protocol::Principal, Response> AuthServer::authenticate(const Request& req) const {
-  const std::string md = resource_metadata_url();
-  std::size_t n = req.count(http::field::authorization);
-  auto challenge = [&](std::string_view error, std::string_view description) {
-    ++auth_failures_;
-    emit(json::object{{"event_type", "auth_failure"},
-                      {"status", 401},
-                      {"path", std::string_view(req.target().data(), req.target().size())},
-                      {"error", error.empty() ? std::string_view("no_credentials") : error},
-                      {"reason", description}});
-    return bearer_challenge(req, http::status::unauthorized, options_.realm, md, error,
-                            description);
-  };
-  if (n == 0) {
-    if (!options_.require_auth) return protocol::Principal::anonymous();
-    return challenge("", "");  // RFC 6750 §3.1: no error code when no credentials
-  }
-  if (n > 1) {
-    ++auth_failures_;
-    return bearer_challenge(req, http::status::bad_request, options_.realm, md, "invalid_request",
-                            "more than one Authorization header");
-  }
-  std::string_view v(req[http::field::authorization].data(),
-                     req[http::field::authorization].size());
-  v = trim(v);
-  auto sp = v.find(' ');
-  if (sp == std::string_view::npos || !iequals(v.substr(0, sp), "Bearer")) {
-    if (!options_.require_auth) return protocol::Principal::anonymous();
-    return challenge("", "");
-  }
-  std::string_view token = trim(v.substr(sp + 1));
-  if (!valid_b64token(token)) return challenge("invalid_token", "malformed bearer token");
-  auto t = validator_->validate(token);
-  if (!t) return challenge("invalid_token", t.reason());
-  return t->principal();
-}
-
-std::optional<Response> AuthServer::require_scope(const Request& req, const protocol::Principal& p,
-                                                  std::string_view scope) const {
-  if (!p.authenticated && !options_.require_auth) return std::nullopt;
-  if (scopes_cover(p.scopes, scope) || p.has_scope(kScopeAll) || p.has_scope(scope))
-    return std::nullopt;
-  ++auth_failures_;
-  emit(json::object{{"event_type", "access_denied"},
-                    {"status", 403},
-                    {"client_id", p.client_id},
-                    {"user_id", p.subject},
-                    {"scope_needed", scope}});
-  return bearer_challenge(req, http::status::forbidden, options_.realm, resource_metadata_url(),
-                          "insufficient_scope", "the token lacks the scope this request needs",
-                          scope);
-}
-
-Response AuthServer::hello(const Request& req) const {
-  if (req.method() != http::verb::get) return method_not_allowed(req, "GET");
-  // The seed's demo resource always wants a token, whatever require_auth says.
-  if (req.count(http::field::authorization) == 0) {
-    ++auth_failures_;
-    return bearer_challenge(req, http::status::unauthorized, options_.realm,
-                            resource_metadata_url(), "", "");
-  }
-  auto who = authenticate(req);
-  if (auto* res = std::get_if<Response>(&who)) return std::move(*res);
-  const auto& p = std::get<protocol::Principal>(who);
-  if (!p.authenticated)
-    return bearer_challenge(req, http::status::unauthorized, options_.realm,
-                            resource_metadata_url(), "", "");
-  return json_response(req, http::status::ok,
-                       json::object{{"message", "Hello from Bastion!"},
-                                    {"authenticated_client", p.client_id},
-                                    {"timestamp", iso8601(clock_())}},
-                       true);
 }
 
 }  // namespace bastion::auth

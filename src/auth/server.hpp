@@ -1,5 +1,7 @@
 // Bastion's OAuth2 authorization server and bearer-token gate, as pure
 // functions of a Beast request: no sockets here, the HTTP server mounts them.
+// The endpoints are in server.cpp, the bearer check (authenticate,
+// require_scope, /hello) in bearer.cpp.
 //
 //   POST /oauth2/token                        client_credentials (RFC 6749 §4.4)
 //   POST /oauth2/introspect                   RFC 7662
@@ -31,6 +33,7 @@
 #include <variant>
 
 #include "auth/clients.hpp"
+#include "auth/form.hpp"
 #include "auth/jwt.hpp"
 #include "auth/keystore.hpp"
 #include "auth/options.hpp"
@@ -122,14 +125,5 @@ class AuthServer {
     if (audit_) audit_(std::move(e));
   }
 };
-
-// --- pieces exposed for tests and the CLI -------------------------------------
-
-// application/x-www-form-urlencoded decoding ('+' is space); nullopt on bad %.
-std::optional<std::string> form_decode(std::string_view s);
-std::string form_encode(std::string_view s);
-// Parses a form body; nullopt when malformed or a parameter repeats.
-std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view body,
-                                                                           std::string* error);
 
 }  // namespace bastion::auth

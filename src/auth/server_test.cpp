@@ -1,100 +1,21 @@
-// The authorization server's handlers called directly (no sockets), plus one
-// real round trip over 127.0.0.1 for the token client.
+// The OAuth endpoints called directly (no sockets): token, introspection,
+// revocation, metadata.
 #include "auth/server.hpp"
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <thread>
-
-#include "auth/scopes.hpp"
-#include "auth/test_util.hpp"
-#include "auth/token_client.hpp"
+#include "auth/server_fixture.hpp"
 
 namespace bastion::auth {
 namespace {
 
-using testing::FakeClock;
+using testing::basic;
+using testing::body_of;
+using testing::client_a;
+using testing::client_b;
+using testing::expect_error;
+using testing::Server;
 using testing::TempDir;
-
-// Hashing argon2id is slow on purpose: make the test clients once.
-const NewClient& client_a() {
-  static const NewClient c = create_client("mcp-client", {"mcp.access", "extra"}).value();
-  return c;
-}
-const NewClient& client_b() {
-  static const NewClient c = create_client("narrow", {"mcp:server:fs", "mcp:tool:git/log"}).value();
-  return c;
-}
-
-std::string basic(std::string_view id, std::string_view secret) {
-  std::string raw = form_encode(id) + ":" + form_encode(secret);
-  std::string s = b64url_encode(raw);
-  for (char& c : s) c = c == '-' ? '+' : c == '_' ? '/' : c;
-  while (s.size() % 4) s += '=';
-  return "Basic " + s;
-}
-
-struct Server {
-  TempDir tmp;
-  FakeClock clock;
-  std::unique_ptr<AuthServer> as;
-
-  explicit Server(std::string alg = "ES256", bool require_auth = true) {
-    Options o;
-    o.issuer = "http://127.0.0.1:8080";
-    o.algorithm = alg;
-    o.data_dir = tmp.path() / "auth";
-    o.require_auth = require_auth;
-    o.clients = {ClientConfig{"mcp-client", client_a().secret_hash, client_a().scopes, {}},
-                 ClientConfig{"narrow", client_b().secret_hash, client_b().scopes, {}},
-                 ClientConfig{"nogrant", client_a().secret_hash, {"mcp.access"}, {}, {}}};
-    as = std::make_unique<AuthServer>(o, clock);
-  }
-  void reload() {
-    Options o = as->options();
-    as.reset();
-    as = std::make_unique<AuthServer>(o, clock);
-  }
-
-  Response post(std::string_view target, std::string body,
-                std::string content_type = "application/x-www-form-urlencoded",
-                std::string authorization = {}) {
-    Request req{http::verb::post, target, 11};
-    if (!content_type.empty()) req.set(http::field::content_type, content_type);
-    if (!authorization.empty()) req.set(http::field::authorization, authorization);
-    req.body() = std::move(body);
-    req.prepare_payload();
-    auto r = as->handle(req);
-    EXPECT_TRUE(r);
-    return *r;
-  }
-  Response get(std::string_view target, std::string authorization = {}) {
-    Request req{http::verb::get, target, 11};
-    if (!authorization.empty()) req.set(http::field::authorization, authorization);
-    auto r = as->handle(req);
-    EXPECT_TRUE(r) << target;
-    return r ? *r : Response{};
-  }
-  std::string token(std::string scope = "mcp.access") {
-    auto r = post("/oauth2/token", "grant_type=client_credentials&scope=" + form_encode(scope),
-                  "application/x-www-form-urlencoded", basic("mcp-client", client_a().secret));
-    EXPECT_EQ(r.result(), http::status::ok) << r.body();
-    return std::string(json::parse(r.body()).at("access_token").as_string());
-  }
-};
-
-json::object body_of(const Response& r) { return json::parse(r.body()).as_object(); }
-
-void expect_error(const Response& r, http::status status, std::string_view code) {
-  EXPECT_EQ(r.result(), status) << r.body();
-  auto b = body_of(r);
-  EXPECT_EQ(b.at("error").as_string(), code) << r.body();
-  EXPECT_TRUE(b.contains("error_description"));
-  EXPECT_EQ(r[http::field::cache_control], "no-store");
-  EXPECT_EQ(r[http::field::pragma], "no-cache");
-}
 
 TEST(TokenEndpoint, ClientSecretBasicAndPost) {
   Server s;
@@ -336,120 +257,6 @@ TEST(Metadata, DocumentsAndJwks) {
   Request other{http::verb::get, "/mcp", 11};
   EXPECT_FALSE(s.as->handle(other));
   EXPECT_EQ(s.post("/.well-known/jwks.json", "").result(), http::status::method_not_allowed);
-}
-
-TEST(Resource, AuthenticateAndScopes) {
-  Server s;
-  auto req_with = [](std::string auth) {
-    Request req{http::verb::post, "/mcp", 11};
-    if (!auth.empty()) req.set(http::field::authorization, auth);
-    return req;
-  };
-  const std::string md =
-      "resource_metadata=\"http://127.0.0.1:8080/.well-known/oauth-protected-resource/mcp\"";
-  auto none = s.as->authenticate(req_with(""));
-  ASSERT_TRUE(std::holds_alternative<Response>(none));
-  auto& r = std::get<Response>(none);
-  EXPECT_EQ(r.result(), http::status::unauthorized);
-  EXPECT_EQ(r[http::field::www_authenticate], "Bearer realm=\"bastion\", " + md);
-
-  auto bad = s.as->authenticate(req_with("Bearer not-a-jwt"));
-  auto& rb = std::get<Response>(bad);
-  EXPECT_EQ(rb.result(), http::status::unauthorized);
-  std::string h(rb[http::field::www_authenticate]);
-  EXPECT_NE(h.find(md), std::string::npos);
-  EXPECT_NE(h.find("error=\"invalid_token\""), std::string::npos);
-  EXPECT_NE(h.find("error_description=\""), std::string::npos);
-
-  std::string tok = s.token("mcp:server:fs");
-  auto ok = s.as->authenticate(req_with("bearer " + tok));  // scheme is case-insensitive
-  ASSERT_TRUE(std::holds_alternative<protocol::Principal>(ok)) << std::get<Response>(ok).body();
-  const auto& p = std::get<protocol::Principal>(ok);
-  EXPECT_EQ(p.client_id, "mcp-client");
-  EXPECT_TRUE(may_use(p, "fs", "read_file"));
-  EXPECT_FALSE(may_use(p, "git", "log"));
-  EXPECT_FALSE(s.as->require_scope(req_with(""), p, "mcp:tool:fs/read_file"));
-  auto forbidden = s.as->require_scope(req_with(""), p, "mcp.access");
-  ASSERT_TRUE(forbidden);
-  EXPECT_EQ(forbidden->result(), http::status::forbidden);
-  std::string fh(forbidden->at(http::field::www_authenticate));
-  EXPECT_NE(fh.find("error=\"insufficient_scope\""), std::string::npos);
-  EXPECT_NE(fh.find("scope=\"mcp.access\""), std::string::npos);
-
-  s.clock.advance(1800 + 60);
-  auto expired = s.as->authenticate(req_with("Bearer " + tok));
-  EXPECT_NE(
-      std::string(std::get<Response>(expired)[http::field::www_authenticate]).find("token expired"),
-      std::string::npos);
-
-  Server open("ES256", /*require_auth=*/false);
-  auto anon = open.as->authenticate(req_with(""));
-  ASSERT_TRUE(std::holds_alternative<protocol::Principal>(anon));
-  EXPECT_FALSE(std::get<protocol::Principal>(anon).authenticated);
-  EXPECT_TRUE(std::holds_alternative<Response>(open.as->authenticate(req_with("Bearer x.y.z"))));
-}
-
-TEST(Resource, HelloLikeTheSeed) {
-  Server s("HS256");
-  EXPECT_EQ(s.get("/hello").result(), http::status::unauthorized);
-  auto r = s.get("/hello", "Bearer " + s.token());
-  ASSERT_EQ(r.result(), http::status::ok) << r.body();
-  auto b = body_of(r);
-  EXPECT_EQ(b.at("authenticated_client").as_string(), "mcp-client");
-  EXPECT_TRUE(b.contains("message"));
-  EXPECT_EQ(b.at("timestamp").as_string(), "2023-11-14T22:13:20Z");
-  EXPECT_TRUE(body_of(s.get("/.well-known/jwks.json")).at("keys").as_array().empty());
-}
-
-TEST(Scopes, GrammarAndMayUse) {
-  EXPECT_TRUE(scope_covers("mcp.access", "mcp:server:fs"));
-  EXPECT_TRUE(scope_covers("mcp.access", "mcp:tool:fs/read"));
-  EXPECT_FALSE(scope_covers("mcp.access", "admin"));
-  EXPECT_TRUE(scope_covers("mcp:server:fs", "mcp:tool:fs/read"));
-  EXPECT_FALSE(scope_covers("mcp:server:fs", "mcp:tool:fsx/read"));
-  EXPECT_FALSE(scope_covers("mcp:server:fs", "mcp:server:git"));
-  EXPECT_FALSE(valid_scope_token("a\"b"));
-  EXPECT_FALSE(valid_scope_token(""));
-  protocol::Principal p;
-  p.authenticated = true;
-  p.scopes = {"mcp:tool:git/log"};
-  EXPECT_TRUE(may_use(p, "git", "log"));
-  EXPECT_FALSE(may_use(p, "git", "push"));
-  EXPECT_TRUE(may_use_server(p, "git"));
-  EXPECT_FALSE(may_use_server(p, "fs"));
-  p.scopes = {"mcp.access"};
-  EXPECT_TRUE(may_use(p, "anything", "at_all"));
-  EXPECT_TRUE(may_use(protocol::Principal::anonymous(), "x", "y"));
-}
-
-// fetch_token over a real socket on 127.0.0.1 (port 0), served by handle().
-TEST(TokenClient, FetchTokenOverLoopback) {
-  Server s;
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::acceptor acc(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  unsigned short port = acc.local_endpoint().port();
-  std::thread srv([&] {
-    for (int i = 0; i < 2; ++i) {
-      boost::asio::ip::tcp::socket sock(ioc);
-      acc.accept(sock);
-      boost::beast::flat_buffer buf;
-      Request req;
-      http::read(sock, buf, req);
-      auto res = s.as->handle(req);
-      http::write(sock, *res);
-    }
-  });
-  std::string base = "http://127.0.0.1:" + std::to_string(port);
-  auto t = fetch_token(base, "mcp-client", client_a().secret, "extra");
-  ASSERT_TRUE(t) << t.reason();
-  EXPECT_EQ(t->scope, "extra");
-  EXPECT_EQ(t->token_type, "Bearer");
-  EXPECT_TRUE(s.as->validate(t->access_token));
-  auto bad = fetch_token(base, "mcp-client", "wrong");
-  ASSERT_FALSE(bad);
-  EXPECT_NE(bad.reason().find("invalid_client"), std::string::npos);
-  srv.join();
-  EXPECT_FALSE(fetch_token("https://127.0.0.1:1", "a", "b"));
 }
 
 }  // namespace

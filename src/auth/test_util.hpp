@@ -1,11 +1,18 @@
-// Helpers shared by the auth tests: a private temp directory and a fake clock.
+// Helpers shared by the auth tests: a private temp directory, a fake clock and
+// the JOSE test vectors under tests/vectors/jose.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <atomic>
+#include <boost/json.hpp>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <string_view>
 
 #include "storage/temp_dir.hpp"
 
@@ -20,5 +27,23 @@ struct FakeClock {
   std::int64_t operator()() const { return *t; }
   void advance(std::int64_t s) { *t += s; }
 };
+
+// A JSON file under tests/vectors/jose (BASTION_VECTORS_DIR).
+inline boost::json::value load_jose_vector(const std::string& rel) {
+  std::ifstream in(std::string(BASTION_VECTORS_DIR) + "/jose/" + rel);
+  EXPECT_TRUE(in) << rel;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return boost::json::parse(ss.str());
+}
+
+inline std::string unhex(std::string_view h) {
+  std::string out;
+  for (std::size_t i = 0; i + 1 < h.size(); i += 2)
+    out += static_cast<char>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16));
+  return out;
+}
+
+inline std::string str(const boost::json::value& v) { return std::string(v.as_string()); }
 
 }  // namespace bastion::auth::testing

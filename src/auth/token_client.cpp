@@ -6,7 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 
-#include "auth/jose.hpp"
+#include "auth/jwk.hpp"
 #include "auth/server.hpp"
 
 namespace bastion::auth {

@@ -5,6 +5,7 @@
 #include <boost/url/parse.hpp>
 #include <cstdio>
 
+#include "auth/jws.hpp"
 #include "auth/scopes.hpp"
 
 namespace bastion::tools {

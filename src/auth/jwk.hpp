@@ -1,5 +1,6 @@
-// JOSE building blocks: base64url (RFC 7515 §2), JSON Web Keys (RFC 7517/7518,
-// OKP from RFC 8037), RFC 7638 thumbprints, and compact JWS sign/verify.
+// JSON Web Keys: base64url (RFC 7515 §2), keys (RFC 7517/7518, OKP from
+// RFC 8037), RFC 7638 thumbprints, and each key's raw signature primitive
+// (RFC 7518 §3). The compact JWS format on top of them is in auth/jws.hpp.
 //
 // A Key carries exactly one pinned algorithm. Verification takes the key, not
 // the token's word for it: a header `alg` that differs from the key's is
@@ -117,39 +118,5 @@ std::string hmac_sha256(std::string_view key, std::string_view data);
 std::string sha256(std::string_view data);
 // Cryptographically random bytes (OpenSSL RAND_bytes); throws on failure.
 std::string random_bytes(std::size_t n);
-
-// --- JWS compact serialization --------------------------------------------
-
-inline constexpr std::size_t kDefaultMaxTokenBytes = 8192;
-
-// Signs `payload`; the protected header is `header` plus alg (and kid when the
-// key has one and the header does not). Members are emitted in insertion order.
-Result<std::string> jws_sign(const Key& key, std::string_view payload, json::object header = {});
-
-struct JwsVerifyOptions {
-  std::size_t max_token_bytes = kDefaultMaxTokenBytes;
-  // Header parameters listed in `crit` that the caller understands and checks
-  // itself. Anything else in `crit` fails verification (RFC 7515 §4.1.11).
-  std::initializer_list<std::string_view> understood_crit = {};
-  // For detached content (RFC 7515 Appendix F): the payload segment in the
-  // token must be empty and this payload is signed instead.
-  std::optional<std::string_view> detached_payload;
-};
-
-struct VerifiedJws {
-  json::object header;
-  std::string payload;  // decoded bytes
-};
-
-// Verifies a compact JWS with `key`. Rejects: oversize tokens, anything but
-// three base64url segments, a header that is not a JSON object, missing or
-// differing alg (incl. "none"), unknown crit, bad signature.
-Result<VerifiedJws> jws_verify(std::string_view token, const Key& key,
-                               const JwsVerifyOptions& options = {});
-
-// Decodes the protected header without verifying anything (to pick a key by
-// kid). Same size and shape checks as jws_verify.
-Result<json::object> jws_peek_header(std::string_view token,
-                                     std::size_t max_token_bytes = kDefaultMaxTokenBytes);
 
 }  // namespace bastion::auth

@@ -1,0 +1,147 @@
+// The bearer check on the resource side (RFC 6750): AuthServer::authenticate,
+// require_scope and the seed's /hello resource, with their 400/401/403
+// challenges. The OAuth endpoints are in server.cpp.
+#include "auth/bearer.hpp"
+
+#include <cctype>
+#include <ctime>
+
+#include "auth/http_util.hpp"
+#include "auth/scopes.hpp"
+
+namespace bastion::auth {
+
+namespace {
+
+// Quoted-string safe text for WWW-Authenticate parameters.
+std::string quote_safe(std::string_view s) {
+  std::string out;
+  for (char c : s)
+    if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) out += c;
+  return out;
+}
+
+std::string iso8601(std::int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+bool valid_b64token(std::string_view t) {
+  if (t.empty()) return false;
+  std::size_t i = 0;
+  for (; i < t.size(); ++i) {
+    unsigned char c = t[i];
+    if (!(std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'))
+      break;
+  }
+  if (i == 0) return false;
+  for (; i < t.size(); ++i)
+    if (t[i] != '=') return false;
+  return true;
+}
+
+Response bearer_challenge(const Request& req, http::status status, std::string_view realm,
+                          const std::string& metadata_url, std::string_view error,
+                          std::string_view description, std::string_view scope) {
+  std::string h =
+      "Bearer realm=\"" + std::string(realm) + "\", resource_metadata=\"" + metadata_url + "\"";
+  json::object body;
+  if (!error.empty()) {
+    h += ", error=\"" + std::string(error) + "\"";
+    body["error"] = error;
+  }
+  if (!description.empty()) {
+    h += ", error_description=\"" + quote_safe(description) + "\"";
+    body["error_description"] = description;
+  }
+  if (!scope.empty()) {
+    h += ", scope=\"" + quote_safe(scope) + "\"";
+    body["scope"] = scope;
+  }
+  if (body.empty()) body["error"] = "unauthorized";
+  Response res = json_response(req, status, body, true);
+  res.set(http::field::www_authenticate, h);
+  return res;
+}
+
+std::variant<protocol::Principal, Response> AuthServer::authenticate(const Request& req) const {
+  const std::string md = resource_metadata_url();
+  std::size_t n = req.count(http::field::authorization);
+  auto challenge = [&](std::string_view error, std::string_view description) {
+    ++auth_failures_;
+    emit(json::object{{"event_type", "auth_failure"},
+                      {"status", 401},
+                      {"path", std::string_view(req.target().data(), req.target().size())},
+                      {"error", error.empty() ? std::string_view("no_credentials") : error},
+                      {"reason", description}});
+    return bearer_challenge(req, http::status::unauthorized, options_.realm, md, error,
+                            description);
+  };
+  if (n == 0) {
+    if (!options_.require_auth) return protocol::Principal::anonymous();
+    return challenge("", "");  // RFC 6750 §3.1: no error code when no credentials
+  }
+  if (n > 1) {
+    ++auth_failures_;
+    return bearer_challenge(req, http::status::bad_request, options_.realm, md, "invalid_request",
+                            "more than one Authorization header");
+  }
+  std::string_view v(req[http::field::authorization].data(),
+                     req[http::field::authorization].size());
+  v = trim(v);
+  auto sp = v.find(' ');
+  if (sp == std::string_view::npos || !iequals(v.substr(0, sp), "Bearer")) {
+    if (!options_.require_auth) return protocol::Principal::anonymous();
+    return challenge("", "");
+  }
+  std::string_view token = trim(v.substr(sp + 1));
+  if (!valid_b64token(token)) return challenge("invalid_token", "malformed bearer token");
+  auto t = validator_->validate(token);
+  if (!t) return challenge("invalid_token", t.reason());
+  return t->principal();
+}
+
+std::optional<Response> AuthServer::require_scope(const Request& req, const protocol::Principal& p,
+                                                  std::string_view scope) const {
+  if (!p.authenticated && !options_.require_auth) return std::nullopt;
+  if (scopes_cover(p.scopes, scope) || p.has_scope(kScopeAll) || p.has_scope(scope))
+    return std::nullopt;
+  ++auth_failures_;
+  emit(json::object{{"event_type", "access_denied"},
+                    {"status", 403},
+                    {"client_id", p.client_id},
+                    {"user_id", p.subject},
+                    {"scope_needed", scope}});
+  return bearer_challenge(req, http::status::forbidden, options_.realm, resource_metadata_url(),
+                          "insufficient_scope", "the token lacks the scope this request needs",
+                          scope);
+}
+
+Response AuthServer::hello(const Request& req) const {
+  if (req.method() != http::verb::get) return method_not_allowed(req, "GET");
+  // The seed's demo resource always wants a token, whatever require_auth says.
+  if (req.count(http::field::authorization) == 0) {
+    ++auth_failures_;
+    return bearer_challenge(req, http::status::unauthorized, options_.realm,
+                            resource_metadata_url(), "", "");
+  }
+  auto who = authenticate(req);
+  if (auto* res = std::get_if<Response>(&who)) return std::move(*res);
+  const auto& p = std::get<protocol::Principal>(who);
+  if (!p.authenticated)
+    return bearer_challenge(req, http::status::unauthorized, options_.realm,
+                            resource_metadata_url(), "", "");
+  return json_response(req, http::status::ok,
+                       json::object{{"message", "Hello from Bastion!"},
+                                    {"authenticated_client", p.client_id},
+                                    {"timestamp", iso8601(clock_())}},
+                       true);
+}
+
+}  // namespace bastion::auth

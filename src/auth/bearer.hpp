@@ -1,0 +1,25 @@
+// The bearer check on the resource side (RFC 6750): the pieces of
+// AuthServer::authenticate and require_scope (defined in bearer.cpp) that are
+// pure functions, exposed for tests.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "auth/server.hpp"
+
+namespace bastion::auth {
+
+// RFC 6750 §2.1 b64token syntax: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
+// "+" / "/" ) *"=".
+bool valid_b64token(std::string_view t);
+
+// A `status` response (400/401/403) with the WWW-Authenticate Bearer challenge
+// (realm, resource_metadata, and error, error_description and scope when
+// given) and the same fields as a JSON body; no error code without credentials
+// (RFC 6750 §3.1).
+Response bearer_challenge(const Request& req, http::status status, std::string_view realm,
+                          const std::string& metadata_url, std::string_view error,
+                          std::string_view description, std::string_view scope = {});
+
+}  // namespace bastion::auth

@@ -1,0 +1,24 @@
+// application/x-www-form-urlencoded, as the OAuth endpoints read it (RFC 6749
+// §3.1-3.2: no repeated parameters, empty ones count as omitted) and the
+// token client writes it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace bastion::auth {
+
+using Form = std::vector<std::pair<std::string, std::string>>;
+
+// Decodes one component ('+' is space); nullopt on a bad %-escape.
+std::optional<std::string> form_decode(std::string_view s);
+std::string form_encode(std::string_view s);
+// Parses a form body; nullopt when malformed or a parameter repeats.
+std::optional<Form> parse_form(std::string_view body, std::string* error);
+// The value of `name`, or nullptr.
+const std::string* form_get(const Form& f, std::string_view name);
+
+}  // namespace bastion::auth

@@ -1,0 +1,33 @@
+#include "auth/form.hpp"
+
+#include <gtest/gtest.h>
+
+namespace bastion::auth {
+namespace {
+
+TEST(Form, DecodesPlusAndPercentAndRejectsBadEscapes) {
+  EXPECT_EQ(form_decode("a+b%20c%2B"), "a b c+");
+  EXPECT_FALSE(form_decode("%"));
+  EXPECT_FALSE(form_decode("%2"));
+  EXPECT_FALSE(form_decode("%zz"));
+  EXPECT_EQ(form_encode("a b+c/~"), "a+b%2Bc%2F%7E");
+  EXPECT_EQ(form_decode(form_encode("x:y=z&\xff")), "x:y=z&\xff");
+}
+
+TEST(Form, RepeatedParametersAreRefusedAndEmptyOnesOmitted) {
+  std::string err;
+  auto f = parse_form("grant_type=client_credentials&scope=&&resource=x%3Dy", &err);
+  ASSERT_TRUE(f) << err;
+  EXPECT_EQ(f->size(), 2u);
+  ASSERT_NE(form_get(*f, "resource"), nullptr);
+  EXPECT_EQ(*form_get(*f, "resource"), "x=y");
+  EXPECT_EQ(form_get(*f, "scope"), nullptr);
+  EXPECT_FALSE(parse_form("a=1&a=2", &err));
+  EXPECT_NE(err.find("repeated"), std::string::npos);
+  EXPECT_FALSE(parse_form("a=1&a=", &err));
+  EXPECT_FALSE(parse_form("a=%", &err));
+  EXPECT_EQ(err, "malformed form encoding");
+}
+
+}  // namespace
+}  // namespace bastion::auth

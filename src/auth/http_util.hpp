@@ -1,0 +1,25 @@
+// HTTP response helpers shared by the OAuth endpoints (server.cpp) and the
+// bearer check (bearer.cpp): JSON responses with the caching headers RFC 6749
+// asks for, 405 responses, and the header-value parsing both need.
+#pragma once
+
+#include <boost/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "auth/server.hpp"
+
+namespace bastion::auth {
+
+// ASCII case-insensitive comparison (HTTP scheme and media type names).
+bool iequals(std::string_view a, std::string_view b);
+// Strips spaces and tabs at both ends (optional whitespace, RFC 9110 §5.6.3).
+std::string_view trim(std::string_view s);
+// `body` as application/json; `no_store` adds Cache-Control: no-store and
+// Pragma: no-cache (RFC 6749 §5.1).
+Response json_response(const Request& req, http::status status, const boost::json::value& body,
+                       bool no_store);
+// 405 with an Allow header and an invalid_request body.
+Response method_not_allowed(const Request& req, std::string_view allow);
+
+}  // namespace bastion::auth
