@@ -2,6 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <boost/json/basic_parser_impl.hpp>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
 namespace bastion::protocol {
 
 json::object RpcError::to_json() const {
@@ -66,13 +72,168 @@ std::variant<Message, ClassifyError> classify(json::value v) {
       has_result ? MessageKind::kResponse : MessageKind::kError, id, {}, std::move(*obj)};
 }
 
+namespace {
+
+// The handler json::parser uses (a value_stack), plus the keys of every open
+// object: a JSON text whose objects repeat a key is refused instead of
+// silently keeping the last value. Two readers of one message (a filter and
+// an upstream, a proxy and Bastion) could otherwise see different arguments.
+//
+// Keys live on a stack (one arena, popped when their object closes); a small
+// object is searched linearly, and past kLinear keys a hash set takes over, so
+// an object with a hundred thousand keys costs no more than building it.
+struct StrictHandler {
+  static constexpr std::size_t max_object_size = json::object::max_size();
+  static constexpr std::size_t max_array_size = json::array::max_size();
+  static constexpr std::size_t max_key_size = json::string::max_size();
+  static constexpr std::size_t max_string_size = json::string::max_size();
+  static constexpr std::size_t kLinear = 16;
+
+  struct Span {
+    std::size_t offset, size;
+  };
+  struct Level {
+    std::size_t first_span, arena_size;
+    std::unique_ptr<std::unordered_set<std::string>> big;
+  };
+  // The key stack's memory, kept per thread from one parse to the next: a
+  // message costs no allocation beyond what the value itself needs.
+  struct Scratch {
+    std::string arena;          // keys of open objects, back to back
+    std::vector<Span> spans;    // into `arena`
+    std::vector<Level> levels;  // one per open object
+    std::string part;           // a key arriving in parts
+  };
+
+  StrictHandler(unsigned char* temp, std::size_t size)
+      : st({}, temp, size),
+        arena(scratch().arena),
+        spans(scratch().spans),
+        levels(scratch().levels),
+        part(scratch().part) {
+    arena.clear();
+    spans.clear();
+    levels.clear();
+    part.clear();
+  }
+  static Scratch& scratch() {
+    static thread_local Scratch s;
+    return s;
+  }
+
+  json::value_stack st;
+  std::string& arena;
+  std::vector<Span>& spans;
+  std::vector<Level>& levels;
+  std::string& part;
+  std::string duplicate;  // set when refused
+
+  // False when the innermost open object already has `key`.
+  bool remember(std::string_view key) {
+    Level& l = levels.back();
+    if (l.big) return l.big->emplace(key).second;
+    for (std::size_t i = l.first_span; i < spans.size(); ++i)
+      if (std::string_view(arena).substr(spans[i].offset, spans[i].size) == key) return false;
+    if (spans.size() - l.first_span >= kLinear) {
+      l.big = std::make_unique<std::unordered_set<std::string>>();
+      for (std::size_t i = l.first_span; i < spans.size(); ++i)
+        l.big->emplace(arena, spans[i].offset, spans[i].size);
+      return l.big->emplace(key).second;
+    }
+    spans.push_back({arena.size(), key.size()});
+    arena.append(key);
+    return true;
+  }
+
+  bool on_document_begin(json::error_code&) { return true; }
+  bool on_document_end(json::error_code&) { return true; }
+  bool on_object_begin(json::error_code&) {
+    levels.push_back({spans.size(), arena.size(), nullptr});
+    return true;
+  }
+  bool on_object_end(std::size_t n, json::error_code&) {
+    spans.resize(levels.back().first_span);
+    arena.resize(levels.back().arena_size);
+    levels.pop_back();
+    st.push_object(n);
+    return true;
+  }
+  bool on_array_begin(json::error_code&) { return true; }
+  bool on_array_end(std::size_t n, json::error_code&) {
+    st.push_array(n);
+    return true;
+  }
+  bool on_key_part(json::string_view s, std::size_t, json::error_code&) {
+    part.append(s.data(), s.size());
+    st.push_chars(s);
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, json::error_code& ec) {
+    std::string_view key(s.data(), s.size());
+    if (!part.empty()) {
+      part.append(key);
+      key = part;
+    }
+    if (!remember(key)) {
+      duplicate = key;
+      ec = json::error::syntax;  // any code: parse_json reports `duplicate`
+      return false;
+    }
+    part.clear();
+    st.push_key(s);
+    return true;
+  }
+  bool on_string_part(json::string_view s, std::size_t, json::error_code&) {
+    st.push_chars(s);
+    return true;
+  }
+  bool on_string(json::string_view s, std::size_t, json::error_code&) {
+    st.push_string(s);
+    return true;
+  }
+  bool on_number_part(json::string_view, json::error_code&) { return true; }
+  bool on_int64(std::int64_t i, json::string_view, json::error_code&) {
+    st.push_int64(i);
+    return true;
+  }
+  bool on_uint64(std::uint64_t u, json::string_view, json::error_code&) {
+    st.push_uint64(u);
+    return true;
+  }
+  bool on_double(double d, json::string_view, json::error_code&) {
+    st.push_double(d);
+    return true;
+  }
+  bool on_bool(bool b, json::error_code&) {
+    st.push_bool(b);
+    return true;
+  }
+  bool on_null(json::error_code&) {
+    st.push_null();
+    return true;
+  }
+  bool on_comment_part(json::string_view, json::error_code&) { return true; }
+  bool on_comment(json::string_view, json::error_code&) { return true; }
+};
+
+}  // namespace
+
 std::variant<json::value, RpcError> parse_json(std::string_view text) {
   json::parse_options opt;
   opt.max_depth = 64;
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec, {}, opt);
-  if (ec) return RpcError{kParseError, fmt::format("Parse error: {}", ec.message())};
-  return v;
+  unsigned char temp[BOOST_JSON_STACK_BUFFER_SIZE];
+  json::basic_parser<StrictHandler> p(opt, temp, sizeof temp);
+  p.handler().st.reset();
+  json::error_code ec;
+  std::size_t n = p.write_some(false, text.data(), text.size(), ec);
+  if (!ec && n < text.size()) ec = json::error::extra_data;
+  if (ec) {
+    if (!p.handler().duplicate.empty())
+      return RpcError{kParseError, fmt::format("Parse error: duplicate key \"{}\" in an object",
+                                               p.handler().duplicate.substr(0, 64))};
+    return RpcError{kParseError, fmt::format("Parse error: {}", ec.message())};
+  }
+  return p.handler().st.release();
 }
 
 json::object make_result(const json::value& id, json::object result) {

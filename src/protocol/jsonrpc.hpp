@@ -78,7 +78,9 @@ struct ClassifyError {
 };
 std::variant<Message, ClassifyError> classify(json::value v);
 
-// Parses text into JSON with a depth limit; reports kParseError on failure.
+// Parses text into JSON with a depth limit; reports kParseError on failure,
+// and for an object that repeats a key at any depth (compared after escapes
+// are decoded): which value counts would depend on the reader.
 std::variant<json::value, RpcError> parse_json(std::string_view text);
 
 json::object make_result(const json::value& id, json::object result);

@@ -72,6 +72,67 @@ TEST(ParseJson, RejectsTruncatedAndDeepInput) {
   EXPECT_EQ(parse_json(deep).index(), 1u);
 }
 
+// Duplicate keys at any depth are a parse error: two readers of one message
+// must never see different values. Escapes are compared after decoding.
+struct DuplicateCase {
+  const char* name;
+  const char* text;
+  bool refused;
+};
+class DuplicateKeyTest : public ::testing::TestWithParam<DuplicateCase> {};
+
+TEST_P(DuplicateKeyTest, Decides) {
+  const auto& c = GetParam();
+  auto parsed = parse_json(c.text);
+  if (!c.refused) {
+    ASSERT_EQ(parsed.index(), 0u) << std::get<RpcError>(parsed).message;
+    EXPECT_EQ(json::serialize(std::get<0>(parsed)), json::serialize(json::parse(c.text)));
+    return;
+  }
+  ASSERT_EQ(parsed.index(), 1u);
+  EXPECT_EQ(std::get<RpcError>(parsed).code, kParseError);
+  EXPECT_NE(std::get<RpcError>(parsed).message.find("duplicate key"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ParseJson, DuplicateKeyTest,
+    ::testing::Values(
+        DuplicateCase{"TopLevel", R"({"jsonrpc":"2.0","id":1,"id":2,"method":"ping"})", true},
+        DuplicateCase{"Nested",
+                      R"({"jsonrpc":"2.0","id":1,"method":"tools/call",)"
+                      R"("params":{"name":"echo","arguments":{"text":"a","text":"b"}}})",
+                      true},
+        DuplicateCase{"InsideArray", R"([{"a":1},{"b":1,"b":1}])", true},
+        DuplicateCase{"EscapedSpelling", R"({"name":"x","name":"y"})", true},
+        DuplicateCase{"SameValueStillRefused", R"({"a":1,"a":1})", true},
+        DuplicateCase{"AfterManyKeys",
+                      R"({"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,)"
+                      R"("k9":9,"k10":0,"k11":1,"k12":2,"k13":3,"k14":4,"k15":5,"k16":6,)"
+                      R"("k17":7,"k3":3})",
+                      true},
+        DuplicateCase{"SameKeyInSiblings", R"({"a":{"x":1},"b":{"x":2},"c":[{"x":3},{"x":4}]})",
+                      false},
+        DuplicateCase{"SameKeyParentAndChild", R"({"x":{"x":{"x":1}}})", false},
+        DuplicateCase{"CaseDiffers", R"({"id":1,"ID":2,"Id":3})", false},
+        DuplicateCase{"Scalars", R"([1,-2,3.5,"s",true,false,null])", false}),
+    [](const ::testing::TestParamInfo<DuplicateCase>& info) { return info.param.name; });
+
+TEST(ParseJson, ManyDistinctKeysStayCheap) {
+  std::string text = "{";
+  for (int i = 0; i < 100000; ++i) text += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":1";
+  text += "}";
+  auto parsed = parse_json(text);
+  ASSERT_EQ(parsed.index(), 0u);
+  EXPECT_EQ(std::get<0>(parsed).as_object().size(), 100000u);
+  text.insert(text.size() - 1, ",\"k99999\":2");
+  EXPECT_EQ(parse_json(text).index(), 1u);
+}
+
+TEST(ParseJson, RejectsTrailingData) {
+  EXPECT_EQ(parse_json(R"({"a":1} {"b":2})").index(), 1u);
+  EXPECT_EQ(parse_json(" {\"a\":1} \n").index(), 0u);
+}
+
 TEST(Version, NegotiatesDownAndFallsBackToLatest) {
   EXPECT_EQ(negotiate_version("2025-06-18"), "2025-06-18");
   EXPECT_EQ(negotiate_version("2025-03-26"), "2025-03-26");
