@@ -15,13 +15,13 @@
 #include "auth/scopes.hpp"
 #include "config/config.hpp"
 #include "gateway/options.hpp"
+#include "metrics/metrics.hpp"
 #include "pii/filter.hpp"
 #include "protocol/log_fields.hpp"
 #include "sandbox/spawn.hpp"
 #include "security/keyring.hpp"
 #include "security/redact.hpp"
 #include "server/builtin_backend.hpp"
-#include "server/metrics.hpp"
 #include "tools/audit_report_tools.hpp"
 #include "tools/oauth2_demo_tools.hpp"
 #include "tools/pii_demo_tools.hpp"
@@ -308,9 +308,9 @@ void App::attach_auth(transport::HttpServer& http) {
   // and, with the audit log on, recorded.
   auth_->set_audit_sink([audit = audit_](boost::json::object e) {
     if (auto* t = e.if_contains("event_type"); t && t->is_string())
-      server::Metrics::global().add(
+      metrics::Metrics::global().add(
           "bastion_auth_events_total",
-          fmt::format("event=\"{}\"", server::label_value(t->get_string())));
+          fmt::format("event=\"{}\"", metrics::label_value(t->get_string())));
     if (audit) audit->append(std::move(e));
   });
   auto as = auth_;
@@ -346,7 +346,7 @@ void App::attach_auth(transport::HttpServer& http) {
 }
 
 void App::register_metrics() {
-  auto& m = server::Metrics::global();
+  auto& m = metrics::Metrics::global();
   m.help("bastion_mcp_requests_total", "MCP requests handled, by method and outcome");
   m.help("bastion_mcp_request_duration_seconds", "MCP request handling time, by method");
   m.help("bastion_http_responses_total", "HTTP responses, by status code");
@@ -368,7 +368,7 @@ void App::register_metrics() {
     auto gw = weak.lock();
     if (!gw) return out;
     for (auto& u : gw->upstreams())
-      out.emplace_back(fmt::format("server=\"{}\",state=\"{}\"", server::label_value(u->name()),
+      out.emplace_back(fmt::format("server=\"{}\",state=\"{}\"", metrics::label_value(u->name()),
                                    gateway::to_string(u->state())),
                        u->state() == gateway::UpstreamState::kReady ? 1 : 0);
     return out;
@@ -378,7 +378,7 @@ void App::register_metrics() {
     auto gw = weak.lock();
     if (!gw) return out;
     for (auto& u : gw->upstreams())
-      out.emplace_back(fmt::format("server=\"{}\"", server::label_value(u->name())),
+      out.emplace_back(fmt::format("server=\"{}\"", metrics::label_value(u->name())),
                        static_cast<double>(u->restarts()));
     return out;
   });
@@ -400,7 +400,7 @@ int App::serve() {
     if (req.target() != "/metrics") return std::nullopt;
     transport::Response res{boost::beast::http::status::ok, req.version()};
     res.set(boost::beast::http::field::content_type, "text/plain; version=0.0.4");
-    res.body() = server::Metrics::global().render();
+    res.body() = metrics::Metrics::global().render();
     return res;
   });
   http.add_route([this](const transport::Request& req) -> std::optional<transport::Response> {

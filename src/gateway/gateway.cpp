@@ -9,7 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <set>
 
-#include "server/builtin_backend.hpp"
+#include "protocol/uri_template.hpp"
 
 namespace bastion::gateway {
 
@@ -320,7 +320,7 @@ std::optional<GatewayBackend::Route> GatewayBackend::route(Kind kind, std::strin
   if (kind == Kind::kPrompt) return find(prompts_);
   if (auto r = find(resources_)) return r;
   for (auto& [pattern, r] : templates_)
-    if (pattern == key || server::match_uri_template(pattern, key, nullptr)) return r;
+    if (pattern == key || protocol::match_uri_template(pattern, key, nullptr)) return r;
   return std::nullopt;
 }
 

@@ -4,7 +4,7 @@
 
 #include <stdexcept>
 
-#include "server/metrics.hpp"
+#include "metrics/metrics.hpp"
 
 namespace bastion::pii {
 
@@ -40,16 +40,16 @@ server::Verdict PiiFilter::apply(json::value& v, Direction d, server::CallContex
   // Merge with what the other direction recorded.
   json::object& pii = ctx.notes["pii"].is_object() ? ctx.notes["pii"].get_object()
                                                    : ctx.notes["pii"].emplace_object();
-  auto& metrics = server::Metrics::global();
+  auto& registry = metrics::Metrics::global();
   for (const auto& [type, n] : out.counts) {
     json::value& slot = pii[type];
     slot = (slot.is_int64() ? slot.get_int64() : 0) + n;
     // Types come from the pattern set, so the label set stays bounded.
-    metrics.add("bastion_pii_findings_total",
-                fmt::format("type=\"{}\",action=\"{}\",direction=\"{}\"", server::label_value(type),
-                            to_string(policy.action_for(type)),
-                            d == Direction::kRequest ? "request" : "response"),
-                n);
+    registry.add("bastion_pii_findings_total",
+                 fmt::format("type=\"{}\",action=\"{}\",direction=\"{}\"",
+                             metrics::label_value(type), to_string(policy.action_for(type)),
+                             d == Direction::kRequest ? "request" : "response"),
+                 n);
   }
   PiiAction decision = out.decision;
   if (const json::value* prev = ctx.notes.if_contains("decision"); prev && prev->is_string()) {

@@ -1,6 +1,7 @@
 #include "server/builtin_backend.hpp"
 
-#include <fmt/format.h>
+#include "protocol/arguments.hpp"
+#include "protocol/uri_template.hpp"
 
 namespace bastion::server {
 
@@ -13,63 +14,7 @@ std::string string_field(const json::object& o, std::string_view k) {
   if (auto* v = o.if_contains(k); v && v->is_string()) return std::string(v->get_string());
   return {};
 }
-
-bool type_matches(std::string_view type, const json::value& v) {
-  if (type == "string") return v.is_string();
-  if (type == "number") return v.is_number();
-  if (type == "integer")
-    return v.is_int64() || v.is_uint64() ||
-           (v.is_double() &&
-            v.get_double() == static_cast<double>(static_cast<long long>(v.get_double())));
-  if (type == "boolean") return v.is_bool();
-  if (type == "object") return v.is_object();
-  if (type == "array") return v.is_array();
-  if (type == "null") return v.is_null();
-  return true;
-}
 }  // namespace
-
-bool match_uri_template(std::string_view pattern, std::string_view uri,
-                        std::map<std::string, std::string>* vars) {
-  std::size_t p = 0, u = 0;
-  while (p < pattern.size()) {
-    if (pattern[p] == '{') {
-      auto close = pattern.find('}', p);
-      if (close == std::string_view::npos) return false;
-      std::string name(pattern.substr(p + 1, close - p - 1));
-      p = close + 1;
-      // A variable runs to the next literal character (or '/'), never empty.
-      char stop = p < pattern.size() ? pattern[p] : '\0';
-      std::size_t start = u;
-      while (u < uri.size() && uri[u] != '/' && (stop == '\0' || uri[u] != stop)) ++u;
-      if (u == start) return false;
-      if (vars) (*vars)[name] = std::string(uri.substr(start, u - start));
-    } else {
-      if (u >= uri.size() || uri[u] != pattern[p]) return false;
-      ++p;
-      ++u;
-    }
-  }
-  return u == uri.size();
-}
-
-std::string check_arguments(const json::object& schema, const json::object& args) {
-  if (auto* req = schema.if_contains("required"); req && req->is_array())
-    for (const auto& r : req->get_array())
-      if (r.is_string() && !args.contains(r.get_string()))
-        return fmt::format("missing required argument '{}'", std::string_view(r.get_string()));
-  auto* props = schema.if_contains("properties");
-  if (!props || !props->is_object()) return {};
-  for (const auto& [k, v] : args) {
-    auto* p = props->get_object().if_contains(k);
-    if (!p || !p->is_object()) continue;
-    auto* t = p->get_object().if_contains("type");
-    if (t && t->is_string() && !type_matches(t->get_string(), v))
-      return fmt::format("argument '{}' must be of type {}", std::string_view(k),
-                         std::string_view(t->get_string()));
-  }
-  return {};
-}
 
 void BuiltinBackend::add_tool(json::object definition, ToolHandler h) {
   std::string name = string_field(definition, "name");
@@ -140,7 +85,7 @@ asio::awaitable<std::vector<json::object>> BuiltinBackend::list(Kind kind, Reque
 const BuiltinBackend::Template* BuiltinBackend::match_template(
     std::string_view uri, std::map<std::string, std::string>* vars) const {
   for (auto& t : templates_)
-    if (match_uri_template(t.pattern, uri, vars)) return &t;
+    if (protocol::match_uri_template(t.pattern, uri, vars)) return &t;
   return nullptr;
 }
 
@@ -172,7 +117,8 @@ Outcome BuiltinBackend::complete(const json::object& params) const {
   } else {
     std::string uri = string_field(ref, "uri");
     for (auto& t : templates_)
-      if (t.pattern == uri || match_uri_template(t.pattern, uri, nullptr)) handler = t.complete;
+      if (t.pattern == uri || protocol::match_uri_template(t.pattern, uri, nullptr))
+        handler = t.complete;
   }
   std::vector<std::string> values;
   if (handler) values = handler(arg_name, value);
@@ -197,7 +143,7 @@ asio::awaitable<Outcome> BuiltinBackend::call(std::string_view method, json::obj
     for (auto& d : tool_defs_) {
       if (string_field(d, "name") != name) continue;
       if (auto* s = d.if_contains("inputSchema"); s && s->is_object()) {
-        std::string err = check_arguments(s->get_object(), args);
+        std::string err = protocol::check_arguments(s->get_object(), args);
         // Input validation failures are tool execution errors (SEP-1303),
         // so the model can see and correct them.
         if (!err.empty()) co_return text_result("Invalid arguments: " + err, true);

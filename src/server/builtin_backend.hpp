@@ -78,13 +78,4 @@ class BuiltinBackend : public Backend {
   std::map<std::string, Prompt, std::less<>> prompts_;
 };
 
-// Matches an RFC 6570 level-1 template ("test://template/{id}/data") against
-// a URI; variables match one or more characters other than '/'.
-bool match_uri_template(std::string_view pattern, std::string_view uri,
-                        std::map<std::string, std::string>* vars);
-
-// Checks `args` against the top level of a JSON Schema object: required
-// properties and primitive types. Returns an error message, or empty.
-std::string check_arguments(const boost::json::object& schema, const boost::json::object& args);
-
 }  // namespace bastion::server

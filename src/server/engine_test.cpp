@@ -152,16 +152,6 @@ TEST(Engine, LifecycleAndErrors) {
       protocol::kResourceNotFound);
 }
 
-TEST(UriTemplate, MatchesLevelOneTemplates) {
-  std::map<std::string, std::string> vars;
-  EXPECT_TRUE(match_uri_template("test://template/{id}/data", "test://template/42/data", &vars));
-  EXPECT_EQ(vars["id"], "42");
-  EXPECT_FALSE(match_uri_template("test://template/{id}/data", "test://template//data", nullptr));
-  EXPECT_FALSE(
-      match_uri_template("test://template/{id}/data", "test://template/a/b/data", nullptr));
-  EXPECT_TRUE(match_uri_template("file:///{path}", "file:///x", nullptr));
-}
-
 TEST(Cursor, RoundTripsAndRejectsGarbage) {
   EXPECT_EQ(decode_cursor(encode_cursor(12345)), 12345u);
   EXPECT_FALSE(decode_cursor("x"));

@@ -10,10 +10,10 @@
 #include <boost/asio/this_coro.hpp>
 #include <set>
 
+#include "metrics/metrics.hpp"
 #include "protocol/log_fields.hpp"
 #include "protocol/version.hpp"
 #include "server/engine.hpp"
-#include "server/metrics.hpp"
 
 namespace bastion::server {
 
@@ -46,7 +46,7 @@ std::string method_label(const std::string& m) {
 
 void record_request(const std::string& method, const protocol::Outcome& o,
                     std::chrono::steady_clock::duration d) {
-  auto& m = Metrics::global();
+  auto& m = metrics::Metrics::global();
   std::string labels = fmt::format("method=\"{}\"", method_label(method));
   m.add("bastion_mcp_requests_total",
         fmt::format("{},outcome=\"{}\"", labels, o.ok() ? "ok" : "error"));

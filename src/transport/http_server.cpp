@@ -20,9 +20,9 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "metrics/metrics.hpp"
 #include "protocol/version.hpp"
 #include "server/mailbox.hpp"
-#include "server/metrics.hpp"
 #include "server/session.hpp"
 #include "transport/event_stream.hpp"
 
@@ -278,8 +278,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   }
 
   asio::awaitable<bool> write(beast::tcp_stream& stream, Response res, bool keep_alive) {
-    server::Metrics::global().add("bastion_http_responses_total",
-                                  fmt::format("code=\"{}\"", res.result_int()));
+    metrics::Metrics::global().add("bastion_http_responses_total",
+                                   fmt::format("code=\"{}\"", res.result_int()));
     res.keep_alive(keep_alive && !stopping);
     res.prepare_payload();
     stream.expires_after(opts.read_timeout);
@@ -651,7 +651,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                                          std::shared_ptr<EventStream> es, std::uint64_t* last,
                                          std::string new_session_id, std::string version) {
     std::uint64_t after = *last;
-    server::Metrics::global().add("bastion_http_responses_total", "code=\"200\",stream=\"sse\"");
+    metrics::Metrics::global().add("bastion_http_responses_total", "code=\"200\",stream=\"sse\"");
     http::response<http::empty_body> res{http::status::ok, req.version()};
     res.set(http::field::content_type, "text/event-stream");
     res.set(http::field::cache_control, "no-cache");

@@ -1,10 +1,10 @@
-#include "server/metrics.hpp"
+#include "metrics/metrics.hpp"
 
 #include <fmt/format.h>
 
 #include <mutex>
 
-namespace bastion::server {
+namespace bastion::metrics {
 
 Metrics& Metrics::global() {
   static Metrics m;
@@ -106,4 +106,4 @@ std::string Metrics::render() const {
   return out;
 }
 
-}  // namespace bastion::server
+}  // namespace bastion::metrics

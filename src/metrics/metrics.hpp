@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace bastion::server {
+namespace bastion::metrics {
 
 class Metrics {
  public:
@@ -56,4 +56,4 @@ class Metrics {
 // Escapes a label value for the exposition format.
 std::string label_value(std::string_view v);
 
-}  // namespace bastion::server
+}  // namespace bastion::metrics
