@@ -256,7 +256,7 @@ void App::build_security(const config::Document& doc) {
   }
 }
 
-void App::attach_gateway(asio::io_context& ioc) {
+void App::attach_gateway() {
   // Always present, even without servers, so a reload can add some.
   for (auto& u : upstreams_)
     if (u.sandbox.runtime == "process" && u.url.empty())  // HTTP upstreams run nowhere here
@@ -264,7 +264,7 @@ void App::attach_gateway(asio::io_context& ioc) {
   auto secrets = secrets_;
   auto audit = audit_;
   gateway_ = std::make_shared<gateway::GatewayBackend>(
-      ioc.get_executor(), upstreams_, gateway::read_max_processes(*opts_.document),
+      io_.get_executor(), upstreams_, gateway::read_max_processes(*opts_.document),
       [secrets, audit](const std::string& name) -> std::optional<std::string> {
         auto v = secrets->get(name);
         if (!v) return v;
@@ -278,12 +278,18 @@ void App::attach_gateway(asio::io_context& ioc) {
   gateway_->start();
 }
 
-void App::run_threads(asio::io_context& ioc, std::size_t n) {
+void App::run_threads(std::size_t n) {
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> threads;
-  for (std::size_t i = 1; i < n; ++i) threads.emplace_back([&ioc] { ioc.run(); });
-  ioc.run();
+  for (std::size_t i = 1; i < n; ++i) threads.emplace_back([this] { io_.run(); });
+  io_.run();
   for (auto& t : threads) t.join();
+}
+
+void App::stop_backends() {
+  engine_->close_all();
+  if (gateway_) gateway_->shutdown();
+  sandbox::terminate_all_children(std::chrono::milliseconds(2000));
 }
 
 void App::attach_auth(transport::HttpServer& http) {
@@ -390,8 +396,8 @@ void App::register_metrics() {
 }
 
 int App::serve() {
-  asio::io_context ioc;
-  attach_gateway(ioc);
+  auto& ioc = io_;
+  attach_gateway();
   transport::HttpServer http(ioc, *engine_, opts_.http);
   http.bind();
   attach_auth(http);
@@ -449,17 +455,15 @@ int App::serve() {
   });
   spdlog::info("bastion serving MCP on http://{}:{}{}", opts_.http.host, http.port(),
                opts_.http.mcp_path);
-  run_threads(ioc, opts_.threads);
-  engine_->close_all();
-  if (gateway_) gateway_->shutdown();
-  sandbox::terminate_all_children(std::chrono::milliseconds(2000));
+  run_threads(opts_.threads);
+  stop_backends();
   spdlog::info("bastion stopped");
   return 0;
 }
 
 int App::stdio() {
-  asio::io_context ioc;
-  attach_gateway(ioc);
+  auto& ioc = io_;
+  attach_gateway();
   transport::StdioServer server(ioc, *engine_);
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   auto work = asio::make_work_guard(ioc);
@@ -473,10 +477,8 @@ int App::stdio() {
     server.stop();
     ioc.stop();
   });
-  run_threads(ioc, 1);
-  engine_->close_all();
-  if (gateway_) gateway_->shutdown();
-  sandbox::terminate_all_children(std::chrono::milliseconds(2000));
+  run_threads(1);
+  stop_backends();
   return 0;
 }
 

@@ -33,18 +33,25 @@ class App {
 
  private:
   void build();
-  // The gateway needs the io_context the transport runs on.
-  void attach_gateway(boost::asio::io_context& ioc);
+  // The gateway runs its upstreams on io_, as the transport does.
+  void attach_gateway();
+  // After the transport stopped: closes sessions, stops upstreams, kills and
+  // reaps every child, so nothing is left running when serve()/stdio() return.
+  void stop_backends();
   // Audit log, Fernet keys, secrets, the PII filter and the seed's security tools.
   void build_security(const config::Document& doc);
   void register_metrics();
   // Builds the authorization server and hooks it into `http`.
   void attach_auth(transport::HttpServer& http);
-  void run_threads(boost::asio::io_context& ioc, std::size_t n);
+  void run_threads(std::size_t n);
 
   // SIGHUP: re-reads the configuration file; a bad file is logged and ignored.
   void reload();
 
+  // Every executor, strand, timer and descriptor below comes from io_. It is
+  // declared first so it is destroyed last: nothing that holds an executor
+  // (engine, sessions, mailboxes, gateway, upstreams) can outlive it.
+  boost::asio::io_context io_;
   AppOptions opts_;
   Overrides overrides_;
   std::unique_ptr<server::Engine> engine_;

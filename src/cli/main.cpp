@@ -1,5 +1,6 @@
 // bastion: the command-line entry point. Each subcommand is a thin shell
 // over app/ (and the modules' library functions).
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -222,4 +223,10 @@ std::string data_dir(const Common& common) {
 
 }  // namespace bastion::cli
 
-int main(int argc, char** argv) { return run(argc, argv); }
+int main(int argc, char** argv) {
+  // A write to a pipe or socket whose reader is gone (an upstream that exited,
+  // a client that hung up) must fail with EPIPE at that call site, never kill
+  // the whole process. Children get the default back before exec (spawn.cpp).
+  ::signal(SIGPIPE, SIG_IGN);
+  return run(argc, argv);
+}

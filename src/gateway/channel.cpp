@@ -52,8 +52,13 @@ asio::awaitable<void> FdChannel::writer() {
     auto [ec, n] =
         co_await asio::async_write(out_, asio::buffer(line), asio::as_tuple(asio::use_awaitable));
     if (ec) {
-      std::lock_guard lk(mu_);
-      if (reason_.empty()) reason_ = "stdin of the server closed: " + ec.message();
+      {
+        std::lock_guard lk(mu_);
+        if (reason_.empty()) reason_ = "stdin of the server closed: " + ec.message();
+      }
+      // The server cannot take more: later sends fail at once instead of
+      // queueing for a reader that is gone, and the read side ends too.
+      close();
       break;
     }
   }

@@ -4,9 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -60,15 +62,25 @@ std::size_t McpClient::in_flight() const {
 
 void McpClient::fail_all(const std::string& reason) {
   std::map<std::int64_t, std::shared_ptr<server::Mailbox>> pending;
+  std::map<std::uint64_t, std::shared_ptr<asio::cancellation_signal>> relayed;
   {
     std::lock_guard lk(mu_);
     if (!alive_) return;
     alive_ = false;
     reason_ = reason;
     pending.swap(pending_);
+    relayed.swap(relayed_);
   }
+  // Nothing more is written to a server that is gone: sends fail at once.
+  channel_->close();
   // Waiters see a closed mailbox and report the upstream as unavailable.
   for (auto& [id, box] : pending) box->close();
+  // Relayed requests die with their upstream (the client is told they were
+  // cancelled); signals are emitted on the executor their coroutines run on.
+  if (!relayed.empty())
+    asio::post(ex_, [relayed = std::move(relayed)] {
+      for (auto& [n, sig] : relayed) sig->emit(asio::cancellation_type::terminal);
+    });
   if (handlers_.on_closed) handlers_.on_closed(reason);
 }
 
@@ -125,14 +137,27 @@ void McpClient::on_upstream_request(json::object raw) {
     channel_->send(protocol::make_error(id, protocol::method_not_found(method)));
     return;
   }
+  auto sig = std::make_shared<asio::cancellation_signal>();
+  std::uint64_t n;
+  {
+    std::lock_guard lk(mu_);
+    if (!alive_) return;
+    n = next_relay_++;
+    relayed_.emplace(n, sig);
+  }
   asio::co_spawn(
       ex_,
-      [self = shared_from_this(), id, method,
+      [self = shared_from_this(), id, method, n, sig,
        params = std::move(params)]() mutable -> asio::awaitable<void> {
         Outcome o = co_await self->handlers_.on_request(method, std::move(params));
+        {
+          std::lock_guard lk(self->mu_);
+          self->relayed_.erase(n);
+        }
+        // False (and nothing written) when the upstream has gone meanwhile.
         self->channel_->send(protocol::make_response(id, o));
       },
-      asio::detached);
+      asio::bind_cancellation_slot(sig->slot(), asio::detached));
 }
 
 asio::awaitable<Outcome> McpClient::request(std::string_view method, json::object params,

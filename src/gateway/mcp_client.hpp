@@ -7,6 +7,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 #include <functional>
@@ -28,7 +29,8 @@ struct McpClientHandlers {
   std::function<boost::asio::awaitable<protocol::Outcome>(std::string method,
                                                           boost::json::object params)>
       on_request;
-  // The channel ended (crash, EOF, close()). Called once.
+  // The channel ended (crash, EOF, close()). Called once, after every
+  // waiter has failed and every relayed on_request has been cancelled.
   std::function<void(std::string reason)> on_closed;
 };
 
@@ -78,6 +80,11 @@ class McpClient : public std::enable_shared_from_this<McpClient> {
   mutable std::mutex mu_;
   std::int64_t next_id_ = 1;
   std::map<std::int64_t, std::shared_ptr<server::Mailbox>> pending_;
+  // The upstream's requests being relayed (on_request running), by a local
+  // number: cancelled when the channel ends, so a relayed request dies with
+  // its upstream instead of waiting for an answer nobody can take.
+  std::uint64_t next_relay_ = 1;
+  std::map<std::uint64_t, std::shared_ptr<boost::asio::cancellation_signal>> relayed_;
   bool alive_ = true;
   std::string reason_;
   boost::json::object server_caps_;

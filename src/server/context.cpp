@@ -107,6 +107,15 @@ asio::awaitable<protocol::Outcome> RequestContext::client_request(
   auto r =
       co_await (pending->reply->pop() || timer.async_wait(asio::as_tuple(asio::use_awaitable)));
   session_->forget_pending(id);
+  auto cs = co_await asio::this_coro::cancellation_state;
+  if (cs.cancelled() != asio::cancellation_type::none) {
+    // Whoever asked gave up (an upstream that exited, a relay torn down): the
+    // client stops working on it, and its late answer finds nothing pending.
+    out_->push(protocol::make_notification(
+        "notifications/cancelled",
+        json::object{{"requestId", id}, {"reason", "the request's sender went away"}}));
+    co_return protocol::RpcError{protocol::kRequestCancelled, "request cancelled"};
+  }
   if (r.index() == 0) {
     auto& reply = std::get<0>(r);
     if (!reply) co_return protocol::RpcError{protocol::kRequestCancelled, "request cancelled"};

@@ -34,6 +34,10 @@ TOOLS = [
     tool("syscalls"),
     tool("whoami"),
     tool("leak_secret", {"var": {"type": "string"}, "fail": {"type": "boolean"}, "relay": {"type": "boolean"}}),
+    tool("sample", {"text": {"type": "string"}}),
+    tool("exit", {"code": {"type": "integer"}}),
+    tool("slow", {"seconds": {"type": "number"}}),
+    tool("exit_later", {"seconds": {"type": "number"}}),
 ]
 
 
@@ -55,6 +59,24 @@ def relay_leaks(value, meta):
         msg = json.loads(line)
         if msg.get("id") == "leak-1" and "method" not in msg:
             return
+    raise SystemExit(0)
+
+
+PENDING = []  # requests read while waiting for an answer of ours
+
+
+def ask_client(method, params, rid):
+    """Sends a server-to-client request and returns the client's reply
+    (result or error). Other requests read meanwhile are kept for later."""
+    send({"id": rid, "method": method, "params": params})
+    for line in sys.stdin:
+        msg = json.loads(line)
+        if msg.get("id") == rid and "method" not in msg:
+            return msg
+        if "method" in msg and "id" in msg:
+            if msg["method"] == "tools/call" and (msg.get("params") or {}).get("name") == "exit":
+                os._exit((msg["params"].get("arguments") or {}).get("code", 3))
+            PENDING.append(msg)
     raise SystemExit(0)
 
 
@@ -111,6 +133,20 @@ def call(name, a, meta=None):
         return text("flooded")
     if name == "hang":
         time.sleep(3600)
+    if name == "sample":
+        reply = ask_client("sampling/createMessage",
+                           {"messages": [{"role": "user", "content": {"type": "text", "text": a.get("text", "hi")}}],
+                            "maxTokens": 10}, "sample-1")
+        return text("SAMPLED:" + json.dumps(reply.get("result") or reply.get("error")))
+    if name == "exit":
+        os._exit(a.get("code", 3))
+    if name == "exit_later":
+        import threading
+        threading.Timer(a.get("seconds", 0.2), lambda: os._exit(3)).start()
+        return text("EXITING")
+    if name == "slow":
+        time.sleep(a.get("seconds", 1))
+        return text("SLOW_DONE")
     if name == "syscalls":
         libc = ctypes.CDLL(None, use_errno=True)
         out = {}
@@ -140,9 +176,19 @@ class LeakError(Exception):
     pass
 
 
+def messages():
+    while True:
+        if PENDING:
+            yield PENDING.pop(0)
+            continue
+        line = sys.stdin.readline()
+        if not line:
+            return
+        yield json.loads(line)
+
+
 def main():
-    for line in sys.stdin:
-        msg = json.loads(line)
+    for msg in messages():
         if "id" not in msg or "method" not in msg:
             continue
         m, p = msg["method"], msg.get("params") or {}

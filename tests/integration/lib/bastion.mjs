@@ -12,6 +12,9 @@ export const NODE22 = process.env.BASTION_NODE22 ?? process.execPath;
 export const SOURCE_DIR = process.env.BASTION_SOURCE_DIR ?? path.resolve('../..');
 export const NODE_MODULES = path.join(SOURCE_DIR, 'tests/node_modules');
 
+// What AddressSanitizer, LeakSanitizer and UBSan print when they find something.
+export const SANITIZER_REPORT = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |SUMMARY: UndefinedBehaviorSanitizer/;
+
 export function tempDir(prefix = 'bastion-test-') {
   return mkdtempSync(path.join(tmpdir(), prefix));
 }
@@ -60,10 +63,14 @@ export async function startServe(args = [], { env = {}, timeoutMs = 20000, dataD
       return stdout;
     },
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill(signal);
-      const [code] = await once(child, 'exit');
-      return code;
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+        await once(child, 'exit');
+      }
+      // Under the sanitizer build any report fails the test that caused it.
+      const report = SANITIZER_REPORT.exec(stderr);
+      if (report) throw new Error(`sanitizer report from bastion:\n${stderr.slice(report.index)}`);
+      return child.exitCode;
     },
   };
 }
