@@ -1,11 +1,15 @@
+// The audit log writer: appends chained records, signs checkpoints, rotates
+// files and resumes after a restart or another writer's turn. The lock
+// protocol between writers is in writer_lock.cpp, verification in verify.cpp.
+// Over 500 lines for a reason: resume, catch-up, append, checkpoint, rotation
+// and the background sync are one state machine over one set of members under
+// one mutex; splitting it would spread that invariant over files.
 #include "audit/log.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
-#include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,10 +17,10 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
+#include "audit/format.hpp"
+#include "audit/reader.hpp"
 #include "protocol/base64.hpp"
 #include "storage/private_file.hpp"
 
@@ -30,12 +34,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view kActive = "audit.log";
-constexpr std::string_view kHead = "audit.log.head";
-constexpr std::string_view kCheckpoint = "audit_checkpoint";
-constexpr std::size_t kHeadBytes = 20 + 1 + 64 + 1;
-const std::string kZeroHash(64, '0');
-
 std::string now_iso8601() {
   auto now = std::chrono::system_clock::now();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
@@ -44,72 +42,6 @@ std::string now_iso8601() {
   gmtime_r(&t, &tm);
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
-}
-
-std::string signed_message(std::string_view key_id, std::uint64_t tree_size, std::string_view root,
-                           std::string_view head) {
-  return fmt::format("bastion-audit-checkpoint/v1\n{}\n{}\n{}\n{}\n", key_id, tree_size, root,
-                     head);
-}
-
-std::string compute_key_id(std::string_view pk) {
-  auto h = merkle::sha256(pk);
-  return "ak_" + merkle::to_hex(h).substr(0, 16);
-}
-
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string_view> split_lines(std::string_view text) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    auto nl = text.find('\n', start);
-    if (nl == std::string_view::npos) nl = text.size();
-    out.push_back(text.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return out;
-}
-
-std::optional<json::object> parse_record(std::string_view line) {
-  boost::system::error_code ec;
-  auto v = json::parse(line, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  return std::move(v.as_object());
-}
-
-std::optional<std::uint64_t> get_u64(const json::object& o, std::string_view k) {
-  auto* v = o.if_contains(k);
-  if (!v) return std::nullopt;
-  if (v->is_uint64()) return v->get_uint64();
-  if (v->is_int64() && v->get_int64() >= 0) return static_cast<std::uint64_t>(v->get_int64());
-  return std::nullopt;
-}
-
-std::string get_str(const json::object& o, std::string_view k) {
-  auto* v = o.if_contains(k);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-bool is_checkpoint(const json::object& o) { return get_str(o, "event_type") == kCheckpoint; }
-
-std::optional<merkle::CompactRange> range_of(const json::object& cp) {
-  auto size = get_u64(cp, "tree_size");
-  auto* r = cp.if_contains("range");
-  if (!size || !r || !r->is_array()) return std::nullopt;
-  std::vector<merkle::Hash> hashes;
-  for (const auto& h : r->get_array()) {
-    if (!h.is_string()) return std::nullopt;
-    auto x = merkle::from_hex(h.get_string());
-    if (!x) return std::nullopt;
-    hashes.push_back(*x);
-  }
-  return merkle::CompactRange::restore(*size, std::move(hashes));
 }
 
 void write_all(int fd, std::string_view data) {
@@ -127,63 +59,6 @@ int open_active(const fs::path& file) {
   return ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 }
 
-std::string rotated_name(std::uint64_t first_seq) {
-  return fmt::format("audit-{:012}.log", first_seq);
-}
-
-}  // namespace
-
-std::vector<fs::path> audit_files(const fs::path& dir) {
-  std::vector<fs::path> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    auto n = e.path().filename().string();
-    if (n.size() == 22 && n.rfind("audit-", 0) == 0 && e.path().extension() == ".log")
-      out.push_back(e.path());
-  }
-  std::sort(out.begin(), out.end());
-  if (fs::exists(dir / kActive, ec)) out.push_back(dir / kActive);
-  return out;
-}
-
-// --- AuditLog -------------------------------------------------------------------
-
-// audit.writers, mapped shared by every writer: how many are open. While
-// it is 1 the writer keeps audit.lock and appends without a syscall more; a
-// newcomer raises it and waits for the lock, which the incumbent lets go at
-// its next append or background tick.
-struct AuditLog::Shared {
-  std::atomic<std::uint32_t> writers;
-};
-static_assert(std::atomic<std::uint32_t>::is_always_lock_free, "shared across processes");
-
-namespace {
-
-constexpr off_t kPresenceByte = 0;  // read-locked by every open writer
-constexpr off_t kJoinByte = 1;      // write-locked while one joins or leaves
-
-// fcntl OFD locks on one byte: per open file description like flock, so two
-// logs in one process count as two writers.
-bool range_lock(int fd, short type, off_t byte, bool wait) {
-  struct flock fl {};
-  fl.l_type = type;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = byte;
-  fl.l_len = 1;
-  while (::fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) != 0)
-    if (errno != EINTR) return false;
-  return true;
-}
-
-bool range_locked_by_others(int fd, off_t byte) {
-  struct flock fl {};
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = byte;
-  fl.l_len = 1;
-  return ::fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
-}
-
 }  // namespace
 
 // One turn at writing: audit.lock is held (taken now unless we kept it) and
@@ -199,41 +74,30 @@ class AuditLog::Turn {
   AuditLog& log_;
 };
 
-void AuditLog::take_lock_locked() {
-  while (::flock(lock_fd_, LOCK_EX) != 0 && errno == EINTR) {
-  }
-  holding_ = true;
-}
-
 void AuditLog::begin_turn_locked() {
-  if (holding_) return;  // alone since our last turn: nobody else wrote
-  take_lock_locked();
+  if (writers_->holding()) return;  // alone since our last turn: nobody else wrote
+  writers_->take();
   catch_up_locked();
 }
 
-void AuditLog::end_turn_locked() {
-  // Keep the lock while we are the only writer; hand it over otherwise.
-  if (holding_ && shared_->writers.load(std::memory_order_acquire) > 1) {
-    ::flock(lock_fd_, LOCK_UN);
-    holding_ = false;
-  }
-}
+void AuditLog::end_turn_locked() { writers_->release_if_shared(); }
 
 AuditLog::AuditLog(AuditOptions options) : options_(std::move(options)) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
   storage::ensure_private_dir(options_.dir);
   try {
-    open_locks();
+    writers_.emplace(options_.dir);
     // No other thread yet: mu_ is taken inside open_or_resume().
-    take_lock_locked();  // key creation and resume race no other writer
+    writers_->take();  // key creation and resume race no other writer
     load_or_create_key();
     open_or_resume();
     end_turn_locked();
   } catch (...) {
     // The destructor does not run: release the files and the locks.
-    leave_writers();
-    for (int fd : {fd_, head_fd_, lock_fd_, writers_fd_})
+    if (writers_) writers_->leave();
+    for (int fd : {fd_, head_fd_})
       if (fd >= 0) ::close(fd);
+    writers_.reset();
     throw;
   }
   worker_ = std::thread([this] { background(); });
@@ -267,55 +131,6 @@ void AuditLog::load_or_create_key() {
   key_id_ = compute_key_id(pk_);
 }
 
-void AuditLog::open_locks() {
-  auto open_lock = [&](std::string_view name) {
-    auto path = options_.dir / name;
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-      throw std::runtime_error(
-          fmt::format("audit: cannot open {}: {}", path.string(), std::strerror(errno)));
-    return fd;
-  };
-  lock_fd_ = open_lock("audit.lock");
-  writers_fd_ = open_lock("audit.writers");
-  auto fail = [&](std::string_view what) {
-    return std::runtime_error(fmt::format("audit: cannot {} {}/audit.writers: {}", what,
-                                          options_.dir.string(), std::strerror(errno)));
-  };
-  struct stat st {};
-  if (::fstat(writers_fd_, &st) != 0) throw fail("stat");
-  if (static_cast<std::size_t>(st.st_size) < sizeof(Shared) &&
-      ::ftruncate(writers_fd_, sizeof(Shared)) != 0)
-    throw fail("size");
-  void* m = ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED, writers_fd_, 0);
-  if (m == MAP_FAILED) throw fail("map");
-  shared_ = static_cast<Shared*>(m);  // a zero-filled file is a valid count of 0
-  // Joining is serialised (byte 1): each writer holds a read lock on byte 0
-  // while it lives, so "no other lock on byte 0" means no other writer, and
-  // a count left by writers that died (kill -9) can be reset.
-  if (!range_lock(writers_fd_, F_WRLCK, kJoinByte, true)) throw fail("lock");
-  bool present = range_lock(writers_fd_, F_RDLCK, kPresenceByte, true);
-  alone_ = present && !range_locked_by_others(writers_fd_, kPresenceByte);
-  if (alone_) shared_->writers.store(0, std::memory_order_release);
-  if (present) shared_->writers.fetch_add(1, std::memory_order_acq_rel);
-  range_lock(writers_fd_, F_UNLCK, kJoinByte, true);
-  if (!present) {
-    ::munmap(shared_, sizeof(Shared));
-    shared_ = nullptr;
-    throw fail("lock");
-  }
-}
-
-void AuditLog::leave_writers() {
-  if (!shared_) return;
-  range_lock(writers_fd_, F_WRLCK, kJoinByte, true);
-  shared_->writers.fetch_sub(1, std::memory_order_acq_rel);
-  range_lock(writers_fd_, F_UNLCK, kPresenceByte, true);
-  range_lock(writers_fd_, F_UNLCK, kJoinByte, true);
-  ::munmap(shared_, sizeof(Shared));
-  shared_ = nullptr;
-}
-
 AuditLog::~AuditLog() {
   {
     std::lock_guard lock(mu_);
@@ -329,14 +144,13 @@ AuditLog::~AuditLog() {
     checkpoint_locked("shutdown", true);
   } catch (...) {
   }
-  leave_writers();
+  writers_->leave();
   if (fd_ >= 0) {
     ::fdatasync(fd_);
     ::close(fd_);
   }
   if (head_fd_ >= 0) ::close(head_fd_);
-  if (lock_fd_ >= 0) ::close(lock_fd_);  // lets the next writer go on
-  if (writers_fd_ >= 0) ::close(writers_fd_);
+  writers_.reset();  // closes audit.lock: lets the next writer go on
   sodium_memzero(sk_.data(), sk_.size());
 }
 
@@ -458,7 +272,7 @@ void AuditLog::open_or_resume() {
   }
   json::object start{{"event_type", "audit_start"}, {"key_id", key_id_}};
   // With other writers running, the last record is simply theirs.
-  if (alone_)
+  if (writers_->alone_at_start())
     start["clean_shutdown"] = fresh || clean;
   else
     start["other_writers"] = true;
@@ -721,195 +535,5 @@ std::string AuditLog::public_key() const { return base64_encode(pk_); }
 std::string AuditLog::key_id() const { return key_id_; }
 
 // --- verification -----------------------------------------------------------------
-
-AuditReport verify_audit(const std::vector<fs::path>& files, const std::string& public_key_b64,
-                         const std::optional<fs::path>& head_file) {
-  AuditReport rep;
-  auto fail = [&](const fs::path& f, std::uint64_t line, std::uint64_t seq, std::string what) {
-    if (!rep.problem) rep.problem = AuditProblem{f.string(), line, seq, std::move(what)};
-  };
-  auto pk = base64_decode(public_key_b64);
-  while (pk && pk->size() != crypto_sign_PUBLICKEYBYTES) pk.reset();
-  if (!pk) {
-    rep.problem = AuditProblem{"", 0, 0, "the public key is not a base64 Ed25519 key"};
-    return rep;
-  }
-  std::string key_id = compute_key_id(*pk);
-
-  // The head file says where the log must end.
-  std::optional<std::uint64_t> head_seq;
-  std::string head_hash;
-  if (head_file) {
-    std::string h = read_all(*head_file);
-    unsigned long long s = 0;
-    char hex[65] = {};
-    if (h.size() == kHeadBytes && std::sscanf(h.c_str(), "%20llu %64s", &s, hex) == 2) {
-      head_seq = s;
-      head_hash = hex;
-    } else {
-      rep.notes.push_back("head file " + head_file->string() +
-                          " is unreadable; truncation at a "
-                          "record boundary after the last checkpoint cannot be detected");
-    }
-  }
-
-  std::optional<std::uint64_t> expect_seq;
-  std::string expect_prev;  // empty: unknown (log begins mid-chain)
-  std::optional<merkle::CompactRange> range;
-  std::string last_hash;
-  fs::path last_file;
-  std::uint64_t last_line = 0;
-
-  for (const auto& f : files) {
-    std::string text = read_all(f);
-    if (text.empty()) continue;
-    auto lines = split_lines(text);
-    bool torn = text.back() != '\n';
-    for (std::size_t i = 0; i < lines.size() && !rep.problem; ++i) {
-      std::uint64_t ln = i + 1;
-      std::string_view line = lines[i];
-      if (torn && i + 1 == lines.size()) {
-        fail(f, ln, expect_seq.value_or(0),
-             "the last record is incomplete: the file was truncated inside a record");
-        break;
-      }
-      auto rec = parse_record(line);
-      auto seq = rec ? get_u64(*rec, "seq") : std::nullopt;
-      if (!rec || !seq) {
-        fail(f, ln, expect_seq.value_or(0),
-             "not a valid record (not a JSON object with a seq): the line was edited");
-        break;
-      }
-      if (expect_seq && *seq != *expect_seq) {
-        if (*seq > *expect_seq)
-          fail(f, ln, *seq,
-               fmt::format("seq jumps from {} to {}: {} record(s) were removed here",
-                           *expect_seq - 1, *seq, *seq - *expect_seq));
-        else
-          fail(f, ln, *seq,
-               fmt::format("seq {} follows seq {}: records were reordered or duplicated", *seq,
-                           *expect_seq - 1));
-        break;
-      }
-      std::string prev = get_str(*rec, "prev");
-      if (!expect_seq) {
-        rep.first_seq = *seq;
-        if (*seq == 1) {
-          expect_prev = kZeroHash;
-          range.emplace();
-        } else {
-          rep.notes.push_back(fmt::format(
-              "{} begins at seq {}: it continues files not given here (their records are not "
-              "checked)",
-              f.string(), *seq));
-        }
-      }
-      if (!expect_prev.empty() && prev != expect_prev) {
-        fail(f, ln, *seq,
-             ln > 1 ? fmt::format("prev hash does not match line {}: that record was edited, or a "
-                                  "record was removed or moved here",
-                                  ln - 1)
-                    : "prev hash does not match the end of the previous file");
-        break;
-      }
-      if (is_checkpoint(*rec)) {
-        auto size = get_u64(*rec, "tree_size");
-        std::string root = get_str(*rec, "root");
-        std::string head = get_str(*rec, "head");
-        std::string msg = signed_message(get_str(*rec, "key_id"), size.value_or(0), root, head);
-        auto sig = base64_decode(get_str(*rec, "sig"));
-        if (!size || *size + 1 != *seq || head != prev) {
-          fail(f, ln, *seq, "checkpoint does not describe the records before it");
-          break;
-        }
-        if (get_str(*rec, "key_id") != key_id || !sig || sig->size() != crypto_sign_BYTES ||
-            crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(sig->data()),
-                                        reinterpret_cast<const unsigned char*>(msg.data()),
-                                        msg.size(),
-                                        reinterpret_cast<const unsigned char*>(pk->data())) != 0) {
-          fail(f, ln, *seq, "checkpoint signature is not valid for this public key");
-          break;
-        }
-        auto saved = range_of(*rec);
-        if (!saved || merkle::to_hex(saved->root()) != root) {
-          fail(f, ln, *seq, "checkpoint's compact range does not match its root");
-          break;
-        }
-        if (range && merkle::to_hex(range->root()) != root) {
-          fail(f, ln, *seq,
-               "Merkle root differs from the records before it: a record before this checkpoint "
-               "was altered");
-          break;
-        }
-        if (!range) range = std::move(saved);
-        if (expect_prev.empty()) expect_prev = prev;  // now anchored by a signature
-        ++rep.checkpoints;
-        rep.last_checkpoint_seq = *seq;
-      }
-      auto leaf = merkle::leaf_hash(line);
-      if (range) range->append(leaf);
-      last_hash = merkle::to_hex(leaf);
-      if (head_seq && *seq == *head_seq && last_hash != head_hash)
-        fail(f, ln, *seq, "this record does not match the head file: it was altered");
-      expect_prev = last_hash;
-      expect_seq = *seq + 1;
-      rep.last_seq = *seq;
-      ++rep.records;
-      last_file = f;
-      last_line = ln;
-    }
-    if (rep.problem) return rep;
-  }
-  if (rep.records == 0) {
-    rep.notes.push_back("no records");
-    return rep;
-  }
-  if (head_seq && *head_seq > rep.last_seq)
-    fail(last_file, last_line, rep.last_seq,
-         fmt::format("the log ends at seq {} but its head file records seq {}: {} record(s) were "
-                     "removed from the end",
-                     rep.last_seq, *head_seq, *head_seq - rep.last_seq));
-  if (rep.checkpoints == 0)
-    rep.notes.push_back("no signed checkpoint yet: the records are covered by the hash chain only");
-  else if (rep.last_checkpoint_seq < rep.last_seq)
-    rep.notes.push_back(fmt::format(
-        "{} record(s) after the last checkpoint (seq {}) are covered by the hash chain and head "
-        "file, not yet by a signature (normal after a crash)",
-        rep.last_seq - rep.last_checkpoint_seq, rep.last_checkpoint_seq));
-  return rep;
-}
-
-std::vector<json::object> read_audit_records(const fs::path& dir, std::uint64_t before,
-                                             std::size_t limit,
-                                             const std::function<bool(const json::object&)>& keep) {
-  std::vector<json::object> out;
-  auto files = audit_files(dir);
-  for (auto f = files.rbegin(); f != files.rend() && out.size() < limit; ++f) {
-    std::string text = read_all(*f);
-    auto lines = split_lines(text);
-    for (auto it = lines.rbegin(); it != lines.rend() && out.size() < limit; ++it) {
-      auto rec = parse_record(*it);
-      if (!rec || is_checkpoint(*rec)) continue;
-      auto seq = get_u64(*rec, "seq").value_or(0);
-      if (before && seq >= before) continue;
-      if (keep && !keep(*rec)) continue;
-      rec->erase("prev");
-      out.push_back(std::move(*rec));
-    }
-  }
-  return out;
-}
-
-void for_each_audit_record(const fs::path& dir,
-                           const std::function<void(const json::object&)>& visit) {
-  std::string line;
-  for (const auto& f : audit_files(dir)) {
-    std::ifstream in(f, std::ios::binary);
-    while (std::getline(in, line)) {
-      auto rec = parse_record(line);
-      if (rec && !is_checkpoint(*rec)) visit(*rec);
-    }
-  }
-}
 
 }  // namespace bastion::audit

@@ -34,6 +34,10 @@
 // (fdatasync per record, or every sync_interval).
 //
 // Thread-safety: AuditLog is safe to use from many threads.
+//
+// Around it: writer_lock.hpp (the protocol between writing processes),
+// verify.hpp (verification), reader.hpp (reading records for tools), format.hpp
+// (record parsing shared by all of them), merkle.hpp and filter.hpp.
 #pragma once
 
 #include <boost/json.hpp>
@@ -48,6 +52,7 @@
 #include <vector>
 
 #include "audit/merkle.hpp"
+#include "audit/writer_lock.hpp"
 
 namespace bastion::audit {
 
@@ -95,15 +100,11 @@ class AuditLog {
     bool clean = true;       // the last record is a shutdown checkpoint
     bool fresh = true;       // no records yet
   };
-  struct Shared;  // the writer count in audit.writers (mmap)
-  class Turn;     // one turn at writing (RAII over the two below)
+  class Turn;  // one turn at writing (RAII over the two below)
 
-  void take_lock_locked();
   void begin_turn_locked();
   void end_turn_locked();
 
-  void open_locks();
-  void leave_writers();
   void load_or_create_key();
   void open_or_resume();
   // Restores seq, prev, the Merkle range and the file position from the
@@ -132,11 +133,7 @@ class AuditLog {
   mutable std::mutex mu_;
   int fd_ = -1;
   int head_fd_ = -1;
-  int lock_fd_ = -1;      // audit.lock: exclusive while appending
-  int writers_fd_ = -1;   // audit.writers: shared while this log is open
-  bool alone_ = true;     // no other writer was running when we opened
-  bool holding_ = false;  // we hold audit.lock (kept while we are the only writer)
-  Shared* shared_ = nullptr;
+  std::optional<WriterLock> writers_;  // audit.lock and audit.writers
   std::uint64_t file_bytes_ = 0;
   std::uint64_t file_first_seq_ = 1;
   std::uint64_t seq_ = 0;  // last written
@@ -152,47 +149,5 @@ class AuditLog {
   bool stop_ = false;
   std::thread worker_;
 };
-
-// --- verification ---------------------------------------------------------
-
-struct AuditProblem {
-  std::string file;
-  std::uint64_t line = 0;  // 1-based; 0 when not about one line
-  std::uint64_t seq = 0;   // 0 when unknown
-  std::string what;
-};
-
-struct AuditReport {
-  bool ok() const { return !problem; }
-  std::uint64_t records = 0;
-  std::uint64_t first_seq = 0;
-  std::uint64_t last_seq = 0;
-  std::uint64_t checkpoints = 0;
-  std::uint64_t last_checkpoint_seq = 0;  // records after it are chained, not yet signed
-  std::vector<std::string> notes;         // things worth knowing that are not tampering
-  std::optional<AuditProblem> problem;    // the first sign of tampering
-};
-
-// Verifies files in chain order (oldest first) against the Ed25519 public
-// key (base64). `head_file`, when given, must agree with the last record.
-AuditReport verify_audit(const std::vector<std::filesystem::path>& files,
-                         const std::string& public_key_b64,
-                         const std::optional<std::filesystem::path>& head_file);
-
-// The files of an audit directory in chain order: rotated ones, then audit.log.
-std::vector<std::filesystem::path> audit_files(const std::filesystem::path& dir);
-
-// Reads records (newest first) from an audit directory for the audit tools:
-// those with seq < before (0 = from the newest) that `keep` accepts, at most
-// `limit`. Checkpoints and unparsable lines are skipped.
-std::vector<boost::json::object> read_audit_records(
-    const std::filesystem::path& dir, std::uint64_t before, std::size_t limit,
-    const std::function<bool(const boost::json::object&)>& keep);
-
-// Calls `visit` for every record of an audit directory, oldest first, reading
-// a line at a time (memory stays flat however long the log). Checkpoints and
-// unparsable lines are skipped.
-void for_each_audit_record(const std::filesystem::path& dir,
-                           const std::function<void(const boost::json::object&)>& visit);
 
 }  // namespace bastion::audit

@@ -9,7 +9,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "audit/log.hpp"
+#include "audit/reader.hpp"
+#include "audit/verify.hpp"
 #include "cli/commands.hpp"
 #include "pii/filter.hpp"
 #include "pii/policy.hpp"

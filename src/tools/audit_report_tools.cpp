@@ -7,7 +7,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "audit/log.hpp"
+#include "audit/reader.hpp"
+#include "audit/verify.hpp"
 
 namespace bastion::tools {
 

@@ -1,0 +1,84 @@
+// The audit log's on-disk format: record parsing, checkpoint message, names.
+#include "audit/format.hpp"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace bastion::audit {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+std::string signed_message(std::string_view key_id, std::uint64_t tree_size, std::string_view root,
+                           std::string_view head) {
+  return fmt::format("bastion-audit-checkpoint/v1\n{}\n{}\n{}\n{}\n", key_id, tree_size, root,
+                     head);
+}
+
+std::string compute_key_id(std::string_view pk) {
+  auto h = merkle::sha256(pk);
+  return "ak_" + merkle::to_hex(h).substr(0, 16);
+}
+
+std::string read_all(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string_view> split_lines(std::string_view text) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    out.push_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
+std::optional<json::object> parse_record(std::string_view line) {
+  boost::system::error_code ec;
+  auto v = json::parse(line, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  return std::move(v.as_object());
+}
+
+std::optional<std::uint64_t> get_u64(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  if (!v) return std::nullopt;
+  if (v->is_uint64()) return v->get_uint64();
+  if (v->is_int64() && v->get_int64() >= 0) return static_cast<std::uint64_t>(v->get_int64());
+  return std::nullopt;
+}
+
+std::string get_str(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+bool is_checkpoint(const json::object& o) { return get_str(o, "event_type") == kCheckpoint; }
+
+std::optional<merkle::CompactRange> range_of(const json::object& cp) {
+  auto size = get_u64(cp, "tree_size");
+  auto* r = cp.if_contains("range");
+  if (!size || !r || !r->is_array()) return std::nullopt;
+  std::vector<merkle::Hash> hashes;
+  for (const auto& h : r->get_array()) {
+    if (!h.is_string()) return std::nullopt;
+    auto x = merkle::from_hex(h.get_string());
+    if (!x) return std::nullopt;
+    hashes.push_back(*x);
+  }
+  return merkle::CompactRange::restore(*size, std::move(hashes));
+}
+
+std::string rotated_name(std::uint64_t first_seq) {
+  return fmt::format("audit-{:012}.log", first_seq);
+}
+
+}  // namespace bastion::audit

@@ -1,0 +1,56 @@
+#include "audit/format.hpp"
+
+#include <gtest/gtest.h>
+
+namespace bastion::audit {
+namespace {
+
+namespace json = boost::json;
+
+TEST(AuditFormat, LinesAndRecords) {
+  auto lines = split_lines("a\nbb\n\nc");
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[1], "bb");
+  EXPECT_EQ(lines[2], "");
+  EXPECT_EQ(lines[3], "c");
+  EXPECT_TRUE(split_lines("").empty());
+  EXPECT_EQ(split_lines("x\n").size(), 1u);
+
+  EXPECT_FALSE(parse_record("[1]"));
+  EXPECT_FALSE(parse_record("{\"seq\":"));
+  auto rec = parse_record(R"({"seq":3,"neg":-1,"s":"v","event_type":"audit_checkpoint"})");
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(get_u64(*rec, "seq"), 3u);
+  EXPECT_FALSE(get_u64(*rec, "neg"));
+  EXPECT_FALSE(get_u64(*rec, "s"));
+  EXPECT_EQ(get_str(*rec, "s"), "v");
+  EXPECT_EQ(get_str(*rec, "seq"), "");
+  EXPECT_TRUE(is_checkpoint(*rec));
+  EXPECT_FALSE(is_checkpoint(json::object{{"event_type", "tool_call"}}));
+}
+
+TEST(AuditFormat, NamesAndTheSignedMessage) {
+  EXPECT_EQ(rotated_name(42), "audit-000000000042.log");
+  auto id = compute_key_id("public key bytes");
+  EXPECT_EQ(id.size(), 3u + 16u);
+  EXPECT_EQ(id.rfind("ak_", 0), 0u);
+  EXPECT_EQ(signed_message("ak_1", 7, "root", "head"),
+            "bastion-audit-checkpoint/v1\nak_1\n7\nroot\nhead\n");
+}
+
+TEST(AuditFormat, RangeOfACheckpointRestoresTheTree) {
+  merkle::CompactRange r;
+  for (const char* leaf : {"a", "b", "c", "d", "e"}) r.append(merkle::leaf_hash(leaf));
+  json::array hashes;
+  for (const auto& h : r.hashes()) hashes.emplace_back(merkle::to_hex(h));
+  auto restored = range_of(json::object{{"tree_size", r.size()}, {"range", hashes}});
+  ASSERT_TRUE(restored);
+  EXPECT_EQ(restored->root(), r.root());
+  // 7 leaves need three subtree roots, not two.
+  EXPECT_FALSE(range_of(json::object{{"tree_size", r.size() + 2}, {"range", hashes}}));
+  EXPECT_FALSE(range_of(json::object{{"tree_size", r.size()}, {"range", json::array{"zz"}}}));
+  EXPECT_FALSE(range_of(json::object{{"range", hashes}}));
+}
+
+}  // namespace
+}  // namespace bastion::audit
