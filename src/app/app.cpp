@@ -105,7 +105,7 @@ void App::reload() {
   }
   try {
     auto next = load_options(opts_.config_path, overrides_);
-    auto upstreams = gateway::read_upstreams(*next.document);
+    auto upstreams = gateway::read_upstreams(*next.document, protected_paths(next));
     spdlog::set_level(spdlog::level::from_str(next.log.level));
     if (gateway_) {
       auto r = gateway_->reload(std::move(upstreams));
@@ -158,7 +158,7 @@ void App::build() {
     spdlog::warn("testkit enabled: conformance fixtures are exposed (not for production)");
     engine_->add_backend(tools::make_testkit());
   }
-  upstreams_ = gateway::read_upstreams(*opts_.document);
+  upstreams_ = gateway::read_upstreams(*opts_.document, protected_paths(opts_));
 }
 
 void App::build_security(const config::Document& doc) {
@@ -259,7 +259,8 @@ void App::build_security(const config::Document& doc) {
 void App::attach_gateway() {
   // Always present, even without servers, so a reload can add some.
   for (auto& u : upstreams_)
-    if (u.sandbox.runtime == "process" && u.url.empty())  // HTTP upstreams run nowhere here
+    if (u.sandbox.runtime == sandbox::RuntimeKind::kProcess &&
+        u.url.empty())  // HTTP upstreams run nowhere here
       spdlog::warn("upstream {}: runtime 'process' runs it without any isolation", u.name);
   auto secrets = secrets_;
   auto audit = audit_;

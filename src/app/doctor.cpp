@@ -12,6 +12,7 @@
 
 #include "app/options.hpp"
 #include "gateway/options.hpp"
+#include "sandbox/descriptors.hpp"
 #include "sandbox/launch.hpp"
 #include "sandbox/spawn.hpp"
 
@@ -45,9 +46,7 @@ bool docker_engine_reachable() {
     ::close(h.stdin_fd);
     ::close(h.stdout_fd);
     ::close(h.stderr_fd);
-    int status = 0;
-    ::waitpid(h.pid, &status, 0);
-    sandbox::terminate_process(h.pid, std::chrono::milliseconds(0));
+    int status = sandbox::wait_process(h.pid);
     return WIFEXITED(status) && WEXITSTATUS(status) == 0;
   } catch (const std::exception&) {
     return false;
@@ -110,6 +109,7 @@ std::vector<Check> run_doctor(const std::optional<std::string>& config_path, con
     boost::asio::ip::tcp::endpoint ep(boost::asio::ip::make_address(opts->http.host),
                                       opts->http.port);
     a.open(ep.protocol());
+    sandbox::set_cloexec(a.native_handle());
     a.set_option(boost::asio::socket_base::reuse_address(true));
     a.bind(ep);
     add("listen address", Check::kPass,
@@ -121,24 +121,45 @@ std::vector<Check> run_doctor(const std::optional<std::string>& config_path, con
   }
 
   try {
-    for (const auto& u : gateway::read_upstreams(*opts->document)) {
+    for (const auto& u : gateway::read_upstreams(*opts->document, protected_paths(*opts))) {
       std::string n = "server " + u.name;
       if (!u.url.empty()) {
         add(n, Check::kPass, "remote " + u.url);
         continue;
       }
-      if (!in_path(u.command.front()))
+      auto runtime = sandbox::to_string(u.sandbox.runtime);
+      bool broken = false;
+      if (!in_path(u.command.front())) {
         add(n, Check::kFail, fmt::format("command '{}' not found in PATH", u.command.front()));
-      else if (u.sandbox.runtime == "process")
-        add(n, Check::kWarn, "runtime: process runs it without isolation: prefer bwrap or docker");
-      else if (u.sandbox.runtime == "bwrap" && !sandbox::bwrap_available())
+        broken = true;
+      } else if (u.sandbox.runtime == sandbox::RuntimeKind::kBwrap && !sandbox::bwrap_available()) {
         add(n, Check::kFail, "runtime: bwrap is not usable here (see bubblewrap above)");
+        broken = true;
+      }
+      for (const auto& p : u.sandbox.read_only)
+        if (!fs::exists(p)) {
+          add(n, Check::kFail, fmt::format("granted path {} does not exist", p));
+          broken = true;
+        }
+      if (broken) continue;
+      // What a start would enforce, or why it would be refused (a bind that
+      // exposes data_dir, a process limit nothing here can hold, a user
+      // that cannot read the script...), without starting it.
+      sandbox::LaunchRequest req{u.name, u.command, u.env, {}, u.cwd};
+      auto pre = u.sandbox.runtime == sandbox::RuntimeKind::kDocker
+                     ? sandbox::Result<std::vector<std::string>>(std::vector<std::string>{})
+                     : sandbox::preflight(u.sandbox, sandbox::Host::system(), req);
+      if (!pre.ok()) {
+        add(n, Check::kFail, fmt::format("runtime: {} would refuse it: {}", runtime, pre.reason()));
+        continue;
+      }
+      std::string enforced;
+      for (const auto& e : pre.value()) enforced += "; " + e;
+      if (u.sandbox.runtime == sandbox::RuntimeKind::kProcess)
+        add(n, Check::kWarn,
+            "runtime: process runs it without isolation: prefer bwrap or docker" + enforced);
       else
-        add(n, Check::kPass, fmt::format("{} under {}", u.command.front(), u.sandbox.runtime));
-      for (const auto* list : {&u.sandbox.read_only, &u.sandbox.read_write})
-        for (const auto& p : *list)
-          if (!fs::exists(p) && list == &u.sandbox.read_only)
-            add(n, Check::kFail, fmt::format("granted path {} does not exist", p));
+        add(n, Check::kPass, fmt::format("{} under {}{}", u.command.front(), runtime, enforced));
     }
   } catch (const std::exception& e) {
     add("servers", Check::kFail, e.what());

@@ -140,4 +140,36 @@ AppOptions load_options(const std::optional<std::string>& path, const Overrides&
   return o;
 }
 
+std::vector<std::string> protected_paths(const AppOptions& o) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  auto add = [&](std::string p) {
+    if (p.empty()) return;
+    if (p.starts_with("~/"))
+      if (const char* home = std::getenv("HOME")) p = std::string(home) + p.substr(1);
+    fs::path fp(p);
+    if (fp.is_relative() && o.config_path) fp = fs::path(*o.config_path).parent_path() / fp;
+    std::error_code ec;
+    out.push_back(fs::absolute(fp, ec).lexically_normal().string());
+  };
+  add(o.data_dir);
+  if (o.config_path) add(*o.config_path);
+  const auto& root = o.document->root();
+  if (!root.is_object()) return out;
+  const auto& r = root.get_object();
+  auto str = [](const boost::json::object& obj, std::string_view k) -> std::string {
+    auto* v = obj.if_contains(k);
+    return v && v->is_string() ? std::string(v->get_string()) : std::string();
+  };
+  add(str(r, "mcp_servers_file"));
+  if (auto* a = r.if_contains("audit"); a && a->is_object()) add(str(a->get_object(), "dir"));
+  if (auto* a = r.if_contains("auth"); a && a->is_object()) {
+    add(str(a->get_object(), "data_dir"));
+    if (auto* cl = a->get_object().if_contains("clients"); cl && cl->is_array())
+      for (const auto& c : cl->get_array())
+        if (c.is_object()) add(str(c.get_object(), "secret_hash_file"));
+  }
+  return out;
+}
+
 }  // namespace bastion::app

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "server/engine.hpp"
@@ -44,6 +45,11 @@ struct Overrides {
 
 // Reads and validates; throws config::ConfigError naming file, line, reason.
 AppOptions load_options(const std::optional<std::string>& path, const Overrides& ov);
+
+// What no upstream server may see: data_dir (keys, secrets, audit log), the
+// audit and auth directories when elsewhere, secret files the configuration
+// names, and the configuration files themselves. Absolute paths.
+std::vector<std::string> protected_paths(const AppOptions& o);
 
 // $BASTION_DATA_DIR, else $XDG_STATE_HOME/bastion, else ~/.local/state/bastion.
 std::string default_data_dir();

@@ -1,5 +1,7 @@
 #include "auth/token_client.hpp"
 
+#include <fcntl.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -43,6 +45,7 @@ Result<http::response<http::string_body>> roundtrip(const Target& t,
     tcp::resolver resolver(ioc);
     stream.expires_after(timeout);
     stream.connect(resolver.resolve(t.host, t.port));
+    ::fcntl(stream.socket().native_handle(), F_SETFD, FD_CLOEXEC);  // Asio: no SOCK_CLOEXEC
     req.set(http::field::host, t.host + ":" + t.port);
     req.set(http::field::user_agent, "bastion");
     req.prepare_payload();

@@ -15,6 +15,7 @@
 #include "auth/token_client.hpp"
 #include "cli/commands.hpp"
 #include "config/config.hpp"
+#include "sandbox/descriptors.hpp"
 #include "storage/private_file.hpp"
 
 namespace {
@@ -228,5 +229,8 @@ int main(int argc, char** argv) {
   // a client that hung up) must fail with EPIPE at that call site, never kill
   // the whole process. Children get the default back before exec (spawn.cpp).
   ::signal(SIGPIPE, SIG_IGN);
+  // Descriptors our parent leaked to us are not ours to pass on: no exec of
+  // ours (a server, docker, bwrap) gets them.
+  bastion::sandbox::mark_inherited_cloexec();
   return run(argc, argv);
 }

@@ -153,10 +153,17 @@ void GatewayBackend::start() {
   // Containers of ours that outlived a crashed bastion go first.
   std::set<std::pair<std::string, std::string>> docker_instances;
   auto all = snapshot();
-  for (auto& u : all)
-    if (u->options().sandbox.runtime == "docker" && u->options().sandbox.container.empty())
-      docker_instances.emplace(u->options().sandbox.docker_bin, u->options().sandbox.instance);
+  std::set<std::string> cgroup_roots;
+  for (auto& u : all) {
+    const auto& sb = u->options().sandbox;
+    if (!u->options().url.empty()) continue;
+    if (sb.runtime == sandbox::RuntimeKind::kDocker && sb.container.empty())
+      docker_instances.emplace(sb.docker_bin, sb.instance);
+    if (sb.runtime != sandbox::RuntimeKind::kDocker) cgroup_roots.insert(sb.cgroup_root);
+  }
   for (auto& [bin, inst] : docker_instances) sandbox::remove_stale_containers(bin, inst);
+  // So are the cgroups of a bastion that was killed (its servers died with it).
+  for (auto& root : cgroup_roots) sandbox::remove_stale_cgroups(root, sandbox::Host::system());
   for (auto& u : all) start_if_eager(u);
 }
 

@@ -61,7 +61,7 @@ mcpServers:
   EXPECT_EQ(ups[0].name, "weather");
   EXPECT_EQ(ups[0].prefix, "wx");
   EXPECT_EQ(ups[0].command, (std::vector<std::string>{"python3", "/etc/bastion/w.py", "--x"}));
-  EXPECT_EQ(ups[0].sandbox.runtime, "process");
+  EXPECT_EQ(ups[0].sandbox.runtime, sandbox::RuntimeKind::kProcess);
   EXPECT_EQ(ups[0].sandbox.read_only, (std::vector<std::string>{"/etc/bastion/data"}));
   EXPECT_EQ(ups[0].sandbox.limits.memory_bytes, 64u << 20);
   EXPECT_EQ(ups[0].sandbox.limits.max_pids, 10u);

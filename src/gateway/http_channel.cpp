@@ -1,5 +1,6 @@
 #include "gateway/http_channel.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -194,6 +195,9 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
   }
   stream.expires_after(std::chrono::seconds(30));
   auto [cec, ep] = co_await stream.async_connect(results, kTuple);
+  // Asio opens sockets without SOCK_CLOEXEC (the sandbox's child closes
+  // strays too; this is the first wall).
+  if (!cec) ::fcntl(stream.socket().native_handle(), F_SETFD, FD_CLOEXEC);
   if (cec) {
     fail_request(
         fmt::format("cannot connect to {}:{}: {}", target_.host, target_.port, cec.message()));
@@ -310,6 +314,7 @@ asio::awaitable<void> HttpChannel::get_stream(std::string path, bool legacy) {
     if (ok) {
       auto [cec, ep] = co_await stream.async_connect(results, kTuple);
       ok = !cec;
+      if (ok) ::fcntl(stream.socket().native_handle(), F_SETFD, FD_CLOEXEC);
     }
     if (!ok) {
       if (legacy) {

@@ -46,9 +46,22 @@ std::string expand(std::string v, const std::string& config_dir) {
   return v;
 }
 
+// gateway: settings every server shares.
+struct GatewayDefaults {
+  sandbox::RuntimeKind runtime = sandbox::RuntimeKind::kBwrap;
+  std::string instance = "default";
+  sandbox::IdentityOptions identity;
+  std::string cgroup_root = "/sys/fs/cgroup";
+  std::string fingerprint;  // all of the above, for reloads
+};
+
+sandbox::RuntimeKind runtime_kind(const std::string& s) {
+  auto k = sandbox::parse_runtime(s);
+  return k ? *k : sandbox::RuntimeKind::kBwrap;  // choice() allows only the three
+}
+
 UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_format,
-                            const std::string& default_runtime,
-                            const std::string& docker_instance) {
+                            const GatewayDefaults& gw) {
   UpstreamOptions o;
   o.name = name;
   o.prefix = name;
@@ -76,13 +89,15 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
   }
   if (claude_format) {
     // Claude/Cursor entries carry no runtime: they get the default sandbox.
-    o.sandbox.runtime = default_runtime;
+    o.sandbox.runtime = gw.runtime;
     s.raw("type");
     s.raw("disabled");
   } else {
     o.cwd = s.str("cwd", "");
     auto& sb = o.sandbox;
-    sb.runtime = s.choice("runtime", default_runtime, {"process", "bwrap", "docker"});
+    sb.runtime = runtime_kind(s.choice("runtime", std::string(sandbox::to_string(gw.runtime)),
+                                       {"process", "bwrap", "docker"}));
+    sb.user = s.str("user", "");
     sb.network = s.boolean("network", false);
     Reader paths = s.child("paths");
     sb.read_only = paths.str_list("read_only");
@@ -104,9 +119,8 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
     Reader dk = s.child("docker");
     sb.image = dk.str("image", "");
     sb.container = dk.str("container", "");
-    sb.instance = docker_instance;
     dk.finish();
-    if (sb.runtime == "docker" && sb.image.empty() && sb.container.empty())
+    if (sb.runtime == sandbox::RuntimeKind::kDocker && sb.image.empty() && sb.container.empty())
       s.fail("docker", "runtime docker needs docker.image or docker.container");
     if (s.has("prefix")) o.prefix = s.str("prefix", name);
     if (!o.prefix.empty() && !valid_name(o.prefix))
@@ -124,6 +138,9 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
   }
   // Unknown keys first: a misspelt `command` should be reported as the typo.
   s.finish();
+  o.sandbox.instance = gw.instance;
+  o.sandbox.identity = gw.identity;
+  o.sandbox.cgroup_root = gw.cgroup_root;
   if (o.command.empty() && o.url.empty())
     s.fail("command", "is required (the stdio command that starts the server), or `url`");
   std::string dir = config_dir_of(s.document());
@@ -142,26 +159,47 @@ std::size_t read_max_processes(const config::Document& doc) {
   Reader gw = root.child("gateway");
   gw.raw("default_runtime");
   gw.raw("instance");
+  gw.raw("sandbox");
   auto n = static_cast<std::size_t>(gw.integer("max_processes", 256, 1, 100000));
   gw.finish();
   return n;
 }
 
-std::vector<UpstreamOptions> read_upstreams(const config::Document& doc) {
+std::vector<UpstreamOptions> read_upstreams(const config::Document& doc,
+                                            const std::vector<std::string>& protected_paths) {
   std::vector<UpstreamOptions> out;
   std::set<std::string> names;
   Reader root(doc, "");
   // bwrap when it works here; otherwise servers must choose explicitly.
   Reader gw = root.child("gateway");
-  std::string default_runtime =
-      gw.choice("default_runtime", sandbox::bwrap_available() ? "bwrap" : "process",
-                {"bwrap", "docker", "process"});
+  GatewayDefaults defaults;
+  defaults.runtime =
+      runtime_kind(gw.choice("default_runtime", sandbox::bwrap_available() ? "bwrap" : "process",
+                             {"bwrap", "docker", "process"}));
   gw.raw("max_processes");
   // Labels this bastion's containers so a restarted one can find and remove
   // what a crashed one left (several bastions on a host need distinct names).
-  std::string docker_instance = gw.str("instance", "default");
-  if (!valid_name(docker_instance)) gw.fail("instance", "must be letters, digits, '_' or '-'");
+  defaults.instance = gw.str("instance", "default");
+  if (!valid_name(defaults.instance)) gw.fail("instance", "must be letters, digits, '_' or '-'");
+  Reader sb = gw.child("sandbox");
+  defaults.identity.user = sb.str("user", defaults.identity.user);
+  std::string range = sb.str(
+      "uid_range", fmt::format("{}-{}", defaults.identity.uid_first,
+                               defaults.identity.uid_first + defaults.identity.uid_count - 1));
+  auto parsed = sandbox::parse_uid_range(range);
+  if (!parsed)
+    sb.fail("uid_range", "must be FIRST-LAST, two uids above 0 (e.g. 1000000000-1000999999)");
+  defaults.identity.uid_first = parsed->first;
+  defaults.identity.uid_count = parsed->second;
+  defaults.cgroup_root = sb.str("cgroup_root", defaults.cgroup_root);
+  if (defaults.cgroup_root.empty() || defaults.cgroup_root[0] != '/')
+    sb.fail("cgroup_root", "must be an absolute path");
+  sb.finish();
   gw.finish();
+  defaults.fingerprint =
+      fmt::format("{}|{}|{}|{}-{}|{}", sandbox::to_string(defaults.runtime), defaults.instance,
+                  defaults.identity.user, defaults.identity.uid_first, defaults.identity.uid_count,
+                  defaults.cgroup_root);
   auto add = [&](Reader& section, bool claude) {
     for (const auto& name : section.keys()) {
       if (!valid_name(name)) section.fail(name, "server names must be letters, digits, '_' or '-'");
@@ -169,9 +207,10 @@ std::vector<UpstreamOptions> read_upstreams(const config::Document& doc) {
         section.fail(name, "a server with this name is already defined");
       Reader s = section.child(name);
       if (!s.present()) section.fail(name, "must be a mapping");
-      out.push_back(read_server(s, name, claude, default_runtime, docker_instance));
+      out.push_back(read_server(s, name, claude, defaults));
+      out.back().sandbox.protected_paths = protected_paths;
       if (auto* raw = section.raw(name))
-        out.back().fingerprint = json_text(*raw) + "|" + default_runtime + "|" + docker_instance;
+        out.back().fingerprint = json_text(*raw) + "|" + defaults.fingerprint;
     }
     section.finish();
   };

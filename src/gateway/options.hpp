@@ -10,8 +10,11 @@
 
 namespace bastion::gateway {
 
-// Throws config::ConfigError with file, line and reason.
-std::vector<UpstreamOptions> read_upstreams(const config::Document& doc);
+// Throws config::ConfigError with file, line and reason. `protected_paths`
+// (data_dir, secret files, the configuration files) are never visible to a
+// sandboxed server.
+std::vector<UpstreamOptions> read_upstreams(const config::Document& doc,
+                                            const std::vector<std::string>& protected_paths = {});
 // `gateway.max_processes`: upstream instances running at once (default 256).
 std::size_t read_max_processes(const config::Document& doc);
 

@@ -70,17 +70,6 @@ asio::awaitable<void> pump_stderr(asio::any_io_executor ex, int fd, std::string 
   }
 }
 
-std::map<std::string, std::string> child_environment(const UpstreamOptions& o) {
-  // A minimal environment: the host's secrets and settings do not leak into
-  // servers that did not ask for them.
-  std::map<std::string, std::string> env;
-  for (const char* k : {"PATH", "HOME", "LANG", "TZ", "TMPDIR"})
-    if (const char* v = std::getenv(k)) env[k] = v;
-  if (!env.count("PATH")) env["PATH"] = "/usr/local/bin:/usr/bin:/bin";
-  for (auto& [k, v] : o.env) env[k] = v;
-  return env;
-}
-
 // Built outside coroutines: GCC 12 rejects braced initializers with string
 // literals inside coroutine bodies.
 json::object gateway_client_info() { return {{"name", "bastion"}, {"version", "0.1.0"}}; }
@@ -97,7 +86,9 @@ Upstream::Upstream(asio::any_io_executor ex, UpstreamOptions opts, Events events
     : strand_(asio::make_strand(ex)),
       opts_(std::move(opts)),
       events_(std::move(events)),
-      backoff_(opts_.restart_backoff) {}
+      backoff_(opts_.restart_backoff) {
+  if (opts_.url.empty()) runtime_ = sandbox::make_runtime(opts_.sandbox, sandbox::Host::system());
+}
 
 Upstream::~Upstream() { stop("shutdown"); }
 
@@ -170,7 +161,9 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
   sandbox::ProcessHandle h;
   sandbox::LaunchPlan plan;
   std::shared_ptr<Channel> channel;
-  auto env = child_environment(opts_);
+  // The server's own variables; the runtime adds a fixed PATH and a private
+  // HOME, and nothing else of Bastion's environment.
+  sandbox::LaunchRequest req{opts_.name, opts_.command, opts_.env, {}, opts_.cwd};
   for (const auto& [var, secret] : opts_.secret_env) {
     auto value = events_.resolve_secret ? events_.resolve_secret(secret) : std::nullopt;
     if (!value) {
@@ -178,7 +171,8 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
                        secret));
       co_return nullptr;
     }
-    env[var] = std::move(*value);  // only this server's environment sees it
+    req.env[var] = std::move(*value);  // only this server's environment sees it
+    req.secret_vars.insert(var);
   }
   if (!opts_.url.empty()) {
     auto hc = std::make_shared<HttpChannel>(
@@ -193,22 +187,28 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
     channel = hc;
     spdlog::info("upstream {}: connecting to {}{}", opts_.name, opts_.url,
                  opts_.legacy_sse ? " (HTTP+SSE)" : "");
-  } else
-    try {
-      plan = sandbox::plan_launch(opts_.sandbox, opts_.name, opts_.command, env, opts_.cwd);
-      h = sandbox::spawn_process(plan.spec);
-    } catch (const std::exception& e) {
-      for (int fd : plan.owned_fds) ::close(fd);
-      if (plan.cleanup) plan.cleanup();
-      fail(e.what());
+  } else {
+    auto planned = runtime_->plan(req);
+    if (!planned.ok()) {
+      fail(planned.reason());
       co_return nullptr;
     }
+    plan = std::move(planned.value());
+    auto spawned = sandbox::spawn(plan.spec);
+    if (!spawned.ok()) {
+      for (int fd : plan.owned_fds) ::close(fd);
+      if (plan.cleanup) plan.cleanup();
+      fail(spawned.reason());
+      co_return nullptr;
+    }
+    h = spawned.value();
+  }
   if (!channel) {
     for (int fd : plan.owned_fds) ::close(fd);
     std::string enforced;
     for (auto& e : plan.enforced) enforced += (enforced.empty() ? "" : "; ") + e;
     spdlog::info("upstream {}: started pid {} ({}) under {}: {}", opts_.name, h.pid,
-                 opts_.command[0], opts_.sandbox.runtime, enforced);
+                 opts_.command[0], runtime_->name(), enforced);
     asio::co_spawn(strand_, pump_stderr(strand_, h.stderr_fd, opts_.name), asio::detached);
     auto fc = std::make_shared<FdChannel>(strand_, h.stdin_fd, h.stdout_fd,
                                           FdChannelOptions{opts_.max_line_bytes});

@@ -35,7 +35,7 @@ struct UpstreamOptions {
   // ENV_NAME -> secret name. Values never appear in the configuration or logs.
   std::map<std::string, std::string> secret_env;
   std::string cwd;
-  sandbox::SandboxOptions sandbox;  // runtime (bwrap by default), paths, network, limits
+  sandbox::SandboxOptions sandbox;  // runtime (bwrap by default), paths, network, limits, user
   bool eager = false;               // start at boot instead of on first use
   bool per_session = false;         // one instance per client session (else shared)
   std::size_t max_instances = 16;   // per-session mode: instances of this server at once
@@ -108,6 +108,7 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   UpstreamOptions opts_;
   Events events_;
+  std::shared_ptr<const sandbox::Runtime> runtime_;  // stdio servers: chosen once
 
   mutable std::mutex mu_;
   UpstreamState state_ = UpstreamState::kStopped;

@@ -3,31 +3,156 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <set>
 #include <stdexcept>
 #include <thread>
 
+#include "sandbox/descriptors.hpp"
+
 namespace bastion::sandbox {
 
 namespace {
+
 std::mutex g_mu;
 std::set<pid_t> g_children;
 
+// What failed in the child, sent to the parent over a close-on-exec pipe.
+enum Step : int {
+  kCgroup = 1,
+  kRlimit,
+  kSetgroups,
+  kSetgid,
+  kSetuid,
+  kDeathSignal,
+  kNoNewPrivs,
+  kAccess,
+  kUserns,
+  kUsernsMap,
+  kNproc,
+  kDescriptors,
+  kChdir,
+  kExec,
+};
+
+struct Failure {
+  int step = 0;
+  int index = 0;
+  int err = 0;
+};
+
+[[noreturn]] void fail_child(int fd, Step step, int index, int err) {
+  Failure f{step, index, err};
+  [[maybe_unused]] auto w = ::write(fd, &f, sizeof f);
+  ::_exit(127);
+}
+
+// Writes a whole string to a file in the child (no allocation).
+int write_file(const char* path, const char* data, std::size_t len) {
+  int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  ssize_t n = ::write(fd, data, len);
+  int e = n == static_cast<ssize_t>(len) ? 0 : (n < 0 ? errno : EIO);
+  ::close(fd);
+  return e;
+}
+
+// argv[0] as an absolute path: execve does no search of its own, and the
+// PATH that counts is the one the server is meant to use, not ours.
+std::optional<std::string> find_program(const std::string& name, const std::string& search) {
+  if (name.find('/') != std::string::npos) return name;
+  std::string path = search;
+  if (path.empty()) {
+    const char* p = std::getenv("PATH");
+    path = p ? p : "/usr/local/bin:/usr/bin:/bin";
+  }
+  std::size_t start = 0;
+  for (;;) {
+    auto end = path.find(':', start);
+    std::string dir =
+        path.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (!dir.empty()) {
+      std::string cand = dir + "/" + name;
+      struct stat st;
+      if (::stat(cand.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+          ::access(cand.c_str(), X_OK) == 0)
+        return cand;
+    }
+    if (end == std::string::npos) return std::nullopt;
+    start = end + 1;
+  }
+}
+
+const char* access_verb(int mode) {
+  if (mode & W_OK) return "write to";
+  if (mode & R_OK) return "read";
+  return "reach";
+}
+
+std::string describe(const ProcessSpec& spec, const Failure& f) {
+  const auto& s = spec.setup;
+  auto err = [&] { return std::string(std::strerror(f.err)); };
+  std::string who = s.user ? fmt::format("uid {} gid {}", s.user->uid, s.user->gid)
+                           : fmt::format("uid {}", ::geteuid());
+  switch (f.step) {
+    case kCgroup:
+      return fmt::format("cannot join cgroup {}: {}", s.cgroup_procs.at(f.index), err());
+    case kRlimit:
+      return fmt::format("cannot set resource limit {}: {}", s.rlimits.at(f.index).first, err());
+    case kSetgroups:
+    case kSetgid:
+    case kSetuid:
+      return fmt::format("cannot switch to {}: {}", who, err());
+    case kDeathSignal:
+      return "Bastion exited while the server was starting";
+    case kNoNewPrivs:
+      return fmt::format("cannot set no_new_privs: {}", err());
+    case kAccess: {
+      const auto& a = s.access.at(f.index);
+      return fmt::format(
+          "{} cannot {} {}: {}: make it {} by that user (every directory above it must be "
+          "searchable), or choose another user with `user:`",
+          who, access_verb(a.mode), a.path, err(), a.mode & W_OK ? "writable" : "readable");
+    }
+    case kUserns:
+    case kUsernsMap:
+      return fmt::format(
+          "cannot create the user namespace that bounds this server's processes (limits.pids): "
+          "{}",
+          err());
+    case kNproc:
+      return fmt::format("cannot set RLIMIT_NPROC: {}", err());
+    case kDescriptors:
+      return fmt::format("cannot set up descriptors: {}", err());
+    case kChdir:
+      return fmt::format("cannot change to directory {}: {}", spec.cwd, err());
+    case kExec:
+    default:
+      return fmt::format("cannot run '{}': {}", spec.argv[0], err());
+  }
+}
+
 }  // namespace
 
-ProcessHandle spawn_process(const ProcessSpec& spec) {
-  if (spec.argv.empty()) throw std::runtime_error("empty command");
-  int in[2], out[2], err[2], status[2];
-  if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC) ||
-      ::pipe2(status, O_CLOEXEC))
-    throw std::runtime_error(fmt::format("pipe: {}", std::strerror(errno)));
+Result<ProcessHandle> spawn(const ProcessSpec& spec) {
+  if (spec.argv.empty()) return Error{"empty command"};
+  const auto& setup = spec.setup;
+  for (int fd : setup.inherit_fds)
+    if (fd < 3) return Error{fmt::format("descriptor {} cannot be passed on: it is stdio", fd)};
+  auto program = find_program(spec.argv[0], spec.search_path);
+  if (!program)
+    return Error{fmt::format("cannot run '{}': not found in PATH ({})", spec.argv[0],
+                             spec.search_path.empty() ? "Bastion's" : spec.search_path)};
 
   // Everything the child needs is prepared before fork: no allocation after.
   std::vector<char*> argv;
@@ -38,54 +163,123 @@ ProcessHandle spawn_process(const ProcessSpec& spec) {
   std::vector<char*> envp;
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
+  uid_t final_uid = setup.user ? setup.user->uid : ::geteuid();
+  gid_t final_gid = setup.user ? setup.user->gid : ::getegid();
+  std::string uid_map = fmt::format("{} {} 1\n", final_uid, final_uid);
+  std::string gid_map = fmt::format("{} {} 1\n", final_gid, final_gid);
   pid_t parent = ::getpid();
+
+  int in[2], out[2], err[2], status[2];
+  if (::pipe2(in, O_CLOEXEC)) return Error{fmt::format("pipe: {}", std::strerror(errno))};
+  if (::pipe2(out, O_CLOEXEC)) {
+    int e = errno;
+    ::close(in[0]), ::close(in[1]);
+    return Error{fmt::format("pipe: {}", std::strerror(e))};
+  }
+  if (::pipe2(err, O_CLOEXEC)) {
+    int e = errno;
+    ::close(in[0]), ::close(in[1]), ::close(out[0]), ::close(out[1]);
+    return Error{fmt::format("pipe: {}", std::strerror(e))};
+  }
+  if (::pipe2(status, O_CLOEXEC)) {
+    int e = errno;
+    for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) ::close(fd);
+    return Error{fmt::format("pipe: {}", std::strerror(e))};
+  }
+  // Kept across the descriptor sweep: the inherited ones, and the status
+  // pipe (close-on-exec: gone once exec succeeds).
+  std::vector<int> keep = setup.inherit_fds;
+  keep.push_back(status[1]);
+  std::sort(keep.begin(), keep.end());
+  keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+  int high = keep.back() + 1;
 
   std::lock_guard lk(g_mu);  // registry and fork stay consistent
   pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error(fmt::format("fork: {}", std::strerror(errno)));
+  if (pid < 0) {
+    int e = errno;
+    for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1], status[0], status[1]}) ::close(fd);
+    return Error{fmt::format("fork: {}", std::strerror(e))};
+  }
   if (pid == 0) {
+    int sfd = status[1];
     ::setpgid(0, 0);
-    // Dies with the forking thread; bastion's I/O threads live until exit.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
     sigset_t all;
     sigemptyset(&all);
     ::sigprocmask(SIG_SETMASK, &all, nullptr);
     for (int s = 1; s < NSIG; ++s) ::signal(s, SIG_DFL);
-    for (const auto& [res, value] : spec.setup.rlimits) {
+    // 1. cgroups, while we still have Bastion's rights.
+    for (std::size_t i = 0; i < setup.cgroup_procs.size(); ++i)
+      if (int e = write_file(setup.cgroup_procs[i].c_str(), "0", 1))
+        fail_child(sfd, kCgroup, static_cast<int>(i), e);
+    // 2. resource limits.
+    for (std::size_t i = 0; i < setup.rlimits.size(); ++i) {
       struct rlimit rl {
-        value, value
+        setup.rlimits[i].second, setup.rlimits[i].second
       };
-      ::setrlimit(res, &rl);
+      if (::setrlimit(setup.rlimits[i].first, &rl) != 0)
+        fail_child(sfd, kRlimit, static_cast<int>(i), errno);
     }
-    for (const auto& procs : spec.setup.cgroup_procs) {
-      int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
-      if (fd >= 0) {
-        [[maybe_unused]] auto w = ::write(fd, "0", 1);
-        ::close(fd);
-      }
+    // 3. the server's user; no supplementary groups of Bastion's survive.
+    if (setup.user) {
+      if (::setgroups(0, nullptr) != 0) fail_child(sfd, kSetgroups, 0, errno);
+      if (::setresgid(setup.user->gid, setup.user->gid, setup.user->gid) != 0)
+        fail_child(sfd, kSetgid, 0, errno);
+      if (::setresuid(setup.user->uid, setup.user->uid, setup.user->uid) != 0)
+        fail_child(sfd, kSetuid, 0, errno);
+      if (::getuid() != setup.user->uid || ::geteuid() != setup.user->uid ||
+          ::getgid() != setup.user->gid)
+        fail_child(sfd, kSetuid, 0, EPERM);
     }
-    for (int fd : spec.setup.inherit_fds) ::fcntl(fd, F_SETFD, 0);
-    ::dup2(in[0], 0);
-    ::dup2(out[1], 1);
-    ::dup2(err[1], 2);
-    if (!spec.cwd.empty() && ::chdir(spec.cwd.c_str()) != 0) {
-      int e = errno;
-      [[maybe_unused]] auto w = ::write(status[1], &e, sizeof e);
-      ::_exit(127);
+    // After the uid change, which clears it. Dies with the forking thread;
+    // bastion's I/O threads live until exit.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) fail_child(sfd, kDeathSignal, 0, 0);
+    if (setup.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+      fail_child(sfd, kNoNewPrivs, 0, errno);
+    // 4. what the server needs, as the server's user.
+    for (std::size_t i = 0; i < setup.access.size(); ++i)
+      if (::access(setup.access[i].path.c_str(), setup.access[i].mode) != 0)
+        fail_child(sfd, kAccess, static_cast<int>(i), errno);
+    // 5. a user namespace whose process count is this server's alone.
+    if (setup.nproc_userns) {
+      // A uid change made us non-dumpable, which makes our /proc files
+      // root's: we could not write our own uid_map. exec resets it anyway.
+      ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+      if (::unshare(CLONE_NEWUSER) != 0) fail_child(sfd, kUserns, 0, errno);
+      if (int e = write_file("/proc/self/setgroups", "deny", 4)) fail_child(sfd, kUsernsMap, 0, e);
+      if (int e = write_file("/proc/self/uid_map", uid_map.data(), uid_map.size()))
+        fail_child(sfd, kUsernsMap, 1, e);
+      if (int e = write_file("/proc/self/gid_map", gid_map.data(), gid_map.size()))
+        fail_child(sfd, kUsernsMap, 2, e);
+      struct rlimit rl {
+        setup.nproc_userns, setup.nproc_userns
+      };
+      if (::setrlimit(RLIMIT_NPROC, &rl) != 0) fail_child(sfd, kNproc, 0, errno);
     }
-    ::execvpe(argv[0], argv.data(), envp.data());
-    int e = errno;
-    [[maybe_unused]] auto w = ::write(status[1], &e, sizeof e);
-    ::_exit(127);
+    // 6. stdio on the pipes (moved clear of 0-2 first, in case Bastion was
+    // started with one of them closed), then nothing else but `keep`.
+    int s0 = ::fcntl(in[0], F_DUPFD, high);
+    int s1 = ::fcntl(out[1], F_DUPFD, high);
+    int s2 = ::fcntl(err[1], F_DUPFD, high);
+    if (s0 < 0 || s1 < 0 || s2 < 0) fail_child(sfd, kDescriptors, 0, errno);
+    if (::dup2(s0, 0) < 0 || ::dup2(s1, 1) < 0 || ::dup2(s2, 2) < 0)
+      fail_child(sfd, kDescriptors, 1, errno);
+    for (int fd : setup.inherit_fds)
+      if (::fcntl(fd, F_SETFD, 0) != 0) fail_child(sfd, kDescriptors, 2, errno);
+    if (int e = close_fds_except(keep.data(), keep.size())) fail_child(sfd, kDescriptors, 3, e);
+    // 7.
+    if (!spec.cwd.empty() && ::chdir(spec.cwd.c_str()) != 0) fail_child(sfd, kChdir, 0, errno);
+    ::execve(program->c_str(), argv.data(), envp.data());
+    fail_child(sfd, kExec, 0, errno);
   }
   ::close(in[0]);
   ::close(out[1]);
   ::close(err[1]);
   ::close(status[1]);
-  int child_errno = 0;
+  Failure f;
   ssize_t n;
-  do n = ::read(status[0], &child_errno, sizeof child_errno);
+  do n = ::read(status[0], &f, sizeof f);
   while (n < 0 && errno == EINTR);
   ::close(status[0]);
   if (n > 0) {
@@ -93,11 +287,26 @@ ProcessHandle spawn_process(const ProcessSpec& spec) {
     ::close(out[0]);
     ::close(err[0]);
     ::waitpid(pid, nullptr, 0);
-    throw std::runtime_error(
-        fmt::format("cannot run '{}': {}", spec.argv[0], std::strerror(child_errno)));
+    return Error{describe(spec, f)};
   }
   g_children.insert(pid);
   return ProcessHandle{pid, in[1], out[0], err[0]};
+}
+
+ProcessHandle spawn_process(const ProcessSpec& spec) {
+  auto r = spawn(spec);
+  if (!r.ok()) throw std::runtime_error(r.reason());
+  return r.value();
+}
+
+int wait_process(pid_t pid) {
+  int status = 0;
+  pid_t r;
+  do r = ::waitpid(pid, &status, 0);
+  while (r < 0 && errno == EINTR);
+  std::lock_guard lk(g_mu);
+  g_children.erase(pid);
+  return status;
 }
 
 void terminate_process(pid_t pid, std::chrono::milliseconds grace) {

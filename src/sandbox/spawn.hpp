@@ -1,32 +1,64 @@
 // A child process with its stdin/stdout on pipes and stderr on a third pipe:
 // what the `process` runtime runs directly and what bwrap and docker wrap.
-// The child gets its own process group and dies with us (PR_SET_PDEATHSIG);
-// terminate_process() ends the whole group; a registry of live children lets
-// shutdown kill and reap everything, so no upstream outlives bastion.
+// Between fork and exec the child, allocating nothing, in this order:
+//   1. joins its cgroups (while it still has Bastion's rights),
+//   2. sets its resource limits,
+//   3. switches to the server's user (setgroups, setgid, setuid) when
+//      Bastion is root, then asks to die with Bastion (PR_SET_PDEATHSIG,
+//      which a uid change would clear) and sets no_new_privs,
+//   4. checks, as that user, that it can reach the paths the server needs,
+//   5. optionally enters a user namespace of its own and sets RLIMIT_NPROC
+//      there (see rlimits.hpp),
+//   6. puts its pipes on 0, 1, 2 and closes every other descriptor except
+//      the ones it must pass on (descriptors.hpp),
+//   7. changes directory and execs.
+// A failed step stops the start; the error names the step and the path.
+// The child gets its own process group; terminate_process() ends the whole
+// group; a registry of live children lets shutdown kill and reap
+// everything, so no upstream outlives bastion.
 #pragma once
 
 #include <sys/resource.h>
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "sandbox/error.hpp"
+
 namespace bastion::sandbox {
 
-// Applied in the child between fork and exec.
+struct UserSwitch {
+  uid_t uid;
+  gid_t gid;
+};
+
+struct AccessCheck {
+  std::string path;
+  int mode;  // R_OK, W_OK, X_OK
+};
+
+// Applied in the child between fork and exec, in the order above.
 struct ChildSetup {
   std::vector<std::pair<int, rlim_t>> rlimits;  // (RLIMIT_*, value) set as soft and hard
   std::vector<std::string> cgroup_procs;        // "cgroup.procs" files the child joins
-  std::vector<int> inherit_fds;                 // fds the exec'd program must keep
+  std::vector<int> inherit_fds;                 // fds the exec'd program keeps (each >= 3)
+  std::optional<UserSwitch> user;               // switch to this uid/gid (needs root)
+  bool no_new_privs = false;
+  std::vector<AccessCheck> access;  // as the final user
+  std::uint64_t nproc_userns = 0;   // > 0: own user namespace, then RLIMIT_NPROC
 };
 
 struct ProcessSpec {
-  std::vector<std::string> argv;           // argv[0] is looked up in PATH
+  std::vector<std::string> argv;           // argv[0]: a path, or a name looked up in search_path
   std::map<std::string, std::string> env;  // the whole environment of the child
   std::string cwd;                         // empty: inherit
   ChildSetup setup;
+  std::string search_path;  // where argv[0] is looked up; empty: Bastion's own PATH
 };
 
 struct ProcessHandle {
@@ -36,9 +68,14 @@ struct ProcessHandle {
   int stderr_fd = -1;  // read end, ours
 };
 
-// Throws std::runtime_error with the reason (e.g. "cannot run 'x': No such
-// file or directory") when the child cannot be started.
+// The error says which step failed and on what (e.g. "uid 1000000042 cannot
+// read /srv/mcp/server.py: Permission denied ...").
+Result<ProcessHandle> spawn(const ProcessSpec& spec);
+// The same, throwing std::runtime_error with that reason.
 ProcessHandle spawn_process(const ProcessSpec& spec);
+
+// Waits for the child to exit by itself and forgets it; its wait status.
+int wait_process(pid_t pid);
 
 // SIGTERM to the group, SIGKILL after `grace`, and reap. Blocks at most
 // `grace` + a little. Safe to call on an already-dead or unknown child.

@@ -1,5 +1,6 @@
 #include "transport/http_server.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -236,6 +237,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         spdlog::warn("http: accept failed: {}", ec.message());
         continue;
       }
+      // Asio accepts without SOCK_CLOEXEC: no client connection may reach a
+      // process Bastion starts.
+      ::fcntl(sock.native_handle(), F_SETFD, FD_CLOEXEC);
       if (connections.load() >= opts.max_connections) {
         boost::system::error_code ignored;
         sock.close(ignored);
@@ -812,6 +816,10 @@ void HttpServer::bind() {
   if (ec) throw std::runtime_error(fmt::format("invalid listen address '{}'", i.opts.host));
   tcp::endpoint ep(addr, i.opts.port);
   i.acceptor.open(ep.protocol(), ec);
+  // Asio opens without SOCK_CLOEXEC; an inherited listener would let a
+  // server accept() other clients' connections.
+  if (!ec && ::fcntl(i.acceptor.native_handle(), F_SETFD, FD_CLOEXEC) != 0)
+    ec.assign(errno, boost::system::system_category());
   if (!ec) i.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) i.acceptor.bind(ep, ec);
   if (!ec) i.acceptor.listen(asio::socket_base::max_listen_connections, ec);

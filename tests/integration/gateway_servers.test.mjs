@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { NODE_MODULES, SOURCE_DIR, childrenOf, processAlive, startServe, tempDir, writeConfig } from './lib/bastion.mjs';
+import { NODE_MODULES, SOURCE_DIR, childrenOf, processAlive, serverDir, startServe, tempDir, writeConfig } from './lib/bastion.mjs';
 
 const RUNTIME = process.env.BASTION_TEST_RUNTIME ?? 'bwrap';
 const M = path.join(NODE_MODULES, '@modelcontextprotocol');
@@ -17,7 +17,7 @@ const M = path.join(NODE_MODULES, '@modelcontextprotocol');
 function demoConfig(dir, extra = '') {
   const granted = path.join(dir, 'granted');
   mkdirSync(granted, { recursive: true });
-  mkdirSync(path.join(dir, 'memory'), { recursive: true });
+  // memory/ is left to Bastion, which makes it for the server's own user.
   writeFileSync(path.join(granted, 'hello.txt'), 'hello from the granted directory\n');
   writeFileSync(path.join(dir, 'secret.txt'), 'not for upstreams\n');
   return {
@@ -65,7 +65,7 @@ async function connect(url) {
 const text = (r) => r.content.filter((c) => c.type === 'text').map((c) => c.text).join('\n');
 
 test('real npm servers and the Python example through one endpoint', async () => {
-  const dir = tempDir();
+  const dir = serverDir();
   const { cfg, granted } = demoConfig(dir);
   const srv = await startServe(['--config', cfg]);
   let children = [];

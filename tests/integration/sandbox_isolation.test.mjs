@@ -10,12 +10,12 @@ import net from 'node:net';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { SOURCE_DIR, startServe, tempDir, writeConfig } from './lib/bastion.mjs';
+import { SOURCE_DIR, serverDir, startServe, writeConfig } from './lib/bastion.mjs';
 
 const text = (r) => r.content.map((c) => c.text).join('');
 
 test('a malicious upstream is contained by the bwrap sandbox', async (t) => {
-  const dir = tempDir();
+  const dir = serverDir();
   const granted = path.join(dir, 'granted');
   mkdirSync(granted);
   writeFileSync(path.join(granted, 'ok.txt'), 'granted content');

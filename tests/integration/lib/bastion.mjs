@@ -2,7 +2,7 @@
 // find its port, stop it and check it exited cleanly.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,6 +19,15 @@ export function tempDir(prefix = 'bastion-test-') {
   return mkdtempSync(path.join(tmpdir(), prefix));
 }
 
+// A temp directory for files an upstream server must read (scripts, granted
+// paths): searchable by others, because as root Bastion runs each server as
+// an unprivileged uid of its own, which must reach them.
+export function serverDir(prefix = 'bastion-srv-') {
+  const d = tempDir(prefix);
+  chmodSync(d, 0o755);
+  return d;
+}
+
 export function writeConfig(dir, yamlText, name = 'bastion.yaml') {
   const p = path.join(dir, name);
   writeFileSync(p, yamlText);
@@ -26,9 +35,12 @@ export function writeConfig(dir, yamlText, name = 'bastion.yaml') {
 }
 
 // Starts `bastion serve` on an ephemeral port. Resolves once it listens.
-export async function startServe(args = [], { env = {}, timeoutMs = 20000, dataDir = tempDir() } = {}) {
+// `command` replaces the binary, e.g. [setpriv, ..., copy of bastion] to run
+// it as another user.
+export async function startServe(args = [], { env = {}, timeoutMs = 20000, dataDir = tempDir(), command = [BIN] } = {}) {
   const listen = args.includes('--listen') ? [] : ['--listen', '127.0.0.1:0'];
-  const child = spawn(BIN, ['serve', ...listen, '--data-dir', dataDir, ...args], {
+  const [program, ...prefix] = command;
+  const child = spawn(program, [...prefix, 'serve', ...listen, '--data-dir', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });

@@ -1,0 +1,153 @@
+#include "sandbox/spawn.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "storage/temp_dir.hpp"
+
+namespace bastion::sandbox {
+namespace {
+
+// Runs a shell command; its stdout and wait status.
+std::pair<std::string, int> run(ProcessSpec spec) {
+  auto h = spawn(spec);
+  if (!h.ok()) return {"SPAWN: " + h.reason(), -1};
+  ::close(h->stdin_fd);
+  ::close(h->stderr_fd);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(h->stdout_fd, buf, sizeof buf)) > 0)
+    out.append(buf, static_cast<std::size_t>(n));
+  ::close(h->stdout_fd);
+  return {out, wait_process(h->pid)};
+}
+
+ProcessSpec sh(const std::string& script) {
+  return ProcessSpec{{"sh", "-c", script}, {{"PATH", "/usr/bin:/bin"}}, "", {}};
+}
+
+TEST(Spawn, TheChildSeesOnlyStdioAndWhatItIsGiven) {
+  // Strays opened without O_CLOEXEC, as Asio does for sockets.
+  int stray = ::open("/dev/null", O_RDONLY);
+  int given = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(stray, 3);
+  auto spec = sh("ls /proc/self/fd");
+  spec.setup.inherit_fds = {given};
+  auto [out, status] = run(spec);
+  EXPECT_EQ(status, 0) << out;
+  // ls itself opens one directory descriptor (3, or the next free one).
+  std::istringstream in(out);
+  std::vector<int> fds;
+  int fd;
+  while (in >> fd) fds.push_back(fd);
+  EXPECT_EQ(std::count(fds.begin(), fds.end(), stray), stray == 3 ? 1 : 0) << out;
+  EXPECT_EQ(std::count(fds.begin(), fds.end(), given), 1) << out;
+  EXPECT_LE(fds.size(), 5u) << out;  // 0 1 2, given, ls's own
+  ::close(stray);
+  ::close(given);
+}
+
+TEST(Spawn, EnvironmentIsExactlyTheSpecs) {
+  auto spec = sh("env");
+  spec.env["ONLY"] = "this";
+  auto [out, status] = run(spec);
+  EXPECT_EQ(status, 0);
+  EXPECT_NE(out.find("ONLY=this"), std::string::npos);
+  EXPECT_EQ(out.find("HOME="), std::string::npos) << out;
+}
+
+TEST(Spawn, ProgramsAreFoundInTheGivenSearchPath) {
+  auto spec = sh("true");
+  spec.argv = {"definitely-not-a-program-xyz"};
+  auto [out, status] = run(spec);
+  EXPECT_EQ(status, -1);
+  EXPECT_NE(out.find("not found in PATH"), std::string::npos) << out;
+}
+
+TEST(Spawn, AFailedAccessCheckNamesThePathAndTheUser) {
+  storage::TempDir tmp;
+  auto secret = tmp.path() / "private";
+  std::filesystem::create_directory(secret);
+  ::chmod(secret.c_str(), 0700);
+  std::ofstream(secret / "server.py") << "x";
+  auto spec = sh("true");
+  if (::geteuid() == 0)
+    spec.setup.user = UserSwitch{65534, 65534};
+  else
+    GTEST_SKIP() << "needs root to try another user";
+  spec.setup.access.push_back({(secret / "server.py").string(), R_OK});
+  auto [out, status] = run(spec);
+  EXPECT_EQ(status, -1);
+  EXPECT_NE(out.find("uid 65534 gid 65534 cannot read " + (secret / "server.py").string()),
+            std::string::npos)
+      << out;
+}
+
+TEST(Spawn, AsRootTheChildRunsAsTheServersUserWithNoGroupsOrPrivileges) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  auto spec = sh("grep -E '^(Uid|Gid|Groups|CapEff|NoNewPrivs):' /proc/self/status");
+  spec.setup.user = UserSwitch{1234567, 1234568};
+  spec.setup.no_new_privs = true;
+  auto [out, status] = run(spec);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("Uid:\t1234567\t1234567\t1234567\t1234567"), std::string::npos) << out;
+  EXPECT_NE(out.find("Gid:\t1234568\t1234568\t1234568\t1234568"), std::string::npos) << out;
+  EXPECT_TRUE(out.find("Groups:\t\n") != std::string::npos ||
+              out.find("Groups:\t \n") != std::string::npos)
+      << out;
+  EXPECT_NE(out.find("CapEff:\t0000000000000000"), std::string::npos) << out;
+  EXPECT_NE(out.find("NoNewPrivs:\t1"), std::string::npos) << out;
+}
+
+TEST(Spawn, RlimitNprocInItsOwnUserNamespaceBoundsOnlyThatTree) {
+  // Forks until refused; prints how many it got.
+  ProcessSpec spec{{"python3", "-c",
+                    "import os, time\n"
+                    "kids = []\n"
+                    "try:\n"
+                    "    for _ in range(100):\n"
+                    "        p = os.fork()\n"
+                    "        if p == 0:\n"
+                    "            time.sleep(5); os._exit(0)\n"
+                    "        kids.append(p)\n"
+                    "except OSError as e:\n"
+                    "    print(len(kids), e.errno)\n"
+                    "for k in kids: os.kill(k, 9); os.waitpid(k, 0)\n"},
+                   {{"PATH", "/usr/bin:/bin"}},
+                   "/",
+                   {}};
+  spec.search_path = "/usr/bin:/bin";  // not ours: it may lead where that user cannot go
+  if (::geteuid() == 0) spec.setup.user = UserSwitch{1234569, 1234569};
+  spec.setup.nproc_userns = 8;
+  auto [out, status] = run(spec);
+  if (out.find("cannot create the user namespace") != std::string::npos)
+    GTEST_SKIP() << "user namespaces are not available here: " << out;
+  EXPECT_EQ(status, 0) << out;
+  // python itself is one of the 8.
+  EXPECT_EQ(out, "7 11\n");
+}
+
+TEST(Spawn, ACgroupThatCannotBeJoinedStopsTheStart) {
+  auto spec = sh("true");
+  spec.setup.cgroup_procs = {"/nonexistent/cgroup.procs"};
+  auto [out, status] = run(spec);
+  EXPECT_EQ(status, -1);
+  EXPECT_NE(out.find("cannot join cgroup /nonexistent/cgroup.procs"), std::string::npos) << out;
+}
+
+TEST(Spawn, StdioDescriptorsCannotBePassedOn) {
+  auto spec = sh("true");
+  spec.setup.inherit_fds = {1};
+  auto [out, status] = run(spec);
+  EXPECT_EQ(status, -1);
+}
+
+}  // namespace
+}  // namespace bastion::sandbox
