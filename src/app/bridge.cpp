@@ -1,7 +1,6 @@
 #include "app/bridge.hpp"
 
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -12,15 +11,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <cerrno>
+#include <boost/url/parse.hpp>
 #include <set>
 #include <thread>
-
-#include <boost/url/parse.hpp>
 
 #include "auth/token_client.hpp"
 #include "gateway/http_channel.hpp"
 #include "protocol/jsonrpc.hpp"
+#include "transport/ndjson.hpp"
 
 namespace bastion::app {
 
@@ -28,17 +26,7 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
-void write_line(const json::value& v) {
-  std::string s = json::serialize(v);
-  s.push_back('\n');
-  std::size_t off = 0;
-  while (off < s.size()) {
-    ssize_t n = ::write(1, s.data() + off, s.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    off += static_cast<std::size_t>(n);
-  }
-}
+void write_line(const json::value& v) { transport::write_all(1, transport::to_line(v)); }
 
 // "http://h:p/mcp" -> "http://h:p"; empty if `url` is not absolute.
 std::string origin_of(const std::string& url) {
@@ -56,8 +44,8 @@ int run_bridge(const BridgeOptions& opts) {
   std::shared_ptr<auth::TokenSource> tokens;
   if (!opts.client_id.empty()) {
     std::string base = opts.auth_url.empty() ? origin_of(opts.url) : opts.auth_url;
-    tokens = std::make_shared<auth::TokenSource>(base, opts.client_id, opts.client_secret,
-                                                 opts.scope);
+    tokens =
+        std::make_shared<auth::TokenSource>(base, opts.client_id, opts.client_secret, opts.scope);
     // Fail now, with the server's reason, rather than on the first request.
     if (auto first = tokens->authorization(); !first) {
       spdlog::error("connect: cannot get a token from {}: {}", base, first.error().reason);
@@ -104,35 +92,35 @@ int run_bridge(const BridgeOptions& opts) {
       asio::detached);
 
   std::thread reader([&] {
-    std::string buf;
-    char chunk[65536];
-    for (;;) {
-      ssize_t n = ::read(0, chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      buf.append(chunk, static_cast<std::size_t>(n));
-      std::size_t pos;
-      while ((pos = buf.find('\n')) != std::string::npos) {
-        std::string line = buf.substr(0, pos);
-        buf.erase(0, pos + 1);
-        asio::post(strand, [&, line = std::move(line)] {
-          if (line.find_first_not_of(" \t\r") == std::string::npos) return;
-          auto parsed = protocol::parse_json(line);
-          if (parsed.index() == 1 || !std::get<0>(parsed).is_object()) {
-            write_line(protocol::make_error(
-                nullptr, parsed.index() == 1
-                             ? std::get<1>(parsed)
-                             : protocol::RpcError{protocol::kInvalidRequest,
-                                                  "Invalid Request: expected an object"}));
-            return;
-          }
-          auto& obj = std::get<0>(parsed).get_object();
-          if (obj.contains("method") && obj.contains("id"))
-            pending.insert(json::serialize(obj.at("id")));
-          channel->send(std::move(obj));
+    // Bounded like `bastion stdio`: an over-long line is answered with a
+    // parse error and dropped as it arrives, never buffered whole.
+    transport::LineReader lines(opts.max_line_bytes);
+    transport::read_lines(0, lines, [&](const transport::LineReader::Frame& f) {
+      if (f.kind == transport::LineReader::Frame::kTooLong) {
+        asio::post(strand, [] {
+          write_line(protocol::make_error(
+              nullptr, {protocol::kParseError, "Parse error: message exceeds the size limit"}));
         });
+        return true;
       }
-    }
+      asio::post(strand, [&, line = std::string(f.text)] {
+        if (line.find_first_not_of(" \t") == std::string::npos) return;
+        auto parsed = protocol::parse_json(line);
+        if (parsed.index() == 1 || !std::get<0>(parsed).is_object()) {
+          write_line(protocol::make_error(
+              nullptr, parsed.index() == 1
+                           ? std::get<1>(parsed)
+                           : protocol::RpcError{protocol::kInvalidRequest,
+                                                "Invalid Request: expected an object"}));
+          return;
+        }
+        auto& obj = std::get<0>(parsed).get_object();
+        if (obj.contains("method") && obj.contains("id"))
+          pending.insert(json::serialize(obj.at("id")));
+        channel->send(std::move(obj));
+      });
+      return true;
+    });
     asio::post(strand, [&] {
       eof = true;
       if (pending.empty()) {

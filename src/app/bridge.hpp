@@ -5,6 +5,7 @@
 // calls the protected resource" flow, for every client.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <string>
 
@@ -18,6 +19,8 @@ struct BridgeOptions {
   // from <auth_url>/oauth2/token (default: the origin of `url`), sends it as
   // a bearer token, and fetches a new one before it expires or after a 401.
   std::string client_id, client_secret, scope, auth_url;
+  // A longer line on stdin gets a parse error and is dropped as it arrives.
+  std::size_t max_line_bytes = 16 * 1024 * 1024;
 };
 
 // Runs until stdin closes (and answers arrived) or the remote fails.

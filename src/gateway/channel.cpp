@@ -6,11 +6,11 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/read_until.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
 #include "protocol/jsonrpc.hpp"
+#include "transport/ndjson.hpp"
 
 namespace bastion::gateway {
 
@@ -22,6 +22,7 @@ FdChannel::FdChannel(asio::any_io_executor ex, int write_fd, int read_fd, FdChan
       out_(ex, write_fd),
       in_(ex, read_fd),
       opts_(opts),
+      lines_(opts.max_line_bytes),
       queue_(std::make_shared<server::Mailbox>(ex, 100000)) {
   ::fcntl(write_fd, F_SETFL, ::fcntl(write_fd, F_GETFL) | O_NONBLOCK);
   ::fcntl(read_fd, F_SETFL, ::fcntl(read_fd, F_GETFL) | O_NONBLOCK);
@@ -41,16 +42,14 @@ void FdChannel::start() {
 bool FdChannel::send(json::object msg) { return queue_->push(std::move(msg)); }
 
 asio::awaitable<void> FdChannel::writer() {
+  std::string lines;
   while (auto m = co_await queue_->pop()) {
-    std::string line = json::serialize(*m);
-    line.push_back('\n');
+    lines.clear();
+    transport::append_line(lines, *m);
     // Drain what else is queued into the same write.
-    while (auto more = queue_->try_pop()) {
-      line += json::serialize(*more);
-      line.push_back('\n');
-    }
+    while (auto more = queue_->try_pop()) transport::append_line(lines, *more);
     auto [ec, n] =
-        co_await asio::async_write(out_, asio::buffer(line), asio::as_tuple(asio::use_awaitable));
+        co_await asio::async_write(out_, asio::buffer(lines), asio::as_tuple(asio::use_awaitable));
     if (ec) {
       {
         std::lock_guard lk(mu_);
@@ -68,26 +67,36 @@ asio::awaitable<void> FdChannel::writer() {
 
 asio::awaitable<std::optional<json::object>> FdChannel::receive() {
   for (;;) {
+    {
+      std::lock_guard lk(mu_);
+      if (closed_) co_return std::nullopt;  // nothing more once closed
+    }
+    while (auto frame = lines_.next()) {
+      if (frame->kind == transport::LineReader::Frame::kTooLong) {
+        std::lock_guard lk(mu_);
+        if (reason_.empty())
+          reason_ =
+              fmt::format("the server wrote a line longer than {} bytes", opts_.max_line_bytes);
+        co_return std::nullopt;
+      }
+      auto parsed = protocol::parse_json(frame->text);
+      if (parsed.index() == 0 && std::get<0>(parsed).is_object())
+        co_return std::move(std::get<0>(parsed).get_object());
+      // Not a JSON-RPC object: a banner, or a message with duplicate keys
+      // (refused like every other entry point; the call it answered times
+      // out rather than act on an ambiguous reply).
+      if (!frame->text.empty()) ++skipped_;
+    }
     auto [ec, n] =
-        co_await asio::async_read_until(in_, asio::dynamic_buffer(buf_, opts_.max_line_bytes + 1),
-                                        '\n', asio::as_tuple(asio::use_awaitable));
+        co_await in_.async_read_some(asio::buffer(chunk_), asio::as_tuple(asio::use_awaitable));
     if (ec) {
       std::lock_guard lk(mu_);
       if (reason_.empty())
-        reason_ =
-            ec == asio::error::not_found
-                ? fmt::format("the server wrote a line longer than {} bytes", opts_.max_line_bytes)
-            : ec == asio::error::eof ? "the server closed its stdout"
-                                     : "reading from the server failed: " + ec.message();
+        reason_ = ec == asio::error::eof ? "the server closed its stdout"
+                                         : "reading from the server failed: " + ec.message();
       co_return std::nullopt;
     }
-    std::string_view line(buf_.data(), n - 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    auto parsed = protocol::parse_json(line);
-    buf_.erase(0, n);
-    if (parsed.index() == 0 && std::get<0>(parsed).is_object())
-      co_return std::move(std::get<0>(parsed).get_object());
-    if (!line.empty()) ++skipped_;
+    lines_.feed(std::string_view(chunk_.data(), n));
   }
 }
 

@@ -3,6 +3,7 @@
 // Streamable HTTP / legacy HTTP+SSE (HttpChannel). McpClient sits on top.
 #pragma once
 
+#include <array>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "server/mailbox.hpp"
+#include "transport/ndjson.hpp"
 
 namespace bastion::gateway {
 
@@ -54,8 +56,9 @@ class FdChannel : public Channel, public std::enable_shared_from_this<FdChannel>
   boost::asio::posix::stream_descriptor out_;  // child's stdin
   boost::asio::posix::stream_descriptor in_;   // child's stdout
   FdChannelOptions opts_;
+  transport::LineReader lines_;
+  std::array<char, 65536> chunk_;
   std::shared_ptr<server::Mailbox> queue_;
-  std::string buf_;
   std::size_t skipped_ = 0;
   mutable std::mutex mu_;
   std::string reason_;

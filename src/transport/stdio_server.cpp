@@ -1,7 +1,6 @@
 #include "transport/stdio_server.hpp"
 
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -10,12 +9,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <cerrno>
 #include <thread>
 
 #include "protocol/version.hpp"
 #include "server/mailbox.hpp"
 #include "server/session.hpp"
+#include "transport/ndjson.hpp"
 
 namespace bastion::transport {
 
@@ -37,26 +36,12 @@ struct StdioServer::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& i, server::Engine& e, StdioOptions o)
       : ioc(i), engine(e), opts(o), strand(asio::make_strand(i)) {}
 
-  void write_all(const std::string& s) {
-    std::size_t off = 0;
-    while (off < s.size()) {
-      ssize_t n = ::write(opts.out_fd, s.data() + off, s.size() - off);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return;  // stdout closed: the client is gone
-      }
-      off += static_cast<std::size_t>(n);
-    }
-  }
-
   asio::awaitable<void> writer() {
     for (;;) {
       auto m = co_await out->pop();
       if (!m) break;
       if (server::is_done_marker(*m)) continue;
-      std::string line = json::serialize(*m);
-      line.push_back('\n');
-      write_all(line);
+      write_all(opts.out_fd, to_line(*m));  // fails only when the client is gone
     }
     if (on_done) {
       auto f = std::move(on_done);
@@ -64,8 +49,7 @@ struct StdioServer::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  void on_line(std::string line) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+  void on_line(const std::string& line) {
     if (line.find_first_not_of(" \t") == std::string::npos) return;
     auto parsed = protocol::parse_json(line);
     if (parsed.index() == 1) {
@@ -98,43 +82,20 @@ struct StdioServer::Impl : std::enable_shared_from_this<Impl> {
   // Blocking reads on a thread of its own: stdin may be a file, a pipe or a
   // terminal, and only some of those work with epoll.
   void read_loop() {
-    std::string buf;
-    std::string line;
-    bool discarding = false;
-    char chunk[65536];
-    for (;;) {
-      ssize_t n = ::read(opts.in_fd, chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0 || stopping) break;
-      std::size_t start = 0;
-      for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
-        if (chunk[i] != '\n') continue;
-        if (!discarding) {
-          line.append(chunk + start, i - start);
-          asio::post(strand, [self = shared_from_this(), l = std::move(line)]() mutable {
-            self->on_line(std::move(l));
-          });
-        }
-        line.clear();
-        discarding = false;
-        start = i + 1;
+    LineReader reader(opts.max_line_bytes);
+    read_lines(opts.in_fd, reader, [this](const LineReader::Frame& f) {
+      if (stopping) return false;
+      if (f.kind == LineReader::Frame::kTooLong) {
+        asio::post(strand, [self = shared_from_this()] {
+          self->out->push(protocol::make_error(
+              nullptr, {protocol::kParseError, "Parse error: message exceeds the size limit"}));
+        });
+        return true;
       }
-      if (!discarding) {
-        line.append(chunk + start, static_cast<std::size_t>(n) - start);
-        if (line.size() > opts.max_line_bytes) {
-          line.clear();
-          discarding = true;
-          asio::post(strand, [self = shared_from_this()] {
-            self->out->push(protocol::make_error(
-                nullptr, {protocol::kParseError, "Parse error: message exceeds the size limit"}));
-          });
-        }
-      }
-    }
-    if (!line.empty() && !discarding)
-      asio::post(strand, [self = shared_from_this(), l = std::move(line)]() mutable {
-        self->on_line(std::move(l));
-      });
+      asio::post(strand,
+                 [self = shared_from_this(), l = std::string(f.text)] { self->on_line(l); });
+      return true;
+    });
     asio::post(strand, [self = shared_from_this()] {
       asio::co_spawn(self->strand, self->finish(), asio::detached);
     });
