@@ -336,12 +336,18 @@ void App::attach_auth(transport::HttpServer& http) {
           auto* name =
               params && params->is_object() ? params->get_object().if_contains("name") : nullptr;
           if (!name || !name->is_string()) return std::nullopt;
-          auto [server, tool] = engine->owner_of(server::Kind::kTool, name->get_string());
-          if (server.empty() || auth::may_use(p, server, tool)) return std::nullopt;
-          return as->require_scope(req, p, fmt::format("mcp:tool:{}/{}", server, tool));
+          // The engine's own resolution (the one a call makes), so this check
+          // and the engine's can never disagree about who serves the tool.
+          auto route = engine->resolve(server::Kind::kTool, name->get_string());
+          if (!route || auth::may_use(p, route->server, route->name)) return std::nullopt;
+          return as->require_scope(req, p, auth::tool_scope(route->server, route->name));
         });
     engine_->set_authorizer([](const protocol::Principal& p, std::string_view server, server::Kind,
                                std::string_view name) { return auth::may_use(p, server, name); });
+    // Upstream messages tied to no call reach only callers allowed to use that server.
+    engine_->set_server_authorizer([](const protocol::Principal& p, std::string_view server) {
+      return auth::may_use_server(p, server);
+    });
   }
   if (oauth2_tools_) {
     auto tools = std::make_shared<server::BuiltinBackend>("oauth2");

@@ -6,6 +6,20 @@ namespace json = boost::json;
 
 namespace {
 
+std::string_view to_string(server::DataAction a) {
+  switch (a) {
+    case server::DataAction::kAllow:
+      return "allow";
+    case server::DataAction::kMask:
+      return "mask";
+    case server::DataAction::kEncrypt:
+      return "encrypt";
+    case server::DataAction::kReject:
+      return "reject";
+  }
+  return "reject";
+}
+
 std::string_view event_type(std::string_view method) {
   if (method == "tools/call") return "tool_call";
   if (method == "resources/read") return "resource_read";
@@ -17,15 +31,14 @@ std::string_view event_type(std::string_view method) {
 
 json::object audit_event(const server::CallContext& ctx, std::string_view outcome,
                          const protocol::RpcError* error) {
-  const json::object& n = ctx.notes;
-  bool pii = n.contains("contains_pii");
-  std::string_view decision = "allow";
-  if (auto* d = n.if_contains("decision"); d && d->is_string()) decision = d->get_string();
-  std::string_view action = !pii                    ? "none"
-                            : decision == "allow"   ? "allowed"
-                            : decision == "mask"    ? "masked"
-                            : decision == "encrypt" ? "encrypted"
-                                                    : "rejected";
+  const server::CallNotes& n = ctx.notes;
+  bool pii = n.contains_pii;
+  std::string_view decision = to_string(n.pii_action);
+  std::string_view action = !pii                                           ? "none"
+                            : n.pii_action == server::DataAction::kAllow   ? "allowed"
+                            : n.pii_action == server::DataAction::kMask    ? "masked"
+                            : n.pii_action == server::DataAction::kEncrypt ? "encrypted"
+                                                                           : "rejected";
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
                                                                   ctx.started)
                 .count();
@@ -39,14 +52,16 @@ json::object audit_event(const server::CallContext& ctx, std::string_view outcom
   e["client_id"] = ctx.caller.client_id;
   e["contains_pii"] = pii;
   e["action_taken"] = action;
-  e["parameter_count"] = n.contains("parameter_count") ? n.at("parameter_count") : json::value(0);
+  e["parameter_count"] = n.parameter_count;
   e["request_id"] = ctx.request_id;
   e["session_id"] = ctx.session_id;
   if (pii) {
-    e["pii"] = n.at("pii");
+    json::object counts;
+    for (const auto& [type, count] : n.pii) counts[type] = count;
+    e["pii"] = std::move(counts);
     e["decision"] = decision;
   }
-  if (auto* r = n.if_contains("secrets_redacted")) e["secrets_redacted"] = *r;
+  if (n.secrets_redacted) e["secrets_redacted"] = n.secrets_redacted;
   e["outcome"] = outcome;
   if (error) e["error_code"] = error->code;
   e["latency_us"] = us;
@@ -57,7 +72,7 @@ server::Verdict AuditFilter::on_request(json::object& params, server::CallContex
   std::int64_t count = 0;
   if (auto* a = params.if_contains("arguments"); a && a->is_object())
     count = static_cast<std::int64_t>(a->get_object().size());
-  ctx.notes["parameter_count"] = count;
+  ctx.notes.parameter_count = count;
   return {};
 }
 
@@ -69,9 +84,7 @@ server::Verdict AuditFilter::on_response(json::object& result, server::CallConte
 }
 
 void AuditFilter::on_error(protocol::RpcError& error, server::CallContext& ctx) {
-  bool rejected = false;
-  if (auto* d = ctx.notes.if_contains("decision"); d && d->is_string())
-    rejected = d->get_string() == "reject";
+  bool rejected = ctx.notes.contains_pii && ctx.notes.pii_action == server::DataAction::kReject;
   record(ctx, rejected ? "rejected" : "error", &error);
 }
 

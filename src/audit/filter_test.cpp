@@ -12,10 +12,10 @@ TEST(AuditEvent, CarriesTheSeedFieldsAndNoValues) {
   p.subject = "mcp-client";
   p.client_id = "mcp-client";
   server::CallContext ctx{p, "sess", "7", "tools/call", "crm", "lookup"};
-  ctx.notes["parameter_count"] = 2;
-  ctx.notes["contains_pii"] = true;
-  ctx.notes["decision"] = "mask";
-  ctx.notes["pii"] = json::object{{"email", 1}};
+  ctx.notes.parameter_count = 2;
+  ctx.notes.contains_pii = true;
+  ctx.notes.pii_action = server::DataAction::kMask;
+  ctx.notes.pii = {{"email", 1}};
   auto e = audit_event(ctx, "ok", nullptr);
   for (const char* k :
        {"event_type", "tool_name", "user_id", "client_id", "contains_pii", "action_taken",

@@ -55,7 +55,8 @@ std::vector<std::shared_ptr<Upstream>> GatewayBackend::snapshot() const {
 
 std::vector<std::shared_ptr<Upstream>> GatewayBackend::upstreams() const { return snapshot(); }
 
-std::shared_ptr<Upstream> GatewayBackend::make_upstream(const UpstreamOptions& o) {
+std::shared_ptr<Upstream> GatewayBackend::make_upstream(const UpstreamOptions& o,
+                                                        const std::string& session) {
   Upstream::Events ev;
   ev.resolve_secret = secrets_;
   // The gateway owns its upstreams and stops them before it goes away.
@@ -65,11 +66,13 @@ std::shared_ptr<Upstream> GatewayBackend::make_upstream(const UpstreamOptions& o
     if (self->listener_)
       self->listener_->list_changed(k == Kind::kResourceTemplate ? Kind::kResource : k);
   };
-  ev.resource_updated = [self](std::string_view uri) {
-    if (self->listener_) self->listener_->resource_updated(uri);
+  // A per-session instance speaks to its session only; a shared one to the
+  // sessions allowed to use its server.
+  ev.resource_updated = [self, server = o.name, session](std::string_view uri) {
+    if (self->listener_) self->listener_->resource_updated({server, session}, uri);
   };
-  ev.broadcast = [self](json::object n) {
-    if (self->listener_) self->listener_->broadcast(std::move(n));
+  ev.broadcast = [self, server = o.name, session](json::object n) {
+    if (self->listener_) self->listener_->notify({server, session}, std::move(n));
   };
   return std::make_shared<Upstream>(ex_, o, std::move(ev));
 }
@@ -112,7 +115,7 @@ std::shared_ptr<Upstream> GatewayBackend::instance(const std::shared_ptr<Upstrea
       *why = fmt::format("the gateway runs its maximum of {} server processes", max_processes_);
     return nullptr;
   }
-  auto u = make_upstream(proto->options());
+  auto u = make_upstream(proto->options(), session);
   m.emplace(session, u);
   return u;
 }
@@ -253,42 +256,48 @@ json::object GatewayBackend::capabilities() const {
 }
 
 void GatewayBackend::rebuild_index() {
-  std::map<std::string, Route, std::less<>> tools, prompts, resources;
-  std::vector<std::pair<std::string, Route>> templates;
+  std::map<std::string, std::vector<std::shared_ptr<Upstream>>, std::less<>> resources;
+  std::vector<std::pair<std::string, std::shared_ptr<Upstream>>> templates;
   for (auto& proto : snapshot()) {
     auto u = catalogue_source(proto);
-    const auto& prefix = u->options().prefix;
-    auto add = [&](auto& table, const std::string& exposed, const std::string& original) {
-      auto [it, inserted] = table.emplace(exposed, Route{proto, original});
-      if (!inserted && it->second.proto != proto)
-        spdlog::warn("gateway: '{}' from {} collides with {}; keeping the first", exposed,
-                     u->name(), it->second.proto->name());
-    };
-    for (auto& t : u->catalogue(Kind::kTool)) {
-      std::string n = str(t, "name");
-      add(tools, exposed_name(prefix, n), n);
-    }
-    for (auto& p : u->catalogue(Kind::kPrompt)) {
-      std::string n = str(p, "name");
-      add(prompts, exposed_name(prefix, n), n);
-    }
     for (auto& r : u->catalogue(Kind::kResource)) {
-      std::string uri = str(r, "uri");
-      add(resources, uri, uri);
+      auto& owners = resources[str(r, "uri")];
+      if (std::find(owners.begin(), owners.end(), proto) == owners.end()) owners.push_back(proto);
     }
     for (auto& r : u->catalogue(Kind::kResourceTemplate))
-      templates.emplace_back(str(r, "uriTemplate"), Route{proto, str(r, "uriTemplate")});
+      templates.emplace_back(str(r, "uriTemplate"), proto);
   }
   std::unique_lock lk(mu_);
-  tools_ = std::move(tools);
-  prompts_ = std::move(prompts);
   resources_ = std::move(resources);
   templates_ = std::move(templates);
 }
 
-asio::awaitable<std::vector<json::object>> GatewayBackend::list(Kind kind,
-                                                                server::RequestContext& ctx) {
-  std::vector<json::object> out;
+namespace {
+// The original name behind exposed name `key` in `u`'s catalogue of `kind`.
+std::optional<std::string> original_in(const Upstream& u, Kind kind, std::string_view key) {
+  for (auto& item : u.catalogue(kind)) {
+    std::string n = str(item, "name");
+    if (exposed_name(u.options().prefix, n) == key) return n;
+  }
+  return std::nullopt;
+}
+
+bool under_prefix(std::string_view key, std::string_view prefix) {
+  return !prefix.empty() && key.size() > prefix.size() + kSeparator.size() &&
+         key.starts_with(prefix) && key.substr(prefix.size()).starts_with(kSeparator);
+}
+
+protocol::RpcError unknown(Kind kind, std::string_view key) {
+  if (kind == Kind::kTool) return protocol::invalid_params("Unknown tool: " + std::string(key));
+  if (kind == Kind::kPrompt) return protocol::invalid_params("Unknown prompt: " + std::string(key));
+  return protocol::RpcError{protocol::kResourceNotFound, "Resource not found",
+                            json::object{{"uri", key}}};
+}
+}  // namespace
+
+asio::awaitable<std::vector<server::Listed>> GatewayBackend::list(Kind kind,
+                                                                  server::RequestContext& ctx) {
+  std::vector<server::Listed> out;
   auto protos = snapshot();
   // Start every lazy upstream at once; the loop below then waits for each.
   for (auto& proto : protos)
@@ -304,113 +313,113 @@ asio::awaitable<std::vector<json::object>> GatewayBackend::list(Kind kind,
     if (u->state() != UpstreamState::kReady) continue;
     const auto& prefix = u->options().prefix;
     for (auto& item : u->catalogue(kind)) {
+      std::string original;
       if (kind == Kind::kTool || kind == Kind::kPrompt) {
-        std::string n = str(item, "name");
-        item["name"] = exposed_name(prefix, n);
-        if (!prefix.empty() && !item.contains("title")) item["title"] = n;
+        original = str(item, "name");
+        item["name"] = exposed_name(prefix, original);
+        if (!prefix.empty() && !item.contains("title")) item["title"] = original;
+      } else {
+        original = str(item, kind == Kind::kResource ? "uri" : "uriTemplate");
       }
-      out.push_back(std::move(item));
+      out.push_back(server::Listed{std::move(item), proto->name(), std::move(original)});
     }
   }
   rebuild_index();
   co_return out;
 }
 
-std::optional<GatewayBackend::Route> GatewayBackend::route(Kind kind, std::string_view key) const {
-  std::shared_lock lk(mu_);
-  auto find = [&](auto& table) -> std::optional<Route> {
-    auto it = table.find(key);
-    if (it == table.end()) return std::nullopt;
-    return it->second;
-  };
-  if (kind == Kind::kTool) return find(tools_);
-  if (kind == Kind::kPrompt) return find(prompts_);
-  if (auto r = find(resources_)) return r;
-  for (auto& [pattern, r] : templates_)
-    if (pattern == key || protocol::match_uri_template(pattern, key, nullptr)) return r;
-  return std::nullopt;
-}
-
-std::pair<std::string, std::string> GatewayBackend::owner_of(Kind kind,
-                                                             std::string_view key) const {
-  if (auto r = route(kind, key)) return {r->proto->name(), r->original};
-  return {"gateway", std::string(key)};
-}
-
-bool GatewayBackend::owns(Kind kind, std::string_view key) const {
-  if (route(kind, key)) return true;
-  // Not listed yet (lazy upstream never started): claim names under a prefix
-  // so the call can start the server.
+std::shared_ptr<Upstream> GatewayBackend::name_owner(std::string_view key) const {
+  std::shared_ptr<Upstream> unprefixed;
   for (auto& u : snapshot()) {
-    if (u->state() == UpstreamState::kReady) continue;
     const auto& p = u->options().prefix;
-    // An unprefixed server may own any name or URI until it has listed.
-    if (p.empty()) return true;
-    if ((kind == Kind::kTool || kind == Kind::kPrompt) &&
-        key.size() > p.size() + kSeparator.size() && key.starts_with(p) &&
-        key.substr(p.size()).starts_with(kSeparator))
-      return true;
+    if (p.empty()) {
+      if (!unprefixed) unprefixed = u;
+    } else if (under_prefix(key, p)) {
+      return u;
+    }
   }
-  return false;
+  return unprefixed;
 }
 
-asio::awaitable<Outcome> GatewayBackend::call(std::string_view method, json::object params,
-                                              server::RequestContext& ctx) {
-  Kind kind = Kind::kResource;
-  std::string key;
-  if (method == "tools/call" || method == "prompts/get") {
-    kind = method == "tools/call" ? Kind::kTool : Kind::kPrompt;
-    key = str(params, "name");
-  } else if (method == "completion/complete") {
-    const auto& ref = params.at("ref").get_object();
-    if (str(ref, "type") == "ref/prompt") {
-      kind = Kind::kPrompt;
-      key = str(ref, "name");
-    } else {
-      key = str(ref, "uri");
-    }
-  } else {
-    key = str(params, "uri");
-  }
-  auto r = route(kind, key);
-  std::shared_ptr<Upstream> down;  // the prefixed owner, when it is not running
-  if (!r) {
-    // Owned by a server that has not listed yet: start it, retry.
-    for (auto& proto : snapshot()) {
-      auto u = instance(proto, ctx.session_id());
-      if (!u) continue;
-      const auto& p = u->options().prefix;
-      bool prefixed = !p.empty() && key.size() > p.size() + kSeparator.size() &&
-                      key.starts_with(p) &&
-                      std::string_view(key).substr(p.size()).starts_with(kSeparator);
-      if ((p.empty() || prefixed) && u->state() != UpstreamState::kReady) {
-        co_await u->ensure_started();
-        rebuild_index();
-        if (prefixed && u->state() != UpstreamState::kReady) down = u;
-      }
-    }
-    r = route(kind, key);
-  }
-  if (!r && down)
-    co_return protocol::RpcError{
-        protocol::kUpstreamUnavailable,
-        fmt::format("server '{}' is unavailable: {}", down->name(), down->last_error())};
-  if (!r) {
-    if (kind == Kind::kTool) co_return protocol::invalid_params("Unknown tool: " + key);
-    if (kind == Kind::kPrompt) co_return protocol::invalid_params("Unknown prompt: " + key);
-    co_return protocol::RpcError{protocol::kResourceNotFound, "Resource not found",
-                                 json::object{{"uri", key}}};
-  }
-  if (method == "resources/unsubscribe") co_return json::object{};  // others may still watch it
+std::vector<std::shared_ptr<Upstream>> GatewayBackend::uri_claimants(std::string_view uri) const {
+  std::vector<std::shared_ptr<Upstream>> out;
+  std::shared_lock lk(mu_);
+  if (auto it = resources_.find(uri); it != resources_.end()) out = it->second;
+  for (auto& [pattern, proto] : templates_)
+    if ((pattern == uri || protocol::match_uri_template(pattern, uri, nullptr)) &&
+        std::find(out.begin(), out.end(), proto) == out.end())
+      out.push_back(proto);
+  return out;
+}
+
+std::optional<server::Route> GatewayBackend::resolve(Kind kind, std::string_view key) const {
+  server::Route r;
+  r.kind = kind;
+  r.key = std::string(key);
+  r.settled = false;  // settle() picks the instance for the session
+  std::shared_ptr<Upstream> owner;
   if (kind == Kind::kTool || kind == Kind::kPrompt) {
-    if (method == "completion/complete")
-      params["ref"].get_object()["name"] = r->original;
-    else
-      params["name"] = r->original;
+    owner = name_owner(key);
+    if (!owner) return std::nullopt;
+    const auto& p = owner->options().prefix;
+    auto original = original_in(*catalogue_source(owner), kind, key);
+    // Not listed yet: the name under the prefix (settle() checks it).
+    r.name = original ? *original : std::string(p.empty() ? key : key.substr(p.size() + 2));
+  } else {
+    auto claimants = uri_claimants(key);
+    if (claimants.empty()) {
+      // An unprefixed server that has not listed may serve it.
+      for (auto& u : snapshot())
+        if (u->options().prefix.empty() && u->state() != UpstreamState::kReady) owner = u;
+      if (!owner) return std::nullopt;
+    } else {
+      owner = claimants.front();
+    }
+    r.name = r.key;
   }
+  r.server = owner->name();
+  r.target = owner;
+  return r;
+}
+
+asio::awaitable<server::Settled> GatewayBackend::settle(server::Route route,
+                                                        server::RequestContext& ctx) {
+  auto proto = std::static_pointer_cast<Upstream>(route.target);
   std::string why;
-  auto u = instance(r->proto, ctx.session_id(), &why);
+  auto u = instance(proto, ctx.session_id(), &why);
   if (!u) co_return protocol::RpcError{protocol::kUpstreamUnavailable, why};
+  if (u->state() != UpstreamState::kReady) {
+    co_await u->ensure_started();
+    rebuild_index();
+    if (u->state() != UpstreamState::kReady)
+      co_return protocol::RpcError{
+          protocol::kUpstreamUnavailable,
+          fmt::format("server '{}' is unavailable: {}", u->name(), u->last_error())};
+  }
+  // The instance that will serve the call must really have it.
+  if (route.kind == Kind::kTool || route.kind == Kind::kPrompt) {
+    auto original = original_in(*u, route.kind, route.key);
+    if (!original) co_return unknown(route.kind, route.key);
+    route.name = *original;
+  } else {
+    auto claimants = uri_claimants(route.key);
+    if (claimants.empty() || claimants.front() != proto) co_return unknown(route.kind, route.key);
+  }
+  route.target = u;
+  route.settled = true;
+  co_return route;
+}
+
+asio::awaitable<Outcome> GatewayBackend::call(const server::Route& route, std::string_view method,
+                                              json::object params, server::RequestContext& ctx) {
+  if (method == "resources/unsubscribe") co_return json::object{};  // others may still watch it
+  if (route.kind == Kind::kTool || route.kind == Kind::kPrompt) {
+    if (method == "completion/complete")
+      params["ref"].get_object()["name"] = route.name;
+    else
+      params["name"] = route.name;
+  }
+  auto u = std::static_pointer_cast<Upstream>(route.target);
   co_return co_await u->call(method, std::move(params), ctx);
 }
 

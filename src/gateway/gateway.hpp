@@ -50,31 +50,38 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   ReloadReport reload(std::vector<UpstreamOptions> next);
 
   std::string_view name() const override { return "gateway"; }
+  bool local() const override { return false; }
   boost::json::object capabilities() const override;
-  boost::asio::awaitable<std::vector<boost::json::object>> list(
-      server::Kind kind, server::RequestContext& ctx) override;
-  bool owns(server::Kind kind, std::string_view key) const override;
-  boost::asio::awaitable<protocol::Outcome> call(std::string_view method,
+  boost::asio::awaitable<std::vector<server::Listed>> list(server::Kind kind,
+                                                           server::RequestContext& ctx) override;
+  // Tools and prompts route by prefix alone (each server owns the names under
+  // "<prefix>__"; the one unprefixed server, if any, the names under no
+  // prefix), resource URIs by who lists or templates them. The route names
+  // the configured server; settle() picks the instance and checks the name.
+  std::optional<server::Route> resolve(server::Kind kind, std::string_view key) const override;
+  boost::asio::awaitable<server::Settled> settle(server::Route route,
+                                                 server::RequestContext& ctx) override;
+  boost::asio::awaitable<protocol::Outcome> call(const server::Route& route,
+                                                 std::string_view method,
                                                  boost::json::object params,
                                                  server::RequestContext& ctx) override;
   void on_session_closed(std::string_view session_id) override;
-  std::pair<std::string, std::string> owner_of(server::Kind kind,
-                                               std::string_view key) const override;
   // Upstream instances running now (shared and per-session).
   std::size_t running_instances() const;
 
  private:
-  struct Route {
-    std::shared_ptr<Upstream> proto;  // the configured server (per-session: its prototype)
-    std::string original;
-  };
   void rebuild_index();
-  std::optional<Route> route(server::Kind kind, std::string_view key) const;
+  // The configured server whose namespace holds the tool/prompt name `key`.
+  std::shared_ptr<Upstream> name_owner(std::string_view key) const;
+  // The configured servers that list or template `uri`.
+  std::vector<std::shared_ptr<Upstream>> uri_claimants(std::string_view uri) const;
   // The instance serving `session` for server `slot`: the shared one, or the
   // session's own (created on demand); nullptr when a cap is reached.
   std::shared_ptr<Upstream> instance(const std::shared_ptr<Upstream>& proto,
                                      const std::string& session, std::string* why = nullptr);
-  std::shared_ptr<Upstream> make_upstream(const UpstreamOptions& o);
+  // `session`: the client session a per-session instance belongs to ("" for shared).
+  std::shared_ptr<Upstream> make_upstream(const UpstreamOptions& o,
+                                          const std::string& session = "");
   // An instance whose catalogue describes `proto` (for the name index).
   std::shared_ptr<Upstream> catalogue_source(const std::shared_ptr<Upstream>& proto) const;
   std::vector<std::shared_ptr<Upstream>> snapshot() const;
@@ -94,9 +101,9 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
       upstreams_;  // per configured server (prototype when per-session)
   mutable std::mutex instances_mu_;
   std::map<const Upstream*, std::map<std::string, std::shared_ptr<Upstream>>> per_session_;
-  mutable std::shared_mutex mu_;
-  std::map<std::string, Route, std::less<>> tools_, prompts_, resources_;
-  std::vector<std::pair<std::string, Route>> templates_;  // uriTemplate -> owner
+  mutable std::shared_mutex mu_;  // guards the URI index
+  std::map<std::string, std::vector<std::shared_ptr<Upstream>>, std::less<>> resources_;
+  std::vector<std::pair<std::string, std::shared_ptr<Upstream>>> templates_;  // uriTemplate, owner
   boost::asio::thread_pool stopper_{2};
 };
 

@@ -10,6 +10,22 @@ namespace bastion::pii {
 
 namespace json = boost::json;
 
+namespace {
+server::DataAction data_action(PiiAction a) {
+  switch (a) {
+    case PiiAction::kAllow:
+      return server::DataAction::kAllow;
+    case PiiAction::kMask:
+      return server::DataAction::kMask;
+    case PiiAction::kEncrypt:
+      return server::DataAction::kEncrypt;
+    case PiiAction::kReject:
+      return server::DataAction::kReject;
+  }
+  return server::DataAction::kReject;
+}
+}  // namespace
+
 PiiFilter::PiiFilter(std::shared_ptr<const PiiScanner> scanner, PolicyOptions options,
                      Encryptor encryptor)
     : scanner_(std::move(scanner)), options_(std::move(options)), encryptor_(std::move(encryptor)) {
@@ -38,12 +54,12 @@ server::Verdict PiiFilter::apply(json::value& v, Direction d, server::CallContex
   PolicyOutcome out = apply_policy(v, *scanner_, policy, encryptor_);
   if (!out.contains_pii) return {};
   // Merge with what the other direction recorded.
-  json::object& pii = ctx.notes["pii"].is_object() ? ctx.notes["pii"].get_object()
-                                                   : ctx.notes["pii"].emplace_object();
+  auto& notes = ctx.notes;
   auto& registry = metrics::Metrics::global();
   for (const auto& [type, n] : out.counts) {
-    json::value& slot = pii[type];
-    slot = (slot.is_int64() ? slot.get_int64() : 0) + n;
+    auto it = notes.pii.find(type);
+    if (it == notes.pii.end()) it = notes.pii.emplace(type, 0).first;
+    it->second += static_cast<std::int64_t>(n);
     // Types come from the pattern set, so the label set stays bounded.
     registry.add("bastion_pii_findings_total",
                  fmt::format("type=\"{}\",action=\"{}\",direction=\"{}\"",
@@ -51,12 +67,9 @@ server::Verdict PiiFilter::apply(json::value& v, Direction d, server::CallContex
                              d == Direction::kRequest ? "request" : "response"),
                  n);
   }
-  PiiAction decision = out.decision;
-  if (const json::value* prev = ctx.notes.if_contains("decision"); prev && prev->is_string()) {
-    if (auto p = parse_action(prev->get_string())) decision = std::max(decision, *p);
-  }
-  ctx.notes["decision"] = to_string(decision);
-  ctx.notes["contains_pii"] = true;
+  auto action = data_action(out.decision);
+  if (!notes.contains_pii || action > notes.pii_action) notes.pii_action = action;
+  notes.contains_pii = true;
   if (out.error) return server::Verdict::reject(std::move(*out.error));
   return {};
 }

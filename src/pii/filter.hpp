@@ -1,9 +1,9 @@
 // The PII filter: a server::Filter that scans tools/call and prompts/get
 // arguments on the way in and every result on the way out, then applies the
 // PII policy (allow, mask, encrypt, reject). It records what it found in
-// ctx.notes as {"pii": {type: count}, "decision": "...", "contains_pii": true}
-// (types and counts only, never values); nothing is written when a message
-// holds no PII, and then the filter allocates nothing.
+// ctx.notes (contains_pii, counts by type, the strongest action across both
+// directions; never values); nothing is written when a message holds no PII,
+// and then the filter allocates nothing.
 //
 // Building one from configuration:
 //   auto opts = pii::policy_options_from_json(config_json.at("pii").as_object());

@@ -22,12 +22,12 @@ TEST(PiiFilter, MasksRequestArgumentsAndRecordsNotes) {
   EXPECT_TRUE(f->on_request(params, c).ok());
   EXPECT_EQ(params["arguments"].as_object()["who"], "***@example.com");
   EXPECT_EQ(params["name"], "t");
-  EXPECT_EQ(c.notes["decision"], "mask");
-  EXPECT_EQ(c.notes["contains_pii"], true);
-  EXPECT_EQ(c.notes["pii"].as_object()["email"], 1);
-  EXPECT_EQ(c.notes["pii"].as_object()["phone"], 1);
-  std::string notes = json::serialize(c.notes);
-  EXPECT_EQ(notes.find("kim@"), std::string::npos);
+  EXPECT_EQ(c.notes.pii_action, server::DataAction::kMask);
+  EXPECT_TRUE(c.notes.contains_pii);
+  EXPECT_EQ(c.notes.pii.at("email"), 1);
+  EXPECT_EQ(c.notes.pii.at("phone"), 1);
+  // Only types and counts: the notes have no room for a value.
+  EXPECT_EQ(c.notes.pii.size(), 2u);
 }
 
 TEST(PiiFilter, RejectsResponseByTypeAndNeverEchoesValues) {
@@ -44,7 +44,7 @@ TEST(PiiFilter, RejectsResponseByTypeAndNeverEchoesValues) {
   EXPECT_EQ(v.error->code, protocol::kPolicyRejected);
   EXPECT_NE(v.error->message.find("rrn"), std::string::npos);
   EXPECT_EQ(v.error->message.find("900101"), std::string::npos);
-  EXPECT_EQ(c.notes["decision"], "reject");
+  EXPECT_EQ(c.notes.pii_action, server::DataAction::kReject);
   // The same in a request is only masked.
   json::object params = json::parse(R"({"arguments": {"q": "900101-1234568"}})").as_object();
   auto c2 = ctx();
@@ -58,7 +58,8 @@ TEST(PiiFilter, NoPiiNoNotes) {
       json::parse(R"({"content": [{"type": "text", "text": "all clear"}]})").as_object();
   auto c = ctx();
   EXPECT_TRUE(f->on_response(result, c).ok());
-  EXPECT_TRUE(c.notes.empty());
+  EXPECT_FALSE(c.notes.contains_pii);
+  EXPECT_TRUE(c.notes.pii.empty());
   EXPECT_EQ(result["content"].as_array()[0].as_object()["text"], "all clear");
 }
 
@@ -83,7 +84,7 @@ TEST(PiiFilter, EncryptNeedsAnEncryptor) {
   auto c = ctx("tools/call", "x");
   EXPECT_TRUE(f->on_request(params, c).ok());
   EXPECT_EQ(params["arguments"].as_object()["a"], "gAAAA-token");
-  EXPECT_EQ(c.notes["decision"], "encrypt");
+  EXPECT_EQ(c.notes.pii_action, server::DataAction::kEncrypt);
 }
 
 TEST(PiiFilter, ChainIntegration) {

@@ -69,7 +69,7 @@ server::Verdict SecretScrubFilter::on_response(boost::json::object& result,
   if (r_.empty()) return {};
   std::size_t n = 0;
   for (auto& kv : result) n += scrub_json(kv.value(), r_);
-  if (n) ctx.notes["secrets_redacted"] = n;
+  if (n) ctx.notes.secrets_redacted += static_cast<std::int64_t>(n);
   return {};
 }
 
@@ -81,7 +81,7 @@ void SecretScrubFilter::on_error(protocol::RpcError& error, server::CallContext&
     ++n;
   }
   n += scrub_json(error.data, r_);
-  if (n) ctx.notes["secrets_redacted"] = n;
+  if (n) ctx.notes.secrets_redacted += static_cast<std::int64_t>(n);
 }
 
 void SecretScrubFilter::on_outbound(boost::json::object& message, std::string_view session_id) {

@@ -11,12 +11,12 @@
 #include <utility>
 #include <vector>
 
+#include "protocol/expected.hpp"
 #include "protocol/jsonrpc.hpp"
 #include "server/context.hpp"
+#include "server/route.hpp"
 
 namespace bastion::server {
-
-enum class Kind { kTool, kResource, kResourceTemplate, kPrompt };
 
 // The list method of a kind ("tools/list") and the result field holding the
 // items ("tools"): shared by the engine (server side) and the gateway (client side).
@@ -47,16 +47,36 @@ constexpr std::string_view list_key(Kind k) {
   return "";
 }
 
+// Who may receive a server-initiated message that belongs to no client
+// request: the sessions allowed to use `server` (the engine's server
+// authorizer decides), or, when `session` is set, only that session (and
+// only if it is allowed too). Never simply every session.
+struct Audience {
+  std::string_view server;
+  std::string_view session;  // empty: every session allowed to use `server`
+};
+
 // How backends tell the engine that something changed. Thread-safe.
 class BackendListener {
  public:
   virtual ~BackendListener() = default;
   virtual void list_changed(Kind kind) = 0;
-  virtual void resource_updated(std::string_view uri) = 0;
-  // A server-initiated message for every session (e.g. upstream log lines
-  // not tied to a request). Rarely used.
-  virtual void broadcast(boost::json::object notification) = 0;
+  // notifications/resources/updated for the sessions of `to` subscribed to `uri`.
+  virtual void resource_updated(const Audience& to, std::string_view uri) = 0;
+  // A notification tied to no request (e.g. an upstream's log line sent
+  // outside any call); notifications/message also honours each session's level.
+  virtual void notify(const Audience& to, boost::json::object notification) = 0;
 };
+
+// One catalogue item as a backend lists it, with who serves it under which
+// name (the engine checks visibility with these, without a lookup).
+struct Listed {
+  boost::json::object item;  // the MCP object as the client sees it
+  std::string server;
+  std::string name;  // the name (or URI) at `server`
+};
+
+using Settled = protocol::Expected<Route, protocol::RpcError>;
 
 // Thread-safety: every method may be called concurrently from many sessions.
 class Backend {
@@ -68,28 +88,33 @@ class Backend {
   // e.g. {"tools":{"listChanged":true},"resources":{"subscribe":true}}.
   virtual boost::json::object capabilities() const = 0;
 
-  // The full catalogue of one kind as MCP objects (Tool, Resource,
-  // ResourceTemplate, Prompt). The engine paginates the merged list.
-  virtual boost::asio::awaitable<std::vector<boost::json::object>> list(Kind kind,
-                                                                        RequestContext& ctx) = 0;
+  // Local backends (built-in tools, the testkit) are Bastion's own code;
+  // the gateway is not. A name or URI both serve belongs to the local one.
+  virtual bool local() const { return true; }
 
-  // Routing: whether this backend serves the tool/prompt name, or resource URI
-  // (exact or by template). Must be cheap and non-blocking.
-  virtual bool owns(Kind kind, std::string_view key) const = 0;
+  // The full catalogue of one kind (Tool, Resource, ResourceTemplate,
+  // Prompt objects) with their owners. The engine paginates the merged list.
+  virtual boost::asio::awaitable<std::vector<Listed>> list(Kind kind, RequestContext& ctx) = 0;
+
+  // Routing: the route to the tool/prompt name or resource URI (exact, or by
+  // template) when this backend serves it, else nullopt. Cheap and
+  // non-blocking (the HTTP layer calls it for its scope check too).
+  virtual std::optional<Route> resolve(Kind kind, std::string_view key) const = 0;
+
+  // Completes a route resolve() left unsettled, for the session of `ctx`
+  // (may start a server); an error when it cannot be served after all.
+  virtual boost::asio::awaitable<Settled> settle(Route route, RequestContext& /*ctx*/) {
+    route.settled = true;
+    co_return route;
+  }
 
   // Handles tools/call, resources/read, resources/subscribe,
-  // resources/unsubscribe, prompts/get and completion/complete for what it
-  // owns. `params` is the request's params object.
-  virtual boost::asio::awaitable<protocol::Outcome> call(std::string_view method,
+  // resources/unsubscribe, prompts/get and completion/complete along a
+  // settled route of this backend. `params` is the request's params object.
+  virtual boost::asio::awaitable<protocol::Outcome> call(const Route& route,
+                                                         std::string_view method,
                                                          boost::json::object params,
                                                          RequestContext& ctx) = 0;
-
-  // Who really serves `key` and under which name there (for policies and
-  // audit): the gateway answers with the upstream server and its own tool
-  // name; other backends with their name and the key as is.
-  virtual std::pair<std::string, std::string> owner_of(Kind /*kind*/, std::string_view key) const {
-    return {std::string(name()), std::string(key)};
-  }
 
   // Client-side notifications the backend may care about
   // (notifications/roots/list_changed), and session teardown.

@@ -1,5 +1,7 @@
 #include "server/builtin_backend.hpp"
 
+#include <algorithm>
+
 #include "protocol/arguments.hpp"
 #include "protocol/uri_template.hpp"
 
@@ -65,21 +67,27 @@ json::object BuiltinBackend::capabilities() const {
   return caps;
 }
 
-asio::awaitable<std::vector<json::object>> BuiltinBackend::list(Kind kind, RequestContext&) {
+asio::awaitable<std::vector<Listed>> BuiltinBackend::list(Kind kind, RequestContext&) {
+  std::vector<Listed> out;
+  auto add = [&](const json::object& item, std::string_view key_field) {
+    std::string key = string_field(item, key_field);
+    out.push_back(Listed{item, name_, std::move(key)});
+  };
   switch (kind) {
     case Kind::kTool:
-      co_return tool_defs_;
+      for (auto& t : tool_defs_) add(t, "name");
+      break;
     case Kind::kResource:
-      co_return resource_defs_;
+      for (auto& r : resource_defs_) add(r, "uri");
+      break;
     case Kind::kPrompt:
-      co_return prompt_defs_;
-    case Kind::kResourceTemplate: {
-      std::vector<json::object> out;
-      for (auto& t : templates_) out.push_back(t.definition);
-      co_return out;
-    }
+      for (auto& p : prompt_defs_) add(p, "name");
+      break;
+    case Kind::kResourceTemplate:
+      for (auto& t : templates_) add(t.definition, "uriTemplate");
+      break;
   }
-  co_return std::vector<json::object>{};
+  co_return out;
 }
 
 const BuiltinBackend::Template* BuiltinBackend::match_template(
@@ -89,20 +97,30 @@ const BuiltinBackend::Template* BuiltinBackend::match_template(
   return nullptr;
 }
 
-bool BuiltinBackend::owns(Kind kind, std::string_view key) const {
+std::optional<Route> BuiltinBackend::resolve(Kind kind, std::string_view key) const {
+  bool mine = false;
   switch (kind) {
     case Kind::kTool:
-      return tools_.find(key) != tools_.end();
+      mine = tools_.find(key) != tools_.end();
+      break;
     case Kind::kPrompt:
-      return prompts_.find(key) != prompts_.end();
+      mine = prompts_.find(key) != prompts_.end();
+      break;
     case Kind::kResource:
     case Kind::kResourceTemplate:
-      if (resources_.find(key) != resources_.end()) return true;
-      for (auto& t : templates_)
-        if (t.pattern == key) return true;
-      return match_template(key, nullptr) != nullptr;
+      mine = resources_.find(key) != resources_.end() ||
+             std::any_of(templates_.begin(), templates_.end(),
+                         [&](const Template& t) { return t.pattern == key; }) ||
+             match_template(key, nullptr) != nullptr;
+      break;
   }
-  return false;
+  if (!mine) return std::nullopt;
+  Route r;
+  r.kind = kind;
+  r.key = std::string(key);
+  r.server = name_;
+  r.name = r.key;
+  return r;
 }
 
 Outcome BuiltinBackend::complete(const json::object& params) const {
@@ -131,10 +149,10 @@ Outcome BuiltinBackend::complete(const json::object& params) const {
   return json::object{{"completion", std::move(completion)}};
 }
 
-asio::awaitable<Outcome> BuiltinBackend::call(std::string_view method, json::object params,
-                                              RequestContext& ctx) {
+asio::awaitable<Outcome> BuiltinBackend::call(const Route& route, std::string_view method,
+                                              json::object params, RequestContext& ctx) {
   if (method == "tools/call") {
-    std::string name = string_field(params, "name");
+    const std::string& name = route.name;
     auto it = tools_.find(name);
     if (it == tools_.end()) co_return protocol::invalid_params("Unknown tool: " + name);
     json::object args;
@@ -152,7 +170,7 @@ asio::awaitable<Outcome> BuiltinBackend::call(std::string_view method, json::obj
     co_return co_await it->second(std::move(args), ctx);
   }
   if (method == "resources/read") {
-    std::string uri = string_field(params, "uri");
+    const std::string& uri = route.name;
     if (auto it = resources_.find(uri); it != resources_.end()) co_return it->second(uri, {});
     std::map<std::string, std::string> vars;
     if (auto* t = match_template(uri, &vars)) co_return t->read(uri, vars);
@@ -164,7 +182,7 @@ asio::awaitable<Outcome> BuiltinBackend::call(std::string_view method, json::obj
     co_return json::object{};
   }
   if (method == "prompts/get") {
-    std::string name = string_field(params, "name");
+    const std::string& name = route.name;
     auto it = prompts_.find(name);
     if (it == prompts_.end()) co_return protocol::invalid_params("Unknown prompt: " + name);
     json::object args;

@@ -39,15 +39,14 @@ class BuiltinBackend : public Backend {
   void set_subscribable(bool v) { subscribable_ = v; }
   // Tell subscribed sessions that `uri` changed.
   void resource_changed(std::string_view uri) {
-    if (listener_) listener_->resource_updated(uri);
+    if (listener_) listener_->resource_updated(Audience{name_, {}}, uri);
   }
 
   std::string_view name() const override { return name_; }
   boost::json::object capabilities() const override;
-  boost::asio::awaitable<std::vector<boost::json::object>> list(Kind kind,
-                                                                RequestContext& ctx) override;
-  bool owns(Kind kind, std::string_view key) const override;
-  boost::asio::awaitable<protocol::Outcome> call(std::string_view method,
+  boost::asio::awaitable<std::vector<Listed>> list(Kind kind, RequestContext& ctx) override;
+  std::optional<Route> resolve(Kind kind, std::string_view key) const override;
+  boost::asio::awaitable<protocol::Outcome> call(const Route& route, std::string_view method,
                                                  boost::json::object params,
                                                  RequestContext& ctx) override;
 

@@ -4,8 +4,11 @@
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/algorithm/hex.hpp>
+#include <map>
 
+#include "protocol/printable.hpp"
 #include "server/session.hpp"
 
 namespace bastion::server {
@@ -73,7 +76,13 @@ Engine::~Engine() { close_all(); }
 
 void Engine::add_backend(std::shared_ptr<Backend> b) {
   b->set_listener(this);
-  backends_.push_back(std::move(b));
+  // Local backends first: a name both serve is Bastion's own, so no
+  // upstream can capture calls meant for a built-in tool.
+  auto pos = backends_.end();
+  if (b->local())
+    pos = std::find_if(backends_.begin(), backends_.end(),
+                       [](const std::shared_ptr<Backend>& x) { return !x->local(); });
+  backends_.insert(pos, std::move(b));
 }
 
 std::shared_ptr<Session> Engine::create_session(protocol::Principal principal) {
@@ -148,22 +157,31 @@ json::object Engine::capabilities() const {
   return caps;
 }
 
-bool Engine::visible(const protocol::Principal& p, const Backend& b, Kind k,
+bool Engine::visible(const protocol::Principal& p, std::string_view server, Kind k,
                      std::string_view name) const {
-  if (!authorizer_) return true;
-  auto [server, original] = b.owner_of(k, name);
-  return authorizer_(p, server, k, original);
+  return !authorizer_ || authorizer_(p, server, k, name);
 }
 
-std::pair<std::string, std::string> Engine::owner_of(Kind kind, std::string_view key) const {
-  if (Backend* b = owner(kind, key)) return b->owner_of(kind, key);
-  return {};
-}
-
-Backend* Engine::owner(Kind kind, std::string_view key) const {
+std::optional<Route> Engine::resolve(Kind kind, std::string_view key) const {
   for (const auto& b : backends_)
-    if (b->owns(kind, key)) return b.get();
-  return nullptr;
+    if (auto r = b->resolve(kind, key)) {
+      r->backend = b.get();
+      return r;
+    }
+  return std::nullopt;
+}
+
+void Engine::report_shadowed(Kind kind, std::string_view key, const Listed& first,
+                             const Listed& dropped) const {
+  {
+    std::lock_guard lk(reported_mu_);
+    if (reported_.size() > 10000) return;  // bounded: a hostile list cannot grow it forever
+    if (!reported_.insert(fmt::format("{}|{}|{}", static_cast<int>(kind), key, dropped.server))
+             .second)
+      return;
+  }
+  spdlog::warn("'{}' of {} is also served by {}: only {}'s is listed and called",
+               protocol::printable(key), dropped.server, first.server, first.server);
 }
 
 asio::awaitable<Outcome> Engine::list(Kind kind, RequestContext& ctx, const json::object& params) {
@@ -174,12 +192,23 @@ asio::awaitable<Outcome> Engine::list(Kind kind, RequestContext& ctx, const json
     offset = *off;
   }
   // The merged catalogue is rebuilt per call: backends cache their own lists,
-  // and a page must reflect list_changed immediately.
+  // and a page must reflect list_changed immediately. A key two backends
+  // serve is listed once, as the backend resolve() picks (the local one).
   std::vector<json::object> all;
+  std::map<std::string, Listed, std::less<>> seen;
   for (const auto& b : backends_) {
     auto items = co_await b->list(kind, ctx);
-    for (auto& item : items)
-      if (visible(ctx.caller(), *b, kind, item_name(kind, item))) all.push_back(std::move(item));
+    for (auto& l : items) {
+      std::string key(item_name(kind, l.item));
+      auto it = seen.find(key);
+      if (it != seen.end()) {
+        if (it->second.server != l.server) report_shadowed(kind, key, it->second, l);
+        continue;
+      }
+      if (!visible(ctx.caller(), l.server, kind, l.name)) continue;
+      all.push_back(l.item);
+      seen.emplace(std::move(key), Listed{{}, std::move(l.server), std::move(l.name)});
+    }
   }
   if (offset > all.size()) co_return protocol::invalid_params("Invalid cursor");
   std::size_t end = std::min(all.size(), offset + opts_.page_size);
@@ -192,32 +221,50 @@ asio::awaitable<Outcome> Engine::list(Kind kind, RequestContext& ctx, const json
   co_return result;
 }
 
-asio::awaitable<Outcome> Engine::route(Kind kind, std::string_view key, const std::string& method,
+namespace {
+Outcome unknown(Kind kind, std::string_view key) {
+  if (kind == Kind::kTool) return protocol::invalid_params("Unknown tool: " + std::string(key));
+  if (kind == Kind::kPrompt) return protocol::invalid_params("Unknown prompt: " + std::string(key));
+  return RpcError{protocol::kResourceNotFound, "Resource not found", json::object{{"uri", key}}};
+}
+}  // namespace
+
+asio::awaitable<Outcome> Engine::route(Kind kind, std::string key, const std::string& method,
                                        json::object params, RequestContext& ctx) {
-  Backend* b = owner(kind, key);
-  if (!b || !visible(ctx.caller(), *b, kind, key)) {
-    if (kind == Kind::kTool)
-      co_return protocol::invalid_params("Unknown tool: " + std::string(key));
-    if (kind == Kind::kPrompt)
-      co_return protocol::invalid_params("Unknown prompt: " + std::string(key));
-    co_return RpcError{protocol::kResourceNotFound, "Resource not found",
-                       json::object{{"uri", key}}};
+  // Resolved once; the same record goes to the scope check, the filters and
+  // the backend. No structured bindings or if-initialisers across co_await
+  // here: GCC 12 mis-places them in the coroutine frame.
+  std::optional<Route> r = resolve(kind, key);
+  if (!r || !visible(ctx.caller(), r->server, kind, r->name)) {
+    // Unsubscribing from something unknown is harmless.
+    if (method == "resources/unsubscribe") co_return json::object{};
+    co_return unknown(kind, key);
+  }
+  if (r->refusal) co_return std::move(*r->refusal);
+  if (!r->settled) {
+    // The owner is known (and the caller may use it); starting it, or
+    // picking the session's instance, is left until now.
+    Backend* backend = r->backend;
+    const std::string before = r->name;
+    Settled s = co_await backend->settle(std::move(*r), ctx);
+    if (!s.ok()) co_return s.error();
+    r = std::move(s.value());
+    r->backend = backend;
+    if (r->name != before && !visible(ctx.caller(), r->server, kind, r->name))
+      co_return unknown(kind, key);
   }
   bool filtered = !filters_.empty() &&
                   (method == "tools/call" || method == "resources/read" || method == "prompts/get");
-  if (!filtered) co_return co_await b->call(method, std::move(params), ctx);
+  if (!filtered) co_return co_await r->backend->call(*r, method, std::move(params), ctx);
 
-  // No structured bindings or if-initialisers across co_await here: GCC 12
-  // mis-places them in the coroutine frame.
   const std::string rid = json::serialize(ctx.request_id());
-  const std::pair<std::string, std::string> who = b->owner_of(kind, key);
-  CallContext cc{ctx.caller(), ctx.session_id(), rid, method, who.first, who.second};
+  CallContext cc{ctx.caller(), ctx.session_id(), rid, method, r->server, r->name, &*r};
   Verdict in = filters_.run_request(params, cc);
   if (!in.ok()) {
     filters_.run_error(*in.error, cc);
     co_return std::move(*in.error);
   }
-  Outcome out = co_await b->call(method, std::move(params), ctx);
+  Outcome out = co_await r->backend->call(*r, method, std::move(params), ctx);
   if (!out.ok()) {
     filters_.run_error(out.error(), cc);
     co_return out;
@@ -257,19 +304,15 @@ asio::awaitable<Outcome> Engine::dispatch(Session& s, RequestContext& ctx,
     if (auto* a = params.if_contains("arguments"); a && !a->is_object() && !a->is_null())
       co_return protocol::invalid_params(method + ": arguments must be an object");
     std::string key(*name);
-    co_return co_await route(method == "tools/call" ? Kind::kTool : Kind::kPrompt, key, method,
-                             std::move(params), ctx);
+    co_return co_await route(method == "tools/call" ? Kind::kTool : Kind::kPrompt, std::move(key),
+                             method, std::move(params), ctx);
   }
   if (method == "resources/read" || method == "resources/subscribe" ||
       method == "resources/unsubscribe") {
     auto* uri = string_param(params, "uri");
     if (!uri) co_return protocol::invalid_params(method + ": uri must be a string");
     std::string key(*uri);
-    if (method == "resources/unsubscribe") {
-      s.unsubscribe(key);
-      // Unsubscribing from something unknown is harmless.
-      if (!owner(Kind::kResource, key)) co_return json::object{};
-    }
+    if (method == "resources/unsubscribe") s.unsubscribe(key);
     Outcome out = co_await route(Kind::kResource, key, method, std::move(params), ctx);
     if (out.ok() && method == "resources/subscribe") s.subscribe(key);
     co_return out;
@@ -310,15 +353,38 @@ void Engine::list_changed(Kind kind) {
   for (auto& s : snapshot_sessions()) s->notify(protocol::make_notification(method, {}));
 }
 
-void Engine::resource_updated(std::string_view uri) {
-  for (auto& s : snapshot_sessions())
+std::vector<std::shared_ptr<Session>> Engine::audience(const Audience& to) const {
+  std::vector<std::shared_ptr<Session>> out;
+  if (!to.session.empty()) {
+    std::shared_lock lk(mu_);
+    if (auto it = sessions_.find(std::string(to.session)); it != sessions_.end())
+      out.push_back(it->second);
+  } else {
+    out = snapshot_sessions();
+  }
+  if (server_authorizer_)
+    std::erase_if(out, [&](const std::shared_ptr<Session>& s) {
+      return !server_authorizer_(s->principal(), to.server);
+    });
+  return out;
+}
+
+void Engine::resource_updated(const Audience& to, std::string_view uri) {
+  for (auto& s : audience(to))
     if (s->subscribed(uri))
       s->notify(protocol::make_notification("notifications/resources/updated",
                                             json::object{{"uri", uri}}));
 }
 
-void Engine::broadcast(json::object notification) {
-  for (auto& s : snapshot_sessions()) s->notify(notification);
+void Engine::notify(const Audience& to, json::object notification) {
+  std::optional<LogLevel> level;
+  if (auto* m = notification.if_contains("method");
+      m && m->is_string() && m->get_string() == "notifications/message")
+    if (auto* p = notification.if_contains("params"); p && p->is_object())
+      if (auto* l = p->get_object().if_contains("level"); l && l->is_string())
+        level = parse_log_level(l->get_string());
+  for (auto& s : audience(to))
+    if (!level || *level >= s->log_level()) s->notify(notification);
 }
 
 }  // namespace bastion::server

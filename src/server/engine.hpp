@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -40,9 +41,12 @@ struct EngineOptions {
 };
 
 // Decides what a caller may see and use, given the server that really owns
-// the item and its name there (see Backend::owner_of). Null: everything.
+// the item and its name there (Route::server, Route::name). Null: everything.
 using Authorizer = std::function<bool(const protocol::Principal&, std::string_view server,
                                       Kind kind, std::string_view name)>;
+// Decides whether a caller may hear from a server at all: messages of that
+// server tied to no request of theirs (see Audience). Null: everyone.
+using ServerAuthorizer = std::function<bool(const protocol::Principal&, std::string_view server)>;
 
 // Thread-safe.
 class Engine : public BackendListener {
@@ -52,10 +56,12 @@ class Engine : public BackendListener {
 
   const EngineOptions& options() const { return opts_; }
 
-  // Setup, before serving.
+  // Setup, before serving. Local backends are consulted before the others
+  // (the gateway), whatever the order they are added in.
   void add_backend(std::shared_ptr<Backend> b);
   FilterChain& filters() { return filters_; }
   void set_authorizer(Authorizer a) { authorizer_ = std::move(a); }
+  void set_server_authorizer(ServerAuthorizer a) { server_authorizer_ = std::move(a); }
 
   // Sessions.
   std::shared_ptr<Session> create_session(protocol::Principal principal);
@@ -74,32 +80,41 @@ class Engine : public BackendListener {
   void on_client_notification(Session& s, const std::string& method,
                               const boost::json::object& msg);
 
-  // The server and name behind a tool/prompt/resource key, for scope checks
-  // and audit ({"", ""} when no backend owns it).
-  std::pair<std::string, std::string> owner_of(Kind kind, std::string_view key) const;
+  // The route to a tool/prompt name or resource URI: the one lookup a call
+  // makes (the HTTP layer's scope check uses it too); nullopt when nobody
+  // serves it. Cheap, non-blocking.
+  std::optional<Route> resolve(Kind kind, std::string_view key) const;
 
   // The merged capabilities object for InitializeResult.
   boost::json::object capabilities() const;
 
   // BackendListener.
   void list_changed(Kind kind) override;
-  void resource_updated(std::string_view uri) override;
-  void broadcast(boost::json::object notification) override;
+  void resource_updated(const Audience& to, std::string_view uri) override;
+  void notify(const Audience& to, boost::json::object notification) override;
 
  private:
   boost::asio::awaitable<protocol::Outcome> list(Kind kind, RequestContext& ctx,
                                                  const boost::json::object& params);
-  boost::asio::awaitable<protocol::Outcome> route(Kind kind, std::string_view key,
+  boost::asio::awaitable<protocol::Outcome> route(Kind kind, std::string key,
                                                   const std::string& method,
                                                   boost::json::object params, RequestContext& ctx);
-  Backend* owner(Kind kind, std::string_view key) const;
-  bool visible(const protocol::Principal& p, const Backend& b, Kind k, std::string_view name) const;
+  bool visible(const protocol::Principal& p, std::string_view server, Kind k,
+               std::string_view name) const;
+  // The sessions of `to` (allowed to hear from its server).
+  std::vector<std::shared_ptr<Session>> audience(const Audience& to) const;
   std::vector<std::shared_ptr<Session>> snapshot_sessions() const;
+  // Logs a name two backends list (once per name).
+  void report_shadowed(Kind kind, std::string_view key, const Listed& first,
+                       const Listed& dropped) const;
 
   EngineOptions opts_;
   std::vector<std::shared_ptr<Backend>> backends_;
   FilterChain filters_;
   Authorizer authorizer_;
+  ServerAuthorizer server_authorizer_;
+  mutable std::mutex reported_mu_;
+  mutable std::set<std::string> reported_;
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;
 };

@@ -130,6 +130,161 @@ TEST(Engine, AuthorizerHidesAndBlocksTools) {
   EXPECT_EQ(hidden.at("error").at("code").as_int64(), protocol::kInvalidParams);
 }
 
+// A remote-like backend that counts lookups and records the route it is
+// handed: everything a call needs must come from one resolve().
+class CountingBackend : public Backend {
+ public:
+  std::string_view name() const override { return "counting"; }
+  bool local() const override { return false; }
+  json::object capabilities() const override { return {}; }
+  asio::awaitable<std::vector<Listed>> list(Kind, RequestContext&) override {
+    co_return std::vector<Listed>{Listed{json::object{{"name", "shared"}}, "upstream-a", "shared"},
+                                  Listed{json::object{{"name", "x__tool"}}, "upstream-x", "tool"}};
+  }
+  std::optional<Route> resolve(Kind kind, std::string_view key) const override {
+    ++resolves;
+    Route r;
+    r.kind = kind;
+    r.key = std::string(key);
+    r.server = "upstream-x";
+    r.name = "tool";
+    r.settled = false;
+    return r;
+  }
+  asio::awaitable<Settled> settle(Route r, RequestContext&) override {
+    ++settles;
+    r.name = "tool-at-x";
+    r.settled = true;
+    co_return r;
+  }
+  asio::awaitable<protocol::Outcome> call(const Route& r, std::string_view, json::object,
+                                          RequestContext&) override {
+    called_with = r;
+    co_return text_result("from " + r.server + "/" + r.name);
+  }
+  mutable int resolves = 0;
+  int settles = 0;
+  Route called_with;
+};
+
+class RouteRecordingFilter : public Filter {
+ public:
+  std::string_view name() const override { return "route"; }
+  Verdict on_request(json::object&, CallContext& ctx) override {
+    seen = ctx.route;
+    server = std::string(ctx.server);
+    target = std::string(ctx.target);
+    return {};
+  }
+  const Route* seen = nullptr;
+  std::string server, target;
+};
+
+TEST(Engine, ResolvesACallOnceAndHandsTheRouteDown) {
+  Harness h;
+  auto b = std::make_shared<CountingBackend>();
+  h.engine.add_backend(b);
+  auto f = std::make_shared<RouteRecordingFilter>();
+  h.engine.filters().add(f);
+  h.start();
+  auto r = h.request("tools/call", json::object{{"name", "x__tool"}});
+  ASSERT_TRUE(r.contains("result")) << json::serialize(r);
+  EXPECT_EQ(b->resolves, 1);
+  EXPECT_EQ(b->settles, 1);
+  // The filters saw the settled route, and the backend got the same record.
+  ASSERT_NE(f->seen, nullptr);
+  EXPECT_EQ(f->server, "upstream-x");
+  EXPECT_EQ(f->target, "tool-at-x");
+  EXPECT_EQ(b->called_with.key, "x__tool");
+  EXPECT_EQ(b->called_with.name, "tool-at-x");
+  EXPECT_EQ(b->called_with.backend, b.get());
+  EXPECT_TRUE(b->called_with.settled);
+}
+
+TEST(Engine, ScopeCheckUsesTheRouteAndRechecksASettledName) {
+  Harness h;
+  auto b = std::make_shared<CountingBackend>();
+  h.engine.add_backend(b);
+  std::vector<std::string> asked;
+  h.engine.set_authorizer(
+      [&](const protocol::Principal&, std::string_view server, Kind, std::string_view name) {
+        asked.push_back(std::string(server) + "/" + std::string(name));
+        return name != "tool-at-x";
+      });
+  h.start();
+  auto r = h.request("tools/call", json::object{{"name", "x__tool"}});
+  EXPECT_EQ(r.at("error").at("code").as_int64(), protocol::kInvalidParams);
+  EXPECT_EQ(asked, (std::vector<std::string>{"upstream-x/tool", "upstream-x/tool-at-x"}));
+  EXPECT_EQ(b->called_with.key, "");  // never called
+}
+
+TEST(Engine, LocalBackendsWinOverTheGatewayWhateverTheOrder) {
+  Harness h;
+  auto remote = std::make_shared<CountingBackend>();
+  h.engine.add_backend(remote);  // added first, consulted last
+  auto local = std::make_shared<BuiltinBackend>("builtin");
+  local->add_sync_tool(
+      SyncTool{json::object{{"name", "shared"}},
+               [](const json::object&, const protocol::Principal&) -> protocol::Outcome {
+                 return text_result("local");
+               }});
+  h.engine.add_backend(local);
+  h.start();
+  auto r = h.request("tools/call", json::object{{"name", "shared"}});
+  EXPECT_EQ(r.at("result").at("content").at(0).at("text"), "local");
+  EXPECT_EQ(remote->resolves, 0);
+  // Listed once, as the local one.
+  auto list = h.request("tools/list");
+  std::vector<std::string> names;
+  for (auto& t : list.at("result").at("tools").as_array())
+    names.emplace_back(t.at("name").as_string());
+  EXPECT_EQ(names, (std::vector<std::string>{"shared", "x__tool"}));
+}
+
+TEST(Engine, MessagesTiedToNoCallReachOnlySessionsAllowedToUseTheServer) {
+  asio::io_context ioc;
+  Engine e({});
+  e.set_server_authorizer([](const protocol::Principal& p, std::string_view server) {
+    return p.subject == "alice" || server == "public";
+  });
+  protocol::Principal alice, bob;
+  alice.subject = "alice";
+  bob.subject = "bob";
+  auto a = e.create_session(alice);
+  auto b = e.create_session(bob);
+  auto out_a = std::make_shared<Mailbox>(ioc.get_executor());
+  auto out_b = std::make_shared<Mailbox>(ioc.get_executor());
+  a->attach_standalone(out_a);
+  b->attach_standalone(out_b);
+  auto log = [](std::string_view level) {
+    return protocol::make_notification("notifications/message",
+                                       json::object{{"level", level}, {"data", "x"}});
+  };
+  e.notify({"secret", {}}, log("error"));
+  EXPECT_TRUE(out_a->try_pop());
+  EXPECT_FALSE(out_b->try_pop());  // bob may not use "secret"
+  e.notify({"public", {}}, log("error"));
+  EXPECT_TRUE(out_a->try_pop());
+  EXPECT_TRUE(out_b->try_pop());
+  // One session only, and still only if it is allowed.
+  e.notify({"public", a->id()}, log("error"));
+  EXPECT_TRUE(out_a->try_pop());
+  EXPECT_FALSE(out_b->try_pop());
+  e.notify({"secret", b->id()}, log("error"));
+  EXPECT_FALSE(out_b->try_pop());
+  // Each session's log level holds.
+  a->set_log_level(LogLevel::kError);
+  e.notify({"public", {}}, log("info"));
+  EXPECT_FALSE(out_a->try_pop());
+  EXPECT_TRUE(out_b->try_pop());
+  // resources/updated: subscribed and allowed.
+  a->subscribe("x://1");
+  b->subscribe("x://1");
+  e.resource_updated({"secret", {}}, "x://1");
+  EXPECT_TRUE(out_a->try_pop());
+  EXPECT_FALSE(out_b->try_pop());
+}
+
 TEST(Engine, LifecycleAndErrors) {
   Harness h;
   h.start();

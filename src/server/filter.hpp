@@ -6,17 +6,34 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "protocol/jsonrpc.hpp"
 #include "protocol/principal.hpp"
+#include "server/route.hpp"
 
 namespace bastion::server {
 
 namespace json = boost::json;
+
+// The strongest thing a policy did to a call's data, weakest first.
+enum class DataAction { kAllow, kMask, kEncrypt, kReject };
+
+// What the filters found and did during one call; the audit filter writes
+// it out. Counts and decisions only, never the values themselves.
+struct CallNotes {
+  std::int64_t parameter_count = 0;  // top-level arguments
+  bool contains_pii = false;
+  std::map<std::string, std::int64_t, std::less<>> pii;  // type -> findings, both directions
+  DataAction pii_action = DataAction::kAllow;            // meaningful when contains_pii
+  std::int64_t secrets_redacted = 0;
+};
 
 // What a filter knows about the call it sees. Lives for one request.
 struct CallContext {
@@ -24,12 +41,13 @@ struct CallContext {
   std::string_view session_id;
   std::string_view request_id;  // JSON-RPC id as text
   std::string_view method;      // "tools/call", "resources/read", "prompts/get"
-  std::string_view server;      // owning backend/upstream name ("builtin" for built-ins)
-  std::string_view target;      // tool name, resource URI or prompt name as the client sent it
+  std::string_view server;      // = route->server: who serves it (upstream or backend name)
+  std::string_view target;      // = route->name: its tool/prompt name or URI there
+  // The call's route as the engine resolved it (null only in tests that
+  // build a context by hand).
+  const Route* route = nullptr;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  // Filters record what they found and did here (e.g. "pii": {...},
-  // "decision": "mask"); the audit filter writes it out. Never raw values.
-  json::object notes;
+  CallNotes notes;
 };
 
 // A filter's answer: continue (no error) or stop with this JSON-RPC error.
