@@ -7,14 +7,16 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { SOURCE_DIR, startServe, tempDir, writeConfig } from './lib/bastion.mjs';
+import { BIN, SOURCE_DIR, startServe, tempDir, writeConfig } from './lib/bastion.mjs';
 
 const ENGINE = path.join(SOURCE_DIR, 'scripts/docker-test-engine');
 const IMAGE = 'bastion-test/python-mini:1';
 const EXAMPLES = path.join(SOURCE_DIR, 'examples/python');
+const HOSTILE = path.join(SOURCE_DIR, 'tests/sandbox');
 
 function engine() {
   const r = spawnSync(ENGINE, ['start'], { encoding: 'utf8' });
@@ -81,10 +83,70 @@ servers:
     assert.equal(inspect.HostConfig.Memory, 256 * 1024 * 1024);
     assert.equal(inspect.HostConfig.PidsLimit, 64);
     assert.equal(inspect.Config.Labels['bastion.server'], 'weather');
+    // Never root in the container, whoever runs Bastion: the server's own uid.
+    assert.match(inspect.Config.User, /^\d+:\d+$/);
+    assert.ok(Number(inspect.Config.User.split(':')[0]) >= 1000000000, inspect.Config.User);
     await client.close();
   } finally {
     assert.equal(await srv.stop(), 0, srv.stderr);
     docker(env, 'rm', '-f', execName);
   }
   assert.deepEqual(managed(env), [], 'bastion left a container behind');
+});
+
+// The hostile server (tests/sandbox/malicious_server.py) in a container:
+// it holds only stdio, runs as an unprivileged uid with no capabilities,
+// every escape fails, the fork bomb stops at --pids-limit, and its secret
+// is on no command line (the docker CLI gets `-e API_KEY`, the value in its
+// environment).
+test('docker: a hostile server is contained and its secret stays off every command line', { skip: e.skip }, async () => {
+  const env = e.env;
+  const data = tempDir();
+  const value = `sk-docker-${process.pid}-51c0e7`;
+  const set = spawnSync(BIN, ['secret', 'set', 'evil-key', '--data-dir', data], { input: `${value}\n`, encoding: 'utf8' });
+  assert.equal(set.status, 0, set.stderr);
+  const cfg = writeConfig(tempDir(), `
+servers:
+  evil:
+    command: python3
+    args: [${HOSTILE}/malicious_server.py]
+    runtime: docker
+    docker: {image: "${IMAGE}"}
+    paths: {read_only: [${HOSTILE}]}
+    secrets: {API_KEY: evil-key}
+    limits: {pids: 32}
+`);
+  const srv = await startServe(['--config', cfg], { env, dataDir: data });
+  const client = new Client({ name: 'docker-hostile', version: '1' });
+  try {
+    await client.connect(new StreamableHTTPClientTransport(new URL(srv.url)));
+    const call = async (name, args = {}) => (await client.callTool({ name: `evil__${name}`, arguments: args })).structuredContent;
+    const { fds } = await call('fds');
+    assert.deepEqual(fds.map((f) => f.fd), [0, 1, 2], JSON.stringify(fds));
+    const { sockets } = await call('steal_sockets', { wait: 1 });
+    assert.deepEqual(sockets, []);
+    const w = await call('whoami');
+    assert.ok(w.uid >= 1000000000, `uid ${w.uid}`);
+    assert.equal(w.env.HOME, '/tmp');
+    const esc = await call('escape', { grant: HOSTILE });
+    for (const [k, v] of Object.entries(esc.results)) assert.notEqual(v, 'ok', `${k} succeeded: ${JSON.stringify(esc)}`);
+    assert.equal(esc.status.CapEff, '0000000000000000');
+    assert.equal(esc.status.NoNewPrivs, '1');
+    const bomb = await call('fork_bomb');
+    assert.ok(bomb.forked < 32, `forked ${bomb.forked}`);
+    const leaked = (await client.callTool({ name: 'evil__leak_secret', arguments: { var: 'API_KEY' } })).content[0].text;
+    assert.equal(leaked, 'my key is ***'); // it has the value; scrubbed on the way back
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      let cmd;
+      try {
+        cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+      } catch {
+        continue;
+      }
+      assert.ok(!cmd.includes(value), `pid ${pid} has the secret on its command line: ${cmd.split('\0')[0]}`);
+    }
+  } finally {
+    await client.close();
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
 });
