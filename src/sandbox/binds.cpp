@@ -50,6 +50,23 @@ std::string exposed(const std::string& source, const BindPolicy& policy) {
   return {};
 }
 
+// `root` is an ancestor of `normal`, the normal form of `given`: the same
+// ancestor spelt as `given` spells it (".." kept), so the server's own path
+// resolves inside the sandbox; `root` itself when that cannot be told.
+std::string given_prefix(const std::string& given, const std::string& normal,
+                         const std::string& root) {
+  auto count = [](const fs::path& p) { return std::distance(p.begin(), p.end()); };
+  auto strip = count(fs::path(normal)) - count(fs::path(root));
+  fs::path g(given);
+  std::vector<fs::path> parts(g.begin(), g.end());
+  if (strip < 0 || static_cast<std::size_t>(strip) >= parts.size()) return root;
+  for (auto it = parts.end() - strip; it != parts.end(); ++it)
+    if (*it == ".." || *it == "." || it->empty()) return root;
+  fs::path out;
+  for (auto it = parts.begin(); it != parts.end() - strip; ++it) out /= *it;
+  return out.lexically_normal() == fs::path(root) ? out.string() : root;
+}
+
 }  // namespace
 
 bool path_contains(const std::string& outer, const std::string& inner) {
@@ -108,7 +125,9 @@ Result<std::vector<Bind>> plan_binds(const std::vector<std::string>& argv,
   std::vector<Bind> out;
   auto granted = [&](const std::vector<std::string>& list, bool writable) -> Result<Done> {
     for (const auto& p : list) {
-      Bind b{resolved(p), fs::path(p).lexically_normal().string(), writable, false, {}};
+      // Bound where the configuration says, ".." and all: the server names
+      // it that way and must be able to walk the same path inside.
+      Bind b{resolved(p), p, writable, false, {}};
       if (auto hit = exposed(b.source, policy); !hit.empty())
         return Error{fmt::format(
             "paths.{} {} would expose {}, which holds Bastion's keys, secrets or configuration: "
@@ -125,11 +144,12 @@ Result<std::vector<Bind>> plan_binds(const std::vector<std::string>& argv,
     if (a.empty() || a[0] != '/') continue;
     struct stat st;
     if (::stat(a.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    std::string dest = fs::path(a).lexically_normal().string();
+    std::string normal = fs::path(a).lexically_normal().string();
+    std::string dest = a;
     std::string source = resolved(a);
-    if (system_path(dest) && system_path(source)) continue;
-    if (auto root = package_root(dest, policy.home_dirs)) {
-      dest = *root;
+    if (system_path(normal) && system_path(source)) continue;
+    if (auto root = package_root(normal, policy.home_dirs)) {
+      dest = given_prefix(a, normal, *root);
       source = resolved(*root);
     }
     bool covered = false;
@@ -149,7 +169,8 @@ Result<std::vector<Bind>> plan_binds(const std::vector<std::string>& argv,
             a, dest, h)};
     out.push_back(Bind{source, dest, false, true, a});
   }
-  std::sort(out.begin(), out.end(), [](const Bind& x, const Bind& y) { return x.dest < y.dest; });
+  auto key = [](const Bind& b) { return fs::path(b.dest).lexically_normal().string(); };
+  std::sort(out.begin(), out.end(), [&](const Bind& x, const Bind& y) { return key(x) < key(y); });
   return out;
 }
 

@@ -135,6 +135,24 @@ TEST_F(Binds, ImpliedBindsInsideGrantsAreNotRepeatedAndParentsComeFirst) {
   EXPECT_EQ(b->at(1).dest, g);
 }
 
+TEST_F(Binds, PathsAreBoundAsTheConfigurationSpellsThem) {
+  // ${CONFIG_DIR}/../x: the server opens the path with "..", which must
+  // resolve inside the sandbox too.
+  auto js = make("proj/node_modules/tool/dist/index.js");
+  dir("cfg");
+  std::string given = root() + "/cfg/../proj/node_modules/tool/dist/index.js";
+  std::string grant = root() + "/cfg/../data";
+  dir("data");
+  auto b = plan_binds({"node", given}, {}, {grant}, {});
+  ASSERT_TRUE(b.ok()) << b.reason();
+  ASSERT_EQ(b->size(), 2u);
+  EXPECT_EQ(b->at(0).dest, grant);
+  EXPECT_EQ(b->at(0).source, root() + "/data");
+  EXPECT_EQ(b->at(1).dest, root() + "/cfg/../proj/node_modules");
+  EXPECT_EQ(b->at(1).source, root() + "/proj/node_modules");
+  (void)js;
+}
+
 TEST(PathContains, Lexical) {
   EXPECT_TRUE(path_contains("/a", "/a"));
   EXPECT_TRUE(path_contains("/a", "/a/b"));
