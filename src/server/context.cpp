@@ -31,7 +31,7 @@ std::optional<LogLevel> parse_log_level(std::string_view s) {
 
 std::string_view to_string(LogLevel l) { return kLevelNames[static_cast<std::size_t>(l)]; }
 
-RequestContext::RequestContext(std::shared_ptr<Session> session, std::shared_ptr<Mailbox> out,
+RequestContext::RequestContext(std::shared_ptr<Session> session, std::shared_ptr<Outbox> out,
                                json::value id, std::string method, json::value progress_token)
     : session_(std::move(session)),
       out_(std::move(out)),

@@ -15,11 +15,11 @@
 
 #include "protocol/jsonrpc.hpp"
 #include "protocol/principal.hpp"
+#include "server/outbox.hpp"
 
 namespace bastion::server {
 
 class Session;
-class Mailbox;
 
 enum class LogLevel { kDebug, kInfo, kNotice, kWarning, kError, kCritical, kAlert, kEmergency };
 std::optional<LogLevel> parse_log_level(std::string_view s);
@@ -29,7 +29,7 @@ std::string_view to_string(LogLevel l);
 // is sent. Methods are safe to call from the handler's coroutine.
 class RequestContext : public std::enable_shared_from_this<RequestContext> {
  public:
-  RequestContext(std::shared_ptr<Session> session, std::shared_ptr<Mailbox> out,
+  RequestContext(std::shared_ptr<Session> session, std::shared_ptr<Outbox> out,
                  boost::json::value id, std::string method, boost::json::value progress_token);
   ~RequestContext();
   RequestContext(const RequestContext&) = delete;
@@ -68,11 +68,11 @@ class RequestContext : public std::enable_shared_from_this<RequestContext> {
   // Internal: used by the session.
   void mark_cancelled(std::string reason);
   boost::asio::cancellation_signal& cancel_signal() { return cancel_signal_; }
-  std::shared_ptr<Mailbox> outbox() const { return out_; }
+  std::shared_ptr<Outbox> outbox() const { return out_; }
 
  private:
   std::shared_ptr<Session> session_;
-  std::shared_ptr<Mailbox> out_;
+  std::shared_ptr<Outbox> out_;
   boost::json::value id_;
   std::string method_;
   boost::json::value progress_token_;

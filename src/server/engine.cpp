@@ -66,10 +66,6 @@ std::optional<std::size_t> decode_cursor(std::string_view cursor) {
   return v;
 }
 
-json::object done_marker(const json::value& id) { return json::object{{"$bastion.done", id}}; }
-
-bool is_done_marker(const json::object& msg) { return msg.contains("$bastion.done"); }
-
 Engine::Engine(EngineOptions opts) : opts_(std::move(opts)) {}
 
 Engine::~Engine() { close_all(); }

@@ -123,9 +123,4 @@ class Engine : public BackendListener {
 std::string encode_cursor(std::size_t offset);
 std::optional<std::size_t> decode_cursor(std::string_view cursor);
 
-// A message on an outbox that only tells the transport "request `id` is
-// finished without a response" (it was cancelled). Never sent to a client.
-boost::json::object done_marker(const boost::json::value& id);
-bool is_done_marker(const boost::json::object& msg);
-
 }  // namespace bastion::server

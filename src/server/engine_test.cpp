@@ -20,12 +20,12 @@ struct Harness {
   asio::io_context ioc;
   Engine engine;
   std::shared_ptr<Session> session;
-  std::shared_ptr<Mailbox> out;
+  std::shared_ptr<Outbox> out;
 
   explicit Harness(EngineOptions o = {}) : engine(o) {}
   void start() {
     session = engine.create_session(protocol::Principal::anonymous());
-    out = std::make_shared<Mailbox>(ioc.get_executor());
+    out = std::make_shared<Outbox>(ioc.get_executor());
   }
   json::object request(const std::string& method, json::object params = {}) {
     static int id = 100;
@@ -36,7 +36,8 @@ struct Harness {
     for (;;) {
       auto m = out->try_pop();
       if (!m) return {};
-      if (m->contains("id") && m->at("id") == json::value(id)) return *m;
+      if (m->ends_request && m->message && m->message->at("id") == json::value(id))
+        return *m->message;
     }
   }
 };
@@ -252,8 +253,8 @@ TEST(Engine, MessagesTiedToNoCallReachOnlySessionsAllowedToUseTheServer) {
   bob.subject = "bob";
   auto a = e.create_session(alice);
   auto b = e.create_session(bob);
-  auto out_a = std::make_shared<Mailbox>(ioc.get_executor());
-  auto out_b = std::make_shared<Mailbox>(ioc.get_executor());
+  auto out_a = std::make_shared<Outbox>(ioc.get_executor());
+  auto out_b = std::make_shared<Outbox>(ioc.get_executor());
   a->attach_standalone(out_a);
   b->attach_standalone(out_b);
   auto log = [](std::string_view level) {

@@ -1,49 +1,52 @@
-// A multi-producer, single-consumer queue of JSON-RPC messages whose consumer
-// is a coroutine. Producers may run on any thread; the consumer runs on the
-// executor given at construction. Used for every stream toward a client.
+// A multi-producer, single-consumer queue whose consumer is a coroutine.
+// Producers may run on any thread; the consumer runs on the executor given at
+// construction. `Mailbox` carries plain JSON-RPC messages (channels to
+// upstreams, replies to server-to-client requests); `Outbox` (outbox.hpp)
+// carries what a session sends toward a client.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 
 namespace bastion::server {
 
 // Thread-safe: push()/close() from any thread; pop() from one coroutine at a time.
-class Mailbox : public std::enable_shared_from_this<Mailbox> {
+template <class T>
+class BasicMailbox : public std::enable_shared_from_this<BasicMailbox<T>> {
  public:
-  struct Item {
-    boost::json::object msg;
-    bool final = false;  // marks the end of a stream (no msg)
-  };
-
   // `ex` is used as is when it already is a strand (the common case: an HTTP
   // connection's executor), which saves a hop per message.
-  explicit Mailbox(boost::asio::any_io_executor ex, std::size_t capacity = 10000)
+  explicit BasicMailbox(boost::asio::any_io_executor ex, std::size_t capacity = 10000)
       : strand_(serial(ex)), timer_(strand_), capacity_(capacity) {
     timer_.expires_at(boost::asio::steady_timer::time_point::max());
   }
 
-  // Returns false when closed or full (the message is dropped; the caller
+  // Returns false when closed or full (the entry is dropped; the caller
   // decides whether that is an error).
-  bool push(boost::json::object msg) {
+  bool push(T item) {
     {
       std::lock_guard lk(mu_);
       if (closed_ || q_.size() >= capacity_) return false;
-      q_.push_back({std::move(msg)});
+      q_.push_back(std::move(item));
     }
     wake();
     return true;
   }
 
-  // No more messages: pop() drains what is queued, then yields nullopt.
+  // No more entries: pop() drains what is queued, then yields nullopt.
   void close() {
     {
       std::lock_guard lk(mu_);
@@ -58,17 +61,17 @@ class Mailbox : public std::enable_shared_from_this<Mailbox> {
     return closed_;
   }
 
-  // Waits for the next message; nullopt once closed and drained, or when the
+  // Waits for the next entry; nullopt once closed and drained, or when the
   // waiting coroutine is cancelled.
-  boost::asio::awaitable<std::optional<boost::json::object>> pop();
+  boost::asio::awaitable<std::optional<T>> pop();
 
   // Non-blocking variant.
-  std::optional<boost::json::object> try_pop() {
+  std::optional<T> try_pop() {
     std::lock_guard lk(mu_);
     if (q_.empty()) return std::nullopt;
-    auto m = std::move(q_.front().msg);
+    std::optional<T> out(std::move(q_.front()));
     q_.pop_front();
-    return m;
+    return out;
   }
 
  private:
@@ -80,15 +83,46 @@ class Mailbox : public std::enable_shared_from_this<Mailbox> {
   }
 
   void wake() {
-    boost::asio::post(strand_, [self = shared_from_this()] { self->timer_.cancel(); });
+    boost::asio::post(strand_, [self = this->shared_from_this()] { self->timer_.cancel(); });
   }
 
   mutable std::mutex mu_;
-  std::deque<Item> q_;
+  std::deque<T> q_;
   bool closed_ = false;
   boost::asio::any_io_executor strand_;  // always a strand (see serial())
   boost::asio::steady_timer timer_;
   std::size_t capacity_;
 };
+
+template <class T>
+boost::asio::awaitable<std::optional<T>> BasicMailbox<T>::pop() {
+  namespace asio = boost::asio;
+  auto caller = co_await asio::this_coro::executor;
+  // Checking and waiting happen in one strand turn, so a wake() posted after
+  // the check always finds the timer waiting.
+  co_await asio::dispatch(strand_, asio::use_awaitable);
+  std::optional<T> out;
+  for (;;) {
+    {
+      std::lock_guard lk(mu_);
+      if (!q_.empty()) {
+        out.emplace(std::move(q_.front()));
+        q_.pop_front();
+        break;
+      }
+      if (closed_) break;
+    }
+    auto cs = co_await asio::this_coro::cancellation_state;
+    if (cs.cancelled() != asio::cancellation_type::none) break;
+    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    cs = co_await asio::this_coro::cancellation_state;
+    if (cs.cancelled() != asio::cancellation_type::none) break;
+  }
+  co_await asio::dispatch(caller, asio::use_awaitable);
+  co_return out;
+}
+
+using Mailbox = BasicMailbox<boost::json::object>;
+extern template class BasicMailbox<boost::json::object>;
 
 }  // namespace bastion::server

@@ -84,12 +84,13 @@ std::chrono::steady_clock::time_point Session::last_activity() const {
       std::chrono::steady_clock::duration(last_activity_ns_.load()));
 }
 
-void Session::reject(const protocol::ClassifyError& e, Mailbox& out) {
-  out.push(protocol::make_error(e.id, e.error));
-  if (!e.id.is_null()) out.push(done_marker(e.id));
+void Session::reject(const protocol::ClassifyError& e, Outbox& out) {
+  auto error = protocol::make_error(e.id, e.error);
+  // With an id it answers (and so ends) that request.
+  out.push(e.id.is_null() ? Outgoing(std::move(error)) : Outgoing::response(std::move(error)));
 }
 
-void Session::deliver(json::object raw, const std::shared_ptr<Mailbox>& out,
+void Session::deliver(json::object raw, const std::shared_ptr<Outbox>& out,
                       const asio::any_io_executor& ex) {
   touch();
   auto c = protocol::classify(json::value(std::move(raw)));
@@ -100,7 +101,7 @@ void Session::deliver(json::object raw, const std::shared_ptr<Mailbox>& out,
   deliver(std::move(std::get<Message>(c)), out, ex);
 }
 
-void Session::deliver(Message msg, const std::shared_ptr<Mailbox>& out,
+void Session::deliver(Message msg, const std::shared_ptr<Outbox>& out,
                       const asio::any_io_executor& ex) {
   touch();
   switch (msg.kind) {
@@ -117,7 +118,7 @@ void Session::deliver(Message msg, const std::shared_ptr<Mailbox>& out,
   }
 }
 
-void Session::start_request(Message msg, const std::shared_ptr<Mailbox>& out,
+void Session::start_request(Message msg, const std::shared_ptr<Outbox>& out,
                             const asio::any_io_executor& ex) {
   json::object params;
   if (auto* p = msg.params()) params = *p;
@@ -166,11 +167,13 @@ void Session::start_request(Message msg, const std::shared_ptr<Mailbox>& out,
           protocol::LogFields scope(fields);
           spdlog::log(level, outcome.ok() ? "request done" : "request failed");
         }
-        // A cancelled request gets no response (spec: cancellation).
+        // A cancelled request gets no response (spec: cancellation); either
+        // way this is its last entry.
         if (ctx->cancelled())
-          ctx->outbox()->push(done_marker(ctx->request_id()));
+          ctx->outbox()->push(Outgoing::end_without_response());
         else
-          ctx->outbox()->push(protocol::make_response(ctx->request_id(), outcome));
+          ctx->outbox()->push(
+              Outgoing::response(protocol::make_response(ctx->request_id(), outcome)));
       },
       asio::bind_cancellation_slot(ctx->cancel_signal().slot(), asio::detached));
 }
@@ -269,7 +272,7 @@ protocol::Outcome Session::initialize(const json::object& params) {
   return result;
 }
 
-void Session::attach_standalone(std::shared_ptr<Mailbox> out) {
+void Session::attach_standalone(std::shared_ptr<Outbox> out) {
   std::deque<json::object> backlog;
   {
     std::lock_guard lk(mu_);
@@ -279,14 +282,14 @@ void Session::attach_standalone(std::shared_ptr<Mailbox> out) {
   for (auto& m : backlog) out->push(std::move(m));
 }
 
-void Session::detach_standalone(const std::shared_ptr<Mailbox>& out) {
+void Session::detach_standalone(const std::shared_ptr<Outbox>& out) {
   std::lock_guard lk(mu_);
   if (standalone_ == out) standalone_.reset();
 }
 
 void Session::notify(json::object notification) {
   engine_.filters().run_outbound(notification, id_);
-  std::shared_ptr<Mailbox> out;
+  std::shared_ptr<Outbox> out;
   {
     std::lock_guard lk(mu_);
     out = standalone_;
@@ -318,7 +321,7 @@ void Session::close() {
   if (closed_.exchange(true)) return;
   std::vector<std::pair<std::shared_ptr<RequestContext>, asio::any_io_executor>> flights;
   std::map<std::string, std::shared_ptr<Pending>> pending;
-  std::shared_ptr<Mailbox> standalone;
+  std::shared_ptr<Outbox> standalone;
   {
     std::lock_guard lk(mu_);
     for (auto& [k, f] : in_flight_)

@@ -17,6 +17,7 @@
 #include "protocol/principal.hpp"
 #include "server/context.hpp"
 #include "server/mailbox.hpp"
+#include "server/outbox.hpp"
 
 namespace bastion::server {
 
@@ -34,19 +35,19 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Feeds one message from the client. Responses and request-related
   // messages go to `out`; request handlers run on `ex`.
-  void deliver(boost::json::object msg, const std::shared_ptr<Mailbox>& out,
+  void deliver(boost::json::object msg, const std::shared_ptr<Outbox>& out,
                const boost::asio::any_io_executor& ex);
   // Same, for a message the transport has already classified.
-  void deliver(protocol::Message msg, const std::shared_ptr<Mailbox>& out,
+  void deliver(protocol::Message msg, const std::shared_ptr<Outbox>& out,
                const boost::asio::any_io_executor& ex);
   // Convenience for transports: a message that failed classification.
-  static void reject(const protocol::ClassifyError& e, Mailbox& out);
+  static void reject(const protocol::ClassifyError& e, Outbox& out);
 
   // Where server-initiated messages without a related request go (the HTTP
   // GET stream, or stdout). Messages sent while none is attached are queued
   // (bounded) and flushed when one attaches.
-  void attach_standalone(std::shared_ptr<Mailbox> out);
-  void detach_standalone(const std::shared_ptr<Mailbox>& out);
+  void attach_standalone(std::shared_ptr<Outbox> out);
+  void detach_standalone(const std::shared_ptr<Outbox>& out);
   void notify(boost::json::object notification);
 
   // Negotiated state.
@@ -81,7 +82,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closed() const { return closed_.load(); }
 
  private:
-  void start_request(protocol::Message msg, const std::shared_ptr<Mailbox>& out,
+  void start_request(protocol::Message msg, const std::shared_ptr<Outbox>& out,
                      const boost::asio::any_io_executor& ex);
   void on_notification(const protocol::Message& msg);
   void on_response(protocol::Message msg);
@@ -108,7 +109,7 @@ class Session : public std::enable_shared_from_this<Session> {
   };
   std::map<std::string, InFlight> in_flight_;
   std::map<std::string, std::shared_ptr<Pending>> pending_;
-  std::shared_ptr<Mailbox> standalone_;
+  std::shared_ptr<Outbox> standalone_;
   std::deque<boost::json::object> standalone_backlog_;
 };
 

@@ -23,7 +23,7 @@
 
 #include "metrics/metrics.hpp"
 #include "protocol/version.hpp"
-#include "server/mailbox.hpp"
+#include "server/outbox.hpp"
 #include "server/session.hpp"
 #include "transport/event_stream.hpp"
 
@@ -541,29 +541,14 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     auto ex = co_await asio::this_coro::executor;
     if (request_ids.empty()) {
       // Only notifications and responses: accepted, nothing to stream back.
-      auto sink = std::make_shared<server::Mailbox>(ex, 16);
+      auto sink = std::make_shared<server::Outbox>(ex, 16);
       for (auto& m : classified) session->deliver(std::move(m), sink, ex);
       Response res{http::status::accepted, v};
       co_return co_await reply(stream, req, std::move(res));
     }
 
-    auto out = std::make_shared<server::Mailbox>(ex);
+    auto out = std::make_shared<server::Outbox>(ex);
     for (auto& m : classified) session->deliver(std::move(m), out, ex);
-
-    auto is_final_for_us = [&](const json::object& m, json::value* id) {
-      const json::value* idv = nullptr;
-      if (server::is_done_marker(m))
-        idv = &m.at("$bastion.done");
-      else if (!m.contains("method"))
-        idv = m.if_contains("id");
-      if (!idv) return false;
-      for (auto& rid : request_ids)
-        if (rid == *idv) {
-          if (id) *id = *idv;
-          return true;
-        }
-      return false;
-    };
 
     // JSON mode while only final responses arrive; the first notification or
     // server-to-client request switches this POST to an SSE stream.
@@ -573,12 +558,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     while (remaining > 0) {
       auto m = co_await out->pop();
       if (!m) break;
-      if (is_final_for_us(*m, nullptr)) {
+      if (m->ends_request) {
         --remaining;
-        if (!server::is_done_marker(*m)) responses.push_back(std::move(*m));
+        if (m->message) responses.push_back(std::move(*m->message));
         continue;
       }
-      early.push_back(std::move(*m));
+      early.push_back(std::move(*m->message));
       break;
     }
 
@@ -601,20 +586,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     for (auto& e : early) es->append(json::serialize(e));
     asio::co_spawn(
         ex,
-        [out, es, remaining, request_ids]() mutable -> asio::awaitable<void> {
+        [out, es, remaining]() mutable -> asio::awaitable<void> {
           while (remaining > 0) {
             auto m = co_await out->pop();
             if (!m) break;
-            const json::value* idv = nullptr;
-            if (server::is_done_marker(*m))
-              idv = &m->at("$bastion.done");
-            else if (!m->contains("method"))
-              idv = m->if_contains("id");
-            bool final = false;
-            if (idv)
-              for (auto& rid : request_ids) final |= (rid == *idv);
-            if (final) --remaining;
-            if (!server::is_done_marker(*m)) es->append(json::serialize(*m));
+            if (m->ends_request) --remaining;
+            if (m->message) es->append(json::serialize(*m->message));
           }
           es->finish();
           out->close();
@@ -753,12 +730,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         std::lock_guard lk(hs->mu);
         hs->standalone = es;
       }
-      auto box = std::make_shared<server::Mailbox>(ex);
+      auto box = std::make_shared<server::Outbox>(ex);
       session->attach_standalone(box);
       asio::co_spawn(
           ex,
           [box, es]() -> asio::awaitable<void> {
-            while (auto m = co_await box->pop()) es->append(json::serialize(*m));
+            while (auto m = co_await box->pop())
+              if (m->message) es->append(json::serialize(*m->message));
             es->finish();
           },
           asio::detached);

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "protocol/version.hpp"
-#include "server/mailbox.hpp"
+#include "server/outbox.hpp"
 #include "server/session.hpp"
 #include "transport/ndjson.hpp"
 
@@ -26,7 +26,7 @@ struct StdioServer::Impl : std::enable_shared_from_this<Impl> {
   server::Engine& engine;
   StdioOptions opts;
   std::shared_ptr<server::Session> session;
-  std::shared_ptr<server::Mailbox> out;
+  std::shared_ptr<server::Outbox> out;
   std::thread reader;
   std::atomic<bool> stopping{false};
   std::function<void()> on_done;
@@ -40,8 +40,8 @@ struct StdioServer::Impl : std::enable_shared_from_this<Impl> {
     for (;;) {
       auto m = co_await out->pop();
       if (!m) break;
-      if (server::is_done_marker(*m)) continue;
-      write_all(opts.out_fd, to_line(*m));  // fails only when the client is gone
+      if (m->message)
+        write_all(opts.out_fd, to_line(*m->message));  // fails only when the client is gone
     }
     if (on_done) {
       auto f = std::move(on_done);
@@ -125,7 +125,7 @@ StdioServer::~StdioServer() {
 void StdioServer::start(std::function<void()> on_done) {
   impl_->on_done = std::move(on_done);
   impl_->session = impl_->engine.create_session(protocol::Principal::anonymous());
-  impl_->out = std::make_shared<server::Mailbox>(impl_->ioc.get_executor(), 100000);
+  impl_->out = std::make_shared<server::Outbox>(impl_->ioc.get_executor(), 100000);
   impl_->session->attach_standalone(impl_->out);
   asio::co_spawn(impl_->ioc, impl_->writer(), asio::detached);
   impl_->reader = std::thread([self = impl_] { self->read_loop(); });

@@ -1,0 +1,117 @@
+#include "server/session.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "server/builtin_backend.hpp"
+#include "server/engine.hpp"
+
+namespace bastion::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+// A session on a real engine with one backend whose tools report progress,
+// wait, or answer at once; the test reads the typed outbox a transport sees.
+struct Fixture {
+  asio::io_context ioc;
+  Engine engine{EngineOptions{}};
+  std::shared_ptr<Session> session;
+  std::shared_ptr<Outbox> out;
+
+  Fixture() {
+    auto b = std::make_shared<BuiltinBackend>("t");
+    b->add_tool(json::object{{"name", "chatty"}},
+                [](json::object, RequestContext& ctx) -> asio::awaitable<protocol::Outcome> {
+                  ctx.progress(1, 2);
+                  ctx.progress(2, 2);
+                  co_return text_result("done");
+                });
+    b->add_tool(json::object{{"name", "slow"}},
+                [](json::object, RequestContext&) -> asio::awaitable<protocol::Outcome> {
+                  asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::seconds(5));
+                  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+                  co_return text_result("late");
+                });
+    engine.add_backend(b);
+    session = engine.create_session(protocol::Principal::anonymous());
+    out = std::make_shared<Outbox>(ioc.get_executor());
+  }
+  void send(json::object msg) { session->deliver(std::move(msg), out, ioc.get_executor()); }
+  void run() {
+    ioc.restart();
+    ioc.run_for(std::chrono::milliseconds(200));
+  }
+  std::vector<Outgoing> drain() {
+    std::vector<Outgoing> v;
+    while (auto m = out->try_pop()) v.push_back(std::move(*m));
+    return v;
+  }
+};
+
+json::object call(int id, const char* tool, json::value token = nullptr) {
+  json::object params{{"name", tool}, {"arguments", json::object{}}};
+  if (!token.is_null()) params["_meta"] = json::object{{"progressToken", token}};
+  return protocol::make_request(id, "tools/call", std::move(params));
+}
+
+TEST(Outbox, OnlyTheResponseEndsARequest) {
+  Fixture f;
+  f.send(call(1, "chatty", "tok"));
+  f.run();
+  auto got = f.drain();
+  ASSERT_EQ(got.size(), 3u);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_FALSE(got[i].ends_request);
+    EXPECT_EQ(got[i].message->at("method"), "notifications/progress");
+  }
+  EXPECT_TRUE(got[2].ends_request);
+  ASSERT_TRUE(got[2].message);
+  EXPECT_EQ(got[2].message->at("id"), json::value(1));
+  EXPECT_TRUE(got[2].message->contains("result"));
+}
+
+TEST(Outbox, ACancelledRequestEndsWithoutAResponse) {
+  Fixture f;
+  f.send(call(7, "slow"));
+  f.run();
+  f.send(protocol::make_notification("notifications/cancelled", json::object{{"requestId", 7}}));
+  f.run();
+  auto got = f.drain();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(got[0].ends_request);
+  EXPECT_FALSE(got[0].message);  // nothing to write, but the stream may finish
+}
+
+TEST(Outbox, AnInvalidMessageIsAnsweredAndEndedOnce) {
+  Fixture f;
+  f.send(json::object{{"jsonrpc", "1.0"}, {"id", 3}, {"method", "ping"}});
+  f.send(json::object{{"jsonrpc", "1.0"}, {"method", "ping"}});
+  auto got = f.drain();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_TRUE(got[0].ends_request);  // it had an id: the error is its answer
+  EXPECT_EQ(got[0].message->at("id"), json::value(3));
+  EXPECT_FALSE(got[1].ends_request);  // no id: nothing was waiting for it
+  EXPECT_TRUE(got[1].message->at("id").is_null());
+}
+
+TEST(Outbox, ServerInitiatedMessagesGoToTheStandaloneStreamUnfinal) {
+  Fixture f;
+  auto standalone = std::make_shared<Outbox>(f.ioc.get_executor());
+  f.session->notify(protocol::make_notification("notifications/early", {}));  // queued
+  f.session->attach_standalone(standalone);
+  f.session->notify(protocol::make_notification("notifications/late", {}));
+  std::vector<std::string> methods;
+  while (auto m = standalone->try_pop()) {
+    EXPECT_FALSE(m->ends_request);
+    methods.emplace_back(m->message->at("method").as_string());
+  }
+  EXPECT_EQ(methods, (std::vector<std::string>{"notifications/early", "notifications/late"}));
+}
+
+}  // namespace
+}  // namespace bastion::server
