@@ -200,6 +200,8 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) {
     ms = v * 60000;
   else if (unit == "h")
     ms = v * 3600000;
+  else if (unit == "d")
+    ms = v * 86400000;
   else
     return std::nullopt;
   return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
@@ -291,7 +293,7 @@ std::chrono::milliseconds Reader::duration(std::string_view key, std::chrono::mi
   if (v->is_int64() && v->get_int64() >= 0) return std::chrono::seconds(v->get_int64());
   if (v->is_string())
     if (auto d = parse_duration(v->get_string())) return *d;
-  fail(key, "must be a duration such as 500ms, 30s, 5m or 2h");
+  fail(key, "must be a duration such as 500ms, 30s, 5m, 2h or 90d");
 }
 
 std::uint64_t Reader::bytes(std::string_view key, std::uint64_t def) {

@@ -97,6 +97,7 @@ TEST(Config, QuotedScalarsStayStrings) {
 
 TEST(Config, DurationsAndSizes) {
   EXPECT_EQ(parse_duration("2h")->count(), 7200000);
+  EXPECT_EQ(parse_duration("90d")->count(), 90LL * 86400000);
   EXPECT_EQ(parse_duration("1.5s")->count(), 1500);
   EXPECT_FALSE(parse_duration("-1s"));
   EXPECT_FALSE(parse_duration("5 parsecs"));
