@@ -11,6 +11,7 @@
 #include <functional>
 #include <thread>
 
+#include "app/audit_config.hpp"
 #include "audit/filter.hpp"
 #include "auth/scopes.hpp"
 #include "config/config.hpp"
@@ -166,29 +167,12 @@ void App::build_security(const config::Document& doc) {
   const fs::path data(opts_.data_dir);
 
   // The audit log: on unless the configuration turns it off.
-  config::Reader ar(doc, "/audit");
-  if (ar.boolean("enabled", true)) {
-    audit::AuditOptions ao;
-    ao.dir = ar.str("dir", "");
-    if (ao.dir.empty()) ao.dir = data / "audit";
-    auto sync = ar.choice("sync", "interval", {"always", "interval", "never"});
-    ao.sync = sync == "always"     ? audit::AuditOptions::Sync::kAlways
-              : sync == "interval" ? audit::AuditOptions::Sync::kInterval
-                                   : audit::AuditOptions::Sync::kNever;
-    ao.sync_interval = ar.duration("sync_interval", ao.sync_interval);
-    ao.checkpoint_every = static_cast<std::uint64_t>(
-        ar.integer("checkpoint_every", static_cast<std::int64_t>(ao.checkpoint_every), 1, 1 << 30));
-    ao.checkpoint_interval = ar.duration("checkpoint_interval", ao.checkpoint_interval);
-    ao.max_file_bytes = ar.bytes("max_file_size", ao.max_file_bytes);
-    if (ao.max_file_bytes < 4096) ar.fail("max_file_size", "must be at least 4KiB");
-    ao.keep_files = static_cast<std::size_t>(ar.integer("keep_files", 0, 0, 1 << 20));
-    ar.finish();
+  if (auto ao = read_audit_options(doc, data)) {
     if (!opts_.check_only) {
-      audit_ = std::make_shared<audit::AuditLog>(ao);
+      audit_ = std::make_shared<audit::AuditLog>(*ao);
       engine_->filters().add(std::make_shared<audit::AuditFilter>(audit_));
     }
   } else {
-    ar.finish();
     spdlog::warn("audit log disabled by the configuration (audit.enabled: false)");
   }
 
@@ -250,7 +234,8 @@ void App::build_security(const config::Document& doc) {
     if (fernet_) tools->add_sync_tool(tools::make_test_encryption_tool(fernet_));
     if (audit_) {
       tools->add_sync_tool(tools::make_get_security_audit_log_tool(audit_->options().dir));
-      tools->add_sync_tool(tools::make_generate_security_report_tool(audit_->options().dir));
+      tools->add_sync_tool(
+          tools::make_generate_security_report_tool(audit_->options().dir, audit_->public_key()));
     }
     engine_->add_backend(tools);
   }
@@ -368,6 +353,23 @@ void App::register_metrics() {
   m.help("bastion_auth_events_total",
          "OAuth2 events: token_issued, token_denied, token_revoked, auth_failure (401), "
          "access_denied (403)");
+  m.help("bastion_audit_write_failures_total",
+         "Audit records that could not be written (disk full, I/O error)");
+  m.help("bastion_audit_refused_calls_total",
+         "Calls refused because the audit log could not record them");
+  if (audit_) {
+    // Present (at 0) from the start, so an alert on them needs no special case.
+    m.add("bastion_audit_write_failures_total", "", 0);
+    m.add("bastion_audit_refused_calls_total", "", 0);
+    std::weak_ptr<audit::AuditLog> weak_audit = audit_;
+    m.gauge(
+        "bastion_audit_available",
+        "1 while the audit log can record calls; 0 while calls are refused (disk full)",
+        [weak_audit] {
+          auto a = weak_audit.lock();
+          return std::vector<std::pair<std::string, double>>{{"", a && a->available() ? 1.0 : 0.0}};
+        });
+  }
   m.gauge("bastion_sessions", "Live MCP sessions", [this] {
     return std::vector<std::pair<std::string, double>>{
         {"", static_cast<double>(engine_->session_count())}};

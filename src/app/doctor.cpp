@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,7 +11,9 @@
 #include <filesystem>
 #include <iostream>
 
+#include "app/audit_config.hpp"
 #include "app/options.hpp"
+#include "audit/key.hpp"
 #include "gateway/options.hpp"
 #include "sandbox/descriptors.hpp"
 #include "sandbox/launch.hpp"
@@ -50,6 +53,84 @@ bool docker_engine_reachable() {
     return WIFEXITED(status) && WEXITSTATUS(status) == 0;
   } catch (const std::exception&) {
     return false;
+  }
+}
+
+std::string human_bytes(std::uint64_t b) {
+  if (b >= (1ull << 30)) return fmt::format("{:.1f} GiB", static_cast<double>(b) / (1ull << 30));
+  if (b >= (1ull << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(b) / (1ull << 20));
+  return fmt::format("{} KiB", b >> 10);
+}
+
+// The audit log: its key's fingerprint (what `bastion audit verify --key`
+// pins), its retention and the space left where it is written.
+template <class Add>
+void check_audit(const AppOptions& opts, Add& add) {
+  std::optional<audit::AuditOptions> ao;
+  try {
+    ao = read_audit_options(*opts.document, opts.data_dir);
+  } catch (const std::exception& e) {
+    add("audit log", Check::kFail, e.what());
+    return;
+  }
+  if (!ao) {
+    add("audit log", Check::kWarn, "disabled (audit.enabled: false): calls are not recorded");
+    return;
+  }
+  std::error_code ec;
+  if (!fs::exists(ao->dir / "audit.key", ec)) {
+    add("audit key", Check::kWarn,
+        fmt::format("{} has no key yet: the first start creates one and logs its fingerprint",
+                    ao->dir.string()));
+  } else {
+    std::string why;
+    auto key = audit::AuditKey::read(ao->dir, &why);
+    if (!key)
+      add("audit key", Check::kFail, why);
+    else if (!ao->key_fingerprint.empty() && ao->key_fingerprint != key->fingerprint())
+      add("audit key", Check::kFail,
+          fmt::format("{} has fingerprint {}, but audit.key_fingerprint pins {}: the key was "
+                      "replaced",
+                      (ao->dir / "audit.key").string(), key->fingerprint(), ao->key_fingerprint));
+    else
+      add("audit key", Check::kPass,
+          fmt::format("fingerprint {}{}; verify with `bastion audit verify --key {}`",
+                      key->fingerprint(),
+                      ao->key_fingerprint.empty() ? "" : " (pinned by audit.key_fingerprint)",
+                      key->fingerprint()));
+  }
+  const auto& r = ao->retention;
+  if (r.max_total_bytes == 0 && r.max_age.count() == 0 && r.keep_files == 0)
+    add("audit retention", Check::kWarn,
+        "max_total_size, max_age and keep_files are all 0: audit files are kept forever and will "
+        "fill the disk (then calls are refused)");
+  else
+    add("audit retention", Check::kPass,
+        fmt::format(
+            "rotated files removed beyond {} in all{}",
+            r.max_total_bytes ? human_bytes(r.max_total_bytes) : std::string("no size limit"),
+            r.max_age.count() ? fmt::format(" or {} days old", r.max_age.count() / 86400)
+                              : std::string()));
+  // Free space where the log is (or will be).
+  fs::path where = ao->dir;
+  while (!where.empty() && !fs::exists(where, ec)) where = where.parent_path();
+  struct statvfs vfs {};
+  if (!where.empty() && ::statvfs(where.c_str(), &vfs) == 0) {
+    std::uint64_t free = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+    std::uint64_t need = r.max_total_bytes ? r.max_total_bytes : 2 * ao->max_file_bytes;
+    if (free < 2 * ao->max_file_bytes + ao->reserve_bytes)
+      add("audit disk", Check::kFail,
+          fmt::format("{} free on the filesystem of {}: less than two audit files; calls will be "
+                      "refused when it is full",
+                      human_bytes(free), ao->dir.string()));
+    else if (free < need)
+      add("audit disk", Check::kWarn,
+          fmt::format("{} free on the filesystem of {}, less than audit.max_total_size ({}): it "
+                      "may fill before retention frees space, and then calls are refused",
+                      human_bytes(free), ao->dir.string(), human_bytes(need)));
+    else
+      add("audit disk", Check::kPass,
+          fmt::format("{} free for {}", human_bytes(free), ao->dir.string()));
   }
 }
 
@@ -101,6 +182,8 @@ std::vector<Check> run_doctor(const std::optional<std::string>& config_path, con
                     st.st_mode & 0777, opts->data_dir));
   else
     add("data directory", Check::kPass, opts->data_dir + " is private (0700)");
+
+  check_audit(*opts, add);
 
   // The listen address is free.
   try {

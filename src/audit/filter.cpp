@@ -1,5 +1,7 @@
 #include "audit/filter.hpp"
 
+#include "metrics/metrics.hpp"
+
 namespace bastion::audit {
 
 namespace json = boost::json;
@@ -69,6 +71,16 @@ json::object audit_event(const server::CallContext& ctx, std::string_view outcom
 }
 
 server::Verdict AuditFilter::on_request(json::object& params, server::CallContext& ctx) {
+  // Fail closed: a call that cannot be recorded does not run.
+  if (!log_->available()) {
+    log_->note_refused();
+    metrics::Metrics::global().add("bastion_audit_refused_calls_total", "");
+    ctx.notes.audit_unrecorded = true;
+    return server::Verdict::reject(
+        {protocol::kAuditUnavailable,
+         "Audit log unavailable: the call was not run because it could not be recorded (the "
+         "audit disk may be full); retry later"});
+  }
   std::int64_t count = 0;
   if (auto* a = params.if_contains("arguments"); a && a->is_object())
     count = static_cast<std::int64_t>(a->get_object().size());
@@ -79,18 +91,29 @@ server::Verdict AuditFilter::on_request(json::object& params, server::CallContex
 server::Verdict AuditFilter::on_response(json::object& result, server::CallContext& ctx) {
   bool is_error = false;
   if (auto* e = result.if_contains("isError"); e && e->is_bool()) is_error = e->get_bool();
-  record(ctx, is_error ? "tool_error" : "ok", nullptr);
+  if (!record(ctx, is_error ? "tool_error" : "ok", nullptr)) {
+    // Never answered without its record: the result is withheld.
+    ctx.notes.audit_unrecorded = true;
+    return server::Verdict::reject(
+        {protocol::kAuditUnavailable,
+         "Audit log unavailable: the call's audit record could not be written, so its result is "
+         "withheld; retry later"});
+  }
   return {};
 }
 
 void AuditFilter::on_error(protocol::RpcError& error, server::CallContext& ctx) {
-  bool rejected = ctx.notes.contains_pii && ctx.notes.pii_action == server::DataAction::kReject;
-  record(ctx, rejected ? "rejected" : "error", &error);
+  if (ctx.notes.audit_unrecorded) return;  // refused above: nothing to add
+  std::string_view outcome = "error";
+  if (ctx.notes.contains_pii && ctx.notes.pii_action == server::DataAction::kReject)
+    outcome = "rejected";
+  if (!ctx.notes.unresolved.empty()) outcome = ctx.notes.unresolved;  // "unknown" or "denied"
+  record(ctx, outcome, &error);
 }
 
-void AuditFilter::record(server::CallContext& ctx, std::string_view outcome,
+bool AuditFilter::record(server::CallContext& ctx, std::string_view outcome,
                          const protocol::RpcError* error) {
-  log_->append(audit_event(ctx, outcome, error));
+  return log_->append(audit_event(ctx, outcome, error)) != 0;
 }
 
 }  // namespace bastion::audit

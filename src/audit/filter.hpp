@@ -8,6 +8,12 @@
 // Put it first in the chain: its on_response then runs last, after the PII
 // filter has decided.
 //
+// Fail closed: while the log is unavailable (audit disk full) on_request
+// refuses the call with kAuditUnavailable before it runs; a call whose record
+// cannot be written is answered with that error instead of its result.
+// Calls to unknown or hidden targets reach on_error (the engine notes
+// "route": "unknown" or "denied") and are recorded with that outcome.
+//
 // Thread-safety: stateless apart from the AuditLog, which is thread-safe.
 #pragma once
 
@@ -27,7 +33,8 @@ class AuditFilter : public server::Filter {
   void on_error(protocol::RpcError& error, server::CallContext& ctx) override;
 
  private:
-  void record(server::CallContext& ctx, std::string_view outcome, const protocol::RpcError* error);
+  // False when the record could not be written.
+  bool record(server::CallContext& ctx, std::string_view outcome, const protocol::RpcError* error);
   std::shared_ptr<AuditLog> log_;
 };
 

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -79,6 +81,27 @@ std::optional<merkle::CompactRange> range_of(const json::object& cp) {
 
 std::string rotated_name(std::uint64_t first_seq) {
   return fmt::format("audit-{:012}.log", first_seq);
+}
+
+std::optional<std::uint64_t> rotated_first_seq(const fs::path& file) {
+  auto n = file.filename().string();
+  if (n.size() != 22 || n.rfind("audit-", 0) != 0 || n.substr(18) != ".log") return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : n.substr(6, 12)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return v;
+}
+
+std::string now_iso8601() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
 }  // namespace bastion::audit

@@ -19,9 +19,10 @@ namespace bastion::audit {
 
 inline constexpr std::string_view kActive = "audit.log";
 inline constexpr std::string_view kHead = "audit.log.head";
+// The next active file, made (with its disk reserve) before a rotation.
+inline constexpr std::string_view kNext = "audit.log.next";
 inline constexpr std::string_view kCheckpoint = "audit_checkpoint";
-// The head file: "<seq, 20 digits> <hash, 64 hex>\n".
-inline constexpr std::size_t kHeadBytes = 20 + 1 + 64 + 1;
+inline constexpr std::string_view kRetention = "audit_retention";
 // `prev` of the first record.
 inline const std::string kZeroHash(64, '0');
 
@@ -32,6 +33,10 @@ std::string signed_message(std::string_view key_id, std::uint64_t tree_size, std
 std::string compute_key_id(std::string_view pk);
 // A rotated file's name: audit-<first seq, 12 digits>.log.
 std::string rotated_name(std::uint64_t first_seq);
+// The first seq a rotated file's name says, nullopt for other names.
+std::optional<std::uint64_t> rotated_first_seq(const std::filesystem::path& file);
+// UTC now as 2026-12-01T10:00:00.123Z.
+std::string now_iso8601();
 
 // The whole file (empty when it cannot be read).
 std::string read_all(const std::filesystem::path& p);

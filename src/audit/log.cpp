@@ -1,14 +1,15 @@
 // The audit log writer: appends chained records, signs checkpoints, rotates
 // files and resumes after a restart or another writer's turn. The lock
 // protocol between writers is in writer_lock.cpp, verification in verify.cpp.
-// Over 500 lines for a reason: resume, catch-up, append, checkpoint, rotation
-// and the background sync are one state machine over one set of members under
-// one mutex; splitting it would spread that invariant over files.
+// Over 700 lines for a reason: resume, catch-up, append, checkpoint, the
+// signed head, rotation, retention, the disk reserve and the background tick
+// are one state machine over one set of members under one mutex; splitting it
+// would spread that invariant over files. The pure parts live beside it
+// (key, head, retention, sanitize, format).
 #include "audit/log.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sodium.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,47 +17,54 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <stdexcept>
 
 #include "audit/format.hpp"
+#include "audit/head.hpp"
 #include "audit/reader.hpp"
-#include "protocol/base64.hpp"
+#include "audit/sanitize.hpp"
+#include "metrics/metrics.hpp"
 #include "storage/private_file.hpp"
 
 namespace bastion::audit {
 
-using protocol::base64_decode;
-using protocol::base64_encode;
-
 namespace fs = std::filesystem;
 namespace json = boost::json;
+using steady = std::chrono::steady_clock;
 
 namespace {
 
-std::string now_iso8601() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
-}
+// Age-based retention needs no rotation to happen: checked this often.
+constexpr auto kRetentionEvery = std::chrono::seconds(60);
+// A rotation a full disk postponed is tried again after this long.
+constexpr auto kRotateRetry = std::chrono::seconds(1);
 
-void write_all(int fd, std::string_view data) {
+// 0 on success, else the errno of the failed write(2).
+int write_all(int fd, std::string_view data) {
   std::size_t off = 0;
   while (off < data.size()) {
     ssize_t n = ::write(fd, data.data() + off, data.size() - off);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw std::runtime_error(std::strerror(errno));
+    if (n < 0) return errno;
+    if (n == 0) return EIO;
     off += static_cast<std::size_t>(n);
   }
+  return 0;
 }
 
 // The active file, opened for appending (created when missing).
 int open_active(const fs::path& file) {
   return ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+}
+
+bool out_of_space(int e) { return e == ENOSPC || e == EDQUOT; }
+
+// fdatasync on a dup of the log's fd, outside the lock, so appends go on
+// (and a rotation may close the original meanwhile).
+void sync_and_close(int fd) {
+  if (fd < 0) return;
+  ::fdatasync(fd);
+  ::close(fd);
 }
 
 }  // namespace
@@ -83,13 +91,32 @@ void AuditLog::begin_turn_locked() {
 void AuditLog::end_turn_locked() { writers_->release_if_shared(); }
 
 AuditLog::AuditLog(AuditOptions options) : options_(std::move(options)) {
-  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
   storage::ensure_private_dir(options_.dir);
   try {
     writers_.emplace(options_.dir);
     // No other thread yet: mu_ is taken inside open_or_resume().
     writers_->take();  // key creation and resume race no other writer
-    load_or_create_key();
+    bool has_records = false;
+    for (const auto& f : audit_files(options_.dir)) {
+      std::error_code ec;
+      has_records = has_records || fs::file_size(f, ec) > 0;
+    }
+    key_.emplace(AuditKey::load_or_create(options_.dir, !has_records));
+    if (!options_.key_fingerprint.empty()) {
+      auto pinned = parse_fingerprint(options_.key_fingerprint);
+      if (!pinned || *pinned != key_->fingerprint())
+        throw std::runtime_error(fmt::format(
+            "audit: {} has fingerprint {} but audit.key_fingerprint pins {}: the signing key was "
+            "replaced; restore the pinned key",
+            (options_.dir / "audit.key").string(), key_->fingerprint(), options_.key_fingerprint));
+    }
+    if (key_->created())
+      spdlog::warn(
+          "audit: created the audit signing key {}, fingerprint {}; record this fingerprint "
+          "elsewhere: `bastion audit verify --key {}` proves the log was signed by this key",
+          (options_.dir / "audit.key").string(), key_->fingerprint(), key_->fingerprint());
+    else
+      spdlog::info("audit: log {} signed with key {}", options_.dir.string(), key_->fingerprint());
     open_or_resume();
     end_turn_locked();
   } catch (...) {
@@ -103,34 +130,6 @@ AuditLog::AuditLog(AuditOptions options) : options_(std::move(options)) {
   worker_ = std::thread([this] { background(); });
 }
 
-void AuditLog::load_or_create_key() {
-  auto key_file = options_.dir / "audit.key";
-  std::string why;
-  if (fs::exists(key_file)) {
-    auto text = storage::read_private_file(key_file, &why);
-    if (!text) throw std::runtime_error(why);
-    while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
-    auto sk = base64_decode(*text);
-    if (!sk || sk->size() != crypto_sign_SECRETKEYBYTES)
-      throw std::runtime_error(key_file.string() + " is not an Ed25519 audit key");
-    sk_ = std::move(*sk);
-    pk_.resize(crypto_sign_PUBLICKEYBYTES);
-    crypto_sign_ed25519_sk_to_pk(reinterpret_cast<unsigned char*>(pk_.data()),
-                                 reinterpret_cast<const unsigned char*>(sk_.data()));
-  } else {
-    sk_.resize(crypto_sign_SECRETKEYBYTES);
-    pk_.resize(crypto_sign_PUBLICKEYBYTES);
-    crypto_sign_keypair(reinterpret_cast<unsigned char*>(pk_.data()),
-                        reinterpret_cast<unsigned char*>(sk_.data()));
-    storage::write_private_file(key_file, base64_encode(sk_) + "\n");
-    spdlog::info("audit: generated checkpoint signing key {}", key_file.string());
-  }
-  // The public key is for verifiers; it is written every start so it always
-  // matches the signing key.
-  storage::write_private_file(options_.dir / "audit.pub", base64_encode(pk_) + "\n");
-  key_id_ = compute_key_id(pk_);
-}
-
 AuditLog::~AuditLog() {
   {
     std::lock_guard lock(mu_);
@@ -142,24 +141,25 @@ AuditLog::~AuditLog() {
   try {
     begin_turn_locked();
     checkpoint_locked("shutdown", true);
+    bool last = writers_->writers() <= 1;
+    if (fd_ >= 0) ::fdatasync(fd_);
+    write_head_locked(seq_, prev_, last);
+    spdlog::info("audit: closed at seq {}{}", seq_,
+                 last ? ", head signed as a clean shutdown" : " (other writers go on)");
   } catch (...) {
   }
   writers_->leave();
-  if (fd_ >= 0) {
-    ::fdatasync(fd_);
-    ::close(fd_);
+  if (fd_ >= 0) ::close(fd_);
+  if (head_fd_ >= 0) {
+    ::fdatasync(head_fd_);
+    ::close(head_fd_);
   }
-  if (head_fd_ >= 0) ::close(head_fd_);
   writers_.reset();  // closes audit.lock: lets the next writer go on
-  sodium_memzero(sk_.data(), sk_.size());
 }
 
 AuditLog::Resumed AuditLog::resume_state() {
   auto active = options_.dir / kActive;
   Resumed r;
-  std::uint64_t& torn = r.torn;
-  bool& clean = r.clean;
-  bool& fresh = r.fresh;
   range_ = merkle::CompactRange();
   prev_ = merkle::Hash{};
   seq_ = 0;
@@ -174,17 +174,17 @@ AuditLog::Resumed AuditLog::resume_state() {
     if (!text.empty() && text.back() != '\n') {
       auto keep = text.rfind('\n');
       keep = keep == std::string::npos ? 0 : keep + 1;
-      torn = text.size() - keep;
+      r.torn = text.size() - keep;
       text.resize(keep);
       if (::truncate(it->c_str(), static_cast<off_t>(keep)) != 0)
         throw std::runtime_error(fmt::format("audit: cannot cut the torn tail of {}: {}",
                                              it->string(), std::strerror(errno)));
       spdlog::warn("audit: {} ended in a torn record ({} bytes, from a crash); cut off",
-                   it->string(), torn);
+                   it->string(), r.torn);
     }
     auto lines = split_lines(text);
     if (lines.empty()) continue;
-    fresh = false;
+    r.fresh = false;
     // Start from the last checkpoint (its range restores the tree), else
     // from seq 1.
     std::size_t from = lines.size();
@@ -198,6 +198,12 @@ AuditLog::Resumed AuditLog::resume_state() {
               "audit: {} line {}: checkpoint is malformed; run `bastion audit verify {}` and move "
               "the file away",
               it->string(), i + 1, options_.dir.string()));
+        if (get_str(*rec, "key_id") != key_->key_id())
+          throw std::runtime_error(fmt::format(
+              "audit: {} line {} is signed with key {}, but audit.key is {}: the signing key was "
+              "replaced; restore the key that signed the log, or move the log files away to start "
+              "a new log",
+              it->string(), i + 1, get_str(*rec, "key_id"), key_->key_id()));
         from = i;
         break;
       }
@@ -228,12 +234,14 @@ AuditLog::Resumed AuditLog::resume_state() {
             "audit verify {}` and move the file away",
             it->string(), i + 1, options_.dir.string()));
       last_leaf = merkle::leaf_hash(lines[i]);
+      if (i == from) r.hashes_from = *seq;
+      r.hashes.push_back(last_leaf);
       range->append(last_leaf);
       since_checkpoint_ = is_checkpoint(*rec) ? 0 : since_checkpoint_ + 1;
       expect_seq = *seq + 1;
       expect_prev = merkle::to_hex(last_leaf);
       if (i + 1 == lines.size()) {
-        clean = is_checkpoint(*rec) && get_str(*rec, "reason") == "shutdown";
+        r.clean = is_checkpoint(*rec) && get_str(*rec, "reason") == "shutdown";
         seq_ = *seq;
       }
     }
@@ -252,9 +260,43 @@ AuditLog::Resumed AuditLog::resume_state() {
   return r;
 }
 
+void AuditLog::check_head(const Resumed& r) const {
+  auto file = options_.dir / kHead;
+  std::string text = read_all(file);
+  auto refuse = [&](const std::string& what) {
+    return std::runtime_error(fmt::format(
+        "audit: {}; run `bastion audit verify {}`. Bastion does not extend a log whose end it "
+        "cannot vouch for: restore the files, or move the log files away to start a new log",
+        what, options_.dir.string()));
+  };
+  auto h = parse_head(text);
+  if (!h)
+    throw refuse(
+        fmt::format("{} is {}, so records cut from the end of the log (seq {}) could not "
+                    "be detected",
+                    file.string(), text.empty() ? "missing or empty" : "garbled", seq_));
+  if (!h->legacy &&
+      !signature_valid(key_->public_key(), head_message(*h, key_->fingerprint()), h->sig))
+    throw refuse(fmt::format("the signature of {} is not valid for key {}: the file was rewritten",
+                             file.string(), key_->fingerprint()));
+  if (h->seq > seq_)
+    throw refuse(fmt::format(
+        "the log ends at seq {} but {} (signed {}) covers seq {}: {} record(s) "
+        "were cut from the end",
+        seq_, file.string(), h->legacy ? "by an earlier version" : h->ts, h->seq, h->seq - seq_));
+  if (h->seq >= r.hashes_from && h->seq - r.hashes_from < r.hashes.size() &&
+      merkle::to_hex(r.hashes[h->seq - r.hashes_from]) != h->hash)
+    throw refuse(fmt::format("record seq {} is not the one {} covers: it was altered", h->seq,
+                             file.string()));
+}
+
 void AuditLog::open_or_resume() {
   auto active = options_.dir / kActive;
-  auto [torn, clean, fresh] = resume_state();
+  // A rotation that stopped between its two renames leaves the next file.
+  std::error_code ec;
+  fs::remove(options_.dir / kNext, ec);
+  auto r = resume_state();
+  if (!r.fresh) check_head(r);
   fd_ = open_active(active);
   if (fd_ < 0)
     throw std::runtime_error(
@@ -265,19 +307,28 @@ void AuditLog::open_or_resume() {
     throw std::runtime_error(
         fmt::format("audit: cannot open {}: {}", head.string(), std::strerror(errno)));
   std::lock_guard lock(mu_);
-  if (fresh) file_first_seq_ = 1;
-  if (file_bytes_ == 0 && !fresh) {
+  renew_reserve_locked();
+  if (r.fresh) file_first_seq_ = 1;
+  if (file_bytes_ == 0 && !r.fresh) {
     // A new active file starts with a checkpoint, so it verifies on its own.
     checkpoint_locked("periodic", true);
   }
-  json::object start{{"event_type", "audit_start"}, {"key_id", key_id_}};
+  json::object start{{"event_type", "audit_start"},
+                     {"key_id", key_->key_id()},
+                     {"key_fingerprint", key_->fingerprint()},
+                     {"public_key", key_->public_key_b64()}};
   // With other writers running, the last record is simply theirs.
   if (writers_->alone_at_start())
-    start["clean_shutdown"] = fresh || clean;
+    start["clean_shutdown"] = r.fresh || r.clean;
   else
     start["other_writers"] = true;
-  if (torn) start["torn_bytes_removed"] = torn;
+  if (r.torn) start["torn_bytes_removed"] = r.torn;
   write_record_locked(std::move(start));
+  // The genesis (and the key it names) is signed at once.
+  if (r.fresh) checkpoint_locked("genesis", true);
+  if (options_.sync != AuditOptions::Sync::kNever && ::fdatasync(fd_) == 0) dirty_ = false;
+  write_head_locked(seq_, prev_, false);
+  apply_retention_locked();
 }
 
 void AuditLog::catch_up_locked() {
@@ -294,9 +345,11 @@ void AuditLog::catch_up_locked() {
     auto r = resume_state();  // warns itself about a torn record it cuts off
     ::close(fd_);
     fd_ = open_active(active);
+    reserved_to_ = 0;
     if (fd_ < 0) {
       ++failures_;
-      spdlog::error("audit: cannot open {}: {}", active.string(), std::strerror(errno));
+      set_unavailable_locked(
+          fmt::format("cannot open {}: {}", active.string(), std::strerror(errno)));
       return;
     }
     if (file_bytes_ == 0 && !r.fresh) checkpoint_locked("periodic", true);
@@ -349,24 +402,24 @@ void AuditLog::absorb_line_locked(std::string_view line) {
   range_.append(hash);
   if (rec && is_checkpoint(*rec)) {
     since_checkpoint_ = 0;
-    last_checkpoint_ = std::chrono::steady_clock::now();
+    last_checkpoint_ = steady::now();
   } else {
     ++since_checkpoint_;
   }
-  head_dirty_ = true;
 }
 
 std::uint64_t AuditLog::append(json::object event) {
+  sanitize_event(event);  // outside the lock: it only reads the event
   std::lock_guard lock(mu_);
   Turn turn(*this);
-  write_record_locked(std::move(event));
+  if (!write_record_locked(std::move(event))) return 0;
   std::uint64_t seq = seq_;
   if (since_checkpoint_ >= options_.checkpoint_every) checkpoint_locked("periodic", false);
-  if (file_bytes_ >= options_.max_file_bytes) rotate_locked();
+  if (file_bytes_ >= options_.max_file_bytes && steady::now() >= next_rotate_try_) rotate_locked();
   return seq;
 }
 
-void AuditLog::write_record_locked(json::object event) {
+bool AuditLog::write_record_locked(json::object event) {
   // {"seq":N,"ts":"...", <the event's members>, "prev":"..."}: framed by hand
   // so the event object is serialized once, not copied into a new one.
   event.erase("seq");
@@ -383,12 +436,22 @@ void AuditLog::write_record_locked(json::object event) {
   line += "\"}";
   auto hash = merkle::leaf_hash(line);
   line += '\n';
-  try {
-    write_all(fd_, line);
-  } catch (const std::exception& e) {
+  // Renewed at half the reserve, so the records of calls already running
+  // still fit when it cannot be.
+  if (reserve_supported_ && file_bytes_ + line.size() + options_.reserve_bytes / 2 > reserved_to_)
+    renew_reserve_locked();
+  if (int err = write_all(fd_, line)) {
+    // Nothing of a failed record may stay: the next one would follow a
+    // torn line.
+    if (::ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0)
+      spdlog::error("audit: cannot cut a partly written record off {}: {}",
+                    (options_.dir / kActive).string(), std::strerror(errno));
     ++failures_;
-    spdlog::error("audit: cannot write record {}: {}", seq_ + 1, e.what());
-    return;
+    ++failed_writes_;
+    metrics::Metrics::global().add("bastion_audit_write_failures_total", "");
+    set_unavailable_locked(fmt::format("cannot write record {} to {}: {}", seq_ + 1,
+                                       (options_.dir / kActive).string(), std::strerror(err)));
+    return false;
   }
   ++seq_;
   prev_ = hash;
@@ -397,21 +460,42 @@ void AuditLog::write_record_locked(json::object event) {
   ++since_checkpoint_;
   dirty_ = true;
   if (options_.sync == AuditOptions::Sync::kAlways) {
-    write_head_locked();
     ::fdatasync(fd_);
     dirty_ = false;
-  } else {
-    head_dirty_ = true;  // the background thread writes it with the sync
+    write_head_locked(seq_, prev_, false);
   }
+  return true;
 }
 
-void AuditLog::write_head_locked() {
-  std::string head = fmt::format("{:020} {}\n", seq_, merkle::to_hex(prev_));
-  if (::pwrite(head_fd_, head.data(), head.size(), 0) != static_cast<ssize_t>(kHeadBytes)) {
+void AuditLog::write_head_locked(std::uint64_t seq, const merkle::Hash& hash, bool shutdown) {
+  if (seq == 0 || head_fd_ < 0) return;
+  if (!shutdown && writers_->writers() > 1) {
+    // Another writer may have signed a newer head since we caught up.
+    std::string cur(kHeadFileBytes, '\0');
+    if (::pread(head_fd_, cur.data(), cur.size(), 0) == static_cast<ssize_t>(cur.size()))
+      if (auto h = parse_head(cur); h && !h->legacy && h->seq >= seq) {
+        head_seq_ = seq;
+        return;
+      }
+  }
+  Head h;
+  h.seq = seq;
+  h.hash = merkle::to_hex(hash);
+  h.ts = now_iso8601();
+  h.shutdown = shutdown;
+  h.interval_ms = options_.sync == AuditOptions::Sync::kAlways
+                      ? 0
+                      : static_cast<std::uint64_t>(options_.sign_interval.count());
+  h.key_id = key_->key_id();
+  h.sig = key_->sign(head_message(h, key_->fingerprint()));
+  std::string text = format_head(h);
+  if (::pwrite(head_fd_, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
     ++failures_;
     spdlog::error("audit: cannot update the head file: {}", std::strerror(errno));
+    return;
   }
-  head_dirty_ = false;
+  head_seq_ = seq;
+  last_head_ = steady::now();
 }
 
 void AuditLog::checkpoint() {
@@ -420,72 +504,178 @@ void AuditLog::checkpoint() {
   checkpoint_locked("periodic", false);
 }
 
-void AuditLog::checkpoint_locked(std::string_view reason, bool force) {
-  if (since_checkpoint_ == 0 && !force) return;
+bool AuditLog::checkpoint_locked(std::string_view reason, bool force) {
+  if (since_checkpoint_ == 0 && !force) return true;
   std::string root = merkle::to_hex(range_.root());
   std::string head = merkle::to_hex(prev_);
-  std::string msg = signed_message(key_id_, range_.size(), root, head);
-  unsigned char sig[crypto_sign_BYTES];
-  crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(msg.data()), msg.size(),
-                       reinterpret_cast<const unsigned char*>(sk_.data()));
+  std::string sig = key_->sign(signed_message(key_->key_id(), range_.size(), root, head));
   json::array range;
   for (const auto& h : range_.hashes()) range.emplace_back(merkle::to_hex(h));
-  write_record_locked(json::object{
-      {"event_type", kCheckpoint},
-      {"reason", reason},
-      {"tree_size", range_.size()},
-      {"root", root},
-      {"head", head},
-      {"key_id", key_id_},
-      {"range", std::move(range)},
-      {"sig", base64_encode(std::string_view(reinterpret_cast<const char*>(sig), sizeof sig))}});
+  bool ok = write_record_locked(json::object{{"event_type", kCheckpoint},
+                                             {"reason", reason},
+                                             {"tree_size", range_.size()},
+                                             {"root", root},
+                                             {"head", head},
+                                             {"key_id", key_->key_id()},
+                                             {"public_key", key_->public_key_b64()},
+                                             {"range", std::move(range)},
+                                             {"sig", std::move(sig)}});
+  if (!ok) return false;
   since_checkpoint_ = 0;
-  last_checkpoint_ = std::chrono::steady_clock::now();
-  write_head_locked();
+  last_checkpoint_ = steady::now();
+  return true;
 }
 
 void AuditLog::rotate_locked() {
-  checkpoint_locked("periodic", true);
-  ::fdatasync(fd_);
-  ::close(fd_);
   auto active = options_.dir / kActive;
+  auto next = options_.dir / kNext;
+  // The next active file exists, with its disk reserve, before the current
+  // one is renamed: a full disk postpones the rotation instead of leaving no
+  // file to write to.
+  int nfd = ::open(next.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  auto postpone = [&](const std::string& why) {
+    if (nfd >= 0) {
+      ::close(nfd);
+      ::unlink(next.c_str());
+    }
+    next_rotate_try_ = steady::now() + kRotateRetry;
+    set_unavailable_locked(why);
+  };
+  if (nfd < 0)
+    return postpone(fmt::format("cannot create {}: {}", next.string(), std::strerror(errno)));
+  std::uint64_t next_reserved = 0;
+  if (reserve_supported_ && options_.reserve_bytes > 0) {
+    if (::fallocate(nfd, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(options_.reserve_bytes)) == 0)
+      next_reserved = options_.reserve_bytes;
+    else if (out_of_space(errno))
+      return postpone(fmt::format("no disk space for a new audit file in {}: {}",
+                                  options_.dir.string(), std::strerror(errno)));
+  }
+  // The file ends with a signed checkpoint, so it verifies on its own.
+  if (!checkpoint_locked("rotate", true)) return postpone("cannot write the rotation checkpoint");
   auto target = options_.dir / rotated_name(file_first_seq_);
   if (::rename(active.c_str(), target.c_str()) != 0)
-    spdlog::error("audit: cannot rotate {}: {}", active.string(), std::strerror(errno));
-  fd_ = open_active(active);
+    return postpone(fmt::format("cannot rotate {}: {}", active.string(), std::strerror(errno)));
+  if (::rename(next.c_str(), active.c_str()) != 0) {
+    int e = errno;
+    ::rename(target.c_str(), active.c_str());  // put it back: our fd still writes it
+    return postpone(fmt::format("cannot rotate {}: {}", active.string(), std::strerror(e)));
+  }
   storage::sync_dir(options_.dir);
+  ::fdatasync(fd_);
+  // Gives the old file's unused reserve back.
+  if (::ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0)
+    spdlog::warn("audit: cannot release the disk reserve of {}: {}", target.string(),
+                 std::strerror(errno));
+  ::close(fd_);
+  fd_ = nfd;
+  reserved_to_ = next_reserved;
   file_first_seq_ = seq_ + 1;
   file_bytes_ = 0;
   checkpoint_locked("periodic", true);
-  if (options_.keep_files > 0) {
-    auto files = audit_files(options_.dir);
-    files.pop_back();  // the active file
-    while (files.size() > options_.keep_files) {
-      std::error_code ec;
-      fs::remove(files.front(), ec);
-      spdlog::info("audit: removed old file {} (keep_files {})", files.front().string(),
-                   options_.keep_files);
-      files.erase(files.begin());
-    }
+  apply_retention_locked();
+}
+
+void AuditLog::apply_retention_locked() {
+  last_retention_ = steady::now();
+  std::vector<RotatedFile> rotated;
+  for (const auto& f : audit_files(options_.dir)) {
+    if (f.filename() == kActive) continue;
+    struct stat st {};
+    if (::stat(f.c_str(), &st) != 0) continue;
+    rotated.push_back({f, static_cast<std::uint64_t>(st.st_size),
+                       std::chrono::system_clock::from_time_t(st.st_mtime)});
   }
+  auto d = retention_decision(rotated, file_bytes_, options_.retention,
+                              std::chrono::system_clock::now());
+  if (d.remove == 0) return;
+  std::uint64_t first = file_first_seq_;
+  if (d.remove < rotated.size())
+    first = rotated_first_seq(rotated[d.remove].path).value_or(file_first_seq_);
+  json::array names;
+  std::uint64_t bytes = 0;
+  for (std::size_t i = 0; i < d.remove; ++i) {
+    names.emplace_back(rotated[i].path.filename().string());
+    bytes += rotated[i].bytes;
+  }
+  // Recorded, signed and on disk before anything is removed: verify accepts
+  // the log beginning at `first_seq` only because this record says so.
+  if (!write_record_locked(json::object{{"event_type", kRetention},
+                                        {"reason", d.reason},
+                                        {"removed", std::move(names)},
+                                        {"removed_bytes", bytes},
+                                        {"first_seq", first}}) ||
+      !checkpoint_locked("retention", true))
+    return;
+  if (::fdatasync(fd_) != 0) return;
+  dirty_ = false;
+  for (std::size_t i = 0; i < d.remove; ++i) {
+    std::error_code ec;
+    fs::remove(rotated[i].path, ec);
+    if (ec)
+      spdlog::error("audit: retention cannot remove {}: {}", rotated[i].path.string(),
+                    ec.message());
+  }
+  storage::sync_dir(options_.dir);
+  spdlog::info("audit: retention ({}) removed {} file(s), {} bytes; the log now begins at seq {}",
+               d.reason, d.remove, bytes, first);
+}
+
+bool AuditLog::renew_reserve_locked() {
+  if (!reserve_supported_ || options_.reserve_bytes == 0 || fd_ < 0) return true;
+  if (::fallocate(fd_, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(file_bytes_),
+                  static_cast<off_t>(options_.reserve_bytes)) == 0) {
+    reserved_to_ = file_bytes_ + options_.reserve_bytes;
+    return true;
+  }
+  int e = errno;
+  if (!out_of_space(e)) {
+    // EOPNOTSUPP and the like: a full disk shows only when a write fails.
+    reserve_supported_ = false;
+    spdlog::info("audit: {} cannot reserve disk space ahead ({})", options_.dir.string(),
+                 std::strerror(e));
+    return true;
+  }
+  set_unavailable_locked(fmt::format("cannot reserve {} bytes of disk space in {}: {}",
+                                     options_.reserve_bytes, options_.dir.string(),
+                                     std::strerror(e)));
+  return false;
+}
+
+void AuditLog::set_unavailable_locked(const std::string& why) {
+  if (!available_.load(std::memory_order_relaxed)) return;
+  unavailable_reason_ = why;
+  unavailable_since_ = now_iso8601();
+  available_.store(false, std::memory_order_release);
+  spdlog::error("audit: {}; calls are refused until the audit log can record them", why);
+}
+
+void AuditLog::try_recover_locked() {
+  if (reserve_supported_ && options_.reserve_bytes > 0 && fd_ >= 0) {
+    if (::fallocate(fd_, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(file_bytes_),
+                    static_cast<off_t>(options_.reserve_bytes)) != 0)
+      return;  // still full
+    reserved_to_ = file_bytes_ + options_.reserve_bytes;
+  }
+  std::uint64_t refused = refused_.load(std::memory_order_relaxed);
+  // The outage itself is an audit event.
+  if (!write_record_locked(json::object{{"event_type", "audit_unavailable"},
+                                        {"since", unavailable_since_},
+                                        {"reason", unavailable_reason_},
+                                        {"failed_writes", failed_writes_},
+                                        {"refused_calls", refused}}))
+    return;
+  refused_.fetch_sub(refused, std::memory_order_relaxed);
+  failed_writes_ = 0;
+  available_.store(true, std::memory_order_release);
+  spdlog::warn("audit: writing again (unavailable since {}: {}); calls are accepted again",
+               unavailable_since_, unavailable_reason_);
 }
 
 int AuditLog::take_sync_fd_locked() {
   dirty_ = false;
   return ::dup(fd_);
 }
-
-namespace {
-
-// fdatasync on a dup of the log's fd, outside the lock, so appends go on
-// (and a rotation may close the original meanwhile).
-void sync_and_close(int fd) {
-  if (fd < 0) return;
-  ::fdatasync(fd);
-  ::close(fd);
-}
-
-}  // namespace
 
 void AuditLog::sync() {
   int fd;
@@ -498,25 +688,43 @@ void AuditLog::sync() {
 
 void AuditLog::background() {
   // At most 200 ms, so a writer that joins waits no longer than that for the lock.
-  auto tick = std::min<std::chrono::milliseconds>(
-      {options_.sync_interval, options_.checkpoint_interval, std::chrono::milliseconds(200)});
+  auto tick = std::max<std::chrono::milliseconds>(
+      std::chrono::milliseconds(1), std::min<std::chrono::milliseconds>(
+                                        {options_.sync_interval, options_.checkpoint_interval,
+                                         options_.sign_interval, std::chrono::milliseconds(200)}));
   std::unique_lock lock(mu_);
   while (!stop_) {
     cv_.wait_for(lock, tick);
     if (stop_) break;
-    bool due = std::chrono::steady_clock::now() - last_checkpoint_ >= options_.checkpoint_interval;
-    if ((due && since_checkpoint_ > 0) || head_dirty_) {
-      Turn turn(*this);
-      if (due) checkpoint_locked("periodic", false);
-      if (head_dirty_) write_head_locked();
+    auto now = steady::now();
+    bool cp_due = since_checkpoint_ > 0 && now - last_checkpoint_ >= options_.checkpoint_interval;
+    bool retention_due = now - last_retention_ >= kRetentionEvery;
+    bool recover = !available_.load(std::memory_order_relaxed);
+    bool head_due = options_.sync != AuditOptions::Sync::kAlways && seq_ != head_seq_ &&
+                    now - last_head_ >= options_.sign_interval;
+    std::uint64_t head_seq = seq_;
+    merkle::Hash head_hash = prev_;
+    if (cp_due || retention_due || recover || head_due) {
+      Turn turn(*this);  // reads in what other writers appended
+      if (recover) try_recover_locked();
+      if (cp_due) checkpoint_locked("periodic", false);
+      if (retention_due) apply_retention_locked();
+      head_seq = seq_;
+      head_hash = prev_;
     } else {
       end_turn_locked();  // a writer that joined while we were idle gets the lock
     }
-    if (options_.sync == AuditOptions::Sync::kInterval && dirty_) {
+    // With sync: interval the head covers only what is on disk: sync first.
+    bool write_head = head_due && head_seq != head_seq_;
+    if (options_.sync == AuditOptions::Sync::kInterval && (dirty_ || write_head)) {
       int fd = take_sync_fd_locked();
       lock.unlock();
       sync_and_close(fd);
       lock.lock();
+    }
+    if (write_head && !stop_) {
+      Turn turn(*this);
+      write_head_locked(head_seq, head_hash, false);
     }
   }
 }
@@ -531,9 +739,8 @@ std::uint64_t AuditLog::failures() const {
   return failures_;
 }
 
-std::string AuditLog::public_key() const { return base64_encode(pk_); }
-std::string AuditLog::key_id() const { return key_id_; }
-
-// --- verification -----------------------------------------------------------------
+std::string AuditLog::public_key() const { return key_->public_key_b64(); }
+std::string AuditLog::key_id() const { return key_->key_id(); }
+std::string AuditLog::fingerprint() const { return key_->fingerprint(); }
 
 }  // namespace bastion::audit

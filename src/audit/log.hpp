@@ -3,8 +3,8 @@
 //
 //   audit.log                  the active file
 //   audit-<first seq>.log      rotated files (12 digits, so they sort)
-//   audit.log.head             seq and hash of the newest record (truncation check)
-//   audit.key / audit.pub      Ed25519 key that signs checkpoints (0600)
+//   audit.log.head             signed statement of where the log ends (head.hpp)
+//   audit.key / audit.pub      Ed25519 key that signs checkpoints and the head (key.hpp)
 //   audit.lock                 held while a process appends (flock)
 //   audit.writers              read-locked by every writing process; maps
 //                              their count, so a lone writer keeps audit.lock
@@ -16,30 +16,48 @@
 //
 // Every record carries `seq` (1, 2, ... across files), `ts`, the event's own
 // fields and `prev`: the hash of the previous record's line (its RFC 6962 leaf
-// hash, SHA-256(0x00 || line)), so an edited,
-// removed or reordered record breaks the chain at that point. Every
-// `checkpoint_every` records (and at rotation and shutdown) a signed
-// `audit_checkpoint` record attests the RFC 6962 Merkle root of all records
-// before it, the chain head and the tree size; it also carries the compact
-// range, so verification and restart can begin at any checkpoint. Without the
-// signing key, nothing up to the last checkpoint can be rewritten undetected;
-// the records after it are covered by the chain and the head file (updated
-// per record with sync=always, else every sync_interval and at checkpoints).
+// hash, SHA-256(0x00 || line)), so an edited, removed or reordered record
+// breaks the chain at that point. The first record (genesis, seq 1, prev all
+// zeros) is an `audit_start` naming the key's fingerprint; a checkpoint
+// signs it at once. Every `checkpoint_every` records, every
+// `checkpoint_interval`, at rotation, retention and shutdown, a signed
+// `audit_checkpoint` attests the RFC 6962 Merkle root of all records before
+// it, the chain head and the tree size; it carries the compact range and the
+// public key, so verification can begin at any checkpoint. The end of the log
+// is anchored by the signed head file, at most `sign_interval` behind the
+// newest record. Without the signing key nothing up to the signed head can be
+// rewritten, removed or cut off undetected.
 //
 // Records never contain raw PII or secrets: callers pass types, counts and
-// names only (the filter and tools in this module do).
+// names only, and every record passes sanitize.hpp (no query strings, tokens
+// or headers) where it is built.
 //
 // Durability: append() returns after write(2), so a record whose call was
 // answered survives `kill -9`; `sync` chooses when it also reaches the disk
 // (fdatasync per record, or every sync_interval).
 //
+// Disk full: the writer keeps `reserve_bytes` allocated ahead of the active
+// file's end (fallocate). When that reserve cannot be renewed, or a write
+// fails, available() turns false: the audit filter then refuses new calls
+// (fail closed) while the calls already running still get their records
+// written from the reserve. Every tick the writer tries again; once space is
+// back it records the outage (`audit_unavailable`) and available() turns
+// true. A record that could not be written is cut off again, never left torn.
+//
+// Retention: rotated files beyond the retention limits (retention.hpp) are
+// removed oldest first, after a signed `audit_retention` record names them
+// and the seq the log now begins at. Verification accepts that beginning and
+// no later one, so a hand deletion is still detected.
+//
 // Thread-safety: AuditLog is safe to use from many threads.
 //
 // Around it: writer_lock.hpp (the protocol between writing processes),
 // verify.hpp (verification), reader.hpp (reading records for tools), format.hpp
-// (record parsing shared by all of them), merkle.hpp and filter.hpp.
+// (record parsing shared by all of them), key.hpp, head.hpp, retention.hpp,
+// sanitize.hpp, merkle.hpp and filter.hpp.
 #pragma once
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
 #include <condition_variable>
@@ -51,7 +69,9 @@
 #include <thread>
 #include <vector>
 
+#include "audit/key.hpp"
 #include "audit/merkle.hpp"
+#include "audit/retention.hpp"
 #include "audit/writer_lock.hpp"
 
 namespace bastion::audit {
@@ -59,76 +79,106 @@ namespace bastion::audit {
 struct AuditOptions {
   std::filesystem::path dir = "data/audit";  // created 0700 (config: audit.dir)
   enum class Sync { kAlways, kInterval, kNever };
-  Sync sync = Sync::kInterval;                           // when records reach the disk
-  std::chrono::milliseconds sync_interval{200};          // with kInterval
+  Sync sync = Sync::kInterval;                   // when records reach the disk
+  std::chrono::milliseconds sync_interval{200};  // with kInterval
+  // The signed head covers a record at most this long after it is written
+  // (with kInterval: once it is on disk): the window in which records cut
+  // from the end after a crash go unnoticed. kAlways signs every record.
+  std::chrono::milliseconds sign_interval{200};
   std::uint64_t checkpoint_every = 1000;                 // records between signed checkpoints
   std::chrono::milliseconds checkpoint_interval{60000};  // and at most this long apart
   std::uint64_t max_file_bytes = 64ull << 20;            // rotate the active file beyond this
-  std::size_t keep_files = 0;                            // rotated files kept; 0 = all
+  RetentionOptions retention;                            // which rotated files are removed
+  // Disk space kept allocated ahead of the active file's end, so the calls
+  // running when the disk fills still get their records.
+  std::uint64_t reserve_bytes = 1ull << 20;
+  // When set, audit.key must have this fingerprint ("SHA256:..."), else the
+  // log refuses to open (config: audit.key_fingerprint).
+  std::string key_fingerprint;
 };
 
 class AuditLog {
  public:
   // Opens (or creates) the log and its key and resumes the chain. A torn last
   // line from a crash is cut off and noted in an `audit_start` record. Throws
-  // std::runtime_error when the existing file cannot be resumed (it was
-  // edited): run `bastion audit verify` and move it away.
+  // std::runtime_error when the existing log cannot be resumed: it was edited,
+  // records were cut from its end (the signed head says more), its key is
+  // missing or not the one that signed it or the one pinned. The message says
+  // what to run.
   explicit AuditLog(AuditOptions options);
-  // Writes a final checkpoint and syncs.
+  // Writes a final checkpoint, syncs and signs the head (marked `shutdown`
+  // when this is the last writer).
   ~AuditLog();
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
-  // Appends one event (its fields; seq, ts and prev are added). Returns the
-  // record's seq. I/O failures are logged and counted, never thrown: losing
-  // the audit trail must be visible (failures()) but must not crash calls.
+  // Appends one event (its fields; seq, ts and prev are added; sanitized).
+  // Returns the record's seq, or 0 when it could not be written (then
+  // available() is false). Never throws for I/O.
   std::uint64_t append(boost::json::object event);
+  // False while records cannot be written or the disk reserve cannot be
+  // renewed: callers refuse work that must be audited. Lock-free.
+  bool available() const { return available_.load(std::memory_order_acquire); }
+  // Counts a call refused because !available(), for the outage record.
+  void note_refused() { refused_.fetch_add(1, std::memory_order_relaxed); }
   // Writes a signed checkpoint now (if anything was appended since the last).
   void checkpoint();
   // fdatasync now.
   void sync();
 
   std::uint64_t last_seq() const;
-  std::uint64_t failures() const;
+  std::uint64_t failures() const;  // records that could not be written, ever
   const AuditOptions& options() const { return options_; }
   std::string public_key() const;  // base64 Ed25519 public key
   std::string key_id() const;
+  std::string fingerprint() const;  // "SHA256:..."
 
  private:
   struct Resumed {
     std::uint64_t torn = 0;  // bytes of a torn last record cut off
     bool clean = true;       // the last record is a shutdown checkpoint
     bool fresh = true;       // no records yet
+    // Leaf hashes of the newest file's records from its last checkpoint on,
+    // the first being seq `hashes_from` (to check the head against).
+    std::uint64_t hashes_from = 0;
+    std::vector<merkle::Hash> hashes;
   };
   class Turn;  // one turn at writing (RAII over the two below)
 
   void begin_turn_locked();
   void end_turn_locked();
 
-  void load_or_create_key();
   void open_or_resume();
   // Restores seq, prev, the Merkle range and the file position from the
   // newest file with records (from its last checkpoint on).
   Resumed resume_state();
+  // Refuses to extend a log whose end the signed head says was cut off.
+  void check_head(const Resumed& r) const;
   // Under the writer lock: takes in what other processes appended since our
   // last write, or follows their rotation. Cheap when nobody else wrote.
   void catch_up_locked();
   void absorb_line_locked(std::string_view line);
-  void write_record_locked(boost::json::object rec);
+  // False when the record could not be written (nothing of it stays).
+  bool write_record_locked(boost::json::object rec);
   // Writes a checkpoint when records came since the last one, or always with
-  // `force` (shutdown, rotation, a new file). `reason` "shutdown" marks a
-  // clean stop for the next start.
-  void checkpoint_locked(std::string_view reason, bool force);
-  void write_head_locked();
+  // `force`. `reason` "shutdown" marks a clean stop for the next start.
+  bool checkpoint_locked(std::string_view reason, bool force);
+  // Signs and writes the head for (seq, hash) unless the file already
+  // covers as much.
+  void write_head_locked(std::uint64_t seq, const merkle::Hash& hash, bool shutdown);
   // Marks the log clean and returns a dup of its fd to fdatasync unlocked.
   int take_sync_fd_locked();
   void rotate_locked();
+  void apply_retention_locked();
+  // Keeps reserve_bytes allocated past the end of the active file.
+  bool renew_reserve_locked();
+  void set_unavailable_locked(const std::string& why);
+  // While unavailable: renews the reserve and records the outage.
+  void try_recover_locked();
   void background();
 
   AuditOptions options_;
-  std::string sk_;  // Ed25519 secret key (64 bytes)
-  std::string pk_;  // public key (32 bytes)
-  std::string key_id_;
+  std::optional<AuditKey> key_;
 
   mutable std::mutex mu_;
   int fd_ = -1;
@@ -141,9 +191,21 @@ class AuditLog {
   merkle::CompactRange range_;
   std::uint64_t since_checkpoint_ = 0;
   std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
-  bool dirty_ = false;       // written since the last fdatasync
-  bool head_dirty_ = false;  // the head file lags the log
+  bool dirty_ = false;          // written since the last fdatasync
+  std::uint64_t head_seq_ = 0;  // covered by the last head this writer signed
+  std::chrono::steady_clock::time_point last_head_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_retention_ = std::chrono::steady_clock::now();
   std::uint64_t failures_ = 0;
+
+  // Disk space (see the header comment).
+  bool reserve_supported_ = true;  // fallocate works on this filesystem
+  std::uint64_t reserved_to_ = 0;  // offset in the active file allocated up to
+  std::atomic<bool> available_{true};
+  std::string unavailable_reason_;
+  std::string unavailable_since_;    // ISO 8601
+  std::uint64_t failed_writes_ = 0;  // since it became unavailable
+  std::atomic<std::uint64_t> refused_{0};
+  std::chrono::steady_clock::time_point next_rotate_try_{};
 
   std::condition_variable cv_;
   bool stop_ = false;

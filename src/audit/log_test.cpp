@@ -3,13 +3,18 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "audit/format.hpp"
+#include "audit/key.hpp"
 #include "audit/test_util.hpp"
+#include "storage/private_file.hpp"
 
 namespace bastion::audit {
 namespace {
@@ -66,18 +71,12 @@ TEST_F(Audit, ResumesAfterRestartAndAfterATornTail) {
 
 TEST_F(Audit, ResumeAfterACrashIsMarkedUnclean) {
   std::string pk;
+  crash_writer([&](AuditLog& log) { log.append(json::object{{"event_type", "tool_call"}}); });
   {
     AuditLog log(opts_);
     pk = log.public_key();
-    log.append(json::object{{"event_type", "tool_call"}});
   }
-  // Simulate a crash: drop the shutdown checkpoint the destructor wrote.
   auto ls = lines();
-  ls.pop_back();
-  put_lines(ls);
-  fs::remove(opts_.dir / "audit.log.head");
-  { AuditLog log(opts_); }
-  ls = lines();
   bool unclean = false;
   for (const auto& l : ls)
     unclean = unclean || l.find("\"clean_shutdown\":false") != std::string::npos;
@@ -207,24 +206,233 @@ TEST_F(Audit, RotationKeepsTheChainAcrossFiles) {
   auto r = verify(pk);
   EXPECT_TRUE(r.ok()) << problem(r);
   EXPECT_EQ(r.first_seq, 1u);
-  // Any suffix of the files verifies on its own, anchored by the checkpoint
-  // each file starts with.
+  // A suffix of the files verifies when the operator names where it begins
+  // (an archive moved away): each file starts with a checkpoint.
   std::vector<fs::path> tail(files.end() - 2, files.end());
-  auto t = verify_audit(tail, pk, opts_.dir / "audit.log.head");
+  auto first = rotated_first_seq(tail.front());
+  ASSERT_TRUE(first);
+  auto t = verify_audit(tail, pinned(pk, *first));
   EXPECT_TRUE(t.ok()) << problem(t);
-  EXPECT_GT(t.first_seq, 1u);
+  EXPECT_EQ(t.first_seq, *first);
   // Removing a middle file breaks the chain.
   std::vector<fs::path> gap = files;
   gap.erase(gap.begin() + 1);
-  EXPECT_FALSE(verify_audit(gap, pk, std::nullopt).ok());
-  // keep_files prunes the oldest.
-  opts_.keep_files = 2;
+  EXPECT_FALSE(verify_audit(gap, pinned(pk)).ok());
+}
+
+TEST_F(Audit, TheGenesisNamesTheKeyAndIsSignedAtOnce) {
+  std::string fp;
   {
     AuditLog log(opts_);
-    for (int i = 0; i < 100; ++i) log.append(json::object{{"event_type", "x"}});
+    fp = log.fingerprint();
+    EXPECT_EQ(fp, key_fingerprint(*parse_public_key(log.public_key())));
   }
-  EXPECT_EQ(audit_files(opts_.dir).size(), 3u);
+  auto rs = records();
+  ASSERT_GE(rs.size(), 3u);
+  EXPECT_EQ(rs[0].at("seq"), 1);
+  EXPECT_EQ(rs[0].at("event_type"), "audit_start");
+  EXPECT_EQ(rs[0].at("key_fingerprint").as_string(), fp);
+  EXPECT_EQ(rs[1].at("event_type"), "audit_checkpoint");
+  EXPECT_EQ(rs[1].at("reason"), "genesis");
+}
+
+TEST_F(Audit, RefusesToExtendALogWhoseEndWasCut) {
+  write_log(10);
+  auto orig = lines();
+  std::string head = read_all(opts_.dir / "audit.log.head");
+  auto refused = [&](const char* what) {
+    try {
+      AuditLog log(opts_);
+      ADD_FAILURE() << "resumed a log with " << what;
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("bastion audit verify"), std::string::npos) << e.what();
+    }
+  };
+  auto cut = orig;
+  cut.resize(cut.size() - 2);
+  put_lines(cut);
+  refused("records cut from the end");
+  fs::remove(opts_.dir / "audit.log.head");
+  refused("a deleted head file");
+  std::ofstream(opts_.dir / "audit.log.head") << "garbage\n";
+  refused("a garbled head file");
+  // An unsigned head (as an earlier version wrote it) that agrees with the
+  // log is the upgrade path; one that says more is still refused.
+  std::ofstream(opts_.dir / "audit.log.head", std::ios::trunc)
+      << fmt::format("{:020} {}\n", cut.size() + 2, std::string(64, 'a'));
+  refused("an unsigned head beyond the end");
+  std::ofstream(opts_.dir / "audit.log.head", std::ios::trunc)
+      << fmt::format("{:020} {}\n", cut.size(), merkle::to_hex(merkle::leaf_hash(cut.back())));
+  { AuditLog upgraded(opts_); }
+  EXPECT_TRUE(verify("").ok()) << problem(verify(""));
+}
+
+TEST_F(Audit, RefusesAMissingReplacedOrUnpinnedKey) {
+  write_log(3);
+  auto key = opts_.dir / "audit.key";
+  std::string orig = read_all(key);
+  fs::remove(key);
+  EXPECT_THROW(AuditLog log(opts_), std::runtime_error);  // no silent new key
+  EXPECT_FALSE(fs::exists(key));
+  AuditOptions other = opts_;
+  other.dir = root_ / "other";
+  { AuditLog o(other); }
+  fs::copy_file(other.dir / "audit.key", key);
+  try {
+    AuditLog log(opts_);
+    ADD_FAILURE() << "resumed with another key";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("replaced"), std::string::npos) << e.what();
+  }
+  fs::remove(key);
+  storage::write_private_file(key, orig);
+  opts_.key_fingerprint = "SHA256:" + std::string(43, 'A');
+  EXPECT_THROW(AuditLog log(opts_), std::runtime_error);
+  std::string pk = storage::first_line(read_all(opts_.dir / "audit.pub"));
+  opts_.key_fingerprint = key_fingerprint(*parse_public_key(pk));
+  { AuditLog log(opts_); }
   EXPECT_TRUE(verify(pk).ok());
+}
+
+TEST_F(Audit, RetentionRemovesOldFilesAndVerifyStillHasAnAnchor) {
+  opts_.max_file_bytes = 4096;
+  opts_.retention.keep_files = 3;
+  opts_.retention.max_total_bytes = 0;
+  auto pk = write_log(300);
+  auto files = audit_files(opts_.dir);
+  EXPECT_EQ(files.size(), 4u);  // three rotated and the active one
+  auto rs = records();
+  EXPECT_GT(rs.front().at("seq").to_number<std::uint64_t>(), 1u);
+  std::vector<json::object> retained;
+  for (const auto& r : rs)
+    if (r.at("event_type") == "audit_retention") retained.push_back(r);
+  ASSERT_FALSE(retained.empty());
+  EXPECT_EQ(retained.back().at("reason"), "keep_files");
+  EXPECT_EQ(retained.back().at("first_seq").to_number<std::uint64_t>(),
+            *rotated_first_seq(files.front()));
+  auto r = verify(pk);
+  EXPECT_TRUE(r.ok()) << problem(r);
+  EXPECT_NE(r.beginning.find("retention"), std::string::npos) << r.beginning;
+  // Deleting the oldest remaining file by hand is not retention.
+  fs::remove(files.front());
+  auto hand = verify(pk);
+  ASSERT_FALSE(hand.ok());
+  EXPECT_NE(problem(hand).find("must reach back to seq"), std::string::npos) << problem(hand);
+}
+
+TEST_F(Audit, RetentionBySizeAndAge) {
+  opts_.max_file_bytes = 4096;
+  opts_.retention.max_total_bytes = 5 * 4096;
+  auto pk = write_log(400);
+  std::uint64_t total = 0;
+  for (const auto& f : audit_files(opts_.dir)) total += fs::file_size(f);
+  EXPECT_LE(total, 5u * 4096 + 4096) << "the active file may exceed its size by one record";
+  EXPECT_TRUE(verify(pk).ok()) << problem(verify(pk));
+  // Age: files last written long ago go at the next start.
+  opts_.retention.max_total_bytes = 0;
+  opts_.retention.max_age = std::chrono::hours(24);
+  auto files = audit_files(opts_.dir);
+  ASSERT_GT(files.size(), 2u);
+  auto old = fs::file_time_type::clock::now() - std::chrono::hours(48);
+  fs::last_write_time(files[0], old);
+  fs::last_write_time(files[1], old);
+  { AuditLog log(opts_); }
+  EXPECT_EQ(audit_files(opts_.dir).size(), files.size() - 2);
+  auto rs = records();
+  bool by_age = false;
+  for (const auto& r : rs)
+    by_age = by_age || (r.at("event_type") == "audit_retention" && r.at("reason") == "max_age");
+  EXPECT_TRUE(by_age);
+  EXPECT_TRUE(verify(pk).ok()) << problem(verify(pk));
+}
+
+// A real small filesystem that fills up: tmpfs mounted here (root only).
+class AuditDiskFull : public testing::Audit {
+ protected:
+  void SetUp() override {
+    Audit::SetUp();
+    mnt_ = root_ / "small";
+    fs::create_directories(mnt_);
+    if (::geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
+    if (::mount("tmpfs", mnt_.c_str(), "tmpfs", 0, "size=1m,mode=0700") != 0)
+      GTEST_SKIP() << "cannot mount a tmpfs: " << std::strerror(errno);
+    mounted_ = true;
+    opts_.dir = mnt_ / "audit";
+    opts_.reserve_bytes = 64 << 10;
+  }
+  void TearDown() override {
+    if (mounted_) ::umount2(mnt_.c_str(), MNT_DETACH);
+  }
+  // Fills the filesystem with a file until no byte more fits.
+  void fill() {
+    std::ofstream out(mnt_ / "filler", std::ios::binary);
+    std::string chunk(4096, 'x');
+    while (out.write(chunk.data(), chunk.size()) && out.flush()) {
+    }
+  }
+  fs::path mnt_;
+  bool mounted_ = false;
+};
+
+TEST_F(AuditDiskFull, FailsClosedKeepsTheRecordsItAcceptedAndRecovers) {
+  std::string pk;
+  {
+    AuditLog log(opts_);
+    pk = log.public_key();
+    fill();
+    // The reserve takes the records of calls already running; once it
+    // cannot be renewed, new calls are refused.
+    int accepted = 0;
+    for (int i = 0; i < 5000 && log.available(); ++i)
+      if (log.append(json::object{{"event_type", "tool_call"}, {"n", i}})) ++accepted;
+    EXPECT_FALSE(log.available());
+    EXPECT_GT(accepted, 0);
+    // Writes still go into what is left of the reserve; none is left torn.
+    for (int i = 0; i < 20; ++i) log.append(json::object{{"event_type", "token_denied"}});
+    log.note_refused();
+    fs::remove(mnt_ / "filler");
+    for (int i = 0; i < 100 && !log.available(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_TRUE(log.available());
+    EXPECT_NE(log.append(json::object{{"event_type", "tool_call"}}), 0u);
+  }
+  auto r = verify(pk);
+  EXPECT_TRUE(r.ok()) << problem(r);
+  bool outage = false;
+  for (const auto& rec : records())
+    if (rec.at("event_type") == "audit_unavailable") {
+      outage = true;
+      EXPECT_EQ(rec.at("refused_calls"), 1);
+      EXPECT_NE(rec.at("reason").as_string().find("space"), std::string::npos);
+    }
+  EXPECT_TRUE(outage);
+}
+
+TEST_F(AuditDiskFull, AFailedWriteLeavesNothingBehind) {
+  opts_.reserve_bytes = 0;  // no reserve: the write itself meets the full disk
+  std::string pk;
+  {
+    AuditLog log(opts_);
+    pk = log.public_key();
+    fill();
+    auto size = fs::file_size(opts_.dir / "audit.log");
+    std::uint64_t failed = 0;
+    // Records bigger than what is left of the last block.
+    for (int i = 0; i < 200 && failed == 0; ++i)
+      if (!log.append(json::object{{"event_type", "tool_call"}, {"pad", std::string(900, 'p')}}))
+        ++failed;
+    EXPECT_EQ(failed, 1u);
+    EXPECT_FALSE(log.available());
+    EXPECT_GE(log.failures(), 1u);
+    auto after = read_all(opts_.dir / "audit.log");
+    EXPECT_GE(after.size(), size);
+    EXPECT_EQ(after.back(), '\n') << "a torn record was left behind";
+    fs::remove(mnt_ / "filler");
+    for (int i = 0; i < 100 && !log.available(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_TRUE(log.available());
+  }
+  EXPECT_TRUE(verify(pk).ok()) << problem(verify(pk));
 }
 
 }  // namespace

@@ -1,9 +1,14 @@
 // Verification: every kind of tampering is found where it happened.
 #include "audit/verify.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "audit/format.hpp"
+#include "audit/head.hpp"
+#include "audit/key.hpp"
 #include "audit/test_util.hpp"
+#include "storage/private_file.hpp"
 
 namespace bastion::audit {
 namespace {
@@ -15,14 +20,13 @@ using testing::Audit;
 TEST_F(Audit, EditingAByteIsDetectedWhereItHappened) {
   auto pk = write_log(25);
   auto ls = lines();
-  auto pos = ls[5].find("\"t4\"");
-  ASSERT_NE(pos, std::string::npos);
-  ls[5][pos + 2] = '9';
+  std::size_t i = find_line(ls, "\"t4\"");
+  ls[i][ls[i].find("\"t4\"") + 2] = '9';
   put_lines(ls);
   auto r = verify(pk);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.problem->line, 7u) << problem(r);  // the next record no longer links to line 6
-  EXPECT_NE(problem(r).find("line 6"), std::string::npos) << problem(r);
+  EXPECT_EQ(r.problem->line, i + 2) << problem(r);  // the next record no longer links to it
+  EXPECT_NE(problem(r).find(fmt::format("line {}", i + 1)), std::string::npos) << problem(r);
 }
 
 TEST_F(Audit, EditingTheLastRecordIsDetectedByTheHeadFile) {
@@ -81,16 +85,16 @@ TEST_F(Audit, RewritingTheChainWithoutTheKeyBreaksTheCheckpoint) {
   auto ls = lines();
   // Alter record 3 and recompute every later prev, as a forger without the
   // signing key would: the next checkpoint's Merkle root no longer matches.
-  auto pos = ls[2].find("\"t1\"");
-  ls[2][pos + 2] = '7';
-  for (std::size_t i = 3; i < ls.size(); ++i) {
+  std::size_t at = find_line(ls, "\"t1\"");
+  ls[at][ls[at].find("\"t1\"") + 2] = '7';
+  for (std::size_t i = at + 1; i < ls.size(); ++i) {
     auto o = json::parse(ls[i]).as_object();
     o["prev"] = merkle::to_hex(merkle::leaf_hash(ls[i - 1]));
     ls[i] = json::serialize(o);
   }
   put_lines(ls);
   fs::remove(opts_.dir / "audit.log.head");
-  auto r = verify_audit(audit_files(opts_.dir), pk, std::nullopt);
+  auto r = verify_audit(audit_files(opts_.dir), pinned(pk, std::nullopt, false));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(problem(r).find("checkpoint"), std::string::npos) << problem(r);
 }
@@ -106,8 +110,206 @@ TEST_F(Audit, WrongKeyFailsTheSignature) {
   }
   auto r = verify(pk2);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(problem(r).find("signature"), std::string::npos);
-  EXPECT_FALSE(verify("not-a-key").ok());
+  EXPECT_NE(problem(r).find("not the pinned key"), std::string::npos) << problem(r);
+  EXPECT_FALSE(parse_public_key("not-a-key"));
+}
+
+// --- the beginning -------------------------------------------------------------
+
+TEST_F(Audit, DeletingTheOldestFileOrTheFirstRecordsFails) {
+  opts_.max_file_bytes = 4096;
+  auto pk = write_log(200);
+  auto files = audit_files(opts_.dir);
+  ASSERT_GT(files.size(), 3u);
+  ASSERT_TRUE(verify(pk).ok()) << problem(verify(pk));
+  auto second = rotated_first_seq(files[1]);
+  ASSERT_TRUE(second);
+
+  std::string oldest = read_all(files[0]);
+  fs::remove(files[0]);
+  auto r = verify(pk);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.problem->file, files[1].string());
+  EXPECT_EQ(r.problem->line, 1u);
+  EXPECT_NE(problem(r).find("must reach back to its genesis"), std::string::npos) << problem(r);
+  // The operator may name the checkpoint the remaining files begin with (an
+  // archive moved elsewhere), and nothing later.
+  auto from = verify(pk, *second);
+  EXPECT_TRUE(from.ok()) << problem(from);
+  EXPECT_FALSE(verify(pk, 2).ok());            // before the beginning
+  EXPECT_FALSE(verify(pk, *second + 1).ok());  // not a checkpoint
+
+  // The first records of the first file go instead.
+  {
+    std::ofstream out(files[0], std::ios::trunc);
+    out << oldest;
+  }
+  ASSERT_TRUE(verify(pk).ok());
+  auto ls = split_lines(oldest);
+  for (std::size_t cut : {1u, 2u, 3u}) {  // line 2 is the genesis checkpoint
+    std::ofstream out(files[0], std::ios::trunc);
+    for (std::size_t i = cut; i < ls.size(); ++i) out << ls[i] << "\n";
+    out.close();
+    auto c = verify(pk);
+    ASSERT_FALSE(c.ok()) << "cut " << cut;
+    EXPECT_EQ(c.problem->file, files[0].string());
+    EXPECT_EQ(c.problem->line, 1u) << problem(c);
+  }
+}
+
+// --- the end ---------------------------------------------------------------------
+
+// audit.log.head written the way an attacker without the key could: the
+// unsigned format of earlier versions, or the signed one with another key.
+std::string forged_head(std::uint64_t seq, const std::string& hash, const fs::path& other_dir,
+                        bool legacy) {
+  if (legacy) return fmt::format("{:020} {}\n", seq, hash);
+  storage::ensure_private_dir(other_dir);
+  auto k = AuditKey::load_or_create(other_dir, true);
+  Head h;
+  h.seq = seq;
+  h.hash = hash;
+  h.ts = now_iso8601();
+  h.interval_ms = 200;
+  h.key_id = k.key_id();
+  h.sig = k.sign(head_message(h, k.fingerprint()));
+  return format_head(h);
+}
+
+TEST_F(Audit, RecordsCutFromTheEndFailWhateverIsDoneToTheHead) {
+  // Once after a crash (the head signed by the running writer), once after a
+  // clean shutdown (the head marked shutdown).
+  for (bool crash : {true, false}) {
+    SCOPED_TRACE(crash ? "after a crash" : "after a clean shutdown");
+    fs::remove_all(opts_.dir);
+    std::string pk;
+    if (crash) {
+      crash_writer([](AuditLog& log) {
+        for (int i = 0; i < 30; ++i) log.append(json::object{{"event_type", "tool_call"}});
+      });
+      pk = storage::first_line(read_all(opts_.dir / "audit.pub"));
+    } else {
+      pk = write_log(30);
+    }
+    auto head_file = opts_.dir / "audit.log.head";
+    auto orig = lines();
+    std::string head = read_all(head_file);
+    auto ok = verify(pk);
+    ASSERT_TRUE(ok.ok()) << problem(ok);
+    EXPECT_EQ(ok.unsigned_records, 0u);  // the head caught up within its interval
+    ASSERT_TRUE(ok.head);
+    EXPECT_EQ(ok.head->shutdown, !crash);
+
+    auto cut = orig;
+    cut.resize(cut.size() - 3);
+    auto new_last = merkle::to_hex(merkle::leaf_hash(cut.back()));
+    std::uint64_t new_seq = json::parse(cut.back()).at("seq").to_number<std::uint64_t>();
+    auto attempt = [&](const char* name, const std::optional<std::string>& head_text) {
+      put_lines(cut);
+      if (head_text) {
+        std::ofstream out(head_file, std::ios::trunc | std::ios::binary);
+        out << *head_text;
+      } else {
+        fs::remove(head_file);
+      }
+      for (const auto& key : {pk, std::string()}) {  // pinned, and trusted on first use
+        auto r = verify(key);
+        EXPECT_FALSE(r.ok()) << name << (key.empty() ? " (unpinned)" : " (pinned)");
+      }
+    };
+    attempt("head kept", head);
+    attempt("head deleted", std::nullopt);
+    std::string garbled = head;
+    garbled[10] ^= 0x20;
+    attempt("head garbled", garbled);
+    attempt("head rewritten unsigned", forged_head(new_seq, new_last, root_ / "k1", true));
+    attempt("head re-signed with another key", forged_head(new_seq, new_last, root_ / "k2", false));
+    // The head's own fields moved to the new end, its signature kept.
+    auto h = parse_head(head);
+    ASSERT_TRUE(h);
+    h->seq = new_seq;
+    h->hash = new_last;
+    attempt("head fields rewritten", format_head(*h));
+    put_lines(orig);
+    std::ofstream(head_file, std::ios::trunc | std::ios::binary) << head;
+    EXPECT_TRUE(verify(pk).ok());
+  }
+}
+
+TEST_F(Audit, EditsAfterTheLastCheckpointAreCaughtByTheSignedHead) {
+  opts_.checkpoint_every = 1000;  // nothing after the genesis checkpoint is checkpointed
+  crash_writer([](AuditLog& log) {
+    for (int i = 0; i < 20; ++i)
+      log.append(json::object{{"event_type", "tool_call"}, {"tool_name", "t" + std::to_string(i)}});
+  });
+  auto pk = storage::first_line(read_all(opts_.dir / "audit.pub"));
+  auto head_file = opts_.dir / "audit.log.head";
+  ASSERT_TRUE(verify(pk).ok()) << problem(verify(pk));
+  auto ls = lines();
+  // Edit a record and re-link every later one, as a forger without the key would.
+  std::size_t at = find_line(ls, "\"t5\"");
+  ls[at].replace(ls[at].find("\"t5\""), 4, "\"tX\"");
+  for (std::size_t i = at + 1; i < ls.size(); ++i) {
+    auto o = json::parse(ls[i]).as_object();
+    o["prev"] = merkle::to_hex(merkle::leaf_hash(ls[i - 1]));
+    ls[i] = json::serialize(o);
+  }
+  put_lines(ls);
+  auto r = verify(pk);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(problem(r).find("signed head"), std::string::npos) << problem(r);
+  // Rewriting the head to match needs the key.
+  auto last = merkle::to_hex(merkle::leaf_hash(ls.back()));
+  std::uint64_t seq = json::parse(ls.back()).at("seq").to_number<std::uint64_t>();
+  for (bool legacy : {true, false}) {
+    std::ofstream(head_file, std::ios::trunc | std::ios::binary)
+        << forged_head(seq, last, root_ / (legacy ? "k1" : "k2"), legacy);
+    EXPECT_FALSE(verify(pk).ok()) << legacy;
+  }
+}
+
+// --- the key ---------------------------------------------------------------------
+
+TEST_F(Audit, APinnedKeyRefusesALogWrittenWithAnotherKey) {
+  auto pk = write_log(5);
+  auto fp = key_fingerprint(*parse_public_key(pk));
+  ASSERT_TRUE(verify(pk).ok());
+  // The forger writes a whole consistent log of their own and puts it (and
+  // its audit.pub) in place of the real one.
+  AuditOptions forged = opts_;
+  forged.dir = root_ / "forged";
+  {
+    AuditLog log(forged);
+    for (int i = 0; i < 5; ++i) log.append(json::object{{"event_type", "tool_call"}});
+  }
+  fs::remove_all(opts_.dir);
+  fs::copy(forged.dir, opts_.dir);
+  auto by_key = verify(pk);
+  ASSERT_FALSE(by_key.ok());
+  EXPECT_NE(problem(by_key).find("not the pinned key"), std::string::npos) << problem(by_key);
+  auto o = pinned("");
+  o.fingerprint = fp;
+  auto by_fp = verify_audit(audit_files(opts_.dir), o);
+  ASSERT_FALSE(by_fp.ok());
+  EXPECT_NE(problem(by_fp).find("not the pinned key " + fp), std::string::npos) << problem(by_fp);
+  // Not pinned, it is consistent, and the report says it proves nothing more.
+  auto tofu = verify("");
+  EXPECT_TRUE(tofu.ok()) << problem(tofu);
+  EXPECT_FALSE(tofu.key_pinned);
+  ASSERT_FALSE(tofu.warnings.empty());
+  EXPECT_NE(tofu.warnings.back().find("not pinned"), std::string::npos);
+}
+
+TEST_F(Audit, FingerprintsParseTheWayOperatorsTypeThem) {
+  auto pk = write_log(1);
+  auto fp = key_fingerprint(*parse_public_key(pk));
+  EXPECT_EQ(fp.rfind("SHA256:", 0), 0u);
+  EXPECT_EQ(fp.size(), 7u + 43u);
+  EXPECT_EQ(parse_fingerprint(fp), fp);
+  EXPECT_EQ(parse_fingerprint(fp.substr(7)), fp);
+  EXPECT_EQ(parse_fingerprint(fp + "="), fp);
+  EXPECT_FALSE(parse_fingerprint("SHA256:abc"));
+  EXPECT_FALSE(parse_fingerprint(fp.substr(0, fp.size() - 1) + "!"));
 }
 
 }  // namespace

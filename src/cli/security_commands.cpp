@@ -9,6 +9,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "app/audit_config.hpp"
+#include "audit/key.hpp"
 #include "audit/reader.hpp"
 #include "audit/verify.hpp"
 #include "cli/commands.hpp"
@@ -185,21 +187,27 @@ int pii_scan(const Common& c, const PiiArgs& a) {
 
 struct VerifyArgs {
   std::vector<std::string> paths;
-  std::string public_key;
+  std::string pubkey;                 // --pubkey FILE
+  std::string key;                    // --key FINGERPRINT
+  std::uint64_t from_checkpoint = 0;  // --from-checkpoint SEQ
 };
 
 int audit_verify(const Common& c, const VerifyArgs& a) {
+  audit::VerifyOptions vo;
+  // The configuration (with --config) says where the log is and may pin its key.
+  std::optional<audit::AuditOptions> configured;
+  if (c.config_path) {
+    auto o = app::load_options(c.config_path, c.overrides);
+    configured = app::read_audit_options(*o.document, o.data_dir);
+  }
   std::vector<fs::path> files;
-  std::optional<fs::path> head;
-  fs::path key_dir;
-  if (a.paths.empty()) {
-    key_dir = fs::path(data_dir(c)) / "audit";
-    files = audit::audit_files(key_dir);
-    head = key_dir / "audit.log.head";
-  } else if (a.paths.size() == 1 && fs::is_directory(a.paths[0])) {
-    key_dir = a.paths[0];
-    files = audit::audit_files(key_dir);
-    head = key_dir / "audit.log.head";
+  fs::path dir;
+  if (a.paths.empty() || (a.paths.size() == 1 && fs::is_directory(a.paths[0]))) {
+    dir = !a.paths.empty() ? fs::path(a.paths[0])
+          : configured     ? configured->dir
+                           : fs::path(data_dir(c)) / "audit";
+    files = audit::audit_files(dir);
+    vo.head_file = dir / "audit.log.head";
   } else {
     for (const auto& p : a.paths) {
       if (!fs::is_regular_file(p)) {
@@ -208,25 +216,37 @@ int audit_verify(const Common& c, const VerifyArgs& a) {
       }
       files.emplace_back(p);
     }
-    key_dir = files.back().parent_path();
-    if (files.back().filename() == "audit.log") head = key_dir / "audit.log.head";
+    dir = files.back().parent_path();
+    // The active file's end is anchored by the signed head beside it; a
+    // rotated file's by its own last checkpoint.
+    if (files.back().filename() == "audit.log") vo.head_file = dir / "audit.log.head";
   }
   if (files.empty()) {
-    std::cerr << "bastion: no audit files in " << key_dir.string() << "\n";
+    std::cerr << "bastion: no audit files in " << dir.string() << "\n";
     return 2;
   }
-  if (head && !fs::exists(*head)) head.reset();
-  fs::path key_file = a.public_key.empty() ? key_dir / "audit.pub" : fs::path(a.public_key);
-  std::ifstream kin(key_file);
-  std::string pk;
-  std::getline(kin, pk);
-  if (pk.empty()) {
-    std::cerr << "bastion: cannot read the public key " << key_file.string()
-              << " (give it with --public-key)\n";
-    return 2;
+  if (!a.pubkey.empty()) {
+    std::ifstream in(a.pubkey);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    vo.public_key = audit::parse_public_key(text);
+    if (!vo.public_key) {
+      std::cerr << "bastion: " << a.pubkey << " is not a base64 Ed25519 public key\n";
+      return 2;
+    }
   }
-  auto rep = audit::verify_audit(files, pk, head);
+  std::string pin = !a.key.empty() ? a.key : configured ? configured->key_fingerprint : "";
+  if (!pin.empty()) {
+    vo.fingerprint = audit::parse_fingerprint(pin);
+    if (!vo.fingerprint) {
+      std::cerr << "bastion: --key must be an audit key fingerprint (SHA256:<43 base64 "
+                   "characters>), as `bastion doctor` prints it\n";
+      return 2;
+    }
+  }
+  if (a.from_checkpoint) vo.from_checkpoint = a.from_checkpoint;
+  auto rep = audit::verify_audit(files, vo);
   for (const auto& n : rep.notes) std::cout << "note: " << n << "\n";
+  for (const auto& w : rep.warnings) std::cerr << "warning: " << w << "\n";
   if (!rep.ok()) {
     const auto& p = *rep.problem;
     std::cout << "TAMPERED: " << p.file;
@@ -235,8 +255,15 @@ int audit_verify(const Common& c, const VerifyArgs& a) {
     std::cout << ": " << p.what << "\n";
     return 1;
   }
-  std::cout << fmt::format("ok: {} records (seq {}..{}) in {} file(s), {} signed checkpoint(s)\n",
-                           rep.records, rep.first_seq, rep.last_seq, files.size(), rep.checkpoints);
+  std::cout << fmt::format(
+      "ok: {} records (seq {}..{}) in {} file(s), {} signed checkpoint(s), key {} ({})\n",
+      rep.records, rep.first_seq, rep.last_seq, files.size(), rep.checkpoints, rep.fingerprint,
+      rep.key_pinned ? "pinned" : "NOT pinned");
+  if (rep.head)
+    std::cout << fmt::format(
+        "end: signed head at seq {} ({}, {}); {} unsigned record(s) after it\n", rep.head->seq,
+        rep.head->ts, rep.head->shutdown ? "writer stopped cleanly" : "writer running",
+        rep.unsigned_records);
   return 0;
 }
 
@@ -298,10 +325,23 @@ std::vector<Command> add_security_commands(CLI::App& cli, Common& common) {
   auto* verify = audit->add_subcommand(
       "verify",
       "Verify audit files (a directory, or files oldest first; default: the data directory's). "
-      "Exit 1 and say where when anything was edited, removed, reordered or truncated");
+      "Exit 1 and say where when anything was edited, removed, reordered or truncated, at the "
+      "beginning, in the middle or at the end");
   verify->add_option("path", va->paths, "Audit directory or files");
-  verify->add_option("--public-key", va->public_key,
-                     "Checkpoint public key file (default: audit.pub beside the files)");
+  verify->add_option(
+      "--key", va->key,
+      "Pin the signing key by its fingerprint (SHA256:..., logged at the first start "
+      "and printed by `bastion doctor`); default: audit.key_fingerprint from "
+      "--config, else the key the log's first record names (with a warning)");
+  verify->add_option(
+      "--pubkey,--public-key", va->pubkey,
+      "Pin the signing key by a public key file (a copy of audit.pub kept elsewhere; "
+      "the audit.pub beside the log is never trusted)");
+  verify
+      ->add_option("--from-checkpoint", va->from_checkpoint,
+                   "Accept a log that begins at this checkpoint (seq) instead of its genesis, "
+                   "e.g. after moving older files to an archive")
+      ->check(CLI::PositiveNumber);
   add_config_options(verify, common);
   out.push_back({verify, [c, va] { return guarded([&] { return audit_verify(*c, *va); }); }});
   return out;

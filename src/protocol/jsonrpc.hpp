@@ -28,6 +28,8 @@ inline constexpr int kRequestCancelled = -32800;
 inline constexpr int kUpstreamUnavailable = -32010;
 inline constexpr int kPolicyRejected = -32011;
 inline constexpr int kForbidden = -32012;
+// The audit log cannot record the call (disk full): refused before it runs.
+inline constexpr int kAuditUnavailable = -32013;
 
 // A JSON-RPC error object, carried as a value through the data plane.
 struct RpcError {

@@ -33,6 +33,12 @@ struct CallNotes {
   std::map<std::string, std::int64_t, std::less<>> pii;  // type -> findings, both directions
   DataAction pii_action = DataAction::kAllow;            // meaningful when contains_pii
   std::int64_t secrets_redacted = 0;
+  // Set by the engine when it found no target the caller may see: "unknown"
+  // (none) or "denied" (hidden by the caller's scopes); empty otherwise.
+  std::string_view unresolved;
+  // The audit log could not record the call: it was refused or its result
+  // withheld (the error says so).
+  bool audit_unrecorded = false;
 };
 
 // What a filter knows about the call it sees. Lives for one request.

@@ -4,9 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
-#include <sstream>
 
+#include "audit/key.hpp"
 #include "audit/reader.hpp"
 #include "audit/verify.hpp"
 
@@ -34,15 +33,6 @@ json::object prop(std::string_view type, std::string_view description) {
 std::string_view str_or_empty(const json::object& o, std::string_view k) {
   auto* v = o.if_contains(k);
   return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
-}
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
 }
 
 void bump(json::object& o, std::string_view key, std::int64_t by = 1) {
@@ -198,7 +188,8 @@ server::SyncTool make_get_security_audit_log_tool(fs::path audit_dir) {
   return t;
 }
 
-server::SyncTool make_generate_security_report_tool(fs::path audit_dir) {
+server::SyncTool make_generate_security_report_tool(fs::path audit_dir,
+                                                    std::string public_key_b64) {
   server::SyncTool t;
   t.definition = json::object{
       {"name", "generate_security_report"},
@@ -213,7 +204,8 @@ server::SyncTool make_generate_security_report_tool(fs::path audit_dir) {
                                           "time, e.g. 2026-12-01T00:00:00Z")}})},
       {"annotations", json::object{{"readOnlyHint", true}, {"openWorldHint", false}}},
   };
-  t.call = [audit_dir](const json::object& args, const protocol::Principal&) -> protocol::Outcome {
+  t.call = [audit_dir, public_key_b64](const json::object& args,
+                                       const protocol::Principal&) -> protocol::Outcome {
     std::string since(str_or_empty(args, "since"));
     if (auto* v = args.if_contains("since"); v && (!v->is_string() || since.size() < 10))
       return protocol::invalid_params("'since' must be an ISO 8601 time");
@@ -254,15 +246,20 @@ server::SyncTool make_generate_security_report_tool(fs::path audit_dir) {
     }
     json::object integrity;
     auto files = audit_files(audit_dir);
-    std::string pk = read_text(audit_dir / "audit.pub");
-    if (files.empty() || pk.empty()) {
+    auto pk = audit::parse_public_key(public_key_b64);
+    if (files.empty() || !pk) {
       integrity = json::object{{"verified", false}, {"reason", "no audit log yet"}};
     } else {
-      auto rep = verify_audit(files, pk, audit_dir / "audit.log.head");
+      audit::VerifyOptions vo;
+      vo.public_key = pk;
+      vo.head_file = audit_dir / "audit.log.head";
+      auto rep = verify_audit(files, vo);
       integrity = json::object{{"verified", rep.ok()},
                                {"records", rep.records},
                                {"checkpoints", rep.checkpoints},
-                               {"last_checkpoint_seq", rep.last_checkpoint_seq}};
+                               {"last_checkpoint_seq", rep.last_checkpoint_seq},
+                               {"unsigned_records", rep.unsigned_records},
+                               {"key_fingerprint", rep.fingerprint}};
       if (rep.problem)
         integrity["problem"] = fmt::format("{} line {} (seq {}): {}", rep.problem->file,
                                            rep.problem->line, rep.problem->seq, rep.problem->what);

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <string>
 
 #include "security/fernet.hpp"
 #include "server/builtin_tool.hpp"
@@ -15,6 +16,8 @@ namespace bastion::tools {
 
 server::SyncTool make_test_encryption_tool(std::shared_ptr<const security::MultiFernet> keys);
 server::SyncTool make_get_security_audit_log_tool(std::filesystem::path audit_dir);
-server::SyncTool make_generate_security_report_tool(std::filesystem::path audit_dir);
+// `public_key_b64`: the running log's key, pinned for the integrity check.
+server::SyncTool make_generate_security_report_tool(std::filesystem::path audit_dir,
+                                                    std::string public_key_b64);
 
 }  // namespace bastion::tools

@@ -19,8 +19,10 @@ TEST(AuditReportTools, PagesRecordsAndReportsAVerifiedLog) {
   storage::TempDir tmp;
   audit::AuditOptions o;
   o.dir = tmp.path() / "audit";
+  std::string pk;
   {
     audit::AuditLog log(o);
+    pk = log.public_key();
     for (int i = 0; i < 5; ++i)
       log.append(json::object{{"event_type", "tool_call"},
                               {"tool_name", i % 2 ? "odd" : "even"},
@@ -38,7 +40,7 @@ TEST(AuditReportTools, PagesRecordsAndReportsAVerifiedLog) {
   EXPECT_EQ(structured(rest).at("count"), 1);
   EXPECT_FALSE(list.call(json::object{{"limit", "x"}}, anon).ok());
 
-  auto report = make_generate_security_report_tool(o.dir).call(json::object{}, anon);
+  auto report = make_generate_security_report_tool(o.dir, pk).call(json::object{}, anon);
   ASSERT_TRUE(report.ok());
   const auto& r = structured(report);
   EXPECT_EQ(r.at("events_with_pii"), 1);

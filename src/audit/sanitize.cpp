@@ -1,0 +1,217 @@
+// The audit record sanitizer (see sanitize.hpp).
+#include "audit/sanitize.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace bastion::audit {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kRemoved = "[removed]";
+
+char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return lower(x) == lower(y); });
+}
+
+bool iends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && iequals(s.substr(s.size() - suffix.size()), suffix);
+}
+
+// Member names whose value is a credential or a header, whatever it holds.
+// ("secret" alone is a secret's name in secret_used records, so only the
+// *_secret forms count.)
+bool credential_name(std::string_view k) {
+  static constexpr std::array<std::string_view, 10> kExact = {
+      "authorization", "proxy-authorization", "cookie",  "set-cookie", "headers",
+      "query",         "assertion",           "api_key", "apikey",     "secret_value"};
+  for (auto e : kExact)
+    if (iequals(k, e)) return true;
+  return iends_with(k, "token") || iends_with(k, "_secret") || iends_with(k, "password");
+}
+
+// Names of `name=value` pairs whose value is removed inside any string.
+bool credential_param(std::string_view k) {
+  return credential_name(k) || iequals(k, "code") || iequals(k, "key") || iequals(k, "sig") ||
+         iequals(k, "signature");
+}
+
+bool b64url_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+}
+
+bool space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
+
+// Cuts the query string and fragment of every URL or path in `s`: a
+// whitespace-separated token whose part before '?' or '#' holds '/' or ':'.
+std::string strip_queries(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  std::size_t i = 0;
+  while (i < s.size()) {
+    if (space(s[i])) {
+      out += s[i++];
+      continue;
+    }
+    std::size_t end = i;
+    while (end < s.size() && !space(s[end])) ++end;
+    std::string_view tok = s.substr(i, end - i);
+    auto q = tok.find_first_of("?#");
+    if (q != std::string_view::npos &&
+        tok.substr(0, q).find_first_of("/:") != std::string_view::npos)
+      tok = tok.substr(0, q);
+    out += tok;
+    i = end;
+  }
+  return out;
+}
+
+// Replaces JWT/JWS/JWE-shaped runs ("eyJ..." then dot-separated base64url
+// segments) with a marker.
+std::string strip_jwts(std::string_view s) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto at = s.find("eyJ", i);
+    if (at == std::string_view::npos) break;
+    if (at > 0 && b64url_char(s[at - 1])) {
+      out.append(s.substr(i, at + 3 - i));
+      i = at + 3;
+      continue;
+    }
+    std::size_t p = at;
+    while (p < s.size() && b64url_char(s[p])) ++p;
+    std::size_t dots = 0;
+    std::size_t end = p;
+    while (end < s.size() && s[end] == '.') {
+      ++dots;
+      ++end;
+      while (end < s.size() && b64url_char(s[end])) ++end;
+    }
+    if (p - at >= 8 && dots >= 1) {
+      out.append(s.substr(i, at - i));
+      out += "[token removed]";
+    } else {
+      out.append(s.substr(i, end - i));
+    }
+    i = end;
+  }
+  out.append(s.substr(std::min(i, s.size())));
+  return out;
+}
+
+// "Bearer <x>" / "Basic <x>" (any case): the credential goes.
+std::string strip_auth_schemes(std::string_view s) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::size_t best = std::string_view::npos, len = 0;
+    for (std::string_view scheme : {"bearer ", "basic "}) {
+      for (std::size_t j = i; j + scheme.size() <= s.size(); ++j)
+        if (iequals(s.substr(j, scheme.size()), scheme) && (j == 0 || !b64url_char(s[j - 1]))) {
+          if (j < best) best = j, len = scheme.size();
+          break;
+        }
+    }
+    if (best == std::string_view::npos) break;
+    std::size_t v = best + len;
+    while (v < s.size() && s[v] == ' ') ++v;
+    // A credential is a token68 (RFC 7235): prose ("a basic check") and
+    // what was already replaced are not.
+    std::size_t end = v;
+    while (end < s.size() &&
+           (b64url_char(s[end]) || std::string_view(".~+/").find(s[end]) != std::string_view::npos))
+      ++end;
+    while (end < s.size() && s[end] == '=') ++end;
+    bool credential = end - v >= 8 && (end == s.size() || space(s[end]) || s[end] == ',' ||
+                                       s[end] == '"' || s[end] == '\'');
+    out.append(s.substr(i, v - i));
+    if (credential)
+      out += kRemoved;
+    else
+      out.append(s.substr(v, end - v));
+    i = end;
+  }
+  out.append(s.substr(std::min(i, s.size())));
+  return out;
+}
+
+// `name=value` with a credential name: the value goes.
+std::string strip_credential_params(std::string_view s) {
+  std::string out;
+  std::size_t done = 0;  // s[0, done) is in `out`
+  for (std::size_t eq = s.find('='); eq != std::string_view::npos;) {
+    std::size_t b = eq;
+    while (b > done && (b64url_char(s[b - 1]) || s[b - 1] == '.')) --b;
+    std::size_t next = eq + 1;
+    if (b < eq && credential_param(s.substr(b, eq - b))) {
+      std::size_t end = eq + 1;
+      while (end < s.size() && !space(s[end]) &&
+             std::string_view("&;,\"'").find(s[end]) == std::string_view::npos)
+        ++end;
+      out.append(s.substr(done, eq + 1 - done));
+      if (end > eq + 1) out += kRemoved;
+      done = next = end;
+    }
+    eq = s.find('=', next);
+  }
+  out.append(s.substr(done));
+  return out;
+}
+
+// At most kMaxRecordString bytes, cut on a UTF-8 boundary.
+void cap(std::string& s) {
+  if (s.size() <= kMaxRecordString) return;
+  std::size_t total = s.size();
+  std::size_t n = kMaxRecordString;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  s.resize(n);
+  s += fmt::format("...[cut, {} bytes]", total);
+}
+
+void sanitize_value(json::value& v) {
+  if (v.is_string()) {
+    auto& str = v.get_string();
+    std::string_view sv(str.data(), str.size());
+    // Fast path: nothing that any rule looks at.
+    bool suspect = sv.size() > kMaxRecordString ||
+                   sv.find_first_of("?#= ") != std::string_view::npos ||
+                   sv.find("eyJ") != std::string_view::npos;
+    if (!suspect) return;
+    std::string s = strip_credential_params(strip_auth_schemes(strip_jwts(strip_queries(sv))));
+    cap(s);
+    if (s != sv) v = json::string(s);
+  } else if (v.is_object()) {
+    sanitize_event(v.get_object());
+  } else if (v.is_array()) {
+    for (auto& e : v.get_array()) sanitize_value(e);
+  }
+}
+
+}  // namespace
+
+std::string sanitize_string(std::string_view s) {
+  json::value v = json::string(s);
+  sanitize_value(v);
+  return std::string(v.get_string());
+}
+
+void sanitize_event(json::object& event) {
+  for (auto& kv : event) {
+    if (credential_name(kv.key())) {
+      kv.value() = kRemoved;
+      continue;
+    }
+    sanitize_value(kv.value());
+  }
+}
+
+}  // namespace bastion::audit

@@ -1,0 +1,26 @@
+// What may never reach an audit record, enforced where every record is
+// built (AuditLog::append), whatever the caller passed: query strings and
+// fragments of URLs and paths (`/mcp?access_token=...`), bearer tokens and
+// JWTs anywhere in a string, credential-named members (authorization,
+// cookie, headers, *token, *secret, password, ...) and `name=value` pairs
+// with such names; strings are cut at 1 KiB so a client cannot make one
+// record huge (an unknown tool's name, a reason).
+//
+// Callers still pass types, counts and names only; this is the net under
+// them, so a new event type cannot leak a credential by mistake.
+#pragma once
+
+#include <boost/json.hpp>
+#include <string>
+#include <string_view>
+
+namespace bastion::audit {
+
+inline constexpr std::size_t kMaxRecordString = 1024;
+
+// Rewrites `event` in place (recursively).
+void sanitize_event(boost::json::object& event);
+// One string value as sanitize_event leaves it.
+std::string sanitize_string(std::string_view s);
+
+}  // namespace bastion::audit

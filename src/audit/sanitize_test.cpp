@@ -1,0 +1,95 @@
+// Nothing that authenticates anyone reaches an audit record, whatever the
+// caller put in the event.
+#include "audit/sanitize.hpp"
+
+#include <gtest/gtest.h>
+
+#include "audit/test_util.hpp"
+
+namespace bastion::audit {
+namespace {
+
+namespace json = boost::json;
+
+const std::string kJwt =
+    "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6ImsxIn0."
+    "eyJpc3MiOiJodHRwOi8vMTI3LjAuMC4xIiwic3ViIjoiYyJ9."
+    "MEUCIQDx3Yw0p9bq1WbYc2_abc-def";
+
+TEST(Sanitize, StringsLoseQueriesTokensAndCredentials) {
+  struct Case {
+    std::string in, out;
+  };
+  for (const auto& c : std::vector<Case>{
+           {"/mcp?access_token=" + kJwt, "/mcp"},
+           {"/mcp#frag", "/mcp"},
+           {"https://idp.example/jwks?key=abc failed: timeout",
+            "https://idp.example/jwks failed: timeout"},
+           {"file:///srv/data.csv?sig=xyz", "file:///srv/data.csv"},
+           {"Bearer " + kJwt, "Bearer [token removed]"},
+           {"authorization: bearer abcdefghijklmnop", "authorization: bearer [removed]"},
+           {"got token " + kJwt + " from x", "got token [token removed] from x"},
+           {"client_secret=hunter2&grant_type=x", "client_secret=[removed]&grant_type=x"},
+           {"form access_token=abc, code=xyz", "form access_token=[removed], code=[removed]"},
+           // Left alone: ordinary text, names, a question, "basic" in prose.
+           {"Unknown tool: weather?", "Unknown tool: weather?"},
+           {"get_weather", "get_weather"},
+           {"a basic check", "a basic check"},
+           {"seq=5 ok", "seq=5 ok"},
+       })
+    EXPECT_EQ(sanitize_string(c.in), c.out) << c.in;
+}
+
+TEST(Sanitize, LongStringsAreCutOnACharacterBoundary) {
+  std::string s(2000, 'a');
+  s[1023] = '\xea';  // a 3-byte character straddling the cut
+  s[1024] = '\xb0';
+  s[1025] = '\x80';
+  auto out = sanitize_string(s);
+  EXPECT_LT(out.size(), 1100u);
+  EXPECT_EQ(out.substr(0, 1023), std::string(1023, 'a'));
+  EXPECT_NE(out.find("[cut, 2000 bytes]"), std::string::npos);
+}
+
+TEST(Sanitize, CredentialMembersAreRemovedAtAnyDepth) {
+  json::object e{{"event_type", "auth_failure"},
+                 {"path", "/mcp?access_token=" + kJwt},
+                 {"headers", json::object{{"x", "y"}}},
+                 {"Authorization", "Bearer abc"},
+                 {"nested", json::object{{"refresh_token", "r"},
+                                         {"client_secret", "s"},
+                                         {"list", json::array{"/a?b=c", 3}}}},
+                 {"secret", "evil-key"},  // a secret's name (secret_used) stays
+                 {"jti", "j-123"}};
+  sanitize_event(e);
+  EXPECT_EQ(e.at("path"), "/mcp");
+  EXPECT_EQ(e.at("headers"), "[removed]");
+  EXPECT_EQ(e.at("Authorization"), "[removed]");
+  EXPECT_EQ(e.at("nested").at("refresh_token"), "[removed]");
+  EXPECT_EQ(e.at("nested").at("client_secret"), "[removed]");
+  EXPECT_EQ(e.at("nested").at("list").at(0), "/a");
+  EXPECT_EQ(e.at("secret"), "evil-key");
+  EXPECT_EQ(e.at("jti"), "j-123");
+}
+
+using testing::Audit;
+
+TEST_F(Audit, EveryRecordIsSanitizedWhereItIsBuilt) {
+  {
+    AuditLog log(opts_);
+    log.append(json::object{{"event_type", "auth_failure"},
+                            {"status", 401},
+                            {"path", "/mcp?access_token=" + kJwt},
+                            {"reason", "token " + kJwt + " expired"},
+                            {"cookie", "session=abc"}});
+  }
+  std::string all;
+  for (const auto& l : lines()) all += l;
+  EXPECT_EQ(all.find("eyJ"), std::string::npos) << all;
+  EXPECT_EQ(all.find("access_token"), std::string::npos);
+  EXPECT_EQ(all.find("session=abc"), std::string::npos);
+  EXPECT_NE(all.find(R"("path":"/mcp")"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bastion::audit
