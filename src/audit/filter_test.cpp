@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "audit/test_util.hpp"
+
 namespace bastion::audit {
 namespace {
 
@@ -24,6 +26,30 @@ TEST(AuditEvent, CarriesTheSeedFieldsAndNoValues) {
   EXPECT_EQ(e.at("action_taken"), "masked");
   EXPECT_EQ(e.at("parameter_count"), 2);
   EXPECT_EQ(e.at("user_id"), "mcp-client");
+}
+
+using testing::Audit;
+
+TEST_F(Audit, TheFilterRecordsUnknownTargetsWithTheirOutcome) {
+  auto log = std::make_shared<AuditLog>(opts_);
+  AuditFilter f(log);
+  protocol::Principal p;
+  p.client_id = "c";
+  server::CallContext ctx{p, "sess", "9", "tools/call", "", "no_such_tool"};
+  ctx.notes.unresolved = "unknown";
+  protocol::RpcError e{protocol::kInvalidParams, "Unknown tool: no_such_tool"};
+  f.on_error(e, ctx);
+  log.reset();
+  auto rs = records();
+  bool found = false;
+  for (const auto& r : rs)
+    if (r.at("event_type") == "tool_call") {
+      found = true;
+      EXPECT_EQ(r.at("outcome"), "unknown");
+      EXPECT_EQ(r.at("tool_name"), "no_such_tool");
+      EXPECT_EQ(r.at("error_code"), protocol::kInvalidParams);
+    }
+  EXPECT_TRUE(found);
 }
 
 }  // namespace

@@ -223,6 +223,24 @@ Outcome unknown(Kind kind, std::string_view key) {
   if (kind == Kind::kPrompt) return protocol::invalid_params("Unknown prompt: " + std::string(key));
   return RpcError{protocol::kResourceNotFound, "Resource not found", json::object{{"uri", key}}};
 }
+
+bool filtered_method(std::string_view method) {
+  return method == "tools/call" || method == "resources/read" || method == "prompts/get";
+}
+
+// unknown(), and the filters hear of it: probing for tools, resources and
+// prompts that do not exist (or that the caller's scopes hide) leaves an
+// audit record. `why`: "unknown" or "denied".
+Outcome unresolved(const FilterChain& filters, Kind kind, std::string_view key,
+                   const std::string& method, RequestContext& ctx, std::string_view why) {
+  Outcome out = unknown(kind, key);
+  if (filters.empty() || !filtered_method(method)) return out;
+  const std::string rid = json::serialize(ctx.request_id());
+  CallContext cc{ctx.caller(), ctx.session_id(), rid, method, "", key};
+  cc.notes.unresolved = why;
+  filters.run_error(out.error(), cc);
+  return out;
+}
 }  // namespace
 
 asio::awaitable<Outcome> Engine::route(Kind kind, std::string key, const std::string& method,
@@ -234,7 +252,7 @@ asio::awaitable<Outcome> Engine::route(Kind kind, std::string key, const std::st
   if (!r || !visible(ctx.caller(), r->server, kind, r->name)) {
     // Unsubscribing from something unknown is harmless.
     if (method == "resources/unsubscribe") co_return json::object{};
-    co_return unknown(kind, key);
+    co_return unresolved(filters_, kind, key, method, ctx, r ? "denied" : "unknown");
   }
   if (r->refusal) co_return std::move(*r->refusal);
   if (!r->settled) {
@@ -247,10 +265,9 @@ asio::awaitable<Outcome> Engine::route(Kind kind, std::string key, const std::st
     r = std::move(s.value());
     r->backend = backend;
     if (r->name != before && !visible(ctx.caller(), r->server, kind, r->name))
-      co_return unknown(kind, key);
+      co_return unresolved(filters_, kind, key, method, ctx, "denied");
   }
-  bool filtered = !filters_.empty() &&
-                  (method == "tools/call" || method == "resources/read" || method == "prompts/get");
+  bool filtered = !filters_.empty() && filtered_method(method);
   if (!filtered) co_return co_await r->backend->call(*r, method, std::move(params), ctx);
 
   const std::string rid = json::serialize(ctx.request_id());
