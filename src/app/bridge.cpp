@@ -73,7 +73,8 @@ int run_bridge(const BridgeOptions& opts) {
   asio::co_spawn(
       strand,
       [&]() -> asio::awaitable<void> {
-        while (auto m = co_await channel->receive()) {
+        while (auto in = co_await channel->receive()) {
+          const json::object* m = &in->message;
           if (auto* id = m->if_contains("id"); id && !m->contains("method"))
             pending.erase(json::serialize(*id));
           write_line(*m);

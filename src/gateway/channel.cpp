@@ -65,7 +65,7 @@ asio::awaitable<void> FdChannel::writer() {
   out_.close(ignored);
 }
 
-asio::awaitable<std::optional<json::object>> FdChannel::receive() {
+asio::awaitable<std::optional<Inbound>> FdChannel::receive() {
   for (;;) {
     {
       std::lock_guard lk(mu_);

@@ -8,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/json.hpp>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,18 @@
 
 namespace bastion::gateway {
 
+// One message from the server, and which of our requests it came with: the
+// id of the request whose response stream carried it (Streamable HTTP
+// answers a POST with an SSE stream, and what the server sends there belongs
+// to that request). Unset when the transport cannot tell: stdio, the
+// standalone GET stream, legacy HTTP+SSE.
+struct Inbound {
+  Inbound(boost::json::object m, std::optional<std::int64_t> r = std::nullopt)  // NOLINT: implicit
+      : message(std::move(m)), related(r) {}
+  boost::json::object message;
+  std::optional<std::int64_t> related;
+};
+
 class Channel {
  public:
   virtual ~Channel() = default;
@@ -24,7 +37,7 @@ class Channel {
   virtual bool send(boost::json::object msg) = 0;
   // The next message from the server; nullopt when the channel ended (see
   // close_reason()). One reader at a time.
-  virtual boost::asio::awaitable<std::optional<boost::json::object>> receive() = 0;
+  virtual boost::asio::awaitable<std::optional<Inbound>> receive() = 0;
   virtual void close() = 0;
   virtual std::string close_reason() const = 0;
 };
@@ -44,7 +57,7 @@ class FdChannel : public Channel, public std::enable_shared_from_this<FdChannel>
   void start();
 
   bool send(boost::json::object msg) override;
-  boost::asio::awaitable<std::optional<boost::json::object>> receive() override;
+  boost::asio::awaitable<std::optional<Inbound>> receive() override;
   void close() override;
   std::string close_reason() const override;
   std::size_t skipped_lines() const { return skipped_; }

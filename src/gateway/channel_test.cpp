@@ -55,7 +55,10 @@ struct Pipes {
       ADD_FAILURE() << "receive() did not complete";
       return std::nullopt;
     }
-    return f.get();
+    auto in = f.get();
+    if (!in) return std::nullopt;
+    EXPECT_FALSE(in->related);  // stdio cannot tell which request a message came with
+    return std::move(in->message);
   }
 };
 

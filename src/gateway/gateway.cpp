@@ -43,8 +43,12 @@ std::string str(const json::object& o, std::string_view k) {
 }  // namespace
 
 GatewayBackend::GatewayBackend(asio::any_io_executor ex, std::vector<UpstreamOptions> upstreams,
-                               std::size_t max_processes, SecretResolver secrets)
-    : ex_(ex), max_processes_(max_processes), secrets_(std::move(secrets)) {
+                               std::size_t max_processes, SecretResolver secrets,
+                               ChannelFactory factory)
+    : ex_(ex),
+      max_processes_(max_processes),
+      secrets_(std::move(secrets)),
+      factory_(std::move(factory)) {
   for (auto& o : upstreams) upstreams_.push_back(make_upstream(o));
 }
 
@@ -74,7 +78,7 @@ std::shared_ptr<Upstream> GatewayBackend::make_upstream(const UpstreamOptions& o
   ev.broadcast = [self, server = o.name, session](json::object n) {
     if (self->listener_) self->listener_->notify({server, session}, std::move(n));
   };
-  return std::make_shared<Upstream>(ex_, o, std::move(ev));
+  return std::make_shared<Upstream>(ex_, o, std::move(ev), factory_);
 }
 
 std::size_t GatewayBackend::running_instances() const {

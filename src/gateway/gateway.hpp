@@ -30,8 +30,11 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   // `max_processes` caps the upstream instances running at once, all servers
   // together (per-session servers count one per session).
   using SecretResolver = std::function<std::optional<std::string>(const std::string& name)>;
+  // `factory`: how every upstream opens its channel (empty: the real one,
+  // each server's sandbox runtime or HTTP; tests pass scripted servers).
   GatewayBackend(boost::asio::any_io_executor ex, std::vector<UpstreamOptions> upstreams,
-                 std::size_t max_processes = 256, SecretResolver secrets = {});
+                 std::size_t max_processes = 256, SecretResolver secrets = {},
+                 ChannelFactory factory = {});
   ~GatewayBackend() override;
 
   // Starts the eager upstreams in the background.
@@ -96,6 +99,7 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   boost::asio::any_io_executor ex_;
   std::size_t max_processes_;
   SecretResolver secrets_;
+  ChannelFactory factory_;
   mutable std::shared_mutex topo_mu_;  // guards upstreams_ (reload swaps it)
   std::vector<std::shared_ptr<Upstream>>
       upstreams_;  // per configured server (prototype when per-session)

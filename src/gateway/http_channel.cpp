@@ -43,7 +43,7 @@ HttpChannel::HttpChannel(asio::any_io_executor ex, HttpChannelOptions opts)
     : ex_(ex),
       opts_(std::move(opts)),
       out_(std::make_shared<server::Mailbox>(ex, 100000)),
-      inbox_(std::make_shared<server::Mailbox>(ex, 100000)) {}
+      inbox_(std::make_shared<server::BasicMailbox<Inbound>>(ex, 100000)) {}
 
 HttpChannel::~HttpChannel() = default;
 
@@ -62,7 +62,11 @@ void HttpChannel::start() {
 
 bool HttpChannel::send(json::object msg) { return out_->push(std::move(msg)); }
 
-asio::awaitable<std::optional<json::object>> HttpChannel::receive() { return inbox_->pop(); }
+asio::awaitable<std::optional<Inbound>> HttpChannel::receive() { return inbox_->pop(); }
+
+void HttpChannel::deliver(json::object msg, std::optional<std::int64_t> related) {
+  inbox_->push(Inbound{std::move(msg), related});
+}
 
 void HttpChannel::fail(std::string reason) {
   {
@@ -82,7 +86,7 @@ std::string HttpChannel::close_reason() const {
   return reason_;
 }
 
-void HttpChannel::deliver_data(const std::string& data) {
+void HttpChannel::deliver_data(const std::string& data, std::optional<std::int64_t> related) {
   auto parsed = protocol::parse_json(data);
   if (parsed.index() != 0) return;
   auto& v = std::get<0>(parsed);
@@ -94,11 +98,11 @@ void HttpChannel::deliver_data(const std::string& data) {
         std::lock_guard lk(mu_);
         protocol_version_ = std::string(pv->get_string());
       }
-    inbox_->push(std::move(v.get_object()));
+    deliver(std::move(v.get_object()), related);
   }
   if (v.is_array())
     for (auto& e : v.get_array())
-      if (e.is_object()) inbox_->push(std::move(e.get_object()));
+      if (e.is_object()) deliver(std::move(e.get_object()), related);
 }
 
 asio::awaitable<void> HttpChannel::writer() {
@@ -182,8 +186,11 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
       msg.contains("method") && msg.at("method") == "initialize" && msg.contains("id");
   bool is_request = msg.contains("method") && msg.contains("id");
   json::value id = msg.contains("id") ? msg.at("id") : json::value();
+  // What the server sends on this request's stream belongs to this request.
+  std::optional<std::int64_t> related;
+  if (is_request && id.is_int64()) related = id.get_int64();
   auto fail_request = [&](const std::string& why) {
-    if (is_request) inbox_->push(protocol::make_error(id, {protocol::kUpstreamUnavailable, why}));
+    if (is_request) deliver(protocol::make_error(id, {protocol::kUpstreamUnavailable, why}), {});
   };
 
   beast::tcp_stream stream(ex_);
@@ -258,9 +265,8 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
   std::string ctype(res[http::field::content_type]);
   if (ctype.starts_with("text/event-stream")) {
     co_await read_sse(stream, buf, parser, opts_.max_message_bytes,
-                      [this](const std::string&, const std::string& data, const std::string&) {
-                        deliver_data(data);
-                      });
+                      [this, related](const std::string&, const std::string& data,
+                                      const std::string&) { deliver_data(data, related); });
   } else {
     std::string body;
     char chunk[8192];
@@ -279,7 +285,7 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
       fail_request(fmt::format("upstream answered HTTP {}", status));
       co_return;
     }
-    deliver_data(body);
+    deliver_data(body, related);
   }
   // After a successful initialize: remember the version for later headers and
   // open the standalone stream for server-initiated messages.
@@ -362,7 +368,7 @@ asio::awaitable<void> HttpChannel::get_stream(std::string path, bool legacy) {
                 }
                 return;
               }
-              deliver_data(data);
+              deliver_data(data, std::nullopt);  // the standalone stream: no request
             });
       }
     }

@@ -38,7 +38,7 @@ class HttpChannel : public Channel, public std::enable_shared_from_this<HttpChan
   void start();
 
   bool send(boost::json::object msg) override;
-  boost::asio::awaitable<std::optional<boost::json::object>> receive() override;
+  boost::asio::awaitable<std::optional<Inbound>> receive() override;
   void close() override;
   std::string close_reason() const override;
 
@@ -51,13 +51,16 @@ class HttpChannel : public Channel, public std::enable_shared_from_this<HttpChan
   boost::asio::awaitable<void> post(boost::json::object msg, bool renewed = false);
   boost::asio::awaitable<void> get_stream(std::string path, bool legacy);
   void fail(std::string reason);
-  void deliver_data(const std::string& data);
+  // Queues what arrived; `related`: the id of the request whose POST
+  // stream carried it.
+  void deliver_data(const std::string& data, std::optional<std::int64_t> related);
+  void deliver(boost::json::object msg, std::optional<std::int64_t> related);
 
   boost::asio::any_io_executor ex_;
   HttpChannelOptions opts_;
   Target target_;
-  std::shared_ptr<server::Mailbox> out_;    // messages to POST
-  std::shared_ptr<server::Mailbox> inbox_;  // messages from the server
+  std::shared_ptr<server::Mailbox> out_;                  // messages to POST
+  std::shared_ptr<server::BasicMailbox<Inbound>> inbox_;  // messages from the server
   mutable std::mutex mu_;
   std::string session_id_;
   std::string protocol_version_;

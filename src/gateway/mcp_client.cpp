@@ -94,7 +94,8 @@ asio::awaitable<void> McpClient::read_loop() {
   for (;;) {
     auto m = co_await channel_->receive();
     if (!m) break;
-    auto c = protocol::classify(json::value(std::move(*m)));
+    const std::optional<std::int64_t> related = m->related;
+    auto c = protocol::classify(json::value(std::move(m->message)));
     if (c.index() == 1) continue;  // not JSON-RPC: ignore
     auto& msg = std::get<protocol::Message>(c);
     switch (msg.kind) {
@@ -114,17 +115,17 @@ asio::awaitable<void> McpClient::read_loop() {
         break;
       }
       case protocol::MessageKind::kNotification:
-        if (handlers_.on_notification) handlers_.on_notification(std::move(msg.raw));
+        if (handlers_.on_notification) handlers_.on_notification(std::move(msg.raw), related);
         break;
       case protocol::MessageKind::kRequest:
-        on_upstream_request(std::move(msg.raw));
+        on_upstream_request(std::move(msg.raw), related);
         break;
     }
   }
   fail_all(channel_->close_reason());
 }
 
-void McpClient::on_upstream_request(json::object raw) {
+void McpClient::on_upstream_request(json::object raw, std::optional<std::int64_t> related) {
   json::value id = raw.at("id");
   std::string method(raw.at("method").get_string());
   json::object params;
@@ -147,9 +148,9 @@ void McpClient::on_upstream_request(json::object raw) {
   }
   asio::co_spawn(
       ex_,
-      [self = shared_from_this(), id, method, n, sig,
+      [self = shared_from_this(), id, method, n, sig, related,
        params = std::move(params)]() mutable -> asio::awaitable<void> {
-        Outcome o = co_await self->handlers_.on_request(method, std::move(params));
+        Outcome o = co_await self->handlers_.on_request(method, std::move(params), related);
         {
           std::lock_guard lk(self->mu_);
           self->relayed_.erase(n);

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "gateway/channel.hpp"
@@ -23,11 +24,13 @@ namespace bastion::gateway {
 
 struct McpClientHandlers {
   // A notification from the upstream (progress, message, list_changed, ...).
-  std::function<void(boost::json::object msg)> on_notification;
-  // A request from the upstream (sampling, elicitation, roots, ping). The
-  // result is sent back under the upstream's id.
-  std::function<boost::asio::awaitable<protocol::Outcome>(std::string method,
-                                                          boost::json::object params)>
+  // `related`: the id of our request it came with, when the channel knows
+  // (see Inbound).
+  std::function<void(boost::json::object msg, std::optional<std::int64_t> related)> on_notification;
+  // A request from the upstream (sampling, elicitation, roots; ping is
+  // answered here). The result is sent back under the upstream's id.
+  std::function<boost::asio::awaitable<protocol::Outcome>(
+      std::string method, boost::json::object params, std::optional<std::int64_t> related)>
       on_request;
   // The channel ended (crash, EOF, close()). Called once, after every
   // waiter has failed and every relayed on_request has been cancelled.
@@ -72,7 +75,7 @@ class McpClient : public std::enable_shared_from_this<McpClient> {
  private:
   boost::asio::awaitable<void> read_loop();
   void fail_all(const std::string& reason);
-  void on_upstream_request(boost::json::object msg);
+  void on_upstream_request(boost::json::object msg, std::optional<std::int64_t> related);
 
   boost::asio::any_io_executor ex_;
   std::shared_ptr<Channel> channel_;

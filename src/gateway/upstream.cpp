@@ -7,15 +7,11 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <thread>
 
-#include "gateway/http_channel.hpp"
-#include "sandbox/spawn.hpp"
 #include "server/session.hpp"
 
 namespace bastion::gateway {
@@ -52,24 +48,6 @@ bool has_cap(const json::object& caps, Kind k) {
   return caps.contains(key);
 }
 
-// Reads the child's stderr into our log, line by line, bounded.
-asio::awaitable<void> pump_stderr(asio::any_io_executor ex, int fd, std::string name) {
-  asio::posix::stream_descriptor in(ex, fd);
-  std::string buf;
-  for (;;) {
-    auto [ec, n] = co_await asio::async_read_until(in, asio::dynamic_buffer(buf, 64 * 1024), '\n',
-                                                   asio::as_tuple(asio::use_awaitable));
-    if (ec == asio::error::not_found) {  // an over-long line: log a prefix, drop the rest
-      spdlog::info("[{}] {}...", name, buf.substr(0, 512));
-      buf.clear();
-      continue;
-    }
-    if (ec) break;
-    spdlog::info("[{}] {}", name, std::string_view(buf.data(), n - 1));
-    buf.erase(0, n);
-  }
-}
-
 // Built outside coroutines: GCC 12 rejects braced initializers with string
 // literals inside coroutine bodies.
 json::object gateway_client_info() { return {{"name", "bastion"}, {"version", "0.1.0"}}; }
@@ -82,13 +60,13 @@ json::object gateway_client_capabilities() {
 
 }  // namespace
 
-Upstream::Upstream(asio::any_io_executor ex, UpstreamOptions opts, Events events)
+Upstream::Upstream(asio::any_io_executor ex, UpstreamOptions opts, Events events,
+                   ChannelFactory factory)
     : strand_(asio::make_strand(ex)),
       opts_(std::move(opts)),
       events_(std::move(events)),
-      backoff_(opts_.restart_backoff) {
-  if (opts_.url.empty()) runtime_ = sandbox::make_runtime(opts_.sandbox, sandbox::Host::system());
-}
+      factory_(factory ? std::move(factory) : default_channel_factory(opts_)),
+      backoff_(opts_.restart_backoff) {}
 
 Upstream::~Upstream() { stop("shutdown"); }
 
@@ -158,12 +136,9 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
     retry_at_ = std::chrono::steady_clock::now() + backoff_;
     backoff_ = std::min(backoff_ * 2, opts_.restart_backoff_max);
   };
-  sandbox::ProcessHandle h;
-  sandbox::LaunchPlan plan;
-  std::shared_ptr<Channel> channel;
   // The server's own variables; the runtime adds a fixed PATH and a private
   // HOME, and nothing else of Bastion's environment.
-  sandbox::LaunchRequest req{opts_.name, opts_.command, opts_.env, {}, opts_.cwd};
+  ChannelRequest req{opts_, opts_.env, {}, strand_};
   for (const auto& [var, secret] : opts_.secret_env) {
     auto value = events_.resolve_secret ? events_.resolve_secret(secret) : std::nullopt;
     if (!value) {
@@ -174,58 +149,23 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
     req.env[var] = std::move(*value);  // only this server's environment sees it
     req.secret_vars.insert(var);
   }
-  if (!opts_.url.empty()) {
-    auto hc = std::make_shared<HttpChannel>(
-        strand_,
-        HttpChannelOptions{opts_.url, opts_.legacy_sse, opts_.headers, opts_.max_line_bytes});
-    try {
-      hc->start();
-    } catch (const std::exception& e) {
-      fail(e.what());
-      co_return nullptr;
-    }
-    channel = hc;
-    spdlog::info("upstream {}: connecting to {}{}", opts_.name, opts_.url,
-                 opts_.legacy_sse ? " (HTTP+SSE)" : "");
-  } else {
-    auto planned = runtime_->plan(req);
-    if (!planned.ok()) {
-      fail(planned.reason());
-      co_return nullptr;
-    }
-    plan = std::move(planned.value());
-    auto spawned = sandbox::spawn(plan.spec);
-    if (!spawned.ok()) {
-      for (int fd : plan.owned_fds) ::close(fd);
-      if (plan.cleanup) plan.cleanup();
-      fail(spawned.reason());
-      co_return nullptr;
-    }
-    h = spawned.value();
+  ChannelResult opened = factory_(req);
+  if (!opened.ok()) {
+    fail(opened.error().reason);
+    co_return nullptr;
   }
-  if (!channel) {
-    for (int fd : plan.owned_fds) ::close(fd);
-    std::string enforced;
-    for (auto& e : plan.enforced) enforced += (enforced.empty() ? "" : "; ") + e;
-    spdlog::info("upstream {}: started pid {} ({}) under {}: {}", opts_.name, h.pid,
-                 opts_.command[0], runtime_->name(), enforced);
-    asio::co_spawn(strand_, pump_stderr(strand_, h.stderr_fd, opts_.name), asio::detached);
-    auto fc = std::make_shared<FdChannel>(strand_, h.stdin_fd, h.stdout_fd,
-                                          FdChannelOptions{opts_.max_line_bytes});
-    fc->start();
-    channel = fc;
-  }
+  std::shared_ptr<Channel> channel = opened->channel;
   auto weak = weak_from_this();
   auto holder = std::make_shared<std::weak_ptr<McpClient>>();
   McpClientHandlers handlers;
-  handlers.on_notification = [weak](json::object m) {
-    if (auto self = weak.lock()) self->on_notification(std::move(m));
+  handlers.on_notification = [weak](json::object m, std::optional<std::int64_t> related) {
+    if (auto self = weak.lock()) self->on_notification(std::move(m), related);
   };
-  handlers.on_request = [weak](std::string method,
-                               json::object params) -> asio::awaitable<Outcome> {
+  handlers.on_request = [weak](std::string method, json::object params,
+                               std::optional<std::int64_t> related) -> asio::awaitable<Outcome> {
     auto self = weak.lock();
     if (!self) co_return RpcError{protocol::kInternalError, "gateway is shutting down"};
-    co_return co_await self->on_request(std::move(method), std::move(params));
+    co_return co_await self->on_request(std::move(method), std::move(params), related);
   };
   handlers.on_closed = [weak, holder](std::string reason) {
     auto self = weak.lock();
@@ -237,23 +177,23 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
   {
     std::lock_guard lk(mu_);
     client_ = client;
-    pid_ = h.pid;
-    cleanup_ = plan.cleanup;
+    terminate_ = std::move(opened->terminate);
   }
   client->start();
   Outcome init = co_await client->initialize(gateway_client_info(), gateway_client_capabilities(),
                                              opts_.init_timeout);
   if (!init.ok()) {
     std::string why = fmt::format("initialize failed: {}", init.error().message);
+    std::function<void()> ours;  // unless on_closed() already took it
     {
       std::lock_guard lk(mu_);
-      if (client_ == client) client_.reset();
+      if (client_ == client) {
+        client_.reset();
+        ours = std::move(terminate_);
+      }
     }
     client->close(why);
-    std::thread([pid = h.pid, cleanup = plan.cleanup] {
-      sandbox::terminate_process(pid, std::chrono::milliseconds(2000));
-      if (cleanup) cleanup();
-    }).detach();
+    if (ours) std::thread(std::move(ours)).detach();
     fail(why);
     co_return nullptr;
   }
@@ -318,11 +258,18 @@ asio::awaitable<void> Upstream::refresh_all() {
 }
 
 asio::awaitable<void> Upstream::health_loop(std::shared_ptr<McpClient> c) {
+  using std::chrono::milliseconds;
   asio::steady_timer t(strand_);
-  auto period =
-      opts_.ping_interval.count() > 0 ? opts_.ping_interval : std::chrono::milliseconds(1000);
+  // Idleness is looked at a few times per idle period (an idle server stops
+  // at most a quarter period late); pings go out at their own interval.
+  const bool pings = opts_.ping_interval.count() > 0;
+  milliseconds tick = pings ? opts_.ping_interval : milliseconds(1000);
+  if (opts_.idle_shutdown.count() > 0)
+    tick =
+        std::min(tick, std::clamp(opts_.idle_shutdown / 4, milliseconds(10), milliseconds(1000)));
+  auto next_ping = std::chrono::steady_clock::now() + opts_.ping_interval;
   while (c->alive()) {
-    t.expires_after(period);
+    t.expires_after(tick);
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     if (!c->alive()) break;
     if (opts_.idle_shutdown.count() > 0) {
@@ -343,7 +290,8 @@ asio::awaitable<void> Upstream::health_loop(std::shared_ptr<McpClient> c) {
         break;
       }
     }
-    if (opts_.ping_interval.count() > 0) {
+    if (pings && std::chrono::steady_clock::now() >= next_ping) {
+      next_ping = std::chrono::steady_clock::now() + opts_.ping_interval;
       Outcome o = co_await c->request("ping", {}, std::chrono::milliseconds(10000));
       if (!o.ok() && c->alive()) {
         spdlog::warn("upstream {}: health ping failed ({}), restarting", opts_.name,
@@ -355,16 +303,13 @@ asio::awaitable<void> Upstream::health_loop(std::shared_ptr<McpClient> c) {
 }
 
 void Upstream::on_closed(const std::shared_ptr<McpClient>& c, std::string reason) {
-  int pid;
   bool eager;
-  std::function<void()> cleanup;
+  std::function<void()> terminate;
   {
     std::lock_guard lk(mu_);
     if (client_ != c) return;
     client_.reset();
-    pid = pid_;
-    pid_ = -1;
-    cleanup = std::move(cleanup_);
+    terminate = std::move(terminate_);
     catalogue_.clear();
     if (stopping_) {
       state_ = UpstreamState::kStopped;
@@ -377,11 +322,7 @@ void Upstream::on_closed(const std::shared_ptr<McpClient>& c, std::string reason
     }
     eager = opts_.eager && !stopping_;
   }
-  if (pid > 0)
-    std::thread([pid, cleanup] {
-      sandbox::terminate_process(pid, std::chrono::milliseconds(2000));
-      if (cleanup) cleanup();
-    }).detach();
+  if (terminate) std::thread(std::move(terminate)).detach();
   if (!stopping_) spdlog::warn("upstream {}: exited: {}", opts_.name, reason);
   // Its tools drop out of every client's list until it is back.
   if (events_.catalogue_changed)
@@ -405,22 +346,18 @@ void Upstream::on_closed(const std::shared_ptr<McpClient>& c, std::string reason
 
 void Upstream::stop(std::string reason) {
   std::shared_ptr<McpClient> c;
-  int pid;
-  std::function<void()> cleanup;
+  std::function<void()> terminate;
   {
     std::lock_guard lk(mu_);
     stopping_ = true;
     c = client_;
-    pid = pid_;
-    cleanup = std::move(cleanup_);
+    terminate = std::move(terminate_);
   }
   if (c) c->close(reason);
-  if (pid > 0) sandbox::terminate_process(pid, std::chrono::milliseconds(2000));
-  if (cleanup) cleanup();
+  if (terminate) terminate();
   std::lock_guard lk(mu_);
   state_ = UpstreamState::kStopped;
   client_.reset();
-  pid_ = -1;
 }
 
 std::shared_ptr<server::RequestContext> Upstream::latest_flight_ctx() const {
@@ -431,7 +368,8 @@ std::shared_ptr<server::RequestContext> Upstream::latest_flight_ctx() const {
   return best ? best->ctx : nullptr;
 }
 
-void Upstream::on_notification(json::object msg) {
+void Upstream::on_notification(json::object msg, std::optional<std::int64_t> related) {
+  (void)related;  // step 4 ties it to the call
   std::string method(msg.at("method").get_string());
   json::object* params = nullptr;
   if (auto* p = msg.if_contains("params"); p && p->is_object()) params = &p->get_object();
@@ -489,7 +427,9 @@ void Upstream::on_notification(json::object msg) {
   }
 }
 
-asio::awaitable<Outcome> Upstream::on_request(std::string method, json::object params) {
+asio::awaitable<Outcome> Upstream::on_request(std::string method, json::object params,
+                                              std::optional<std::int64_t> related) {
+  (void)related;
   // A server-to-client request goes to the client whose call is in progress
   // on this server (the most recent one when several share it).
   auto ctx = latest_flight_ctx();

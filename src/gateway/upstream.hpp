@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/channel_factory.hpp"
 #include "gateway/mcp_client.hpp"
 #include "sandbox/launch.hpp"
 #include "server/backend.hpp"
@@ -64,7 +65,10 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
     std::function<void(boost::json::object notification)> broadcast;
   };
 
-  Upstream(boost::asio::any_io_executor ex, UpstreamOptions opts, Events events);
+  // `factory` opens a channel to a fresh instance at every start (empty: the
+  // real one, default_channel_factory(opts)).
+  Upstream(boost::asio::any_io_executor ex, UpstreamOptions opts, Events events,
+           ChannelFactory factory = {});
   ~Upstream();
 
   const UpstreamOptions& options() const { return opts_; }
@@ -99,22 +103,22 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   boost::asio::awaitable<void> refresh(server::Kind k);
   boost::asio::awaitable<void> refresh_all();
   boost::asio::awaitable<void> health_loop(std::shared_ptr<McpClient> c);
-  void on_notification(boost::json::object msg);
+  void on_notification(boost::json::object msg, std::optional<std::int64_t> related);
   boost::asio::awaitable<protocol::Outcome> on_request(std::string method,
-                                                       boost::json::object params);
+                                                       boost::json::object params,
+                                                       std::optional<std::int64_t> related);
   void on_closed(const std::shared_ptr<McpClient>& c, std::string reason);
   std::shared_ptr<server::RequestContext> latest_flight_ctx() const;
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   UpstreamOptions opts_;
   Events events_;
-  std::shared_ptr<const sandbox::Runtime> runtime_;  // stdio servers: chosen once
+  ChannelFactory factory_;
 
   mutable std::mutex mu_;
   UpstreamState state_ = UpstreamState::kStopped;
   std::shared_ptr<McpClient> client_;
-  int pid_ = -1;
-  std::function<void()> cleanup_;  // host-side sandbox state of the running child
+  std::function<void()> terminate_;  // ends what runs behind client_'s channel
   std::string last_error_;
   std::uint64_t restarts_ = 0;
   std::chrono::milliseconds backoff_;
