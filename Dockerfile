@@ -14,7 +14,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ cmake ninja-build pkg-config \
       libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
-      libssl-dev libvectorscan-dev libsodium-dev libseccomp-dev \
+      libssl-dev libvectorscan-dev libicu-dev libsodium-dev libseccomp-dev \
       libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -33,7 +33,7 @@ FROM ${BASE_IMAGE}
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libboost-json1.81.0 libboost-url1.81.0 libfmt9 libseccomp2 libsodium23 \
-      libspdlog1.10 libssl3 libvectorscan5 libyaml-cpp0.7 bubblewrap \
+      libspdlog1.10 libssl3 libvectorscan5 libicu72 libyaml-cpp0.7 bubblewrap \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/bastion \
       --shell /usr/sbin/nologin bastion \

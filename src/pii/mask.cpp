@@ -91,7 +91,7 @@ std::string replace_findings(
 std::string mask_text(std::string_view text, std::span<const Finding> findings,
                       const MaskOptions& options) {
   return replace_findings(text, findings, [&](const Finding& f, std::string_view v) {
-    return mask_value(f.type, v, options);
+    return mask_value(f.type, f.normalized.empty() ? v : std::string_view(f.normalized), options);
   });
 }
 

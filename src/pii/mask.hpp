@@ -35,7 +35,8 @@ std::string replace_findings(
     std::string_view text, std::span<const Finding> findings,
     const std::function<std::string(const Finding&, std::string_view value)>& replace);
 
-// replace_findings with mask_value.
+// replace_findings with mask_value, rendered from each finding's normalized
+// form when it has one (full-width digits are starred like ASCII ones).
 std::string mask_text(std::string_view text, std::span<const Finding> findings,
                       const MaskOptions& options = {});
 

@@ -15,8 +15,10 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <tuple>
 #include <unordered_set>
 
+#include "pii/normalize.hpp"
 #include "pii/validators.hpp"
 
 namespace bastion::pii {
@@ -406,6 +408,14 @@ bool on_email(ScanCtx& c, std::size_t to) {
   if (tld.size() < 2) return true;
   for (char ch : tld)
     if (!is_alpha(ch)) return true;
+  // user@host:path is an SSH/SCP remote (git@github.com:org/repo.git) and
+  // user@host:port an authority, not a mailbox. "mail a@b.com: thanks" stays
+  // an email, and so does a URI's "://kim@example.com" (resource URIs are
+  // often named by a customer's address).
+  if (e + 1 < c.n && c.p[e] == ':' &&
+      (is_alnum(c.p[e + 1]) || c.p[e + 1] == '/' || c.p[e + 1] == '~' || c.p[e + 1] == '_' ||
+       c.p[e + 1] == '.'))
+    return true;
   return c.emit(pii::kEmail, b, e, 0.95, "");
 }
 
@@ -443,6 +453,69 @@ struct Group {
   std::size_t b, e;
 };
 
+// A dotted quad right after a version word ("version 1.2.3.4", "버전
+// 1.2.3.4", "build: 1.2.3.4") or with a version suffix ("1.2.3.4-rc1",
+// "1.2.3.4+build") is a version number, not an address.
+bool version_context(const ScanCtx& c, std::size_t b, std::size_t e) {
+  if (e + 1 < c.n && (c.p[e] == '-' || c.p[e] == '+') && is_alpha(c.p[e + 1])) return true;
+  std::size_t q = b;
+  for (int k = 0; k < 4 && q > 0 &&
+                  (c.p[q - 1] == ' ' || c.p[q - 1] == ':' || c.p[q - 1] == '=' ||
+                   c.p[q - 1] == '"' || c.p[q - 1] == '\'');
+       ++k)
+    --q;
+  std::size_t w = q;
+  while (
+      w > 0 && q - w < 24 &&
+      (is_alpha(c.p[w - 1]) || c.p[w - 1] == '_' || static_cast<unsigned char>(c.p[w - 1]) >= 0x80))
+    --w;
+  std::string_view word(c.p + w, q - w);
+  static constexpr std::string_view kVersionWords[] = {
+      "version",  "ver",      "v",      "release", "rel",   "build",       "rev",
+      "revision", "firmware", "fw",     "kernel",  "tag",   "api_version", "app_version",
+      "버전",     "빌드",     "릴리스", "릴리즈",  "펌웨어"};
+  for (auto v : kVersionWords) {
+    if (word.size() < v.size()) continue;
+    std::string_view tail = word.substr(word.size() - v.size());
+    bool eq = true;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      char x = tail[i];
+      if (x >= 'A' && x <= 'Z') x += 32;
+      eq &= x == v[i];
+    }
+    // The whole word, or its last part after '_' ("app_version").
+    if (eq && (tail.size() == word.size() || word[word.size() - v.size() - 1] == '_')) return true;
+  }
+  return false;
+}
+
+// The token right before `b` (or right after `e`), across one separator, is a
+// group of hex digits that mixes letters and digits: the digits are part of a
+// hash or a key fingerprint ("9E0B 4111 1111 1111 1111 0A2F"), not a number.
+bool hex_neighbour(const ScanCtx& c, std::size_t b, std::size_t e) {
+  auto hex_group = [&](std::size_t from, std::size_t to) {
+    if (to - from < 4) return false;
+    bool letter = false, digit = false;
+    for (std::size_t q = from; q < to; ++q) {
+      letter |= !is_digit(c.p[q]);
+      digit |= is_digit(c.p[q]);
+    }
+    return letter && digit;
+  };
+  auto sep = [](char ch) { return ch == ' ' || ch == '-' || ch == ':' || ch == '.'; };
+  if (b >= 2 && sep(c.p[b - 1]) && is_hex(c.p[b - 2])) {
+    std::size_t q = b - 1;
+    while (q > 0 && b - q < 80 && is_hex(c.p[q - 1])) --q;
+    if ((q == 0 || !is_alnum(c.p[q - 1])) && hex_group(q, b - 1)) return true;
+  }
+  if (e + 2 <= c.n && e < c.n && sep(c.p[e]) && e + 1 < c.n && is_hex(c.p[e + 1])) {
+    std::size_t q = e + 1;
+    while (q < c.n && q - e < 80 && is_hex(c.p[q])) ++q;
+    if ((q == c.n || !is_alnum(c.p[q])) && hex_group(e + 1, q)) return true;
+  }
+  return false;
+}
+
 bool classify_number(ScanCtx& c, const Group* g, int i, int j, bool plus, bool* matched) {
   *matched = false;
   const int k = j - i + 1;
@@ -473,6 +546,7 @@ bool classify_number(ScanCtx& c, const Group* g, int i, int j, bool plus, bool* 
 
   if (k == 4 && all_dot && !lead_plus) {
     if (!check::ipv4_valid(std::string_view(c.p + b, e - b))) return true;
+    if (version_context(c, b, e)) return true;
     return emit(pii::kIpv4, 0.9, "");
   }
   if (any_dot && !all_dot) return true;
@@ -494,6 +568,7 @@ bool classify_number(ScanCtx& c, const Group* g, int i, int j, bool plus, bool* 
   if (rrn_shape) {
     auto r = check::check_rrn(D);
     bool card_like = k == 1 && check::luhn_valid(D) && !check::card_brand(D).empty();
+    if (k == 1 && hex_neighbour(c, b, e)) return true;
     if (r == check::RrnResult::kValid)
       return emit(pii::kRrn, k == 2 ? 0.95 : 0.9, "checksum valid");
     if (r == check::RrnResult::kDateOnly && !card_like)
@@ -504,7 +579,7 @@ bool classify_number(ScanCtx& c, const Group* g, int i, int j, bool plus, bool* 
     bool fours = k > 1;
     for (int t = 0; t < k; ++t) fours &= t == k - 1 ? lens[t] <= 4 : lens[t] == 4;
     bool amex_like = k == 3 && lens[0] == 4 && lens[1] == 6 && (lens[2] == 5 || lens[2] == 4);
-    if ((k == 1 || fours || amex_like) && check::luhn_valid(D)) {
+    if ((k == 1 || fours || amex_like) && check::luhn_valid(D) && !hex_neighbour(c, b, e)) {
       auto brand = check::card_brand(D);
       if (!brand.empty()) return emit(pii::kCreditCard, k == 1 ? 0.9 : 0.95, brand);
       if (fours) return emit(pii::kCreditCard, 0.6, "unknown issuer");
@@ -639,26 +714,51 @@ bool on_ipv6(ScanCtx& c, std::size_t to) {
   return c.emit(pii::kIpv6, b, e, 0.85, "");
 }
 
-// --- Korean names: 2-4 syllables starting with a surname, then 님/씨 --------
+// --- Korean names: a surname, a given name, then 님/씨 --------------------
+// Korean names are a one-syllable surname and a one- or two-syllable given
+// name, or a two-syllable surname (남궁, 제갈, ...) and a one- or
+// two-syllable given name. A four-syllable run after a one-syllable surname
+// is a word ("김치찌개님"), not a name; runs starting with a surname syllable
+// that are common nouns ("민원씨", "고객님") are in name_stop_words. "김철수
+// 씨" (a space before the honorific) counts only for full names (three or
+// more syllables): "장미 씨" is a rose seed. What follows the honorific must
+// be the end of the word or a particle (씨가, 님께서): "씨앗", "씨름" are words.
+bool particle_after(const ScanCtx& c, std::size_t to) {
+  if (to + 3 > c.n || !hangul_syllable(c.p + to)) return true;
+  static constexpr std::string_view kParticles[] = {
+      "은", "는", "이", "가", "을", "를", "의", "에", "께", "도", "만", "과", "와",
+      "랑", "하", "한", "로", "으", "처", "보", "들", "요", "뿐", "부", "까", "조",
+      "마", "야", "아", "였", "입", "말", "네", "죠", "지", "라", "여"};
+  std::string_view next(c.p + to, 3);
+  for (auto p : kParticles)
+    if (next == p) return true;
+  return false;
+}
+
 bool on_korean_name(ScanCtx& c, std::size_t b, std::size_t to) {
   const std::size_t h = b;  // the honorific starts here
-  std::size_t s = h;
+  const bool spaced = h >= 1 && c.p[h - 1] == ' ';
+  const std::size_t ne = spaced ? h - 1 : h;  // the name ends here
+  std::size_t s = ne;
   int cnt = 0;
   while (cnt < 5 && s >= 3 && hangul_syllable(c.p + s - 3)) {
     s -= 3;
     ++cnt;
   }
-  if (cnt < 2 || cnt > 4) return true;
-  std::string_view run(c.p + s, h - s), word(c.p + s, to - s);
+  if (cnt < 2 || cnt > 4 || (spaced && cnt < 3)) return true;
+  if (!particle_after(c, to)) return true;
+  std::string_view run(c.p + s, ne - s);
   const auto& im = *c.im;
-  bool one = im.surname1[hangul_index(c.p + s)], two = false;
+  const bool one = im.surname1[hangul_index(c.p + s)];
+  bool two = false;
   if (cnt >= 3)
     for (auto s2 : im.surnames2) two |= run.starts_with(s2);
-  if (!two && !one) return true;
-  if (im.stop_words.contains(word) || im.stop_words.contains(run)) return true;
-  double conf = cnt == 3 ? 0.75 : (cnt == 4 ? (two ? 0.75 : 0.55) : 0.65);
+  if (!(one && cnt <= 3) && !two) return true;
+  if (im.stop_words.contains(run)) return true;
+  if (!spaced && im.stop_words.contains(std::string_view(c.p + s, to - s))) return true;
+  const double conf = cnt == 2 ? 0.6 : 0.75;
   std::string_view hon(c.p + h, to - h);
-  return c.emit(pii::kKoreanName, s, h, conf, hon == "님" ? "honorific 님" : "honorific 씨");
+  return c.emit(pii::kKoreanName, s, ne, conf, hon == "님" ? "honorific 님" : "honorific 씨");
 }
 
 // --- secrets -----------------------------------------------------------------
@@ -895,6 +995,7 @@ PiiScanner::PiiScanner(PatternSet patterns, ScannerLimits limits)
   impl_->core.limits = limits;
   if (impl_->core.limits.max_findings == 0) impl_->core.limits.max_findings = 1;
   impl_->core.compile();
+  init_normalization();
 }
 
 PiiScanner::~PiiScanner() = default;
@@ -903,6 +1004,60 @@ const PatternSet& PiiScanner::patterns() const { return impl_->core.set; }
 const ScannerLimits& PiiScanner::limits() const { return impl_->core.limits; }
 
 std::vector<Finding> PiiScanner::scan(std::string_view text) const {
+  if (!needs_normalization(text)) return scan_view(text);
+  // Detection reads the normalized view; findings are reported over the
+  // original bytes that produced them.
+  NormalizedText view(text);
+  std::vector<Finding> out = scan_view(view.text());
+  for (Finding& f : out) {
+    const std::size_t vb = f.begin, ve = f.end;
+    if (vb < ve) {
+      std::tie(f.begin, f.end) = view.original_span(vb, ve);
+      std::string_view seen = view.text().substr(vb, ve - vb);
+      if (text.substr(f.begin, f.end - f.begin) != seen) f.normalized.assign(seen);
+    } else {  // an empty span (overflow): where it would start in the original
+      f.begin = f.end =
+          vb < view.text().size() ? view.original_span(vb, vb + 1).first : text.size();
+    }
+  }
+  return out;
+}
+
+std::optional<Finding> PiiScanner::scan_number(std::string_view d) const {
+  // Every numeric recognizer needs 7+ digits; uint64 has 20.
+  if (d.size() < 7 || d.size() > 20) return std::nullopt;
+  for (char ch : d)
+    if (!is_digit(ch)) return std::nullopt;
+  auto whole = [&](std::string_view type, double conf, std::string_view detail,
+                   std::string normalized) -> std::optional<Finding> {
+    if (conf < impl_->core.limits.min_confidence) return std::nullopt;
+    return Finding{std::string(type),    0, d.size(), conf, std::string(detail),
+                   std::move(normalized)};
+  };
+  std::vector<Finding> f = scan_view(d);
+  if (!f.empty()) {
+    auto best = std::max_element(f.begin(), f.end(), [](const Finding& a, const Finding& b) {
+      return type_priority(a.type) < type_priority(b.type);
+    });
+    return whole(best->type, best->confidence, best->detail, "");
+  }
+  // A Korean mobile number that lost its leading 0 (1012345678).
+  if (d.size() == 10 && d.starts_with("10"))
+    return whole(pii::kPhone, 0.6, "kr_mobile, as a number", "0" + std::string(d));
+  // +82 10-... without the '+' (821012345678).
+  if (d.size() == 12 && d.starts_with("8210"))
+    return whole(pii::kPhone, 0.7, "kr_mobile, as a number", "+" + std::string(d));
+  // An RRN of someone born in 2000-2009 that lost its leading 0; without
+  // separators or the 0 only a valid checksum makes it more than a number.
+  if (d.size() == 12) {
+    std::string r = "0" + std::string(d);
+    if (check::check_rrn(r) == check::RrnResult::kValid)
+      return whole(pii::kRrn, 0.7, "checksum valid, as a number", std::move(r));
+  }
+  return std::nullopt;
+}
+
+std::vector<Finding> PiiScanner::scan_view(std::string_view text) const {
   std::vector<Finding> out;
   if (text.empty()) return out;
   const Core& im = impl_->core;

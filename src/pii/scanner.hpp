@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -51,6 +52,10 @@ struct Finding {
   std::size_t end = 0;
   double confidence = 0;  // 0..1
   std::string detail;     // e.g. "kr_mobile", "visa", "checksum not valid"; never the value
+  // The value as the recognizer read it (normalized: NFKC, invisible
+  // characters removed, dashes unified) when that differs from the original
+  // bytes [begin, end); empty otherwise. Masking renders this form.
+  std::string normalized;
 };
 
 struct ScannerLimits {
@@ -70,14 +75,30 @@ class PiiScanner {
   PiiScanner(const PiiScanner&) = delete;
   PiiScanner& operator=(const PiiScanner&) = delete;
 
-  // Non-overlapping findings sorted by begin. Allocates nothing when the text
-  // holds no PII. Never throws on any input (bad_alloc aside).
+  // Non-overlapping findings sorted by begin, as byte spans of `utf8`.
+  // Recognizers read the normalized view of the text (pii/normalize.hpp), so
+  // full-width, invisible-character and dash-variant spellings are found;
+  // text the view leaves unchanged is scanned as is. Allocates nothing when
+  // the text holds no PII and needs no normalization. Never throws on any
+  // input (bad_alloc aside).
   std::vector<Finding> scan(std::string_view utf8) const;
+
+  // A JSON number, given as the decimal digits of its integer value (no
+  // sign): what scan() finds in those digits, else the forms a value takes
+  // once a number type dropped its formatting — a Korean mobile without its
+  // leading 0 (1012345678), +82 without the '+' (821012345678), an RRN of
+  // someone born in 2000-2009 without its leading 0 (12 digits, checksum
+  // valid). The finding covers all of `digits`; `normalized` holds the
+  // restored form when there is one.
+  std::optional<Finding> scan_number(std::string_view digits) const;
 
   const PatternSet& patterns() const;
   const ScannerLimits& limits() const;
 
  private:
+  // scan() on text that is already its own normalized view.
+  std::vector<Finding> scan_view(std::string_view text) const;
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
