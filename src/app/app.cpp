@@ -191,8 +191,9 @@ void App::build_security(const config::Document& doc) {
     encryptor = [keys](std::string_view v) { return keys->encrypt(v); };
   }
 
-  // The PII filter on every tools/call, resources/read and prompts/get.
-  // Without a policy it still detects and audits (default: allow).
+  // The PII filter on every tools/call, resources/read and prompts/get, their
+  // errors, and every message relayed outside them. Without a policy it
+  // still detects and audits (default: allow).
   config::Reader sec(doc, "/security");
   pii::PolicyOptions policy;
   policy.default_action = pii::PiiAction::kAllow;
@@ -205,9 +206,13 @@ void App::build_security(const config::Document& doc) {
     }
   }
   sec.finish();
+  // PII in relayed notifications, server-to-client requests and the
+  // client's answers has no call record to go in: it is an audit event.
+  pii::PiiFilter::Report pii_report;
+  if (audit_) pii_report = [audit = audit_](boost::json::object e) { audit->append(std::move(e)); };
   std::shared_ptr<pii::PiiFilter> pii_filter;
   try {
-    pii_filter = pii::make_pii_filter(policy, encryptor);
+    pii_filter = pii::make_pii_filter(policy, encryptor, pii_report);
   } catch (const std::exception& e) {
     doc.fail("/security/pii", e.what());
   }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace bastion::pii {
@@ -248,10 +250,41 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// A base64 payload (an image's `data`, a resource's `blob`): scanning it as
+// text finds nothing but noise. Anything else under those keys (a phone
+// number, text with a dash or a space) is not base64 and is scanned.
+bool base64_payload(std::string_view s) {
+  if (s.size() < 8) return false;
+  bool letter = false;
+  for (char c : s) {
+    const bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    letter |= alpha;
+    if (!(alpha || (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=' || c == '\n' ||
+          c == '\r'))
+      return false;
+  }
+  return letter;  // digits alone are a number, not a payload
+}
+
+// The digits of a JSON number's integer value (sign dropped), or empty when
+// it has a fraction or is out of range.
+std::string number_digits(const json::value& v) {
+  if (v.is_int64()) {
+    std::int64_t x = v.get_int64();
+    std::uint64_t u = x < 0 ? 0 - static_cast<std::uint64_t>(x) : static_cast<std::uint64_t>(x);
+    return std::to_string(u);
+  }
+  if (v.is_uint64()) return std::to_string(v.get_uint64());
+  double d = std::fabs(v.get_double());
+  if (!(d < 1e20) || d != std::floor(d)) return {};
+  return fmt::format("{:.0f}", d);
+}
+
 struct Walker {
   const PiiScanner& scanner;
   const ResolvedPolicy& policy;
   const Encryptor& encryptor;
+  const Exempt& exempt;
   PolicyOutcome& out;
   bool rejected = false;
 
@@ -262,44 +295,78 @@ struct Walker {
     return false;
   }
 
-  void walk(json::value& v, std::string_view key) {
+  void walk(json::value& v, std::string_view key, int depth) {
     if (out.error && !rejected) return;  // encryption failed: stop
     switch (v.kind()) {
       case json::kind::string:
         text(v.get_string(), key);
         break;
+      case json::kind::int64:
+      case json::kind::uint64:
+      case json::kind::double_:
+        number(v, key);
+        break;
       case json::kind::array:
-        for (auto& x : v.get_array()) walk(x, {});
+        for (auto& x : v.get_array()) walk(x, {}, depth + 1);
         break;
-      case json::kind::object: {
-        auto& o = v.get_object();
-        bool media = false;
-        if (const json::value* t = o.if_contains("type"); t && t->is_string())
-          media = t->get_string() == "image" || t->get_string() == "audio";
-        for (auto& kv : o) {
-          if (kv.key() == "blob" || (media && kv.key() == "data")) continue;
-          walk(kv.value(), kv.key());
-        }
+      case json::kind::object:
+        object(v.get_object(), depth, false);
         break;
-      }
       default:
         break;
     }
   }
 
-  void text(json::string& s, std::string_view key) {
-    std::string_view sv(s.data(), s.size());
-    std::vector<Finding> f = scanner.scan(sv);
-    const double min_conf = policy.options().min_confidence;
-    if (!f.empty()) {
-      std::erase_if(
-          f, [&](const Finding& x) { return x.confidence < min_conf && x.type != pii::kOverflow; });
+  // `meta`: a request's _meta, whose progressToken Bastion itself replaces
+  // (the client's token never reaches a server, nor a server's the client).
+  void object(json::object& o, int depth, bool meta) {
+    bool media = false;
+    if (const json::value* t = o.if_contains("type"); t && t->is_string())
+      media = t->get_string() == "image" || t->get_string() == "audio";
+    const bool resource = o.contains("uri");
+    // New names for keys that hold PII, by position; empty: unchanged.
+    std::vector<std::string> renamed;
+    for (std::size_t i = 0; i < o.size(); ++i) {
+      auto& kv = *(o.begin() + i);
+      const std::string_view k = kv.key();
+      if (depth == 0 && std::find(exempt.keys.begin(), exempt.keys.end(), k) != exempt.keys.end())
+        continue;
+      if (meta && k == "progressToken") continue;
+      if (auto nk = key_text(k)) {
+        if (renamed.empty()) renamed.resize(o.size());
+        renamed[i] = std::move(*nk);
+      }
+      json::value& val = kv.value();
+      if (val.is_string() && ((k == "blob" && resource) || (k == "data" && media)) &&
+          base64_payload(val.get_string()))
+        continue;
+      if (depth == 0 && k == "_meta" && exempt.progress_token && val.is_object()) {
+        object(val.get_object(), depth + 1, true);
+        continue;
+      }
+      if (depth == 0 && k == "progressToken" && exempt.progress_token) continue;
+      walk(val, k, depth + 1);
     }
-    if (secret_key(key) && !sv.empty()) {
-      f.clear();
-      f.push_back(Finding{std::string(pii::kSecret), 0, sv.size(), 0.9, "secret-named key"});
+    if (renamed.empty() || rejected) return;
+    // Masked keys may collide ("900101-1******" twice): later ones get "#2", "#3", ...
+    json::object fresh(o.storage());
+    fresh.reserve(o.size());
+    for (std::size_t i = 0; i < o.size(); ++i) {
+      auto& kv = *(o.begin() + i);
+      std::string k = renamed[i].empty() ? std::string(kv.key()) : renamed[i];
+      if (fresh.contains(k)) {
+        int n = 2;
+        while (fresh.contains(fmt::format("{}#{}", k, n))) ++n;
+        k = fmt::format("{}#{}", k, n);
+      }
+      fresh.emplace(k, std::move(kv.value()));
     }
-    if (f.empty()) return;
+    o = std::move(fresh);
+  }
+
+  // Counts the findings of one value and records the strongest action.
+  // Returns whether the value must be rewritten.
+  bool decide(const std::vector<Finding>& f) {
     out.contains_pii = true;
     bool rewrite = false;
     for (const auto& x : f) {
@@ -309,35 +376,91 @@ struct Walker {
       if (a == PiiAction::kReject) rejected = true;
       if (a == PiiAction::kMask || a == PiiAction::kEncrypt) rewrite = true;
     }
-    if (rejected || !rewrite) return;
-    std::string replaced = replace_findings(sv, f, [&](const Finding& x, std::string_view val) {
-      switch (policy.action_for(x.type)) {
-        case PiiAction::kMask:
-          return mask_value(x.type, val, policy.options().mask);
-        case PiiAction::kEncrypt:
-          if (!out.error) {
-            try {
-              if (encryptor) return encryptor(val);
-            } catch (const std::exception&) {
-              out.error = protocol::internal_error("PII encryption failed");
-            }
+    return rewrite && !rejected;
+  }
+
+  std::string render(const Finding& x, std::string_view val) {
+    switch (policy.action_for(x.type)) {
+      case PiiAction::kMask:
+        return mask_value(x.type, x.normalized.empty() ? val : std::string_view(x.normalized),
+                          policy.options().mask);
+      case PiiAction::kEncrypt:
+        if (!out.error) {
+          try {
+            if (encryptor) return encryptor(val);
+          } catch (const std::exception&) {
+            out.error = protocol::internal_error("PII encryption failed");
           }
-          return std::string("[REDACTED:" + x.type + "]");
-        default:
-          return std::string(val);
-      }
-    });
-    s = replaced;
+        }
+        return std::string("[REDACTED:" + x.type + "]");
+      default:
+        return std::string(val);
+    }
+  }
+
+  std::vector<Finding> findings(std::string_view sv) {
+    std::vector<Finding> f = scanner.scan(sv);
+    const double min_conf = policy.options().min_confidence;
+    if (!f.empty()) {
+      std::erase_if(
+          f, [&](const Finding& x) { return x.confidence < min_conf && x.type != pii::kOverflow; });
+    }
+    return f;
+  }
+
+  // A key is scanned like a value; the result is its new text when the
+  // policy rewrites it.
+  std::optional<std::string> key_text(std::string_view k) {
+    if (k.empty()) return std::nullopt;
+    std::vector<Finding> f = findings(k);
+    if (f.empty() || !decide(f)) return std::nullopt;
+    return replace_findings(k, f,
+                            [&](const Finding& x, std::string_view val) { return render(x, val); });
+  }
+
+  void text(json::string& s, std::string_view key) {
+    std::string_view sv(s.data(), s.size());
+    std::vector<Finding> f = findings(sv);
+    if (secret_key(key) && !sv.empty()) {
+      f.clear();
+      f.push_back(Finding{std::string(pii::kSecret), 0, sv.size(), 0.9, "secret-named key"});
+    }
+    if (f.empty() || !decide(f)) return;
+    s = replace_findings(sv, f,
+                         [&](const Finding& x, std::string_view val) { return render(x, val); });
+  }
+
+  // A number that holds PII becomes a string: its masked form or its token
+  // (a number cannot hold either).
+  void number(json::value& v, std::string_view key) {
+    const bool secret = secret_key(key);
+    // Below 7 digits no recognizer applies (and nothing is allocated).
+    if (!secret && ((v.is_int64() && v.get_int64() > -1000000 && v.get_int64() < 1000000) ||
+                    (v.is_uint64() && v.get_uint64() < 1000000)))
+      return;
+    std::string d = number_digits(v);
+    std::optional<Finding> f;
+    if (secret) {
+      std::string raw = json::serialize(v);
+      f = Finding{std::string(pii::kSecret), 0, raw.size(), 0.9, "secret-named key"};
+      d = std::move(raw);
+    } else if (!d.empty()) {
+      f = scanner.scan_number(d);
+      if (f && f->confidence < policy.options().min_confidence) f.reset();
+    }
+    if (!f) return;
+    std::vector<Finding> one{std::move(*f)};
+    if (!decide(one)) return;
+    v = render(one[0], d);
   }
 };
-
 }  // namespace
 
 PolicyOutcome apply_policy(json::value& v, const PiiScanner& scanner, const ResolvedPolicy& policy,
-                           const Encryptor& encryptor) {
+                           const Encryptor& encryptor, const Exempt& exempt) {
   PolicyOutcome out;
-  Walker w{scanner, policy, encryptor, out};
-  w.walk(v, {});
+  Walker w{scanner, policy, encryptor, exempt, out};
+  w.walk(v, {}, 0);
   if (w.rejected) out.error = pii_rejection(policy.direction(), out.counts);
   return out;
 }

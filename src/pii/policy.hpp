@@ -113,14 +113,30 @@ struct PolicyOutcome {
   std::optional<protocol::RpcError> error;         // set when rejected or failed
 };
 
-// Scans every string inside `v` (object values at any depth, array items;
-// never object keys; skips base64 `blob` and image/audio `data`), and applies
-// the resolved policy to each finding. A string under a key named like a
-// secret (password, api_key, ...) counts as a secret as a whole. On reject,
-// `v` may be partly rewritten; the caller drops it. Allocates nothing when no
-// string holds PII.
+// Parts of a message the policy leaves alone: protocol fields Bastion routes
+// on or replaces itself.
+struct Exempt {
+  // Members of the top-level object skipped with their values (the `name`
+  // of a tools/call or prompts/get: the catalogue name the call was routed by).
+  std::vector<std::string_view> keys;
+  // `_meta.progressToken` and a top-level `progressToken` (notifications/
+  // progress): Bastion swaps them for its own, so they never cross.
+  bool progress_token = false;
+};
+
+// Applies the resolved policy to everything inside `v`: every string value,
+// every object key (a key holding PII is renamed to its masked form or
+// token; masked keys that collide get "#2", "#3", ...), and every number
+// (PiiScanner::scan_number; a number holding PII becomes a string — its
+// masked form or token — since a number can hold neither). A string or
+// number under a key named like a secret (password, api_key, ...) counts as
+// a secret as a whole. Only base64 payloads are skipped: a resource's
+// `blob` and an image/audio item's `data` when they are base64. On reject,
+// `v` may be partly rewritten; the caller drops it. Allocates nothing when
+// nothing holds PII.
 PolicyOutcome apply_policy(boost::json::value& v, const PiiScanner& scanner,
-                           const ResolvedPolicy& policy, const Encryptor& encryptor);
+                           const ResolvedPolicy& policy, const Encryptor& encryptor,
+                           const Exempt& exempt = {});
 
 // The error for a rejected message: names the PII types, never the values.
 protocol::RpcError pii_rejection(Direction d,

@@ -86,7 +86,7 @@ const PiiScanner& scanner() {
   return s;
 }
 
-TEST(Policy, WalksEveryStringButNotKeys) {
+TEST(Policy, WalksEveryStringAndKey) {
   PolicyOptions o;  // default mask
   json::value v = json::parse(R"({
     "content": [{"type": "text", "text": "mail kim@example.com"},
@@ -107,13 +107,13 @@ TEST(Policy, WalksEveryStringButNotKeys) {
   EXPECT_EQ(obj["content"].as_array()[2].as_object()["resource"].as_object()["text"],
             "call 010-****-5678");
   auto& row = obj["structuredContent"].as_object()["rows"].as_array()[0].as_object();
-  ASSERT_TRUE(row.contains("kim@example.com"));  // keys untouched
-  EXPECT_EQ(row["kim@example.com"], "주민 900101-1******");
+  ASSERT_TRUE(row.contains("***@example.com")) << json::serialize(row);  // keys too
+  EXPECT_EQ(row["***@example.com"], "주민 900101-1******");
   EXPECT_EQ(obj["structuredContent"].as_object()["deep"].as_array()[0].as_array()[0].as_array()[0],
             "**** **** **** 1111");
   EXPECT_EQ(obj["messages"].as_array()[0].as_object()["content"].as_object()["text"], "김**님");
   EXPECT_EQ(obj["password"], "[REDACTED:secret]");
-  EXPECT_EQ(out.counts.at("email"), 1);
+  EXPECT_EQ(out.counts.at("email"), 2);
   EXPECT_EQ(out.counts.at("phone"), 1);
   EXPECT_EQ(out.counts.at("rrn"), 1);
   EXPECT_EQ(out.counts.at("credit_card"), 1);
@@ -150,6 +150,99 @@ TEST(Policy, EncryptUsesInjectedEncryptor) {
   out = apply_policy(w, scanner(), ResolvedPolicy(o, "s", "t", Direction::kRequest), boom);
   ASSERT_TRUE(out.error);
   EXPECT_EQ(out.error->code, protocol::kInternalError);
+}
+
+// Keys, numbers and payload-named members: each attack must be caught by
+// `reject` and rewritten by `mask`.
+struct WalkCase {
+  const char* name;
+  const char* json;
+  const char* type;    // the one type found
+  const char* masked;  // the value after `mask`, serialized
+};
+
+const WalkCase kWalk[] = {
+    {"rrn as a key", R"({"900101-1234568": "x"})", "rrn", R"({"900101-1******":"x"})"},
+    {"email as a nested key", R"({"a": [{"kim@example.com": 1}]})", "email",
+     R"({"a":[{"***@example.com":1}]})"},
+    {"full-width phone as a key", R"({"０１０－１２３４－５６７８": true})", "phone",
+     R"({"010-****-5678":true})"},
+    {"rrn as a number", R"({"id": 9001011234568})", "rrn", R"({"id":"9001011******"})"},
+    {"card as a number", R"({"n": [4111111111111111]})", "credit_card",
+     R"({"n":["************1111"]})"},
+    {"mobile as a number", R"({"tel": 1012345678})", "phone", R"({"tel":"010****5678"})"},
+    {"negative card", R"({"n": -4111111111111111})", "credit_card", R"({"n":"************1111"})"},
+    {"card as a float", R"({"n": 4.111111111111111e15})", "credit_card",
+     R"({"n":"************1111"})"},
+    {"secret-named number", R"({"password": 12345678})", "secret",
+     R"({"password":"[REDACTED:secret]"})"},
+    {"text under blob", R"({"uri": "x://1", "blob": "call 010-1234-5678"})", "phone",
+     R"({"uri":"x://1","blob":"call 010-****-5678"})"},
+    {"digits under blob", R"({"uri": "x://1", "blob": "4111111111111111"})", "credit_card",
+     R"({"uri":"x://1","blob":"************1111"})"},
+    {"text under image data", R"({"type": "image", "data": "kim@example.com"})", "email",
+     R"({"type":"image","data":"***@example.com"})"},
+    {"blob outside a resource", R"({"blob": "900101-1234568"})", "rrn",
+     R"({"blob":"900101-1******"})"},
+    {"_meta", R"({"_meta": {"note": "kim@example.com"}})", "email",
+     R"({"_meta":{"note":"***@example.com"}})"},
+};
+
+TEST(Policy, KeysNumbersAndPayloadsAreScanned) {
+  PolicyOptions reject = opts(R"({"default": "reject"})");
+  PolicyOptions mask = opts(R"({"default": "mask"})");
+  for (const auto& c : kWalk) {
+    json::value v = json::parse(c.json);
+    auto out =
+        apply_policy(v, scanner(), ResolvedPolicy(reject, "s", "t", Direction::kRequest), {});
+    ASSERT_TRUE(out.error) << c.name;
+    EXPECT_EQ(out.error->code, protocol::kPolicyRejected) << c.name;
+    ASSERT_EQ(out.counts.size(), 1u) << c.name;
+    EXPECT_EQ(out.counts.begin()->first, c.type) << c.name;
+    json::value w = json::parse(c.json);
+    out = apply_policy(w, scanner(), ResolvedPolicy(mask, "s", "t", Direction::kRequest), {});
+    EXPECT_FALSE(out.error) << c.name;
+    EXPECT_EQ(json::serialize(w), c.masked) << c.name;
+  }
+}
+
+TEST(Policy, MaskedKeysThatCollideStayDistinct) {
+  PolicyOptions mask = opts(R"({"default": "mask"})");
+  json::value v = json::parse(R"({"900101-1234568": 1, "900101-1234576": 2, "900101-1******": 3})");
+  auto out = apply_policy(v, scanner(), ResolvedPolicy(mask, "s", "t", Direction::kRequest), {});
+  EXPECT_FALSE(out.error);
+  EXPECT_EQ(json::serialize(v),
+            R"({"900101-1******":1,"900101-1******#2":2,"900101-1******#3":3})");
+}
+
+TEST(Policy, EncryptedKeysAndNumbersBecomeTokens) {
+  PolicyOptions o = opts(R"({"default": "encrypt"})");
+  Encryptor enc = [](std::string_view s) { return "enc(" + std::string(s) + ")"; };
+  json::value v = json::parse(R"({"kim@example.com": 9001011234568})");
+  auto out = apply_policy(v, scanner(), ResolvedPolicy(o, "s", "t", Direction::kRequest), enc);
+  EXPECT_FALSE(out.error);
+  EXPECT_EQ(json::serialize(v), R"j({"enc(kim@example.com)":"enc(9001011234568)"})j");
+}
+
+TEST(Policy, ExemptionsAndPayloads) {
+  PolicyOptions o = opts(R"({"default": "reject"})");
+  Exempt ex{{"name"}, true};
+  // The routed name and the progress tokens Bastion replaces are not data.
+  json::value v = json::parse(
+      R"({"name": "kim@example.com", "_meta": {"progressToken": 9001011234568},
+          "progressToken": 4111111111111111})");
+  auto out = apply_policy(v, scanner(), ResolvedPolicy(o, "s", "t", Direction::kRequest), {}, ex);
+  EXPECT_FALSE(out.error);
+  EXPECT_FALSE(out.contains_pii);
+  // Everything else in _meta is.
+  json::value w = json::parse(R"({"_meta": {"progressToken": 1, "trace": "kim@example.com"}})");
+  out = apply_policy(w, scanner(), ResolvedPolicy(o, "s", "t", Direction::kRequest), {}, ex);
+  EXPECT_TRUE(out.error);
+  // A real base64 image is skipped; small numbers cost nothing.
+  json::value img = json::parse(
+      R"({"type": "image", "data": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "n": 42})");
+  out = apply_policy(img, scanner(), ResolvedPolicy(o, "s", "t", Direction::kRequest), {});
+  EXPECT_FALSE(out.contains_pii);
 }
 
 TEST(Policy, CleanInputUntouched) {

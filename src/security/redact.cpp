@@ -84,12 +84,14 @@ void SecretScrubFilter::on_error(protocol::RpcError& error, server::CallContext&
   if (n) ctx.notes.secrets_redacted += static_cast<std::int64_t>(n);
 }
 
-void SecretScrubFilter::on_outbound(boost::json::object& message, std::string_view session_id) {
-  if (r_.empty()) return;
+server::Verdict SecretScrubFilter::on_outbound(boost::json::object& message,
+                                               const server::MessageContext& ctx) {
+  if (r_.empty()) return {};
   auto* params = message.if_contains("params");
-  if (!params) return;
+  if (!params) return {};
   std::size_t n = scrub_json(*params, r_);
-  if (!n) return;
+  if (!n) return {};
+  const std::string_view session_id = ctx.session_id;
   auto* m = message.if_contains("method");
   std::string method = m && m->is_string() ? std::string(m->get_string()) : std::string();
   spdlog::warn("a secret was redacted from {} sent to session {}", method, session_id);
@@ -98,6 +100,7 @@ void SecretScrubFilter::on_outbound(boost::json::object& message, std::string_vi
              {"method", method},
              {"session_id", session_id},
              {"secrets_redacted", n}});
+  return {};
 }
 
 namespace {

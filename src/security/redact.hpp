@@ -55,7 +55,8 @@ class SecretScrubFilter : public server::Filter {
   server::Verdict on_request(boost::json::object&, server::CallContext&) override { return {}; }
   server::Verdict on_response(boost::json::object& result, server::CallContext& ctx) override;
   void on_error(protocol::RpcError& error, server::CallContext& ctx) override;
-  void on_outbound(boost::json::object& message, std::string_view session_id) override;
+  server::Verdict on_outbound(boost::json::object& message,
+                              const server::MessageContext& ctx) override;
 
  private:
   const Redactor& r_;

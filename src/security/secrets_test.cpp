@@ -118,10 +118,11 @@ TEST(SecretScrubFilter, ScrubsOutboundMessagesAndReportsOnce) {
       "params":{"level":"error","data":{"line":"key sk-live-1234567890","n":[1,"sk-live-1234567890"]}}})")
                  .as_object();
   auto before = msg;
-  f.on_outbound(msg, "s1");  // nothing registered: untouched, nothing reported
+  const server::MessageContext mc{"s1", "notifications/message"};
+  f.on_outbound(msg, mc);  // nothing registered: untouched, nothing reported
   EXPECT_EQ(msg, before);
   r.add("sk-live-1234567890");
-  f.on_outbound(msg, "s1");
+  EXPECT_TRUE(f.on_outbound(msg, mc).ok());
   EXPECT_EQ(boost::json::serialize(msg.at("params")),
             R"({"level":"error","data":{"line":"key ***","n":[1,"***"]}})");
   ASSERT_EQ(events.size(), 1u);
@@ -129,7 +130,7 @@ TEST(SecretScrubFilter, ScrubsOutboundMessagesAndReportsOnce) {
   EXPECT_EQ(events[0].at("method"), "notifications/message");
   EXPECT_EQ(events[0].at("session_id"), "s1");
   EXPECT_EQ(events[0].at("secrets_redacted"), 2);
-  f.on_outbound(msg, "s1");  // already clean: no second event
+  f.on_outbound(msg, mc);  // already clean: no second event
   EXPECT_EQ(events.size(), 1u);
 }
 

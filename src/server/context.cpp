@@ -41,6 +41,11 @@ RequestContext::RequestContext(std::shared_ptr<Session> session, std::shared_ptr
 
 RequestContext::~RequestContext() = default;
 
+void RequestContext::set_call_target(std::string server, std::string target) {
+  call_server_ = std::move(server);
+  call_target_ = std::move(target);
+}
+
 const protocol::Principal& RequestContext::caller() const { return session_->principal(); }
 const std::string& RequestContext::session_id() const { return session_->id(); }
 std::string_view RequestContext::protocol_version() const { return session_->protocol_version(); }
@@ -75,7 +80,11 @@ void RequestContext::log(LogLevel level, std::string_view logger, json::value da
 
 void RequestContext::notify(json::object notification) {
   if (cancelled()) return;
-  session_->engine().filters().run_outbound(notification, session_->id());
+  const auto* m = notification.if_contains("method");
+  const std::string method = m && m->is_string() ? std::string(m->get_string()) : std::string();
+  MessageContext mc{session_->id(), method, call_server_, call_target_};
+  // A refused notification is not sent (the filter that refused it says why).
+  if (!session_->engine().filters().run_outbound(notification, mc).ok()) return;
   out_->push(std::move(notification));
 }
 
@@ -98,7 +107,13 @@ asio::awaitable<protocol::Outcome> RequestContext::client_request(
   json::value id;
   auto pending = session_->new_pending(id, ex);
   auto request = protocol::make_request(id, method, std::move(params));
-  session_->engine().filters().run_outbound(request, session_->id());
+  const std::string method_name(method);
+  const MessageContext mc{session_->id(), method_name, call_server_, call_target_};
+  Verdict sent = session_->engine().filters().run_outbound(request, mc);
+  if (!sent.ok()) {  // refused: the asker gets the error as its answer
+    session_->forget_pending(id);
+    co_return std::move(*sent.error);
+  }
   if (!out_->push(std::move(request))) {
     session_->forget_pending(id);
     co_return protocol::RpcError{protocol::kInternalError, "client stream is closed"};
@@ -119,6 +134,8 @@ asio::awaitable<protocol::Outcome> RequestContext::client_request(
   if (r.index() == 0) {
     auto& reply = std::get<0>(r);
     if (!reply) co_return protocol::RpcError{protocol::kRequestCancelled, "request cancelled"};
+    Verdict answer = session_->engine().filters().run_client_answer(*reply, mc);
+    if (!answer.ok()) co_return std::move(*answer.error);
     if (auto* res = reply->if_contains("result"); res && res->is_object())
       co_return protocol::Outcome(res->get_object());
     if (auto* err = reply->if_contains("error"); err && err->is_object()) {

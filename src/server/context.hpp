@@ -44,6 +44,14 @@ class RequestContext : public std::enable_shared_from_this<RequestContext> {
   const boost::json::value& progress_token() const { return progress_token_; }
   Session& session() { return *session_; }
 
+  // The server and target (tool, prompt, URI) serving this request, set by
+  // the engine once it routed it; empty for requests it did not route. The
+  // messages relayed during the call (notifications, server-to-client
+  // requests and their answers) are filtered as the call's own.
+  void set_call_target(std::string server, std::string target);
+  const std::string& call_server() const { return call_server_; }
+  const std::string& call_target() const { return call_target_; }
+
   // notifications/progress for this request; no-op without a progressToken.
   void progress(double progress, std::optional<double> total = {}, std::string_view message = {});
   // notifications/message, sent only when `level` passes the session's level.
@@ -76,6 +84,8 @@ class RequestContext : public std::enable_shared_from_this<RequestContext> {
   boost::json::value id_;
   std::string method_;
   boost::json::value progress_token_;
+  std::string call_server_;
+  std::string call_target_;
   std::atomic<bool> cancelled_{false};
   std::string cancel_reason_;
   boost::asio::cancellation_signal cancel_signal_;

@@ -271,6 +271,7 @@ asio::awaitable<Outcome> Engine::route(Kind kind, std::string key, const std::st
   if (!filtered) co_return co_await r->backend->call(*r, method, std::move(params), ctx);
 
   const std::string rid = json::serialize(ctx.request_id());
+  ctx.set_call_target(r->server, r->name);
   CallContext cc{ctx.caller(), ctx.session_id(), rid, method, r->server, r->name, &*r};
   Verdict in = filters_.run_request(params, cc);
   if (!in.ok()) {
@@ -397,7 +398,7 @@ void Engine::notify(const Audience& to, json::object notification) {
       if (auto* l = p->get_object().if_contains("level"); l && l->is_string())
         level = parse_log_level(l->get_string());
   for (auto& s : audience(to))
-    if (!level || *level >= s->log_level()) s->notify(notification);
+    if (!level || *level >= s->log_level()) s->notify(notification, to.server);
 }
 
 }  // namespace bastion::server

@@ -1,6 +1,8 @@
 // The filter chain every tools/call, resources/read and prompts/get passes
-// through (PII policy, audit, scope checks). Requests run front to back,
-// responses back to front; the first error stops the chain. An empty chain
+// through (PII policy, audit, scope checks), and every message relayed
+// outside them (notifications, server-to-client requests and the client's
+// answers). Requests and answers run front to back, responses and outbound
+// messages back to front; the first error stops the chain. An empty chain
 // costs one branch.
 #pragma once
 
@@ -56,6 +58,18 @@ struct CallContext {
   CallNotes notes;
 };
 
+// What a filter knows about a message relayed outside a call's request and
+// response: a notification or server-to-client request on its way to the
+// client, or the client's answer to such a request on its way back.
+struct MessageContext {
+  std::string_view session_id;
+  std::string_view method;  // the message's method; for an answer, the request's
+  // The server it comes from (or whose request is answered) and the target of
+  // the call it belongs to; empty when it belongs to no call.
+  std::string_view server;
+  std::string_view target;
+};
+
 // A filter's answer: continue (no error) or stop with this JSON-RPC error.
 struct Verdict {
   std::optional<protocol::RpcError> error;
@@ -79,8 +93,19 @@ class Filter {
   virtual void on_error(protocol::RpcError& /*error*/, CallContext& /*ctx*/) {}
   // A message sent to the client outside a response: a notification
   // (relayed logging, progress) or a server-to-client request (sampling,
-  // elicitation). Filters may rewrite it (redaction), not drop it.
-  virtual void on_outbound(json::object& /*message*/, std::string_view /*session_id*/) {}
+  // elicitation, roots). Filters may rewrite it (redaction) or refuse it: a
+  // refused notification is not sent, a refused request is not sent and its
+  // sender gets the error as the answer.
+  virtual Verdict on_outbound(json::object& /*message*/, const MessageContext& /*ctx*/) {
+    return {};
+  }
+  // The client's answer (the whole JSON-RPC response: `result` or `error`)
+  // to a server-to-client request, before it goes back to the server that
+  // asked. Filters may rewrite it or refuse it: the server then gets the
+  // error instead of the answer.
+  virtual Verdict on_client_answer(json::object& /*answer*/, const MessageContext& /*ctx*/) {
+    return {};
+  }
 };
 
 class FilterChain {
@@ -106,9 +131,21 @@ class FilterChain {
   void run_error(protocol::RpcError& e, CallContext& ctx) const {
     for (auto it = filters_.rbegin(); it != filters_.rend(); ++it) (*it)->on_error(e, ctx);
   }
-  void run_outbound(json::object& message, std::string_view session_id) const {
-    for (auto it = filters_.rbegin(); it != filters_.rend(); ++it)
-      (*it)->on_outbound(message, session_id);
+  // Toward the client: back to front, like responses.
+  Verdict run_outbound(json::object& message, const MessageContext& ctx) const {
+    for (auto it = filters_.rbegin(); it != filters_.rend(); ++it) {
+      Verdict v = (*it)->on_outbound(message, ctx);
+      if (!v.ok()) return v;
+    }
+    return {};
+  }
+  // Toward the server: front to back, like requests.
+  Verdict run_client_answer(json::object& answer, const MessageContext& ctx) const {
+    for (const auto& f : filters_) {
+      Verdict v = f->on_client_answer(answer, ctx);
+      if (!v.ok()) return v;
+    }
+    return {};
   }
 
  private:

@@ -287,8 +287,11 @@ void Session::detach_standalone(const std::shared_ptr<Outbox>& out) {
   if (standalone_ == out) standalone_.reset();
 }
 
-void Session::notify(json::object notification) {
-  engine_.filters().run_outbound(notification, id_);
+void Session::notify(json::object notification, std::string_view server) {
+  const auto* m = notification.if_contains("method");
+  const std::string method = m && m->is_string() ? std::string(m->get_string()) : std::string();
+  if (!engine_.filters().run_outbound(notification, MessageContext{id_, method, server, {}}).ok())
+    return;  // refused by a filter, which says why
   std::shared_ptr<Outbox> out;
   {
     std::lock_guard lk(mu_);

@@ -48,7 +48,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // (bounded) and flushed when one attaches.
   void attach_standalone(std::shared_ptr<Outbox> out);
   void detach_standalone(const std::shared_ptr<Outbox>& out);
-  void notify(boost::json::object notification);
+  // `server`: the server it comes from, when known (the filters apply that
+  // server's policy to it).
+  void notify(boost::json::object notification, std::string_view server = {});
 
   // Negotiated state.
   bool initialized() const { return initialized_.load(); }

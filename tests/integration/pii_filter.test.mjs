@@ -1,0 +1,153 @@
+// The PII policy on every message in either direction, end to end: the real
+// bastion binary, a real upstream (lib/pii_server.py, which puts personal
+// data in keys, numbers, errors, notifications, sampling and elicitation
+// requests and echoes what reached it) and the official SDK client, which
+// answers those requests. Also: evasions (full-width, invisible, dash
+// variants) in real results, and upstream stderr reaching Bastion's log
+// masked and with its control characters escaped.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  LoggingMessageNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { SOURCE_DIR, eventually, startWithConfig } from './lib/bastion.mjs';
+
+const SERVER = `servers:
+  crm:
+    command: python3
+    args: [${SOURCE_DIR}/tests/integration/lib/pii_server.py]
+`;
+
+// An SDK client that answers sampling and elicitation with personal data of
+// its own, and records everything it receives.
+async function connect(url) {
+  const seen = { logs: [], progress: [], sampling: [], elicitation: [] };
+  const c = new Client({ name: 'pii-test', version: '1' }, { capabilities: { sampling: {}, elicitation: {} } });
+  c.setNotificationHandler(LoggingMessageNotificationSchema, (n) => seen.logs.push(n.params));
+  c.setRequestHandler(CreateMessageRequestSchema, (r) => {
+    seen.sampling.push(r.params);
+    return { model: 'm', role: 'assistant', content: { type: 'text', text: 'card 4111 1111 1111 1111, mail han@example.com' } };
+  });
+  c.setRequestHandler(ElicitRequestSchema, (r) => {
+    seen.elicitation.push(r.params);
+    return { action: 'accept', content: { phone: '010-9876-5432' } };
+  });
+  await c.connect(new StreamableHTTPClientTransport(new URL(url)));
+  return { c, seen };
+}
+
+const failure = (p) => p.then((x) => ({ ok: x }), (e) => ({ error: e }));
+const all = (x) => JSON.stringify(x);
+const auditRecords = (dataDir) =>
+  readFileSync(path.join(dataDir, 'audit', 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
+test('mask: keys, numbers, errors, notifications, sampling, elicitation and the answers are masked', async () => {
+  const s = await startWithConfig(`${SERVER}security:\n  pii:\n    default: mask\n`);
+  try {
+    const { c, seen } = await connect(s.url);
+    // Toward the server: keys, numbers, full-width values and _meta.
+    const echo = await c.callTool({
+      name: 'crm__echo',
+      arguments: { '900101-1234568': 'key', n: 9001011234568, p: '０１０－１２３４－５６７８', card: 4111111111111111 },
+      _meta: { trace: 'kim@example.com' },
+    });
+    const got = JSON.parse(echo.content[0].text);
+    assert.deepEqual(got.arguments, { '900101-1******': 'key', n: '9001011******', p: '010-****-5678', card: '************1111' });
+    assert.deepEqual(got.meta, { trace: '***@example.com' });
+    // Toward the client: an RRN as a key, PII as numbers.
+    const keys = await c.callTool({ name: 'crm__keys', arguments: {} });
+    assert.deepEqual(keys.structuredContent, { '850315-2******': 'a customer', rows: [{ '***@example.com': 1 }] });
+    const nums = await c.callTool({ name: 'crm__numbers', arguments: {} });
+    assert.deepEqual(nums.structuredContent, { id: '9001011******', card: '************1111', count: 3 });
+    // An upstream's error message and data.
+    const err = await failure(c.callTool({ name: 'crm__fail', arguments: {} }));
+    assert.ok(err.error, all(err));
+    assert.match(err.error.message, /customer 900101-1\*\*\*\*\*\* not found/);
+    assert.deepEqual(err.error.data, { contact: '***@example.com', '850315-2******': true });
+    // Relayed log and progress notifications, sampling and elicitation
+    // requests, and the client's answers on their way back.
+    const progress = [];
+    const relay = await c.callTool({ name: 'crm__relay', arguments: {} }, undefined, { onprogress: (p) => progress.push(p) });
+    assert.equal(seen.logs.length, 1, all(seen.logs));
+    assert.deepEqual(seen.logs[0].data, { note: 'call 010-****-5678', '***@example.com': 'key' });
+    assert.equal(progress.length, 1);
+    assert.equal(progress[0].message, 'looking up ***@example.com');
+    assert.equal(seen.sampling[0].messages[0].content.text, 'summarise the file of ***@example.com');
+    assert.equal(seen.elicitation[0].message, 'Confirm the phone of 김** 씨');
+    const back = JSON.parse(relay.content[0].text);
+    assert.equal(back.sampled.result.content.text, 'card **** **** **** 1111, mail ***@example.com');
+    assert.deepEqual(back.elicited.result.content, { phone: '010-****-5432' });
+    // Evasions in a real result.
+    const ev = await c.callTool({ name: 'crm__evasions', arguments: {} });
+    assert.equal(ev.content[0].text,
+      'phone 010-****-5678, mail ***@example.com, rrn 900101-1******, card **** **** **** 1111, name 김** 씨');
+    await c.close();
+    // What crossed is in the audit log as types and counts, never values.
+    const records = auditRecords(s.dataDir);
+    const relayed = records.filter((r) => r.event_type === 'pii_relayed');
+    assert.deepEqual(relayed.map((r) => `${r.method} ${r.direction}`).sort(), [
+      'elicitation/create to_client', 'elicitation/create to_server', 'notifications/message to_client',
+      'notifications/progress to_client', 'sampling/createMessage to_client', 'sampling/createMessage to_server']);
+    const text = readFileSync(path.join(s.dataDir, 'audit', 'audit.log'), 'utf8');
+    for (const v of ['900101', 'kim@', '1234-5678', '4111', 'han@', '9876'])
+      assert.ok(!text.includes(v), `${v} in the audit log`);
+  } finally {
+    assert.equal(await s.stop(), 0, s.stderr);
+  }
+});
+
+test('reject: no path lets a rejected type through, in either direction', async () => {
+  const s = await startWithConfig(`${SERVER}security:
+  pii:
+    default: allow
+    types: {email: reject, rrn: reject}
+    directions:
+      request: {types: {phone: reject}}
+`);
+  try {
+    const { c, seen } = await connect(s.url);
+    const refused = async (call, type) => {
+      const r = await failure(call);
+      assert.ok(r.error, `not refused: ${all(r.ok)}`);
+      assert.match(r.error.message, new RegExp(type));
+      for (const v of ['900101', '850315', 'kim@', 'lee@'])
+        assert.ok(!all({ m: r.error.message, d: r.error.data }).includes(v), r.error.message);
+    };
+    // An RRN as an argument key, as a number, an email in _meta: refused
+    // before the server sees them.
+    await refused(c.callTool({ name: 'crm__echo', arguments: { '900101-1234568': 'x' } }), 'rrn');
+    await refused(c.callTool({ name: 'crm__echo', arguments: { n: 9001011234568 } }), 'rrn');
+    await refused(c.callTool({ name: 'crm__echo', arguments: {}, _meta: { who: 'kim@example.com' } }), 'email');
+    await refused(c.callTool({ name: 'crm__echo', arguments: { p: '０１０－１２３４－５６７８' } }), 'phone');
+    // An RRN as a result key, as a number, in an error message.
+    await refused(c.callTool({ name: 'crm__keys', arguments: {} }), 'rrn');
+    await refused(c.callTool({ name: 'crm__numbers', arguments: {} }), 'rrn');
+    await refused(c.callTool({ name: 'crm__fail', arguments: {} }), 'rrn');
+    // Notifications with an email are withheld; the sampling request too (the
+    // server gets the policy's error as its answer); the elicitation request
+    // passes (names are allowed) but the client's answer holds a phone, which
+    // may not go toward servers: the server gets the error instead.
+    const relay = await c.callTool({ name: 'crm__relay', arguments: {} }, undefined, { onprogress: (p) => seen.progress.push(p) });
+    assert.deepEqual(seen.logs, []);
+    assert.deepEqual(seen.progress, []);
+    assert.deepEqual(seen.sampling, []);
+    assert.equal(seen.elicitation.length, 1);
+    const back = JSON.parse(relay.content[0].text);
+    assert.match(back.sampled.error.message, /PII policy rejected sampling\/createMessage: it contains email/);
+    assert.match(back.elicited.error.message, /PII policy rejected the answer to elicitation\/create: it contains phone/);
+    assert.ok(!relay.content[0].text.includes('9876'), relay.content[0].text);
+    // Clean calls still work.
+    const ok = await c.callTool({ name: 'crm__echo', arguments: { q: 'hello' } });
+    assert.equal(JSON.parse(ok.content[0].text).arguments.q, 'hello');
+    await c.close();
+  } finally {
+    assert.equal(await s.stop(), 0, s.stderr);
+  }
+  assert.match(s.stderr, /PII policy withheld notifications\/message \(session [^)]*server 'crm'\): it contains email/);
+});
