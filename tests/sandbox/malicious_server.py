@@ -182,7 +182,7 @@ def escape(a):
     attr = MountAttr(0, MOUNT_ATTR_RDONLY, 0, 0)
     r = {}
     r["sysctl_core_pattern"] = outcome(lambda: rewrite("/proc/sys/kernel/core_pattern"))
-    r["sysctl_modprobe"] = outcome(lambda: rewrite("/proc/sys/kernel/modprobe"))
+    r["sysctl_overcommit"] = outcome(lambda: rewrite("/proc/sys/vm/overcommit_memory"))
     r["mount_setattr_usr"] = libc_call(ctypes.c_long(442), ctypes.c_int(AT_FDCWD), b"/usr",
                                        ctypes.c_uint(AT_RECURSIVE), ctypes.byref(attr),
                                        ctypes.c_size_t(ctypes.sizeof(attr)))
