@@ -13,6 +13,7 @@
 
 #include "gateway/http_channel.hpp"
 #include "gateway/upstream.hpp"
+#include "pii/log_sanitize.hpp"
 #include "sandbox/launch.hpp"
 #include "sandbox/spawn.hpp"
 
@@ -30,12 +31,14 @@ asio::awaitable<void> pump_stderr(asio::any_io_executor ex, int fd, std::string 
     auto [ec, n] = co_await asio::async_read_until(in, asio::dynamic_buffer(buf, 64 * 1024), '\n',
                                                    asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::not_found) {  // an over-long line: log a prefix, drop the rest
-      spdlog::info("[{}] {}...", name, buf.substr(0, 512));
+      spdlog::info("[{}] {}...", name,
+                   pii::sanitize_log_line(std::string_view(buf).substr(0, 512)));
       buf.clear();
       continue;
     }
     if (ec) break;
-    spdlog::info("[{}] {}", name, std::string_view(buf.data(), n - 1));
+    // PII masked, control characters escaped: the line cannot forge ours.
+    spdlog::info("[{}] {}", name, pii::sanitize_log_line(std::string_view(buf.data(), n - 1)));
     buf.erase(0, n);
   }
 }

@@ -151,3 +151,22 @@ test('reject: no path lets a rejected type through, in either direction', async 
   }
   assert.match(s.stderr, /PII policy withheld notifications\/message \(session [^)]*server 'crm'\): it contains email/);
 });
+
+test("an upstream's stderr reaches the log masked, its control characters escaped", async () => {
+  const s = await startWithConfig(SERVER);
+  try {
+    const { c } = await connect(s.url);
+    await c.callTool({ name: 'crm__stderr', arguments: {} });
+    await c.close();
+    assert.ok(await eventually(() => s.stderr.includes('forged line')), s.stderr);
+  } finally {
+    assert.equal(await s.stop(), 0, s.stderr);
+  }
+  const lines = s.stderr.split('\n');
+  assert.ok(lines.some((l) => l.includes('[crm] lookup rrn 900101-1****** for ***@example.com')), s.stderr);
+  // CR and LF cannot start a line of their own; ESC, BEL and bidi are spelled out.
+  assert.ok(lines.some((l) => /\[crm\] innocent\\r\[error\] bastion: forged line \\x1b\[31mred\\x1b\[0m \\u202eevil\\x07$/.test(l)), s.stderr);
+  assert.ok(!lines.some((l) => l.startsWith('[error] bastion: forged')), s.stderr);
+  for (const raw of ['\x1b', '\r', '\u202e', '\x07', '900101-1234568', 'kim@example.com'])
+    assert.ok(!s.stderr.includes(raw), `${JSON.stringify(raw)} reached the log`);
+});
