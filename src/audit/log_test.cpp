@@ -320,6 +320,35 @@ TEST_F(Audit, RetentionRemovesOldFilesAndVerifyStillHasAnAnchor) {
   EXPECT_NE(problem(hand).find("must reach back to seq"), std::string::npos) << problem(hand);
 }
 
+TEST_F(Audit, AnUnsignedRetentionRecordExcusesNothing) {
+  opts_.max_file_bytes = 4096;
+  opts_.retention.max_total_bytes = 0;
+  crash_writer([](AuditLog& log) {
+    for (int i = 0; i < 200; ++i) log.append(json::object{{"event_type", "tool_call"}});
+  });
+  auto pk = storage::first_line(read_all(opts_.dir / "audit.pub"));
+  auto files = audit_files(opts_.dir);
+  ASSERT_GT(files.size(), 2u);
+  ASSERT_TRUE(verify(pk).ok()) << problem(verify(pk));
+  // The forger deletes the oldest file and appends a retention record
+  // (chained, but after the newest signature) to excuse it.
+  fs::remove(files.front());
+  auto ls = lines();
+  std::uint64_t seq = json::parse(ls.back()).at("seq").to_number<std::uint64_t>();
+  json::object forged{{"seq", seq + 1},
+                      {"ts", "2026-12-01T00:00:00.000Z"},
+                      {"event_type", "audit_retention"},
+                      {"reason", "keep_files"},
+                      {"removed", json::array{files.front().filename().string()}},
+                      {"first_seq", *rotated_first_seq(files[1])},
+                      {"prev", merkle::to_hex(merkle::leaf_hash(ls.back()))}};
+  ls.push_back(json::serialize(forged));
+  put_lines(ls);
+  auto r = verify(pk);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(problem(r).find("must reach back to its genesis"), std::string::npos) << problem(r);
+}
+
 TEST_F(Audit, RetentionBySizeAndAge) {
   opts_.max_file_bytes = 4096;
   opts_.retention.max_total_bytes = 5 * 4096;

@@ -46,9 +46,13 @@ AuditReport verify_audit(const std::vector<fs::path>& files, const VerifyOptions
   fs::path last_file;
   std::uint64_t last_line = 0;
   bool last_is_checkpoint = false;
-  std::optional<std::uint64_t> retention_first, retention_seq;
+  // (seq of the audit_retention record, the first_seq it names)
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> retentions;
   bool named_checkpoint_found = false;
   bool key_seen = false;  // a record named the key
+  // The first record after the head that a starting writer would not have
+  // written before signing a new head (see the shutdown check below).
+  std::optional<AuditProblem> appended_after_head;
 
   for (const auto& f : files) {
     std::string text = read_all(f);
@@ -175,14 +179,16 @@ AuditReport verify_audit(const std::vector<fs::path>& files, const VerifyOptions
         if (o.from_checkpoint && *seq == *o.from_checkpoint) named_checkpoint_found = true;
       }
       if (get_str(*rec, "event_type") == kRetention) {
-        retention_first = get_u64(*rec, "first_seq");
-        retention_seq = *seq;
+        if (auto first = get_u64(*rec, "first_seq")) retentions.emplace_back(*seq, *first);
       }
       auto leaf = merkle::leaf_hash(line);
       if (range) range->append(leaf);
       last_hash = merkle::to_hex(leaf);
       if (head && *seq == head->seq && last_hash != head->hash)
         fail(f, ln, *seq, "this record is not the one the signed head covers: it was altered");
+      if (head && *seq > head->seq && !appended_after_head && !checkpoint &&
+          get_str(*rec, "event_type") != "audit_start")
+        appended_after_head = AuditProblem{f.string(), ln, *seq, ""};
       expect_prev = last_hash;
       expect_seq = *seq + 1;
       rep.last_seq = *seq;
@@ -195,17 +201,6 @@ AuditReport verify_audit(const std::vector<fs::path>& files, const VerifyOptions
   }
   fs::path first_file = files.empty() ? fs::path() : files.front();
 
-  // Where the log must begin.
-  std::uint64_t must_begin = 1;
-  rep.beginning = "genesis";
-  if (o.from_checkpoint) {
-    must_begin = *o.from_checkpoint;
-    rep.beginning = fmt::format("checkpoint seq {} (named by the operator)", must_begin);
-  } else if (retention_first) {
-    must_begin = *retention_first;
-    rep.beginning = fmt::format("seq {} (retention removed older files, record seq {})", must_begin,
-                                *retention_seq);
-  }
   if (rep.records == 0) {
     if (head && !head->legacy && head->seq > 0)
       fail(o.head_file ? *o.head_file : first_file, 0, 0,
@@ -216,27 +211,9 @@ AuditReport verify_audit(const std::vector<fs::path>& files, const VerifyOptions
       rep.notes.push_back("no records");
     return rep;
   }
-  if (rep.first_seq > must_begin) {
-    fail(first_file, 1, rep.first_seq,
-         fmt::format("the log begins at seq {} but must reach back to {}: the files or records "
-                     "before seq {} were removed",
-                     rep.first_seq,
-                     must_begin == 1 ? std::string("its genesis (seq 1)") : rep.beginning,
-                     rep.first_seq));
-    return rep;
-  }
-  if (o.from_checkpoint && !named_checkpoint_found) {
-    fail(first_file, 0, *o.from_checkpoint,
-         fmt::format("seq {} is not a signed checkpoint of this log", *o.from_checkpoint));
-    return rep;
-  }
-  if (rep.first_seq > 1 && !o.from_checkpoint)
-    rep.notes.push_back(fmt::format("the log begins at seq {}: {}", rep.first_seq, rep.beginning));
-
   // Where it ends.
   std::uint64_t signed_to = rep.last_checkpoint_seq;
   if (o.head_file) {
-    std::string name = o.head_file->string();
     if (!head) {
       fail(*o.head_file, 0, 0,
            head_text.empty()
@@ -266,6 +243,16 @@ AuditReport verify_audit(const std::vector<fs::path>& files, const VerifyOptions
                        rep.last_seq, head->ts, head->seq, head->seq - rep.last_seq));
       return rep;
     }
+    if (head->shutdown && appended_after_head) {
+      // After a clean shutdown the next writer signs a new head before it
+      // writes anything but its audit_start: these came from elsewhere.
+      auto p = *appended_after_head;
+      fail(p.file, p.line, p.seq,
+           fmt::format("record(s) were appended after the clean shutdown the signed head records "
+                       "(seq {}, {}) and are signed by nothing",
+                       head->seq, head->ts));
+      return rep;
+    }
     rep.head = head;
     signed_to = std::max(signed_to, head->seq);
   } else if (!last_is_checkpoint) {
@@ -275,6 +262,40 @@ AuditReport verify_audit(const std::vector<fs::path>& files, const VerifyOptions
          "check the end against the signed head)");
     return rep;
   }
+  // Where the log must begin.
+  std::uint64_t must_begin = 1;
+  rep.beginning = "genesis";
+  if (o.from_checkpoint) {
+    must_begin = *o.from_checkpoint;
+    rep.beginning = fmt::format("checkpoint seq {} (named by the operator)", must_begin);
+  } else {
+    // Only a signed retention record counts: one appended after the newest
+    // signature could say anything.
+    for (auto it = retentions.rbegin(); it != retentions.rend(); ++it)
+      if (it->first <= signed_to) {
+        must_begin = it->second;
+        rep.beginning = fmt::format("seq {} (retention removed older files, record seq {})",
+                                    must_begin, it->first);
+        break;
+      }
+  }
+  if (rep.first_seq > must_begin) {
+    fail(first_file, 1, rep.first_seq,
+         fmt::format("the log begins at seq {} but must reach back to {}: the files or records "
+                     "before seq {} were removed",
+                     rep.first_seq,
+                     must_begin == 1 ? std::string("its genesis (seq 1)") : rep.beginning,
+                     rep.first_seq));
+    return rep;
+  }
+  if (o.from_checkpoint && !named_checkpoint_found) {
+    fail(first_file, 0, *o.from_checkpoint,
+         fmt::format("seq {} is not a signed checkpoint of this log", *o.from_checkpoint));
+    return rep;
+  }
+  if (rep.first_seq > 1 && !o.from_checkpoint)
+    rep.notes.push_back(fmt::format("the log begins at seq {}: {}", rep.first_seq, rep.beginning));
+
   rep.unsigned_records = rep.last_seq - std::min(signed_to, rep.last_seq);
   if (rep.head && rep.head->shutdown && rep.unsigned_records == 0)
     rep.notes.push_back(fmt::format("the last writer stopped cleanly at {}", rep.head->ts));

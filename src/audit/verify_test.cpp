@@ -268,6 +268,30 @@ TEST_F(Audit, EditsAfterTheLastCheckpointAreCaughtByTheSignedHead) {
   }
 }
 
+TEST_F(Audit, RecordsAppendedAfterACleanShutdownFail) {
+  auto pk = write_log(5);
+  auto ls = lines();
+  auto add = [&](std::string_view type) {
+    std::uint64_t seq = json::parse(ls.back()).at("seq").to_number<std::uint64_t>();
+    ls.push_back(
+        json::serialize(json::object{{"seq", seq + 1},
+                                     {"ts", "2026-12-01T00:00:00.000Z"},
+                                     {"event_type", type},
+                                     {"prev", merkle::to_hex(merkle::leaf_hash(ls.back()))}}));
+  };
+  add("audit_start");  // what a writer that died while starting leaves: tolerated
+  put_lines(ls);
+  auto r = verify(pk);
+  EXPECT_TRUE(r.ok()) << problem(r);
+  EXPECT_EQ(r.unsigned_records, 1u);
+  add("tool_call");  // anything else: forged
+  put_lines(ls);
+  r = verify(pk);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.problem->line, ls.size());
+  EXPECT_NE(problem(r).find("after the clean shutdown"), std::string::npos) << problem(r);
+}
+
 // --- the key ---------------------------------------------------------------------
 
 TEST_F(Audit, APinnedKeyRefusesALogWrittenWithAnotherKey) {
