@@ -185,10 +185,18 @@ test('an edit after the last checkpoint (chain re-linked) is caught by the signe
   attacked(dir, fp, /signed head/, 'edit after the last checkpoint');
 });
 
-test('a 401 record holds no query string, header or token', async () => {
+test('a 401 record holds no query string, header or token; a read hidden by scopes is audited as denied', async () => {
   const cred = newClient('audit-401');
-  const s = await startWithConfig(`testkit: {enabled: true}\n${authYaml([cred])}`);
+  const narrow = newClient('audit-narrow', ['mcp:tool:testkit/echo']);
+  const s = await startWithConfig(`testkit: {enabled: true}\n${authYaml([cred, narrow])}`);
   try {
+    // A resource the caller's scopes hide looks unknown to it, and is audited as denied.
+    const { access_token: small } = await fetchToken(s.base, narrow);
+    const auth = { authorization: `Bearer ${small}` };
+    const { sid, version } = await initialize(s.url, '2025-11-25', auth);
+    const hidden = await post(s.url, { jsonrpc: '2.0', id: 2, method: 'resources/read', params: { uri: 'test://static-text' } },
+      { ...auth, 'mcp-session-id': sid, 'mcp-protocol-version': version });
+    assert.equal(hidden.json?.error?.code, -32002, hidden.text);
     const { access_token: token } = await fetchToken(s.base, cred);
     const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } };
     // Tokens in the query string (RFC 6750 §2.3, which Bastion does not accept).
@@ -207,6 +215,8 @@ test('a 401 record holds no query string, header or token', async () => {
   const failures = records(dir).filter((r) => r.event_type === 'auth_failure');
   assert.ok(failures.length >= 2);
   for (const r of failures) assert.equal(r.path, '/mcp', JSON.stringify(r));
+  const denied = records(dir).filter((r) => r.event_type === 'resource_read');
+  assert.deepEqual(denied.map((r) => [r.tool_name, r.outcome, r.client_id]), [['test://static-text', 'denied', narrow.id]]);
 });
 
 test('calls to unknown tools, resources and prompts are audited', async () => {
