@@ -4,6 +4,8 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 #include "audit/format.hpp"
@@ -72,9 +74,19 @@ AuditKey AuditKey::load_or_create(const fs::path& dir, bool may_create) {
     k.key_id_ = compute_key_id(k.pk_);
     k.fingerprint_ = key_fingerprint(k.pk_);
   }
-  // For convenience only (verify never trusts it); rewritten so it always
-  // matches the signing key.
-  storage::write_private_file(dir / "audit.pub", loaded->public_key_b64() + "\n");
+  // For convenience only (verify never trusts it); rewritten when it does
+  // not match the signing key. Best effort: a full disk must not keep the
+  // log from opening (it then refuses calls until space returns).
+  std::string pub = loaded->public_key_b64() + "\n";
+  std::ifstream in(dir / "audit.pub");
+  std::string have((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (have != pub) {
+    try {
+      storage::write_private_file(dir / "audit.pub", pub);
+    } catch (const std::exception& e) {
+      spdlog::warn("audit: cannot write {}: {}", (dir / "audit.pub").string(), e.what());
+    }
+  }
   return std::move(*loaded);
 }
 

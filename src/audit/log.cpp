@@ -328,6 +328,9 @@ void AuditLog::open_or_resume() {
   if (r.fresh) checkpoint_locked("genesis", true);
   if (options_.sync != AuditOptions::Sync::kNever && ::fdatasync(fd_) == 0) dirty_ = false;
   write_head_locked(seq_, prev_, false);
+  // Once per start: a head file created now must not come back empty after
+  // a power loss (later rewrites in place leave the old or the new one).
+  ::fdatasync(head_fd_);
   apply_retention_locked();
 }
 
@@ -667,6 +670,7 @@ void AuditLog::try_recover_locked() {
     return;
   refused_.fetch_sub(refused, std::memory_order_relaxed);
   failed_writes_ = 0;
+  checkpoint_locked("recovered", true);  // signs the outage record at once
   available_.store(true, std::memory_order_release);
   spdlog::warn("audit: writing again (unavailable since {}: {}); calls are accepted again",
                unavailable_since_, unavailable_reason_);

@@ -464,5 +464,20 @@ TEST_F(AuditDiskFull, AFailedWriteLeavesNothingBehind) {
   EXPECT_TRUE(verify(pk).ok()) << problem(verify(pk));
 }
 
+TEST_F(AuditDiskFull, ARestartOnAFullDiskOpensRefusingAndRecovers) {
+  auto pk = write_log(3);
+  fill();
+  {
+    AuditLog log(opts_);  // does not throw: calls are refused instead
+    EXPECT_FALSE(log.available());
+    fs::remove(mnt_ / "filler");
+    for (int i = 0; i < 100 && !log.available(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_TRUE(log.available());
+    EXPECT_NE(log.append(json::object{{"event_type", "tool_call"}}), 0u);
+  }
+  EXPECT_TRUE(verify(pk).ok()) << problem(verify(pk));
+}
+
 }  // namespace
 }  // namespace bastion::audit
