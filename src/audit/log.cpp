@@ -498,7 +498,6 @@ void AuditLog::write_head_locked(std::uint64_t seq, const merkle::Hash& hash, bo
     return;
   }
   head_seq_ = seq;
-  last_head_ = steady::now();
 }
 
 void AuditLog::checkpoint() {
@@ -704,8 +703,10 @@ void AuditLog::background() {
     bool cp_due = since_checkpoint_ > 0 && now - last_checkpoint_ >= options_.checkpoint_interval;
     bool retention_due = now - last_retention_ >= kRetentionEvery;
     bool recover = !available_.load(std::memory_order_relaxed);
-    bool head_due = options_.sync != AuditOptions::Sync::kAlways && seq_ != head_seq_ &&
-                    now - last_head_ >= options_.sign_interval;
+    // Every tick (at most sign_interval apart) that found new records: the
+    // newest record waits at most one tick, plus the fdatasync, for its
+    // signature.
+    bool head_due = options_.sync != AuditOptions::Sync::kAlways && seq_ != head_seq_;
     std::uint64_t head_seq = seq_;
     merkle::Hash head_hash = prev_;
     if (cp_due || retention_due || recover || head_due) {

@@ -193,7 +193,6 @@ class AuditLog {
   std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
   bool dirty_ = false;          // written since the last fdatasync
   std::uint64_t head_seq_ = 0;  // covered by the last head this writer signed
-  std::chrono::steady_clock::time_point last_head_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_retention_ = std::chrono::steady_clock::now();
   std::uint64_t failures_ = 0;
 
