@@ -110,7 +110,24 @@ bool Engine::close_session(std::string_view id) {
   }
   s->close();
   for (auto& b : backends_) b->on_session_closed(s->id());
+  std::vector<SessionClosed> listeners;
+  {
+    std::shared_lock lk(mu_);
+    for (auto& [n, f] : closed_listeners_) listeners.push_back(f);
+  }
+  for (auto& f : listeners) f(s->id());
   return true;
+}
+
+std::uint64_t Engine::on_session_closed(SessionClosed f) {
+  std::unique_lock lk(mu_);
+  closed_listeners_.emplace(next_listener_, std::move(f));
+  return next_listener_++;
+}
+
+void Engine::remove_session_listener(std::uint64_t id) {
+  std::unique_lock lk(mu_);
+  closed_listeners_.erase(id);
 }
 
 std::size_t Engine::session_count() const {

@@ -7,7 +7,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -72,6 +74,12 @@ class Engine : public BackendListener {
   // Closes sessions idle longer than the configured timeout; returns how many.
   std::size_t expire_idle(std::chrono::steady_clock::time_point now);
   void close_all();
+  // Called with the id of every session that closes (DELETE, idle expiry,
+  // end of stdin, shutdown), after it is closed, on the closing thread:
+  // transports drop their per-session state here. The id unregisters it.
+  using SessionClosed = std::function<void(const std::string& session_id)>;
+  std::uint64_t on_session_closed(SessionClosed f);
+  void remove_session_listener(std::uint64_t id);
 
   // Request dispatch (called by Session).
   boost::asio::awaitable<protocol::Outcome> dispatch(Session& s, RequestContext& ctx,
@@ -117,6 +125,8 @@ class Engine : public BackendListener {
   mutable std::set<std::string> reported_;
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;
+  std::uint64_t next_listener_ = 1;
+  std::map<std::uint64_t, SessionClosed> closed_listeners_;  // under mu_
 };
 
 // Opaque cursors for list pagination.

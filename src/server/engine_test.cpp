@@ -308,6 +308,24 @@ TEST(Engine, LifecycleAndErrors) {
       protocol::kResourceNotFound);
 }
 
+TEST(Engine, TellsListenersWhenASessionCloses) {
+  EngineOptions o;
+  o.session_idle_timeout = std::chrono::seconds(1);
+  Engine e(o);
+  std::vector<std::string> closed;
+  auto id = e.on_session_closed([&](const std::string& sid) { closed.push_back(sid); });
+  auto a = e.create_session({});
+  auto b = e.create_session({});
+  EXPECT_TRUE(e.close_session(a->id()));
+  EXPECT_FALSE(e.close_session(a->id()));  // once
+  EXPECT_EQ(closed, (std::vector<std::string>{a->id()}));
+  e.expire_idle(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+  EXPECT_EQ(closed, (std::vector<std::string>{a->id(), b->id()}));
+  e.remove_session_listener(id);
+  e.close_session(e.create_session({})->id());
+  EXPECT_EQ(closed.size(), 2u);
+}
+
 TEST(Cursor, RoundTripsAndRejectsGarbage) {
   EXPECT_EQ(decode_cursor(encode_cursor(12345)), 12345u);
   EXPECT_FALSE(decode_cursor("x"));

@@ -257,9 +257,16 @@ protocol::Outcome Session::initialize(const json::object& params) {
   std::string_view v = protocol::negotiate_version(pv->get_string());
   {
     std::lock_guard lk(mu_);
+    // One initialize per session, even before notifications/initialized: a
+    // second one must not renegotiate the version or capabilities under
+    // requests already running.
+    if (negotiated_.load())
+      return protocol::RpcError{protocol::kInvalidRequest,
+                                "Invalid Request: the session is already initialized"};
     version_.store(v.data());
     client_caps_ = std::make_shared<const json::object>(caps ? caps->get_object() : json::object{});
     if (info) client_info_ = info->get_object();
+    negotiated_.store(true);
   }
   const auto& o = engine_.options();
   json::object server_info{{"name", o.server_name}, {"version", o.server_version}};
@@ -270,6 +277,10 @@ protocol::Outcome Session::initialize(const json::object& params) {
   result["serverInfo"] = std::move(server_info);
   if (!o.instructions.empty()) result["instructions"] = o.instructions;
   return result;
+}
+
+bool Session::allows_batches() const {
+  return negotiated() && protocol::allows_batches(protocol_version());
 }
 
 void Session::attach_standalone(std::shared_ptr<Outbox> out) {

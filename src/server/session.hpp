@@ -54,6 +54,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Negotiated state.
   bool initialized() const { return initialized_.load(); }
+  // An initialize succeeded: the version is fixed and another is refused.
+  bool negotiated() const { return negotiated_.load(); }
+  // JSON-RPC batches: only once 2025-03-26 was negotiated (later versions
+  // removed them, and before initialize nothing is negotiated).
+  bool allows_batches() const;
   // Fixed by initialize; safe to hold while the session lives.
   std::string_view protocol_version() const { return version_.load(); }
   std::shared_ptr<const boost::json::object> client_capabilities() const;
@@ -94,6 +99,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::string id_;
   const protocol::Principal principal_;
   std::atomic<bool> initialized_{false};
+  std::atomic<bool> negotiated_{false};
   std::atomic<bool> closed_{false};
   std::atomic<int> log_level_{static_cast<int>(LogLevel::kDebug)};
   std::atomic<std::int64_t> last_activity_ns_;

@@ -115,3 +115,57 @@ TEST(Outbox, ServerInitiatedMessagesGoToTheStandaloneStreamUnfinal) {
 
 }  // namespace
 }  // namespace bastion::server
+
+namespace bastion::server {
+namespace {
+
+json::object initialize(int id, const char* version) {
+  return protocol::make_request(
+      id, "initialize",
+      json::object{{"protocolVersion", version},
+                   {"capabilities", json::object{}},
+                   {"clientInfo", json::object{{"name", "t"}, {"version", "1"}}}});
+}
+
+TEST(SessionLifecycle, InitializeOnceEvenBeforeInitialized) {
+  Fixture f;
+  EXPECT_FALSE(f.session->negotiated());
+  f.send(initialize(1, "2025-06-18"));
+  f.run();
+  f.send(initialize(2, "2025-03-26"));  // no notifications/initialized in between
+  f.run();
+  auto got = f.drain();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].message->at("result").at("protocolVersion"), "2025-06-18");
+  EXPECT_EQ(got[1].message->at("error").at("code"), json::value(protocol::kInvalidRequest));
+  EXPECT_EQ(f.session->protocol_version(), "2025-06-18");  // not renegotiated
+  EXPECT_TRUE(f.session->negotiated());
+}
+
+TEST(SessionLifecycle, AFailedInitializeNegotiatesNothing) {
+  Fixture f;
+  f.send(protocol::make_request(1, "initialize", json::object{{"protocolVersion", 7}}));
+  f.run();
+  EXPECT_FALSE(f.session->negotiated());
+  f.send(initialize(2, "2025-11-25"));
+  f.run();
+  auto got = f.drain();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_TRUE(got[1].message->contains("result"));
+}
+
+TEST(SessionLifecycle, BatchesOnlyAfterNegotiating20250326) {
+  Fixture before;
+  EXPECT_FALSE(before.session->allows_batches());  // the default version is not a negotiation
+  Fixture old;
+  old.send(initialize(1, "2025-03-26"));
+  old.run();
+  EXPECT_TRUE(old.session->allows_batches());
+  Fixture modern;
+  modern.send(initialize(1, "2025-06-18"));
+  modern.run();
+  EXPECT_FALSE(modern.session->allows_batches());
+}
+
+}  // namespace
+}  // namespace bastion::server

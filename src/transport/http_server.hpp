@@ -1,7 +1,10 @@
 // Streamable HTTP transport (MCP 2025-11-25 §transports) on Boost.Beast with
-// C++20 coroutines: POST/GET/DELETE on the MCP endpoint, JSON or SSE
-// responses, sessions, resumable SSE streams, Origin/Host checks against DNS
-// rebinding, and a hook for other routes (OAuth2, health, metrics).
+// C++20 coroutines: the public face of the listener (http_server.cpp), which
+// hands /mcp to the MCP endpoint (mcp_endpoint.hpp: POST/GET/DELETE, JSON or
+// SSE answers, sessions), streams through sse.hpp, checks every request with
+// the pure guards of request_guards.hpp (framing, Host/Origin against DNS
+// rebinding, CORS), and offers a hook for other routes (OAuth2, health,
+// metrics).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -78,11 +81,5 @@ class HttpServer {
  private:
   std::shared_ptr<Impl> impl_;
 };
-
-// Exposed for tests.
-bool origin_allowed(std::string_view origin, const std::vector<std::string>& allowed);
-bool host_allowed(std::string_view host_header, const std::vector<std::string>& allowed,
-                  bool loopback_only);
-bool accepts(std::string_view accept_header, std::string_view media_type);
 
 }  // namespace bastion::transport

@@ -59,7 +59,9 @@ struct StdioServer::Impl : std::enable_shared_from_this<Impl> {
     auto& v = std::get<0>(parsed);
     if (v.is_array()) {
       auto& arr = v.get_array();
-      if (!protocol::allows_batches(session->protocol_version()) || arr.empty()) {
+      // Only a session that negotiated 2025-03-26 may batch; `[initialize]`
+      // never can (nothing is negotiated before it).
+      if (!session->allows_batches() || arr.empty()) {
         out->push(protocol::make_error(
             nullptr, {protocol::kInvalidRequest, "Invalid Request: batches are not supported"}));
         return;

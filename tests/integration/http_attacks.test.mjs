@@ -43,8 +43,9 @@ function raw(port, bytes, { idleMs = 1500 } = {}) {
   });
 }
 
-// Status lines of every HTTP response in `text`, in order.
-const statuses = (text) => [...text.matchAll(/^HTTP\/1\.[01] (\d{3})/gm)].map((m) => Number(m[1]));
+// Status lines of every HTTP response in `text`, in order (a response may
+// follow the previous body on the same line).
+const statuses = (text) => [...text.matchAll(/HTTP\/1\.[01] (\d{3}) /g)].map((m) => Number(m[1]));
 
 test('duplicate JSON keys are a parse error on every entry point', async (t) => {
   const srv = await startServe(['--testkit']);
@@ -96,5 +97,198 @@ test('duplicate JSON keys are a parse error on every entry point', async (t) => 
     assert.equal(lines[1].error.code, -32700);
     assert.equal(lines[1].id, null);
     assert.deepEqual(lines[2], { jsonrpc: '2.0', id: 3, result: {} });
+  });
+});
+
+const INIT = (id = 1, version = '2025-11-25') =>
+  JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'attack', version: '1' } } });
+
+// A complete POST /mcp with `body`, Content-Length set, and extra raw header lines.
+function rawPost(port, body, extra = [], { host = `127.0.0.1:${port}` } = {}) {
+  return [
+    'POST /mcp HTTP/1.1',
+    `Host: ${host}`,
+    'Content-Type: application/json',
+    'Accept: application/json, text/event-stream',
+    ...extra,
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    '',
+    body,
+  ].join('\r\n');
+}
+
+test('request smuggling shapes are refused and close the connection', async (t) => {
+  const srv = await startServe(['--testkit']);
+  const port = Number(new URL(srv.url).port);
+  const healthz = `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`;
+
+  await t.test('a control: one well-formed request, then a pipelined one', async () => {
+    const r = await raw(port, rawPost(port, INIT()) + healthz);
+    assert.deepEqual(statuses(r.text), [200, 200]);
+  });
+  await t.test('two Host headers: 400', async () => {
+    const r = await raw(port, rawPost(port, INIT(), ['Host: evil.example']));
+    assert.deepEqual(statuses(r.text), [400]);
+    assert.match(r.text, /more than one Host header/);
+    assert.ok(r.closed);
+    // On every route, not only /mcp.
+    const h = await raw(port, `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: other\r\n\r\n`);
+    assert.deepEqual(statuses(h.text), [400]);
+  });
+  await t.test('no Host header in HTTP/1.1: 400', async () => {
+    const r = await raw(port, 'GET /healthz HTTP/1.1\r\n\r\n');
+    assert.deepEqual(statuses(r.text), [400]);
+  });
+  await t.test('Transfer-Encoding: xchunked with Content-Length is not read by the length', async () => {
+    const body = INIT();
+    const r = await raw(port, [
+      'POST /mcp HTTP/1.1', `Host: 127.0.0.1:${port}`, 'Content-Type: application/json',
+      'Accept: application/json, text/event-stream', 'Transfer-Encoding: xchunked',
+      `Content-Length: ${body.length}`, '', body].join('\r\n'));
+    assert.deepEqual(statuses(r.text), [400]);
+    assert.match(r.text, /both Content-Length and Transfer-Encoding/);
+    assert.ok(r.closed);
+  });
+  for (const te of ['xchunked', 'chunked, identity', 'identity', 'identity, chunked']) {
+    await t.test(`Transfer-Encoding: ${te}: 501, and the bytes after the header are never a request`, async () => {
+      const r = await raw(port, `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nTransfer-Encoding: ${te}\r\n\r\n${healthz}`);
+      assert.deepEqual(statuses(r.text), [501]);
+      assert.ok(r.closed);
+    });
+  }
+  await t.test('Content-Length and Transfer-Encoding: chunked: 400', async () => {
+    const r = await raw(port, `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${healthz}`);
+    assert.deepEqual(statuses(r.text), [400]);
+    assert.ok(r.closed);
+  });
+  await t.test('obsolete line folding: 400', async () => {
+    const r = await raw(port, rawPost(port, INIT(), ['X-Folded: first', ' second']));
+    assert.deepEqual(statuses(r.text), [400]);
+    assert.match(r.text, /line folding/);
+    assert.ok(r.closed);
+    const host = await raw(port, `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\tevil.example\r\n\r\n`);
+    assert.deepEqual(statuses(host.text), [400]);
+  });
+  await t.test('a chunked body is still read (the one encoding that is accepted)', async () => {
+    const body = INIT();
+    const r = await raw(port, [
+      'POST /mcp HTTP/1.1', `Host: 127.0.0.1:${port}`, 'Content-Type: application/json',
+      'Accept: application/json, text/event-stream', 'Transfer-Encoding: chunked', '',
+      `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`].join('\r\n') + healthz);
+    assert.deepEqual(statuses(r.text), [200, 200]);
+  });
+  assert.equal(await srv.stop(), 0, srv.stderr);
+});
+
+test('refusals carry no CORS grant', async (t) => {
+  const srv = await startServe(['--testkit']);
+  const port = Number(new URL(srv.url).port);
+  const { sid, version } = await initialize(srv.url);
+  const h = { 'mcp-session-id': sid, 'mcp-protocol-version': version };
+
+  await t.test('a foreign Origin gets 403 without Access-Control-Allow-Origin', async () => {
+    const r = await post(srv.url, PING, { ...h, origin: 'http://evil.example' });
+    assert.equal(r.status, 403);
+    assert.equal(r.headers.get('access-control-allow-origin'), null);
+    assert.equal(r.headers.get('access-control-expose-headers'), null);
+    assert.equal(r.headers.get('vary'), 'Origin');
+  });
+  await t.test('a preflight from a foreign Origin is refused the same way', async () => {
+    const r = await raw(port, `OPTIONS /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nOrigin: http://evil.example\r\nAccess-Control-Request-Method: POST\r\n\r\n`);
+    assert.deepEqual(statuses(r.text), [403]);
+    assert.doesNotMatch(r.text, /access-control-allow/i);
+  });
+  await t.test('an allowed Origin on a refused Host gets no grant either', async () => {
+    const r = await raw(port, rawPost(port, JSON.stringify(PING), [`Origin: http://localhost:${port}`], { host: 'evil.example' }));
+    assert.deepEqual(statuses(r.text), [403]);
+    assert.doesNotMatch(r.text, /access-control-allow-origin/i);
+  });
+  await t.test('an allowed Origin is granted on its answers', async () => {
+    const r = await post(srv.url, PING, { ...h, origin: 'http://localhost:3000' });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('access-control-allow-origin'), 'http://localhost:3000');
+  });
+  assert.equal(await srv.stop(), 0, srv.stderr);
+});
+
+test('HTTP-level errors carry the request id; initialize is once, alone, per session', async (t) => {
+  const srv = await startServe(['--testkit']);
+  const { sid, version } = await initialize(srv.url);
+  const h = { 'mcp-session-id': sid, 'mcp-protocol-version': version };
+
+  await t.test('unknown session: 404 with the id', async () => {
+    const r = await post(srv.url, PING, { 'mcp-session-id': 'f'.repeat(32) });
+    assert.equal(r.status, 404);
+    assert.equal(r.json.id, 99);
+  });
+  await t.test('missing session header, bad Accept, bad protocol version: the id', async () => {
+    let r = await post(srv.url, PING, {});
+    assert.equal(r.status, 400);
+    assert.equal(r.json.id, 99);
+    r = await post(srv.url, PING, { ...h, accept: 'application/json' });
+    assert.equal(r.status, 406);
+    assert.equal(r.json.id, 99);
+    r = await post(srv.url, { jsonrpc: '2.0', id: 'abc', method: 'ping' }, { ...h, 'mcp-protocol-version': '1999-01-01' });
+    assert.equal(r.status, 400);
+    assert.equal(r.json.id, 'abc');
+  });
+  await t.test('an unparsable body still answers id null', async () => {
+    const r = await post(srv.url, '{"jsonrpc":"2.0","id":5', h);
+    assert.equal(r.status, 400);
+    assert.equal(r.json.id, null);
+  });
+  await t.test('a one-element batch [initialize] is refused and opens no session', async () => {
+    const r = await post(srv.url, `[${INIT(3)}]`);
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error.code, -32600);
+    assert.equal(r.headers.get('mcp-session-id'), null);
+  });
+  await t.test('initialize on a live session is refused', async () => {
+    const r = await post(srv.url, INIT(4), { 'mcp-session-id': sid });
+    assert.equal(r.status, 400);
+    assert.equal(r.json.id, 4);
+    assert.match(r.json.error.message, /already initialized/);
+    assert.equal(r.headers.get('mcp-session-id'), null);
+    assert.equal((await post(srv.url, PING, h)).status, 200);  // the session itself is unharmed
+  });
+  await t.test('a failed initialize leaves no session behind', async () => {
+    const r = await post(srv.url, JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'initialize', params: { protocolVersion: 42 } }));
+    assert.equal(r.json.error.code, -32602);
+    assert.equal(r.headers.get('mcp-session-id'), null);
+  });
+  await t.test('batches still work on a session that negotiated 2025-03-26', async () => {
+    const old = await initialize(srv.url, '2025-03-26');
+    const r = await post(srv.url, [PING, { ...PING, id: 100 }], { 'mcp-session-id': old.sid, 'mcp-protocol-version': '2025-03-26' });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json.map((m) => m.id).sort(), [100, 99]);
+    const refused = await post(srv.url, [PING], h);  // 2025-11-25 has none
+    assert.equal(refused.status, 400);
+  });
+  assert.equal(await srv.stop(), 0, srv.stderr);
+
+  await t.test('stdio: [initialize] and a second initialize are refused', async () => {
+    const child = spawn(BIN, ['stdio', '--testkit', '--data-dir', tempDir()], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const lines = [];
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        lines.push(JSON.parse(buf.slice(0, i)));
+        buf = buf.slice(i + 1);
+      }
+    });
+    child.stdin.write(`[${INIT(1, '2025-03-26')}]\n`);
+    await new Promise((r) => setTimeout(r, 300));
+    child.stdin.write(INIT(2, '2025-03-26') + '\n');
+    await new Promise((r) => setTimeout(r, 300));
+    child.stdin.write(INIT(3, '2025-06-18') + '\n');
+    child.stdin.end();
+    assert.equal(await new Promise((res) => child.on('exit', res)), 0);
+    assert.equal(lines.length, 3, JSON.stringify(lines));
+    assert.equal(lines[0].error.code, -32600);  // nothing negotiated yet: no batch
+    assert.equal(lines[1].result.protocolVersion, '2025-03-26');
+    assert.equal(lines[2].id, 3);
+    assert.equal(lines[2].error.code, -32600);  // already initialized
   });
 });

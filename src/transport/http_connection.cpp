@@ -1,0 +1,84 @@
+#include "transport/http_connection.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "metrics/metrics.hpp"
+#include "protocol/jsonrpc.hpp"
+
+namespace bastion::transport {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+HttpConnection::HttpConnection(tcp::socket socket, std::chrono::milliseconds write_timeout,
+                               const std::atomic<bool>& stopping)
+    : stream_(std::move(socket)), write_timeout_(write_timeout), stopping_(stopping) {}
+
+asio::awaitable<bool> HttpConnection::write(Response res, bool keep_alive) {
+  metrics::Metrics::global().add("bastion_http_responses_total",
+                                 fmt::format("code=\"{}\"", res.result_int()));
+  res.keep_alive(keep_alive && !stopping());
+  res.prepare_payload();
+  stream_.expires_after(write_timeout_);
+  auto [ec, n] = co_await http::async_write(stream_, res, tuple_awaitable);
+  stream_.expires_never();
+  co_return !ec && res.keep_alive();
+}
+
+asio::awaitable<bool> HttpConnection::write_header(http::response<http::empty_body>& res) {
+  metrics::Metrics::global().add("bastion_http_responses_total",
+                                 fmt::format("code=\"{}\",stream=\"sse\"", res.result_int()));
+  http::response_serializer<http::empty_body> sr{res};
+  stream_.expires_after(write_timeout_);
+  auto [ec, n] = co_await http::async_write_header(stream_, sr, tuple_awaitable);
+  stream_.expires_never();
+  co_return !ec;
+}
+
+asio::awaitable<bool> HttpConnection::write_chunk(std::string_view data) {
+  stream_.expires_after(write_timeout_);
+  auto [ec, n] = co_await asio::async_write(
+      stream_, http::make_chunk(asio::buffer(data.data(), data.size())), tuple_awaitable);
+  stream_.expires_never();
+  co_return !ec;
+}
+
+asio::awaitable<bool> HttpConnection::write_last_chunk() {
+  stream_.expires_after(write_timeout_);
+  auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk_last(), tuple_awaitable);
+  stream_.expires_never();
+  co_return !ec;
+}
+
+void HttpConnection::shutdown_receive() {
+  boost::system::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_receive, ignored);
+}
+
+void HttpConnection::close() {
+  boost::system::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.close();
+}
+
+Response json_response(unsigned version, http::status status, const json::value& body) {
+  Response res{status, version};
+  res.set(http::field::content_type, "application/json");
+  res.body() = json::serialize(body);
+  return res;
+}
+
+Response error_response(unsigned version, const Refusal& refusal) {
+  return json_response(version, refusal.status,
+                       protocol::make_error(refusal.id, {refusal.code, refusal.reason}));
+}
+
+}  // namespace bastion::transport

@@ -1,0 +1,58 @@
+// One accepted HTTP connection and how answers are written to it: complete
+// responses, or a chunked body (SSE) piece by piece, each write bounded by a
+// timeout and counted in bastion_http_responses_total. Shared by the
+// listener, the MCP endpoint and SSE streaming.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <string_view>
+
+#include "transport/http_server.hpp"
+#include "transport/request_guards.hpp"
+
+namespace bastion::transport {
+
+// One coroutine at a time uses a connection (its session loop, or the SSE
+// writer that loop is awaiting), on the connection's executor (a strand).
+class HttpConnection {
+ public:
+  HttpConnection(boost::asio::ip::tcp::socket socket, std::chrono::milliseconds write_timeout,
+                 const std::atomic<bool>& stopping);
+
+  boost::beast::tcp_stream& stream() { return stream_; }
+  // The server is shutting down: answers say Connection: close.
+  bool stopping() const { return stopping_.load(); }
+
+  // Writes a complete response. True when the connection stays open
+  // (`keep_alive` asked for it and the server is not stopping).
+  boost::asio::awaitable<bool> write(Response res, bool keep_alive);
+
+  // A chunked response: the header once, then chunks, then the last chunk.
+  // Each returns false once the peer is gone.
+  boost::asio::awaitable<bool> write_header(http::response<http::empty_body>& res);
+  boost::asio::awaitable<bool> write_chunk(std::string_view data);
+  boost::asio::awaitable<bool> write_last_chunk();
+
+  // Ends reading: the session loop finishes after its current answer. Call
+  // on the connection's executor.
+  void shutdown_receive();
+  void close();
+
+ private:
+  boost::beast::tcp_stream stream_;
+  std::chrono::milliseconds write_timeout_;
+  const std::atomic<bool>& stopping_;
+};
+
+Response json_response(unsigned version, http::status status, const boost::json::value& body);
+// A refusal as an HTTP error with a JSON-RPC error body, as the MCP
+// transport spec suggests: the request's id when it is known, else null.
+Response error_response(unsigned version, const Refusal& refusal);
+
+}  // namespace bastion::transport

@@ -1,0 +1,325 @@
+#include "transport/mcp_endpoint.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/asio/this_coro.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "protocol/version.hpp"
+#include "server/outbox.hpp"
+
+namespace bastion::transport {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using protocol::kInvalidRequest;
+
+namespace {
+
+Refusal bad_request(std::string reason, json::value id = nullptr) {
+  return Refusal{http::status::bad_request, kInvalidRequest, std::move(reason), std::move(id)};
+}
+
+// The protocol version header, when present, must name one we speak.
+std::optional<Refusal> check_version_header(const Request& req, const json::value& id) {
+  auto pv = req["MCP-Protocol-Version"];
+  if (pv.empty() || protocol::is_supported_version(pv)) return std::nullopt;
+  return bad_request(fmt::format("Bad Request: unsupported MCP-Protocol-Version '{}'",
+                                 std::string_view(pv).substr(0, 64)),
+                     id);
+}
+
+}  // namespace
+
+protocol::Expected<PostBody, Refusal> read_post_body(std::string_view text) {
+  auto parsed = protocol::parse_json(text);
+  if (parsed.index() == 1) {
+    const auto& e = std::get<1>(parsed);
+    return Refusal{http::status::bad_request, e.code, e.message};
+  }
+  json::value& v = std::get<0>(parsed);
+  std::vector<json::value> items;
+  PostBody body;
+  if (v.is_array()) {
+    body.batch = true;
+    for (auto& e : v.get_array()) {
+      if (!e.is_object()) return bad_request("Invalid Request: batch items must be objects");
+      items.push_back(std::move(e));
+    }
+    if (items.empty()) return bad_request("Invalid Request: empty batch");
+  } else if (v.is_object()) {
+    items.push_back(std::move(v));
+  } else {
+    return bad_request("Invalid Request: expected a JSON-RPC object");
+  }
+  // Classify up front: invalid messages are answered here, and the POST must
+  // know how many answers it waits for.
+  body.messages.reserve(items.size());
+  for (auto& item : items) {
+    auto c = protocol::classify(std::move(item));
+    if (c.index() == 1) {
+      auto& e = std::get<1>(c);
+      return Refusal{http::status::bad_request, e.error.code, e.error.message, e.id};
+    }
+    auto& msg = std::get<protocol::Message>(c);
+    if (msg.kind == protocol::MessageKind::kRequest) {
+      body.id = ++body.requests == 1 ? msg.id : json::value(nullptr);
+      body.initialize |= msg.method == "initialize";
+    }
+    body.messages.push_back(std::move(msg));
+  }
+  // Nothing is negotiated before initialize, so it cannot ride in a batch
+  // (batches exist only in 2025-03-26, and only on a session that chose it).
+  if (body.batch && body.initialize)
+    return bad_request("Invalid Request: initialize must be sent alone, not in a batch", body.id);
+  return body;
+}
+
+struct McpEndpoint::Exchange {
+  HttpConnection& conn;
+  Request& req;
+  bool cors = false;  // the Origin may read the answer
+  protocol::Principal principal;
+};
+
+McpEndpoint::McpEndpoint(server::Engine& engine, const HttpOptions& opts, GuardOptions guards)
+    : engine_(engine), opts_(opts), guards_(std::move(guards)) {}
+
+asio::awaitable<bool> McpEndpoint::reply(Exchange& x, Response res) {
+  apply_cors(res, x.req[http::field::origin], x.cors);
+  co_return co_await x.conn.write(std::move(res), x.req.keep_alive());
+}
+
+asio::awaitable<bool> McpEndpoint::refuse(Exchange& x, const Refusal& r) {
+  Response res = error_response(x.req.version(), r);
+  co_return co_await reply(x, std::move(res));
+}
+
+SseResponse McpEndpoint::sse_head(const Exchange& x, std::string session_id,
+                                  std::string_view version) const {
+  SseResponse head;
+  head.session_id = std::move(session_id);
+  head.protocol_version = std::string(version);
+  if (x.cors) head.cors_origin = std::string(x.req[http::field::origin]);
+  head.keepalive = opts_.sse_keepalive;
+  head.retry = opts_.sse_retry;
+  return head;
+}
+
+asio::awaitable<bool> McpEndpoint::handle(HttpConnection& conn, Request& req) {
+  Exchange x{conn, req};
+  const unsigned v = req.version();
+  Admission admission = admit(req, guards_);
+  if (admission.refusal) co_return co_await refuse(x, *admission.refusal);
+  x.cors = admission.cors;
+
+  if (req.method() == http::verb::options) {
+    Response res{http::status::no_content, v};
+    res.set(http::field::access_control_allow_methods, "GET, POST, DELETE");
+    res.set(http::field::access_control_allow_headers,
+            "Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, "
+            "Last-Event-ID");
+    res.set(http::field::access_control_max_age, "86400");
+    co_return co_await reply(x, std::move(res));
+  }
+  if (req.method() != http::verb::post && req.method() != http::verb::get &&
+      req.method() != http::verb::delete_) {
+    Response res = error_response(
+        v, Refusal{http::status::method_not_allowed, kInvalidRequest, "Method not allowed"});
+    res.set(http::field::allow, "GET, POST, DELETE, OPTIONS");
+    co_return co_await reply(x, std::move(res));
+  }
+  if (authenticator_) {
+    auto who = authenticator_(req);
+    if (who.index() == 1) co_return co_await reply(x, std::move(std::get<1>(who)));
+    x.principal = std::move(std::get<0>(who));
+  }
+  if (req.method() == http::verb::post) co_return co_await post(x);
+  if (req.method() == http::verb::get) co_return co_await get(x);
+  co_return co_await del(x);
+}
+
+protocol::Expected<McpEndpoint::SessionPtr, Refusal> McpEndpoint::session_for(
+    const Exchange& x, const json::value& id) {
+  auto sid = x.req["Mcp-Session-Id"];
+  if (sid.empty()) return bad_request("Bad Request: Mcp-Session-Id header is required", id);
+  auto s = engine_.find_session(sid);
+  // A session belongs to the client that created it; to anyone else it does
+  // not exist.
+  if (!s || (s->principal().authenticated && s->principal().client_id != x.principal.client_id))
+    return Refusal{http::status::not_found, -32001, "Session not found", id};
+  return s;
+}
+
+asio::awaitable<bool> McpEndpoint::post(Exchange& x) {
+  const unsigned v = x.req.version();
+  if (!is_json_content_type(x.req[http::field::content_type])) {
+    const Refusal r{http::status::unsupported_media_type, kInvalidRequest,
+                    "Unsupported Media Type: Content-Type must be application/json"};
+    co_return co_await refuse(x, r);
+  }
+  auto read = read_post_body(x.req.body());
+  if (!read) co_return co_await refuse(x, read.error());
+  PostBody body = std::move(read.value());
+  // From here on, errors about the request carry its id.
+  auto accept = x.req[http::field::accept];
+  if (!accepts(accept, "application/json") || !accepts(accept, "text/event-stream")) {
+    const Refusal r{http::status::not_acceptable, kInvalidRequest,
+                    "Not Acceptable: client must accept both application/json and "
+                    "text/event-stream",
+                    body.id};
+    co_return co_await refuse(x, r);
+  }
+  std::optional<Refusal> bad_version = check_version_header(x.req, body.id);
+  if (bad_version) co_return co_await refuse(x, *bad_version);
+  if (message_check_)
+    for (const auto& m : body.messages) {
+      std::optional<Response> denied = message_check_(x.req, x.principal, m.raw);
+      if (denied) co_return co_await reply(x, std::move(*denied));
+    }
+
+  SessionPtr session;
+  bool created = false;
+  if (body.initialize) {
+    // initialize opens a session; naming one that is live (and ours) asks
+    // to initialize it twice.
+    if (!x.req["Mcp-Session-Id"].empty() && session_for(x, body.id)) {
+      const Refusal r = bad_request("Invalid Request: the session is already initialized", body.id);
+      co_return co_await refuse(x, r);
+    }
+    session = engine_.create_session(x.principal);
+    if (!session) {
+      const Refusal r{http::status::service_unavailable, protocol::kInternalError,
+                      "Too many sessions", body.id};
+      co_return co_await refuse(x, r);
+    }
+    created = true;
+  } else {
+    auto found = session_for(x, body.id);
+    if (!found) co_return co_await refuse(x, found.error());
+    session = std::move(found.value());
+    if (body.batch && !session->allows_batches()) {
+      const Refusal r = bad_request(
+          "Invalid Request: JSON-RPC batches are not supported in this protocol version");
+      co_return co_await refuse(x, r);
+    }
+  }
+
+  auto ex = co_await asio::this_coro::executor;
+  if (body.requests == 0) {
+    // Only notifications and responses: accepted, nothing to stream back.
+    auto sink = std::make_shared<server::Outbox>(ex, 16);
+    for (auto& m : body.messages) session->deliver(std::move(m), sink, ex);
+    Response res{http::status::accepted, v};
+    co_return co_await reply(x, std::move(res));
+  }
+
+  auto out = std::make_shared<server::Outbox>(ex);
+  for (auto& m : body.messages) session->deliver(std::move(m), out, ex);
+
+  // JSON while only final responses arrive; the first notification or
+  // server-to-client request turns this POST into an SSE stream.
+  std::size_t remaining = body.requests;
+  json::array responses;
+  std::vector<json::object> early;  // messages to put first on the stream
+  while (remaining > 0) {
+    std::optional<server::Outgoing> m = co_await out->pop();
+    if (!m) break;
+    if (m->ends_request) {
+      --remaining;
+      if (m->message) responses.push_back(std::move(*m->message));
+      continue;
+    }
+    early.push_back(std::move(*m->message));
+    break;
+  }
+
+  if (early.empty()) {
+    // A failed (or cancelled) initialize leaves no session behind.
+    bool initialized = !responses.empty() && !responses[0].as_object().contains("error");
+    Response res;
+    if (responses.empty()) {
+      res = Response{http::status::accepted, v};  // every request was cancelled
+    } else {
+      json::value payload =
+          body.batch ? json::value(std::move(responses)) : std::move(responses[0]);
+      res = json_response(v, http::status::ok, payload);
+    }
+    if (created && initialized) res.set("Mcp-Session-Id", session->id());
+    if (created && !initialized) engine_.close_session(session->id());
+    co_return co_await reply(x, std::move(res));
+  }
+
+  // SSE: a pump moves everything for this POST into a resumable stream.
+  auto table = streams_.get(session->id(), [session] { return session->closed(); });
+  auto es = table->create(ex);
+  for (auto& r : responses) es->append(json::serialize(r));
+  for (auto& e : early) es->append(json::serialize(e));
+  pump(out, es, remaining, ex);
+  std::uint64_t last = 0;
+  SseResponse head =
+      sse_head(x, created ? session->id() : std::string(), session->protocol_version());
+  co_return co_await write_sse(x.conn, x.req, es, &last, std::move(head));
+}
+
+asio::awaitable<bool> McpEndpoint::get(Exchange& x) {
+  if (!accepts(x.req[http::field::accept], "text/event-stream")) {
+    const Refusal r{http::status::not_acceptable, kInvalidRequest,
+                    "Not Acceptable: GET requires Accept: text/event-stream"};
+    co_return co_await refuse(x, r);
+  }
+  std::optional<Refusal> bad_version = check_version_header(x.req, nullptr);
+  if (bad_version) co_return co_await refuse(x, *bad_version);
+  auto found = session_for(x, nullptr);
+  if (!found) co_return co_await refuse(x, found.error());
+  SessionPtr session = std::move(found.value());
+  session->touch();
+  auto table = streams_.get(session->id(), [session] { return session->closed(); });
+  auto ex = co_await asio::this_coro::executor;
+  const std::string version(session->protocol_version());
+
+  // Resumption of any stream of this session.
+  auto last_event = x.req["Last-Event-ID"];
+  if (!last_event.empty()) {
+    std::optional<std::pair<std::string, std::uint64_t>> from = parse_event_id(last_event);
+    std::shared_ptr<EventStream> es;
+    if (from) es = table->find(from->first);
+    if (es) {
+      std::uint64_t last = from->second;
+      SseResponse head = sse_head(x, std::string(), version);
+      co_return co_await write_sse(x.conn, x.req, es, &last, std::move(head));
+    }
+  }
+
+  // The standalone stream for server-initiated messages: a fresh GET gets
+  // everything still buffered that no connection delivered yet.
+  bool created = false;
+  std::uint64_t last = 0;
+  auto es = table->claim_standalone(ex, created, last);
+  if (!es) {
+    const Refusal r{http::status::conflict, kInvalidRequest,
+                    "Conflict: only one standalone SSE stream is allowed per session"};
+    co_return co_await refuse(x, r);
+  }
+  if (created) {
+    auto box = std::make_shared<server::Outbox>(ex);
+    session->attach_standalone(box);
+    pump(box, es, std::nullopt, ex);
+  }
+  SseResponse head = sse_head(x, std::string(), version);
+  bool keep = co_await write_sse(x.conn, x.req, es, &last, std::move(head));
+  table->release_standalone(last);
+  co_return keep;
+}
+
+asio::awaitable<bool> McpEndpoint::del(Exchange& x) {
+  std::optional<Refusal> bad_version = check_version_header(x.req, nullptr);
+  if (bad_version) co_return co_await refuse(x, *bad_version);
+  auto found = session_for(x, nullptr);
+  if (!found) co_return co_await refuse(x, found.error());
+  engine_.close_session(found.value()->id());  // its streams go with it (session_closed)
+  Response res{http::status::ok, x.req.version()};
+  co_return co_await reply(x, std::move(res));
+}
+
+}  // namespace bastion::transport

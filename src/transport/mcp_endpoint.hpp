@@ -1,0 +1,79 @@
+// The MCP endpoint of Streamable HTTP (MCP 2025-11-25 §transports): what
+// POST, GET and DELETE mean for sessions, and how each answer goes out
+// (JSON, an SSE stream, or a bare status). The decisions that need no I/O
+// (reading a POST body) are pure functions beside it, tested directly.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/expected.hpp"
+#include "protocol/jsonrpc.hpp"
+#include "server/engine.hpp"
+#include "server/session.hpp"
+#include "transport/http_connection.hpp"
+#include "transport/http_server.hpp"
+#include "transport/request_guards.hpp"
+#include "transport/sse.hpp"
+
+namespace bastion::transport {
+
+// A POST body read as JSON-RPC.
+struct PostBody {
+  bool batch = false;
+  std::vector<protocol::Message> messages;
+  std::size_t requests = 0;  // messages that expect an answer
+  bool initialize = false;   // one of them is initialize
+  // The id of the body's only request, for HTTP-level errors about it; null
+  // when there are none or several.
+  boost::json::value id = nullptr;
+};
+// Parses and classifies a POST body: a parse error (-32700, also for
+// duplicate keys), a malformed message (with its id), an empty batch, or
+// initialize inside a batch are refusals.
+protocol::Expected<PostBody, Refusal> read_post_body(std::string_view body);
+
+// Serves the MCP endpoint for one listener. Thread-safe; every request on
+// its connection's coroutine.
+class McpEndpoint {
+ public:
+  McpEndpoint(server::Engine& engine, const HttpOptions& opts, GuardOptions guards);
+
+  void set_authenticator(Authenticator a) { authenticator_ = std::move(a); }
+  void set_message_check(MessageCheck c) { message_check_ = std::move(c); }
+
+  // Answers one request; true when the connection may serve another.
+  boost::asio::awaitable<bool> handle(HttpConnection& conn, Request& req);
+
+  // The engine closed this session: its streams can no longer be resumed.
+  void session_closed(const std::string& session_id) { streams_.drop(session_id); }
+  std::size_t sessions_with_streams() const { return streams_.size(); }
+
+ private:
+  struct Exchange;
+  using SessionPtr = std::shared_ptr<server::Session>;
+
+  boost::asio::awaitable<bool> post(Exchange& x);
+  boost::asio::awaitable<bool> get(Exchange& x);
+  boost::asio::awaitable<bool> del(Exchange& x);
+  boost::asio::awaitable<bool> reply(Exchange& x, Response res);
+  // Coroutine arguments here are named objects passed by reference or moved
+  // from: GCC 12 destroys some temporaries of a co_await expression twice.
+  boost::asio::awaitable<bool> refuse(Exchange& x, const Refusal& r);
+  // Mcp-Session-Id into a live session of this caller, or why not.
+  protocol::Expected<SessionPtr, Refusal> session_for(const Exchange& x,
+                                                      const boost::json::value& id);
+  SseResponse sse_head(const Exchange& x, std::string session_id, std::string_view version) const;
+
+  server::Engine& engine_;
+  const HttpOptions& opts_;
+  GuardOptions guards_;
+  Authenticator authenticator_;
+  MessageCheck message_check_;
+  StreamTable streams_;
+};
+
+}  // namespace bastion::transport

@@ -1,0 +1,78 @@
+#include "transport/sse.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+namespace bastion::transport {
+namespace {
+
+namespace asio = boost::asio;
+
+TEST(Sse, ParsesEventIds) {
+  auto p = parse_event_id("12-34");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->first, "12");
+  EXPECT_EQ(p->second, 34u);
+  EXPECT_EQ(parse_event_id("a-b-7")->first, "a-b");  // the last dash splits
+  for (const char* bad : {"", "12", "-3", "12-", "12-x", "12-99999999999999999999", "1-2 "})
+    EXPECT_FALSE(parse_event_id(bad)) << bad;
+}
+
+TEST(Sse, FormatsEvents) {
+  asio::io_context ioc;
+  EventStream es(ioc.get_executor(), "3");
+  std::vector<EventStream::Event> events{{1, R"({"a":1})"}, {2, R"({"b":2})"}};
+  EXPECT_EQ(format_events(es, events),
+            "id: 3-1\nevent: message\ndata: {\"a\":1}\n\n"
+            "id: 3-2\nevent: message\ndata: {\"b\":2}\n\n");
+  EXPECT_EQ(format_events(es, {}), "");
+}
+
+TEST(Sse, OneStandaloneHolderAtATime) {
+  asio::io_context ioc;
+  SessionStreams s;
+  bool created = false;
+  std::uint64_t delivered = 99;
+  auto first = s.claim_standalone(ioc.get_executor(), created, delivered);
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(created);
+  EXPECT_EQ(delivered, 0u);
+  EXPECT_FALSE(s.claim_standalone(ioc.get_executor(), created, delivered));  // 409
+  s.release_standalone(5);
+  auto again = s.claim_standalone(ioc.get_executor(), created, delivered);
+  EXPECT_EQ(again, first);  // the same stream: nothing buffered is lost
+  EXPECT_FALSE(created);
+  EXPECT_EQ(delivered, 5u);  // and nothing delivered is repeated
+  s.release_standalone(3);   // an older connection finishing late does not rewind
+  s.claim_standalone(ioc.get_executor(), created, delivered);
+  EXPECT_EQ(delivered, 5u);
+}
+
+TEST(Sse, OldStreamsAreForgottenButNotTheStandaloneOne) {
+  asio::io_context ioc;
+  SessionStreams s;
+  bool created;
+  std::uint64_t delivered;
+  auto standalone = s.claim_standalone(ioc.get_executor(), created, delivered);
+  auto first = s.create(ioc.get_executor());
+  for (std::size_t i = 0; i < SessionStreams::kMaxStreams; ++i) s.create(ioc.get_executor());
+  EXPECT_FALSE(s.find(first->id()));
+  EXPECT_EQ(s.find(standalone->id()), standalone);
+}
+
+TEST(Sse, TableForgetsClosedSessions) {
+  StreamTable t;
+  auto a = t.get("a", [] { return false; });
+  EXPECT_EQ(t.get("a", [] { return false; }), a);
+  EXPECT_EQ(t.size(), 1u);
+  t.drop("a");  // the engine's close notice
+  EXPECT_EQ(t.size(), 0u);
+  // A session that closed before its entry was made leaves none behind.
+  auto late = t.get("b", [] { return true; });
+  EXPECT_TRUE(late);
+  EXPECT_EQ(t.size(), 0u);
+}
+
+}  // namespace
+}  // namespace bastion::transport
