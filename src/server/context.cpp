@@ -1,5 +1,7 @@
 #include "server/context.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -114,7 +116,12 @@ asio::awaitable<protocol::Outcome> RequestContext::client_request(
     session_->forget_pending(id);
     co_return std::move(*sent.error);
   }
+  {
+    std::lock_guard lk(open_mu_);
+    open_client_requests_.push_back(id);
+  }
   if (!out_->push(std::move(request))) {
+    close_client_request(id);
     session_->forget_pending(id);
     co_return protocol::RpcError{protocol::kInternalError, "client stream is closed"};
   }
@@ -122,13 +129,15 @@ asio::awaitable<protocol::Outcome> RequestContext::client_request(
   auto r =
       co_await (pending->reply->pop() || timer.async_wait(asio::as_tuple(asio::use_awaitable)));
   session_->forget_pending(id);
+  bool was_open = close_client_request(id);
   auto cs = co_await asio::this_coro::cancellation_state;
   if (cs.cancelled() != asio::cancellation_type::none) {
     // Whoever asked gave up (an upstream that exited, a relay torn down): the
     // client stops working on it, and its late answer finds nothing pending.
-    out_->push(protocol::make_notification(
-        "notifications/cancelled",
-        json::object{{"requestId", id}, {"reason", "the request's sender went away"}}));
+    if (was_open)
+      out_->push(protocol::make_notification(
+          "notifications/cancelled",
+          json::object{{"requestId", id}, {"reason", "the request's sender went away"}}));
     co_return protocol::RpcError{protocol::kRequestCancelled, "request cancelled"};
   }
   if (r.index() == 0) {
@@ -153,6 +162,27 @@ asio::awaitable<protocol::Outcome> RequestContext::client_request(
   co_return protocol::RpcError{
       protocol::kRequestTimeout,
       fmt::format("client did not answer {} within {} ms", method, timeout.count())};
+}
+
+bool RequestContext::close_client_request(const json::value& id) {
+  std::lock_guard lk(open_mu_);
+  auto it = std::find(open_client_requests_.begin(), open_client_requests_.end(), id);
+  if (it == open_client_requests_.end()) return false;
+  open_client_requests_.erase(it);
+  return true;
+}
+
+void RequestContext::withdraw_client_requests(std::string_view reason) {
+  std::vector<json::value> open;
+  {
+    std::lock_guard lk(open_mu_);
+    open.swap(open_client_requests_);
+  }
+  for (auto& id : open) {
+    out_->push(protocol::make_notification("notifications/cancelled",
+                                           json::object{{"requestId", id}, {"reason", reason}}));
+    session_->cancel_pending(id);  // its asker wakes with kRequestCancelled
+  }
 }
 
 }  // namespace bastion::server

@@ -9,9 +9,11 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "protocol/jsonrpc.hpp"
 #include "protocol/principal.hpp"
@@ -69,6 +71,13 @@ class RequestContext : public std::enable_shared_from_this<RequestContext> {
   boost::asio::awaitable<protocol::Outcome> client_request(std::string_view method,
                                                            boost::json::object params);
 
+  // Withdraws the server-to-client requests of this request that are still
+  // unanswered: the client gets notifications/cancelled for each on this
+  // request's stream, and their askers see kRequestCancelled. The session
+  // calls it before the request's last message, so the notices always come
+  // before the response and never land on a closed stream.
+  void withdraw_client_requests(std::string_view reason);
+
   // Set when the client sent notifications/cancelled for this request.
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
   std::string cancel_reason() const;
@@ -88,6 +97,11 @@ class RequestContext : public std::enable_shared_from_this<RequestContext> {
   std::string call_target_;
   std::atomic<bool> cancelled_{false};
   std::string cancel_reason_;
+  // Ids of this request's server-to-client requests sent and not answered.
+  std::mutex open_mu_;
+  std::vector<boost::json::value> open_client_requests_;
+  // Removes `id` from the open list; false when it was withdrawn already.
+  bool close_client_request(const boost::json::value& id);
   boost::asio::cancellation_signal cancel_signal_;
 };
 

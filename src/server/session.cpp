@@ -167,6 +167,9 @@ void Session::start_request(Message msg, const std::shared_ptr<Outbox>& out,
           protocol::LogFields scope(fields);
           spdlog::log(level, outcome.ok() ? "request done" : "request failed");
         }
+        // What it still asks the client is moot now: withdrawn before its
+        // last entry, so the notices go out on its stream.
+        ctx->withdraw_client_requests("the request it belonged to has finished");
         // A cancelled request gets no response (spec: cancellation); either
         // way this is its last entry.
         if (ctx->cancelled())
@@ -242,6 +245,18 @@ std::shared_ptr<Session::Pending> Session::new_pending(json::value& id_out,
 void Session::forget_pending(const json::value& id) {
   std::lock_guard lk(mu_);
   pending_.erase(id_key(id));
+}
+
+void Session::cancel_pending(const json::value& id) {
+  std::shared_ptr<Pending> p;
+  {
+    std::lock_guard lk(mu_);
+    auto it = pending_.find(id_key(id));
+    if (it == pending_.end()) return;
+    p = std::move(it->second);
+    pending_.erase(it);
+  }
+  p->reply->close();
 }
 
 protocol::Outcome Session::initialize(const json::object& params) {

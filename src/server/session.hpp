@@ -76,6 +76,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<Pending> new_pending(boost::json::value& id_out,
                                        const boost::asio::any_io_executor& ex);
   void forget_pending(const boost::json::value& id);
+  // Forgets it and wakes its waiter with nothing (the request was withdrawn).
+  void cancel_pending(const boost::json::value& id);
 
   // Requests received and not yet answered.
   std::size_t in_flight() const {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -22,6 +24,7 @@ struct Fixture {
   Engine engine{EngineOptions{}};
   std::shared_ptr<Session> session;
   std::shared_ptr<Outbox> out;
+  std::optional<protocol::Outcome> asked;
 
   Fixture() {
     auto b = std::make_shared<BuiltinBackend>("t");
@@ -36,6 +39,21 @@ struct Fixture {
                   asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::seconds(5));
                   co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
                   co_return text_result("late");
+                });
+    // Asks the client something on the side (as a relayed upstream request
+    // does) and finishes without waiting for the answer.
+    b->add_tool(json::object{{"name", "asker"}},
+                [this](json::object, RequestContext& ctx) -> asio::awaitable<protocol::Outcome> {
+                  asio::co_spawn(
+                      co_await asio::this_coro::executor,
+                      [c = ctx.shared_from_this(), this]() -> asio::awaitable<void> {
+                        asked = co_await c->client_request("sampling/createMessage", {});
+                      },
+                      asio::detached);
+                  asio::steady_timer t(co_await asio::this_coro::executor,
+                                       std::chrono::milliseconds(20));
+                  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+                  co_return text_result("done");
                 });
     engine.add_backend(b);
     session = engine.create_session(protocol::Principal::anonymous());
@@ -85,6 +103,27 @@ TEST(Outbox, ACancelledRequestEndsWithoutAResponse) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_TRUE(got[0].ends_request);
   EXPECT_FALSE(got[0].message);  // nothing to write, but the stream may finish
+}
+
+TEST(Outbox, AFinishedRequestWithdrawsItsOpenClientRequestsBeforeItsResponse) {
+  Fixture f;
+  f.send(call(4, "asker"));
+  f.run();
+  auto got = f.drain();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].message->at("method"), "sampling/createMessage");
+  json::value asked_id = got[0].message->at("id");
+  EXPECT_EQ(got[1].message->at("method"), "notifications/cancelled");
+  EXPECT_EQ(got[1].message->at("params").at("requestId"), asked_id);
+  EXPECT_FALSE(got[1].ends_request);
+  EXPECT_TRUE(got[2].ends_request);
+  EXPECT_EQ(got[2].message->at("id"), json::value(4));
+  // The asker is told, and a late answer from the client finds nothing.
+  ASSERT_TRUE(f.asked);
+  EXPECT_EQ(f.asked->error().code, protocol::kRequestCancelled);
+  f.send(protocol::make_result(asked_id, json::object{}));
+  f.run();
+  EXPECT_TRUE(f.drain().empty());
 }
 
 TEST(Outbox, AnInvalidMessageIsAnsweredAndEndedOnce) {
