@@ -254,17 +254,20 @@ void App::attach_gateway() {
       spdlog::warn("upstream {}: runtime 'process' runs it without any isolation", u.name);
   auto secrets = secrets_;
   auto audit = audit_;
-  gateway_ = std::make_shared<gateway::GatewayBackend>(
-      io_.get_executor(), upstreams_, gateway::read_max_processes(*opts_.document),
-      [secrets, audit](const std::string& name) -> std::optional<std::string> {
-        auto v = secrets->get(name);
-        if (!v) return v;
-        // From now on no log line or relayed error shows it.
-        security::Redactor::global().add(*v);
-        if (audit)
-          audit->append(boost::json::object{{"event_type", "secret_used"}, {"secret", name}});
-        return v;
-      });
+  gateway::GatewayOptions go;
+  go.max_processes = gateway::read_max_processes(*opts_.document);
+  go.secrets = [secrets, audit](const std::string& name) -> std::optional<std::string> {
+    auto v = secrets->get(name);
+    if (!v) return v;
+    // From now on no log line or relayed error shows it.
+    security::Redactor::global().add(*v);
+    if (audit) audit->append(boost::json::object{{"event_type", "secret_used"}, {"secret", name}});
+    return v;
+  };
+  // Refused catalogue entries and name/URI conflicts are audit events.
+  if (audit) go.audit = [audit](boost::json::object e) { audit->append(std::move(e)); };
+  gateway_ =
+      std::make_shared<gateway::GatewayBackend>(io_.get_executor(), upstreams_, std::move(go));
   engine_->add_backend(gateway_);
   gateway_->start();
 }

@@ -1,7 +1,6 @@
 #include "gateway/gateway.hpp"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -9,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <set>
 
+#include "protocol/printable.hpp"
 #include "protocol/uri_template.hpp"
 
 namespace bastion::gateway {
@@ -18,37 +18,9 @@ namespace json = boost::json;
 using protocol::Outcome;
 using server::Kind;
 
-std::string exposed_name(std::string_view prefix, std::string_view name) {
-  std::string full = prefix.empty()
-                         ? std::string(name)
-                         : std::string(prefix) + std::string(kSeparator) + std::string(name);
-  if (full.size() <= kMaxToolName) return full;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(full.data(), full.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string tail = "_";
-  for (int i = 0; i < 4; ++i) {
-    tail += hex[md[i] >> 4];
-    tail += hex[md[i] & 15];
-  }
-  return full.substr(0, kMaxToolName - tail.size()) + tail;
-}
-
-namespace {
-std::string str(const json::object& o, std::string_view k) {
-  if (auto* v = o.if_contains(k); v && v->is_string()) return std::string(v->get_string());
-  return {};
-}
-}  // namespace
-
 GatewayBackend::GatewayBackend(asio::any_io_executor ex, std::vector<UpstreamOptions> upstreams,
-                               std::size_t max_processes, SecretResolver secrets,
-                               ChannelFactory factory)
-    : ex_(ex),
-      max_processes_(max_processes),
-      secrets_(std::move(secrets)),
-      factory_(std::move(factory)) {
+                               GatewayOptions options)
+    : ex_(ex), opts_(std::move(options)) {
   for (auto& o : upstreams) upstreams_.push_back(make_upstream(o));
 }
 
@@ -62,7 +34,7 @@ std::vector<std::shared_ptr<Upstream>> GatewayBackend::upstreams() const { retur
 std::shared_ptr<Upstream> GatewayBackend::make_upstream(const UpstreamOptions& o,
                                                         const std::string& session) {
   Upstream::Events ev;
-  ev.resolve_secret = secrets_;
+  ev.resolve_secret = opts_.secrets;
   // The gateway owns its upstreams and stops them before it goes away.
   auto* self = this;
   ev.catalogue_changed = [self](Kind k) {
@@ -78,7 +50,8 @@ std::shared_ptr<Upstream> GatewayBackend::make_upstream(const UpstreamOptions& o
   ev.broadcast = [self, server = o.name, session](json::object n) {
     if (self->listener_) self->listener_->notify({server, session}, std::move(n));
   };
-  return std::make_shared<Upstream>(ex_, o, std::move(ev), factory_);
+  ev.catalogue_note = [self, server = o.name](const CatalogueNote& n) { self->note(server, n); };
+  return std::make_shared<Upstream>(ex_, o, std::move(ev), opts_.channel_factory);
 }
 
 std::size_t GatewayBackend::running_instances() const {
@@ -97,9 +70,10 @@ std::shared_ptr<Upstream> GatewayBackend::instance(const std::shared_ptr<Upstrea
   bool running =
       proto->state() == UpstreamState::kReady || proto->state() == UpstreamState::kStarting;
   if (!proto->options().per_session) {
-    if (!running && running_instances() >= max_processes_) {
+    if (!running && running_instances() >= opts_.max_processes) {
       if (why)
-        *why = fmt::format("the gateway runs its maximum of {} server processes", max_processes_);
+        *why =
+            fmt::format("the gateway runs its maximum of {} server processes", opts_.max_processes);
       return nullptr;
     }
     return proto;
@@ -114,9 +88,10 @@ std::shared_ptr<Upstream> GatewayBackend::instance(const std::shared_ptr<Upstrea
                          proto->name(), proto->options().max_instances);
     return nullptr;
   }
-  if (total >= max_processes_) {
+  if (total >= opts_.max_processes) {
     if (why)
-      *why = fmt::format("the gateway runs its maximum of {} server processes", max_processes_);
+      *why =
+          fmt::format("the gateway runs its maximum of {} server processes", opts_.max_processes);
     return nullptr;
   }
   auto u = make_upstream(proto->options(), session);
@@ -265,11 +240,10 @@ void GatewayBackend::rebuild_index() {
   for (auto& proto : snapshot()) {
     auto u = catalogue_source(proto);
     for (auto& r : u->catalogue(Kind::kResource)) {
-      auto& owners = resources[str(r, "uri")];
+      auto& owners = resources[r.original];
       if (std::find(owners.begin(), owners.end(), proto) == owners.end()) owners.push_back(proto);
     }
-    for (auto& r : u->catalogue(Kind::kResourceTemplate))
-      templates.emplace_back(str(r, "uriTemplate"), proto);
+    for (auto& r : u->catalogue(Kind::kResourceTemplate)) templates.emplace_back(r.original, proto);
   }
   std::unique_lock lk(mu_);
   resources_ = std::move(resources);
@@ -277,18 +251,19 @@ void GatewayBackend::rebuild_index() {
 }
 
 namespace {
-// The original name behind exposed name `key` in `u`'s catalogue of `kind`.
-std::optional<std::string> original_in(const Upstream& u, Kind kind, std::string_view key) {
-  for (auto& item : u.catalogue(kind)) {
-    std::string n = str(item, "name");
-    if (exposed_name(u.options().prefix, n) == key) return n;
-  }
-  return std::nullopt;
-}
 
-bool under_prefix(std::string_view key, std::string_view prefix) {
-  return !prefix.empty() && key.size() > prefix.size() + kSeparator.size() &&
-         key.starts_with(prefix) && key.substr(prefix.size()).starts_with(kSeparator);
+std::string_view kind_name(Kind k) {
+  switch (k) {
+    case Kind::kTool:
+      return "tool";
+    case Kind::kPrompt:
+      return "prompt";
+    case Kind::kResource:
+      return "resource";
+    case Kind::kResourceTemplate:
+      return "resource template";
+  }
+  return "?";
 }
 
 protocol::RpcError unknown(Kind kind, std::string_view key) {
@@ -297,7 +272,74 @@ protocol::RpcError unknown(Kind kind, std::string_view key) {
   return protocol::RpcError{protocol::kResourceNotFound, "Resource not found",
                             json::object{{"uri", key}}};
 }
+
+std::string names_of(const std::vector<std::shared_ptr<Upstream>>& servers) {
+  std::string out;
+  for (auto& s : servers) out += (out.empty() ? "" : ", ") + s->name();
+  return out;
+}
+
+protocol::RpcError ambiguous(std::string_view uri,
+                             const std::vector<std::shared_ptr<Upstream>>& claimants) {
+  json::array servers;
+  for (auto& c : claimants) servers.push_back(json::string(c->name()));
+  return protocol::RpcError{
+      protocol::kResourceNotFound,
+      fmt::format("Resource not served: several servers claim it ({}), and Bastion does not "
+                  "guess which one is meant",
+                  names_of(claimants)),
+      json::object{{"uri", uri}, {"servers", std::move(servers)}}};
+}
+
 }  // namespace
+
+bool GatewayBackend::first_report(std::string key) const {
+  std::lock_guard lk(reported_mu_);
+  if (reported_.size() >= 10000) return false;  // a hostile catalogue cannot grow it forever
+  return reported_.insert(std::move(key)).second;
+}
+
+void GatewayBackend::note(const std::string& server, const CatalogueNote& n) const {
+  if (!first_report(
+          fmt::format("note|{}|{}|{}|{}", server, static_cast<int>(n.kind), n.name, n.reason)))
+    return;
+  spdlog::warn("upstream {}: {} '{}' {}: {}", server, kind_name(n.kind), n.name,
+               n.refused ? "refused" : "changed", n.reason);
+  if (opts_.audit)
+    opts_.audit(
+        json::object{{"event_type", n.refused ? "upstream_item_refused" : "upstream_item_changed"},
+                     {"server", server},
+                     {"kind", kind_name(n.kind)},
+                     {"name", n.name},
+                     {"reason", n.reason}});
+}
+
+void GatewayBackend::conflict(Kind kind, std::string_view key,
+                              const std::vector<std::shared_ptr<Upstream>>& servers,
+                              std::string_view resolution) const {
+  std::string shown = protocol::printable(key);
+  if (!first_report(
+          fmt::format("conflict|{}|{}|{}", static_cast<int>(kind), shown, names_of(servers))))
+    return;
+  spdlog::warn("gateway: {} '{}' is claimed by servers {}: {}", kind_name(kind), shown,
+               names_of(servers), resolution);
+  if (opts_.audit) {
+    json::array names;
+    for (auto& s : servers) names.push_back(json::string(s->name()));
+    opts_.audit(json::object{{"event_type", "upstream_name_conflict"},
+                             {"kind", kind_name(kind)},
+                             {"key", shown},
+                             {"servers", std::move(names)},
+                             {"resolution", resolution}});
+  }
+}
+
+std::shared_ptr<Upstream> GatewayBackend::namespace_of(
+    std::string_view name, const std::shared_ptr<Upstream>& self) const {
+  for (auto& u : snapshot())
+    if (u != self && under_prefix(name, u->options().prefix)) return u;
+  return nullptr;
+}
 
 asio::awaitable<std::vector<server::Listed>> GatewayBackend::list(Kind kind,
                                                                   server::RequestContext& ctx) {
@@ -308,27 +350,40 @@ asio::awaitable<std::vector<server::Listed>> GatewayBackend::list(Kind kind,
     if (auto u = instance(proto, ctx.session_id()); u && u->state() != UpstreamState::kReady)
       asio::co_spawn(
           ex_, [u]() -> asio::awaitable<void> { co_await u->ensure_started(); }, asio::detached);
+  std::vector<std::shared_ptr<Upstream>> ready;
   for (auto& proto : protos) {
     auto u = instance(proto, ctx.session_id());
     if (!u) continue;
     // Lazy upstreams start on first use; a broken one is skipped (its tools
     // are simply absent) and the others still answer.
     if (u->state() != UpstreamState::kReady) co_await u->ensure_started();
-    if (u->state() != UpstreamState::kReady) continue;
-    const auto& prefix = u->options().prefix;
-    for (auto& item : u->catalogue(kind)) {
-      std::string original;
-      if (kind == Kind::kTool || kind == Kind::kPrompt) {
-        original = str(item, "name");
-        item["name"] = exposed_name(prefix, original);
-        if (!prefix.empty() && !item.contains("title")) item["title"] = original;
-      } else {
-        original = str(item, kind == Kind::kResource ? "uri" : "uriTemplate");
-      }
-      out.push_back(server::Listed{std::move(item), proto->name(), std::move(original)});
-    }
+    if (u->state() == UpstreamState::kReady) ready.push_back(u);
   }
   rebuild_index();
+  for (auto& u : ready) {
+    std::shared_ptr<Upstream> proto;
+    for (auto& p : protos)
+      if (p->name() == u->name()) proto = p;
+    if (!proto) continue;  // reloaded away meanwhile
+    const bool unprefixed = u->options().prefix.empty();
+    for (auto& e : u->catalogue(kind)) {
+      if ((kind == Kind::kTool || kind == Kind::kPrompt) && unprefixed) {
+        if (auto owner = namespace_of(e.exposed, proto)) {
+          conflict(kind, e.exposed, {proto, owner},
+                   fmt::format("left out: the name lies in {}'s namespace", owner->name()));
+          continue;
+        }
+      }
+      if (kind == Kind::kResource || kind == Kind::kResourceTemplate) {
+        auto claimants = uri_claimants(e.original);
+        if (claimants.size() > 1) {
+          conflict(kind, e.original, claimants, "neither listed nor served");
+          continue;
+        }
+      }
+      out.push_back(server::Listed{std::move(e.item), proto->name(), std::move(e.original)});
+    }
+  }
   co_return out;
 }
 
@@ -363,16 +418,25 @@ std::optional<server::Route> GatewayBackend::resolve(Kind kind, std::string_view
   r.settled = false;  // settle() picks the instance for the session
   std::shared_ptr<Upstream> owner;
   if (kind == Kind::kTool || kind == Kind::kPrompt) {
+    // By prefix alone: nothing another server lists can change who owns it.
     owner = name_owner(key);
     if (!owner) return std::nullopt;
     const auto& p = owner->options().prefix;
-    auto original = original_in(*catalogue_source(owner), kind, key);
+    auto original = catalogue_source(owner)->original_of(kind, key);
     // Not listed yet: the name under the prefix (settle() checks it).
-    r.name = original ? *original : std::string(p.empty() ? key : key.substr(p.size() + 2));
+    r.name = original ? *original
+                      : std::string(p.empty() ? key : key.substr(p.size() + kSeparator.size()));
   } else {
     auto claimants = uri_claimants(key);
+    if (claimants.size() > 1) {
+      r.server = claimants.front()->name();
+      r.name = r.key;
+      r.refusal = ambiguous(key, claimants);
+      conflict(kind, key, claimants, "read refused");
+      return r;
+    }
     if (claimants.empty()) {
-      // An unprefixed server that has not listed may serve it.
+      // The unprefixed server may serve it once it has listed.
       for (auto& u : snapshot())
         if (u->options().prefix.empty() && u->state() != UpstreamState::kReady) owner = u;
       if (!owner) return std::nullopt;
@@ -402,11 +466,15 @@ asio::awaitable<server::Settled> GatewayBackend::settle(server::Route route,
   }
   // The instance that will serve the call must really have it.
   if (route.kind == Kind::kTool || route.kind == Kind::kPrompt) {
-    auto original = original_in(*u, route.kind, route.key);
+    auto original = u->original_of(route.kind, route.key);
     if (!original) co_return unknown(route.kind, route.key);
     route.name = *original;
   } else {
     auto claimants = uri_claimants(route.key);
+    if (claimants.size() > 1) {
+      conflict(route.kind, route.key, claimants, "read refused");
+      co_return ambiguous(route.key, claimants);
+    }
     if (claimants.empty() || claimants.front() != proto) co_return unknown(route.kind, route.key);
   }
   route.target = u;

@@ -1,13 +1,22 @@
 // GatewayBackend: every upstream server behind one Backend. Merges their
-// catalogues under stable exposed names ("<prefix>__<name>", shortened to 64
-// characters when needed), routes each request to its owner, and keeps the
-// session alive when one upstream is broken: its tools drop out and return.
+// catalogues under stable exposed names (catalogue.hpp), routes each request
+// to its owner, and keeps the session alive when one upstream is broken: its
+// tools drop out and return.
+//
+// Namespaces cannot be bypassed: a tool or prompt name belongs to the server
+// whose prefix it starts with ("<prefix>__"), and only the one unprefixed
+// server (if any) owns names under no prefix — a name it lists inside another
+// server's namespace is left out. A resource URI belongs to the one server
+// that lists it or whose template matches it; a URI two servers claim is
+// neither listed nor routed (the read is refused, never given to the first).
+// Each conflict and refused entry is logged and audited once.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <map>
 #include <memory>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -17,24 +26,25 @@
 
 namespace bastion::gateway {
 
-inline constexpr std::string_view kSeparator = "__";
-inline constexpr std::size_t kMaxToolName = 64;
-
-// The exposed name of `name` from an upstream with `prefix`: "<prefix>__<name>",
-// or `name` when the prefix is empty; over 64 characters it becomes the first
-// 55 characters, '_' and 8 hex digits of the SHA-256 of the full name.
-std::string exposed_name(std::string_view prefix, std::string_view name);
+struct GatewayOptions {
+  // Upstream instances running at once, all servers together (a per-session
+  // server counts one per session).
+  std::size_t max_processes = 256;
+  // Looks up a secret by name for a server's `secrets:` (nullopt: not set).
+  std::function<std::optional<std::string>(const std::string& name)> secrets;
+  // How every upstream opens its channel (empty: the real one, each server's
+  // sandbox runtime or HTTP; tests pass scripted servers).
+  ChannelFactory channel_factory;
+  // Where the gateway's audit events go (refused catalogue entries, name
+  // and URI conflicts); empty: only the log.
+  std::function<void(boost::json::object event)> audit;
+};
 
 class GatewayBackend : public server::Backend, public std::enable_shared_from_this<GatewayBackend> {
  public:
-  // `max_processes` caps the upstream instances running at once, all servers
-  // together (per-session servers count one per session).
   using SecretResolver = std::function<std::optional<std::string>(const std::string& name)>;
-  // `factory`: how every upstream opens its channel (empty: the real one,
-  // each server's sandbox runtime or HTTP; tests pass scripted servers).
   GatewayBackend(boost::asio::any_io_executor ex, std::vector<UpstreamOptions> upstreams,
-                 std::size_t max_processes = 256, SecretResolver secrets = {},
-                 ChannelFactory factory = {});
+                 GatewayOptions options = {});
   ~GatewayBackend() override;
 
   // Starts the eager upstreams in the background.
@@ -78,6 +88,15 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   std::shared_ptr<Upstream> name_owner(std::string_view key) const;
   // The configured servers that list or template `uri`.
   std::vector<std::shared_ptr<Upstream>> uri_claimants(std::string_view uri) const;
+  // The configured server other than `self` in whose namespace `name` lies.
+  std::shared_ptr<Upstream> namespace_of(std::string_view name,
+                                         const std::shared_ptr<Upstream>& self) const;
+  // Logs and audits a catalogue note or a conflict, once per distinct one.
+  void note(const std::string& server, const CatalogueNote& n) const;
+  void conflict(server::Kind kind, std::string_view key,
+                const std::vector<std::shared_ptr<Upstream>>& servers,
+                std::string_view resolution) const;
+  bool first_report(std::string key) const;
   // The instance serving `session` for server `slot`: the shared one, or the
   // session's own (created on demand); nullptr when a cap is reached.
   std::shared_ptr<Upstream> instance(const std::shared_ptr<Upstream>& proto,
@@ -97,9 +116,7 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   void stop_later(std::vector<std::shared_ptr<Upstream>> gone, std::string reason);
 
   boost::asio::any_io_executor ex_;
-  std::size_t max_processes_;
-  SecretResolver secrets_;
-  ChannelFactory factory_;
+  GatewayOptions opts_;
   mutable std::shared_mutex topo_mu_;  // guards upstreams_ (reload swaps it)
   std::vector<std::shared_ptr<Upstream>>
       upstreams_;  // per configured server (prototype when per-session)
@@ -108,6 +125,8 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   mutable std::shared_mutex mu_;  // guards the URI index
   std::map<std::string, std::vector<std::shared_ptr<Upstream>>, std::less<>> resources_;
   std::vector<std::pair<std::string, std::shared_ptr<Upstream>>> templates_;  // uriTemplate, owner
+  mutable std::mutex reported_mu_;
+  mutable std::set<std::string> reported_;  // conflicts and notes already logged (bounded)
   boost::asio::thread_pool stopper_{2};
 };
 

@@ -10,23 +10,6 @@
 namespace bastion::gateway {
 namespace {
 
-TEST(ExposedName, PrefixesWithDoubleUnderscore) {
-  EXPECT_EQ(exposed_name("weather", "get_forecast"), "weather__get_forecast");
-  EXPECT_EQ(exposed_name("", "test_simple_text"), "test_simple_text");
-}
-
-TEST(ExposedName, LongNamesAreShortenedDeterministicallyTo64) {
-  std::string tool(80, 'a');
-  std::string a = exposed_name("server", tool);
-  EXPECT_EQ(a.size(), kMaxToolName);
-  EXPECT_EQ(a, exposed_name("server", tool));  // stable across calls and restarts
-  EXPECT_NE(a, exposed_name("server", tool + "b"));
-  EXPECT_EQ(a.substr(0, 8), "server__");
-  std::string exact(64 - 8, 'x');
-  EXPECT_EQ(exposed_name("server", exact).size(), 64u);
-  EXPECT_EQ(exposed_name("server", exact), "server__" + exact);  // fits: untouched
-}
-
 std::vector<UpstreamOptions> parse(const std::string& yaml,
                                    const std::string& name = "/etc/bastion/b.yaml") {
   return read_upstreams(config::Document::parse(yaml, name));
@@ -98,6 +81,56 @@ TEST(UpstreamConfig, RejectsBadEntriesWithTheirLine) {
                 .find("absolute"),
             std::string::npos);
   EXPECT_NE(error_of("servers:\n  a:\n    command: x\n    runtime: docker\n").find("docker.image"),
+            std::string::npos);
+}
+
+TEST(UpstreamConfig, PrefixesCannotOverlap) {
+  // Each case: the servers' YAML and the error, or "" when accepted.
+  const std::pair<const char*, const char*> cases[] = {
+      {"  a: {command: x}\n  b: {command: x}\n", ""},
+      {"  a: {command: x, prefix: \"\"}\n  b: {command: x}\n", ""},
+      {"  a: {command: x, prefix: \"\"}\n  b: {command: x, prefix: \"\"}\n",
+       "only one server may expose its names without a prefix"},
+      {"  a: {command: x, prefix: p}\n  b: {command: x, prefix: p}\n", "each server needs its own"},
+      {"  a: {command: x}\n  b: {command: x, prefix: a}\n", "each server needs its own"},
+      {"  a: {command: x}\n  b: {command: x, prefix: a__b}\n", "lies in server 'a''s namespace"},
+      {"  b: {command: x, prefix: a__b}\n  a: {command: x}\n", "lies in server 'a''s namespace"},
+      {"  a: {command: x}\n  b: {command: x, prefix: a___}\n", "must not end with '_'"},
+      {"  a: {command: x}\n  b: {command: x, prefix: a_b}\n", ""},
+      {"  a: {command: x}\n  b: {command: x, prefix: a-_b}\n", ""},
+      {"  weather: {command: x}\n  weather_eu: {command: x}\n", ""},
+      {"  a: {command: x, prefix: pppppppppppppppppppppppppppppppppppppppppp}\n",
+       "at most 40 characters"},
+      {"  aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa: {command: x}\n",
+       "the server's name is its prefix"},
+      {"  aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa: {command: x, prefix: short}\n", ""},
+  };
+  for (const auto& [yaml, want] : cases) {
+    std::string got = error_of(std::string("servers:\n") + yaml);
+    if (std::string(want).empty())
+      EXPECT_EQ(got, "") << yaml;
+    else
+      EXPECT_NE(got.find(want), std::string::npos) << yaml << " -> " << got;
+  }
+  // The error names the file and line of the offending prefix.
+  EXPECT_NE(error_of("servers:\n  a:\n    command: x\n  b:\n    command: x\n    prefix: a\n")
+                .find("b.yaml:6:"),
+            std::string::npos);
+}
+
+TEST(UpstreamConfig, CatalogueLimits) {
+  auto ups = parse(
+      "servers:\n  a:\n    command: x\n    catalogue: {max_description: 4KiB, "
+      "max_schema: 1MiB}\n  b: {command: x}\n");
+  EXPECT_EQ(ups[0].catalogue.max_description, 4096u);
+  EXPECT_EQ(ups[0].catalogue.max_schema, 1u << 20);
+  EXPECT_EQ(ups[1].catalogue.max_description, 64u * 1024);
+  EXPECT_EQ(ups[1].catalogue.max_schema, 256u * 1024);
+  EXPECT_NE(error_of("servers:\n  a:\n    command: x\n    catalogue: {max_description: 10}\n")
+                .find("between"),
+            std::string::npos);
+  EXPECT_NE(error_of("servers:\n  a:\n    command: x\n    catalogue: {max_sceham: 1MiB}\n")
+                .find("unknown key"),
             std::string::npos);
 }
 

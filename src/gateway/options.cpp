@@ -6,6 +6,7 @@
 #include <regex>
 #include <set>
 
+#include "gateway/catalogue.hpp"
 #include "sandbox/launch.hpp"
 
 namespace bastion::gateway {
@@ -20,6 +21,35 @@ std::string config_dir_of(const config::Document& doc) {
   std::error_code ec;
   auto p = std::filesystem::absolute(doc.name(), ec).parent_path();
   return ec ? std::string(".") : p.lexically_normal().string();
+}
+
+std::optional<std::string> prefix_problem(const std::string& p) {
+  if (p.size() > kMaxPrefix)
+    return fmt::format("a prefix is at most {} characters (this one has {})", kMaxPrefix, p.size());
+  if (!p.empty() && p.back() == '_') return std::string("a prefix must not end with '_'");
+  return std::nullopt;
+}
+
+// Why two servers' prefixes would make some exposed name ambiguous, if they
+// would: equal prefixes, two unprefixed servers, or one inside the other's
+// namespace ("a" and "a__b": is "a__b__x" a's "b__x" or a__b's "x"?).
+std::optional<std::string> prefix_clash(const UpstreamOptions& a, const UpstreamOptions& b) {
+  if (a.prefix == b.prefix)
+    return a.prefix.empty() ? fmt::format(
+                                  "server '{}' has prefix \"\" too: only one server may expose its "
+                                  "names without a prefix",
+                                  b.name)
+                            : fmt::format(
+                                  "prefix '{}' is server '{}''s too: each server needs its own "
+                                  "namespace",
+                                  a.prefix, b.name);
+  for (auto [x, y] : {std::pair{&a, &b}, std::pair{&b, &a}})
+    if (!x->prefix.empty() && !y->prefix.empty() && under_prefix(y->prefix + "_", x->prefix))
+      return fmt::format(
+          "prefix '{}' lies in server '{}''s namespace ('{}__'): exposed names would "
+          "be ambiguous",
+          y->prefix, x->name, x->prefix);
+  return std::nullopt;
 }
 
 bool valid_name(const std::string& n) {
@@ -125,6 +155,14 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
     if (s.has("prefix")) o.prefix = s.str("prefix", name);
     if (!o.prefix.empty() && !valid_name(o.prefix))
       s.fail("prefix", "must be letters, digits, '_' or '-' (or empty)");
+    Reader cat = s.child("catalogue");
+    o.catalogue.max_description = cat.bytes("max_description", o.catalogue.max_description);
+    if (o.catalogue.max_description < 256 || o.catalogue.max_description > (16u << 20))
+      cat.fail("max_description", "must be between 256B and 16MiB");
+    o.catalogue.max_schema = cat.bytes("max_schema", o.catalogue.max_schema);
+    if (o.catalogue.max_schema < 1024 || o.catalogue.max_schema > (16u << 20))
+      cat.fail("max_schema", "must be between 1KiB and 16MiB");
+    cat.finish();
     o.eager = s.choice("start", "lazy", {"lazy", "eager"}) == "eager";
     o.per_session = s.choice("instances", "shared", {"shared", "per_session"}) == "per_session";
     o.max_instances = static_cast<std::size_t>(s.integer("max_instances", 16, 1, 100000));
@@ -138,6 +176,14 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
   }
   // Unknown keys first: a misspelt `command` should be reported as the typo.
   s.finish();
+  // The prefix starts every exposed name of this server: it must leave room
+  // for the name within 64 characters, and "<prefix>__" must never be
+  // another prefix's "<other>__" plus more (a trailing '_' would allow that).
+  if (auto why = prefix_problem(o.prefix)) {
+    if (s.has("prefix")) s.fail("prefix", *why);
+    s.document().fail(s.pointer(),
+                      "the server's name is its prefix, and " + *why + ": give it a `prefix`");
+  }
   o.sandbox.instance = gw.instance;
   o.sandbox.identity = gw.identity;
   o.sandbox.cgroup_root = gw.cgroup_root;
@@ -208,6 +254,11 @@ std::vector<UpstreamOptions> read_upstreams(const config::Document& doc,
       Reader s = section.child(name);
       if (!s.present()) section.fail(name, "must be a mapping");
       out.push_back(read_server(s, name, claude, defaults));
+      for (std::size_t i = 0; i + 1 < out.size(); ++i)
+        if (auto clash = prefix_clash(out[i], out.back())) {
+          if (s.has("prefix")) s.fail("prefix", *clash);
+          section.fail(name, *clash);
+        }
       out.back().sandbox.protected_paths = protected_paths;
       if (auto* raw = section.raw(name))
         out.back().fingerprint = json_text(*raw) + "|" + defaults.fingerprint;

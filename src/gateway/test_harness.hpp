@@ -53,9 +53,12 @@ class GatewayHarness {
   explicit GatewayHarness(std::vector<UpstreamOptions> servers, std::size_t max_processes = 256,
                           server::EngineOptions eo = {})
       : engine_(eo) {
+    GatewayOptions go;
+    go.max_processes = max_processes;
+    go.channel_factory = fakes.factory();
+    go.audit = [this](json::object e) { audit_events.push_back(std::move(e)); };
     gateway_ =
-        std::make_shared<GatewayBackend>(ioc_.get_executor(), std::move(servers), max_processes,
-                                         GatewayBackend::SecretResolver{}, fakes.factory());
+        std::make_shared<GatewayBackend>(ioc_.get_executor(), std::move(servers), std::move(go));
     engine_.add_backend(gateway_);
   }
   ~GatewayHarness() {
@@ -64,7 +67,8 @@ class GatewayHarness {
     run_for(50ms);
   }
 
-  testing::FakeFactory fakes;  // script servers before start()
+  testing::FakeFactory fakes;              // script servers before start()
+  std::vector<json::object> audit_events;  // what the gateway audited
   GatewayBackend& gateway() { return *gateway_; }
   server::Engine& engine() { return engine_; }
   boost::asio::io_context& ioc() { return ioc_; }

@@ -85,10 +85,19 @@ std::uint64_t Upstream::restarts() const {
   return restarts_;
 }
 
-std::vector<json::object> Upstream::catalogue(Kind k) const {
+std::vector<CatalogueEntry> Upstream::catalogue(Kind k) const {
   std::lock_guard lk(mu_);
   auto it = catalogue_.find(k);
-  return it == catalogue_.end() ? std::vector<json::object>{} : it->second;
+  return it == catalogue_.end() ? std::vector<CatalogueEntry>{} : it->second;
+}
+
+std::optional<std::string> Upstream::original_of(Kind k, std::string_view exposed) const {
+  std::lock_guard lk(mu_);
+  auto it = catalogue_.find(k);
+  if (it == catalogue_.end()) return std::nullopt;
+  for (auto& e : it->second)
+    if (e.exposed == exposed) return e.original;
+  return std::nullopt;
 }
 
 json::object Upstream::capabilities() const {
@@ -246,10 +255,15 @@ asio::awaitable<void> Upstream::refresh(Kind k) {
       cursor = *next;
     }
   }
+  // Checked and exposed once here; every listing and routing decision reads
+  // the admitted entries.
+  AdmittedCatalogue admitted = admit(k, std::move(items), opts_.prefix, opts_.catalogue);
   {
     std::lock_guard lk(mu_);
-    catalogue_[k] = std::move(items);
+    catalogue_[k] = std::move(admitted.entries);
   }
+  if (events_.catalogue_note)
+    for (auto& n : admitted.notes) events_.catalogue_note(n);
   if (events_.catalogue_changed) events_.catalogue_changed(k);
 }
 

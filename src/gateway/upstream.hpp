@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/catalogue.hpp"
 #include "gateway/channel_factory.hpp"
 #include "gateway/mcp_client.hpp"
 #include "sandbox/launch.hpp"
@@ -47,6 +48,7 @@ struct UpstreamOptions {
   std::chrono::milliseconds restart_backoff{500};        // doubles after each crash...
   std::chrono::milliseconds restart_backoff_max{30000};  // ...up to this
   std::size_t max_line_bytes = 16 * 1024 * 1024;
+  CatalogueLimits catalogue;  // description and schema size caps
   std::string
       fingerprint;  // the server's configuration as read; a reload restarts it when this changes
 };
@@ -62,6 +64,8 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
     std::function<std::optional<std::string>(const std::string&)> resolve_secret;
     std::function<void(server::Kind)> catalogue_changed;
     std::function<void(std::string_view uri)> resource_updated;
+    // Something of the server's catalogue refused or changed (catalogue.hpp).
+    std::function<void(const CatalogueNote&)> catalogue_note;
     std::function<void(boost::json::object notification)> broadcast;
   };
 
@@ -82,8 +86,10 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   boost::asio::awaitable<std::shared_ptr<McpClient>> ensure_started();
   void stop(std::string reason);
 
-  // Cached catalogue (empty while down).
-  std::vector<boost::json::object> catalogue(server::Kind k) const;
+  // The admitted catalogue (empty while down): entries as clients see them.
+  std::vector<CatalogueEntry> catalogue(server::Kind k) const;
+  // The name (or URI) at the server behind an exposed one, if listed.
+  std::optional<std::string> original_of(server::Kind k, std::string_view exposed) const;
   boost::json::object capabilities() const;
 
   // Relays one request from a client session; rewrites progress tokens and
@@ -125,7 +131,7 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   std::chrono::steady_clock::time_point retry_at_{};
   std::chrono::steady_clock::time_point last_used_ = std::chrono::steady_clock::now();
   std::vector<std::shared_ptr<server::Mailbox>> start_waiters_;
-  std::map<server::Kind, std::vector<boost::json::object>> catalogue_;
+  std::map<server::Kind, std::vector<CatalogueEntry>> catalogue_;
   std::map<std::string, Flight> flights_;  // our progress token -> flight
   std::uint64_t next_token_ = 1;
   bool stopping_ = false;
