@@ -45,9 +45,17 @@ std::shared_ptr<Upstream> GatewayBackend::make_upstream(const UpstreamOptions& o
   // A per-session instance speaks to its session only; a shared one to the
   // sessions allowed to use its server.
   ev.resource_updated = [self, server = o.name, session](std::string_view uri) {
+    // Only for a URI this server owns: no server can make another's
+    // subscribers re-read.
+    auto claimants = self->uri_claimants(uri);
+    if (claimants.size() != 1 || claimants.front()->name() != server) {
+      spdlog::debug("upstream {}: resources/updated for '{}', which it does not own: dropped",
+                    server, protocol::printable(uri));
+      return;
+    }
     if (self->listener_) self->listener_->resource_updated({server, session}, uri);
   };
-  ev.broadcast = [self, server = o.name, session](json::object n) {
+  ev.notify = [self, server = o.name, session](json::object n) {
     if (self->listener_) self->listener_->notify({server, session}, std::move(n));
   };
   ev.catalogue_note = [self, server = o.name](const CatalogueNote& n) { self->note(server, n); };
@@ -107,6 +115,21 @@ std::shared_ptr<Upstream> GatewayBackend::catalogue_source(
     for (auto& [s, u] : it->second)
       if (u->state() == UpstreamState::kReady) return u;
   return proto;
+}
+
+void GatewayBackend::on_client_notification(std::string_view session_id, const json::object& msg) {
+  auto* m = msg.if_contains("method");
+  if (!m || !m->is_string() || m->get_string() != "notifications/roots/list_changed") return;
+  // The session's roots changed: its own instances hear it (a shared
+  // instance serves other clients whose roots did not change).
+  std::vector<std::shared_ptr<Upstream>> mine;
+  {
+    std::lock_guard lk(instances_mu_);
+    for (auto& [proto, m2] : per_session_)
+      if (auto it = m2.find(std::string(session_id)); it != m2.end()) mine.push_back(it->second);
+  }
+  for (auto& u : mine)
+    if (u->options().relay.roots) u->notify_server("notifications/roots/list_changed");
 }
 
 void GatewayBackend::on_session_closed(std::string_view session_id) {

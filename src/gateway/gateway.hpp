@@ -78,6 +78,7 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
                                                  std::string_view method,
                                                  boost::json::object params,
                                                  server::RequestContext& ctx) override;
+  void on_client_notification(std::string_view session_id, const boost::json::object& msg) override;
   void on_session_closed(std::string_view session_id) override;
   // Upstream instances running now (shared and per-session).
   std::size_t running_instances() const;

@@ -118,6 +118,20 @@ TEST(UpstreamConfig, PrefixesCannotOverlap) {
             std::string::npos);
 }
 
+TEST(UpstreamConfig, RelaySettings) {
+  auto ups = parse(
+      "servers:\n  a:\n    command: x\n    relay: {sampling: false, roots: false}\n  b: {command: "
+      "x}\n");
+  EXPECT_FALSE(ups[0].relay.sampling);
+  EXPECT_TRUE(ups[0].relay.elicitation);
+  EXPECT_FALSE(ups[0].relay.roots);
+  EXPECT_TRUE(ups[1].relay.sampling && ups[1].relay.elicitation && ups[1].relay.roots);
+  EXPECT_NE(error_of("servers:\n  a:\n    command: x\n    relay: {smapling: false}\n")
+                .find("unknown key 'smapling'"),
+            std::string::npos);
+  EXPECT_NE(error_of("servers:\n  a:\n    command: x\n    relay: {sampling: maybe}\n"), "");
+}
+
 TEST(UpstreamConfig, CatalogueLimits) {
   auto ups = parse(
       "servers:\n  a:\n    command: x\n    catalogue: {max_description: 4KiB, "

@@ -163,6 +163,11 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
     if (o.catalogue.max_schema < 1024 || o.catalogue.max_schema > (16u << 20))
       cat.fail("max_schema", "must be between 1KiB and 16MiB");
     cat.finish();
+    Reader rl = s.child("relay");
+    o.relay.sampling = rl.boolean("sampling", o.relay.sampling);
+    o.relay.elicitation = rl.boolean("elicitation", o.relay.elicitation);
+    o.relay.roots = rl.boolean("roots", o.relay.roots);
+    rl.finish();
     o.eager = s.choice("start", "lazy", {"lazy", "eager"}) == "eager";
     o.per_session = s.choice("instances", "shared", {"shared", "per_session"}) == "per_session";
     o.max_instances = static_cast<std::size_t>(s.integer("max_instances", 16, 1, 100000));

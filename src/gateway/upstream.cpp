@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <set>
 #include <thread>
 
 #include "server/session.hpp"
@@ -51,12 +52,6 @@ bool has_cap(const json::object& caps, Kind k) {
 // Built outside coroutines: GCC 12 rejects braced initializers with string
 // literals inside coroutine bodies.
 json::object gateway_client_info() { return {{"name", "bastion"}, {"version", "0.1.0"}}; }
-json::object gateway_client_capabilities() {
-  // Bastion relays these to its own clients.
-  return {{"sampling", json::object{}},
-          {"elicitation", json::object{}},
-          {"roots", json::object{{"listChanged", true}}}};
-}
 
 }  // namespace
 
@@ -189,8 +184,9 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
     terminate_ = std::move(opened->terminate);
   }
   client->start();
-  Outcome init = co_await client->initialize(gateway_client_info(), gateway_client_capabilities(),
-                                             opts_.init_timeout);
+  Outcome init = co_await client->initialize(
+      gateway_client_info(), upstream_client_capabilities(opts_.relay, opts_.per_session),
+      opts_.init_timeout);
   if (!init.ok()) {
     std::string why = fmt::format("initialize failed: {}", init.error().message);
     std::function<void()> ours;  // unless on_closed() already took it
@@ -374,20 +370,36 @@ void Upstream::stop(std::string reason) {
   client_.reset();
 }
 
-std::shared_ptr<server::RequestContext> Upstream::latest_flight_ctx() const {
+Upstream::Attribution Upstream::attribute(std::optional<std::int64_t> related) const {
   std::lock_guard lk(mu_);
-  const Flight* best = nullptr;
-  for (auto& [t, f] : flights_)
-    if (!best || f.upstream_id > best->upstream_id) best = &f;
-  return best ? best->ctx : nullptr;
+  if (related) {
+    // The transport says which request of ours it came with (a Streamable
+    // HTTP response stream): exact. One of Bastion's own requests (a
+    // listing, a ping) is no client's call.
+    for (auto& [t, f] : flights_)
+      if (f.upstream_id == *related) return {Attribution::kCall, f.ctx, 1};
+    return {Attribution::kNone, nullptr, 0};
+  }
+  // stdio (and messages off any response stream) carry no relation. The one
+  // safe inference: every call in flight belongs to one session, so whatever
+  // the server means, it is that session's.
+  const Flight* latest = nullptr;
+  std::set<std::string_view> sessions;
+  for (auto& [t, f] : flights_) {
+    sessions.insert(f.ctx->session_id());
+    if (!latest || f.upstream_id > latest->upstream_id) latest = &f;
+  }
+  if (!latest) return {Attribution::kNone, nullptr, 0};
+  if (sessions.size() > 1) return {Attribution::kAmbiguous, nullptr, sessions.size()};
+  return {Attribution::kCall, latest->ctx, 1};
 }
 
 void Upstream::on_notification(json::object msg, std::optional<std::int64_t> related) {
-  (void)related;  // step 4 ties it to the call
   std::string method(msg.at("method").get_string());
   json::object* params = nullptr;
   if (auto* p = msg.if_contains("params"); p && p->is_object()) params = &p->get_object();
   if (method == "notifications/progress" && params) {
+    // Tied to its call by our own progress token, whatever the transport.
     auto* tok = params->if_contains("progressToken");
     if (!tok) return;
     std::string key = tok->is_string() ? std::string(tok->get_string()) : json::serialize(*tok);
@@ -406,16 +418,21 @@ void Upstream::on_notification(json::object msg, std::optional<std::int64_t> rel
     return;
   }
   if (method == "notifications/message" && params) {
-    auto ctx = latest_flight_ctx();
-    if (!ctx) {
-      if (events_.broadcast) events_.broadcast(std::move(msg));
-      return;
+    Attribution a = attribute(related);
+    if (a.kind == Attribution::kCall) {
+      auto* lvl = params->if_contains("level");
+      auto level =
+          lvl && lvl->is_string() ? server::parse_log_level(lvl->get_string()) : std::nullopt;
+      if (level && *level < a.ctx->session().log_level()) return;
+      a.ctx->notify(std::move(msg));
+    } else if (a.kind == Attribution::kNone) {
+      // Outside any call: to the sessions allowed to use this server (the
+      // per-session instance's own session), never to everyone.
+      if (events_.notify) events_.notify(std::move(msg));
+    } else {
+      // During calls of several sessions it may be about any of them.
+      unattributed(method, a.sessions);
     }
-    auto* lvl = params->if_contains("level");
-    auto level =
-        lvl && lvl->is_string() ? server::parse_log_level(lvl->get_string()) : std::nullopt;
-    if (level && *level < ctx->session().log_level()) return;
-    ctx->notify(std::move(msg));
     return;
   }
   if (method == "notifications/tools/list_changed" ||
@@ -441,16 +458,51 @@ void Upstream::on_notification(json::object msg, std::optional<std::int64_t> rel
   }
 }
 
+void Upstream::unattributed(std::string_view what, std::size_t sessions) {
+  bool first;
+  {
+    std::lock_guard lk(mu_);
+    first = !warned_unattributed_;
+    warned_unattributed_ = true;
+  }
+  auto level = first ? spdlog::level::warn : spdlog::level::debug;
+  spdlog::log(
+      level,
+      "upstream {}: {} sent while calls of {} sessions were in flight cannot be tied to one "
+      "of them: not relayed (give the server `instances: per_session`, or use it from one "
+      "session at a time)",
+      opts_.name, what, sessions);
+}
+
 asio::awaitable<Outcome> Upstream::on_request(std::string method, json::object params,
                                               std::optional<std::int64_t> related) {
-  (void)related;
-  // A server-to-client request goes to the client whose call is in progress
-  // on this server (the most recent one when several share it).
-  auto ctx = latest_flight_ctx();
-  if (!ctx)
+  Attribution a = attribute(related);
+  if (a.kind == Attribution::kAmbiguous) {
+    unattributed(method, a.sessions);
+    co_return RpcError{
+        protocol::kInternalError,
+        fmt::format("{} refused: calls of {} client sessions are in flight on this server and "
+                    "the request cannot be tied to one of them (Bastion never guesses; configure "
+                    "the server with `instances: per_session`)",
+                    method, a.sessions)};
+  }
+  if (a.kind == Attribution::kNone)
     co_return RpcError{protocol::kInternalError,
                        fmt::format("{}: no client call is in progress to route it to", method)};
-  co_return co_await ctx->client_request(method, std::move(params));
+  if (auto why = relay_refusal(method, params, opts_.relay, a.ctx->client_capabilities())) {
+    spdlog::info("upstream {}: {} refused: {}", opts_.name, method, *why);
+    co_return RpcError{protocol::kMethodNotFound, fmt::format("{} refused: {}", method, *why)};
+  }
+  co_return co_await a.ctx->client_request(method, std::move(params));
+}
+
+void Upstream::notify_server(std::string_view method) {
+  std::shared_ptr<McpClient> c;
+  {
+    std::lock_guard lk(mu_);
+    c = client_;
+  }
+  if (c) c->notify(method, {});
 }
 
 asio::awaitable<Outcome> Upstream::call(std::string_view method, json::object params,

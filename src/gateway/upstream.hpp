@@ -20,6 +20,7 @@
 #include "gateway/catalogue.hpp"
 #include "gateway/channel_factory.hpp"
 #include "gateway/mcp_client.hpp"
+#include "gateway/relay.hpp"
 #include "sandbox/launch.hpp"
 #include "server/backend.hpp"
 
@@ -49,6 +50,7 @@ struct UpstreamOptions {
   std::chrono::milliseconds restart_backoff_max{30000};  // ...up to this
   std::size_t max_line_bytes = 16 * 1024 * 1024;
   CatalogueLimits catalogue;  // description and schema size caps
+  RelayOptions relay;         // which server-to-client requests reach clients
   std::string
       fingerprint;  // the server's configuration as read; a reload restarts it when this changes
 };
@@ -66,7 +68,9 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
     std::function<void(std::string_view uri)> resource_updated;
     // Something of the server's catalogue refused or changed (catalogue.hpp).
     std::function<void(const CatalogueNote&)> catalogue_note;
-    std::function<void(boost::json::object notification)> broadcast;
+    // A notification tied to no client call (a log line outside any call):
+    // the gateway sends it to the sessions allowed to use this server.
+    std::function<void(boost::json::object notification)> notify;
   };
 
   // `factory` opens a channel to a fresh instance at every start (empty: the
@@ -93,10 +97,14 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   boost::json::object capabilities() const;
 
   // Relays one request from a client session; rewrites progress tokens and
-  // routes the upstream's notifications and requests back to `ctx`.
+  // routes the upstream's notifications and requests back to `ctx` (see
+  // attribute()).
   boost::asio::awaitable<protocol::Outcome> call(std::string_view method,
                                                  boost::json::object params,
                                                  server::RequestContext& ctx);
+  // Sends a parameterless notification to the server if it runs
+  // (notifications/roots/list_changed).
+  void notify_server(std::string_view method);
 
  private:
   struct Flight {
@@ -114,7 +122,18 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
                                                        boost::json::object params,
                                                        std::optional<std::int64_t> related);
   void on_closed(const std::shared_ptr<McpClient>& c, std::string reason);
-  std::shared_ptr<server::RequestContext> latest_flight_ctx() const;
+  // Which client call a message of the server belongs to. `related`: the id
+  // of our request whose response stream carried it (exact). Without one,
+  // the message is a call's only when every call in flight is one session's;
+  // with calls of several sessions in flight it cannot be told (kAmbiguous),
+  // and with none it belongs to no call (kNone).
+  struct Attribution {
+    enum Kind { kCall, kNone, kAmbiguous } kind;
+    std::shared_ptr<server::RequestContext> ctx;  // kCall
+    std::size_t sessions;                         // sessions with calls in flight
+  };
+  Attribution attribute(std::optional<std::int64_t> related) const;
+  void unattributed(std::string_view what, std::size_t sessions);
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   UpstreamOptions opts_;
@@ -135,6 +154,7 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   std::map<std::string, Flight> flights_;  // our progress token -> flight
   std::uint64_t next_token_ = 1;
   bool stopping_ = false;
+  bool warned_unattributed_ = false;  // the first such message is a warning, the rest debug
 };
 
 }  // namespace bastion::gateway

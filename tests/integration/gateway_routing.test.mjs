@@ -14,11 +14,19 @@
 // servers keep working.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
+import * as z from 'zod/v4';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { SOURCE_DIR, eventually, startWithConfig } from './lib/bastion.mjs';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import {
+  CreateMessageRequestSchema, CreateMessageResultSchema, ElicitRequestSchema, LoggingMessageNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { SOURCE_DIR, authYaml, eventually, fetchToken, newClient, startWithConfig } from './lib/bastion.mjs';
 
 const MALICIOUS = path.join(SOURCE_DIR, 'tests/sandbox/malicious_server.py');
 const WEATHER = path.join(SOURCE_DIR, 'examples/python/weather_server.py');
@@ -31,12 +39,46 @@ function envJson(v) {
   return JSON.stringify(v).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-async function connect(url, { capabilities = {}, headers } = {}) {
-  const client = new Client({ name: 'routing-test', version: '1' }, { capabilities });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// A client that records every server-to-client request and log line it
+// gets; with `answer` it declares sampling and answers with that text.
+async function connect(url, { capabilities = {}, headers, answer } = {}) {
+  const caps = answer ? { ...capabilities, sampling: {} } : capabilities;
+  const client = new Client({ name: 'routing-test', version: '1' }, { capabilities: caps });
+  client.asked = [];  // [method, prompt text]
+  client.logs = [];
+  if (answer)
+    client.setRequestHandler(CreateMessageRequestSchema, async (req) => {
+      client.asked.push([req.method, req.params.messages[0]?.content?.text]);
+      return { role: 'assistant', model: 'm', content: { type: 'text', text: answer } };
+    });
+  // Requests it has no handler for are recorded too (and refused).
+  client.fallbackRequestHandler = async (req) => {
+    client.asked.push([req.method, JSON.stringify(req.params)]);
+    throw new Error(`${req.method} not supported`);
+  };
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => client.logs.push(n.params.data));
   const opts = headers ? { requestInit: { headers } } : undefined;
   await client.connect(new StreamableHTTPClientTransport(new URL(url), opts));
   return client;
 }
+
+const SHARED_AND_PER_SESSION = `
+servers:
+  bad:
+    command: python3
+    args: [${MALICIOUS}]
+    env: {IDENTITY: bad}
+  ps:
+    command: python3
+    args: [${MALICIOUS}]
+    env: {IDENTITY: ps}
+    instances: per_session
+  weather:
+    command: python3
+    args: [${WEATHER}]
+`;
 
 function auditRecords(dataDir) {
   return readFileSync(path.join(dataDir, 'audit', 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
@@ -128,6 +170,213 @@ servers:
     assert.match(text(await other.callTool({ name: 'weather__list_cities', arguments: {} })), /Seoul/);
     await other.close();
     await client.close();
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+});
+
+test('a session cannot receive another session\'s sampling request by calling the same server', async () => {
+  const srv = await startWithConfig(SHARED_AND_PER_SESSION);
+  try {
+    const a = await connect(srv.url, { answer: 'A-answer' });
+    // The attacker: calls the shared server while A's call is in flight, so
+    // that it is "the session that called last".
+    const b = await connect(srv.url, { answer: 'B-answer' });
+    const aCall = a.callTool({ name: 'bad__sample_after', arguments: { seconds: 1.5, text: 'A-private-prompt' } });
+    await sleep(400);
+    const bCall = b.callTool({ name: 'bad__slow', arguments: { seconds: 0.1 } });
+    const [ra, rb] = await Promise.all([aCall, bCall]);
+    assert.deepEqual(b.asked, [], 'B received A\'s sampling request');
+    assert.doesNotMatch(text(ra), /B-answer/);
+    // Refused with a reason that says what to do, and logged.
+    assert.match(text(ra), /SAMPLED:.*instances: per_session/);
+    assert.match(srv.stderr, /upstream bad: sampling\/createMessage sent while calls of 2 sessions were in flight/);
+    assert.equal(text(rb), 'SLOW_DONE');
+    // Alone on the server, A is asked and answers its own call.
+    assert.match(text(await a.callTool({ name: 'bad__sample', arguments: { text: 'A-alone' } })), /A-answer/);
+    assert.deepEqual(a.asked, [['sampling/createMessage', 'A-alone']]);
+    // Per-session instances: the same race is no race.
+    const aOwn = a.callTool({ name: 'ps__sample_after', arguments: { seconds: 1, text: 'A-own-instance' } });
+    await sleep(300);
+    await b.callTool({ name: 'ps__slow', arguments: { seconds: 0.1 } });
+    assert.match(text(await aOwn), /A-answer/);
+    assert.deepEqual(b.asked, []);
+    // Other servers serve both.
+    for (const c of [a, b]) assert.match(text(await c.callTool({ name: 'weather__list_cities', arguments: {} })), /Seoul/);
+    await a.close();
+    await b.close();
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+});
+
+test('a Streamable HTTP upstream\'s request goes to the call whose response stream carried it', async () => {
+  // A real SDK server over HTTP: it sends its sampling request on the tool
+  // call's own SSE stream, which Bastion must honour even with another
+  // session's call in flight.
+  const sessions = new Map();
+  const remote = http.createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const sid = req.headers['mcp-session-id'];
+    let transport = sid && sessions.get(sid);
+    if (!transport) {
+      transport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => sessions.set(id, transport),
+      });
+      const server = new McpServer({ name: 'remote', version: '1' });
+      server.registerTool('sample_after', { inputSchema: { seconds: z.number(), text: z.string() } },
+        async ({ seconds, text: prompt }, extra) => {
+          await sleep(seconds * 1000);
+          const r = await extra.sendRequest({
+            method: 'sampling/createMessage',
+            params: { messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 10 },
+          }, CreateMessageResultSchema);
+          return { content: [{ type: 'text', text: `SAMPLED:${r.content.text}` }] };
+        });
+      server.registerTool('slow', { inputSchema: { seconds: z.number() } }, async ({ seconds }) => {
+        await sleep(seconds * 1000);
+        return { content: [{ type: 'text', text: 'SLOW_DONE' }] };
+      });
+      await server.connect(transport);
+    }
+    await transport.handleRequest(req, res, body ? JSON.parse(body) : undefined);
+  });
+  await new Promise((r) => remote.listen(0, '127.0.0.1', r));
+  const srv = await startWithConfig(`
+servers:
+  remote:
+    url: http://127.0.0.1:${remote.address().port}/mcp
+  weather:
+    command: python3
+    args: [${WEATHER}]
+`);
+  try {
+    const a = await connect(srv.url, { answer: 'A-answer' });
+    const b = await connect(srv.url, { answer: 'B-answer' });
+    const aCall = a.callTool({ name: 'remote__sample_after', arguments: { seconds: 1, text: 'A-remote-prompt' } });
+    await sleep(300);
+    const bCall = b.callTool({ name: 'remote__slow', arguments: { seconds: 2 } });
+    assert.equal(text(await aCall), 'SAMPLED:A-answer');
+    assert.deepEqual(a.asked, [['sampling/createMessage', 'A-remote-prompt']]);
+    assert.deepEqual(b.asked, [], 'B received A\'s sampling request');
+    assert.equal(text(await bCall), 'SLOW_DONE');
+    assert.match(text(await b.callTool({ name: 'weather__list_cities', arguments: {} })), /Seoul/);
+    await a.close();
+    await b.close();
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+    remote.closeAllConnections();
+    remote.close();
+  }
+});
+
+test('log lines: a call\'s go to that call, others only to sessions allowed to use the server', async () => {
+  const badUser = newClient('routing-bad-user', ['mcp:server:bad']);
+  const badUser2 = newClient('routing-bad-user2', ['mcp:server:bad']);
+  const weatherUser = newClient('routing-weather-user', ['mcp:server:weather']);
+  const srv = await startWithConfig(`${authYaml([badUser, badUser2, weatherUser])}${SHARED_AND_PER_SESSION}`);
+  try {
+    const as = async (c, scope) => {
+      const { access_token: t } = await fetchToken(srv.base, c, scope);
+      return connect(srv.url, { headers: { Authorization: `Bearer ${t}` } });
+    };
+    const bad = await as(badUser, 'mcp:server:bad');
+    const bad2 = await as(badUser2, 'mcp:server:bad');
+    const weather = await as(weatherUser, 'mcp:server:weather');
+    // The attacker listens: its token excludes `bad`, its scopes hide it.
+    await weather.setLoggingLevel('debug');
+    assert.ok(!(await weather.listTools()).tools.some((t) => t.name.startsWith('bad__')));
+    await bad.listTools();
+    // During a call: that call's client only.
+    assert.equal(text(await bad.callTool({ name: 'bad__log_now', arguments: { text: 'during-bad-call' } })), 'LOGGED');
+    await sleep(200);
+    assert.deepEqual(bad.logs, ['during-bad-call']);
+    assert.deepEqual(bad2.logs, []);
+    // Outside any call: the sessions allowed to use `bad`, never the others.
+    await bad.callTool({ name: 'bad__log_later', arguments: { seconds: 0.3, text: 'bad-private-log' } });
+    assert.ok(await eventually(() => bad.logs.includes('bad-private-log') && bad2.logs.includes('bad-private-log')),
+      `allowed sessions did not get it: ${JSON.stringify([bad.logs, bad2.logs])}`);
+    await sleep(300);
+    assert.deepEqual(weather.logs, [], 'a session whose scopes exclude the server got its log line');
+    // Everyone keeps working.
+    assert.match(text(await weather.callTool({ name: 'weather__list_cities', arguments: {} })), /Seoul/);
+    assert.equal(text(await bad2.callTool({ name: 'bad__log_now', arguments: { text: 'x' } })), 'LOGGED');
+    for (const c of [bad, bad2, weather]) await c.close();
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+});
+
+test('server-to-client requests reach only clients that declared the capability', async () => {
+  const srv = await startWithConfig(SHARED_AND_PER_SESSION);
+  try {
+    // No capabilities at all: nothing may be asked of it.
+    const plain = await connect(srv.url);
+    for (const [tool, args, cap] of [['bad__sample', { text: 'p' }, 'sampling'], ['bad__roots', {}, 'roots'],
+      ['bad__elicit', {}, 'elicitation']]) {
+      const r = await plain.callTool({ name: tool, arguments: args });
+      assert.match(text(r), new RegExp(`did not declare the ${cap} capability`), text(r));
+    }
+    assert.deepEqual(plain.asked, []);
+    // Form-mode elicitation only: a URL-mode request is refused, a form one asked.
+    const form = await connect(srv.url, { capabilities: { elicitation: {} } });
+    const elicited = [];
+    form.setRequestHandler(ElicitRequestSchema, async (req) => {
+      elicited.push(req.params.mode ?? 'form');
+      return { action: 'decline' };
+    });
+    assert.match(text(await form.callTool({ name: 'bad__elicit', arguments: { mode: 'url' } })), /elicitation\.url/);
+    assert.match(text(await form.callTool({ name: 'bad__elicit', arguments: {} })), /decline/);
+    assert.deepEqual(elicited, ['form']);
+    assert.deepEqual(form.asked, []);
+    assert.match(text(await plain.callTool({ name: 'weather__list_cities', arguments: {} })), /Seoul/);
+    await plain.close();
+    await form.close();
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+});
+
+test('relay: a server may be forbidden to ask clients, and is told so in initialize', async () => {
+  const srv = await startWithConfig(`
+servers:
+  bad:
+    command: python3
+    args: [${MALICIOUS}]
+    relay: {sampling: false, roots: false}
+  weather:
+    command: python3
+    args: [${WEATHER}]
+`);
+  try {
+    const c = await connect(srv.url, { answer: 'never', capabilities: { roots: {} } });
+    const caps = (await c.callTool({ name: 'bad__client_caps', arguments: {} })).structuredContent.capabilities;
+    assert.deepEqual(caps, { elicitation: {} });
+    assert.match(text(await c.callTool({ name: 'bad__sample', arguments: { text: 'x' } })), /relay\.sampling: false/);
+    assert.match(text(await c.callTool({ name: 'bad__roots', arguments: {} })), /relay\.roots: false/);
+    assert.deepEqual(c.asked, []);
+    assert.match(text(await c.callTool({ name: 'weather__list_cities', arguments: {} })), /Seoul/);
+    await c.close();
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+});
+
+test('a token scoped to a server can call it before it has started, and only it', async () => {
+  // The scope check at the HTTP layer and the engine's use one resolution:
+  // the route names the server by its prefix even before it has listed.
+  const badUser = newClient('routing-lazy-user', ['mcp:server:bad']);
+  const srv = await startWithConfig(`${authYaml([badUser])}${SHARED_AND_PER_SESSION}`);
+  try {
+    const { access_token: t } = await fetchToken(srv.base, badUser, 'mcp:server:bad');
+    const c = await connect(srv.url, { headers: { Authorization: `Bearer ${t}` } });
+    // No tools/list first: `bad` is not running yet.
+    assert.equal(text(await c.callTool({ name: 'bad__log_now', arguments: { text: 'x' } })), 'LOGGED');
+    await assert.rejects(c.callTool({ name: 'weather__list_cities', arguments: {} }),
+      /insufficient_scope.*mcp:tool:weather\/list_cities|403/);
+    await c.close();
   } finally {
     assert.equal(await srv.stop(), 0, srv.stderr);
   }

@@ -371,7 +371,6 @@ def call(name, a, meta=None):
     if name == "exit":
         os._exit(a.get("code", 3))
     if name == "exit_later":
-        import threading
         threading.Timer(a.get("seconds", 0.2), lambda: os._exit(3)).start()
         return text("EXITING")
     if name == "slow":

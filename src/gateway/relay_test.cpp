@@ -1,0 +1,80 @@
+#include "gateway/relay.hpp"
+
+#include <gtest/gtest.h>
+
+namespace bastion::gateway {
+namespace {
+
+namespace json = boost::json;
+
+json::object caps(const char* text) { return json::parse(text).as_object(); }
+
+struct Case {
+  const char* label;
+  const char* method;
+  const char* params;
+  const char* client_caps;
+  RelayOptions relay;
+  const char* refusal;  // "" when relayed
+};
+
+TEST(RelayRefusal, OnlyWhatTheClientDeclaredAndTheServerMayAsk) {
+  const RelayOptions all;
+  const RelayOptions no_sampling{false, true, true};
+  const RelayOptions no_elicitation{true, false, true};
+  const RelayOptions no_roots{true, true, false};
+  const Case cases[] = {
+      {"sampling declared", "sampling/createMessage", "{}", R"({"sampling":{}})", all, ""},
+      {"sampling undeclared", "sampling/createMessage", "{}", R"({"elicitation":{}})", all,
+       "did not declare the sampling capability"},
+      {"sampling forbidden", "sampling/createMessage", "{}", R"({"sampling":{}})", no_sampling,
+       "relay.sampling: false"},
+      {"sampling with tools, no tools capability", "sampling/createMessage", R"({"tools":[]})",
+       R"({"sampling":{}})", all, "sampling.tools"},
+      {"sampling with tools", "sampling/createMessage", R"({"tools":[]})",
+       R"({"sampling":{"tools":{}}})", all, ""},
+      {"form elicitation, empty capability", "elicitation/create", "{}", R"({"elicitation":{}})",
+       all, ""},
+      {"form elicitation, form declared", "elicitation/create", R"({"mode":"form"})",
+       R"({"elicitation":{"form":{}}})", all, ""},
+      {"form elicitation, url only", "elicitation/create", "{}", R"({"elicitation":{"url":{}}})",
+       all, "elicitation.form"},
+      {"url elicitation, form only", "elicitation/create", R"({"mode":"url"})",
+       R"({"elicitation":{}})", all, "elicitation.url"},
+      {"url elicitation declared", "elicitation/create", R"({"mode":"url"})",
+       R"({"elicitation":{"form":{},"url":{}}})", all, ""},
+      {"unknown elicitation mode", "elicitation/create", R"({"mode":"telepathy"})",
+       R"({"elicitation":{"form":{},"url":{}}})", all, "unknown elicitation mode"},
+      {"elicitation forbidden", "elicitation/create", "{}", R"({"elicitation":{}})", no_elicitation,
+       "relay.elicitation: false"},
+      {"elicitation undeclared", "elicitation/create", "{}", "{}", all, "elicitation capability"},
+      {"elicitation capability not an object", "elicitation/create", "{}",
+       R"({"elicitation":true})", all, "elicitation capability"},
+      {"roots declared", "roots/list", "{}", R"({"roots":{"listChanged":true}})", all, ""},
+      {"roots undeclared", "roots/list", "{}", R"({"sampling":{}})", all, "roots capability"},
+      {"roots forbidden", "roots/list", "{}", R"({"roots":{}})", no_roots, "relay.roots: false"},
+      {"anything else", "tasks/get", "{}", R"({"sampling":{},"roots":{}})", all,
+       "not a request Bastion relays"},
+  };
+  for (const auto& c : cases) {
+    auto r = relay_refusal(c.method, caps(c.params), c.relay, caps(c.client_caps));
+    if (std::string_view(c.refusal).empty())
+      EXPECT_FALSE(r) << c.label << ": " << *r;
+    else
+      EXPECT_NE(r.value_or("").find(c.refusal), std::string::npos)
+          << c.label << ": " << r.value_or("(relayed)");
+  }
+}
+
+TEST(UpstreamClientCapabilities, FollowTheRelaySetting) {
+  EXPECT_EQ(upstream_client_capabilities({}, false),
+            caps(R"({"sampling":{},"elicitation":{},"roots":{}})"));
+  EXPECT_EQ(upstream_client_capabilities({}, true),
+            caps(R"({"sampling":{},"elicitation":{},"roots":{"listChanged":true}})"));
+  EXPECT_EQ(upstream_client_capabilities({false, true, false}, true),
+            caps(R"({"elicitation":{}})"));
+  EXPECT_EQ(upstream_client_capabilities({false, false, false}, false), json::object{});
+}
+
+}  // namespace
+}  // namespace bastion::gateway

@@ -1,0 +1,270 @@
+// Per-call routing of what an upstream sends on its own (server-to-client
+// requests, log lines, resource updates), with scripted servers and
+// in-process client sessions.
+#include <gtest/gtest.h>
+
+#include "gateway/test_harness.hpp"
+
+namespace bastion::gateway::testing {
+namespace {
+
+json::object text_result(const std::string& t) {
+  return json::object{{"content", json::array{json::object{{"type", "text"}, {"text", t}}}}};
+}
+
+// Tools that make the server speak first. Arguments: {"related": true} sends
+// it on the call's own response stream, as a Streamable HTTP server does.
+FakeScript talker() {
+  FakeScript s;
+  s.tools = {fake_tool("sample"), fake_tool("elicit"), fake_tool("roots"), fake_tool("log"),
+             fake_tool("hold")};
+  s.on_call = [](FakeServer& srv, const json::value& id, const std::string&,
+                 const json::object& params) -> std::optional<protocol::Outcome> {
+    std::string name(params.at("name").as_string());
+    json::object args;
+    if (auto* a = params.if_contains("arguments"); a && a->is_object()) args = a->as_object();
+    std::optional<std::int64_t> related;
+    if (args.contains("related")) related = id.as_int64();
+    auto answer = [&srv, id](const json::object& reply) {
+      srv.reply(id, text_result(json::serialize(reply)));
+    };
+    std::string ask_id = name + "-" + json::serialize(id);
+    if (name == "sample") {
+      srv.ask(ask_id, "sampling/createMessage",
+              json::object{{"messages", json::array{}}, {"maxTokens", 5}}, answer, related);
+    } else if (name == "elicit") {
+      json::object p{{"message", "password?"}};
+      if (args.contains("mode")) p["mode"] = args.at("mode");
+      srv.ask(ask_id, "elicitation/create", p, answer, related);
+    } else if (name == "roots") {
+      srv.ask(ask_id, "roots/list", json::object{}, answer, related);
+    } else if (name == "log") {
+      srv.notify(
+          "notifications/message",
+          json::object{{"level", "error"}, {"data", args.contains("text") ? args.at("text") : "x"}},
+          related);
+      return text_result("logged");
+    } else if (name == "hold") {
+      // never answered: keeps a call in flight
+    }
+    return std::nullopt;
+  };
+  return s;
+}
+
+const json::object kSampling{{"sampling", json::object{}}};
+
+TEST(Routing, ASamplingRequestGoesToTheSessionWhoseCallCausedIt) {
+  GatewayHarness h({fake_server("s")});
+  h.fakes.script("s", talker());
+  h.start();
+  auto a = h.connect(kSampling), b = h.connect(kSampling);
+  h.tool_names(b);  // b used the server first
+  auto call = h.begin(a, "tools/call", json::object{{"name", "s__sample"}});
+  ASSERT_TRUE(h.run_until([&] { return !h.requests_to(a, "sampling/createMessage").empty(); }));
+  EXPECT_TRUE(h.requests_to(b).empty());
+  h.answer(a, h.requests_to(a).at(0), json::object{{"model", "m"}, {"content", "from a"}});
+  EXPECT_NE(text_of(h.await(a, call)).find("from a"), std::string::npos);
+}
+
+TEST(Routing, WithCallsOfSeveralSessionsInFlightARequestIsRefusedNotGuessed) {
+  GatewayHarness h({fake_server("s")});
+  h.fakes.script("s", talker());
+  h.start();
+  auto a = h.connect(kSampling), b = h.connect(kSampling);
+  h.begin(b, "tools/call", json::object{{"name", "s__hold"}});  // b's call stays in flight
+  ASSERT_TRUE(
+      h.run_until([&] { return h.fakes.latest("s") && h.fakes.latest("s")->calls_seen() == 1; }));
+  auto r = h.call(a, "s__sample");
+  std::string t = text_of(r);
+  EXPECT_NE(t.find("-32603"), std::string::npos) << t;
+  EXPECT_NE(t.find("instances: per_session"), std::string::npos) << t;
+  EXPECT_TRUE(h.requests_to(a).empty());
+  EXPECT_TRUE(h.requests_to(b).empty());  // b never sees a's prompt
+}
+
+TEST(Routing, TheResponseStreamARequestCameOnTiesItExactly) {
+  // As over Streamable HTTP: the server sends on the call's own stream, so
+  // even with both sessions in flight it is a's.
+  GatewayHarness h({fake_server("s")});
+  h.fakes.script("s", talker());
+  h.start();
+  auto a = h.connect(kSampling), b = h.connect(kSampling);
+  h.begin(b, "tools/call", json::object{{"name", "s__hold"}});
+  ASSERT_TRUE(
+      h.run_until([&] { return h.fakes.latest("s") && h.fakes.latest("s")->calls_seen() == 1; }));
+  auto call =
+      h.begin(a, "tools/call",
+              json::object{{"name", "s__sample"}, {"arguments", json::object{{"related", true}}}});
+  ASSERT_TRUE(h.run_until([&] { return !h.requests_to(a, "sampling/createMessage").empty(); }));
+  EXPECT_TRUE(h.requests_to(b).empty());
+  h.answer(a, h.requests_to(a).at(0), json::object{{"model", "m"}, {"content", "exact"}});
+  EXPECT_NE(text_of(h.await(a, call)).find("exact"), std::string::npos);
+}
+
+TEST(Routing, ARequestOnTheStreamOfBastionsOwnRequestIsNoClientsCall) {
+  GatewayHarness h({fake_server("s")});
+  h.fakes.script("s", talker());
+  h.start();
+  auto a = h.connect(kSampling);
+  h.tool_names(a);
+  json::object reply;
+  // Related to a request that is not a client's call (a listing's id).
+  h.fakes.latest("s")->ask(
+      "x", "sampling/createMessage", json::object{}, [&](const json::object& r) { reply = r; }, 1);
+  ASSERT_TRUE(h.run_until([&] { return !reply.empty(); }));
+  EXPECT_EQ(error_code(reply), protocol::kInternalError);
+  EXPECT_TRUE(h.requests_to(a).empty());
+}
+
+TEST(Routing, OnlyClientsThatDeclaredACapabilityAreAsked) {
+  GatewayHarness h({fake_server("s")});
+  h.fakes.script("s", talker());
+  h.start();
+  auto plain = h.connect();
+  auto t = text_of(h.call(plain, "s__sample"));
+  EXPECT_NE(t.find("did not declare the sampling capability"), std::string::npos) << t;
+  EXPECT_NE(t.find("-32601"), std::string::npos) << t;
+  t = text_of(h.call(plain, "s__roots"));
+  EXPECT_NE(t.find("did not declare the roots capability"), std::string::npos) << t;
+  EXPECT_TRUE(h.requests_to(plain).empty());
+  // Form-mode elicitation only: a url-mode request is refused.
+  auto form = h.connect(json::object{{"elicitation", json::object{}}});
+  t = text_of(h.call(form, "s__elicit", json::object{{"mode", "url"}}));
+  EXPECT_NE(t.find("elicitation.url"), std::string::npos) << t;
+  EXPECT_TRUE(h.requests_to(form).empty());
+  auto call = h.begin(form, "tools/call", json::object{{"name", "s__elicit"}});
+  ASSERT_TRUE(h.run_until([&] { return !h.requests_to(form, "elicitation/create").empty(); }));
+  h.answer(form, h.requests_to(form).at(0), json::object{{"action", "decline"}});
+  EXPECT_NE(text_of(h.await(form, call)).find("decline"), std::string::npos);
+}
+
+TEST(Routing, TheRelaySettingForbidsRequestsAndWhatIsAdvertisedFollowsIt) {
+  auto shared = fake_server("s");
+  shared.relay.sampling = false;
+  auto mine = fake_server("p");
+  mine.per_session = true;
+  mine.relay.roots = false;
+  GatewayHarness h({shared, mine});
+  h.fakes.script("s", talker());
+  h.fakes.script("p", talker());
+  h.start();
+  auto a = h.connect(json::object{{"sampling", json::object{}}, {"roots", json::object{}}});
+  auto t = text_of(h.call(a, "s__sample"));
+  EXPECT_NE(t.find("relay.sampling: false"), std::string::npos) << t;
+  t = text_of(h.call(a, "p__roots"));
+  EXPECT_NE(t.find("relay.roots: false"), std::string::npos) << t;
+  EXPECT_TRUE(h.requests_to(a).empty());
+  auto caps_of = [&](const char* server) {
+    return h.fakes.latest(server)->initialize_params().at("capabilities").as_object();
+  };
+  EXPECT_EQ(caps_of("s"), json::parse(R"({"elicitation":{},"roots":{}})").as_object());
+  EXPECT_EQ(caps_of("p"), json::parse(R"({"sampling":{},"elicitation":{}})").as_object());
+}
+
+TEST(Routing, ALogLineDuringACallGoesToThatCallOnly) {
+  GatewayHarness h({fake_server("s")});
+  h.fakes.script("s", talker());
+  h.start();
+  auto a = h.connect(), b = h.connect();
+  h.tool_names(b);
+  EXPECT_EQ(text_of(h.call(a, "s__log", json::object{{"text", "for a"}})), "logged");
+  auto got = h.notifications_to(a, "notifications/message");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].at("params").at("data"), "for a");
+  EXPECT_TRUE(h.notifications_to(b, "notifications/message").empty());
+  // With b's call in flight too, an unrelated log line is nobody's...
+  h.begin(b, "tools/call", json::object{{"name", "s__hold"}});
+  ASSERT_TRUE(h.run_until([&] { return h.fakes.latest("s")->calls_seen() == 2; }));
+  h.call(a, "s__log", json::object{{"text", "whose?"}});
+  h.run_for(20ms);
+  EXPECT_EQ(h.notifications_to(a, "notifications/message").size(), 1u);
+  EXPECT_TRUE(h.notifications_to(b, "notifications/message").empty());
+  // ...and one on a's own response stream is a's.
+  h.call(a, "s__log", json::object{{"text", "a again"}, {"related", true}});
+  EXPECT_EQ(h.notifications_to(a, "notifications/message").size(), 2u);
+  EXPECT_TRUE(h.notifications_to(b, "notifications/message").empty());
+}
+
+TEST(Routing, ALogLineOutsideAnyCallReachesOnlySessionsAllowedToUseTheServer) {
+  GatewayHarness h({fake_server("s"), fake_server("other")});
+  h.fakes.script("s", talker());
+  h.fakes.script("other", talker());
+  h.engine().set_server_authorizer([](const protocol::Principal& p, std::string_view server) {
+    return p.subject == "alice" || server == "other";
+  });
+  protocol::Principal alice, bob;
+  alice.authenticated = bob.authenticated = true;
+  alice.subject = "alice";
+  bob.subject = "bob";
+  auto a = h.connect({}, alice), b = h.connect({}, bob);
+  h.start();
+  h.tool_names(a);
+  h.fakes.latest("s")->notify("notifications/message",
+                              json::object{{"level", "error"}, {"data", "s says"}});
+  h.run_for(20ms);
+  EXPECT_EQ(h.notifications_to(a, "notifications/message").size(), 1u);
+  EXPECT_TRUE(h.notifications_to(b, "notifications/message").empty());
+  h.fakes.latest("other")->notify("notifications/message",
+                                  json::object{{"level", "error"}, {"data", "other says"}});
+  h.run_for(20ms);
+  EXPECT_EQ(h.notifications_to(a, "notifications/message").size(), 2u);
+  EXPECT_EQ(h.notifications_to(b, "notifications/message").size(), 1u);
+}
+
+TEST(Routing, APerSessionInstanceSpeaksOnlyToItsSession) {
+  auto o = fake_server("p");
+  o.per_session = true;
+  GatewayHarness h({o});
+  h.fakes.script("p", talker());
+  h.start();
+  auto a = h.connect(), b = h.connect();
+  h.call(a, "p__log");  // a's instance
+  h.tool_names(b);      // b's instance
+  auto first = h.fakes.all("p").at(0);
+  first->notify("notifications/message", json::object{{"level", "error"}, {"data", "to a"}});
+  h.run_for(20ms);
+  EXPECT_EQ(h.notifications_to(a, "notifications/message").size(), 2u);
+  EXPECT_TRUE(h.notifications_to(b, "notifications/message").empty());
+  // roots/list_changed from a client reaches its own instance only.
+  a.session->deliver(protocol::make_notification("notifications/roots/list_changed", {}), a.out,
+                     h.ioc().get_executor());
+  h.run_for(20ms);
+  auto saw_roots = [](const std::shared_ptr<FakeServer>& s) {
+    for (auto& m : s->received())
+      if (m.contains("method") && m.at("method") == "notifications/roots/list_changed") return true;
+    return false;
+  };
+  EXPECT_TRUE(saw_roots(first));
+  EXPECT_FALSE(saw_roots(h.fakes.all("p").at(1)));
+}
+
+TEST(Routing, ResourceUpdatesOnlyForTheServersOwnUris) {
+  FakeScript evil = talker(), victim = talker();
+  evil.capabilities["resources"] = json::object{{"subscribe", true}};
+  victim.capabilities["resources"] = json::object{{"subscribe", true}};
+  victim.resources = {json::object{{"uri", "notes://v"}, {"name", "v"}}};
+  victim.on_call = [](FakeServer&, const json::value&, const std::string&,
+                      const json::object&) -> std::optional<protocol::Outcome> {
+    return json::object{};
+  };
+  GatewayHarness h({fake_server("evil"), fake_server("victim")});
+  h.fakes.script("evil", evil);
+  h.fakes.script("victim", victim);
+  h.start();
+  auto a = h.connect();
+  h.request(a, "resources/list");
+  EXPECT_FALSE(
+      h.request(a, "resources/subscribe", json::object{{"uri", "notes://v"}}).contains("error"));
+  h.fakes.latest("evil")->notify("notifications/resources/updated",
+                                 json::object{{"uri", "notes://v"}});
+  h.run_for(20ms);
+  EXPECT_TRUE(h.notifications_to(a, "notifications/resources/updated").empty());
+  h.fakes.latest("victim")->notify("notifications/resources/updated",
+                                   json::object{{"uri", "notes://v"}});
+  h.run_for(20ms);
+  EXPECT_EQ(h.notifications_to(a, "notifications/resources/updated").size(), 1u);
+}
+
+}  // namespace
+}  // namespace bastion::gateway::testing
