@@ -42,7 +42,6 @@ struct GatewayOptions {
 
 class GatewayBackend : public server::Backend, public std::enable_shared_from_this<GatewayBackend> {
  public:
-  using SecretResolver = std::function<std::optional<std::string>(const std::string& name)>;
   GatewayBackend(boost::asio::any_io_executor ex, std::vector<UpstreamOptions> upstreams,
                  GatewayOptions options = {});
   ~GatewayBackend() override;
