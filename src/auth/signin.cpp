@@ -1,0 +1,976 @@
+#include "auth/signin.hpp"
+
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+#include <cctype>
+
+#include "auth/http_util.hpp"
+#include "auth/jwk.hpp"
+#include "auth/redirect_uri.hpp"
+#include "auth/scopes.hpp"
+
+namespace bastion::auth {
+
+namespace json = boost::json;
+namespace http = signin_http;
+using Request = SignIn::Request;
+using Response = SignIn::Response;
+
+namespace {
+
+constexpr std::size_t kMaxStateBytes = 2048;
+constexpr std::size_t kMaxFamilyHistory = 200;
+constexpr std::int64_t kForever = 4'000'000'000;  // year 2096: records that do not expire
+constexpr std::string_view kOfflineAccess = "offline_access";
+
+std::string html_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+json::array to_array(const std::vector<std::string>& v) {
+  json::array a;
+  for (const auto& s : v) a.emplace_back(s);
+  return a;
+}
+
+std::vector<std::string> from_array(const json::value* v) {
+  std::vector<std::string> out;
+  if (v && v->is_array())
+    for (const auto& e : v->get_array())
+      if (e.is_string()) out.emplace_back(e.get_string());
+  return out;
+}
+
+std::string str(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+std::int64_t num(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  if (!v) return 0;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
+  return 0;
+}
+
+bool has(const std::vector<std::string>& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+std::string secret_hash(std::string_view secret) { return b64url_encode(sha256(secret)); }
+
+bool same(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+Response no_store(Response res) {
+  res.set(http::field::cache_control, "no-store");
+  res.set(http::field::pragma, "no-cache");
+  res.set("Referrer-Policy", "no-referrer");
+  return res;
+}
+
+Response redirect(const Request& req, const std::string& location) {
+  // 303 after a POST (RFC 9110 §15.4.4), 302 otherwise.
+  Response res{req.method() == http::verb::post ? http::status::see_other : http::status::found,
+               req.version()};
+  res.set(http::field::location, location);
+  res.keep_alive(req.keep_alive());
+  res.prepare_payload();
+  return no_store(std::move(res));
+}
+
+// The query (GET) or body (POST form) of an authorization request.
+std::optional<Form> request_params(const Request& req, std::string* err) {
+  if (req.method() == http::verb::post) {
+    std::string_view ct(req[http::field::content_type].data(),
+                        req[http::field::content_type].size());
+    ct = trim(ct.substr(0, ct.find(';')));
+    if (!iequals(ct, "application/x-www-form-urlencoded")) {
+      *err = "Content-Type must be application/x-www-form-urlencoded";
+      return std::nullopt;
+    }
+    if (req.body().size() > 16 * 1024) {
+      *err = "request too large";
+      return std::nullopt;
+    }
+    return parse_form(req.body(), err);
+  }
+  std::string_view t(req.target().data(), req.target().size());
+  auto q = t.find('?');
+  if (q == std::string_view::npos) return Form{};
+  return parse_form(t.substr(q + 1), err);
+}
+
+}  // namespace
+
+// --- helpers ----------------------------------------------------------------
+
+Response render_error_page(const Request& req, http::status status, std::string_view title,
+                           std::string_view detail) {
+  Response res{status, req.version()};
+  res.set(http::field::content_type, "text/html; charset=utf-8");
+  res.set("Content-Security-Policy",
+          "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
+          "form-action 'none'; base-uri 'none'");
+  res.set("X-Frame-Options", "DENY");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.keep_alive(req.keep_alive());
+  res.body() =
+      "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+      "<title>" +
+      html_escape(title) +
+      " - Bastion</title><style>body{font-family:system-ui,sans-serif;max-width:36rem;"
+      "margin:4rem auto;padding:0 1rem;color:#1b1f24}h1{font-size:1.4rem}"
+      "p{line-height:1.5}.detail{color:#555}</style></head><body><main>"
+      "<h1>" +
+      html_escape(title) + "</h1><p class=\"detail\">" + html_escape(detail) +
+      "</p><p>Nothing was sent to the application. You can close this page.</p>"
+      "</main></body></html>";
+  res.prepare_payload();
+  return no_store(std::move(res));
+}
+
+std::string with_query(std::string_view uri,
+                       const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string out(uri);
+  bool has_query = out.find('?') != std::string::npos;
+  for (const auto& [k, v] : params) {
+    out += has_query ? '&' : '?';
+    has_query = true;
+    out += form_encode(k) + "=" + form_encode(v);
+  }
+  return out;
+}
+
+bool SignIn::registered_secret_matches(const SignInClient& c, std::string_view secret) {
+  std::string_view h = c.secret_hash;
+  if (h.rfind("sha256:", 0) != 0 || secret.empty() || secret.size() > 512) return false;
+  return same(h.substr(7), secret_hash(secret));
+}
+
+// --- construction -------------------------------------------------------------
+
+SignIn::SignIn(SignInOptions options, Hooks hooks, Clock clock)
+    : options_(std::move(options)),
+      hooks_(std::move(hooks)),
+      clock_(std::move(clock)),
+      pending_(options_.data_dir / "pending", {.durable = false}, clock_),
+      codes_(options_.data_dir / "codes", {.durable = false}, clock_),
+      families_(options_.data_dir / "refresh", {.durable = true}, clock_),
+      registered_(options_.data_dir / "registered", {.durable = true}, clock_) {
+  if (options_.resources.empty()) throw std::invalid_argument("sign-in needs a resource");
+}
+
+void SignIn::set_interaction(std::shared_ptr<Interaction> interaction) {
+  interaction_ = std::move(interaction);
+}
+
+std::optional<std::string> SignIn::resource_for(std::string_view requested) const {
+  // RFC 8707 §2: an absolute URI without a fragment. Scheme and host compare
+  // case-insensitively; one trailing slash is not a different resource.
+  auto u = boost::urls::parse_absolute_uri(requested);
+  if (!u || requested.find('#') != std::string_view::npos) return std::nullopt;
+  auto norm = [](std::string_view s) {
+    auto p = boost::urls::parse_absolute_uri(s);
+    if (!p) return std::string(s);
+    boost::urls::url x(*p);
+    x.set_scheme(lower(x.scheme()));
+    x.set_encoded_host(lower(x.encoded_host()));
+    std::string out(x.buffer());
+    if (out.size() > 1 && out.back() == '/') out.pop_back();
+    return out;
+  };
+  std::string want = norm(requested);
+  for (const auto& r : options_.resources)
+    if (norm(r) == want) return options_.resources.front();
+  return std::nullopt;
+}
+
+// --- clients ----------------------------------------------------------------------
+
+Result<SignInClient> SignIn::find_client(std::string_view id) {
+  if (id.empty() || id.size() > 2000) return fail("unknown client");
+  if (hooks_.configured)
+    if (auto c = hooks_.configured(id)) return std::move(*c);
+  if (auto r = registered_.get(id)) {
+    auto* md = r->if_contains("metadata");
+    if (!md || !md->is_object()) return fail("registered client record is corrupt");
+    auto m = parse_client_metadata(md->get_object(), MetadataSource::kConfiguration);
+    if (!m) return fail("registered client record is corrupt: " + m.reason());
+    SignInClient c;
+    c.meta = std::move(m.value());
+    c.meta.client_id = std::string(id);
+    c.kind = ClientKind::kRegistered;
+    c.secret_hash = str(*r, "secret_hash");
+    return c;
+  }
+  if (is_client_id_url(id)) {
+    if (!hooks_.metadata_document) return fail("client metadata documents are not enabled");
+    auto m = hooks_.metadata_document(std::string(id));
+    if (!m) return m.error();
+    SignInClient c;
+    c.meta = std::move(m.value());
+    c.kind = ClientKind::kMetadataDocument;
+    return c;
+  }
+  return fail("unknown client");
+}
+
+bool SignIn::client_active(std::string_view client_id) const {
+  if (is_client_id_url(client_id)) return true;
+  if (hooks_.configured && hooks_.configured(client_id)) return true;
+  return registered_.get(client_id).has_value();
+}
+
+// --- /oauth2/authorize -------------------------------------------------------------
+
+void SignIn::authorize(const Request& req, std::string_view source, Reply reply) {
+  auto page = [&](http::status s, std::string_view title, std::string_view detail) {
+    if (hooks_.audit)
+      hooks_.audit(json::object{{"event_type", "authorization_refused"},
+                                {"error", title},
+                                {"reason", detail},
+                                {"source", source}});
+    reply(render_error_page(req, s, title, detail));
+  };
+  if (req.method() != http::verb::get && req.method() != http::verb::head &&
+      req.method() != http::verb::post) {
+    Response r = method_not_allowed(req, "GET, POST");
+    return reply(std::move(r));
+  }
+  if (!interaction_)
+    return page(http::status::not_found, "Sign-in is not available",
+                "This Bastion has no sign-in configured (no users and no identity provider), so "
+                "applications cannot sign in to it.");
+  std::string err;
+  auto params = request_params(req, &err);
+  if (!params)
+    return page(http::status::bad_request, "Invalid sign-in request",
+                "The request is malformed: " + err + ".");
+  const Form& f = *params;
+  const std::string* client_id = form_get(f, "client_id");
+  if (!client_id)
+    return page(http::status::bad_request, "Invalid sign-in request",
+                "The application did not say who it is (client_id is missing).");
+  auto client = find_client(*client_id);
+  if (!client)
+    return page(http::status::bad_request, "Unknown application",
+                "The application that sent you here is not known to this Bastion: " +
+                    client.reason() + ".");
+  const SignInClient& c = client.value();
+  // The redirect URI decides whether errors may go back to the client.
+  std::string redirect_uri;
+  if (const std::string* ru = form_get(f, "redirect_uri")) {
+    bool ok = std::any_of(c.meta.redirect_uris.begin(), c.meta.redirect_uris.end(),
+                          [&](const std::string& r) { return redirect_uri_matches(r, *ru); });
+    if (!ok || !check_redirect_uri(*ru))
+      return page(http::status::bad_request, "Invalid redirect address",
+                  "The application asked to send you to an address it has not registered, so "
+                  "Bastion will not go there.");
+    redirect_uri = *ru;
+  } else {
+    // OAuth 2.1 §4.1.1: optional only when exactly one (non-loopback) is registered.
+    if (c.meta.redirect_uris.size() != 1 ||
+        check_redirect_uri(c.meta.redirect_uris.front())->kind == RedirectKind::kLoopback)
+      return page(http::status::bad_request, "Invalid sign-in request",
+                  "The application did not say where to return (redirect_uri is missing).");
+    redirect_uri = c.meta.redirect_uris.front();
+  }
+  const std::string* state_p = form_get(f, "state");
+  std::string state = state_p ? *state_p : std::string();
+  // From here on, errors go back to the client (RFC 6749 §4.1.2.1), with iss (RFC 9207).
+  auto error_redirect = [&](std::string_view error, std::string_view description) {
+    std::vector<std::pair<std::string, std::string>> q{
+        {"error", std::string(error)}, {"error_description", std::string(description)}};
+    if (!state.empty() && state.size() <= kMaxStateBytes) q.emplace_back("state", state);
+    q.emplace_back("iss", options_.issuer);
+    if (hooks_.audit)
+      hooks_.audit(json::object{{"event_type", "authorization_refused"},
+                                {"client_id", c.meta.client_id},
+                                {"error", error},
+                                {"reason", description},
+                                {"source", source}});
+    reply(redirect(req, with_query(redirect_uri, q)));
+  };
+  if (state.size() > kMaxStateBytes) return error_redirect("invalid_request", "state is too long");
+  if (form_get(f, "request") || form_get(f, "request_uri"))
+    return error_redirect("request_not_supported", "request objects are not supported");
+  const std::string* rt = form_get(f, "response_type");
+  if (!rt) return error_redirect("invalid_request", "response_type is missing");
+  if (*rt != "code")
+    return error_redirect("unsupported_response_type", "only response_type=code is supported");
+  if (!c.meta.has_grant("authorization_code"))
+    return error_redirect("unauthorized_client",
+                          "this client is not registered for the authorization_code grant");
+  const std::string* challenge = form_get(f, "code_challenge");
+  const std::string* method = form_get(f, "code_challenge_method");
+  if (!challenge)
+    return error_redirect("invalid_request", "PKCE is required: code_challenge is missing");
+  if (!method || *method != "S256")
+    return error_redirect("invalid_request",
+                          "code_challenge_method must be S256 (plain is not accepted)");
+  if (!valid_s256_challenge(*challenge))
+    return error_redirect("invalid_request",
+                          "code_challenge must be the base64url SHA-256 of the code_verifier");
+  std::string resource = options_.resources.front();
+  if (const std::string* r = form_get(f, "resource")) {
+    auto canon = resource_for(*r);
+    if (!canon)
+      return error_redirect("invalid_target", "the resource is not a protected resource of " +
+                                                  options_.issuer + " (use " +
+                                                  options_.resources.front() + ")");
+    resource = *canon;
+  }
+  std::vector<std::string> scopes;
+  if (const std::string* s = form_get(f, "scope")) {
+    if (s->size() > 4096) return error_redirect("invalid_scope", "scope is too long");
+    scopes = split_scopes(*s);
+    for (const auto& x : scopes)
+      if (!valid_scope_token(x)) return error_redirect("invalid_scope", "malformed scope");
+  }
+  // offline_access only for clients that may hold a refresh token.
+  if (!c.meta.has_grant("refresh_token")) std::erase(scopes, std::string(kOfflineAccess));
+  // Bound the server-side state an anonymous browser can create.
+  std::int64_t now = clock_();
+  if (pending_count_at_.load() != now) {
+    pending_count_at_ = now;
+    pending_count_ = pending_.count();
+  }
+  if (pending_count_.load() >= options_.max_pending)
+    return error_redirect("temporarily_unavailable",
+                          "too many sign-ins are in progress; try again in a few minutes");
+
+  PendingAuthorization p;
+  p.id = b64url_encode(random_bytes(32));
+  p.client_id = c.meta.client_id;
+  p.client_name = c.meta.client_name;
+  p.client_uri = c.meta.client_uri;
+  p.client_kind = c.kind;
+  p.redirect_uri = redirect_uri;
+  auto rk = check_redirect_uri(redirect_uri);
+  p.redirect_host = rk ? rk->host : std::string();
+  p.loopback_redirect = rk && rk->kind == RedirectKind::kLoopback;
+  p.scopes = scopes;
+  p.resource = resource;
+  if (const std::string* v = form_get(f, "prompt")) p.prompt = v->substr(0, 64);
+  if (const std::string* v = form_get(f, "login_hint")) p.login_hint = v->substr(0, 256);
+  if (const std::string* v = form_get(f, "max_age")) {
+    try {
+      p.max_age = std::stoll(*v);
+    } catch (...) {
+      return error_redirect("invalid_request", "max_age must be a number of seconds");
+    }
+  }
+  if (const std::string* v = form_get(f, "nonce")) {
+    if (v->size() > 512) return error_redirect("invalid_request", "nonce is too long");
+    p.nonce = *v;
+  }
+  p.state = state;
+  p.code_challenge = *challenge;
+  p.created = now;
+  p.expires = now + options_.pending_lifetime.count();
+  json::object rec{{"id", p.id},
+                   {"client_id", p.client_id},
+                   {"client_name", p.client_name},
+                   {"client_uri", p.client_uri},
+                   {"client_kind", static_cast<int>(p.client_kind)},
+                   {"redirect_uri", p.redirect_uri},
+                   {"redirect_host", p.redirect_host},
+                   {"loopback_redirect", p.loopback_redirect},
+                   {"scopes", to_array(p.scopes)},
+                   {"resource", p.resource},
+                   {"prompt", p.prompt},
+                   {"login_hint", p.login_hint},
+                   {"state", p.state},
+                   {"code_challenge", p.code_challenge},
+                   {"nonce", p.nonce},
+                   {"created", p.created}};
+  if (p.max_age) rec["max_age"] = *p.max_age;
+  auto created = pending_.create(p.id, rec, p.expires);
+  if (!created || !created.value())
+    return error_redirect("server_error", "could not store the sign-in request");
+  ++pending_count_;
+  auto self_reply = std::make_shared<Reply>(std::move(reply));
+  auto req_copy = std::make_shared<Request>(req);
+  interaction_->begin(req, source, p, *this, [this, req_copy, self_reply](Outcome o) {
+    settle(*req_copy, std::move(o), std::move(*self_reply));
+  });
+}
+
+bool SignIn::interaction_request(const Request& req, std::string_view source, Reply reply) {
+  if (!interaction_) return false;
+  auto self_reply = std::make_shared<Reply>(std::move(reply));
+  auto req_copy = std::make_shared<Request>(req);
+  return interaction_->handle(req, source, *this, [this, req_copy, self_reply](Outcome o) {
+    settle(*req_copy, std::move(o), std::move(*self_reply));
+  });
+}
+
+std::optional<PendingAuthorization> SignIn::find_pending(std::string_view id) const {
+  if (id.empty() || id.size() > 128) return std::nullopt;
+  auto r = pending_.get(id);
+  if (!r) return std::nullopt;
+  PendingAuthorization p;
+  p.id = str(*r, "id");
+  if (p.id != id) return std::nullopt;
+  p.client_id = str(*r, "client_id");
+  p.client_name = str(*r, "client_name");
+  p.client_uri = str(*r, "client_uri");
+  p.client_kind = static_cast<ClientKind>(num(*r, "client_kind"));
+  p.redirect_uri = str(*r, "redirect_uri");
+  p.redirect_host = str(*r, "redirect_host");
+  auto* lb = r->if_contains("loopback_redirect");
+  p.loopback_redirect = lb && lb->is_bool() && lb->get_bool();
+  p.scopes = from_array(r->if_contains("scopes"));
+  p.resource = str(*r, "resource");
+  p.prompt = str(*r, "prompt");
+  p.login_hint = str(*r, "login_hint");
+  if (r->contains("max_age")) p.max_age = num(*r, "max_age");
+  p.state = str(*r, "state");
+  p.code_challenge = str(*r, "code_challenge");
+  p.nonce = str(*r, "nonce");
+  p.created = num(*r, "created");
+  p.expires = p.created + options_.pending_lifetime.count();
+  return p;
+}
+
+void SignIn::settle(const Request& req, Outcome outcome, Reply reply) {
+  if (auto* page = std::get_if<Page>(&outcome)) return reply(std::move(page->response));
+  auto& s = std::get<Settle>(outcome);
+  auto p = find_pending(s.pending_id);
+  // One decision per pending authorization: take it (across replicas too).
+  auto taken = p ? pending_.take(s.pending_id) : RecordStore::Taken{};
+  if (!p || taken.state != RecordStore::Taken::State::kTaken)
+    return reply(render_error_page(
+        req, http::status::bad_request, "This sign-in has expired",
+        "The sign-in request is no longer valid (it expired or was already completed). Start "
+        "again from the application."));
+  reply(finish(req, *p, s.decision, s.headers));
+}
+
+Response SignIn::finish(const Request& req, const PendingAuthorization& p, const Decision& d,
+                        const ExtraHeaders& headers) {
+  auto go = [&](std::vector<std::pair<std::string, std::string>> q) {
+    if (!p.state.empty()) q.emplace_back("state", p.state);
+    q.emplace_back("iss", options_.issuer);
+    Response r = redirect(req, with_query(p.redirect_uri, q));
+    for (const auto& [k, v] : headers) r.insert(k, v);
+    return r;
+  };
+  auto deny = [&](std::string error, std::string description) {
+    if (hooks_.audit)
+      hooks_.audit(json::object{{"event_type", "authorization_denied"},
+                                {"client_id", p.client_id},
+                                {"error", error},
+                                {"reason", description}});
+    return go({{"error", std::move(error)}, {"error_description", std::move(description)}});
+  };
+  if (auto* no = std::get_if<Denial>(&d)) {
+    std::string e = no->error.empty() ? "access_denied" : no->error;
+    static const std::vector<std::string> allowed = {
+        "access_denied",        "login_required",          "consent_required",
+        "interaction_required", "temporarily_unavailable", "account_selection_required",
+        "server_error"};
+    if (!has(allowed, e)) e = "access_denied";
+    return deny(e, no->description.empty() ? "the user or policy refused" : no->description);
+  }
+  const auto& yes = std::get<Approval>(d);
+  if (yes.subject.empty()) return deny("server_error", "the sign-in produced no user");
+  // Re-resolve the client: it may have been removed while the user signed in.
+  auto client = find_client(p.client_id);
+  if (!client) return deny("unauthorized_client", "the client is no longer registered");
+  const SignInClient& c = client.value();
+  std::vector<std::string> granted;
+  for (const auto& s : yes.scopes) {
+    if (!valid_scope_token(s) || has(granted, s)) continue;
+    // Never more than asked for (when the request named scopes)...
+    if (!p.scopes.empty() && !has(p.scopes, s) && !scopes_cover(p.scopes, s)) continue;
+    if (s == kOfflineAccess) {
+      if (c.meta.has_grant("refresh_token")) granted.push_back(s);
+      continue;
+    }
+    // ...nor more than a limited client may hold.
+    if (c.scope_limited && !scopes_cover(c.scopes, s) && !has(c.scopes, s)) continue;
+    granted.push_back(s);
+  }
+  bool any_resource_scope = std::any_of(granted.begin(), granted.end(),
+                                        [](const std::string& s) { return s != kOfflineAccess; });
+  if (!any_resource_scope)
+    return deny("access_denied", "none of the requested scopes can be granted to this user");
+  std::string code = b64url_encode(random_bytes(32));
+  std::string family = b64url_encode(random_bytes(16));
+  std::int64_t now = clock_();
+  json::object rec{{"client_id", p.client_id},
+                   {"redirect_uri", p.redirect_uri},
+                   {"code_challenge", p.code_challenge},
+                   {"resource", p.resource},
+                   {"scopes", to_array(granted)},
+                   {"subject", yes.subject},
+                   {"auth_time", yes.auth_time ? yes.auth_time : now},
+                   {"nonce", p.nonce},
+                   {"family", family}};
+  auto ok = codes_.create(code, rec, now + options_.code_lifetime.count());
+  if (!ok || !ok.value()) return deny("server_error", "could not store the authorization code");
+  spdlog::info("auth: {} signed in to {} (scope \"{}\")", yes.subject, p.client_id,
+               join_scopes(granted));
+  if (hooks_.audit)
+    hooks_.audit(json::object{{"event_type", "authorization_granted"},
+                              {"client_id", p.client_id},
+                              {"user_id", yes.subject},
+                              {"idp", yes.idp},
+                              {"scope", join_scopes(granted)},
+                              {"resource", p.resource}});
+  return go({{"code", code}});
+}
+
+// --- token endpoint ------------------------------------------------------------------
+
+namespace {
+EndpointError grant_error(std::string description) {
+  return EndpointError{http::status::bad_request, "invalid_grant", std::move(description)};
+}
+}  // namespace
+
+std::variant<json::object, EndpointError> SignIn::issue_from_family(
+    const std::string& family, const json::object& fam, const std::vector<std::string>& scopes,
+    bool with_refresh, std::string refresh_secret) {
+  AccessToken claims;
+  claims.sub = str(fam, "subject");
+  claims.client_id = str(fam, "client_id");
+  claims.aud = {str(fam, "resource")};
+  claims.scopes = scopes;
+  auto minted = hooks_.mint(claims);
+  if (!minted)
+    return EndpointError{http::status::internal_server_error, "server_error", minted.reason()};
+  const MintedToken& t = minted.value();
+  // Remember the access token in its family, so that reuse of the code or of
+  // a rotated-out refresh token can revoke it.
+  bool family_alive = true;
+  auto upd = families_.update(
+      family, [&](std::optional<json::object> cur) -> std::optional<RecordStore::Versioned> {
+        if (!cur) {
+          family_alive = false;
+          return std::nullopt;
+        }
+        json::array jtis;
+        std::int64_t now = clock_();
+        if (auto* a = cur->if_contains("jtis"); a && a->is_array())
+          for (const auto& e : a->get_array())
+            if (e.is_object() && num(e.get_object(), "exp") > now) jtis.push_back(e);
+        jtis.push_back(json::object{{"jti", t.claims.jti}, {"exp", t.claims.exp}});
+        (*cur)["jtis"] = std::move(jtis);
+        auto* r = cur->if_contains("revoked");
+        if (r && r->is_bool() && r->get_bool()) family_alive = false;
+        return RecordStore::Versioned{*cur, num(*cur, "expires")};
+      });
+  if (!upd || !family_alive) {
+    if (hooks_.revoke_access) hooks_.revoke_access(t.claims.jti, t.claims.exp);
+    return grant_error("the grant was revoked");
+  }
+  json::object body{{"access_token", t.token},
+                    {"token_type", "Bearer"},
+                    {"expires_in", t.claims.exp - t.claims.iat},
+                    {"scope", t.claims.scope_string()}};
+  if (with_refresh) body["refresh_token"] = family + "." + refresh_secret;
+  if (hooks_.audit)
+    hooks_.audit(json::object{{"event_type", "token_issued"},
+                              {"client_id", claims.client_id},
+                              {"user_id", claims.sub},
+                              {"scope", t.claims.scope_string()},
+                              {"jti", t.claims.jti},
+                              {"refresh", with_refresh},
+                              {"expires_in", t.claims.exp - t.claims.iat}});
+  return body;
+}
+
+std::variant<json::object, EndpointError> SignIn::redeem_code(const Form& f,
+                                                              const SignInClient& client) {
+  const std::string* code = form_get(f, "code");
+  if (!code) return EndpointError{http::status::bad_request, "invalid_request", "code is missing"};
+  if (code->size() > 128) return grant_error("unknown authorization code");
+  if (!client.meta.has_grant("authorization_code"))
+    return EndpointError{http::status::bad_request, "unauthorized_client",
+                         "this client may not use the authorization_code grant"};
+  auto taken = codes_.take(*code);
+  if (taken.state == RecordStore::Taken::State::kAbsent)
+    return grant_error("unknown or expired authorization code");
+  const json::object& rec = taken.record;
+  std::string family = str(rec, "family");
+  if (taken.state == RecordStore::Taken::State::kReplayed) {
+    // RFC 6749 §4.1.2: a code used twice revokes what it issued.
+    revoke_family(family, "authorization code replayed");
+    if (hooks_.audit)
+      hooks_.audit(json::object{{"event_type", "code_replayed"},
+                                {"client_id", str(rec, "client_id")},
+                                {"user_id", str(rec, "subject")}});
+    return grant_error("authorization code was already used; the tokens it issued are revoked");
+  }
+  // Bound to the client, the redirect URI and the PKCE challenge.
+  if (str(rec, "client_id") != client.meta.client_id)
+    return grant_error("the code was issued to another client");
+  const std::string* ru = form_get(f, "redirect_uri");
+  if (!ru || *ru != str(rec, "redirect_uri"))
+    return grant_error("redirect_uri does not match the authorization request");
+  const std::string* verifier = form_get(f, "code_verifier");
+  if (!verifier)
+    return EndpointError{http::status::bad_request, "invalid_grant",
+                         "code_verifier is missing (PKCE is required)"};
+  if (!pkce_s256_matches(*verifier, str(rec, "code_challenge")))
+    return grant_error("code_verifier does not match the code_challenge");
+  if (const std::string* r = form_get(f, "resource")) {
+    auto canon = resource_for(*r);
+    if (!canon || *canon != str(rec, "resource"))
+      return EndpointError{http::status::bad_request, "invalid_target",
+                           "resource differs from the authorization request"};
+  }
+  std::vector<std::string> scopes = from_array(rec.if_contains("scopes"));
+  bool with_refresh = client.meta.has_grant("refresh_token");
+  std::string secret = b64url_encode(random_bytes(32));
+  std::int64_t now = clock_();
+  std::int64_t max_exp = now + options_.refresh_max.count();
+  std::int64_t exp = with_refresh ? std::min(now + options_.refresh_idle.count(), max_exp)
+                                  : now + options_.access_token_lifetime.count() + 60;
+  json::object fam{{"family", family},
+                   {"client_id", client.meta.client_id},
+                   {"subject", str(rec, "subject")},
+                   {"scopes", to_array(scopes)},
+                   {"resource", str(rec, "resource")},
+                   {"auth_time", num(rec, "auth_time")},
+                   {"created", now},
+                   {"max_expires", max_exp},
+                   {"expires", exp},
+                   {"refresh", with_refresh},
+                   {"current", with_refresh ? secret_hash(secret) : std::string()},
+                   {"previous", json::array{}},
+                   {"jtis", json::array{}},
+                   {"revoked", false}};
+  auto created = families_.create(family, fam, exp);
+  if (!created || !created.value())
+    return EndpointError{http::status::internal_server_error, "server_error",
+                         "could not store the grant"};
+  return issue_from_family(family, fam, scopes, with_refresh, secret);
+}
+
+std::variant<json::object, EndpointError> SignIn::refresh(const Form& f,
+                                                          const SignInClient& client) {
+  const std::string* token = form_get(f, "refresh_token");
+  if (!token)
+    return EndpointError{http::status::bad_request, "invalid_request", "refresh_token is missing"};
+  if (!client.meta.has_grant("refresh_token"))
+    return EndpointError{http::status::bad_request, "unauthorized_client",
+                         "this client may not use the refresh_token grant"};
+  auto dot = token->find('.');
+  if (dot == std::string::npos || token->size() > 256) return grant_error("unknown refresh token");
+  std::string family = token->substr(0, dot);
+  std::string presented = secret_hash(std::string_view(*token).substr(dot + 1));
+  std::string new_secret = b64url_encode(random_bytes(32));
+  std::vector<std::string> scopes;
+  enum class Verdict { kUnknown, kWrongClient, kReused, kRevoked, kOk, kBadScope, kBadTarget };
+  Verdict verdict = Verdict::kUnknown;
+  json::object snapshot;
+  std::int64_t now = clock_();
+  auto upd = families_.update(
+      family, [&](std::optional<json::object> cur) -> std::optional<RecordStore::Versioned> {
+        if (!cur) return std::nullopt;
+        RecordStore::Versioned keep{*cur, num(*cur, "expires")};
+        auto* rv = cur->if_contains("revoked");
+        if (rv && rv->is_bool() && rv->get_bool()) {
+          verdict = Verdict::kRevoked;
+          return keep;
+        }
+        if (same(str(*cur, "current"), presented) && !str(*cur, "current").empty()) {
+          if (str(*cur, "client_id") != client.meta.client_id) {
+            verdict = Verdict::kWrongClient;
+            return keep;
+          }
+          std::vector<std::string> have = from_array(cur->if_contains("scopes"));
+          if (const std::string* s = form_get(f, "scope")) {
+            // RFC 6749 §6: a narrower scope is allowed, never a wider one.
+            for (const auto& x : split_scopes(*s)) {
+              if (!has(have, x) && !scopes_cover(have, x)) {
+                verdict = Verdict::kBadScope;
+                return keep;
+              }
+              scopes.push_back(x);
+            }
+          } else {
+            scopes = have;
+          }
+          if (const std::string* r = form_get(f, "resource")) {
+            auto canon = resource_for(*r);
+            if (!canon || *canon != str(*cur, "resource")) {
+              verdict = Verdict::kBadTarget;
+              return keep;
+            }
+          }
+          json::array prev;
+          if (auto* p = cur->if_contains("previous"); p && p->is_array()) prev = p->get_array();
+          prev.emplace_back(str(*cur, "current"));
+          while (prev.size() > kMaxFamilyHistory) prev.erase(prev.begin());
+          (*cur)["previous"] = std::move(prev);
+          (*cur)["current"] = secret_hash(new_secret);
+          std::int64_t exp =
+              std::min(now + options_.refresh_idle.count(), num(*cur, "max_expires"));
+          (*cur)["expires"] = exp;
+          verdict = Verdict::kOk;
+          snapshot = *cur;
+          return RecordStore::Versioned{*cur, exp};
+        }
+        if (auto* p = cur->if_contains("previous"); p && p->is_array())
+          for (const auto& h : p->get_array())
+            if (h.is_string() && same(h.get_string(), presented)) {
+              verdict = Verdict::kReused;
+              snapshot = *cur;
+              return keep;
+            }
+        return keep;
+      });
+  if (!upd) return EndpointError{http::status::internal_server_error, "server_error", upd.reason()};
+  switch (verdict) {
+    case Verdict::kUnknown:
+      return grant_error("unknown or expired refresh token");
+    case Verdict::kRevoked:
+      return grant_error("the refresh token was revoked");
+    case Verdict::kWrongClient:
+      return grant_error("the refresh token was issued to another client");
+    case Verdict::kBadScope:
+      return EndpointError{http::status::bad_request, "invalid_scope",
+                           "a refresh may narrow the scope, never widen it"};
+    case Verdict::kBadTarget:
+      return EndpointError{http::status::bad_request, "invalid_target",
+                           "resource differs from the original grant"};
+    case Verdict::kReused:
+      revoke_family(family, "refresh token reused");
+      if (hooks_.audit)
+        hooks_.audit(json::object{{"event_type", "refresh_token_reused"},
+                                  {"client_id", str(snapshot, "client_id")},
+                                  {"user_id", str(snapshot, "subject")}});
+      return grant_error("refresh token was already used; the whole grant is revoked");
+    case Verdict::kOk:
+      break;
+  }
+  return issue_from_family(family, snapshot, scopes, true, new_secret);
+}
+
+void SignIn::revoke_family(const std::string& family, std::string_view why) {
+  std::vector<std::pair<std::string, std::int64_t>> jtis;
+  auto upd = families_.update(
+      family, [&](std::optional<json::object> cur) -> std::optional<RecordStore::Versioned> {
+        if (!cur) return std::nullopt;
+        if (auto* a = cur->if_contains("jtis"); a && a->is_array())
+          for (const auto& e : a->get_array())
+            if (e.is_object())
+              jtis.emplace_back(str(e.get_object(), "jti"), num(e.get_object(), "exp"));
+        (*cur)["revoked"] = true;
+        (*cur)["current"] = "";
+        (*cur)["revoked_because"] = why;
+        // Keep the tombstone as long as a rotated-out token could be presented.
+        return RecordStore::Versioned{*cur, std::max(num(*cur, "expires"), clock_() + 3600)};
+      });
+  (void)upd;
+  for (const auto& [jti, exp] : jtis)
+    if (hooks_.revoke_access && !jti.empty()) hooks_.revoke_access(jti, exp);
+  spdlog::warn("auth: revoked a grant and {} access token(s): {}", jtis.size(), why);
+}
+
+bool SignIn::revoke_refresh_token(std::string_view token, std::string_view client_id) {
+  auto dot = token.find('.');
+  if (dot == std::string_view::npos || token.size() > 256) return false;
+  std::string family(token.substr(0, dot));
+  auto fam = families_.get(family);
+  if (!fam) return false;
+  std::string presented = secret_hash(token.substr(dot + 1));
+  if (!same(str(*fam, "current"), presented) || str(*fam, "client_id") != client_id) return false;
+  revoke_family(family, "revoked by the client");
+  return true;
+}
+
+std::vector<GrantInfo> SignIn::grants() const {
+  std::vector<GrantInfo> out;
+  for (const auto& f : families_.list()) {
+    GrantInfo g;
+    g.family = str(f, "family");
+    g.client_id = str(f, "client_id");
+    g.subject = str(f, "subject");
+    g.scopes = from_array(f.if_contains("scopes"));
+    g.created = num(f, "created");
+    g.expires = num(f, "expires");
+    auto* r = f.if_contains("revoked");
+    g.revoked = r && r->is_bool() && r->get_bool();
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+std::size_t SignIn::revoke_grants(std::string_view subject, std::string_view client_id) {
+  std::size_t n = 0;
+  for (const auto& g : grants()) {
+    if (g.revoked) continue;
+    if (!subject.empty() && g.subject != subject) continue;
+    if (!client_id.empty() && g.client_id != client_id) continue;
+    revoke_family(g.family, "revoked by the user or administrator");
+    ++n;
+  }
+  return n;
+}
+
+// --- registration (RFC 7591) ----------------------------------------------------------
+
+bool SignIn::registration_rate_ok(std::string_view source) {
+  std::lock_guard lock(rate_mu_);
+  std::int64_t now = clock_();
+  if (registrations_.size() > 10000) registrations_.clear();  // bounded memory under a flood
+  auto& times = registrations_[std::string(source)];
+  std::erase_if(times, [&](std::int64_t t) { return t <= now - 3600; });
+  if (times.size() >= options_.registration.per_source_per_hour) return false;
+  times.push_back(now);
+  return true;
+}
+
+Response SignIn::register_client(const Request& req, std::string_view source) {
+  auto error = [&](http::status s, std::string code, std::string description) {
+    if (hooks_.audit)
+      hooks_.audit(json::object{{"event_type", "registration_refused"},
+                                {"error", code},
+                                {"reason", description},
+                                {"source", source}});
+    return json_response(
+        req, s,
+        json::object{{"error", std::move(code)}, {"error_description", std::move(description)}},
+        true);
+  };
+  const auto& ro = options_.registration;
+  if (ro.mode == "off")
+    return error(http::status::not_found, "invalid_request", "registration is disabled");
+  if (req.method() != http::verb::post) return method_not_allowed(req, "POST");
+  if (ro.mode == "token") {
+    std::string_view h(req[http::field::authorization].data(),
+                       req[http::field::authorization].size());
+    h = trim(h);
+    bool ok = req.count(http::field::authorization) == 1 && h.size() > 7 &&
+              iequals(h.substr(0, 7), "Bearer ") && !ro.initial_access_token.empty() &&
+              same(sha256(trim(h.substr(7))), sha256(ro.initial_access_token));
+    if (!ok) {
+      Response r = error(http::status::unauthorized, "invalid_token",
+                         "registration needs the initial access token (Authorization: Bearer)");
+      r.set(http::field::www_authenticate, "Bearer error=\"invalid_token\"");
+      return r;
+    }
+  }
+  std::string_view ct(req[http::field::content_type].data(), req[http::field::content_type].size());
+  ct = trim(ct.substr(0, ct.find(';')));
+  if (!iequals(ct, "application/json"))
+    return error(http::status::bad_request, "invalid_client_metadata",
+                 "Content-Type must be application/json");
+  if (req.body().size() > ro.max_body_bytes)
+    return error(
+        http::status::payload_too_large, "invalid_client_metadata",
+        "registration request is larger than " + std::to_string(ro.max_body_bytes) + " bytes");
+  boost::system::error_code ec;
+  json::value doc = json::parse(req.body(), ec);
+  if (ec || !doc.is_object())
+    return error(http::status::bad_request, "invalid_client_metadata",
+                 "the body must be a JSON object");
+  auto m = parse_client_metadata(doc.get_object(), MetadataSource::kRegistration);
+  if (!m) {
+    auto [code, why] = split_metadata_error(m.reason());
+    return error(http::status::bad_request, code, why);
+  }
+  if (!registration_rate_ok(source))
+    return error(http::status::too_many_requests, "temporarily_unavailable",
+                 "too many registrations from this address; try again later");
+  if (registered_.count() >= ro.max_clients)
+    return error(http::status::service_unavailable, "temporarily_unavailable",
+                 "this Bastion holds as many registered clients as it allows");
+  ClientMetadata meta = std::move(m.value());
+  meta.client_id = "bcl_" + b64url_encode(random_bytes(16));
+  std::string secret;
+  if (meta.auth_method == AuthMethod::kSecretBasic || meta.auth_method == AuthMethod::kSecretPost)
+    secret = b64url_encode(random_bytes(32));
+  std::int64_t now = clock_();
+  json::object rec{{"client_id", meta.client_id},
+                   {"metadata", meta.to_json()},
+                   {"secret_hash", secret.empty() ? "" : "sha256:" + secret_hash(secret)},
+                   {"issued_at", now},
+                   {"registered_from", source}};
+  auto ok = registered_.create(meta.client_id, rec, kForever);
+  if (!ok || !ok.value())
+    return error(http::status::internal_server_error, "server_error", "could not store the client");
+  spdlog::info("auth: registered client {} (\"{}\") from {}", meta.client_id, meta.client_name,
+               source);
+  if (hooks_.audit)
+    hooks_.audit(json::object{{"event_type", "client_registered"},
+                              {"client_id", meta.client_id},
+                              {"client_name", meta.client_name},
+                              {"source", source}});
+  json::object out = meta.to_json();
+  out["client_id_issued_at"] = now;
+  if (!secret.empty()) {
+    out["client_secret"] = secret;
+    out["client_secret_expires_at"] = 0;
+  }
+  return json_response(req, http::status::created, out, true);
+}
+
+std::vector<json::object> SignIn::registered_clients() const {
+  std::vector<json::object> out;
+  for (auto& r : registered_.list()) {
+    r.erase("secret_hash");
+    out.push_back(std::move(r));
+  }
+  std::sort(out.begin(), out.end(), [](const json::object& a, const json::object& b) {
+    return num(a, "issued_at") < num(b, "issued_at");
+  });
+  return out;
+}
+
+bool SignIn::remove_registered_client(std::string_view client_id) {
+  if (!registered_.remove(client_id)) return false;
+  revoke_grants("", client_id);
+  if (hooks_.audit)
+    hooks_.audit(json::object{{"event_type", "client_removed"}, {"client_id", client_id}});
+  return true;
+}
+
+void SignIn::prune() {
+  pending_.prune();
+  codes_.prune();
+  families_.prune();
+}
+
+}  // namespace bastion::auth

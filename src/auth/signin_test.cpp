@@ -1,0 +1,415 @@
+#include "auth/signin.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/url/parse.hpp>
+#include <set>
+
+#include "auth/redirect_uri.hpp"
+#include "auth/test_util.hpp"
+#include "storage/private_file.hpp"
+
+namespace bastion::auth {
+namespace {
+
+using testing::FakeClock;
+using testing::TempDir;
+namespace json = boost::json;
+namespace http = signin_http;
+
+// An interaction that decides at once: approve as `user` with `scopes`, or deny.
+struct ScriptedInteraction : Interaction {
+  bool approve = true;
+  std::string user = "alice";
+  std::vector<std::string> scopes = {"mcp.access", "offline_access"};
+  int begun = 0;
+  void begin(const Request&, std::string_view, const PendingAuthorization& p,
+             const InteractionHost& host, Done done) override {
+    ++begun;
+    EXPECT_TRUE(host.find_pending(p.id));
+    if (approve)
+      done(Settle{p.id, Approval{user, scopes, 0, user, "test"}, {{"Set-Cookie", "s=1"}}});
+    else
+      done(Settle{p.id, Denial{"access_denied", "no"}, {}});
+  }
+  bool handle(const Request&, std::string_view, const InteractionHost&, Done) override {
+    return false;
+  }
+};
+
+const std::string kVerifier = std::string(43, 'v');
+
+struct Fixture {
+  TempDir tmp;
+  FakeClock clock;
+  Key key = Key::generate(Alg::kES256);
+  std::set<std::string> revoked;
+  std::shared_ptr<ScriptedInteraction> ui = std::make_shared<ScriptedInteraction>();
+  std::unique_ptr<SignIn> s;
+
+  Fixture() {
+    SignInOptions o;
+    o.issuer = "https://as.example";
+    o.resources = {"https://as.example/mcp", "https://as.example"};
+    o.data_dir = tmp.path() / "auth";
+    storage::ensure_private_dir(o.data_dir);
+    SignIn::Hooks h;
+    h.mint = [this](AccessToken c) -> Result<MintedToken> {
+      c.iss = "https://as.example";
+      c.iat = clock();
+      c.exp = c.iat + 1800;
+      c.jti = new_jti();
+      auto t = issue_access_token(key, c);
+      if (!t) return t.error();
+      return MintedToken{t.value(), c};
+    };
+    h.revoke_access = [this](const std::string& jti, std::int64_t) { revoked.insert(jti); };
+    h.configured = [](std::string_view id) -> std::optional<SignInClient> {
+      if (id != "app") return std::nullopt;
+      SignInClient c;
+      c.meta.client_id = "app";
+      c.meta.client_name = "App";
+      c.meta.redirect_uris = {"http://127.0.0.1/callback", "https://app.example/cb"};
+      c.meta.grant_types = {"authorization_code", "refresh_token"};
+      c.meta.response_types = {"code"};
+      return c;
+    };
+    s = std::make_unique<SignIn>(o, h, clock);
+    s->set_interaction(ui);
+  }
+
+  SignIn::Response get(const std::string& target) {
+    SignIn::Request req{http::verb::get, target, 11};
+    std::optional<SignIn::Response> out;
+    s->authorize(req, "127.0.0.1", [&](SignIn::Response r) { out = std::move(r); });
+    EXPECT_TRUE(out);
+    return *out;
+  }
+
+  std::string authorize_url(std::string extra = {}) {
+    return "/oauth2/authorize?response_type=code&client_id=app&redirect_uri=" +
+           form_encode("http://127.0.0.1:5555/callback") +
+           "&state=xyz&code_challenge=" + pkce_s256(kVerifier) +
+           "&code_challenge_method=S256&resource=" + form_encode("https://as.example/mcp") + extra;
+  }
+
+  // The query parameters of a redirect's Location.
+  static std::map<std::string, std::string> params(const SignIn::Response& r) {
+    std::map<std::string, std::string> out;
+    std::string loc(r[http::field::location]);
+    auto q = loc.find('?');
+    EXPECT_NE(q, std::string::npos) << loc;
+    std::string err;
+    auto f = parse_form(loc.substr(q + 1), &err);
+    EXPECT_TRUE(f) << err;
+    for (auto& [k, v] : *f) out[k] = v;
+    return out;
+  }
+
+  std::string code() {
+    auto r = get(authorize_url());
+    EXPECT_EQ(r.result(), http::status::found) << r.body();
+    return params(r)["code"];
+  }
+
+  Form token_form(const std::string& code, std::string verifier = kVerifier) {
+    return Form{{"grant_type", "authorization_code"},
+                {"code", code},
+                {"redirect_uri", "http://127.0.0.1:5555/callback"},
+                {"code_verifier", verifier},
+                {"resource", "https://as.example/mcp"}};
+  }
+  SignInClient app() { return s->find_client("app").value(); }
+};
+
+json::object ok(const std::variant<json::object, EndpointError>& v) {
+  if (auto* e = std::get_if<EndpointError>(&v)) ADD_FAILURE() << e->code << ": " << e->description;
+  return std::holds_alternative<json::object>(v) ? std::get<json::object>(v) : json::object{};
+}
+std::string jti_of(const std::string& token) {
+  auto a = token.find('.'), b = token.rfind('.');
+  return std::string(
+      json::parse(b64url_decode(token.substr(a + 1, b - a - 1)).value()).at("jti").as_string());
+}
+std::string err(const std::variant<json::object, EndpointError>& v) {
+  auto* e = std::get_if<EndpointError>(&v);
+  return e ? e->code : "ok";
+}
+
+TEST(SignIn, CodeFlowRedirectsWithCodeStateAndIss) {
+  Fixture f;
+  auto r = f.get(f.authorize_url());
+  ASSERT_EQ(r.result(), http::status::found) << r.body();
+  std::string loc(r[http::field::location]);
+  EXPECT_EQ(loc.rfind("http://127.0.0.1:5555/callback?", 0), 0u) << loc;
+  auto p = Fixture::params(r);
+  EXPECT_EQ(p["state"], "xyz");
+  EXPECT_EQ(p["iss"], "https://as.example");
+  EXPECT_EQ(p["code"].size(), 43u);
+  EXPECT_EQ(r["Set-Cookie"], "s=1");
+  EXPECT_EQ(r[http::field::cache_control], "no-store");
+  auto body = ok(f.s->redeem_code(f.token_form(p["code"]), f.app()));
+  EXPECT_EQ(body.at("token_type").as_string(), "Bearer");
+  EXPECT_EQ(body.at("scope").as_string(), "mcp.access offline_access");
+  EXPECT_TRUE(body.contains("refresh_token"));
+}
+
+TEST(SignIn, ErrorsBeforeTheRedirectUriIsTrustedArePagesNeverRedirects) {
+  Fixture f;
+  for (std::string target : {
+           "/oauth2/authorize?response_type=code&client_id=nobody&redirect_uri=https%3A%2F%2Fevil."
+           "example%2Fcb",
+           "/oauth2/authorize?response_type=code&client_id=app&redirect_uri=https%3A%2F%2Fevil."
+           "example%2Fcb",
+           "/oauth2/authorize?response_type=code&client_id=app&redirect_uri=https%3A%2F%2Fapp."
+           "example%2Fcb%2F..%2F..%2Fevil",
+           "/oauth2/authorize?response_type=code&client_id=app&redirect_uri=https%3A%2F%2Fapp."
+           "example%2Fcb%23frag",
+           "/oauth2/authorize?response_type=code&client_id=app&redirect_uri=http%3A%2F%2Flocalhost"
+           "%3A5555%2Fcallback",  // localhost is not the registered 127.0.0.1
+           "/oauth2/authorize?response_type=code&client_id=app",  // two registered: must say which
+           "/oauth2/authorize?response_type=code&redirect_uri=https%3A%2F%2Fapp.example%2Fcb",
+           "/oauth2/authorize?client_id=app&client_id=app",
+       }) {
+    auto r = f.get(target);
+    EXPECT_EQ(r.result(), http::status::bad_request) << target;
+    EXPECT_FALSE(r.count(http::field::location)) << target;
+    EXPECT_NE(r[http::field::content_type].find("text/html"), std::string::npos);
+    EXPECT_NE(r["Content-Security-Policy"].find("frame-ancestors 'none'"), std::string::npos);
+    EXPECT_EQ(r.body().find("evil"), std::string::npos);
+  }
+  EXPECT_EQ(f.ui->begun, 0);
+}
+
+TEST(SignIn, ProtocolErrorsRedirectWithIssAndState) {
+  Fixture f;
+  struct Case {
+    std::string drop, add, error;
+  } cases[] = {
+      {"code_challenge=", "", "invalid_request"},         // PKCE missing
+      {"code_challenge_method=", "", "invalid_request"},  // method missing (plain default)
+      {"code_challenge_method=S256", "&code_challenge_method=plain", "invalid_request"},
+      {"response_type=code", "&response_type=token", "unsupported_response_type"},
+      {"resource=", "&resource=https%3A%2F%2Fother.example%2Fmcp", "invalid_target"},
+      {"", "&scope=a%22b", "invalid_scope"},
+      {"", "&request_uri=urn%3Ax", "request_not_supported"},
+  };
+  for (const auto& c : cases) {
+    std::string url = f.authorize_url(c.add);
+    if (!c.drop.empty()) {
+      auto i = url.find(c.drop);
+      ASSERT_NE(i, std::string::npos) << c.drop;
+      auto j = url.find('&', i);
+      url.erase(i, j == std::string::npos ? std::string::npos : j - i + 1);
+    }
+    auto r = f.get(url);
+    ASSERT_EQ(r.result(), http::status::found) << url << r.body();
+    auto p = Fixture::params(r);
+    EXPECT_EQ(p["error"], c.error) << url;
+    EXPECT_EQ(p["iss"], "https://as.example");
+    EXPECT_EQ(p["state"], "xyz");
+    EXPECT_FALSE(p.count("code"));
+  }
+  EXPECT_EQ(f.ui->begun, 0);
+}
+
+TEST(SignIn, DenialRedirectsAccessDenied) {
+  Fixture f;
+  f.ui->approve = false;
+  auto p = Fixture::params(f.get(f.authorize_url()));
+  EXPECT_EQ(p["error"], "access_denied");
+  EXPECT_EQ(p["iss"], "https://as.example");
+  EXPECT_EQ(p["state"], "xyz");
+}
+
+TEST(SignIn, ApprovalNeverGrantsMoreThanAsked) {
+  Fixture f;
+  f.ui->scopes = {"mcp.access", "mcp:server:fs"};
+  auto p = Fixture::params(f.get(f.authorize_url("&scope=mcp%3Aserver%3Afs")));
+  auto body = ok(f.s->redeem_code(f.token_form(p["code"]), f.app()));
+  EXPECT_EQ(body.at("scope").as_string(), "mcp:server:fs");
+  // Nothing grantable: access_denied, no code.
+  f.ui->scopes = {"mcp:server:git"};
+  auto q = Fixture::params(f.get(f.authorize_url("&scope=mcp%3Aserver%3Afs")));
+  EXPECT_EQ(q["error"], "access_denied");
+}
+
+TEST(SignIn, CodeIsBoundToVerifierClientRedirectAndResource) {
+  Fixture f;
+  auto form = f.token_form(f.code(), std::string(43, 'w'));
+  EXPECT_EQ(err(f.s->redeem_code(form, f.app())), "invalid_grant");  // wrong verifier
+  auto c2 = f.code();
+  auto missing = f.token_form(c2);
+  missing.erase(std::find_if(missing.begin(), missing.end(),
+                             [](auto& kv) { return kv.first == "code_verifier"; }));
+  EXPECT_EQ(err(f.s->redeem_code(missing, f.app())), "invalid_grant");
+  auto c3 = f.code();
+  auto plain = f.token_form(c3, pkce_s256(kVerifier));  // the challenge itself as "plain" verifier
+  EXPECT_EQ(err(f.s->redeem_code(plain, f.app())), "invalid_grant");
+  auto c4 = f.code();
+  auto other_redirect = f.token_form(c4);
+  other_redirect[2].second = "http://127.0.0.1:6666/callback";
+  EXPECT_EQ(err(f.s->redeem_code(other_redirect, f.app())), "invalid_grant");
+  auto c5 = f.code();
+  auto other_resource = f.token_form(c5);
+  other_resource[4].second = "https://elsewhere.example/mcp";
+  EXPECT_EQ(err(f.s->redeem_code(other_resource, f.app())), "invalid_target");
+  auto c6 = f.code();
+  SignInClient other = f.app();
+  other.meta.client_id = "someone-else";
+  EXPECT_EQ(err(f.s->redeem_code(f.token_form(c6), other)), "invalid_grant");
+  // Codes expire.
+  auto c7 = f.code();
+  f.clock.advance(61);
+  EXPECT_EQ(err(f.s->redeem_code(f.token_form(c7), f.app())), "invalid_grant");
+}
+
+TEST(SignIn, CodeReplayRevokesWhatTheCodeIssued) {
+  Fixture f;
+  auto c = f.code();
+  auto body = ok(f.s->redeem_code(f.token_form(c), f.app()));
+  std::string jti = jti_of(std::string(body.at("access_token").as_string()));
+  EXPECT_FALSE(f.revoked.count(std::string(jti)));
+  EXPECT_EQ(err(f.s->redeem_code(f.token_form(c), f.app())), "invalid_grant");
+  EXPECT_TRUE(f.revoked.count(std::string(jti)));
+  // And its refresh token is dead.
+  Form rf{{"grant_type", "refresh_token"},
+          {"refresh_token", std::string(body.at("refresh_token").as_string())}};
+  EXPECT_EQ(err(f.s->refresh(rf, f.app())), "invalid_grant");
+}
+
+TEST(SignIn, RefreshRotatesAndReuseRevokesTheFamily) {
+  Fixture f;
+  auto first = ok(f.s->redeem_code(f.token_form(f.code()), f.app()));
+  std::string rt1(first.at("refresh_token").as_string());
+  auto second = ok(f.s->refresh({{"refresh_token", rt1}}, f.app()));
+  std::string rt2(second.at("refresh_token").as_string());
+  EXPECT_NE(rt1, rt2);
+  EXPECT_EQ(second.at("scope").as_string(), "mcp.access offline_access");
+  // Narrowing is allowed, widening is not.
+  auto third = ok(f.s->refresh({{"refresh_token", rt2}, {"scope", "mcp.access"}}, f.app()));
+  std::string rt3(third.at("refresh_token").as_string());
+  EXPECT_EQ(third.at("scope").as_string(), "mcp.access");
+  EXPECT_EQ(err(f.s->refresh({{"refresh_token", rt3}, {"scope", "admin"}}, f.app())),
+            "invalid_scope");
+  // Another client cannot use it.
+  SignInClient other = f.app();
+  other.meta.client_id = "other";
+  EXPECT_EQ(err(f.s->refresh({{"refresh_token", rt3}}, other)), "invalid_grant");
+  std::size_t revoked_before = f.revoked.size();
+  // Reuse of a rotated-out token: the family dies, with every access token it issued.
+  EXPECT_EQ(err(f.s->refresh({{"refresh_token", rt1}}, f.app())), "invalid_grant");
+  EXPECT_GE(f.revoked.size(), revoked_before + 3);
+  EXPECT_EQ(err(f.s->refresh({{"refresh_token", rt3}}, f.app())), "invalid_grant");
+  // A forged secret for a live family revokes nothing.
+  auto fresh = ok(f.s->redeem_code(f.token_form(f.code()), f.app()));
+  std::string rt(fresh.at("refresh_token").as_string());
+  std::string forged = rt.substr(0, rt.find('.') + 1) + std::string(43, 'A');
+  EXPECT_EQ(err(f.s->refresh({{"refresh_token", forged}}, f.app())), "invalid_grant");
+  EXPECT_EQ(err(f.s->refresh({{"refresh_token", rt}}, f.app())), "ok");
+}
+
+TEST(SignIn, RefreshTokensDieWhenIdle) {
+  Fixture f;
+  auto first = ok(f.s->redeem_code(f.token_form(f.code()), f.app()));
+  f.clock.advance(14 * 86400 + 1);
+  EXPECT_EQ(err(f.s->refresh(
+                {{"refresh_token", std::string(first.at("refresh_token").as_string())}}, f.app())),
+            "invalid_grant");
+}
+
+TEST(SignIn, PendingAuthorizationsSettleOnce) {
+  Fixture f;
+  // An interaction that only shows a page: the pending record stays.
+  struct PageOnly : Interaction {
+    std::string id;
+    void begin(const Request& req, std::string_view, const PendingAuthorization& p,
+               const InteractionHost&, Done done) override {
+      id = p.id;
+      done(Page{http::response<http::string_body>{http::status::ok, req.version()}});
+    }
+    bool handle(const Request&, std::string_view, const InteractionHost&, Done done) override {
+      done(Settle{id, Approval{"bob", {"mcp.access"}, 0, "bob", "test"}, {}});
+      return true;
+    }
+  };
+  auto ui = std::make_shared<PageOnly>();
+  f.s->set_interaction(ui);
+  EXPECT_EQ(f.get(f.authorize_url()).result(), http::status::ok);
+  auto pending = f.s->find_pending(ui->id);
+  ASSERT_TRUE(pending);
+  EXPECT_EQ(pending->client_name, "App");
+  EXPECT_EQ(pending->redirect_host, "127.0.0.1");
+  EXPECT_TRUE(pending->loopback_redirect);
+  SignIn::Request post{http::verb::post, "/signin/consent", 11};
+  std::optional<SignIn::Response> first, second;
+  EXPECT_TRUE(f.s->interaction_request(post, "127.0.0.1", [&](auto r) { first = std::move(r); }));
+  EXPECT_TRUE(f.s->interaction_request(post, "127.0.0.1", [&](auto r) { second = std::move(r); }));
+  EXPECT_EQ(first->result(), http::status::see_other);
+  EXPECT_EQ(second->result(), http::status::bad_request);  // already settled: a page
+  EXPECT_FALSE(second->count(http::field::location));
+}
+
+TEST(SignIn, RegistrationPersistsAndIsBounded) {
+  Fixture f;
+  auto reg = [&](std::string body, std::string source = "10.0.0.1") {
+    SignIn::Request req{http::verb::post, "/oauth2/register", 11};
+    req.set(http::field::content_type, "application/json");
+    req.body() = std::move(body);
+    req.prepare_payload();
+    return f.s->register_client(req, source);
+  };
+  auto r = reg(
+      R"({"client_name":"Cursor","redirect_uris":["cursor://anysphere.cursor-mcp/oauth/callback",
+      "https://www.cursor.com/agents/mcp/oauth/callback","http://localhost:8787/callback"],
+      "grant_types":["authorization_code","refresh_token"],"token_endpoint_auth_method":"none"})");
+  ASSERT_EQ(r.result(), http::status::created) << r.body();
+  auto body = json::parse(r.body()).as_object();
+  std::string id(body.at("client_id").as_string());
+  EXPECT_FALSE(body.contains("client_secret"));
+  auto c = f.s->find_client(id);
+  ASSERT_TRUE(c) << c.reason();
+  EXPECT_EQ(c->kind, ClientKind::kRegistered);
+  EXPECT_EQ(c->meta.redirect_uris.size(), 3u);
+  EXPECT_TRUE(f.s->client_active(id));
+  // A confidential registration gets a secret once; only its hash is kept.
+  auto conf = json::parse(reg(R"({"redirect_uris":["https://c.example/cb"]})").body()).as_object();
+  std::string secret(conf.at("client_secret").as_string());
+  auto cc = f.s->find_client(std::string(conf.at("client_id").as_string())).value();
+  EXPECT_TRUE(SignIn::registered_secret_matches(cc, secret));
+  EXPECT_FALSE(SignIn::registered_secret_matches(cc, secret + "x"));
+  EXPECT_EQ(cc.secret_hash.find(secret), std::string::npos);
+  // Malformed metadata, wrong content type, oversize.
+  EXPECT_EQ(reg("{").result(), http::status::bad_request);
+  EXPECT_EQ(reg(R"({"redirect_uris":["http://evil.example/cb"]})").result(),
+            http::status::bad_request);
+  EXPECT_EQ(reg(std::string(20000, ' ')).result(), http::status::payload_too_large);
+  // Per-source rate limit (20 an hour by default): the 21st is refused.
+  int accepted = 0, limited = 0;
+  for (int i = 0; i < 25; ++i) {
+    auto x = reg(R"({"redirect_uris":["https://c.example/cb"]})", "10.9.9.9");
+    accepted += x.result() == http::status::created;
+    limited += x.result() == http::status::too_many_requests;
+  }
+  EXPECT_EQ(accepted, 20);
+  EXPECT_EQ(limited, 5);
+  // Removal: gone, and no longer active.
+  EXPECT_TRUE(f.s->remove_registered_client(id));
+  EXPECT_FALSE(f.s->find_client(id));
+  EXPECT_FALSE(f.s->client_active(id));
+}
+
+TEST(SignIn, ResourceIdentifiers) {
+  Fixture f;
+  EXPECT_EQ(f.s->resource_for("https://as.example/mcp"), "https://as.example/mcp");
+  EXPECT_EQ(f.s->resource_for("HTTPS://AS.example/mcp"), "https://as.example/mcp");
+  EXPECT_EQ(f.s->resource_for("https://as.example/mcp/"), "https://as.example/mcp");
+  EXPECT_EQ(f.s->resource_for("https://as.example"), "https://as.example/mcp");
+  EXPECT_FALSE(f.s->resource_for("https://as.example/MCP"));
+  EXPECT_FALSE(f.s->resource_for("https://as.example/mcp#x"));
+  EXPECT_FALSE(f.s->resource_for("https://as.example.evil/mcp"));
+  EXPECT_FALSE(f.s->resource_for("mcp"));
+}
+
+}  // namespace
+}  // namespace bastion::auth
