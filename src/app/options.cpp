@@ -168,6 +168,8 @@ std::vector<std::string> protected_paths(const AppOptions& o) {
     if (auto* cl = a->get_object().if_contains("clients"); cl && cl->is_array())
       for (const auto& c : cl->get_array())
         if (c.is_object()) add(str(c.get_object(), "secret_hash_file"));
+    if (auto* rg = a->get_object().if_contains("registration"); rg && rg->is_object())
+      add(str(rg->get_object(), "initial_access_token_file"));
   }
   return out;
 }

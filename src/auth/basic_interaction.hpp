@@ -18,14 +18,9 @@
 
 #include "auth/interaction.hpp"
 #include "auth/result.hpp"
+#include "auth/signin_options.hpp"
 
 namespace bastion::auth {
-
-struct TestLoginUser {
-  std::string name;           // becomes the token's `sub`
-  std::string password_hash;  // argon2id ($argon2id$...)
-  std::vector<std::string> scopes;
-};
 
 class BasicInteraction : public Interaction {
  public:

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "auth/jwk.hpp"
+#include "auth/signin_clients.hpp"
 #include "storage/private_file.hpp"
 
 namespace bastion::auth {
@@ -107,6 +108,7 @@ Options options_from_json(const boost::json::object& o) {
         if (!c.is_object()) bad(at, "expected an object");
         ClientConfig cc;
         std::string hash_file;
+        bool explicit_grants = false;
         for (const auto& [ck, cv] : c.get_object()) {
           std::string key = at + "." + std::string(ck);
           if (ck == "id" || ck == "client_id")
@@ -119,12 +121,34 @@ Options options_from_json(const boost::json::object& o) {
             cc.scopes = get_strings(cv, key);
           else if (ck == "default_scopes")
             cc.default_scopes = get_strings(cv, key);
-          else if (ck == "grant_types")
+          else if (ck == "grant_types") {
             cc.grant_types = get_strings(cv, key);
+            explicit_grants = true;
+          } else if (ck == "client_name")
+            cc.client_name = get_string(cv, key);
+          else if (ck == "redirect_uris")
+            cc.redirect_uris = get_strings(cv, key);
+          else if (ck == "token_endpoint_auth_method")
+            cc.token_endpoint_auth_method = get_string(cv, key);
+          else if (ck == "jwks") {
+            if (!cv.is_object()) bad(key, "expected a JWK Set");
+            cc.jwks = cv.get_object();
+          } else if (ck == "jwks_uri")
+            cc.jwks_uri = get_string(cv, key);
           else
             bad(key, "unknown key");
         }
         if (cc.id.empty()) bad(at + ".id", "is required");
+        if (!cc.redirect_uris.empty() && !explicit_grants)
+          cc.grant_types = {"authorization_code", "refresh_token"};
+        if (cc.token_endpoint_auth_method.empty())
+          cc.token_endpoint_auth_method =
+              cc.secret_hash.empty() && hash_file.empty() && !cc.redirect_uris.empty()
+                  ? "none"
+                  : "client_secret_basic";
+        if (auto err = check_client_config(cc); !err.empty()) bad(at, err);
+        bool needs_secret = cc.token_endpoint_auth_method == "client_secret_basic" ||
+                            cc.token_endpoint_auth_method == "client_secret_post";
         if (!hash_file.empty()) {
           // A mounted secret (Docker/Kubernetes): the hash is its first line.
           if (!cc.secret_hash.empty())
@@ -133,7 +157,9 @@ Options options_from_json(const boost::json::object& o) {
           if (!hash) bad(at + ".secret_hash_file", "cannot read " + hash_file);
           cc.secret_hash = std::move(*hash);
         }
-        if (cc.secret_hash.rfind("$argon2id$", 0) != 0)
+        if (!needs_secret && !cc.secret_hash.empty())
+          bad(at + ".secret_hash", "a " + cc.token_endpoint_auth_method + " client has no secret");
+        if (needs_secret && cc.secret_hash.rfind("$argon2id$", 0) != 0)
           bad(at + ".secret_hash",
               "must be an $argon2id$ hash (create one with `bastion client add`), never a secret");
         for (const auto& d : cc.default_scopes) {
@@ -145,6 +171,8 @@ Options options_from_json(const boost::json::object& o) {
           if (prev.id == cc.id) bad(at + ".id", "duplicate client id '" + cc.id + "'");
         opt.clients.push_back(std::move(cc));
       }
+    } else if (is_signin_key(k)) {
+      parse_signin_key(opt.signin, k, v);
     } else {
       bad(k, "unknown key");
     }

@@ -8,8 +8,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "auth/signin_options.hpp"
 
 namespace bastion::auth {
 
@@ -22,8 +25,19 @@ struct ClientConfig {
   std::string secret_hash;  // "$argon2id$..." from crypto_pwhash_str; never the secret itself
   std::vector<std::string> scopes;          // scopes this client may obtain
   std::vector<std::string> default_scopes;  // granted when the request names none; empty = all
-  // Grants this client may use; only client_credentials exists today.
+  // Grants this client may use: client_credentials (the default), or for a
+  // client that signs users in (has redirect_uris) authorization_code and
+  // refresh_token (the default then).
   std::vector<std::string> grant_types = {"client_credentials"};
+  // Sign-in clients: the name users see, where codes may go, and how the
+  // client authenticates at the token endpoint: client_secret_basic or
+  // client_secret_post (secret_hash), none (a public client: no secret),
+  // private_key_jwt (jwks or jwks_uri).
+  std::string client_name;
+  std::vector<std::string> redirect_uris;
+  std::string token_endpoint_auth_method;  // "" = client_secret_basic with a secret, else none
+  std::optional<boost::json::object> jwks;
+  std::string jwks_uri;
 };
 
 struct Options {
@@ -56,6 +70,10 @@ struct Options {
   std::size_t max_token_bytes = 8192;
   // Realm for WWW-Authenticate: Basic on client-auth failures.
   std::string realm = "bastion";
+  // The authorization code flow: lifetimes, registration, client metadata
+  // documents, the interim test login (auth.signin, auth.registration,
+  // auth.client_metadata_documents, auth.test_login).
+  SignInSettings signin;
 
   // The audience actually used (audience or issuer + resource_path).
   std::string effective_audience() const {

@@ -77,6 +77,7 @@ AuthServer::AuthServer(Options options, Clock clock, FetchFn fetch)
                        .max_token_bytes = options_.max_token_bytes},
       std::move(issuers), [rl](std::string_view jti) { return rl->is_revoked(jti); }, clock_);
   last_prune_ = clock_();
+  init_signin();
 }
 
 ServerStats AuthServer::stats() const {
@@ -96,6 +97,42 @@ json::object AuthServer::authorization_server_metadata() const {
         scopes.emplace_back(s);
   json::array auth_methods{"client_secret_basic", "client_secret_post"};
   json::array algs{json::string(alg_name(keys_->alg()))};
+  if (signin_->enabled()) {
+    // The authorization code flow: what MCP clients (Claude, ChatGPT, VS Code,
+    // Cursor, the SDKs) look for before they sign in.
+    scopes.emplace_back("offline_access");
+    json::array token_auth{"none", "client_secret_basic", "client_secret_post", "private_key_jwt"};
+    json::object md{
+        {"issuer", options_.issuer},
+        {"authorization_endpoint", options_.issuer + "/oauth2/authorize"},
+        {"token_endpoint", token_endpoint()},
+        {"jwks_uri", jwks_uri()},
+        {"introspection_endpoint", options_.issuer + "/oauth2/introspect"},
+        {"revocation_endpoint", options_.issuer + "/oauth2/revoke"},
+        {"grant_types_supported",
+         json::array{"authorization_code", "refresh_token", "client_credentials"}},
+        {"response_types_supported", json::array{"code"}},
+        {"response_modes_supported", json::array{"query"}},
+        {"code_challenge_methods_supported", json::array{"S256"}},
+        {"authorization_response_iss_parameter_supported", true},
+        {"client_id_metadata_document_supported", documents_ != nullptr},
+        {"token_endpoint_auth_methods_supported", token_auth},
+        {"token_endpoint_auth_signing_alg_values_supported",
+         json::array{"ES256", "ES384", "ES512", "RS256", "PS256", "PS384", "PS512", "EdDSA"}},
+        {"introspection_endpoint_auth_methods_supported", auth_methods},
+        {"revocation_endpoint_auth_methods_supported", token_auth},
+        {"scopes_supported", scopes},
+        {"access_token_signing_alg_values_supported", algs},
+        {"resource_indicators_supported", true},
+        {"protected_resources", json::array{options_.effective_audience()}},
+        // OpenID Connect discovery fields, so clients that read only that
+        // document find the same flow (no ID tokens are issued).
+        {"subject_types_supported", json::array{"public"}},
+    };
+    if (signin_->registration_enabled())
+      md["registration_endpoint"] = options_.issuer + "/oauth2/register";
+    return md;
+  }
   return json::object{
       {"issuer", options_.issuer},
       {"authorization_endpoint", options_.issuer + "/oauth2/authorize"},
@@ -168,21 +205,8 @@ std::optional<Response> AuthServer::handle(const Request& req) {
   if (path == "/.well-known/oauth-protected-resource" + options_.resource_path)
     return doc(protected_resource_metadata(true));
   if (path == "/hello") return hello(req);
-  if (path == "/oauth2/authorize") {
-    // Advertised because clients (the MCP SDK among them) insist on an
-    // authorization_endpoint; it supports no response type, and with no
-    // registered redirect URI the error is shown, never redirected (RFC 6749
-    // §4.1.2.1).
-    if (!get && req.method() != http::verb::post) return method_not_allowed(req, "GET, POST");
-    return json_response(
-        req, http::status::bad_request,
-        json::object{{"error", "unsupported_response_type"},
-                     {"error_description",
-                      "this server issues tokens with the client_credentials grant at " +
-                          token_endpoint() + " only"}},
-        true);
-  }
-  return std::nullopt;
+  // /oauth2/authorize, /oauth2/register and the sign-in pages.
+  return signin_route(req, path);
 }
 
 // --- token endpoint -----------------------------------------------------------
@@ -339,12 +363,18 @@ Response AuthServer::token(const Request& req) {
   const Form& f = std::get<Form>(form);
   const std::string* grant = form_get(f, "grant_type");
   if (!grant) return error({http::status::bad_request, "invalid_request", "grant_type is missing"});
+  if (*grant == "authorization_code" || *grant == "refresh_token") {
+    auto r = signin_grant(req, f, *grant);
+    if (auto* e = std::get_if<EndpointError>(&r))
+      return error({e->status, e->code, e->description, e->basic_challenge});
+    return json_response(req, http::status::ok, std::get<json::object>(r), true);
+  }
   auto client = authenticate_client(req, f, clients_);
   if (auto* e = std::get_if<OAuthError>(&client)) return error(std::move(*e));
   const ClientConfig* c = std::get<const ClientConfig*>(client);
   if (*grant != "client_credentials")
     return error({http::status::bad_request, "unsupported_grant_type",
-                  "only client_credentials is supported"});
+                  "grant_type must be authorization_code, refresh_token or client_credentials"});
   if (std::find(c->grant_types.begin(), c->grant_types.end(), "client_credentials") ==
       c->grant_types.end())
     return error({http::status::bad_request, "unauthorized_client",
@@ -417,9 +447,19 @@ Response AuthServer::revoke(const Request& req) {
   auto form = read_form(req);
   if (auto* e = std::get_if<OAuthError>(&form)) return oauth_error(req, *e, options_.realm);
   const Form& f = std::get<Form>(form);
-  auto client = authenticate_client(req, f, clients_);
-  if (auto* e = std::get_if<OAuthError>(&client)) return oauth_error(req, *e, options_.realm);
-  const ClientConfig* c = std::get<const ClientConfig*>(client);
+  // Every kind of client may revoke its own tokens (RFC 7009 §2.1: public
+  // clients too), refresh tokens included.
+  bool via_header = false;
+  auto client = authenticate_any_client(req, f, &via_header);
+  if (auto* e = std::get_if<EndpointError>(&client))
+    return oauth_error(
+        req,
+        {e->status, e->code, e->description, via_header && e->status == http::status::unauthorized},
+        options_.realm);
+  struct {
+    std::string id;
+  } cid{std::get<AuthedClient>(client).client.meta.client_id};
+  const auto* c = &cid;
   const std::string* token = form_get(f, "token");
   if (!token)
     return oauth_error(req, {http::status::bad_request, "invalid_request", "token is missing"},
@@ -430,6 +470,7 @@ Response AuthServer::revoke(const Request& req) {
   ok.prepare_payload();
   // RFC 7009 §2.2: invalid, expired, unknown or already revoked tokens are
   // not an error -- the client's goal (token unusable) is met.
+  if (signin_->revoke_refresh_token(*token, c->id)) return ok;
   auto v = validator_->validate(*token);
   if (!v || v->jti.empty()) return ok;
   if (v->client_id != c->id)

@@ -11,8 +11,12 @@
 //   GET  /.well-known/jwks.json               public keys (never HS256 secrets)
 //   GET  /.well-known/oauth-protected-resource[/mcp]  RFC 9728
 //   GET  /hello                               the seed's protected demo resource
-//   GET  /oauth2/authorize                    advertised for clients that need one; refuses every
-//                                             response type (client_credentials only)
+//   GET  /oauth2/authorize                    authorization code + PKCE (signin.hpp), when a
+//                                             sign-in step (Interaction) is configured
+//   POST /oauth2/register                     RFC 7591 Dynamic Client Registration
+//   POST /oauth2/token                        also authorization_code and refresh_token, with
+//                                             client auth none, client_secret_basic/post and
+//                                             private_key_jwt (signin_endpoints.cpp)
 //
 // Errors follow RFC 6749 §5.2 (token endpoint) and RFC 6750 §3 (resources).
 //
@@ -36,8 +40,10 @@
 #include "auth/form.hpp"
 #include "auth/jwt.hpp"
 #include "auth/keystore.hpp"
+#include "auth/metadata_documents.hpp"
 #include "auth/options.hpp"
 #include "auth/revocation.hpp"
+#include "auth/signin.hpp"
 #include "protocol/principal.hpp"
 
 namespace bastion::auth {
@@ -93,6 +99,12 @@ class AuthServer {
   KeyStore& keys() { return *keys_; }
   const KeyStore& keys() const { return *keys_; }
   const ClientRegistry& clients() const { return clients_; }
+  // The authorization code flow (never null).
+  SignIn& signin() { return *signin_; }
+  const SignIn& signin() const { return *signin_; }
+  // The user-facing step of sign-in (login, consent). Set before serving;
+  // auth.test_login sets the interim one.
+  void set_interaction(std::shared_ptr<Interaction> interaction);
   const RevocationList& revocations() const { return *revoked_; }
   ServerStats stats() const;
 
@@ -109,6 +121,23 @@ class AuthServer {
   Response revoke(const Request& req);
   Response hello(const Request& req) const;
   void maybe_prune();
+  // Sign-in (signin_endpoints.cpp).
+  void init_signin();
+  Result<MintedToken> mint(AccessToken claims);
+  std::optional<Response> signin_route(const Request& req, std::string_view path);
+  // A token request for authorization_code or refresh_token.
+  std::variant<boost::json::object, EndpointError> signin_grant(const Request& req, const Form& f,
+                                                                std::string_view grant);
+  // Client authentication for every method (none, secret basic/post,
+  // private_key_jwt) and every kind of client; via_header tells a failure
+  // that needs a Basic challenge.
+  struct AuthedClient {
+    SignInClient client;
+    bool confidential = false;
+  };
+  std::variant<AuthedClient, EndpointError> authenticate_any_client(const Request& req,
+                                                                    const Form& f,
+                                                                    bool* via_header);
 
   Options options_;
   Clock clock_;
@@ -117,6 +146,9 @@ class AuthServer {
   ClientRegistry clients_;
   std::shared_ptr<ExternalJwks> external_;
   std::unique_ptr<TokenValidator> validator_;
+  std::unique_ptr<ClientDocuments> documents_;
+  std::unique_ptr<RecordStore> assertions_;  // used private_key_jwt jtis
+  std::unique_ptr<SignIn> signin_;
   std::atomic<std::uint64_t> issued_{0}, revoked_count_{0}, token_errors_{0};
   mutable std::atomic<std::uint64_t> auth_failures_{0};
   std::atomic<std::int64_t> last_prune_{0};

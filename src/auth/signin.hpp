@@ -44,6 +44,7 @@
 #include "auth/jwt.hpp"
 #include "auth/options.hpp"
 #include "auth/record_store.hpp"
+#include "auth/signin_options.hpp"
 
 namespace bastion::auth {
 
@@ -62,17 +63,6 @@ struct SignInClient {
   // user grants.
   bool scope_limited = false;
   std::vector<std::string> scopes;
-};
-
-struct RegistrationOptions {
-  // "open": anyone may register (bounded below); "token": a registration
-  // request needs Authorization: Bearer <initial access token>; "off": no
-  // registration endpoint.
-  std::string mode = "open";
-  std::string initial_access_token;  // for "token" (from a file; never logged)
-  std::size_t max_clients = 1000;    // registered clients kept at most
-  std::size_t per_source_per_hour = 20;
-  std::size_t max_body_bytes = 16 * 1024;
 };
 
 struct SignInOptions {
@@ -102,6 +92,7 @@ struct EndpointError {
   signin_http::status status = signin_http::status::bad_request;
   std::string code;
   std::string description;
+  bool basic_challenge = false;  // a failed HTTP Basic client authentication (RFC 6749 §5.2)
 };
 
 // The refresh token family of one sign-in, as `bastion` lists it.

@@ -167,10 +167,12 @@ test('official MCP SDK: 401 challenge, metadata discovery, client_credentials, t
   const c = new Client({ name: 'sdk-oauth', version: '1' });
   await c.connect(new StreamableHTTPClientTransport(new URL(resource()), { authProvider: provider }));
   assert.ok(provider.tokens()?.access_token, 'the SDK fetched a token');
-  // The advertised authorization endpoint refuses every response type.
-  const authz = await fetch(`${BASE}/oauth2/authorize?response_type=code&client_id=${CLIENT_ID}`);
-  assert.equal(authz.status, 400);
-  assert.equal((await authz.json()).error, 'unsupported_response_type');
+  // Without a sign-in step configured the authorization endpoint shows an
+  // error page (never a redirect) and the code flow is not advertised.
+  const authz = await fetch(`${BASE}/oauth2/authorize?response_type=code&client_id=${CLIENT_ID}`, { redirect: 'manual' });
+  assert.equal(authz.status, 404);
+  assert.match(authz.headers.get('content-type'), /text\/html/);
+  assert.match(await authz.text(), /Sign-in is not available/);
   const { tools } = await c.listTools();
   const names = tools.map((t) => t.name);
   for (const n of ['test_pii_detection', 'test_encryption', 'get_security_audit_log', 'get_oauth2_server_status'])

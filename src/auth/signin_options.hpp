@@ -1,0 +1,69 @@
+// Settings of the sign-in flow (authorization code, registration, client
+// metadata documents, the interim test login): plain structs with a commented
+// default per field, read from the `auth` section by parse_signin_key.
+#pragma once
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bastion::auth {
+
+struct RegistrationOptions {
+  // Dynamic Client Registration (RFC 7591) at /oauth2/register:
+  // "open": anyone may register (bounded below); "token": a registration
+  // needs Authorization: Bearer <initial access token>; "off": no endpoint.
+  std::string mode = "open";
+  std::string initial_access_token;  // for "token": read from initial_access_token_file
+  std::size_t max_clients = 1000;    // registered clients kept at most
+  std::size_t per_source_per_hour = 20;
+  std::size_t max_body_bytes = 16 * 1024;
+};
+
+// Client ID Metadata Documents: a client_id that is an https URL is fetched.
+struct MetadataDocumentOptions {
+  bool enabled = true;
+  std::chrono::seconds timeout{5};    // connect + TLS + whole response
+  std::size_t max_bytes = 64 * 1024;  // larger documents are refused
+  int max_redirects = 3;
+  std::chrono::seconds min_cache{60};       // even with no-cache: at most one fetch a minute
+  std::chrono::seconds max_cache{86400};    // cap on max-age
+  std::chrono::seconds default_cache{600};  // no caching headers
+  // Addresses (IP literals or CIDR) a fetch may connect to although they are
+  // loopback, private, link-local or otherwise non-public. TEST AND PRIVATE
+  // DEPLOYMENTS ONLY: a public Bastion must never reach its own network.
+  std::vector<std::string> allow_addresses;
+  // Extra CA certificates (PEM) trusted besides the system's, for private
+  // deployments and tests.
+  std::string ca_file;
+  // Only client_ids on these hosts are fetched (empty: any host).
+  std::vector<std::string> allow_hosts;
+};
+
+struct TestLoginUser {
+  std::string name;           // becomes the token's `sub`
+  std::string password_hash;  // argon2id ($argon2id$...)
+  std::vector<std::string> scopes;
+};
+
+struct SignInSettings {
+  std::chrono::seconds code_lifetime{60};
+  std::chrono::seconds pending_lifetime{600};
+  std::chrono::seconds refresh_token_lifetime{14 * 86400};      // idle
+  std::chrono::seconds refresh_token_max_lifetime{90 * 86400};  // absolute
+  RegistrationOptions registration;
+  MetadataDocumentOptions metadata_documents;
+  // auth.test_login: the interim HTTP Basic sign-in. Test only; empty = off.
+  std::vector<TestLoginUser> test_login;
+};
+
+// Whether `key` of the auth section is one of these settings.
+bool is_signin_key(std::string_view key);
+// Reads one of them into `s`. Throws std::invalid_argument naming the key
+// ("auth.registration.mode: ...") on anything wrong.
+void parse_signin_key(SignInSettings& s, std::string_view key, const boost::json::value& v);
+
+}  // namespace bastion::auth

@@ -1,0 +1,56 @@
+// Helpers for the sign-in (authorization code + PKCE) tests. The user-facing
+// step is the interim, test-only `auth.test_login` (HTTP Basic credentials on
+// the authorization request): `authorize` is the one place that plays the
+// user, so moving these tests to the real login pages and a headless browser
+// changes only this function.
+import { createHash, randomBytes } from 'node:crypto';
+import { newClient } from './bastion.mjs';
+
+// A test-login user: its password is a fresh random secret, its hash argon2id
+// (made by `bastion client add`, which hashes the same way).
+export function testUser(name, scopes = ['mcp.access']) {
+  const c = newClient(name, scopes);
+  return { name, password: c.secret, hash: c.secret_hash, scopes };
+}
+
+export function testLoginYaml(users) {
+  const entries = users.map((u) =>
+    `      - name: ${u.name}\n        password_hash: '${u.hash}'\n        scopes: [${u.scopes.join(', ')}]\n`).join('');
+  return `  test_login:\n    users:\n${entries}`;
+}
+
+export function basicAuth(user) {
+  return `Basic ${Buffer.from(`${user.name}:${user.password}`).toString('base64')}`;
+}
+
+// Plays the user on an authorization URL: signs in as `user` and returns the
+// redirect the browser would follow ({status, location, params}).
+export async function authorize(url, user) {
+  const headers = user ? { authorization: basicAuth(user) } : {};
+  const res = await fetch(url, { redirect: 'manual', headers });
+  const location = res.headers.get('location');
+  const body = await res.text();
+  const params = location ? Object.fromEntries(new URL(location).searchParams) : {};
+  return { status: res.status, location, params, body, headers: res.headers };
+}
+
+export function pkce() {
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  return { verifier, challenge };
+}
+
+export function authorizeUrl(base, q) {
+  const u = new URL(`${base}/oauth2/authorize`);
+  for (const [k, v] of Object.entries(q)) if (v !== undefined) u.searchParams.set(k, v);
+  return u.toString();
+}
+
+export async function tokenRequest(base, form, headers = {}) {
+  const res = await fetch(`${base}/oauth2/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(form),
+  });
+  return { status: res.status, headers: res.headers, json: await res.json() };
+}
