@@ -53,7 +53,8 @@ Result<std::vector<std::string>> string_array(const json::value& v, std::string_
   for (const auto& e : v.get_array()) {
     auto s = short_string(e, key, kMaxUri);
     if (!s) return s.error();
-    if (std::find(out.begin(), out.end(), s.value()) == out.end()) out.push_back(std::move(s.value()));
+    if (std::find(out.begin(), out.end(), s.value()) == out.end())
+      out.push_back(std::move(s.value()));
   }
   return out;
 }
