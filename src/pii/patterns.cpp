@@ -193,6 +193,15 @@ PatternSet parse_patterns(const json::value& v, std::string_view source) {
       const json::object* eo = e.if_object();
       const json::value* val = eo ? eo->if_contains("validator") : nullptr;
       const json::value* re = eo ? eo->if_contains("regex") : nullptr;
+      const json::value* native = eo ? eo->if_contains("native") : nullptr;
+      if (native && (!native->is_bool() || !native->get_bool() || re || !val || !val->is_string() ||
+                     (val->get_string() != "number" && val->get_string() != "ipv6")))
+        fail(source,
+             "a native anchor is {\"validator\": \"number\" or \"ipv6\", \"native\": true}");
+      if (native) {
+        set.anchors.push_back(AnchorSpec{std::string(val->get_string()), "", false, true});
+        continue;
+      }
       if (!val || !val->is_string() || !re || !re->is_string())
         fail(source, "each anchor needs string 'validator' and 'regex'");
       AnchorSpec s{std::string(val->get_string()), std::string(re->get_string()), false};

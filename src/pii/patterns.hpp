@@ -6,7 +6,8 @@
 // Bastion format (data/pii/default.json is the reference copy):
 //   {
 //     "format": "bastion-pii/1",
-//     "anchors": [ {"validator": "email", "regex": "@", "caseless": false}, ... ],
+//     "anchors": [ {"validator": "email", "regex": "@", "caseless": false},
+//                  {"validator": "number", "native": true}, ... ],
 //     "secret_keys": ["api_key", "password", ...],     // `key = value` / `key: value`
 //     "korean_surnames": ["김", "이", "남궁", ...],       // one or two syllables
 //     "name_stop_words": ["날씨", "고객님", ...],         // never reported as names
@@ -41,6 +42,11 @@ struct AnchorSpec {
   std::string validator;
   std::string regex;
   bool caseless = false;
+  // Found by the scanner's own vectorised pass instead of a regex: digit
+  // runs for "number", colons between hex digits for "ipv6". A regex that
+  // matches inside every digit run reports a match per digit, and the
+  // callbacks cost more than the recognizers on PII-dense text.
+  bool native = false;
 };
 
 // A whole-match pattern from a user file: every match is a finding of `type`.

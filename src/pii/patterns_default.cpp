@@ -5,15 +5,13 @@ namespace bastion::pii {
 extern const std::string_view kDefaultPiiPatternsJson;
 const std::string_view kDefaultPiiPatternsJson = R"json({
   "format": "bastion-pii/1",
-  "comment": "Default PII recognizers. Each anchor is a Vectorscan regex that finds a cheap candidate; the named C++ validator expands and confirms it. The number anchor also finds IBANs (they all hold a digit run); an explicit iban anchor is [A-Z]{2}[0-9]{2}. See src/pii/patterns.hpp for the format.",
+  "comment": "Default PII recognizers. Each anchor is a Vectorscan regex that finds a cheap candidate; the named C++ validator expands and confirms it. Native anchors are the scanner's own vectorised pass (digit runs for numbers, colons between hex digits for IPv6). The number recognizer also finds IBANs (they all hold a digit run); an explicit iban anchor is [A-Z]{2}[0-9]{2}. See src/pii/patterns.hpp for the format.",
   "anchors": [
     {"validator": "email", "regex": "@"},
     {"validator": "korean_name", "regex": "님"},
     {"validator": "korean_name", "regex": "씨"},
-    {"validator": "number", "regex": "[0-9]{3}[-. ]?[0-9]{2}"},
-    {"validator": "number", "regex": "[0-9]\\.[0-9]{1,3}\\.[0-9]"},
-    {"validator": "ipv6", "regex": "::"},
-    {"validator": "ipv6", "regex": "[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:"},
+    {"validator": "number", "native": true},
+    {"validator": "ipv6", "native": true},
     {"validator": "aws_access_key", "regex": "(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16}"},
     {"validator": "bearer", "regex": "bearer ", "caseless": true},
     {"validator": "jwt", "regex": "eyJ"},

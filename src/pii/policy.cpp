@@ -370,7 +370,7 @@ struct Walker {
     out.contains_pii = true;
     bool rewrite = false;
     for (const auto& x : f) {
-      ++out.counts[x.type];
+      ++out.counts[std::string(x.type)];
       PiiAction a = policy.action_for(x.type);
       out.decision = std::max(out.decision, a);
       if (a == PiiAction::kReject) rejected = true;
@@ -392,7 +392,7 @@ struct Walker {
             out.error = protocol::internal_error("PII encryption failed");
           }
         }
-        return std::string("[REDACTED:" + x.type + "]");
+        return "[REDACTED:" + std::string(x.type) + "]";
       default:
         return std::string(val);
     }
@@ -423,7 +423,7 @@ struct Walker {
     std::vector<Finding> f = findings(sv);
     if (secret_key(key) && !sv.empty()) {
       f.clear();
-      f.push_back(Finding{std::string(pii::kSecret), 0, sv.size(), 0.9, "secret-named key"});
+      f.push_back(Finding{pii::kSecret, 0, sv.size(), 0.9, "secret-named key"});
     }
     if (f.empty() || !decide(f)) return;
     s = replace_findings(sv, f,
@@ -442,7 +442,7 @@ struct Walker {
     std::optional<Finding> f;
     if (secret) {
       std::string raw = json::serialize(v);
-      f = Finding{std::string(pii::kSecret), 0, raw.size(), 0.9, "secret-named key"};
+      f = Finding{pii::kSecret, 0, raw.size(), 0.9, "secret-named key"};
       d = std::move(raw);
     } else if (!d.empty()) {
       f = scanner.scan_number(d);

@@ -13,10 +13,16 @@
 #include <atomic>
 #include <climits>
 #include <cstdint>
+#include <cstring>
 #include <map>
+#include <mutex>
 #include <set>
 #include <tuple>
 #include <unordered_set>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "pii/normalize.hpp"
 #include "pii/validators.hpp"
@@ -84,6 +90,30 @@ inline bool is_local(char c) {
 }
 inline bool is_domain(char c) { return is_alnum(c) || c == '.' || c == '-'; }
 inline bool is_num_sep(char c) { return c == '-' || c == ' ' || c == '.'; }
+
+#if defined(__SSE2__)
+// Bit k set when p[k] is an ASCII digit, for 16 bytes.
+inline unsigned digit_mask16(const char* p) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  // Bytes >= 0x80 are negative as signed chars, so they fail the first test.
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(
+      _mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)))));
+}
+#endif
+
+// The first non-digit at or after i, or i + cap, or n (whichever is first).
+inline std::size_t digit_run_end(const char* p, std::size_t i, std::size_t n, std::size_t cap) {
+  const std::size_t lim = std::min(n, i + cap);
+#if defined(__SSE2__)
+  while (i + 16 <= n && i < lim) {
+    const unsigned other = ~digit_mask16(p + i) & 0xFFFFu;
+    if (other) return std::min(lim, i + static_cast<std::size_t>(__builtin_ctz(other)));
+    i += 16;
+  }
+#endif
+  while (i < lim && is_digit(p[i])) ++i;
+  return std::min(i, lim);
+}
 
 // A Hangul syllable (U+AC00..U+D7A3) encoded at p[0..2].
 inline bool hangul_syllable(const char* p) {
@@ -159,6 +189,15 @@ std::atomic<std::uint64_t> g_next_serial{1};
 
 }  // namespace
 
+std::string_view intern_name(std::string_view name) {
+  static std::mutex mu;
+  static auto* names = new std::set<std::string, std::less<>>;  // never freed: views outlive all
+  std::lock_guard lk(mu);
+  auto it = names->find(name);
+  if (it == names->end()) it = names->emplace(name).first;
+  return *it;
+}
+
 int type_priority(std::string_view t) {
   static constexpr std::pair<std::string_view, int> kTable[] = {
       {pii::kOverflow, 1000},   {pii::kPrivateKey, 100},  {pii::kJwt, 90},
@@ -173,38 +212,105 @@ int type_priority(std::string_view t) {
   return 10;  // custom patterns
 }
 
-std::vector<Finding> resolve_overlaps(std::vector<Finding> f) {
-  if (f.size() < 2) return f;
-  std::vector<std::size_t> order(f.size());
-  for (std::size_t i = 0; i < f.size(); ++i) order[i] = i;
-  std::vector<int> prio(f.size());
-  for (std::size_t i = 0; i < f.size(); ++i) prio[i] = type_priority(f[i].type);
+namespace detail {
+// What a recognizer reports while a scan runs: trivially copyable, its
+// strings are views (type and detail names are static or owned by the
+// scanner's PatternSet; a few details point into the text, which outlives
+// the scan). Turned into Findings once, at the end.
+struct RawFinding {
+  std::string_view type;
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  double confidence = 0;
+  std::string_view detail;
+};
+}  // namespace detail
+
+namespace {
+
+using Raw = detail::RawFinding;
+
+// The greedy choice of resolve_overlaps() within one group of findings:
+// by priority, then length, then position.
+template <class F>
+void resolve_group(std::vector<F>& f, std::size_t from, std::size_t to, std::vector<F>& out) {
+  std::vector<std::size_t> order(to - from);
+  std::vector<int> prio(to - from);
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    order[i] = i;
+    prio[i] = type_priority(f[from + i].type);
+  }
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     if (prio[a] != prio[b]) return prio[a] > prio[b];
-    std::size_t la = f[a].end - f[a].begin, lb = f[b].end - f[b].begin;
+    const F &x = f[from + a], &y = f[from + b];
+    std::size_t la = x.end - x.begin, lb = y.end - y.begin;
     if (la != lb) return la > lb;
-    return f[a].begin < f[b].begin;
+    return x.begin < y.begin;
   });
   std::map<std::size_t, std::size_t> taken;  // begin -> end, disjoint
-  std::vector<Finding> out;
-  out.reserve(f.size());
+  const std::size_t first = out.size();
   for (std::size_t i : order) {
-    Finding& x = f[i];
+    F& x = f[from + i];
     if (x.begin < x.end) {
       auto it = taken.upper_bound(x.begin);
       if (it != taken.end() && it->first < x.end) continue;
       if (it != taken.begin() && std::prev(it)->second > x.begin) continue;
       // Also reject an identical begin already taken (upper_bound skipped it).
-      if (auto same = taken.find(x.begin); same != taken.end()) continue;
+      if (taken.contains(x.begin)) continue;
       taken.emplace(x.begin, x.end);
     }
     out.push_back(std::move(x));
   }
-  std::sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) {
+  std::sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+            [](const F& a, const F& b) {
+              return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+            });
+}
+
+// Scans emit findings nearly in order: sort only when needed, then cut the
+// list into groups of findings that overlap one another (directly or
+// through others). Groups do not interact, so the greedy choice runs per
+// group, and a lone finding (the usual case) costs nothing. When nothing
+// overlaps, `f` comes back as it is.
+template <class F>
+std::vector<F> resolve(std::vector<F> f) {
+  if (f.size() < 2) return f;
+  auto by_position = [](const F& a, const F& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
-  });
+  };
+  if (!std::is_sorted(f.begin(), f.end(), by_position))
+    std::stable_sort(f.begin(), f.end(), by_position);
+  auto overlaps = [&](std::size_t j, std::size_t reach) {
+    // Empty spans (an overflow marker) group with a finding at the same begin.
+    return f[j].begin < reach || f[j].begin == f[j - 1].begin;
+  };
+  bool any = false;
+  for (std::size_t j = 1, reach = f[0].end; j < f.size() && !any; ++j) {
+    any = overlaps(j, reach);
+    reach = std::max(reach, f[j].end);
+  }
+  if (!any) return f;
+  std::vector<F> out;
+  out.reserve(f.size());
+  std::size_t i = 0;
+  while (i < f.size()) {
+    std::size_t j = i + 1, reach = f[i].end;
+    while (j < f.size() && overlaps(j, reach)) {
+      reach = std::max(reach, f[j].end);
+      ++j;
+    }
+    if (j == i + 1)
+      out.push_back(std::move(f[i]));
+    else
+      resolve_group(f, i, j, out);
+    i = j;
+  }
   return out;
 }
+
+}  // namespace
+
+std::vector<Finding> resolve_overlaps(std::vector<Finding> f) { return resolve(std::move(f)); }
 
 namespace {
 struct Core {
@@ -222,6 +328,9 @@ struct Core {
   std::vector<std::string_view> surnames2;
   std::unordered_set<std::string_view> stop_words;
   bool has_utf8 = false;
+  std::vector<std::string_view> custom_names;  // interned, by custom index
+  bool native_number = false;                  // AnchorSpec::native
+  bool native_ipv6 = false;
 
   void compile();
 };
@@ -291,6 +400,16 @@ void Core::compile() {
     if (!vn)
       throw PatternError(
           fmt::format("pii anchor #{} ('{}'): unknown validator '{}'", i, a.regex, a.validator));
+    if (a.native) {
+      if (vn->v == V::kNumber)
+        native_number = true;
+      else if (vn->v == V::kIpv6)
+        native_ipv6 = true;
+      else
+        throw PatternError(
+            fmt::format("pii anchor #{}: only number and ipv6 anchors are native", i));
+      continue;
+    }
     unsigned flags = a.caseless ? HS_FLAG_CASELESS : 0;
     add({vn->v, -1, -1, fmt::format("anchor #{} ({})", i, a.validator)}, a.regex, flags,
         vn->needs_start, false);
@@ -301,6 +420,7 @@ void Core::compile() {
         HS_FLAG_CASELESS, true, false);
   }
   custom_utf8.assign(set.custom.size(), false);
+  for (const auto& cp : set.custom) custom_names.push_back(intern_name(cp.type));
   for (std::size_t i = 0; i < set.custom.size(); ++i) {
     const CustomPattern& c = set.custom[i];
     bool utf8 = has_non_ascii(c.regex) || has_non_ascii(c.lookahead);
@@ -313,7 +433,8 @@ void Core::compile() {
           {"^(?:" + c.lookahead + ")", flags | HS_FLAG_ALLOWEMPTY, static_cast<unsigned>(i)});
     }
   }
-  if (all.empty()) throw PatternError("pii patterns: nothing to scan for");
+  if (all.empty() && !native_number && !native_ipv6)
+    throw PatternError("pii patterns: nothing to scan for");
   db = build_db(all, info);
   if (ascii.size() != all.size() && !ascii.empty()) db_ascii = build_db(ascii, info);
   if (!tail_ex.empty()) {
@@ -358,12 +479,13 @@ struct ScanCtx {
   const std::vector<PatternInfo>* info;
   const char* p;
   std::size_t n;
-  std::vector<Finding>* out;
+  std::vector<Raw>* out;
   std::vector<CustomCand> custom;
   std::size_t number_until = 0, ipv6_until = 0, iban_until = 0, jwt_until = 0, pem_until = 0,
               secret_vb = SIZE_MAX;
   bool overflow = false;
   std::size_t overflow_at = 0;
+  std::size_t native_pos = 0;  // the native anchors have been looked for up to here
 
   // Returns false when the finding cap is reached (the scan must stop).
   bool emit(std::string_view type, std::size_t b, std::size_t e, double conf,
@@ -374,7 +496,7 @@ struct ScanCtx {
       overflow_at = b;
       return false;
     }
-    out->push_back(Finding{std::string(type), b, e, conf, std::string(detail)});
+    out->push_back(Raw{type, b, e, conf, detail});
     return true;
   }
   char at(std::size_t i) const { return i < n ? p[i] : '\0'; }
@@ -445,7 +567,8 @@ bool on_iban(ScanCtx& c, std::size_t b, std::size_t to) {
   if (want ? len != want : len < 15) return true;
   if (!check::iban_valid(std::string_view(buf, len))) return true;
   c.iban_until = e;
-  return c.emit(pii::kIban, b, e, want ? 0.95 : 0.8, std::string_view(c.p + b, 2));
+  return c.emit(pii::kIban, b, e, want ? 0.95 : 0.8,
+                want ? check::iban_country(std::string_view(c.p + b, 2)) : "unknown country");
 }
 
 // --- numbers: phones, RRN, cards, SSN, IPv4, E.164 -------------------------
@@ -469,23 +592,20 @@ bool version_context(const ScanCtx& c, std::size_t b, std::size_t e) {
       w > 0 && q - w < 24 &&
       (is_alpha(c.p[w - 1]) || c.p[w - 1] == '_' || static_cast<unsigned char>(c.p[w - 1]) >= 0x80))
     --w;
-  std::string_view word(c.p + w, q - w);
-  static constexpr std::string_view kVersionWords[] = {
-      "version",  "ver",      "v",      "release", "rel",   "build",       "rev",
-      "revision", "firmware", "fw",     "kernel",  "tag",   "api_version", "app_version",
-      "버전",     "빌드",     "릴리스", "릴리즈",  "펌웨어"};
-  for (auto v : kVersionWords) {
-    if (word.size() < v.size()) continue;
-    std::string_view tail = word.substr(word.size() - v.size());
-    bool eq = true;
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      char x = tail[i];
-      if (x >= 'A' && x <= 'Z') x += 32;
-      eq &= x == v[i];
-    }
-    // The whole word, or its last part after '_' ("app_version").
-    if (eq && (tail.size() == word.size() || word[word.size() - v.size() - 1] == '_')) return true;
+  // The word lower-cased (ASCII only; Hangul bytes are >= 0x80 and stay).
+  char buf[24];
+  for (std::size_t k = 0; k < q - w; ++k) {
+    char ch = c.p[w + k];
+    buf[k] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch + 32) : ch;
   }
+  std::string_view word(buf, q - w);
+  // The word's last part after '_' ("app_version" -> "version").
+  if (auto u = word.rfind('_'); u != std::string_view::npos) word = word.substr(u + 1);
+  static constexpr std::string_view kVersionWords[] = {
+      "version", "ver",    "v",   "release", "rel",  "build",  "rev",    "revision", "firmware",
+      "fw",      "kernel", "tag", "버전",    "빌드", "릴리스", "릴리즈", "펌웨어"};
+  for (auto v : kVersionWords)
+    if (word == v) return true;
   return false;
 }
 
@@ -519,14 +639,20 @@ bool hex_neighbour(const ScanCtx& c, std::size_t b, std::size_t e) {
 bool classify_number(ScanCtx& c, const Group* g, int i, int j, bool plus, bool* matched) {
   *matched = false;
   const int k = j - i + 1;
-  char d[48];
+  char d[64];  // 40 digits at most, and room for a fixed-size copy past them
   int nd = 0, lens[6];
   char seps[6] = {0, 0, 0, 0, 0, 0};
   for (int t = 0; t < k; ++t) {
     const Group& x = g[i + t];
     int len = static_cast<int>(x.e - x.b);
     if (nd + len > 40) return true;
-    for (std::size_t q = x.b; q < x.e; ++q) d[nd++] = c.p[q];
+    // A group is at most kMaxRun (24) digits: a fixed-size copy (three
+    // moves) when the text has the bytes, instead of a call per group.
+    if (x.b + 24 <= c.n)
+      std::memcpy(d + nd, c.p + x.b, 24);
+    else
+      std::memcpy(d + nd, c.p + x.b, static_cast<std::size_t>(len));
+    nd += len;
     lens[t] = len;
     if (t) seps[t] = c.p[x.b - 1];
   }
@@ -545,7 +671,14 @@ bool classify_number(ScanCtx& c, const Group* g, int i, int j, bool plus, bool* 
   };
 
   if (k == 4 && all_dot && !lead_plus) {
-    if (!check::ipv4_valid(std::string_view(c.p + b, e - b))) return true;
+    // Octets 0..255 without leading zeros (check::ipv4_valid, from the groups).
+    for (int t = 0, o = 0; t < 4; o += lens[t++]) {
+      const int len = lens[t];
+      if (len > 3 || (len > 1 && d[o] == '0')) return true;
+      int v = 0;
+      for (int q = 0; q < len; ++q) v = v * 10 + (d[o + q] - '0');
+      if (v > 255) return true;
+    }
     if (version_context(c, b, e)) return true;
     return emit(pii::kIpv4, 0.9, "");
   }
@@ -587,7 +720,11 @@ bool classify_number(ScanCtx& c, const Group* g, int i, int j, bool plus, bool* 
   }
   if (k == 3 && lens[0] == 3 && lens[1] == 2 && lens[2] == 4 && same_sep &&
       (seps[1] == '-' || seps[1] == ' ')) {
-    if (check::ssn_valid(D.substr(0, 3), D.substr(3, 2), D.substr(5, 4)))
+    // check::ssn_valid on the digits in hand: area not 000, 666 or 9xx,
+    // group not 00, serial not 0000.
+    const int area = (d[0] - '0') * 100 + (d[1] - '0') * 10 + (d[2] - '0');
+    if (area != 0 && area != 666 && area < 900 && !(d[3] == '0' && d[4] == '0') &&
+        !(d[5] == '0' && d[6] == '0' && d[7] == '0' && d[8] == '0'))
       return emit(pii::kSsn, seps[1] == '-' ? 0.85 : 0.6, "");
     return true;
   }
@@ -605,17 +742,13 @@ bool classify_number(ScanCtx& c, const Group* g, int i, int j, bool plus, bool* 
   return emit(pii::kPhone, 0.9, kind);
 }
 
-bool on_number(ScanCtx& c, std::size_t to) {
-  if (to <= c.number_until) return true;
+constexpr std::size_t kMaxRun = 24, kMaxToken = 64;
+
+// A number token around the digit run [rb, re) (re - rb <= kMaxRun).
+bool on_number_run(ScanCtx& c, std::size_t rb, std::size_t re) {
   constexpr int kMaxGroups = 12;
-  constexpr std::size_t kMaxRun = 24, kMaxToken = 64;
   const char* p = c.p;
   const std::size_t n = c.n, lo = c.number_until;
-  // The digit run holding to-1.
-  std::size_t rb = to - 1;
-  while (rb > lo && is_digit(p[rb - 1]) && to - rb < kMaxRun) --rb;
-  std::size_t re = to;
-  while (re < n && is_digit(p[re]) && re - rb < kMaxRun) ++re;
   // Groups to the left (separated by one of - . space), collected backwards.
   Group left[5];
   int nl = 0;
@@ -633,9 +766,8 @@ bool on_number(ScanCtx& c, std::size_t to) {
   g[ng++] = {rb, re};
   while (ng < kMaxGroups && g[ng - 1].e + 1 < n && is_num_sep(p[g[ng - 1].e]) &&
          is_digit(p[g[ng - 1].e + 1]) && g[ng - 1].e - g[0].b < kMaxToken) {
-    std::size_t b = g[ng - 1].e + 1, e = b;
-    while (e < n && is_digit(p[e]) && e - b < kMaxRun) ++e;
-    g[ng++] = {b, e};
+    const std::size_t b = g[ng - 1].e + 1;
+    g[ng++] = {b, digit_run_end(p, b, n, kMaxRun)};
   }
   c.number_until = g[ng - 1].e;
   // IBANs: letters, then digits. Look back from the digits for "CCdd".
@@ -693,6 +825,16 @@ bool on_number(ScanCtx& c, std::size_t to) {
     if (!found) ++i;
   }
   return true;
+}
+
+// A regex anchor's match ending at `to`, inside a digit run.
+bool on_number(ScanCtx& c, std::size_t to) {
+  if (to <= c.number_until) return true;
+  const char* p = c.p;
+  const std::size_t lo = c.number_until;
+  std::size_t rb = to - 1;
+  while (rb > lo && is_digit(p[rb - 1]) && to - rb < kMaxRun) --rb;
+  return on_number_run(c, rb, digit_run_end(p, to, c.n, kMaxRun - (to - rb)));
 }
 
 // --- IPv6: expand the hex/colon run around "x:y:" --------------------------
@@ -764,8 +906,13 @@ bool on_korean_name(ScanCtx& c, std::size_t b, std::size_t to) {
 // --- secrets -----------------------------------------------------------------
 bool on_aws_key(ScanCtx& c, std::size_t b, std::size_t to) {
   if (c.word_before(b) || c.word_after(to)) return true;
-  std::string_view prefix(c.p + b, 4);
-  return c.emit(pii::kAwsAccessKey, b, to, 0.9, prefix == "ASIA" ? "temporary" : prefix);
+  static constexpr std::string_view kPrefixes[] = {"AKIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA",
+                                                   "ANPA", "ANVA", "APKA", "AROA", "ASCA"};
+  const std::string_view prefix(c.p + b, 4);
+  std::string_view detail = "access key";
+  for (auto k : kPrefixes)
+    if (prefix == k) detail = k;
+  return c.emit(pii::kAwsAccessKey, b, to, 0.9, prefix == "ASIA" ? "temporary" : detail);
 }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -901,7 +1048,12 @@ bool on_github(ScanCtx& c, std::size_t b, std::size_t to) {
   std::size_t e = to;
   while (e < c.n && e - to < 255 && (is_alnum(c.p[e]) || (pat && c.p[e] == '_'))) ++e;
   if (e - to < (pat ? 22u : 36u) || c.word_after(e)) return true;
-  return c.emit(pii::kGithubToken, b, e, 0.95, pat ? "fine-grained" : std::string_view(c.p + b, 3));
+  static constexpr std::string_view kKinds[] = {"ghp", "gho", "ghu", "ghs", "ghr"};
+  std::string_view kind = "fine-grained";
+  if (!pat)
+    for (auto k : kKinds)
+      if (std::string_view(c.p + b, 3) == k) kind = k;
+  return c.emit(pii::kGithubToken, b, e, 0.95, kind);
 }
 
 bool on_slack(ScanCtx& c, std::size_t b, std::size_t to) {
@@ -909,13 +1061,88 @@ bool on_slack(ScanCtx& c, std::size_t b, std::size_t to) {
   std::size_t e = to;
   while (e < c.n && e - to < 255 && (is_alnum(c.p[e]) || c.p[e] == '-')) ++e;
   if (e - to < 10) return true;
-  return c.emit(pii::kSlackToken, b, e, 0.9, std::string_view(c.p + b, 4));
+  static constexpr std::string_view kKinds[] = {"xoxa", "xoxb", "xoxp", "xoxo", "xoxs", "xoxr"};
+  std::string_view kind = "token";
+  for (auto k : kKinds)
+    if (std::string_view(c.p + b, 4) == k) kind = k;
+  return c.emit(pii::kSlackToken, b, e, 0.9, kind);
+}
+
+// --- native anchors -----------------------------------------------------------
+// The next place the native anchors look at, in [i, until): a digit after a
+// non-digit (the start of a digit run), or a ':' when `colons`. 16 bytes at
+// a time; `until` if there is none.
+inline std::size_t next_native(const char* p, std::size_t i, std::size_t until, std::size_t n,
+                               bool colons) {
+#if defined(__SSE2__)
+  const __m128i colon = _mm_set1_epi8(':');
+  while (i < until && i + 16 <= n) {
+    const unsigned dm = digit_mask16(p + i);
+    const unsigned carry = i > 0 && is_digit(p[i - 1]) ? 1u : 0u;
+    unsigned ev = dm & ~((dm << 1) | carry) & 0xFFFFu;
+    if (colons)
+      ev |= static_cast<unsigned>(_mm_movemask_epi8(
+          _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), colon)));
+    if (ev) return std::min(until, i + static_cast<std::size_t>(__builtin_ctz(ev)));
+    i += 16;
+  }
+#endif
+  for (; i < until; ++i) {
+    if (colons && p[i] == ':') return i;
+    if (is_digit(p[i]) && !(i > 0 && is_digit(p[i - 1]))) return i;
+  }
+  return until;
+}
+
+// Runs the native anchors from c.native_pos up to `until`: each digit run
+// that can start a number token goes to on_number_run, each colon that can
+// be inside an IPv6 address to on_ipv6. One call per token, where a regex
+// anchor would report a match per digit. Returns false when the scan must stop.
+bool native_scan(ScanCtx& c, std::size_t until) {
+  const char* p = c.p;
+  const std::size_t n = c.n;
+  const bool numbers = c.im->native_number, v6 = c.im->native_ipv6;
+  std::size_t i = c.native_pos;
+  while ((i = next_native(p, i, until, n, v6)) < until) {
+    if (p[i] == ':') {
+      if (i + 1 > c.ipv6_until && ((i + 1 < n && p[i + 1] == ':') ||
+                                   (i > 0 && is_hex(p[i - 1]) && i + 1 < n && is_hex(p[i + 1])))) {
+        if (!on_ipv6(c, i + 1)) return false;
+      }
+      i = std::max(i + 1, c.ipv6_until);
+      continue;
+    }
+    const std::size_t s = i;
+    // The rest of a token already looked at (the groups of a card, an IP).
+    if (s < c.number_until) {
+      i = c.number_until;
+      continue;
+    }
+    i = digit_run_end(p, s, n, n - s);
+    if (!numbers) continue;
+    // Every number recognizer needs a run of 3+ digits or a run followed by
+    // a separator and more digits (1.2.3.4, 02-123-4567): "5 people" and
+    // "12:30" stop here.
+    if (i - s >= 3 || (i + 1 < n && is_num_sep(p[i]) && is_digit(p[i + 1]))) {
+      // A run longer than any group is looked at by its last kMaxRun digits
+      // (what precedes them is a digit, so it is no number token).
+      const std::size_t rb = std::max({s, c.number_until, i > kMaxRun ? i - kMaxRun : 0});
+      if (!on_number_run(c, rb, i)) return false;
+      i = std::max(i, c.number_until);
+    }
+  }
+  c.native_pos = std::max(i, until);
+  return true;
 }
 
 int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned /*flags*/,
              void* vctx) {
   auto& c = *static_cast<ScanCtx*>(vctx);
   const PatternInfo& pi = (*c.info)[id];
+  // Findings in text order (so resolve_overlaps finds them sorted): the
+  // native anchors catch up first.
+  if (static_cast<std::size_t>(to) > c.native_pos && !native_scan(c, static_cast<std::size_t>(to)))
+    return 1;
   const std::size_t t = static_cast<std::size_t>(to);
   const std::size_t f =
       pi.width >= 0 ? t - static_cast<std::size_t>(pi.width) : static_cast<std::size_t>(from);
@@ -1031,8 +1258,7 @@ std::optional<Finding> PiiScanner::scan_number(std::string_view d) const {
   auto whole = [&](std::string_view type, double conf, std::string_view detail,
                    std::string normalized) -> std::optional<Finding> {
     if (conf < impl_->core.limits.min_confidence) return std::nullopt;
-    return Finding{std::string(type),    0, d.size(), conf, std::string(detail),
-                   std::move(normalized)};
+    return Finding{type, 0, d.size(), conf, detail, std::move(normalized)};
   };
   std::vector<Finding> f = scan_view(d);
   if (!f.empty()) {
@@ -1057,18 +1283,48 @@ std::optional<Finding> PiiScanner::scan_number(std::string_view d) const {
   return std::nullopt;
 }
 
+namespace {
+// Per-thread buffer for a scan's raw findings (kept between scans, dropped
+// when one grew it large).
+thread_local std::vector<Raw> tls_raw;
+}  // namespace
+
 std::vector<Finding> PiiScanner::scan_view(std::string_view text) const {
   std::vector<Finding> out;
   if (text.empty()) return out;
+  std::vector<Raw>& raw = tls_raw;
+  raw.clear();
+  scan_raw(text, raw);
+  if (raw.empty()) return out;
+  std::vector<Raw> kept = resolve(std::move(raw));
+  out.resize(kept.size());
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    const Raw& r = kept[i];
+    Finding& f = out[i];
+    f.type = r.type;
+    f.begin = r.begin;
+    f.end = r.end;
+    f.confidence = r.confidence;
+    f.detail = r.detail;
+  }
+  kept.clear();
+  if (kept.capacity() <= (std::size_t{1} << 16))
+    raw = std::move(kept);
+  else
+    raw = std::vector<Raw>();
+  return out;
+}
+
+void PiiScanner::scan_raw(std::string_view text, std::vector<Raw>& out) const {
   const Core& im = impl_->core;
   ThreadScratch& ts = tls_scratch;
   if (std::find(ts.ready.begin(), ts.ready.end(), im.serial) == ts.ready.end()) {
-    bool ok = hs_alloc_scratch(im.db.get(), &ts.s) == HS_SUCCESS;
+    bool ok = !im.db || hs_alloc_scratch(im.db.get(), &ts.s) == HS_SUCCESS;
     if (ok && im.db_ascii) ok = hs_alloc_scratch(im.db_ascii.get(), &ts.s) == HS_SUCCESS;
     if (ok && im.tails) ok = hs_alloc_scratch(im.tails.get(), &ts.s) == HS_SUCCESS;
     if (!ok) {
-      out.push_back(Finding{std::string(pii::kOverflow), 0, 0, 1.0, "scratch allocation failed"});
-      return out;
+      out.push_back(Raw{pii::kOverflow, 0, 0, 1.0, "scratch allocation failed"});
+      return;
     }
     if (ts.ready.size() >= 64) ts.ready.clear();
     ts.ready.push_back(im.serial);
@@ -1079,8 +1335,8 @@ std::vector<Finding> PiiScanner::scan_view(std::string_view text) const {
   if (im.has_utf8 && !valid_utf8(text)) {
     db = im.db_ascii.get();
     if (!db) {
-      out.push_back(Finding{std::string(pii::kOverflow), 0, 0, 1.0, "invalid UTF-8 not examined"});
-      return out;
+      out.push_back(Raw{pii::kOverflow, 0, 0, 1.0, "invalid UTF-8 not examined"});
+      return;
     }
   }
   std::size_t len = text.size();
@@ -1090,7 +1346,9 @@ std::vector<Finding> PiiScanner::scan_view(std::string_view text) const {
     truncated = true;
   }
   ScanCtx c{&im, &im.info, text.data(), text.size(), &out, {}};
-  hs_scan(db, text.data(), static_cast<unsigned>(len), 0, ts.s, on_match, &c);
+  if (!im.native_number && !im.native_ipv6) c.native_pos = SIZE_MAX;
+  if (db) hs_scan(db, text.data(), static_cast<unsigned>(len), 0, ts.s, on_match, &c);
+  if (!c.overflow && c.native_pos < len) native_scan(c, len);
   if (!c.custom.empty()) {
     std::sort(c.custom.begin(), c.custom.end(), [](const CustomCand& a, const CustomCand& b) {
       if (a.idx != b.idx) return a.idx < b.idx;
@@ -1124,20 +1382,17 @@ std::vector<Finding> PiiScanner::scan_view(std::string_view text) const {
         if (!tc.found) continue;
       }
       last_end = std::max(cand.to, cand.from + 1);
-      if (!c.emit(cp.type, cand.from, cand.to, cp.confidence, "custom pattern")) break;
+      if (!c.emit(im.custom_names[cand.idx], cand.from, cand.to, cp.confidence, "custom pattern"))
+        break;
     }
   }
   if (truncated && !c.overflow) {
     c.overflow = true;
     c.overflow_at = len;
   }
-  if (c.overflow) {
-    out.push_back(Finding{
-        std::string(pii::kOverflow), c.overflow_at, c.overflow_at, 1.0,
-        fmt::format("scan stopped after {} findings or {} bytes", im.limits.max_findings, len)});
-  }
-  if (out.size() > 1) out = resolve_overlaps(std::move(out));
-  return out;
+  if (c.overflow)
+    out.push_back(Raw{pii::kOverflow, c.overflow_at, c.overflow_at, 1.0,
+                      "scan stopped at the findings cap or the size limit"});
 }
 
 }  // namespace bastion::pii

@@ -46,12 +46,16 @@ inline constexpr std::string_view kSlackToken = "slack_token";
 // the rest of the text was not examined.
 inline constexpr std::string_view kOverflow = "overflow";
 
+// `type` and `detail` view names that live as long as the process (the
+// built-in names are constants; custom pattern names are interned once, see
+// intern_name()), so a Finding can be kept, copied and moved freely, and
+// making one allocates nothing.
 struct Finding {
-  std::string type;       // one of pii::k* or a custom pattern name
+  std::string_view type;  // one of pii::k* or a custom pattern name
   std::size_t begin = 0;  // byte span [begin, end) in the scanned text
   std::size_t end = 0;
-  double confidence = 0;  // 0..1
-  std::string detail;     // e.g. "kr_mobile", "visa", "checksum not valid"; never the value
+  double confidence = 0;    // 0..1
+  std::string_view detail;  // e.g. "kr_mobile", "visa", "checksum not valid"; never the value
   // The value as the recognizer read it (normalized: NFKC, invisible
   // characters removed, dashes unified) when that differs from the original
   // bytes [begin, end); empty otherwise. Masking renders this form.
@@ -65,6 +69,10 @@ struct ScannerLimits {
   // Findings below this confidence are dropped.
   double min_confidence = 0.5;
 };
+
+namespace detail {
+struct RawFinding;
+}
 
 class PiiScanner {
  public:
@@ -98,10 +106,16 @@ class PiiScanner {
  private:
   // scan() on text that is already its own normalized view.
   std::vector<Finding> scan_view(std::string_view text) const;
+  // Its findings as they come, unresolved.
+  void scan_raw(std::string_view text, std::vector<detail::RawFinding>& out) const;
 
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// A copy of `name` that lives until the process exits (one per distinct
+// name): what Finding::type views for custom patterns. Thread-safe.
+std::string_view intern_name(std::string_view name);
 
 // Higher wins when findings overlap (then the longer, then the earlier).
 int type_priority(std::string_view type);

@@ -113,7 +113,7 @@ TEST(PiiEvasion, Numbers) {
   for (const auto& n : kNumbers) {
     auto f = scanner().scan_number(n.digits);
     if (n.type.empty()) {
-      EXPECT_FALSE(f) << n.digits << " -> " << (f ? f->type : "");
+      EXPECT_FALSE(f) << n.digits << " -> " << (f ? f->type : std::string_view());
       continue;
     }
     ASSERT_TRUE(f) << n.digits;
@@ -154,7 +154,8 @@ TEST(PiiEvasion, LookAlikesAreNotReported) {
   for (const auto& [name, text] : kLookAlikes) {
     auto f = scanner().scan(text);
     std::string got;
-    if (!f.empty()) got = f[0].type + " '" + text.substr(f[0].begin, f[0].end - f[0].begin) + "'";
+    if (!f.empty())
+      got = std::string(f[0].type) + " '" + text.substr(f[0].begin, f[0].end - f[0].begin) + "'";
     EXPECT_TRUE(f.empty()) << name << ": " << got;
   }
 }

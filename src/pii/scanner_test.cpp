@@ -132,7 +132,8 @@ TEST(PiiScanner, Table) {
     if (c.type.empty()) {
       std::string got;
       if (!f.empty())
-        got = f[0].type + " '" + c.text.substr(f[0].begin, f[0].end - f[0].begin) + "'";
+        got =
+            std::string(f[0].type) + " '" + c.text.substr(f[0].begin, f[0].end - f[0].begin) + "'";
       EXPECT_TRUE(f.empty()) << c.text << " -> " << got;
       continue;
     }
@@ -306,7 +307,7 @@ TEST(PiiPatterns, SeedFileLoadsAndScans) {
   PiiScanner s(set);
   auto f = s.scan("mail a@example.com phone 010-1234-5678 name 홍길동 end");
   std::vector<std::string> types;
-  for (auto& x : f) types.push_back(x.type);
+  for (auto& x : f) types.emplace_back(x.type);
   EXPECT_EQ(types, (std::vector<std::string>{"email", "phone", "korean_name"}));
   auto g = s.scan("홍길동");  // lookahead satisfied by end of text
   ASSERT_EQ(g.size(), 1u);

@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 
 #include <array>
+#include <cstdint>
 #include <cstring>
+#include <string>
 
 namespace bastion::pii::check {
 namespace {
@@ -27,16 +29,14 @@ bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 }  // namespace
 
 bool luhn_valid(std::string_view d) {
-  if (!all_digits(d)) return false;
+  static constexpr int kDoubled[10] = {0, 2, 4, 6, 8, 1, 3, 5, 7, 9};
+  if (d.empty()) return false;
   int sum = 0;
   bool dbl = false;
-  for (auto it = d.rbegin(); it != d.rend(); ++it) {
-    int x = *it - '0';
-    if (dbl) {
-      x *= 2;
-      if (x > 9) x -= 9;
-    }
-    sum += x;
+  for (std::size_t i = d.size(); i-- > 0;) {
+    const unsigned x = static_cast<unsigned>(d[i] - '0');
+    if (x > 9) return false;
+    sum += dbl ? kDoubled[x] : static_cast<int>(x);
     dbl = !dbl;
   }
   return sum % 10 == 0;
@@ -45,20 +45,36 @@ bool luhn_valid(std::string_view d) {
 std::string_view card_brand(std::string_view d) {
   const std::size_t n = d.size();
   if (n < 12 || n > 19 || !all_digits(d)) return {};
-  const int p2 = num(d.substr(0, 2)), p3 = num(d.substr(0, 3)), p4 = num(d.substr(0, 4));
-  const int p6 = num(d.substr(0, 6));
-  if (d[0] == '4' && (n == 13 || n == 16 || n == 19)) return "visa";
-  if (((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) && n == 16) return "mastercard";
-  if ((p2 == 34 || p2 == 37) && n == 15) return "amex";
-  if ((p4 == 6011 || (p3 >= 644 && p3 <= 649) || p2 == 65 || (p6 >= 622126 && p6 <= 622925)) &&
-      n >= 16)
-    return "discover";
-  if (p4 >= 3528 && p4 <= 3589 && n >= 16) return "jcb";
-  if (((p3 >= 300 && p3 <= 305) || p2 == 36 || p2 == 38 || p2 == 39) && n >= 14) return "diners";
-  if (p2 == 62 && n >= 16) return "unionpay";
-  if ((p2 == 50 || (p2 >= 56 && p2 <= 58) || d[0] == '6') && n >= 12) return "maestro";
-  if (p2 == 94 && n == 16) return "bc";  // Korean BC Card domestic range
-  return {};
+  const int p2 = (d[0] - '0') * 10 + (d[1] - '0');
+  const int p3 = p2 * 10 + (d[2] - '0'), p4 = p3 * 10 + (d[3] - '0');
+  switch (d[0]) {
+    case '4':
+      return n == 13 || n == 16 || n == 19 ? "visa" : std::string_view{};
+    case '5':
+      if (p2 >= 51 && p2 <= 55) return n == 16 ? "mastercard" : std::string_view{};
+      if (p2 == 50 || (p2 >= 56 && p2 <= 58)) return "maestro";
+      return {};
+    case '2':
+      return p4 >= 2221 && p4 <= 2720 && n == 16 ? "mastercard" : std::string_view{};
+    case '3':
+      if (p2 == 34 || p2 == 37) return n == 15 ? "amex" : std::string_view{};
+      if (p4 >= 3528 && p4 <= 3589) return n >= 16 ? "jcb" : std::string_view{};
+      if ((p3 >= 300 && p3 <= 305) || p2 == 36 || p2 == 38 || p2 == 39)
+        return n >= 14 ? "diners" : std::string_view{};
+      return {};
+    case '6': {
+      const int p6 = p4 * 100 + (d[4] - '0') * 10 + (d[5] - '0');
+      if ((p4 == 6011 || (p3 >= 644 && p3 <= 649) || p2 == 65 || (p6 >= 622126 && p6 <= 622925)) &&
+          n >= 16)
+        return "discover";
+      if (p2 == 62 && n >= 16) return "unionpay";
+      return "maestro";
+    }
+    case '9':
+      return p2 == 94 && n == 16 ? "bc" : std::string_view{};  // Korean BC Card domestic range
+    default:
+      return {};
+  }
 }
 
 RrnResult check_rrn(std::string_view d) {
@@ -96,7 +112,7 @@ RrnResult check_rrn(std::string_view d) {
 
 int iban_length(std::string_view cc) {
   struct E {
-    const char* cc;
+    char cc[3];
     int len;
   };
   static constexpr E kTable[] = {
@@ -112,9 +128,27 @@ int iban_length(std::string_view cc) {
       {"SC", 31}, {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27}, {"ST", 25}, {"SV", 28},
       {"TL", 23}, {"TN", 24}, {"TR", 26}, {"UA", 29}, {"VA", 22}, {"VG", 24}, {"XK", 20},
   };
-  for (const auto& e : kTable)
-    if (cc == e.cc) return e.len;
-  return 0;
+  // Indexed by the two letters (A..Z each), built once.
+  static const std::array<std::uint8_t, 26 * 26> kByCode = [] {
+    std::array<std::uint8_t, 26 * 26> t{};
+    for (const auto& e : kTable)
+      t[(e.cc[0] - 'A') * 26 + (e.cc[1] - 'A')] = static_cast<std::uint8_t>(e.len);
+    return t;
+  }();
+  if (cc.size() != 2 || cc[0] < 'A' || cc[0] > 'Z' || cc[1] < 'A' || cc[1] > 'Z') return 0;
+  return kByCode[(cc[0] - 'A') * 26 + (cc[1] - 'A')];
+}
+
+std::string_view iban_country(std::string_view cc) {
+  if (!iban_length(cc)) return {};
+  // Every pair of capital letters, once: "AAABAC...ZZ" viewed two at a time.
+  static const std::string kPairs = [] {
+    std::string s;
+    for (char a = 'A'; a <= 'Z'; ++a)
+      for (char b = 'A'; b <= 'Z'; ++b) (s += a) += b;
+    return s;
+  }();
+  return std::string_view(kPairs).substr(((cc[0] - 'A') * 26 + (cc[1] - 'A')) * 2, 2);
 }
 
 bool iban_valid(std::string_view s) {

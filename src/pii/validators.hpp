@@ -26,6 +26,9 @@ RrnResult check_rrn(std::string_view digits);
 bool iban_valid(std::string_view compact);
 // Expected IBAN length for a country code, 0 when unknown.
 int iban_length(std::string_view country);
+// The country code as a string that lives as long as the process, or empty
+// when unknown.
+std::string_view iban_country(std::string_view country);
 
 // US SSN AAA-GG-SSSS: area not 000, 666 or 9xx; group not 00; serial not 0000.
 bool ssn_valid(std::string_view area, std::string_view group, std::string_view serial);

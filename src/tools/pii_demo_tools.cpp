@@ -179,7 +179,7 @@ server::SyncTool make_simulate_data_breach_detection_tool(
             .count();
     json::object counts = counts_json(f);
     std::map<std::string, int, std::less<>> count_map;
-    for (const auto& x : f) ++count_map[x.type];
+    for (const auto& x : f) ++count_map[std::string(x.type)];
 
     // What the configured policy does to this tool's response, type by type.
     ResolvedPolicy configured(*shared_policy, "builtin", "simulate_data_breach_detection",
