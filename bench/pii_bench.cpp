@@ -7,12 +7,14 @@
 // mobile, RRN, card, name+님, IPv4, AWS key, ...) roughly every 4 KB.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "pii/filter.hpp"
 #include "pii/scanner.hpp"
+#include "pii_corpus.hpp"
 
 namespace {
 
@@ -168,6 +170,56 @@ void BM_ScanCorpus(benchmark::State& state) {
   state.counters["findings"] = static_cast<double>(found);
 }
 BENCHMARK(BM_ScanCorpus)->Unit(benchmark::kMillisecond);
+
+// PII-dense corpora (bench/pii_corpus.hpp): synthetic customer records, a
+// value every few dozen bytes, English and Korean.
+const std::string& dense(bool korean) {
+  static const std::string en = bastion::bench::dense_corpus(16u << 20, false);
+  static const std::string ko = bastion::bench::dense_corpus(16u << 20, true);
+  return korean ? ko : en;
+}
+
+// The default recognizers and validators; the findings cap (100,000 per
+// scan by default) raised so that a 16 MiB dense scan examines everything.
+const PiiScanner& dense_scanner() {
+  static const PiiScanner s(bastion::pii::default_patterns(),
+                            bastion::pii::ScannerLimits{std::size_t{1} << 26, 0.5});
+  return s;
+}
+
+void scan_dense(benchmark::State& state, bool korean) {
+  const std::string& c = dense(korean);
+  std::size_t found = 0;
+  for (auto _ : state) {
+    auto f = dense_scanner().scan(c);
+    found = f.size();
+    benchmark::DoNotOptimize(f.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * c.size());
+  state.counters["findings"] = static_cast<double>(found);
+  state.counters["bytes_per_finding"] =
+      static_cast<double>(c.size()) / std::max<std::size_t>(found, 1);
+}
+void BM_ScanDenseEnglish(benchmark::State& s) { scan_dense(s, false); }
+void BM_ScanDenseKorean(benchmark::State& s) { scan_dense(s, true); }
+BENCHMARK(BM_ScanDenseEnglish)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ScanDenseKorean)->Unit(benchmark::kMillisecond);
+
+// The same as the 4 KB strings of tool results.
+void scan_dense_4k(benchmark::State& state, bool korean) {
+  const std::string& c = dense(korean);
+  for (auto _ : state) {
+    for (std::size_t off = 0; off < c.size(); off += 4096) {
+      auto f = scanner().scan(std::string_view(c).substr(off, 4096));
+      benchmark::DoNotOptimize(f.data());
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * c.size());
+}
+void BM_ScanDenseEnglish4K(benchmark::State& s) { scan_dense_4k(s, false); }
+void BM_ScanDenseKorean4K(benchmark::State& s) { scan_dense_4k(s, true); }
+BENCHMARK(BM_ScanDenseEnglish4K)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ScanDenseKorean4K)->Unit(benchmark::kMillisecond);
 
 // The same corpus as the 4 KB strings a tool result carries.
 void BM_ScanCorpus4K(benchmark::State& state) {
