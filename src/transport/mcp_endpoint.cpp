@@ -20,60 +20,7 @@ Refusal bad_request(std::string reason, json::value id = nullptr) {
   return Refusal{http::status::bad_request, kInvalidRequest, std::move(reason), std::move(id)};
 }
 
-// The protocol version header, when present, must name one we speak.
-std::optional<Refusal> check_version_header(const Request& req, const json::value& id) {
-  auto pv = req["MCP-Protocol-Version"];
-  if (pv.empty() || protocol::is_supported_version(pv)) return std::nullopt;
-  return bad_request(fmt::format("Bad Request: unsupported MCP-Protocol-Version '{}'",
-                                 std::string_view(pv).substr(0, 64)),
-                     id);
-}
-
 }  // namespace
-
-protocol::Expected<PostBody, Refusal> read_post_body(std::string_view text) {
-  auto parsed = protocol::parse_json(text);
-  if (parsed.index() == 1) {
-    const auto& e = std::get<1>(parsed);
-    return Refusal{http::status::bad_request, e.code, e.message};
-  }
-  json::value& v = std::get<0>(parsed);
-  std::vector<json::value> items;
-  PostBody body;
-  if (v.is_array()) {
-    body.batch = true;
-    for (auto& e : v.get_array()) {
-      if (!e.is_object()) return bad_request("Invalid Request: batch items must be objects");
-      items.push_back(std::move(e));
-    }
-    if (items.empty()) return bad_request("Invalid Request: empty batch");
-  } else if (v.is_object()) {
-    items.push_back(std::move(v));
-  } else {
-    return bad_request("Invalid Request: expected a JSON-RPC object");
-  }
-  // Classify up front: invalid messages are answered here, and the POST must
-  // know how many answers it waits for.
-  body.messages.reserve(items.size());
-  for (auto& item : items) {
-    auto c = protocol::classify(std::move(item));
-    if (c.index() == 1) {
-      auto& e = std::get<1>(c);
-      return Refusal{http::status::bad_request, e.error.code, e.error.message, e.id};
-    }
-    auto& msg = std::get<protocol::Message>(c);
-    if (msg.kind == protocol::MessageKind::kRequest) {
-      body.id = ++body.requests == 1 ? msg.id : json::value(nullptr);
-      body.initialize |= msg.method == "initialize";
-    }
-    body.messages.push_back(std::move(msg));
-  }
-  // Nothing is negotiated before initialize, so it cannot ride in a batch
-  // (batches exist only in 2025-03-26, and only on a session that chose it).
-  if (body.batch && body.initialize)
-    return bad_request("Invalid Request: initialize must be sent alone, not in a batch", body.id);
-  return body;
-}
 
 struct McpEndpoint::Exchange {
   HttpConnection& conn;
@@ -170,7 +117,7 @@ asio::awaitable<bool> McpEndpoint::post(Exchange& x) {
                     body.id};
     co_return co_await refuse(x, r);
   }
-  std::optional<Refusal> bad_version = check_version_header(x.req, body.id);
+  std::optional<Refusal> bad_version = check_protocol_version(x.req, body.id);
   if (bad_version) co_return co_await refuse(x, *bad_version);
   if (message_check_)
     for (const auto& m : body.messages) {
@@ -268,7 +215,7 @@ asio::awaitable<bool> McpEndpoint::get(Exchange& x) {
                     "Not Acceptable: GET requires Accept: text/event-stream"};
     co_return co_await refuse(x, r);
   }
-  std::optional<Refusal> bad_version = check_version_header(x.req, nullptr);
+  std::optional<Refusal> bad_version = check_protocol_version(x.req, nullptr);
   if (bad_version) co_return co_await refuse(x, *bad_version);
   auto found = session_for(x, nullptr);
   if (!found) co_return co_await refuse(x, found.error());
@@ -313,7 +260,7 @@ asio::awaitable<bool> McpEndpoint::get(Exchange& x) {
 }
 
 asio::awaitable<bool> McpEndpoint::del(Exchange& x) {
-  std::optional<Refusal> bad_version = check_version_header(x.req, nullptr);
+  std::optional<Refusal> bad_version = check_protocol_version(x.req, nullptr);
   if (bad_version) co_return co_await refuse(x, *bad_version);
   auto found = session_for(x, nullptr);
   if (!found) co_return co_await refuse(x, found.error());

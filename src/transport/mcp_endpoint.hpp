@@ -1,7 +1,8 @@
 // The MCP endpoint of Streamable HTTP (MCP 2025-11-25 §transports): what
 // POST, GET and DELETE mean for sessions, and how each answer goes out
 // (JSON, an SSE stream, or a bare status). The decisions that need no I/O
-// (reading a POST body) are pure functions beside it, tested directly.
+// (reading a POST body: post_body.hpp) are pure functions beside it, tested
+// directly.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -16,25 +17,11 @@
 #include "server/session.hpp"
 #include "transport/http_connection.hpp"
 #include "transport/http_server.hpp"
+#include "transport/post_body.hpp"
 #include "transport/request_guards.hpp"
 #include "transport/sse.hpp"
 
 namespace bastion::transport {
-
-// A POST body read as JSON-RPC.
-struct PostBody {
-  bool batch = false;
-  std::vector<protocol::Message> messages;
-  std::size_t requests = 0;  // messages that expect an answer
-  bool initialize = false;   // one of them is initialize
-  // The id of the body's only request, for HTTP-level errors about it; null
-  // when there are none or several.
-  boost::json::value id = nullptr;
-};
-// Parses and classifies a POST body: a parse error (-32700, also for
-// duplicate keys), a malformed message (with its id), an empty batch, or
-// initialize inside a batch are refusals.
-protocol::Expected<PostBody, Refusal> read_post_body(std::string_view body);
 
 // Serves the MCP endpoint for one listener. Thread-safe; every request on
 // its connection's coroutine.

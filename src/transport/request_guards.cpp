@@ -4,6 +4,8 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include "protocol/version.hpp"
+
 namespace bastion::transport {
 
 namespace {
@@ -93,6 +95,16 @@ Admission admit(const http::request_header<>& h, const GuardOptions& opts) {
   if (h.count(http::field::origin) > 1 || !origin_allowed(origin, opts.allowed_origins))
     return {Refusal{http::status::forbidden, -32600, "Forbidden: Origin not allowed"}, false};
   return {std::nullopt, true};
+}
+
+std::optional<Refusal> check_protocol_version(const http::request_header<>& h,
+                                              const boost::json::value& id) {
+  auto pv = h["MCP-Protocol-Version"];
+  if (pv.empty() || protocol::is_supported_version(pv)) return std::nullopt;
+  return Refusal{http::status::bad_request, -32600,
+                 fmt::format("Bad Request: unsupported MCP-Protocol-Version '{}'",
+                             std::string_view(pv).substr(0, 64)),
+                 id};
 }
 
 bool origin_allowed(std::string_view origin, const std::vector<std::string>& allowed) {

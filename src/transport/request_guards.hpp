@@ -69,6 +69,11 @@ void apply_cors(http::header<false, Fields>& res, std::string_view origin, bool 
   res.set(http::field::access_control_expose_headers, "Mcp-Session-Id, WWW-Authenticate");
 }
 
+// MCP-Protocol-Version, when present, must name a version we speak (400
+// otherwise, with `id` when the request's is known).
+std::optional<Refusal> check_protocol_version(const http::request_header<>& h,
+                                              const boost::json::value& id);
+
 bool origin_allowed(std::string_view origin, const std::vector<std::string>& allowed);
 bool host_allowed(std::string_view host_header, const std::vector<std::string>& allowed,
                   bool loopback_only);

@@ -235,5 +235,15 @@ TEST(Guards, JsonContentType) {
   EXPECT_FALSE(is_json_content_type(""));
 }
 
+TEST(Guards, ProtocolVersionHeader) {
+  EXPECT_FALSE(check_protocol_version(header({}), nullptr));
+  EXPECT_FALSE(check_protocol_version(header({{"MCP-Protocol-Version", "2025-06-18"}}), nullptr));
+  auto r = check_protocol_version(header({{"MCP-Protocol-Version", "1999-01-01"}}), 7);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, http::status::bad_request);
+  EXPECT_EQ(r->id, boost::json::value(7));
+  EXPECT_NE(r->reason.find("'1999-01-01'"), std::string::npos) << r->reason;
+}
+
 }  // namespace
 }  // namespace bastion::transport

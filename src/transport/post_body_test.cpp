@@ -1,4 +1,4 @@
-#include "transport/mcp_endpoint.hpp"
+#include "transport/post_body.hpp"
 
 #include <gtest/gtest.h>
 
