@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 
+#include "gateway/sse_parser.hpp"
 #include "protocol/jsonrpc.hpp"
 
 namespace bastion::gateway {
@@ -86,7 +87,7 @@ std::string HttpChannel::close_reason() const {
   return reason_;
 }
 
-void HttpChannel::deliver_data(const std::string& data, std::optional<std::int64_t> related) {
+void HttpChannel::deliver_data(std::string_view data, std::optional<std::int64_t> related) {
   auto parsed = protocol::parse_json(data);
   if (parsed.index() != 0) return;
   auto& v = std::get<0>(parsed);
@@ -127,11 +128,11 @@ asio::awaitable<void> HttpChannel::writer() {
 
 namespace {
 
-// Reads an SSE body from `stream`, calling on_event(data, id) per event.
-template <class Stream, class Buffer, class Parser, class OnEvent>
+// Reads an SSE body from `stream`, calling on_event per event (SseParser).
+template <class Stream, class Buffer, class Parser>
 asio::awaitable<bool> read_sse(Stream& stream, Buffer& buf, Parser& parser, std::size_t limit,
-                               OnEvent on_event) {
-  std::string pending, data, id, event;
+                               const SseParser::OnEvent& on_event) {
+  SseParser sse(limit);
   char chunk[8192];
   parser.get().body().data = chunk;
   parser.get().body().size = sizeof chunk;
@@ -142,31 +143,8 @@ asio::awaitable<bool> read_sse(Stream& stream, Buffer& buf, Parser& parser, std:
     // when the buffer is full.
     auto [ec, n] = co_await http::async_read_some(stream, buf, parser, kTuple);
     if (ec && ec != http::error::need_buffer) co_return false;
-    pending.append(chunk, sizeof chunk - parser.get().body().size);
-    if (pending.size() > limit) co_return false;
-    std::size_t pos;
-    while ((pos = pending.find('\n')) != std::string::npos) {
-      std::string line = pending.substr(0, pos);
-      pending.erase(0, pos + 1);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.empty()) {
-        if (!data.empty()) on_event(event, data, id);
-        data.clear();
-        event.clear();
-        continue;
-      }
-      if (line[0] == ':') continue;
-      auto colon = line.find(':');
-      std::string field = line.substr(0, colon);
-      std::string value = colon == std::string::npos ? "" : line.substr(colon + 1);
-      if (!value.empty() && value[0] == ' ') value.erase(0, 1);
-      if (field == "data")
-        data += (data.empty() ? "" : "\n") + value;
-      else if (field == "id")
-        id = value;
-      else if (field == "event")
-        event = value;
-    }
+    if (!sse.feed(std::string_view(chunk, sizeof chunk - parser.get().body().size), on_event))
+      co_return false;
   }
   co_return true;
 }
@@ -264,9 +242,9 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
   }
   std::string ctype(res[http::field::content_type]);
   if (ctype.starts_with("text/event-stream")) {
-    co_await read_sse(stream, buf, parser, opts_.max_message_bytes,
-                      [this, related](const std::string&, const std::string& data,
-                                      const std::string&) { deliver_data(data, related); });
+    co_await read_sse(
+        stream, buf, parser, opts_.max_message_bytes,
+        [this, related](const SseParser::Event& e) { deliver_data(e.data, related); });
   } else {
     std::string body;
     char chunk[8192];
@@ -355,20 +333,19 @@ asio::awaitable<void> HttpChannel::get_stream(std::string path, bool legacy) {
         co_return;
       } else {
         co_await read_sse(
-            stream, buf, parser, opts_.max_message_bytes,
-            [&](const std::string& event, const std::string& data, const std::string& id) {
-              if (!id.empty()) last_event_id = id;
-              if (legacy && event == "endpoint") {
+            stream, buf, parser, opts_.max_message_bytes, [&](const SseParser::Event& e) {
+              if (!e.id.empty()) last_event_id = std::string(e.id);
+              if (legacy && e.type == "endpoint") {
                 std::lock_guard lk(mu_);
                 // Relative or absolute URL of the POST endpoint.
-                auto u = boost::urls::parse_uri_reference(data);
+                auto u = boost::urls::parse_uri_reference(e.data);
                 if (u) {
                   post_path_ = std::string(u->encoded_path());
                   if (u->has_query()) post_path_ += "?" + std::string(u->encoded_query());
                 }
                 return;
               }
-              deliver_data(data, std::nullopt);  // the standalone stream: no request
+              deliver_data(e.data, std::nullopt);  // the standalone stream: no request
             });
       }
     }

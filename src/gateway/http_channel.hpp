@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "gateway/channel.hpp"
 
@@ -53,7 +54,7 @@ class HttpChannel : public Channel, public std::enable_shared_from_this<HttpChan
   void fail(std::string reason);
   // Queues what arrived; `related`: the id of the request whose POST
   // stream carried it.
-  void deliver_data(const std::string& data, std::optional<std::int64_t> related);
+  void deliver_data(std::string_view data, std::optional<std::int64_t> related);
   void deliver(boost::json::object msg, std::optional<std::int64_t> related);
 
   boost::asio::any_io_executor ex_;

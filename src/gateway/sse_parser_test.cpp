@@ -1,0 +1,70 @@
+#include "gateway/sse_parser.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace bastion::gateway {
+namespace {
+
+struct Seen {
+  std::string type, data, id;
+  bool operator==(const Seen&) const = default;
+};
+
+// Feeds `body` in pieces of `step` bytes; the events, and whether the parser
+// accepted the whole body.
+std::pair<std::vector<Seen>, bool> parse(std::string_view body, std::size_t step,
+                                         std::size_t max = 1 << 20) {
+  SseParser p(max);
+  std::vector<Seen> out;
+  auto on = [&](const SseParser::Event& e) {
+    out.push_back({std::string(e.type), std::string(e.data), std::string(e.id)});
+  };
+  for (std::size_t i = 0; i < body.size(); i += step)
+    if (!p.feed(body.substr(i, step), on)) return {out, false};
+  return {out, true};
+}
+
+TEST(SseParser, Events) {
+  struct Case {
+    const char* name;
+    std::string body;
+    std::vector<Seen> want;
+  };
+  const std::vector<Case> cases = {
+      {"one event", "data: {}\n\n", {{"", "{}", ""}}},
+      {"crlf", "data: {}\r\n\r\n", {{"", "{}", ""}}},
+      {"no space after colon", "data:x\n\n", {{"", "x", ""}}},
+      {"only the first space goes", "data:  x\n\n", {{"", " x", ""}}},
+      {"multi-line data", "data: a\ndata: b\n\n", {{"", "a\nb", ""}}},
+      {"comment ignored", ": keepalive\ndata: x\n\n", {{"", "x", ""}}},
+      {"event type", "event: endpoint\ndata: /messages\n\n", {{"endpoint", "/messages", ""}}},
+      {"type resets after each event",
+       "event: endpoint\ndata: a\n\ndata: b\n\n",
+       {{"endpoint", "a", ""}, {"", "b", ""}}},
+      {"id persists", "id: s-1\ndata: a\n\ndata: b\n\n", {{"", "a", "s-1"}, {"", "b", "s-1"}}},
+      {"no data, no event", "event: x\n\nid: 3\n\n", {}},
+      {"unknown field ignored", "retry: 1000\nfoo\ndata: x\n\n", {{"", "x", ""}}},
+      {"unfinished event not dispatched", "data: x\n", {}},
+      {"empty data line adds nothing", "data\ndata: x\n\n", {{"", "x", ""}}},
+  };
+  for (const auto& c : cases)
+    for (std::size_t step : {std::size_t{1}, std::size_t{3}, c.body.size()}) {
+      auto [got, ok] = parse(c.body, step);
+      EXPECT_TRUE(ok) << c.name;
+      EXPECT_EQ(got, c.want) << c.name << " (pieces of " << step << ")";
+    }
+}
+
+TEST(SseParser, UnfinishedLineIsBounded) {
+  // A peer that never ends a line cannot make the parser hold more than the bound.
+  SseParser p(64);
+  auto on = [](const SseParser::Event&) {};
+  EXPECT_TRUE(p.feed(std::string(60, 'a'), on));
+  EXPECT_FALSE(p.feed(std::string(10, 'a'), on));
+}
+
+}  // namespace
+}  // namespace bastion::gateway
