@@ -4,8 +4,10 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "auth/server.hpp"
 
@@ -15,6 +17,15 @@ namespace bastion::auth {
 bool iequals(std::string_view a, std::string_view b);
 // Strips spaces and tabs at both ends (optional whitespace, RFC 9110 §5.6.3).
 std::string_view trim(std::string_view s);
+// client_secret_basic (RFC 6749 §2.3.1): an Authorization header value
+// "Basic base64(urlencode(id) ":" urlencode(secret))". kNotBasic for another
+// scheme (or none), kMalformed for bad base64 (standard alphabet, padded), no
+// colon, a bad %-escape, or an empty id.
+struct BasicCredentials {
+  std::string id, secret;
+};
+enum class BasicError { kNotBasic, kMalformed };
+std::variant<BasicCredentials, BasicError> parse_basic_credentials(std::string_view value);
 // `body` as application/json; `no_store` adds Cache-Control: no-store and
 // Pragma: no-cache (RFC 6749 §5.1).
 Response json_response(const Request& req, http::status status, const boost::json::value& body,

@@ -12,6 +12,40 @@ TEST(HttpUtil, HeaderValueParsing) {
   EXPECT_EQ(trim("   "), "");
 }
 
+TEST(HttpUtil, BasicCredentials) {
+  struct Case {
+    const char* value;
+    std::optional<BasicCredentials> want;  // nullopt: malformed
+    bool not_basic = false;
+  };
+  // base64("client:s3cret") = Y2xpZW50OnMzY3JldA==; base64("a%2Bb:c+d") =
+  // YSUyQmI6Yytk; base64(":x") = Ong=; base64("id") = aWQ=
+  const Case cases[] = {
+      {"Basic Y2xpZW50OnMzY3JldA==", BasicCredentials{"client", "s3cret"}},
+      {" basic \tY2xpZW50OnMzY3JldA== ", BasicCredentials{"client", "s3cret"}},
+      {"Basic YSUyQmI6Yytk", BasicCredentials{"a+b", "c d"}},  // form-urlencoded parts
+      {"Basic Ong=", std::nullopt},                            // empty id
+      {"Basic aWQ=", std::nullopt},                            // no colon
+      {"Basic Y2xpZW50OnMzY3JldA", std::nullopt},              // padding missing
+      {"Basic Y2xpZW50OnMzY3JldA-=", std::nullopt},            // URL alphabet
+      {"Basic", std::nullopt, true},
+      {"Bearer Y2xpZW50OnMzY3JldA==", std::nullopt, true},
+      {"", std::nullopt, true},
+  };
+  for (const auto& c : cases) {
+    auto r = parse_basic_credentials(c.value);
+    if (c.want) {
+      ASSERT_EQ(r.index(), 0u) << c.value;
+      EXPECT_EQ(std::get<0>(r).id, c.want->id) << c.value;
+      EXPECT_EQ(std::get<0>(r).secret, c.want->secret) << c.value;
+    } else {
+      ASSERT_EQ(r.index(), 1u) << c.value;
+      EXPECT_EQ(std::get<1>(r), c.not_basic ? BasicError::kNotBasic : BasicError::kMalformed)
+          << c.value;
+    }
+  }
+}
+
 TEST(HttpUtil, JsonResponsesAndMethodNotAllowed) {
   Request req{http::verb::get, "/x", 11};
   req.keep_alive(false);

@@ -25,23 +25,6 @@ std::string_view path_of(const Request& req) {
   return t.substr(0, t.find('?'));
 }
 
-// Standard base64 with padding (HTTP Basic).
-std::optional<std::string> b64std_decode(std::string_view s) {
-  if (s.size() % 4 != 0) return std::nullopt;
-  std::string t(s);
-  std::size_t pad = 0;
-  while (!t.empty() && t.back() == '=' && pad < 2) {
-    t.pop_back();
-    ++pad;
-  }
-  for (char& c : t) {
-    if (c == '-' || c == '_' || c == '=') return std::nullopt;
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return b64url_decode(t);
-}
-
 }  // namespace
 
 // --- AuthServer ---------------------------------------------------------------------
@@ -268,33 +251,24 @@ std::variant<const ClientConfig*, OAuthError> authenticate_client(const Request&
   std::string id, secret;
   bool via_header = headers == 1;
   if (via_header) {
-    std::string_view v(req[http::field::authorization].data(),
-                       req[http::field::authorization].size());
-    v = trim(v);
-    auto sp = v.find(' ');
-    if (sp == std::string_view::npos || !iequals(v.substr(0, sp), "Basic"))
-      return OAuthError{http::status::unauthorized, "invalid_client",
-                        "use HTTP Basic (client_secret_basic) or client_secret_post", true};
-    auto decoded = b64std_decode(trim(v.substr(sp + 1)));
-    auto colon = decoded ? decoded->find(':') : std::string::npos;
-    if (colon == std::string::npos)
-      return OAuthError{http::status::unauthorized, "invalid_client", "malformed Basic credentials",
-                        true};
-    // RFC 6749 §2.3.1: id and secret are form-urlencoded before base64.
-    auto hid = form_decode(std::string_view(*decoded).substr(0, colon));
-    auto hsecret = form_decode(std::string_view(*decoded).substr(colon + 1));
-    if (!hid || !hsecret || hid->empty())
-      return OAuthError{http::status::unauthorized, "invalid_client", "malformed Basic credentials",
-                        true};
+    auto basic = parse_basic_credentials(std::string_view(req[http::field::authorization].data(),
+                                                          req[http::field::authorization].size()));
+    if (basic.index() == 1)
+      return std::get<1>(basic) == BasicError::kNotBasic
+                 ? OAuthError{http::status::unauthorized, "invalid_client",
+                              "use HTTP Basic (client_secret_basic) or client_secret_post", true}
+                 : OAuthError{http::status::unauthorized, "invalid_client",
+                              "malformed Basic credentials", true};
+    auto& [hid, hsecret] = std::get<0>(basic);
     if (body_secret)
       return OAuthError{http::status::bad_request, "invalid_request",
                         "client credentials in both the Authorization header and the body "
                         "(use one authentication method)"};
-    if (body_id && *body_id != *hid)
+    if (body_id && *body_id != hid)
       return OAuthError{http::status::bad_request, "invalid_request",
                         "client_id in the body differs from the Authorization header"};
-    id = std::move(*hid);
-    secret = std::move(*hsecret);
+    id = std::move(hid);
+    secret = std::move(hsecret);
   } else {
     if (!body_id)
       return OAuthError{http::status::unauthorized, "invalid_client",
