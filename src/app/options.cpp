@@ -41,9 +41,15 @@ std::pair<std::string, std::uint16_t> parse_listen(std::string_view s) {
 }
 
 AppOptions load_options(const std::optional<std::string>& path, const Overrides& ov) {
+  return options_from_document(
+      std::make_shared<config::Document>(path ? config::Document::load(*path)
+                                              : config::Document::empty()),
+      path, ov);
+}
+
+AppOptions options_from_document(std::shared_ptr<const config::Document> doc,
+                                 const std::optional<std::string>& path, const Overrides& ov) {
   AppOptions o;
-  auto doc = std::make_shared<config::Document>(path ? config::Document::load(*path)
-                                                     : config::Document::empty());
   o.document = doc;
   o.config_path = path;
   Reader root(*doc, "");

@@ -45,6 +45,10 @@ struct Overrides {
 
 // Reads and validates; throws config::ConfigError naming file, line, reason.
 AppOptions load_options(const std::optional<std::string>& path, const Overrides& ov);
+// The same for a document already parsed (`path`: the file it came from,
+// for relative paths); the fuzzer's entry point.
+AppOptions options_from_document(std::shared_ptr<const config::Document> doc,
+                                 const std::optional<std::string>& path, const Overrides& ov);
 
 // What no upstream server may see: data_dir (keys, secrets, audit log), the
 // audit and auth directories when elsewhere, secret files the configuration

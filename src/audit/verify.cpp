@@ -11,6 +11,11 @@ namespace bastion::audit {
 namespace fs = std::filesystem;
 
 AuditReport verify_audit(const std::vector<fs::path>& files, const VerifyOptions& o) {
+  return verify_audit(files, o, [](const fs::path& p) { return read_all(p); });
+}
+
+AuditReport verify_audit(const std::vector<fs::path>& files, const VerifyOptions& o,
+                         const ReadFile& read) {
   AuditReport rep;
   auto fail = [&](const fs::path& f, std::uint64_t line, std::uint64_t seq, std::string what) {
     if (!rep.problem) rep.problem = AuditProblem{f.string(), line, seq, std::move(what)};
@@ -35,7 +40,7 @@ AuditReport verify_audit(const std::vector<fs::path>& files, const VerifyOptions
   std::optional<Head> head;
   std::string head_text;
   if (o.head_file) {
-    head_text = read_all(*o.head_file);
+    head_text = read(*o.head_file);
     head = parse_head(head_text);
   }
 
@@ -55,7 +60,7 @@ AuditReport verify_audit(const std::vector<fs::path>& files, const VerifyOptions
   std::optional<AuditProblem> appended_after_head;
 
   for (const auto& f : files) {
-    std::string text = read_all(f);
+    std::string text = read(f);
     if (text.empty()) continue;
     auto lines = split_lines(text);
     bool torn = text.back() != '\n';

@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,5 +69,12 @@ struct AuditReport {
 // Verifies files in chain order (oldest first).
 AuditReport verify_audit(const std::vector<std::filesystem::path>& files,
                          const VerifyOptions& options);
+
+// The same, reading each file (and the head file) through `read`: its whole
+// content, empty when it cannot be read. For the fuzzer, which verifies logs
+// held in memory.
+using ReadFile = std::function<std::string(const std::filesystem::path&)>;
+AuditReport verify_audit(const std::vector<std::filesystem::path>& files,
+                         const VerifyOptions& options, const ReadFile& read);
 
 }  // namespace bastion::audit

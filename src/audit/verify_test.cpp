@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "audit/format.hpp"
 #include "audit/head.hpp"
 #include "audit/key.hpp"
@@ -27,6 +29,26 @@ TEST_F(Audit, EditingAByteIsDetectedWhereItHappened) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.problem->line, i + 2) << problem(r);  // the next record no longer links to it
   EXPECT_NE(problem(r).find(fmt::format("line {}", i + 1)), std::string::npos) << problem(r);
+}
+
+TEST_F(Audit, VerifiesThroughAnInjectedReader) {
+  // The fuzzer's seam: the same log held in memory verifies as on disk, and
+  // an edit made only in memory is found.
+  auto pk = write_log(25);
+  std::map<fs::path, std::string> files;
+  for (const auto& f : audit_files(opts_.dir)) files[f] = read_all(f);
+  files[opts_.dir / "audit.log.head"] = read_all(opts_.dir / "audit.log.head");
+  auto read = [&](const fs::path& p) { return files.count(p) ? files[p] : std::string(); };
+  auto on_disk = verify(pk);
+  auto in_memory = verify_audit(audit_files(opts_.dir), pinned(pk), read);
+  ASSERT_TRUE(on_disk.ok()) << problem(on_disk);
+  ASSERT_TRUE(in_memory.ok()) << problem(in_memory);
+  EXPECT_EQ(in_memory.records, on_disk.records);
+  EXPECT_EQ(in_memory.last_seq, on_disk.last_seq);
+  auto& text = files[opts_.dir / "audit.log"];
+  text[text.find("\"t4\"") + 2] = '9';
+  EXPECT_FALSE(verify_audit(audit_files(opts_.dir), pinned(pk), read).ok());
+  EXPECT_TRUE(verify(pk).ok());  // the file itself is unchanged
 }
 
 TEST_F(Audit, EditingTheLastRecordIsDetectedByTheHeadFile) {
