@@ -60,11 +60,11 @@ Response bearer_challenge(const Request& req, http::status status, std::string_v
     h += ", error_description=\"" + quote_safe(description) + "\"";
     body["error_description"] = description;
   }
+  if (body.empty()) body["error"] = "unauthorized";
   if (!scope.empty()) {
     h += ", scope=\"" + quote_safe(scope) + "\"";
     body["scope"] = scope;
   }
-  if (body.empty()) body["error"] = "unauthorized";
   Response res = json_response(req, status, body, true);
   res.set(http::field::www_authenticate, h);
   return res;
@@ -80,8 +80,11 @@ std::variant<protocol::Principal, Response> AuthServer::authenticate(const Reque
                       {"path", std::string_view(req.target().data(), req.target().size())},
                       {"error", error.empty() ? std::string_view("no_credentials") : error},
                       {"reason", description}});
+    // The scope hint (MCP scope selection): what a client should ask for to
+    // reach everything it may; the user's grant and the client's limits
+    // narrow it at the authorization server.
     return bearer_challenge(req, http::status::unauthorized, options_.realm, md, error,
-                            description);
+                            description, kScopeAll);
   };
   if (n == 0) {
     if (!options_.require_auth) return protocol::Principal::anonymous();

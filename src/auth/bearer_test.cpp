@@ -53,7 +53,10 @@ TEST(Resource, AuthenticateAndScopes) {
   ASSERT_TRUE(std::holds_alternative<Response>(none));
   auto& r = std::get<Response>(none);
   EXPECT_EQ(r.result(), http::status::unauthorized);
-  EXPECT_EQ(r[http::field::www_authenticate], "Bearer realm=\"bastion\", " + md);
+  // The scope hint tells an MCP client what to ask for (MCP scope selection).
+  EXPECT_EQ(r[http::field::www_authenticate],
+            "Bearer realm=\"bastion\", " + md + ", scope=\"mcp.access\"");
+  EXPECT_EQ(body_of(r).at("error"), "unauthorized");
 
   auto bad = s.as->authenticate(req_with("Bearer not-a-jwt"));
   auto& rb = std::get<Response>(bad);
@@ -62,6 +65,7 @@ TEST(Resource, AuthenticateAndScopes) {
   EXPECT_NE(h.find(md), std::string::npos);
   EXPECT_NE(h.find("error=\"invalid_token\""), std::string::npos);
   EXPECT_NE(h.find("error_description=\""), std::string::npos);
+  EXPECT_NE(h.find("scope=\"mcp.access\""), std::string::npos);
 
   std::string tok = s.token("mcp:server:fs");
   auto ok = s.as->authenticate(req_with("bearer " + tok));  // scheme is case-insensitive

@@ -1,0 +1,357 @@
+// Attacks on the authorization code flow of a real `bastion serve`, each next
+// to the use it abuses: PKCE missing, plain or wrong; a code replayed (what it
+// issued is revoked); redirect URIs that do not match and open-redirect
+// attempts (an error page, never a redirect); a refresh token reused (the
+// whole family is revoked, access tokens included); 401 challenges with a
+// scope hint and 403 insufficient_scope; Dynamic Client Registration that
+// survives a restart and `bastion client list|rm`. The user is played by the
+// test-only auth.test_login (lib/signin.mjs).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { BIN, freePort, initialize, post, startWithConfig, tempDir, writeConfig, startServe } from './lib/bastion.mjs';
+import { authorize, authorizeUrl, pkce, testLoginYaml, testUser, tokenRequest } from './lib/signin.mjs';
+
+const alice = testUser('alice');
+const bob = testUser('bob', ['mcp:tool:security/test_pii_detection']);
+const APP_REDIRECT = 'https://app.example/cb';
+
+function config() {
+  return `auth:
+${testLoginYaml([alice, bob])}  clients:
+    - id: app
+      client_name: Test app
+      token_endpoint_auth_method: none
+      redirect_uris: ['${APP_REDIRECT}', 'http://127.0.0.1/callback']
+builtin_tools: {security: true}
+`;
+}
+
+// The authorization request of a well-behaved client; `q` overrides.
+function request(base, q = {}) {
+  const p = pkce();
+  const state = randomBytes(8).toString('hex');
+  const url = authorizeUrl(base, {
+    response_type: 'code', client_id: 'app', redirect_uri: APP_REDIRECT, code_challenge: p.challenge,
+    code_challenge_method: 'S256', state, scope: 'mcp.access offline_access', resource: `${base}/mcp`, ...q,
+  });
+  return { url, state, verifier: p.verifier };
+}
+
+// Signs `user` in and redeems the code: {code, verifier, redirect, tokens}.
+async function signIn(base, user, q = {}, tokenForm = {}) {
+  const r = request(base, q);
+  const a = await authorize(r.url, user);
+  assert.equal(a.status, 302, a.body);
+  assert.equal(a.params.state, r.state);
+  assert.equal(a.params.iss, base);
+  assert.ok(a.params.code, a.location);
+  const redirect = q.redirect_uri ?? APP_REDIRECT;
+  const t = await tokenRequest(base, {
+    grant_type: 'authorization_code', code: a.params.code, redirect_uri: redirect,
+    code_verifier: r.verifier, client_id: q.client_id ?? 'app', ...tokenForm,
+  });
+  assert.equal(t.status, 200, JSON.stringify(t.json));
+  return { code: a.params.code, verifier: r.verifier, redirect, tokens: t.json };
+}
+
+// The HTTP status of an MCP initialize with this access token.
+async function mcpStatus(base, token) {
+  return (await post(`${base}/mcp`, {
+    jsonrpc: '2.0', id: 1, method: 'initialize',
+    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'it', version: '1' } },
+  }, { authorization: `Bearer ${token}` })).status;
+}
+
+// Revocation reaches validation within a second (the list is re-read from disk).
+async function eventuallyStatus(base, token, want) {
+  for (let i = 0; i < 40; ++i) {
+    const s = await mcpStatus(base, token);
+    if (s === want) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(await mcpStatus(base, token), want);
+}
+
+describe('authorization code flow attacks', () => {
+  let server, base;
+  before(async () => {
+    server = await startWithConfig(config());
+    base = server.base;
+  });
+  after(async () => {
+    assert.equal(await server.stop(), 0, server.stderr);
+  });
+
+  test('PKCE: a missing or plain challenge is refused at the authorization endpoint', async () => {
+    for (const q of [{ code_challenge: undefined, code_challenge_method: undefined },
+      { code_challenge_method: undefined },
+      { code_challenge_method: 'plain' },
+      { code_challenge: 'short', code_challenge_method: 'S256' }]) {
+      const r = request(base, q);
+      const a = await authorize(r.url, alice);
+      assert.equal(a.status, 302, a.body);
+      assert.ok(a.location.startsWith(`${APP_REDIRECT}?`), a.location);
+      assert.equal(a.params.error, 'invalid_request', JSON.stringify(q));
+      assert.equal(a.params.state, r.state);
+      assert.equal(a.params.iss, base);
+      assert.equal(a.params.code, undefined);
+    }
+  });
+
+  test('PKCE: a missing or wrong verifier gets no token, and burns the code', async () => {
+    for (const verifier of [undefined, 'x'.repeat(43), pkce().verifier]) {
+      const r = request(base);
+      const a = await authorize(r.url, alice);
+      assert.equal(a.status, 302, a.body);
+      const form = { grant_type: 'authorization_code', code: a.params.code, redirect_uri: APP_REDIRECT, client_id: 'app' };
+      if (verifier) form.code_verifier = verifier;
+      const bad = await tokenRequest(base, form);
+      assert.equal(bad.status, 400);
+      assert.equal(bad.json.error, 'invalid_grant', JSON.stringify(bad.json));
+      assert.equal(bad.json.access_token, undefined);
+      // The right verifier afterwards is too late: a code is tried once.
+      const late = await tokenRequest(base, { ...form, code_verifier: r.verifier });
+      assert.equal(late.status, 400);
+      assert.equal(late.json.error, 'invalid_grant');
+    }
+  });
+
+  test('a replayed code gets nothing and revokes what its first use issued', async () => {
+    const s = await signIn(base, alice);
+    assert.equal(await mcpStatus(base, s.tokens.access_token), 200);
+    assert.ok(s.tokens.refresh_token);
+    const again = await tokenRequest(base, {
+      grant_type: 'authorization_code', code: s.code, redirect_uri: s.redirect, code_verifier: s.verifier, client_id: 'app',
+    });
+    assert.equal(again.status, 400);
+    assert.equal(again.json.error, 'invalid_grant');
+    assert.match(again.json.error_description, /already used/);
+    await eventuallyStatus(base, s.tokens.access_token, 401);
+    const rt = await tokenRequest(base, { grant_type: 'refresh_token', refresh_token: s.tokens.refresh_token, client_id: 'app' });
+    assert.equal(rt.status, 400);
+    assert.equal(rt.json.error, 'invalid_grant');
+    const intro = await fetch(`${base}/oauth2/introspect`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: s.tokens.access_token }),
+    });
+    // Introspection needs client authentication; either way nothing active leaks.
+    const ij = await intro.json();
+    assert.notEqual(ij.active, true);
+  });
+
+  test('a code is bound to its client and redirect URI', async () => {
+    const r = request(base);
+    const a = await authorize(r.url, alice);
+    const wrongRedirect = await tokenRequest(base, {
+      grant_type: 'authorization_code', code: a.params.code, redirect_uri: 'http://127.0.0.1/callback', code_verifier: r.verifier, client_id: 'app',
+    });
+    assert.equal(wrongRedirect.status, 400);
+    assert.equal(wrongRedirect.json.error, 'invalid_grant');
+    // The loopback redirect matches on any port (RFC 8252 §7.3); its code works there only.
+    const s = await signIn(base, alice, { redirect_uri: 'http://127.0.0.1:49152/callback' });
+    assert.equal(await mcpStatus(base, s.tokens.access_token), 200);
+  });
+
+  test('redirect URI mismatch and open-redirect attempts get an error page, never a redirect', async () => {
+    const attempts = [
+      'https://evil.example/cb',
+      'https://app.example/cb/',
+      'https://app.example/cb?next=https://evil.example',
+      'https://app.example/cb#x',
+      'https://app.example/cb/../../evil',
+      'https://app.example.evil.example/cb',
+      'https://app.example@evil.example/cb',
+      'https://evil.example@app.example/cb',
+      'http://app.example/cb',
+      'HTTPS://APP.EXAMPLE/cb/%2e%2e/evil',
+      'https://app.example:8443/cb',
+      'http://127.0.0.1:8080/other',
+      'http://127.0.0.1.evil.example/callback',
+      'http://localhost/callback',
+      'javascript:alert(1)//https://app.example/cb',
+      'data:text/html,<script>alert(1)</script>',
+      '//evil.example/cb',
+    ];
+    for (const redirect_uri of attempts) {
+      // A protocol error too (response_type=token): it must still not be redirected.
+      for (const extra of [{}, { response_type: 'token' }, { code_challenge_method: 'plain' }]) {
+        const r = request(base, { redirect_uri, ...extra });
+        const a = await authorize(r.url, alice);
+        assert.equal(a.status, 400, `${redirect_uri} ${JSON.stringify(extra)}: ${a.status} ${a.location}`);
+        assert.equal(a.location, null, redirect_uri);
+        assert.match(a.headers.get('content-type'), /text\/html/);
+        assert.match(a.headers.get('content-security-policy'), /frame-ancestors 'none'/);
+        assert.match(a.body, /Invalid redirect address/);
+        assert.ok(!a.body.includes('<script>'), 'the page does not echo markup');
+      }
+    }
+    // An unknown client: a page too, whatever its redirect_uri says.
+    const unknown = await authorize(request(base, { client_id: 'nobody', redirect_uri: 'https://evil.example/cb' }).url, alice);
+    assert.equal(unknown.status, 400);
+    assert.equal(unknown.location, null);
+    assert.match(unknown.body, /Unknown application/);
+    // A redirect_uri is required when the client has more than one.
+    const none = await authorize(request(base, { redirect_uri: undefined }).url, alice);
+    assert.equal(none.status, 400);
+    assert.equal(none.location, null);
+  });
+
+  test('a reused refresh token revokes the whole family, access tokens included', async () => {
+    const s = await signIn(base, alice);
+    const rt1 = s.tokens.refresh_token;
+    const r2 = await tokenRequest(base, { grant_type: 'refresh_token', refresh_token: rt1, client_id: 'app' });
+    assert.equal(r2.status, 200, JSON.stringify(r2.json));
+    assert.notEqual(r2.json.refresh_token, rt1, 'rotated');
+    assert.equal(await mcpStatus(base, r2.json.access_token), 200);
+    // Another client may not use it.
+    const other = await tokenRequest(base, { grant_type: 'refresh_token', refresh_token: r2.json.refresh_token, client_id: 'nobody' });
+    assert.equal(other.status, 401);
+    // The old one again: reuse. Everything of this sign-in dies.
+    const reuse = await tokenRequest(base, { grant_type: 'refresh_token', refresh_token: rt1, client_id: 'app' });
+    assert.equal(reuse.status, 400);
+    assert.equal(reuse.json.error, 'invalid_grant');
+    assert.match(reuse.json.error_description, /revoked/);
+    const r3 = await tokenRequest(base, { grant_type: 'refresh_token', refresh_token: r2.json.refresh_token, client_id: 'app' });
+    assert.equal(r3.status, 400);
+    assert.equal(r3.json.error, 'invalid_grant');
+    await eventuallyStatus(base, r2.json.access_token, 401);
+    await eventuallyStatus(base, s.tokens.access_token, 401);
+    // A forged secret in a real family is unknown, not reuse.
+    const fresh = await signIn(base, alice);
+    const family = fresh.tokens.refresh_token.split('.')[0];
+    const forged = await tokenRequest(base, { grant_type: 'refresh_token', refresh_token: `${family}.${randomBytes(32).toString('base64url')}`, client_id: 'app' });
+    assert.equal(forged.json.error, 'invalid_grant');
+    const still = await tokenRequest(base, { grant_type: 'refresh_token', refresh_token: fresh.tokens.refresh_token, client_id: 'app' });
+    assert.equal(still.status, 200);
+  });
+
+  test('a refresh may narrow the scope, never widen it', async () => {
+    const s = await signIn(base, bob, { scope: 'mcp:tool:security/test_pii_detection offline_access' });
+    const wide = await tokenRequest(base, { grant_type: 'refresh_token', refresh_token: s.tokens.refresh_token, client_id: 'app', scope: 'mcp.access' });
+    assert.equal(wide.status, 400);
+    assert.equal(wide.json.error, 'invalid_scope');
+  });
+
+  test('401 carries the scope hint; 403 insufficient_scope names the scope to step up to', async () => {
+    const anon = await post(`${base}/mcp`, { jsonrpc: '2.0', id: 1, method: 'ping' });
+    assert.equal(anon.status, 401);
+    const h = anon.headers.get('www-authenticate');
+    assert.match(h, /^Bearer /);
+    assert.match(h, /scope="mcp\.access"/);
+    assert.ok(h.includes(`resource_metadata="${base}/.well-known/oauth-protected-resource/mcp"`), h);
+    const bad = await post(`${base}/mcp`, { jsonrpc: '2.0', id: 1, method: 'ping' }, { authorization: 'Bearer abc.def.ghi' });
+    assert.equal(bad.status, 401);
+    assert.match(bad.headers.get('www-authenticate'), /error="invalid_token".*scope="mcp\.access"/);
+
+    // bob may use one tool only: asking for more gets what bob holds.
+    const s = await signIn(base, bob, { scope: 'mcp.access' }).catch(() => null);
+    assert.equal(s, null, 'bob cannot be granted mcp.access');
+    const narrow = await signIn(base, bob, { scope: 'mcp:tool:security/test_pii_detection' });
+    assert.equal(narrow.tokens.scope, 'mcp:tool:security/test_pii_detection');
+    const { sid } = await initialize(`${base}/mcp`, '2025-11-25', { authorization: `Bearer ${narrow.tokens.access_token}` });
+    const call = await post(`${base}/mcp`, {
+      jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'test_encryption', arguments: { text: 'x' } },
+    }, { authorization: `Bearer ${narrow.tokens.access_token}`, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' });
+    assert.equal(call.status, 403);
+    const fh = call.headers.get('www-authenticate');
+    assert.match(fh, /error="insufficient_scope"/);
+    assert.match(fh, /scope="mcp:tool:security\/test_encryption"/);
+  });
+});
+
+describe('dynamic client registration', () => {
+  let server, port, dataDir, cfg;
+  const start = () => startServe(['--config', cfg, '--listen', `127.0.0.1:${port}`], { dataDir });
+  before(async () => {
+    port = await freePort();
+    dataDir = tempDir('bastion-dcr-');
+    cfg = writeConfig(tempDir('bastion-cfg-'), config());
+    server = await start();
+  });
+  after(async () => {
+    assert.equal(await server.stop(), 0, server.stderr);
+  });
+  const register = (body, headers = {}) => fetch(`${server.base}/oauth2/register`, {
+    method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body),
+  }).then(async (r) => ({ status: r.status, json: await r.json() }));
+  const cli = (...args) => execFileSync(BIN, ['client', ...args, '--config', cfg, '--data-dir', dataDir]).toString();
+
+  test("Cursor's registration is accepted whole; one bad redirect URI fails all of it", async () => {
+    const cursor = {
+      client_name: 'Cursor', token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: ['cursor://anysphere.cursor-mcp/oauth/callback', 'https://www.cursor.com/agents/mcp/oauth/callback', 'http://localhost:8787/callback'],
+    };
+    const ok = await register(cursor);
+    assert.equal(ok.status, 201, JSON.stringify(ok.json));
+    assert.match(ok.json.client_id, /^bcl_/);
+    assert.deepEqual(ok.json.redirect_uris, cursor.redirect_uris);
+    assert.equal(ok.json.client_secret, undefined);
+    const before = JSON.parse(cli('list', '--json')).length;
+    for (const bad of ['javascript:alert(1)', 'https://evil.example/cb#frag', 'http://evil.example/cb', 'https://user:pw@evil.example/cb']) {
+      const r = await register({ ...cursor, redirect_uris: [...cursor.redirect_uris, bad] });
+      assert.equal(r.status, 400, bad);
+      assert.equal(r.json.error, 'invalid_redirect_uri', bad);
+    }
+    assert.equal(JSON.parse(cli('list', '--json')).length, before, 'nothing was registered');
+    const nonJson = await fetch(`${server.base}/oauth2/register`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
+    assert.equal(nonJson.status, 400);
+  });
+
+  test('registered clients sign in, survive a restart, and `bastion client rm` revokes them', async () => {
+    const reg = await register({
+      client_name: 'Restart test', token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['authorization_code', 'refresh_token'], redirect_uris: ['http://127.0.0.1/cb'],
+    });
+    assert.equal(reg.status, 201, JSON.stringify(reg.json));
+    const id = reg.json.client_id;
+    const basic = { authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(reg.json.client_secret)}`).toString('base64')}` };
+    const p = pkce();
+    const a = await authorize(authorizeUrl(server.base, {
+      response_type: 'code', client_id: id, redirect_uri: 'http://127.0.0.1:5000/cb', code_challenge: p.challenge,
+      code_challenge_method: 'S256', scope: 'mcp.access offline_access', state: 's',
+    }), alice);
+    assert.equal(a.status, 302, a.body);
+    const form = { grant_type: 'authorization_code', code: a.params.code, redirect_uri: 'http://127.0.0.1:5000/cb', code_verifier: p.verifier };
+    // A confidential client without its secret gets nothing.
+    const noSecret = await tokenRequest(server.base, { ...form, client_id: id });
+    assert.equal(noSecret.status, 401);
+    assert.equal(noSecret.json.error, 'invalid_client');
+    // Client authentication comes before the code is looked at: the code still works.
+    const t = await tokenRequest(server.base, form, basic);
+    assert.equal(t.status, 200, JSON.stringify(t.json));
+    assert.equal(await mcpStatus(server.base, t.json.access_token), 200);
+
+    // A restart (same data directory and address): the client and its grant are still there.
+    assert.equal(await server.stop(), 0, server.stderr);
+    server = await start();
+    const listed = JSON.parse(cli('list', '--json'));
+    const row = listed.find((c) => c.client_id === id);
+    assert.ok(row, JSON.stringify(listed));
+    assert.equal(row.kind, 'registered');
+    assert.equal(row.client_name, 'Restart test');
+    assert.equal(row.active_grants, 1);
+    assert.ok(listed.find((c) => c.client_id === 'app' && c.kind === 'configured'));
+    assert.match(cli('list'), new RegExp(`${id}  registered`));
+    const r2 = await tokenRequest(server.base, { grant_type: 'refresh_token', refresh_token: t.json.refresh_token }, basic);
+    assert.equal(r2.status, 200, JSON.stringify(r2.json));
+    assert.equal(await mcpStatus(server.base, r2.json.access_token), 200);
+
+    // `bastion client rm`: the client is gone, so is everything it was issued.
+    assert.throws(() => cli('rm', 'app'), /configured in auth.clients/);
+    assert.throws(() => cli('rm', 'bcl_nonexistent'), /no registered client/);
+    assert.match(cli('rm', id), /removed/);
+    assert.ok(!JSON.parse(cli('list', '--json')).some((c) => c.client_id === id));
+    await eventuallyStatus(server.base, r2.json.access_token, 401);
+    const r3 = await tokenRequest(server.base, { grant_type: 'refresh_token', refresh_token: r2.json.refresh_token }, basic);
+    assert.equal(r3.status, 401);
+    assert.equal(r3.json.error, 'invalid_client');
+    const gone = await authorize(authorizeUrl(server.base, {
+      response_type: 'code', client_id: id, redirect_uri: 'http://127.0.0.1:5000/cb', code_challenge: p.challenge, code_challenge_method: 'S256',
+    }), alice);
+    assert.equal(gone.status, 400);
+    assert.match(gone.body, /Unknown application/);
+  });
+});
