@@ -18,12 +18,12 @@ import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import * as oidc from 'openid-client';
 import * as jose from 'jose';
 import { startWithConfig } from './lib/bastion.mjs';
-import { authorize, testLoginYaml, testUser } from './lib/signin.mjs';
+import { authorize, testLoginYaml, testUser, tokenRequest } from './lib/signin.mjs';
 import { makeTestCa, startHttps } from './lib/testca.mjs';
 
 const alice = testUser('alice');
 const REDIRECT = 'http://127.0.0.1:33418/callback';
-let server, ca, docs, cimdUrl;
+let server, ca, docs, cimdUrl, pkjwtUrl, keys, otherKeys;
 
 // An OAuthClientProvider that keeps everything in memory and plays the
 // browser: redirectToAuthorization signs alice in and keeps the code.
@@ -103,6 +103,18 @@ async function sdkRefreshes(provider) {
 before(async () => {
   ca = makeTestCa();
   docs = await startHttps(ca, {});
+  keys = await jose.generateKeyPair('ES256', { extractable: true });
+  otherKeys = await jose.generateKeyPair('ES256', { extractable: true });
+  const jwk = { ...(await jose.exportJWK(keys.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+  // A confidential client like ChatGPT's: private_key_jwt with a jwks_uri in its document.
+  pkjwtUrl = `${docs.origin}/pkjwt-client.json`;
+  docs.routes['/pkjwt-client.json'] = (req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
+    client_id: pkjwtUrl, client_name: 'private_key_jwt by CIMD', redirect_uris: [REDIRECT],
+    grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
+    token_endpoint_auth_method: 'private_key_jwt', jwks_uri: `${docs.origin}/jwks.json`,
+  }));
+  docs.routes['/jwks.json'] = (req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+  keys.jwk = jwk;
   cimdUrl = `${docs.origin}/sdk-client.json`;
   docs.routes['/sdk-client.json'] = (req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
     client_id: cimdUrl, client_name: 'SDK by CIMD', redirect_uris: [REDIRECT],
@@ -117,6 +129,11 @@ ${testLoginYaml([alice])}  client_metadata_documents:   # TEST ONLY: reach the l
       client_name: Pre-registered SDK client
       token_endpoint_auth_method: none
       redirect_uris: ['${REDIRECT}']
+    - id: pkjwt-configured
+      client_name: private_key_jwt with inline keys
+      token_endpoint_auth_method: private_key_jwt
+      redirect_uris: ['${REDIRECT}']
+      jwks: {"keys": [${JSON.stringify(keys.jwk)}]}
     - id: oidc-app
       client_name: openid-client app
       token_endpoint_auth_method: none
@@ -205,4 +222,77 @@ describe('openid-client: authorization code + PKCE, refresh rotation', () => {
     await assert.rejects(oidc.refreshTokenGrant(config, t2.refresh_token),
       (e) => e instanceof oidc.ResponseBodyError && e.error === 'invalid_grant');
   });
+});
+
+describe('private_key_jwt (RFC 7523) client authentication', () => {
+  // A client assertion; `claims`/`header` override, `key` signs.
+  async function assertion(clientId, { claims = {}, header = {}, key = keys.privateKey, exp = '60s' } = {}) {
+    return new jose.SignJWT({ jti: crypto.randomUUID(), ...claims })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1', ...header })
+      .setIssuer(claims.iss ?? clientId).setSubject(claims.sub ?? clientId)
+      .setAudience(claims.aud ?? `${server.base}/oauth2/token`).setIssuedAt().setExpirationTime(exp)
+      .sign(key);
+  }
+  // A fresh code for clientId, and the token request form that redeems it.
+  async function codeFor(clientId) {
+    const verifier = oidcVerifier();
+    const a = await authorize(`${server.base}/oauth2/authorize?${new URLSearchParams({
+      response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, scope: 'mcp.access offline_access',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 's',
+    })}`, alice);
+    assert.equal(a.status, 302, a.body);
+    return { grant_type: 'authorization_code', code: a.params.code, redirect_uri: REDIRECT, code_verifier: verifier };
+  }
+  const oidcVerifier = () => oidc.randomPKCECodeVerifier();
+  const token = (form) => tokenRequest(server.base, form);
+  const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+  for (const [label, clientId] of [['a metadata document with jwks_uri', () => pkjwtUrl], ['a configured client with inline jwks', () => 'pkjwt-configured']]) {
+    test(`${label}: a signed assertion redeems the code and refreshes; forgeries do not`, async () => {
+      const id = clientId();
+      const form = await codeFor(id);
+      const refused = async (extra, why) => {
+        const r = await token({ ...form, ...extra });
+        assert.equal(r.status, 401, `${why}: ${r.status} ${JSON.stringify(r.json)}`);
+        assert.equal(r.json.error, 'invalid_client', why);
+        return r.json.error_description;
+      };
+      await refused({ client_id: id }, 'no assertion');
+      await refused({ client_id: id, client_secret: 'guess' }, 'a secret instead');
+      const withAssertion = (a) => ({ client_assertion_type: JWT_BEARER, client_assertion: a });
+      assert.match(await refused(withAssertion(await assertion(id, { key: otherKeys.privateKey })), 'another key'), /does not verify/);
+      await refused(withAssertion(await assertion(id, { claims: { aud: 'https://evil.example/token' } })), 'wrong aud');
+      await refused(withAssertion(await assertion(id, { exp: Math.floor(Date.now() / 1000) - 600 })), 'expired');
+      await refused(withAssertion(await assertion(id, { exp: '2h' })), 'lives too long');
+      await refused(withAssertion(await assertion(id, { claims: { jti: undefined } })), 'no jti');
+      const none = `${jose.base64url.encode(JSON.stringify({ alg: 'none' }))}.${jose.base64url.encode(JSON.stringify({
+        iss: id, sub: id, aud: `${server.base}/oauth2/token`, exp: Math.floor(Date.now() / 1000) + 60, jti: 'x' }))}.`;
+      await refused(withAssertion(none), 'alg none');
+      // HS256 keyed with the public JWK: the classic confusion attack.
+      const hs = await new jose.SignJWT({ jti: crypto.randomUUID() }).setProtectedHeader({ alg: 'HS256', kid: 'k1' })
+        .setIssuer(id).setSubject(id).setAudience(`${server.base}/oauth2/token`).setExpirationTime('60s')
+        .sign(new TextEncoder().encode(JSON.stringify(keys.jwk)));
+      await refused(withAssertion(hs), 'HS256 with the public key');
+      await refused({ ...withAssertion(await assertion(id)), client_assertion_type: 'urn:example:other' }, 'wrong assertion type');
+      // Another client's identity in the assertion.
+      const other = id === pkjwtUrl ? 'pkjwt-configured' : pkjwtUrl;
+      const r0 = await token({ ...form, client_id: id, ...withAssertion(await assertion(other)) });
+      assert.equal(r0.status, 400, JSON.stringify(r0.json));
+
+      // The real thing: the client's key, once.
+      const good = await assertion(id);
+      const ok = await token({ ...form, ...withAssertion(good) });
+      assert.equal(ok.status, 200, JSON.stringify(ok.json));
+      assert.equal(jose.decodeJwt(ok.json.access_token).client_id, id);
+      // The same assertion again (jti replay) is refused, even for another grant.
+      const replay = await token({ grant_type: 'refresh_token', refresh_token: ok.json.refresh_token, ...withAssertion(good) });
+      assert.equal(replay.status, 401);
+      assert.match(replay.json.error_description, /used before/);
+      // A refresh token of a confidential client needs its authentication.
+      const bare = await token({ grant_type: 'refresh_token', refresh_token: ok.json.refresh_token, client_id: id });
+      assert.equal(bare.status, 401);
+      const r = await token({ grant_type: 'refresh_token', refresh_token: ok.json.refresh_token, ...withAssertion(await assertion(id)) });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+    });
+  }
 });
