@@ -355,3 +355,60 @@ describe('dynamic client registration', () => {
     assert.match(gone.body, /Unknown application/);
   });
 });
+
+describe('replicas sharing the auth directory, registration gated by an initial access token', () => {
+  let a, b, issuer;
+  const iat = randomBytes(24).toString('base64url');
+  before(async () => {
+    const dir = tempDir('bastion-rep-');
+    issuer = `http://127.0.0.1:${await freePort()}`;  // the load balancer's address in real life
+    writeConfig(dir, `${iat}\n`, 'iat');
+    const yaml = `auth:
+  issuer: ${issuer}
+  data_dir: ${dir}/shared-auth
+  registration:
+    mode: token
+    initial_access_token_file: ${dir}/iat
+${testLoginYaml([alice])}`;
+    a = await startWithConfig(yaml);
+    b = await startWithConfig(yaml);
+  });
+  after(async () => {
+    assert.equal(await a.stop(), 0, a.stderr);
+    assert.equal(await b.stop(), 0, b.stderr);
+  });
+
+  test('registration needs the token; what one replica registers and issues, the other honours once', async () => {
+    const body = JSON.stringify({ client_name: 'Replicated', token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], redirect_uris: ['http://127.0.0.1/cb'] });
+    const reg = (headers) => fetch(`${a.base}/oauth2/register`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body })
+      .then(async (r) => ({ status: r.status, headers: r.headers, json: await r.json() }));
+    for (const h of [{}, { authorization: 'Bearer wrong-token-wrong-token' }, { authorization: `Basic ${iat}` }]) {
+      const r = await reg(h);
+      assert.equal(r.status, 401, JSON.stringify(h));
+      assert.equal(r.json.error, 'invalid_token');
+      assert.match(r.headers.get('www-authenticate'), /^Bearer /);
+    }
+    const ok = await reg({ authorization: `Bearer ${iat}` });
+    assert.equal(ok.status, 201, JSON.stringify(ok.json));
+    const id = ok.json.client_id;
+    // Sign in at b, redeem at a, refresh at b, replay the code at b.
+    const p = pkce();
+    const az = await authorize(authorizeUrl(b.base, {
+      response_type: 'code', client_id: id, redirect_uri: 'http://127.0.0.1:7000/cb', code_challenge: p.challenge,
+      code_challenge_method: 'S256', scope: 'mcp.access offline_access', state: 'x',
+    }), alice);
+    assert.equal(az.status, 302, az.body);
+    assert.equal(az.params.iss, issuer);
+    const form = { grant_type: 'authorization_code', code: az.params.code, redirect_uri: 'http://127.0.0.1:7000/cb', code_verifier: p.verifier, client_id: id };
+    const t = await tokenRequest(a.base, form);
+    assert.equal(t.status, 200, JSON.stringify(t.json));
+    assert.equal(await mcpStatus(b.base, t.json.access_token), 200);
+    const r = await tokenRequest(b.base, { grant_type: 'refresh_token', refresh_token: t.json.refresh_token, client_id: id });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    const replay = await tokenRequest(b.base, form);
+    assert.equal(replay.json.error, 'invalid_grant');
+    // The replay on b revoked what a issued and what b refreshed, on both.
+    await eventuallyStatus(a.base, r.json.access_token, 401);
+    await eventuallyStatus(b.base, t.json.access_token, 401);
+  });
+});
