@@ -1,0 +1,54 @@
+#include "web/form.hpp"
+
+#include <boost/url/params_view.hpp>
+#include <boost/url/parse_query.hpp>
+
+namespace bastion::web {
+
+const std::string* FormData::get(std::string_view name) const {
+  const std::string* found = nullptr;
+  for (const auto& [k, v] : fields) {
+    if (k != name) continue;
+    if (found) return nullptr;
+    found = &v;
+  }
+  return found;
+}
+
+std::vector<std::string> FormData::all(std::string_view name) const {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : fields)
+    if (k == name) out.push_back(v);
+  return out;
+}
+
+std::optional<FormData> parse_form(std::string_view body, const FormLimits& limits) {
+  if (body.size() > limits.max_bytes) return std::nullopt;
+  FormData out;
+  if (body.empty()) return out;
+  // Validate first: the decoding view's constructor throws on bad input.
+  if (!boost::urls::parse_query(body)) return std::nullopt;
+  boost::urls::encoding_opts opt;
+  opt.space_as_plus = true;
+  boost::urls::params_view params(body, opt);
+  if (params.size() > limits.max_fields) return std::nullopt;
+  for (auto p : params) {
+    if (p.key.empty() && !p.has_value) continue;  // "a=1&&b=2"
+    out.fields.emplace_back(std::string(p.key), std::string(p.value));
+  }
+  return out;
+}
+
+std::optional<FormData> parse_query(std::string_view target, const FormLimits& limits) {
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return FormData{};
+  std::string_view query = target.substr(q + 1);
+  if (auto h = query.find('#'); h != std::string_view::npos) query = query.substr(0, h);
+  return parse_form(query, limits);
+}
+
+std::string_view target_path(std::string_view target) {
+  return target.substr(0, target.find_first_of("?#"));
+}
+
+}  // namespace bastion::web

@@ -1,0 +1,39 @@
+#include "web/form.hpp"
+
+#include <gtest/gtest.h>
+
+namespace bastion::web {
+namespace {
+
+TEST(Form, DecodesBrowserFormsWithRepeatedNames) {
+  auto f = parse_form("id=abc&scope=mcp%3Atool%3Aa%2Fb&scope=offline_access&name=J+D%C3%A9&e=");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(*f->get("id"), "abc");
+  EXPECT_EQ(*f->get("name"), "J Dé");
+  EXPECT_EQ(*f->get("e"), "");
+  EXPECT_EQ(f->get("scope"), nullptr);  // repeated: not a single value
+  EXPECT_EQ(f->all("scope"), (std::vector<std::string>{"mcp:tool:a/b", "offline_access"}));
+  EXPECT_EQ(f->get("missing"), nullptr);
+}
+
+TEST(Form, RefusesMalformedAndOversizedBodies) {
+  EXPECT_FALSE(parse_form("a=%zz"));
+  EXPECT_FALSE(parse_form("a=%4"));
+  EXPECT_FALSE(parse_form(std::string(70000, 'a')));
+  std::string many;
+  for (int i = 0; i < 300; ++i) many += "a=1&";
+  EXPECT_FALSE(parse_form(many));
+  EXPECT_TRUE(parse_form(""));
+}
+
+TEST(Form, QueryAndPathOfATarget) {
+  auto q = parse_query("/signin/consent?id=x%2By&a=1#frag");
+  ASSERT_TRUE(q);
+  EXPECT_EQ(*q->get("id"), "x+y");
+  EXPECT_TRUE(parse_query("/p")->fields.empty());
+  EXPECT_EQ(target_path("/a/b?c#d"), "/a/b");
+  EXPECT_EQ(target_path("/a/b#d?x"), "/a/b");
+}
+
+}  // namespace
+}  // namespace bastion::web
