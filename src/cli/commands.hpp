@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -28,6 +29,11 @@ void add_config_options(CLI::App* sub, Common& common);
 // The data directory: --data-dir, else the config's data_dir, else ./data.
 std::string data_dir(const Common& common);
 
+// The auth data directory: the config's auth.data_dir, else <data dir>/auth.
+std::filesystem::path auth_data_dir(const Common& common);
+
+// user add|rm|passwd|list.
+std::vector<Command> add_user_commands(CLI::App& cli, Common& common);
 // client add, token.
 std::vector<Command> add_auth_commands(CLI::App& cli, Common& common);
 // secret, encrypt, decrypt, keys, pii, audit.

@@ -105,6 +105,7 @@ int run(int argc, char** argv) {
 
   auto commands = cli::add_auth_commands(cli, common);
   for (auto& c : cli::add_security_commands(cli, common)) commands.push_back(std::move(c));
+  for (auto& c : cli::add_user_commands(cli, common)) commands.push_back(std::move(c));
 
   try {
     cli.parse(argc, argv);
@@ -220,6 +221,17 @@ void add_config_options(CLI::App* sub, Common& common) {
 std::string data_dir(const Common& common) {
   if (common.overrides.data_dir) return *common.overrides.data_dir;
   return app::load_options(common.config_path, common.overrides).data_dir;
+}
+
+std::filesystem::path auth_data_dir(const Common& common) {
+  auto o = app::load_options(common.config_path, common.overrides);
+  // As the server reads it (App::build): auth.data_dir as written, else <data dir>/auth.
+  const auto& root = o.document->root();
+  if (root.is_object())
+    if (auto* a = root.get_object().if_contains("auth"); a && a->is_object())
+      if (auto* d = a->get_object().if_contains("data_dir"); d && d->is_string())
+        return std::string(d->get_string());
+  return std::filesystem::path(o.data_dir) / "auth";
 }
 
 }  // namespace bastion::cli
