@@ -1,6 +1,6 @@
 #include "web/form.hpp"
 
-#include <boost/url/params_view.hpp>
+#include <boost/url/params_encoded_view.hpp>
 #include <boost/url/parse_query.hpp>
 
 namespace bastion::web {
@@ -30,11 +30,15 @@ std::optional<FormData> parse_form(std::string_view body, const FormLimits& limi
   if (!boost::urls::parse_query(body)) return std::nullopt;
   boost::urls::encoding_opts opt;
   opt.space_as_plus = true;
-  boost::urls::params_view params(body, opt);
+  // Boost 1.81's params views read the last value up to the end of the
+  // underlying string, not of the view (a request target is a view into the
+  // request line): parse a copy that ends where the view ends.
+  const std::string copy(body);
+  boost::urls::params_encoded_view params(copy);
   if (params.size() > limits.max_fields) return std::nullopt;
   for (auto p : params) {
     if (p.key.empty() && !p.has_value) continue;  // "a=1&&b=2"
-    out.fields.emplace_back(std::string(p.key), std::string(p.value));
+    out.fields.emplace_back(p.key.decode(opt), p.value.decode(opt));
   }
   return out;
 }

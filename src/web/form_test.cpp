@@ -37,3 +37,23 @@ TEST(Form, QueryAndPathOfATarget) {
 
 }  // namespace
 }  // namespace bastion::web
+
+namespace bastion::web {
+namespace {
+
+// A request target is a view into a larger buffer (the request line goes on
+// after it): the last value must end where the view ends.
+TEST(Form, TheLastValueEndsWithTheView) {
+  std::string line = "/signin/consent?id=abc%2Bd+e HTTP/1.1\r\nHost: x";
+  std::string_view target(line.data(), line.find(' '));
+  auto q = parse_query(target);
+  ASSERT_TRUE(q);
+  ASSERT_TRUE(q->get("id"));
+  EXPECT_EQ(*q->get("id"), "abc+d e");
+  auto f = parse_form(std::string_view(line.data() + 16, 12));
+  ASSERT_TRUE(f);
+  EXPECT_EQ(*f->get("id"), "abc+d e");
+}
+
+}  // namespace
+}  // namespace bastion::web
