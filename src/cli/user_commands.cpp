@@ -83,6 +83,23 @@ std::string when(std::int64_t t) {
   return buf;
 }
 
+// The auth data directory as the server wants it: levels this creates are
+// 0700 (the server refuses an auth directory others can read).
+std::filesystem::path prepared(const std::filesystem::path& auth_dir) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> missing;
+  for (fs::path p = auth_dir; !p.empty() && !fs::exists(p); p = p.parent_path()) {
+    missing.push_back(p);
+    if (p == p.parent_path()) break;
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    std::error_code ec;
+    fs::create_directory(*it, ec);
+    fs::permissions(*it, fs::perms::owner_all, ec);
+  }
+  return auth_dir / "users";
+}
+
 struct UserArgs {
   std::string name;
   bool json = false;
@@ -98,7 +115,7 @@ std::vector<Command> add_user_commands(CLI::App& cli, Common& common) {
       "directory; what they may use is set by auth.access in the configuration)");
   user->require_subcommand(1);
   auto args = std::make_shared<UserArgs>();
-  auto users_dir = [&common] { return auth_data_dir(common) / "users"; };
+  auto users_dir = [&common] { return prepared(auth_data_dir(common)); };
 
   auto* add = user->add_subcommand("add",
                                    "Add a user; the password is read from the terminal "

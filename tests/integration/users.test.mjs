@@ -29,6 +29,7 @@ test('add, list, passwd and rm a user; nothing on disk reveals the password', ()
   assert.deepEqual(list.map((u) => u.name), ['alice', 'bob@example.com']);
   assert.ok(!r.out.includes('argon2'), 'list shows no hash');
 
+  assert.equal(statSync(path.join(dir, 'auth')).mode & 0o777, 0o700, 'the server refuses a readable auth directory');
   const users = path.join(dir, 'auth', 'users');
   assert.equal(statSync(users).mode & 0o777, 0o700);
   for (const f of readdirSync(users).filter((f) => f.endsWith('.json'))) {
