@@ -16,6 +16,7 @@
 #include "auth/scopes.hpp"
 #include "config/config.hpp"
 #include "gateway/options.hpp"
+#include "login/interaction.hpp"
 #include "metrics/metrics.hpp"
 #include "pii/filter.hpp"
 #include "protocol/log_fields.hpp"
@@ -154,6 +155,19 @@ void App::build() {
     auth_config_ = a->get_object();
     if (!auth_config_->contains("data_dir"))
       (*auth_config_)["data_dir"] = (std::filesystem::path(opts_.data_dir) / "auth").string();
+    // The sign-in pages' keys are ours, not the authorization server's.
+    auto* lg = auth_config_->if_contains("login");
+    auto* ac = auth_config_->if_contains("access");
+    if (lg || ac) {
+      try {
+        login_ = login::login_options_from_json(lg ? *lg : boost::json::value());
+        if (ac) access_ = login::Access::from_json(*ac);
+      } catch (const std::exception& e) {
+        doc.fail("/auth", e.what());
+      }
+      auth_config_->erase("login");
+      auth_config_->erase("access");
+    }
   }
   if (opts_.testkit) {
     spdlog::warn("testkit enabled: conformance fixtures are exposed (not for production)");
@@ -306,13 +320,14 @@ void App::attach_auth(transport::HttpServer& http) {
   auth_ = std::make_shared<auth::AuthServer>(ao);
   // Every auth event is counted (token issued/denied/revoked, 401s, 403s)
   // and, with the audit log on, recorded.
-  auth_->set_audit_sink([audit = audit_](boost::json::object e) {
+  auto audit_sink = [audit = audit_](boost::json::object e) {
     if (auto* t = e.if_contains("event_type"); t && t->is_string())
       metrics::Metrics::global().add(
           "bastion_auth_events_total",
           fmt::format("event=\"{}\"", metrics::label_value(t->get_string())));
     if (audit) audit->append(std::move(e));
-  });
+  };
+  auth_->set_audit_sink(audit_sink);
   auto as = auth_;
   http.add_route([as](const transport::Request& req) { return as->handle(req); });
   if (ao.require_auth) {
@@ -341,6 +356,23 @@ void App::attach_auth(transport::HttpServer& http) {
     engine_->set_server_authorizer([](const protocol::Principal& p, std::string_view server) {
       return auth::may_use_server(p, server);
     });
+  }
+  if (login_) {
+    login::LoginInteraction::Hooks h;
+    h.revoke_grants = [as](std::string_view sub, std::string_view client) {
+      return as->signin().revoke_grants(sub, client);
+    };
+    h.grant_clients = [as](std::string_view sub) {
+      std::vector<std::string> out;
+      for (const auto& g : as->signin().grants())
+        if (g.subject == sub && !g.revoked) out.push_back(g.client_id);
+      return out;
+    };
+    h.audit = audit_sink;
+    as->set_interaction(std::make_shared<login::LoginInteraction>(ao.issuer, ao.data_dir, *login_,
+                                                                  access_, std::move(h)));
+    if (!ao.signin.test_login.empty())
+      spdlog::warn("auth.test_login is ignored: the sign-in pages (auth.login) are configured");
   }
   if (oauth2_tools_) {
     auto tools = std::make_shared<server::BuiltinBackend>("oauth2");

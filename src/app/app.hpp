@@ -9,6 +9,8 @@
 #include "audit/log.hpp"
 #include "auth/server.hpp"
 #include "gateway/gateway.hpp"
+#include "login/access.hpp"
+#include "login/options.hpp"
 #include "security/fernet.hpp"
 #include "security/secrets.hpp"
 #include "server/engine.hpp"
@@ -61,6 +63,10 @@ class App {
   // only after bind), and the server once built.
   std::optional<boost::json::object> auth_config_;
   std::shared_ptr<auth::AuthServer> auth_;
+  // auth.login / auth.access: the sign-in pages (login/interaction.hpp),
+  // parsed at build time so check-config catches mistakes.
+  std::optional<login::LoginOptions> login_;
+  login::Access access_;
   std::shared_ptr<audit::AuditLog> audit_;
   std::shared_ptr<const security::MultiFernet> fernet_;
   std::shared_ptr<security::SecretStore> secrets_;

@@ -1,0 +1,116 @@
+#include "login/access.hpp"
+
+#include <gtest/gtest.h>
+
+#include "login/consents.hpp"
+#include "login/options.hpp"
+#include "login/throttle.hpp"
+#include "storage/temp_dir.hpp"
+
+namespace bastion::login {
+namespace {
+
+namespace json = boost::json;
+
+TEST(Access, UsersAndGroupsMapToScopes) {
+  auto a = Access::from_json(json::parse(R"({
+    "default_scopes": ["mcp:tool:time/now"],
+    "users": {"alice": ["mcp.access"], "corp|42": ["mcp:server:db"]},
+    "groups": {"eng": {"members": ["bob"], "scopes": ["mcp:server:github"]},
+               "ops": {"scopes": ["mcp:server:k8s"]}}})"));
+  EXPECT_EQ(a.scopes_for("alice"), (std::vector<std::string>{"mcp.access", "mcp:tool:time/now"}));
+  EXPECT_EQ(a.scopes_for("bob"),
+            (std::vector<std::string>{"mcp:server:github", "mcp:tool:time/now"}));
+  // A federated user's claimed groups count only when configured.
+  EXPECT_EQ(a.scopes_for("corp|42", {"ops", "admins"}),
+            (std::vector<std::string>{"mcp:server:db", "mcp:server:k8s", "mcp:tool:time/now"}));
+  EXPECT_EQ(a.scopes_for("nobody"), (std::vector<std::string>{"mcp:tool:time/now"}));
+  EXPECT_EQ(a.groups_of("bob"), (std::vector<std::string>{"eng"}));
+}
+
+TEST(Access, MayGrantOnlyWhatIsHeld) {
+  std::vector<std::string> held{"mcp:server:github"};
+  EXPECT_TRUE(may_grant(held, "mcp:server:github"));
+  EXPECT_TRUE(may_grant(held, "mcp:tool:github/create_issue"));
+  EXPECT_TRUE(may_grant(held, "offline_access"));
+  EXPECT_FALSE(may_grant(held, "mcp.access"));
+  EXPECT_FALSE(may_grant(held, "mcp:server:githubx"));
+  EXPECT_FALSE(may_grant({}, "mcp:server:github"));
+}
+
+TEST(Access, BadConfigurationNamesTheKey) {
+  auto msg = [](const char* text) {
+    try {
+      Access::from_json(json::parse(text));
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(msg(R"({"users": {"alice": "mcp.access"}})"),
+            "access.users.alice: expected a list of scopes");
+  EXPECT_NE(msg(R"({"groups": {"g": {"member": []}}})").find("access.groups.g.member"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"user": {}})").find("unknown key"), std::string::npos);
+  EXPECT_NE(msg(R"({"users": {"a": ["has space"]}})").find("access.users.a"), std::string::npos);
+}
+
+TEST(LoginOptions, ParsesAndRefuses) {
+  auto o = login_options_from_json(
+      json::parse(R"({"session_lifetime": 600, "throttle": {"per_user": 3}})"));
+  EXPECT_EQ(o.session_lifetime.count(), 600);
+  EXPECT_EQ(o.throttle.per_user, 3);
+  EXPECT_THROW(login_options_from_json(json::parse(R"({"session_lifetme": 1})")),
+               std::invalid_argument);
+  EXPECT_THROW(login_options_from_json(json::parse(R"({"local_users": false})")),
+               std::invalid_argument);
+  // A provider on plain http elsewhere than loopback is refused.
+  EXPECT_THROW(login_options_from_json(json::parse(
+                   R"({"providers": [{"name": "corp", "issuer": "http://idp.example",
+                       "client_id": "x", "client_secret_file": "/nonexistent"}]})")),
+               std::invalid_argument);
+}
+
+TEST(Throttle, LocksANameAfterItsFailuresUntilTheWindowPasses) {
+  std::int64_t now = 1000;
+  Throttle t({.per_user = 3, .per_source = 5, .window = 60}, [&] { return now; });
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(t.wait("alice", "1.2.3.4"), 0);
+    t.failed("alice", "1.2.3.4");
+  }
+  EXPECT_EQ(t.wait("alice", "5.6.7.8"), 60);  // the name is locked from anywhere
+  EXPECT_EQ(t.wait("bob", "5.6.7.8"), 0);
+  t.failed("bob", "1.2.3.4");
+  t.failed("carol", "1.2.3.4");
+  EXPECT_GT(t.wait("dave", "1.2.3.4"), 0);  // the source is locked for any name
+  now += 61;
+  EXPECT_EQ(t.wait("alice", "1.2.3.4"), 0);
+  t.failed("bob", "9.9.9.9");
+  t.succeeded("bob");
+  EXPECT_EQ(t.wait("bob", "9.9.9.8"), 0);
+}
+
+TEST(Consents, RememberFindListForget) {
+  storage::TempDir tmp;
+  std::int64_t now = 1000;
+  ConsentStore s(tmp.path() / "consents", [&] { return now; });
+  ASSERT_TRUE(s.remember({"alice", "app", "App", "127.0.0.1", {"mcp.access"}, 1000, 2000}).ok());
+  ASSERT_TRUE(s.remember({"alice", "other", "Other", "x.example", {"a"}, 1001, 2000}).ok());
+  ASSERT_TRUE(s.remember({"bob", "app", "App", "127.0.0.1", {"b"}, 1000, 2000}).ok());
+  auto k = s.find("alice", "app");
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->scopes, std::vector<std::string>{"mcp.access"});
+  EXPECT_FALSE(s.find("alice", "nope"));
+  auto mine = s.of("alice");
+  ASSERT_EQ(mine.size(), 2u);
+  EXPECT_EQ(mine[0].client_id, "other");  // newest first
+  EXPECT_TRUE(s.forget("alice", "app"));
+  EXPECT_FALSE(s.forget("alice", "app"));
+  EXPECT_FALSE(s.find("alice", "app"));
+  EXPECT_TRUE(s.find("bob", "app"));
+  now = 2001;  // expired
+  EXPECT_FALSE(s.find("bob", "app"));
+}
+
+}  // namespace
+}  // namespace bastion::login

@@ -1,0 +1,33 @@
+// auth.login: the sign-in pages' settings.
+//
+//   auth:
+//     login:
+//       session_lifetime: 43200        # seconds a browser stays signed in (default 12 h)
+//       remember_consent: 7776000      # seconds a remembered consent lasts (default 90 days)
+//       local_users: true              # the user name/password form (bastion user add)
+//       throttle: {per_user: 5, per_source: 20, window: 900}
+//
+// Its presence (or auth.access) turns the sign-in pages on.
+#pragma once
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <vector>
+
+#include "login/federation_options.hpp"
+#include "login/throttle.hpp"
+
+namespace bastion::login {
+
+struct LoginOptions {
+  std::chrono::seconds session_lifetime{12 * 3600};
+  std::chrono::seconds remember_consent{90 * 86400};
+  bool local_users = true;
+  ThrottleOptions throttle;
+  std::vector<ProviderOptions> providers;
+};
+
+// Throws std::invalid_argument naming the key ("login.session_lifetime: ...").
+LoginOptions login_options_from_json(const boost::json::value& v);
+
+}  // namespace bastion::login
