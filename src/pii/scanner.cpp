@@ -760,6 +760,19 @@ bool on_number_run(ScanCtx& c, std::size_t rb, std::size_t re) {
     left[nl++] = {b, e};
     cur = b;
   }
+  // A parenthesised area code before them: "(02) 123-4567", "(031)123-4567".
+  // It may be a run looked at already (then it held no finding: a 3-digit
+  // run followed by ')' is no number token on its own).
+  if (nl < 5 && cur >= 4) {
+    const std::size_t close = p[cur - 1] == ')' ? cur - 1 : cur - 2;
+    if ((close == cur - 1 || is_num_sep(p[cur - 1])) && p[close] == ')' && close >= 3 &&
+        is_digit(p[close - 1])) {
+      std::size_t b = close - 1;
+      while (b > 0 && is_digit(p[b - 1]) && close - b < 4) --b;
+      const bool taken = !c.out->empty() && c.out->back().end > b;
+      if (b > 0 && p[b - 1] == '(' && close - b >= 2 && !taken) left[nl++] = {b, close};
+    }
+  }
   Group g[kMaxGroups];
   int ng = 0;
   for (int t = nl - 1; t >= 0; --t) g[ng++] = left[t];
