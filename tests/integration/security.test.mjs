@@ -316,4 +316,14 @@ test('bastion pii scan reports, masks and rejects', () => {
   assert.match(j.stderr, /email/);
   assert.ok(!j.stderr.includes('lee@'));
   assert.equal(bastion(['pii', 'scan'], 'nothing to see').status, 0);
+  // Input longer than one read, with a NUL byte: all of it is read, masked
+  // and written back (a C string would stop at the NUL).
+  const big = `${'x'.repeat(600000)}\0 010-9876-5432 end`;
+  const b = bastion(['pii', 'scan', '--policy', 'mask'], big);
+  assert.equal(b.status, 0, b.stderr);
+  assert.equal(b.stdout.length, big.length);
+  assert.ok(b.stdout.endsWith('\0 010-****-5432 end'), JSON.stringify(b.stdout.slice(-30)));
+  const lines = bastion(['pii', 'scan'], big);
+  assert.equal(lines.status, 3, lines.stderr);
+  assert.deepEqual(lines.stdout.trim().split('\n').map((l) => JSON.parse(l).type), ['phone']);
 });
