@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pii/filter.hpp"
@@ -235,16 +237,25 @@ void BM_ScanCorpus4K(benchmark::State& state) {
 BENCHMARK(BM_ScanCorpus4K)->Unit(benchmark::kMillisecond);
 
 // A 4 KB CallToolResult: one text item cut from the corpus (no PII in it,
-// the common case), or the same with one email and one mobile number.
-boost::json::object tool_result(bool with_pii) {
-  const std::string& c = corpus();
+// the common case), the same with one email and one mobile number, or 4 KB
+// of the PII-dense English records (~100 values).
+enum class Result { kClean, kTwoPii, kDense };
+
+boost::json::object tool_result(Result kind) {
   std::string text;
-  for (std::size_t off = 0; text.empty() && off + 8192 < c.size(); off += 4096) {
-    std::string_view chunk = std::string_view(c).substr(off, 4096);
-    chunk = chunk.substr(0, chunk.rfind(' ', 3950));  // whole UTF-8 characters
-    if (scanner().scan(chunk).empty()) text = chunk;
+  if (kind == Result::kDense) {
+    std::string_view d = std::string_view(dense(false)).substr(0, 4096);
+    text = d.substr(0, d.rfind('\n') + 1);
+  } else {
+    const std::string& c = corpus();
+    for (std::size_t off = 0; text.empty() && off + 8192 < c.size(); off += 4096) {
+      std::string_view chunk = std::string_view(c).substr(off, 4096);
+      chunk = chunk.substr(0, chunk.rfind(' ', 3950));  // whole UTF-8 characters
+      if (scanner().scan(chunk).empty()) text = chunk;
+    }
+    if (kind == Result::kTwoPii)
+      text = "contact hong.gildong@example.com or 010-2345-6789. " + text;
   }
-  if (with_pii) text = "contact hong.gildong@example.com or 010-2345-6789. " + text;
   while (text.size() < 4000) text += ' ';
   boost::json::object r;
   r["content"] = boost::json::array{boost::json::object{{"type", "text"}, {"text", text}}};
@@ -252,27 +263,44 @@ boost::json::object tool_result(bool with_pii) {
   return r;
 }
 
-void filter_bench(benchmark::State& state, bool with_pii) {
-  auto filter = bastion::pii::make_pii_filter(bastion::pii::PolicyOptions{});
-  const boost::json::object proto = tool_result(with_pii);
+// PiiFilter::on_response on that result, with the default policy (allow:
+// detect and audit) or `default: mask`. Each iteration starts from a fresh
+// copy of the result (masking rewrites it); BM_CopyResult4K is that copy.
+void filter_bench(benchmark::State& state, Result kind, bool mask) {
+  bastion::pii::PolicyOptions opts;
+  if (mask) opts.default_action = bastion::pii::PiiAction::kMask;
+  auto filter = bastion::pii::make_pii_filter(opts);
+  const boost::json::object proto = tool_result(kind);
   bastion::server::CallContext ctx{
       bastion::protocol::Principal::anonymous(), "s", "1", "tools/call", "srv", "tool"};
   boost::json::object r = proto;
   for (auto _ : state) {
-    if (with_pii) r = proto;  // masking rewrites it
+    r = proto;
     auto v = filter->on_response(r, ctx);
     benchmark::DoNotOptimize(v);
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 4000);
 }
-void BM_FilterOnResponse4K_Clean(benchmark::State& s) { filter_bench(s, false); }
-void BM_FilterOnResponse4K_TwoPii(benchmark::State& s) { filter_bench(s, true); }
+void BM_FilterOnResponse4K_Clean(benchmark::State& s) { filter_bench(s, Result::kClean, false); }
+void BM_FilterOnResponse4K_TwoPii(benchmark::State& s) { filter_bench(s, Result::kTwoPii, false); }
+void BM_FilterOnResponse4K_Clean_Mask(benchmark::State& s) {
+  filter_bench(s, Result::kClean, true);
+}
+void BM_FilterOnResponse4K_TwoPii_Mask(benchmark::State& s) {
+  filter_bench(s, Result::kTwoPii, true);
+}
+void BM_FilterOnResponse4K_Dense_Mask(benchmark::State& s) {
+  filter_bench(s, Result::kDense, true);
+}
 BENCHMARK(BM_FilterOnResponse4K_Clean);
 BENCHMARK(BM_FilterOnResponse4K_TwoPii);
+BENCHMARK(BM_FilterOnResponse4K_Clean_Mask);
+BENCHMARK(BM_FilterOnResponse4K_TwoPii_Mask);
+BENCHMARK(BM_FilterOnResponse4K_Dense_Mask);
 
 // What BM_FilterOnResponse4K_TwoPii spends on copying the result back.
 void BM_CopyResult4K(benchmark::State& state) {
-  const boost::json::object proto = tool_result(true);
+  const boost::json::object proto = tool_result(Result::kTwoPii);
   boost::json::object r;
   for (auto _ : state) {
     r = proto;
@@ -283,4 +311,22 @@ BENCHMARK(BM_CopyResult4K);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// --write-dense=PATH writes the English PII-dense corpus (16 MiB) to PATH and
+// exits: the input for timing `bastion pii scan` (bench/results/pii.md).
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a.starts_with("--write-dense=")) {
+      std::FILE* f = std::fopen(std::string(a.substr(14)).c_str(), "wb");
+      const std::string& d = dense(false);
+      const bool ok = f && std::fwrite(d.data(), 1, d.size(), f) == d.size();
+      if (f) std::fclose(f);
+      return ok ? 0 : 1;
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
