@@ -1,5 +1,6 @@
-// PII policy: what to do with personal data found in a tools/call (or
-// prompts/get) request's arguments or in a result — allow it, mask it,
+// PII policy: what to do with personal data found in a message (a request's
+// arguments, a result, an error, a relayed notification or request, a
+// client's answer; keys, values and numbers alike) — allow it, mask it,
 // replace each value by an encrypted token, or reject the message — chosen
 // per server, per tool, per direction and per PII type.
 //
