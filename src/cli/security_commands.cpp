@@ -179,23 +179,28 @@ int pii_scan(const Common& c, const PiiArgs& a) {
   auto filter = pii::make_pii_filter(opts, enc);
   std::string text = read_stdin();
   if (a.policy.empty() && !c.config_path) {
-    // Findings only: one scan, the lines built in memory and written once.
+    // Findings only: one scan, the lines formatted into one buffer and
+    // written once (a JSON object per finding cost more than the scan).
     auto findings = filter->scanner().scan(text);
-    json::array arr;
-    std::string lines;
-    for (const auto& f : findings) {
-      json::object o{
-          {"type", f.type}, {"begin", f.begin}, {"end", f.end}, {"confidence", f.confidence}};
-      if (!f.detail.empty()) o["detail"] = f.detail;
-      if (a.json) {
-        arr.push_back(std::move(o));
-      } else {
-        lines += json::serialize(o);
-        lines += '\n';
+    std::string out;
+    out.reserve(findings.size() * 96 + 4);
+    auto str = [&out](std::string_view v) { out += json::serialize(json::string_view(v)); };
+    if (a.json) out += '[';
+    for (std::size_t i = 0; i < findings.size(); ++i) {
+      const auto& f = findings[i];
+      if (a.json && i) out += ',';
+      out += "{\"type\":";
+      str(f.type);
+      fmt::format_to(std::back_inserter(out), ",\"begin\":{},\"end\":{},\"confidence\":{}", f.begin,
+                     f.end, f.confidence);
+      if (!f.detail.empty()) {
+        out += ",\"detail\":";
+        str(f.detail);
       }
+      out += a.json ? "}" : "}\n";
     }
-    if (a.json) lines = json::serialize(arr) + "\n";
-    std::cout << lines;
+    if (a.json) out += "]\n";
+    std::cout.write(out.data(), static_cast<std::streamsize>(out.size()));
     return findings.empty() ? 0 : 3;
   }
   json::value v(text);
