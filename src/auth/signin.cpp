@@ -566,54 +566,42 @@ EndpointError grant_error(std::string description) {
 }
 }  // namespace
 
-std::variant<json::object, EndpointError> SignIn::issue_from_family(
-    const std::string& family, const json::object& fam, const std::vector<std::string>& scopes,
-    bool with_refresh, std::string refresh_secret) {
+Result<MintedToken> SignIn::mint_for(const json::object& fam,
+                                     const std::vector<std::string>& scopes) {
   AccessToken claims;
   claims.sub = str(fam, "subject");
   claims.client_id = str(fam, "client_id");
   claims.aud = {str(fam, "resource")};
   claims.scopes = scopes;
-  auto minted = hooks_.mint(claims);
-  if (!minted)
-    return EndpointError{http::status::internal_server_error, "server_error", minted.reason()};
-  const MintedToken& t = minted.value();
-  // Remember the access token in its family, so that reuse of the code or of
-  // a rotated-out refresh token can revoke it.
-  bool family_alive = true;
-  auto upd = families_.update(
-      family, [&](std::optional<json::object> cur) -> std::optional<RecordStore::Versioned> {
-        if (!cur) {
-          family_alive = false;
-          return std::nullopt;
-        }
-        json::array jtis;
-        std::int64_t now = clock_();
-        if (auto* a = cur->if_contains("jtis"); a && a->is_array())
-          for (const auto& e : a->get_array())
-            if (e.is_object() && num(e.get_object(), "exp") > now) jtis.push_back(e);
-        jtis.push_back(json::object{{"jti", t.claims.jti}, {"exp", t.claims.exp}});
-        (*cur)["jtis"] = std::move(jtis);
-        auto* r = cur->if_contains("revoked");
-        if (r && r->is_bool() && r->get_bool()) family_alive = false;
-        return RecordStore::Versioned{*cur, num(*cur, "expires")};
-      });
-  if (!upd || !family_alive) {
-    if (hooks_.revoke_access) hooks_.revoke_access(t.claims.jti, t.claims.exp);
-    return grant_error("the grant was revoked");
-  }
+  return hooks_.mint(claims);
+}
+
+// The family's jtis still worth revoking (not expired) plus `t`'s: stored in
+// the same write that creates or rotates the family, so that a replayed code
+// or a reused refresh token can revoke every access token it led to.
+json::array SignIn::jtis_with(const json::object& fam, const MintedToken& t) const {
+  json::array jtis;
+  std::int64_t now = clock_();
+  if (auto* a = fam.if_contains("jtis"); a && a->is_array())
+    for (const auto& e : a->get_array())
+      if (e.is_object() && num(e.get_object(), "exp") > now) jtis.push_back(e);
+  jtis.push_back(json::object{{"jti", t.claims.jti}, {"exp", t.claims.exp}});
+  return jtis;
+}
+
+json::object SignIn::token_body(const MintedToken& t, const std::string* refresh_token) {
   json::object body{{"access_token", t.token},
                     {"token_type", "Bearer"},
                     {"expires_in", t.claims.exp - t.claims.iat},
                     {"scope", t.claims.scope_string()}};
-  if (with_refresh) body["refresh_token"] = family + "." + refresh_secret;
+  if (refresh_token) body["refresh_token"] = *refresh_token;
   if (hooks_.audit)
     hooks_.audit(json::object{{"event_type", "token_issued"},
-                              {"client_id", claims.client_id},
-                              {"user_id", claims.sub},
+                              {"client_id", t.claims.client_id},
+                              {"user_id", t.claims.sub},
                               {"scope", t.claims.scope_string()},
                               {"jti", t.claims.jti},
-                              {"refresh", with_refresh},
+                              {"refresh", refresh_token != nullptr},
                               {"expires_in", t.claims.exp - t.claims.iat}});
   return body;
 }
@@ -679,11 +667,22 @@ std::variant<json::object, EndpointError> SignIn::redeem_code(const Form& f,
                    {"previous", json::array{}},
                    {"jtis", json::array{}},
                    {"revoked", false}};
+  // Signed first, so the family is written once (one fsync pair per grant)
+  // already holding the token's jti.
+  auto minted = mint_for(fam, scopes);
+  if (!minted)
+    return EndpointError{http::status::internal_server_error, "server_error", minted.reason()};
+  fam["jtis"] = jtis_with(fam, minted.value());
   auto created = families_.create(family, fam, exp);
-  if (!created || !created.value())
+  if (!created || !created.value()) {
+    if (hooks_.revoke_access) hooks_.revoke_access(minted->claims.jti, minted->claims.exp);
+    // A tombstone already there: the code was replayed while this redemption ran.
+    if (created) return grant_error("the grant was revoked");
     return EndpointError{http::status::internal_server_error, "server_error",
                          "could not store the grant"};
-  return issue_from_family(family, fam, scopes, with_refresh, secret);
+  }
+  std::string rt = family + "." + secret;
+  return token_body(minted.value(), with_refresh ? &rt : nullptr);
 }
 
 std::variant<json::object, EndpointError> SignIn::refresh(const Form& f,
@@ -700,9 +699,19 @@ std::variant<json::object, EndpointError> SignIn::refresh(const Form& f,
   std::string presented = secret_hash(std::string_view(*token).substr(dot + 1));
   std::string new_secret = b64url_encode(random_bytes(32));
   std::vector<std::string> scopes;
-  enum class Verdict { kUnknown, kWrongClient, kReused, kRevoked, kOk, kBadScope, kBadTarget };
+  enum class Verdict {
+    kUnknown,
+    kWrongClient,
+    kReused,
+    kRevoked,
+    kOk,
+    kBadScope,
+    kBadTarget,
+    kMintFailed
+  };
   Verdict verdict = Verdict::kUnknown;
   json::object snapshot;
+  std::optional<MintedToken> minted;
   std::int64_t now = clock_();
   auto upd = families_.update(
       family, [&](std::optional<json::object> cur) -> std::optional<RecordStore::Versioned> {
@@ -747,6 +756,17 @@ std::variant<json::object, EndpointError> SignIn::refresh(const Form& f,
           std::int64_t exp =
               std::min(now + options_.refresh_idle.count(), num(*cur, "max_expires"));
           (*cur)["expires"] = exp;
+          // Signed under the family's lock and recorded in the same write as
+          // the rotation: one fsync pair per refresh, and no window in which
+          // a concurrent revocation could miss this token.
+          auto m = mint_for(*cur, scopes);
+          if (!m) {
+            verdict = Verdict::kMintFailed;
+            snapshot = json::object{{"error", m.reason()}};
+            return keep;
+          }
+          (*cur)["jtis"] = jtis_with(*cur, m.value());
+          minted = std::move(m.value());
           verdict = Verdict::kOk;
           snapshot = *cur;
           return RecordStore::Versioned{*cur, exp};
@@ -781,17 +801,27 @@ std::variant<json::object, EndpointError> SignIn::refresh(const Form& f,
                                   {"client_id", str(snapshot, "client_id")},
                                   {"user_id", str(snapshot, "subject")}});
       return grant_error("refresh token was already used; the whole grant is revoked");
+    case Verdict::kMintFailed:
+      return EndpointError{http::status::internal_server_error, "server_error",
+                           str(snapshot, "error")};
     case Verdict::kOk:
       break;
   }
-  return issue_from_family(family, snapshot, scopes, true, new_secret);
+  std::string rt = family + "." + new_secret;
+  return token_body(*minted, &rt);
 }
 
 void SignIn::revoke_family(const std::string& family, std::string_view why) {
   std::vector<std::pair<std::string, std::int64_t>> jtis;
   auto upd = families_.update(
       family, [&](std::optional<json::object> cur) -> std::optional<RecordStore::Versioned> {
-        if (!cur) return std::nullopt;
+        // Not there (yet): a code replayed while its first redemption is
+        // still running. The tombstone makes that redemption's create fail.
+        if (!cur)
+          return RecordStore::Versioned{
+              json::object{
+                  {"family", family}, {"revoked", true}, {"current", ""}, {"revoked_because", why}},
+              clock_() + 3600};
         if (auto* a = cur->if_contains("jtis"); a && a->is_array())
           for (const auto& e : a->get_array())
             if (e.is_object())

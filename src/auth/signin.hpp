@@ -188,9 +188,10 @@ class SignIn : public InteractionHost {
   Response finish(const Request& req, const PendingAuthorization& p, const Decision& d,
                   const ExtraHeaders& headers);
   void revoke_family(const std::string& family, std::string_view why);
-  std::variant<boost::json::object, EndpointError> issue_from_family(
-      const std::string& family, const boost::json::object& fam,
-      const std::vector<std::string>& scopes, bool with_refresh, std::string refresh_secret);
+  Result<MintedToken> mint_for(const boost::json::object& family,
+                               const std::vector<std::string>& scopes);
+  boost::json::array jtis_with(const boost::json::object& family, const MintedToken& t) const;
+  boost::json::object token_body(const MintedToken& t, const std::string* refresh_token);
   bool registration_rate_ok(std::string_view source);
 
   SignInOptions options_;

@@ -46,6 +46,7 @@ struct Fixture {
   std::set<std::string> revoked;
   std::shared_ptr<ScriptedInteraction> ui = std::make_shared<ScriptedInteraction>();
   std::unique_ptr<SignIn> s;
+  std::function<void()> on_mint;  // runs as a token is signed (to interleave another request)
 
   Fixture() {
     SignInOptions o;
@@ -55,6 +56,7 @@ struct Fixture {
     storage::ensure_private_dir(o.data_dir);
     SignIn::Hooks h;
     h.mint = [this](AccessToken c) -> Result<MintedToken> {
+      if (on_mint) on_mint();
       c.iss = "https://as.example";
       c.iat = clock();
       c.exp = c.iat + 1800;
@@ -276,6 +278,25 @@ TEST(SignIn, CodeReplayRevokesWhatTheCodeIssued) {
   Form rf{{"grant_type", "refresh_token"},
           {"refresh_token", std::string(body.at("refresh_token").as_string())}};
   EXPECT_EQ(err(f.s->refresh(rf, f.app())), "invalid_grant");
+}
+
+TEST(SignIn, CodeReplayRacingTheFirstRedemptionRevokesItToo) {
+  Fixture f;
+  auto c = f.code();
+  std::string replay_error;
+  bool raced = false;
+  // The replay arrives while the first redemption is signing its token, before
+  // its refresh family exists: it must still win.
+  f.on_mint = [&] {
+    if (raced) return;
+    raced = true;
+    replay_error = err(f.s->redeem_code(f.token_form(c), f.app()));
+  };
+  auto first = f.s->redeem_code(f.token_form(c), f.app());
+  ASSERT_TRUE(raced);
+  EXPECT_EQ(replay_error, "invalid_grant");
+  EXPECT_EQ(err(first), "invalid_grant");
+  EXPECT_EQ(f.revoked.size(), 1u);  // the token signed for it never becomes usable
 }
 
 TEST(SignIn, RefreshRotatesAndReuseRevokesTheFamily) {
