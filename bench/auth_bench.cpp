@@ -1,6 +1,8 @@
 // Tokens per second per core: RFC 9068 access-token issuance and full
 // validation (kid lookup, signature, typ/iss/aud/exp/iat, revocation check)
-// for each signing algorithm, plus the whole token endpoint and argon2id.
+// for each signing algorithm, the whole token endpoint for each grant
+// (client_credentials, authorization_code, refresh_token, and a whole
+// sign-in: authorize + code redemption), and argon2id.
 // Single-threaded: items_per_second is the per-core figure.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
@@ -10,6 +12,7 @@
 #include "auth/clients.hpp"
 #include "auth/jwt.hpp"
 #include "auth/server.hpp"
+#include "auth/signin.hpp"
 
 namespace auth = bastion::auth;
 
@@ -99,6 +102,120 @@ void BM_TokenEndpoint(benchmark::State& state) {
   std::filesystem::remove_all(dir);
 }
 
+// An AuthServer with sign-in: the test-only HTTP Basic login (its argon2id
+// check cached after the first) and one public client with a loopback
+// redirect. State lives in a temporary data directory on the machine's disk:
+// codes are created and taken (rename), refresh families are written with
+// fsync (durable), as in production.
+struct SignInBench {
+  std::string dir;
+  std::unique_ptr<auth::AuthServer> as;
+  std::string basic;
+  // RFC 7636 appendix B.
+  static constexpr const char* kVerifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+  static constexpr const char* kChallenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+  SignInBench() {
+    dir = (std::filesystem::temp_directory_path() / "bastion-signin-bench-XXXXXX").string();
+    ::mkdtemp(dir.data());
+    auth::Options o;
+    o.issuer = kIss;
+    o.data_dir = std::filesystem::path(dir) / "auth";
+    auth::ClientConfig c;
+    c.id = "app";
+    c.token_endpoint_auth_method = "none";
+    c.redirect_uris = {"http://127.0.0.1/cb"};
+    c.grant_types = {"authorization_code", "refresh_token"};
+    o.clients = {c};
+    o.signin.test_login = {auth::TestLoginUser{"alice", auth::hash_secret("pw"), {"mcp.access"}}};
+    as = std::make_unique<auth::AuthServer>(o);
+    basic = "Basic YWxpY2U6cHc=";  // alice:pw
+  }
+  ~SignInBench() { std::filesystem::remove_all(dir); }
+
+  // GET /oauth2/authorize as alice: the code from the 302, or "".
+  std::string code() {
+    auth::Request req{auth::http::verb::get,
+                      std::string("/oauth2/authorize?response_type=code&client_id=app&redirect_uri="
+                                  "http%3A%2F%2F127.0.0.1%3A8123%2Fcb&scope=mcp.access%20offline_"
+                                  "access&state=s&code_challenge_method=S256&code_challenge=") +
+                          kChallenge,
+                      11};
+    req.set(auth::http::field::authorization, basic);
+    auto r = as->handle(req);
+    if (!r || r->result() != auth::http::status::found) return "";
+    std::string loc(r->at(auth::http::field::location));
+    auto i = loc.find("code=");
+    if (i == std::string::npos) return "";
+    return loc.substr(i + 5, loc.find('&', i) - i - 5);
+  }
+  auth::Response token(const std::string& form) {
+    auth::Request req{auth::http::verb::post, "/oauth2/token", 11};
+    req.set(auth::http::field::content_type, "application/x-www-form-urlencoded");
+    req.body() = form;
+    req.prepare_payload();
+    return *as->handle(req);
+  }
+  std::string redeem_form(const std::string& code) {
+    return "grant_type=authorization_code&client_id=app&redirect_uri=http%3A%2F%2F127.0.0.1%3A8123%"
+           "2Fcb&code_verifier=" +
+           std::string(kVerifier) + "&code=" + code;
+  }
+};
+
+std::string json_field(const std::string& body, const char* key) {
+  auto v = boost::json::parse(body);
+  auto* f = v.as_object().if_contains(key);
+  return f && f->is_string() ? std::string(f->get_string()) : std::string();
+}
+
+// POST /oauth2/token grant_type=authorization_code: take the one-time code,
+// check client, redirect URI and PKCE, create the refresh family (fsync),
+// sign, record the jti in the family (fsync). Codes are made outside the
+// timed region.
+void BM_TokenEndpointAuthorizationCode(benchmark::State& state) {
+  SignInBench b;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::string form = b.redeem_form(b.code());
+    state.ResumeTiming();
+    auto r = b.token(form);
+    if (r.result() != auth::http::status::ok) state.SkipWithError(r.body().c_str());
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// POST /oauth2/token grant_type=refresh_token: rotate within the family
+// (read-modify-write under flock, fsync), sign, record the jti (fsync).
+void BM_TokenEndpointRefresh(benchmark::State& state) {
+  SignInBench b;
+  auto first = b.token(b.redeem_form(b.code()));
+  std::string rt = json_field(first.body(), "refresh_token");
+  for (auto _ : state) {
+    auto r = b.token("grant_type=refresh_token&client_id=app&refresh_token=" + rt);
+    if (r.result() != auth::http::status::ok) {
+      state.SkipWithError(r.body().c_str());
+      break;
+    }
+    rt = json_field(r.body(), "refresh_token");
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// A whole sign-in as the server sees it: GET /oauth2/authorize (client and
+// redirect checks, pending record, the login step, code record) then the
+// code redemption.
+void BM_SignInRound(benchmark::State& state) {
+  SignInBench b;
+  for (auto _ : state) {
+    auto r = b.token(b.redeem_form(b.code()));
+    if (r.result() != auth::http::status::ok) state.SkipWithError(r.body().c_str());
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 // What a cold (uncached) client authentication costs.
 void BM_Argon2idVerify(benchmark::State& state) {
   std::string h = auth::hash_secret("correct horse battery staple");
@@ -118,6 +235,9 @@ BENCHMARK_CAPTURE(BM_Validate, RS256, auth::Alg::kRS256);
 BENCHMARK_CAPTURE(BM_Validate, EdDSA, auth::Alg::kEdDSA);
 BENCHMARK_CAPTURE(BM_Validate, HS256, auth::Alg::kHS256);
 BENCHMARK(BM_TokenEndpoint);
+BENCHMARK(BM_TokenEndpointAuthorizationCode)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_TokenEndpointRefresh)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_SignInRound)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_Argon2idVerify)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();
