@@ -825,6 +825,20 @@ bool on_number_run(ScanCtx& c, std::size_t rb, std::size_t re) {
     if (is_word(ch)) return false;
     return !(is_num_sep(ch) && e + 1 < n && is_digit(p[e + 1]));
   };
+  // A token grouped like a card (4-4-4-4, 4-4-4-4-3, one separator) is one
+  // number: when it is no card, no phone is looked for in its groups
+  // ("4413 3862 1881 1891" fails Luhn; "1881 1891" is no service number).
+  if ((ng == 4 || ng == 5) && left_ok(0) && right_ok(ng - 1)) {
+    bool card_shaped = p[g[0].e] == ' ' || p[g[0].e] == '-';
+    for (int t = 0; t < ng && card_shaped; ++t) {
+      const std::size_t len = g[t].e - g[t].b;
+      card_shaped = (t < ng - 1 ? len == 4 && p[g[t].e] == p[g[0].e] : len >= 1 && len <= 4);
+    }
+    if (card_shaped) {
+      bool found = false;
+      return classify_number(c, g, 0, ng - 1, plus, &found);
+    }
+  }
   int i = 0;
   while (i < ng) {
     bool found = false;

@@ -51,6 +51,11 @@ const Case kCases[] = {
     {"mobile (010) 1234 5678", "phone", "010) 1234 5678"},
     {"list (1) 123-4567 item", "", ""},
     {"sum (12345) 123-4567", "", ""},
+    // Grouped like a card but no card: no phone inside it.
+    {"card 4413 3862 1881 1891 declined", "", ""},
+    {"ref 4413-3862-1881-1891-123 x", "", ""},
+    {"card 4111 1111 1111 1111 ok", "credit_card", "4111 1111 1111 1111"},
+    {"call 1588-1234 then 4413 3862", "phone", "1588-1234"},
     {"service 1588-1234 call", "phone", "1588-1234"},
     {"us +1 415 555 2671 office", "phone", "+1 415 555 2671"},
     {"uk +44 20 7946 0958", "phone", "+44 20 7946 0958"},
@@ -106,6 +111,14 @@ const Case kCases[] = {
     {"여러분 안녕하세요", "", ""},
     {"마음씨가 곱다", "", ""},
     {"철수씨 (no surname)", "", ""},
+    // Professions that begin with a surname syllable; real names next to them.
+    {"한의사님께 전화드렸습니다", "", ""},
+    {"정비사님이 오셨다", "", ""},
+    {"은행원님께 여쭤보세요", "", ""},
+    {"임원님께 보고", "", ""},
+    {"조장님 말씀", "", ""},
+    {"김대원님께 보고", "korean_name", "김대원"},
+    {"정원사 말고 김정원 씨에게", "korean_name", "김정원"},
     // secrets
     {"key AKIAIOSFODNN7EXAMPLE here", "aws_access_key", "AKIAIOSFODNN7EXAMPLE"},
     {"aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_key",
