@@ -4,6 +4,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include "protocol/printable.hpp"
 #include "protocol/version.hpp"
 
 namespace bastion::transport {
@@ -81,7 +82,7 @@ std::optional<Refusal> check_framing(const http::request_header<>& h) {
     return framing(http::status::not_implemented,
                    fmt::format("Not Implemented: Transfer-Encoding '{}' (only 'chunked' is "
                                "supported)",
-                               te.substr(0, 64)));
+                               protocol::printable(te, 64)));
   return std::nullopt;
 }
 
@@ -102,8 +103,10 @@ std::optional<Refusal> check_protocol_version(const http::request_header<>& h,
   auto pv = h["MCP-Protocol-Version"];
   if (pv.empty() || protocol::is_supported_version(pv)) return std::nullopt;
   return Refusal{http::status::bad_request, -32600,
+                 // Echoed escaped: raw bytes of any value would make the JSON-RPC error
+                 // body invalid UTF-8 (found by fuzz/http_request).
                  fmt::format("Bad Request: unsupported MCP-Protocol-Version '{}'",
-                             std::string_view(pv).substr(0, 64)),
+                             protocol::printable(pv, 64)),
                  id};
 }
 

@@ -245,5 +245,27 @@ TEST(Guards, ProtocolVersionHeader) {
   EXPECT_NE(r->reason.find("'1999-01-01'"), std::string::npos) << r->reason;
 }
 
+TEST(Guards, EchoedHeaderValuesStayValidJson) {
+  // fuzz/http_request: a header value with bytes that are not UTF-8 was
+  // echoed raw into the reason, and so into a JSON-RPC error body that no
+  // strict client can parse. It is echoed escaped, as ASCII.
+  auto ascii = [](const std::string& s) {
+    for (unsigned char c : s)
+      if (c >= 0x80 || c < 0x20) return false;
+    return true;
+  };
+  auto pv = check_protocol_version(header({{"MCP-Protocol-Version",
+                                            "2025\xd0"
+                                            "06-18"}}),
+                                   1);
+  ASSERT_TRUE(pv);
+  EXPECT_TRUE(ascii(pv->reason)) << pv->reason;
+  EXPECT_NE(pv->reason.find("'2025\\u00d006-18'"), std::string::npos) << pv->reason;
+  auto te = check_framing(header({{"Host", "h"}, {"Transfer-Encoding", "gz\xffip"}}));
+  ASSERT_TRUE(te);
+  EXPECT_EQ(te->status, http::status::not_implemented);
+  EXPECT_TRUE(ascii(te->reason)) << te->reason;
+}
+
 }  // namespace
 }  // namespace bastion::transport
