@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 namespace bastion::config {
@@ -204,6 +205,11 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) {
     ms = v * 86400000;
   else
     return std::nullopt;
+  // At most 100 years: past int64 milliseconds the conversion was undefined
+  // ("5e31s", "infs", "nans": found by fuzz/config), and a bound this size
+  // also keeps the value within any clock's nanoseconds. !(a <= b): NaN fails.
+  constexpr double kMaxMs = 100.0 * 365 * 86400000;
+  if (!(ms <= kMaxMs)) return std::nullopt;
   return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
 }
 
@@ -217,6 +223,7 @@ std::optional<std::uint64_t> parse_bytes(std::string_view s) {
       {"KB", 1000}, {"MB", 1000000}, {"GB", 1000000000}};
   auto it = kUnits.find(unit);
   if (it == kUnits.end()) return std::nullopt;
+  if (v > std::numeric_limits<std::uint64_t>::max() / it->second) return std::nullopt;  // wrapped
   return v * it->second;
 }
 

@@ -105,5 +105,21 @@ TEST(Config, DurationsAndSizes) {
   EXPECT_FALSE(parse_bytes("12 lots"));
 }
 
+TEST(Config, DurationsAndSizesOutOfRangeAreRefused) {
+  // fuzz/config: a duration past int64 milliseconds was converted with
+  // undefined behaviour (UBSan); infinity and NaN parse as doubles too.
+  EXPECT_FALSE(parse_duration("50222222222222222222222222222222"));
+  EXPECT_FALSE(parse_duration("inf"));
+  EXPECT_FALSE(parse_duration("infd"));
+  EXPECT_FALSE(parse_duration("nan"));
+  EXPECT_FALSE(parse_duration("36501d"));  // the bound: 100 years
+  EXPECT_EQ(parse_duration("36500d")->count(), 36500LL * 86400000);
+  // Sizes wrapped around silently: 2^34 GiB is 2^64 bytes, read as 0.
+  EXPECT_FALSE(parse_bytes("17179869184GiB"));
+  EXPECT_FALSE(parse_bytes("18446744073709551615KB"));
+  EXPECT_EQ(*parse_bytes("18446744073709551615"), 18446744073709551615ull);
+  EXPECT_EQ(*parse_bytes("17179869183GiB"), 17179869183ull << 30);
+}
+
 }  // namespace
 }  // namespace bastion::config
