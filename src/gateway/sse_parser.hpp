@@ -3,9 +3,9 @@
 // HTML §9.2.6, the parts MCP uses: data, id, event, comments). Pure: no I/O,
 // so tests and the fuzzer drive it with bytes.
 //
-// The bytes held while waiting for the end of a line are bounded: past
-// `max_bytes` the stream is refused (feed returns false) and the caller drops
-// the connection. Not thread-safe.
+// The bytes held for the event in progress (its data so far and an
+// unfinished line) are bounded: past `max_bytes` the stream is refused (feed
+// returns false) and the caller drops the connection. Not thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -29,10 +29,11 @@ class SseParser {
   // Bytes of the body, split anywhere. Calls `on_event` for each event a
   // blank line completes (events without data are not dispatched). False
   // once the stream broke the bound; the parser must not be fed again.
+  // Events seen before the bound broke are dispatched.
   bool feed(std::string_view bytes, const OnEvent& on_event);
 
-  // Bytes held for an unfinished line (for tests and the fuzzer's bound check).
-  std::size_t buffered() const { return pending_.size(); }
+  // Bytes held for the event in progress (for tests and the fuzzer's bound check).
+  std::size_t buffered() const { return pending_.size() + data_.size(); }
 
  private:
   std::size_t max_;

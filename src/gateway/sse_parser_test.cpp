@@ -66,5 +66,38 @@ TEST(SseParser, UnfinishedLineIsBounded) {
   EXPECT_FALSE(p.feed(std::string(10, 'a'), on));
 }
 
+TEST(SseParser, EventInProgressIsBounded) {
+  // Only the unfinished line was bounded: an upstream sending `data:` lines
+  // that never end the event grew the parser's memory without limit.
+  SseParser p(64);
+  auto on = [](const SseParser::Event&) {};
+  std::size_t fed = 0;
+  bool ok = true;
+  while (ok && fed < 4096) {
+    ok = p.feed("data: 0123456789\n", on);
+    fed += 17;
+  }
+  EXPECT_FALSE(ok);
+  EXPECT_LT(fed, 128u);
+  // Events that end in time pass, however long the stream.
+  SseParser q(64);
+  int events = 0;
+  auto count = [&](const SseParser::Event& e) { events += e.data == "0123456789\n0123456789"; };
+  for (int i = 0; i < 1000; ++i)
+    ASSERT_TRUE(q.feed("data: 0123456789\ndata: 0123456789\n\n", count));
+  EXPECT_EQ(events, 1000);
+}
+
+TEST(SseParser, LongLineInSmallPiecesIsLinear) {
+  // A line of 1 MB fed byte by byte, then ended: found, not rescanned.
+  SseParser p(2 << 20);
+  std::string got;
+  auto on = [&](const SseParser::Event& e) { got = e.data; };
+  ASSERT_TRUE(p.feed("data: ", on));
+  for (int i = 0; i < (1 << 20); ++i) ASSERT_TRUE(p.feed("x", on));
+  ASSERT_TRUE(p.feed("\n\n", on));
+  EXPECT_EQ(got.size(), std::size_t{1} << 20);
+}
+
 }  // namespace
 }  // namespace bastion::gateway
