@@ -151,7 +151,9 @@ Result<AccessToken> TokenValidator::validate(std::string_view token) const {
   std::int64_t skew = options_.clock_skew.count();
   auto exp = int_claim(c, "exp");
   if (!exp) return fail("token has no exp");
-  if (now >= *exp + skew) return fail("token expired");
+  // now - skew, not exp + skew: an exp near INT64_MAX overflowed (undefined
+  // behaviour; found by fuzz/jwt under UBSan).
+  if (*exp <= now - skew) return fail("token expired");
   t.exp = *exp;
   if (c.contains("nbf")) {
     auto nbf = int_claim(c, "nbf");

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "auth/test_util.hpp"
 
 namespace bastion::auth {
@@ -85,6 +87,26 @@ TEST(Jwt, ExpiryAndSkew) {
   c.nbf = g.clock() + 120;
   EXPECT_EQ(g.validator(g.key).validate(issue_access_token(g.key, c).value()).reason(),
             "token not yet valid");
+}
+
+TEST(Jwt, ExtremeTimesDoNotOverflow) {
+  // fuzz/jwt: exp + clock_skew overflowed for an exp near INT64_MAX (UBSan),
+  // and in practice wrapped to a past time. A signed exp that far away is
+  // simply not expired; one at INT64_MIN is.
+  Fixture f;
+  auto v = f.validator(f.key);
+  AccessToken c = f.claims();
+  c.exp = std::numeric_limits<std::int64_t>::max();
+  EXPECT_TRUE(v.validate(issue_access_token(f.key, c).value()));
+  c.exp = std::numeric_limits<std::int64_t>::min();
+  EXPECT_EQ(v.validate(issue_access_token(f.key, c).value()).reason(), "token expired");
+  c = f.claims();
+  c.nbf = std::numeric_limits<std::int64_t>::max();
+  EXPECT_EQ(v.validate(issue_access_token(f.key, c).value()).reason(), "token not yet valid");
+  c = f.claims();
+  c.iat = std::numeric_limits<std::int64_t>::max();
+  EXPECT_EQ(v.validate(issue_access_token(f.key, c).value()).reason(),
+            "token issued in the future");
 }
 
 TEST(Jwt, RejectsWrongAudienceIssuerTypAndMissingClaims) {
