@@ -90,20 +90,22 @@ std::string strip_jwts(std::string_view s) {
     }
     std::size_t p = at;
     while (p < s.size() && b64url_char(s[p])) ++p;
-    std::size_t dots = 0;
-    std::size_t end = p;
-    while (end < s.size() && s[end] == '.') {
-      ++dots;
-      ++end;
-      while (end < s.size() && b64url_char(s[end])) ++end;
-    }
-    if (p - at >= 8 && dots >= 1) {
+    if (p - at >= 8 && p < s.size() && s[p] == '.') {
+      std::size_t end = p;
+      while (end < s.size() && s[end] == '.') {
+        ++end;
+        while (end < s.size() && b64url_char(s[end])) ++end;
+      }
       out.append(s.substr(i, at - i));
       out += "[token removed]";
+      i = end;
     } else {
-      out.append(s.substr(i, end - i));
+      // Not a token: resume after this run only, not after the dotted
+      // segments that follow it, which may hold one ("eyJ.eyJhbGci...": found
+      // by fuzz/audit_record). Inside the run no "eyJ" can start a token.
+      out.append(s.substr(i, p - i));
+      i = p;
     }
-    i = end;
   }
   out.append(s.substr(std::min(i, s.size())));
   return out;

@@ -29,6 +29,9 @@ TEST(Sanitize, StringsLoseQueriesTokensAndCredentials) {
            {"Bearer " + kJwt, "Bearer [token removed]"},
            {"authorization: bearer abcdefghijklmnop", "authorization: bearer [removed]"},
            {"got token " + kJwt + " from x", "got token [token removed] from x"},
+           // fuzz/audit_record: a short "eyJ" run and a dot before a token hid it.
+           {"x eyJ." + kJwt, "x eyJ.[token removed]"},
+           {"eyJ.eyJ." + kJwt + " y", "eyJ.eyJ.[token removed] y"},
            {"client_secret=hunter2&grant_type=x", "client_secret=[removed]&grant_type=x"},
            {"form access_token=abc, code=xyz", "form access_token=[removed], code=[removed]"},
            // Left alone: ordinary text, names, a question, "basic" in prose.
