@@ -24,6 +24,13 @@ void check_key(const Key& k) {
   } else {
     FUZZ_CHECK(!pub.contains("d") && !pub.contains("p") && !pub.contains("k"));
     auto again = Key::from_jwk(pub);
+    // OpenSSL's RSA public check runs an enhanced Miller-Rabin test with
+    // random bases on n: for a modulus that is not a product of two large
+    // primes (a fuzzed one) it finds a factor only sometimes, so the same
+    // bogus key is accepted or refused at random. Real keys always pass.
+    if (!again && k.kty() == Kty::kRSA && again.reason() == "RSA public key failed validation")
+      return;
+    if (!again) std::fprintf(stderr, "public JWK rejected: %s\n", again.reason().c_str());
     FUZZ_CHECK(again.ok());
     FUZZ_CHECK(again.value().thumbprint() == k.thumbprint());
     FUZZ_CHECK(again.value().alg() == k.alg());
@@ -32,6 +39,10 @@ void check_key(const Key& k) {
   }
   if (k.has_private() || k.symmetric()) {
     auto again = Key::from_jwk(k.private_jwk());
+    if (!again && k.kty() == Kty::kRSA &&
+        again.reason().find("failed validation") != std::string::npos)
+      return;  // as above
+    if (!again) std::fprintf(stderr, "private JWK rejected: %s\n", again.reason().c_str());
     FUZZ_CHECK(again.ok());
     FUZZ_CHECK(again.value().thumbprint() == k.thumbprint());
   }
