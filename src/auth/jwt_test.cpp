@@ -107,6 +107,19 @@ TEST(Jwt, ExtremeTimesDoNotOverflow) {
   c.iat = std::numeric_limits<std::int64_t>::max();
   EXPECT_EQ(v.validate(issue_access_token(f.key, c).value()).reason(),
             "token issued in the future");
+  // Real NumericDates beyond int64 (fuzz/jwt: 1.7e121 converted with UB) are
+  // refused as not numbers; ordinary real ones still count.
+  json::object good{{"iss", kIss},      {"sub", "s"},       {"aud", kAud},
+                    {"client_id", "s"}, {"iat", f.clock()}, {"exp", f.clock() + 60.5},
+                    {"jti", "j"},       {"scope", "a"}};
+  json::object hdr{{"typ", "at+jwt"}, {"kid", f.key.kid()}};
+  EXPECT_TRUE(v.validate(f.forge(f.key, good, hdr)));
+  json::object huge = good;
+  huge["exp"] = 1.7e121;
+  EXPECT_EQ(v.validate(f.forge(f.key, huge, hdr)).reason(), "token has no exp");
+  huge = good;
+  huge["nbf"] = -1e300;
+  EXPECT_EQ(v.validate(f.forge(f.key, huge, hdr)).reason(), "nbf is not a number");
 }
 
 TEST(Jwt, RejectsWrongAudienceIssuerTypAndMissingClaims) {
