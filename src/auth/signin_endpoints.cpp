@@ -13,6 +13,7 @@
 #include "auth/http_util.hpp"
 #include "auth/server.hpp"
 #include "auth/signin_clients.hpp"
+#include "protocol/peer_address.hpp"
 
 namespace bastion::auth {
 
@@ -110,9 +111,13 @@ Result<MintedToken> AuthServer::mint(AccessToken t) {
 }
 
 std::optional<Response> AuthServer::signin_route(const Request& req, std::string_view path) {
-  // The transport does not say who the peer is yet; the interaction and the
-  // registration rate limit see "unknown" until it does.
-  const std::string source = "unknown";
+  // The TCP peer as the transport saw it (it replaces any such field the
+  // client sent); "unknown" when the request did not come through it.
+  auto peer = req.find(protocol::kPeerAddressField);
+  const std::string source =
+      peer != req.end() && !peer->value().empty() && peer->value().size() <= 64
+          ? std::string(peer->value())
+          : std::string("unknown");
   if (path == "/oauth2/authorize")
     return wait_for([&](SignIn::Reply reply) {
       signin_->authorize(req, source, std::move(reply));

@@ -22,6 +22,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "protocol/peer_address.hpp"
 #include "transport/http_connection.hpp"
 #include "transport/mcp_endpoint.hpp"
 #include "transport/request_guards.hpp"
@@ -222,6 +223,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   asio::awaitable<bool> route(HttpConnection& conn, Request& req) {
     if (path_of(req.target()) == opts.mcp_path) co_return co_await endpoint.handle(conn, req);
+    // Who is at the other end, for the routes (sign-in throttling, registration
+    // limits); set() replaces any field of that name the client sent.
+    boost::system::error_code pec;
+    auto peer = conn.stream().socket().remote_endpoint(pec);
+    req.set(protocol::kPeerAddressField, pec ? std::string("unknown") : peer.address().to_string());
     for (auto& r : routes) {
       std::optional<Response> res = r(req);
       if (res) co_return co_await conn.write(std::move(*res), req.keep_alive());

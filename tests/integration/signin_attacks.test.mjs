@@ -9,6 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { BIN, freePort, initialize, post, startWithConfig, tempDir, writeConfig, startServe } from './lib/bastion.mjs';
 import { authorize, authorizeUrl, pkce, testLoginYaml, testUser, tokenRequest } from './lib/signin.mjs';
@@ -410,5 +411,48 @@ ${testLoginYaml([alice])}`;
     // The replay on b revoked what a issued and what b refreshed, on both.
     await eventuallyStatus(a.base, r.json.access_token, 401);
     await eventuallyStatus(b.base, t.json.access_token, 401);
+  });
+});
+
+describe('the client address reaches the authorization server', () => {
+  let server, cfg, dataDir;
+  before(async () => {
+    dataDir = tempDir('bastion-src-');
+    cfg = writeConfig(tempDir('bastion-cfg-'), `auth:
+${testLoginYaml([alice])}  registration:
+    per_source_per_hour: 2
+`);
+    server = await startServe(['--config', cfg], { dataDir });
+  });
+  after(async () => {
+    assert.equal(await server.stop(), 0, server.stderr);
+  });
+  // POST /oauth2/register from a chosen local address (127.0.0.0/8 is all loopback on Linux).
+  const registerFrom = (localAddress, headers = {}) => new Promise((resolve, reject) => {
+    const body = JSON.stringify({ client_name: `from ${localAddress}`, token_endpoint_auth_method: 'none', redirect_uris: ['http://127.0.0.1/cb'] });
+    const u = new URL(`${server.base}/oauth2/register`);
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', localAddress,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+
+  test('registration limits count per client address, and the address cannot be claimed by a header', async () => {
+    assert.equal((await registerFrom('127.0.0.1')).status, 201);
+    assert.equal((await registerFrom('127.0.0.1')).status, 201);
+    const third = await registerFrom('127.0.0.1');
+    assert.equal(third.status, 429, JSON.stringify(third.json));
+    // Claiming another address in the field the transport sets does not help...
+    const spoof = await registerFrom('127.0.0.1', { 'bastion-peer-address': '10.1.2.3' });
+    assert.equal(spoof.status, 429);
+    // ...but another address really is another source.
+    const other = await registerFrom('127.0.0.2');
+    assert.equal(other.status, 201, JSON.stringify(other.json));
+    const listed = JSON.parse(execFileSync(BIN, ['client', 'list', '--json', '--config', cfg, '--data-dir', dataDir]).toString());
+    assert.deepEqual(listed.map((c) => c.registered_from).sort(), ['127.0.0.1', '127.0.0.1', '127.0.0.2']);
   });
 });
