@@ -18,14 +18,6 @@ namespace json = boost::json;
 using web::format;
 using web::Html;
 
-struct LoginInteraction::Ctx {
-  const Request& req;
-  std::string_view source;
-  const auth::InteractionHost& host;
-  std::vector<std::string> set_cookies;  // put on whatever answers this request
-  std::string browser;                   // the pre-login browser id, once known
-};
-
 namespace {
 
 constexpr std::string_view kSessionCookie = "bastion_session";
@@ -121,8 +113,10 @@ LoginInteraction::LoginInteraction(std::string issuer, std::filesystem::path dat
       consents_(data_dir / "consents", clock),
       sessions_(data_dir / "sessions", web::SessionOptions{.lifetime = options_.session_lifetime},
                 clock),
-      throttle_(options_.throttle, clock) {
+      throttle_(options_.throttle, clock),
+      federation_(data_dir / "federation", auth::RecordStoreOptions{.durable = false}, clock) {
   while (!base_.empty() && base_.back() == '/') base_.pop_back();
+  init_providers();
 }
 
 void LoginInteraction::audit(json::object e) const {
@@ -248,6 +242,10 @@ LoginInteraction::Response LoginInteraction::login_page(Ctx& c, const auth::Pend
         "</form>",
         {url("/signin/login"), hidden, user, Html::trusted(user.empty() ? " autofocus" : ""),
          Html::trusted(user.empty() ? "" : " autofocus")});
+  if (!providers_.empty()) {
+    if (options_.local_users) body += format("<div class=\"divider\">or</div>", {});
+    body += format("<div class=\"stack\">{}</div>", {provider_buttons(c, id)});
+  }
   if (p) {
     body += format(
         "<form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"id\" value=\"{}\">{}"
@@ -261,6 +259,8 @@ LoginInteraction::Response LoginInteraction::login_page(Ctx& c, const auth::Pend
                     .body = web::card("Sign in to Bastion", body)};
   web::PageSecurity sec;
   if (p) sec.form_targets.push_back(redirect_target(p->redirect_uri));
+  // A provider button's post is answered by a redirect to the provider.
+  for (auto& o : provider_origins()) sec.form_targets.push_back(std::move(o));
   auto res = web::html_response(c.req.version(), status, doc, sec);
   for (const auto& sc : c.set_cookies) res.insert(http::field::set_cookie, sc);
   return res;
@@ -771,6 +771,10 @@ bool LoginInteraction::handle(const Request& req, std::string_view source,
     }
   } else if (path == "/account/revoke" && post) {
     done(post_revoke(c));
+  } else if (path == "/signin/federated" && post) {
+    done(post_federated(c));
+  } else if (path.rfind("/signin/callback/", 0) == 0 && get) {
+    done(federated_callback(c, std::string_view(path).substr(17)));
   } else if (get || post) {
     page(error_page(c, http::status::not_found, "Page not found",
                     "There is no such page on this Bastion."));

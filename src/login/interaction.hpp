@@ -12,6 +12,8 @@
 //   POST /signin/logout                ends the session
 //   GET  /account                      the user's consents and grants
 //   POST /account/revoke               forgets a consent and revokes the client's refresh tokens
+//   POST /signin/federated             to an external OpenID provider (federation.cpp)
+//   GET  /signin/callback/<provider>   back from it
 //
 // What holds (each has a test in tests/integration/signin_*.test.mjs):
 //   - Every page: CSP without any script source and with frame-ancestors
@@ -32,9 +34,12 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "auth/interaction.hpp"
+#include "auth/jwt.hpp"
 #include "login/access.hpp"
 #include "login/consents.hpp"
 #include "login/options.hpp"
@@ -63,6 +68,7 @@ class LoginInteraction : public auth::Interaction {
   // web.key live there.
   LoginInteraction(std::string issuer, std::filesystem::path data_dir, LoginOptions options,
                    Access access, Hooks hooks, auth::Clock clock = auth::system_now);
+  ~LoginInteraction() override;
 
   void begin(const Request& req, std::string_view source, const auth::PendingAuthorization& p,
              const auth::InteractionHost& host, Done done) override;
@@ -77,7 +83,14 @@ class LoginInteraction : public auth::Interaction {
     std::vector<std::string> groups;
     std::int64_t auth_time = 0;
   };
-  struct Ctx;
+  // One browser request being answered.
+  struct Ctx {
+    const Request& req;
+    std::string_view source;
+    const auth::InteractionHost& host;
+    std::vector<std::string> set_cookies;  // put on whatever answers this request
+    std::string browser;                   // the pre-login browser id, once known
+  };
 
  private:
   using Response = web::Response;
@@ -115,6 +128,22 @@ class LoginInteraction : public auth::Interaction {
   auth::Outcome post_logout(Ctx& c);
   auth::Outcome post_revoke(Ctx& c);
 
+  // Federated login (federation.cpp).
+  struct Provider {
+    ProviderOptions o;
+    mutable std::mutex mu;
+    std::int64_t discovered_at = 0;
+    std::string authorization_endpoint, token_endpoint, jwks_uri;
+    std::unique_ptr<auth::ExternalJwks> jwks;
+  };
+  void init_providers();
+  Provider* provider(std::string_view name) const;
+  auth::Status discover(Provider& p) const;
+  std::vector<std::string> provider_origins() const;
+  web::Html provider_buttons(const Ctx& c, std::string_view pending_id) const;
+  auth::Outcome post_federated(Ctx& c);
+  auth::Outcome federated_callback(Ctx& c, std::string_view provider);
+
   void audit(boost::json::object e) const;
   static auth::ExtraHeaders cookie_headers(const Ctx& c);
 
@@ -129,6 +158,8 @@ class LoginInteraction : public auth::Interaction {
   ConsentStore consents_;
   web::SessionStore sessions_;
   Throttle throttle_;
+  mutable auth::RecordStore federation_;  // state of sign-ins at a provider (minutes)
+  std::vector<std::unique_ptr<Provider>> providers_;
 };
 
 }  // namespace bastion::login
