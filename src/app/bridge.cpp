@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "app/login_tokens.hpp"
 #include "auth/token_client.hpp"
 #include "gateway/http_channel.hpp"
 #include "protocol/jsonrpc.hpp"
@@ -42,7 +43,26 @@ int run_bridge(const BridgeOptions& opts) {
   auto strand = asio::make_strand(ioc);
   gateway::HttpChannelOptions copts{opts.url, opts.legacy_sse, opts.headers};
   std::shared_ptr<auth::TokenSource> tokens;
-  if (!opts.client_id.empty()) {
+  if (opts.login) {
+    LoginTokenOptions lo;
+    lo.mcp_url = opts.url;
+    lo.auth_base = opts.auth_url.empty() ? origin_of(opts.url) : opts.auth_url;
+    lo.client_id = opts.client_id;
+    lo.scope = opts.scope;
+    lo.state_dir = opts.state_dir;
+    lo.open_browser = opts.open_browser;
+    auto login = std::make_shared<LoginTokens>(std::move(lo));
+    if (auto first = login->authorization(); !first) {
+      spdlog::error("connect: cannot sign in: {}", first.error().reason);
+      return 1;
+    }
+    copts.authorization = [login](bool renew) {
+      auto r = login->authorization(renew);
+      if (r) return r.value();
+      spdlog::error("connect: cannot renew the token: {}", r.error().reason);
+      return std::string();
+    };
+  } else if (!opts.client_id.empty()) {
     std::string base = opts.auth_url.empty() ? origin_of(opts.url) : opts.auth_url;
     tokens =
         std::make_shared<auth::TokenSource>(base, opts.client_id, opts.client_secret, opts.scope);

@@ -19,6 +19,11 @@ struct BridgeOptions {
   // from <auth_url>/oauth2/token (default: the origin of `url`), sends it as
   // a bearer token, and fetches a new one before it expires or after a 401.
   std::string client_id, client_secret, scope, auth_url;
+  // --login: sign the user in with the authorization code flow instead
+  // (login_tokens.hpp); client_id is then an optional public client.
+  bool login = false;
+  bool open_browser = true;
+  std::string state_dir;
   // A longer line on stdin gets a parse error and is dropped as it arrives.
   std::size_t max_line_bytes = 16 * 1024 * 1024;
 };

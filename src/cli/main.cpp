@@ -71,6 +71,14 @@ int run(int argc, char** argv) {
   connect->add_option("--client-secret-file", bridge_secret_file, "Read the secret from a file")
       ->check(CLI::ExistingFile)
       ->excludes(secret_opt);
+  connect->add_flag("--login", bridge.login,
+                    "Sign in as a user (authorization code + PKCE in the browser, on a loopback "
+                    "redirect); the refresh token is kept sealed in --state-dir");
+  connect->add_option("--state-dir", bridge.state_dir,
+                      "Where --login keeps its sign-in (default: $XDG_STATE_HOME/bastion/connect "
+                      "or ~/.local/state/bastion/connect)");
+  bool no_browser = false;
+  connect->add_flag("--no-browser", no_browser, "With --login: only print the URL to open");
   connect->add_option("--scope", bridge.scope, "Scopes to ask for (default: all the client has)");
   connect->add_option("--auth-url", bridge.auth_url,
                       "Authorization server base URL (default: the origin of --url)");
@@ -175,7 +183,15 @@ int run(int argc, char** argv) {
       }
       bridge.client_secret = storage::first_line(*text);
     }
-    if (!bridge.client_id.empty() && bridge.client_secret.empty()) {
+    bridge.open_browser = !no_browser;
+    if (bridge.login && bridge.state_dir.empty()) {
+      const char* xdg = std::getenv("XDG_STATE_HOME");
+      const char* home = std::getenv("HOME");
+      bridge.state_dir = xdg && *xdg ? std::string(xdg) + "/bastion/connect"
+                         : home      ? std::string(home) + "/.local/state/bastion/connect"
+                                     : std::string("./bastion-connect");
+    }
+    if (!bridge.login && !bridge.client_id.empty() && bridge.client_secret.empty()) {
       std::cerr << "bastion: --client-id needs a secret: --client-secret-file, "
                    "$BASTION_CLIENT_SECRET or --client-secret\n";
       return 2;
