@@ -85,6 +85,9 @@ TEST(Throttle, LocksANameAfterItsFailuresUntilTheWindowPasses) {
   EXPECT_GT(t.wait("dave", "1.2.3.4"), 0);  // the source is locked for any name
   now += 61;
   EXPECT_EQ(t.wait("alice", "1.2.3.4"), 0);
+  // An unknown source ("") is no bucket: failures of others do not lock anyone.
+  for (int i = 0; i < 10; ++i) t.failed("user" + std::to_string(i), "");
+  EXPECT_EQ(t.wait("erin", ""), 0);
   t.failed("bob", "9.9.9.9");
   t.succeeded("bob");
   EXPECT_EQ(t.wait("bob", "9.9.9.8"), 0);

@@ -543,7 +543,8 @@ auth::Outcome LoginInteraction::post_login(Ctx& c) {
     return auth::Page{login_page(c, p ? &*p : nullptr, "Enter your user name and password.",
                                  user ? *user : "", http::status::bad_request)};
   std::string name = user->substr(0, 256);
-  if (auto wait = throttle_.wait(name, c.source); wait > 0) {
+  std::string_view source = c.source == "unknown" ? std::string_view() : c.source;
+  if (auto wait = throttle_.wait(name, source); wait > 0) {
     audit({{"event_type", "login_throttled"}, {"user", name}, {"source", std::string(c.source)}});
     return auth::Page{login_page(c, p ? &*p : nullptr,
                                  "Too many failed sign-in attempts. Try again in " +
@@ -552,7 +553,7 @@ auth::Outcome LoginInteraction::post_login(Ctx& c) {
   }
   auto verified = users_.verify(name, *password);
   if (!verified) {
-    throttle_.failed(name, c.source);
+    throttle_.failed(name, source);
     audit({{"event_type", "login_failed"}, {"user", name}, {"source", std::string(c.source)}});
     return auth::Page{
         login_page(c, p ? &*p : nullptr, "Wrong user name or password.", name, http::status::ok)};

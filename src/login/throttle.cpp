@@ -18,8 +18,9 @@ std::int64_t Throttle::wait_locked(const std::string& key, int limit, std::int64
 std::int64_t Throttle::wait(std::string_view user, std::string_view source) {
   std::lock_guard lock(mu_);
   std::int64_t now = clock_();
-  return std::max(wait_locked("u:" + std::string(user), o_.per_user, now),
-                  wait_locked("s:" + std::string(source), o_.per_source, now));
+  std::int64_t u = wait_locked("u:" + std::string(user), o_.per_user, now);
+  if (source.empty()) return u;
+  return std::max(u, wait_locked("s:" + std::string(source), o_.per_source, now));
 }
 
 void Throttle::failed(std::string_view user, std::string_view source) {
@@ -32,7 +33,7 @@ void Throttle::failed(std::string_view user, std::string_view source) {
       it = it->second.empty() || it->second.back() + o_.window <= now ? failures_.erase(it)
                                                                       : std::next(it);
   failures_["u:" + std::string(user)].push_back(now);
-  failures_["s:" + std::string(source)].push_back(now);
+  if (!source.empty()) failures_["s:" + std::string(source)].push_back(now);
 }
 
 void Throttle::succeeded(std::string_view user) {

@@ -3,6 +3,10 @@
 // without checking the password (no argon2id work for an attacker to
 // spend) until the window has passed. A success clears the name's count.
 //
+// An empty source is not counted: when the address is not known (the
+// transport says "unknown"), one bucket for everyone would let any 20
+// failures lock every user out.
+//
 // Counts live in this process: replicas each count on their own, so N
 // replicas allow N times the attempts (documented).
 //
