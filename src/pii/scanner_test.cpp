@@ -386,5 +386,35 @@ TEST(PiiPatterns, OwnFormatExtends) {
   }
 }
 
+// Native anchors: only number and ipv6, only `"native": true`, never with a
+// regex; a set of native anchors alone scans (no Vectorscan database).
+TEST(PiiPatterns, NativeAnchors) {
+  const char* bad[] = {
+      R"({"format": "bastion-pii/1", "anchors": [{"validator": "email", "native": true}]})",
+      R"({"format": "bastion-pii/1", "anchors": [{"validator": "number", "native": false}]})",
+      R"({"format": "bastion-pii/1", "anchors": [{"validator": "number", "native": 1}]})",
+      R"({"format": "bastion-pii/1",
+          "anchors": [{"validator": "number", "native": true, "regex": "[0-9]"}]})",
+      R"({"format": "bastion-pii/1", "anchors": [{"native": true}]})",
+  };
+  for (const char* text : bad) {
+    try {
+      parse_patterns_text(text, "native.json");
+      ADD_FAILURE() << text;
+    } catch (const PatternError& e) {
+      EXPECT_NE(std::string(e.what()).find("native"), std::string::npos) << e.what();
+    }
+  }
+  PiiScanner only(parse_patterns_text(
+      R"({"format": "bastion-pii/1", "anchors": [{"validator": "number", "native": true},
+                                                 {"validator": "ipv6", "native": true}]})",
+      "native.json"));
+  auto f = only.scan("kim@example.com 010-1234-5678 at 2001:db8::1 ok");
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[0].type, "phone");
+  EXPECT_EQ(f[1].type, "ipv6");
+  EXPECT_TRUE(only.scan("nothing here, 12 of 30").empty());
+}
+
 }  // namespace
 }  // namespace bastion::pii
