@@ -677,7 +677,7 @@ void AuditLog::try_recover_locked() {
 
 int AuditLog::take_sync_fd_locked() {
   dirty_ = false;
-  return ::dup(fd_);
+  return ::fcntl(fd_, F_DUPFD_CLOEXEC, 3);  // never inherited by a child
 }
 
 void AuditLog::sync() {

@@ -44,8 +44,12 @@ struct Fixture {
     // does) and finishes without waiting for the answer.
     b->add_tool(json::object{{"name", "asker"}},
                 [this](json::object, RequestContext& ctx) -> asio::awaitable<protocol::Outcome> {
+                  // The executor first: GCC 12 mishandles a lambda temporary
+                  // in a full-expression that also holds a co_await (the
+                  // closure's captures were released early).
+                  auto ex = co_await asio::this_coro::executor;
                   asio::co_spawn(
-                      co_await asio::this_coro::executor,
+                      ex,
                       [c = ctx.shared_from_this(), this]() -> asio::awaitable<void> {
                         asked = co_await c->client_request("sampling/createMessage", {});
                       },

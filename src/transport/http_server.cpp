@@ -4,9 +4,12 @@
 // registered routes. One coroutine per connection, Beast-style.
 #include "transport/http_server.hpp"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -44,6 +47,33 @@ bool is_loopback_address(const std::string& addr) {
 }
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+
+// Accepts one connection with accept4(SOCK_CLOEXEC): Asio's async_accept uses
+// accept(2), so a connection would exist without close-on-exec until its
+// handler ran, long enough for a fork on another thread to copy it. Drains
+// the backlog without a trip through the reactor per connection (waits only
+// when nothing is pending), so a busy server still takes new connections
+// promptly.
+asio::awaitable<std::tuple<boost::system::error_code, tcp::socket>> accept_cloexec(
+    tcp::acceptor& acceptor, const asio::any_io_executor& ex) {
+  for (;;) {
+    int fd = ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd >= 0) {
+      tcp::socket sock(ex);
+      boost::system::error_code ec;
+      sock.assign(acceptor.local_endpoint(ec).protocol(), fd, ec);
+      if (ec) ::close(fd);
+      co_return std::tuple{ec, std::move(sock)};
+    }
+    int e = errno;
+    if (e == EINTR || e == ECONNABORTED) continue;
+    if (e != EAGAIN && e != EWOULDBLOCK)
+      co_return std::tuple{boost::system::error_code(e, boost::system::system_category()),
+                           tcp::socket(ex)};
+    auto [ec] = co_await acceptor.async_wait(tcp::acceptor::wait_read, tuple_awaitable);
+    if (ec) co_return std::tuple{ec, tcp::socket(ex)};
+  }
+}
 
 // One request read from a connection: the request, or the refusal to send
 // before closing, or neither (the peer went away or timed out: close quietly).
@@ -84,17 +114,18 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     auto& acceptor = self->acceptor;
     auto& opts = self->opts;
     auto& connections = self->connections;
+    asio::steady_timer backoff(acceptor.get_executor());
     for (;;) {
-      auto [ec, sock] =
-          co_await acceptor.async_accept(asio::make_strand(self->ioc), tuple_awaitable);
+      auto [ec, sock] = co_await accept_cloexec(acceptor, asio::make_strand(self->ioc));
       if (ec) {
         if (self->stopping || ec == asio::error::operation_aborted) break;
         spdlog::warn("http: accept failed: {}", ec.message());
+        // Out of descriptors (EMFILE/ENFILE/ENOBUFS): the connection stays
+        // queued, so retrying at once would spin. Wait for one to close.
+        backoff.expires_after(std::chrono::milliseconds(50));
+        co_await backoff.async_wait(tuple_awaitable);
         continue;
       }
-      // Asio accepts without SOCK_CLOEXEC: no client connection may reach a
-      // process Bastion starts.
-      ::fcntl(sock.native_handle(), F_SETFD, FD_CLOEXEC);
       if (connections.load() >= opts.max_connections) {
         boost::system::error_code ignored;
         sock.close(ignored);
@@ -269,7 +300,13 @@ void HttpServer::bind() {
   auto addr = asio::ip::make_address(i.opts.host, ec);
   if (ec) throw std::runtime_error(fmt::format("invalid listen address '{}'", i.opts.host));
   tcp::endpoint ep(addr, i.opts.port);
-  i.acceptor.open(ep.protocol(), ec);
+  // The listener is close-on-exec from its first instant (Asio's open uses
+  // socket(2) without SOCK_CLOEXEC): no process Bastion starts inherits it.
+  int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    ec.assign(errno, boost::system::system_category());
+  else if (i.acceptor.assign(ep.protocol(), fd, ec); ec)
+    ::close(fd);
   if (!ec) i.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) i.acceptor.bind(ep, ec);
   if (!ec) i.acceptor.listen(asio::socket_base::max_listen_connections, ec);
