@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <boost/json/basic_parser_impl.hpp>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -126,7 +127,8 @@ struct StrictHandler {
   std::vector<Span>& spans;
   std::vector<Level>& levels;
   std::string& part;
-  std::string duplicate;  // set when refused
+  std::string duplicate;      // set when refused
+  bool out_of_range = false;  // a number beyond double (1e400), refused
 
   // False when the innermost open object already has `key`.
   bool remember(std::string_view key) {
@@ -200,7 +202,15 @@ struct StrictHandler {
     st.push_uint64(u);
     return true;
   }
-  bool on_double(double d, json::string_view, json::error_code&) {
+  bool on_double(double d, json::string_view, json::error_code& ec) {
+    // 1e400 reads as infinity, which serializes as "Infinity": not JSON, so a
+    // relayed message or an audit record would no longer parse (found by
+    // fuzz/jsonrpc).
+    if (!std::isfinite(d)) {
+      out_of_range = true;
+      ec = json::error::exponent_overflow;
+      return false;
+    }
     st.push_double(d);
     return true;
   }
@@ -231,6 +241,8 @@ std::variant<json::value, RpcError> parse_json(std::string_view text) {
     if (!p.handler().duplicate.empty())
       return RpcError{kParseError, fmt::format("Parse error: duplicate key \"{}\" in an object",
                                                p.handler().duplicate.substr(0, 64))};
+    if (p.handler().out_of_range)
+      return RpcError{kParseError, "Parse error: a number is out of range (beyond a double)"};
     return RpcError{kParseError, fmt::format("Parse error: {}", ec.message())};
   }
   return p.handler().st.release();

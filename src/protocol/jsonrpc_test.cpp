@@ -128,6 +128,21 @@ TEST(ParseJson, ManyDistinctKeysStayCheap) {
   EXPECT_EQ(parse_json(text).index(), 1u);
 }
 
+TEST(ParseJson, NumbersBeyondADoubleAreRefused) {
+  // fuzz/jsonrpc: 1e400 was read as infinity and written back as
+  // "Infinity", which no JSON reader (Bastion included) accepts.
+  for (const char* text : {R"({"a":1e400})", R"([-1e8880])", R"({"x":{"y":[2.5e309]}})"}) {
+    auto parsed = parse_json(text);
+    ASSERT_EQ(parsed.index(), 1u) << text;
+    EXPECT_EQ(std::get<RpcError>(parsed).code, kParseError);
+    EXPECT_NE(std::get<RpcError>(parsed).message.find("out of range"), std::string::npos);
+  }
+  // The largest double and ordinary ones pass, and write back as JSON.
+  auto ok = parse_json(R"({"a":1.7976931348623157e308,"b":-2.5,"c":1e-400})");
+  ASSERT_EQ(ok.index(), 0u);
+  EXPECT_EQ(parse_json(to_string(std::get<0>(ok))).index(), 0u);
+}
+
 TEST(ParseJson, RejectsTrailingData) {
   EXPECT_EQ(parse_json(R"({"a":1} {"b":2})").index(), 1u);
   EXPECT_EQ(parse_json(" {\"a\":1} \n").index(), 0u);
