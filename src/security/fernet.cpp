@@ -179,8 +179,11 @@ CryptoStatus check_ttl(std::int64_t stamp, std::optional<std::chrono::seconds> t
                        std::optional<std::int64_t> now) {
   if (!ttl) return std::monostate{};
   std::int64_t t = now ? *now : unix_now();
-  if (stamp + ttl->count() < t) return err(CryptoError::Code::kExpired, "token has expired");
-  if (t + kMaxClockSkew < stamp)
+  // In 128 bits: a ttl of seconds::max() ("forever") or a stamp near the
+  // ends of int64 overflowed (undefined behaviour; found by fuzz/fernet).
+  using Wide = __int128;
+  if (Wide{stamp} + ttl->count() < t) return err(CryptoError::Code::kExpired, "token has expired");
+  if (Wide{t} + kMaxClockSkew < stamp)
     return err(CryptoError::Code::kFutureToken, "token is stamped in the future");
   return std::monostate{};
 }

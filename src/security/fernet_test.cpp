@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <ctime>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "protocol/base64.hpp"
@@ -101,6 +102,18 @@ TEST(Fernet, ErrorCodesTellWhatWentWrong) {
   EXPECT_EQ(k.decrypt("not a token").code(), CryptoError::Code::kInvalidToken);
   EXPECT_EQ(k.decrypt("").code(), CryptoError::Code::kInvalidToken);
   EXPECT_EQ(k.extract_timestamp(tok).value(), 1000);
+}
+
+TEST(Fernet, ExtremeTtlsAndStampsDoNotOverflow) {
+  // fuzz/fernet: stamp + ttl overflowed for a ttl of seconds::max() (UBSan),
+  // and in practice wrapped to "expired".
+  auto k = Fernet::from_key(Fernet::generate_key()).value();
+  auto forever = std::chrono::seconds::max();
+  EXPECT_TRUE(k.decrypt(k.encrypt_at_time("x", 1000), forever, 2000));
+  auto late = k.encrypt_at_time("x", std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(k.decrypt(late, forever, 2000).code(), CryptoError::Code::kFutureToken);
+  // Stamped and read at the last second int64 holds: fresh.
+  EXPECT_TRUE(k.decrypt(late, std::chrono::seconds(10), std::numeric_limits<std::int64_t>::max()));
 }
 
 TEST(Fernet, KeysAreStrict) {
