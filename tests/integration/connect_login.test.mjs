@@ -60,6 +60,12 @@ const pii = (client) => client.callTool({ name: 'test_pii_detection', arguments:
 test('first run: the user signs in in the browser, then tools work and the token renews silently', async () => {
   const ctx = await browser.newContext();
   const b = await bridge(async (url) => {
+    // Another local program answers the bridge's loopback first, with a code of its own: the
+    // bridge ignores an answer without its state and keeps waiting for the real one.
+    const callback = new URL(new URL(url).searchParams.get('redirect_uri'));
+    const forged = await fetch(`${callback.origin}/callback?code=attacker-code&state=guessed`);
+    assert.equal(forged.status, 400);
+    assert.match(await forged.text(), /not the sign-in bastion connect started/);
     const page = await ctx.newPage();
     await page.goto(url);
     await page.getByLabel('User name').fill('alice');
