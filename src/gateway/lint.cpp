@@ -1,0 +1,283 @@
+#include "gateway/lint.hpp"
+
+#include <fmt/format.h>
+#include <hs/hs.h>
+
+#include <memory>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+
+#include "pii/normalize.hpp"
+#include "protocol/printable.hpp"
+
+namespace bastion::gateway {
+
+namespace json = boost::json;
+
+namespace {
+
+struct Pattern {
+  const char* rule;
+  const char* regex;
+};
+
+// Words of a phrase must be near each other in one sentence ([^.\n]{0,N}),
+// so a long description cannot make a far-apart pair of words a finding.
+const Pattern kPatterns[] = {
+    {"instruction",
+     R"(\b(ignore|disregard|forget|override)\b[^.\n]{0,40}\b(previous|prior|above|earlier|preceding|all|any|other|system|your)\b[^.\n]{0,20}\b(instructions?|prompts?|rules|directions|guidelines|guardrails)\b)"},
+    {"instruction",
+     R"(<\s*/?\s*(important|system|instructions?|secret|hidden|admin|assistant|critical)\s*>)"},
+    {"instruction", R"(\[\s*/?\s*(system|important|inst|admin)\s*\])"},
+    {"instruction", R"(<\|?\s*im_start|<<\s*sys\s*>>)"},
+    {"instruction",
+     R"(\b(before|prior to|after)\s+(using|calling|invoking|running)\s+(this|any|the|other)\s+tools?\b)"},
+    {"instruction",
+     R"(\b(the\s+)?(assistant|ai assistant|llm|language model)\s+(must|should|shall|will|needs to|is required to)\b)"},
+    {"instruction",
+     R"(\b(do not|don't|dont|never|without)\s+(ever\s+)?(tell|telling|inform|informing|mention|mentioning|notify|notifying|reveal|revealing|alert|alerting|show|showing|disclose|disclosing)\s+(this\s+|it\s+|anything\s+)?(to\s+)?the\s+user(\s|[.,;:!)]|$))"},
+    {"instruction", R"(\bhide\b[^.\n]{0,40}\bfrom\s+the\s+user\b)"},
+    {"instruction", R"(\b(the\s+)?user\s+(must|should)\s+not\s+(know|see|notice|find out)\b)"},
+    {"instruction", R"(\bkeep\s+(this|it)\s+(a\s+)?(secret|hidden)\b)"},
+    {"sensitive_file",
+     R"((~|\$home|%userprofile%)[/\\]\.(ssh|aws|gnupg|kube|docker|netrc|config[/\\](gcloud|gh))|\bid_(rsa|ed25519|ecdsa|dsa)\b|/etc/(passwd|shadow|sudoers)\b|\bmcp\.json\b|claude_desktop_config|\.aws[/\\]credentials|\.git-credentials|\.npmrc\b|\.pgpass\b)"},
+    {"tool_call",
+     R"(\b(also|first|always|must|should|then)\s+(call|invoke|run|use)\s+(the\s+)?[`'"]?[a-z0-9_.-]+[`'"]?\s+(tool|function)\b)"},
+    {"tool_call",
+     R"(\binstead\s+of\s+(using\s+|calling\s+)?(the\s+)?[`'"]?[a-z0-9_.-]+[`'"]?\s+(tool|function)\b)"},
+    {"exfiltration_url",
+     R"(\b(send|post|upload|forward|transmit|exfiltrate|submit|leak|copy|pass|report)\b[^.\n]{0,80}(https?://|\b(webhook|endpoint)\b))"},
+    {"exfiltration_url",
+     R"(https?://\S+\s[^.\n]{0,40}\b(with|including|containing|appending)\b[^.\n]{0,40}\b(contents?|data|token|keys?|password|secrets?|conversation|history|credentials)\b)"},
+    {"exfiltration_url", R"(https?://\S*[?&][a-z_]{1,20}=\{)"},
+};
+
+struct Db {
+  hs_database_t* db = nullptr;
+  ~Db() {
+    if (db) hs_free_database(db);
+  }
+};
+
+const Db& database() {
+  static Db d = [] {
+    Db out;
+    std::vector<const char*> exprs;
+    std::vector<unsigned> flags, ids;
+    for (unsigned i = 0; i < std::size(kPatterns); ++i) {
+      exprs.push_back(kPatterns[i].regex);
+      flags.push_back(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH);
+      ids.push_back(i);
+    }
+    hs_compile_error_t* err = nullptr;
+    if (hs_compile_multi(exprs.data(), flags.data(), ids.data(),
+                         static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &out.db,
+                         &err) != HS_SUCCESS) {
+      std::string msg = err && err->message ? err->message : "unknown error";
+      hs_free_compile_error(err);
+      throw std::logic_error("lint patterns do not compile: " + msg);
+    }
+    return out;
+  }();
+  return d;
+}
+
+struct Scratch {
+  hs_scratch_t* s = nullptr;
+  ~Scratch() {
+    if (s) hs_free_scratch(s);
+  }
+};
+
+// Decodes one UTF-8 code point at `i` (Boost.JSON has validated the text).
+std::uint32_t decode(std::string_view s, std::size_t& i) {
+  auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) {
+    ++i;
+    return c;
+  }
+  std::size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+  std::uint32_t cp = len == 1 ? c : c & (0xff >> (len + 1));
+  for (std::size_t k = 1; k < len && i + k < s.size(); ++k)
+    cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
+  i += len;
+  return cp;
+}
+
+const char* hidden_kind(std::uint32_t cp, std::uint32_t prev, std::uint32_t next) {
+  if (cp >= 0xe0000 && cp <= 0xe007f) return "Unicode tag character";
+  if (cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+      (cp >= 0x2066 && cp <= 0x2069))
+    return "bidi control";
+  if (cp == 0x200b || cp == 0x200c || (cp >= 0x2060 && cp <= 0x2064) || cp == 0xfeff ||
+      cp == 0x180e || cp == 0x00ad)
+    return "zero-width character";
+  // A zero-width joiner belongs between emoji; next to a letter it hides.
+  if (cp == 0x200d && (prev < 0x2000 || next < 0x2000)) return "zero-width character";
+  if ((cp >= 0xfe00 && cp <= 0xfe0e) || (cp >= 0xe0100 && cp <= 0xe01ef))
+    return "variation selector";
+  if ((cp < 0x20 && cp != '\n' && cp != '\r' && cp != '\t') || cp == 0x7f ||
+      (cp >= 0x80 && cp < 0xa0))
+    return "control character";
+  return nullptr;
+}
+
+enum class Script { kNone, kLatin, kCyrillic, kGreek, kLookalike };
+
+Script script_of(std::uint32_t cp) {
+  if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
+      (cp >= 0xc0 && cp <= 0x24f && cp != 0xd7 && cp != 0xf7))
+    return Script::kLatin;
+  if (cp >= 0x400 && cp <= 0x4ff) return Script::kCyrillic;
+  if (cp >= 0x370 && cp <= 0x3ff) return Script::kGreek;
+  // Mathematical alphanumerics and full-width Latin read as plain letters.
+  if ((cp >= 0x1d400 && cp <= 0x1d7ff) || (cp >= 0xff21 && cp <= 0xff3a) ||
+      (cp >= 0xff41 && cp <= 0xff5a))
+    return Script::kLookalike;
+  return Script::kNone;
+}
+
+class Linter {
+ public:
+  Linter(const LintContext& ctx, std::vector<LintFinding>& out) : ctx_(ctx), out_(out) {
+    if (hs_alloc_scratch(database().db, &scratch_.s) != HS_SUCCESS) throw std::bad_alloc();
+  }
+
+  void walk(const json::value& v, const std::string& path) {
+    if (v.is_string()) {
+      text(v.get_string(), path);
+    } else if (v.is_object()) {
+      for (auto& kv : v.get_object()) {
+        std::string p = path + "/" + std::string(kv.key());
+        text(kv.key(), p + " (key)");
+        walk(kv.value(), p);
+      }
+    } else if (v.is_array()) {
+      std::size_t i = 0;
+      for (auto& e : v.get_array()) walk(e, path + "/" + std::to_string(i++));
+    }
+  }
+
+ private:
+  void add(std::string rule, const std::string& path, std::string detail) {
+    if (!seen_.insert(rule + "|" + path).second) return;
+    out_.push_back(LintFinding{std::move(rule), path, std::move(detail)});
+  }
+
+  void text(std::string_view s, const std::string& path) {
+    if (s.empty()) return;
+    std::size_t limit = path == "/description" ? kLintMaxDescription : kLintMaxString;
+    if (s.size() > limit)
+      add("oversized", path, fmt::format("{} bytes (at most {})", s.size(), limit));
+    characters(s, path);
+    phrases(s, path);
+    mentions(s, path);
+  }
+
+  void characters(std::string_view s, const std::string& path) {
+    std::uint32_t prev = 0;
+    // Words: runs of letters; a word mixing scripts reads as something else.
+    bool latin = false, foreign = false;
+    std::size_t letters = 0, word_start = 0;
+    auto end_word = [&](std::size_t end) {
+      if (letters >= 3 && latin && foreign)
+        add("lookalike", path,
+            "'" + protocol::printable(s.substr(word_start, end - word_start)) +
+                "' mixes Latin with Cyrillic or Greek letters");
+      latin = foreign = false;
+      letters = 0;
+    };
+    for (std::size_t i = 0; i < s.size();) {
+      std::size_t at = i;
+      std::uint32_t cp = decode(s, i);
+      std::size_t j = i;
+      std::uint32_t next = i < s.size() ? decode(s, j) : 0;
+      if (const char* kind = hidden_kind(cp, prev, next))
+        add("hidden_characters", path, fmt::format("{} U+{:04X} at byte {}", kind, cp, at));
+      Script sc = script_of(cp);
+      if (sc == Script::kLookalike) {
+        add("lookalike", path,
+            fmt::format("U+{:04X} at byte {} is a mathematical or full-width letter", cp, at));
+      } else if (sc != Script::kNone) {
+        if (letters == 0) word_start = at;
+        ++letters;
+        (sc == Script::kLatin ? latin : foreign) = true;
+      } else {
+        end_word(at);
+      }
+      prev = cp;
+    }
+    end_word(s.size());
+  }
+
+  struct MatchCtx {
+    Linter* self;
+    const std::string* path;
+    std::string_view text;
+  };
+
+  static int on_match(unsigned id, unsigned long long /*from*/, unsigned long long to,
+                      unsigned /*flags*/, void* p) {
+    auto* m = static_cast<MatchCtx*>(p);
+    std::size_t end = static_cast<std::size_t>(to);
+    std::size_t begin = end > 60 ? end - 60 : 0;
+    m->self->add(kPatterns[id].rule, *m->path,
+                 "... " + protocol::printable(m->text.substr(begin, end - begin), 120));
+    return 0;
+  }
+
+  void phrases(std::string_view s, const std::string& path) {
+    pii::NormalizedText norm(s);
+    std::string_view t = norm.text();
+    MatchCtx m{this, &path, t};
+    hs_scan(database().db, t.data(), static_cast<unsigned>(t.size()), 0, scratch_.s, on_match, &m);
+  }
+
+  void mentions(std::string_view s, const std::string& path) {
+    auto word_char = [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '_' || c == '-' || c == '.';
+    };
+    for (const auto& name : ctx_.other_tools) {
+      if (name.empty()) continue;
+      for (std::size_t pos = s.find(name); pos != std::string_view::npos;
+           pos = s.find(name, pos + 1)) {
+        bool left = pos == 0 || !word_char(s[pos - 1]);
+        std::size_t e = pos + name.size();
+        // A trailing '.' ends a sentence, not the name.
+        bool right = e >= s.size() || !word_char(s[e]) ||
+                     (s[e] == '.' && (e + 1 >= s.size() || !word_char(s[e + 1])));
+        if (left && right) {
+          add("other_server_tool", path,
+              "mentions '" + protocol::printable(name) + "', a tool of another server");
+          break;
+        }
+      }
+    }
+  }
+
+  const LintContext& ctx_;
+  std::vector<LintFinding>& out_;
+  std::set<std::string> seen_;
+  Scratch scratch_;
+};
+
+}  // namespace
+
+std::vector<LintFinding> lint_definition(const json::object& definition,
+                                         const LintContext& context) {
+  std::vector<LintFinding> out;
+  Linter l(context, out);
+  l.walk(definition, "");
+  return out;
+}
+
+json::array findings_json(const std::vector<LintFinding>& findings) {
+  json::array out;
+  for (const auto& f : findings)
+    out.push_back(json::object{{"rule", f.rule}, {"path", f.path}, {"detail", f.detail}});
+  return out;
+}
+
+}  // namespace bastion::gateway

@@ -1,0 +1,57 @@
+// The tool-poisoning linter: findings in a pinned definition (definition.hpp)
+// that try to steer the model instead of describing the tool. Pure function;
+// what it reads is every string of the definition (descriptions, titles,
+// schema property names and descriptions, enum values, defaults).
+//
+//   hidden_characters   Unicode tag characters (U+E0000-E007F), bidi
+//                       controls, zero-width characters, variation selectors
+//                       other than the emoji one, C0/C1 controls and ESC
+//   lookalike           a word mixing Latin with Cyrillic or Greek letters,
+//                       or mathematical/full-width letters that read as Latin
+//   instruction         text addressed to the assistant: "ignore previous
+//                       instructions", <IMPORTANT>/<system> blocks, "before
+//                       using this tool ...", "do not tell the user"
+//   sensitive_file      a request to read SSH/cloud keys, /etc/passwd, MCP
+//                       client configurations and the like
+//   tool_call           a request to call (or to use instead) another tool
+//   other_server_tool   a mention of another server's tool by name
+//   exfiltration_url    a URL together with a request to send data to it
+//   oversized           a description over 4 KiB, any other string over 2 KiB
+//
+// Instruction patterns run (Vectorscan, caseless) over the text as the PII
+// scanner normalizes it (NFKC, invisible characters removed), so full-width
+// letters or a zero-width space inside "ignore" do not hide a phrase.
+// Ordinary descriptions — of file, network, database or Korean tools — must
+// produce no finding (lint_test.cpp holds hard negatives).
+//
+// Thread-safety: lint_definition may be called from any thread.
+#pragma once
+
+#include <boost/json.hpp>
+#include <string>
+#include <vector>
+
+namespace bastion::gateway {
+
+struct LintFinding {
+  std::string rule;    // one of the rules above
+  std::string path;    // JSON Pointer of the string ("/description")
+  std::string detail;  // what was found, printable
+};
+
+struct LintContext {
+  // Names of other servers' tools that a description should not mention:
+  // their exposed names ("files__read_file") and their names at the server.
+  std::vector<std::string> other_tools;
+};
+
+inline constexpr std::size_t kLintMaxDescription = 4096;
+inline constexpr std::size_t kLintMaxString = 2048;
+
+std::vector<LintFinding> lint_definition(const boost::json::object& definition,
+                                         const LintContext& context = {});
+
+// The findings as JSON (for the pin store and audit events).
+boost::json::array findings_json(const std::vector<LintFinding>& findings);
+
+}  // namespace bastion::gateway
