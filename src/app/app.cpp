@@ -280,6 +280,9 @@ void App::attach_gateway() {
   };
   // Refused catalogue entries and name/URI conflicts are audit events.
   if (audit) go.audit = [audit](boost::json::object e) { audit->append(std::move(e)); };
+  // Tool definitions are pinned beside the other shared state; check-config
+  // writes nothing.
+  if (!opts_.check_only) go.pins_dir = std::filesystem::path(opts_.data_dir) / "pins";
   gateway_ =
       std::make_shared<gateway::GatewayBackend>(io_.get_executor(), upstreams_, std::move(go));
   engine_->add_backend(gateway_);

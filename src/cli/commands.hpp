@@ -36,6 +36,8 @@ std::filesystem::path auth_data_dir(const Common& common);
 std::vector<Command> add_user_commands(CLI::App& cli, Common& common);
 // client add, token.
 std::vector<Command> add_auth_commands(CLI::App& cli, Common& common);
+// tools list|diff|approve|reject.
+std::vector<Command> add_tools_commands(CLI::App& cli, Common& common);
 // secret, encrypt, decrypt, keys, pii, audit.
 std::vector<Command> add_security_commands(CLI::App& cli, Common& common);
 

@@ -114,6 +114,7 @@ int run(int argc, char** argv) {
   auto commands = cli::add_auth_commands(cli, common);
   for (auto& c : cli::add_security_commands(cli, common)) commands.push_back(std::move(c));
   for (auto& c : cli::add_user_commands(cli, common)) commands.push_back(std::move(c));
+  for (auto& c : cli::add_tools_commands(cli, common)) commands.push_back(std::move(c));
 
   try {
     cli.parse(argc, argv);

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "gateway/definition.hpp"
 #include "protocol/printable.hpp"
 
 namespace bastion::gateway {
@@ -135,6 +136,8 @@ AdmittedCatalogue admit(Kind kind, std::vector<json::object> items, std::string_
       continue;
     }
     std::string original(key->get_string());
+    json::object definition =
+        kind == Kind::kResource ? json::object{} : pinned_definition(kind, item);
     for (std::string_view field : {"description", "title"}) {
       auto* v = item.if_contains(field);
       if (!v || !v->is_string() || v->get_string().size() <= limits.max_description) continue;
@@ -159,7 +162,8 @@ AdmittedCatalogue admit(Kind kind, std::vector<json::object> items, std::string_
       item["name"] = exposed;
       if (!prefix.empty() && !item.contains("title")) item["title"] = original;
     }
-    candidates.push_back(CatalogueEntry{std::move(item), std::move(original), std::move(exposed)});
+    candidates.push_back(CatalogueEntry{std::move(item), std::move(original), std::move(exposed),
+                                        std::move(definition)});
   }
   // Pass 2: a name declared twice, or two that expose as one, is refused
   // both times (which one was meant is unknowable).

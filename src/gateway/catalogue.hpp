@@ -58,6 +58,9 @@ struct CatalogueEntry {
   boost::json::object item;  // as listed to clients (exposed name, cut description)
   std::string original;      // its name (tools, prompts) or URI/template at the server
   std::string exposed;       // the name or URI clients use
+  // What is pinned of it (definition.hpp), as the server sent it: its own
+  // name, the whole description. Empty for resources (not pinned).
+  boost::json::object definition;
 };
 
 // Something the server listed that Bastion does not pass on, or changed.

@@ -3,11 +3,15 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <set>
 
+#include "gateway/definition.hpp"
 #include "protocol/printable.hpp"
 #include "protocol/uri_template.hpp"
 
@@ -21,6 +25,7 @@ using server::Kind;
 GatewayBackend::GatewayBackend(asio::any_io_executor ex, std::vector<UpstreamOptions> upstreams,
                                GatewayOptions options)
     : ex_(ex), opts_(std::move(options)) {
+  if (!opts_.pins_dir.empty()) pins_ = std::make_shared<PinStore>(opts_.pins_dir);
   for (auto& o : upstreams) upstreams_.push_back(make_upstream(o));
 }
 
@@ -59,6 +64,10 @@ std::shared_ptr<Upstream> GatewayBackend::make_upstream(const UpstreamOptions& o
     if (self->listener_) self->listener_->notify({server, session}, std::move(n));
   };
   ev.catalogue_note = [self, server = o.name](const CatalogueNote& n) { self->note(server, n); };
+  if (o.pinning != PinMode::kOff || o.lint != LintMode::kOff)
+    ev.vet = [self, o](Kind k, const std::vector<CatalogueEntry>& entries) {
+      return self->vet(o, k, entries);
+    };
   return std::make_shared<Upstream>(ex_, o, std::move(ev), opts_.channel_factory);
 }
 
@@ -170,6 +179,12 @@ void GatewayBackend::start() {
   // So are the cgroups of a bastion that was killed (its servers died with it).
   for (auto& root : cgroup_roots) sandbox::remove_stale_cgroups(root, sandbox::Host::system());
   for (auto& u : all) start_if_eager(u);
+  if (pins_ && !weak_from_this().expired()) {
+    auto strand = asio::make_strand(ex_);
+    pin_timer_ = std::make_shared<asio::steady_timer>(strand);
+    asio::co_spawn(strand, watch_pins(weak_from_this(), pin_timer_, opts_.pins_poll),
+                   asio::detached);
+  }
 }
 
 void GatewayBackend::start_if_eager(const std::shared_ptr<Upstream>& u) {
@@ -237,6 +252,8 @@ GatewayBackend::ReloadReport GatewayBackend::reload(std::vector<UpstreamOptions>
 }
 
 void GatewayBackend::shutdown() {
+  shut_ = true;
+  if (pin_timer_) asio::post(pin_timer_->get_executor(), [t = pin_timer_] { t->cancel(); });
   for (auto& u : snapshot()) u->stop("gateway shutdown");
   std::map<const Upstream*, std::map<std::string, std::shared_ptr<Upstream>>> all;
   {
@@ -382,6 +399,7 @@ asio::awaitable<std::vector<server::Listed>> GatewayBackend::list(Kind kind,
     if (u->state() != UpstreamState::kReady) co_await u->ensure_started();
     if (u->state() == UpstreamState::kReady) ready.push_back(u);
   }
+  check_pins();  // an operator's decision shows in the next list
   rebuild_index();
   for (auto& u : ready) {
     std::shared_ptr<Upstream> proto;
@@ -490,7 +508,25 @@ asio::awaitable<server::Settled> GatewayBackend::settle(server::Route route,
   // The instance that will serve the call must really have it.
   if (route.kind == Kind::kTool || route.kind == Kind::kPrompt) {
     auto original = u->original_of(route.kind, route.key);
-    if (!original) co_return unknown(route.kind, route.key);
+    if (!original) {
+      // Only a call that fails anyway looks at the pins: a listed tool's
+      // call pays nothing for them.
+      if (auto why = u->withheld_reason(route.kind, route.key)) {
+        if (opts_.audit)
+          opts_.audit(json::object{{"event_type", "pin_call_refused"},
+                                   {"server", u->name()},
+                                   {"kind", kind_label(route.kind)},
+                                   {"name", route.key},
+                                   {"session", ctx.session_id()},
+                                   {"reason", *why}});
+        co_return protocol::RpcError{
+            protocol::kPolicyRejected,
+            fmt::format("{} '{}' of server '{}' is quarantined by Bastion: {}",
+                        kind_label(route.kind), route.key, u->name(), *why),
+            json::object{{"quarantined", true}, {"server", u->name()}}};
+      }
+      co_return unknown(route.kind, route.key);
+    }
     route.name = *original;
   } else {
     auto claimants = uri_claimants(route.key);
@@ -516,6 +552,114 @@ asio::awaitable<Outcome> GatewayBackend::call(const server::Route& route, std::s
   }
   auto u = std::static_pointer_cast<Upstream>(route.target);
   co_return co_await u->call(method, std::move(params), ctx);
+}
+
+namespace {
+
+// A name at a server that other servers' descriptions should not mention:
+// one that reads as an identifier (read_file, getUser, fs.read), not as a
+// word of ordinary prose (search, add).
+bool identifier_like(std::string_view n) {
+  if (n.size() < 5) return false;
+  for (std::size_t i = 0; i < n.size(); ++i)
+    if (n[i] == '_' || n[i] == '-' || n[i] == '.' || (i > 0 && n[i] >= 'A' && n[i] <= 'Z'))
+      return true;
+  return false;
+}
+
+}  // namespace
+
+std::vector<PinDecision> GatewayBackend::vet(const UpstreamOptions& o, Kind kind,
+                                             const std::vector<CatalogueEntry>& entries) {
+  LintContext lc;
+  if (o.lint != LintMode::kOff)
+    for (auto& proto : snapshot()) {
+      if (proto->name() == o.name) continue;
+      lc.other_prefixes.push_back(proto->options().prefix);
+      for (auto& e : catalogue_source(proto)->catalogue(Kind::kTool)) {
+        lc.other_tools.push_back(e.exposed);
+        if (identifier_like(e.original)) lc.other_tools.push_back(e.original);
+      }
+    }
+  std::vector<Observed> items;
+  items.reserve(entries.size());
+  for (auto& e : entries) {
+    Observed ob;
+    ob.kind = kind;
+    ob.name = e.original;
+    ob.definition = e.definition;
+    ob.hash = definition_hash(e.definition);
+    if (o.lint != LintMode::kOff) ob.findings = lint_definition(e.definition, lc);
+    items.push_back(std::move(ob));
+  }
+  std::vector<PinDecision> out;
+  if (o.pinning == PinMode::kOff || !pins_) {
+    // Nothing pinned: the linter alone decides.
+    for (auto& ob : items) {
+      if (!ob.findings.empty()) {
+        CatalogueNote n{
+            kind, protocol::printable(ob.name),
+            fmt::format("linter: {} ({})", ob.findings.front().rule, ob.findings.front().detail),
+            o.lint == LintMode::kBlock};
+        note(o.name, n);
+      }
+      if (o.lint == LintMode::kBlock && !ob.findings.empty())
+        out.push_back({PinVerdict::kWithhold,
+                       "the linter found instructions or hidden text in it (lint: block)"});
+      else
+        out.push_back({});
+    }
+    return out;
+  }
+  auto r = pins_->observe(o.name, kind, items, o.pinning, o.lint);
+  if (!r.error.empty())
+    spdlog::error("upstream {}: pins cannot be recorded ({}): its {}s are withheld", o.name,
+                  r.error, kind_label(kind));
+  for (auto& e : r.events) {
+    std::string type(e.at("event_type").as_string());
+    auto level = type == "pin_added" || type == "pin_change_withdrawn" || type == "pin_restored"
+                     ? spdlog::level::info
+                     : spdlog::level::warn;
+    spdlog::log(level, "upstream {}: {} '{}': {}{}", o.name, e.at("kind").as_string().c_str(),
+                protocol::printable(e.at("name").as_string()), type,
+                e.contains("findings") ? " (linter findings: run `bastion tools diff`)" : "");
+    if (opts_.audit) opts_.audit(std::move(e));
+  }
+  return std::move(r.decisions);
+}
+
+void GatewayBackend::check_pins() {
+  if (!pins_) return;
+  std::vector<std::shared_ptr<Upstream>> changed;
+  for (auto& proto : snapshot()) {
+    const auto& o = proto->options();
+    if (o.pinning == PinMode::kOff) continue;
+    std::string sig = pins_->signature(o.name);
+    {
+      std::lock_guard lk(pins_mu_);
+      auto& last = pin_signatures_[o.name];
+      if (last == sig) continue;
+      last = sig;
+    }
+    changed.push_back(proto);
+    std::lock_guard lk(instances_mu_);
+    if (auto it = per_session_.find(proto.get()); it != per_session_.end())
+      for (auto& [s, u] : it->second) changed.push_back(u);
+  }
+  for (auto& u : changed) u->revet();
+}
+
+asio::awaitable<void> GatewayBackend::watch_pins(std::weak_ptr<GatewayBackend> weak,
+                                                 std::shared_ptr<asio::steady_timer> timer,
+                                                 std::chrono::milliseconds every) {
+  for (;;) {
+    timer->expires_after(every);
+    auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    auto self = weak.lock();
+    if (!self || self->shut_) co_return;
+    self->check_pins();
+  }
 }
 
 }  // namespace bastion::gateway

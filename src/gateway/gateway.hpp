@@ -12,8 +12,11 @@
 // Each conflict and refused entry is logged and audited once.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
@@ -38,6 +41,13 @@ struct GatewayOptions {
   // Where the gateway's audit events go (refused catalogue entries, name
   // and URI conflicts); empty: only the log.
   std::function<void(boost::json::object event)> audit;
+  // Where tool, prompt and resource-template definitions are pinned
+  // (pin_store.hpp), normally <data_dir>/pins. Empty: nothing is pinned
+  // (every server behaves as `pinning: off`; `lint: block` still withholds).
+  std::filesystem::path pins_dir;
+  // How often the pins are looked at for an operator's decision (a stat per
+  // server); a tools/list looks at them too.
+  std::chrono::milliseconds pins_poll{1000};
 };
 
 class GatewayBackend : public server::Backend, public std::enable_shared_from_this<GatewayBackend> {
@@ -84,6 +94,17 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
 
  private:
   void rebuild_index();
+  // Upstream::Events::vet for server `o`: lints the entries, consults and
+  // updates the pins, audits what changed.
+  std::vector<PinDecision> vet(const UpstreamOptions& o, server::Kind kind,
+                               const std::vector<CatalogueEntry>& entries);
+  // Re-decides what clients see of each server whose pins another process
+  // (an operator's `bastion tools approve`) rewrote.
+  void check_pins();
+  // Runs on the timer's strand and holds no GatewayBackend between ticks.
+  static boost::asio::awaitable<void> watch_pins(std::weak_ptr<GatewayBackend> weak,
+                                                 std::shared_ptr<boost::asio::steady_timer> timer,
+                                                 std::chrono::milliseconds every);
   // The configured server whose namespace holds the tool/prompt name `key`.
   std::shared_ptr<Upstream> name_owner(std::string_view key) const;
   // The configured servers that list or template `uri`.
@@ -127,6 +148,11 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   std::vector<std::pair<std::string, std::shared_ptr<Upstream>>> templates_;  // uriTemplate, owner
   mutable std::mutex reported_mu_;
   mutable std::set<std::string> reported_;  // conflicts and notes already logged (bounded)
+  std::shared_ptr<PinStore> pins_;          // null without pins_dir
+  std::mutex pins_mu_;                      // guards pin_signatures_
+  std::map<std::string, std::string> pin_signatures_;  // server -> PinStore::signature
+  std::shared_ptr<boost::asio::steady_timer> pin_timer_;
+  std::atomic<bool> shut_{false};
   boost::asio::thread_pool stopper_{2};
 };
 

@@ -148,5 +148,22 @@ TEST(UpstreamConfig, CatalogueLimits) {
             std::string::npos);
 }
 
+TEST(UpstreamConfig, PinningAndLint) {
+  auto ups = parse(
+      "servers:\n  a:\n    command: x\n    pinning: warn\n    lint: block\n  b: {command: x}\n"
+      "mcpServers:\n  c: {command: x}\n");
+  EXPECT_EQ(ups[0].pinning, PinMode::kWarn);
+  EXPECT_EQ(ups[0].lint, LintMode::kBlock);
+  // Safe defaults, for the Cursor/Claude format too.
+  for (std::size_t i : {1u, 2u}) {
+    EXPECT_EQ(ups[i].pinning, PinMode::kEnforce);
+    EXPECT_EQ(ups[i].lint, LintMode::kWarn);
+  }
+  auto bad = error_of("servers:\n  a:\n    command: x\n    pinning: maybe\n");
+  EXPECT_NE(bad.find("b.yaml:4:"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("enforce"), std::string::npos) << bad;
+  EXPECT_NE(error_of("servers:\n  a:\n    command: x\n    lint: strict\n"), "");
+}
+
 }  // namespace
 }  // namespace bastion::gateway

@@ -239,6 +239,21 @@ class Linter {
       return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
              c == '_' || c == '-' || c == '.';
     };
+    for (const auto& prefix : ctx_.other_prefixes) {
+      if (prefix.empty()) continue;
+      std::string ns = prefix + "__";
+      for (std::size_t pos = s.find(ns); pos != std::string_view::npos; pos = s.find(ns, pos + 1)) {
+        std::size_t e = pos + ns.size();
+        if ((pos == 0 || !word_char(s[pos - 1])) && e < s.size() && word_char(s[e])) {
+          std::size_t end = e;
+          while (end < s.size() && word_char(s[end])) ++end;
+          add("other_server_tool", path,
+              "mentions '" + protocol::printable(s.substr(pos, end - pos)) +
+                  "', a tool of another server");
+          break;
+        }
+      }
+    }
     for (const auto& name : ctx_.other_tools) {
       if (name.empty()) continue;
       for (std::size_t pos = s.find(name); pos != std::string_view::npos;

@@ -43,6 +43,9 @@ struct LintContext {
   // Names of other servers' tools that a description should not mention:
   // their exposed names ("files__read_file") and their names at the server.
   std::vector<std::string> other_tools;
+  // Other servers' prefixes: "<prefix>__<anything>" names one of their tools
+  // whether or not that server has listed yet.
+  std::vector<std::string> other_prefixes;
 };
 
 inline constexpr std::size_t kLintMaxDescription = 4096;

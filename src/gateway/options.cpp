@@ -168,6 +168,10 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
     o.relay.elicitation = rl.boolean("elicitation", o.relay.elicitation);
     o.relay.roots = rl.boolean("roots", o.relay.roots);
     rl.finish();
+    std::string pin = s.choice("pinning", "enforce", {"enforce", "warn", "off"});
+    o.pinning = pin == "warn" ? PinMode::kWarn : pin == "off" ? PinMode::kOff : PinMode::kEnforce;
+    std::string lint = s.choice("lint", "warn", {"warn", "block", "off"});
+    o.lint = lint == "block" ? LintMode::kBlock : lint == "off" ? LintMode::kOff : LintMode::kWarn;
     o.eager = s.choice("start", "lazy", {"lazy", "eager"}) == "eager";
     o.per_session = s.choice("instances", "shared", {"shared", "per_session"}) == "per_session";
     o.max_instances = static_cast<std::size_t>(s.integer("max_instances", 16, 1, 100000));

@@ -24,6 +24,9 @@ namespace {
 constexpr std::int64_t kNever = 13'000'000'000;
 constexpr std::size_t kMaxEventFindings = 20;
 constexpr std::size_t kMaxEventPaths = 50;
+constexpr const char* kLintReason =
+    "the linter found instructions or hidden text in it (lint: block); an operator must review "
+    "it (bastion tools diff) and approve it";
 
 std::string record_key(std::string_view server) { return "pins:" + std::string(server); }
 
@@ -97,9 +100,7 @@ Applied apply(json::object& rec, std::string_view server, Kind kind,
         e["hash"] = o.hash;
         e["findings"] = limited(findings, kMaxEventFindings);
         out.events.push_back(std::move(e));
-        out.decisions.push_back({PinVerdict::kWithhold,
-                                 "the linter found instructions or hidden text in it (lint: "
-                                 "block); an operator must approve it"});
+        out.decisions.push_back({PinVerdict::kWithhold, kLintReason});
       } else {
         item["pinned"] = json::object{{"hash", o.hash},
                                       {"definition", o.definition},
@@ -137,9 +138,7 @@ Applied apply(json::object& rec, std::string_view server, Kind kind,
           e["findings"] = limited(findings, kMaxEventFindings);
           out.events.push_back(std::move(e));
         }
-        out.decisions.push_back({PinVerdict::kWithhold,
-                                 "the linter found instructions or hidden text in it (lint: "
-                                 "block); an operator must approve it"});
+        out.decisions.push_back({PinVerdict::kWithhold, kLintReason});
         continue;
       }
       if (pending) {
@@ -184,9 +183,10 @@ Applied apply(json::object& rec, std::string_view server, Kind kind,
     else
       out.decisions.push_back(
           {PinVerdict::kWithhold,
-           pinned ? "its definition changed since it was approved; an operator must review "
-                    "the change (bastion tools diff) and approve it"
-                  : "an operator must approve it"});
+           pinned    ? "its definition changed since it was approved; an operator must review "
+                       "the change (bastion tools diff) and approve it"
+           : blocked ? kLintReason
+                     : "it is not approved yet; an operator must approve it"});
   }
   // What the server no longer lists.
   for (auto& [key, v] : all) {

@@ -86,6 +86,60 @@ std::vector<CatalogueEntry> Upstream::catalogue(Kind k) const {
   return it == catalogue_.end() ? std::vector<CatalogueEntry>{} : it->second;
 }
 
+std::optional<std::string> Upstream::withheld_reason(Kind k, std::string_view exposed) const {
+  std::lock_guard lk(mu_);
+  auto it = withheld_.find(k);
+  if (it == withheld_.end()) return std::nullopt;
+  auto w = it->second.find(exposed);
+  if (w == it->second.end()) return std::nullopt;
+  return w->second;
+}
+
+bool Upstream::vet(Kind k) {
+  std::lock_guard vl(vet_mu_);
+  std::vector<CatalogueEntry> entries;
+  {
+    std::lock_guard lk(mu_);
+    if (auto it = admitted_.find(k); it != admitted_.end()) entries = it->second;
+  }
+  std::vector<PinDecision> decisions;
+  if (events_.vet && k != Kind::kResource && !entries.empty()) decisions = events_.vet(k, entries);
+  std::vector<CatalogueEntry> visible;
+  std::map<std::string, std::string, std::less<>> withheld;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    auto& e = entries[i];
+    PinVerdict v = i < decisions.size() ? decisions[i].verdict : PinVerdict::kServe;
+    if (v == PinVerdict::kWithhold) {
+      withheld[e.exposed] = decisions[i].reason;
+      continue;
+    }
+    if (v == PinVerdict::kServeWarn) {
+      auto* d = e.item.if_contains("description");
+      std::string text = d && d->is_string() ? std::string(d->get_string()) : std::string();
+      e.item["description"] = "[Bastion warning: " + decisions[i].reason +
+                              "; an operator has not approved it.] " + text;
+    }
+    visible.push_back(std::move(e));
+  }
+  std::lock_guard lk(mu_);
+  auto& cur = catalogue_[k];
+  bool changed = cur.size() != visible.size();
+  for (std::size_t i = 0; !changed && i < cur.size(); ++i)
+    changed = cur[i].exposed != visible[i].exposed || cur[i].item != visible[i].item;
+  cur = std::move(visible);
+  withheld_[k] = std::move(withheld);
+  return changed;
+}
+
+void Upstream::revet() {
+  {
+    std::lock_guard lk(mu_);
+    if (!client_ || state_ != UpstreamState::kReady) return;
+  }
+  for (Kind k : kKinds)
+    if (vet(k) && events_.catalogue_changed) events_.catalogue_changed(k);
+}
+
 std::optional<std::string> Upstream::original_of(Kind k, std::string_view exposed) const {
   std::lock_guard lk(mu_);
   auto it = catalogue_.find(k);
@@ -255,9 +309,11 @@ asio::awaitable<void> Upstream::refresh(Kind k) {
   // the admitted entries.
   AdmittedCatalogue admitted = admit(k, std::move(items), opts_.prefix, opts_.catalogue);
   {
+    std::lock_guard vl(vet_mu_);  // a revet running now used the previous list
     std::lock_guard lk(mu_);
-    catalogue_[k] = std::move(admitted.entries);
+    admitted_[k] = std::move(admitted.entries);
   }
+  vet(k);
   if (events_.catalogue_note)
     for (auto& n : admitted.notes) events_.catalogue_note(n);
   if (events_.catalogue_changed) events_.catalogue_changed(k);
@@ -321,6 +377,8 @@ void Upstream::on_closed(const std::shared_ptr<McpClient>& c, std::string reason
     client_.reset();
     terminate = std::move(terminate_);
     catalogue_.clear();
+    admitted_.clear();
+    withheld_.clear();
     if (stopping_) {
       state_ = UpstreamState::kStopped;
     } else {

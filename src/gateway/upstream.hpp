@@ -20,6 +20,7 @@
 #include "gateway/catalogue.hpp"
 #include "gateway/channel_factory.hpp"
 #include "gateway/mcp_client.hpp"
+#include "gateway/pin_store.hpp"
 #include "gateway/relay.hpp"
 #include "sandbox/launch.hpp"
 #include "server/backend.hpp"
@@ -51,6 +52,12 @@ struct UpstreamOptions {
   std::size_t max_line_bytes = 16 * 1024 * 1024;
   CatalogueLimits catalogue;  // description and schema size caps
   RelayOptions relay;         // which server-to-client requests reach clients
+  // A changed tool, prompt or resource template definition: withheld until
+  // approved (enforce), served with a warning (warn), or not checked (off).
+  PinMode pinning = PinMode::kEnforce;
+  // Definitions the linter flags (lint.hpp): reported (warn), withheld until
+  // an operator approves them (block), or not linted (off).
+  LintMode lint = LintMode::kWarn;
   std::string
       fingerprint;  // the server's configuration as read; a reload restarts it when this changes
 };
@@ -71,6 +78,9 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
     // A notification tied to no client call (a log line outside any call):
     // the gateway sends it to the sessions allowed to use this server.
     std::function<void(boost::json::object notification)> notify;
+    // Which admitted entries of a kind clients see (pinning and lint): one
+    // decision per entry. Empty: all of them. Called at list time only.
+    std::function<std::vector<PinDecision>(server::Kind, const std::vector<CatalogueEntry>&)> vet;
   };
 
   // `factory` opens a channel to a fresh instance at every start (empty: the
@@ -94,6 +104,12 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   std::vector<CatalogueEntry> catalogue(server::Kind k) const;
   // The name (or URI) at the server behind an exposed one, if listed.
   std::optional<std::string> original_of(server::Kind k, std::string_view exposed) const;
+  // Why an entry the server lists is withheld from clients (pinning, lint);
+  // nullopt when it is not.
+  std::optional<std::string> withheld_reason(server::Kind k, std::string_view exposed) const;
+  // Decides again which entries clients see (the pins changed); clients are
+  // told when a list changed.
+  void revet();
   boost::json::object capabilities() const;
 
   // Relays one request from a client session; rewrites progress tokens and
@@ -116,6 +132,9 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   boost::asio::awaitable<std::shared_ptr<McpClient>> start();
   boost::asio::awaitable<void> refresh(server::Kind k);
   boost::asio::awaitable<void> refresh_all();
+  // Applies Events::vet to admitted_[k] into catalogue_[k] and withheld_[k];
+  // true when what clients see changed.
+  bool vet(server::Kind k);
   boost::asio::awaitable<void> health_loop(std::shared_ptr<McpClient> c);
   void on_notification(boost::json::object msg, std::optional<std::int64_t> related);
   boost::asio::awaitable<protocol::Outcome> on_request(std::string method,
@@ -150,7 +169,11 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   std::chrono::steady_clock::time_point retry_at_{};
   std::chrono::steady_clock::time_point last_used_ = std::chrono::steady_clock::now();
   std::vector<std::shared_ptr<server::Mailbox>> start_waiters_;
-  std::map<server::Kind, std::vector<CatalogueEntry>> catalogue_;
+  std::map<server::Kind, std::vector<CatalogueEntry>> catalogue_;  // what clients see
+  std::map<server::Kind, std::vector<CatalogueEntry>> admitted_;   // all the server lists
+  std::map<server::Kind, std::map<std::string, std::string, std::less<>>>
+      withheld_;       // exposed -> why
+  std::mutex vet_mu_;  // one vet at a time (it reads the pins and may write them)
   std::map<std::string, Flight> flights_;  // our progress token -> flight
   std::uint64_t next_token_ = 1;
   bool stopping_ = false;
