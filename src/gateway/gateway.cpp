@@ -65,8 +65,8 @@ std::shared_ptr<Upstream> GatewayBackend::make_upstream(const UpstreamOptions& o
   };
   ev.catalogue_note = [self, server = o.name](const CatalogueNote& n) { self->note(server, n); };
   if (o.pinning != PinMode::kOff || o.lint != LintMode::kOff)
-    ev.vet = [self, o](Kind k, const std::vector<CatalogueEntry>& entries) {
-      return self->vet(o, k, entries);
+    ev.vet = [self, o](Kind k, const std::vector<CatalogueEntry>& entries, bool record) {
+      return self->vet(o, k, entries, record);
     };
   return std::make_shared<Upstream>(ex_, o, std::move(ev), opts_.channel_factory);
 }
@@ -570,7 +570,8 @@ bool identifier_like(std::string_view n) {
 }  // namespace
 
 std::vector<PinDecision> GatewayBackend::vet(const UpstreamOptions& o, Kind kind,
-                                             const std::vector<CatalogueEntry>& entries) {
+                                             const std::vector<CatalogueEntry>& entries,
+                                             bool record) {
   LintContext lc;
   if (o.lint != LintMode::kOff)
     for (auto& proto : snapshot()) {
@@ -611,15 +612,14 @@ std::vector<PinDecision> GatewayBackend::vet(const UpstreamOptions& o, Kind kind
     }
     return out;
   }
-  auto r = pins_->observe(o.name, kind, items, o.pinning, o.lint);
+  auto r = pins_->observe(o.name, kind, items, o.pinning, o.lint, record);
   if (!r.error.empty())
     spdlog::error("upstream {}: pins cannot be recorded ({}): its {}s are withheld", o.name,
                   r.error, kind_label(kind));
   for (auto& e : r.events) {
     std::string type(e.at("event_type").as_string());
-    auto level = type == "pin_added" || type == "pin_change_withdrawn" || type == "pin_restored"
-                     ? spdlog::level::info
-                     : spdlog::level::warn;
+    auto level =
+        type == "pin_added" || type == "pin_restored" ? spdlog::level::info : spdlog::level::warn;
     spdlog::log(level, "upstream {}: {} '{}': {}{}", o.name, e.at("kind").as_string().c_str(),
                 protocol::printable(e.at("name").as_string()), type,
                 e.contains("findings") ? " (linter findings: run `bastion tools diff`)" : "");

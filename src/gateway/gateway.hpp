@@ -97,7 +97,7 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   // Upstream::Events::vet for server `o`: lints the entries, consults and
   // updates the pins, audits what changed.
   std::vector<PinDecision> vet(const UpstreamOptions& o, server::Kind kind,
-                               const std::vector<CatalogueEntry>& entries);
+                               const std::vector<CatalogueEntry>& entries, bool record);
   // Re-decides what clients see of each server whose pins another process
   // (an operator's `bastion tools approve`) rewrote.
   void check_pins();

@@ -141,13 +141,10 @@ Applied apply(json::object& rec, std::string_view server, Kind kind,
         out.decisions.push_back({PinVerdict::kWithhold, kLintReason});
         continue;
       }
-      if (pending) {
-        auto e = event("pin_change_withdrawn", server, item);
-        e["hash"] = o.hash;
-        e["withdrawn_hash"] = str(*pending, "hash");
-        out.events.push_back(std::move(e));
-        item.erase("pending");
-      }
+      // A pending change stays for the operator even when the server lists
+      // the pinned definition again: another instance or replica of it may
+      // still list the change, and withdrawing it here would make the two
+      // undo each other's records.
       out.decisions.push_back({});
       continue;
     }
@@ -211,14 +208,15 @@ PinStore::PinStore(fs::path dir)
     : records_(std::move(dir), auth::RecordStoreOptions{true, 64u << 20}) {}
 
 ObserveResult PinStore::observe(std::string_view server, Kind kind,
-                                const std::vector<Observed>& items, PinMode mode, LintMode lint) {
+                                const std::vector<Observed>& items, PinMode mode, LintMode lint,
+                                bool record) {
   ObserveResult out;
   // Most lists change nothing: decide on a plain read, write only when the
   // record must change (and then decide again under the lock).
   json::object cur = records_.get(record_key(server)).value_or(json::object{});
   json::object next = cur;
   Applied a = apply(next, server, kind, items, mode, lint);
-  if (next == cur) {
+  if (next == cur || !record) {
     out.decisions = std::move(a.decisions);
     return out;
   }

@@ -9,7 +9,8 @@
 // enforce`) or served with a warning (`pinning: warn`) until an operator
 // approves it (it becomes the pin, "operator") or rejects it (its hash is
 // remembered: the item stays withheld while the server lists it). A server
-// going back to the pinned definition withdraws the pending change. Items no
+// going back to the pinned definition is served again; its pending change
+// stays for the operator to decide. Items no
 // longer listed are marked absent, not forgotten, so a later return with a
 // different definition is still a change. Under `lint: block` an item with
 // linter findings (lint.hpp) is withheld until an operator approves that
@@ -73,8 +74,15 @@ class PinStore {
   // Creates `dir` 0700 (throws on a directory others can access).
   explicit PinStore(std::filesystem::path dir);
 
+  // Decides what clients see of `items` (what `server` lists of `kind` now)
+  // and records it: first sightings, changes, removals, with their audit
+  // events. With `record` false only decides, on the pins as they are,
+  // writing and reporting nothing: for re-deciding after an operator's
+  // decision, so that instances listing different definitions cannot make
+  // each other rewrite the pins in a loop.
   ObserveResult observe(std::string_view server, server::Kind kind,
-                        const std::vector<Observed>& items, PinMode mode, LintMode lint);
+                        const std::vector<Observed>& items, PinMode mode, LintMode lint,
+                        bool record = true);
 
   // Every item of `server` (all servers when empty) whose name is `name`
   // (every item when empty).

@@ -93,11 +93,30 @@ TEST(PinStore, WarnServesTheChangeRejectKeepsItWithheld) {
   // Back to the pinned definition: served again.
   r = store.observe("s", Kind::kTool, {tool("t", "one")}, PinMode::kEnforce, LintMode::kWarn);
   EXPECT_EQ(r.decisions[0].verdict, V::kServe);
-  // A pending change the server takes back is withdrawn.
+  // A change the server takes back stays pending for the operator (another
+  // instance may still list it).
   store.observe("s", Kind::kTool, {tool("t", "three")}, PinMode::kEnforce, LintMode::kWarn);
   r = store.observe("s", Kind::kTool, {tool("t", "one")}, PinMode::kEnforce, LintMode::kWarn);
-  EXPECT_EQ(types(r), (Strings{"pin_change_withdrawn"}));
-  EXPECT_FALSE(store.items("s", "t")[0].record.contains("pending"));
+  EXPECT_EQ(r.decisions[0].verdict, V::kServe);
+  EXPECT_TRUE(r.events.empty());
+  EXPECT_TRUE(store.items("s", "t")[0].record.contains("pending"));
+}
+
+TEST(PinStore, DecidingWithoutRecordingWritesAndReportsNothing) {
+  storage::TempDir dir;
+  PinStore store(dir.path() / "pins");
+  store.observe("s", Kind::kTool, {tool("a", "one"), tool("b", "two")}, PinMode::kEnforce,
+                LintMode::kWarn);
+  auto sig = store.signature("s");
+  // Two instances of one server listing different things: re-deciding for
+  // one must not rewrite what the other recorded.
+  auto r = store.observe("s", Kind::kTool, {tool("a", "changed"), tool("c", "new")},
+                         PinMode::kEnforce, LintMode::kWarn, false);
+  EXPECT_EQ(r.decisions[0].verdict, V::kWithhold);
+  EXPECT_EQ(r.decisions[1].verdict, V::kServe);
+  EXPECT_TRUE(r.events.empty());
+  EXPECT_EQ(store.signature("s"), sig);
+  EXPECT_EQ(store.items("s").size(), 2u);
 }
 
 TEST(PinStore, LintBlockWithholdsUntilThatExactDefinitionIsApproved) {

@@ -95,7 +95,7 @@ std::optional<std::string> Upstream::withheld_reason(Kind k, std::string_view ex
   return w->second;
 }
 
-bool Upstream::vet(Kind k) {
+bool Upstream::vet(Kind k, bool record) {
   std::lock_guard vl(vet_mu_);
   std::vector<CatalogueEntry> entries;
   {
@@ -103,7 +103,8 @@ bool Upstream::vet(Kind k) {
     if (auto it = admitted_.find(k); it != admitted_.end()) entries = it->second;
   }
   std::vector<PinDecision> decisions;
-  if (events_.vet && k != Kind::kResource && !entries.empty()) decisions = events_.vet(k, entries);
+  if (events_.vet && k != Kind::kResource && !entries.empty())
+    decisions = events_.vet(k, entries, record);
   std::vector<CatalogueEntry> visible;
   std::map<std::string, std::string, std::less<>> withheld;
   for (std::size_t i = 0; i < entries.size(); ++i) {
@@ -137,7 +138,7 @@ void Upstream::revet() {
     if (!client_ || state_ != UpstreamState::kReady) return;
   }
   for (Kind k : kKinds)
-    if (vet(k) && events_.catalogue_changed) events_.catalogue_changed(k);
+    if (vet(k, false) && events_.catalogue_changed) events_.catalogue_changed(k);
 }
 
 std::optional<std::string> Upstream::original_of(Kind k, std::string_view exposed) const {

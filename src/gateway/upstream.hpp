@@ -79,8 +79,11 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
     // the gateway sends it to the sessions allowed to use this server.
     std::function<void(boost::json::object notification)> notify;
     // Which admitted entries of a kind clients see (pinning and lint): one
-    // decision per entry. Empty: all of them. Called at list time only.
-    std::function<std::vector<PinDecision>(server::Kind, const std::vector<CatalogueEntry>&)> vet;
+    // decision per entry. Empty: all of them. Called at list time only;
+    // `record` is false when re-deciding on an unchanged list (revet()).
+    std::function<std::vector<PinDecision>(server::Kind, const std::vector<CatalogueEntry>&,
+                                           bool record)>
+        vet;
   };
 
   // `factory` opens a channel to a fresh instance at every start (empty: the
@@ -134,7 +137,7 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   boost::asio::awaitable<void> refresh_all();
   // Applies Events::vet to admitted_[k] into catalogue_[k] and withheld_[k];
   // true when what clients see changed.
-  bool vet(server::Kind k);
+  bool vet(server::Kind k, bool record = true);
   boost::asio::awaitable<void> health_loop(std::shared_ptr<McpClient> c);
   void on_notification(boost::json::object msg, std::optional<std::int64_t> related);
   boost::asio::awaitable<protocol::Outcome> on_request(std::string method,

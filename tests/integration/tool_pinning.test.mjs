@@ -164,6 +164,40 @@ test('a change found at restart is quarantined; reject keeps it out, going back 
   }
 });
 
+test('replicas sharing a data directory: a change one meets is quarantined there, and a decision reaches both', async () => {
+  const dataDir = tempDir();
+  const a = await startWithConfig(`servers:${server('rug')}`, [], { dataDir });
+  let b;
+  try {
+    const ca = await connect(a.url);
+    assert.equal(find(await toolsOf(ca), 'rug__add').description, 'Adds two numbers.');
+    // A second replica whose server instance lists the rewritten definition.
+    b = await startWithConfig(`servers:${server('rug', { env: { POISONED: '1' } })}`, [], { dataDir });
+    const cfg = ['--config', b.configPath, '--data-dir', dataDir];
+    const cb = await connect(b.url);
+    assert.equal(find(await toolsOf(cb), 'rug__add'), undefined);
+    assert.equal(find(await toolsOf(ca), 'rug__add').description, 'Adds two numbers.');
+    const hash = /--hash ([0-9a-f]{64})/.exec(bastion(['tools', 'diff', 'rug/add', ...cfg]).stdout)[1];
+    const before = cb.listChanged;
+    assert.equal(bastion(['tools', 'approve', 'rug/add', '--hash', hash, ...cfg]).status, 0);
+    // Replica b serves the approved definition without a restart; replica a,
+    // whose instance still lists the old one, now withholds that.
+    assert.ok(await eventually(() => cb.listChanged > before), 'replica b was not told');
+    assert.match(find(await toolsOf(cb), 'rug__add').description, /IMPORTANT/);
+    assert.ok(await eventually(async () => find(await toolsOf(ca), 'rug__add') === undefined));
+    // Nothing flaps: the two replicas do not rewrite each other's pins.
+    const n = records(dataDir).length;
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(events(dataDir, 'pin_changed').filter((e) => e.kind === 'tool').length, 1);
+    assert.ok(records(dataDir).length - n < 5, `${records(dataDir).length - n} records in 2.5 s`);
+    await ca.close();
+    await cb.close();
+  } finally {
+    assert.equal(await a.stop(), 0);
+    if (b) assert.equal(await b.stop(), 0);
+  }
+});
+
 test('pinning: warn serves a changed definition marked as unreviewed; off serves it as is', async () => {
   const dataDir = tempDir();
   const s = await startWithConfig(`servers:${server('w', { extra: '    pinning: warn' })}${
