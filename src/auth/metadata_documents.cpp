@@ -13,7 +13,9 @@ namespace bastion::auth {
 namespace json = boost::json;
 
 namespace {
-constexpr int kMaxConcurrentFetches = 8;
+// Below the transport's route threads (8), so fetches that hang until their
+// timeout always leave threads for the token endpoint and the sign-in pages.
+constexpr int kMaxConcurrentFetches = 4;
 constexpr std::size_t kMaxCacheEntries = 4096;
 }  // namespace
 

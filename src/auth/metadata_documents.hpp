@@ -8,7 +8,8 @@
 // Also fetches a client's jwks_uri, with the same guard.
 //
 // Thread-safety: safe for concurrent use. A fetch blocks its caller (at most
-// the configured timeout); at most 8 fetches run at once.
+// the configured timeout); at most 4 fetches run at once (the transport runs
+// routes on 8 threads of their own, so hanging fetches never take them all).
 #pragma once
 
 #include <atomic>

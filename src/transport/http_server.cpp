@@ -18,6 +18,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -98,6 +99,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::atomic<std::size_t> connections{0};
   std::mutex mu;
   std::set<std::shared_ptr<HttpConnection>> live;
+  // The routes (the authorization server: argon2id checks, client metadata
+  // document fetches that may wait seconds on a server a client chose) run
+  // here, never on the I/O threads, so a slow route cannot stall /mcp.
+  asio::thread_pool route_pool{kRouteThreads};
+  static constexpr std::size_t kRouteThreads = 8;
 
   Impl(asio::io_context& i, server::Engine& e, HttpOptions o)
       : ioc(i),
@@ -259,10 +265,15 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     boost::system::error_code pec;
     auto peer = conn.stream().socket().remote_endpoint(pec);
     req.set(protocol::kPeerAddressField, pec ? std::string("unknown") : peer.address().to_string());
-    for (auto& r : routes) {
-      std::optional<Response> res = r(req);
-      if (res) co_return co_await conn.write(std::move(*res), req.keep_alive());
-    }
+    std::optional<Response> routed = co_await asio::co_spawn(
+        route_pool,
+        [this, &req]() -> asio::awaitable<std::optional<Response>> {
+          for (auto& r : routes)
+            if (auto out = r(req)) co_return out;
+          co_return std::nullopt;
+        },
+        asio::use_awaitable);
+    if (routed) co_return co_await conn.write(std::move(*routed), req.keep_alive());
     Response res =
         json_response(req.version(), http::status::not_found, json::object{{"error", "not_found"}});
     co_return co_await conn.write(std::move(res), req.keep_alive());

@@ -10,7 +10,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { startWithConfig } from './lib/bastion.mjs';
+import { post, startWithConfig } from './lib/bastion.mjs';
 import { authorize, authorizeUrl, pkce, testLoginYaml, testUser, tokenRequest } from './lib/signin.mjs';
 import { makeTestCa, startHttps } from './lib/testca.mjs';
 
@@ -181,6 +181,23 @@ ${testLoginYaml([alice])}  client_metadata_documents:
     const notJson = '/html.json';
     docs.routes[notJson] = (req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>hi</html>');
     await page(`${docs.origin}${notJson}`);
+  });
+
+  test('fetches that hang do not stall /mcp (they run off the I/O threads)', async () => {
+    let anyDone = false;
+    const hanging = [0, 1, 2, 3].map((i) => {
+      const path = `/hang-${i}.json`;
+      docs.routes[path] = () => {};
+      const p = authorize(start(`${docs.origin}${path}`, server.base).url, alice);
+      p.then(() => (anyDone = true));
+      return p;
+    });
+    for (let i = 0; i < 50 && docs.hits.filter((h) => h.startsWith('/hang-')).length < 4; ++i)
+      await new Promise((r) => setTimeout(r, 20));
+    const r = await post(`${server.base}/mcp`, { jsonrpc: '2.0', id: 1, method: 'ping' });
+    assert.equal(r.status, 401);
+    assert.equal(anyDone, false, '/mcp was answered only after a fetch gave up');
+    for (const a of await Promise.all(hanging)) assert.equal(a.status, 400);
   });
 
   test('a server that never answers costs at most the timeout', async () => {
