@@ -215,7 +215,10 @@ std::vector<std::shared_ptr<const Key>> parse_jwks(const json::value& jwks) {
   for (const auto& k : it->value().get_array()) {
     if (!k.is_object()) continue;
     const json::object& o = k.get_object();
-    if (!o.contains("kid")) continue;  // we select by kid; a kid-less key is unreachable
+    // We select by kid: a key without a usable one (absent, not a string, or
+    // empty: found by fuzz/jwk) is skipped.
+    const json::string* kid = str_claim(o, "kid");
+    if (!kid || kid->empty()) continue;
     std::optional<Alg> hint;
     const json::string* kty = str_claim(o, "kty");
     if (!kty || *kty == "oct") continue;  // never trust published symmetric keys
