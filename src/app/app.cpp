@@ -20,6 +20,7 @@
 #include "metrics/metrics.hpp"
 #include "pii/filter.hpp"
 #include "protocol/log_fields.hpp"
+#include "protocol/sealed_state.hpp"
 #include "sandbox/spawn.hpp"
 #include "security/keyring.hpp"
 #include "security/redact.hpp"
@@ -146,6 +147,12 @@ void App::build() {
                  opts_.data_dir);
   }
   engine_ = std::make_unique<server::Engine>(opts_.engine);
+  // Modern requestState is sealed with the data directory's key, so every
+  // replica sharing the directory can resume another's round trip.
+  if (!opts_.check_only)
+    engine_->set_state_sealer(protocol::StateSealer::from_key_file(
+        std::filesystem::path(opts_.data_dir) / "mcp" / "request_state.key",
+        opts_.request_state_ttl));
   const auto& doc = *opts_.document;
   const auto& root = doc.root().as_object();
 

@@ -2,6 +2,7 @@
 // the YAML file (and command-line overrides) into each module's Options.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +31,8 @@ struct AppOptions {
   LogOptions log;
   transport::HttpOptions http;
   server::EngineOptions engine;
+  // How long a sealed Modern requestState stays valid (mcp.request_state_ttl).
+  std::chrono::seconds request_state_ttl{600};
   bool testkit = false;  // the conformance fixtures (never in production)
   // check-config: read and validate everything, but create nothing (no data
   // directory, keys, secrets or audit log) and take no lock.

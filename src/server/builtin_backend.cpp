@@ -51,6 +51,12 @@ void BuiltinBackend::add_prompt(json::object definition, PromptHandler h, Comple
   prompts_[name] = Prompt{std::move(definition), std::move(h), std::move(c)};
 }
 
+void BuiltinBackend::add_context_prompt(json::object definition, ContextPromptHandler h) {
+  std::string name = string_field(definition, "name");
+  prompt_defs_.push_back(definition);
+  prompts_[name] = Prompt{std::move(definition), {}, {}, std::move(h)};
+}
+
 json::object BuiltinBackend::capabilities() const {
   json::object caps;
   if (!tool_defs_.empty()) caps["tools"] = json::object{{"listChanged", true}};
@@ -195,6 +201,7 @@ asio::awaitable<Outcome> BuiltinBackend::call(const Route& route, std::string_vi
         if (req && req->is_bool() && req->get_bool() && !args.contains(an))
           co_return protocol::invalid_params("Missing required argument: " + an);
       }
+    if (it->second.get_with_context) co_return it->second.get_with_context(args, ctx);
     co_return it->second.get(args);
   }
   if (method == "completion/complete") co_return complete(params);

@@ -24,6 +24,9 @@ class BuiltinBackend : public Backend {
       std::string_view uri, const std::map<std::string, std::string>& vars)>;
   // Returns a GetPromptResult for the given arguments.
   using PromptHandler = std::function<protocol::Outcome(const boost::json::object& args)>;
+  // Same, for prompts that need the request (multi round-trip input).
+  using ContextPromptHandler =
+      std::function<protocol::Outcome(const boost::json::object& args, RequestContext& ctx)>;
   // Returns completion values for (argument name, partial value).
   using CompleteHandler =
       std::function<std::vector<std::string>(std::string_view arg, std::string_view value)>;
@@ -35,8 +38,13 @@ class BuiltinBackend : public Backend {
   void add_resource(boost::json::object definition, ReadHandler h);
   void add_template(boost::json::object definition, ReadHandler h, CompleteHandler c = {});
   void add_prompt(boost::json::object definition, PromptHandler h, CompleteHandler c = {});
+  void add_context_prompt(boost::json::object definition, ContextPromptHandler h);
   // Advertise resources.subscribe; subscriptions are tracked by sessions.
   void set_subscribable(bool v) { subscribable_ = v; }
+  // Tell clients that a list changed (the testkit's triggers).
+  void announce_list_changed(Kind kind) {
+    if (listener_) listener_->list_changed(kind);
+  }
   // Tell subscribed sessions that `uri` changed.
   void resource_changed(std::string_view uri) {
     if (listener_) listener_->resource_updated(Audience{name_, {}}, uri);
@@ -61,6 +69,7 @@ class BuiltinBackend : public Backend {
     boost::json::object definition;
     PromptHandler get;
     CompleteHandler complete;
+    ContextPromptHandler get_with_context;
   };
   const Template* match_template(std::string_view uri,
                                  std::map<std::string, std::string>* vars) const;

@@ -1,9 +1,8 @@
 #include "server/context.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -50,9 +49,11 @@ void RequestContext::set_call_target(std::string server, std::string target) {
 
 const protocol::Principal& RequestContext::caller() const { return session_->principal(); }
 const std::string& RequestContext::session_id() const { return session_->id(); }
-std::string_view RequestContext::protocol_version() const { return session_->protocol_version(); }
+std::string_view RequestContext::protocol_version() const {
+  return modern_ ? std::string_view(modern_->protocol_version) : session_->protocol_version();
+}
 const json::object& RequestContext::client_capabilities() const {
-  return *session_->client_capabilities();
+  return modern_ ? modern_->client_capabilities : *session_->client_capabilities();
 }
 
 void RequestContext::progress(double progress, std::optional<double> total,
@@ -72,7 +73,14 @@ void RequestContext::progress(double progress, std::optional<double> total,
 }
 
 void RequestContext::log(LogLevel level, std::string_view logger, json::value data) {
-  if (level < session_->log_level()) return;
+  if (modern_) {
+    // Spec (2026-07-28 logging): no notifications/message for a request
+    // that did not ask for them with a logLevel.
+    auto wanted = parse_log_level(modern_->log_level);
+    if (!wanted || level < *wanted) return;
+  } else if (level < session_->log_level()) {
+    return;
+  }
   json::object p;
   p["level"] = to_string(level);
   if (!logger.empty()) p["logger"] = logger;
@@ -105,6 +113,12 @@ asio::awaitable<protocol::Outcome> RequestContext::client_request(std::string_vi
 
 asio::awaitable<protocol::Outcome> RequestContext::client_request(
     std::string_view method, json::object params, std::chrono::milliseconds timeout) {
+  if (modern_)
+    co_return protocol::RpcError{
+        protocol::kInternalError,
+        fmt::format("{} cannot be sent to a client speaking {}: server-to-client requests travel "
+                    "in an InputRequiredResult",
+                    method, modern_->protocol_version)};
   auto ex = co_await asio::this_coro::executor;
   json::value id;
   auto pending = session_->new_pending(id, ex);

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/era.hpp"
 #include "protocol/jsonrpc.hpp"
 #include "protocol/principal.hpp"
 #include "server/outbox.hpp"
@@ -39,8 +40,28 @@ class RequestContext : public std::enable_shared_from_this<RequestContext> {
 
   const protocol::Principal& caller() const;
   const std::string& session_id() const;
+  // The request's era, version and client capabilities: from its own
+  // `_meta` for a Modern request, from the session's initialize otherwise.
+  protocol::Era era() const { return modern_ ? protocol::Era::kModern : protocol::Era::kLegacy; }
   std::string_view protocol_version() const;
   const boost::json::object& client_capabilities() const;
+  // The per-request metadata of a Modern request; nullptr for Legacy.
+  const protocol::RequestMeta* modern() const { return modern_.get(); }
+  void set_modern(std::shared_ptr<const protocol::RequestMeta> m) { modern_ = std::move(m); }
+
+  // Multi round-trip requests (Modern): the client's answers to the input
+  // requests of an earlier InputRequiredResult (nullptr when it sent none),
+  // and the payload the backend put in that result's requestState, opened
+  // and verified by the engine (null when none came back).
+  const boost::json::object* input_responses() const {
+    return has_input_responses_ ? &input_responses_ : nullptr;
+  }
+  const boost::json::value& request_state() const { return request_state_; }
+  void set_round_trip(std::optional<boost::json::object> responses, boost::json::value state) {
+    has_input_responses_ = responses.has_value();
+    if (responses) input_responses_ = std::move(*responses);
+    request_state_ = std::move(state);
+  }
   const boost::json::value& request_id() const { return id_; }
   const std::string& method() const { return method_; }
   const boost::json::value& progress_token() const { return progress_token_; }
@@ -56,7 +77,8 @@ class RequestContext : public std::enable_shared_from_this<RequestContext> {
 
   // notifications/progress for this request; no-op without a progressToken.
   void progress(double progress, std::optional<double> total = {}, std::string_view message = {});
-  // notifications/message, sent only when `level` passes the session's level.
+  // notifications/message, sent only when `level` passes the session's
+  // level (Legacy) or the request's own logLevel (Modern: none, no message).
   void log(LogLevel level, std::string_view logger, boost::json::value data);
   // Any notification related to this request (the gateway relays upstream
   // ones verbatim).
@@ -64,7 +86,9 @@ class RequestContext : public std::enable_shared_from_this<RequestContext> {
 
   // A server-to-client request on this request's stream. Resolves to the
   // client's result or error, kRequestTimeout after `timeout`, or
-  // kRequestCancelled when this request is cancelled meanwhile.
+  // kRequestCancelled when this request is cancelled meanwhile. Modern
+  // requests have no such channel (spec MRTR): an error at once, and the
+  // backend answers with an InputRequiredResult instead.
   boost::asio::awaitable<protocol::Outcome> client_request(std::string_view method,
                                                            boost::json::object params,
                                                            std::chrono::milliseconds timeout);
@@ -90,6 +114,10 @@ class RequestContext : public std::enable_shared_from_this<RequestContext> {
  private:
   std::shared_ptr<Session> session_;
   std::shared_ptr<Outbox> out_;
+  std::shared_ptr<const protocol::RequestMeta> modern_;
+  bool has_input_responses_ = false;
+  boost::json::object input_responses_;
+  boost::json::value request_state_;
   boost::json::value id_;
   std::string method_;
   boost::json::value progress_token_;

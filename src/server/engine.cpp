@@ -6,6 +6,10 @@
 
 #include <algorithm>
 #include <boost/algorithm/hex.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <map>
 
 #include "protocol/printable.hpp"
@@ -66,7 +70,10 @@ std::optional<std::size_t> decode_cursor(std::string_view cursor) {
   return v;
 }
 
-Engine::Engine(EngineOptions opts) : opts_(std::move(opts)) {}
+Engine::Engine(EngineOptions opts)
+    : opts_(std::move(opts)),
+      sealer_(protocol::StateSealer::random()),
+      subscriptions_(opts_.subscriptions) {}
 
 Engine::~Engine() { close_all(); }
 
@@ -91,6 +98,17 @@ std::shared_ptr<Session> Engine::create_session(protocol::Principal principal) {
   auto s = std::make_shared<Session>(*this, id, std::move(principal));
   sessions_.emplace(std::move(id), s);
   return s;
+}
+
+std::shared_ptr<Session> Engine::create_ephemeral_session(protocol::Principal principal) {
+  // Not in sessions_: find_session() cannot reach it (a client naming its
+  // id gets nothing) and audience() never picks it.
+  return std::make_shared<Session>(*this, "stateless-" + random_session_id(), std::move(principal));
+}
+
+void Engine::end_ephemeral_session(const std::shared_ptr<Session>& s) {
+  s->close();
+  for (auto& b : backends_) b->on_session_closed(s->id());
 }
 
 std::shared_ptr<Session> Engine::find_session(std::string_view id) {
@@ -147,6 +165,7 @@ std::size_t Engine::expire_idle(std::chrono::steady_clock::time_point now) {
 }
 
 void Engine::close_all() {
+  subscriptions_.end_all();
   std::vector<std::string> ids;
   {
     std::shared_lock lk(mu_);
@@ -168,6 +187,14 @@ json::object Engine::capabilities() const {
   caps["logging"] = json::object{};
   for (const auto& b : backends_) merge_into(caps, b->capabilities());
   return caps;
+}
+
+json::object Engine::discover() const {
+  json::array versions;
+  for (auto v : protocol::kAllVersions) versions.emplace_back(v);
+  json::object r{{"supportedVersions", std::move(versions)}, {"capabilities", capabilities()}};
+  if (!opts_.instructions.empty()) r["instructions"] = opts_.instructions;
+  return r;
 }
 
 bool Engine::visible(const protocol::Principal& p, std::string_view server, Kind k,
@@ -223,6 +250,13 @@ asio::awaitable<Outcome> Engine::list(Kind kind, RequestContext& ctx, const json
       seen.emplace(std::move(key), Listed{{}, std::move(l.server), std::move(l.name)});
     }
   }
+  // Tools in a deterministic order (by name): clients and LLM prompt caches
+  // see the same list whatever order upstreams answered in (spec
+  // 2026-07-28 changelog, minor 3).
+  if (kind == Kind::kTool)
+    std::stable_sort(all.begin(), all.end(), [kind](const json::object& a, const json::object& b) {
+      return item_name(kind, a) < item_name(kind, b);
+    });
   if (offset > all.size()) co_return protocol::invalid_params("Invalid cursor");
   std::size_t end = std::min(all.size(), offset + opts_.page_size);
   json::array page;
@@ -310,6 +344,226 @@ asio::awaitable<Outcome> Engine::route(Kind kind, std::string key, const std::st
 
 asio::awaitable<Outcome> Engine::dispatch(Session& s, RequestContext& ctx,
                                           const std::string& method, json::object params) {
+  if (ctx.modern()) co_return co_await dispatch_modern(s, ctx, method, std::move(params));
+  if (!protocol::allows_input_required(method))
+    co_return co_await dispatch_common(s, ctx, method, std::move(params));
+  json::object original = params;
+  Outcome out = co_await dispatch_common(s, ctx, method, std::move(params));
+  if (out.ok() && protocol::result_type(out.result()) == "input_required")
+    co_return co_await fulfil_for_legacy(s, ctx, method, original, std::move(out));
+  co_return out;
+}
+
+namespace {
+
+// What a sealed requestState is bound to: the caller, the request and its
+// arguments (spec MRTR, server requirements 5).
+protocol::StateBinding binding_for(const RequestContext& ctx, const std::string& method,
+                                   const json::object& params) {
+  protocol::StateBinding b;
+  b.principal = ctx.caller().client_id + "\n" + ctx.caller().subject;
+  b.method = method;
+  if (auto* t = params.if_contains(protocol::mcp_name_field(method)); t && t->is_string())
+    b.target = std::string(t->get_string());
+  if (auto* a = params.if_contains("arguments"); a && !a->is_null())
+    b.arguments = protocol::canonical_json(*a);
+  return b;
+}
+
+// The input requests of an InputRequiredResult, checked against what the
+// client declared: a request for an undeclared capability is never sent
+// (spec MRTR server requirements 7). Empty when they are all fine.
+std::optional<RpcError> check_input_requests(const json::object& result,
+                                             const json::object& client_caps) {
+  const json::value* reqs = result.if_contains("inputRequests");
+  if (!reqs && !result.contains("requestState"))
+    return protocol::internal_error("input_required result without inputRequests or requestState");
+  if (!reqs) return std::nullopt;
+  if (!reqs->is_object()) return protocol::internal_error("inputRequests must be an object");
+  json::object missing;
+  for (const auto& [key, r] : reqs->get_object()) {
+    const json::string* m = r.is_object() ? r.get_object().if_contains("method")
+                                                ? r.get_object().at("method").if_string()
+                                                : nullptr
+                                          : nullptr;
+    std::string_view cap = m ? protocol::capability_for_input_request(*m) : std::string_view();
+    if (cap.empty())
+      return protocol::internal_error(
+          "inputRequests may only hold sampling, elicitation and roots");
+    if (!client_caps.contains(cap)) missing[cap] = json::object{};
+  }
+  if (!missing.empty()) return protocol::missing_client_capability(std::move(missing));
+  return std::nullopt;
+}
+
+}  // namespace
+
+asio::awaitable<Outcome> Engine::dispatch_modern(Session& s, RequestContext& ctx,
+                                                 const std::string& method, json::object params) {
+  Outcome out = RpcError{};
+  if (method == "server/discover")
+    out = discover();
+  else if (method == "subscriptions/listen")
+    out = co_await listen(ctx, params);
+  else if (protocol::allows_input_required(method))
+    out = co_await round_trip(s, ctx, method, std::move(params));
+  else
+    out = co_await dispatch_common(s, ctx, method, std::move(params));
+  if (out.ok() && protocol::result_type(out.result()) == "input_required" &&
+      !protocol::allows_input_required(method))
+    out = protocol::internal_error(method + " cannot answer input_required");
+  if (!out.ok()) {
+    // 2026-07-28 retired -32002: an unknown resource is Invalid params.
+    if (out.error().code == protocol::kResourceNotFound)
+      out.error().code = protocol::kInvalidParams;
+    co_return out;
+  }
+  protocol::ResultDecoration d;
+  d.server_info = json::object{{"name", opts_.server_name}, {"version", opts_.server_version}};
+  d.ttl_ms = opts_.cache_ttl_ms;
+  // Lists and reads are filtered by the caller's scopes once auth is on.
+  d.private_scope = ctx.caller().authenticated;
+  protocol::decorate_modern_result(method, out.result(), d);
+  co_return out;
+}
+
+asio::awaitable<Outcome> Engine::round_trip(Session& s, RequestContext& ctx,
+                                            const std::string& method, json::object params) {
+  std::optional<json::object> responses;
+  if (auto it = params.find("inputResponses"); it != params.end()) {
+    if (!it->value().is_object())
+      co_return protocol::invalid_params("Invalid params: inputResponses must be an object");
+    for (const auto& [k, v] : it->value().get_object())
+      if (!v.is_object())
+        co_return protocol::invalid_params("Invalid params: inputResponses[\"" + std::string(k) +
+                                           "\"] must be a result object");
+    responses = std::move(it->value().get_object());
+    params.erase(it);
+  }
+  const protocol::StateBinding binding = binding_for(ctx, method, params);
+  json::value state;
+  if (auto it = params.find("requestState"); it != params.end()) {
+    if (!it->value().is_string())
+      co_return protocol::invalid_params("Invalid params: requestState must be a string");
+    auto opened = sealer_->open(it->value().get_string(), binding);
+    if (!opened) {
+      spdlog::info("refused a requestState on {}: {}", method, opened.error().reason);
+      co_return protocol::invalid_params(
+          "Invalid params: requestState is not valid for this request (tampered, foreign or "
+          "expired)");
+    }
+    state = std::move(opened.value());
+    params.erase(it);
+  }
+  ctx.set_round_trip(std::move(responses), std::move(state));
+  Outcome out = co_await dispatch_common(s, ctx, method, std::move(params));
+  if (!out.ok() || protocol::result_type(out.result()) != "input_required") co_return out;
+  json::object& r = out.result();
+  if (auto bad = check_input_requests(r, ctx.client_capabilities())) co_return std::move(*bad);
+  if (auto* st = r.if_contains("requestState")) *st = sealer_->seal(*st, binding);
+  // Interim results are not cacheable (spec caching).
+  r.erase("ttlMs");
+  r.erase("cacheScope");
+  co_return out;
+}
+
+asio::awaitable<Outcome> Engine::fulfil_for_legacy(Session& s, RequestContext& ctx,
+                                                   const std::string& method,
+                                                   const json::object& params, Outcome out) {
+  for (std::size_t round = 0; round < opts_.max_input_rounds; ++round) {
+    if (!out.ok() || protocol::result_type(out.result()) != "input_required") co_return out;
+    json::object& r = out.result();
+    if (auto bad = check_input_requests(r, ctx.client_capabilities())) {
+      // A Legacy client has no -32021: it sees an ordinary refusal.
+      if (bad->code == protocol::kMissingRequiredClientCapability)
+        bad->code = protocol::kInvalidRequest;
+      co_return std::move(*bad);
+    }
+    // Copied out first: no structured bindings or references across
+    // co_await (GCC 12 mis-places them in the coroutine frame).
+    std::vector<std::tuple<std::string, std::string, json::object>> asks;
+    const json::value* reqs = r.if_contains("inputRequests");
+    if (reqs)
+      for (auto it = reqs->get_object().begin(); it != reqs->get_object().end(); ++it) {
+        const json::object& qo = it->value().get_object();
+        json::object qp;
+        const json::value* p = qo.if_contains("params");
+        if (p && p->is_object()) qp = p->get_object();
+        asks.emplace_back(std::string(it->key()), std::string(qo.at("method").get_string()),
+                          std::move(qp));
+      }
+    json::object answers;
+    for (std::size_t i = 0; i < asks.size(); ++i) {
+      Outcome a = co_await ctx.client_request(std::get<1>(asks[i]), std::get<2>(asks[i]));
+      if (!a.ok()) co_return a;
+      answers[std::get<0>(asks[i])] = std::move(a.result());
+    }
+    json::value state = r.contains("requestState") ? r.at("requestState") : json::value();
+    ctx.set_round_trip(std::move(answers), std::move(state));
+    out = co_await dispatch_common(s, ctx, method, params);
+  }
+  if (out.ok() && protocol::result_type(out.result()) == "input_required")
+    co_return protocol::internal_error("the request still needs input after " +
+                                       std::to_string(opts_.max_input_rounds) + " rounds");
+  co_return out;
+}
+
+asio::awaitable<Outcome> Engine::listen(RequestContext& ctx, const json::object& params) {
+  auto parsed = parse_listen_filter(params, subscriptions_.limits().max_uris);
+  if (!parsed) co_return parsed.error();
+  // The acknowledgment lists what the server will honour: kinds it can
+  // announce, and URIs the caller may read.
+  ListenFilter agreed = std::move(parsed.value());
+  json::object caps = capabilities();
+  auto has = [&](std::string_view kind, std::string_view flag) {
+    auto* k = caps.if_contains(kind);
+    if (!k || !k->is_object()) return false;
+    auto* f = k->get_object().if_contains(flag);
+    return f && f->is_bool() && f->get_bool();
+  };
+  agreed.tools &= has("tools", "listChanged");
+  agreed.prompts &= has("prompts", "listChanged");
+  agreed.resources &= has("resources", "listChanged");
+  if (!has("resources", "subscribe")) agreed.uris.clear();
+  std::erase_if(agreed.uris, [&](const std::string& uri) {
+    std::optional<Route> r = resolve(Kind::kResource, uri);
+    return !r || !visible(ctx.caller(), r->server, Kind::kResource, r->name);
+  });
+  // The place is taken before anything is sent, so a refusal is a plain
+  // error answer; notifications wait for the acknowledgment (spec: it is
+  // the first message of the subscription).
+  const json::value sub_id = ctx.request_id();
+  auto ended = std::make_shared<std::atomic<bool>>(false);
+  auto acknowledged = std::make_shared<std::atomic<bool>>(false);
+  json::object ack_filter = agreed.to_json();
+  Subscriptions::Listener l;
+  l.ctx = ctx.weak_from_this();
+  l.caller = ctx.caller().client_id;
+  l.id = sub_id;
+  l.filter = std::move(agreed);
+  l.ended = ended;
+  l.acknowledged = acknowledged;
+  std::optional<std::uint64_t> handle = subscriptions_.add(std::move(l));
+  if (!handle)
+    co_return RpcError{protocol::kResourceExhausted,
+                       "Too many open subscriptions: close one before opening another"};
+  ctx.notify(protocol::make_notification(
+      "notifications/subscriptions/acknowledged",
+      json::object{{"_meta", json::object{{protocol::meta_key::kSubscriptionId, sub_id}}},
+                   {"notifications", std::move(ack_filter)}}));
+  acknowledged->store(true);
+  // Open until the client goes away (cancellation) or the server ends it.
+  asio::steady_timer t(co_await asio::this_coro::executor);
+  while (!ended->load() && !ctx.cancelled()) {
+    t.expires_after(std::chrono::seconds(1));
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  subscriptions_.remove(*handle);
+  co_return json::object{{"_meta", json::object{{protocol::meta_key::kSubscriptionId, sub_id}}}};
+}
+
+asio::awaitable<Outcome> Engine::dispatch_common(Session& s, RequestContext& ctx,
+                                                 const std::string& method, json::object params) {
   if (method == "initialize") {
     if (s.initialized())
       co_return RpcError{protocol::kInvalidRequest, "Session already initialized"};
@@ -378,6 +632,7 @@ void Engine::on_client_notification(Session& s, const std::string& method,
 }
 
 void Engine::list_changed(Kind kind) {
+  subscriptions_.list_changed(kind);
   const char* method = kind == Kind::kTool     ? "notifications/tools/list_changed"
                        : kind == Kind::kPrompt ? "notifications/prompts/list_changed"
                                                : "notifications/resources/list_changed";
@@ -401,6 +656,12 @@ std::vector<std::shared_ptr<Session>> Engine::audience(const Audience& to) const
 }
 
 void Engine::resource_updated(const Audience& to, std::string_view uri) {
+  // Modern listens belong to no session: they hear updates meant for every
+  // session allowed to use the server.
+  if (to.session.empty())
+    subscriptions_.resource_updated(uri, [&](const protocol::Principal& p) {
+      return !server_authorizer_ || server_authorizer_(p, to.server);
+    });
   for (auto& s : audience(to))
     if (s->subscribed(uri))
       s->notify(protocol::make_notification("notifications/resources/updated",

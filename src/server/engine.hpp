@@ -19,10 +19,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "protocol/era.hpp"
 #include "protocol/jsonrpc.hpp"
 #include "protocol/principal.hpp"
+#include "protocol/sealed_state.hpp"
 #include "server/backend.hpp"
 #include "server/filter.hpp"
+#include "server/subscriptions.hpp"
 
 namespace bastion::server {
 
@@ -37,6 +40,14 @@ struct EngineOptions {
   std::chrono::milliseconds client_request_timeout{60000};  // sampling/elicitation/roots
   std::chrono::seconds session_idle_timeout{1800};          // HTTP sessions without traffic
   std::size_t max_sessions = 10000;
+  // Modern (2026-07-28): the ttlMs hint on cacheable results (0: revalidate
+  // every time; lists also change with list_changed notifications).
+  std::int64_t cache_ttl_ms = 0;
+  // Open subscriptions/listen requests, in total and per caller.
+  SubscriptionLimits subscriptions;
+  // A Legacy client calling a backend that answers input_required: how many
+  // rounds of server-to-client requests Bastion runs on its behalf.
+  std::size_t max_input_rounds = 8;
   // When set, session ids are drawn until this accepts one (a replica keeps
   // only ids the ingress will route back to it; see chash.hpp).
   std::function<bool(std::string_view session_id)> accept_session_id;
@@ -65,8 +76,20 @@ class Engine : public BackendListener {
   void set_authorizer(Authorizer a) { authorizer_ = std::move(a); }
   void set_server_authorizer(ServerAuthorizer a) { server_authorizer_ = std::move(a); }
 
+  // Seals the requestState of Modern InputRequiredResults. Default: a
+  // random key (states do not survive a restart nor reach another replica);
+  // the app sets the data directory's key.
+  void set_state_sealer(std::shared_ptr<const protocol::StateSealer> s) { sealer_ = std::move(s); }
+  const protocol::StateSealer& state_sealer() const { return *sealer_; }
+
   // Sessions.
   std::shared_ptr<Session> create_session(protocol::Principal principal);
+  // A session for one stateless (Modern) HTTP request: never listed, found
+  // or reused, and it hears no unsolicited notifications. End it with
+  // end_ephemeral_session() once the request is over.
+  std::shared_ptr<Session> create_ephemeral_session(protocol::Principal principal);
+  void end_ephemeral_session(const std::shared_ptr<Session>& s);
+  std::size_t subscription_count() const { return subscriptions_.size(); }
   std::shared_ptr<Session> find_session(std::string_view id);
   // Closes and forgets a session; false when unknown.
   bool close_session(std::string_view id);
@@ -93,8 +116,10 @@ class Engine : public BackendListener {
   // serves it. Cheap, non-blocking.
   std::optional<Route> resolve(Kind kind, std::string_view key) const;
 
-  // The merged capabilities object for InitializeResult.
+  // The merged capabilities object for InitializeResult and DiscoverResult.
   boost::json::object capabilities() const;
+  // The DiscoverResult (before the Modern decoration).
+  boost::json::object discover() const;
 
   // BackendListener.
   void list_changed(Kind kind) override;
@@ -102,6 +127,25 @@ class Engine : public BackendListener {
   void notify(const Audience& to, boost::json::object notification) override;
 
  private:
+  // Everything both eras share: lists, calls, reads, prompts, completion.
+  boost::asio::awaitable<protocol::Outcome> dispatch_common(Session& s, RequestContext& ctx,
+                                                            const std::string& method,
+                                                            boost::json::object params);
+  // A Modern request: discover, listen, multi round-trip state, decoration.
+  boost::asio::awaitable<protocol::Outcome> dispatch_modern(Session& s, RequestContext& ctx,
+                                                            const std::string& method,
+                                                            boost::json::object params);
+  boost::asio::awaitable<protocol::Outcome> round_trip(Session& s, RequestContext& ctx,
+                                                       const std::string& method,
+                                                       boost::json::object params);
+  // A Legacy request whose backend answered input_required: Bastion asks
+  // the client itself (sampling, elicitation, roots) and retries.
+  boost::asio::awaitable<protocol::Outcome> fulfil_for_legacy(Session& s, RequestContext& ctx,
+                                                              const std::string& method,
+                                                              const boost::json::object& params,
+                                                              protocol::Outcome out);
+  boost::asio::awaitable<protocol::Outcome> listen(RequestContext& ctx,
+                                                   const boost::json::object& params);
   boost::asio::awaitable<protocol::Outcome> list(Kind kind, RequestContext& ctx,
                                                  const boost::json::object& params);
   boost::asio::awaitable<protocol::Outcome> route(Kind kind, std::string key,
@@ -117,6 +161,8 @@ class Engine : public BackendListener {
                        const Listed& dropped) const;
 
   EngineOptions opts_;
+  std::shared_ptr<const protocol::StateSealer> sealer_;
+  Subscriptions subscriptions_;
   std::vector<std::shared_ptr<Backend>> backends_;
   FilterChain filters_;
   Authorizer authorizer_;

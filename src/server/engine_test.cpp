@@ -77,7 +77,9 @@ TEST(Engine, PaginatesTheMergedCatalogue) {
     if (!next) break;
     params = json::object{{"cursor", *next}};
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"t0", "t1", "t2", "t3", "t4", "t5", "other"}));
+  // Every tool once, across pages, in name order whatever the backend order
+  // (deterministic tools/list, MCP 2026-07-28).
+  EXPECT_EQ(names, (std::vector<std::string>{"other", "t0", "t1", "t2", "t3", "t4", "t5"}));
   auto bad = h.request("tools/list", json::object{{"cursor", "o999"}});
   EXPECT_EQ(bad.at("error").at("code").as_int64(), protocol::kInvalidParams);
 }
@@ -363,6 +365,100 @@ TEST(NginxChash, EngineKeepsOnlyIdsRoutedToItself) {
   o.accept_session_id = [&](std::string_view id) { return ring.lookup(id) == "10.0.0.2:80"; };
   Engine e(o);
   for (int i = 0; i < 50; ++i) EXPECT_EQ(ring.lookup(e.create_session({})->id()), "10.0.0.2:80");
+}
+
+// --- MCP 2026-07-28 (Modern) requests -------------------------------------
+
+json::object modern_params(json::object params,
+                           json::object caps = {{"elicitation", json::object{}}}) {
+  params["_meta"] = json::object{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                                 {"io.modelcontextprotocol/clientCapabilities", std::move(caps)}};
+  return params;
+}
+
+// A tool that asks for a name by elicitation, keeping `{"step":1}` in its
+// requestState, and reports what it got back.
+// Built outside the coroutine: GCC 12 rejects braced initializers with
+// string literals inside coroutine bodies.
+protocol::Outcome ask(const std::string& method, const RequestContext& ctx) {
+  if (ctx.input_responses() && ctx.input_responses()->contains("q"))
+    return text_result("state=" + json::serialize(ctx.request_state()));
+  json::object req{{"method", method}, {"params", json::object{}}};
+  return json::object{{"resultType", "input_required"},
+                      {"inputRequests", json::object{{"q", std::move(req)}}},
+                      {"requestState", json::object{{"step", 1}}}};
+}
+
+std::shared_ptr<BuiltinBackend> asking_backend(std::string method = "elicitation/create") {
+  auto b = std::make_shared<BuiltinBackend>("asker");
+  b->add_tool(json::object{{"name", "ask"}},
+              [method](json::object, RequestContext& ctx) -> asio::awaitable<protocol::Outcome> {
+                co_return ask(method, ctx);
+              });
+  return b;
+}
+
+TEST(EngineModern, SealsRequestStateAndOpensItOnTheRetry) {
+  Harness h;
+  h.engine.add_backend(asking_backend());
+  h.start();
+  auto r1 = h.request("tools/call", modern_params({{"name", "ask"}}));
+  const auto& res1 = r1.at("result").as_object();
+  EXPECT_EQ(res1.at("resultType"), "input_required");
+  std::string state(res1.at("requestState").as_string());
+  EXPECT_EQ(state.rfind("bs1.", 0), 0u);
+  auto r2 = h.request(
+      "tools/call",
+      modern_params({{"name", "ask"},
+                     {"requestState", state},
+                     {"inputResponses", json::object{{"q", json::object{{"action", "accept"}}}}}}));
+  ASSERT_TRUE(r2.contains("result")) << json::serialize(r2);
+  EXPECT_EQ(r2.at("result").at("resultType"), "complete");
+  EXPECT_EQ(r2.at("result").at("content").at(0).at("text"), R"(state={"step":1})");
+  // The same state on a tool call with other arguments is refused.
+  auto r3 = h.request("tools/call", modern_params({{"name", "ask"},
+                                                   {"arguments", json::object{{"x", 1}}},
+                                                   {"requestState", state}}));
+  EXPECT_EQ(r3.at("error").at("code"), protocol::kInvalidParams);
+  // So is a state whose answers are not result objects.
+  auto r4 = h.request("tools/call",
+                      modern_params({{"name", "ask"}, {"inputResponses", json::object{{"q", 1}}}}));
+  EXPECT_EQ(r4.at("error").at("code"), protocol::kInvalidParams);
+}
+
+TEST(EngineModern, NeverAsksForACapabilityTheClientDidNotDeclare) {
+  Harness h;
+  h.engine.add_backend(asking_backend("sampling/createMessage"));
+  h.start();
+  auto r = h.request("tools/call", modern_params({{"name", "ask"}}));
+  ASSERT_TRUE(r.contains("error")) << json::serialize(r);
+  EXPECT_EQ(r.at("error").at("code"), protocol::kMissingRequiredClientCapability);
+  EXPECT_TRUE(r.at("error").at("data").at("requiredCapabilities").as_object().contains("sampling"));
+  // Not a valid input request at all: refused, never relayed.
+  Harness h2;
+  h2.engine.add_backend(asking_backend("tools/call"));
+  h2.start();
+  auto r2 = h2.request("tools/call", modern_params({{"name", "ask"}}));
+  EXPECT_EQ(r2.at("error").at("code"), protocol::kInternalError);
+}
+
+TEST(EngineModern, DecoratesResultsAndRefusesRemovedMethods) {
+  Harness h;
+  h.engine.add_backend(backend_with_tools(2));
+  h.start();
+  auto list = h.request("tools/list", modern_params({}));
+  EXPECT_EQ(list.at("result").at("resultType"), "complete");
+  EXPECT_EQ(list.at("result").at("ttlMs"), 0);
+  EXPECT_EQ(list.at("result").at("cacheScope"), "public");
+  EXPECT_EQ(list.at("result").at("_meta").at("io.modelcontextprotocol/serverInfo").at("name"),
+            "bastion");
+  for (const char* m : {"ping", "initialize", "logging/setLevel", "resources/subscribe"}) {
+    auto r = h.request(m, modern_params({}));
+    EXPECT_EQ(r.at("error").at("code"), protocol::kMethodNotFound) << m;
+  }
+  // The same session serves Legacy requests as before: no resultType.
+  auto legacy = h.request("tools/list");
+  EXPECT_FALSE(legacy.at("result").as_object().contains("resultType"));
 }
 
 }  // namespace

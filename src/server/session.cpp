@@ -11,6 +11,7 @@
 #include <set>
 
 #include "metrics/metrics.hpp"
+#include "protocol/era.hpp"
 #include "protocol/log_fields.hpp"
 #include "protocol/version.hpp"
 #include "server/engine.hpp"
@@ -40,7 +41,9 @@ std::string method_label(const std::string& m) {
                                                "resources/unsubscribe",
                                                "prompts/list",
                                                "prompts/get",
-                                               "completion/complete"};
+                                               "completion/complete",
+                                               "server/discover",
+                                               "subscriptions/listen"};
   return kKnown.count(m) ? m : "other";
 }
 
@@ -126,8 +129,25 @@ void Session::start_request(Message msg, const std::shared_ptr<Outbox>& out,
   if (auto* meta = params.if_contains("_meta"); meta && meta->is_object())
     if (auto* t = meta->get_object().if_contains("progressToken")) token = *t;
 
+  // The era is the request's own (spec: a dual-era server serves both on
+  // one endpoint or process): Modern requests carry their metadata.
+  std::shared_ptr<const protocol::RequestMeta> modern;
+  if (protocol::era_of(&params) == protocol::Era::kModern) {
+    auto meta = protocol::read_request_meta(&params);
+    std::optional<protocol::RpcError> refused;
+    if (!meta)
+      refused = meta.error();
+    else if (protocol::removed_in_modern(msg.method))
+      refused = protocol::method_not_found(msg.method);
+    if (refused) {
+      out->push(Outgoing::response(protocol::make_error(msg.id, *refused)));
+      return;
+    }
+    modern = std::make_shared<const protocol::RequestMeta>(std::move(meta.value()));
+  }
   auto ctx = std::make_shared<RequestContext>(shared_from_this(), out, msg.id, msg.method,
                                               std::move(token));
+  ctx->set_modern(std::move(modern));
   std::string key = id_key(msg.id);
   {
     std::lock_guard lk(mu_);
@@ -162,6 +182,10 @@ void Session::start_request(Message msg, const std::shared_ptr<Outbox>& out,
               {"request_id", ctx->request_id()},
               {"method", ctx->method()},
               {"duration_ms", std::chrono::duration<double, std::milli>(took).count()}};
+          if (const auto* m = ctx->modern()) {
+            fields["protocol_version"] = m->protocol_version;
+            if (!m->traceparent.empty()) fields["traceparent"] = m->traceparent;
+          }
           if (!outcome.ok()) fields["error_code"] = outcome.error().code;
           // Never the params or the error message: they may carry PII.
           protocol::LogFields scope(fields);
@@ -314,6 +338,10 @@ void Session::detach_standalone(const std::shared_ptr<Outbox>& out) {
 }
 
 void Session::notify(json::object notification, std::string_view server) {
+  // Only a Legacy client that initialized hears unsolicited notifications;
+  // Modern clients ask for them with subscriptions/listen (and must get
+  // nothing they did not ask for).
+  if (!negotiated()) return;
   const auto* m = notification.if_contains("method");
   const std::string method = m && m->is_string() ? std::string(m->get_string()) : std::string();
   if (!engine_.filters().run_outbound(notification, MessageContext{id_, method, server, {}}).ok())

@@ -132,6 +132,34 @@ json::object sampling_params(std::string prompt) {
           {"maxTokens", 100}};
 }
 
+// SEP-2106: composition ($defs, $anchor, $ref, allOf/anyOf) and conditional
+// (if/then/else) keywords, which must reach clients as written.
+json::object json_schema_2020_12() {
+  json::object address{{"$anchor", "addressDef"},
+                       {"type", "object"},
+                       {"properties", json::object{{"street", json::object{{"type", "string"}}},
+                                                   {"city", json::object{{"type", "string"}}}}}};
+  json::object props{
+      {"name", json::object{{"type", "string"}}},
+      {"address", json::object{{"$ref", "#/$defs/address"}}},
+      {"contactMethod", json::object{{"type", "string"}, {"enum", json::array{"phone", "email"}}}},
+      {"phone", json::object{{"type", "string"}}},
+      {"email", json::object{{"type", "string"}}}};
+  json::array one_of_contacts{json::object{{"required", json::array{"phone"}}},
+                              json::object{{"required", json::array{"email"}}}};
+  return {{"$schema", "https://json-schema.org/draft/2020-12/schema"},
+          {"type", "object"},
+          {"$defs", json::object{{"address", std::move(address)}}},
+          {"properties", std::move(props)},
+          {"allOf", json::array{json::object{{"anyOf", std::move(one_of_contacts)}}}},
+          {"if", json::object{{"properties",
+                               json::object{{"contactMethod", json::object{{"const", "phone"}}}}},
+                              {"required", json::array{"contactMethod"}}}},
+          {"then", json::object{{"required", json::array{"phone"}}}},
+          {"else", json::object{{"required", json::array{"email"}}}},
+          {"additionalProperties", false}};
+}
+
 void add_tools(server::BuiltinBackend& b) {
   b.add_tool(
       tool_def("test_simple_text", "Tests simple text content response"),
@@ -248,26 +276,12 @@ void add_tools(server::BuiltinBackend& b) {
             "Elicitation completed: action={}, content={}", str_arg(r.result(), "action"),
             r.result().contains("content") ? json::serialize(r.result().at("content")) : "{}"))});
       });
-  b.add_tool(
-      tool_def(
-          "json_schema_2020_12_tool", "Tool with JSON Schema 2020-12 features",
-          json::object{
-              {"$schema", "https://json-schema.org/draft/2020-12/schema"},
-              {"type", "object"},
-              {"$defs",
-               json::object{
-                   {"address",
-                    json::object{{"type", "object"},
-                                 {"properties",
-                                  json::object{{"street", json::object{{"type", "string"}}},
-                                               {"city", json::object{{"type", "string"}}}}}}}}},
-              {"properties", json::object{{"name", json::object{{"type", "string"}}},
-                                          {"address", json::object{{"$ref", "#/$defs/address"}}}}},
-              {"additionalProperties", false}}),
-      [](json::object args, RequestContext&) -> asio::awaitable<Outcome> {
-        co_return content_result(
-            json::array{text("JSON Schema 2020-12 tool called with: " + json::serialize(args))});
-      });
+  b.add_tool(tool_def("json_schema_2020_12_tool", "Tool with JSON Schema 2020-12 features",
+                      json_schema_2020_12()),
+             [](json::object args, RequestContext&) -> asio::awaitable<Outcome> {
+               co_return content_result(json::array{
+                   text("JSON Schema 2020-12 tool called with: " + json::serialize(args))});
+             });
   b.add_tool(
       tool_def("test_reconnection",
                "Tests SSE stream disconnection and client reconnection (SEP-1699)"),
@@ -441,6 +455,7 @@ std::shared_ptr<server::BuiltinBackend> make_testkit() {
   add_tools(*b);
   add_resources(*b);
   add_prompts(*b);
+  add_modern_fixtures(*b);
   return b;
 }
 

@@ -77,8 +77,9 @@ Response json_response(unsigned version, http::status status, const json::value&
 }
 
 Response error_response(unsigned version, const Refusal& refusal) {
-  return json_response(version, refusal.status,
-                       protocol::make_error(refusal.id, {refusal.code, refusal.reason}));
+  return json_response(
+      version, refusal.status,
+      protocol::make_error(refusal.id, {refusal.code, refusal.reason, refusal.data}));
 }
 
 }  // namespace bastion::transport

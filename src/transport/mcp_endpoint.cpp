@@ -5,6 +5,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "protocol/era.hpp"
 #include "protocol/version.hpp"
 #include "server/outbox.hpp"
 
@@ -21,13 +22,6 @@ Refusal bad_request(std::string reason, json::value id = nullptr) {
 }
 
 }  // namespace
-
-struct McpEndpoint::Exchange {
-  HttpConnection& conn;
-  Request& req;
-  bool cors = false;  // the Origin may read the answer
-  protocol::Principal principal;
-};
 
 McpEndpoint::McpEndpoint(server::Engine& engine, const HttpOptions& opts, GuardOptions guards)
     : engine_(engine), opts_(opts), guards_(std::move(guards)) {}
@@ -65,7 +59,7 @@ asio::awaitable<bool> McpEndpoint::handle(HttpConnection& conn, Request& req) {
     res.set(http::field::access_control_allow_methods, "GET, POST, DELETE");
     res.set(http::field::access_control_allow_headers,
             "Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, "
-            "Last-Event-ID");
+            "Last-Event-ID, Mcp-Method, Mcp-Name");
     res.set(http::field::access_control_max_age, "86400");
     co_return co_await reply(x, std::move(res));
   }
@@ -74,6 +68,16 @@ asio::awaitable<bool> McpEndpoint::handle(HttpConnection& conn, Request& req) {
     Response res = error_response(
         v, Refusal{http::status::method_not_allowed, kInvalidRequest, "Method not allowed"});
     res.set(http::field::allow, "GET, POST, DELETE, OPTIONS");
+    co_return co_await reply(x, std::move(res));
+  }
+  if (req.method() != http::verb::post &&
+      protocol::is_modern_version(req["MCP-Protocol-Version"])) {
+    // 2026-07-28 has no GET stream and no sessions to DELETE.
+    Response res = error_response(
+        v, Refusal{http::status::method_not_allowed, kInvalidRequest,
+                   "Method not allowed: 2026-07-28 uses POST only (subscriptions/listen replaces "
+                   "the GET stream)"});
+    res.set(http::field::allow, "POST, OPTIONS");
     co_return co_await reply(x, std::move(res));
   }
   if (authenticator_) {
@@ -117,6 +121,19 @@ asio::awaitable<bool> McpEndpoint::post(Exchange& x) {
                     body.id};
     co_return co_await refuse(x, r);
   }
+  // The era decides everything from here on: a Modern request is served
+  // statelessly, a Legacy one in its session.
+  const std::string_view header_version = x.req["MCP-Protocol-Version"];
+  bool modern = false;
+  for (const auto& m : body.messages)
+    modern |= protocol::era_of(m.params(), header_version) == protocol::Era::kModern;
+  if (modern && body.batch) {
+    const Refusal r =
+        bad_request("Invalid Request: JSON-RPC batches are not supported in 2026-07-28");
+    co_return co_await refuse(x, r);
+  }
+  if (modern) co_return co_await post_modern(x, std::move(body.messages.front()));
+
   std::optional<Refusal> bad_version = check_protocol_version(x.req, body.id);
   if (bad_version) co_return co_await refuse(x, *bad_version);
   if (message_check_)

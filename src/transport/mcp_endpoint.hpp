@@ -23,6 +23,17 @@
 
 namespace bastion::transport {
 
+// The request headers a Modern (2026-07-28) POST must carry and that must
+// agree with its body (spec streamable-http §Server Validation):
+// MCP-Protocol-Version against _meta's protocolVersion, Mcp-Method against
+// the method, Mcp-Name (Base64 sentinel decoded) against params.name or
+// params.uri. A refusal is 400 with HeaderMismatch (-32020).
+std::optional<Refusal> check_modern_headers(const Request& req, const protocol::Message& msg);
+
+// The HTTP status of a Modern answer that carries `error_code`: 404 for an
+// unknown method, 400 for the 2026-07-28 request errors, 200 otherwise.
+http::status modern_status(int error_code);
+
 // Serves the MCP endpoint for one listener. Thread-safe; every request on
 // its connection's coroutine.
 class McpEndpoint {
@@ -44,6 +55,10 @@ class McpEndpoint {
   using SessionPtr = std::shared_ptr<server::Session>;
 
   boost::asio::awaitable<bool> post(Exchange& x);
+  // A stateless Modern request: no session, answered as JSON or as an SSE
+  // stream without event ids (not resumable), cancelled when the client
+  // goes away.
+  boost::asio::awaitable<bool> post_modern(Exchange& x, protocol::Message msg);
   boost::asio::awaitable<bool> get(Exchange& x);
   boost::asio::awaitable<bool> del(Exchange& x);
   boost::asio::awaitable<bool> reply(Exchange& x, Response res);
@@ -61,6 +76,13 @@ class McpEndpoint {
   Authenticator authenticator_;
   MessageCheck message_check_;
   StreamTable streams_;
+};
+
+struct McpEndpoint::Exchange {
+  HttpConnection& conn;
+  Request& req;
+  bool cors = false;  // the Origin may read the answer
+  protocol::Principal principal;
 };
 
 }  // namespace bastion::transport

@@ -25,6 +25,7 @@ struct Refusal {
   // The connection cannot be trusted past this request (its framing is in
   // doubt): answer, then close without reading further.
   bool close = false;
+  boost::json::value data = nullptr;  // the JSON-RPC error's data, when any
 };
 
 // --- Framing (every route) ------------------------------------------------
