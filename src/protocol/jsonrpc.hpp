@@ -30,9 +30,6 @@ inline constexpr int kPolicyRejected = -32011;
 inline constexpr int kForbidden = -32012;
 // The audit log cannot record the call (disk full): refused before it runs.
 inline constexpr int kAuditUnavailable = -32013;
-// A bounded resource is used up (too many open subscriptions). Outside the
-// JSON-RPC reserved range, as 2026-07-28 asks of new codes.
-inline constexpr int kResourceExhausted = -31000;
 
 // A JSON-RPC error object, carried as a value through the data plane.
 struct RpcError {
