@@ -338,10 +338,6 @@ void Session::detach_standalone(const std::shared_ptr<Outbox>& out) {
 }
 
 void Session::notify(json::object notification, std::string_view server) {
-  // Only a Legacy client that initialized hears unsolicited notifications;
-  // Modern clients ask for them with subscriptions/listen (and must get
-  // nothing they did not ask for).
-  if (!negotiated()) return;
   const auto* m = notification.if_contains("method");
   const std::string method = m && m->is_string() ? std::string(m->get_string()) : std::string();
   if (!engine_.filters().run_outbound(notification, MessageContext{id_, method, server, {}}).ok())
