@@ -439,7 +439,10 @@ test('Modern over stdio: per-request _meta next to a Legacy session, listen tagg
     send({ jsonrpc: '2.0', id: 'L', method: 'subscriptions/listen', params: { _meta: META, notifications: { toolsListChanged: true } } });
     await wait((m) => m.method === 'notifications/subscriptions/acknowledged');
     send({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'test_trigger_tool_change', arguments: {}, _meta: META } });
-    const n = await wait((m) => m.method === 'notifications/tools/list_changed');
+    // (The process also announces the change untagged, as it always did for
+    // a Legacy stdio session; the listen's copy carries its id.)
+    const n = await wait((m) => m.method === 'notifications/tools/list_changed' &&
+      m.params?._meta?.['io.modelcontextprotocol/subscriptionId'] !== undefined);
     assert.equal(n.params._meta['io.modelcontextprotocol/subscriptionId'], 'L');
     send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'L' } });
     // And Legacy in the same process, as before.
