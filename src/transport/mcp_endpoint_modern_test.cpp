@@ -79,10 +79,10 @@ INSTANTIATE_TEST_SUITE_P(
                    kList,
                    false},
         HeaderCase{
-            "name for a list",
+            "name on a method that has none (ignored)",
             {{"MCP-Protocol-Version", kV}, {"Mcp-Method", "tools/list"}, {"Mcp-Name", "echo"}},
             kList,
-            false},
+            true},
         HeaderCase{
             "call",
             {{"MCP-Protocol-Version", kV}, {"Mcp-Method", "tools/call"}, {"Mcp-Name", "echo"}},
