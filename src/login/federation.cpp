@@ -5,6 +5,9 @@
 // subject "<provider>|<sub>" and groups.
 #include <spdlog/spdlog.h>
 
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+
 #include "auth/jwk.hpp"
 #include "auth/jws.hpp"
 #include "auth/jwt.hpp"
@@ -30,20 +33,9 @@ std::string str(const json::object& o, std::string_view k) {
   return v && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
+// RFC 3986 percent-encoding of everything but the unreserved characters.
 std::string pct(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
+  return boost::urls::encode(s, boost::urls::unreserved_chars);
 }
 
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& kv) {
