@@ -9,6 +9,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "protocol/json_text.hpp"
+
 namespace bastion::protocol {
 
 json::object RpcError::to_json() const {
@@ -285,6 +287,6 @@ json::object make_response(const json::value& id, const Outcome& outcome) {
   return outcome.ok() ? make_result(id, outcome.result()) : make_error(id, outcome.error());
 }
 
-std::string to_string(const json::value& v) { return json::serialize(v); }
+std::string to_string(const json::value& v) { return json_text(v); }
 
 }  // namespace bastion::protocol

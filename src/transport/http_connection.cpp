@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "metrics/metrics.hpp"
+#include "protocol/json_text.hpp"
 #include "protocol/jsonrpc.hpp"
 
 namespace bastion::transport {
@@ -72,7 +73,7 @@ void HttpConnection::close() {
 Response json_response(unsigned version, http::status status, const json::value& body) {
   Response res{status, version};
   res.set(http::field::content_type, "application/json");
-  res.body() = json::serialize(body);
+  res.body() = protocol::json_text(body);
   return res;
 }
 

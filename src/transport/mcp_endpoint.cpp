@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "protocol/era.hpp"
+#include "protocol/json_text.hpp"
 #include "protocol/version.hpp"
 #include "server/outbox.hpp"
 
@@ -217,8 +218,8 @@ asio::awaitable<bool> McpEndpoint::post(Exchange& x) {
   // SSE: a pump moves everything for this POST into a resumable stream.
   auto table = streams_.get(session->id(), [session] { return session->closed(); });
   auto es = table->create(ex);
-  for (auto& r : responses) es->append(json::serialize(r));
-  for (auto& e : early) es->append(json::serialize(e));
+  for (auto& r : responses) es->append(protocol::json_text(r));
+  for (auto& e : early) es->append(protocol::json_text(e));
   pump(out, es, remaining, ex);
   std::uint64_t last = 0;
   SseResponse head =

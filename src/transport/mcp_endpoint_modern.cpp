@@ -14,6 +14,7 @@
 
 #include "protocol/base64.hpp"
 #include "protocol/era.hpp"
+#include "protocol/json_text.hpp"
 #include "server/outbox.hpp"
 #include "transport/mcp_endpoint.hpp"
 
@@ -227,7 +228,7 @@ asio::awaitable<bool> McpEndpoint::post_modern(Exchange& x, protocol::Message ms
   while (ok && m) {
     bool last = m->ends_request;
     if (m->message) {
-      std::string event = "event: message\ndata: " + json::serialize(*m->message) + "\n\n";
+      std::string event = "event: message\ndata: " + protocol::json_text(*m->message) + "\n\n";
       ok = co_await x.conn.write_chunk(event);
     }
     if (!ok || last) break;

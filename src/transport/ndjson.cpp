@@ -6,6 +6,8 @@
 #include <boost/json/value.hpp>
 #include <cerrno>
 
+#include "protocol/json_text.hpp"
+
 namespace bastion::transport {
 
 namespace {
@@ -84,7 +86,7 @@ std::optional<LineReader::Frame> LineReader::finish() {
 }
 
 void append_line(std::string& out, const boost::json::value& msg) {
-  out += boost::json::serialize(msg);
+  protocol::append_json(out, msg);
   out.push_back('\n');
 }
 

@@ -6,6 +6,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "protocol/json_text.hpp"
+
 namespace bastion::transport {
 
 namespace asio = boost::asio;
@@ -93,7 +95,7 @@ void pump(std::shared_ptr<server::Outbox> out, std::shared_ptr<EventStream> es,
           auto m = co_await out->pop();
           if (!m) break;
           if (m->ends_request && requests) --*requests;
-          if (m->message) es->append(json::serialize(*m->message));
+          if (m->message) es->append(protocol::json_text(*m->message));
         }
         es->finish();
         out->close();

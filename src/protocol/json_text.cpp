@@ -1,0 +1,131 @@
+#include "protocol/json_text.hpp"
+
+#include <array>
+#include <charconv>
+#include <cmath>
+
+namespace bastion::protocol {
+
+namespace json = boost::json;
+
+namespace {
+
+void append_string(std::string& out, json::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  const char* p = s.data();
+  const char* end = p + s.size();
+  const char* run = p;  // start of bytes copied as they are
+  for (; p != end; ++p) {
+    auto c = static_cast<unsigned char>(*p);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(run, p);
+    run = p + 1;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += "\\u00";
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xf]);
+    }
+  }
+  out.append(run, end);
+  out.push_back('"');
+}
+
+void append_double(std::string& out, double d) {
+  if (!std::isfinite(d)) {
+    out += "null";
+    return;
+  }
+  std::array<char, 32> buf;
+  auto [ptr, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), d);
+  std::string_view text(buf.data(), ptr - buf.data());
+  out += text;
+  // An integral double stays a floating-point number for readers that tell
+  // them apart (1.0 is not written as 1).
+  if (text.find_first_of(".e") == std::string_view::npos) out += ".0";
+}
+
+}  // namespace
+
+void append_json(std::string& out, const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null:
+      out += "null";
+      return;
+    case json::kind::bool_:
+      out += v.get_bool() ? "true" : "false";
+      return;
+    case json::kind::int64: {
+      std::array<char, 24> buf;
+      auto [ptr, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v.get_int64());
+      out.append(buf.data(), ptr);
+      return;
+    }
+    case json::kind::uint64: {
+      std::array<char, 24> buf;
+      auto [ptr, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v.get_uint64());
+      out.append(buf.data(), ptr);
+      return;
+    }
+    case json::kind::double_:
+      append_double(out, v.get_double());
+      return;
+    case json::kind::string:
+      append_string(out, v.get_string());
+      return;
+    case json::kind::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const auto& e : v.get_array()) {
+        if (!first) out.push_back(',');
+        first = false;
+        append_json(out, e);
+      }
+      out.push_back(']');
+      return;
+    }
+    case json::kind::object: {
+      out.push_back('{');
+      bool first = true;
+      for (const auto& kv : v.get_object()) {
+        if (!first) out.push_back(',');
+        first = false;
+        append_string(out, kv.key());
+        out.push_back(':');
+        append_json(out, kv.value());
+      }
+      out.push_back('}');
+      return;
+    }
+  }
+}
+
+std::string json_text(const json::value& v) {
+  std::string out;
+  append_json(out, v);
+  return out;
+}
+
+}  // namespace bastion::protocol

@@ -1,0 +1,83 @@
+#include "protocol/json_text.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <limits>
+
+#include "protocol/jsonrpc.hpp"
+
+namespace bastion::protocol {
+namespace {
+
+namespace json = boost::json;
+
+std::string rewritten(std::string_view text) {
+  auto parsed = parse_json(text);
+  EXPECT_EQ(parsed.index(), 0u) << text;
+  return json_text(std::get<0>(parsed));
+}
+
+struct NumberCase {
+  const char* in;
+  const char* out;
+};
+
+// Numbers as an upstream or a client writes them, and as Bastion writes them
+// back: as written when that is the shortest form, the same value always.
+TEST(JsonText, NumbersInShortestRoundTripForm) {
+  const NumberCase cases[] = {
+      {"7.4", "7.4"},
+      {"0.1", "0.1"},
+      {"-2.5", "-2.5"},
+      {"1.0", "1.0"},
+      {"-0.0", "-0.0"},
+      {"3.141592653589793", "3.141592653589793"},
+      {"1e22", "1e+22"},
+      {"1.5e-7", "1.5e-07"},
+      {"42", "42"},
+      {"-42", "-42"},
+      {"18446744073709551615", "18446744073709551615"},
+      {"-9223372036854775808", "-9223372036854775808"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(rewritten(c.in), c.out) << c.in;
+    // The value survives the trip exactly.
+    auto a = std::get<0>(parse_json(c.in));
+    auto b = std::get<0>(parse_json(rewritten(c.in)));
+    if (a.is_double()) {
+      EXPECT_EQ(a.get_double(), b.get_double()) << c.in;
+    } else {
+      EXPECT_EQ(a, b) << c.in;
+    }
+  }
+}
+
+TEST(JsonText, SameAsBoostForEverythingButDoubles) {
+  const char* texts[] = {
+      R"({"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hi"}]}})",
+      R"(["a\"b","c\\d","\n\r\t\b\f","\u0001\u001f","é 世界 😀","</script>",null,true,false])",
+      R"({"":{},"k":[],"nested":[[[{"a":[1,-2,3]}]]]})",
+      R"("\u007f")",
+  };
+  for (const char* t : texts) {
+    auto v = std::get<0>(parse_json(t));
+    EXPECT_EQ(json_text(v), json::serialize(v)) << t;
+  }
+}
+
+TEST(JsonText, OutputParsesBackToTheSameValue) {
+  std::string all_bytes;
+  for (int c = 1; c < 256; ++c) all_bytes.push_back(static_cast<char>(c < 128 ? c : 'x'));
+  json::object o{{"s", all_bytes}, {"d", json::array{7.4, 1e300, -1e-300, 0.0, 2.0}}};
+  auto back = std::get<0>(parse_json(json_text(o)));
+  EXPECT_EQ(back, json::value(o));
+}
+
+TEST(JsonText, NonFiniteDoublesAreNull) {
+  json::array a{std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()};
+  EXPECT_EQ(json_text(a), "[null,null]");
+}
+
+}  // namespace
+}  // namespace bastion::protocol

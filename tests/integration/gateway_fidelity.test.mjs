@@ -1,0 +1,201 @@
+// Fidelity of the gateway's relay to a Streamable HTTP upstream (issue 13's
+// "fidelity defects"), against a hand-made Legacy (2025-11-25) upstream that
+// does what the specification allows and the SDK server rarely does:
+//   - it writes numbers as it likes (7.4, 0.1, 1.0): they reach the client
+//     as written, and the client's numbers reach it as written;
+//   - it closes a call's SSE response stream before the result, with an
+//     event id and a `retry:` delay, and expects a GET with Last-Event-ID to
+//     resume it;
+//   - it restarts (its sessions vanish: 404 for the old session id).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { initialize, post, startWithConfig } from './lib/bastion.mjs';
+
+const VERSION = '2025-11-25';
+
+// A minimal Streamable HTTP MCP server, written out by hand so every byte on
+// the wire is the test's choice. `seen` records what reached it.
+function legacyUpstream() {
+  const seen = { bodies: [], gets: [], callsStarted: 0 };
+  let sessions = new Set();
+  const pendingResume = new Map(); // Last-Event-ID -> SSE text that follows it
+  let resumeRefusals = 0; // GETs with Last-Event-ID that answer an SSE stream and close again
+  const tools = [
+    { name: 'numbers', inputSchema: { type: 'object' } },
+    { name: 'dropped', inputSchema: { type: 'object' } },
+    { name: 'dropped_forever', inputSchema: { type: 'object' } },
+    { name: 'dropped_no_id', inputSchema: { type: 'object' } },
+  ];
+  const json = (res, status, text, headers = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(text);
+  };
+  const server = http.createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const sid = req.headers['mcp-session-id'];
+    if (req.method === 'GET') {
+      const last = req.headers['last-event-id'];
+      seen.gets.push({ sid, last });
+      if (!last) return json(res, 405, '');
+      if (!sessions.has(sid)) return json(res, 404, '{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found"}}');
+      if (last.startsWith('forever-')) {
+        // Resumes, sends nothing useful, closes again.
+        resumeRefusals++;
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end(`id: forever-${resumeRefusals}\nretry: 50\n\n`);
+        return;
+      }
+      const rest = pendingResume.get(last);
+      if (!rest) return json(res, 404, '');
+      pendingResume.delete(last);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(rest);
+      return;
+    }
+    if (req.method !== 'POST') return json(res, 405, '');
+    seen.bodies.push(body);
+    const msg = JSON.parse(body);
+    if (msg.method === 'initialize') {
+      const id = randomUUID();
+      sessions.add(id);
+      return json(res, 200, JSON.stringify({
+        jsonrpc: '2.0', id: msg.id,
+        result: { protocolVersion: VERSION, capabilities: { tools: {} }, serverInfo: { name: 'legacy', version: '1' } },
+      }), { 'mcp-session-id': id });
+    }
+    if (!sessions.has(sid)) return json(res, 404, `{"jsonrpc":"2.0","id":${JSON.stringify(msg.id ?? null)},"error":{"code":-32001,"message":"Session not found"}}`);
+    if (msg.id === undefined) return json(res, 202, '');
+    if (msg.method === 'tools/list') return json(res, 200, JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { tools } }));
+    if (msg.method === 'ping') return json(res, 200, `{"jsonrpc":"2.0","id":${msg.id},"result":{}}`);
+    if (msg.method !== 'tools/call') return json(res, 200, `{"jsonrpc":"2.0","id":${msg.id},"error":{"code":-32601,"message":"no"}}`);
+    seen.callsStarted++;
+    const id = JSON.stringify(msg.id);
+    const name = msg.params.name;
+    if (name === 'numbers') {
+      // Written by hand: Boost.JSON 1.81 would print 7.4 as 7.4E0.
+      return json(res, 200, `{"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text","text":"n"}],` +
+        `"structuredContent":{"v":7.4,"tenth":0.1,"one":1.0,"big":12345678901234567890,"neg":-2.5e-3}}}`);
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    if (name === 'dropped') {
+      // Progress first, then the server closes the stream: the result comes
+      // only on the resumed stream.
+      const evt = `dropped-${randomUUID()}`;
+      pendingResume.set(evt, `id: ${evt}-2\ndata: {"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text","text":"RESUMED"}]}}\n\n`);
+      res.end(`id: ${evt}\nretry: 100\ndata: {"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"working"}}\n\n`);
+    } else if (name === 'dropped_forever') {
+      res.end('id: forever-0\nretry: 50\ndata: {"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"working"}}\n\n');
+    } else {
+      res.end(': no event id here\n\n');
+    }
+  });
+  return {
+    server,
+    seen,
+    restart() {
+      // A new instance: every old session is gone.
+      sessions = new Set();
+    },
+    async listen() {
+      await new Promise((r) => server.listen(0, '127.0.0.1', r));
+      return `http://127.0.0.1:${server.address().port}/mcp`;
+    },
+    close() {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+async function gatewayTo(upstreamUrl) {
+  return startWithConfig(`
+servers:
+  legacy:
+    url: ${upstreamUrl}
+    timeouts:
+      call: 60s
+      ping: 0s
+`);
+}
+
+async function session(srv) {
+  const s = await initialize(srv.url, VERSION);
+  const headers = { 'mcp-session-id': s.sid, 'mcp-protocol-version': VERSION };
+  let next = 10;
+  return {
+    // `args`: an object, or the arguments' JSON text as the client writes it.
+    call: (name, args = {}) => post(srv.url,
+      `{"jsonrpc":"2.0","id":${next++},"method":"tools/call","params":{"name":${JSON.stringify(name)},` +
+      `"arguments":${typeof args === 'string' ? args : JSON.stringify(args)}}}`, headers),
+  };
+}
+
+// The JSON-RPC message in a response that is either JSON or one SSE stream.
+function responseOf(r) {
+  if (r.json) return { text: r.text, json: r.json };
+  for (const block of r.text.split('\n\n')) {
+    const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+    if (!data) continue;
+    const m = JSON.parse(data);
+    if (m.result || m.error) return { text: data, json: m };
+  }
+  throw new Error(`no response in ${r.text}`);
+}
+
+test('numbers reach the client as the upstream wrote them, and the upstream as the client wrote them', async () => {
+  const up = legacyUpstream();
+  const srv = await gatewayTo(await up.listen());
+  try {
+    const c = await session(srv);
+    const r = responseOf(await c.call('legacy__numbers', '{"x":7.4,"y":0.1,"z":1.0}'));
+    assert.equal(r.json.result.structuredContent.v, 7.4, r.text);
+    assert.match(r.text, /"v":7\.4[,}]/, r.text);
+    assert.match(r.text, /"tenth":0\.1[,}]/, r.text);
+    assert.match(r.text, /"one":1\.0[,}]/, r.text);
+    assert.match(r.text, /"neg":-0\.0025[,}]/, r.text);
+    assert.doesNotMatch(r.text, /E0/, r.text);
+    const sent = up.seen.bodies.find((b) => b.includes('"numbers"'));
+    assert.match(sent, /"x":7\.4,"y":0\.1,"z":1\.0/, sent);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+    up.close();
+  }
+});
+
+test('a response stream the upstream closes before the result is resumed with Last-Event-ID', async () => {
+  const up = legacyUpstream();
+  const srv = await gatewayTo(await up.listen());
+  try {
+    const c = await session(srv);
+    const t0 = Date.now();
+    const r = responseOf(await c.call('legacy__dropped'));
+    assert.equal(r.json.result?.content?.[0]?.text, 'RESUMED', r.text);
+    assert.ok(Date.now() - t0 < 10000, 'the call waited for a timeout');
+    const resumed = up.seen.gets.filter((g) => g.last?.startsWith('dropped-'));
+    assert.equal(resumed.length, 1, JSON.stringify(up.seen.gets));
+    assert.ok(resumed[0].sid, 'the resumption carries the session id');
+    // The call ran once: resuming is not sending again.
+    assert.equal(up.seen.callsStarted, 1);
+
+    // An upstream that keeps closing: a bounded number of resumptions, then
+    // a clear error, long before the call timeout.
+    const t1 = Date.now();
+    const f = responseOf(await c.call('legacy__dropped_forever'));
+    assert.match(f.json.error?.message ?? '', /closed the response stream before answering/, f.text);
+    assert.ok(Date.now() - t1 < 10000, 'the call waited for a timeout');
+    const forever = up.seen.gets.filter((g) => g.last?.startsWith('forever-'));
+    assert.ok(forever.length >= 1 && forever.length <= 5, `${forever.length} resumptions`);
+
+    // Nothing to resume from: an error at once, no hang.
+    const t2 = Date.now();
+    const n = responseOf(await c.call('legacy__dropped_no_id'));
+    assert.match(n.json.error?.message ?? '', /without an event id/, n.text);
+    assert.ok(Date.now() - t2 < 10000, 'the call waited for a timeout');
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+    up.close();
+  }
+});
