@@ -15,6 +15,7 @@
 #include <boost/url/parse.hpp>
 
 #include "gateway/sse_parser.hpp"
+#include "protocol/json_text.hpp"
 #include "protocol/jsonrpc.hpp"
 
 namespace bastion::gateway {
@@ -87,10 +88,23 @@ std::string HttpChannel::close_reason() const {
   return reason_;
 }
 
-void HttpChannel::deliver_data(std::string_view data, std::optional<std::int64_t> related) {
+namespace {
+
+// A response (not a request or notification) to the request with `id`.
+bool answers(const json::object& m, const json::value* id) {
+  if (!id || m.contains("method")) return false;
+  auto* mid = m.if_contains("id");
+  return mid && *mid == *id && (m.contains("result") || m.contains("error"));
+}
+
+}  // namespace
+
+bool HttpChannel::deliver_data(std::string_view data, std::optional<std::int64_t> related,
+                               const json::value* answer_to) {
   auto parsed = protocol::parse_json(data);
-  if (parsed.index() != 0) return;
+  if (parsed.index() != 0) return false;
   auto& v = std::get<0>(parsed);
+  bool answered = false;
   if (v.is_object()) {
     // The negotiated version goes on every later request's header.
     if (auto* r = v.get_object().if_contains("result"); r && r->is_object())
@@ -99,11 +113,16 @@ void HttpChannel::deliver_data(std::string_view data, std::optional<std::int64_t
         std::lock_guard lk(mu_);
         protocol_version_ = std::string(pv->get_string());
       }
+    answered = answers(v.get_object(), answer_to);
     deliver(std::move(v.get_object()), related);
   }
   if (v.is_array())
     for (auto& e : v.get_array())
-      if (e.is_object()) deliver(std::move(e.get_object()), related);
+      if (e.is_object()) {
+        answered |= answers(e.get_object(), answer_to);
+        deliver(std::move(e.get_object()), related);
+      }
+  return answered;
 }
 
 asio::awaitable<void> HttpChannel::writer() {
@@ -128,14 +147,13 @@ asio::awaitable<void> HttpChannel::writer() {
 
 namespace {
 
-// Reads an SSE body from `stream`, calling on_event per event (SseParser).
+// Reads an SSE body from `stream` through `sse`, calling on_event per event.
+// False when the connection broke or the stream broke the parser's bound;
+// true when the body ended.
 template <class Stream, class Buffer, class Parser>
-asio::awaitable<bool> read_sse(Stream& stream, Buffer& buf, Parser& parser, std::size_t limit,
+asio::awaitable<bool> read_sse(Stream& stream, Buffer& buf, Parser& parser, SseParser& sse,
                                const SseParser::OnEvent& on_event) {
-  SseParser sse(limit);
   char chunk[8192];
-  parser.get().body().data = chunk;
-  parser.get().body().size = sizeof chunk;
   while (!parser.is_done()) {
     parser.get().body().data = chunk;
     parser.get().body().size = sizeof chunk;
@@ -203,7 +221,7 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
   if (!sid.empty()) req.set("Mcp-Session-Id", sid);
   if (!version.empty()) req.set("MCP-Protocol-Version", version);
   set_client_headers(req, opts_, renewed);
-  req.body() = json::serialize(msg);
+  req.body() = protocol::json_text(msg);
   req.prepare_payload();
   auto [wec, wn] = co_await http::async_write(stream, req, kTuple);
   if (wec) {
@@ -242,9 +260,23 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
   }
   std::string ctype(res[http::field::content_type]);
   if (ctype.starts_with("text/event-stream")) {
-    co_await read_sse(
-        stream, buf, parser, opts_.max_message_bytes,
-        [this, related](const SseParser::Event& e) { deliver_data(e.data, related); });
+    SseParser sse(opts_.max_message_bytes);
+    std::string last_event_id;
+    bool answered = false;
+    SseParser::OnEvent on_event = [&](const SseParser::Event& e) {
+      if (!e.id.empty()) last_event_id = std::string(e.id);
+      answered |= deliver_data(e.data, related, is_request ? &id : nullptr);
+    };
+    co_await read_sse(stream, buf, parser, sse, on_event);
+    if (is_request && !answered) {
+      // The server ended the stream before answering (it may do so at any
+      // time and expects the client to resume): resume it where it stopped.
+      boost::system::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      std::string why = co_await resume(id, related, std::move(last_event_id), sse.retry_ms());
+      if (!why.empty()) fail_request(why);
+      co_return;
+    }
   } else {
     std::string body;
     char chunk[8192];
@@ -282,6 +314,75 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
   }
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+asio::awaitable<std::string> HttpChannel::resume(json::value id,
+                                                 std::optional<std::int64_t> related,
+                                                 std::string last_event_id,
+                                                 std::optional<std::uint64_t> retry_ms) {
+  // Bounded: a server that keeps closing without ever answering costs a few
+  // reconnections, not a call that hangs until its timeout.
+  constexpr int kMaxResumes = 5;
+  constexpr std::uint64_t kDefaultRetryMs = 200, kMaxRetryMs = 10000;
+  for (int attempt = 0; attempt < kMaxResumes; ++attempt) {
+    if (last_event_id.empty())
+      co_return "the upstream closed the response stream before answering, without an event id "
+                "to resume it from";
+    {
+      std::lock_guard lk(mu_);
+      if (closed_) co_return "";  // the channel's end answers every call
+    }
+    // The server's `retry:` says when it will be ready again.
+    asio::steady_timer t(
+        ex_, std::chrono::milliseconds(std::min(retry_ms.value_or(kDefaultRetryMs), kMaxRetryMs)));
+    co_await t.async_wait(kTuple);
+    beast::tcp_stream stream(ex_);
+    tcp::resolver resolver(ex_);
+    auto [rec, results] = co_await resolver.async_resolve(target_.host, target_.port, kTuple);
+    if (rec) continue;
+    stream.expires_after(std::chrono::seconds(30));
+    auto [cec, ep] = co_await stream.async_connect(results, kTuple);
+    if (cec) continue;
+    ::fcntl(stream.socket().native_handle(), F_SETFD, FD_CLOEXEC);
+    http::request<http::empty_body> req{http::verb::get, target_.path, 11};
+    req.set(http::field::host, target_.host);
+    req.set(http::field::accept, "text/event-stream");
+    {
+      std::lock_guard lk(mu_);
+      if (!session_id_.empty()) req.set("Mcp-Session-Id", session_id_);
+      if (!protocol_version_.empty()) req.set("MCP-Protocol-Version", protocol_version_);
+    }
+    req.set("Last-Event-ID", last_event_id);
+    set_client_headers(req, opts_, false);
+    auto [wec, wn] = co_await http::async_write(stream, req, kTuple);
+    if (wec) continue;
+    beast::flat_buffer buf;
+    http::response_parser<http::buffer_body> parser;
+    parser.body_limit(boost::none);
+    stream.expires_after(std::chrono::hours(24));  // the call timeout rules
+    auto [hec, hn] = co_await http::async_read_header(stream, buf, parser, kTuple);
+    if (hec) continue;
+    unsigned status = parser.get().result_int();
+    if (status != 200 ||
+        !std::string_view(parser.get()[http::field::content_type]).starts_with("text/event-stream"))
+      co_return fmt::format(
+          "the upstream closed the response stream before answering and refused to resume it "
+          "(GET with Last-Event-ID answered HTTP {})",
+          status);
+    SseParser sse(opts_.max_message_bytes);
+    bool answered = false;
+    SseParser::OnEvent on_event = [&](const SseParser::Event& e) {
+      if (!e.id.empty()) last_event_id = std::string(e.id);
+      answered |= deliver_data(e.data, related, &id);
+    };
+    co_await read_sse(stream, buf, parser, sse, on_event);
+    if (sse.retry_ms()) retry_ms = sse.retry_ms();
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    if (answered) co_return "";
+  }
+  co_return fmt::format(
+      "the upstream closed the response stream before answering, {} times resumed", kMaxResumes);
 }
 
 asio::awaitable<void> HttpChannel::get_stream(std::string path, bool legacy) {
@@ -332,21 +433,21 @@ asio::awaitable<void> HttpChannel::get_stream(std::string path, bool legacy) {
           fail(fmt::format("the SSE endpoint answered HTTP {}", parser.get().result_int()));
         co_return;
       } else {
-        co_await read_sse(
-            stream, buf, parser, opts_.max_message_bytes, [&](const SseParser::Event& e) {
-              if (!e.id.empty()) last_event_id = std::string(e.id);
-              if (legacy && e.type == "endpoint") {
-                std::lock_guard lk(mu_);
-                // Relative or absolute URL of the POST endpoint.
-                auto u = boost::urls::parse_uri_reference(e.data);
-                if (u) {
-                  post_path_ = std::string(u->encoded_path());
-                  if (u->has_query()) post_path_ += "?" + std::string(u->encoded_query());
-                }
-                return;
-              }
-              deliver_data(e.data, std::nullopt);  // the standalone stream: no request
-            });
+        SseParser sse(opts_.max_message_bytes);
+        co_await read_sse(stream, buf, parser, sse, [&](const SseParser::Event& e) {
+          if (!e.id.empty()) last_event_id = std::string(e.id);
+          if (legacy && e.type == "endpoint") {
+            std::lock_guard lk(mu_);
+            // Relative or absolute URL of the POST endpoint.
+            auto u = boost::urls::parse_uri_reference(e.data);
+            if (u) {
+              post_path_ = std::string(u->encoded_path());
+              if (u->has_query()) post_path_ += "?" + std::string(u->encoded_query());
+            }
+            return;
+          }
+          deliver_data(e.data, std::nullopt);  // the standalone stream: no request
+        });
       }
     }
     if (legacy) {

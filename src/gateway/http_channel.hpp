@@ -51,10 +51,19 @@ class HttpChannel : public Channel, public std::enable_shared_from_this<HttpChan
   boost::asio::awaitable<void> writer();
   boost::asio::awaitable<void> post(boost::json::object msg, bool renewed = false);
   boost::asio::awaitable<void> get_stream(std::string path, bool legacy);
+  // Resumes the response stream of request `id` that the server closed
+  // before answering: GET with Last-Event-ID, after the server's `retry:`
+  // delay, a bounded number of times. Empty when the answer came (or the
+  // channel closed); else why the call fails.
+  boost::asio::awaitable<std::string> resume(boost::json::value id,
+                                             std::optional<std::int64_t> related,
+                                             std::string last_event_id,
+                                             std::optional<std::uint64_t> retry_ms);
   void fail(std::string reason);
   // Queues what arrived; `related`: the id of the request whose POST
-  // stream carried it.
-  void deliver_data(std::string_view data, std::optional<std::int64_t> related);
+  // stream carried it. True when it held the response to `*answer_to`.
+  bool deliver_data(std::string_view data, std::optional<std::int64_t> related,
+                    const boost::json::value* answer_to = nullptr);
   void deliver(boost::json::object msg, std::optional<std::int64_t> related);
 
   boost::asio::any_io_executor ex_;

@@ -35,6 +35,13 @@ bool SseParser::feed(std::string_view bytes, const OnEvent& on_event) {
       id_ = value;
     } else if (field == "event") {
       type_ = value;
+    } else if (field == "retry") {
+      // Digits only, else ignored; a huge value saturates (callers cap it).
+      if (!value.empty() && value.find_first_not_of("0123456789") == std::string_view::npos) {
+        std::uint64_t ms = 0;
+        for (char c : value) ms = std::min<std::uint64_t>(ms * 10 + (c - '0'), 1'000'000'000);
+        retry_ = ms;
+      }
     }
   }
   pending_.erase(0, begin);

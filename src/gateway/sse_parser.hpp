@@ -1,6 +1,6 @@
 // The Server-Sent Events parser of the upstream HTTP client (http_channel):
 // turns a response body, fed in pieces as it arrives, into events (WHATWG
-// HTML §9.2.6, the parts MCP uses: data, id, event, comments). Pure: no I/O,
+// HTML §9.2.6, the parts MCP uses: data, id, event, retry, comments). Pure: no I/O,
 // so tests and the fuzzer drive it with bytes.
 //
 // The bytes held for the event in progress (its data so far and an
@@ -9,7 +9,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,6 +34,10 @@ class SseParser {
   // Events seen before the bound broke are dispatched.
   bool feed(std::string_view bytes, const OnEvent& on_event);
 
+  // The reconnection delay the stream asked for with its last valid
+  // `retry:` field (ASCII digits only, as the standard says), if any.
+  std::optional<std::uint64_t> retry_ms() const { return retry_; }
+
   // Bytes held for the event in progress (for tests and the fuzzer's bound check).
   std::size_t buffered() const { return pending_.size() + data_.size(); }
 
@@ -39,6 +45,7 @@ class SseParser {
   std::size_t max_;
   std::string pending_;  // an unfinished line
   std::string data_, id_, type_;
+  std::optional<std::uint64_t> retry_;
 };
 
 }  // namespace bastion::gateway

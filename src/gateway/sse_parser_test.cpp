@@ -58,6 +58,28 @@ TEST(SseParser, Events) {
     }
 }
 
+TEST(SseParser, Retry) {
+  // The delay the stream asks for before a reconnection (a resumed response
+  // stream honours it); only ASCII digits count.
+  struct Case {
+    const char* body;
+    std::optional<std::uint64_t> want;
+  };
+  const Case cases[] = {
+      {"data: x\n\n", std::nullopt},
+      {"retry: 250\ndata: x\n\n", 250},
+      {"retry: 250\n", 250},  // applies without an event
+      {"retry: 250\nretry: 10\n", 10},
+      {"retry: 250\nretry: -1\nretry: 1.5\nretry: \nretry: x\n", 250},
+      {"retry: 99999999999999999999999\n", 1'000'000'000},
+  };
+  for (const auto& c : cases) {
+    SseParser p(1024);
+    ASSERT_TRUE(p.feed(c.body, [](const SseParser::Event&) {}));
+    EXPECT_EQ(p.retry_ms(), c.want) << c.body;
+  }
+}
+
 TEST(SseParser, UnfinishedLineIsBounded) {
   // A peer that never ends a line cannot make the parser hold more than the bound.
   SseParser p(64);
