@@ -83,8 +83,8 @@ std::variant<protocol::Principal, Response> AuthServer::authenticate(const Reque
     // The scope hint (MCP scope selection): what a client should ask for to
     // reach everything it may; the user's grant and the client's limits
     // narrow it at the authorization server.
-    return bearer_challenge(req, http::status::unauthorized, options_.realm, md, error,
-                            description, kScopeAll);
+    return bearer_challenge(req, http::status::unauthorized, options_.realm, md, error, description,
+                            kScopeAll);
   };
   if (n == 0) {
     if (!options_.require_auth) return protocol::Principal::anonymous();
@@ -107,6 +107,7 @@ std::variant<protocol::Principal, Response> AuthServer::authenticate(const Reque
   if (!valid_b64token(token)) return challenge("invalid_token", "malformed bearer token");
   auto t = validator_->validate(token);
   if (!t) return challenge("invalid_token", t.reason());
+  if (managed_->revoked(t->client_id)) return challenge("invalid_token", "the client was revoked");
   return t->principal();
 }
 

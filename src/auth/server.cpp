@@ -59,6 +59,7 @@ AuthServer::AuthServer(Options options, Clock clock, FetchFn fetch)
                        .clock_skew = options_.clock_skew,
                        .max_token_bytes = options_.max_token_bytes},
       std::move(issuers), [rl](std::string_view jti) { return rl->is_revoked(jti); }, clock_);
+  managed_ = std::make_unique<ManagedClients>(options_.data_dir / "managed_clients", clock_);
   last_prune_ = clock_();
   init_signin();
 }
@@ -239,9 +240,11 @@ std::variant<Form, OAuthError> read_form(const Request& req) {
 }  // namespace
 
 namespace {
-std::variant<const ClientConfig*, OAuthError> authenticate_client(const Request& req,
-                                                                  const Form& form,
-                                                                  const ClientRegistry& clients) {
+// A configured client, else a managed one (managed_clients.hpp); a revoked
+// id is refused whichever it is.
+std::variant<ClientConfig, OAuthError> authenticate_client(const Request& req, const Form& form,
+                                                           const ClientRegistry& clients,
+                                                           const ManagedClients& managed) {
   std::size_t headers = req.count(http::field::authorization);
   if (headers > 1)
     return OAuthError{http::status::bad_request, "invalid_request",
@@ -280,18 +283,27 @@ std::variant<const ClientConfig*, OAuthError> authenticate_client(const Request&
     id = *body_id;
     secret = *body_secret;
   }
-  auto c = clients.authenticate(id, secret);
-  if (!c)
+  if (managed.revoked(id))
     return OAuthError{http::status::unauthorized, "invalid_client", "client authentication failed",
                       via_header};
-  return c.value();
+  if (clients.find(id)) {
+    auto c = clients.authenticate(id, secret);
+    if (c) return *c.value();
+  } else if (auto m = managed.authenticate(id, secret)) {
+    return std::move(m.value());
+  }
+  return OAuthError{http::status::unauthorized, "invalid_client", "client authentication failed",
+                    via_header};
 }
 }  // namespace
 
 Result<IssuedToken> AuthServer::issue(std::string_view client_id, std::string_view scope,
                                       std::optional<std::chrono::seconds> lifetime) {
+  std::optional<ClientConfig> managed;
   const ClientConfig* c = clients_.find(client_id);
-  if (!c) return fail("unknown client '" + std::string(client_id) + "'");
+  if (!c && (managed = managed_->find(client_id))) c = &*managed;
+  if (!c || managed_->revoked(client_id))
+    return fail("unknown client '" + std::string(client_id) + "'");
   std::vector<std::string> granted;
   if (scope.empty()) {
     granted = c->default_scopes.empty() ? c->scopes : c->default_scopes;
@@ -343,9 +355,9 @@ Response AuthServer::token(const Request& req) {
       return error({e->status, e->code, e->description, e->basic_challenge});
     return json_response(req, http::status::ok, std::get<json::object>(r), true);
   }
-  auto client = authenticate_client(req, f, clients_);
+  auto client = authenticate_client(req, f, clients_, *managed_);
   if (auto* e = std::get_if<OAuthError>(&client)) return error(std::move(*e));
-  const ClientConfig* c = std::get<const ClientConfig*>(client);
+  const ClientConfig* c = &std::get<ClientConfig>(client);
   if (*grant != "client_credentials")
     return error({http::status::bad_request, "unsupported_grant_type",
                   "grant_type must be authorization_code, refresh_token or client_credentials"});
@@ -389,14 +401,15 @@ Response AuthServer::introspect(const Request& req) {
   auto form = read_form(req);
   if (auto* e = std::get_if<OAuthError>(&form)) return oauth_error(req, *e, options_.realm);
   const Form& f = std::get<Form>(form);
-  auto client = authenticate_client(req, f, clients_);
+  auto client = authenticate_client(req, f, clients_, *managed_);
   if (auto* e = std::get_if<OAuthError>(&client)) return oauth_error(req, *e, options_.realm);
   const std::string* token = form_get(f, "token");
   if (!token)
     return oauth_error(req, {http::status::bad_request, "invalid_request", "token is missing"},
                        options_.realm);
   auto v = validator_->validate(*token);
-  if (!v) return json_response(req, http::status::ok, json::object{{"active", false}}, true);
+  if (!v || managed_->revoked(v->client_id))
+    return json_response(req, http::status::ok, json::object{{"active", false}}, true);
   json::object out{{"active", true},
                    {"scope", v->scope_string()},
                    {"client_id", v->client_id},

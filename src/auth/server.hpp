@@ -40,6 +40,7 @@
 #include "auth/form.hpp"
 #include "auth/jwt.hpp"
 #include "auth/keystore.hpp"
+#include "auth/managed_clients.hpp"
 #include "auth/metadata_documents.hpp"
 #include "auth/options.hpp"
 #include "auth/revocation.hpp"
@@ -99,6 +100,9 @@ class AuthServer {
   KeyStore& keys() { return *keys_; }
   const KeyStore& keys() const { return *keys_; }
   const ClientRegistry& clients() const { return clients_; }
+  // Clients created and revoked at run time (the console); revocations of
+  // configured clients too.
+  ManagedClients& managed_clients() { return *managed_; }
   // The authorization code flow (never null).
   SignIn& signin() { return *signin_; }
   const SignIn& signin() const { return *signin_; }
@@ -144,6 +148,7 @@ class AuthServer {
   std::unique_ptr<KeyStore> keys_;
   std::unique_ptr<RevocationList> revoked_;
   ClientRegistry clients_;
+  std::unique_ptr<ManagedClients> managed_;
   std::shared_ptr<ExternalJwks> external_;
   std::unique_ptr<TokenValidator> validator_;
   std::unique_ptr<ClientDocuments> documents_;
