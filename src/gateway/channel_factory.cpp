@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "gateway/http_channel.hpp"
+#include "gateway/stderr_tail.hpp"
 #include "gateway/upstream.hpp"
 #include "pii/log_sanitize.hpp"
 #include "sandbox/launch.hpp"
@@ -31,14 +32,17 @@ asio::awaitable<void> pump_stderr(asio::any_io_executor ex, int fd, std::string 
     auto [ec, n] = co_await asio::async_read_until(in, asio::dynamic_buffer(buf, 64 * 1024), '\n',
                                                    asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::not_found) {  // an over-long line: log a prefix, drop the rest
-      spdlog::info("[{}] {}...", name,
-                   pii::sanitize_log_line(std::string_view(buf).substr(0, 512)));
+      std::string line = pii::sanitize_log_line(std::string_view(buf).substr(0, 512));
+      spdlog::info("[{}] {}...", name, line);
+      record_stderr(name, line + "...");
       buf.clear();
       continue;
     }
     if (ec) break;
     // PII masked, control characters escaped: the line cannot forge ours.
-    spdlog::info("[{}] {}", name, pii::sanitize_log_line(std::string_view(buf.data(), n - 1)));
+    std::string line = pii::sanitize_log_line(std::string_view(buf.data(), n - 1));
+    spdlog::info("[{}] {}", name, line);
+    record_stderr(name, line);
     buf.erase(0, n);
   }
 }

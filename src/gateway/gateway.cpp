@@ -161,6 +161,38 @@ void GatewayBackend::stop_later(std::vector<std::shared_ptr<Upstream>> gone, std
   });
 }
 
+bool GatewayBackend::stop_server(const std::string& name) {
+  for (auto& u : snapshot()) {
+    if (u->name() != name) continue;
+    auto gone = take_instances(u);
+    gone.push_back(u);
+    stop_later(std::move(gone), "stopped by an operator");
+    return true;
+  }
+  return false;
+}
+
+asio::awaitable<void> GatewayBackend::start_again(std::shared_ptr<Upstream> u) {
+  co_await u->ensure_started();
+}
+
+bool GatewayBackend::restart_server(const std::string& name) {
+  for (auto& u : snapshot()) {
+    if (u->name() != name) continue;
+    auto gone = take_instances(u);
+    auto ex = ex_;
+    // Stopping waits for the process: off the I/O threads, then start it.
+    asio::post(stopper_, [u, gone = std::move(gone), ex] {
+      for (auto& i : gone) i->stop("restarted by an operator");
+      u->stop("restarted by an operator");
+      u->resume();
+      if (!u->options().per_session) asio::co_spawn(ex, start_again(u), asio::detached);
+    });
+    return true;
+  }
+  return false;
+}
+
 GatewayBackend::~GatewayBackend() { shutdown(); }
 
 void GatewayBackend::start() {

@@ -89,6 +89,12 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
                                                  server::RequestContext& ctx) override;
   void on_client_notification(std::string_view session_id, const boost::json::object& msg) override;
   void on_session_closed(std::string_view session_id) override;
+  // An operator's stop and restart of the configured server `name` (its
+  // per-session instances too). A stopped server stays stopped until
+  // restarted; a restart starts it at once. False: no such server.
+  bool stop_server(const std::string& name);
+  bool restart_server(const std::string& name);
+
   // Upstream instances running now (shared and per-session).
   std::size_t running_instances() const;
 
@@ -129,6 +135,7 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   std::shared_ptr<Upstream> catalogue_source(const std::shared_ptr<Upstream>& proto) const;
   std::vector<std::shared_ptr<Upstream>> snapshot() const;
   void start_if_eager(const std::shared_ptr<Upstream>& u);
+  static boost::asio::awaitable<void> start_again(std::shared_ptr<Upstream> u);
   // Takes the per-session instances of `proto` out of the table; the caller
   // stops them with the prototype.
   std::vector<std::shared_ptr<Upstream>> take_instances(const std::shared_ptr<Upstream>& proto);

@@ -190,6 +190,7 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
   auto fail = [this](std::string why) {
     spdlog::warn("upstream {}: {}", opts_.name, why);
     std::lock_guard lk(mu_);
+    note_error(why);
     last_error_ = std::move(why);
     state_ = UpstreamState::kBackoff;
     retry_at_ = std::chrono::steady_clock::now() + backoff_;
@@ -385,6 +386,7 @@ void Upstream::on_closed(const std::shared_ptr<McpClient>& c, std::string reason
     } else {
       state_ = UpstreamState::kBackoff;
       last_error_ = reason;
+      note_error(reason);
       ++restarts_;
       retry_at_ = std::chrono::steady_clock::now() + backoff_;
       backoff_ = std::min(backoff_ * 2, opts_.restart_backoff_max);
@@ -427,6 +429,27 @@ void Upstream::stop(std::string reason) {
   std::lock_guard lk(mu_);
   state_ = UpstreamState::kStopped;
   client_.reset();
+}
+
+void Upstream::resume() {
+  std::lock_guard lk(mu_);
+  stopping_ = false;
+  backoff_ = opts_.restart_backoff;
+  retry_at_ = {};
+  if (!client_) state_ = UpstreamState::kStopped;
+}
+
+void Upstream::note_error(const std::string& what) {
+  std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  errors_.push_back({now, what});
+  if (errors_.size() > 10) errors_.erase(errors_.begin());
+}
+
+std::vector<UpstreamError> Upstream::errors() const {
+  std::lock_guard lk(mu_);
+  return errors_;
 }
 
 Upstream::Attribution Upstream::attribute(std::optional<std::int64_t> related) const {

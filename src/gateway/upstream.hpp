@@ -63,6 +63,11 @@ struct UpstreamOptions {
 };
 
 enum class UpstreamState { kStopped, kStarting, kReady, kBackoff };
+// One failure of a server (a start that failed, an exit), for operators.
+struct UpstreamError {
+  std::int64_t at = 0;  // Unix seconds
+  std::string what;
+};
 std::string_view to_string(UpstreamState s);
 
 // Thread-safe.
@@ -97,11 +102,16 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   UpstreamState state() const;
   std::string last_error() const;
   std::uint64_t restarts() const;
+  // The last failures, oldest first (at most 10).
+  std::vector<UpstreamError> errors() const;
 
   // Starts the server if it is not running (waiting for a start already in
   // progress); nullptr with last_error() when it could not start.
   boost::asio::awaitable<std::shared_ptr<McpClient>> ensure_started();
   void stop(std::string reason);
+  // After stop(): lets the next ensure_started() start it again, with the
+  // restart backoff reset (an operator's restart).
+  void resume();
 
   // The admitted catalogue (empty while down): entries as clients see them.
   std::vector<CatalogueEntry> catalogue(server::Kind k) const;
@@ -167,6 +177,8 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   std::shared_ptr<McpClient> client_;
   std::function<void()> terminate_;  // ends what runs behind client_'s channel
   std::string last_error_;
+  std::vector<UpstreamError> errors_;        // bounded, see errors()
+  void note_error(const std::string& what);  // under mu_
   std::uint64_t restarts_ = 0;
   std::chrono::milliseconds backoff_;
   std::chrono::steady_clock::time_point retry_at_{};

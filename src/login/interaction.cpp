@@ -131,6 +131,14 @@ std::optional<web::Session> LoginInteraction::session(const Request& req) const 
   return s;
 }
 
+std::optional<LoginInteraction::Visitor> LoginInteraction::visitor(const Request& req) const {
+  auto s = session(req);
+  if (!s) return std::nullopt;
+  auto u = signed_in(*s);
+  if (!u) return std::nullopt;
+  return Visitor{u->subject, u->display_name, s->id, u->groups};
+}
+
 std::optional<LoginInteraction::Signed> LoginInteraction::signed_in(const web::Session& s) const {
   auto str = [&](std::string_view k) {
     auto* v = s.data.if_contains(k);

@@ -75,6 +75,18 @@ class LoginInteraction : public auth::Interaction {
   bool handle(const Request& req, std::string_view source, const auth::InteractionHost& host,
               Done done) override;
 
+  // Who a browser request comes from, for other pages of this Bastion (the
+  // console): the signed-in user and the session id (a CSRF binding), or
+  // nullopt. The same checks as the sign-in pages' own (expiry, a local
+  // user's password unchanged since the login).
+  struct Visitor {
+    std::string subject, display_name, session_id;
+    std::vector<std::string> groups;
+  };
+  std::optional<Visitor> visitor(const Request& req) const;
+  // The key of this data directory's CSRF tokens (web/csrf.hpp).
+  const web::SecretKey& csrf_key() const { return key_; }
+
   // Shared with federation.cpp.
   struct Signed {
     std::string subject;       // "alice" or "corp|<sub>"
