@@ -15,6 +15,7 @@
 #include "audit/filter.hpp"
 #include "auth/scopes.hpp"
 #include "config/config.hpp"
+#include "console/console.hpp"
 #include "gateway/options.hpp"
 #include "login/interaction.hpp"
 #include "metrics/metrics.hpp"
@@ -101,10 +102,11 @@ void setup_logging(const LogOptions& o) {
 
 App::App(AppOptions o, Overrides ov) : opts_(std::move(o)), overrides_(std::move(ov)) { build(); }
 
-void App::reload() {
+std::string App::reload() {
+  std::lock_guard lk(reload_mu_);
   if (!opts_.config_path) {
     spdlog::info("SIGHUP: no configuration file to reload");
-    return;
+    return "no configuration file to reload";
   }
   try {
     auto next = load_options(opts_.config_path, overrides_);
@@ -124,7 +126,9 @@ void App::reload() {
     opts_.document = next.document;
   } catch (const std::exception& e) {
     spdlog::error("SIGHUP: configuration not reloaded, keeping the running one: {}", e.what());
+    return e.what();
   }
+  return {};
 }
 
 App::~App() = default;
@@ -176,6 +180,11 @@ void App::build() {
       auth_config_->erase("access");
     }
   }
+  console_ = console::read_console_options(doc);
+  if (console_.enabled && !login_)
+    doc.fail("/console",
+             "the console needs the sign-in pages: configure auth.login (and users with "
+             "`bastion user add`)");
   if (opts_.testkit) {
     spdlog::warn("testkit enabled: conformance fixtures are exposed (not for production)");
     engine_->add_backend(tools::make_testkit());
@@ -379,8 +388,9 @@ void App::attach_auth(transport::HttpServer& http) {
       return out;
     };
     h.audit = audit_sink;
-    as->set_interaction(std::make_shared<login::LoginInteraction>(ao.issuer, ao.data_dir, *login_,
-                                                                  access_, std::move(h)));
+    login_interaction_ = std::make_shared<login::LoginInteraction>(ao.issuer, ao.data_dir, *login_,
+                                                                   access_, std::move(h));
+    as->set_interaction(login_interaction_);
     if (!ao.signin.test_login.empty())
       spdlog::warn("auth.test_login is ignored: the sign-in pages (auth.login) are configured");
   }
@@ -454,12 +464,40 @@ void App::register_metrics() {
   });
 }
 
+void App::attach_console(transport::HttpServer& http) {
+  if (!console_.enabled || !login_interaction_) return;
+  console::Services s;
+  s.login = login_interaction_;
+  s.issuer = auth_->options().issuer;
+  s.gateway = gateway_;
+  s.pins = std::make_shared<gateway::PinStore>(std::filesystem::path(opts_.data_dir) / "pins");
+  s.auth = auth_;
+  s.audit = audit_;
+  // reload() swaps the document; a reader keeps its copy.
+  s.config = [this] {
+    std::shared_ptr<const config::Document> doc;
+    {
+      std::lock_guard lk(reload_mu_);
+      doc = opts_.document;
+    }
+    return doc->root();
+  };
+  s.reload = [this] { return reload(); };
+  auto c = std::make_shared<console::Console>(console_, std::move(s));
+  http.add_route([c](const transport::Request& req) { return c->handle(req); });
+  spdlog::info("console at {}{} (admins: {} users, {} groups; viewers: {} users, {} groups)",
+               auth_->options().issuer, console_.path, console_.admins.users.size(),
+               console_.admins.groups.size(), console_.viewers.users.size(),
+               console_.viewers.groups.size());
+}
+
 int App::serve() {
   auto& ioc = io_;
   attach_gateway();
   transport::HttpServer http(ioc, *engine_, opts_.http);
   http.bind();
   attach_auth(http);
+  attach_console(http);
   register_metrics();
   http.add_route([](const transport::Request& req) -> std::optional<transport::Response> {
     if (req.target() != "/metrics") return std::nullopt;
@@ -499,7 +537,7 @@ int App::serve() {
   std::function<void()> wait_hup = [&] {
     hup.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
-      reload();
+      (void)reload();
       wait_hup();
     });
   };

@@ -4,12 +4,15 @@
 
 #include <boost/asio/io_context.hpp>
 #include <memory>
+#include <mutex>
 
 #include "app/options.hpp"
 #include "audit/log.hpp"
 #include "auth/server.hpp"
+#include "console/options.hpp"
 #include "gateway/gateway.hpp"
 #include "login/access.hpp"
+#include "login/interaction.hpp"
 #include "login/options.hpp"
 #include "security/fernet.hpp"
 #include "security/secrets.hpp"
@@ -47,8 +50,11 @@ class App {
   void attach_auth(transport::HttpServer& http);
   void run_threads(std::size_t n);
 
-  // SIGHUP: re-reads the configuration file; a bad file is logged and ignored.
-  void reload();
+  // SIGHUP (and the console): re-reads the configuration file; a bad file is
+  // logged and ignored. Returns "" when reloaded, else why not.
+  std::string reload();
+  // The console (console/console.hpp), when configured: after attach_auth.
+  void attach_console(transport::HttpServer& http);
 
   // Every executor, strand, timer and descriptor below comes from io_. It is
   // declared first so it is destroyed last: nothing that holds an executor
@@ -67,6 +73,10 @@ class App {
   // parsed at build time so check-config catches mistakes.
   std::optional<login::LoginOptions> login_;
   login::Access access_;
+  std::shared_ptr<login::LoginInteraction> login_interaction_;
+  console::ConsoleOptions console_;
+  // One reload at a time (SIGHUP, the console); guards opts_.document after start.
+  std::mutex reload_mu_;
   std::shared_ptr<audit::AuditLog> audit_;
   std::shared_ptr<const security::MultiFernet> fernet_;
   std::shared_ptr<security::SecretStore> secrets_;

@@ -149,7 +149,7 @@ AppOptions options_from_document(std::shared_ptr<const config::Document> doc,
   }
   // Sections owned by other modules are validated where they are built.
   for (const char* k : {"auth", "security", "audit", "servers", "mcpServers", "mcp_servers_file",
-                        "gateway", "builtin_tools"})
+                        "gateway", "builtin_tools", "console"})
     root.raw(k);
   root.finish();
   return o;
