@@ -18,6 +18,13 @@
 
 namespace bastion::gateway {
 
+// The key an error's `data` carries, set by the channel or McpClient, when
+// the request provably never ran: the upstream refused the session it was
+// sent on (HTTP 404, the instance restarted), or the channel had closed
+// before it was sent. Sending it again elsewhere is then safe; the gateway
+// does so once and strips the key before a client could see it.
+inline constexpr std::string_view kNotDelivered = "bastion/notDelivered";
+
 // One message from the server, and which of our requests it came with: the
 // id of the request whose response stream carried it (Streamable HTTP
 // answers a POST with an SSE stream, and what the server sends there belongs

@@ -254,7 +254,13 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
     co_return;
   }
   if (status == 404 && !sid.empty()) {
-    fail_request("the upstream session expired");
+    // The server does not know the session (it restarted): it did not run
+    // the request, so the gateway may send it again on a new session.
+    if (is_request)
+      deliver(
+          protocol::make_error(id, {protocol::kUpstreamUnavailable, "the upstream session expired",
+                                    json::object{{kNotDelivered, true}}}),
+          {});
     fail("the upstream session expired (404)");
     co_return;
   }

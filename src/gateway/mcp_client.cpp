@@ -170,7 +170,8 @@ asio::awaitable<Outcome> McpClient::request(std::string_view method, json::objec
   {
     std::lock_guard lk(mu_);
     if (!alive_)
-      co_return RpcError{protocol::kUpstreamUnavailable, "upstream unavailable: " + reason_};
+      co_return RpcError{protocol::kUpstreamUnavailable, "upstream unavailable: " + reason_,
+                         json::object{{kNotDelivered, true}}};
     id = next_id_++;
     pending_[id] = box;
   }
@@ -178,7 +179,8 @@ asio::awaitable<Outcome> McpClient::request(std::string_view method, json::objec
   if (!channel_->send(protocol::make_request(id, method, std::move(params)))) {
     std::lock_guard lk(mu_);
     pending_.erase(id);
-    co_return RpcError{protocol::kUpstreamUnavailable, "upstream unavailable: channel closed"};
+    co_return RpcError{protocol::kUpstreamUnavailable, "upstream unavailable: channel closed",
+                       json::object{{kNotDelivered, true}}};
   }
   asio::steady_timer timer(ex, timeout);
   auto r = co_await (box->pop() || timer.async_wait(asio::as_tuple(asio::use_awaitable)));

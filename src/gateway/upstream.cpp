@@ -587,8 +587,42 @@ void Upstream::notify_server(std::string_view method) {
   if (c) c->notify(method, {});
 }
 
+namespace {
+
+// Whether an error says the request never ran (kNotDelivered); strips the
+// marker so no client sees it.
+bool take_not_delivered(protocol::RpcError& e) {
+  if (!e.data.is_object() || !e.data.get_object().contains(kNotDelivered)) return false;
+  e.data = nullptr;
+  return true;
+}
+
+}  // namespace
+
 asio::awaitable<Outcome> Upstream::call(std::string_view method, json::object params,
                                         server::RequestContext& ctx) {
+  // A remote server restarted since the last call refuses our session (404)
+  // without running the request: sent once more on a new session, which
+  // needs the request's params (kept for remote servers only; a stdio
+  // server's restart is a crash, which keeps its backoff).
+  std::optional<json::object> again;
+  if (!opts_.url.empty()) again = params;
+  Outcome o = co_await call_once(method, std::move(params), ctx);
+  if (o.ok() || !take_not_delivered(o.error()) || !again) co_return o;
+  {
+    std::lock_guard lk(mu_);
+    // Not a crash: no backoff before the new session.
+    if (state_ == UpstreamState::kBackoff) retry_at_ = std::chrono::steady_clock::now();
+  }
+  spdlog::info("upstream {}: {} ({}): sending it again on a new session", opts_.name, method,
+               o.error().message);
+  Outcome second = co_await call_once(method, std::move(*again), ctx);
+  if (!second.ok()) take_not_delivered(second.error());
+  co_return second;
+}
+
+asio::awaitable<Outcome> Upstream::call_once(std::string_view method, json::object params,
+                                             server::RequestContext& ctx) {
   auto c = co_await ensure_started();
   if (!c)
     co_return RpcError{protocol::kUpstreamUnavailable,
@@ -621,6 +655,10 @@ asio::awaitable<Outcome> Upstream::call(std::string_view method, json::object pa
     std::lock_guard lk(mu_);
     flights_.erase(token);
   }
+  // The session is gone: this client is done, whichever of its requests saw
+  // it first (on_closed() runs now if the channel has not ended it yet).
+  if (!o.ok() && o.error().data.is_object() && o.error().data.get_object().contains(kNotDelivered))
+    c->close(o.error().message);
   co_return o;
 }
 

@@ -142,6 +142,10 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
     std::int64_t upstream_id = 0;
   };
 
+  // One attempt of call(): the request on the current instance.
+  boost::asio::awaitable<protocol::Outcome> call_once(std::string_view method,
+                                                      boost::json::object params,
+                                                      server::RequestContext& ctx);
   boost::asio::awaitable<std::shared_ptr<McpClient>> start();
   boost::asio::awaitable<void> refresh(server::Kind k);
   boost::asio::awaitable<void> refresh_all();

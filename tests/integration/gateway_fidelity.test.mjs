@@ -17,8 +17,9 @@ const VERSION = '2025-11-25';
 
 // A minimal Streamable HTTP MCP server, written out by hand so every byte on
 // the wire is the test's choice. `seen` records what reached it.
-function legacyUpstream() {
-  const seen = { bodies: [], gets: [], callsStarted: 0 };
+function legacyUpstream({ forgetful = false } = {}) {
+  // forgetful: forgets every session at once (answers 404 to each call).
+  const seen = { bodies: [], gets: [], callsStarted: 0, initializes: 0 };
   let sessions = new Set();
   const pendingResume = new Map(); // Last-Event-ID -> SSE text that follows it
   let resumeRefusals = 0; // GETs with Last-Event-ID that answer an SSE stream and close again
@@ -60,13 +61,14 @@ function legacyUpstream() {
     const msg = JSON.parse(body);
     if (msg.method === 'initialize') {
       const id = randomUUID();
-      sessions.add(id);
+      seen.initializes++;
+      if (!forgetful) sessions.add(id);
       return json(res, 200, JSON.stringify({
         jsonrpc: '2.0', id: msg.id,
         result: { protocolVersion: VERSION, capabilities: { tools: {} }, serverInfo: { name: 'legacy', version: '1' } },
       }), { 'mcp-session-id': id });
     }
-    if (!sessions.has(sid)) return json(res, 404, `{"jsonrpc":"2.0","id":${JSON.stringify(msg.id ?? null)},"error":{"code":-32001,"message":"Session not found"}}`);
+    if (!sessions.has(sid) && !(forgetful && msg.method !== 'tools/call')) return json(res, 404, `{"jsonrpc":"2.0","id":${JSON.stringify(msg.id ?? null)},"error":{"code":-32001,"message":"Session not found"}}`);
     if (msg.id === undefined) return json(res, 202, '');
     if (msg.method === 'tools/list') return json(res, 200, JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { tools } }));
     if (msg.method === 'ping') return json(res, 200, `{"jsonrpc":"2.0","id":${msg.id},"result":{}}`);
@@ -95,12 +97,8 @@ function legacyUpstream() {
   return {
     server,
     seen,
-    restart() {
-      // A new instance: every old session is gone.
-      sessions = new Set();
-    },
-    async listen() {
-      await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    async listen(port = 0) {
+      await new Promise((r) => server.listen(port, '127.0.0.1', r));
       return `http://127.0.0.1:${server.address().port}/mcp`;
     },
     close() {
@@ -197,5 +195,48 @@ test('a response stream the upstream closes before the result is resumed with La
   } finally {
     assert.equal(await srv.stop(), 0, srv.stderr);
     up.close();
+  }
+});
+
+test('after the upstream restarts, a call refused for its old session is sent once more on a new one', async () => {
+  const first = legacyUpstream();
+  const url = await first.listen();
+  const port = Number(new URL(url).port);
+  const srv = await gatewayTo(url);
+  let second;
+  let third;
+  try {
+    const c = await session(srv);
+    assert.equal(responseOf(await c.call('legacy__numbers')).json.result?.structuredContent?.v, 7.4);
+    // A real restart: the process's server goes away, a new one (no
+    // sessions) listens on the same port.
+    first.close();
+    second = legacyUpstream();
+    await second.listen(port);
+    const r = responseOf(await c.call('legacy__numbers'));
+    assert.equal(r.json.result?.structuredContent?.v, 7.4, r.text);
+    assert.equal(second.seen.initializes, 1);
+    assert.equal(second.seen.callsStarted, 1, 'the call ran once on the new instance');
+    assert.match(srv.stderr, /sending it again on a new session/);
+    // And keeps working on the new session.
+    assert.equal(responseOf(await c.call('legacy__numbers')).json.result?.structuredContent?.v, 7.4);
+    assert.equal(second.seen.initializes, 1);
+
+    // An upstream that refuses every session: one more attempt, then the
+    // error (no loop, and the gateway's marker never reaches the client).
+    second.close();
+    third = legacyUpstream({ forgetful: true });
+    await third.listen(port);
+    const posts = () => third.seen.bodies.filter((b) => b.includes('"tools/call"')).length;
+    const f = responseOf(await c.call('legacy__numbers'));
+    assert.match(f.json.error?.message ?? '', /session expired/, f.text);
+    assert.doesNotMatch(f.text, /notDelivered/, f.text);
+    assert.equal(posts(), 2, 'sent more than twice');
+    assert.ok(third.seen.initializes <= 2, `${third.seen.initializes} initializes`);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+    first.close();
+    second?.close();
+    third?.close();
   }
 });
