@@ -185,6 +185,8 @@ void App::build() {
     doc.fail("/console",
              "the console needs the sign-in pages: configure auth.login (and users with "
              "`bastion user add`)");
+  // A sign-in started from a console page goes back to it.
+  if (console_.enabled) login_->return_paths.push_back(console_.path);
   if (opts_.testkit) {
     spdlog::warn("testkit enabled: conformance fixtures are exposed (not for production)");
     engine_->add_backend(tools::make_testkit());

@@ -121,7 +121,9 @@ Response Console::page(const Request& req, std::string_view name) {
   if (!who) {
     Response res{http::status::see_other, req.version()};
     web::set_security_headers(res, page_csp());
-    res.set(http::field::location, s_.issuer + "/signin/login");
+    // Back here after the login (login::LoginOptions::return_paths).
+    std::string back = options_.path + (name == "overview" ? "" : "/" + std::string(name));
+    res.set(http::field::location, s_.issuer + "/signin/login?return=" + back);
     res.prepare_payload();
     return res;
   }

@@ -131,6 +131,25 @@ std::optional<web::Session> LoginInteraction::session(const Request& req) const 
   return s;
 }
 
+std::string LoginInteraction::return_to(const Ctx& c, const web::FormData* form) const {
+  const std::string* v = nullptr;
+  std::optional<web::FormData> q;
+  if (form) {
+    v = form->get("return");
+  } else if ((q = web::parse_query(c.req.target()))) {
+    v = q->get("return");
+  }
+  if (!v || v->empty() || v->size() > 200 || v->find("//") != std::string::npos) return {};
+  for (char ch : *v)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '/' || ch == '-' || ch == '_'))
+      return {};
+  for (const auto& prefix : options_.return_paths)
+    if (*v == prefix || (v->size() > prefix.size() && v->compare(0, prefix.size(), prefix) == 0 &&
+                         (*v)[prefix.size()] == '/'))
+      return *v;
+  return {};
+}
+
 std::optional<LoginInteraction::Visitor> LoginInteraction::visitor(const Request& req) const {
   auto s = session(req);
   if (!s) return std::nullopt;
@@ -228,6 +247,11 @@ LoginInteraction::Response LoginInteraction::login_page(Ctx& c, const auth::Pend
   Html hidden = format(
       "<input type=\"hidden\" name=\"id\" value=\"{}\">{}",
       {id, web::csrf_field(key_, c.browser.empty() ? browser_id(c) : c.browser, "login:" + id)});
+  if (!p) {
+    auto form = c.req.method() == http::verb::post ? web::parse_form(c.req.body()) : std::nullopt;
+    if (std::string back = return_to(c, form ? &*form : nullptr); !back.empty())
+      hidden += format("<input type=\"hidden\" name=\"return\" value=\"{}\">", {back});
+  }
   if (options_.local_users)
     body += format(
         "<form method=\"post\" action=\"{}\" class=\"stack\">{}"
@@ -568,7 +592,8 @@ auth::Outcome LoginInteraction::post_login(Ctx& c) {
          {"idp", "local"},
          {"source", std::string(c.source)}});
   if (!p) {
-    auto res = web::see_other(c.req.version(), url("/account"));
+    std::string back = return_to(c, &*form);
+    auto res = web::see_other(c.req.version(), url(back.empty() ? "/account" : back));
     for (const auto& sc : c.set_cookies) res.insert(http::field::set_cookie, sc);
     return auth::Page{std::move(res)};
   }

@@ -47,6 +47,7 @@
 #include "login/users.hpp"
 #include "web/cookies.hpp"
 #include "web/csrf.hpp"
+#include "web/form.hpp"
 #include "web/page.hpp"
 #include "web/session.hpp"
 
@@ -115,6 +116,10 @@ class LoginInteraction : public auth::Interaction {
   std::optional<web::Session> session(const Request& req) const;
   std::optional<Signed> signed_in(const web::Session& s) const;
   std::vector<std::string> scopes_of(const Signed& u) const;
+
+  // Where a login without a pending authorization returns to: the `return`
+  // of the query or form when options_.return_paths allows it, else "".
+  std::string return_to(const Ctx& c, const web::FormData* form) const;
 
   // Steps after the user is known.
   auth::Outcome after_login(Ctx& c, const auth::PendingAuthorization& p, const Signed& u,

@@ -25,6 +25,11 @@ struct LoginOptions {
   bool local_users = true;
   ThrottleOptions throttle;
   std::vector<ProviderOptions> providers;
+  // Paths of this Bastion a login without a pending authorization may
+  // return to (`/signin/login?return=/console/tools`): each a path prefix
+  // set by the code (the console's), never by a request. Anything else
+  // lands on /account.
+  std::vector<std::string> return_paths;
 };
 
 // Throws std::invalid_argument naming the key ("login.session_lifetime: ...").
