@@ -48,6 +48,7 @@ servers:
     command: python3
     args: [${MALICIOUS}]
     start: eager
+    env: {LEAKY: "carol.jones@example.com"}
   rug:
     command: python3
     args: [${RUGPULL}]
@@ -79,7 +80,7 @@ async function signIn(user, viewport) {
   await page.getByLabel('User name').fill(user);
   await page.getByLabel('Password').fill(PASSWORDS[user]);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/account/);
+  await page.waitForURL(`${server.base}/console`);  // back where the sign-in began
   return { ctx, page };
 }
 
@@ -122,7 +123,7 @@ async function mcp(token) {
 test('without a session: pages go to the login page, the API answers 401', async () => {
   const page = await fetch(`${server.base}/console/servers`, { redirect: 'manual' });
   assert.equal(page.status, 303);
-  assert.match(page.headers.get('location'), /\/signin\/login$/);
+  assert.match(page.headers.get('location'), /\/signin\/login\?return=\/console\/servers$/);
   assert.equal((await fetch(`${server.base}/console/api/servers`)).status, 401);
   assert.equal((await post('servers/restart', { server: 'bad' })).status, 401);
   // The assets themselves hold no data.
@@ -144,6 +145,8 @@ test('admin: overview, a crash and a restart on the Servers page', async () => {
   const tok = (await fetchToken(server.base, ci)).access_token;
   const c = await mcp(tok);
   await c.listTools();
+  // It logs to stderr (an e-mail address in it): the tail shows it masked.
+  await c.callTool({ name: 'bad__leak_secret', arguments: { var: 'LEAKY' } });
   const crashed = await c.callTool({ name: 'bad__exit', arguments: { code: 3 } }).then(() => null, (e) => e);
   assert.ok(crashed, 'the call to a crashing server fails');
   await page.locator('[data-server="bad"]').first().waitFor();
@@ -155,6 +158,9 @@ test('admin: overview, a crash and a restart on the Servers page', async () => {
   // Live: the restart count rises without a reload.
   assert.ok(await eventually(async () => Number(await card.locator('[data-restarts]').innerText()) >= 1, { timeoutMs: 15000 }));
   assert.match(await card.innerText(), /Recent errors \(1\)/);
+  const tail = await card.locator('[data-stderr]').textContent();
+  assert.match(tail, /debug: using key/);
+  assert.ok(!tail.includes('carol.jones@example.com'), `stderr tail not sanitized: ${tail}`);
   await card.locator('summary', { hasText: 'Recent errors' }).click();
   assert.match(await card.innerText(), /exit|closed|EOF/i);
   assert.ok(await eventually(async () => (await card.locator('[data-state]').innerText()) === 'ready', { timeoutMs: 15000 }));
@@ -228,11 +234,13 @@ test('admin: a client created here works until it is revoked, then its next call
   await page.locator('[data-revoke="robot"]').click();
   await page.getByText('Revoked robot').waitFor();
   await shot(page, 'clients');
-  // The very next call with the token it already holds is refused...
+  // The very next call with the token it already holds is refused: in the
+  // session it opened, and for a new one...
+  await assert.rejects(c.listTools(), /401|invalid_token|nauthorized/);
   const r = await fetch(server.url, {
     method: 'POST',
     headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
   });
   assert.equal(r.status, 401);
   assert.match(r.headers.get('www-authenticate'), /invalid_token/);
@@ -345,6 +353,20 @@ test('attacks: CSRF, cross-origin, content type, asset paths, query parameters',
   }
   assert.ok(server.child.exitCode === null, 'bastion is still running');
   await ctx.close();
+});
+
+test('the login returns only to console paths', async () => {
+  for (const back of ['//evil.example/x', 'https://evil.example/', '/console/../account', '/consolex', '/oauth2/authorize']) {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(`${server.base}/signin/login?return=${encodeURIComponent(back)}`);
+    await page.getByLabel('User name').fill('alice');
+    await page.getByLabel('Password').fill(PASSWORDS.alice);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/account/);
+    assert.equal(new URL(page.url()).origin, server.base, back);
+    await ctx.close();
+  }
 });
 
 test('a narrow screen', async () => {

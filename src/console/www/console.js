@@ -272,9 +272,9 @@ const pages = {
     m.append(table(['Seq', 'Time', 'Event', 'Server', 'Tool', 'Client', 'Outcome', 'Details'],
       list.records.map((r) => {
         const rest = Object.assign({}, r);
-        for (const k of ['seq', 'ts', 'event_type', 'server', 'tool_name', 'client_id', 'outcome', 'prev'])
+        for (const k of ['seq', 'ts', 'event_type', 'server', 'tool_name', 'tool', 'client_id', 'outcome', 'prev'])
           delete rest[k];
-        return [r.seq, r.ts, h('code', {}, r.event_type), r.server || '', r.tool_name || r.name || '',
+        return [r.seq, r.ts, h('code', {}, r.event_type), r.server || '', r.tool_name || r.tool || r.name || '',
           r.client_id || '', r.outcome || '', h('code', {}, JSON.stringify(rest).slice(0, 300))];
       })));
     if (list.next_before) {
