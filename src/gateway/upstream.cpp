@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "gateway/trace_context.hpp"
 #include "server/session.hpp"
 
 namespace bastion::gateway {
@@ -637,6 +638,7 @@ asio::awaitable<Outcome> Upstream::call_once(std::string_view method, json::obje
   json::object* meta = nullptr;
   if (auto* m = params.if_contains("_meta"); m && m->is_object()) meta = &m->get_object();
   if (meta) {
+    sanitize_trace_context(*meta);  // a malformed trace context is not relayed
     if (auto* t = meta->if_contains("progressToken")) {
       client_token = *t;
       (*meta)["progressToken"] = token;

@@ -128,6 +128,8 @@ async function session(srv) {
     call: (name, args = {}) => post(srv.url,
       `{"jsonrpc":"2.0","id":${next++},"method":"tools/call","params":{"name":${JSON.stringify(name)},` +
       `"arguments":${typeof args === 'string' ? args : JSON.stringify(args)}}}`, headers),
+    // `params`: the params' JSON text.
+    callRaw: (params) => post(srv.url, `{"jsonrpc":"2.0","id":${next++},"method":"tools/call","params":${params}}`, headers),
   };
 }
 
@@ -238,5 +240,30 @@ test('after the upstream restarts, a call refused for its old session is sent on
     first.close();
     second?.close();
     third?.close();
+  }
+});
+
+test('trace context in _meta reaches the upstream when well-formed, and never when not', async () => {
+  const up = legacyUpstream();
+  const srv = await gatewayTo(await up.listen());
+  try {
+    const c = await session(srv);
+    const good = '00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01';
+    const call = (meta) => c.callRaw(`{"name":"legacy__numbers","arguments":{},"_meta":${JSON.stringify(meta)}}`);
+    const sentWith = (marker) => up.seen.bodies.filter((b) => b.includes(marker)).map((b) => JSON.parse(b).params._meta);
+    await call({ traceparent: good, tracestate: 'rojo=00f067aa0ba902b7', mark: 'm1' });
+    assert.deepEqual(sentWith('"m1"'), [{ traceparent: good, tracestate: 'rojo=00f067aa0ba902b7', mark: 'm1' }]);
+    // Header injection in either field, uppercase hex, a state without a parent.
+    await call({ traceparent: 'garbage\r\nX-Injected: 1', tracestate: 'a=1', mark: 'm2' });
+    await call({ traceparent: good, tracestate: 'a=1\r\nX-Injected: 1', mark: 'm3' });
+    await call({ traceparent: good.toUpperCase(), mark: 'm4' });
+    await call({ tracestate: 'a=1', mark: 'm5' });
+    assert.deepEqual(sentWith('"m2"'), [{ mark: 'm2' }]);
+    assert.deepEqual(sentWith('"m3"'), [{ traceparent: good, mark: 'm3' }]);
+    assert.deepEqual(sentWith('"m4"'), [{ mark: 'm4' }]);
+    assert.deepEqual(sentWith('"m5"'), [{ mark: 'm5' }]);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+    up.close();
   }
 });
