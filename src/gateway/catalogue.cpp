@@ -7,6 +7,7 @@
 #include <set>
 
 #include "gateway/definition.hpp"
+#include "protocol/param_headers.hpp"
 #include "protocol/printable.hpp"
 
 namespace bastion::gateway {
@@ -136,6 +137,16 @@ AdmittedCatalogue admit(Kind kind, std::vector<json::object> items, std::string_
       continue;
     }
     std::string original(key->get_string());
+    if (kind == Kind::kTool)
+      if (auto* schema = item.if_contains("inputSchema")) {
+        // Streamable HTTP clients must drop such a tool from tools/list (spec
+        // 2026-07-28): Bastion does it for every client behind it.
+        auto headers = protocol::param_headers(*schema);
+        if (headers.problem) {
+          refuse(key, "invalid x-mcp-header: " + *headers.problem);
+          continue;
+        }
+      }
     json::object definition =
         kind == Kind::kResource ? json::object{} : pinned_definition(kind, item);
     for (std::string_view field : {"description", "title"}) {

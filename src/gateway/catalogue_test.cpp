@@ -117,6 +117,30 @@ TEST(Admit, ANameDeclaredTwiceIsRefusedBothTimes) {
   EXPECT_EQ(c.notes[0].reason, "declared 2 times");
 }
 
+TEST(Admit, AToolWithInvalidXMcpHeaderAnnotationsIsRefused) {
+  // Spec 2026-07-28: a Streamable HTTP client must drop such a tool from
+  // tools/list; the gateway drops it for every client behind it.
+  auto tool = [](std::string_view name, std::string_view type, std::string_view header) {
+    return json::object{
+        {"name", name},
+        {"inputSchema",
+         json::object{
+             {"type", "object"},
+             {"properties",
+              json::object{{"region", json::object{{"type", type}, {"x-mcp-header", header}}}}}}}};
+  };
+  std::vector<json::object> tools{tool("good", "string", "Region"), tool("number", "number", "N"),
+                                  tool("crlf", "string", "A\r\nX-Injected: 1"),
+                                  json::object{{"name", "plain"}}};
+  auto c = admit(Kind::kTool, tools, "", {});
+  EXPECT_EQ(originals(c), (std::vector<std::string>{"good", "plain"}));
+  ASSERT_EQ(c.notes.size(), 2u);
+  for (const auto& n : c.notes) {
+    EXPECT_TRUE(n.refused);
+    EXPECT_TRUE(n.reason.starts_with("invalid x-mcp-header: ")) << n.reason;
+  }
+}
+
 TEST(Admit, CutsLongDescriptionsOnACharacterBoundaryAndRefusesHugeSchemas) {
   CatalogueLimits limits;
   limits.max_description = 1000;

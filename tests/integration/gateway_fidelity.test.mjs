@@ -28,6 +28,11 @@ function legacyUpstream({ forgetful = false } = {}) {
     { name: 'dropped', inputSchema: { type: 'object' } },
     { name: 'dropped_forever', inputSchema: { type: 'object' } },
     { name: 'dropped_no_id', inputSchema: { type: 'object' } },
+    // x-mcp-header (2026-07-28): a valid annotation, and invalid ones.
+    { name: 'header_ok', inputSchema: { type: 'object', properties: { region: { type: 'string', 'x-mcp-header': 'Region' } } } },
+    { name: 'header_number', inputSchema: { type: 'object', properties: { n: { type: 'number', 'x-mcp-header': 'N' } } } },
+    { name: 'header_in_items', inputSchema: { type: 'object', properties: { a: { type: 'array', items: { type: 'string', 'x-mcp-header': 'A' } } } } },
+    { name: 'header_injection', inputSchema: { type: 'object', properties: { a: { type: 'string', 'x-mcp-header': 'A\r\nX-Injected: 1' } } } },
   ];
   const json = (res, status, text, headers = {}) => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -262,6 +267,24 @@ test('trace context in _meta reaches the upstream when well-formed, and never wh
     assert.deepEqual(sentWith('"m3"'), [{ traceparent: good, mark: 'm3' }]);
     assert.deepEqual(sentWith('"m4"'), [{ mark: 'm4' }]);
     assert.deepEqual(sentWith('"m5"'), [{ mark: 'm5' }]);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+    up.close();
+  }
+});
+
+test('tools with invalid x-mcp-header annotations are not listed, valid ones are', async () => {
+  const up = legacyUpstream();
+  const srv = await gatewayTo(await up.listen());
+  try {
+    const s = await initialize(srv.url, VERSION);
+    const r = await post(srv.url, { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+      { 'mcp-session-id': s.sid, 'mcp-protocol-version': VERSION });
+    const names = responseOf(r).json.result.tools.map((t) => t.name);
+    assert.ok(names.includes('legacy__header_ok'), names.join());
+    for (const bad of ['header_number', 'header_in_items', 'header_injection'])
+      assert.ok(!names.includes(`legacy__${bad}`), `${bad} listed: ${names.join()}`);
+    assert.match(srv.stderr, /invalid x-mcp-header/);
   } finally {
     assert.equal(await srv.stop(), 0, srv.stderr);
     up.close();
