@@ -272,7 +272,13 @@ Response Console::api_get(const Request& req, const Caller& who, std::string_vie
   if (what == "clients") return json_response(v, http::status::ok, clients());
   if (what == "audit") return audit_list(req);
   if (what == "audit/verify") return json_response(v, http::status::ok, audit_verify());
-  if (what == "audit/export") return audit_export(req);
+  if (what == "audit/export") {
+    // Reading the whole log out is worth a record of its own.
+    Response res = audit_export(req);
+    record(who, "audit_export", {{"query", std::string(req.target().substr(0, 500))}},
+           res.result() == http::status::ok ? "ok" : "bad query");
+    return res;
+  }
   if (what == "config")
     return json_response(v, http::status::ok,
                          s_.config ? redact_config(s_.config(), scrub) : json::value(nullptr));

@@ -14,7 +14,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { BIN, SOURCE_DIR, authYaml, eventually, fetchToken, newClient, startWithConfig, tempDir } from './lib/bastion.mjs';
+import { spawnSync } from 'node:child_process';
+import { BIN, SOURCE_DIR, authYaml, eventually, fetchToken, newClient, startWithConfig, tempDir, writeConfig } from './lib/bastion.mjs';
 import { addUser, launch } from './lib/browser.mjs';
 
 const SHOTS = path.join(path.resolve(BIN, '../../..'), 'console-screenshots');
@@ -119,6 +120,24 @@ async function mcp(token) {
     { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
   return c;
 }
+
+test('check-config: a console without sign-in pages, or at a taken path, is refused with its line', () => {
+  const dir = tempDir();
+  const cases = [
+    ['console:\n  admins: {users: [alice]}\n', /bastion\.yaml:1:\d+: .*needs the sign-in pages/],
+    ['auth:\n  login: {}\nconsole:\n  path: /mcp\n', /bastion\.yaml:4:\d+: .*path/],
+    ['auth:\n  login: {}\nconsole:\n  admins: {users: alice}\n', /bastion\.yaml:4:\d+: /],
+    ['auth:\n  login: {}\nconsole:\n  colour: red\n', /unknown key 'colour'/],
+  ];
+  for (const [yaml, want] of cases) {
+    const cfg = writeConfig(dir, yaml);
+    const r = spawnSync(BIN, ['check-config', '--config', cfg], { encoding: 'utf8' });
+    assert.equal(r.status, 1, yaml);
+    assert.match(r.stderr, want, yaml);
+  }
+  const ok = writeConfig(dir, 'auth:\n  login: {}\nconsole:\n  enabled: false\n');
+  assert.equal(spawnSync(BIN, ['check-config', '--config', ok], { encoding: 'utf8' }).status, 0);
+});
 
 test('without a session: pages go to the login page, the API answers 401', async () => {
   const page = await fetch(`${server.base}/console/servers`, { redirect: 'manual' });
@@ -270,6 +289,7 @@ test('admin: the audit log filtered, verified and exported; the configuration re
   assert.match(exp.headers.get('content-disposition'), /attachment/);
   const lines = (await exp.text()).trim().split('\n').map((l) => JSON.parse(l));
   assert.ok(lines.length >= 1 && lines.every((l) => l.event_type === 'pin_approved'));
+  assert.ok(events('console_action').some((e) => e.action === 'audit_export' && e.user_id === 'alice'), 'the export is audited');
   const none = await (await fetch(`${server.base}/console/api/audit?from=2000-01-01&to=2000-01-02`, { headers: { cookie } })).json();
   assert.equal(none.records.length, 0);
 
