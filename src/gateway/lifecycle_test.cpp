@@ -63,6 +63,44 @@ TEST(Lifecycle, ACrashFailsTheCallAndTheServerComesBackAfterItsBackoff) {
   EXPECT_EQ(h.fakes.starts("a"), 2u);
 }
 
+TEST(Lifecycle, AnOperatorStopHoldsAndARestartStartsAtOnceWithoutCountingACrash) {
+  auto o = fake_server("a");
+  o.restart_backoff = 10s;  // a crash's backoff would outlast the test
+  GatewayHarness h({o});
+  h.fakes.script("a", echo_server());
+  h.start();
+  auto c = h.connect();
+  EXPECT_EQ(text_of(h.call(c, "a__echo")), "echo");
+  auto u = h.gateway().upstreams().at(0);
+  // A crash: counted, its reason kept with a time.
+  h.fakes.latest("a")->crash();
+  EXPECT_TRUE(h.run_until([&] { return u->state() == UpstreamState::kBackoff; }));
+  ASSERT_EQ(u->errors().size(), 1u);
+  EXPECT_GT(u->errors()[0].at, 0);
+  EXPECT_EQ(u->restarts(), 1u);
+
+  // Restart: at once, despite the backoff; not a crash.
+  EXPECT_TRUE(h.gateway().restart_server("a"));
+  EXPECT_TRUE(h.run_until([&] { return u->state() == UpstreamState::kReady; }));
+  EXPECT_EQ(h.fakes.starts("a"), 2u);
+  EXPECT_EQ(u->restarts(), 1u);
+  EXPECT_EQ(text_of(h.call(c, "a__echo")), "echo");
+
+  // Stop: calls are refused and nothing starts it again.
+  EXPECT_TRUE(h.gateway().stop_server("a"));
+  EXPECT_TRUE(h.run_until([&] { return u->state() == UpstreamState::kStopped; }));
+  EXPECT_EQ(error_code(h.call(c, "a__echo")), protocol::kUpstreamUnavailable);
+  h.run_for(100ms);
+  EXPECT_EQ(h.fakes.starts("a"), 2u);
+  EXPECT_EQ(u->restarts(), 1u);
+  // Until an operator restarts it.
+  EXPECT_TRUE(h.gateway().restart_server("a"));
+  EXPECT_TRUE(h.run_until([&] { return u->state() == UpstreamState::kReady; }));
+  EXPECT_EQ(text_of(h.call(c, "a__echo")), "echo");
+  EXPECT_FALSE(h.gateway().restart_server("nope"));
+  EXPECT_FALSE(h.gateway().stop_server("nope"));
+}
+
 TEST(Lifecycle, AnEagerServerRestartsByItselfAfterEachCrash) {
   auto o = fake_server("a");
   o.eager = true;
