@@ -137,6 +137,9 @@ const pages = {
         lineChart('Request and error rate (per second)', o.series, ['rps', 'eps'], (x) => num(x, 2)),
         lineChart('Latency percentiles', o.series, ['p50', 'p95', 'p99'], ms),
         lineChart('Sessions', o.series, ['sessions'], (x) => num(x)),
+        lineChart('PII findings over time (per sample)', o.series.map((x) => Object.assign(
+          {findings: Object.values(x.pii || {}).reduce((a, b) => a + b, 0)}, x)), ['findings'],
+        (x) => num(x)),
         barChart('PII findings by type (since start)', now.pii_by_type || {})));
   },
 
