@@ -10,6 +10,14 @@ namespace json = boost::json;
 
 namespace {
 
+// Bytes a JSON string cannot hold as they are: controls, '"' and '\\'.
+constexpr std::array<bool, 256> kEscape = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = true;
+  t['"'] = t['\\'] = true;
+  return t;
+}();
+
 void append_string(std::string& out, json::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
@@ -18,7 +26,7 @@ void append_string(std::string& out, json::string_view s) {
   const char* run = p;  // start of bytes copied as they are
   for (; p != end; ++p) {
     auto c = static_cast<unsigned char>(*p);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (!kEscape[c]) continue;
     out.append(run, p);
     run = p + 1;
     switch (c) {
@@ -124,6 +132,7 @@ void append_json(std::string& out, const json::value& v) {
 
 std::string json_text(const json::value& v) {
   std::string out;
+  out.reserve(1024);  // most messages fit; fewer regrowths for the rest
   append_json(out, v);
   return out;
 }
