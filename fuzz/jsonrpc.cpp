@@ -3,10 +3,12 @@
 // protocol::classify. Promises checked: a parse error is -32700 and a classify
 // error -32600/-32602 with a valid or null id; every error serializes as
 // valid JSON; a classified message, serialized and read again, classifies the
-// same way (what a relay forwards means what Bastion understood).
+// same way (what a relay forwards means what Bastion understood). The same
+// bytes, read as a tool's inputSchema, go through protocol::param_headers.
 #include "protocol/jsonrpc.hpp"
 
 #include "fuzz_util.hpp"
+#include "protocol/param_headers.hpp"
 
 namespace {
 
@@ -62,6 +64,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   json::value& v = std::get<0>(parsed);
+  // Any JSON as a tool's inputSchema (an upstream chooses it): valid
+  // annotations name a header and a parameter; invalid ones yield none.
+  auto headers = protocol::param_headers(v);
+  if (headers.problem) FUZZ_CHECK(headers.headers.empty());
+  for (const auto& h : headers.headers) FUZZ_CHECK(!h.name.empty() && !h.path.empty());
   if (v.is_array()) {
     for (auto& item : v.get_array()) check_message(std::move(item));
   } else {

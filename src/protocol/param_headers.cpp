@@ -44,7 +44,12 @@ struct Walker {
 
   // Any x-mcp-header under `v` is misplaced (not on a properties chain).
   void forbid(const json::value& v, std::size_t depth) {
-    if (out.problem || depth > kMaxDepth) return;
+    if (out.problem) return;
+    if (depth > kMaxDepth) {
+      // Not searched any deeper: an annotation could hide there.
+      fail("the inputSchema is nested too deeply");
+      return;
+    }
     if (v.is_object()) {
       for (const auto& kv : v.get_object()) {
         if (kv.key() == kKey) {

@@ -68,6 +68,15 @@ TEST(ParamHeaders, ValidatesAnnotationsAsTheTransportSpecSays) {
   }
 }
 
+TEST(ParamHeaders, AnAnnotationCannotHideDeeperThanTheWalk) {
+  // parse_json caps depth on the wire; a value built in code is not capped.
+  boost::json::value deep = boost::json::object{{"type", "string"}, {"x-mcp-header", "Deep"}};
+  for (int i = 0; i < 70; ++i) deep = boost::json::object{{"items", deep}};
+  auto r = param_headers(deep);
+  ASSERT_TRUE(r.problem);
+  EXPECT_TRUE(r.headers.empty());
+}
+
 TEST(ParamHeaders, PathsAndTypes) {
   auto r = param_headers(std::get<0>(parse_json(
       R"({"properties":{"t":{"type":"object","properties":{"id":{"type":"integer","x-mcp-header":"Tenant-Id"}}}}})")));
