@@ -4,7 +4,10 @@
 #include <filesystem>
 #include <iostream>
 
+#include "app/audit_config.hpp"
+#include "audit/log.hpp"
 #include "auth/clients.hpp"
+#include "auth/managed_clients.hpp"
 #include "auth/options.hpp"
 #include "auth/revocation.hpp"
 #include "auth/signin.hpp"
@@ -61,6 +64,9 @@ AuthSection read_auth_section(const Common& common) {
   const boost::json::value* a = root.is_object() ? root.as_object().if_contains("auth") : nullptr;
   if (!a || !a->is_object()) return out;
   auto cfg = a->get_object();
+  // The sign-in pages' sections are read by the app, not the authorization server.
+  cfg.erase("login");
+  cfg.erase("access");
   if (!cfg.contains("data_dir")) cfg["data_dir"] = out.dir.string();
   // The issuer does not matter for listing and removing clients.
   if (!cfg.contains("issuer")) cfg["issuer"] = "http://127.0.0.1";
@@ -199,6 +205,40 @@ int client_rm(const Common& common, const std::string& id) {
   return 0;
 }
 
+// Revokes any client id for good (auth/managed_clients.hpp): its token
+// requests and every token it holds are refused, by a running server within
+// a second. Audited before it is done, like the console's revoke.
+int client_revoke(const Common& common, const std::string& id, const std::string& actor) {
+  auto opts = app::load_options(common.config_path, common.overrides);
+  std::unique_ptr<audit::AuditLog> log;
+  if (auto ao = app::read_audit_options(*opts.document, opts.data_dir))
+    log = std::make_unique<audit::AuditLog>(*ao);
+  AuthSection a = read_auth_section(common);
+  auth::ManagedClients managed(a.dir / "managed_clients");
+  std::string who = actor;
+  if (who.empty()) {
+    const char* u = std::getenv("USER");
+    who = std::string("cli:") + (u ? u : "unknown");
+  }
+  if (!managed.revoke(id, who)) {
+    std::cerr << "bastion: could not record the revocation in " << a.dir.string() << "\n";
+    return 1;
+  }
+  bool registered = false;
+  if (std::filesystem::exists(a.dir / "registered")) {
+    GrantStore store(a);
+    registered = store.signin.remove_registered_client(id);
+  }
+  if (log)
+    log->append(boost::json::object{{"event_type", "client_revoked"},
+                                    {"client_id", id},
+                                    {"actor", who},
+                                    {"registered_client_removed", registered}});
+  std::cout << "revoked " << id << ": its token requests and the tokens it holds are refused"
+            << (registered ? "; the registered client is removed" : "") << "\n";
+  return 0;
+}
+
 struct TokenCmd {
   std::string url = "http://127.0.0.1:8080";
   std::string client_id;
@@ -269,6 +309,18 @@ std::vector<Command> add_auth_commands(CLI::App& cli, Common& common) {
   add_config_options(rm, common);
   rm->add_option("client_id", *rm_id, "the registered client's client_id")->required();
   out.push_back({rm, [&common, rm_id] { return client_rm(common, *rm_id); }});
+
+  auto rv_id = std::make_shared<std::string>();
+  auto rv_actor = std::make_shared<std::string>();
+  auto* rv = client->add_subcommand(
+      "revoke",
+      "Revoke a client for good (configured, created in the console, or registered): its "
+      "token requests and every token it already holds are refused");
+  add_config_options(rv, common);
+  rv->add_option("client_id", *rv_id, "the client_id")->required();
+  rv->add_option("--actor", *rv_actor, "Who revokes, for the audit log (default: cli:$USER)");
+  out.push_back(
+      {rv, [&common, rv_id, rv_actor] { return client_revoke(common, *rv_id, *rv_actor); }});
 
   auto tok = std::make_shared<TokenCmd>();
   auto* t = cli.add_subcommand("token", "Fetch an access token from a running Bastion");

@@ -130,7 +130,16 @@ int run(int argc, char** argv) {
   for (const auto& c : commands) {
     if (!*c.sub) continue;
     app::setup_logging(app::LogOptions{log_level.empty() ? "warn" : log_level, "text"});
-    return c.run();
+    // One clear line, as for serve: an exception must not reach terminate().
+    try {
+      return c.run();
+    } catch (const config::ConfigError& e) {
+      std::cerr << "bastion: configuration error: " << e.what() << "\n";
+      return 1;
+    } catch (const std::exception& e) {
+      std::cerr << "bastion: " << e.what() << "\n";
+      return 1;
+    }
   }
 
   if (*doctor) {

@@ -416,3 +416,22 @@ test('a narrow screen', async () => {
   await c.close();
   await wide.ctx.close();
 });
+
+test('the CLI revokes too: a configured client is refused by the running server within a second', async () => {
+  const tok = (await fetchToken(server.base, ci)).access_token;
+  const c = await mcp(tok);
+  await c.listTools();
+  const r = spawnSync(BIN, ['client', 'revoke', 'ci', '--actor', 'ops-oncall', '--config', server.configPath, '--data-dir', dataDir], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /revoked ci/);
+  const refused = await eventually(() => c.listTools().then(() => false, (e) => /401|invalid_token|nauthorized/.test(String(e))), { timeoutMs: 5000, intervalMs: 200 });
+  assert.ok(refused, 'the revoked client still works');
+  await assert.rejects(fetchToken(server.base, ci), /401/);
+  assert.ok(events('client_revoked').some((e) => e.client_id === 'ci' && e.actor === 'ops-oncall'));
+  const { ctx } = await signIn('alice');
+  const s = await apiSession(ctx);
+  const clients = await (await fetch(`${server.base}/console/api/clients`, { headers: { cookie: s.cookie } })).json();
+  assert.equal(clients.configured.find((x) => x.client_id === 'ci').revoked, true);
+  await c.close().catch(() => {});
+  await ctx.close();
+});
