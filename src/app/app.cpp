@@ -288,6 +288,7 @@ void App::attach_gateway() {
   auto audit = audit_;
   gateway::GatewayOptions go;
   go.max_processes = gateway::read_max_processes(*opts_.document);
+  go.era_bridge = gateway::read_era_bridge(*opts_.document);
   go.secrets = [secrets, audit](const std::string& name) -> std::optional<std::string> {
     auto v = secrets->get(name);
     if (!v) return v;

@@ -221,6 +221,9 @@ inline void FakeServer::handle(boost::json::object msg) {
                            {"serverInfo", json::object{{"name", "fake"}, {"version", "1"}}}});
   } else if (method == "ping") {
     reply(id, json::object{});
+  } else if (method == "server/discover") {
+    // A Legacy server: the gateway's era probe falls back to initialize.
+    reply(id, protocol::method_not_found(method));
   } else if (method == "tools/list") {
     list("tools", script_.tools);
   } else if (method == "prompts/list") {

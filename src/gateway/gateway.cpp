@@ -24,7 +24,9 @@ using server::Kind;
 
 GatewayBackend::GatewayBackend(asio::any_io_executor ex, std::vector<UpstreamOptions> upstreams,
                                GatewayOptions options)
-    : ex_(ex), opts_(std::move(options)) {
+    : ex_(ex),
+      opts_(std::move(options)),
+      bridge_(std::make_shared<EraBridge>(ex, opts_.era_bridge)) {
   if (!opts_.pins_dir.empty()) pins_ = std::make_shared<PinStore>(opts_.pins_dir);
   for (auto& o : upstreams) upstreams_.push_back(make_upstream(o));
 }
@@ -285,6 +287,7 @@ GatewayBackend::ReloadReport GatewayBackend::reload(std::vector<UpstreamOptions>
 
 void GatewayBackend::shutdown() {
   shut_ = true;
+  bridge_->shutdown();
   if (pin_timer_) asio::post(pin_timer_->get_executor(), [t = pin_timer_] { t->cancel(); });
   for (auto& u : snapshot()) u->stop("gateway shutdown");
   std::map<const Upstream*, std::map<std::string, std::shared_ptr<Upstream>>> all;
@@ -583,7 +586,7 @@ asio::awaitable<Outcome> GatewayBackend::call(const server::Route& route, std::s
       params["name"] = route.name;
   }
   auto u = std::static_pointer_cast<Upstream>(route.target);
-  co_return co_await u->call(method, std::move(params), ctx);
+  co_return co_await bridge_->call(std::move(u), method, std::move(params), ctx);
 }
 
 namespace {

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/era_bridge.hpp"
 #include "gateway/upstream.hpp"
 #include "server/backend.hpp"
 
@@ -48,6 +49,9 @@ struct GatewayOptions {
   // How often the pins are looked at for an operator's decision (a stat per
   // server); a tools/list looks at them too.
   std::chrono::milliseconds pins_poll{1000};
+  // Calls of Modern clients waiting for their input while a Legacy server
+  // waits for the answer (era_bridge.hpp): how many, and for how long.
+  EraBridgeOptions era_bridge;
 };
 
 class GatewayBackend : public server::Backend, public std::enable_shared_from_this<GatewayBackend> {
@@ -97,6 +101,8 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
 
   // Upstream instances running now (shared and per-session).
   std::size_t running_instances() const;
+  // Calls of Modern clients waiting for their input now (era_bridge.hpp).
+  std::size_t waiting_for_input() const { return bridge_->pending(); }
 
  private:
   void rebuild_index();
@@ -160,6 +166,7 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   std::map<std::string, std::string> pin_signatures_;  // server -> PinStore::signature
   std::shared_ptr<boost::asio::steady_timer> pin_timer_;
   std::atomic<bool> shut_{false};
+  std::shared_ptr<EraBridge> bridge_;  // Legacy<->Modern translation of each call
   boost::asio::thread_pool stopper_{2};
 };
 

@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 
+#include "gateway/era_wire.hpp"
 #include "gateway/sse_parser.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/jsonrpc.hpp"
@@ -220,6 +221,9 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
   req.set(http::field::accept, "application/json, text/event-stream");
   if (!sid.empty()) req.set("Mcp-Session-Id", sid);
   if (!version.empty()) req.set("MCP-Protocol-Version", version);
+  // A Modern request names its version, method and target in headers too
+  // (a Modern server refuses one whose headers are missing).
+  for (auto& [k, v] : modern_http_headers(msg)) req.set(k, v);
   set_client_headers(req, opts_, renewed);
   req.body() = protocol::json_text(msg);
   req.prepare_payload();
@@ -300,6 +304,21 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
     if (status >= 400 && is_request && body.find("\"jsonrpc\"") == std::string::npos) {
       fail_request(fmt::format("upstream answered HTTP {}", status));
       co_return;
+    }
+    if (status >= 400 && is_request) {
+      // A JSON-RPC error that does not name our request (servers answer
+      // `"id": null` to a request refused at the HTTP level, e.g. a Legacy
+      // server probed with server/discover) still answers it.
+      auto parsed = protocol::parse_json(body);
+      if (parsed.index() == 0 && std::get<0>(parsed).is_object()) {
+        json::object& eo = std::get<0>(parsed).get_object();
+        auto* eid = eo.if_contains("id");
+        if (eo.contains("error") && (!eid || eid->is_null())) {
+          eo["id"] = id;
+          deliver(std::move(eo), related);
+          co_return;
+        }
+      }
     }
     deliver_data(body, related);
   }

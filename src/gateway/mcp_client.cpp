@@ -13,6 +13,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "protocol/era.hpp"
 #include "protocol/version.hpp"
 
 namespace bastion::gateway {
@@ -166,6 +167,14 @@ asio::awaitable<Outcome> McpClient::request(std::string_view method, json::objec
                                             std::function<void(std::int64_t)> on_id) {
   auto ex = co_await asio::this_coro::executor;
   auto box = std::make_shared<server::Mailbox>(ex, 1);
+  if (modern_) {
+    // A Modern server needs the per-request fields on everything we send
+    // (a call already carries the calling client's capabilities).
+    auto* meta = params.if_contains("_meta");
+    if (!meta || !meta->is_object() ||
+        !meta->get_object().contains(protocol::meta_key::kProtocolVersion))
+      set_modern_meta(params, version_, client_info_, json::object{});
+  }
   std::int64_t id;
   {
     std::lock_guard lk(mu_);
@@ -256,6 +265,42 @@ asio::awaitable<Outcome> McpClient::initialize(json::object client_info, json::o
   if (auto* i = r.if_contains("instructions"); i && i->is_string()) instructions_ = i->get_string();
   notify("notifications/initialized", {});
   co_return o;
+}
+
+asio::awaitable<Outcome> McpClient::open(json::object client_info, json::object capabilities,
+                                         UpstreamEra era, std::chrono::milliseconds timeout,
+                                         std::chrono::milliseconds probe_timeout) {
+  if (era != UpstreamEra::kLegacy) {
+    json::object params;
+    set_modern_meta(params, protocol::kModernVersions.front(), client_info, json::object{});
+    Outcome o = co_await request("server/discover", std::move(params),
+                                 era == UpstreamEra::kModern ? timeout : probe_timeout);
+    if (o.ok()) {
+      auto d = read_discover(o.result());
+      if (!d) co_return RpcError{protocol::kUpstreamUnavailable, d.error().reason};
+      {
+        std::lock_guard lk(mu_);
+        version_ = d->version;
+        server_caps_ = std::move(d->capabilities);
+        server_info_ = std::move(d->server_info);
+        instructions_ = std::move(d->instructions);
+        client_info_ = std::move(client_info);
+        modern_ = true;
+      }
+      co_return o;
+    }
+    // A Modern error means a Modern server we cannot talk to: falling back
+    // would be wrong (spec). Anything else (method not found, "not
+    // initialized", an HTTP 400/404/405, silence) means a Legacy one.
+    if (era == UpstreamEra::kModern || is_modern_error(o.error().code))
+      co_return RpcError{protocol::kUpstreamUnavailable,
+                         "server/discover failed: " + o.error().message};
+    if (!alive())
+      co_return RpcError{protocol::kUpstreamUnavailable, "upstream unavailable: " + close_reason()};
+    spdlog::debug("server/discover answered {} ({}): a Legacy server, initializing", o.error().code,
+                  o.error().message);
+  }
+  co_return co_await initialize(std::move(client_info), std::move(capabilities), timeout);
 }
 
 }  // namespace bastion::gateway

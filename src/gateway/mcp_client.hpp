@@ -18,6 +18,7 @@
 #include <string>
 
 #include "gateway/channel.hpp"
+#include "gateway/era_wire.hpp"
 #include "protocol/jsonrpc.hpp"
 
 namespace bastion::gateway {
@@ -50,6 +51,17 @@ class McpClient : public std::enable_shared_from_this<McpClient> {
   boost::asio::awaitable<protocol::Outcome> initialize(boost::json::object client_info,
                                                        boost::json::object capabilities,
                                                        std::chrono::milliseconds timeout);
+  // The handshake for `era` (spec basic/versioning, backward compatibility):
+  // kAuto probes with server/discover (bounded by `probe_timeout`) and falls
+  // back to initialize on any answer that is not a Modern one; kModern
+  // requires the probe to succeed; kLegacy only initializes. A Modern
+  // upstream gets Bastion's `_meta` on every later request.
+  boost::asio::awaitable<protocol::Outcome> open(boost::json::object client_info,
+                                                 boost::json::object capabilities, UpstreamEra era,
+                                                 std::chrono::milliseconds timeout,
+                                                 std::chrono::milliseconds probe_timeout);
+  // True once open() found a Modern server (stateless, per-request `_meta`).
+  bool modern() const { return modern_; }
 
   // A request under a fresh id. `id_out` (optional) receives that id before
   // the request is sent, for cancellation and progress routing.
@@ -94,6 +106,8 @@ class McpClient : public std::enable_shared_from_this<McpClient> {
   boost::json::object server_info_;
   std::string version_;
   std::string instructions_;
+  bool modern_ = false;              // set once by open(), before any other request
+  boost::json::object client_info_;  // ours, for a Modern server's `_meta`
 };
 
 }  // namespace bastion::gateway

@@ -168,6 +168,10 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
     o.relay.elicitation = rl.boolean("elicitation", o.relay.elicitation);
     o.relay.roots = rl.boolean("roots", o.relay.roots);
     rl.finish();
+    if (s.has("era")) {
+      std::string era = s.choice("era", "auto", {"auto", "legacy", "modern"});
+      o.era = *parse_upstream_era(era);
+    }
     std::string pin = s.choice("pinning", "enforce", {"enforce", "warn", "off"});
     o.pinning = pin == "warn" ? PinMode::kWarn : pin == "off" ? PinMode::kOff : PinMode::kEnforce;
     std::string lint = s.choice("lint", "warn", {"warn", "block", "off"});
@@ -215,9 +219,25 @@ std::size_t read_max_processes(const config::Document& doc) {
   gw.raw("default_runtime");
   gw.raw("instance");
   gw.raw("sandbox");
+  gw.raw("input_requests");
   auto n = static_cast<std::size_t>(gw.integer("max_processes", 256, 1, 100000));
   gw.finish();
   return n;
+}
+
+EraBridgeOptions read_era_bridge(const config::Document& doc) {
+  EraBridgeOptions o;
+  Reader root(doc, "");
+  Reader in = root.child("gateway").child("input_requests");
+  o.limits.ttl = in.duration("wait", o.limits.ttl);
+  if (o.limits.ttl < std::chrono::milliseconds(100) || o.limits.ttl > std::chrono::hours(1))
+    in.fail("wait", "must be between 100ms and 1h");
+  o.limits.max_total =
+      static_cast<std::size_t>(in.integer("max_waiting", o.limits.max_total, 1, 1000000));
+  o.limits.max_per_owner = static_cast<std::size_t>(
+      in.integer("max_waiting_per_client", o.limits.max_per_owner, 1, 1000000));
+  in.finish();
+  return o;
 }
 
 std::vector<UpstreamOptions> read_upstreams(const config::Document& doc,
@@ -232,6 +252,7 @@ std::vector<UpstreamOptions> read_upstreams(const config::Document& doc,
       runtime_kind(gw.choice("default_runtime", sandbox::bwrap_available() ? "bwrap" : "process",
                              {"bwrap", "docker", "process"}));
   gw.raw("max_processes");
+  gw.raw("input_requests");
   // Labels this bastion's containers so a restarted one can find and remove
   // what a crashed one left (several bastions on a host need distinct names).
   defaults.instance = gw.str("instance", "default");

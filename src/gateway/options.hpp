@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "gateway/era_bridge.hpp"
 #include "gateway/upstream.hpp"
 
 namespace bastion::gateway {
@@ -17,5 +18,9 @@ std::vector<UpstreamOptions> read_upstreams(const config::Document& doc,
                                             const std::vector<std::string>& protected_paths = {});
 // `gateway.max_processes`: upstream instances running at once (default 256).
 std::size_t read_max_processes(const config::Document& doc);
+// `gateway.input_requests`: how long a Modern client's call may wait for its
+// input while a Legacy server waits (`wait`, default 2m), and how many may
+// wait at once (`max_waiting`, 1024; `max_waiting_per_client`, 64).
+EraBridgeOptions read_era_bridge(const config::Document& doc);
 
 }  // namespace bastion::gateway

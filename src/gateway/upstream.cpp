@@ -241,9 +241,12 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
     terminate_ = std::move(opened->terminate);
   }
   client->start();
-  Outcome init = co_await client->initialize(
-      gateway_client_info(), upstream_client_capabilities(opts_.relay, opts_.per_session),
-      opts_.init_timeout);
+  // A Legacy server that ignores an unknown method must not hold up its
+  // start for the whole init timeout.
+  const auto probe_timeout = std::min(opts_.init_timeout, std::chrono::milliseconds(5000));
+  Outcome init = co_await client->open(gateway_client_info(),
+                                       upstream_client_capabilities(opts_.relay, opts_.per_session),
+                                       opts_.era, opts_.init_timeout, probe_timeout);
   if (!init.ok()) {
     std::string why = fmt::format("initialize failed: {}", init.error().message);
     std::function<void()> ours;  // unless on_closed() already took it
@@ -259,7 +262,7 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
     fail(why);
     co_return nullptr;
   }
-  if (client->server_capabilities().contains("logging"))
+  if (!client->modern() && client->server_capabilities().contains("logging"))
     client->notify("logging/setLevel", json::object{{"level", "debug"}});  // we filter per session
   // Ready only once the catalogue is in: a tools/list that sees kReady must
   // find this server's tools, not an empty list (waiters block until then).
@@ -361,7 +364,9 @@ asio::awaitable<void> Upstream::health_loop(std::shared_ptr<McpClient> c) {
     }
     if (pings && std::chrono::steady_clock::now() >= next_ping) {
       next_ping = std::chrono::steady_clock::now() + opts_.ping_interval;
-      Outcome o = co_await c->request("ping", {}, std::chrono::milliseconds(10000));
+      // 2026-07-28 removed ping: a Modern server is asked server/discover.
+      Outcome o = co_await c->request(c->modern() ? "server/discover" : "ping", {},
+                                      std::chrono::milliseconds(10000));
       if (!o.ok() && c->alive()) {
         spdlog::warn("upstream {}: health ping failed ({}), restarting", opts_.name,
                      o.error().message);
@@ -460,8 +465,8 @@ Upstream::Attribution Upstream::attribute(std::optional<std::int64_t> related) c
     // HTTP response stream): exact. One of Bastion's own requests (a
     // listing, a ping) is no client's call.
     for (auto& [t, f] : flights_)
-      if (f.upstream_id == *related) return {Attribution::kCall, f.ctx, 1};
-    return {Attribution::kNone, nullptr, 0};
+      if (f.upstream_id == *related) return {Attribution::kCall, f.target(), f.sink, 1};
+    return {Attribution::kNone, nullptr, nullptr, 0};
   }
   // stdio (and messages off any response stream) carry no relation. The one
   // safe inference: every call in flight belongs to one session, so whatever
@@ -472,9 +477,9 @@ Upstream::Attribution Upstream::attribute(std::optional<std::int64_t> related) c
     sessions.insert(f.ctx->session_id());
     if (!latest || f.upstream_id > latest->upstream_id) latest = &f;
   }
-  if (!latest) return {Attribution::kNone, nullptr, 0};
-  if (sessions.size() > 1) return {Attribution::kAmbiguous, nullptr, sessions.size()};
-  return {Attribution::kCall, latest->ctx, 1};
+  if (!latest) return {Attribution::kNone, nullptr, nullptr, 0};
+  if (sessions.size() > 1) return {Attribution::kAmbiguous, nullptr, nullptr, sessions.size()};
+  return {Attribution::kCall, latest->target(), latest->sink, 1};
 }
 
 void Upstream::on_notification(json::object msg, std::optional<std::int64_t> related) {
@@ -492,8 +497,9 @@ void Upstream::on_notification(json::object msg, std::optional<std::int64_t> rel
       std::lock_guard lk(mu_);
       auto it = flights_.find(key);
       if (it == flights_.end()) return;
-      ctx = it->second.ctx;
-      client_token = it->second.client_token;
+      ctx = it->second.target();
+      // A Modern client's retry carries its own token (if any).
+      client_token = it->second.sink ? ctx->progress_token() : it->second.client_token;
     }
     if (client_token.is_null()) return;
     (*params)["progressToken"] = client_token;
@@ -576,7 +582,19 @@ asio::awaitable<Outcome> Upstream::on_request(std::string method, json::object p
     spdlog::info("upstream {}: {} refused: {}", opts_.name, method, *why);
     co_return RpcError{protocol::kMethodNotFound, fmt::format("{} refused: {}", method, *why)};
   }
+  if (a.sink) co_return co_await a.sink->ask(std::move(method), std::move(params));
   co_return co_await a.ctx->client_request(method, std::move(params));
+}
+
+std::shared_ptr<server::RequestContext> Upstream::Flight::target() const {
+  if (sink)
+    if (auto now = sink->current()) return now;
+  return ctx;
+}
+
+bool Upstream::modern() const {
+  std::lock_guard lk(mu_);
+  return client_ && client_->modern();
 }
 
 void Upstream::notify_server(std::string_view method) {
@@ -585,7 +603,8 @@ void Upstream::notify_server(std::string_view method) {
     std::lock_guard lk(mu_);
     c = client_;
   }
-  if (c) c->notify(method, {});
+  // Modern servers have no session to notify (roots come with each request).
+  if (c && !c->modern()) c->notify(method, {});
 }
 
 namespace {
@@ -601,14 +620,15 @@ bool take_not_delivered(protocol::RpcError& e) {
 }  // namespace
 
 asio::awaitable<Outcome> Upstream::call(std::string_view method, json::object params,
-                                        server::RequestContext& ctx) {
+                                        server::RequestContext& ctx,
+                                        std::shared_ptr<InputSink> sink) {
   // A remote server restarted since the last call refuses our session (404)
   // without running the request: sent once more on a new session, which
   // needs the request's params (kept for remote servers only; a stdio
   // server's restart is a crash, which keeps its backoff).
   std::optional<json::object> again;
   if (!opts_.url.empty()) again = params;
-  Outcome o = co_await call_once(method, std::move(params), ctx);
+  Outcome o = co_await call_once(method, std::move(params), ctx, sink);
   if (o.ok() || !take_not_delivered(o.error()) || !again) co_return o;
   {
     std::lock_guard lk(mu_);
@@ -617,13 +637,14 @@ asio::awaitable<Outcome> Upstream::call(std::string_view method, json::object pa
   }
   spdlog::info("upstream {}: {} ({}): sending it again on a new session", opts_.name, method,
                o.error().message);
-  Outcome second = co_await call_once(method, std::move(*again), ctx);
+  Outcome second = co_await call_once(method, std::move(*again), ctx, sink);
   if (!second.ok()) take_not_delivered(second.error());
   co_return second;
 }
 
 asio::awaitable<Outcome> Upstream::call_once(std::string_view method, json::object params,
-                                             server::RequestContext& ctx) {
+                                             server::RequestContext& ctx,
+                                             std::shared_ptr<InputSink> sink) {
   auto c = co_await ensure_started();
   if (!c)
     co_return RpcError{protocol::kUpstreamUnavailable,
@@ -634,6 +655,17 @@ asio::awaitable<Outcome> Upstream::call_once(std::string_view method, json::obje
     std::lock_guard lk(mu_);
     token = fmt::format("bastion-{}-{}", opts_.name, next_token_++);
     last_used_ = std::chrono::steady_clock::now();
+  }
+  if (c->modern()) {
+    // The upstream talks to Bastion: Bastion's version and identity, and the
+    // client capabilities the relay setting lets through; the log level the
+    // client asked for (Legacy: its session's), filtered again on the way back.
+    std::string level = ctx.modern() ? ctx.modern()->log_level
+                                     : std::string(server::to_string(ctx.session().log_level()));
+    set_modern_meta(params, c->protocol_version(), gateway_client_info(),
+                    modern_client_capabilities(opts_.relay, ctx.client_capabilities()), level);
+  } else {
+    strip_modern_meta(params);
   }
   json::object* meta = nullptr;
   if (auto* m = params.if_contains("_meta"); m && m->is_object()) meta = &m->get_object();
@@ -646,7 +678,7 @@ asio::awaitable<Outcome> Upstream::call_once(std::string_view method, json::obje
   }
   {
     std::lock_guard lk(mu_);
-    flights_[token] = Flight{ctx.shared_from_this(), client_token, 0};
+    flights_[token] = Flight{ctx.shared_from_this(), client_token, 0, std::move(sink)};
   }
   Outcome o = co_await c->request(method, std::move(params), opts_.call_timeout,
                                   [this, &token](std::int64_t id) {

@@ -19,6 +19,8 @@
 
 #include "gateway/catalogue.hpp"
 #include "gateway/channel_factory.hpp"
+#include "gateway/era_wire.hpp"
+#include "gateway/input_sink.hpp"
 #include "gateway/mcp_client.hpp"
 #include "gateway/pin_store.hpp"
 #include "gateway/relay.hpp"
@@ -52,6 +54,9 @@ struct UpstreamOptions {
   std::size_t max_line_bytes = 16 * 1024 * 1024;
   CatalogueLimits catalogue;  // description and schema size caps
   RelayOptions relay;         // which server-to-client requests reach clients
+  // Which era Bastion speaks to the server: probed (server/discover, then
+  // initialize), or forced.
+  UpstreamEra era = UpstreamEra::kAuto;
   // A changed tool, prompt or resource template definition: withheld until
   // approved (enforce), served with a warning (warn), or not checked (off).
   PinMode pinning = PinMode::kEnforce;
@@ -127,10 +132,15 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
 
   // Relays one request from a client session; rewrites progress tokens and
   // routes the upstream's notifications and requests back to `ctx` (see
-  // attribute()).
+  // attribute()), or, when `sink` is set, its requests to the sink and its
+  // notifications to the sink's current request. The request's `_meta`
+  // follows the server's era (era_wire.hpp).
   boost::asio::awaitable<protocol::Outcome> call(std::string_view method,
                                                  boost::json::object params,
-                                                 server::RequestContext& ctx);
+                                                 server::RequestContext& ctx,
+                                                 std::shared_ptr<InputSink> sink = nullptr);
+  // Whether the running instance speaks Modern (known once started).
+  bool modern() const;
   // Sends a parameterless notification to the server if it runs
   // (notifications/roots/list_changed).
   void notify_server(std::string_view method);
@@ -140,12 +150,16 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
     std::shared_ptr<server::RequestContext> ctx;
     boost::json::value client_token;  // the client's progressToken, if any
     std::int64_t upstream_id = 0;
+    std::shared_ptr<InputSink> sink;  // a Modern client's call (era_bridge.hpp)
+    // Where the call's notifications go now.
+    std::shared_ptr<server::RequestContext> target() const;
   };
 
   // One attempt of call(): the request on the current instance.
   boost::asio::awaitable<protocol::Outcome> call_once(std::string_view method,
                                                       boost::json::object params,
-                                                      server::RequestContext& ctx);
+                                                      server::RequestContext& ctx,
+                                                      std::shared_ptr<InputSink> sink);
   boost::asio::awaitable<std::shared_ptr<McpClient>> start();
   boost::asio::awaitable<void> refresh(server::Kind k);
   boost::asio::awaitable<void> refresh_all();
@@ -166,6 +180,7 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   struct Attribution {
     enum Kind { kCall, kNone, kAmbiguous } kind;
     std::shared_ptr<server::RequestContext> ctx;  // kCall
+    std::shared_ptr<InputSink> sink;              // kCall, a Modern client's call
     std::size_t sessions;                         // sessions with calls in flight
   };
   Attribution attribute(std::optional<std::int64_t> related) const;

@@ -1,0 +1,90 @@
+// EraBridge: the gateway's translation between the two eras of MCP for the
+// calls that may need the client's input (tools/call, prompts/get,
+// resources/read).
+//
+// Modern client -> Legacy upstream: a Legacy server asks for input with a
+// server-to-client request (sampling/createMessage, elicitation/create,
+// roots/list) in the middle of a call; a Modern client can only be asked by
+// an InputRequiredResult. The bridge keeps the upstream call running, answers
+// the client with `input_required` (the upstream's request as its one input
+// request) and files the waiting call in a PendingTable under an unguessable
+// id. The id travels in the requestState, which the engine seals to the
+// caller, the request and its arguments; the client's retry opens it, takes
+// the call out of the table (once: a replay finds nothing), hands the answer
+// to the upstream and waits for the next request or the result. A call not
+// resumed within `limits.ttl` is ended (the upstream's request gets an error
+// and the call is cancelled upstream).
+//
+// Legacy client -> Modern upstream: the upstream's InputRequiredResult goes
+// back to the engine, which asks the Legacy client (server-to-client
+// requests, only for capabilities it declared) and calls again with the
+// answers; the bridge puts them and the upstream's requestState on the
+// retried upstream request. Modern -> Modern passes the upstream's state
+// through, sealed inside Bastion's own.
+//
+// Known limit: the waiting call lives in this process, so a Modern client's
+// retry of a bridged call must reach the same replica (a stateless retry of a
+// Modern->Modern call does not).
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "gateway/pending_table.hpp"
+#include "gateway/upstream.hpp"
+#include "protocol/jsonrpc.hpp"
+#include "server/context.hpp"
+
+namespace bastion::gateway {
+
+struct EraBridgeOptions {
+  PendingLimits limits;         // waiting calls: caps and how long each waits
+  std::size_t max_rounds = 32;  // input requests one bridged call may make
+};
+
+// Thread-safe. Create with std::make_shared.
+class EraBridge : public std::enable_shared_from_this<EraBridge> {
+ public:
+  EraBridge(boost::asio::any_io_executor ex, EraBridgeOptions opts = {});
+  ~EraBridge();
+
+  // Relays `method` to `u` in the eras of both sides (see above).
+  boost::asio::awaitable<protocol::Outcome> call(std::shared_ptr<Upstream> u,
+                                                 std::string_view method,
+                                                 boost::json::object params,
+                                                 server::RequestContext& ctx);
+  // Calls waiting for a client's input now.
+  std::size_t pending() const { return table_.size(); }
+  // Ends every waiting call (their upstream requests get an error).
+  void shutdown();
+
+ private:
+  class Exchange;
+  boost::asio::awaitable<protocol::Outcome> to_modern(std::shared_ptr<Upstream> u,
+                                                      std::string_view method,
+                                                      boost::json::object params,
+                                                      server::RequestContext& ctx);
+  boost::asio::awaitable<protocol::Outcome> bridged(std::shared_ptr<Upstream> u, std::string method,
+                                                    boost::json::object params,
+                                                    server::RequestContext& ctx);
+  // Waits for the call's next input request or its result.
+  boost::asio::awaitable<protocol::Outcome> step(std::shared_ptr<Exchange> x);
+  void start_sweeper();
+  static boost::asio::awaitable<void> sweep(std::weak_ptr<EraBridge> weak);
+
+  boost::asio::any_io_executor ex_;
+  EraBridgeOptions opts_;
+  PendingTable<std::shared_ptr<Exchange>> table_;
+  std::mutex sweep_mu_;
+  bool sweeping_ = false;
+  bool shut_ = false;
+  std::shared_ptr<boost::asio::steady_timer> sweep_timer_;
+};
+
+}  // namespace bastion::gateway
