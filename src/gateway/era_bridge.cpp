@@ -233,49 +233,56 @@ void EraBridge::shutdown() {
 
 asio::awaitable<Outcome> EraBridge::call(std::shared_ptr<Upstream> u, std::string_view method,
                                          json::object params, server::RequestContext& ctx) {
-  // The era is the running instance's: start it first (a no-op when it runs).
-  co_await u->ensure_started();
   const json::value& state = ctx.request_state();
   const json::object* st = state.is_object() ? &state.get_object() : nullptr;
+  const bool may_ask = ctx.modern() && protocol::allows_input_required(method);
+  if (!st && !ctx.input_responses() && !may_ask) {
+    // A first round that needs no translation up front: what comes back is
+    // translated below when the server turned out to be Modern. (Not
+    // waiting for the start here keeps calls in the order they came.)
+    Outcome out = co_await u->call(method, std::move(params), ctx);
+    if (u->modern()) from_modern(*u, out);
+    co_return out;
+  }
+  // The era is the running instance's: start it first (a no-op when it runs).
+  co_await u->ensure_started();
   if (u->modern()) {
     if (st && !st->contains("u")) co_return stale_state();
-    co_return co_await to_modern(std::move(u), method, std::move(params), ctx);
+    // The engine took the answers and opened its sealed state; the
+    // upstream's own state (opaque to us) rides inside it.
+    if (st)
+      if (auto* inner = st->if_contains("u")) params["requestState"] = *inner;
+    if (const json::object* answers = ctx.input_responses()) params["inputResponses"] = *answers;
+    Outcome out = co_await u->call(method, std::move(params), ctx);
+    from_modern(*u, out);
+    co_return out;
   }
   if (st && !st->contains("b")) co_return stale_state();
-  if (!ctx.modern() || !protocol::allows_input_required(method))
-    co_return co_await u->call(method, std::move(params), ctx);
   co_return co_await bridged(std::move(u), std::string(method), std::move(params), ctx);
 }
 
-asio::awaitable<Outcome> EraBridge::to_modern(std::shared_ptr<Upstream> u, std::string_view method,
-                                              json::object params, server::RequestContext& ctx) {
-  // The engine took the answers and opened its sealed state; the upstream's
-  // own state (opaque to us) rides inside it.
-  const json::value& state = ctx.request_state();
-  if (state.is_object())
-    if (auto* inner = state.get_object().if_contains("u")) params["requestState"] = *inner;
-  if (const json::object* answers = ctx.input_responses()) params["inputResponses"] = *answers;
-  Outcome out = co_await u->call(method, std::move(params), ctx);
-  if (!out.ok()) co_return out;
+void EraBridge::from_modern(const Upstream& u, Outcome& out) {
+  if (!out.ok()) return;
   json::object& r = out.result();
   if (protocol::result_type(r) != "input_required") {
     strip_modern_result(r);
-    co_return out;
+    return;
   }
   if (auto* reqs = r.if_contains("inputRequests"); reqs && reqs->is_object())
     for (const auto& kv : reqs->get_object()) {
       const json::value* m =
           kv.value().is_object() ? kv.value().get_object().if_contains("method") : nullptr;
       if (!m || !m->is_string()) continue;  // the engine refuses malformed ones
-      if (auto why = relay_forbids(m->get_string(), u->options().relay))
-        co_return RpcError{protocol::kInvalidRequest,
-                           fmt::format("{} refused: server '{}' may not ask clients for {}",
-                                       std::string_view(m->get_string()), u->name(), *why)};
+      if (auto why = relay_forbids(m->get_string(), u.options().relay)) {
+        out = RpcError{protocol::kInvalidRequest,
+                       fmt::format("{} refused: server '{}' may not ask clients for {}",
+                                   std::string_view(m->get_string()), u.name(), *why)};
+        return;
+      }
     }
   if (auto* inner = r.if_contains("requestState")) *inner = json::object{{"u", *inner}};
   r.erase("ttlMs");
   r.erase("cacheScope");
-  co_return out;
 }
 
 asio::awaitable<Outcome> EraBridge::bridged(std::shared_ptr<Upstream> u, std::string method,

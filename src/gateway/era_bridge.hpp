@@ -66,10 +66,9 @@ class EraBridge : public std::enable_shared_from_this<EraBridge> {
 
  private:
   class Exchange;
-  boost::asio::awaitable<protocol::Outcome> to_modern(std::shared_ptr<Upstream> u,
-                                                      std::string_view method,
-                                                      boost::json::object params,
-                                                      server::RequestContext& ctx);
+  // A Modern server's answer as the engine expects it (its state wrapped,
+  // what the relay setting forbids refused, Modern-only fields removed).
+  static void from_modern(const Upstream& u, protocol::Outcome& out);
   boost::asio::awaitable<protocol::Outcome> bridged(std::shared_ptr<Upstream> u, std::string method,
                                                     boost::json::object params,
                                                     server::RequestContext& ctx);

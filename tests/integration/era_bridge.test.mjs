@@ -8,11 +8,14 @@
 // waiting calls, an upstream that never answers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { BIN, post, startServe, startWithConfig, tempDir } from './lib/bastion.mjs';
+import {
+  BIN, NODE_MODULES, authYaml, fetchToken, newClient, post, serverDir, startServe, startWithConfig, tempDir,
+} from './lib/bastion.mjs';
 
 const V = '2026-07-28';
 const CAPS = { elicitation: {}, sampling: {}, roots: {} };
@@ -27,9 +30,10 @@ function meta(caps = CAPS) {
 }
 
 // A conformant Modern POST; the answer's JSON-RPC message in r.json.
-async function modern(url, method, params = {}, { caps, headers = {} } = {}) {
+async function modern(url, method, params = {}, { caps, headers = {}, token } = {}) {
   const id = nextId++;
   const h = { 'mcp-protocol-version': V, 'mcp-method': method, ...headers };
+  if (token) h.authorization = `Bearer ${token}`;
   if (params.name !== undefined) h['mcp-name'] = params.name;
   if (params.uri !== undefined) h['mcp-name'] = params.uri;
   const r = await post(url, { jsonrpc: '2.0', id, method, params: { ...params, _meta: meta(caps) } }, h);
@@ -63,11 +67,12 @@ async function drive(url, tool, args, answer, opts = {}) {
     if (res.resultType !== 'input_required') return { result: res, seen };
     const [[key, req]] = Object.entries(res.inputRequests);
     seen.push(req);
-    assert.equal(typeof res.requestState, 'string');
-    r = await modern(url, 'tools/call', {
-      name: tool, arguments: args, requestState: res.requestState,
-      inputResponses: { [key]: answer(req) },
-    }, opts);
+    const retry = { name: tool, arguments: args, inputResponses: { [key]: answer(req) } };
+    if (res.requestState !== undefined) {
+      assert.equal(typeof res.requestState, 'string');
+      retry.requestState = res.requestState;
+    }
+    r = await modern(url, 'tools/call', retry, opts);
   }
   assert.fail('too many rounds');
 }
@@ -93,6 +98,199 @@ test('Modern client -> Legacy upstream: sampling, elicitation and roots become i
     const none = await modern(srv.url, 'tools/call', { name: 'test_sampling', arguments: { prompt: 'x' } }, { caps: {} });
     assert.notEqual(none.json.result?.resultType, 'input_required', none.text);
     assert.match(JSON.stringify(none.json), /Sampling failed|refused/);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+});
+
+// A Legacy SDK client over Streamable HTTP that answers sampling, elicitation
+// and roots, counting what it was asked.
+async function legacyClient(url, caps = { sampling: {}, elicitation: {}, roots: {} }) {
+  const client = new Client({ name: 'legacy', version: '1' }, { capabilities: caps });
+  const asked = [];
+  if (caps.sampling) client.setRequestHandler(CreateMessageRequestSchema, async () => {
+    asked.push('sampling');
+    return SAMPLED;
+  });
+  if (caps.elicitation) client.setRequestHandler(ElicitRequestSchema, async (req) => {
+    asked.push('elicitation');
+    return { action: 'accept', content: req.params.message.includes('color') ? { color: 'red' } : { name: 'Bob' } };
+  });
+  if (caps.roots) client.setRequestHandler(ListRootsRequestSchema, async () => {
+    asked.push('roots');
+    return { roots: [{ uri: 'file:///work', name: 'work' }] };
+  });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  return { client, asked };
+}
+
+test('Legacy SDK client -> Modern upstream (stdio): input_required becomes server-to-client requests', async () => {
+  const srv = await startWithConfig(stdioUpstream('auto'));
+  try {
+    const { client, asked } = await legacyClient(srv.url);
+    const multi = await client.callTool({ name: 'test_input_required_result_multi_round', arguments: {} });
+    assert.equal(multi.content[0].text, 'Bob likes red', JSON.stringify(multi));
+    assert.deepEqual(asked, ['elicitation', 'elicitation']);
+    const sampled = await client.callTool({ name: 'test_input_required_result_sampling', arguments: {} });
+    assert.match(JSON.stringify(sampled.content), /forty-two/);
+    const roots = await client.callTool({ name: 'test_input_required_result_list_roots', arguments: {} });
+    assert.match(JSON.stringify(roots.content), /1 root/);
+    assert.deepEqual(asked, ['elicitation', 'elicitation', 'sampling', 'roots']);
+    await client.close();
+    // The probe found a Modern server (logged with the version it speaks).
+    assert.match(srv.stderr, /upstream up: ready .*2026-07-28/);
+
+    // A Legacy client that declared no elicitation is never asked: a clear error.
+    const bare = await legacyClient(srv.url, {});
+    const refused = await bare.client.callTool({ name: 'test_input_required_result_multi_round', arguments: {} })
+      .then((r) => JSON.stringify(r), (e) => String(e));
+    assert.match(refused, /elicitation/);
+    assert.deepEqual(bare.asked, []);
+    await bare.client.close();
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+});
+
+test('Modern client -> Modern upstream over HTTP: the upstream state rides sealed inside Bastion\'s', async () => {
+  const upstream = await startServe(['--testkit']);
+  const srv = await startWithConfig(`servers:\n  up:\n    prefix: ""\n    url: ${upstream.url}\n`);
+  try {
+    const m = await drive(srv.url, 'test_input_required_result_multi_round', {},
+      (req) => ({ action: 'accept', content: req.params.message.includes('color') ? { color: 'blue' } : { name: 'Alice' } }));
+    assert.equal(m.result.content[0].text, 'Alice likes blue');
+    assert.equal(m.seen.length, 2);
+    // A Legacy client through the same gateway to the same HTTP upstream.
+    const { client, asked } = await legacyClient(srv.url);
+    const multi = await client.callTool({ name: 'test_input_required_result_multi_round', arguments: {} });
+    assert.equal(multi.content[0].text, 'Bob likes red');
+    assert.deepEqual(asked, ['elicitation', 'elicitation']);
+    await client.close();
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+    await upstream.stop();
+  }
+});
+
+test('Modern and Legacy upstreams behind one endpoint, both kinds of client', async () => {
+  const upstream = await startServe(['--testkit']);  // Modern over HTTP (probed)
+  const cfg = `servers:\n  old:\n    command: ${BIN}\n    args: [stdio, --testkit, --log-level, warn, --data-dir, ${upstreamDataDir()}]\n    runtime: process\n    era: legacy\n  new:\n    url: ${upstream.url}\n`;
+  const srv = await startWithConfig(cfg);
+  try {
+    const a = await drive(srv.url, 'old__test_sampling', { prompt: 'q' }, () => SAMPLED);
+    assert.equal(a.result.content[0].text, 'LLM response: forty-two');
+    const b = await drive(srv.url, 'new__test_input_required_result_sampling', {}, () => SAMPLED);
+    assert.match(JSON.stringify(b.result.content), /forty-two/);
+    const { client, asked } = await legacyClient(srv.url);
+    const c = await client.callTool({ name: 'old__test_sampling', arguments: { prompt: 'q' } });
+    assert.equal(c.content[0].text, 'LLM response: forty-two');
+    const d = await client.callTool({ name: 'new__test_input_required_result_sampling', arguments: {} });
+    assert.match(JSON.stringify(d.content), /forty-two/);
+    assert.deepEqual(asked, ['sampling', 'sampling']);
+    const tools = (await client.listTools()).tools.map((t) => t.name);
+    assert.ok(tools.includes('old__test_sampling') && tools.includes('new__test_input_required_result_sampling'));
+    await client.close();
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+    await upstream.stop();
+  }
+});
+
+test('attack: tampered, replayed, foreign and expired requestState of a bridged call are refused', async () => {
+  const alice = newClient('alice');
+  const mallory = newClient('mallory');
+  const yaml = `${authYaml([alice, mallory])}gateway:\n  input_requests:\n    wait: 1500ms\n${stdioUpstream('legacy')}`;
+  const srv = await startWithConfig(yaml);
+  try {
+    const a = (await fetchToken(srv.base, alice)).access_token;
+    const m = (await fetchToken(srv.base, mallory)).access_token;
+    const call = (token, extra = {}) => modern(srv.url, 'tools/call',
+      { name: 'test_sampling', arguments: { prompt: 'p' }, ...extra }, { token });
+    const refused = (what, r) => {
+      assert.equal(r.json?.error?.code, -32602, `${what} must be refused: ${r.text}`);
+      assert.match(r.json.error.message, /requestState/);
+    };
+    const first = await call(a);
+    const state = first.json.result.requestState;
+    const [key] = Object.keys(first.json.result.inputRequests);
+    const answers = { inputResponses: { [key]: SAMPLED } };
+    // Tampered.
+    const flip = state.slice(0, 30) + (state[30] === 'A' ? 'B' : 'A') + state.slice(31);
+    refused('tampered', await call(a, { requestState: flip, ...answers }));
+    // Another client holding alice's state.
+    refused('foreign', await call(m, { requestState: state, ...answers }));
+    // Other arguments.
+    refused('other arguments', await modern(srv.url, 'tools/call',
+      { name: 'test_sampling', arguments: { prompt: 'other' }, requestState: state, ...answers }, { token: a }));
+    // None of that consumed it: alice resumes.
+    const done = await call(a, { requestState: state, ...answers });
+    assert.equal(done.json.result?.content?.[0]?.text, 'LLM response: forty-two', done.text);
+    // Replayed after use.
+    refused('replayed', await call(a, { requestState: state, ...answers }));
+    // Expired (wait: 1500ms): the waiting call is gone, the upstream was told.
+    const late = await call(a);
+    await new Promise((r) => setTimeout(r, 2500));
+    refused('expired', await call(a, { requestState: late.json.result.requestState, ...answers }));
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+});
+
+test('attack: a flood of calls left waiting hits the bound; the bound frees when they expire', async () => {
+  const yaml = `gateway:\n  input_requests:\n    wait: 6s\n    max_waiting: 6\n    max_waiting_per_client: 4\n${stdioUpstream('legacy', '    instances: per_session\n')}`;
+  const srv = await startWithConfig(yaml);
+  try {
+    const start = () => modern(srv.url, 'tools/call', { name: 'test_sampling', arguments: { prompt: 'p' } });
+    // Without auth every caller is one principal: the per-client bound rules.
+    const waiting = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await start();
+      assert.equal(r.json.result?.resultType, 'input_required', r.text);
+      waiting.push(r);
+    }
+    const over = await start();
+    assert.equal(over.json?.error?.code, -31000, over.text);
+    assert.match(over.json.error.message, /too many calls/);
+    // Expired entries free their slots.
+    await new Promise((r) => setTimeout(r, 7000));
+    const again = await start();
+    assert.equal(again.json.result?.resultType, 'input_required', again.text);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+});
+
+test('attack: an upstream that never answers is bounded by the call timeout, the probe by its own', async () => {
+  // A Legacy SDK server: answers server/discover with an error (fallback to
+  // initialize); one tool asks for sampling and then never answers.
+  const dir = serverDir();
+  const script = path.join(dir, 'hang.mjs');
+  writeFileSync(script, `
+import { McpServer } from '${NODE_MODULES}/@modelcontextprotocol/sdk/dist/esm/server/mcp.js';
+import { StdioServerTransport } from '${NODE_MODULES}/@modelcontextprotocol/sdk/dist/esm/server/stdio.js';
+const s = new McpServer({ name: 'hang', version: '1' });
+s.tool('ask_then_hang', async () => {
+  await s.server.createMessage({ messages: [{ role: 'user', content: { type: 'text', text: 'hi' } }], maxTokens: 5 });
+  await new Promise(() => {});
+});
+s.tool('hang', async () => { await new Promise(() => {}); });
+await s.connect(new StdioServerTransport());
+`);
+  const yaml = `servers:\n  up:\n    prefix: ""\n    command: node\n    args: [${script}]\n    runtime: process\n    timeouts: {call: 2s}\n`;
+  const srv = await startWithConfig(yaml);
+  try {
+    const r = await modern(srv.url, 'tools/call', { name: 'hang', arguments: {} });
+    assert.equal(r.json?.error?.code, -32001, r.text);
+    const first = await modern(srv.url, 'tools/call', { name: 'ask_then_hang', arguments: {} });
+    assert.equal(first.json.result?.resultType, 'input_required', first.text);
+    const [key] = Object.keys(first.json.result.inputRequests);
+    const t0 = Date.now();
+    const second = await modern(srv.url, 'tools/call', {
+      name: 'ask_then_hang', arguments: {}, requestState: first.json.result.requestState,
+      inputResponses: { [key]: SAMPLED },
+    });
+    assert.equal(second.json?.error?.code, -32001, second.text);
+    assert.ok(Date.now() - t0 < 10000);
   } finally {
     assert.equal(await srv.stop(), 0, srv.stderr);
   }
