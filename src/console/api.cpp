@@ -265,6 +265,9 @@ Response Console::api_get(const Request& req, const Caller& who, std::string_vie
                                       {"name", who.display_name},
                                       {"role", to_string(who.role)},
                                       {"csrf", csrf_for(s_.login->csrf_key(), who.session_id)},
+                                      // For the sign-in pages' own sign-out form.
+                                      {"logout_csrf", web::csrf_token(s_.login->csrf_key(),
+                                                                      who.session_id, "logout")},
                                       {"path", options_.path}});
   if (what == "overview") return json_response(v, http::status::ok, overview());
   if (what == "servers") return json_response(v, http::status::ok, servers());

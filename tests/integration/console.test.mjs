@@ -375,6 +375,18 @@ test('attacks: CSRF, cross-origin, content type, asset paths, query parameters',
   await ctx.close();
 });
 
+test('sign out from the console ends the session for the console too', async () => {
+  const { ctx, page } = await signIn('alice');
+  const s = await apiSession(ctx);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByText('You are signed out').waitFor();
+  assert.equal((await fetch(`${server.base}/console/api/servers`, { headers: { cookie: s.cookie } })).status, 401);
+  const res = await page.goto(`${server.base}/console/`);
+  assert.match(page.url(), /\/signin\/login\?return=\/console/);
+  assert.equal(res.status(), 200);
+  await ctx.close();
+});
+
 test('the login returns only to console paths', async () => {
   for (const back of ['//evil.example/x', 'https://evil.example/', '/console/../account', '/consolex', '/oauth2/authorize']) {
     const ctx = await browser.newContext();

@@ -27,7 +27,7 @@ function h(tag, attrs, ...kids) {
 
 async function api(path, opts) {
   const r = await fetch(base + '/api/' + path, Object.assign({credentials: 'same-origin'}, opts));
-  if (r.status === 401) { location.href = '/signin/login'; throw new Error('not signed in'); }
+  if (r.status === 401) { location.href = '/signin/login?return=' + base; throw new Error('not signed in'); }
   const body = r.headers.get('content-type')?.includes('json') ? await r.json() : await r.text();
   if (!r.ok) throw new Error((body && body.detail) || (body && body.error) || r.status);
   return body;
@@ -345,8 +345,13 @@ async function start() {
       'You are signed in without a console role: ' + (e.message || e)));
     return;
   }
-  document.getElementById('who').textContent =
-    `${session.name || session.user} · ${session.role}` + (isAdmin() ? '' : ' (read-only)');
+  const who = document.getElementById('who');
+  who.textContent =
+    `${session.name || session.user} · ${session.role}` + (isAdmin() ? '' : ' (read-only)') + ' ';
+  // The sign-in pages' own sign-out (a form post with its token): ends the session everywhere.
+  who.append(h('form', {method: 'post', action: '/signin/logout', class: 'inline'},
+    h('input', {type: 'hidden', name: 'csrf', value: session.logout_csrf}),
+    h('button', {type: 'submit'}, 'Sign out')));
   await refresh();
   if (page !== 'audit' && page !== 'config')
     timer = setInterval(() => {
