@@ -111,7 +111,13 @@ std::string App::reload() {
   try {
     auto next = load_options(opts_.config_path, overrides_);
     auto upstreams = gateway::read_upstreams(*next.document, protected_paths(next));
+    // Everything is checked before anything is applied.
+    std::optional<auth::Options> next_auth;
+    if (auth_)
+      if (auto* a = next.document->root().as_object().if_contains("auth"); a && a->is_object())
+        next_auth = auth_options(a->get_object());
     spdlog::set_level(spdlog::level::from_str(next.log.level));
+    if (auth_) apply_auth(next_auth);
     if (gateway_) {
       auto r = gateway_->reload(std::move(upstreams));
       auto join = [](const std::vector<std::string>& v) {
@@ -129,6 +135,53 @@ std::string App::reload() {
     return e.what();
   }
   return {};
+}
+
+void App::apply_auth(const std::optional<auth::Options>& next) {
+  if (!next) {
+    spdlog::warn(
+        "SIGHUP: the auth section is gone or not a mapping; OAuth2 keeps its running "
+        "settings until a restart");
+    return;
+  }
+  // Only the clients apply now; a change elsewhere needs a restart.
+  const auth::Options& cur = auth_->options();
+  std::vector<std::string> restart;
+  auto differs = [&](bool d, const char* key) {
+    if (d) restart.push_back(key);
+  };
+  differs(next->issuer != cur.issuer, "issuer");
+  differs(next->effective_audience() != cur.effective_audience(), "audience");
+  differs(next->algorithm != cur.algorithm, "algorithm");
+  differs(next->token_lifetime != cur.token_lifetime, "token_lifetime");
+  differs(next->require_auth != cur.require_auth, "require_auth");
+  differs(next->data_dir != cur.data_dir, "data_dir");
+  differs(next->external_issuers.size() != cur.external_issuers.size(), "external_issuers");
+  differs(next->trusted_proxies != cur.trusted_proxies, "trusted_proxies");
+  if (!restart.empty()) {
+    std::string keys;
+    for (const auto& k : restart) keys += (keys.empty() ? "" : ", ") + k;
+    spdlog::warn("SIGHUP: auth settings other than clients take effect after a restart: {}", keys);
+  }
+  auto ch = auth_->replace_clients(next->clients);
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (auto& x : v) s += (s.empty() ? "" : ",") + x;
+    return s.empty() ? std::string("-") : s;
+  };
+  spdlog::info("auth clients reloaded: added {}, changed {}, removed {}, unchanged {}",
+               join(ch.added), join(ch.changed), join(ch.removed), join(ch.unchanged));
+  if (audit_ && (!ch.added.empty() || !ch.changed.empty() || !ch.removed.empty())) {
+    auto arr = [](const std::vector<std::string>& v) {
+      boost::json::array a;
+      for (const auto& x : v) a.emplace_back(x);
+      return a;
+    };
+    audit_->append(boost::json::object{{"event_type", "auth_clients_changed"},
+                                       {"added", arr(ch.added)},
+                                       {"changed", arr(ch.changed)},
+                                       {"removed", arr(ch.removed)}});
+  }
 }
 
 App::~App() = default;
@@ -318,42 +371,86 @@ void App::run_threads(std::size_t n) {
 
 void App::stop_backends() {
   engine_->close_all();
+  if (auth_) auth_->flush_audit();  // the failure counts, before the audit log closes
   if (gateway_) gateway_->shutdown();
   sandbox::terminate_all_children(std::chrono::milliseconds(2000));
 }
 
-void App::attach_auth(transport::HttpServer& http) {
-  if (!auth_config_) return;
-  auto cfg = *auth_config_;
+auth::Options App::auth_options(boost::json::object cfg) const {
+  // The sign-in pages' settings are read apart (App::build).
+  cfg.erase("login");
+  cfg.erase("access");
+  if (!cfg.contains("data_dir"))
+    cfg["data_dir"] = (std::filesystem::path(opts_.data_dir) / "auth").string();
   if (!cfg.contains("issuer")) {
     // The address we really listen on (port 0 resolved): right for local use;
     // set auth.issuer to the public URL behind a proxy.
     std::string host =
         opts_.http.host == "0.0.0.0" || opts_.http.host == "::" ? "127.0.0.1" : opts_.http.host;
     if (host.find(':') != std::string::npos) host = "[" + host + "]";
-    cfg["issuer"] = fmt::format("http://{}:{}", host, http.port());
+    cfg["issuer"] = fmt::format("http://{}:{}", host, bound_port_);
   }
+  return auth::options_from_json(cfg);
+}
+
+namespace {
+
+// The OAuth routes on the connection's coroutine: AuthServer answers at once
+// or from its hashing pool; either way the answer is handed back to the
+// connection's executor, never written from a hashing thread.
+asio::awaitable<std::optional<transport::Response>> auth_route(std::shared_ptr<auth::AuthServer> as,
+                                                               const transport::Request& req,
+                                                               auth::Caller caller) {
+  using Answer = std::optional<transport::Response>;
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Answer)>(
+      [&](auto handler) {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        auto deliver = [h](Answer a) {
+          auto ex = asio::get_associated_executor(*h);
+          asio::post(ex, [h, a = std::move(a)]() mutable { std::move (*h)(std::move(a)); });
+        };
+        bool ours = as->handle_async(req, caller,
+                                     [deliver](transport::Response r) { deliver(std::move(r)); });
+        if (!ours) deliver(std::nullopt);
+      },
+      asio::use_awaitable);
+}
+
+}  // namespace
+
+void App::attach_auth(transport::HttpServer& http) {
+  if (!auth_config_) return;
+  bound_port_ = http.port();
   auth::Options ao;
   try {
-    ao = auth::options_from_json(cfg);
+    ao = auth_options(*auth_config_);
   } catch (const std::exception& e) {
     opts_.document->fail("/auth", e.what());
   }
   auth_ = std::make_shared<auth::AuthServer>(ao);
-  // Every auth event is counted (token issued/denied/revoked, 401s, 403s)
-  // and, with the audit log on, recorded.
+  // Every auth event is counted (token issued/denied/revoked, 401s, 403s;
+  // an aggregated record counts its `count`) and, with the audit log on,
+  // recorded. No token is issued while the audit log cannot record it.
   auto audit_sink = [audit = audit_](boost::json::object e) {
-    if (auto* t = e.if_contains("event_type"); t && t->is_string())
+    if (auto* t = e.if_contains("event_type"); t && t->is_string()) {
+      double n = 1;
+      if (auto* c = e.if_contains("count"); c && c->is_number()) n = c->to_number<double>();
       metrics::Metrics::global().add(
           "bastion_auth_events_total",
-          fmt::format("event=\"{}\"", metrics::label_value(t->get_string())));
-    if (audit) audit->append(std::move(e));
+          fmt::format("event=\"{}\"", metrics::label_value(t->get_string())), n);
+    }
+    return audit ? audit->append(std::move(e)) != 0 : true;
   };
-  auth_->set_audit_sink(audit_sink);
+  auth_->set_audit_sink(audit_sink, [audit = audit_] { return !audit || audit->available(); });
   auto as = auth_;
-  http.add_route([as](const transport::Request& req) { return as->handle(req); });
+  http.add_async_route([as](const transport::Request& req, const transport::RequestContext& ctx) {
+    return auth_route(as, req, auth::Caller{ctx.peer});
+  });
   if (ao.require_auth) {
-    http.set_authenticator([as](const transport::Request& req) { return as->authenticate(req); });
+    http.set_authenticator(
+        [as](const transport::Request& req, const transport::RequestContext& ctx) {
+          return as->authenticate(req, auth::Caller{ctx.peer});
+        });
     // A call outside the token's scopes is refused at the HTTP layer with
     // 403 insufficient_scope naming the scope that would allow it.
     auto* engine = engine_.get();
@@ -390,7 +487,7 @@ void App::attach_auth(transport::HttpServer& http) {
         if (g.subject == sub && !g.revoked) out.push_back(g.client_id);
       return out;
     };
-    h.audit = audit_sink;
+    h.audit = [audit_sink](boost::json::object e) { audit_sink(std::move(e)); };
     login_interaction_ = std::make_shared<login::LoginInteraction>(ao.issuer, ao.data_dir, *login_,
                                                                    access_, std::move(h));
     as->set_interaction(login_interaction_);
@@ -401,6 +498,22 @@ void App::attach_auth(transport::HttpServer& http) {
     auto tools = std::make_shared<server::BuiltinBackend>("oauth2");
     for (auto& t : tools::oauth2_tools(auth_)) tools->add_sync_tool(std::move(t));
     engine_->add_backend(tools);
+  }
+  {
+    // Brute-force defences, visible to monitoring.
+    auto& m = metrics::Metrics::global();
+    std::weak_ptr<auth::AuthServer> weak = auth_;
+    m.gauge("bastion_auth_secret_verifications_total",
+            "argon2id client secret verifications (an unknown client id costs one too)", [] {
+              return std::vector<std::pair<std::string, double>>{
+                  {"", static_cast<double>(auth::secret_verifications())}};
+            });
+    m.gauge("bastion_auth_lockouts_total",
+            "Client authentications refused with 429 after repeated failures", [weak] {
+              auto a = weak.lock();
+              return std::vector<std::pair<std::string, double>>{
+                  {"", a ? static_cast<double>(a->stats().lockouts) : 0.0}};
+            });
   }
   spdlog::info("OAuth2 authorization server: issuer {}{}", ao.issuer,
                ao.require_auth ? ", /mcp requires a bearer token" : "");

@@ -48,6 +48,12 @@ class App {
   void register_metrics();
   // Builds the authorization server and hooks it into `http`.
   void attach_auth(transport::HttpServer& http);
+  // The auth section as auth::Options (data_dir and issuer defaulted).
+  // Throws std::invalid_argument naming the key.
+  auth::Options auth_options(boost::json::object section) const;
+  // SIGHUP: applies auth.clients (nullopt: the section is gone); says what
+  // else would need a restart.
+  void apply_auth(const std::optional<auth::Options>& next);
   void run_threads(std::size_t n);
 
   // SIGHUP (and the console): re-reads the configuration file; a bad file is
@@ -68,6 +74,7 @@ class App {
   // auth: the raw section (the issuer defaults to the bound address, known
   // only after bind), and the server once built.
   std::optional<boost::json::object> auth_config_;
+  std::uint16_t bound_port_ = 0;
   std::shared_ptr<auth::AuthServer> auth_;
   // auth.login / auth.access: the sign-in pages (login/interaction.hpp),
   // parsed at build time so check-config catches mistakes.

@@ -70,44 +70,62 @@ Response bearer_challenge(const Request& req, http::status status, std::string_v
   return res;
 }
 
-std::variant<protocol::Principal, Response> AuthServer::authenticate(const Request& req) const {
+Response audit_unavailable_response(const Request& req) {
+  Response res = json_response(
+      req, http::status::service_unavailable,
+      json::object{
+          {"error", "temporarily_unavailable"},
+          {"error_description", "the audit log cannot record this request now; retry later"}},
+      true);
+  res.set(http::field::retry_after, "5");
+  return res;
+}
+
+std::variant<protocol::Principal, Response> AuthServer::authenticate(const Request& req,
+                                                                     const Caller& caller) const {
   const std::string md = resource_metadata_url();
   std::size_t n = req.count(http::field::authorization);
-  auto challenge = [&](std::string_view error, std::string_view description) {
+  auto refuse = [&](http::status status, std::string_view error,
+                    std::string_view description) -> Response {
     ++auth_failures_;
-    emit(json::object{{"event_type", "auth_failure"},
-                      {"status", 401},
-                      {"path", std::string_view(req.target().data(), req.target().size())},
-                      {"error", error.empty() ? std::string_view("no_credentials") : error},
-                      {"reason", description}});
-    // The scope hint (MCP scope selection): what a client should ask for to
-    // reach everything it may; the user's grant and the client's limits
-    // narrow it at the authorization server.
-    return bearer_challenge(req, http::status::unauthorized, options_.realm, md, error, description,
-                            kScopeAll);
+    // Fail closed: a refusal that cannot be recorded tells nothing about the
+    // credentials (no unrecorded probing while the audit disk is full).
+    if (!audit_available()) return audit_unavailable_response(req);
+    // Anyone can send these: aggregated per source (no client is known).
+    std::string_view target(req.target().data(), req.target().size());
+    failed(json::object{{"event_type", "auth_failure"},
+                        {"status", static_cast<int>(status)},
+                        {"path", target.substr(0, target.find('?'))},
+                        {"error", error.empty() ? std::string_view("no_credentials") : error},
+                        {"reason", description}},
+           {}, source_of(req, caller));
+    // The scope hint on 401 (MCP scope selection): what a client should ask
+    // for to reach everything it may; the user's grant and the client's
+    // limits narrow it at the authorization server.
+    return bearer_challenge(req, status, options_.realm, md, error, description,
+                            status == http::status::unauthorized ? kScopeAll : "");
   };
   if (n == 0) {
     if (!options_.require_auth) return protocol::Principal::anonymous();
-    return challenge("", "");  // RFC 6750 §3.1: no error code when no credentials
+    // RFC 6750 §3.1: no error code when no credentials
+    return refuse(http::status::unauthorized, "", "");
   }
-  if (n > 1) {
-    ++auth_failures_;
-    return bearer_challenge(req, http::status::bad_request, options_.realm, md, "invalid_request",
-                            "more than one Authorization header");
-  }
+  if (n > 1)
+    return refuse(http::status::bad_request, "invalid_request",
+                  "more than one Authorization header");
   std::string_view v(req[http::field::authorization].data(),
                      req[http::field::authorization].size());
   v = trim(v);
   auto sp = v.find(' ');
   if (sp == std::string_view::npos || !iequals(v.substr(0, sp), "Bearer")) {
     if (!options_.require_auth) return protocol::Principal::anonymous();
-    return challenge("", "");
+    return refuse(http::status::unauthorized, "", "");
   }
   std::string_view token = trim(v.substr(sp + 1));
-  if (!valid_b64token(token)) return challenge("invalid_token", "malformed bearer token");
+  if (!valid_b64token(token))
+    return refuse(http::status::unauthorized, "invalid_token", "malformed bearer token");
   auto t = validator_->validate(token);
-  if (!t) return challenge("invalid_token", t.reason());
-  if (managed_->revoked(t->client_id)) return challenge("invalid_token", "the client was revoked");
+  if (!t) return refuse(http::status::unauthorized, "invalid_token", t.reason());
   return t->principal();
 }
 
@@ -117,17 +135,18 @@ std::optional<Response> AuthServer::require_scope(const Request& req, const prot
   if (scopes_cover(p.scopes, scope) || p.has_scope(kScopeAll) || p.has_scope(scope))
     return std::nullopt;
   ++auth_failures_;
-  emit(json::object{{"event_type", "access_denied"},
-                    {"status", 403},
-                    {"client_id", p.client_id},
-                    {"user_id", p.subject},
-                    {"scope_needed", scope}});
+  if (!audit_available() || !emit(json::object{{"event_type", "access_denied"},
+                                               {"status", 403},
+                                               {"client_id", p.client_id},
+                                               {"user_id", p.subject},
+                                               {"scope_needed", scope}}))
+    return audit_unavailable_response(req);
   return bearer_challenge(req, http::status::forbidden, options_.realm, resource_metadata_url(),
                           "insufficient_scope", "the token lacks the scope this request needs",
                           scope);
 }
 
-Response AuthServer::hello(const Request& req) const {
+Response AuthServer::hello(const Request& req, const Caller& caller) const {
   if (req.method() != http::verb::get) return method_not_allowed(req, "GET");
   // The seed's demo resource always wants a token, whatever require_auth says.
   if (req.count(http::field::authorization) == 0) {
@@ -135,7 +154,7 @@ Response AuthServer::hello(const Request& req) const {
     return bearer_challenge(req, http::status::unauthorized, options_.realm,
                             resource_metadata_url(), "", "");
   }
-  auto who = authenticate(req);
+  auto who = authenticate(req, caller);
   if (auto* res = std::get_if<Response>(&who)) return std::move(*res);
   const auto& p = std::get<protocol::Principal>(who);
   if (!p.authenticated)

@@ -18,6 +18,10 @@ bool valid_b64token(std::string_view t);
 // (realm, resource_metadata, and error, error_description and scope when
 // given) and the same fields as a JSON body; no error code without credentials
 // (RFC 6750 §3.1).
+// 503 temporarily_unavailable with Retry-After: what a refusal becomes while
+// the audit log cannot record it (fail closed).
+Response audit_unavailable_response(const Request& req);
+
 Response bearer_challenge(const Request& req, http::status status, std::string_view realm,
                           const std::string& metadata_url, std::string_view error,
                           std::string_view description, std::string_view scope = {});

@@ -4,6 +4,8 @@
 #include <array>
 #include <string>
 
+#include "protocol/jsonrpc.hpp"
+
 namespace bastion::auth {
 
 namespace {
@@ -56,11 +58,12 @@ Result<Segments> split_compact(std::string_view token, std::size_t max_bytes) {
 Result<json::object> decode_header(std::string_view segment) {
   auto bytes = b64url_decode(segment);
   if (!bytes) return fail("JWS header is not base64url");
-  boost::system::error_code ec;
-  json::parse_options opts;
-  opts.max_depth = 16;
-  json::value v = json::parse(*bytes, ec, {}, opts);
-  if (ec) return fail("JWS header is not JSON: " + ec.message());
+  // The project's strict parser: a duplicate member (two `alg`s, two
+  // `kid`s) is an error, not "last one wins" (RFC 7515 §4).
+  auto parsed = protocol::parse_json(*bytes);
+  if (auto* e = std::get_if<protocol::RpcError>(&parsed))
+    return fail("JWS header is not JSON: " + e->message);
+  json::value& v = std::get<json::value>(parsed);
   if (!v.is_object()) return fail("JWS header is not a JSON object");
   return std::move(v.as_object());
 }

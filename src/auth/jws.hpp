@@ -1,7 +1,7 @@
 // JWS compact serialization (RFC 7515): signs a payload with a Key and
 // verifies a token against one. The key decides the algorithm: a header `alg`
 // that differs from the key's (incl. "none") is rejected, as are unknown
-// `crit` parameters and oversize or malformed tokens.
+// `crit` parameters, duplicate header members and oversize or malformed tokens.
 //
 // Thread-safety: the functions are reentrant.
 #pragma once
@@ -40,8 +40,9 @@ struct VerifiedJws {
 };
 
 // Verifies a compact JWS with `key`. Rejects: oversize tokens, anything but
-// three base64url segments, a header that is not a JSON object, missing or
-// differing alg (incl. "none"), unknown crit, bad signature.
+// three base64url segments, a header that is not a JSON object or repeats a
+// member, missing or differing alg (incl. "none"), unknown crit, bad
+// signature.
 Result<VerifiedJws> jws_verify(std::string_view token, const Key& key,
                                const JwsVerifyOptions& options = {});
 

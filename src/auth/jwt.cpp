@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
+
+#include "protocol/jsonrpc.hpp"
 
 namespace bastion::auth {
 
@@ -80,25 +83,74 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-std::optional<std::int64_t> int_claim(const json::object& o, std::string_view name) {
-  auto it = o.find(name);
-  if (it == o.end()) return std::nullopt;
-  const json::value& v = it->value();
-  if (v.is_int64()) return v.get_int64();
-  if (v.is_uint64() && v.get_uint64() <= uint64_t(INT64_MAX)) return int64_t(v.get_uint64());
-  if (v.is_double()) {  // NumericDate may be real
-    // Only what int64 holds: converting 1e121 (or NaN) is undefined (found by
-    // fuzz/jwt under UBSan); such a date is refused as not a number.
-    double d = v.get_double();
-    if (!(d >= -9.2e18 && d <= 9.2e18)) return std::nullopt;
-    return static_cast<std::int64_t>(d);
-  }
-  return std::nullopt;
-}
-
 const json::string* str_claim(const json::object& o, std::string_view name) {
   auto it = o.find(name);
   return it != o.end() && it->value().is_string() ? &it->value().get_string() : nullptr;
+}
+
+// A required claim that must be a non-empty string.
+Result<std::string> required_string(const json::object& o, std::string_view name) {
+  auto it = o.find(name);
+  if (it == o.end()) return fail("token has no " + std::string(name));
+  if (!it->value().is_string() || it->value().get_string().empty())
+    return fail(std::string(name) + " is not a non-empty string");
+  return std::string(it->value().get_string());
+}
+
+// a + b for values the callers bounded (dates <= kMaxNumericDate, skew and
+// clock checked), saturating instead of overflowing should that ever change.
+std::int64_t add_sat(std::int64_t a, std::int64_t b) {
+  std::int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
+  return r;
+}
+
+}  // namespace
+
+Result<std::optional<std::int64_t>> numeric_date(const json::object& claims,
+                                                 std::string_view name) {
+  auto it = claims.find(name);
+  if (it == claims.end()) return std::optional<std::int64_t>();
+  const json::value& v = it->value();
+  auto bad = [&](std::string_view why) {
+    return fail(std::string(name) + " is not a valid NumericDate (" + std::string(why) + ")");
+  };
+  std::int64_t n = 0;
+  if (v.is_int64()) {
+    n = v.get_int64();
+  } else if (v.is_uint64()) {
+    if (v.get_uint64() > std::uint64_t(kMaxNumericDate)) return bad("after the year 9999");
+    n = std::int64_t(v.get_uint64());
+  } else if (v.is_double()) {
+    // A JSON number with a fraction or exponent: only a whole second in range.
+    double d = v.get_double();
+    if (!std::isfinite(d) || d < 0 || d > double(kMaxNumericDate)) return bad("out of range");
+    if (std::floor(d) != d) return bad("not a whole number of seconds");
+    n = static_cast<std::int64_t>(d);
+  } else {
+    return bad("not a number");
+  }
+  if (n < 0) return bad("negative");
+  if (n > kMaxNumericDate) return bad("after the year 9999");
+  return std::optional<std::int64_t>(n);
+}
+
+namespace {
+
+// The payload of a compact JWS, not verified: only to choose whose keys
+// verify it. jws_peek_header has checked the shape and size already.
+Result<json::object> peek_claims(std::string_view token) {
+  auto d1 = token.find('.');
+  auto d2 = d1 == std::string_view::npos ? d1 : token.find('.', d1 + 1);
+  if (d2 == std::string_view::npos) return fail("token is not a compact JWS");
+  auto bytes = b64url_decode(token.substr(d1 + 1, d2 - d1 - 1));
+  if (!bytes) return fail("JWS payload is not base64url");
+  auto parsed = protocol::parse_json(*bytes);
+  if (auto* e = std::get_if<protocol::RpcError>(&parsed))
+    return fail("claims are not JSON: " + e->message);
+  json::value& v = std::get<json::value>(parsed);
+  if (!v.is_object()) return fail("claims are not a JSON object");
+  return std::move(v.as_object());
 }
 
 }  // namespace
@@ -109,32 +161,45 @@ Result<AccessToken> TokenValidator::validate(std::string_view token) const {
   if (!header) return header.error();
   const json::string* kid = str_claim(header.value(), "kid");
   if (!kid) return fail("token header has no kid");
+  // The issuer is chosen by the (not yet verified) `iss`, then the key in its
+  // own key set: two issuers may publish the same kid, and one must not be
+  // able to shadow the other's keys by doing so. `iss` is checked again on
+  // the verified claims below.
+  auto peek = peek_claims(token);
+  if (!peek) return peek.error();
+  const json::string* claimed_iss = str_claim(peek.value(), "iss");
+  if (!claimed_iss) return fail("token has no iss");
   const TrustedIssuer* issuer = nullptr;
-  std::shared_ptr<const Key> key;
-  for (const auto& is : issuers_) {
-    if ((key = is.find_key(*kid))) {
+  for (const auto& is : issuers_)
+    if (is.issuer == *claimed_iss) {
       issuer = &is;
       break;
     }
-  }
+  if (!issuer) return fail("wrong issuer");
+  std::shared_ptr<const Key> key = issuer->find_key(*kid);
   if (!key) return fail("unknown signing key");
-  if (key->symmetric() && !issuer->strict_rfc9068)
+  if (key->symmetric() && !issuer->own)
     return fail("symmetric keys are only trusted for our own tokens");
 
   auto jws = jws_verify(token, *key, JwsVerifyOptions{.max_token_bytes = options_.max_token_bytes});
   if (!jws) return jws.error();
 
+  // RFC 9068 §4: typ "at+jwt" (RFC 7515 §4.1.9: "application/" may be added,
+  // media types compare case-insensitively).
+  auto typ_it = jws->header.find("typ");
+  if (typ_it != jws->header.end() && !typ_it->value().is_string())
+    return fail("typ is not a string");
   const json::string* typ = str_claim(jws->header, "typ");
   bool at_jwt = typ && (iequals(*typ, "at+jwt") || iequals(*typ, "application/at+jwt"));
-  if (issuer->strict_rfc9068 && !at_jwt) return fail("typ is not at+jwt");
-  if (!issuer->strict_rfc9068 && typ && !at_jwt && !iequals(*typ, "JWT"))
+  if (issuer->require_typ && !at_jwt) return fail("typ is not at+jwt");
+  if (!issuer->require_typ && typ && !at_jwt && !iequals(*typ, "JWT"))
     return fail("typ is neither at+jwt nor JWT");
 
-  boost::system::error_code ec;
-  json::parse_options popts;
-  popts.max_depth = 16;
-  json::value pv = json::parse(jws->payload, ec, {}, popts);
-  if (ec || !pv.is_object()) return fail("claims are not a JSON object");
+  auto parsed = protocol::parse_json(jws->payload);
+  if (auto* e = std::get_if<protocol::RpcError>(&parsed))
+    return fail("claims are not JSON: " + e->message);
+  const json::value& pv = std::get<json::value>(parsed);
+  if (!pv.is_object()) return fail("claims are not a JSON object");
   const json::object& c = pv.as_object();
 
   AccessToken t;
@@ -146,136 +211,63 @@ Result<AccessToken> TokenValidator::validate(std::string_view token) const {
     if (it->value().is_string()) {
       t.aud.emplace_back(it->value().get_string());
     } else if (it->value().is_array()) {
-      for (const auto& a : it->value().get_array())
-        if (a.is_string()) t.aud.emplace_back(a.get_string());
+      for (const auto& a : it->value().get_array()) {
+        if (!a.is_string()) return fail("aud holds a non-string");
+        t.aud.emplace_back(a.get_string());
+      }
+    } else {
+      return fail("aud is neither a string nor an array of strings");
     }
   }
   if (std::find(t.aud.begin(), t.aud.end(), options_.audience) == t.aud.end())
     return fail("wrong audience");
 
+  // Time: every date is bounded by numeric_date and the clock and skew are
+  // checked here, so no sum below can overflow.
   std::int64_t now = clock_();
   std::int64_t skew = options_.clock_skew.count();
-  auto exp = int_claim(c, "exp");
-  if (!exp) return fail("token has no exp");
-  // now - skew, not exp + skew: an exp near INT64_MAX overflowed (undefined
-  // behaviour; found by fuzz/jwt under UBSan).
-  if (*exp <= now - skew) return fail("token expired");
-  t.exp = *exp;
-  if (c.contains("nbf")) {
-    auto nbf = int_claim(c, "nbf");
-    if (!nbf) return fail("nbf is not a number");
-    if (now + skew < *nbf) return fail("token not yet valid");
-    t.nbf = nbf;
+  if (now < 0 || now > kMaxNumericDate) return fail("the system clock is out of range");
+  if (skew < 0 || skew > 86400) return fail("clock skew out of range");
+  auto exp_r = numeric_date(c, "exp");
+  if (!exp_r) return exp_r.error();
+  if (!exp_r.value()) return fail("token has no exp");
+  const std::int64_t exp = *exp_r.value();
+  if (now >= add_sat(exp, skew)) return fail("token expired");
+  t.exp = exp;
+  auto nbf_r = numeric_date(c, "nbf");
+  if (!nbf_r) return nbf_r.error();
+  if (nbf_r.value()) {
+    if (add_sat(now, skew) < *nbf_r.value()) return fail("token not yet valid");
+    t.nbf = nbf_r.value();
   }
-  auto iat = int_claim(c, "iat");
-  if (c.contains("iat") && !iat) return fail("iat is not a number");
-  if (!iat && issuer->strict_rfc9068) return fail("token has no iat");
-  if (iat && *iat > now + skew) return fail("token issued in the future");
-  t.iat = iat.value_or(0);
+  auto iat_r = numeric_date(c, "iat");
+  if (!iat_r) return iat_r.error();
+  if (!iat_r.value()) return fail("token has no iat");
+  const std::int64_t iat = *iat_r.value();
+  if (iat > add_sat(now, skew)) return fail("token issued in the future");
+  if (iat > exp) return fail("token expires before it was issued");
+  t.iat = iat;
 
-  const json::string* sub = str_claim(c, "sub");
-  if (!sub) return fail("token has no sub");
-  t.sub = std::string(*sub);
-  if (const json::string* cid = str_claim(c, "client_id")) {
-    t.client_id = std::string(*cid);
-  } else if (issuer->strict_rfc9068) {
-    return fail("token has no client_id");
-  } else if (const json::string* azp = str_claim(c, "azp")) {
-    t.client_id = std::string(*azp);
-  } else {
-    t.client_id = t.sub;
-  }
-  if (const json::string* jti = str_claim(c, "jti")) {
-    t.jti = std::string(*jti);
-  } else if (issuer->strict_rfc9068) {
-    return fail("token has no jti");
-  }
-  if (!t.jti.empty() && is_revoked_ && is_revoked_(t.jti)) return fail("token revoked");
+  auto sub = required_string(c, "sub");
+  if (!sub) return sub.error();
+  t.sub = std::move(sub.value());
+  auto cid = required_string(c, "client_id");
+  if (!cid) return cid.error();
+  t.client_id = std::move(cid.value());
+  auto jti = required_string(c, "jti");
+  if (!jti) return jti.error();
+  t.jti = std::move(jti.value());
+  if (is_revoked_ && is_revoked_(t.jti)) return fail("token revoked");
 
-  if (const json::string* scope = str_claim(c, "scope")) {
-    t.scopes = split_scopes(*scope);
-  } else if (auto it = c.find("scp"); it != c.end() && !issuer->strict_rfc9068) {
-    if (it->value().is_array()) {
-      for (const auto& s : it->value().get_array())
-        if (s.is_string()) t.scopes.emplace_back(s.get_string());
-    } else if (it->value().is_string()) {
-      t.scopes = split_scopes(it->value().get_string());
-    }
+  if (auto it = c.find("scope"); it != c.end()) {
+    if (!it->value().is_string()) return fail("scope is not a string");
+    t.scopes = split_scopes(it->value().get_string());
+  }
+  if (issuer->admit) {
+    auto ok = issuer->admit(t);
+    if (!ok) return ok.error();
   }
   return t;
-}
-
-// --- external JWKS ------------------------------------------------------------
-
-std::vector<std::shared_ptr<const Key>> parse_jwks(const json::value& jwks) {
-  std::vector<std::shared_ptr<const Key>> out;
-  if (!jwks.is_object()) return out;
-  auto it = jwks.as_object().find("keys");
-  if (it == jwks.as_object().end() || !it->value().is_array()) return out;
-  for (const auto& k : it->value().get_array()) {
-    if (!k.is_object()) continue;
-    const json::object& o = k.get_object();
-    // We select by kid: a key without a usable one (absent, not a string, or
-    // empty: found by fuzz/jwk) is skipped.
-    const json::string* kid = str_claim(o, "kid");
-    if (!kid || kid->empty()) continue;
-    std::optional<Alg> hint;
-    const json::string* kty = str_claim(o, "kty");
-    if (!kty || *kty == "oct") continue;  // never trust published symmetric keys
-    if (*kty == "RSA" && !o.contains("alg")) hint = Alg::kRS256;
-    auto key = Key::from_jwk(o, hint);
-    if (!key) {
-      spdlog::debug("auth: skipping JWKS key: {}", key.reason());
-      continue;
-    }
-    out.push_back(std::make_shared<const Key>(std::move(key.value())));
-  }
-  return out;
-}
-
-ExternalJwks::ExternalJwks(std::string url, FetchFn fetch, Clock clock,
-                           std::chrono::seconds min_refresh)
-    : url_(std::move(url)),
-      fetch_(std::move(fetch)),
-      clock_(std::move(clock)),
-      min_refresh_(min_refresh) {}
-
-Result<std::size_t> ExternalJwks::refresh_locked(std::int64_t now) {
-  last_fetch_ = now;
-  fetched_ = true;
-  auto body = fetch_(url_);
-  if (!body) return fail("JWKS fetch from " + url_ + " failed: " + body.reason());
-  boost::system::error_code ec;
-  json::value v = json::parse(body.value(), ec);
-  if (ec) return fail("JWKS from " + url_ + " is not JSON");
-  keys_ = parse_jwks(v);
-  return keys_.size();
-}
-
-Result<std::size_t> ExternalJwks::refresh() {
-  std::lock_guard lock(mu_);
-  return refresh_locked(clock_());
-}
-
-std::shared_ptr<const Key> ExternalJwks::find(std::string_view kid) {
-  std::lock_guard lock(mu_);
-  for (const auto& k : keys_)
-    if (k->kid() == kid) return k;
-  std::int64_t now = clock_();
-  if (fetched_ && now - last_fetch_ < min_refresh_.count()) return nullptr;
-  auto r = refresh_locked(now);
-  if (!r) {
-    spdlog::warn("auth: {}", r.reason());
-    return nullptr;
-  }
-  for (const auto& k : keys_)
-    if (k->kid() == kid) return k;
-  return nullptr;
-}
-
-std::size_t ExternalJwks::size() const {
-  std::lock_guard lock(mu_);
-  return keys_.size();
 }
 
 }  // namespace bastion::auth

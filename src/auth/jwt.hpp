@@ -5,14 +5,16 @@
 //
 // Validation picks the key by kid among trusted issuers, verifies with the
 // key's pinned alg, then checks typ, iss (the issuer that owns the key), aud,
-// exp (required), nbf and iat with bounded skew, size, and the revocation list.
+// exp, iat and jti (required), nbf, with bounded skew and checked arithmetic,
+// size, and the revocation list. Header and claims are parsed with
+// protocol::parse_json: a duplicate member is an error, never "last wins".
+// An external issuer's key set is in external_jwks.hpp.
 //
-// Thread-safety: TokenValidator and ExternalJwks are safe for concurrent use.
+// Thread-safety: TokenValidator is safe for concurrent use.
 #pragma once
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,14 +50,26 @@ Result<std::string> issue_access_token(const Key& key, const AccessToken& claims
 std::vector<std::string> split_scopes(std::string_view s);
 std::string join_scopes(const std::vector<std::string>& scopes);
 
-// One issuer we accept tokens from.
+// The latest NumericDate accepted anywhere (9999-12-31T23:59:59Z): bounds
+// every time computation, so none can overflow.
+inline constexpr std::int64_t kMaxNumericDate = 253402300799;
+
+// One issuer we accept tokens from. Every issuer's tokens are held to RFC 9068
+// (iss, aud, sub, client_id, iat, exp, jti, typ at+jwt); `require_typ` is the
+// one opt-out, for providers that do not set the type.
 struct TrustedIssuer {
   std::string issuer;  // exact `iss`
   // Finds the verification key for a kid (nullptr: not ours / unknown).
   std::function<std::shared_ptr<const Key>(std::string_view kid)> find_key;
-  // Our own tokens must be RFC 9068 (typ at+jwt, client_id, iat, jti). An
-  // external IdP may use typ "JWT" and azp instead of client_id.
-  bool strict_rfc9068 = true;
+  // Our own issuer: HS256 keys are trusted only here.
+  bool own = false;
+  // false: a token without `typ` or with typ "JWT" is accepted too (never any
+  // other type). Every claim is still required.
+  bool require_typ = true;
+  // Last word on a token whose signature and claims passed: our own tokens
+  // must belong to a client that is still registered and may still hold
+  // their scopes (it may narrow t.scopes). Unset: nothing more to check.
+  std::function<Status(AccessToken& t)> admit;
 };
 
 struct ValidatorOptions {
@@ -79,39 +93,9 @@ class TokenValidator {
   Clock clock_;
 };
 
-// Fetches a URL and returns the body (or an error). Injected so tests serve
-// JWKS from memory or 127.0.0.1; the default uses a tiny Beast HTTP client.
-using FetchFn = std::function<Result<std::string>(const std::string& url)>;
-
-// An external issuer's key set, fetched lazily and refreshed when an unknown
-// kid shows up (at most once per `min_refresh` to stop kid-spraying from
-// turning into fetch storms).
-class ExternalJwks {
- public:
-  ExternalJwks(std::string url, FetchFn fetch, Clock clock = system_now,
-               std::chrono::seconds min_refresh = std::chrono::seconds(60));
-
-  std::shared_ptr<const Key> find(std::string_view kid);
-  // Forces a fetch now; returns the number of usable keys or the error.
-  Result<std::size_t> refresh();
-  std::size_t size() const;
-
- private:
-  Result<std::size_t> refresh_locked(std::int64_t now);
-
-  std::string url_;
-  FetchFn fetch_;
-  Clock clock_;
-  std::chrono::seconds min_refresh_;
-  mutable std::mutex mu_;
-  std::vector<std::shared_ptr<const Key>> keys_;
-  std::int64_t last_fetch_ = 0;
-  bool fetched_ = false;
-};
-
-// Parses a JWKS document: asymmetric signature keys with a kid and an alg we
-// support (keys with no alg get the curve's alg for EC/OKP, RS256 for RSA).
-// Keys that cannot be used are skipped, not fatal.
-std::vector<std::shared_ptr<const Key>> parse_jwks(const json::value& jwks);
+// Reads the NumericDate claim `name` (RFC 7519 §2): nullopt when absent; an
+// error unless it is an integral number in [0, kMaxNumericDate] (fractions,
+// negatives, strings, huge values and non-finite numbers are refused).
+Result<std::optional<std::int64_t>> numeric_date(const json::object& claims, std::string_view name);
 
 }  // namespace bastion::auth

@@ -6,6 +6,7 @@
 #include <boost/url/parse.hpp>
 #include <stdexcept>
 
+#include "auth/external_jwks.hpp"
 #include "auth/jwt.hpp"
 
 namespace bastion::auth {

@@ -3,6 +3,7 @@
 // module reads the `auth` section of the file into it with options_from_json.
 #pragma once
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdint>
@@ -40,6 +41,35 @@ struct ClientConfig {
   std::string jwks_uri;
 };
 
+// An issuer whose tokens are accepted besides our own, held to the same
+// rules (RFC 9068: typ at+jwt, iss, aud, sub, client_id, iat, exp, jti).
+struct ExternalIssuer {
+  std::string issuer;    // exact `iss` of its tokens
+  std::string jwks_url;  // its public keys (http://), fetched in the background
+  // false: its tokens may also come without `typ` or with typ "JWT" (for
+  // providers that do not set at+jwt). Every claim above is still required.
+  bool require_typ = true;
+};
+
+// Backoff after failed client authentication at the token, introspection and
+// revocation endpoints. A failure (wrong secret, unknown client id) counts
+// for the pair (client id, source), for the source and for the client id;
+// past a key's free failures each further one locks that key for 1, 2, 4, ...
+// seconds up to its cap. A locked request gets 429 with Retry-After and its
+// secret is not checked. Failures are forgotten after `forget_after` without
+// one. The client-wide lock does not apply to a source that authenticated as
+// that client in the last 24 hours, so an attacker who knows a client id
+// cannot lock its usual hosts out.
+struct LockoutOptions {
+  int pair_free = 5;                            // per client id and source
+  int source_free = 20;                         // per source, any client id
+  int client_free = 20;                         // per client id, any source
+  std::chrono::seconds max_backoff{900};        // cap for the pair and source locks
+  std::chrono::seconds client_max_backoff{60};  // cap for the client-wide lock
+  std::chrono::seconds forget_after{900};
+  std::size_t max_entries = 10000;  // per table; the least recently used go first
+};
+
 struct Options {
   // Public base URL of this server: the token `iss`, and the base of every
   // endpoint advertised in metadata. No trailing slash, no query/fragment.
@@ -62,10 +92,21 @@ struct Options {
   std::vector<ClientConfig> clients;
   // Whether /mcp demands a bearer token (false: anonymous principal).
   bool require_auth = true;
-  // Optional external issuer whose tokens are also accepted: its `iss` and
-  // its JWKS URL (both empty = none). Its tokens are checked against `audience`.
-  std::string external_issuer;
-  std::string external_jwks_url;
+  // Issuers whose tokens are also accepted (config: external_issuers, or the
+  // one-issuer shorthand external_issuer + external_jwks_url). Their tokens
+  // are checked against `audience`.
+  std::vector<ExternalIssuer> external_issuers;
+  LockoutOptions lockout;
+  // Peers (IP addresses) whose X-Forwarded-For names the client's address:
+  // the reverse proxies in front. Empty: the TCP peer is the source.
+  std::vector<std::string> trusted_proxies;
+  // argon2id verifications run on this many low-priority threads, never on
+  // the I/O threads; at most `hash_queue` wait, and at most 2 per source.
+  std::size_t hash_threads = 1;
+  std::size_t hash_queue = 16;
+  // Failed authentications (token endpoint, 401) are audited once per
+  // client, source and interval: the first at once, the rest as a count.
+  std::chrono::seconds failure_audit_interval{60};
   // Largest token accepted anywhere (header, form field).
   std::size_t max_token_bytes = 8192;
   // Realm for WWW-Authenticate: Basic on client-auth failures.
@@ -85,6 +126,15 @@ struct Options {
 // throw std::invalid_argument naming the key ("auth.token_lifetime: expected
 // a positive integer (seconds)"). Durations are integer seconds.
 Options options_from_json(const boost::json::object& o);
+
+// An IP network (an address is a /32 or /128): trusted proxies.
+struct Network {
+  boost::asio::ip::address address;
+  int prefix = 0;
+  bool contains(const boost::asio::ip::address& a) const;
+};
+// "10.0.0.1", "10.0.0.0/8", "fd00::/8"; nullopt when malformed.
+std::optional<Network> parse_network(std::string_view text);
 
 // Normalizes (drops trailing '/') and checks an issuer URL: absolute http(s),
 // a host, no query or fragment. Throws std::invalid_argument naming auth.issuer.

@@ -22,7 +22,7 @@ TEST(Options, ParsesEverything) {
   auto o = options_from_json(boost::json::parse(R"({
     "issuer": "https://gw.example/", "algorithm": "EdDSA", "token_lifetime": 600,
     "clock_skew": 30, "data_dir": "/var/lib/bastion/auth", "require_auth": false,
-    "clients": [{"id": "mcp-client", "secret_hash": "$argon2id$v=19$m=65536,t=2,p=1$x$y",
+    "clients": [{"id": "mcp-client", "secret_hash": "$argon2id$v=19$m=65536,t=2,p=1$wEWN2eUTlgpM/LQpqB6Dnw$aMbQjoQ7HDVu+BkT1yxBMrPSo4N4shaU19CwJj0Jaj0",
                  "scopes": "mcp.access mcp:server:fs", "default_scopes": ["mcp.access"]}]
   })")
                                  .as_object());
@@ -54,12 +54,15 @@ TEST(Options, ErrorsNameTheKey) {
 TEST(Options, SecretHashFromAMountedFile) {
   storage::TempDir dir;
   auto path = dir.path() / "mcp-client.hash";
-  std::ofstream(path) << "$argon2id$v=19$m=65536,t=2,p=1$x$y\n";
+  std::ofstream(path) << "$argon2id$v=19$m=65536,t=2,p=1$wEWN2eUTlgpM/"
+                         "LQpqB6Dnw$aMbQjoQ7HDVu+BkT1yxBMrPSo4N4shaU19CwJj0Jaj0\n";
   auto o =
       options_from_json(boost::json::parse(R"({"clients": [{"id": "a", "secret_hash_file": ")" +
                                            path.string() + R"("}]})")
                             .as_object());
-  EXPECT_EQ(o.clients.at(0).secret_hash, "$argon2id$v=19$m=65536,t=2,p=1$x$y");
+  EXPECT_EQ(o.clients.at(0).secret_hash,
+            "$argon2id$v=19$m=65536,t=2,p=1$wEWN2eUTlgpM/"
+            "LQpqB6Dnw$aMbQjoQ7HDVu+BkT1yxBMrPSo4N4shaU19CwJj0Jaj0");
   EXPECT_EQ(error_of(R"({"clients": [{"id": "a", "secret_hash_file": "/nonexistent/h"}]})"),
             "auth.clients[0].secret_hash_file: cannot read /nonexistent/h");
   std::ofstream(path) << "hunter2\n";

@@ -20,26 +20,48 @@
 //
 // Errors follow RFC 6749 §5.2 (token endpoint) and RFC 6750 §3 (resources).
 //
+// Client authentication (token, introspection, revocation) is where an
+// attacker guesses secrets, so it is guarded three ways: failures back off
+// per client id and source (lockout.hpp: 429 with Retry-After); a wrong
+// secret and an unknown client id cost the same argon2id verification (a
+// dummy hash of the same parameters), so ids cannot be told apart by time;
+// and every argon2id verification runs on the hashing pool (hash_pool.hpp),
+// never on an I/O thread. Failed authentications reach the audit log
+// aggregated (failure_audit.hpp). A token is handed out only once its
+// issuance is recorded in the audit log (fail closed: 503 otherwise).
+//
+// SIGHUP applies auth.clients (replace_clients): a removed client is refused
+// at once and its tokens stop validating; a changed secret cuts off the
+// tokens issued before the change; changed scopes narrow existing tokens.
+//
 // Usage:
-//   auth::AuthServer as(options);            // throws on key/dir problems
-//   if (auto r = as.handle(req)) return *r;  // one of ours
-//   auto who = as.authenticate(req);         // for /mcp
+//   auth::AuthServer as(options);                    // throws on key/dir problems
+//   as.handle_async(req, caller, reply);             // false: not one of ours
+//   auto who = as.authenticate(req, caller);         // for /mcp
 //   if (auto* resp = std::get_if<auth::Response>(&who)) return *resp;
 //
 // Thread-safety: every member is safe to call concurrently.
 #pragma once
 
 #include <atomic>
+#include <boost/asio/ip/address.hpp>
 #include <boost/beast/http.hpp>
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <variant>
 
 #include "auth/clients.hpp"
+#include "auth/external_jwks.hpp"
+#include "auth/failure_audit.hpp"
 #include "auth/form.hpp"
+#include "auth/hash_pool.hpp"
 #include "auth/jwt.hpp"
 #include "auth/keystore.hpp"
+#include "auth/lockout.hpp"
 #include "auth/managed_clients.hpp"
 #include "auth/metadata_documents.hpp"
 #include "auth/options.hpp"
@@ -63,21 +85,45 @@ struct ServerStats {
   std::uint64_t tokens_revoked = 0;
   std::uint64_t token_errors = 0;   // token endpoint error responses
   std::uint64_t auth_failures = 0;  // 401/403 from authenticate / require_scope
+  std::uint64_t lockouts = 0;       // 429s for failed client authentication
+};
+
+// Why a token was refused when the audit log could not record its issuance.
+inline constexpr std::string_view kAuditUnavailable =
+    "the audit log cannot record token issuance now";
+
+// What the transport knows about a request that its headers cannot forge.
+struct Caller {
+  boost::asio::ip::address peer = boost::asio::ip::address_v4::loopback();
+};
+
+// What replace_clients changed, by client id.
+struct ClientChanges {
+  std::vector<std::string> added, removed, changed, unchanged;
 };
 
 class AuthServer {
  public:
-  // Opens the data directory and keys. `fetch` loads the external issuer's
-  // JWKS (default: http_fetch, plain http only). Throws on startup failures.
+  // Opens the data directory and keys, starts the external issuers' key
+  // fetchers, the hashing pool (Options::hash_threads; 0 = inline, for
+  // tests) and a housekeeping thread. Throws on startup failures.
   explicit AuthServer(Options options, Clock clock = system_now, FetchFn fetch = {});
+  // Flushes the failure counts to the audit sink and stops the threads.
+  ~AuthServer();
 
-  // The response for a path this server owns, nullopt otherwise.
-  std::optional<Response> handle(const Request& req);
+  // A response for a path this server owns goes to `reply`, on this thread
+  // or, once a secret needed argon2id, on a hashing thread; false when the
+  // path is not ours (reply is not called).
+  using Reply = std::function<void(Response)>;
+  bool handle_async(const Request& req, const Caller& caller, Reply reply);
+  // The same, waiting for the answer (nullopt when the path is not ours).
+  std::optional<Response> handle(const Request& req, const Caller& caller = {});
 
   // Bearer authentication of a resource request: the caller, or the 401/400
   // response to send. With require_auth off, a request without a token gets
   // the anonymous principal.
-  std::variant<protocol::Principal, Response> authenticate(const Request& req) const;
+  std::variant<protocol::Principal, Response> authenticate(const Request& req,
+                                                           const Caller& caller = {}) const;
   // nullopt when `p` holds a scope covering `scope`; else the 403
   // insufficient_scope response.
   std::optional<Response> require_scope(const Request& req, const protocol::Principal& p,
@@ -85,13 +131,23 @@ class AuthServer {
 
   // Issues a token directly (the create_oauth2_test_token tool). `lifetime`
   // is capped at the configured token lifetime; scopes are down-scoped like
-  // the token endpoint does; error if nothing remains.
+  // the token endpoint does; error if nothing remains, or if the audit log
+  // cannot record the issuance.
   Result<IssuedToken> issue(std::string_view client_id, std::string_view scope,
                             std::optional<std::chrono::seconds> lifetime = std::nullopt);
+
   // Where security events go (token issued/denied/revoked, 401/403): one
-  // JSON object per event, never a token or secret. Set before serving.
-  using AuditSink = std::function<void(boost::json::object)>;
-  void set_audit_sink(AuditSink sink) { audit_ = std::move(sink); }
+  // JSON object per event, never a token or secret; failures aggregated
+  // (a record may carry `count`). The sink answers whether the record was
+  // written; `available` whether records can be written now (the audit
+  // log's disk): without it no token is issued. Set before serving.
+  using AuditSink = std::function<bool(boost::json::object)>;
+  void set_audit_sink(AuditSink sink, std::function<bool()> available = {});
+
+  // Applies a new auth.clients (SIGHUP). Other options need a restart.
+  ClientChanges replace_clients(std::vector<ClientConfig> clients);
+  // Writes out the pending failure counts now (shutdown; tests).
+  void flush_audit();
 
   // Validates one of our own tokens (or an external issuer's).
   Result<AccessToken> validate(std::string_view token) const { return validator_->validate(token); }
@@ -99,7 +155,7 @@ class AuthServer {
   const Options& options() const { return options_; }
   KeyStore& keys() { return *keys_; }
   const KeyStore& keys() const { return *keys_; }
-  const ClientRegistry& clients() const { return clients_; }
+  std::shared_ptr<const ClientRegistry> clients() const;
   // Clients created and revoked at run time (the console); revocations of
   // configured clients too.
   ManagedClients& managed_clients() { return *managed_; }
@@ -110,7 +166,10 @@ class AuthServer {
   // auth.test_login sets the interim one.
   void set_interaction(std::shared_ptr<Interaction> interaction);
   const RevocationList& revocations() const { return *revoked_; }
+  const std::vector<std::shared_ptr<ExternalJwks>>& external_keys() const { return external_; }
   ServerStats stats() const;
+  // The address limits and audit records use for this request.
+  Source source_of(const Request& req, const Caller& caller) const;
 
   // URLs derived from the issuer.
   std::string token_endpoint() const { return options_.issuer + "/oauth2/token"; }
@@ -120,47 +179,73 @@ class AuthServer {
   boost::json::object protected_resource_metadata(bool for_resource_path) const;
 
  private:
-  Response token(const Request& req);
-  Response introspect(const Request& req);
-  Response revoke(const Request& req);
-  Response hello(const Request& req) const;
-  void maybe_prune();
-  // Sign-in (signin_endpoints.cpp).
-  void init_signin();
-  Result<MintedToken> mint(AccessToken claims);
-  std::optional<Response> signin_route(const Request& req, std::string_view path);
-  // A token request for authorization_code or refresh_token.
-  std::variant<boost::json::object, EndpointError> signin_grant(const Request& req, const Form& f,
-                                                                std::string_view grant);
-  // Client authentication for every method (none, secret basic/post,
-  // private_key_jwt) and every kind of client; via_header tells a failure
-  // that needs a Basic challenge.
+  struct FormCall;
+  enum class Endpoint { kToken, kIntrospect, kRevoke };
+
+  // The form endpoints in three steps, so the slow middle one can run on
+  // the hashing pool: read the request (cheap checks, lockout), check the
+  // client's secret, answer.
+  std::variant<Response, FormCall> begin_form(Endpoint e, const Request& req, const Caller& caller);
+  // An authenticated client of any kind (configured, registered, metadata
+  // document) and method (none, secret basic/post, private_key_jwt).
   struct AuthedClient {
     SignInClient client;
     bool confidential = false;
   };
-  std::variant<AuthedClient, EndpointError> authenticate_any_client(const Request& req,
-                                                                    const Form& f,
-                                                                    bool* via_header);
+  using ClientCheck = std::variant<AuthedClient, EndpointError>;
+  // The one client authentication of the form endpoints (may run argon2id
+  // or fetch a document: a hashing thread). `known`: the id exists.
+  ClientCheck verify_client(const FormCall& call, const ClientRegistry& reg, bool* known);
+  Response finish_form(FormCall& call, ClientCheck checked, bool known);
+  Response token(FormCall& call, const AuthedClient& client);
+  Response client_credentials(FormCall& call, const ClientConfig& client);
+  Response introspect(FormCall& call, const AuthedClient& client);
+  Response revoke(FormCall& call, const AuthedClient& client);
+  // Sign-in (signin_endpoints.cpp).
+  void init_signin();
+  Result<MintedToken> mint(AccessToken claims);
+  // /oauth2/authorize, /oauth2/register and the interaction's pages; false
+  // when `path` is none of them.
+  bool signin_route(const Request& req, std::string_view path, const std::string& source,
+                    const Reply& reply);
+  // The GET documents and /hello.
+  std::optional<Response> handle_get(const Request& req, const Caller& caller);
+  Response hello(const Request& req, const Caller& caller) const;
+  // Our own tokens: the client is still registered, the token is younger
+  // than its current secret, and only scopes it may still hold remain.
+  Status admit_own(AccessToken& t) const;
+  void housekeeping(std::stop_token stop);
+  void maybe_prune();
+  // An auth failure for the audit log (aggregated per client and source).
+  void failed(boost::json::object event, std::string_view client, const Source& source) const;
+  bool emit(boost::json::object e) const;
+  bool audit_available() const { return !audit_available_ || audit_available_(); }
 
   Options options_;
   Clock clock_;
+  std::vector<Network> trusted_proxies_;
   std::unique_ptr<KeyStore> keys_;
   std::unique_ptr<RevocationList> revoked_;
-  ClientRegistry clients_;
+  mutable std::mutex clients_mu_;
+  std::shared_ptr<const ClientRegistry> clients_;
   std::unique_ptr<ManagedClients> managed_;
-  std::shared_ptr<ExternalJwks> external_;
+  std::vector<std::shared_ptr<ExternalJwks>> external_;
   std::unique_ptr<TokenValidator> validator_;
   std::unique_ptr<ClientDocuments> documents_;
   std::unique_ptr<RecordStore> assertions_;  // used private_key_jwt jtis
   std::unique_ptr<SignIn> signin_;
-  std::atomic<std::uint64_t> issued_{0}, revoked_count_{0}, token_errors_{0};
+  Lockout lockout_;
+  std::atomic<std::uint64_t> issued_{0}, revoked_count_{0}, token_errors_{0}, lockouts_{0};
   mutable std::atomic<std::uint64_t> auth_failures_{0};
   std::atomic<std::int64_t> last_prune_{0};
   AuditSink audit_;
-  void emit(boost::json::object e) const {
-    if (audit_) audit_(std::move(e));
-  }
+  std::function<bool()> audit_available_;
+  mutable FailureAudit failures_;
+  std::mutex hk_mu_;
+  std::condition_variable_any hk_cv_;
+  std::jthread housekeeper_;
+  // Last: destroyed first, so no hashing job outlives what it uses.
+  std::unique_ptr<HashPool> hashing_;
 };
 
 }  // namespace bastion::auth

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -37,7 +38,8 @@ struct Server {
   FakeClock clock;
   std::unique_ptr<AuthServer> as;
 
-  explicit Server(std::string alg = "ES256", bool require_auth = true) {
+  explicit Server(std::string alg = "ES256", bool require_auth = true,
+                  const std::function<void(Options&)>& tweak = {}) {
     Options o;
     o.issuer = "http://127.0.0.1:8080";
     o.algorithm = alg;
@@ -46,6 +48,7 @@ struct Server {
     o.clients = {ClientConfig{"mcp-client", client_a().secret_hash, client_a().scopes, {}},
                  ClientConfig{"narrow", client_b().secret_hash, client_b().scopes, {}},
                  ClientConfig{"nogrant", client_a().secret_hash, {"mcp.access"}, {}, {}}};
+    if (tweak) tweak(o);
     as = std::make_unique<AuthServer>(o, clock);
   }
   void reload() {
@@ -56,13 +59,13 @@ struct Server {
 
   Response post(std::string_view target, std::string body,
                 std::string content_type = "application/x-www-form-urlencoded",
-                std::string authorization = {}) {
+                std::string authorization = {}, std::string_view peer = "127.0.0.1") {
     Request req{http::verb::post, target, 11};
     if (!content_type.empty()) req.set(http::field::content_type, content_type);
     if (!authorization.empty()) req.set(http::field::authorization, authorization);
     req.body() = std::move(body);
     req.prepare_payload();
-    auto r = as->handle(req);
+    auto r = as->handle(req, Caller{boost::asio::ip::make_address(peer)});
     EXPECT_TRUE(r);
     return *r;
   }

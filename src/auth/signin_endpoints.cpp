@@ -1,11 +1,11 @@
 // AuthServer's side of the authorization code flow: building the SignIn
 // engine from the options, the routes it owns (/oauth2/authorize,
-// /oauth2/register, the interaction's pages), client authentication for
-// every method at the token endpoint, and the authorization_code and
-// refresh_token grants. The endpoints' common parts are in server.cpp.
+// /oauth2/register, the interaction's pages, called without blocking) and
+// the tokens it mints. Client authentication for every method and the
+// grants at the token endpoint are in server.cpp (one path for all).
 #include <spdlog/spdlog.h>
 
-#include <future>
+#include <algorithm>
 
 #include "auth/basic_interaction.hpp"
 #include "auth/bearer.hpp"
@@ -16,40 +16,6 @@
 #include "protocol/peer_address.hpp"
 
 namespace bastion::auth {
-
-namespace {
-
-// Standard base64 with padding (HTTP Basic).
-std::optional<std::string> b64std(std::string_view s) {
-  if (s.size() % 4 != 0) return std::nullopt;
-  std::string t(s);
-  std::size_t pad = 0;
-  while (!t.empty() && t.back() == '=' && pad < 2) {
-    t.pop_back();
-    ++pad;
-  }
-  for (char& c : t) {
-    if (c == '-' || c == '_' || c == '=') return std::nullopt;
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return b64url_decode(t);
-}
-
-EndpointError client_error(std::string description) {
-  return EndpointError{http::status::unauthorized, "invalid_client", std::move(description)};
-}
-
-// Waits for a reply that may come from another thread (an interaction or a
-// metadata document fetch that completes later).
-std::optional<Response> wait_for(const std::function<bool(SignIn::Reply)>& start) {
-  auto promise = std::make_shared<std::promise<Response>>();
-  auto future = promise->get_future();
-  if (!start([promise](Response r) { promise->set_value(std::move(r)); })) return std::nullopt;
-  return future.get();
-}
-
-}  // namespace
 
 void AuthServer::init_signin() {
   const auto& st = options_.signin;
@@ -75,7 +41,8 @@ void AuthServer::init_signin() {
     if (revoked_->revoke(jti, exp)) ++revoked_count_;
   };
   h.configured = [this](std::string_view id) -> std::optional<SignInClient> {
-    const ClientConfig* c = clients_.find(id);
+    auto reg = clients();
+    const ClientConfig* c = reg->find(id);
     if (!c) return std::nullopt;
     return to_signin_client(*c);
   };
@@ -99,8 +66,12 @@ void AuthServer::set_interaction(std::shared_ptr<Interaction> interaction) {
 }
 
 Result<MintedToken> AuthServer::mint(AccessToken t) {
+  // Fail closed: no token is handed out while the audit log cannot record
+  // its issuance (the token endpoint answers 503).
+  if (!audit_available()) return fail(std::string(kAuditUnavailable));
   t.iss = options_.issuer;
-  t.iat = clock_();
+  // Never at or before the client's current secret took effect (admit_own).
+  t.iat = std::max(clock_(), clients()->not_before(t.client_id) + 1);
   t.exp = t.iat + options_.token_lifetime.count();
   t.jti = new_jti();
   auto key = keys_->active();
@@ -110,148 +81,25 @@ Result<MintedToken> AuthServer::mint(AccessToken t) {
   return MintedToken{std::move(tok.value()), std::move(t)};
 }
 
-std::optional<Response> AuthServer::signin_route(const Request& req, std::string_view path) {
-  // The TCP peer as the transport saw it (it replaces any such field the
-  // client sent); "unknown" when the request did not come through it.
-  auto peer = req.find(protocol::kPeerAddressField);
-  const std::string source =
-      peer != req.end() && !peer->value().empty() && peer->value().size() <= 64
-          ? std::string(peer->value())
-          : std::string("unknown");
-  if (path == "/oauth2/authorize")
-    return wait_for([&](SignIn::Reply reply) {
-      signin_->authorize(req, source, std::move(reply));
-      return true;
-    });
+bool AuthServer::signin_route(const Request& req, std::string_view path, const std::string& source,
+                              const Reply& reply) {
+  if (path == "/oauth2/authorize") {
+    signin_->authorize(req, source, reply);
+    return true;
+  }
   if (path == "/oauth2/register") {
     if (!signin_->enabled() || !signin_->registration_enabled())
-      return json_response(
+      reply(json_response(
           req, http::status::not_found,
           json::object{{"error", "not_found"},
                        {"error_description", "client registration is not enabled on this server"}},
-          true);
-    return signin_->register_client(req, source);
+          true));
+    else
+      reply(signin_->register_client(req, source));
+    return true;
   }
-  if (!signin_->enabled()) return std::nullopt;
-  return wait_for([&](SignIn::Reply reply) {
-    return signin_->interaction_request(req, source, std::move(reply));
-  });
-}
-
-std::variant<AuthServer::AuthedClient, EndpointError> AuthServer::authenticate_any_client(
-    const Request& req, const Form& f, bool* via_header) {
-  *via_header = false;
-  std::size_t headers = req.count(http::field::authorization);
-  if (headers > 1)
-    return EndpointError{http::status::bad_request, "invalid_request",
-                         "more than one Authorization header"};
-  const std::string* body_id = form_get(f, "client_id");
-  const std::string* body_secret = form_get(f, "client_secret");
-  const std::string* assertion = form_get(f, "client_assertion");
-  const std::string* assertion_type = form_get(f, "client_assertion_type");
-  int methods = (headers == 1) + (body_secret != nullptr) + (assertion != nullptr);
-  if (methods > 1)
-    return EndpointError{http::status::bad_request, "invalid_request",
-                         "more than one client authentication method (use one)"};
-  std::string id, secret;
-  if (headers == 1) {
-    *via_header = true;
-    std::string_view v(req[http::field::authorization].data(),
-                       req[http::field::authorization].size());
-    v = trim(v);
-    auto sp = v.find(' ');
-    if (sp == std::string_view::npos || !iequals(v.substr(0, sp), "Basic"))
-      return client_error("use HTTP Basic (client_secret_basic) or client_secret_post");
-    auto decoded = b64std(trim(v.substr(sp + 1)));
-    auto colon = decoded ? decoded->find(':') : std::string::npos;
-    if (colon == std::string::npos) return client_error("malformed Basic credentials");
-    auto hid = form_decode(std::string_view(*decoded).substr(0, colon));
-    auto hsecret = form_decode(std::string_view(*decoded).substr(colon + 1));
-    if (!hid || !hsecret || hid->empty()) return client_error("malformed Basic credentials");
-    if (body_id && *body_id != *hid)
-      return EndpointError{http::status::bad_request, "invalid_request",
-                           "client_id in the body differs from the Authorization header"};
-    id = std::move(*hid);
-    secret = std::move(*hsecret);
-  } else if (assertion) {
-    if (!assertion_type || *assertion_type != kJwtBearerAssertion)
-      return client_error("client_assertion_type must be " + std::string(kJwtBearerAssertion));
-    auto aid = assertion_client_id(*assertion);
-    if (!aid) return client_error(aid.reason());
-    if (body_id && *body_id != aid.value())
-      return EndpointError{http::status::bad_request, "invalid_request",
-                           "client_id differs from the client assertion's"};
-    id = aid.value();
-  } else {
-    if (!body_id)
-      return client_error(
-          "client authentication required (client_id, with client_secret_basic, "
-          "client_secret_post or private_key_jwt for confidential clients)");
-    id = *body_id;
-    if (body_secret) secret = *body_secret;
-  }
-  auto found = signin_->find_client(id);
-  if (!found) return client_error("client authentication failed");
-  AuthedClient out{std::move(found.value()), false};
-  const SignInClient& c = out.client;
-  AuthMethod m = c.meta.auth_method;
-  bool secret_client = m == AuthMethod::kSecretBasic || m == AuthMethod::kSecretPost;
-  if (assertion) {
-    if (m != AuthMethod::kPrivateKeyJwt)
-      return client_error("this client does not authenticate with private_key_jwt");
-    std::vector<std::shared_ptr<const Key>> keys;
-    if (c.meta.jwks) {
-      keys = parse_jwks(*c.meta.jwks);
-    } else if (documents_ && !c.meta.jwks_uri.empty()) {
-      auto k = documents_->jwks(c.meta.jwks_uri);
-      if (!k) return client_error("cannot get the client's keys: " + k.reason());
-      keys = std::move(k.value());
-    }
-    if (keys.empty()) return client_error("the client has no usable public keys");
-    auto ok =
-        verify_client_assertion(*assertion, c.meta.client_id, keys,
-                                AssertionRules{.audiences = {token_endpoint(), options_.issuer},
-                                               .now = clock_(),
-                                               .skew = options_.clock_skew.count()},
-                                assertions_.get());
-    if (!ok) return client_error(ok.reason());
-    out.confidential = true;
-    return out;
-  }
-  if (!secret.empty() || headers == 1 || body_secret) {
-    if (!secret_client) return client_error("this client does not authenticate with a secret");
-    if (c.kind == ClientKind::kConfigured) {
-      auto ok = clients_.authenticate(id, secret);
-      if (!ok) return client_error("client authentication failed");
-    } else if (!SignIn::registered_secret_matches(c, secret)) {
-      return client_error("client authentication failed");
-    }
-    out.confidential = true;
-    return out;
-  }
-  if (m != AuthMethod::kNone)
-    return client_error(secret_client
-                            ? "client_secret is required for this client (client_secret_basic or "
-                              "client_secret_post)"
-                            : "this client must authenticate with private_key_jwt");
-  return out;  // a public client: PKCE binds its codes
-}
-
-std::variant<json::object, EndpointError> AuthServer::signin_grant(const Request& req,
-                                                                   const Form& f,
-                                                                   std::string_view grant) {
-  if (!signin_->enabled())
-    return EndpointError{http::status::bad_request, "unsupported_grant_type",
-                         "sign-in is not configured on this server; only client_credentials is "
-                         "supported"};
-  bool via_header = false;
-  auto who = authenticate_any_client(req, f, &via_header);
-  if (auto* e = std::get_if<EndpointError>(&who)) {
-    e->basic_challenge = via_header && e->status == http::status::unauthorized;
-    return *e;
-  }
-  const SignInClient& c = std::get<AuthedClient>(who).client;
-  return grant == "authorization_code" ? signin_->redeem_code(f, c) : signin_->refresh(f, c);
+  if (!signin_->enabled()) return false;
+  return signin_->interaction_request(req, source, reply);
 }
 
 }  // namespace bastion::auth

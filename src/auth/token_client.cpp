@@ -2,11 +2,15 @@
 
 #include <fcntl.h>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
+#include <optional>
 
 #include "auth/jwk.hpp"
 #include "auth/server.hpp"
@@ -36,33 +40,64 @@ Result<Target> parse_http_url(const std::string& url) {
   return t;
 }
 
-Result<http::response<http::string_body>> roundtrip(const Target& t,
-                                                    http::request<http::string_body> req,
-                                                    std::chrono::seconds timeout) {
-  try {
-    asio::io_context ioc;
-    beast::tcp_stream stream(ioc);
-    tcp::resolver resolver(ioc);
-    stream.expires_after(timeout);
-    stream.connect(resolver.resolve(t.host, t.port));
-    ::fcntl(stream.socket().native_handle(), F_SETFD, FD_CLOEXEC);  // Asio: no SOCK_CLOEXEC
-    req.set(http::field::host, t.host + ":" + t.port);
-    req.set(http::field::user_agent, "bastion");
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buf;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(1024 * 1024);
-    http::read(stream, buf, parser);
-    beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-    return parser.release();
-  } catch (const boost::system::system_error& e) {
-    // code().message(), not what(): that one carries Boost's source location.
-    return fail("HTTP request to " + t.host + ":" + t.port + " failed: " + e.code().message());
-  } catch (const std::exception& e) {
-    return fail(std::string("HTTP request to ") + t.host + ":" + t.port + " failed: " + e.what());
+using HttpResponse = http::response<http::string_body>;
+
+// One request/response exchange, asynchronous so that a single deadline
+// bounds all of it (Beast's timeouts do not apply to synchronous calls):
+// resolve, connect, write and read must finish within `timeout`.
+asio::awaitable<Result<HttpResponse>> exchange(beast::tcp_stream& stream, const Target& t,
+                                               http::request<http::string_body>& req,
+                                               std::size_t max_bytes) {
+  constexpr auto tuple = asio::as_tuple(asio::use_awaitable);
+  auto failed = [&](const boost::system::error_code& ec) -> Result<HttpResponse> {
+    return fail("HTTP request to " + t.host + ":" + t.port + " failed: " + ec.message());
+  };
+  tcp::resolver resolver(stream.get_executor());
+  auto [rec, endpoints] = co_await resolver.async_resolve(t.host, t.port, tuple);
+  if (rec) co_return failed(rec);
+  auto [cec, ep] = co_await stream.async_connect(endpoints, tuple);
+  if (cec) co_return failed(cec);
+  ::fcntl(stream.socket().native_handle(), F_SETFD, FD_CLOEXEC);  // Asio: no SOCK_CLOEXEC
+  auto [wec, wn] = co_await http::async_write(stream, req, tuple);
+  if (wec) co_return failed(wec);
+  beast::flat_buffer buf;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(max_bytes);
+  auto [hec, hn] = co_await http::async_read(stream, buf, parser, tuple);
+  if (hec) co_return failed(hec);
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  co_return parser.release();
+}
+
+Result<HttpResponse> roundtrip(const Target& t, http::request<http::string_body> req,
+                               std::chrono::seconds timeout, std::size_t max_bytes = 1024 * 1024) {
+  asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  req.set(http::field::host, t.host + ":" + t.port);
+  req.set(http::field::user_agent, "bastion");
+  req.prepare_payload();
+  std::optional<Result<HttpResponse>> out;
+  auto run = [&]() -> asio::awaitable<void> { out = co_await exchange(stream, t, req, max_bytes); };
+  asio::co_spawn(ioc, run(), [&](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      out = fail("HTTP request to " + t.host + ":" + t.port + " failed: " + ex.what());
+    }
+  });
+  ioc.run_for(timeout);
+  if (!out) {
+    // Out of time: cancel everything and let the handlers finish.
+    beast::error_code ignored;
+    stream.socket().close(ignored);
+    ioc.restart();
+    ioc.run_for(std::chrono::seconds(1));
+    return fail("HTTP request to " + t.host + ":" + t.port + " timed out after " +
+                std::to_string(timeout.count()) + " s");
   }
+  return std::move(*out);
 }
 
 std::string base64_std(std::string_view in) {
@@ -77,12 +112,13 @@ std::string base64_std(std::string_view in) {
 
 }  // namespace
 
-Result<std::string> http_get(const std::string& url, std::chrono::seconds timeout) {
+Result<std::string> http_get(const std::string& url, std::chrono::seconds timeout,
+                             std::size_t max_bytes) {
   auto t = parse_http_url(url);
   if (!t) return t.error();
   http::request<http::string_body> req{http::verb::get, t->path, 11};
   req.set(http::field::accept, "application/json");
-  auto res = roundtrip(t.value(), std::move(req), timeout);
+  auto res = roundtrip(t.value(), std::move(req), timeout, max_bytes);
   if (!res) return res.error();
   if (res->result() != http::status::ok)
     return fail("GET " + url + " answered " + std::to_string(res->result_int()));
@@ -90,7 +126,7 @@ Result<std::string> http_get(const std::string& url, std::chrono::seconds timeou
 }
 
 FetchFn http_fetch_default() {
-  return [](const std::string& url) { return http_get(url); };
+  return [](const std::string& url) { return http_get(url, std::chrono::seconds(5), 256 * 1024); };
 }
 
 Result<TokenResponse> fetch_token(const std::string& base_url, const std::string& client_id,

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 
+#include "auth/external_jwks.hpp"
 #include "auth/jwt.hpp"
 #include "auth/result.hpp"
 
@@ -44,11 +45,15 @@ class TokenSource {
   std::chrono::steady_clock::time_point renew_at_{};
 };
 
-// GET `url` (http:// only), returning the body of a 200 response.
+// GET `url` (http:// only), returning the body of a 200 response. The whole
+// exchange (connect, write, read) must finish within `timeout`; a body over
+// `max_bytes` is an error.
 Result<std::string> http_get(const std::string& url,
-                             std::chrono::seconds timeout = std::chrono::seconds(10));
+                             std::chrono::seconds timeout = std::chrono::seconds(10),
+                             std::size_t max_bytes = 1024 * 1024);
 
-// The FetchFn AuthServer uses by default for an external JWKS.
+// The FetchFn AuthServer uses by default for an external JWKS: http_get
+// within 5 seconds and 256 KiB.
 FetchFn http_fetch_default();
 
 }  // namespace bastion::auth

@@ -148,7 +148,7 @@ json::object Console::clients() {
   json::array configured, managed, grants;
   if (s_.auth) {
     auto& mc = s_.auth->managed_clients();
-    for (const auto& c : s_.auth->clients().all()) {
+    for (const auto& c : s_.auth->clients()->all()) {
       json::array scopes;
       for (const auto& x : c.scopes) scopes.emplace_back(x);
       configured.push_back(json::object{{"client_id", c.id},
@@ -334,7 +334,7 @@ Response Console::api_post(const Request& req, const Caller& who, std::string_vi
     if (scopes.empty() || scopes.size() > 32) return bad("1-32 scopes are required");
     auto* as = s_.auth.get();
     auto c = as->managed_clients().create(name, scopes, who.subject, [as](std::string_view id) {
-      return as->clients().find(id) != nullptr || as->signin().client_active(id);
+      return as->clients()->find(id) != nullptr || as->signin().client_active(id);
     });
     record(who, "client_create", {{"client_id", name.substr(0, 64)}}, c ? "ok" : c.reason());
     if (!c) return json_error(v, http::status::conflict, "not_created", c.reason());
@@ -350,7 +350,7 @@ Response Console::api_post(const Request& req, const Caller& who, std::string_vi
     if (id.empty() || id.size() > 256) return bad("client_id is required");
     auto* as = s_.auth.get();
     bool known =
-        as->clients().find(id) || as->managed_clients().find(id) || as->signin().client_active(id);
+        as->clients()->find(id) || as->managed_clients().find(id) || as->signin().client_active(id);
     if (!known) {
       record(who, "client_revoke", {{"client_id", id}}, "unknown client");
       return json_error(v, http::status::not_found, "not_found", "no such client");

@@ -78,7 +78,7 @@ server::SyncTool get_oauth2_server_status_tool(std::shared_ptr<auth::AuthServer>
         {"key_count", as->keys().keys().size()},
         {"jwks_key_count", as->keys().jwks().at("keys").as_array().size()},
         {"keys", kid_list(*as)},
-        {"client_count", as->clients().size()},
+        {"client_count", as->clients()->size()},
         {"tokens_issued", stats.tokens_issued},
         {"tokens_revoked", stats.tokens_revoked},
         {"revocation_list_size", as->revocations().size()},
@@ -145,10 +145,10 @@ server::SyncTool create_oauth2_test_token_tool(std::shared_ptr<auth::AuthServer>
           return server::text_result("Scope '" + s + "' exceeds your token's scopes.", true);
       scope = join_scopes(wanted);
     } else if (client_id.empty()) {
-      if (as->clients().size() == 0)
+      if (as->clients()->size() == 0)
         return server::text_result("No OAuth2 clients are configured (bastion client add NAME).",
                                    true);
-      client_id = as->clients().all().front().id;
+      client_id = as->clients()->all().front().id;
     }
     auto issued = as->issue(client_id, scope, std::chrono::seconds(lifetime));
     if (!issued) return server::text_result("Cannot issue: " + issued.reason(), true);
@@ -184,9 +184,9 @@ server::SyncTool get_oauth2_flow_guide_tool(std::shared_ptr<auth::AuthServer> as
                           {}, true);
   t.call = [as](const json::object&, const protocol::Principal& caller) -> protocol::Outcome {
     const Options& o = as->options();
-    std::string client = caller.authenticated   ? caller.client_id
-                         : as->clients().size() ? as->clients().all().front().id
-                                                : std::string("CLIENT_ID");
+    std::string client = caller.authenticated    ? caller.client_id
+                         : as->clients()->size() ? as->clients()->all().front().id
+                                                 : std::string("CLIENT_ID");
     std::string base = o.issuer;
     std::string text =
         "OAuth2 client-credentials flow for " + base +
@@ -325,9 +325,9 @@ server::SyncTool validate_oauth2_setup_tool(std::shared_ptr<auth::AuthServer> as
       }
     }
 
-    if (as->clients().size() == 0)
+    if (as->clients()->size() == 0)
       add("clients", "warn", "no clients configured; add one with `bastion client add NAME`");
-    for (const auto& c : as->clients().all()) {
+    for (const auto& c : as->clients()->all()) {
       if (!well_formed_hash(c.secret_hash))
         add("client " + c.id, "fail", "secret is not stored as an argon2id hash");
       else if (c.scopes.empty())

@@ -21,7 +21,11 @@ constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 HttpConnection::HttpConnection(tcp::socket socket, std::chrono::milliseconds write_timeout,
                                const std::atomic<bool>& stopping)
-    : stream_(std::move(socket)), write_timeout_(write_timeout), stopping_(stopping) {}
+    : stream_(std::move(socket)), write_timeout_(write_timeout), stopping_(stopping) {
+  boost::system::error_code ec;
+  auto ep = stream_.socket().remote_endpoint(ec);
+  if (!ec) peer_ = ep.address();
+}
 
 asio::awaitable<bool> HttpConnection::write(Response res, bool keep_alive) {
   metrics::Metrics::global().add("bastion_http_responses_total",

@@ -26,6 +26,8 @@ class HttpConnection {
                  const std::atomic<bool>& stopping);
 
   boost::beast::tcp_stream& stream() { return stream_; }
+  // The TCP peer's address (unspecified if the socket could not say).
+  const boost::asio::ip::address& peer() const { return peer_; }
   // The server is shutting down: answers say Connection: close.
   bool stopping() const { return stopping_.load(); }
 
@@ -46,6 +48,7 @@ class HttpConnection {
 
  private:
   boost::beast::tcp_stream stream_;
+  boost::asio::ip::address peer_;
   std::chrono::milliseconds write_timeout_;
   const std::atomic<bool>& stopping_;
 };

@@ -92,7 +92,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   const HttpOptions opts;
   tcp::acceptor acceptor;
   asio::steady_timer reaper;
-  std::vector<RouteHandler> routes;
+  std::vector<AsyncRouteHandler> routes;
   McpEndpoint endpoint;
   std::uint64_t listener_id = 0;
   std::atomic<bool> stopping{false};
@@ -265,14 +265,17 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     boost::system::error_code pec;
     auto peer = conn.stream().socket().remote_endpoint(pec);
     req.set(protocol::kPeerAddressField, pec ? std::string("unknown") : peer.address().to_string());
-    std::optional<Response> routed = co_await asio::co_spawn(
-        route_pool,
-        [this, &req]() -> asio::awaitable<std::optional<Response>> {
-          for (auto& r : routes)
-            if (auto out = r(req)) co_return out;
-          co_return std::nullopt;
-        },
-        asio::use_awaitable);
+    const RequestContext ctx{conn.peer()};
+    // Routes run on their own pool, off the I/O threads. The coroutine is a
+    // named lambda: GCC 12 mishandles a lambda temporary in a full-expression
+    // that also holds a co_await.
+    auto route_all = [this, &req, &ctx]() -> asio::awaitable<std::optional<Response>> {
+      for (auto& r : routes)
+        if (auto out = co_await r(req, ctx)) co_return out;
+      co_return std::nullopt;
+    };
+    std::optional<Response> routed =
+        co_await asio::co_spawn(route_pool, route_all, asio::use_awaitable);
     if (routed) co_return co_await conn.write(std::move(*routed), req.keep_alive());
     Response res =
         json_response(req.version(), http::status::not_found, json::object{{"error", "not_found"}});
@@ -294,7 +297,11 @@ HttpServer::~HttpServer() {
   impl_->engine.remove_session_listener(impl_->listener_id);
 }
 
-void HttpServer::add_route(RouteHandler h) { impl_->routes.push_back(std::move(h)); }
+void HttpServer::add_route(RouteHandler h) {
+  impl_->routes.push_back([h = std::move(h)](const Request& req, const RequestContext&)
+                              -> asio::awaitable<std::optional<Response>> { co_return h(req); });
+}
+void HttpServer::add_async_route(AsyncRouteHandler h) { impl_->routes.push_back(std::move(h)); }
 void HttpServer::set_authenticator(Authenticator a) { impl_->endpoint.set_authenticator(a); }
 void HttpServer::set_message_check(MessageCheck c) { impl_->endpoint.set_message_check(c); }
 

@@ -7,7 +7,9 @@
 // metrics).
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <functional>
@@ -46,11 +48,21 @@ struct HttpOptions {
   std::size_t max_connections = 10000;
 };
 
+// What the connection knows about a request that its headers cannot forge.
+struct RequestContext {
+  boost::asio::ip::address peer;  // the TCP peer's address
+};
+
 // Answers a non-MCP request, or nullopt when the path is not its own.
 using RouteHandler = std::function<std::optional<Response>(const Request&)>;
+// The same for work that must not hold an I/O thread (password hashing):
+// the connection's coroutine waits for the answer.
+using AsyncRouteHandler = std::function<boost::asio::awaitable<std::optional<Response>>(
+    const Request&, const RequestContext&)>;
 // Establishes the caller for /mcp: a principal, or the response to send
 // (401 challenge). Unset: everyone is anonymous.
-using Authenticator = std::function<std::variant<protocol::Principal, Response>(const Request&)>;
+using Authenticator = std::function<std::variant<protocol::Principal, Response>(
+    const Request&, const RequestContext&)>;
 // Last check before a message reaches the session (scope per tool): nullopt
 // to proceed, or the response to send instead (403 insufficient_scope).
 using MessageCheck = std::function<std::optional<Response>(
@@ -61,7 +73,9 @@ class HttpServer {
   HttpServer(boost::asio::io_context& ioc, server::Engine& engine, HttpOptions opts);
   ~HttpServer();
 
+  // Routes are tried in the order they were added.
   void add_route(RouteHandler h);
+  void add_async_route(AsyncRouteHandler h);
   void set_authenticator(Authenticator a);
   void set_message_check(MessageCheck c);
 

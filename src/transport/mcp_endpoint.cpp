@@ -82,7 +82,7 @@ asio::awaitable<bool> McpEndpoint::handle(HttpConnection& conn, Request& req) {
     co_return co_await reply(x, std::move(res));
   }
   if (authenticator_) {
-    auto who = authenticator_(req);
+    auto who = authenticator_(req, RequestContext{conn.peer()});
     if (who.index() == 1) co_return co_await reply(x, std::move(std::get<1>(who)));
     x.principal = std::move(std::get<0>(who));
   }
