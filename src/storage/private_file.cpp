@@ -16,8 +16,17 @@ namespace bastion::storage {
 namespace fs = std::filesystem;
 
 void ensure_private_dir(const fs::path& dir) {
-  std::error_code ec;
-  if (dir.has_parent_path()) fs::create_directories(dir.parent_path(), ec);
+  // Missing ancestors are created 0700 too (whatever the umask): they are
+  // the data directory or inside it (`bastion secret set` on a fresh data
+  // directory must not leave it 0755). Existing ones are left as they are.
+  fs::path partial;
+  for (const auto& part : dir.parent_path()) {
+    partial /= part;
+    if (partial == partial.root_path() || partial.filename().empty()) continue;
+    if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST)
+      throw std::runtime_error(
+          fmt::format("cannot create directory {}: {}", partial.string(), std::strerror(errno)));
+  }
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     throw std::runtime_error(
         fmt::format("cannot create directory {}: {}", dir.string(), std::strerror(errno)));

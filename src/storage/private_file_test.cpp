@@ -35,6 +35,25 @@ TEST_F(PrivateFile, CreatesPrivateDirsAndRefusesOpenOnes) {
   }
 }
 
+// Issue 11: `bastion secret set` on a fresh data directory left it 0755
+// (the missing parents came from create_directories under umask 022).
+TEST_F(PrivateFile, MissingParentsAreCreatedPrivateToo) {
+  auto data = root_ / "fresh-data";
+  ensure_private_dir(data / "security");
+  for (const auto& d : {data, data / "security"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(d.c_str(), &st), 0) << d;
+    EXPECT_EQ(st.st_mode & 0777, 0700u) << d;
+  }
+  // An existing parent is left as it is.
+  struct stat st {};
+  ASSERT_EQ(::stat(root_.c_str(), &st), 0);
+  auto before = st.st_mode & 0777;
+  ensure_private_dir(root_ / "x");
+  ASSERT_EQ(::stat(root_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, before);
+}
+
 TEST_F(PrivateFile, WritesAtomically0600AndReadsBack) {
   auto f = root_ / "k";
   write_private_file(f, "one");
