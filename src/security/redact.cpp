@@ -1,11 +1,83 @@
 #include "security/redact.hpp"
 
+#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <mutex>
 
 namespace bastion::security {
+
+namespace {
+
+std::string base64(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(bytes.data()),
+                          static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::string percent_encode(std::string_view v, bool lower, bool plus_for_space) {
+  static constexpr char kUpper[] = "0123456789ABCDEF";
+  static constexpr char kLower[] = "0123456789abcdef";
+  const char* digits = lower ? kLower : kUpper;
+  std::string out;
+  for (unsigned char c : v) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else if (c == ' ' && plus_for_space) {
+      out += '+';
+    } else {
+      out += '%';
+      out += digits[c >> 4];
+      out += digits[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> encoded_forms(std::string_view value) {
+  std::vector<std::string> out;
+  auto add = [&](std::string f) {
+    if (f.size() >= 4 && f != value && std::find(out.begin(), out.end(), f) == out.end())
+      out.push_back(std::move(f));
+  };
+  // Hex, both cases.
+  std::string hex;
+  for (unsigned char c : value) {
+    hex += "0123456789abcdef"[c >> 4];
+    hex += "0123456789abcdef"[c & 15];
+  }
+  std::string upper = hex;
+  std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+  add(hex);
+  add(upper);
+  // URL (percent) encoding: upper- and lower-case digits, '+' for spaces.
+  add(percent_encode(value, false, false));
+  add(percent_encode(value, true, false));
+  add(percent_encode(value, false, true));
+  // Base64 and base64url. Inside a longer encoded text the secret starts at
+  // any byte offset modulo 3, and each offset encodes it differently: for
+  // each, the characters that depend on the secret's bytes alone.
+  for (std::size_t k = 0; k < 3; ++k) {
+    std::string buf(k, '\0');
+    buf.append(value);
+    std::string b64 = base64(buf);
+    std::size_t begin = (k * 8 + 5) / 6;
+    std::size_t end = ((k + value.size()) * 8) / 6;
+    if (end <= begin) continue;
+    std::string core = b64.substr(begin, end - begin);
+    std::string url = core;
+    for (char& c : url) c = c == '+' ? '-' : c == '/' ? '_' : c;
+    add(core);
+    add(url);
+  }
+  return out;
+}
 
 Redactor& Redactor::global() {
   static Redactor r;
@@ -14,9 +86,18 @@ Redactor& Redactor::global() {
 
 void Redactor::add(std::string value) {
   if (value.size() < 4) return;
+  // The encoded forms of short values would scrub ordinary text.
+  std::vector<std::string> forms;
+  if (value.size() >= kMinEncodedBytes) forms = encoded_forms(value);
+  forms.push_back(std::move(value));
   std::unique_lock lock(mu_);
-  if (std::find(values_.begin(), values_.end(), value) != values_.end()) return;
-  values_.push_back(std::move(value));
+  bool added = false;
+  for (auto& f : forms) {
+    if (std::find(values_.begin(), values_.end(), f) != values_.end()) continue;
+    values_.push_back(std::move(f));
+    added = true;
+  }
+  if (!added) return;
   std::sort(values_.begin(), values_.end(),
             [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   count_.store(values_.size(), std::memory_order_release);

@@ -21,13 +21,25 @@
 
 namespace bastion::security {
 
+// The forms a secret commonly takes in text besides itself: hex (both cases),
+// percent-encoding (both cases, '+' for spaces), and base64 / base64url at
+// each of the three byte alignments it can have inside a longer encoded
+// text (the characters that depend on its bytes alone, so it is found
+// whether padded, unpadded or embedded). Forms equal to the value or shorter
+// than 4 characters are left out.
+std::vector<std::string> encoded_forms(std::string_view value);
+
 class Redactor {
  public:
   static Redactor& global();
 
   // Values shorter than 4 bytes are not registered (they would scrub
-  // ordinary text); such secrets are too weak to protect anyway.
+  // ordinary text); such secrets are too weak to protect anyway. A value of
+  // kMinEncodedBytes or more is also registered in its common encodings
+  // (encoded_forms), so an upstream that prints its key base64-, hex- or
+  // URL-encoded does not leak it either.
   void add(std::string value);
+  static constexpr std::size_t kMinEncodedBytes = 8;
   bool empty() const { return count_.load(std::memory_order_acquire) == 0; }
   // `text` with every registered value replaced by "***".
   std::string redact(std::string_view text) const;

@@ -1,6 +1,8 @@
 #include "security/secrets.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -108,6 +110,51 @@ TEST(Redactor, ScrubsRegisteredValuesFromTextAndLogs) {
   log.info("upstream said: bad key sk-live-1234567890");
   log.info("plain line");
   EXPECT_EQ(out.str(), "upstream said: bad key ***\nplain line\n");
+}
+
+std::string test_b64(std::string_view s) {
+  std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
+  int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+// Issue 11: only the exact value was scrubbed; the same key base64-, hex- or
+// URL-encoded went through.
+TEST(Redactor, ScrubsTheCommonEncodingsOfASecret) {
+  const std::string secret = "sk-live/9f8e+7d6c 5b4a?";
+  Redactor r;
+  r.add(secret);
+  std::string hex, url = "sk-live%2F9f8e%2B7d6c%205b4a%3F";
+  for (unsigned char c : secret) hex += fmt::format("{:02x}", c);
+  std::string upper_hex = hex;
+  for (char& c : upper_hex) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::vector<std::string> leaks = {hex, upper_hex, url, "sk-live%2f9f8e%2b7d6c%205b4a%3f",
+                                    "sk-live%2F9f8e%2B7d6c+5b4a%3F"};
+  // Base64 alone, inside a Basic header at every byte alignment, and as
+  // base64url without padding.
+  for (const std::string prefix : {"", "u:", "us:", "usr:"}) {
+    std::string b = test_b64(prefix + secret + "!");
+    leaks.push_back(b);
+    std::string u = b;
+    for (char& c : u) c = c == '+' ? '-' : c == '/' ? '_' : c;
+    while (!u.empty() && u.back() == '=') u.pop_back();
+    leaks.push_back(u);
+  }
+  for (const auto& leak : leaks) {
+    std::string line = "upstream said: Authorization: Basic " + leak + " (end)";
+    std::string out = r.redact(line);
+    EXPECT_TRUE(r.contains_secret(line)) << leak;
+    EXPECT_NE(out.find("***"), std::string::npos) << leak;
+    EXPECT_EQ(out.find(leak), std::string::npos) << leak;
+  }
+  // Ordinary text is untouched, and short values have no encoded forms.
+  EXPECT_EQ(r.redact("version 1.2.3, id 42, hex deadbeef"), "version 1.2.3, id 42, hex deadbeef");
+  Redactor small;
+  small.add("abcd");
+  EXPECT_EQ(small.redact("YWJjZA== 61626364"), "YWJjZA== 61626364");
 }
 
 TEST(SecretScrubFilter, ScrubsOutboundMessagesAndReportsOnce) {
