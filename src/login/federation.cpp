@@ -100,7 +100,7 @@ auth::Status LoginInteraction::discover(Provider& p) const {
     p.jwks_uri = jwks;
     std::string ca = p.o.ca_file;
     p.jwks = std::make_unique<auth::ExternalJwks>(
-        jwks,
+        auth::ExternalJwksOptions{.url = jwks},
         [ca](const std::string& url) -> auth::Result<std::string> {
           HttpCall c;
           c.url = url;
@@ -271,7 +271,13 @@ auth::Outcome LoginInteraction::federated_callback(Ctx& c, std::string_view name
   std::shared_ptr<const auth::Key> key;
   {
     std::lock_guard lock(p->mu);
-    if (p->jwks) key = p->jwks->find(kid);
+    if (p->jwks) {
+      // The key set is fetched in the background; an ID token (from the
+      // provider's own token endpoint, over TLS) may name a key it has not
+      // fetched yet: fetch now once, as before.
+      key = p->jwks->find(kid);
+      if (!key && p->jwks->refresh()) key = p->jwks->find(kid);
+    }
   }
   if (!key) return failed("the ID token is signed with an unknown key");
   auto verified = auth::jws_verify(id_token, *key, {.max_token_bytes = 16384});

@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/external_jwks.hpp"
 #include "auth/interaction.hpp"
 #include "auth/jwt.hpp"
 #include "login/access.hpp"
