@@ -6,6 +6,7 @@
 // with a kid; base64url decoding is canonical (one encoding per value).
 #include <boost/json.hpp>
 
+#include "auth/external_jwks.hpp"
 #include "auth/jwt.hpp"
 #include "fuzz_util.hpp"
 
