@@ -170,5 +170,18 @@ TEST(ExternalJwks, ParseJwksSkipsWhatCannotBeTrusted) {
   EXPECT_EQ(parse_jwks(json::object{{"keys", many}}, 3).size(), 3u);
 }
 
+TEST(Jwks, KeysWithoutAUsableKidAreSkipped) {
+  // fuzz/jwk: "kid": "" was kept, so a key set could publish a kid-less key.
+  Key k = Key::generate(Alg::kES256);
+  json::object pub = k.public_jwk();
+  json::object empty = pub;
+  empty["kid"] = "";
+  json::object number = pub;
+  number["kid"] = 7;
+  auto keys = parse_jwks(json::object{{"keys", json::array{empty, number, pub}}});
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0]->kid(), k.kid());
+}
+
 }  // namespace
 }  // namespace bastion::auth
