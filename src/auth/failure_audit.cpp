@@ -66,8 +66,11 @@ void FailureAudit::flush(bool all) {
   if (!sink) return;
   for (auto& [key, w] : due) {
     const auto& [type, client, source] = key;
-    json::object errors;
-    for (const auto& [code, n] : w.errors) errors[code] = n;
+    // An array of {error, count}, not an object keyed by error code: the
+    // audit sanitizer removes the value of any key that names a credential
+    // ("invalid_token"), which would drop the count.
+    json::array errors;
+    for (const auto& [code, n] : w.errors) errors.push_back(json::object{{"error", code}, {"count", n}});
     json::object e{{"event_type", type},    {"aggregated", true},
                    {"count", w.suppressed}, {"errors", std::move(errors)},
                    {"source", source},      {"interval_s", interval_.count()}};

@@ -183,6 +183,11 @@ test('failed authentications are aggregated in the audit log; no query string or
   assert.equal(denied.reduce((n, r) => n + r.count, 0), 12);
   assert.ok(denied.every((r) => r.client_id === c.id && r.source === '127.0.0.1'), JSON.stringify(denied));
   for (const r of failures) if (r.path !== undefined) assert.equal(r.path, '/mcp');
+  // The counts by error survive the audit sanitizer (an "invalid_token" key would not).
+  const byError = (rs) => rs.flatMap((r) => r.aggregated ? r.errors : [{ error: r.error, count: 1 }])
+    .reduce((m, e) => ({ ...m, [e.error]: (m[e.error] ?? 0) + e.count }), {});
+  assert.deepEqual(byError(failures), { invalid_token: 40 }, JSON.stringify(failures));
+  assert.deepEqual(byError(denied), { invalid_client: 12 }, JSON.stringify(denied));
   const all = JSON.stringify(recs);
   assert.ok(!all.includes('c2VjcmV0LW1hcmtlcg'), 'token material reached the audit log');
   assert.ok(!all.includes('access_token='), 'a query string reached the audit log');

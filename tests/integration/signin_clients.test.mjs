@@ -124,6 +124,9 @@ before(async () => {
 ${testLoginYaml([alice])}  client_metadata_documents:   # TEST ONLY: reach the local https server
     allow_addresses: [127.0.0.1/32]
     ca_file: ${ca.caFile}
+  # Each forgery below must fail for its own reason, not for the lockout that a
+  # run of failures triggers (that lockout is attacked in auth_attacks).
+  lockout: {free_failures: 1000, source_free_failures: 1000, client_free_failures: 1000}
   clients:
     - id: preregistered
       client_name: Pre-registered SDK client
