@@ -102,7 +102,11 @@ void ManagedClients::reload_revoked() const {
 }
 
 bool ManagedClients::revoked(std::string_view id) const {
-  if (clock_() - loaded_at_.load(std::memory_order_relaxed) >= refresh_.count()) reload_revoked();
+  // One thread re-reads a stale set; the others use the one they have.
+  std::int64_t last = loaded_at_.load(std::memory_order_relaxed);
+  std::int64_t now = clock_();
+  if (now - last >= refresh_.count() && loaded_at_.compare_exchange_strong(last, now))
+    reload_revoked();
   std::shared_lock lock(mu_);
   return revoked_.find(id) != revoked_.end();
 }
@@ -114,9 +118,12 @@ std::vector<json::object> ManagedClients::list() const {
     r["managed"] = r.contains("created");
     out.push_back(std::move(r));
   }
-  std::sort(out.begin(), out.end(), [](const json::object& a, const json::object& b) {
-    return json::serialize(a.at("client_id")) < json::serialize(b.at("client_id"));
-  });
+  auto id = [](const json::object& o) {
+    auto* v = o.if_contains("client_id");
+    return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
+  };
+  std::sort(out.begin(), out.end(),
+            [&](const json::object& a, const json::object& b) { return id(a) < id(b); });
   return out;
 }
 
