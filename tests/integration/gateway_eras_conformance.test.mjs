@@ -1,0 +1,75 @@
+// The 0.2.0-alpha.12 conformance suite through the gateway, relaying
+// Bastion's own testkit as the upstream, for every pairing of eras (client
+// era = the requirement set; upstream era forced with `era: legacy` or
+// probed with `era: auto`, which finds the testkit Modern) over stdio and
+// Streamable HTTP. Figures and the reason for each known failure are in
+// docs/conformance.md; a scored scenario failing that is not listed there
+// fails this test.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync } from 'node:fs';
+import { BIN, startServe, startWithConfig, tempDir } from './lib/bastion.mjs';
+import { runConformance } from './lib/conformance.mjs';
+
+// Cross-era translation limits, per pairing (see docs/conformance.md).
+const LEGACY_CLIENT_MODERN_UPSTREAM = [
+  'tools-call-sampling', 'tools-call-elicitation', 'elicitation-sep1034-defaults',
+  'elicitation-sep1330-enums', 'resources-subscribe', 'resources-unsubscribe',
+];
+const KNOWN = {
+  'stdio legacy 2025-11-25': [],
+  'stdio auto 2026-07-28': [],
+  'http legacy 2025-11-25': [],
+  'http auto 2026-07-28': [],
+  'stdio auto 2025-11-25': LEGACY_CLIENT_MODERN_UPSTREAM,
+  'http auto 2025-11-25': LEGACY_CLIENT_MODERN_UPSTREAM,
+  'http legacy 2026-07-28': [
+    'server-stateless', 'input-required-result-basic-elicitation',
+    'input-required-result-multiple-input-requests', 'input-required-result-capability-check',
+  ],
+  'stdio legacy 2026-07-28': [
+    'server-stateless', 'input-required-result-basic-elicitation', 'input-required-result-basic-sampling',
+    'input-required-result-basic-list-roots', 'input-required-result-request-state',
+    'input-required-result-multiple-input-requests', 'input-required-result-multi-round',
+    'input-required-result-non-tool-request', 'input-required-result-result-type',
+    'input-required-result-tampered-state', 'input-required-result-capability-check',
+  ],
+};
+const MIN_SCORED = { '2025-11-25': 30, '2026-07-28': 37 };
+
+function scoredFailures(out) {
+  const summary = out.slice(out.indexOf('=== SUMMARY ==='));
+  assert.ok(summary.length > 0, `no summary in conformance output:\n${out}`);
+  const notScored = new Set([...summary.matchAll(/^ {2}[✓✗] (\S+) \(/gm)].map((m) => m[1]));
+  const rows = [...summary.matchAll(/^([✓✗]) (\S+): (\d+) passed, (\d+) failed/gm)]
+    .map((m) => ({ ok: m[1] === '✓', name: m[2] })).filter((r) => !notScored.has(r.name));
+  return { scored: rows.length, failing: rows.filter((r) => !r.ok).map((r) => r.name) };
+}
+
+for (const [pairing, known] of Object.entries(KNOWN)) {
+  test(`conformance through the gateway: ${pairing}`, async () => {
+    const [transport, era, requirements] = pairing.split(' ');
+    let upstream;
+    let server;
+    if (transport === 'stdio') {
+      const d = tempDir('bastion-up-');
+      chmodSync(d, 0o777);  // the upstream runs as its own uid when Bastion is root
+      server = `    command: ${BIN}\n    args: [stdio, --testkit, --log-level, warn, --data-dir, ${d}]\n    runtime: process\n    era: ${era}\n`;
+    } else {
+      upstream = await startServe(['--testkit']);
+      server = `    url: ${upstream.url}\n    era: ${era}\n`;
+    }
+    const srv = await startWithConfig(`servers:\n  upstream:\n    prefix: ""\n${server}`);
+    try {
+      const { out } = await runConformance(srv.url, { requirements });
+      const { scored, failing } = scoredFailures(out);
+      assert.ok(scored >= MIN_SCORED[requirements], `only ${scored} scored scenarios ran:\n${out}`);
+      // A known failure that starts passing is welcome (then shorten the list);
+      // any other failure is a regression.
+      assert.deepEqual(failing.filter((f) => !known.includes(f)), [], out);
+    } finally {
+      assert.equal(await srv.stop(), 0, srv.stderr);
+      if (upstream) await upstream.stop();
+    }
+  });
+}
