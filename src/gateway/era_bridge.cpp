@@ -241,12 +241,12 @@ asio::awaitable<Outcome> EraBridge::call(std::shared_ptr<Upstream> u, std::strin
     // translated below when the server turned out to be Modern. (Not
     // waiting for the start here keeps calls in the order they came.)
     Outcome out = co_await u->call(method, std::move(params), ctx);
-    if (u->modern()) from_modern(*u, out);
+    if (u->modern_for(ctx)) from_modern(*u, out);
     co_return out;
   }
   // The era is the running instance's: start it first (a no-op when it runs).
   co_await u->ensure_started();
-  if (u->modern()) {
+  if (u->modern_for(ctx)) {
     if (st && !st->contains("u")) co_return stale_state();
     // The engine took the answers and opened its sealed state; the
     // upstream's own state (opaque to us) rides inside it.

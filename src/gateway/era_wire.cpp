@@ -115,6 +115,10 @@ protocol::Expected<Discovered, ProbeError> read_discover(const json::object& res
     return ProbeError{"the server supports none of Bastion's Modern versions (it lists: " +
                       (listed.empty() ? std::string("none") : listed) + ")"};
   }
+  for (const auto& v : sv->get_array())
+    if (v.is_string() && !protocol::is_modern_version(v.get_string()))
+      for (std::string_view mine : protocol::kAllVersions)
+        if (v.get_string() == mine) d.legacy_too = true;
   if (auto* c = result.if_contains("capabilities"); c && c->is_object())
     d.capabilities = c->get_object();
   if (auto* m = result.if_contains("_meta"); m && m->is_object())

@@ -61,6 +61,8 @@ struct Discovered {
   boost::json::object capabilities;
   boost::json::object server_info;
   std::string instructions;
+  // It lists a Legacy version Bastion speaks too (a dual-era server).
+  bool legacy_too = false;
 };
 struct ProbeError {
   std::string reason;

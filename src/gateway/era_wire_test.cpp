@@ -76,6 +76,10 @@ TEST(EraWire, ReadDiscover) {
   EXPECT_TRUE(d->capabilities.contains("tools"));
   EXPECT_EQ(d->server_info.at("name"), "s");
   EXPECT_EQ(d->instructions, "hi");
+  EXPECT_TRUE(d->legacy_too) << "2025-11-25 listed: a dual-era server";
+  auto only = read_discover(obj(R"({"supportedVersions":["2026-07-28"]})"));
+  ASSERT_TRUE(only.ok());
+  EXPECT_FALSE(only->legacy_too);
   auto none = read_discover(obj(R"({"supportedVersions":["2030-01-01"]})"));
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.error().reason.find("2030-01-01"), std::string::npos);

@@ -278,6 +278,13 @@ asio::awaitable<Outcome> McpClient::open(json::object client_info, json::object 
     if (o.ok()) {
       auto d = read_discover(o.result());
       if (!d) co_return RpcError{protocol::kUpstreamUnavailable, d.error().reason};
+      modern_version_ = d->version;
+      if (d->legacy_too && era == UpstreamEra::kAuto) {
+        // Dual-era: a Legacy session for Legacy clients (exactly as
+        // before), Modern requests for Modern clients.
+        client_info_ = client_info;
+        co_return co_await initialize(std::move(client_info), std::move(capabilities), timeout);
+      }
       {
         std::lock_guard lk(mu_);
         version_ = d->version;

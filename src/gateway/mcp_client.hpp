@@ -60,8 +60,12 @@ class McpClient : public std::enable_shared_from_this<McpClient> {
                                                  boost::json::object capabilities, UpstreamEra era,
                                                  std::chrono::milliseconds timeout,
                                                  std::chrono::milliseconds probe_timeout);
-  // True once open() found a Modern server (stateless, per-request `_meta`).
+  // True once open() found a Modern-only server (stateless, per-request
+  // `_meta`, no session). A dual-era server gets a Legacy session too, and
+  // each request goes in its client's era.
   bool modern() const { return modern_; }
+  // The Modern version the server speaks ("" for a Legacy-only server).
+  const std::string& modern_version() const { return modern_version_; }
 
   // A request under a fresh id. `id_out` (optional) receives that id before
   // the request is sent, for cancellation and progress routing.
@@ -106,6 +110,7 @@ class McpClient : public std::enable_shared_from_this<McpClient> {
   boost::json::object server_info_;
   std::string version_;
   std::string instructions_;
+  std::string modern_version_;       // set once by open()
   bool modern_ = false;              // set once by open(), before any other request
   boost::json::object client_info_;  // ours, for a Modern server's `_meta`
 };

@@ -592,9 +592,10 @@ std::shared_ptr<server::RequestContext> Upstream::Flight::target() const {
   return ctx;
 }
 
-bool Upstream::modern() const {
+bool Upstream::modern_for(const server::RequestContext& ctx) const {
   std::lock_guard lk(mu_);
-  return client_ && client_->modern();
+  if (!client_) return false;
+  return client_->modern() || (ctx.modern() && !client_->modern_version().empty());
 }
 
 void Upstream::notify_server(std::string_view method) {
@@ -656,13 +657,13 @@ asio::awaitable<Outcome> Upstream::call_once(std::string_view method, json::obje
     token = fmt::format("bastion-{}-{}", opts_.name, next_token_++);
     last_used_ = std::chrono::steady_clock::now();
   }
-  if (c->modern()) {
+  if (c->modern() || (ctx.modern() && !c->modern_version().empty())) {
     // The upstream talks to Bastion: Bastion's version and identity, and the
     // client capabilities the relay setting lets through; the log level the
     // client asked for (Legacy: its session's), filtered again on the way back.
     std::string level = ctx.modern() ? ctx.modern()->log_level
                                      : std::string(server::to_string(ctx.session().log_level()));
-    set_modern_meta(params, c->protocol_version(), gateway_client_info(),
+    set_modern_meta(params, c->modern_version(), gateway_client_info(),
                     modern_client_capabilities(opts_.relay, ctx.client_capabilities()), level);
   } else {
     strip_modern_meta(params);

@@ -139,8 +139,10 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
                                                  boost::json::object params,
                                                  server::RequestContext& ctx,
                                                  std::shared_ptr<InputSink> sink = nullptr);
-  // Whether the running instance speaks Modern (known once started).
-  bool modern() const;
+  // Whether a request of `ctx` goes to the running instance in the Modern
+  // era: always for a Modern-only server, for a Modern client's request to
+  // a dual-era one (known once started).
+  bool modern_for(const server::RequestContext& ctx) const;
   // Sends a parameterless notification to the server if it runs
   // (notifications/roots/list_changed).
   void notify_server(std::string_view method);

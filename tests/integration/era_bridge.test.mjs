@@ -125,7 +125,9 @@ async function legacyClient(url, caps = { sampling: {}, elicitation: {}, roots: 
 }
 
 test('Legacy SDK client -> Modern upstream (stdio): input_required becomes server-to-client requests', async () => {
-  const srv = await startWithConfig(stdioUpstream('auto'));
+  // era: modern (the testkit is dual-era: with era: auto a Legacy client's
+  // requests would go to it in Legacy, untranslated).
+  const srv = await startWithConfig(stdioUpstream('modern'));
   try {
     const { client, asked } = await legacyClient(srv.url);
     const multi = await client.callTool({ name: 'test_input_required_result_multi_round', arguments: {} });

@@ -1,7 +1,7 @@
 // The 0.2.0-alpha.12 conformance suite through the gateway, relaying
 // Bastion's own testkit as the upstream, for every pairing of eras (client
 // era = the requirement set; upstream era forced with `era: legacy` or
-// probed with `era: auto`, which finds the testkit Modern) over stdio and
+// `era: modern`: the testkit is dual-era, and `era: auto` would speak to it in each client's own era) over stdio and
 // Streamable HTTP. Figures and the reason for each known failure are in
 // docs/conformance.md; a scored scenario failing that is not listed there
 // fails this test.
@@ -18,11 +18,11 @@ const LEGACY_CLIENT_MODERN_UPSTREAM = [
 ];
 const KNOWN = {
   'stdio legacy 2025-11-25': [],
-  'stdio auto 2026-07-28': [],
+  'stdio modern 2026-07-28': [],
   'http legacy 2025-11-25': [],
-  'http auto 2026-07-28': [],
-  'stdio auto 2025-11-25': LEGACY_CLIENT_MODERN_UPSTREAM,
-  'http auto 2025-11-25': LEGACY_CLIENT_MODERN_UPSTREAM,
+  'http modern 2026-07-28': [],
+  'stdio modern 2025-11-25': LEGACY_CLIENT_MODERN_UPSTREAM,
+  'http modern 2025-11-25': LEGACY_CLIENT_MODERN_UPSTREAM,
   'http legacy 2026-07-28': [
     'server-stateless', 'input-required-result-basic-elicitation',
     'input-required-result-multiple-input-requests', 'input-required-result-capability-check',
