@@ -44,14 +44,7 @@ inline constexpr std::string_view kTraceparent = "traceparent";
 inline constexpr std::string_view kTracestate = "tracestate";
 }  // namespace meta_key
 
-// Modern error codes (spec basic/index §error-codes; -32020..-32099 belong to
-// the specification and must not be used for anything else).
-inline constexpr int kHeaderMismatch = -32020;
-inline constexpr int kMissingRequiredClientCapability = -32021;
-inline constexpr int kUnsupportedProtocolVersion = -32022;
-// Bastion's: a bounded resource is used up (too many open subscriptions).
-// Outside the JSON-RPC reserved range, as 2026-07-28 asks of new codes.
-inline constexpr int kResourceExhausted = -31000;
+// The Modern error codes (HeaderMismatch, ...) are in errors.hpp with the rest.
 
 // The era of a request, from its params and (HTTP only) the
 // MCP-Protocol-Version header ("" on stdio or when absent):

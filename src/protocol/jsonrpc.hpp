@@ -1,5 +1,5 @@
 // JSON-RPC 2.0 framing for MCP: message classification, constructors for
-// responses/errors/notifications, and the standard error codes.
+// responses/errors/notifications. The error codes are in errors.hpp.
 #pragma once
 
 #include <boost/json.hpp>
@@ -8,28 +8,11 @@
 #include <string_view>
 #include <variant>
 
+#include "protocol/errors.hpp"
+
 namespace bastion::protocol {
 
 namespace json = boost::json;
-
-// JSON-RPC 2.0 and MCP error codes.
-inline constexpr int kParseError = -32700;
-inline constexpr int kInvalidRequest = -32600;
-inline constexpr int kMethodNotFound = -32601;
-inline constexpr int kInvalidParams = -32602;
-inline constexpr int kInternalError = -32603;
-// MCP: resource not found (spec 2025-06-18 §resources/errors).
-inline constexpr int kResourceNotFound = -32002;
-// MCP: URL elicitation required (2025-11-25).
-inline constexpr int kUrlElicitationRequired = -32042;
-// Bastion-specific server errors live in the implementation-defined range.
-inline constexpr int kRequestTimeout = -32001;
-inline constexpr int kRequestCancelled = -32800;
-inline constexpr int kUpstreamUnavailable = -32010;
-inline constexpr int kPolicyRejected = -32011;
-inline constexpr int kForbidden = -32012;
-// The audit log cannot record the call (disk full): refused before it runs.
-inline constexpr int kAuditUnavailable = -32013;
 
 // A JSON-RPC error object, carried as a value through the data plane.
 struct RpcError {

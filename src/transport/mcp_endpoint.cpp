@@ -99,7 +99,7 @@ protocol::Expected<McpEndpoint::SessionPtr, Refusal> McpEndpoint::session_for(
   // A session belongs to the client that created it; to anyone else it does
   // not exist.
   if (!s || (s->principal().authenticated && s->principal().client_id != x.principal.client_id))
-    return Refusal{http::status::not_found, -32001, "Session not found", id};
+    return Refusal{http::status::not_found, protocol::kSessionNotFound, "Session not found", id};
   return s;
 }
 

@@ -220,6 +220,8 @@ test('HTTP-level errors carry the request id; initialize is once, alone, per ses
     const r = await post(srv.url, PING, { 'mcp-session-id': 'f'.repeat(32) });
     assert.equal(r.status, 404);
     assert.equal(r.json.id, 99);
+    assert.equal(r.json.error.code, -32001);  // as the reference SDK's server sends it
+    assert.equal(r.json.error.message, 'Session not found');
   });
   await t.test('missing session header, bad Accept, bad protocol version: the id', async () => {
     let r = await post(srv.url, PING, {});
