@@ -79,10 +79,8 @@ int run_bridge(const BridgeOptions& opts) {
     };
   }
   auto channel = std::make_shared<gateway::HttpChannel>(strand, std::move(copts));
-  try {
-    channel->start();
-  } catch (const std::exception& e) {
-    spdlog::error("connect: {}", e.what());
+  if (auto started = channel->start(); !started) {
+    spdlog::error("connect: {}", started.reason());
     return 1;
   }
   // Ids of our client's requests still waiting for an answer.

@@ -15,6 +15,8 @@
 #include <boost/url/url.hpp>
 #include <cctype>
 
+#include "protocol/version.hpp"
+
 namespace bastion::auth {
 
 namespace asio = boost::asio;
@@ -242,7 +244,7 @@ Result<FetchedDocument> safe_fetch(const std::string& start_url, const SafeFetch
     if (h->port != "443") host_header += ":" + h->port;
     req.set(http::field::host, host_header);
     req.set(http::field::accept, o.accept);
-    req.set(http::field::user_agent, "Bastion");
+    req.set(http::field::user_agent, protocol::user_agent());
     beast::flat_buffer buf;
     http::response_parser<http::string_body> parser;
     parser.body_limit(o.max_bytes);

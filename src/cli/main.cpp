@@ -15,17 +15,16 @@
 #include "auth/token_client.hpp"
 #include "cli/commands.hpp"
 #include "config/config.hpp"
+#include "protocol/version.hpp"
 #include "sandbox/descriptors.hpp"
 #include "storage/private_file.hpp"
 
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
-
 int run(int argc, char** argv) {
   using namespace bastion;
   CLI::App cli{"Bastion: one secure endpoint for many sandboxed MCP servers"};
-  cli.set_version_flag("--version", std::string("bastion ") + kVersion);
+  cli.set_version_flag("--version", "bastion " + std::string(protocol::bastion_version()));
   cli.require_subcommand(1);
 
   cli::Common common;

@@ -37,6 +37,12 @@ struct Inbound {
   std::optional<std::int64_t> related;
 };
 
+// Why a channel could not be opened or started, in words an operator can act
+// on (the log, the upstream's last_error() and the client whose call needed it).
+struct ChannelError {
+  std::string reason;
+};
+
 class Channel {
  public:
   virtual ~Channel() = default;

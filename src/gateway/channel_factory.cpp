@@ -51,11 +51,7 @@ ChannelResult open_http(const ChannelRequest& req) {
   const auto& o = req.options;
   auto hc = std::make_shared<HttpChannel>(
       req.executor, HttpChannelOptions{o.url, o.legacy_sse, o.headers, o.max_line_bytes});
-  try {
-    hc->start();
-  } catch (const std::exception& e) {
-    return ChannelError{e.what()};
-  }
+  if (auto started = hc->start(); !started) return started.error();
   spdlog::info("upstream {}: connecting to {}{}", o.name, o.url, o.legacy_sse ? " (HTTP+SSE)" : "");
   return OpenedChannel{hc, {}};
 }

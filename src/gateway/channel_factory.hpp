@@ -37,9 +37,6 @@ struct OpenedChannel {
   std::function<void()> terminate;
 };
 
-struct ChannelError {
-  std::string reason;  // for the log, last_error() and the client whose call needed it
-};
 using ChannelResult = protocol::Expected<OpenedChannel, ChannelError>;
 
 // Called on the upstream's strand for every start. A factory shared by

@@ -10,6 +10,9 @@
 #include <boost/asio/use_future.hpp>
 #include <string>
 
+#include "gateway/channel_factory.hpp"
+#include "gateway/http_channel.hpp"
+#include "gateway/upstream.hpp"
 #include "transport/ndjson.hpp"
 
 namespace bastion::gateway {
@@ -118,6 +121,35 @@ TEST(FdChannel, AFailedWriteClosesTheChannelSoLaterSendsFailAtOnce) {
     EXPECT_FALSE(p.receive());  // the read side ends too
   }
   ::signal(SIGPIPE, old);
+}
+
+// An unusable upstream URL is a launch failure returned as a value, from
+// the parser, the channel and the factory alike: nothing throws, nothing runs.
+TEST(HttpChannel, UnusableUrlIsAnErrorValue) {
+  auto t = parse_http_url("http://127.0.0.1:9/mcp?x=1");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->host, "127.0.0.1");
+  EXPECT_EQ(t->port, "9");
+  EXPECT_EQ(t->path, "/mcp?x=1");
+  EXPECT_EQ(parse_http_url("http://h")->path, "/");
+  for (const char* bad : {"ftp://h/x", "https://h/x", "::not a url::", ""})
+    EXPECT_FALSE(parse_http_url(bad).ok()) << bad;
+  EXPECT_EQ(parse_http_url("ftp://h/x").reason(),
+            "URL 'ftp://h/x': only http:// upstreams are supported");
+
+  asio::io_context ioc;
+  auto hc = std::make_shared<HttpChannel>(ioc.get_executor(), HttpChannelOptions{"ftp://h/x"});
+  auto started = hc->start();
+  ASSERT_FALSE(started.ok());
+  EXPECT_NE(started.reason().find("only http://"), std::string::npos);
+  EXPECT_EQ(ioc.poll(), 0u);  // no writer, no stream was started
+
+  UpstreamOptions o;
+  o.name = "remote";
+  o.url = "ftp://h/x";
+  auto opened = default_channel_factory(o)(ChannelRequest{o, {}, {}, ioc.get_executor()});
+  ASSERT_FALSE(opened.ok());
+  EXPECT_NE(opened.reason().find("only http://"), std::string::npos);
 }
 
 }  // namespace

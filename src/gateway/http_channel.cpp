@@ -18,6 +18,7 @@
 #include "gateway/sse_parser.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/jsonrpc.hpp"
+#include "protocol/version.hpp"
 
 namespace bastion::gateway {
 
@@ -28,11 +29,11 @@ namespace json = boost::json;
 using tcp = asio::ip::tcp;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
-HttpChannel::Target parse_http_url(const std::string& url) {
+protocol::Expected<HttpChannel::Target, ChannelError> parse_http_url(const std::string& url) {
   auto u = boost::urls::parse_uri(url);
-  if (!u) throw std::runtime_error(fmt::format("invalid URL '{}'", url));
+  if (!u) return ChannelError{fmt::format("invalid URL '{}'", url)};
   if (u->scheme() != "http")
-    throw std::runtime_error(fmt::format("URL '{}': only http:// upstreams are supported", url));
+    return ChannelError{fmt::format("URL '{}': only http:// upstreams are supported", url)};
   HttpChannel::Target t;
   t.host = std::string(u->host());
   t.port = u->has_port() ? std::string(u->port()) : "80";
@@ -50,8 +51,10 @@ HttpChannel::HttpChannel(asio::any_io_executor ex, HttpChannelOptions opts)
 
 HttpChannel::~HttpChannel() = default;
 
-void HttpChannel::start() {
-  target_ = parse_http_url(opts_.url);
+protocol::Expected<std::monostate, ChannelError> HttpChannel::start() {
+  auto target = parse_http_url(opts_.url);
+  if (!target) return target.error();
+  target_ = std::move(target.value());
   post_path_ = target_.path;
   auto self = shared_from_this();
   if (opts_.legacy_sse) {
@@ -61,6 +64,7 @@ void HttpChannel::start() {
   }
   asio::co_spawn(
       ex_, [self] { return self->writer(); }, asio::detached);
+  return std::monostate{};
 }
 
 bool HttpChannel::send(json::object msg) { return out_->push(std::move(msg)); }
@@ -217,6 +221,7 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
   }
   http::request<http::string_body> req{http::verb::post, path, 11};
   req.set(http::field::host, target_.host);
+  req.set(http::field::user_agent, protocol::user_agent());
   req.set(http::field::content_type, "application/json");
   req.set(http::field::accept, "application/json, text/event-stream");
   if (!sid.empty()) req.set("Mcp-Session-Id", sid);
@@ -434,6 +439,7 @@ asio::awaitable<void> HttpChannel::get_stream(std::string path, bool legacy) {
     } else {
       http::request<http::empty_body> req{http::verb::get, path, 11};
       req.set(http::field::host, target_.host);
+      req.set(http::field::user_agent, protocol::user_agent());
       req.set(http::field::accept, "text/event-stream");
       {
         std::lock_guard lk(mu_);

@@ -14,8 +14,10 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "gateway/channel.hpp"
+#include "protocol/expected.hpp"
 
 namespace bastion::gateway {
 
@@ -34,9 +36,9 @@ class HttpChannel : public Channel, public std::enable_shared_from_this<HttpChan
  public:
   HttpChannel(boost::asio::any_io_executor ex, HttpChannelOptions opts);
   ~HttpChannel() override;
-  // Parses the URL and (legacy mode) opens the SSE stream; throws
-  // std::runtime_error with the reason when the URL is unusable.
-  void start();
+  // Parses the URL and (legacy mode) opens the SSE stream; an unusable URL
+  // is an error value (nothing is started then).
+  protocol::Expected<std::monostate, ChannelError> start();
 
   bool send(boost::json::object msg) override;
   boost::asio::awaitable<std::optional<Inbound>> receive() override;
@@ -80,7 +82,8 @@ class HttpChannel : public Channel, public std::enable_shared_from_this<HttpChan
   std::string reason_;
 };
 
-// Exposed for tests: "http://h:p/x" → {h, p, /x}. Throws on other schemes.
-HttpChannel::Target parse_http_url(const std::string& url);
+// Exposed for tests: "http://h:p/x" → {h, p, /x}; other schemes and
+// malformed URLs are an error naming the URL.
+protocol::Expected<HttpChannel::Target, ChannelError> parse_http_url(const std::string& url);
 
 }  // namespace bastion::gateway

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "gateway/trace_context.hpp"
+#include "protocol/version.hpp"
 #include "server/session.hpp"
 
 namespace bastion::gateway {
@@ -52,7 +53,9 @@ bool has_cap(const json::object& caps, Kind k) {
 
 // Built outside coroutines: GCC 12 rejects braced initializers with string
 // literals inside coroutine bodies.
-json::object gateway_client_info() { return {{"name", "bastion"}, {"version", "0.1.0"}}; }
+json::object gateway_client_info() {
+  return {{"name", "bastion"}, {"version", protocol::bastion_version()}};
+}
 
 }  // namespace
 

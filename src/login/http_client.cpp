@@ -11,6 +11,8 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 
+#include "protocol/version.hpp"
+
 namespace bastion::login {
 
 namespace asio = boost::asio;
@@ -36,7 +38,7 @@ auth::Result<HttpReply> exchange(Stream& stream, const HttpCall& call, const std
   http::request<http::string_body> req{call.method == "POST" ? http::verb::post : http::verb::get,
                                        target, 11};
   req.set(http::field::host, host);
-  req.set(http::field::user_agent, "bastion");
+  req.set(http::field::user_agent, protocol::user_agent());
   req.set(http::field::accept, "application/json");
   for (const auto& [k, v] : call.headers) req.set(k, v);
   if (call.method == "POST") {

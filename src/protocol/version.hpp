@@ -1,4 +1,5 @@
-// MCP protocol versions Bastion speaks and how it negotiates among them.
+// MCP protocol versions Bastion speaks and how it negotiates among them, and
+// Bastion's own version.
 #pragma once
 
 #include <array>
@@ -11,6 +12,12 @@ inline constexpr std::array<std::string_view, 3> kSupportedVersions = {"2025-11-
                                                                        "2025-03-26"};
 // Assumed by Streamable HTTP when a request carries no MCP-Protocol-Version.
 inline constexpr std::string_view kDefaultHttpVersion = "2025-03-26";
+
+// Bastion's own version ("0.1.0"), from CMake's project(VERSION): what
+// --version prints, serverInfo and the gateway's clientInfo carry.
+std::string_view bastion_version();
+// "bastion/0.1.0": the User-Agent of every HTTP request Bastion makes.
+std::string_view user_agent();
 
 bool is_supported_version(std::string_view v);
 

@@ -23,6 +23,7 @@
 #include "protocol/jsonrpc.hpp"
 #include "protocol/principal.hpp"
 #include "protocol/sealed_state.hpp"
+#include "protocol/version.hpp"
 #include "server/backend.hpp"
 #include "server/filter.hpp"
 #include "server/subscriptions.hpp"
@@ -34,7 +35,7 @@ class Session;
 struct EngineOptions {
   std::string server_name = "bastion";
   std::string server_title = "Bastion MCP gateway";
-  std::string server_version = "0.1.0";
+  std::string server_version{protocol::bastion_version()};
   std::string instructions;                                 // empty: omitted
   std::size_t page_size = 100;                              // items per list page
   std::chrono::milliseconds client_request_timeout{60000};  // sampling/elicitation/roots
