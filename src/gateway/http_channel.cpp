@@ -376,6 +376,7 @@ asio::awaitable<std::string> HttpChannel::resume(json::value id,
     ::fcntl(stream.socket().native_handle(), F_SETFD, FD_CLOEXEC);
     http::request<http::empty_body> req{http::verb::get, target_.path, 11};
     req.set(http::field::host, target_.host);
+    req.set(http::field::user_agent, protocol::user_agent());
     req.set(http::field::accept, "text/event-stream");
     {
       std::lock_guard lk(mu_);
