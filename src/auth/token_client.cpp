@@ -14,6 +14,7 @@
 
 #include "auth/jwk.hpp"
 #include "auth/server.hpp"
+#include "protocol/version.hpp"
 
 namespace bastion::auth {
 
@@ -75,7 +76,7 @@ Result<HttpResponse> roundtrip(const Target& t, http::request<http::string_body>
   asio::io_context ioc;
   beast::tcp_stream stream(ioc);
   req.set(http::field::host, t.host + ":" + t.port);
-  req.set(http::field::user_agent, "bastion");
+  req.set(http::field::user_agent, protocol::user_agent());
   req.prepare_payload();
   std::optional<Result<HttpResponse>> out;
   auto run = [&]() -> asio::awaitable<void> { out = co_await exchange(stream, t, req, max_bytes); };
