@@ -208,11 +208,25 @@ Result<ProcessHandle> spawn(const ProcessSpec& spec) {
     sigemptyset(&all);
     ::sigprocmask(SIG_SETMASK, &all, nullptr);
     for (int s = 1; s < NSIG; ++s) ::signal(s, SIG_DFL);
-    // 1. cgroups, while we still have Bastion's rights.
+    // 1. stdio on the pipes (moved clear of 0-2 first, in case Bastion was
+    // started with one of them closed), then nothing else but `keep`. First,
+    // before RLIMIT_NOFILE is lowered: with more connections open than the
+    // server's open_files limit, Bastion's descriptors are numbered above it
+    // and F_DUPFD to such a number would fail (EINVAL) after the limit.
+    int s0 = ::fcntl(in[0], F_DUPFD, high);
+    int s1 = ::fcntl(out[1], F_DUPFD, high);
+    int s2 = ::fcntl(err[1], F_DUPFD, high);
+    if (s0 < 0 || s1 < 0 || s2 < 0) fail_child(sfd, kDescriptors, 0, errno);
+    if (::dup2(s0, 0) < 0 || ::dup2(s1, 1) < 0 || ::dup2(s2, 2) < 0)
+      fail_child(sfd, kDescriptors, 1, errno);
+    for (int fd : setup.inherit_fds)
+      if (::fcntl(fd, F_SETFD, 0) != 0) fail_child(sfd, kDescriptors, 2, errno);
+    if (int e = close_fds_except(keep.data(), keep.size())) fail_child(sfd, kDescriptors, 3, e);
+    // 2. cgroups, while we still have Bastion's rights.
     for (std::size_t i = 0; i < setup.cgroup_procs.size(); ++i)
       if (int e = write_file(setup.cgroup_procs[i].c_str(), "0", 1))
         fail_child(sfd, kCgroup, static_cast<int>(i), e);
-    // 2. resource limits.
+    // 3. resource limits.
     for (std::size_t i = 0; i < setup.rlimits.size(); ++i) {
       struct rlimit rl {
         setup.rlimits[i].second, setup.rlimits[i].second
@@ -220,7 +234,7 @@ Result<ProcessHandle> spawn(const ProcessSpec& spec) {
       if (::setrlimit(setup.rlimits[i].first, &rl) != 0)
         fail_child(sfd, kRlimit, static_cast<int>(i), errno);
     }
-    // 3. the server's user; no supplementary groups of Bastion's survive.
+    // 4. the server's user; no supplementary groups of Bastion's survive.
     if (setup.user) {
       if (::setgroups(0, nullptr) != 0) fail_child(sfd, kSetgroups, 0, errno);
       if (::setresgid(setup.user->gid, setup.user->gid, setup.user->gid) != 0)
@@ -237,11 +251,11 @@ Result<ProcessHandle> spawn(const ProcessSpec& spec) {
     if (::getppid() != parent) fail_child(sfd, kDeathSignal, 0, 0);
     if (setup.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
       fail_child(sfd, kNoNewPrivs, 0, errno);
-    // 4. what the server needs, as the server's user.
+    // 5. what the server needs, as the server's user.
     for (std::size_t i = 0; i < setup.access.size(); ++i)
       if (::access(setup.access[i].path.c_str(), setup.access[i].mode) != 0)
         fail_child(sfd, kAccess, static_cast<int>(i), errno);
-    // 5. a user namespace whose process count is this server's alone.
+    // 6. a user namespace whose process count is this server's alone.
     if (setup.nproc_userns) {
       // A uid change made us non-dumpable, which makes our /proc files
       // root's: we could not write our own uid_map. exec resets it anyway.
@@ -257,17 +271,6 @@ Result<ProcessHandle> spawn(const ProcessSpec& spec) {
       };
       if (::setrlimit(RLIMIT_NPROC, &rl) != 0) fail_child(sfd, kNproc, 0, errno);
     }
-    // 6. stdio on the pipes (moved clear of 0-2 first, in case Bastion was
-    // started with one of them closed), then nothing else but `keep`.
-    int s0 = ::fcntl(in[0], F_DUPFD, high);
-    int s1 = ::fcntl(out[1], F_DUPFD, high);
-    int s2 = ::fcntl(err[1], F_DUPFD, high);
-    if (s0 < 0 || s1 < 0 || s2 < 0) fail_child(sfd, kDescriptors, 0, errno);
-    if (::dup2(s0, 0) < 0 || ::dup2(s1, 1) < 0 || ::dup2(s2, 2) < 0)
-      fail_child(sfd, kDescriptors, 1, errno);
-    for (int fd : setup.inherit_fds)
-      if (::fcntl(fd, F_SETFD, 0) != 0) fail_child(sfd, kDescriptors, 2, errno);
-    if (int e = close_fds_except(keep.data(), keep.size())) fail_child(sfd, kDescriptors, 3, e);
     // 7.
     if (!spec.cwd.empty() && ::chdir(spec.cwd.c_str()) != 0) fail_child(sfd, kChdir, 0, errno);
     ::execve(program->c_str(), argv.data(), envp.data());

@@ -2,12 +2,14 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "storage/temp_dir.hpp"
 
@@ -52,6 +54,22 @@ TEST(Spawn, TheChildSeesOnlyStdioAndWhatItIsGiven) {
   EXPECT_LE(fds.size(), 5u) << out;  // 0 1 2, given, ls's own
   ::close(stray);
   ::close(given);
+}
+
+TEST(Spawn, StartsWhenBastionHoldsMoreDescriptorsThanTheServersLimit) {
+  // Under load Bastion holds thousands of connections, so its pipes are
+  // numbered above a server's open_files limit; the child used to lower
+  // RLIMIT_NOFILE first and then fail to move its pipes (EINVAL), so no
+  // upstream could start while many clients were connected.
+  std::vector<int> held;
+  for (int i = 0; i < 300; ++i) held.push_back(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  ASSERT_GT(held.back(), 256);
+  auto spec = sh("echo started; ls /proc/self/fd | wc -l");
+  spec.setup.rlimits = {{RLIMIT_NOFILE, 64}};
+  auto [out, status] = run(spec);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(out.substr(0, 8), "started\n") << out;
+  for (int fd : held) ::close(fd);
 }
 
 TEST(Spawn, EnvironmentIsExactlyTheSpecs) {
