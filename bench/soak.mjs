@@ -239,6 +239,7 @@ log(`upstream processes now: ${ups.length} (${ups.map((p) => cmdline(p).split(' 
 
 // kill -9 of Bastion under load; every acknowledged call must have its record.
 const killAt = Date.now();
+const bastionLog = bastion.stderrText;
 process.kill(bastion.pid, 'SIGKILL');
 recordAcks = false;
 await new Promise((r) => bastion.once('exit', r));
@@ -286,6 +287,9 @@ const cgroupsAfter = cgroups();
 log(`after a restart and a clean stop: audit verify: ${verify2}; cgroups left: ${cgroupsAfter.length}`);
 
 const undocumented = [...stats.errors].filter(([k]) => /UNDOCUMENTED|UNEXPECTED/.test(k));
+// A run where (almost) nothing was answered proves nothing: it fails.
+const starved = stats.ok < stats.calls / 2;
+if (starved) log(`only ${stats.ok} of ${stats.calls} calls answered; Bastion's log ends: ${bastionLog.slice(-2000)}`);
 console.log(`# Soak and faults (bench/soak)
 
 Run ${new Date(killAt).toISOString()}, \`uptime\`: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; ${SESSIONS} sessions, ${DURATION} s,
@@ -298,7 +302,7 @@ ${report.map((l) => `- ${l}`).join('\n')}
 | answered | ${stats.ok} |
 ${[...stats.errors].sort((a, b) => b[1] - a[1]).map(([k, v]) => `| ${k} | ${v} |`).join('\n')}
 
-Verdict: ${undocumented.length === 0 ? 'no error outside the documented ones' : `${undocumented.length} kinds of undocumented error`};
+Verdict: ${starved ? 'FAILED: most calls were not answered; ' : ''}${undocumented.length === 0 ? 'no error outside the documented ones' : `${undocumented.length} kinds of undocumented error`};
 RSS ${calm.rss <= warm.rss * 1.25 + 8192 ? 'flat' : 'GREW'} (${warm.rss} -> ${calm.rss} KiB);
 descriptors ${calm.fds <= warm.fds + 16 ? 'flat' : 'GREW'} (${warm.fds} -> ${calm.fds});
 ${orphans.length === 0 ? 'no' : orphans.length} leaked process(es); ${cgroupsAfter.length === 0 ? 'no' : cgroupsAfter.length} leaked cgroup(s);
@@ -306,4 +310,4 @@ audit verify ${vcode === 0 ? 'passes' : 'FAILS'} after kill -9; ${lost.length ==
 `);
 if (tmpfs) execFileSync('umount', [auditDir]);
 rmSync(work, { recursive: true, force: true });
-process.exit(undocumented.length || lost.length || vcode || orphans.length || cgroupsAfter.length ? 1 : 0);
+process.exit(starved || undocumented.length || lost.length || vcode || orphans.length || cgroupsAfter.length ? 1 : 0);
