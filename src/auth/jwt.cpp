@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "auth/token_cache.hpp"
 #include "protocol/jsonrpc.hpp"
 
 namespace bastion::auth {
@@ -72,7 +73,11 @@ TokenValidator::TokenValidator(ValidatorOptions options, std::vector<TrustedIssu
     : options_(std::move(options)),
       issuers_(std::move(issuers)),
       is_revoked_(std::move(is_revoked)),
-      clock_(std::move(clock)) {}
+      clock_(std::move(clock)),
+      cache_(std::make_shared<VerifiedTokenCache>(options_.verified_cache_entries)) {}
+
+void TokenValidator::clear_cache() const { cache_->clear(); }
+std::size_t TokenValidator::cached_tokens() const { return cache_->size(); }
 
 namespace {
 
@@ -157,6 +162,43 @@ Result<json::object> peek_claims(std::string_view token) {
 
 Result<AccessToken> TokenValidator::validate(std::string_view token) const {
   if (token.size() > options_.max_token_bytes) return fail("token too large");
+  if (cache_->capacity() == 0) {
+    VerifiedBy by;
+    auto t = validate_uncached(token, &by);
+    if (!t) return t;
+    return admit(by.issuer, std::move(t.value()));
+  }
+  const auto digest = VerifiedTokenCache::digest(token);
+  if (auto hit = cache_->find(digest)) {
+    // What the signature proved still holds; what time, a revocation or a key
+    // change can undo is checked again now.
+    const AccessToken& t = hit->token;
+    if (t.exp <= clock_() - options_.clock_skew.count()) {
+      cache_->erase(digest);
+      return fail("token expired");
+    }
+    if (issuers_[hit->issuer].find_key(hit->kid) == hit->key) {
+      if (is_revoked_ && is_revoked_(t.jti)) return fail("token revoked");
+      return admit(hit->issuer, t);
+    }
+    // The key is gone or was replaced: forget it, and verify from scratch.
+    cache_->erase(digest);
+  }
+  const std::uint64_t generation = cache_->generation();
+  VerifiedBy by;
+  auto t = validate_uncached(token, &by);
+  if (!t) return t;
+  auto entry = std::make_shared<VerifiedTokenCache::Entry>();
+  entry->token = t.value();
+  entry->issuer = by.issuer;
+  entry->kid = std::move(by.kid);
+  entry->key = std::move(by.key);
+  cache_->insert(digest, std::move(entry), generation);
+  return admit(by.issuer, std::move(t.value()));
+}
+
+Result<AccessToken> TokenValidator::validate_uncached(std::string_view token,
+                                                      VerifiedBy* by) const {
   auto header = jws_peek_header(token, options_.max_token_bytes);
   if (!header) return header.error();
   const json::string* kid = str_claim(header.value(), "kid");
@@ -178,6 +220,7 @@ Result<AccessToken> TokenValidator::validate(std::string_view token) const {
   if (!issuer) return fail("wrong issuer");
   std::shared_ptr<const Key> key = issuer->find_key(*kid);
   if (!key) return fail("unknown signing key");
+  *by = VerifiedBy{static_cast<std::size_t>(issuer - issuers_.data()), std::string(*kid), key};
   if (key->symmetric() && !issuer->own)
     return fail("symmetric keys are only trusted for our own tokens");
 
@@ -263,8 +306,14 @@ Result<AccessToken> TokenValidator::validate(std::string_view token) const {
     if (!it->value().is_string()) return fail("scope is not a string");
     t.scopes = split_scopes(it->value().get_string());
   }
-  if (issuer->admit) {
-    auto ok = issuer->admit(t);
+  return t;
+}
+
+Result<AccessToken> TokenValidator::admit(std::size_t issuer, AccessToken t) const {
+  // Run on every use, cached or not: a client removed or narrowed since the
+  // token was verified loses it at once.
+  if (const auto& admit = issuers_[issuer].admit) {
+    auto ok = admit(t);
     if (!ok) return ok.error();
   }
   return t;

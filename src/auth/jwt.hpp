@@ -76,7 +76,13 @@ struct ValidatorOptions {
   std::string audience;  // required in `aud`
   std::chrono::seconds clock_skew{60};
   std::size_t max_token_bytes = kDefaultMaxTokenBytes;
+  // Tokens remembered after a successful validation (by SHA-256 digest, LRU),
+  // so a repeated token skips the signature check; expiry, revocation and the
+  // key are still checked on every use. 0 turns the cache off.
+  std::size_t verified_cache_entries = 10000;
 };
+
+class VerifiedTokenCache;
 
 class TokenValidator {
  public:
@@ -85,12 +91,27 @@ class TokenValidator {
                  Clock clock = system_now);
 
   Result<AccessToken> validate(std::string_view token) const;
+  // Forgets every remembered token (the next use of each is verified again).
+  void clear_cache() const;
+  std::size_t cached_tokens() const;
 
  private:
+  struct VerifiedBy {
+    std::size_t issuer = 0;
+    std::string kid;
+    std::shared_ptr<const Key> key;
+  };
+  // The full check but the issuer's admit; `by` says which issuer and key
+  // verified it (cached with the token).
+  Result<AccessToken> validate_uncached(std::string_view token, VerifiedBy* by) const;
+  // The issuer's last word (admit), on every use.
+  Result<AccessToken> admit(std::size_t issuer, AccessToken t) const;
+
   ValidatorOptions options_;
   std::vector<TrustedIssuer> issuers_;
   std::function<bool(std::string_view)> is_revoked_;
   Clock clock_;
+  std::shared_ptr<VerifiedTokenCache> cache_;
 };
 
 // Reads the NumericDate claim `name` (RFC 7519 §2): nullopt when absent; an

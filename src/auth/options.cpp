@@ -214,6 +214,9 @@ Options options_from_json(const boost::json::object& o) {
       opt.failure_audit_interval = std::chrono::seconds(get_int(v, k, 1, 86400));
     } else if (k == "max_token_bytes") {
       opt.max_token_bytes = static_cast<std::size_t>(get_int(v, k, 512));
+    } else if (k == "token_cache") {
+      opt.token_cache = static_cast<std::size_t>(get_int(v, k, 0));
+      if (opt.token_cache > 1'000'000) bad(k, "at most 1000000 tokens");
     } else if (k == "realm") {
       opt.realm = get_string(v, k);
       if (opt.realm.find('"') != std::string::npos) bad(k, "must not contain '\"'");

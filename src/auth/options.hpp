@@ -109,6 +109,11 @@ struct Options {
   std::chrono::seconds failure_audit_interval{60};
   // Largest token accepted anywhere (header, form field).
   std::size_t max_token_bytes = 8192;
+  // Access tokens remembered after their signature checked out (by SHA-256,
+  // least recently used evicted), so a client's repeated token is not
+  // verified again on every request. Expiry, revocation and the signing key
+  // are still checked on each use. 0 turns it off.
+  std::size_t token_cache = 10000;
   // Realm for WWW-Authenticate: Basic on client-auth failures.
   std::string realm = "bastion";
   // The authorization code flow: lifetimes, registration, client metadata

@@ -74,7 +74,8 @@ AuthServer::AuthServer(Options options, Clock clock, FetchFn fetch)
   validator_ = std::make_unique<TokenValidator>(
       ValidatorOptions{.audience = options_.effective_audience(),
                        .clock_skew = options_.clock_skew,
-                       .max_token_bytes = options_.max_token_bytes},
+                       .max_token_bytes = options_.max_token_bytes,
+                       .verified_cache_entries = options_.token_cache},
       std::move(issuers), [rl](std::string_view jti) { return rl->is_revoked(jti); }, clock_);
   managed_ = std::make_unique<ManagedClients>(options_.data_dir / "managed_clients", clock_);
   last_prune_ = clock_();
