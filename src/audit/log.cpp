@@ -411,56 +411,105 @@ void AuditLog::absorb_line_locked(std::string_view line) {
   }
 }
 
-std::uint64_t AuditLog::append(json::object event) {
-  sanitize_event(event);  // outside the lock: it only reads the event
-  std::lock_guard lock(mu_);
-  Turn turn(*this);
-  if (!write_record_locked(std::move(event))) return 0;
-  std::uint64_t seq = seq_;
-  if (since_checkpoint_ >= options_.checkpoint_every) checkpoint_locked("periodic", false);
-  if (file_bytes_ >= options_.max_file_bytes && steady::now() >= next_rotate_try_) rotate_locked();
-  return seq;
-}
+namespace {
 
-bool AuditLog::write_record_locked(json::object event) {
-  // {"seq":N,"ts":"...", <the event's members>, "prev":"..."}: framed by hand
-  // so the event object is serialized once, not copied into a new one.
+// The event's members as JSON, without the members the framing adds.
+std::string event_body(json::object& event) {
   event.erase("seq");
   event.erase("ts");
   event.erase("prev");
-  std::string body = json::serialize(event);
-  std::string line = fmt::format(R"({{"seq":{},"ts":"{}")", seq_ + 1, now_iso8601());
+  return json::serialize(event);
+}
+
+// {"seq":N,"ts":"...", <the event's members>, "prev":"..."}: framed by hand so
+// the event is serialized once, not copied into a new object. Appends the
+// line without its newline to `out`.
+void frame_record(std::string& out, std::uint64_t seq, std::string_view ts, std::string_view body,
+                  const merkle::Hash& prev) {
+  fmt::format_to(std::back_inserter(out), R"({{"seq":{},"ts":"{}")", seq, ts);
   if (body.size() > 2) {
-    line += ',';
-    line.append(body, 1, body.size() - 2);
+    out += ',';
+    out.append(body.substr(1, body.size() - 2));
   }
-  line += R"(,"prev":")";
-  line += merkle::to_hex(prev_);
-  line += "\"}";
-  auto hash = merkle::leaf_hash(line);
-  line += '\n';
+  out += R"(,"prev":")";
+  out += merkle::to_hex(prev);
+  out += "\"}";
+}
+
+}  // namespace
+
+std::uint64_t AuditLog::append(json::object event) {
+  // Outside the lock: sanitizing and serializing touch only the event.
+  sanitize_event(event);
+  Pending mine{event_body(event)};
+  {
+    std::lock_guard q(queue_mu_);
+    queue_.push_back(&mine);
+  }
+  std::lock_guard lock(mu_);
+  // The caller that held mu_ before us may have written ours with its own.
+  if (mine.done) return mine.seq;
+  {
+    std::lock_guard q(queue_mu_);
+    batch_.swap(queue_);
+  }
+  Turn turn(*this);
+  write_batch_locked(batch_);
+  for (Pending* p : batch_) p->done = true;
+  batch_.clear();
+  if (mine.seq == 0) return 0;
+  if (since_checkpoint_ >= options_.checkpoint_every) checkpoint_locked("periodic", false);
+  if (file_bytes_ >= options_.max_file_bytes && steady::now() >= next_rotate_try_) rotate_locked();
+  return mine.seq;
+}
+
+bool AuditLog::write_record_locked(json::object event) {
+  Pending one{event_body(event)};
+  return write_batch_locked({&one});
+}
+
+bool AuditLog::write_batch_locked(const std::vector<Pending*>& batch) {
+  if (batch.empty()) return true;
+  const std::string ts = now_iso8601();
+  std::string& buf = batch_buf_;
+  buf.clear();
+  // Each line's hash is the next one's prev: framed in order, hashed as we go.
+  std::vector<merkle::Hash> hashes;
+  hashes.reserve(batch.size());
+  merkle::Hash prev = prev_;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    std::size_t start = buf.size();
+    frame_record(buf, seq_ + 1 + i, ts, batch[i]->body, prev);
+    prev = merkle::leaf_hash(std::string_view(buf).substr(start));
+    hashes.push_back(prev);
+    buf += '\n';
+  }
   // Renewed at half the reserve, so the records of calls already running
   // still fit when it cannot be.
-  if (reserve_supported_ && file_bytes_ + line.size() + options_.reserve_bytes / 2 > reserved_to_)
+  if (reserve_supported_ && file_bytes_ + buf.size() + options_.reserve_bytes / 2 > reserved_to_)
     renew_reserve_locked();
-  if (int err = write_all(fd_, line)) {
-    // Nothing of a failed record may stay: the next one would follow a
+  if (int err = write_all(fd_, buf)) {
+    // Nothing of a failed batch may stay: the next record would follow a
     // torn line.
     if (::ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0)
       spdlog::error("audit: cannot cut a partly written record off {}: {}",
                     (options_.dir / kActive).string(), std::strerror(errno));
-    ++failures_;
-    ++failed_writes_;
-    metrics::Metrics::global().add("bastion_audit_write_failures_total", "");
+    failures_ += batch.size();
+    failed_writes_ += batch.size();
+    metrics::Metrics::global().add("bastion_audit_write_failures_total", "",
+                                   static_cast<double>(batch.size()));
     set_unavailable_locked(fmt::format("cannot write record {} to {}: {}", seq_ + 1,
                                        (options_.dir / kActive).string(), std::strerror(err)));
+    for (Pending* p : batch) p->seq = 0;
     return false;
   }
-  ++seq_;
-  prev_ = hash;
-  range_.append(hash);
-  file_bytes_ += line.size();
-  ++since_checkpoint_;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    batch[i]->seq = ++seq_;
+    range_.append(hashes[i]);
+  }
+  prev_ = hashes.back();
+  file_bytes_ += buf.size();
+  since_checkpoint_ += batch.size();
   dirty_ = true;
   if (options_.sync == AuditOptions::Sync::kAlways) {
     ::fdatasync(fd_);

@@ -36,6 +36,11 @@
 // answered survives `kill -9`; `sync` chooses when it also reaches the disk
 // (fdatasync per record, or every sync_interval).
 //
+// Group commit: concurrent append()s queue their serialized records; whoever
+// holds the writer mutex next frames every queued record (seq, ts, prev) and
+// writes them with one write(2) (and with `sync: always`, one fdatasync and
+// one signed head), and each caller returns once its own record is written.
+//
 // Disk full: the writer keeps `reserve_bytes` allocated ahead of the active
 // file's end (fallocate). When that reserve cannot be renewed, or a write
 // fails, available() turns false: the audit filter then refuses new calls
@@ -160,6 +165,15 @@ class AuditLog {
   void absorb_line_locked(std::string_view line);
   // False when the record could not be written (nothing of it stays).
   bool write_record_locked(boost::json::object rec);
+  // A record waiting in the group-commit queue (lives on its caller's stack).
+  struct Pending {
+    std::string body;       // the serialized event
+    std::uint64_t seq = 0;  // set when written; 0 when it could not be
+    bool done = false;      // written (or failed) by whichever caller held mu_
+  };
+  // Frames and writes `batch` with one write(2); false (nothing of it stays)
+  // when it could not be written.
+  bool write_batch_locked(const std::vector<Pending*>& batch);
   // Writes a checkpoint when records came since the last one, or always with
   // `force`. `reason` "shutdown" marks a clean stop for the next start.
   bool checkpoint_locked(std::string_view reason, bool force);
@@ -181,6 +195,11 @@ class AuditLog {
   std::optional<AuditKey> key_;
 
   mutable std::mutex mu_;
+  // The group-commit queue; taken only briefly, with or without mu_.
+  std::mutex queue_mu_;
+  std::vector<Pending*> queue_;
+  std::vector<Pending*> batch_;  // under mu_: the batch being written
+  std::string batch_buf_;        // under mu_: its lines, reused
   int fd_ = -1;
   int head_fd_ = -1;
   std::optional<WriterLock> writers_;  // audit.lock and audit.writers
