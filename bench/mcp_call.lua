@@ -6,6 +6,8 @@ local sessions = {}
 for s in string.gmatch(os.getenv("BASTION_SESSIONS") or "", "[^,]+") do
   sessions[#sessions + 1] = s
 end
+-- BENCH_TOKEN, when set, is sent as a bearer token on every request.
+local token = os.getenv("BENCH_TOKEN")
 local body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello from wrk"}}}'
 local n = 0
 
@@ -21,12 +23,14 @@ end
 function request()
   i = i + 1
   local sid = sessions[(i % #sessions) + 1]
-  return wrk.format("POST", "/mcp", {
+  local headers = {
     ["Content-Type"] = "application/json",
     ["Accept"] = "application/json, text/event-stream",
     ["MCP-Protocol-Version"] = "2025-11-25",
     ["Mcp-Session-Id"] = sid,
-  }, body)
+  }
+  if token and token ~= "" then headers["Authorization"] = "Bearer " .. token end
+  return wrk.format("POST", "/mcp", headers, body)
 end
 
 local bad = 0
