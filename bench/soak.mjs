@@ -113,7 +113,7 @@ const stats = { calls: 0, ok: 0, errors: new Map(), acked: [] };
 const count = (kind) => stats.errors.set(kind, (stats.errors.get(kind) ?? 0) + 1);
 // Errors the documentation names for these faults (docs/operations.md):
 const DOCUMENTED = new Map([
-  [-32010, 'upstream unavailable (restarting)'], [-32001, 'request timeout (hung upstream)'],
+  [-32010, 'upstream unavailable (restarting)'], [-31001, 'request timeout (hung upstream)'], [-32001, 'request timeout (before the error codes were split)'],
   [-32013, 'audit log unavailable (disk full)'], [-32603, 'internal error'],
 ]);
 let running = true;
