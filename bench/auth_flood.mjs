@@ -1,0 +1,95 @@
+// bench/auth_flood.mjs: tools/call latency while clients flood the token
+// endpoint with wrong secrets (issue 11: "p99 under a wrong-secret flood
+// stays within 2x of idle"). Bastion runs with OAuth on; 4 callers with a
+// valid token call the testkit's echo, interleaved rounds of idle and flood
+// (4 flooders posting wrong client secrets as fast as they are answered).
+// The lockout is relaxed so that every wrong secret costs an argon2id check
+// (the worst case for the hash pool); a second run keeps the default
+// lockout. Prints a Markdown table.
+//   BASTION_BIN=build/src/cli/bastion node bench/auth_flood.mjs [--rounds 3] [--calls 1500]
+import os from 'node:os';
+import { authYaml, fetchToken, initialize, newClient, startWithConfig } from '../tests/integration/lib/bastion.mjs';
+
+const arg = (n, d) => { const i = process.argv.indexOf(`--${n}`); return i > 0 ? Number(process.argv[i + 1]) : d; };
+const ROUNDS = arg('rounds', 3);
+const CALLS = arg('calls', 1500);
+const CALLERS = 4;
+const FLOODERS = 4;
+
+const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
+const median = (xs) => pct(xs, 0.5);
+
+async function run(lockoutYaml) {
+  const c = newClient('bench-caller');
+  const s = await startWithConfig(`testkit: {enabled: true}\naudit: {enabled: false}\n${authYaml([c], { extra: lockoutYaml })}`);
+  try {
+    const { access_token } = await fetchToken(s.base, c);
+    const auth = { authorization: `Bearer ${access_token}` };
+    const { sid, version } = await initialize(s.url, '2025-11-25', auth);
+    const h = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...auth,
+      'mcp-session-id': sid, 'mcp-protocol-version': version };
+    let id = 10;
+    const call = async () => {
+      const t = process.hrtime.bigint();
+      const r = await fetch(s.url, { method: 'POST', headers: h,
+        body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x' } } }) });
+      await r.text();
+      if (r.status !== 200) throw new Error(`tools/call ${r.status}`);
+      return Number(process.hrtime.bigint() - t) / 1e6;
+    };
+    const measure = async () => {
+      const lat = [];
+      await Promise.all(Array.from({ length: CALLERS }, async () => {
+        for (let i = 0; i < CALLS / CALLERS; i++) lat.push(await call());
+      }));
+      return lat;
+    };
+    const flood = (stop, counts) => Array.from({ length: FLOODERS }, async (_, k) => {
+      while (!stop.done) {
+        const r = await fetch(`${s.base}/oauth2/token`, { method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded',
+            authorization: `Basic ${Buffer.from(`${c.id}:wrong-${k}-${Math.random()}`).toString('base64')}` },
+          body: 'grant_type=client_credentials' });
+        await r.text();
+        counts[r.status] = (counts[r.status] ?? 0) + 1;
+      }
+    });
+    await measure(); // warm-up
+    const idle = [], flooded = [];
+    const counts = {};
+    for (let r = 0; r < ROUNDS; r++) {
+      const a = await measure();
+      idle.push({ p50: median(a), p99: pct(a, 0.99) });
+      const stop = { done: false };
+      const flooders = flood(stop, counts);
+      await new Promise((res) => setTimeout(res, 300));
+      const b = await measure();
+      stop.done = true;
+      await Promise.all(flooders);
+      flooded.push({ p50: median(b), p99: pct(b, 0.99) });
+    }
+    return { idle, flooded, counts };
+  } finally {
+    await s.stop();
+  }
+}
+
+const rows = [];
+for (const [label, yaml] of [
+  ['every wrong secret hashed (lockout relaxed)', '  lockout: {free_failures: 1000000, source_free_failures: 1000000, client_free_failures: 1000000}\n'],
+  ['default lockout (429 after 5 failures)', ''],
+]) {
+  const { idle, flooded, counts } = await run(yaml);
+  const f = (xs, k) => xs.map((x) => x[k].toFixed(2)).join(' / ');
+  const ratio = median(flooded.map((x) => x.p99)) / median(idle.map((x) => x.p99));
+  rows.push(`| ${label} | ${f(idle, 'p50')} | ${f(idle, 'p99')} | ${f(flooded, 'p50')} | ${f(flooded, 'p99')} | ${ratio.toFixed(2)}x | ${Object.entries(counts).map(([k, v]) => `${k}: ${v}`).join(', ')} |`);
+}
+console.log(`## tools/call under a wrong-secret flood (bench/auth_flood.mjs)
+
+${new Date().toISOString()}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; ${CALLERS} callers x ${CALLS / CALLERS} calls per window,
+${FLOODERS} flooders, ${ROUNDS} interleaved rounds (idle, flood); latencies in ms per round.
+
+| token endpoint | idle p50 | idle p99 | flood p50 | flood p99 | p99 flood/idle (medians) | flood answers |
+|---|---|---|---|---|---|---|
+${rows.join('\n')}
+`);
