@@ -282,7 +282,7 @@ await s.connect(new StdioServerTransport());
   const srv = await startWithConfig(yaml);
   try {
     const r = await modern(srv.url, 'tools/call', { name: 'hang', arguments: {} });
-    assert.equal(r.json?.error?.code, -32001, r.text);
+    assert.equal(r.json?.error?.code, -31001, r.text);
     const first = await modern(srv.url, 'tools/call', { name: 'ask_then_hang', arguments: {} });
     assert.equal(first.json.result?.resultType, 'input_required', first.text);
     const [key] = Object.keys(first.json.result.inputRequests);
@@ -291,7 +291,7 @@ await s.connect(new StdioServerTransport());
       name: 'ask_then_hang', arguments: {}, requestState: first.json.result.requestState,
       inputResponses: { [key]: SAMPLED },
     });
-    assert.equal(second.json?.error?.code, -32001, second.text);
+    assert.equal(second.json?.error?.code, -31001, second.text);
     assert.ok(Date.now() - t0 < 10000);
   } finally {
     assert.equal(await srv.stop(), 0, srv.stderr);
