@@ -1,18 +1,17 @@
 // The configuration loader: YAML text into the located JSON tree
 // (config::Document::parse), and the readers that turn it into options:
 // the top level (app::options_from_document: listen, http, mcp, cluster,
-// log), audit, auth and the PII policy, plus every typed getter of
-// config::Reader on every key (durations, sizes, lists, choices). Input: a
-// configuration file.
+// log), audit, auth (with auth.login and auth.access) and the PII policy, plus every typed getter
+// of config::Reader on every key (durations, sizes, lists, choices). Input: a configuration file.
 //
 // A bad file must fail with config::ConfigError (FILE:LINE:COL: reason), or
-// std::invalid_argument where a module documents it (auth, pii); any other
+// std::invalid_argument where a module documents it (pii); any other
 // exception escapes and is reported, as are ASan/UBSan findings.
 #include "config/config.hpp"
 
 #include "app/audit_config.hpp"
+#include "app/auth_config.hpp"
 #include "app/options.hpp"
-#include "auth/options.hpp"
 #include "fuzz_util.hpp"
 #include "pii/policy.hpp"
 
@@ -43,6 +42,10 @@ void walk(const config::Document& doc, const std::string& pointer, int depth) {
     config_step([&] { config::Reader(doc, pointer).bytes(k, 1); });
     config_step([&] { config::Reader(doc, pointer).str_list(k); });
     config_step([&] { config::Reader(doc, pointer).choice(k, "a", {"a", "b"}); });
+    config_step([&] { config::Reader(doc, pointer).words(k); });
+    config_step([&] {
+      for (auto& e : config::Reader(doc, pointer).list(k)) e.finish();
+    });
     config_step([&] {
       config::Reader r(doc, pointer);
       auto child = r.child(k);
@@ -68,13 +71,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   walk(*doc, "", 0);
   config_step([&] { app::options_from_document(doc, "/etc/bastion/fuzz.yaml", {}); });
   config_step([&] { app::read_audit_options(*doc, "/var/lib/bastion"); });
+  config_step([&] { app::read_auth_section(*doc, "/var/lib/bastion"); });
   const auto& root = doc->root().get_object();
-  if (auto* a = root.if_contains("auth"); a && a->is_object()) {
-    try {
-      auth::options_from_json(a->get_object());
-    } catch (const std::invalid_argument&) {
-    }
-  }
   if (auto* s = root.if_contains("security"); s && s->is_object())
     if (auto* p = s->get_object().if_contains("pii"); p && p->is_object()) {
       try {

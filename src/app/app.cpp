@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "app/audit_config.hpp"
+#include "app/auth_config.hpp"
 #include "audit/filter.hpp"
 #include "auth/scopes.hpp"
 #include "config/config.hpp"
@@ -114,8 +115,8 @@ std::string App::reload() {
     // Everything is checked before anything is applied.
     std::optional<auth::Options> next_auth;
     if (auth_)
-      if (auto* a = next.document->root().as_object().if_contains("auth"); a && a->is_object())
-        next_auth = auth_options(a->get_object());
+      if (auto section = read_auth_section(*next.document, opts_.data_dir))
+        next_auth = with_issuer(std::move(section->options));
     spdlog::set_level(spdlog::level::from_str(next.log.level));
     if (auth_) apply_auth(next_auth);
     if (gateway_) {
@@ -211,27 +212,14 @@ void App::build() {
         std::filesystem::path(opts_.data_dir) / "mcp" / "request_state.key",
         opts_.request_state_ttl));
   const auto& doc = *opts_.document;
-  const auto& root = doc.root().as_object();
 
   build_security(doc);
-  if (auto* a = root.if_contains("auth")) {
-    if (!a->is_object()) doc.fail("/auth", "must be a mapping");
-    auth_config_ = a->get_object();
-    if (!auth_config_->contains("data_dir"))
-      (*auth_config_)["data_dir"] = (std::filesystem::path(opts_.data_dir) / "auth").string();
-    // The sign-in pages' keys are ours, not the authorization server's.
-    auto* lg = auth_config_->if_contains("login");
-    auto* ac = auth_config_->if_contains("access");
-    if (lg || ac) {
-      try {
-        login_ = login::login_options_from_json(lg ? *lg : boost::json::value());
-        if (ac) access_ = login::Access::from_json(*ac);
-      } catch (const std::exception& e) {
-        doc.fail("/auth", e.what());
-      }
-      auth_config_->erase("login");
-      auth_config_->erase("access");
-    }
+  // Read (and checked) here, so check-config catches every mistake; the
+  // server is built once the port is bound (attach_auth).
+  if (auto section = read_auth_section(doc, opts_.data_dir)) {
+    auth_options_ = std::move(section->options);
+    login_ = std::move(section->login);
+    access_ = std::move(section->access);
   }
   console_ = console::read_console_options(doc);
   if (console_.enabled && !login_)
@@ -376,21 +364,9 @@ void App::stop_backends() {
   sandbox::terminate_all_children(std::chrono::milliseconds(2000));
 }
 
-auth::Options App::auth_options(boost::json::object cfg) const {
-  // The sign-in pages' settings are read apart (App::build).
-  cfg.erase("login");
-  cfg.erase("access");
-  if (!cfg.contains("data_dir"))
-    cfg["data_dir"] = (std::filesystem::path(opts_.data_dir) / "auth").string();
-  if (!cfg.contains("issuer")) {
-    // The address we really listen on (port 0 resolved): right for local use;
-    // set auth.issuer to the public URL behind a proxy.
-    std::string host =
-        opts_.http.host == "0.0.0.0" || opts_.http.host == "::" ? "127.0.0.1" : opts_.http.host;
-    if (host.find(':') != std::string::npos) host = "[" + host + "]";
-    cfg["issuer"] = fmt::format("http://{}:{}", host, bound_port_);
-  }
-  return auth::options_from_json(cfg);
+auth::Options App::with_issuer(auth::Options o) const {
+  if (o.issuer.empty()) o.issuer = local_issuer(opts_.http.host, bound_port_);
+  return o;
 }
 
 namespace {
@@ -419,14 +395,9 @@ asio::awaitable<std::optional<transport::Response>> auth_route(std::shared_ptr<a
 }  // namespace
 
 void App::attach_auth(transport::HttpServer& http) {
-  if (!auth_config_) return;
+  if (!auth_options_) return;
   bound_port_ = http.port();
-  auth::Options ao;
-  try {
-    ao = auth_options(*auth_config_);
-  } catch (const std::exception& e) {
-    opts_.document->fail("/auth", e.what());
-  }
+  auth::Options ao = with_issuer(*auth_options_);
   auth_ = std::make_shared<auth::AuthServer>(ao);
   // Every auth event is counted (token issued/denied/revoked, 401s, 403s;
   // an aggregated record counts its `count`) and, with the audit log on,

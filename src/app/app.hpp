@@ -48,9 +48,9 @@ class App {
   void register_metrics();
   // Builds the authorization server and hooks it into `http`.
   void attach_auth(transport::HttpServer& http);
-  // The auth section as auth::Options (data_dir and issuer defaulted).
-  // Throws std::invalid_argument naming the key.
-  auth::Options auth_options(boost::json::object section) const;
+  // `o` with the issuer defaulted to the address we are bound to (port 0
+  // resolved) when auth.issuer is not set.
+  auth::Options with_issuer(auth::Options o) const;
   // SIGHUP: applies auth.clients (nullopt: the section is gone); says what
   // else would need a restart.
   void apply_auth(const std::optional<auth::Options>& next);
@@ -71,9 +71,9 @@ class App {
   std::unique_ptr<server::Engine> engine_;
   std::vector<gateway::UpstreamOptions> upstreams_;
   std::shared_ptr<gateway::GatewayBackend> gateway_;
-  // auth: the raw section (the issuer defaults to the bound address, known
-  // only after bind), and the server once built.
-  std::optional<boost::json::object> auth_config_;
+  // auth: the section as read at start (the issuer, when not configured, is
+  // the bound address, known only after bind), and the server once built.
+  std::optional<auth::Options> auth_options_;
   std::uint16_t bound_port_ = 0;
   std::shared_ptr<auth::AuthServer> auth_;
   // auth.login / auth.access: the sign-in pages (login/interaction.hpp),

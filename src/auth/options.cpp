@@ -1,8 +1,10 @@
 #include "auth/options.hpp"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/ip/address.hpp>
 #include <boost/url/parse.hpp>
+#include <limits>
 #include <stdexcept>
 
 #include "auth/clients.hpp"
@@ -20,57 +22,94 @@ std::int64_t system_now() {
 
 namespace {
 
-[[noreturn]] void bad(std::string_view key, std::string_view what) {
-  throw std::invalid_argument("auth." + std::string(key) + ": " + std::string(what));
+// Why `issuer` (trailing '/' already dropped) is no issuer URL; "" when it is one.
+std::string issuer_problem(const std::string& issuer) {
+  auto u = boost::urls::parse_absolute_uri(issuer);
+  if (!u) return "'" + issuer + "' is not an absolute URL";
+  if (u->scheme() != "https" && u->scheme() != "http") return "scheme must be http(s)";
+  if (u->has_query() || u->has_fragment()) return "must not have a query or fragment";
+  if (u->host().empty()) return "has no host";
+  return "";
 }
 
-std::string get_string(const boost::json::value& v, std::string_view key) {
-  if (!v.is_string()) bad(key, "expected a string");
-  return std::string(v.get_string());
-}
-
-std::int64_t get_int(const boost::json::value& v, std::string_view key, std::int64_t min,
-                     std::int64_t max = INT64_MAX) {
-  if (!v.is_int64() && !(v.is_uint64() && v.get_uint64() <= std::uint64_t(INT64_MAX)))
-    bad(key, "expected an integer");
-  std::int64_t n = v.is_int64() ? v.get_int64() : static_cast<std::int64_t>(v.get_uint64());
-  if (n < min) bad(key, "must be at least " + std::to_string(min));
-  if (n > max) bad(key, "must be at most " + std::to_string(max));
-  return n;
-}
-
-bool get_bool(const boost::json::value& v, std::string_view key) {
-  if (!v.is_bool()) bad(key, "expected true or false");
-  return v.get_bool();
-}
-
-void check_external(const ExternalIssuer& x, const std::string& at) {
-  if (x.issuer.empty()) bad(at + ".issuer", "is required");
-  if (x.jwks_url.empty()) bad(at + ".jwks_url", "is required");
-  auto u = boost::urls::parse_absolute_uri(x.jwks_url);
-  if (!u) bad(at + ".jwks_url", "'" + x.jwks_url + "' is not an absolute URL");
+// Why an external issuer's JWKS URL cannot be fetched; "" when it can.
+std::string jwks_url_problem(const std::string& url) {
+  auto u = boost::urls::parse_absolute_uri(url);
+  if (!u) return "'" + url + "' is not an absolute URL";
   // The fetcher speaks plain HTTP; an https JWKS goes through a local
   // TLS-terminating proxy (or a sidecar), never silently unfetched.
   if (u->scheme() != "http")
-    bad(at + ".jwks_url", "must be http:// (fetch an https JWKS through a local TLS proxy)");
+    return "must be http:// (fetch an https JWKS through a local TLS proxy)";
+  return "";
 }
 
-std::vector<std::string> get_strings(const boost::json::value& v, std::string_view key) {
-  std::vector<std::string> out;
-  if (v.is_string()) {  // "a b c" is accepted like the scope parameter
-    std::string_view s = v.get_string();
-    std::size_t i = 0;
-    while (i < s.size()) {
-      auto j = s.find(' ', i);
-      if (j == std::string_view::npos) j = s.size();
-      if (j > i) out.emplace_back(s.substr(i, j - i));
-      i = j + 1;
-    }
-    return out;
+ClientConfig read_client(config::Reader& c) {
+  ClientConfig cc;
+  if (c.has("id") && c.has("client_id")) c.fail("client_id", "is another name for id: give one");
+  cc.id = c.str("id", c.str("client_id", ""));
+  cc.secret_hash = c.str("secret_hash", "");
+  std::string hash_file = c.str("secret_hash_file", "");
+  cc.scopes = c.words("scopes");
+  cc.default_scopes = c.words("default_scopes");
+  bool explicit_grants = c.has("grant_types");
+  if (explicit_grants) cc.grant_types = c.words("grant_types");
+  cc.client_name = c.str("client_name", "");
+  cc.redirect_uris = c.words("redirect_uris");
+  cc.token_endpoint_auth_method = c.str("token_endpoint_auth_method", "");
+  if (auto* j = c.raw("jwks")) {
+    if (!j->is_object()) c.fail("jwks", "must be a JWK Set (a mapping with keys)");
+    cc.jwks = j->get_object();
   }
-  if (!v.is_array()) bad(key, "expected an array of strings");
-  for (const auto& e : v.get_array()) out.push_back(get_string(e, key));
-  return out;
+  cc.jwks_uri = c.str("jwks_uri", "");
+  c.finish();
+
+  if (cc.id.empty()) c.fail("id", "is required");
+  if (!cc.redirect_uris.empty() && !explicit_grants)
+    cc.grant_types = {"authorization_code", "refresh_token"};
+  if (cc.token_endpoint_auth_method.empty())
+    cc.token_endpoint_auth_method =
+        cc.secret_hash.empty() && hash_file.empty() && !cc.redirect_uris.empty()
+            ? "none"
+            : "client_secret_basic";
+  if (auto err = check_client_config(cc); !err.empty()) c.document().fail(c.pointer(), err);
+  bool needs_secret = cc.token_endpoint_auth_method == "client_secret_basic" ||
+                      cc.token_endpoint_auth_method == "client_secret_post";
+  if (!hash_file.empty()) {
+    // A mounted secret (Docker/Kubernetes): the hash is its first line.
+    if (!cc.secret_hash.empty())
+      c.fail("secret_hash_file", "give secret_hash or secret_hash_file, not both");
+    auto hash = storage::read_first_line(hash_file);
+    if (!hash) c.fail("secret_hash_file", "cannot read " + hash_file);
+    cc.secret_hash = std::move(*hash);
+  }
+  std::string hash_key = hash_file.empty() ? "secret_hash" : "secret_hash_file";
+  if (!needs_secret && !cc.secret_hash.empty())
+    c.fail(hash_key, "a " + cc.token_endpoint_auth_method + " client has no secret");
+  if (needs_secret && cc.secret_hash.rfind("$argon2id$", 0) != 0)
+    c.fail(hash_key,
+           "must be an $argon2id$ hash (create one with `bastion client add`), never a secret");
+  // A hash that does not parse would fail in microseconds instead of
+  // argon2id's tens of milliseconds: a timing tell, and a dead client.
+  if (needs_secret && !well_formed_hash(cc.secret_hash))
+    c.fail(hash_key, "is not a well-formed argon2id hash");
+  for (const auto& d : cc.default_scopes)
+    if (std::find(cc.scopes.begin(), cc.scopes.end(), d) == cc.scopes.end())
+      c.fail("default_scopes", "'" + d + "' is not in scopes");
+  return cc;
+}
+
+void read_lockout(config::Reader l, LockoutOptions& o) {
+  o.pair_free = static_cast<int>(l.integer("free_failures", o.pair_free, 1, 1000000));
+  o.source_free = static_cast<int>(l.integer("source_free_failures", o.source_free, 1, 1000000));
+  o.client_free = static_cast<int>(l.integer("client_free_failures", o.client_free, 1, 1000000));
+  o.max_backoff = std::chrono::seconds(l.integer("max_backoff", o.max_backoff.count(), 1, 86400));
+  o.client_max_backoff =
+      std::chrono::seconds(l.integer("client_max_backoff", o.client_max_backoff.count(), 1, 86400));
+  o.forget_after =
+      std::chrono::seconds(l.integer("forget_after", o.forget_after.count(), 1, 7 * 86400));
+  o.max_entries = static_cast<std::size_t>(
+      l.integer("max_entries", static_cast<std::int64_t>(o.max_entries), 100, 10000000));
+  l.finish();
 }
 
 }  // namespace
@@ -120,199 +159,86 @@ bool Network::contains(const boost::asio::ip::address& a) const {
 
 std::string validate_issuer(std::string issuer) {
   while (!issuer.empty() && issuer.back() == '/') issuer.pop_back();
-  auto u = boost::urls::parse_absolute_uri(issuer);
-  if (!u) bad("issuer", "'" + issuer + "' is not an absolute URL");
-  if (u->scheme() != "https" && u->scheme() != "http") bad("issuer", "scheme must be http(s)");
-  if (u->has_query() || u->has_fragment()) bad("issuer", "must not have a query or fragment");
-  if (u->host().empty()) bad("issuer", "has no host");
+  if (auto why = issuer_problem(issuer); !why.empty())
+    throw std::invalid_argument("auth.issuer: " + why);
   return issuer;
 }
 
-Options options_from_json(const boost::json::object& o) {
-  Options opt;
-  std::string ext_issuer, ext_jwks;
-  for (const auto& [k, v] : o) {
-    if (k == "issuer" || k == "public_url") {
-      opt.issuer = validate_issuer(get_string(v, k));
-    } else if (k == "audience") {
-      opt.audience = get_string(v, k);
-    } else if (k == "resource_path") {
-      opt.resource_path = get_string(v, k);
-      if (opt.resource_path.empty() || opt.resource_path[0] != '/') bad(k, "must start with '/'");
-    } else if (k == "algorithm") {
-      opt.algorithm = get_string(v, k);
-      auto a = alg_from_name(opt.algorithm);
-      if (!a || (*a != Alg::kES256 && *a != Alg::kRS256 && *a != Alg::kEdDSA && *a != Alg::kHS256))
-        bad(k, "must be ES256, RS256, EdDSA or HS256");
-    } else if (k == "rsa_bits") {
-      opt.rsa_bits = static_cast<int>(get_int(v, k, kMinRsaBits));
-    } else if (k == "token_lifetime") {
-      opt.token_lifetime = std::chrono::seconds(get_int(v, k, 1));
-    } else if (k == "clock_skew") {
-      opt.clock_skew = std::chrono::seconds(get_int(v, k, 0));
-      if (opt.clock_skew.count() > 600) bad(k, "more than 600 seconds is not a clock skew");
-    } else if (k == "data_dir") {
-      opt.data_dir = get_string(v, k);
-    } else if (k == "require_auth") {
-      opt.require_auth = get_bool(v, k);
-    } else if (k == "external_issuer") {
-      ext_issuer = get_string(v, k);
-    } else if (k == "external_jwks_url") {
-      ext_jwks = get_string(v, k);
-    } else if (k == "external_issuers") {
-      if (!v.is_array()) bad(k, "expected an array of {issuer, jwks_url, require_typ}");
-      std::size_t i = 0;
-      for (const auto& e : v.get_array()) {
-        std::string at = "external_issuers[" + std::to_string(i++) + "]";
-        if (!e.is_object()) bad(at, "expected an object");
-        ExternalIssuer x;
-        for (const auto& [ek, ev] : e.get_object()) {
-          std::string key = at + "." + std::string(ek);
-          if (ek == "issuer")
-            x.issuer = get_string(ev, key);
-          else if (ek == "jwks_url")
-            x.jwks_url = get_string(ev, key);
-          else if (ek == "require_typ")
-            x.require_typ = get_bool(ev, key);
-          else
-            bad(key, "unknown key");
-        }
-        check_external(x, at);
-        opt.external_issuers.push_back(std::move(x));
-      }
-    } else if (k == "lockout") {
-      if (!v.is_object()) bad(k, "expected a mapping");
-      auto& l = opt.lockout;
-      for (const auto& [lk, lv] : v.get_object()) {
-        std::string key = "lockout." + std::string(lk);
-        if (lk == "free_failures")
-          l.pair_free = static_cast<int>(get_int(lv, key, 1, 1000000));
-        else if (lk == "source_free_failures")
-          l.source_free = static_cast<int>(get_int(lv, key, 1, 1000000));
-        else if (lk == "client_free_failures")
-          l.client_free = static_cast<int>(get_int(lv, key, 1, 1000000));
-        else if (lk == "max_backoff")
-          l.max_backoff = std::chrono::seconds(get_int(lv, key, 1, 86400));
-        else if (lk == "client_max_backoff")
-          l.client_max_backoff = std::chrono::seconds(get_int(lv, key, 1, 86400));
-        else if (lk == "forget_after")
-          l.forget_after = std::chrono::seconds(get_int(lv, key, 1, 7 * 86400));
-        else if (lk == "max_entries")
-          l.max_entries = static_cast<std::size_t>(get_int(lv, key, 100, 10000000));
-        else
-          bad(key, "unknown key");
-      }
-    } else if (k == "trusted_proxies") {
-      opt.trusted_proxies = get_strings(v, k);
-      for (const auto& p : opt.trusted_proxies)
-        if (!parse_network(p)) bad(k, "'" + p + "' is not an IP address or network (a.b.c.d/n)");
-    } else if (k == "hash_threads") {
-      opt.hash_threads = static_cast<std::size_t>(get_int(v, k, 1, 64));
-    } else if (k == "hash_queue") {
-      opt.hash_queue = static_cast<std::size_t>(get_int(v, k, 1, 4096));
-    } else if (k == "failure_audit_interval") {
-      opt.failure_audit_interval = std::chrono::seconds(get_int(v, k, 1, 86400));
-    } else if (k == "max_token_bytes") {
-      opt.max_token_bytes = static_cast<std::size_t>(get_int(v, k, 512));
-    } else if (k == "token_cache") {
-      opt.token_cache = static_cast<std::size_t>(get_int(v, k, 0));
-      if (opt.token_cache > 1'000'000) bad(k, "at most 1000000 tokens");
-    } else if (k == "realm") {
-      opt.realm = get_string(v, k);
-      if (opt.realm.find('"') != std::string::npos) bad(k, "must not contain '\"'");
-    } else if (k == "clients") {
-      if (!v.is_array()) bad(k, "expected an array of clients");
-      std::size_t i = 0;
-      for (const auto& c : v.get_array()) {
-        std::string at = "clients[" + std::to_string(i++) + "]";
-        if (!c.is_object()) bad(at, "expected an object");
-        ClientConfig cc;
-        std::string hash_file;
-        bool explicit_grants = false;
-        for (const auto& [ck, cv] : c.get_object()) {
-          std::string key = at + "." + std::string(ck);
-          if (ck == "id" || ck == "client_id")
-            cc.id = get_string(cv, key);
-          else if (ck == "secret_hash")
-            cc.secret_hash = get_string(cv, key);
-          else if (ck == "secret_hash_file")
-            hash_file = get_string(cv, key);
-          else if (ck == "scopes")
-            cc.scopes = get_strings(cv, key);
-          else if (ck == "default_scopes")
-            cc.default_scopes = get_strings(cv, key);
-          else if (ck == "grant_types") {
-            cc.grant_types = get_strings(cv, key);
-            explicit_grants = true;
-          } else if (ck == "client_name")
-            cc.client_name = get_string(cv, key);
-          else if (ck == "redirect_uris")
-            cc.redirect_uris = get_strings(cv, key);
-          else if (ck == "token_endpoint_auth_method")
-            cc.token_endpoint_auth_method = get_string(cv, key);
-          else if (ck == "jwks") {
-            if (!cv.is_object()) bad(key, "expected a JWK Set");
-            cc.jwks = cv.get_object();
-          } else if (ck == "jwks_uri")
-            cc.jwks_uri = get_string(cv, key);
-          else
-            bad(key, "unknown key");
-        }
-        if (cc.id.empty()) bad(at + ".id", "is required");
-        if (!cc.redirect_uris.empty() && !explicit_grants)
-          cc.grant_types = {"authorization_code", "refresh_token"};
-        if (cc.token_endpoint_auth_method.empty())
-          cc.token_endpoint_auth_method =
-              cc.secret_hash.empty() && hash_file.empty() && !cc.redirect_uris.empty()
-                  ? "none"
-                  : "client_secret_basic";
-        if (auto err = check_client_config(cc); !err.empty()) bad(at, err);
-        bool needs_secret = cc.token_endpoint_auth_method == "client_secret_basic" ||
-                            cc.token_endpoint_auth_method == "client_secret_post";
-        if (!hash_file.empty()) {
-          // A mounted secret (Docker/Kubernetes): the hash is its first line.
-          if (!cc.secret_hash.empty())
-            bad(at + ".secret_hash_file", "give secret_hash or secret_hash_file, not both");
-          auto hash = storage::read_first_line(hash_file);
-          if (!hash) bad(at + ".secret_hash_file", "cannot read " + hash_file);
-          cc.secret_hash = std::move(*hash);
-        }
-        if (!needs_secret && !cc.secret_hash.empty())
-          bad(at + ".secret_hash", "a " + cc.token_endpoint_auth_method + " client has no secret");
-        if (needs_secret && cc.secret_hash.rfind("$argon2id$", 0) != 0)
-          bad(at + ".secret_hash",
-              "must be an $argon2id$ hash (create one with `bastion client add`), never a secret");
-        // A hash that does not parse would fail in microseconds instead of
-        // argon2id's tens of milliseconds: a timing tell, and a dead client.
-        if (needs_secret && !well_formed_hash(cc.secret_hash))
-          bad(at + ".secret_hash", "is not a well-formed argon2id hash");
-        for (const auto& d : cc.default_scopes) {
-          bool allowed = false;
-          for (const auto& s : cc.scopes) allowed = allowed || s == d;
-          if (!allowed) bad(at + ".default_scopes", "'" + d + "' is not in scopes");
-        }
-        for (const auto& prev : opt.clients)
-          if (prev.id == cc.id) bad(at + ".id", "duplicate client id '" + cc.id + "'");
-        opt.clients.push_back(std::move(cc));
-      }
-    } else if (is_signin_key(k)) {
-      parse_signin_key(opt.signin, k, v);
-    } else {
-      bad(k, "unknown key");
-    }
+Options read_options(config::Reader& r, Options o) {
+  constexpr auto kNoMax = std::numeric_limits<std::int64_t>::max();
+  if (r.has("issuer") && r.has("public_url"))
+    r.fail("public_url", "is another name for issuer: give one");
+  std::string issuer_key = r.has("public_url") ? "public_url" : "issuer";
+  if (auto issuer = r.opt_str("issuer") ? r.opt_str("issuer") : r.opt_str("public_url")) {
+    o.issuer = *issuer;
+    while (!o.issuer.empty() && o.issuer.back() == '/') o.issuer.pop_back();
+    if (auto why = issuer_problem(o.issuer); !why.empty()) r.fail(issuer_key, why);
   }
+  o.audience = r.str("audience", o.audience);
+  o.resource_path = r.str("resource_path", o.resource_path);
+  if (o.resource_path.empty() || o.resource_path[0] != '/')
+    r.fail("resource_path", "must start with '/'");
+  o.algorithm = r.choice("algorithm", o.algorithm, {"ES256", "RS256", "EdDSA", "HS256"});
+  // OpenSSL refuses RSA moduli over 16384 bits.
+  o.rsa_bits = static_cast<int>(r.integer("rsa_bits", o.rsa_bits, kMinRsaBits, 16384));
+  o.token_lifetime =
+      std::chrono::seconds(r.integer("token_lifetime", o.token_lifetime.count(), 1, kNoMax));
+  o.clock_skew = std::chrono::seconds(r.integer("clock_skew", o.clock_skew.count(), 0, 600));
+  o.data_dir = r.str("data_dir", o.data_dir.string());
+  o.require_auth = r.boolean("require_auth", o.require_auth);
+
+  for (auto& x : r.list("external_issuers")) {
+    ExternalIssuer e{x.str("issuer", ""), x.str("jwks_url", ""), x.boolean("require_typ", true)};
+    x.finish();
+    if (e.issuer.empty()) x.fail("issuer", "is required");
+    if (e.jwks_url.empty()) x.fail("jwks_url", "is required");
+    if (auto why = jwks_url_problem(e.jwks_url); !why.empty()) x.fail("jwks_url", why);
+    for (const auto& prev : o.external_issuers)
+      if (prev.issuer == e.issuer) x.fail("issuer", "'" + e.issuer + "' is listed twice");
+    o.external_issuers.push_back(std::move(e));
+  }
+  // The one-issuer shorthand comes first.
+  auto ext_issuer = r.str("external_issuer", "");
+  auto ext_jwks = r.str("external_jwks_url", "");
   if (ext_issuer.empty() != ext_jwks.empty())
-    bad("external_issuer", "external_issuer and external_jwks_url go together");
+    r.fail(ext_issuer.empty() ? "external_jwks_url" : "external_issuer",
+           "external_issuer and external_jwks_url go together");
   if (!ext_issuer.empty()) {
-    ExternalIssuer x{ext_issuer, ext_jwks, true};
-    check_external(x, "external_issuer");
-    opt.external_issuers.insert(opt.external_issuers.begin(), std::move(x));
+    if (auto why = jwks_url_problem(ext_jwks); !why.empty()) r.fail("external_jwks_url", why);
+    for (const auto& prev : o.external_issuers)
+      if (prev.issuer == ext_issuer)
+        r.fail("external_issuer", "'" + ext_issuer + "' is listed twice");
+    o.external_issuers.insert(o.external_issuers.begin(),
+                              ExternalIssuer{ext_issuer, ext_jwks, true});
   }
-  for (std::size_t i = 0; i < opt.external_issuers.size(); ++i)
-    for (std::size_t j = 0; j < i; ++j)
-      if (opt.external_issuers[i].issuer == opt.external_issuers[j].issuer)
-        bad("external_issuers", "'" + opt.external_issuers[i].issuer + "' is listed twice");
-  return opt;
+
+  read_lockout(r.child("lockout"), o.lockout);
+  o.trusted_proxies = r.words("trusted_proxies");
+  for (const auto& p : o.trusted_proxies)
+    if (!parse_network(p))
+      r.fail("trusted_proxies", "'" + p + "' is not an IP address or network (a.b.c.d/n)");
+  o.hash_threads = static_cast<std::size_t>(
+      r.integer("hash_threads", static_cast<std::int64_t>(o.hash_threads), 1, 64));
+  o.hash_queue = static_cast<std::size_t>(
+      r.integer("hash_queue", static_cast<std::int64_t>(o.hash_queue), 1, 4096));
+  o.failure_audit_interval = std::chrono::seconds(
+      r.integer("failure_audit_interval", o.failure_audit_interval.count(), 1, 86400));
+  o.max_token_bytes = static_cast<std::size_t>(
+      r.integer("max_token_bytes", static_cast<std::int64_t>(o.max_token_bytes), 512, kNoMax));
+  o.token_cache = static_cast<std::size_t>(
+      r.integer("token_cache", static_cast<std::int64_t>(o.token_cache), 0, 1'000'000));
+  o.realm = r.str("realm", o.realm);
+  if (o.realm.find('"') != std::string::npos) r.fail("realm", "must not contain '\"'");
+
+  for (auto& c : r.list("clients")) {
+    auto cc = read_client(c);
+    for (const auto& prev : o.clients)
+      if (prev.id == cc.id)
+        c.fail(c.has("id") ? "id" : "client_id", "duplicate client id '" + cc.id + "'");
+    o.clients.push_back(std::move(cc));
+  }
+  read_signin_settings(r, o.signin);
+  return o;
 }
 
 }  // namespace bastion::auth

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "auth/signin_options.hpp"
+#include "config/config.hpp"
 
 namespace bastion::auth {
 
@@ -127,10 +128,13 @@ struct Options {
   }
 };
 
-// Builds Options from the JSON `auth` object. Unknown keys and wrong types
-// throw std::invalid_argument naming the key ("auth.token_lifetime: expected
-// a positive integer (seconds)"). Durations are integer seconds.
-Options options_from_json(const boost::json::object& o);
+// Reads the `auth` section's own keys from `section` over `defaults` (a key
+// that is absent keeps its default). Wrong types and values throw
+// config::ConfigError with FILE:LINE:COL and the key. Durations are integer
+// seconds. The sub-sections other modules own (auth.login, auth.access) are
+// not read here: the caller reads them from the same Reader, then calls
+// section.finish() so that an unknown key is refused.
+Options read_options(config::Reader& section, Options defaults = {});
 
 // An IP network (an address is a /32 or /128): trusted proxies.
 struct Network {

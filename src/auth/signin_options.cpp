@@ -1,7 +1,5 @@
 #include "auth/signin_options.hpp"
 
-#include <stdexcept>
-
 #include "auth/clients.hpp"
 #include "auth/safe_fetch.hpp"
 #include "auth/scopes.hpp"
@@ -9,157 +7,71 @@
 
 namespace bastion::auth {
 
-namespace json = boost::json;
+void read_signin_settings(config::Reader& auth, SignInSettings& s) {
+  config::Reader si = auth.child("signin");
+  s.code_lifetime =
+      std::chrono::seconds(si.integer("code_lifetime", s.code_lifetime.count(), 10, 600));
+  s.pending_lifetime =
+      std::chrono::seconds(si.integer("pending_lifetime", s.pending_lifetime.count(), 60, 3600));
+  s.refresh_token_lifetime = std::chrono::seconds(
+      si.integer("refresh_token_lifetime", s.refresh_token_lifetime.count(), 60, 400 * 86400));
+  s.refresh_token_max_lifetime = std::chrono::seconds(si.integer(
+      "refresh_token_max_lifetime", s.refresh_token_max_lifetime.count(), 60, 400 * 86400));
+  si.finish();
+  if (s.refresh_token_lifetime > s.refresh_token_max_lifetime)
+    si.fail("refresh_token_lifetime", "is longer than refresh_token_max_lifetime");
 
-namespace {
-
-[[noreturn]] void bad(std::string_view key, std::string_view what) {
-  throw std::invalid_argument("auth." + std::string(key) + ": " + std::string(what));
-}
-
-std::string get_string(const json::value& v, std::string_view key) {
-  if (!v.is_string()) bad(key, "expected a string");
-  return std::string(v.get_string());
-}
-
-std::int64_t get_int(const json::value& v, std::string_view key, std::int64_t min,
-                     std::int64_t max) {
-  if (!v.is_int64() && !v.is_uint64()) bad(key, "expected an integer");
-  std::int64_t n = v.is_int64() ? v.get_int64() : static_cast<std::int64_t>(v.get_uint64());
-  if (n < min) bad(key, "must be at least " + std::to_string(min));
-  if (n > max) bad(key, "must be at most " + std::to_string(max));
-  return n;
-}
-
-bool get_bool(const json::value& v, std::string_view key) {
-  if (!v.is_bool()) bad(key, "expected true or false");
-  return v.get_bool();
-}
-
-std::vector<std::string> get_strings(const json::value& v, std::string_view key) {
-  if (!v.is_array()) bad(key, "expected an array of strings");
-  std::vector<std::string> out;
-  for (const auto& e : v.get_array()) out.push_back(get_string(e, key));
-  return out;
-}
-
-const json::object& get_object(const json::value& v, std::string_view key) {
-  if (!v.is_object()) bad(key, "expected a mapping");
-  return v.get_object();
-}
-
-}  // namespace
-
-bool is_signin_key(std::string_view k) {
-  return k == "signin" || k == "registration" || k == "client_metadata_documents" ||
-         k == "test_login";
-}
-
-void parse_signin_key(SignInSettings& s, std::string_view key, const json::value& v) {
-  std::string base(key);
-  if (key == "signin") {
-    for (const auto& [k, x] : get_object(v, key)) {
-      std::string at = base + "." + std::string(k);
-      if (k == "code_lifetime")
-        s.code_lifetime = std::chrono::seconds(get_int(x, at, 10, 600));
-      else if (k == "pending_lifetime")
-        s.pending_lifetime = std::chrono::seconds(get_int(x, at, 60, 3600));
-      else if (k == "refresh_token_lifetime")
-        s.refresh_token_lifetime = std::chrono::seconds(get_int(x, at, 60, 400 * 86400));
-      else if (k == "refresh_token_max_lifetime")
-        s.refresh_token_max_lifetime = std::chrono::seconds(get_int(x, at, 60, 400 * 86400));
-      else
-        bad(at, "unknown key");
-    }
-    if (s.refresh_token_lifetime > s.refresh_token_max_lifetime)
-      bad(base + ".refresh_token_lifetime", "is longer than refresh_token_max_lifetime");
-  } else if (key == "registration") {
-    auto& r = s.registration;
-    std::string token_file;
-    for (const auto& [k, x] : get_object(v, key)) {
-      std::string at = base + "." + std::string(k);
-      if (k == "mode") {
-        r.mode = get_string(x, at);
-        if (r.mode != "open" && r.mode != "token" && r.mode != "off")
-          bad(at, "must be open, token or off");
-      } else if (k == "initial_access_token_file") {
-        token_file = get_string(x, at);
-      } else if (k == "max_clients") {
-        r.max_clients = static_cast<std::size_t>(get_int(x, at, 1, 1'000'000));
-      } else if (k == "per_source_per_hour") {
-        r.per_source_per_hour = static_cast<std::size_t>(get_int(x, at, 1, 100000));
-      } else {
-        bad(at, "unknown key (mode, initial_access_token_file, max_clients, per_source_per_hour)");
-      }
-    }
-    if (r.mode == "token") {
-      if (token_file.empty())
-        bad(base + ".initial_access_token_file", "mode token needs the file with the token");
-      auto t = storage::read_first_line(token_file);
-      if (!t || t->size() < 16)
-        bad(base + ".initial_access_token_file",
-            "cannot read " + token_file + " (or the token is shorter than 16 characters)");
-      r.initial_access_token = std::move(*t);
-    } else if (!token_file.empty()) {
-      bad(base + ".initial_access_token_file", "only with mode: token");
-    }
-  } else if (key == "client_metadata_documents") {
-    auto& m = s.metadata_documents;
-    for (const auto& [k, x] : get_object(v, key)) {
-      std::string at = base + "." + std::string(k);
-      if (k == "enabled")
-        m.enabled = get_bool(x, at);
-      else if (k == "timeout")
-        m.timeout = std::chrono::seconds(get_int(x, at, 1, 60));
-      else if (k == "max_bytes")
-        m.max_bytes = static_cast<std::size_t>(get_int(x, at, 512, 1024 * 1024));
-      else if (k == "max_redirects")
-        m.max_redirects = static_cast<int>(get_int(x, at, 0, 10));
-      else if (k == "min_cache")
-        m.min_cache = std::chrono::seconds(get_int(x, at, 0, 86400));
-      else if (k == "max_cache")
-        m.max_cache = std::chrono::seconds(get_int(x, at, 0, 30 * 86400));
-      else if (k == "allow_addresses") {
-        m.allow_addresses = get_strings(x, at);
-        for (const auto& a : m.allow_addresses)
-          if (!parse_ip_network(a)) bad(at, "'" + a + "' is not an IP address or network");
-      } else if (k == "allow_hosts")
-        m.allow_hosts = get_strings(x, at);
-      else if (k == "ca_file")
-        m.ca_file = get_string(x, at);
-      else
-        bad(at, "unknown key");
-    }
-  } else if (key == "test_login") {
-    for (const auto& [k, x] : get_object(v, key)) {
-      std::string at = base + "." + std::string(k);
-      if (k != "users") bad(at, "unknown key (users)");
-      if (!x.is_array()) bad(at, "expected a list of users");
-      std::size_t i = 0;
-      for (const auto& u : x.get_array()) {
-        std::string ua = at + "[" + std::to_string(i++) + "]";
-        TestLoginUser tu;
-        for (const auto& [uk, uv] : get_object(u, ua)) {
-          std::string ukey = ua + "." + std::string(uk);
-          if (uk == "name")
-            tu.name = get_string(uv, ukey);
-          else if (uk == "password_hash")
-            tu.password_hash = get_string(uv, ukey);
-          else if (uk == "scopes")
-            tu.scopes = get_strings(uv, ukey);
-          else
-            bad(ukey, "unknown key (name, password_hash, scopes)");
-        }
-        if (tu.name.empty() || tu.name.size() > 64 || tu.name.find(':') != std::string::npos)
-          bad(ua + ".name", "1-64 characters, no ':'");
-        if (!well_formed_hash(tu.password_hash))
-          bad(ua + ".password_hash", "must be an $argon2id$ hash, never a password");
-        for (const auto& sc : tu.scopes)
-          if (!valid_scope_token(sc)) bad(ua + ".scopes", "malformed scope '" + sc + "'");
-        s.test_login.push_back(std::move(tu));
-      }
-    }
+  config::Reader reg = auth.child("registration");
+  auto& r = s.registration;
+  r.mode = reg.choice("mode", r.mode, {"open", "token", "off"});
+  std::string token_file = reg.str("initial_access_token_file", "");
+  r.max_clients = static_cast<std::size_t>(
+      reg.integer("max_clients", static_cast<std::int64_t>(r.max_clients), 1, 1'000'000));
+  r.per_source_per_hour = static_cast<std::size_t>(reg.integer(
+      "per_source_per_hour", static_cast<std::int64_t>(r.per_source_per_hour), 1, 100000));
+  reg.finish();
+  if (r.mode == "token") {
+    if (token_file.empty())
+      reg.fail("initial_access_token_file", "mode token needs the file with the token");
+    auto t = storage::read_first_line(token_file);
+    if (!t || t->size() < 16)
+      reg.fail("initial_access_token_file",
+               "cannot read " + token_file + " (or the token is shorter than 16 characters)");
+    r.initial_access_token = std::move(*t);
+  } else if (!token_file.empty()) {
+    reg.fail("initial_access_token_file", "only with mode: token");
   }
+
+  config::Reader md = auth.child("client_metadata_documents");
+  auto& m = s.metadata_documents;
+  m.enabled = md.boolean("enabled", m.enabled);
+  m.timeout = std::chrono::seconds(md.integer("timeout", m.timeout.count(), 1, 60));
+  m.max_bytes = static_cast<std::size_t>(
+      md.integer("max_bytes", static_cast<std::int64_t>(m.max_bytes), 512, 1024 * 1024));
+  m.max_redirects = static_cast<int>(md.integer("max_redirects", m.max_redirects, 0, 10));
+  m.min_cache = std::chrono::seconds(md.integer("min_cache", m.min_cache.count(), 0, 86400));
+  m.max_cache = std::chrono::seconds(md.integer("max_cache", m.max_cache.count(), 0, 30 * 86400));
+  m.allow_addresses = md.str_list("allow_addresses", m.allow_addresses);
+  for (const auto& a : m.allow_addresses)
+    if (!parse_ip_network(a))
+      md.fail("allow_addresses", "'" + a + "' is not an IP address or network");
+  m.allow_hosts = md.str_list("allow_hosts", m.allow_hosts);
+  m.ca_file = md.str("ca_file", m.ca_file);
+  md.finish();
+
+  config::Reader tl = auth.child("test_login");
+  for (auto& u : tl.list("users")) {
+    TestLoginUser tu{u.str("name", ""), u.str("password_hash", ""), u.str_list("scopes")};
+    u.finish();
+    if (tu.name.empty() || tu.name.size() > 64 || tu.name.find(':') != std::string::npos)
+      u.fail("name", "1-64 characters, no ':'");
+    if (!well_formed_hash(tu.password_hash))
+      u.fail("password_hash", "must be an $argon2id$ hash, never a password");
+    for (const auto& sc : tu.scopes)
+      if (!valid_scope_token(sc)) u.fail("scopes", "malformed scope '" + sc + "'");
+    s.test_login.push_back(std::move(tu));
+  }
+  tl.finish();
 }
 
 }  // namespace bastion::auth

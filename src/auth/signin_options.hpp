@@ -1,14 +1,15 @@
 // Settings of the sign-in flow (authorization code, registration, client
 // metadata documents, the interim test login): plain structs with a commented
-// default per field, read from the `auth` section by parse_signin_key.
+// default per field, read from the `auth` section by read_signin_settings.
 #pragma once
 
-#include <boost/json.hpp>
 #include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "config/config.hpp"
 
 namespace bastion::auth {
 
@@ -60,10 +61,9 @@ struct SignInSettings {
   std::vector<TestLoginUser> test_login;
 };
 
-// Whether `key` of the auth section is one of these settings.
-bool is_signin_key(std::string_view key);
-// Reads one of them into `s`. Throws std::invalid_argument naming the key
-// ("auth.registration.mode: ...") on anything wrong.
-void parse_signin_key(SignInSettings& s, std::string_view key, const boost::json::value& v);
+// Reads auth.signin, auth.registration, auth.client_metadata_documents and
+// auth.test_login from the auth section's reader into `s` (absent keys keep
+// their defaults). Throws config::ConfigError with FILE:LINE:COL and the key.
+void read_signin_settings(config::Reader& auth, SignInSettings& s);
 
 }  // namespace bastion::auth

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "app/audit_config.hpp"
+#include "app/auth_config.hpp"
 #include "audit/log.hpp"
 #include "auth/clients.hpp"
 #include "auth/managed_clients.hpp"
@@ -60,21 +61,11 @@ AuthSection read_auth_section(const Common& common) {
   auto opts = app::load_options(common.config_path, common.overrides);
   AuthSection out;
   out.dir = std::filesystem::path(opts.data_dir) / "auth";
-  const auto& root = opts.document->root();
-  const boost::json::value* a = root.is_object() ? root.as_object().if_contains("auth") : nullptr;
-  if (!a || !a->is_object()) return out;
-  auto cfg = a->get_object();
-  // The sign-in pages' sections are read by the app, not the authorization server.
-  cfg.erase("login");
-  cfg.erase("access");
-  if (!cfg.contains("data_dir")) cfg["data_dir"] = out.dir.string();
+  auto section = app::read_auth_section(*opts.document, opts.data_dir, app::SignInPages::kSkip);
+  if (!section) return out;
   // The issuer does not matter for listing and removing clients.
-  if (!cfg.contains("issuer")) cfg["issuer"] = "http://127.0.0.1";
-  try {
-    out.options = auth::options_from_json(cfg);
-  } catch (const std::exception& e) {
-    opts.document->fail("/auth", e.what());
-  }
+  if (section->options.issuer.empty()) section->options.issuer = "http://127.0.0.1";
+  out.options = std::move(section->options);
   out.dir = out.options->data_dir;
   return out;
 }

@@ -341,6 +341,31 @@ Reader Reader::child(std::string_view key) {
   return Reader(doc_, child_pointer(key));
 }
 
+std::vector<Reader> Reader::list(std::string_view key) {
+  auto* v = get(key);
+  std::vector<Reader> out;
+  if (!v) return out;
+  if (!v->is_array()) fail(key, "must be a list of mappings");
+  for (std::size_t i = 0; i < v->get_array().size(); ++i)
+    out.emplace_back(doc_, child_pointer(key) + "/" + std::to_string(i));
+  for (auto& r : out)
+    if (!r.present()) r.doc_.fail(r.pointer_, "must be a mapping");
+  return out;
+}
+
+std::vector<std::string> Reader::words(std::string_view key) {
+  auto* v = get(key);
+  if (!v || !v->is_string()) return str_list(key);
+  std::vector<std::string> out;
+  std::string_view s = v->get_string();
+  for (std::size_t i = 0; i < s.size();) {
+    auto j = std::min(s.find(' ', i), s.size());
+    if (j > i) out.emplace_back(s.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
 std::vector<std::string> Reader::keys() const {
   std::vector<std::string> out;
   if (obj_)
@@ -353,7 +378,9 @@ void Reader::finish() const {
   for (auto& [k, v] : *obj_) {
     if (std::find(seen_.begin(), seen_.end(), std::string_view(k)) == seen_.end()) {
       std::string known;
-      for (const auto& s : seen_) known += (known.empty() ? "" : ", ") + s;
+      for (std::size_t i = 0; i < seen_.size(); ++i)
+        if (std::find(seen_.begin(), seen_.begin() + i, seen_[i]) == seen_.begin() + i)
+          known += (known.empty() ? "" : ", ") + seen_[i];
       doc_.fail(child_pointer(k),
                 fmt::format("unknown key '{}' (known keys: {})", std::string_view(k), known));
     }

@@ -71,6 +71,12 @@ class Reader {
                      const std::vector<std::string>& choices);
   // A nested object (may be absent: present() == false).
   Reader child(std::string_view key);
+  // A list of mappings, one Reader per element (absent: none). Each element
+  // checks its own keys: call finish() on it.
+  std::vector<Reader> list(std::string_view key);
+  // A list of strings, or one string of words separated by spaces ("a b c",
+  // as the OAuth scope parameter is written).
+  std::vector<std::string> words(std::string_view key);
   // Raw access for sections handed to another module as JSON.
   const json::value* raw(std::string_view key);
   std::vector<std::string> keys() const;

@@ -51,6 +51,35 @@ TEST(Config, BadValuesAreRejectedWithTheirLine) {
   EXPECT_NE(error_of([&] { r.integer("a", 5, 2, 3); }).find("between 2 and 3"), std::string::npos);
 }
 
+TEST(Config, ListsOfMappingsCheckEachElement) {
+  auto doc = Document::parse("xs:\n  - {a: 1}\n  - {a: 2, b: 3}\nys: 5\nzs: [1]\n", "l.yaml");
+  Reader r(doc, "");
+  auto xs = r.list("xs");
+  ASSERT_EQ(xs.size(), 2u);
+  EXPECT_EQ(xs[0].integer("a", 0, 0, 9), 1);
+  xs[0].finish();
+  EXPECT_EQ(xs[1].integer("a", 0, 0, 9), 2);
+  EXPECT_EQ(error_of([&] { xs[1].finish(); }).rfind("l.yaml:3:15: unknown key 'b'", 0), 0u);
+  EXPECT_TRUE(r.list("absent").empty());
+  EXPECT_EQ(error_of([&] { r.list("ys"); }).rfind("l.yaml:4:5: must be a list of mappings", 0), 0u);
+  EXPECT_EQ(error_of([&] { r.list("zs"); }), "l.yaml:5:6: must be a mapping (zs.0)");
+}
+
+TEST(Config, WordsAreAListOrOneSpaceSeparatedString) {
+  auto doc = Document::parse("a: [x, y]\nb: ' x  y '\nc: [1, [2]]\n", "w.yaml");
+  Reader r(doc, "");
+  EXPECT_EQ(r.words("a"), (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(r.words("b"), (std::vector<std::string>{"x", "y"}));
+  EXPECT_TRUE(r.words("absent").empty());
+  EXPECT_EQ(error_of([&] { r.words("c"); }).rfind("w.yaml:3:", 0), 0u);
+  r.finish();
+  auto doc2 = Document::parse("a: [x]\nz: 1\n", "w.yaml");
+  Reader r2(doc2, "");
+  r2.words("a");
+  r2.words("a");
+  EXPECT_NE(error_of([&] { r2.finish(); }).find("(known keys: a)"), std::string::npos);
+}
+
 TEST(Config, SyntaxErrorsAndDuplicateKeys) {
   EXPECT_NE(error_of([] { Document::parse("a: [1, 2\n", "s.yaml"); }).find("s.yaml:"),
             std::string::npos);

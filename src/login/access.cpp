@@ -1,30 +1,20 @@
 #include "login/access.hpp"
 
 #include <algorithm>
-#include <stdexcept>
 
 #include "auth/scopes.hpp"
 
 namespace bastion::login {
 
-namespace json = boost::json;
-
 namespace {
 
-[[noreturn]] void bad(const std::string& at, std::string_view what) {
-  throw std::invalid_argument(at + ": " + std::string(what));
-}
-
-std::vector<std::string> scope_list(const json::value& v, const std::string& at) {
-  if (!v.is_array()) bad(at, "expected a list of scopes");
-  std::vector<std::string> out;
-  for (const auto& s : v.get_array()) {
-    if (!s.is_string() || !auth::valid_scope_token(s.get_string()))
-      bad(at,
-          "a scope is a string without spaces or quotes (mcp.access, mcp:server:<server>, "
-          "mcp:tool:<server>/<tool>)");
-    out.emplace_back(s.get_string());
-  }
+std::vector<std::string> scope_list(config::Reader& r, std::string_view key) {
+  auto out = r.str_list(key);
+  for (const auto& s : out)
+    if (!auth::valid_scope_token(s))
+      r.fail(key,
+             "a scope is a string without spaces or quotes (mcp.access, mcp:server:<server>, "
+             "mcp:tool:<server>/<tool>)");
   return out;
 }
 
@@ -35,42 +25,24 @@ void sort_unique(std::vector<std::string>& v) {
 
 }  // namespace
 
-Access Access::from_json(const json::value& v) {
+Access Access::read(config::Reader r) {
   Access a;
-  if (!v.is_object()) bad("access", "expected a mapping (default_scopes, users, groups)");
-  for (const auto& [k, x] : v.get_object()) {
-    std::string at = "access." + std::string(k);
-    if (k == "default_scopes") {
-      a.default_scopes_ = scope_list(x, at);
-    } else if (k == "users") {
-      if (!x.is_object()) bad(at, "expected a mapping of user name to scopes");
-      for (const auto& [name, scopes] : x.get_object())
-        a.users_[std::string(name)] = scope_list(scopes, at + "." + std::string(name));
-    } else if (k == "groups") {
-      if (!x.is_object()) bad(at, "expected a mapping of group name to {members, scopes}");
-      for (const auto& [name, g] : x.get_object()) {
-        std::string gat = at + "." + std::string(name);
-        if (!g.is_object()) bad(gat, "expected a mapping (members, scopes)");
-        Group group;
-        for (const auto& [gk, gv] : g.get_object()) {
-          if (gk == "scopes") {
-            group.scopes = scope_list(gv, gat + ".scopes");
-          } else if (gk == "members") {
-            if (!gv.is_array()) bad(gat + ".members", "expected a list of user names");
-            for (const auto& m : gv.get_array()) {
-              if (!m.is_string()) bad(gat + ".members", "expected a list of user names");
-              group.members.emplace_back(m.get_string());
-            }
-          } else {
-            bad(gat + "." + std::string(gk), "unknown key (members, scopes)");
-          }
-        }
-        a.groups_[std::string(name)] = std::move(group);
-      }
-    } else {
-      bad(at, "unknown key (default_scopes, users, groups)");
-    }
+  a.default_scopes_ = scope_list(r, "default_scopes");
+  config::Reader users = r.child("users");
+  for (const auto& name : users.keys()) a.users_[name] = scope_list(users, name);
+  users.finish();
+  config::Reader groups = r.child("groups");
+  for (const auto& name : groups.keys()) {
+    config::Reader g = groups.child(name);
+    if (!g.present()) groups.fail(name, "must be a mapping (members, scopes)");
+    Group group;
+    group.members = g.str_list("members");
+    group.scopes = scope_list(g, "scopes");
+    g.finish();
+    a.groups_[name] = std::move(group);
   }
+  groups.finish();
+  r.finish();
   return a;
 }
 

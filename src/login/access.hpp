@@ -16,11 +16,12 @@
 // Thread-safety: immutable after parsing.
 #pragma once
 
-#include <boost/json.hpp>
 #include <map>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "config/config.hpp"
 
 namespace bastion::login {
 
@@ -31,8 +32,9 @@ struct Group {
 
 class Access {
  public:
-  // Throws std::invalid_argument naming the key ("access.users.alice: ...").
-  static Access from_json(const boost::json::value& v);
+  // Reads auth.access (absent: nobody holds anything). Throws
+  // config::ConfigError with FILE:LINE:COL and the key.
+  static Access read(config::Reader section);
 
   // The groups of `subject`: those whose members name it, plus `claimed`
   // (a federated user's groups, already mapped by the provider settings)

@@ -10,14 +10,38 @@
 namespace bastion::login {
 namespace {
 
-namespace json = boost::json;
+// `auth.<section>` of a configuration whose auth section is `yaml` (flow style).
+template <class T, class F>
+T read_section(const std::string& section, const std::string& yaml, F f) {
+  auto doc = config::Document::parse("auth:\n  " + section + ": " + yaml + "\n", "c.yaml");
+  return f(config::Reader(doc, "/auth/" + section));
+}
+
+Access access(const std::string& yaml) {
+  return read_section<Access>("access", yaml, [](config::Reader r) { return Access::read(r); });
+}
+
+LoginOptions login(const std::string& yaml) {
+  return read_section<LoginOptions>("login", yaml,
+                                    [](config::Reader r) { return read_login_options(r); });
+}
+
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const config::ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
 
 TEST(Access, UsersAndGroupsMapToScopes) {
-  auto a = Access::from_json(json::parse(R"({
+  auto a = access(R"({
     "default_scopes": ["mcp:tool:time/now"],
     "users": {"alice": ["mcp.access"], "corp|42": ["mcp:server:db"]},
     "groups": {"eng": {"members": ["bob"], "scopes": ["mcp:server:github"]},
-               "ops": {"scopes": ["mcp:server:k8s"]}}})"));
+               "ops": {"scopes": ["mcp:server:k8s"]}}})");
   EXPECT_EQ(a.scopes_for("alice"), (std::vector<std::string>{"mcp.access", "mcp:tool:time/now"}));
   EXPECT_EQ(a.scopes_for("bob"),
             (std::vector<std::string>{"mcp:server:github", "mcp:tool:time/now"}));
@@ -38,37 +62,39 @@ TEST(Access, MayGrantOnlyWhatIsHeld) {
   EXPECT_FALSE(may_grant({}, "mcp:server:github"));
 }
 
-TEST(Access, BadConfigurationNamesTheKey) {
-  auto msg = [](const char* text) {
-    try {
-      Access::from_json(json::parse(text));
-    } catch (const std::invalid_argument& e) {
-      return std::string(e.what());
-    }
-    return std::string();
-  };
+TEST(Access, BadConfigurationNamesTheLineAndKey) {
+  auto msg = [](const char* text) { return error_of([&] { access(text); }); };
   EXPECT_EQ(msg(R"({"users": {"alice": "mcp.access"}})"),
-            "access.users.alice: expected a list of scopes");
-  EXPECT_NE(msg(R"({"groups": {"g": {"member": []}}})").find("access.groups.g.member"),
+            "c.yaml:2:31: must be a list of strings (auth.access.users.alice)");
+  EXPECT_NE(msg(R"({"groups": {"g": {"member": []}}})").find("unknown key 'member'"),
             std::string::npos);
-  EXPECT_NE(msg(R"({"user": {}})").find("unknown key"), std::string::npos);
-  EXPECT_NE(msg(R"({"users": {"a": ["has space"]}})").find("access.users.a"), std::string::npos);
+  EXPECT_NE(msg(R"({"user": {}})").find("unknown key 'user'"), std::string::npos);
+  EXPECT_NE(msg(R"({"users": {"a": ["has space"]}})").find("(auth.access.users.a)"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"groups": {"g": 5}})").find("must be a mapping"), std::string::npos);
 }
 
 TEST(LoginOptions, ParsesAndRefuses) {
-  auto o = login_options_from_json(
-      json::parse(R"({"session_lifetime": 600, "throttle": {"per_user": 3}})"));
+  auto o = login(R"({"session_lifetime": 600, "throttle": {"per_user": 3}})");
   EXPECT_EQ(o.session_lifetime.count(), 600);
   EXPECT_EQ(o.throttle.per_user, 3);
-  EXPECT_THROW(login_options_from_json(json::parse(R"({"session_lifetme": 1})")),
-               std::invalid_argument);
-  EXPECT_THROW(login_options_from_json(json::parse(R"({"local_users": false})")),
-               std::invalid_argument);
+  EXPECT_EQ(o.throttle.per_source, 20);
+  EXPECT_EQ(login("{}").session_lifetime.count(), 12 * 3600);
+  auto msg = [](const char* text) { return error_of([&] { login(text); }); };
+  EXPECT_NE(msg(R"({"session_lifetme": 1})").find("unknown key 'session_lifetme'"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"session_lifetime": 1})").find("(auth.login.session_lifetime)"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"local_users": false})").find("needs at least one provider"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"throttle": {"per_usr": 1}})").find("(auth.login.throttle.per_usr)"),
+            std::string::npos);
   // A provider on plain http elsewhere than loopback is refused.
-  EXPECT_THROW(login_options_from_json(json::parse(
-                   R"({"providers": [{"name": "corp", "issuer": "http://idp.example",
-                       "client_id": "x", "client_secret_file": "/nonexistent"}]})")),
-               std::invalid_argument);
+  EXPECT_NE(msg(R"({"providers": [{"name": "corp", "issuer": "http://idp.example",
+                    "client_id": "x", "client_secret_file": "/nonexistent"}]})")
+                .find("must be an https URL (http only on a loopback address) "
+                      "(auth.login.providers.0.issuer)"),
+            std::string::npos);
 }
 
 TEST(Throttle, LocksANameAfterItsFailuresUntilTheWindowPasses) {

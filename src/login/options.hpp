@@ -10,10 +10,10 @@
 // Its presence (or auth.access) turns the sign-in pages on.
 #pragma once
 
-#include <boost/json.hpp>
 #include <chrono>
 #include <vector>
 
+#include "config/config.hpp"
 #include "login/federation_options.hpp"
 #include "login/throttle.hpp"
 
@@ -32,7 +32,8 @@ struct LoginOptions {
   std::vector<std::string> return_paths;
 };
 
-// Throws std::invalid_argument naming the key ("login.session_lifetime: ...").
-LoginOptions login_options_from_json(const boost::json::value& v);
+// Reads auth.login (an absent section: the defaults). Throws
+// config::ConfigError with FILE:LINE:COL and the key.
+LoginOptions read_login_options(config::Reader section);
 
 }  // namespace bastion::login
