@@ -9,11 +9,12 @@
 // call lost its audit record. Prints a Markdown report on stdout.
 //   node bench/soak.mjs --bin BASTION --duration 600 --sessions 1000
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync, openSync, writeSync, closeSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fillFilesystem } from '../tests/integration/lib/disk.mjs';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -212,13 +213,8 @@ while (Date.now() < end) {
     diskDone = true;
     faults.diskFull++;
     const filler = path.join(auditDir, 'filler');
-    const fd = openSync(filler, 'w');
     const before = { ...Object.fromEntries(stats.errors) };
-    for (const size of [1 << 20, 65536, 4096, 1]) {
-      const buf = Buffer.alloc(size, 120);
-      for (;;) { try { writeSync(fd, buf); } catch { break; } }
-    }
-    closeSync(fd);
+    fillFilesystem(filler);
     await sleep(5000);
     rmSync(filler);
     const refused = (stats.errors.get('-32013 audit log unavailable (disk full)') ?? 0) - (before['-32013 audit log unavailable (disk full)'] ?? 0);

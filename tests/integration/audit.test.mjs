@@ -10,8 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync,
-  writeFileSync, writeSync,
+  copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -19,6 +18,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import {
   BIN, authYaml, eventually, fetchToken, initialize, newClient, post, startWithConfig, tempDir,
 } from './lib/bastion.mjs';
+import { fillFilesystem, mountTmpfs } from './lib/disk.mjs';
 
 const bastion = (args) => spawnSync(BIN, args, { encoding: 'utf8' });
 const readLines = (f) => readFileSync(f, 'utf8').trimEnd().split('\n');
@@ -240,13 +240,8 @@ test('calls to unknown tools, resources and prompts are audited', async () => {
 });
 
 test('a full audit disk (real tmpfs) refuses calls with a clear error and a metric, and recovers when space returns', async (t) => {
-  if (process.getuid?.() !== 0) return t.skip('mounting a tmpfs needs root');
-  const mnt = tempDir('bastion-audit-tmpfs-');
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mnt]);
-  } catch (e) {
-    return t.skip(`cannot mount a tmpfs here: ${e.message}`);
-  }
+  const mnt = mountTmpfs('1m', 'bastion-audit-tmpfs-');
+  if (mnt.skip) return t.skip(mnt.skip);
   try {
     const adir = path.join(mnt, 'audit');
     const s = await startWithConfig(`testkit: {enabled: true}\naudit: {dir: ${adir}, reserve_size: 64KiB}\n`);
@@ -254,17 +249,7 @@ test('a full audit disk (real tmpfs) refuses calls with a clear error and a metr
     const c = await connect(s.url);
     // Fill the filesystem.
     const filler = path.join(mnt, 'filler');
-    const fd = openSync(filler, 'w');
-    try {
-      for (const size of [65536, 4096, 512, 1]) {
-        const buf = Buffer.alloc(size, 120);
-        for (;;) {
-          try { writeSync(fd, buf); } catch { break; }
-        }
-      }
-    } finally {
-      closeSync(fd);
-    }
+    fillFilesystem(filler);
     let refused;
     let ok = 0;
     for (let i = 0; i < 3000 && !refused; i++) {

@@ -11,14 +11,15 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { KeyObject, sign as cryptoSign } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as jose from 'jose';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
-  authYaml, eventually, fetchToken, newClient, post, startWithConfig, tempDir,
+  authYaml, eventually, fetchToken, newClient, post, startWithConfig,
 } from './lib/bastion.mjs';
+import { fillFilesystem, mountTmpfs } from './lib/disk.mjs';
 
 const basic = (id, secret) =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
@@ -194,13 +195,8 @@ test('failed authentications are aggregated in the audit log; no query string or
 });
 
 test('a full audit disk (real tmpfs): no token is issued and 401s become 503; it recovers', async (t) => {
-  if (process.getuid?.() !== 0) return t.skip('mounting a tmpfs needs root');
-  const mnt = tempDir('bastion-authaudit-tmpfs-');
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mnt]);
-  } catch (e) {
-    return t.skip(`cannot mount a tmpfs here: ${e.message}`);
-  }
+  const mnt = mountTmpfs('1m', 'bastion-authaudit-tmpfs-');
+  if (mnt.skip) return t.skip(mnt.skip);
   const c = newClient('disk-full');
   let s;
   try {
@@ -208,17 +204,7 @@ test('a full audit disk (real tmpfs): no token is issued and 401s become 503; it
     s = await startWithConfig(`audit: {dir: ${adir}, reserve_size: 64KiB}\n${authYaml([c])}`);
     assert.equal((await tokenRequest(s.base, c.id, c.secret)).status, 200);
     const filler = path.join(mnt, 'filler');
-    const fd = openSync(filler, 'w');
-    try {
-      for (const size of [65536, 4096, 512, 1]) {
-        const buf = Buffer.alloc(size, 120);
-        for (;;) {
-          try { writeSync(fd, buf); } catch { break; }
-        }
-      }
-    } finally {
-      closeSync(fd);
-    }
+    fillFilesystem(filler);
     // Issuance records use up the reserve; then tokens are refused.
     let refused;
     let issued = 0;
