@@ -13,9 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-#include <boost/url/encode.hpp>
 #include <boost/url/parse.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 #include <fstream>
 #include <iostream>
 
@@ -35,18 +33,6 @@ namespace json = boost::json;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-// RFC 3986 percent-encoding of everything but the unreserved characters.
-std::string pct(std::string_view s) {
-  return boost::urls::encode(s, boost::urls::unreserved_chars);
-}
-
-std::string form(const std::vector<std::pair<std::string, std::string>>& kv) {
-  std::string out;
-  for (const auto& [k, v] : kv)
-    if (!v.empty()) out += (out.empty() ? "" : "&") + pct(k) + "=" + pct(v);
-  return out;
-}
 
 std::string str(const json::object& o, std::string_view k) {
   auto* v = o.if_contains(k);
@@ -230,9 +216,10 @@ auth::Status LoginTokens::take_tokens(const std::string& body) {
 
 auth::Status LoginTokens::refresh() {
   if (refresh_token_.empty()) return auth::fail("no refresh token");
-  auto r = login::http_call(post_form(token_endpoint_, form({{"grant_type", "refresh_token"},
-                                                             {"refresh_token", refresh_token_},
-                                                             {"client_id", client_id_}})));
+  auto r = login::http_call(
+      post_form(token_endpoint_, web::encode_form({{"grant_type", "refresh_token"},
+                                                   {"refresh_token", refresh_token_},
+                                                   {"client_id", client_id_}})));
   if (!r) return r.error();
   if (r.value().status != 200) {
     refresh_token_.clear();  // rotated away, revoked or expired: sign in again
@@ -253,14 +240,14 @@ auth::Status LoginTokens::sign_in() {
   std::string verifier = auth::b64url_encode(auth::random_bytes(32));
   std::string challenge = auth::b64url_encode(auth::sha256(verifier));
   std::string url = authorization_endpoint_ + "?" +
-                    form({{"response_type", "code"},
-                          {"client_id", client_id_},
-                          {"redirect_uri", redirect_uri},
-                          {"code_challenge", challenge},
-                          {"code_challenge_method", "S256"},
-                          {"state", state},
-                          {"scope", o_.scope},
-                          {"resource", o_.mcp_url}});
+                    web::encode_form({{"response_type", "code"},
+                                      {"client_id", client_id_},
+                                      {"redirect_uri", redirect_uri},
+                                      {"code_challenge", challenge},
+                                      {"code_challenge_method", "S256"},
+                                      {"state", state},
+                                      {"scope", o_.scope},
+                                      {"resource", o_.mcp_url}});
   std::cerr << "bastion connect: sign in to " << o_.auth_base << " in your browser:\n  " << url
             << "\n"
             << std::flush;
@@ -321,12 +308,13 @@ auth::Status LoginTokens::sign_in() {
       reply(http::status::bad_request, "", "The answer has no code.\n");
       return auth::fail("the authorization answer has no code");
     }
-    auto r = login::http_call(post_form(token_endpoint_, form({{"grant_type", "authorization_code"},
-                                                               {"code", *code},
-                                                               {"redirect_uri", redirect_uri},
-                                                               {"client_id", client_id_},
-                                                               {"code_verifier", verifier},
-                                                               {"resource", o_.mcp_url}})));
+    auto r = login::http_call(
+        post_form(token_endpoint_, web::encode_form({{"grant_type", "authorization_code"},
+                                                     {"code", *code},
+                                                     {"redirect_uri", redirect_uri},
+                                                     {"client_id", client_id_},
+                                                     {"code_verifier", verifier},
+                                                     {"resource", o_.mcp_url}})));
     if (!r || r.value().status != 200) {
       reply(http::status::ok, "",
             "Sign-in failed at the token endpoint. You can close this window.\n");

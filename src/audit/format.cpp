@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "protocol/iso8601.hpp"
+
 namespace bastion::audit {
 
 namespace fs = std::filesystem;
@@ -94,14 +96,6 @@ std::optional<std::uint64_t> rotated_first_seq(const fs::path& file) {
   return v;
 }
 
-std::string now_iso8601() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
-}
+std::string now_iso8601() { return protocol::iso8601_utc_ms(std::chrono::system_clock::now()); }
 
 }  // namespace bastion::audit

@@ -5,23 +5,18 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/beast/core/string.hpp>
 #include <cctype>
 
 namespace bastion::audit {
+
+using boost::beast::iequals;  // ASCII, as the names compared are
 
 namespace json = boost::json;
 
 namespace {
 
 constexpr std::string_view kRemoved = "[removed]";
-
-// ASCII only (names are ASCII), inline: this runs for every member of every record.
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
-}
 
 bool iends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && iequals(s.substr(s.size() - suffix.size()), suffix);

@@ -4,6 +4,7 @@
 
 #include "auth/clients.hpp"
 #include "auth/form.hpp"
+#include "auth/http_util.hpp"
 #include "auth/jwk.hpp"
 #include "auth/jwt.hpp"
 #include "auth/scopes.hpp"
@@ -13,18 +14,6 @@ namespace bastion::auth {
 namespace http = interaction_http;
 
 namespace {
-
-// Standard base64 (HTTP Basic) through the base64url decoder.
-std::optional<std::string> b64std(std::string_view s) {
-  std::string t(s);
-  while (!t.empty() && t.back() == '=') t.pop_back();
-  for (char& c : t) {
-    if (c == '-' || c == '_') return std::nullopt;
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return b64url_decode(t);
-}
 
 Page basic_challenge(const Interaction::Request& req, std::string_view why) {
   http::response<http::string_body> res{http::status::unauthorized, req.version()};
@@ -48,12 +37,12 @@ Result<const TestLoginUser*> BasicInteraction::check(const Request& req) const {
   if (req.count(http::field::authorization) != 1) return fail("no credentials");
   std::string_view h(req[http::field::authorization].data(),
                      req[http::field::authorization].size());
-  if (h.size() < 7 || (h.substr(0, 6) != "Basic " && h.substr(0, 6) != "basic "))
-    return fail("not Basic credentials");
-  auto raw = b64std(h.substr(6));
-  auto colon = raw ? raw->find(':') : std::string::npos;
-  if (colon == std::string::npos) return fail("malformed credentials");
-  std::string name = raw->substr(0, colon), password = raw->substr(colon + 1);
+  auto basic = parse_basic(h);
+  if (basic.index() == 1)
+    return fail(std::get<1>(basic) == BasicError::kNotBasic ? "not Basic credentials"
+                                                            : "malformed credentials");
+  const std::string& name = std::get<0>(basic).id;
+  const std::string& password = std::get<0>(basic).secret;
   const TestLoginUser* user = nullptr;
   for (const auto& u : users_)
     if (u.name == name) user = &u;

@@ -8,6 +8,7 @@
 
 #include "auth/http_util.hpp"
 #include "auth/scopes.hpp"
+#include "protocol/iso8601.hpp"
 
 namespace bastion::auth {
 
@@ -19,15 +20,6 @@ std::string quote_safe(std::string_view s) {
   for (char c : s)
     if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) out += c;
   return out;
-}
-
-std::string iso8601(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 }  // namespace
@@ -163,7 +155,7 @@ Response AuthServer::hello(const Request& req, const Caller& caller) const {
   return json_response(req, http::status::ok,
                        json::object{{"message", "Hello from Bastion!"},
                                     {"authenticated_client", p.client_id},
-                                    {"timestamp", iso8601(clock_())}},
+                                    {"timestamp", protocol::iso8601_utc(clock_())}},
                        true);
 }
 

@@ -3,6 +3,8 @@
 
 #include <cctype>
 
+#include "protocol/base64.hpp"
+
 namespace bastion::auth {
 
 const std::string* form_get(const Form& f, std::string_view name) {
@@ -46,6 +48,10 @@ std::string form_encode(std::string_view s) {
     }
   }
   return out;
+}
+
+std::string basic_authorization(std::string_view id, std::string_view secret) {
+  return "Basic " + protocol::base64_encode(form_encode(id) + ":" + form_encode(secret));
 }
 
 std::optional<Form> parse_form(std::string_view body, std::string* error) {

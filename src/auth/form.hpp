@@ -16,6 +16,10 @@ using Form = std::vector<std::pair<std::string, std::string>>;
 // Decodes one component ('+' is space); nullopt on a bad %-escape.
 std::optional<std::string> form_decode(std::string_view s);
 std::string form_encode(std::string_view s);
+// The Authorization header value of client_secret_basic (RFC 6749 §2.3.1):
+// "Basic " + base64(form_encode(id) ":" form_encode(secret)), as the token
+// client and the federated login send it; parse_basic_credentials reads it.
+std::string basic_authorization(std::string_view id, std::string_view secret);
 // Parses a form body; nullopt when malformed or a parameter repeats.
 std::optional<Form> parse_form(std::string_view body, std::string* error);
 // The value of `name`, or nullptr.

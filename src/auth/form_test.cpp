@@ -14,6 +14,12 @@ TEST(Form, DecodesPlusAndPercentAndRejectsBadEscapes) {
   EXPECT_EQ(form_decode(form_encode("x:y=z&\xff")), "x:y=z&\xff");
 }
 
+TEST(Form, BasicAuthorizationFormEncodesThenBase64s) {
+  // RFC 6749 §2.3.1: "a b" and "c:d" are form-encoded first, so the colon
+  // that separates them stays unambiguous.
+  EXPECT_EQ(basic_authorization("a b", "c:d"), "Basic YStiOmMlM0Fk");
+}
+
 TEST(Form, RepeatedParametersAreRefusedAndEmptyOnesOmitted) {
   std::string err;
   auto f = parse_form("grant_type=client_credentials&scope=&&resource=x%3Dy", &err);

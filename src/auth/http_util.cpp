@@ -5,16 +5,9 @@
 #include <cctype>
 
 #include "auth/form.hpp"
-#include "auth/jwk.hpp"
+#include "protocol/base64.hpp"
 
 namespace bastion::auth {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -22,38 +15,23 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-namespace {
-
-// Standard base64 with padding (HTTP Basic).
-std::optional<std::string> b64std_decode(std::string_view s) {
-  if (s.size() % 4 != 0) return std::nullopt;
-  std::string t(s);
-  std::size_t pad = 0;
-  while (!t.empty() && t.back() == '=' && pad < 2) {
-    t.pop_back();
-    ++pad;
-  }
-  for (char& c : t) {
-    if (c == '-' || c == '_' || c == '=') return std::nullopt;
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return b64url_decode(t);
-}
-
-}  // namespace
-
-std::variant<BasicCredentials, BasicError> parse_basic_credentials(std::string_view v) {
+std::variant<BasicCredentials, BasicError> parse_basic(std::string_view v) {
   v = trim(v);
   auto sp = v.find(' ');
   if (sp == std::string_view::npos || !iequals(v.substr(0, sp), "Basic"))
     return BasicError::kNotBasic;
-  auto decoded = b64std_decode(trim(v.substr(sp + 1)));
+  auto decoded = protocol::base64_decode(trim(v.substr(sp + 1)));
   auto colon = decoded ? decoded->find(':') : std::string::npos;
   if (colon == std::string::npos) return BasicError::kMalformed;
+  return BasicCredentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
+}
+
+std::variant<BasicCredentials, BasicError> parse_basic_credentials(std::string_view v) {
+  auto basic = parse_basic(v);
+  if (basic.index() == 1) return basic;
   // RFC 6749 §2.3.1: id and secret are form-urlencoded before base64.
-  auto id = form_decode(std::string_view(*decoded).substr(0, colon));
-  auto secret = form_decode(std::string_view(*decoded).substr(colon + 1));
+  auto id = form_decode(std::get<0>(basic).id);
+  auto secret = form_decode(std::get<0>(basic).secret);
   if (!id || !secret || id->empty()) return BasicError::kMalformed;
   return BasicCredentials{std::move(*id), std::move(*secret)};
 }

@@ -3,6 +3,7 @@
 // asks for, 405 responses, and the header-value parsing both need.
 #pragma once
 
+#include <boost/beast/core/string.hpp>
 #include <boost/json.hpp>
 #include <optional>
 #include <string>
@@ -14,17 +15,19 @@
 namespace bastion::auth {
 
 // ASCII case-insensitive comparison (HTTP scheme and media type names).
-bool iequals(std::string_view a, std::string_view b);
+using boost::beast::iequals;
 // Strips spaces and tabs at both ends (optional whitespace, RFC 9110 §5.6.3).
 std::string_view trim(std::string_view s);
-// client_secret_basic (RFC 6749 §2.3.1): an Authorization header value
-// "Basic base64(urlencode(id) ":" urlencode(secret))". kNotBasic for another
-// scheme (or none), kMalformed for bad base64 (standard alphabet, padded), no
-// colon, a bad %-escape, or an empty id.
+// HTTP Basic (RFC 7617): an Authorization header value "Basic base64(user-id
+// ":" password)", the scheme in any case. kNotBasic for another scheme (or
+// none), kMalformed for bad base64 (standard alphabet, padded) or no colon.
 struct BasicCredentials {
   std::string id, secret;
 };
 enum class BasicError { kNotBasic, kMalformed };
+std::variant<BasicCredentials, BasicError> parse_basic(std::string_view value);
+// client_secret_basic (RFC 6749 §2.3.1): parse_basic, then both parts are
+// form-urlencoded: kMalformed also for a bad %-escape or an empty id.
 std::variant<BasicCredentials, BasicError> parse_basic_credentials(std::string_view value);
 // `body` as application/json; `no_store` adds Cache-Control: no-store and
 // Pragma: no-cache (RFC 6749 §5.1).

@@ -46,6 +46,19 @@ TEST(HttpUtil, BasicCredentials) {
   }
 }
 
+TEST(HttpUtil, PlainBasicKeepsTheTextAsSent) {
+  // RFC 7617 (the test login's user and password): no form-decoding.
+  auto r = parse_basic("BASIC YSUyQmI6Yytk");
+  ASSERT_EQ(r.index(), 0u);
+  EXPECT_EQ(std::get<0>(r).id, "a%2Bb");
+  EXPECT_EQ(std::get<0>(r).secret, "c+d");
+  auto empty_user = parse_basic("Basic Ong=");  // ":x": an empty user-id is the caller's call
+  ASSERT_EQ(empty_user.index(), 0u);
+  EXPECT_EQ(std::get<0>(empty_user).secret, "x");
+  EXPECT_EQ(std::get<1>(parse_basic("Basic aWQ=")), BasicError::kMalformed);
+  EXPECT_EQ(std::get<1>(parse_basic("Digest x")), BasicError::kNotBasic);
+}
+
 TEST(HttpUtil, JsonResponsesAndMethodNotAllowed) {
   Request req{http::verb::get, "/x", 11};
   req.keep_alive(false);

@@ -3,12 +3,15 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/beast/core/string.hpp>
 #include <cmath>
 
 #include "auth/token_cache.hpp"
 #include "protocol/jsonrpc.hpp"
 
 namespace bastion::auth {
+
+using boost::beast::iequals;  // ASCII, as the names compared are
 
 std::vector<std::string> split_scopes(std::string_view s) {
   std::vector<std::string> out;
@@ -80,13 +83,6 @@ void TokenValidator::clear_cache() const { cache_->clear(); }
 std::size_t TokenValidator::cached_tokens() const { return cache_->size(); }
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 const json::string* str_claim(const json::object& o, std::string_view name) {
   auto it = o.find(name);

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "auth/jwk.hpp"
+#include "protocol/base64.hpp"
 #include "storage/private_file.hpp"
 
 namespace bastion::auth {
@@ -21,17 +22,6 @@ namespace {
 
 constexpr std::string_view kUsed = ".used";
 constexpr std::string_view kRecord = ".json";
-
-std::string hex(std::string_view bytes) {
-  static const char* d = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += d[c >> 4];
-    out += d[c & 15];
-  }
-  return out;
-}
 
 // mtime of a record file = its expiry.
 std::optional<std::int64_t> expiry_of(const fs::path& file) {
@@ -67,7 +57,7 @@ class DirLock {
 
 }  // namespace
 
-std::string record_name(std::string_view key) { return hex(sha256(key)); }
+std::string record_name(std::string_view key) { return protocol::hex_encode(sha256(key)); }
 
 RecordStore::RecordStore(fs::path dir, RecordStoreOptions options, Clock clock)
     : dir_(std::move(dir)), options_(options), clock_(std::move(clock)) {

@@ -101,16 +101,6 @@ Result<HttpResponse> roundtrip(const Target& t, http::request<http::string_body>
   return std::move(*out);
 }
 
-std::string base64_std(std::string_view in) {
-  std::string s = b64url_encode(in);
-  for (char& c : s) {
-    if (c == '-') c = '+';
-    if (c == '_') c = '/';
-  }
-  while (s.size() % 4) s += '=';
-  return s;
-}
-
 }  // namespace
 
 Result<std::string> http_get(const std::string& url, std::chrono::seconds timeout,
@@ -140,8 +130,7 @@ Result<TokenResponse> fetch_token(const std::string& base_url, const std::string
   http::request<http::string_body> req{http::verb::post, t->path, 11};
   req.set(http::field::content_type, "application/x-www-form-urlencoded");
   req.set(http::field::accept, "application/json");
-  req.set(http::field::authorization,
-          "Basic " + base64_std(form_encode(client_id) + ":" + form_encode(secret)));
+  req.set(http::field::authorization, basic_authorization(client_id, secret));
   req.body() = "grant_type=client_credentials";
   if (!scope.empty()) req.body() += "&scope=" + form_encode(scope);
   auto res = roundtrip(t.value(), std::move(req), timeout);

@@ -10,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "login/users.hpp"
+#include "protocol/iso8601.hpp"
 
 namespace bastion::cli {
 
@@ -72,15 +73,6 @@ std::optional<std::string> read_new_password(const std::string& user) {
     return std::nullopt;
   }
   return line;
-}
-
-std::string when(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  ::gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 // The auth data directory as the server wants it: levels this creates are
@@ -194,8 +186,9 @@ std::vector<Command> add_user_commands(CLI::App& cli, Common& common) {
                      return 0;
                    }
                    for (const auto& u : all)
-                     std::cout << u.name << "  created " << when(u.created) << "  password set "
-                               << when(u.password_changed) << "\n";
+                     std::cout << u.name << "  created " << protocol::iso8601_utc(u.created)
+                               << "  password set " << protocol::iso8601_utc(u.password_changed)
+                               << "\n";
                    if (all.empty()) std::cerr << "no users\n";
                    return 0;
                  }});

@@ -12,22 +12,11 @@
 #include <limits>
 #include <sstream>
 
+#include "protocol/json_pointer.hpp"
+
 namespace bastion::config {
 
 namespace {
-
-std::string escape_pointer_token(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '~')
-      out += "~0";
-    else if (c == '/')
-      out += "~1";
-    else
-      out += c;
-  }
-  return out;
-}
 
 // YAML 1.2 core schema for plain scalars; quoted scalars stay strings.
 json::value scalar_value(const std::string& s, bool quoted) {
@@ -116,7 +105,7 @@ struct Converter {
                                           km.line + 1, km.column + 1));
           }
           std::string key = kv.first.Scalar();
-          std::string child = ptr + "/" + escape_pointer_token(key);
+          std::string child = ptr + "/" + protocol::json_pointer_token(key);
           if (o.contains(key)) {
             auto km = kv.first.Mark();
             throw ConfigError(fmt::format("{}:{}:{}: duplicate key '{}'", doc.name_, km.line + 1,
@@ -237,7 +226,7 @@ Reader::Reader(const Document& doc, std::string pointer) : doc_(doc), pointer_(s
 }
 
 std::string Reader::child_pointer(std::string_view key) const {
-  return pointer_ + "/" + escape_pointer_token(key);
+  return pointer_ + "/" + protocol::json_pointer_token(key);
 }
 
 bool Reader::has(std::string_view key) const { return obj_ && obj_->contains(key); }

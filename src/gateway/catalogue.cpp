@@ -7,6 +7,7 @@
 #include <set>
 
 #include "gateway/definition.hpp"
+#include "protocol/base64.hpp"
 #include "protocol/param_headers.hpp"
 #include "protocol/printable.hpp"
 
@@ -23,12 +24,7 @@ std::string exposed_name(std::string_view prefix, std::string_view name) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(full.data(), full.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string tail = "_";
-  for (int i = 0; i < 4; ++i) {
-    tail += hex[md[i] >> 4];
-    tail += hex[md[i] & 15];
-  }
+  std::string tail = "_" + protocol::hex_encode(std::string_view(reinterpret_cast<char*>(md), 4));
   return full.substr(0, kMaxToolName - tail.size()) + tail;
 }
 

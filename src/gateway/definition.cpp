@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <set>
 
+#include "protocol/base64.hpp"
+#include "protocol/json_pointer.hpp"
 #include "protocol/printable.hpp"
 
 namespace bastion::gateway {
@@ -64,19 +66,6 @@ void canonical(const json::value& v, std::string& out) {
   }
 }
 
-std::string pointer_token(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~')
-      out += "~0";
-    else if (c == '/')
-      out += "~1";
-    else
-      out += c;
-  }
-  return out;
-}
-
 void diff(const json::value& a, const json::value& b, const std::string& path,
           std::vector<DefinitionChange>& out) {
   if (a.is_object() && b.is_object()) {
@@ -86,7 +75,7 @@ void diff(const json::value& a, const json::value& b, const std::string& path,
     for (auto& k : keys) {
       const json::value* x = a.get_object().if_contains(k);
       const json::value* y = b.get_object().if_contains(k);
-      std::string p = path + "/" + pointer_token(k);
+      std::string p = path + "/" + protocol::json_pointer_token(k);
       if (x && y)
         diff(*x, *y, p, out);
       else if (x)
@@ -131,13 +120,7 @@ std::string definition_hash(const json::object& definition) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
+  return protocol::hex_encode(std::string_view(reinterpret_cast<char*>(md), len));
 }
 
 std::vector<DefinitionChange> diff_definitions(const json::value& before,

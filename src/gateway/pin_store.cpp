@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "gateway/definition.hpp"
+#include "protocol/iso8601.hpp"
 
 namespace bastion::gateway {
 
@@ -29,11 +30,6 @@ constexpr const char* kLintReason =
     "it (bastion tools diff) and approve it";
 
 std::string record_key(std::string_view server) { return "pins:" + std::string(server); }
-
-std::string now_text() {
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
-                     std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
-}
 
 std::string str(const json::object& o, std::string_view k) {
   auto* v = o.if_contains(k);
@@ -89,7 +85,7 @@ Applied apply(json::object& rec, std::string_view server, Kind kind,
                           {"definition", o.definition},
                           {"change", change},
                           {"findings", findings},
-                          {"at", now_text()}};
+                          {"at", protocol::iso8601_utc_now()}};
     };
     auto* existing = all.if_contains(key);
     if (!existing || !existing->is_object()) {
@@ -105,7 +101,7 @@ Applied apply(json::object& rec, std::string_view server, Kind kind,
         item["pinned"] = json::object{{"hash", o.hash},
                                       {"definition", o.definition},
                                       {"by", "first-seen"},
-                                      {"at", now_text()}};
+                                      {"at", protocol::iso8601_utc_now()}};
         auto e = event("pin_added", server, item);
         e["hash"] = o.hash;
         if (!findings.empty()) e["findings"] = limited(findings, kMaxEventFindings);
@@ -317,7 +313,7 @@ PinStore::Decided PinStore::decide(std::string_view server, std::string_view nam
                                           {"definition", pending->at("definition")},
                                           {"by", "operator"},
                                           {"actor", actor},
-                                          {"at", now_text()}};
+                                          {"at", protocol::iso8601_utc_now()}};
             if (auto* r = item.if_contains("rejected"); r && r->is_array()) {
               auto& a = r->get_array();
               for (auto it = a.begin(); it != a.end();)

@@ -5,9 +5,7 @@
 // subject "<provider>|<sub>" and groups.
 #include <spdlog/spdlog.h>
 
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
-
+#include "auth/form.hpp"
 #include "auth/jwk.hpp"
 #include "auth/jws.hpp"
 #include "auth/jwt.hpp"
@@ -31,28 +29,6 @@ constexpr std::int64_t kClockSkew = 60;
 std::string str(const json::object& o, std::string_view k) {
   auto* v = o.if_contains(k);
   return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-// RFC 3986 percent-encoding of everything but the unreserved characters.
-std::string pct(std::string_view s) {
-  return boost::urls::encode(s, boost::urls::unreserved_chars);
-}
-
-std::string form_encode(const std::vector<std::pair<std::string, std::string>>& kv) {
-  std::string out;
-  for (const auto& [k, v] : kv) out += (out.empty() ? "" : "&") + pct(k) + "=" + pct(v);
-  return out;
-}
-
-// Standard base64 (HTTP Basic).
-std::string b64std(std::string_view s) {
-  std::string t = auth::b64url_encode(s);
-  for (char& c : t) {
-    if (c == '-') c = '+';
-    if (c == '_') c = '/';
-  }
-  while (t.size() % 4) t += '=';
-  return t;
 }
 
 }  // namespace
@@ -190,14 +166,14 @@ auth::Outcome LoginInteraction::post_federated(Ctx& c) {
     authz = p->authorization_endpoint;
   }
   std::string location = authz + (authz.find('?') == std::string::npos ? "?" : "&") +
-                         form_encode({{"response_type", "code"},
-                                      {"client_id", p->o.client_id},
-                                      {"redirect_uri", url("/signin/callback/" + p->o.name)},
-                                      {"scope", scope},
-                                      {"state", state},
-                                      {"nonce", nonce},
-                                      {"code_challenge", challenge},
-                                      {"code_challenge_method", "S256"}});
+                         web::encode_form({{"response_type", "code"},
+                                           {"client_id", p->o.client_id},
+                                           {"redirect_uri", url("/signin/callback/" + p->o.name)},
+                                           {"scope", scope},
+                                           {"state", state},
+                                           {"nonce", nonce},
+                                           {"code_challenge", challenge},
+                                           {"code_challenge_method", "S256"}});
   auto res = web::see_other(c.req.version(), location);
   return auth::Page{std::move(res)};
 }
@@ -247,13 +223,12 @@ auth::Outcome LoginInteraction::federated_callback(Ctx& c, std::string_view name
   }
   call.ca_file = p->o.ca_file;
   // client_secret_basic (RFC 6749 §2.3.1: each part form-urlencoded first).
-  call.headers = {
-      {"Content-Type", "application/x-www-form-urlencoded"},
-      {"Authorization", "Basic " + b64std(pct(p->o.client_id) + ":" + pct(p->o.client_secret))}};
-  call.body = form_encode({{"grant_type", "authorization_code"},
-                           {"code", *code},
-                           {"redirect_uri", url("/signin/callback/" + p->o.name)},
-                           {"code_verifier", str(rec, "verifier")}});
+  call.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
+                  {"Authorization", auth::basic_authorization(p->o.client_id, p->o.client_secret)}};
+  call.body = web::encode_form({{"grant_type", "authorization_code"},
+                                {"code", *code},
+                                {"redirect_uri", url("/signin/callback/" + p->o.name)},
+                                {"code_verifier", str(rec, "verifier")}});
   auto r = http_call(call);
   if (!r) return failed("the token request failed (" + r.reason() + ")");
   boost::system::error_code ec;

@@ -3,9 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <boost/url/encode.hpp>
 #include <boost/url/parse.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 
 #include "auth/jwk.hpp"
 #include "auth/scopes.hpp"
@@ -73,11 +71,6 @@ std::string when(std::int64_t t) {
   char buf[40];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
   return buf;
-}
-
-// RFC 3986 percent-encoding of everything but the unreserved characters.
-std::string url_encode(std::string_view s) {
-  return boost::urls::encode(s, boost::urls::unreserved_chars);
 }
 
 }  // namespace
@@ -531,7 +524,7 @@ auth::Outcome LoginInteraction::after_login(Ctx& c, const auth::PendingAuthoriza
   }
   if (fresh_login) {
     // Post/Redirect/Get: a reload of the consent page does not post the password again.
-    auto res = web::see_other(c.req.version(), url("/signin/consent?id=" + url_encode(p.id)));
+    auto res = web::see_other(c.req.version(), url("/signin/consent?id=" + web::url_encode(p.id)));
     for (const auto& sc : c.set_cookies) res.insert(http::field::set_cookie, sc);
     return auth::Page{std::move(res)};
   }
@@ -711,7 +704,7 @@ auth::Outcome LoginInteraction::post_logout(Ctx& c) {
   c.set_cookies.push_back(web::clear_cookie(cookies_, kSessionCookie));
   const std::string* id = form->get("id");
   if (id && !id->empty() && c.host.find_pending(*id)) {
-    auto res = web::see_other(c.req.version(), url("/signin/login?id=" + url_encode(*id)));
+    auto res = web::see_other(c.req.version(), url("/signin/login?id=" + web::url_encode(*id)));
     for (const auto& sc : c.set_cookies) res.insert(http::field::set_cookie, sc);
     return auth::Page{std::move(res)};
   }

@@ -3,10 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/beast/core/string.hpp>
 #include <cmath>
 #include <stdexcept>
 
 namespace bastion::pii {
+
+using boost::beast::iequals;  // ASCII, as the names compared are
 
 namespace json = boost::json;
 
@@ -238,17 +241,6 @@ protocol::RpcError pii_rejection(Direction d,
 }
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x += 32;
-    if (y >= 'A' && y <= 'Z') y += 32;
-    if (x != y) return false;
-  }
-  return true;
-}
 
 // A base64 payload (an image's `data`, a resource's `blob`): scanning it as
 // text finds nothing but noise. Anything else under those keys (a phone

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/beast/core/string.hpp>
 #include <climits>
 #include <cstdint>
 #include <cstring>
@@ -28,6 +29,8 @@
 #include "pii/validators.hpp"
 
 namespace bastion::pii {
+
+using boost::beast::iequals;  // ASCII, as the names compared are
 
 namespace {
 
@@ -940,17 +943,6 @@ bool on_aws_key(ScanCtx& c, std::size_t b, std::size_t to) {
   for (auto k : kPrefixes)
     if (prefix == k) detail = k;
   return c.emit(pii::kAwsAccessKey, b, to, 0.9, prefix == "ASIA" ? "temporary" : detail);
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x += 32;
-    if (y >= 'A' && y <= 'Z') y += 32;
-    if (x != y) return false;
-  }
-  return true;
 }
 
 bool icontains(std::string_view hay, std::string_view needle) {

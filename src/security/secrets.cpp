@@ -6,6 +6,7 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "protocol/iso8601.hpp"
 #include "storage/private_file.hpp"
 
 namespace bastion::security {
@@ -13,18 +14,7 @@ namespace bastion::security {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-namespace {
-
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 SecretStore::SecretStore(fs::path dir, MultiFernet keys)
     : file_(dir / "secrets.json"), keys_(std::move(keys)) {
@@ -75,7 +65,7 @@ void SecretStore::set(std::string_view name, std::string_view value) {
         "secret name '{}' must be 1-128 characters of letters, digits, '_', '.', '-'", name));
   if (value.empty()) throw std::invalid_argument("the secret value is empty");
   std::lock_guard lock(mu_);
-  entries_[std::string(name)] = {keys_.encrypt(value), utc_now()};
+  entries_[std::string(name)] = {keys_.encrypt(value), protocol::iso8601_utc_now()};
   persist_locked();
 }
 

@@ -1,7 +1,9 @@
 #include "web/form.hpp"
 
+#include <boost/url/encode.hpp>
 #include <boost/url/params_encoded_view.hpp>
 #include <boost/url/parse_query.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 
 namespace bastion::web {
 
@@ -49,6 +51,17 @@ std::optional<FormData> parse_query(std::string_view target, const FormLimits& l
   std::string_view query = target.substr(q + 1);
   if (auto h = query.find('#'); h != std::string_view::npos) query = query.substr(0, h);
   return parse_form(query, limits);
+}
+
+std::string url_encode(std::string_view s) {
+  return boost::urls::encode(s, boost::urls::unreserved_chars);
+}
+
+std::string encode_form(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string out;
+  for (const auto& [k, v] : fields)
+    if (!v.empty()) out += (out.empty() ? "" : "&") + url_encode(k) + "=" + url_encode(v);
+  return out;
 }
 
 std::string_view target_path(std::string_view target) {

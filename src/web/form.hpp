@@ -41,6 +41,14 @@ std::optional<FormData> parse_form(std::string_view body, const FormLimits& limi
 // when there is no query; nullopt when the query is malformed.
 std::optional<FormData> parse_query(std::string_view target, const FormLimits& limits = {});
 
+// RFC 3986 percent-encoding of everything but the unreserved characters: a
+// query or form value, or a path segment.
+std::string url_encode(std::string_view s);
+// A form body or query ("a=1&b=x%20y") from name/value pairs, both sides
+// url_encode'd. A pair with an empty value is left out (OAuth reads an empty
+// parameter as an omitted one, RFC 6749 §3.1).
+std::string encode_form(const std::vector<std::pair<std::string, std::string>>& fields);
+
 // The path of a request target, without query or fragment.
 std::string_view target_path(std::string_view target);
 

@@ -57,3 +57,23 @@ TEST(Form, TheLastValueEndsWithTheView) {
 
 }  // namespace
 }  // namespace bastion::web
+
+namespace bastion::web {
+namespace {
+
+TEST(Form, EncodesWhatItParses) {
+  EXPECT_EQ(url_encode("a b/c?d=e&~_.-"), "a%20b%2Fc%3Fd%3De%26~_.-");
+  std::string body = encode_form({{"redirect_uri", "http://127.0.0.1/cb?x=1"},
+                                  {"scope", "openid mcp:tool:a/b"},
+                                  {"empty", ""}});
+  EXPECT_EQ(body,
+            "redirect_uri=http%3A%2F%2F127.0.0.1%2Fcb%3Fx%3D1&scope=openid%20mcp%3Atool%3Aa%2Fb");
+  auto back = parse_form(body);
+  ASSERT_TRUE(back);
+  ASSERT_NE(back->get("scope"), nullptr);
+  EXPECT_EQ(*back->get("scope"), "openid mcp:tool:a/b");
+  EXPECT_EQ(back->get("empty"), nullptr);  // left out, as OAuth reads an empty one
+}
+
+}  // namespace
+}  // namespace bastion::web
