@@ -285,7 +285,11 @@ void App::build_security(const config::Document& doc) {
   if (audit_) pii_report = [audit = audit_](boost::json::object e) { audit->append(std::move(e)); };
   std::shared_ptr<pii::PiiFilter> pii_filter;
   try {
-    pii_filter = pii::make_pii_filter(policy, encryptor, pii_report);
+    // The compiled pattern databases are cached in the data directory
+    // (private, verified on load): a restart does not compile them again.
+    std::filesystem::path db_cache;
+    if (!opts_.check_only) db_cache = std::filesystem::path(opts_.data_dir) / "cache" / "pii";
+    pii_filter = pii::make_pii_filter(policy, encryptor, pii_report, std::move(db_cache));
   } catch (const std::exception& e) {
     doc.fail("/security/pii", e.what());
   }

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -154,6 +155,23 @@ struct PiiArgs {
   bool json = false;
 };
 
+// Where `pii scan` caches the compiled pattern databases: the data
+// directory's cache/pii when the data directory exists (a scan does not
+// create one), else $XDG_CACHE_HOME/bastion/pii or ~/.cache/bastion/pii;
+// none when neither is known.
+fs::path pii_db_cache_dir(const Common& c) {
+  std::error_code ec;
+  if (c.overrides.data_dir || c.config_path) {
+    const fs::path d = data_dir(c);
+    if (fs::is_directory(d, ec)) return d / "cache" / "pii";
+  }
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x == '/')
+    return fs::path(x) / "bastion" / "pii";
+  if (const char* h = std::getenv("HOME"); h && *h == '/')
+    return fs::path(h) / ".cache" / "bastion" / "pii";
+  return {};
+}
+
 int pii_scan(const Common& c, const PiiArgs& a) {
   pii::PolicyOptions opts;
   // The configuration's patterns and policy, when a file is given.
@@ -176,30 +194,61 @@ int pii_scan(const Common& c, const PiiArgs& a) {
     keys.emplace(security::load_fernet_keys(security_dir(c)));
     enc = [&keys](std::string_view v) { return keys->encrypt(v); };
   }
-  auto filter = pii::make_pii_filter(opts, enc);
+  auto filter = pii::make_pii_filter(opts, enc, {}, pii_db_cache_dir(c));
   std::string text = read_stdin();
   if (a.policy.empty() && !c.config_path) {
     // Findings only: one scan, the lines formatted into one buffer and
-    // written once (a JSON object per finding cost more than the scan).
+    // written once. Types and details are a handful of static names and
+    // confidences a handful of values: each is serialized once and then
+    // copied (a JSON object, or a format call, per finding cost more than
+    // the scan).
     auto findings = filter->scanner().scan(text);
-    std::string out;
+    fmt::memory_buffer out;
     out.reserve(findings.size() * 96 + 4);
-    auto str = [&out](std::string_view v) { out += json::serialize(json::string_view(v)); };
-    if (a.json) out += '[';
+    auto put = [&out](std::string_view v) { out.append(v.data(), v.data() + v.size()); };
+    auto num = [&put](std::size_t n) {
+      const fmt::format_int f(n);
+      put(std::string_view(f.data(), f.size()));
+    };
+    struct Memo {
+      const void* key_ptr;
+      std::size_t key_len;
+      std::string json;
+    };
+    std::vector<Memo> names;  // by the view's address and length: the names are constants
+    auto name = [&](std::string_view v) -> const std::string& {
+      for (const auto& m : names)
+        if (m.key_ptr == v.data() && m.key_len == v.size()) return m.json;
+      if (names.size() >= 64) names.erase(names.begin());  // details of custom text: bounded
+      return names.emplace_back(Memo{v.data(), v.size(), json::serialize(json::string_view(v))})
+          .json;
+    };
+    std::vector<std::pair<double, std::string>> confs;
+    auto conf = [&](double d) -> const std::string& {
+      for (const auto& [v, s] : confs)
+        if (v == d) return s;
+      if (confs.size() >= 64) confs.erase(confs.begin());
+      return confs.emplace_back(d, fmt::format("{}", d)).second;
+    };
+    if (a.json) put("[");
     for (std::size_t i = 0; i < findings.size(); ++i) {
       const auto& f = findings[i];
-      if (a.json && i) out += ',';
-      out += "{\"type\":";
-      str(f.type);
-      fmt::format_to(std::back_inserter(out), ",\"begin\":{},\"end\":{},\"confidence\":{}", f.begin,
-                     f.end, f.confidence);
+      if (a.json && i) put(",");
+      put("{\"type\":");
+      put(name(f.type));
+      put(",\"begin\":");
+      num(f.begin);
+      put(",\"end\":");
+      num(f.end);
+      put(",\"confidence\":");
+      put(conf(f.confidence));
       if (!f.detail.empty()) {
-        out += ",\"detail\":";
-        str(f.detail);
+        put(",\"detail\":");
+        put(name(f.detail));
       }
-      out += a.json ? "}" : "}\n";
+      put(a.json ? "}" : "}\n");
     }
-    if (a.json) out += "]\n";
+    if (a.json) put("]\n");
     std::cout.write(out.data(), static_cast<std::streamsize>(out.size()));
     return findings.empty() ? 0 : 3;
   }

@@ -163,12 +163,14 @@ server::Verdict PiiFilter::on_client_answer(json::object& answer,
 }
 
 std::shared_ptr<PiiFilter> make_pii_filter(PolicyOptions options, Encryptor encryptor,
-                                           PiiFilter::Report report) {
+                                           PiiFilter::Report report,
+                                           std::filesystem::path db_cache_dir) {
   PatternSet set = default_patterns();
   for (const auto& f : options.pattern_files) set.merge(load_patterns_file(f));
   ScannerLimits limits;
   limits.min_confidence = options.min_confidence;
-  auto scanner = std::make_shared<const PiiScanner>(std::move(set), limits);
+  auto scanner =
+      std::make_shared<const PiiScanner>(std::move(set), limits, std::move(db_cache_dir));
   return std::make_shared<PiiFilter>(std::move(scanner), std::move(options), std::move(encryptor),
                                      std::move(report));
 }

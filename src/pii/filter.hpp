@@ -23,6 +23,8 @@
 // Thread-safety: immutable after construction; one instance serves all sessions.
 #pragma once
 
+#include <filesystem>
+
 #include <functional>
 #include <memory>
 
@@ -70,8 +72,10 @@ class PiiFilter : public server::Filter {
 
 // Loads default_patterns() plus options.pattern_files and builds the scanner
 // (min_confidence from the options). Throws PatternError on a bad pattern
-// file, std::invalid_argument as above.
+// file, std::invalid_argument as above. With `db_cache_dir`, the compiled
+// pattern databases are cached there (PiiScanner).
 std::shared_ptr<PiiFilter> make_pii_filter(PolicyOptions options, Encryptor encryptor = {},
-                                           PiiFilter::Report report = {});
+                                           PiiFilter::Report report = {},
+                                           std::filesystem::path db_cache_dir = {});
 
 }  // namespace bastion::pii

@@ -8,18 +8,19 @@ namespace {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-// Stars every digit of `v` except those at digit indices [0, keep_head) and
-// the last `keep_tail` digits; separators and '+' stay.
-std::string star_digits(std::string_view v, std::size_t keep_head, std::size_t keep_tail) {
+// Appends `v` with every digit starred except those at digit indices
+// [0, keep_head) and the last `keep_tail` digits; separators and '+' stay.
+void star_digits(std::string& out, std::string_view v, std::size_t keep_head,
+                 std::size_t keep_tail) {
   std::size_t total = std::count_if(v.begin(), v.end(), is_digit);
-  std::string out(v);
+  const std::size_t at = out.size();
+  out.append(v);
   std::size_t idx = 0;
-  for (char& ch : out) {
-    if (!is_digit(ch)) continue;
-    if (idx >= keep_head && idx + keep_tail < total) ch = '*';
+  for (std::size_t i = at; i < out.size(); ++i) {
+    if (!is_digit(out[i])) continue;
+    if (idx >= keep_head && idx + keep_tail < total) out[i] = '*';
     ++idx;
   }
-  return out;
 }
 
 std::size_t leading_digits(std::string_view v) {
@@ -32,36 +33,49 @@ std::size_t leading_digits(std::string_view v) {
 
 }  // namespace
 
-std::string mask_value(std::string_view type, std::string_view v, const MaskOptions& o) {
-  auto redact = [&] { return "[REDACTED:" + std::string(type) + "]"; };
+void append_masked(std::string& out, std::string_view type, std::string_view v,
+                   const MaskOptions& o) {
+  auto redact = [&] {
+    out += "[REDACTED:";
+    out += type;
+    out += ']';
+  };
   for (const auto& t : o.redact_types)
     if (t == type) return redact();
   if (type == pii::kEmail) {
     auto at = v.rfind('@');
     if (!o.keep_email_domain || at == std::string_view::npos) return redact();
-    return "***" + std::string(v.substr(at));
+    out += "***";
+    out += v.substr(at);
+    return;
   }
   if (type == pii::kPhone) {
     std::size_t head = leading_digits(v);
     std::size_t total = std::count_if(v.begin(), v.end(), is_digit);
     if (head == total) head = std::min<std::size_t>(3, total);  // no separators
     if (head + 4 >= total) head = total > 4 ? total - 4 - 1 : 0;
-    return star_digits(v, head, 4);
+    return star_digits(out, v, head, 4);
   }
-  if (type == pii::kCreditCard) return star_digits(v, 0, 4);
-  if (type == pii::kRrn) return star_digits(v, 7, 0);
-  if (type == pii::kSsn) return star_digits(v, 0, 4);
+  if (type == pii::kCreditCard) return star_digits(out, v, 0, 4);
+  if (type == pii::kRrn) return star_digits(out, v, 7, 0);
+  if (type == pii::kSsn) return star_digits(out, v, 0, 4);
   if (type == pii::kKoreanName) {
     // First syllable stays, every following character becomes one '*'.
     std::size_t first = 1;
     if (!v.empty() && (static_cast<unsigned char>(v[0]) & 0xE0) == 0xE0) first = 3;
     first = std::min(first, v.size());
-    std::string out(v.substr(0, first));
+    out += v.substr(0, first);
     for (std::size_t i = first; i < v.size(); ++i)
       if ((static_cast<unsigned char>(v[i]) & 0xC0) != 0x80) out += '*';
-    return out;
+    return;
   }
-  return redact();
+  redact();
+}
+
+std::string mask_value(std::string_view type, std::string_view v, const MaskOptions& o) {
+  std::string out;
+  append_masked(out, type, v, o);
+  return out;
 }
 
 std::string replace_findings(

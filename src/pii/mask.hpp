@@ -28,6 +28,9 @@ struct MaskOptions {
 //   ssn ***-**-6789, anything else [REDACTED:<type>].
 std::string mask_value(std::string_view type, std::string_view value,
                        const MaskOptions& options = {});
+// The same, appended to `out` (no string per value).
+void append_masked(std::string& out, std::string_view type, std::string_view value,
+                   const MaskOptions& options = {});
 
 // Copies `text` with each finding's span replaced by replace(finding, value).
 // Overlapping findings are resolved first (resolve_overlaps).

@@ -362,7 +362,10 @@ struct Walker {
     out.contains_pii = true;
     bool rewrite = false;
     for (const auto& x : f) {
-      ++out.counts[std::string(x.type)];
+      if (auto it = out.counts.find(x.type); it != out.counts.end())
+        ++it->second;
+      else
+        out.counts.emplace(std::string(x.type), 1);
       PiiAction a = policy.action_for(x.type);
       out.decision = std::max(out.decision, a);
       if (a == PiiAction::kReject) rejected = true;
@@ -418,8 +421,40 @@ struct Walker {
       f.push_back(Finding{pii::kSecret, 0, sv.size(), 0.9, "secret-named key"});
     }
     if (f.empty() || !decide(f)) return;
-    s = replace_findings(sv, f,
-                         [&](const Finding& x, std::string_view val) { return render(x, val); });
+    s = rewrite(sv, f);
+  }
+
+  // replace_findings with render(), masked values appended in place (a
+  // PII-dense text has a finding every few dozen bytes: a string per value
+  // and a std::function call each cost more than the scan).
+  std::string rewrite(std::string_view sv, const std::vector<Finding>& f) {
+    bool sorted_disjoint = true;
+    for (std::size_t i = 1; i < f.size(); ++i) sorted_disjoint &= f[i - 1].end <= f[i].begin;
+    if (!sorted_disjoint)
+      return replace_findings(
+          sv, f, [&](const Finding& x, std::string_view val) { return render(x, val); });
+    std::string o;
+    o.reserve(sv.size() + sv.size() / 8);
+    std::size_t pos = 0;
+    std::string_view last_type;
+    PiiAction last_action{};
+    for (const auto& x : f) {
+      if (x.begin < pos || x.end > sv.size() || x.begin >= x.end) continue;
+      o.append(sv.substr(pos, x.begin - pos));
+      const std::string_view val = sv.substr(x.begin, x.end - x.begin);
+      if (x.type.data() != last_type.data() || x.type.size() != last_type.size()) {
+        last_type = x.type;
+        last_action = policy.action_for(x.type);
+      }
+      if (last_action == PiiAction::kMask)
+        append_masked(o, x.type, x.normalized.empty() ? val : std::string_view(x.normalized),
+                      policy.options().mask);
+      else
+        o += render(x, val);
+      pos = x.end;
+    }
+    o.append(sv.substr(pos));
+    return o;
   }
 
   // A number that holds PII becomes a string: its masked form or its token

@@ -15,6 +15,7 @@
 #include <climits>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <map>
 #include <mutex>
 #include <set>
@@ -25,6 +26,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "pii/db_cache.hpp"
 #include "pii/normalize.hpp"
 #include "pii/validators.hpp"
 
@@ -316,6 +318,12 @@ std::vector<F> resolve(std::vector<F> f) {
 std::vector<Finding> resolve_overlaps(std::vector<Finding> f) { return resolve(std::move(f)); }
 
 namespace {
+struct Expr {
+  std::string regex;
+  unsigned flags;
+  unsigned id;
+};
+
 struct Core {
   PatternSet set;
   ScannerLimits limits;
@@ -334,14 +342,13 @@ struct Core {
   std::vector<std::string_view> custom_names;  // interned, by custom index
   bool native_number = false;                  // AnchorSpec::native
   bool native_ipv6 = false;
+  std::filesystem::path cache_dir;  // empty: no database cache
+  bool from_cache = false;
 
   void compile();
-};
-
-struct Expr {
-  std::string regex;
-  unsigned flags;
-  unsigned id;
+  std::string cache_key(std::initializer_list<const std::vector<Expr>*> dbs);
+  bool load_cached(const std::string& key, const bool (&want)[3]);
+  void store_cached(const std::string& key);
 };
 
 DbPtr build_db(const std::vector<Expr>& ex, const std::vector<PatternInfo>& info) {
@@ -384,6 +391,67 @@ int fixed_width(const std::string& regex, unsigned flags, const std::string& lab
 }
 
 }  // namespace
+
+// What the compiled databases depend on: the expressions with their flags
+// and ids (per database), the Vectorscan version and the platform it tunes
+// for. Empty when the platform cannot be read (then nothing is cached).
+std::string Core::cache_key(std::initializer_list<const std::vector<Expr>*> dbs) {
+  hs_platform_info_t plat{};
+  if (hs_populate_platform(&plat) != HS_SUCCESS) return {};
+  std::string m = "bastion-pii-hsdb/1";
+  auto put = [&m](std::string_view v) {
+    m += std::to_string(v.size());
+    m += ':';
+    m += v;
+  };
+  put(hs_version());
+  put(fmt::format("{}/{}/{}/{}", plat.tune, plat.cpu_features, sizeof(void*), HS_MODE_BLOCK));
+  for (const auto* ex : dbs) {
+    if (!ex) {
+      put("none");
+      continue;
+    }
+    put(std::to_string(ex->size()));
+    for (const auto& x : *ex) {
+      put(x.regex);
+      put(fmt::format("{}/{}", x.flags, x.id));
+    }
+  }
+  return sha256_raw(m);
+}
+
+bool Core::load_cached(const std::string& key, const bool (&want)[3]) {
+  auto blobs = load_db_cache(cache_dir, key);
+  if (!blobs || blobs->size() != 3) return false;
+  DbPtr got[3];
+  for (int i = 0; i < 3; ++i) {
+    const std::string& b = (*blobs)[i];
+    // A database exactly where this pattern set has one.
+    if (b.empty() != !want[i]) return false;
+    if (b.empty()) continue;
+    hs_database_t* d = nullptr;
+    if (hs_deserialize_database(b.data(), b.size(), &d) != HS_SUCCESS) return false;
+    got[i].reset(d);
+  }
+  db = std::move(got[0]);
+  db_ascii = std::move(got[1]);
+  tails = std::move(got[2]);
+  return true;
+}
+
+void Core::store_cached(const std::string& key) {
+  std::vector<std::string> blobs;
+  for (const DbPtr* d : {&db, &db_ascii, &tails}) {
+    std::string& b = blobs.emplace_back();
+    if (!*d) continue;
+    char* bytes = nullptr;
+    std::size_t len = 0;
+    if (hs_serialize_database(d->get(), &bytes, &len) != HS_SUCCESS) return;
+    b.assign(bytes, len);
+    std::free(bytes);
+  }
+  store_db_cache(cache_dir, key, blobs);
+}
 
 void Core::compile() {
   std::vector<Expr> all, ascii, tail_ex;
@@ -438,13 +506,23 @@ void Core::compile() {
   }
   if (all.empty() && !native_number && !native_ipv6)
     throw PatternError("pii patterns: nothing to scan for");
-  db = build_db(all, info);
-  if (ascii.size() != all.size() && !ascii.empty()) db_ascii = build_db(ascii, info);
-  if (!tail_ex.empty()) {
-    std::vector<PatternInfo> tinfo(set.custom.size());
-    for (std::size_t i = 0; i < set.custom.size(); ++i)
-      tinfo[i].label = fmt::format("lookahead of pattern '{}'", set.custom[i].type);
-    tails = build_db(tail_ex, tinfo);
+  const bool want_ascii = ascii.size() != all.size() && !ascii.empty();
+  std::string key;
+  if (!cache_dir.empty()) {
+    key = cache_key({&all, want_ascii ? &ascii : nullptr, &tail_ex});
+    const bool want[3] = {!all.empty(), want_ascii, !tail_ex.empty()};
+    from_cache = !key.empty() && load_cached(key, want);
+  }
+  if (!from_cache) {
+    db = build_db(all, info);
+    if (want_ascii) db_ascii = build_db(ascii, info);
+    if (!tail_ex.empty()) {
+      std::vector<PatternInfo> tinfo(set.custom.size());
+      for (std::size_t i = 0; i < set.custom.size(); ++i)
+        tinfo[i].label = fmt::format("lookahead of pattern '{}'", set.custom[i].type);
+      tails = build_db(tail_ex, tinfo);
+    }
+    if (!key.empty()) store_cached(key);
   }
   has_utf8 = std::find(custom_utf8.begin(), custom_utf8.end(), true) != custom_utf8.end();
   surname1.assign(0xD7A4 - 0xAC00, false);
@@ -1157,6 +1235,10 @@ bool native_scan(ScanCtx& c, std::size_t until) {
 int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned /*flags*/,
              void* vctx) {
   auto& c = *static_cast<ScanCtx*>(vctx);
+  // Only a database built for another pattern set (a cache file forged with
+  // this set's key) reports other ids: ignore them rather than read past.
+  if (id >= c.info->size()) [[unlikely]]
+    return 0;
   const PatternInfo& pi = (*c.info)[id];
   // Findings in text order (so resolve_overlaps finds them sorted): the
   // native anchors catch up first.
@@ -1235,10 +1317,12 @@ struct PiiScanner::Impl {
   Core core;
 };
 
-PiiScanner::PiiScanner(PatternSet patterns, ScannerLimits limits)
+PiiScanner::PiiScanner(PatternSet patterns, ScannerLimits limits,
+                       std::filesystem::path db_cache_dir)
     : impl_(std::make_unique<Impl>()) {
   impl_->core.set = std::move(patterns);
   impl_->core.limits = limits;
+  impl_->core.cache_dir = std::move(db_cache_dir);
   if (impl_->core.limits.max_findings == 0) impl_->core.limits.max_findings = 1;
   impl_->core.compile();
   init_normalization();
@@ -1248,6 +1332,7 @@ PiiScanner::~PiiScanner() = default;
 
 const PatternSet& PiiScanner::patterns() const { return impl_->core.set; }
 const ScannerLimits& PiiScanner::limits() const { return impl_->core.limits; }
+bool PiiScanner::database_from_cache() const { return impl_->core.from_cache; }
 
 std::vector<Finding> PiiScanner::scan(std::string_view text) const {
   if (!needs_normalization(text)) return scan_view(text);

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <span>
@@ -78,7 +79,13 @@ class PiiScanner {
  public:
   // Compiles the anchors and custom patterns into one Vectorscan database.
   // Throws PatternError (naming the pattern) when one does not compile.
-  explicit PiiScanner(PatternSet patterns = default_patterns(), ScannerLimits limits = {});
+  // With a `db_cache_dir`, the compiled databases are loaded from a cache
+  // file there when one matches this pattern set, Vectorscan version and
+  // platform, and stored there after compiling otherwise (pii/db_cache.hpp:
+  // a damaged or foreign file is ignored and replaced, an unwritable
+  // directory only costs the compile).
+  explicit PiiScanner(PatternSet patterns = default_patterns(), ScannerLimits limits = {},
+                      std::filesystem::path db_cache_dir = {});
   ~PiiScanner();
   PiiScanner(const PiiScanner&) = delete;
   PiiScanner& operator=(const PiiScanner&) = delete;
@@ -102,6 +109,8 @@ class PiiScanner {
 
   const PatternSet& patterns() const;
   const ScannerLimits& limits() const;
+  // Whether the databases came from the cache (not compiled) at construction.
+  bool database_from_cache() const;
 
  private:
   // scan() on text that is already its own normalized view.

@@ -1,0 +1,132 @@
+#include "pii/db_cache.hpp"
+
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstring>
+#include <exception>
+
+#include "storage/private_file.hpp"
+
+namespace bastion::pii {
+
+namespace {
+
+constexpr std::string_view kMagic = "bastion-pii-hsdb/1\n";
+constexpr std::size_t kKeySize = 32, kSumSize = 32;
+constexpr std::size_t kMaxBlobs = 16;
+// A compiled database of the default set is a few hundred KiB; custom
+// patterns can make it larger, not this large.
+constexpr std::uint64_t kMaxFile = std::uint64_t{256} << 20;
+
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+
+std::uint64_t get_u64(std::string_view s) {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(s[i]);
+  return v;
+}
+
+std::string hex(std::string_view raw) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+bool fail(std::string* why, std::string_view what) {
+  if (why) *why = what;
+  return false;
+}
+
+}  // namespace
+
+std::string sha256_raw(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1 ||
+      len != kSumSize)
+    return {};
+  return std::string(reinterpret_cast<const char*>(md), len);
+}
+
+std::filesystem::path db_cache_file(const std::filesystem::path& dir, std::string_view key) {
+  return dir / ("pii-" + hex(key) + ".hsdb");
+}
+
+std::optional<std::vector<std::string>> load_db_cache(const std::filesystem::path& dir,
+                                                      std::string_view key, std::string* why) {
+  if (key.size() != kKeySize) return fail(why, "bad key"), std::nullopt;
+  // The directory and the file must be ours and closed to others: a
+  // database someone else could write is code we would run.
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return fail(why, "no cache directory"), std::nullopt;
+  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 077))
+    return fail(why, "cache directory not private"), std::nullopt;
+  const auto path = db_cache_file(dir, key);
+  if (::lstat(path.c_str(), &st) != 0) return fail(why, "no cache file"), std::nullopt;
+  if (!S_ISREG(st.st_mode) || st.st_uid != ::geteuid() || st.st_size > std::int64_t(kMaxFile))
+    return fail(why, "cache file not a private regular file"), std::nullopt;
+  std::optional<std::string> file;
+  try {
+    std::string reason;
+    file = storage::read_private_file(path, &reason);
+    if (!file) return fail(why, reason), std::nullopt;
+  } catch (const std::exception& e) {
+    return fail(why, e.what()), std::nullopt;
+  }
+  std::string_view s = *file;
+  if (s.size() > kMaxFile) return fail(why, "too large"), std::nullopt;
+  if (s.size() < kMagic.size() + kKeySize + 8 + kSumSize || !s.starts_with(kMagic))
+    return fail(why, "not a cache file"), std::nullopt;
+  const std::string_view body = s.substr(0, s.size() - kSumSize);
+  if (sha256_raw(body) != s.substr(s.size() - kSumSize))
+    return fail(why, "checksum does not match"), std::nullopt;
+  std::string_view rest = body.substr(kMagic.size());
+  if (rest.substr(0, kKeySize) != key)
+    return fail(why, "written for another pattern set or platform"), std::nullopt;
+  rest.remove_prefix(kKeySize);
+  const std::uint64_t count = get_u64(rest);
+  rest.remove_prefix(8);
+  if (count > kMaxBlobs) return fail(why, "bad blob count"), std::nullopt;
+  std::vector<std::string> blobs;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    if (rest.size() < 8) return fail(why, "cut short"), std::nullopt;
+    const std::uint64_t len = get_u64(rest);
+    rest.remove_prefix(8);
+    if (len > rest.size()) return fail(why, "cut short"), std::nullopt;
+    blobs.emplace_back(rest.substr(0, len));
+    rest.remove_prefix(len);
+  }
+  if (!rest.empty()) return fail(why, "trailing bytes"), std::nullopt;
+  return blobs;
+}
+
+bool store_db_cache(const std::filesystem::path& dir, std::string_view key,
+                    const std::vector<std::string>& blobs, std::string* why) {
+  if (key.size() != kKeySize || blobs.size() > kMaxBlobs) return fail(why, "bad key or blobs");
+  std::string out(kMagic);
+  out += key;
+  put_u64(out, blobs.size());
+  for (const auto& b : blobs) {
+    put_u64(out, b.size());
+    out += b;
+  }
+  out += sha256_raw(out);
+  try {
+    storage::ensure_private_dir(dir);
+    storage::write_private_file(db_cache_file(dir, key), out);
+  } catch (const std::exception& e) {
+    return fail(why, e.what());
+  }
+  return true;
+}
+
+}  // namespace bastion::pii

@@ -1,0 +1,45 @@
+// On-disk cache of the scanner's compiled Vectorscan databases.
+//
+// Compiling the pattern database (hs_compile_multi) is most of what a short
+// `bastion pii scan` costs, and it is paid again at every start. The scanner
+// can keep the serialized databases (hs_serialize_database) in a private
+// directory and load them on the next start instead of compiling.
+//
+// A cache file is named by its key, a SHA-256 over everything the compiled
+// databases depend on (the expressions, their flags and ids, the Vectorscan
+// version and the platform it tunes for), and holds that key again, the
+// serialized databases and a SHA-256 of its whole content. A file that is
+// not exactly that (cut short, garbled, written for another pattern set and
+// renamed, readable or writable by others, a symlink) is ignored: the
+// scanner compiles and replaces it. Loading never trusts the file further
+// than these checks; Vectorscan's own deserialization then checks its
+// version, platform and bytecode checksum.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bastion::pii {
+
+// SHA-256 of `data`, 32 raw bytes.
+std::string sha256_raw(std::string_view data);
+
+// The cache file for `key` (32 raw bytes) in `dir`.
+std::filesystem::path db_cache_file(const std::filesystem::path& dir, std::string_view key);
+
+// The blobs stored for `key`, or nullopt when there is no file or it fails a
+// check (`why`, when given, says which). Never throws.
+std::optional<std::vector<std::string>> load_db_cache(const std::filesystem::path& dir,
+                                                      std::string_view key,
+                                                      std::string* why = nullptr);
+
+// Stores `blobs` for `key`: creates `dir` 0700 if missing, writes the file
+// 0600 atomically (temp file, fsync, rename). Returns false (and `why`) when
+// it cannot; never throws (a cache that cannot be written only costs time).
+bool store_db_cache(const std::filesystem::path& dir, std::string_view key,
+                    const std::vector<std::string>& blobs, std::string* why = nullptr);
+
+}  // namespace bastion::pii
