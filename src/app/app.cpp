@@ -525,6 +525,16 @@ void App::register_metrics() {
     return std::vector<std::pair<std::string, double>>{
         {"", static_cast<double>(engine_->session_count())}};
   });
+  m.gauge("bastion_session_backlog_bytes",
+          "Approximate bytes sessions hold for standalone streams they have not opened", [this] {
+            return std::vector<std::pair<std::string, double>>{
+                {"", static_cast<double>(engine_->backlog_bytes())}};
+          });
+  m.help("bastion_notifications_dropped_total",
+         "Notifications dropped: reason no_stream (the oldest a session held while it had no "
+         "stream open), queue_full (a stream's queue was full)");
+  m.add("bastion_notifications_dropped_total", "reason=\"no_stream\"", 0);
+  m.add("bastion_notifications_dropped_total", "reason=\"queue_full\"", 0);
   if (!gateway_) return;
   // The registry is process-wide and outlives the App: it must not keep the
   // gateway (and through it the audit log) alive into static destruction.

@@ -95,7 +95,10 @@ void RequestContext::notify(json::object notification) {
   MessageContext mc{session_->id(), method, call_server_, call_target_};
   // A refused notification is not sent (the filter that refused it says why).
   if (!session_->engine().filters().run_outbound(notification, mc).ok()) return;
-  out_->push(std::move(notification));
+  // A full queue (the client reads slower than an upstream floods) drops
+  // notifications, never the response (see BasicMailbox::push).
+  if (!out_->push(std::move(notification)) && !out_->closed())
+    count_dropped_notifications("queue_full", 1);
 }
 
 std::string RequestContext::cancel_reason() const { return cancel_reason_; }

@@ -153,6 +153,12 @@ std::size_t Engine::session_count() const {
   return sessions_.size();
 }
 
+std::size_t Engine::backlog_bytes() const {
+  std::size_t n = 0;
+  for (auto& s : snapshot_sessions()) n += s->backlog_bytes();
+  return n;
+}
+
 std::size_t Engine::expire_idle(std::chrono::steady_clock::time_point now) {
   std::vector<std::string> idle;
   {

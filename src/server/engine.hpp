@@ -25,6 +25,7 @@
 #include "protocol/sealed_state.hpp"
 #include "protocol/version.hpp"
 #include "server/backend.hpp"
+#include "server/backlog.hpp"
 #include "server/filter.hpp"
 #include "server/subscriptions.hpp"
 
@@ -41,6 +42,11 @@ struct EngineOptions {
   std::chrono::milliseconds client_request_timeout{60000};  // sampling/elicitation/roots
   std::chrono::seconds session_idle_timeout{1800};          // HTTP sessions without traffic
   std::size_t max_sessions = 10000;
+  // What a session holds for its standalone stream (the HTTP GET) while it
+  // has none open: a client that never opens one must not pin an upstream's
+  // flood, once per session. The oldest go first, counted in
+  // bastion_notifications_dropped_total{reason="no_stream"}.
+  BacklogLimits standalone_backlog;
   // Modern (2026-07-28): the ttlMs hint on cacheable results (0: revalidate
   // every time; lists also change with list_changed notifications).
   std::int64_t cache_ttl_ms = 0;
@@ -95,6 +101,9 @@ class Engine : public BackendListener {
   // Closes and forgets a session; false when unknown.
   bool close_session(std::string_view id);
   std::size_t session_count() const;
+  // What live sessions hold for standalone streams they have not opened
+  // (approximate bytes; bounded per session by options().standalone_backlog).
+  std::size_t backlog_bytes() const;
   // Closes sessions idle longer than the configured timeout; returns how many.
   std::size_t expire_idle(std::chrono::steady_clock::time_point now);
   void close_all();

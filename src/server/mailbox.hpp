@@ -35,11 +35,14 @@ class BasicMailbox : public std::enable_shared_from_this<BasicMailbox<T>> {
   }
 
   // Returns false when closed or full (the entry is dropped; the caller
-  // decides whether that is an error).
+  // decides whether that is an error). An entry that ends a request (an
+  // `Outgoing` with ends_request) is taken even when full: the capacity
+  // bounds what floods in beside responses, never the responses themselves
+  // (at most one per request in flight).
   bool push(T item) {
     {
       std::lock_guard lk(mu_);
-      if (closed_ || q_.size() >= capacity_) return false;
+      if (closed_ || (q_.size() >= capacity_ && !ends_request(item))) return false;
       q_.push_back(std::move(item));
     }
     wake();
@@ -82,6 +85,13 @@ class BasicMailbox : public std::enable_shared_from_this<BasicMailbox<T>> {
     return boost::asio::make_strand(ex);
   }
 
+  static bool ends_request(const T& item) {
+    if constexpr (requires { item.ends_request; })
+      return item.ends_request;
+    else
+      return false;
+  }
+
   void wake() {
     boost::asio::post(strand_, [self = this->shared_from_this()] { self->timer_.cancel(); });
   }
@@ -97,6 +107,19 @@ class BasicMailbox : public std::enable_shared_from_this<BasicMailbox<T>> {
 template <class T>
 boost::asio::awaitable<std::optional<T>> BasicMailbox<T>::pop() {
   namespace asio = boost::asio;
+  // An entry already queued is taken without leaving the caller's executor.
+  // Hopping to the strand and back completes inline when the caller already
+  // runs there, and each inline completion nests the next pop() one level
+  // deeper: a consumer draining thousands of queued entries (an upstream's
+  // flood toward one request) overflowed the stack.
+  {
+    std::lock_guard lk(mu_);
+    if (!q_.empty()) {
+      std::optional<T> out(std::move(q_.front()));
+      q_.pop_front();
+      co_return out;
+    }
+  }
   auto caller = co_await asio::this_coro::executor;
   // Checking and waiting happen in one strand turn, so a wake() posted after
   // the check always finds the timer waiting.

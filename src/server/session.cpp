@@ -24,7 +24,6 @@ using protocol::Message;
 using protocol::MessageKind;
 
 namespace {
-constexpr std::size_t kStandaloneBacklog = 1000;
 
 // Known methods are labelled by name; anything else shares one label, so a
 // client cannot grow the metric set without bound.
@@ -65,7 +64,8 @@ Session::Session(Engine& engine, std::string id, protocol::Principal principal)
       id_(std::move(id)),
       principal_(std::move(principal)),
       last_activity_ns_(now_ns()),
-      client_caps_(std::make_shared<const json::object>()) {}
+      client_caps_(std::make_shared<const json::object>()),
+      standalone_backlog_(engine.options().standalone_backlog) {}
 
 Session::~Session() = default;
 
@@ -327,9 +327,12 @@ void Session::attach_standalone(std::shared_ptr<Outbox> out) {
   {
     std::lock_guard lk(mu_);
     standalone_ = out;
-    backlog.swap(standalone_backlog_);
+    backlog = standalone_backlog_.take();
   }
-  for (auto& m : backlog) out->push(std::move(m));
+  std::size_t refused = 0;
+  for (auto& m : backlog)
+    if (!out->push(std::move(m))) ++refused;
+  count_dropped_notifications("queue_full", refused);
 }
 
 void Session::detach_standalone(const std::shared_ptr<Outbox>& out) {
@@ -343,16 +346,20 @@ void Session::notify(json::object notification, std::string_view server) {
   if (!engine_.filters().run_outbound(notification, MessageContext{id_, method, server, {}}).ok())
     return;  // refused by a filter, which says why
   std::shared_ptr<Outbox> out;
+  std::size_t dropped = 0;
   {
     std::lock_guard lk(mu_);
-    out = standalone_;
-    if (!out || out->closed()) {
-      if (standalone_backlog_.size() >= kStandaloneBacklog) standalone_backlog_.pop_front();
-      standalone_backlog_.push_back(std::move(notification));
-      return;
-    }
+    if (closed_.load()) return;  // nobody will ever read it
+    if (standalone_ && !standalone_->closed())
+      out = standalone_;
+    else
+      dropped = standalone_backlog_.push(std::move(notification));
   }
-  out->push(std::move(notification));
+  if (!out) {
+    count_dropped_notifications("no_stream", dropped);
+    return;
+  }
+  if (!out->push(std::move(notification))) count_dropped_notifications("queue_full", 1);
 }
 
 bool Session::subscribed(std::string_view uri) const {
@@ -381,6 +388,7 @@ void Session::close() {
       if (auto c = f.ctx.lock()) flights.emplace_back(c, f.ex);
     pending.swap(pending_);
     standalone = std::move(standalone_);
+    standalone_backlog_.clear();  // its memory goes now, not when the last reference does
   }
   for (auto& [ctx, ex] : flights) {
     ctx->mark_cancelled("session closed");

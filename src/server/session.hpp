@@ -15,6 +15,7 @@
 
 #include "protocol/jsonrpc.hpp"
 #include "protocol/principal.hpp"
+#include "server/backlog.hpp"
 #include "server/context.hpp"
 #include "server/mailbox.hpp"
 #include "server/outbox.hpp"
@@ -44,8 +45,10 @@ class Session : public std::enable_shared_from_this<Session> {
   static void reject(const protocol::ClassifyError& e, Outbox& out);
 
   // Where server-initiated messages without a related request go (the HTTP
-  // GET stream, or stdout). Messages sent while none is attached are queued
-  // (bounded) and flushed when one attaches.
+  // GET stream, or stdout). Messages sent while none is attached are held in
+  // a backlog bounded by count and bytes (EngineOptions::standalone_backlog;
+  // the oldest go first, counted in bastion_notifications_dropped_total) and
+  // flushed when one attaches.
   void attach_standalone(std::shared_ptr<Outbox> out);
   void detach_standalone(const std::shared_ptr<Outbox>& out);
   // `server`: the server it comes from, when known (the filters apply that
@@ -89,6 +92,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // Cancels every in-flight request and pending client request.
   void close();
   bool closed() const { return closed_.load(); }
+  // Approximate bytes held for a standalone stream that is not attached.
+  std::size_t backlog_bytes() const {
+    std::lock_guard lk(mu_);
+    return standalone_backlog_.bytes();
+  }
 
  private:
   void start_request(protocol::Message msg, const std::shared_ptr<Outbox>& out,
@@ -120,7 +128,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::map<std::string, InFlight> in_flight_;
   std::map<std::string, std::shared_ptr<Pending>> pending_;
   std::shared_ptr<Outbox> standalone_;
-  std::deque<boost::json::object> standalone_backlog_;
+  Backlog standalone_backlog_;
 };
 
 struct Session::Pending {

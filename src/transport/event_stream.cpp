@@ -10,8 +10,13 @@ namespace bastion::transport {
 
 namespace asio = boost::asio;
 
-EventStream::EventStream(asio::any_io_executor ex, std::string id, std::size_t keep)
-    : id_(std::move(id)), keep_(keep), strand_(asio::make_strand(ex)), timer_(strand_) {
+EventStream::EventStream(asio::any_io_executor ex, std::string id, std::size_t keep,
+                         std::size_t keep_bytes)
+    : id_(std::move(id)),
+      keep_(keep),
+      keep_bytes_(keep_bytes),
+      strand_(asio::make_strand(ex)),
+      timer_(strand_) {
   timer_.expires_at(asio::steady_timer::time_point::max());
 }
 
@@ -20,8 +25,12 @@ std::uint64_t EventStream::append(std::string data) {
   {
     std::lock_guard lk(mu_);
     seq = next_seq_++;
+    bytes_ += data.size();
     events_.push_back({seq, std::move(data)});
-    if (events_.size() > keep_) events_.pop_front();
+    while (events_.size() > 1 && (events_.size() > keep_ || bytes_ > keep_bytes_)) {
+      bytes_ -= events_.front().data.size();
+      events_.pop_front();
+    }
   }
   wake();
   return seq;

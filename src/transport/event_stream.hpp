@@ -1,6 +1,6 @@
-// EventStream: one SSE stream's numbered events, kept (bounded) after they
-// are written so a client that lost the connection can resume with
-// Last-Event-ID. A pump fills it from a Mailbox; any number of writers in
+// EventStream: one SSE stream's numbered events, kept (bounded by count and
+// by bytes; the newest is always kept) after they are written so a client
+// that lost the connection can resume with Last-Event-ID. A pump fills it from a Mailbox; any number of writers in
 // turn read from it, so a dropped connection loses nothing.
 #pragma once
 
@@ -25,7 +25,9 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
     std::string data;  // serialized JSON-RPC message
   };
 
-  EventStream(boost::asio::any_io_executor ex, std::string id, std::size_t keep = 1024);
+  static constexpr std::size_t kKeepBytes = 1024 * 1024;
+  EventStream(boost::asio::any_io_executor ex, std::string id, std::size_t keep = 1024,
+              std::size_t keep_bytes = kKeepBytes);
 
   const std::string& id() const { return id_; }
   // Event ids are "<stream id>-<seq>"; seq starts at 1.
@@ -54,6 +56,8 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
 
   std::string id_;
   std::size_t keep_;
+  std::size_t keep_bytes_;
+  std::size_t bytes_ = 0;  // of the data in events_
   mutable std::mutex mu_;
   std::deque<Event> events_;
   std::uint64_t next_seq_ = 1;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
 namespace bastion::transport {
@@ -27,6 +29,44 @@ TEST(Sse, FormatsEvents) {
             "id: 3-1\nevent: message\ndata: {\"a\":1}\n\n"
             "id: 3-2\nevent: message\ndata: {\"b\":2}\n\n");
   EXPECT_EQ(format_events(es, {}), "");
+}
+
+// What a stream keeps for resumption is bounded by bytes as well as count;
+// the newest event (a POST's response comes last) is always kept.
+TEST(Sse, AStreamKeepsTheNewestEventsWithinItsBytes) {
+  asio::io_context ioc;
+  auto es = std::make_shared<EventStream>(ioc.get_executor(), "s", 1024, 10000);
+  for (int i = 0; i < 1000; ++i) es->append(std::string(100, 'x'));
+  es->append(std::string(50000, 'r'));  // larger than the whole bound
+  EventStream::Batch after_flood, after_big;
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        after_flood = co_await es->wait_after(0, std::chrono::milliseconds(0));
+        after_big = co_await es->wait_after(1000, std::chrono::milliseconds(0));
+      },
+      asio::detached);
+  ioc.run();
+  EXPECT_TRUE(after_flood.gap);
+  ASSERT_EQ(after_flood.events.size(), 1u);  // only the big one is left
+  EXPECT_EQ(after_flood.events[0].seq, 1001u);
+  ASSERT_EQ(after_big.events.size(), 1u);
+  EXPECT_EQ(after_big.events[0].data.size(), 50000u);
+
+  auto small = std::make_shared<EventStream>(ioc.get_executor(), "t", 1024, 10000);
+  for (int i = 0; i < 1000; ++i) small->append(std::string(100, 'x'));
+  EventStream::Batch b;
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        b = co_await small->wait_after(0, std::chrono::milliseconds(0));
+      },
+      asio::detached);
+  ioc.restart();
+  ioc.run();
+  EXPECT_TRUE(b.gap);
+  EXPECT_EQ(b.events.size(), 100u);  // 100 x 100 bytes
+  EXPECT_EQ(b.events.back().seq, 1000u);
 }
 
 TEST(Sse, OneStandaloneHolderAtATime) {
