@@ -7,7 +7,7 @@
 // promises: no error outside the documented ones, RSS flat, no leaked
 // process, descriptor or cgroup, `audit verify` passes, and no acknowledged
 // call lost its audit record. Prints a Markdown report on stdout.
-//   node bench/soak.mjs --bin BASTION --duration 600 --sessions 1000
+//   node bench/soak.mjs --bin BASTION --duration 600 --sessions 1000 [--rss-every 10]
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import net from 'node:net';
@@ -23,6 +23,7 @@ const arg = (name, dflt) => {
 const BIN = path.resolve(arg('bin', 'build-bench/src/cli/bastion'));
 const DURATION = Number(arg('duration', 600));
 const SESSIONS = Number(arg('sessions', 1000));
+const RSS_EVERY = Number(arg('rss-every', 10)); // seconds between RSS samples
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 const root = process.getuid() === 0;
 
@@ -177,6 +178,12 @@ let bastion = startBastion();
 await up();
 log(`Bastion pid ${bastion.pid} on ${url}; ${SESSIONS} sessions for ${DURATION} s; audit on ${tmpfs ? 'a 160 MiB tmpfs' : 'the disk (no tmpfs: not root)'}`);
 const clients = Array.from({ length: SESSIONS }, (_, i) => session(i));
+// RSS over the whole run, so growth can be told from a plateau.
+const rssSeries = [];
+const t0 = Date.now();
+const sampler = setInterval(() => {
+  try { rssSeries.push([Math.round((Date.now() - t0) / 1000), rssKiB(bastion.pid)]); } catch { /* gone */ }
+}, RSS_EVERY * 1000);
 await sleep(Math.min(60, DURATION / 5) * 1000);
 const warm = { rss: rssKiB(bastion.pid), fds: fdCount(bastion.pid), t: Date.now() };
 log(`warm: RSS ${warm.rss} KiB, ${warm.fds} descriptors, ${stats.ok} calls answered`);
@@ -232,6 +239,15 @@ log(`faults: ${faults.kill} upstream kill -9, ${faults.hang} hangs (SIGSTOP 1-5 
 log(`after the faults: RSS ${calm.rss} KiB (warm ${warm.rss}), ${calm.fds} descriptors (warm ${warm.fds}); ${stats.ok - okBefore} calls answered in the last 5 s`);
 const ups = upstreams();
 log(`upstream processes now: ${ups.length} (${ups.map((p) => cmdline(p).split(' ').slice(0, 2).join(' ')).join('; ')})`);
+
+clearInterval(sampler);
+try {
+  const m = await (await fetch(url.replace('/mcp', '/metrics'))).text();
+  const pick = (re) => m.split('\n').filter((l) => re.test(l)).join('; ') || 'not exported';
+  log(`metrics: ${pick(/^bastion_(session_backlog_bytes|notifications_dropped_total|sessions) /)} ${pick(/^bastion_notifications_dropped_total\{/)}`);
+} catch { /* no metrics */ }
+log(`RSS over time (s: MiB): ${rssSeries.map(([t, k]) => `${t}: ${(k / 1024).toFixed(0)}`).join(', ')}`);
+log(`MALLOC_ARENA_MAX: ${process.env.MALLOC_ARENA_MAX ?? 'unset (glibc default: 8 per core)'}`);
 
 // kill -9 of Bastion under load; every acknowledged call must have its record.
 const killAt = Date.now();
