@@ -1398,19 +1398,16 @@ std::vector<Finding> PiiScanner::scan_view(std::string_view text) const {
   if (text.empty()) return out;
   std::vector<Raw>& raw = tls_raw;
   raw.clear();
+  // A large text may hold a finding every few dozen bytes: room for one per
+  // 32 bytes up front, so growing the buffer does not copy (and fault in)
+  // every finding again and again. Pages of it that stay unused are never
+  // touched.
+  if (text.size() > (std::size_t{1} << 16)) raw.reserve(text.size() / 32);
   scan_raw(text, raw);
   if (raw.empty()) return out;
   std::vector<Raw> kept = resolve(std::move(raw));
-  out.resize(kept.size());
-  for (std::size_t i = 0; i < kept.size(); ++i) {
-    const Raw& r = kept[i];
-    Finding& f = out[i];
-    f.type = r.type;
-    f.begin = r.begin;
-    f.end = r.end;
-    f.confidence = r.confidence;
-    f.detail = r.detail;
-  }
+  out.reserve(kept.size());
+  for (const Raw& r : kept) out.push_back(Finding{r.type, r.begin, r.end, r.confidence, r.detail, {}});
   kept.clear();
   if (kept.capacity() <= (std::size_t{1} << 16))
     raw = std::move(kept);

@@ -22,7 +22,16 @@ int num(std::string_view s) {
   return v;
 }
 
-bool starts(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+// A prefix test on 1-3 literal characters, compared in place (a
+// string_view compare is a memcmp call per prefix on the number hot path).
+template <std::size_t N>
+bool starts(std::string_view s, const char (&p)[N]) {
+  static_assert(N >= 2 && N <= 4);
+  if (s.size() < N - 1) return false;
+  for (std::size_t i = 0; i + 1 < N; ++i)
+    if (s[i] != p[i]) return false;
+  return true;
+}
 
 bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
