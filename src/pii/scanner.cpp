@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <set>
@@ -295,22 +296,31 @@ std::vector<F> resolve(std::vector<F> f) {
     reach = std::max(reach, f[j].end);
   }
   if (!any) return f;
-  std::vector<F> out;
-  out.reserve(f.size());
-  std::size_t i = 0;
+  // Compacted in place (the kept findings of a group never outnumber it, so
+  // writing never overtakes reading): a second vector of every finding of a
+  // large text cost more than the choice itself.
+  std::vector<F> group, picked;
+  std::size_t i = 0, w = 0;
   while (i < f.size()) {
     std::size_t j = i + 1, reach = f[i].end;
     while (j < f.size() && overlaps(j, reach)) {
       reach = std::max(reach, f[j].end);
       ++j;
     }
-    if (j == i + 1)
-      out.push_back(std::move(f[i]));
-    else
-      resolve_group(f, i, j, out);
+    if (j == i + 1) {
+      if (w != i) f[w] = std::move(f[i]);
+      ++w;
+    } else {
+      group.assign(std::make_move_iterator(f.begin() + static_cast<std::ptrdiff_t>(i)),
+                   std::make_move_iterator(f.begin() + static_cast<std::ptrdiff_t>(j)));
+      picked.clear();
+      resolve_group(group, 0, group.size(), picked);
+      for (F& x : picked) f[w++] = std::move(x);
+    }
     i = j;
   }
-  return out;
+  f.erase(f.begin() + static_cast<std::ptrdiff_t>(w), f.end());
+  return f;
 }
 
 }  // namespace
