@@ -280,6 +280,19 @@ struct Walker {
   PolicyOutcome& out;
   bool rejected = false;
 
+  // policy.action_for, remembered for the few types of one message (names
+  // are constants: compared by address).
+  std::pair<std::string_view, PiiAction> actions[16];
+  std::size_t n_actions = 0;
+  PiiAction action_of(std::string_view type) {
+    for (std::size_t k = 0; k < n_actions; ++k)
+      if (actions[k].first.data() == type.data() && actions[k].first.size() == type.size())
+        return actions[k].second;
+    const PiiAction a = policy.action_for(type);
+    if (n_actions < 16) actions[n_actions++] = {type, a};
+    return a;
+  }
+
   bool secret_key(std::string_view key) const {
     if (key.empty()) return false;
     for (const auto& k : scanner.patterns().secret_keys)
@@ -361,12 +374,33 @@ struct Walker {
   bool decide(const std::vector<Finding>& f) {
     out.contains_pii = true;
     bool rewrite = false;
+    // The types seen so far (a handful; a dense text mixes them), so each
+    // finding costs no map lookups. Names are constants: compared by address.
+    struct Seen {
+      std::string_view type;
+      int* count;
+      PiiAction action;
+    };
+    Seen seen[16];
+    std::size_t n_seen = 0;
+    int* count = nullptr;
+    PiiAction a{};
     for (const auto& x : f) {
-      if (auto it = out.counts.find(x.type); it != out.counts.end())
-        ++it->second;
-      else
-        out.counts.emplace(std::string(x.type), 1);
-      PiiAction a = policy.action_for(x.type);
+      const Seen* hit = nullptr;
+      for (std::size_t k = 0; k < n_seen && !hit; ++k)
+        if (seen[k].type.data() == x.type.data() && seen[k].type.size() == x.type.size())
+          hit = &seen[k];
+      if (hit) {
+        count = hit->count;
+        a = hit->action;
+      } else {
+        auto it = out.counts.find(x.type);
+        if (it == out.counts.end()) it = out.counts.emplace(std::string(x.type), 0).first;
+        count = &it->second;
+        a = action_of(x.type);
+        if (n_seen < 16) seen[n_seen++] = {x.type, count, a};
+      }
+      ++*count;
       out.decision = std::max(out.decision, a);
       if (a == PiiAction::kReject) rejected = true;
       if (a == PiiAction::kMask || a == PiiAction::kEncrypt) rewrite = true;
@@ -436,17 +470,11 @@ struct Walker {
     std::string o;
     o.reserve(sv.size() + sv.size() / 8);
     std::size_t pos = 0;
-    std::string_view last_type;
-    PiiAction last_action{};
     for (const auto& x : f) {
       if (x.begin < pos || x.end > sv.size() || x.begin >= x.end) continue;
       o.append(sv.substr(pos, x.begin - pos));
       const std::string_view val = sv.substr(x.begin, x.end - x.begin);
-      if (x.type.data() != last_type.data() || x.type.size() != last_type.size()) {
-        last_type = x.type;
-        last_action = policy.action_for(x.type);
-      }
-      if (last_action == PiiAction::kMask)
+      if (action_of(x.type) == PiiAction::kMask)
         append_masked(o, x.type, x.normalized.empty() ? val : std::string_view(x.normalized),
                       policy.options().mask);
       else
