@@ -189,8 +189,10 @@ Response Console::audit_list(const Request& req) {
     if (auto* s = r.if_contains("seq"); s && s->is_number()) oldest = s->to_number<std::uint64_t>();
     out.push_back(std::move(r));
   }
+  // A full page may have older records behind it (asked before `out` is moved).
+  bool full = out.size() == query.limit;
   json::object body{{"records", std::move(out)}};
-  if (out.size() == query.limit && oldest > 1) body["next_before"] = oldest;
+  if (full && oldest > 1) body["next_before"] = oldest;
   return json_response(req.version(), http::status::ok, body);
 }
 

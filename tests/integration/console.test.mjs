@@ -292,6 +292,14 @@ test('admin: the audit log filtered, verified and exported; the configuration re
   assert.ok(events('console_action').some((e) => e.action === 'audit_export' && e.user_id === 'alice'), 'the export is audited');
   const none = await (await fetch(`${server.base}/console/api/audit?from=2000-01-01&to=2000-01-02`, { headers: { cookie } })).json();
   assert.equal(none.records.length, 0);
+  // Paging: a full page says where the older records begin, and that page holds older ones.
+  const page1 = await (await fetch(`${server.base}/console/api/audit?limit=2`, { headers: { cookie } })).json();
+  assert.equal(page1.records.length, 2);
+  assert.ok(page1.next_before > 1, JSON.stringify(page1));
+  assert.equal(page1.next_before, page1.records[1].seq);
+  const page2 = await (await fetch(`${server.base}/console/api/audit?limit=2&before=${page1.next_before}`, { headers: { cookie } })).json();
+  assert.equal(page2.records.length, 2);
+  assert.ok(page2.records.every((r) => r.seq < page1.next_before), JSON.stringify(page2));
 
   await page.goto(`${server.base}/console/config`);
   const cfg = await page.locator('[data-config]').innerText();
