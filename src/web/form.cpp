@@ -28,14 +28,16 @@ std::optional<FormData> parse_form(std::string_view body, const FormLimits& limi
   if (body.size() > limits.max_bytes) return std::nullopt;
   FormData out;
   if (body.empty()) return out;
+  // Boost 1.81's query parsing and params views read up to the end of the
+  // underlying string, not of the view (the last value; parse_query even
+  // runs strlen past it): a request target is a view into Beast's buffer,
+  // which has no terminating NUL (an out-of-bounds read under ASan). Both
+  // steps get a copy that ends where the view ends.
+  const std::string copy(body);
   // Validate first: the decoding view's constructor throws on bad input.
-  if (!boost::urls::parse_query(body)) return std::nullopt;
+  if (!boost::urls::parse_query(copy)) return std::nullopt;
   boost::urls::encoding_opts opt;
   opt.space_as_plus = true;
-  // Boost 1.81's params views read the last value up to the end of the
-  // underlying string, not of the view (a request target is a view into the
-  // request line): parse a copy that ends where the view ends.
-  const std::string copy(body);
   boost::urls::params_encoded_view params(copy);
   if (params.size() > limits.max_fields) return std::nullopt;
   for (auto p : params) {

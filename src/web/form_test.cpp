@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <memory>
+
 namespace bastion::web {
 namespace {
 
@@ -53,6 +56,25 @@ TEST(Form, TheLastValueEndsWithTheView) {
   auto f = parse_form(std::string_view(line.data() + 16, 12));
   ASSERT_TRUE(f);
   EXPECT_EQ(*f->get("id"), "abc+d e");
+}
+
+// Beast keeps a request target in a buffer of its own with no NUL after it:
+// nothing may read past the view (AddressSanitizer reports the byte after).
+TEST(Form, NothingIsReadPastAnUnterminatedTarget) {
+  auto unterminated = [](std::string_view text) {
+    auto buf = std::make_unique<char[]>(text.size());  // exactly the target, no terminator
+    std::memcpy(buf.get(), text.data(), text.size());
+    return buf;
+  };
+  const std::string_view good = "/signin/login?return=/console";
+  auto a = unterminated(good);
+  auto q = parse_query(std::string_view(a.get(), good.size()));
+  ASSERT_TRUE(q);
+  ASSERT_TRUE(q->get("return"));
+  EXPECT_EQ(*q->get("return"), "/console");
+  const std::string_view bad = "/signin/login?return=%zz";
+  auto b = unterminated(bad);
+  EXPECT_FALSE(parse_query(std::string_view(b.get(), bad.size())));
 }
 
 }  // namespace
