@@ -14,7 +14,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import {
-  BIN, NODE_MODULES, authYaml, fetchToken, newClient, post, serverDir, startServe, startWithConfig, tempDir,
+  BIN, NODE_MODULES, authYaml, eventually, fetchToken, newClient, post, serverDir, startServe, startWithConfig, tempDir,
 } from './lib/bastion.mjs';
 
 const V = '2026-07-28';
@@ -239,24 +239,33 @@ test('attack: tampered, replayed, foreign and expired requestState of a bridged 
 });
 
 test('attack: a flood of calls left waiting hits the bound; the bound frees when they expire', async () => {
-  const yaml = `gateway:\n  input_requests:\n    wait: 6s\n    max_waiting: 6\n    max_waiting_per_client: 4\n${stdioUpstream('legacy', '    instances: per_session\n')}`;
+  const WAIT_MS = 10000;
+  const yaml = `gateway:\n  input_requests:\n    wait: ${WAIT_MS / 1000}s\n    max_waiting: 6\n    max_waiting_per_client: 4\n${stdioUpstream('legacy', '    instances: per_session\n')}`;
   const srv = await startWithConfig(yaml);
   try {
     const start = () => modern(srv.url, 'tools/call', { name: 'test_sampling', arguments: { prompt: 'p' } });
     // Without auth every caller is one principal: the per-client bound rules.
-    const waiting = [];
+    // Each call spawns its own upstream (over a second under ASan): the wait
+    // is long enough for all four to be still waiting when the fifth comes.
+    const t0 = Date.now();
     for (let i = 0; i < 4; i++) {
       const r = await start();
       assert.equal(r.json.result?.resultType, 'input_required', r.text);
-      waiting.push(r);
     }
+    assert.ok(Date.now() - t0 < WAIT_MS, 'the four calls took longer than the wait: none is left to count');
     const over = await start();
     assert.equal(over.json?.error?.code, -31000, over.text);
     assert.match(over.json.error.message, /too many calls/);
-    // Expired entries free their slots.
-    await new Promise((r) => setTimeout(r, 7000));
-    const again = await start();
-    assert.equal(again.json.result?.resultType, 'input_required', again.text);
+    // Expired entries free their slots, and not before they expire: every
+    // attempt until then is refused in the same way.
+    const again = await eventually(async () => {
+      const r = await start();
+      if (r.json.result?.resultType === 'input_required') return r;
+      assert.equal(r.json?.error?.code, -31000, r.text);
+      return null;
+    }, { timeoutMs: 3 * WAIT_MS, intervalMs: 500 });
+    assert.ok(again, 'no slot was freed after the wait');
+    assert.ok(Date.now() - t0 >= WAIT_MS, 'a slot was freed before its call expired');
   } finally {
     assert.equal(await srv.stop(), 0, srv.stderr);
   }
