@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <mutex>
 #include <thread>
 
 #include "protocol/version.hpp"
@@ -27,7 +28,6 @@ struct StdioServer::Impl : std::enable_shared_from_this<Impl> {
   StdioOptions opts;
   std::shared_ptr<server::Session> session;
   std::shared_ptr<server::Outbox> out;
-  std::thread reader;
   std::atomic<bool> stopping{false};
   std::function<void()> on_done;
   // Lines are handled in order even when the io_context has several threads.
@@ -81,23 +81,17 @@ struct StdioServer::Impl : std::enable_shared_from_this<Impl> {
     session->deliver(std::move(v.get_object()), out, ioc.get_executor());
   }
 
-  // Blocking reads on a thread of its own: stdin may be a file, a pipe or a
-  // terminal, and only some of those work with epoll.
-  void read_loop() {
-    LineReader reader(opts.max_line_bytes);
-    read_lines(opts.in_fd, reader, [this](const LineReader::Frame& f) {
-      if (stopping) return false;
-      if (f.kind == LineReader::Frame::kTooLong) {
-        asio::post(strand, [self = shared_from_this()] {
-          self->out->push(protocol::make_error(
-              nullptr, {protocol::kParseError, "Parse error: message exceeds the size limit"}));
-        });
-        return true;
-      }
-      asio::post(strand,
-                 [self = shared_from_this(), l = std::string(f.text)] { self->on_line(l); });
-      return true;
+  // Lines and the end of input arrive from the reader thread (below).
+  void post_line(std::string line) {
+    asio::post(strand, [self = shared_from_this(), l = std::move(line)] { self->on_line(l); });
+  }
+  void post_too_long() {
+    asio::post(strand, [self = shared_from_this()] {
+      self->out->push(protocol::make_error(
+          nullptr, {protocol::kParseError, "Parse error: message exceeds the size limit"}));
     });
+  }
+  void post_finish() {
     asio::post(strand, [self = shared_from_this()] {
       asio::co_spawn(self->strand, self->finish(), asio::detached);
     });
@@ -116,12 +110,39 @@ struct StdioServer::Impl : std::enable_shared_from_this<Impl> {
   }
 };
 
+// What the reader thread shares with the server. Blocking reads run on a
+// thread of their own (stdin may be a file, a pipe or a terminal, and only
+// some of those work with epoll), and a read cannot be interrupted, so the
+// thread outlives the server when it is destroyed mid-read: it then must not
+// touch the server, nor hold the last reference to anything of the
+// io_context's (a strand destroyed after its io_context is a use after free).
+// It holds only this link, which the server's destructor cuts.
+struct StdioServer::Link {
+  std::mutex m;
+  Impl* server = nullptr;  // null once the server is gone
+
+  // Runs `f` on the server if it is still there; false once it is not.
+  template <typename F>
+  bool with_server(F&& f) {
+    std::lock_guard lock(m);
+    if (!server) return false;
+    f(*server);
+    return true;
+  }
+};
+
 StdioServer::StdioServer(asio::io_context& ioc, server::Engine& engine, StdioOptions opts)
-    : impl_(std::make_shared<Impl>(ioc, engine, opts)) {}
+    : impl_(std::make_shared<Impl>(ioc, engine, opts)), link_(std::make_shared<Link>()) {
+  link_->server = impl_.get();
+}
 
 StdioServer::~StdioServer() {
   stop();
-  if (impl_->reader.joinable()) impl_->reader.detach();
+  {
+    std::lock_guard lock(link_->m);
+    link_->server = nullptr;
+  }
+  if (reader_.joinable()) reader_.detach();
 }
 
 void StdioServer::start(std::function<void()> on_done) {
@@ -130,7 +151,22 @@ void StdioServer::start(std::function<void()> on_done) {
   impl_->out = std::make_shared<server::Outbox>(impl_->ioc.get_executor(), 100000);
   impl_->session->attach_standalone(impl_->out);
   asio::co_spawn(impl_->ioc, impl_->writer(), asio::detached);
-  impl_->reader = std::thread([self = impl_] { self->read_loop(); });
+  reader_ = std::thread([link = link_, fd = impl_->opts.in_fd, max = impl_->opts.max_line_bytes] {
+    LineReader reader(max);
+    read_lines(fd, reader, [&link](const LineReader::Frame& f) {
+      bool more = false;
+      bool there = link->with_server([&](Impl& s) {
+        if (s.stopping) return;
+        more = true;
+        if (f.kind == LineReader::Frame::kTooLong)
+          s.post_too_long();
+        else
+          s.post_line(std::string(f.text));
+      });
+      return there && more;
+    });
+    link->with_server([](Impl& s) { s.post_finish(); });
+  });
 }
 
 void StdioServer::stop() { impl_->stopping = true; }

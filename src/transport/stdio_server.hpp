@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <cstddef>
 #include <memory>
+#include <thread>
 
 #include "server/engine.hpp"
 
@@ -27,7 +28,10 @@ class StdioServer {
 
  private:
   struct Impl;
+  struct Link;
   std::shared_ptr<Impl> impl_;
+  std::shared_ptr<Link> link_;
+  std::thread reader_;
 };
 
 }  // namespace bastion::transport
