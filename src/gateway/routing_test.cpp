@@ -186,6 +186,36 @@ TEST(Routing, ALogLineDuringACallGoesToThatCallOnly) {
   EXPECT_TRUE(h.notifications_to(b, "notifications/message").empty());
 }
 
+// A Legacy upstream logs at the session level Bastion set (debug); a Modern
+// client's request carries its own level, and none means no log lines at all
+// (spec 2026-07-28 logging).
+TEST(Routing, AModernCallGetsALegacyUpstreamsLogLinesOnlyAtTheLevelItAskedFor) {
+  GatewayHarness h({fake_server("s")});
+  h.fakes.script("s", talker());  // logs at "error"
+  h.start();
+  namespace mk = protocol::meta_key;
+  for (auto [level, expected] : std::vector<std::pair<std::string, std::size_t>>{
+           {"", 0}, {"debug", 1}, {"error", 1}, {"critical", 0}, {"bogus", 0}}) {
+    FakeClient c;
+    c.session = h.engine().create_ephemeral_session(protocol::Principal::anonymous());
+    c.out = std::make_shared<server::Outbox>(h.ioc().get_executor());
+    c.standalone = std::make_shared<server::Outbox>(h.ioc().get_executor());
+    json::object meta{{mk::kProtocolVersion, "2026-07-28"}, {mk::kClientCapabilities, json::object{}}};
+    if (!level.empty()) meta[mk::kLogLevel] = level;
+    auto r = h.request(c, "tools/call",
+                       json::object{{"name", "s__log"},
+                                    {"arguments", json::object{{"related", true}}},
+                                    {"_meta", std::move(meta)}});
+    if (level == "bogus") {
+      EXPECT_EQ(error_code(r), protocol::kInvalidParams) << json::serialize(r);
+    } else {
+      EXPECT_EQ(text_of(r), "logged") << level;
+    }
+    EXPECT_EQ(h.notifications_to(c, "notifications/message").size(), expected) << level;
+    h.engine().end_ephemeral_session(c.session);
+  }
+}
+
 TEST(Routing, ALogLineOutsideAnyCallReachesOnlySessionsAllowedToUseTheServer) {
   GatewayHarness h({fake_server("s"), fake_server("other")});
   h.fakes.script("s", talker());

@@ -515,7 +515,9 @@ void Upstream::on_notification(json::object msg, std::optional<std::int64_t> rel
       auto* lvl = params->if_contains("level");
       auto level =
           lvl && lvl->is_string() ? server::parse_log_level(lvl->get_string()) : std::nullopt;
-      if (level && *level < a.ctx->session().log_level()) return;
+      // A Modern client's request says itself which lines it wants (none
+      // without a logLevel); a Legacy upstream cannot be told per call.
+      if (!a.ctx->wants_log(level)) return;
       a.ctx->notify(std::move(msg));
     } else if (a.kind == Attribution::kNone) {
       // Outside any call: to the sessions allowed to use this server (the

@@ -72,15 +72,18 @@ void RequestContext::progress(double progress, std::optional<double> total,
   notify(protocol::make_notification("notifications/progress", std::move(p)));
 }
 
-void RequestContext::log(LogLevel level, std::string_view logger, json::value data) {
+bool RequestContext::wants_log(std::optional<LogLevel> level) const {
   if (modern_) {
     // Spec (2026-07-28 logging): no notifications/message for a request
     // that did not ask for them with a logLevel.
     auto wanted = parse_log_level(modern_->log_level);
-    if (!wanted || level < *wanted) return;
-  } else if (level < session_->log_level()) {
-    return;
+    return wanted && (!level || *level >= *wanted);
   }
+  return !level || *level >= session_->log_level();
+}
+
+void RequestContext::log(LogLevel level, std::string_view logger, json::value data) {
+  if (!wants_log(level)) return;
   json::object p;
   p["level"] = to_string(level);
   if (!logger.empty()) p["logger"] = logger;

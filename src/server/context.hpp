@@ -80,6 +80,11 @@ class RequestContext : public std::enable_shared_from_this<RequestContext> {
   // notifications/message, sent only when `level` passes the session's
   // level (Legacy) or the request's own logLevel (Modern: none, no message).
   void log(LogLevel level, std::string_view logger, boost::json::value data);
+  // Whether a notifications/message at `level` may reach this request's
+  // client: the request's own logLevel (Modern: none asked, none sent) or
+  // the session's level (Legacy). A level Bastion does not know (nullopt,
+  // relayed from an upstream) passes whenever some level is wanted.
+  bool wants_log(std::optional<LogLevel> level) const;
   // Any notification related to this request (the gateway relays upstream
   // ones verbatim).
   void notify(boost::json::object notification);
