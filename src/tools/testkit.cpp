@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <optional>
 
 namespace bastion::tools {
 
@@ -132,6 +133,63 @@ json::object sampling_params(std::string prompt) {
           {"maxTokens", 100}};
 }
 
+// What a Legacy fixture asks of its client, in either era: a Legacy request
+// gets a server-to-client request; a Modern one cannot carry it (spec MRTR),
+// so the fixture answers input_required with the same request under `key`
+// and the client's retry brings the answer in inputResponses. Through the
+// gateway a Legacy client still gets the real request (the gateway turns
+// input_required into one), so one fixture serves both eras.
+struct Ask {
+  std::string key;     // the input request's key (Modern)
+  std::string method;  // sampling/createMessage, elicitation/create
+  json::object params;
+};
+
+// The client's answer (a result or an error), unless the fixture is to
+// return `now` instead: a Modern first round's input_required.
+struct Asked {
+  Outcome reply;
+  std::optional<Outcome> now;
+};
+
+json::object input_required_for(const Ask& a) {
+  json::object req{{"method", a.method}, {"params", a.params}};
+  json::object requests;
+  requests[a.key] = std::move(req);
+  return {{"resultType", "input_required"}, {"inputRequests", std::move(requests)}};
+}
+
+// The Modern half of ask(): no coroutine needed.
+std::optional<Asked> ask_modern(const RequestContext& ctx, const Ask& a) {
+  if (!ctx.modern()) return std::nullopt;
+  if (const json::object* r = ctx.input_responses())
+    if (auto* v = r->if_contains(a.key); v && v->is_object())
+      return Asked{Outcome(v->get_object()), std::nullopt};
+  // The engine answers MissingRequiredClientCapabilityError instead when the
+  // request did not declare what the question needs.
+  return Asked{json::object{}, Outcome(input_required_for(a))};
+}
+
+// Named locals around each co_await: GCC 12 destroys temporaries of a
+// full-expression holding a co_await twice (a double free once it suspends).
+asio::awaitable<Asked> ask(RequestContext& ctx, Ask a) {
+  std::optional<Asked> modern = ask_modern(ctx, a);
+  if (modern) co_return std::move(*modern);
+  Outcome reply = co_await ctx.client_request(a.method, std::move(a.params));
+  co_return Asked{std::move(reply), std::nullopt};
+}
+
+Ask sampling_ask(std::string prompt) {
+  return {"sampling", "sampling/createMessage", sampling_params(std::move(prompt))};
+}
+Ask elicitation_ask(json::object params) {
+  return {"elicitation", "elicitation/create", std::move(params)};
+}
+
+std::string content_of(const json::object& result) {
+  return result.contains("content") ? json::serialize(result.at("content")) : "{}";
+}
+
 // SEP-2106: composition ($defs, $anchor, $ref, allOf/anyOf) and conditional
 // (if/then/else) keywords, which must reach clients as written.
 json::object json_schema_2020_12() {
@@ -229,8 +287,10 @@ void add_tools(server::BuiltinBackend& b) {
                                                {"description", "The prompt to send to the LLM"}}}}},
                    {"required", json::array{"prompt"}}}),
       [](json::object args, RequestContext& ctx) -> asio::awaitable<Outcome> {
-        Outcome r = co_await ctx.client_request("sampling/createMessage",
-                                                sampling_params(str_arg(args, "prompt")));
+        Ask q = sampling_ask(str_arg(args, "prompt"));
+        Asked asked = co_await ask(ctx, std::move(q));
+        if (asked.now) co_return std::move(*asked.now);
+        Outcome& r = asked.reply;
         if (!r.ok()) co_return error_text("Sampling failed: " + r.error().message);
         std::string reply;
         if (auto* c = r.result().if_contains("content"); c && c->is_object())
@@ -247,8 +307,10 @@ void add_tools(server::BuiltinBackend& b) {
                                                {"description", "The message to show the user"}}}}},
                    {"required", json::array{"message"}}}),
       [](json::object args, RequestContext& ctx) -> asio::awaitable<Outcome> {
-        Outcome r = co_await ctx.client_request("elicitation/create",
-                                                elicitation_basic(str_arg(args, "message")));
+        Ask q = elicitation_ask(elicitation_basic(str_arg(args, "message")));
+        Asked asked = co_await ask(ctx, std::move(q));
+        if (asked.now) co_return std::move(*asked.now);
+        Outcome& r = asked.reply;
         if (!r.ok()) co_return error_text("Elicitation failed: " + r.error().message);
         std::string action = str_arg(r.result(), "action");
         json::value content =
@@ -256,26 +318,30 @@ void add_tools(server::BuiltinBackend& b) {
         co_return content_result(json::array{text(fmt::format(
             "User response: action={}, content={}", action, json::serialize(content)))});
       });
-  b.add_tool(
-      tool_def("test_elicitation_sep1034_defaults",
-               "Tests elicitation with default values per SEP-1034"),
-      [](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
-        Outcome r = co_await ctx.client_request("elicitation/create", elicitation_defaults());
-        if (!r.ok()) co_return error_text("Elicitation failed: " + r.error().message);
-        co_return content_result(json::array{text(fmt::format(
-            "Elicitation completed: action={}, content={}", str_arg(r.result(), "action"),
-            r.result().contains("content") ? json::serialize(r.result().at("content")) : "{}"))});
-      });
-  b.add_tool(
-      tool_def("test_elicitation_sep1330_enums",
-               "Tests elicitation with enum schema improvements per SEP-1330"),
-      [](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
-        Outcome r = co_await ctx.client_request("elicitation/create", elicitation_enums());
-        if (!r.ok()) co_return error_text("Elicitation failed: " + r.error().message);
-        co_return content_result(json::array{text(fmt::format(
-            "Elicitation completed: action={}, content={}", str_arg(r.result(), "action"),
-            r.result().contains("content") ? json::serialize(r.result().at("content")) : "{}"))});
-      });
+  b.add_tool(tool_def("test_elicitation_sep1034_defaults",
+                      "Tests elicitation with default values per SEP-1034"),
+             [](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
+               Ask q = elicitation_ask(elicitation_defaults());
+               Asked asked = co_await ask(ctx, std::move(q));
+               if (asked.now) co_return std::move(*asked.now);
+               Outcome& r = asked.reply;
+               if (!r.ok()) co_return error_text("Elicitation failed: " + r.error().message);
+               co_return content_result(json::array{
+                   text(fmt::format("Elicitation completed: action={}, content={}",
+                                    str_arg(r.result(), "action"), content_of(r.result())))});
+             });
+  b.add_tool(tool_def("test_elicitation_sep1330_enums",
+                      "Tests elicitation with enum schema improvements per SEP-1330"),
+             [](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
+               Ask q = elicitation_ask(elicitation_enums());
+               Asked asked = co_await ask(ctx, std::move(q));
+               if (asked.now) co_return std::move(*asked.now);
+               Outcome& r = asked.reply;
+               if (!r.ok()) co_return error_text("Elicitation failed: " + r.error().message);
+               co_return content_result(json::array{
+                   text(fmt::format("Elicitation completed: action={}, content={}",
+                                    str_arg(r.result(), "action"), content_of(r.result())))});
+             });
   b.add_tool(tool_def("json_schema_2020_12_tool", "Tool with JSON Schema 2020-12 features",
                       json_schema_2020_12()),
              [](json::object args, RequestContext&) -> asio::awaitable<Outcome> {
