@@ -2,13 +2,23 @@
 -- BASTION_SESSIONS is a comma-separated list of Mcp-Session-Id values; the
 -- requests rotate through them (one session, or many sessions sharing the
 -- connections: sessions are not tied to connections in Streamable HTTP).
+-- BENCH_ERA=modern sends stateless MCP 2026-07-28 requests instead: no
+-- session, the version, client info and capabilities in each request's
+-- _meta, and the Mcp-Method / Mcp-Name headers the spec requires.
 local sessions = {}
 for s in string.gmatch(os.getenv("BASTION_SESSIONS") or "", "[^,]+") do
   sessions[#sessions + 1] = s
 end
 -- BENCH_TOKEN, when set, is sent as a bearer token on every request.
 local token = os.getenv("BENCH_TOKEN")
+local modern = os.getenv("BENCH_ERA") == "modern"
 local body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello from wrk"}}}'
+if modern then
+  body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello from wrk"},' ..
+    '"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",' ..
+    '"io.modelcontextprotocol/clientInfo":{"name":"wrk","version":"1"},' ..
+    '"io.modelcontextprotocol/clientCapabilities":{}}}}'
+end
 local n = 0
 
 function setup(thread)
@@ -22,13 +32,18 @@ end
 
 function request()
   i = i + 1
-  local sid = sessions[(i % #sessions) + 1]
   local headers = {
     ["Content-Type"] = "application/json",
     ["Accept"] = "application/json, text/event-stream",
-    ["MCP-Protocol-Version"] = "2025-11-25",
-    ["Mcp-Session-Id"] = sid,
   }
+  if modern then
+    headers["MCP-Protocol-Version"] = "2026-07-28"
+    headers["Mcp-Method"] = "tools/call"
+    headers["Mcp-Name"] = "echo"
+  else
+    headers["MCP-Protocol-Version"] = "2025-11-25"
+    headers["Mcp-Session-Id"] = sessions[(i % #sessions) + 1]
+  end
   if token and token ~= "" then headers["Authorization"] = "Bearer " .. token end
   return wrk.format("POST", "/mcp", headers, body)
 end
