@@ -1,6 +1,7 @@
 #include "gateway/era_bridge.hpp"
 
 #include <fmt/format.h>
+#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -13,8 +14,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <map>
 #include <optional>
+#include <stdexcept>
 
 #include "gateway/era_wire.hpp"
+#include "protocol/base64.hpp"
 #include "protocol/era.hpp"
 #include "server/mailbox.hpp"
 
@@ -50,11 +53,19 @@ std::string target_of(std::string_view method, const json::object& params) {
 
 // Built outside coroutines (GCC 12 and braced initializers with literals).
 json::object input_required(const std::string& key, const std::string& method, json::object params,
-                            const std::string& id) {
+                            const std::string& id, const std::string& process) {
   json::object ask{{"method", method}, {"params", std::move(params)}};
   return json::object{{"resultType", "input_required"},
                       {"inputRequests", json::object{{key, std::move(ask)}}},
-                      {"requestState", json::object{{"b", id}}}};
+                      {"requestState", json::object{{"b", id}, {"p", process}}}};
+}
+
+// A random name for this process's table: a retry that another replica (or
+// this one before a restart) sealed is told so instead of being "unknown".
+std::string random_process_tag() {
+  unsigned char raw[8];
+  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
+  return protocol::hex_encode(std::string_view(reinterpret_cast<char*>(raw), sizeof raw));
 }
 
 json::object ask_event(const std::string& key, const std::string& method, json::object params) {
@@ -74,6 +85,16 @@ RpcError stale_state() {
   return protocol::invalid_params(
       "Invalid params: requestState refers to no waiting call (it expired, was already used, or "
       "belongs to another client)");
+}
+
+// The state is genuine (the shared key opened it) but its call waits in
+// another process's table: behind a balancer, the retry must go to the
+// replica that answered input_required.
+RpcError elsewhere_state() {
+  return protocol::invalid_params(
+      "Invalid params: requestState refers to a call waiting in another Bastion process (another "
+      "replica, or this one before a restart); send the retry to the replica that answered "
+      "input_required");
 }
 
 // What the relay setting forbids of an upstream's input request, if anything.
@@ -216,7 +237,7 @@ class EraBridge::Exchange : public InputSink, public std::enable_shared_from_thi
 };
 
 EraBridge::EraBridge(asio::any_io_executor ex, EraBridgeOptions opts)
-    : ex_(ex), opts_(opts), table_(opts.limits) {}
+    : ex_(ex), opts_(opts), process_(random_process_tag()), table_(opts.limits) {}
 
 EraBridge::~EraBridge() { shutdown(); }
 
@@ -293,6 +314,12 @@ asio::awaitable<Outcome> EraBridge::bridged(std::shared_ptr<Upstream> u, std::st
   if (state.is_object()) {
     const json::value* id = state.get_object().if_contains("b");
     if (!id || !id->is_string()) co_return stale_state();
+    const json::value* process = state.get_object().if_contains("p");
+    if (process && process->is_string() && process->get_string() != process_) {
+      // Never looked up here: a table of this process cannot hold it.
+      spdlog::info("refused a requestState for {}: its call waits in another process", method);
+      co_return elsewhere_state();
+    }
     auto taken = table_.take(id->get_string(), principal);
     if (!taken) {
       spdlog::info("refused a requestState for {}: the waiting call is {}", method,
@@ -347,7 +374,7 @@ asio::awaitable<Outcome> EraBridge::step(std::shared_ptr<Exchange> x) {
   // Notifications from now on have no open request to go to until the retry.
   x->set_current(nullptr);
   start_sweeper();
-  co_return input_required(key, method, std::move(params), id.value());
+  co_return input_required(key, method, std::move(params), id.value(), process_);
 }
 
 void EraBridge::start_sweeper() {

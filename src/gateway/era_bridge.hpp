@@ -24,7 +24,9 @@
 //
 // Known limit: the waiting call lives in this process, so a Modern client's
 // retry of a bridged call must reach the same replica (a stateless retry of a
-// Modern->Modern call does not).
+// Modern->Modern call does not). The sealed state names the process (a random
+// tag), so a retry that reaches another replica is refused at once with an
+// error saying so, without touching that replica's table.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -79,6 +81,7 @@ class EraBridge : public std::enable_shared_from_this<EraBridge> {
 
   boost::asio::any_io_executor ex_;
   EraBridgeOptions opts_;
+  const std::string process_;  // random tag of this process's table, sealed in every state
   PendingTable<std::shared_ptr<Exchange>> table_;
   std::mutex sweep_mu_;
   bool sweeping_ = false;

@@ -4,14 +4,24 @@
 // of every session reaches the replica that holds the session. The replicas
 // share the auth directory: a token either one issued works on both, and a
 // revocation on one is honoured by the other.
+//
+// Modern (2026-07-28) traffic is stateless and needs no affinity: two
+// replicas sharing one data directory (and so the requestState key) behind a
+// plain round-robin nginx serve one Modern client, a multi round-trip
+// request resumes on the other replica, and a state sealed with another key
+// is refused. The limit beside it: a Modern client's call bridged to a Legacy
+// upstream waits in one replica's table, and a retry that reaches the other
+// replica is refused at once, saying so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { authYaml, fetchToken, freePort, newClient, startServe, tempDir, waitForPort, writeConfig } from './lib/bastion.mjs';
+import {
+  BIN, authYaml, fetchToken, freePort, newClient, post, startServe, tempDir, waitForPort, writeConfig,
+} from './lib/bastion.mjs';
 
 test('sessions stay on their replica behind nginx consistent hashing', async () => {
   const dir = tempDir();
@@ -102,5 +112,276 @@ http {
     nginx.kill('SIGTERM');
     await r1.stop();
     await r2.stop();
+  }
+});
+
+const V = '2026-07-28';
+const META = {
+  'io.modelcontextprotocol/protocolVersion': V,
+  'io.modelcontextprotocol/clientInfo': { name: 'it-replicas', version: '1' },
+  'io.modelcontextprotocol/clientCapabilities': { elicitation: {}, sampling: {}, roots: {} },
+};
+let nextId = 1;
+
+// A conformant Modern POST; the answer's JSON-RPC message in r.json.
+async function modern(url, method, params = {}) {
+  const id = nextId++;
+  const h = { 'mcp-protocol-version': V, 'mcp-method': method };
+  if (params.name !== undefined) h['mcp-name'] = params.name;
+  if (params.uri !== undefined) h['mcp-name'] = params.uri;
+  const r = await post(url, { jsonrpc: '2.0', id, method, params: { ...params, _meta: META } }, h);
+  if (r.json === undefined && /^(event|data):/m.test(r.text)) {
+    r.events = r.text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
+    r.json = r.events.find((e) => e.id === id);
+  }
+  return r;
+}
+
+// nginx in front of `ports`, plain round robin: no hash, no stickiness, and
+// no retry on the other replica (what a client sees is one replica's answer).
+async function roundRobin(dir, ports) {
+  const pn = await freePort();
+  mkdirSync(path.join(dir, 'nginx'), { recursive: true });
+  const conf = path.join(dir, 'nginx', 'rr.conf');
+  writeFileSync(conf, `
+worker_processes 1;
+pid ${dir}/nginx/rr.pid;
+error_log ${dir}/nginx/rr-error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/nginx; proxy_temp_path ${dir}/nginx; fastcgi_temp_path ${dir}/nginx;
+  uwsgi_temp_path ${dir}/nginx; scgi_temp_path ${dir}/nginx;
+  upstream bastion {
+${ports.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
+  }
+  server {
+    listen 127.0.0.1:${pn};
+    location /mcp {
+      proxy_pass http://bastion;
+      proxy_http_version 1.1;
+      proxy_set_header Host 127.0.0.1;
+      proxy_set_header Connection "";
+      proxy_next_upstream off;
+      proxy_buffering off;          # SSE
+      proxy_read_timeout 1h;
+    }
+  }
+}`);
+  const nginx = spawn('nginx', ['-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' });
+  await waitForPort(pn);
+  return { url: `http://127.0.0.1:${pn}/mcp`, stop: () => nginx.kill('SIGTERM') };
+}
+
+// The MCP requests of `method` a replica has handled (its /metrics, all outcomes).
+async function handled(port, method) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let n = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`bastion_mcp_requests_total{method="${method}",`)) n += Number(line.split(' ').pop());
+  }
+  return n;
+}
+
+// Runs `fn` (one request through the balancer) and tells which replica served it.
+async function servedBy(ports, method, fn) {
+  const before = await Promise.all(ports.map((p) => handled(p, method)));
+  const r = await fn();
+  const after = await Promise.all(ports.map((p) => handled(p, method)));
+  const which = ports.filter((p, i) => after[i] === before[i] + 1);
+  assert.equal(which.length, 1, `one replica handled the ${method}: ${before} -> ${after}`);
+  assert.equal(after.reduce((a, b) => a + b) - before.reduce((a, b) => a + b), 1);
+  return [which[0], r];
+}
+
+// Opens subscriptions/listen and collects its SSE events.
+function listen(url, notifications) {
+  const id = nextId++;
+  const controller = new AbortController();
+  const events = [];
+  const done = (async () => {
+    const res = await fetch(url, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: {
+        'content-type': 'application/json', accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': V, 'mcp-method': 'subscriptions/listen',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id, method: 'subscriptions/listen', params: { _meta: META, notifications } }),
+    });
+    events.status = res.status;
+    const reader = res.body.getReader();
+    let buf = '';
+    for (;;) {
+      const { value, done: end } = await reader.read();
+      if (end) break;
+      buf += new TextDecoder().decode(value);
+      let i;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const data = buf.slice(0, i).split('\n').find((l) => l.startsWith('data: '));
+        buf = buf.slice(i + 2);
+        if (data) events.push(JSON.parse(data.slice(6)));
+      }
+    }
+  })().catch(() => {});
+  const until = async (pred, ms = 10000) => {
+    const deadline = Date.now() + ms;
+    while (!pred(events)) {
+      if (Date.now() > deadline) throw new Error(`timed out; events: ${JSON.stringify(events)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  return { id, events, until, close: () => controller.abort(), done };
+}
+
+test('Modern traffic needs no affinity: round robin over two replicas sharing the data directory', async () => {
+  const dir = tempDir();
+  const shared = path.join(dir, 'data');  // one data directory: one requestState key
+  const [p1, p2] = [await freePort(), await freePort()];
+  const ports = [p1, p2];
+  const r1 = await startServe(['--testkit', '--listen', `127.0.0.1:${p1}`], { dataDir: shared });
+  const r2 = await startServe(['--testkit', '--listen', `127.0.0.1:${p2}`], { dataDir: shared });
+  const other = await startServe(['--testkit']);  // its own data directory, its own key
+  const lb = await roundRobin(dir, ports);
+  try {
+    // Stateless requests land on both replicas and all succeed.
+    for (const [method, params, check] of [
+      ['server/discover', {}, (res) => assert.ok(res.supportedVersions.includes(V))],
+      ['tools/list', {}, (res) => assert.ok(res.tools.some((t) => t.name === 'echo'))],
+      ['tools/call', { name: 'echo', arguments: { text: 'rr' } }, (res) => assert.equal(res.content[0].text, 'rr')],
+    ]) {
+      const seen = new Set();
+      for (let i = 0; i < 6; i++) {
+        const [port, r] = await servedBy(ports, method, () => modern(lb.url, method, params));
+        assert.equal(r.status, 200, `${method}: ${r.text}`);
+        assert.equal(r.json.result.resultType, 'complete', r.text);
+        assert.equal(r.headers.get('mcp-session-id'), null);
+        check(r.json.result);
+        seen.add(port);
+      }
+      assert.equal(seen.size, 2, `${method} reached both replicas`);
+    }
+
+    // A multi round-trip request: each retry goes to the other replica
+    // (round robin) and resumes there from the sealed requestState alone.
+    const MULTI = 'test_input_required_result_multi_round';
+    let params = { name: MULTI, arguments: {} };
+    const rounds = [];
+    let result;
+    for (let round = 0; round < 5; round++) {
+      const [port, r] = await servedBy(ports, 'tools/call', () => modern(lb.url, 'tools/call', params));
+      rounds.push(port);
+      result = r.json.result;
+      assert.ok(result, r.text);
+      if (result.resultType !== 'input_required') break;
+      const [[key, req]] = Object.entries(result.inputRequests);
+      const content = req.params.message.includes('color') ? { color: 'blue' } : { name: 'Alice' };
+      params = { name: MULTI, arguments: {}, requestState: result.requestState, inputResponses: { [key]: { action: 'accept', content } } };
+    }
+    assert.equal(result.resultType, 'complete');
+    assert.equal(result.content[0].text, 'Alice likes blue');
+    assert.equal(rounds.length, 3);
+    assert.ok(rounds[1] !== rounds[0] && rounds[2] !== rounds[1], `each retry on the other replica: ${rounds}`);
+
+    // attack: a requestState sealed by a replica with another key is refused
+    // by both replicas, cleanly (a JSON-RPC error naming the requestState).
+    const TOOL = 'test_input_required_result_request_state';
+    const foreign = (await modern(other.url, 'tools/call', { name: TOOL, arguments: {} })).json.result.requestState;
+    assert.match(foreign, /^bs1\./);
+    const refusedBy = new Set();
+    for (let i = 0; i < 2; i++) {
+      const [port, r] = await servedBy(ports, 'tools/call', () => modern(lb.url, 'tools/call', {
+        name: TOOL, arguments: {}, requestState: foreign,
+        inputResponses: { confirm: { action: 'accept', content: { ok: true } } },
+      }));
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.error?.code, -32602, `a foreign state must be refused: ${r.text}`);
+      assert.match(r.json.error.message, /requestState/);
+      refusedBy.add(port);
+    }
+    assert.equal(refusedBy.size, 2);
+    // The same replicas' own state is accepted whichever of them gets it.
+    const own = (await modern(lb.url, 'tools/call', { name: TOOL, arguments: {} })).json.result.requestState;
+    for (let i = 0; i < 2; i++) {
+      const ok = await modern(lb.url, 'tools/call', {
+        name: TOOL, arguments: {}, requestState: own, inputResponses: { confirm: { action: 'accept', content: { ok: true } } },
+      });
+      assert.equal(ok.json.result?.content?.[0]?.text, 'state-ok: requestState validated', ok.text);
+    }
+
+    // subscriptions/listen through the balancer: acknowledged on its stream,
+    // and a change on its replica arrives tagged with its id. Notifications
+    // are per replica: two triggers, one on each, make sure one is its own.
+    const l = listen(lb.url, { toolsListChanged: true });
+    await l.until((e) => e.length >= 1);
+    assert.equal(l.events.status, 200);
+    assert.equal(l.events[0].method, 'notifications/subscriptions/acknowledged');
+    assert.equal(l.events[0].params._meta['io.modelcontextprotocol/subscriptionId'], l.id);
+    const triggered = new Set();
+    for (let i = 0; i < 2; i++) {
+      const [port, t] = await servedBy(ports, 'tools/call', () => modern(lb.url, 'tools/call', { name: 'test_trigger_tool_change', arguments: {} }));
+      assert.equal(t.status, 200, t.text);
+      triggered.add(port);
+    }
+    assert.equal(triggered.size, 2);
+    await l.until((e) => e.some((m) => m.method === 'notifications/tools/list_changed'));
+    const n = l.events.find((m) => m.method === 'notifications/tools/list_changed');
+    assert.equal(n.params._meta['io.modelcontextprotocol/subscriptionId'], l.id);
+    l.close();
+    await l.done;
+  } finally {
+    lb.stop();
+    assert.equal(await other.stop(), 0, other.stderr);
+    assert.equal(await r1.stop(), 0, r1.stderr);
+    assert.equal(await r2.stop(), 0, r2.stderr);
+  }
+});
+
+test('a Modern client\'s call bridged to a Legacy upstream waits in one replica: a retry on the other is refused at once', async () => {
+  const dir = tempDir();
+  const shared = path.join(dir, 'data');
+  const [p1, p2] = [await freePort(), await freePort()];
+  const ports = [p1, p2];
+  // Each replica relays its own `bastion stdio --testkit` as a Legacy server.
+  const replica = (port) => {
+    const up = tempDir('bastion-up-');
+    chmodSync(up, 0o777);  // the upstream runs as its own uid when Bastion is root
+    const cfg = writeConfig(dir, `servers:\n  up:\n    prefix: ""\n    command: ${BIN}\n    args: [stdio, --testkit, --log-level, warn, --data-dir, ${up}]\n    runtime: process\n    era: legacy\n`, `gw-${port}.yaml`);
+    return startServe(['--config', cfg, '--listen', `127.0.0.1:${port}`], { dataDir: shared });
+  };
+  const r1 = await replica(p1);
+  const r2 = await replica(p2);
+  const lb = await roundRobin(dir, ports);
+  const SAMPLED = { role: 'assistant', content: { type: 'text', text: 'forty-two' }, model: 'it', stopReason: 'endTurn' };
+  try {
+    const [first, r] = await servedBy(ports, 'tools/call', () =>
+      modern(lb.url, 'tools/call', { name: 'test_sampling', arguments: { prompt: 'meaning?' } }));
+    assert.equal(r.json.result?.resultType, 'input_required', r.text);
+    const [key] = Object.keys(r.json.result.inputRequests);
+    const retry = { name: 'test_sampling', arguments: { prompt: 'meaning?' }, requestState: r.json.result.requestState,
+      inputResponses: { [key]: SAMPLED } };
+    // Round robin sends the retry to the other replica: the key opens the
+    // state, but the call waits in the first replica's table. A clear error,
+    // at once (no wait for the call's timeout), and nothing else is touched.
+    const t0 = Date.now();
+    const [second, miss] = await servedBy(ports, 'tools/call', () => modern(lb.url, 'tools/call', retry));
+    assert.notEqual(second, first);
+    assert.ok(Date.now() - t0 < 5000, `answered after ${Date.now() - t0} ms`);
+    assert.equal(miss.json.error?.code, -32602, miss.text);
+    assert.match(miss.json.error.message, /requestState refers to a call waiting in another Bastion process/);
+    assert.match(miss.json.error.message, /send the retry to the replica that answered input_required/);
+    // The state was not used up: the same retry, reaching the first replica,
+    // resumes the waiting call, and only once.
+    const [third, done] = await servedBy(ports, 'tools/call', () => modern(lb.url, 'tools/call', retry));
+    assert.equal(third, first);
+    assert.equal(done.json.result?.content?.[0]?.text, 'LLM response: forty-two', done.text);
+    for (let i = 0; i < 2; i++) {
+      const again = await modern(lb.url, 'tools/call', retry);
+      assert.equal(again.json.error?.code, -32602, again.text);
+    }
+  } finally {
+    lb.stop();
+    assert.equal(await r1.stop(), 0, r1.stderr);
+    assert.equal(await r2.stop(), 0, r2.stderr);
   }
 });
