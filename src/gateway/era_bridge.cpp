@@ -10,7 +10,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <map>
 #include <optional>
@@ -52,11 +54,15 @@ std::string target_of(std::string_view method, const json::object& params) {
 }
 
 // Built outside coroutines (GCC 12 and braced initializers with literals).
-json::object input_required(const std::string& key, const std::string& method, json::object params,
-                            const std::string& id, const std::string& process) {
-  json::object ask{{"method", method}, {"params", std::move(params)}};
+// `asks`: the upstream's requests of one round, as ask events.
+json::object input_required(std::vector<json::object> asks, const std::string& id,
+                            const std::string& process) {
+  json::object requests;
+  for (auto& a : asks)
+    requests[a.at("ask").get_string()] =
+        json::object{{"method", std::move(a.at("method"))}, {"params", std::move(a.at("params"))}};
   return json::object{{"resultType", "input_required"},
-                      {"inputRequests", json::object{{key, std::move(ask)}}},
+                      {"inputRequests", std::move(requests)},
                       {"requestState", json::object{{"b", id}, {"p", process}}}};
 }
 
@@ -80,6 +86,10 @@ json::object answer_of(const json::value* response) {
       {"error",
        RpcError{protocol::kInvalidParams, "the client gave no answer to this request"}.to_json()}};
 }
+
+// Input requests handed over in one round at most (the events mailbox holds
+// 64; a server asking more at once gets them over several rounds).
+constexpr std::size_t kMaxAsksPerRound = 16;
 
 RpcError stale_state() {
   return protocol::invalid_params(
@@ -162,20 +172,22 @@ class EraBridge::Exchange : public InputSink, public std::enable_shared_from_thi
     current_ = std::move(c);
   }
 
-  // Answers the input request last sent to the client with its response.
+  // Answers the input requests last sent to the client, each with the
+  // response under its own key (none: an error for that request only).
+  // Keys of other rounds or that Bastion never sent answer nothing.
   void answer(const json::object* responses) {
-    std::shared_ptr<server::Mailbox> box;
-    std::string key;
+    std::vector<std::pair<std::string, std::shared_ptr<server::Mailbox>>> boxes;
     {
       std::lock_guard lk(mu_);
-      key = std::exchange(sent_, std::string());
-      if (auto it = open_.find(key); it != open_.end()) box = it->second;
+      for (auto& key : std::exchange(sent_, {}))
+        if (auto it = open_.find(key); it != open_.end()) boxes.emplace_back(key, it->second);
     }
-    if (box) box->push(answer_of(responses ? responses->if_contains(key) : nullptr));
+    for (auto& [key, box] : boxes)
+      box->push(answer_of(responses ? responses->if_contains(key) : nullptr));
   }
-  void sent(std::string key) {
+  void sent(std::vector<std::string> keys) {
     std::lock_guard lk(mu_);
-    sent_ = std::move(key);
+    sent_ = std::move(keys);
   }
 
   // Starts the upstream call (once).
@@ -229,7 +241,7 @@ class EraBridge::Exchange : public InputSink, public std::enable_shared_from_thi
   mutable std::mutex mu_;
   std::shared_ptr<server::RequestContext> current_;
   std::map<std::string, std::shared_ptr<server::Mailbox>> open_;  // key -> the answer's box
-  std::string sent_;  // the key of the input request the client holds
+  std::vector<std::string> sent_;  // the keys of the input requests the client holds
   std::uint64_t asked_ = 0;
   std::optional<Outcome> done_;
   bool ended_ = false;
@@ -356,10 +368,40 @@ asio::awaitable<Outcome> EraBridge::step(std::shared_ptr<Exchange> x) {
     if (!o) co_return protocol::internal_error("bridged call ended without a result");
     co_return std::move(*o);
   }
-  std::string key(ev->at("ask").get_string());
-  std::string method(ev->at("method").get_string());
-  json::object params = std::move(ev->at("params").get_object());
-  if (++x->rounds_ > opts_.max_rounds) {
+  // A Legacy server asks one request at a time on the wire; those it has
+  // pending together (sent within `gather` of each other) become one round,
+  // as a Modern server would ask them.
+  std::vector<json::object> asks;
+  asks.push_back(std::move(*ev));
+  std::optional<Outcome> ended;
+  if (opts_.gather.count() > 0) {
+    asio::steady_timer quiet(co_await asio::this_coro::executor);
+    for (bool more = true; more && asks.size() < kMaxAsksPerRound;) {
+      quiet.expires_after(opts_.gather);
+      auto [ec] = co_await quiet.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (ec) {
+        x->abort("the client's request was cancelled");
+        co_return RpcError{protocol::kRequestCancelled, "request cancelled"};
+      }
+      more = false;
+      while (auto next = x->events_->try_pop()) {
+        if (next->contains("done")) {
+          ended = x->take_done();
+          break;
+        }
+        asks.push_back(std::move(*next));
+        more = true;
+      }
+      if (ended) break;
+    }
+  }
+  if (ended) {
+    // The call ended meanwhile (the server gave up on its questions).
+    x->abort("the server answered without its input");
+    co_return std::move(*ended);
+  }
+  x->rounds_ += asks.size();
+  if (x->rounds_ > opts_.max_rounds) {
     x->abort("too many rounds");
     co_return protocol::internal_error(
         fmt::format("the server asked for input more than {} times in one call", opts_.max_rounds));
@@ -370,11 +412,13 @@ asio::awaitable<Outcome> EraBridge::step(std::shared_ptr<Exchange> x) {
     x->abort(id.error().reason);
     co_return RpcError{protocol::kResourceExhausted, id.error().reason + "; retry later"};
   }
-  x->sent(key);
+  std::vector<std::string> keys;
+  for (const auto& a : asks) keys.emplace_back(a.at("ask").get_string());
+  x->sent(std::move(keys));
   // Notifications from now on have no open request to go to until the retry.
   x->set_current(nullptr);
   start_sweeper();
-  co_return input_required(key, method, std::move(params), id.value(), process_);
+  co_return input_required(std::move(asks), id.value(), process_);
 }
 
 void EraBridge::start_sweeper() {

@@ -6,12 +6,14 @@
 // server-to-client request (sampling/createMessage, elicitation/create,
 // roots/list) in the middle of a call; a Modern client can only be asked by
 // an InputRequiredResult. The bridge keeps the upstream call running, answers
-// the client with `input_required` (the upstream's request as its one input
-// request) and files the waiting call in a PendingTable under an unguessable
-// id. The id travels in the requestState, which the engine seals to the
-// caller, the request and its arguments; the client's retry opens it, takes
-// the call out of the table (once: a replay finds nothing), hands the answer
-// to the upstream and waits for the next request or the result. A call not
+// the client with `input_required` (the upstream's request, and those it
+// sends within `gather` of it, each under a key of Bastion's) and files the
+// waiting call in a PendingTable under an unguessable id. The id travels in
+// the requestState, which the engine seals to the caller, the request and
+// its arguments; the client's retry opens it, takes the call out of the
+// table (once: a replay finds nothing), hands each answer to the upstream
+// request of its key (only the keys of that round count) and waits for the
+// next requests or the result. A call not
 // resumed within `limits.ttl` is ended (the upstream's request gets an error
 // and the call is cancelled upstream).
 //
@@ -48,6 +50,10 @@ namespace bastion::gateway {
 struct EraBridgeOptions {
   PendingLimits limits;         // waiting calls: caps and how long each waits
   std::size_t max_rounds = 32;  // input requests one bridged call may make
+  // After a Legacy server's input request, how long to wait for more of the
+  // same call to hand over with it in one InputRequiredResult (each further
+  // one restarts the wait); 0: one request per round.
+  std::chrono::milliseconds gather{10};
 };
 
 // Thread-safe. Create with std::make_shared.

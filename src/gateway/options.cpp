@@ -236,6 +236,9 @@ EraBridgeOptions read_era_bridge(const config::Document& doc) {
       static_cast<std::size_t>(in.integer("max_waiting", o.limits.max_total, 1, 1000000));
   o.limits.max_per_owner = static_cast<std::size_t>(
       in.integer("max_waiting_per_client", o.limits.max_per_owner, 1, 1000000));
+  o.gather = in.duration("gather", o.gather);
+  if (o.gather < std::chrono::milliseconds(0) || o.gather > std::chrono::seconds(1))
+    in.fail("gather", "must be between 0 and 1s");
   in.finish();
   return o;
 }

@@ -7,12 +7,15 @@
 #include <algorithm>
 #include <boost/algorithm/hex.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <map>
 
 #include "protocol/printable.hpp"
+#include "server/mailbox.hpp"
 #include "server/session.hpp"
 
 namespace bastion::server {
@@ -54,6 +57,28 @@ void merge_into(json::object& dst, const json::object& src) {
     else if (!existing || (v.is_bool() && v.get_bool()))
       dst[k] = v;
   }
+}
+
+// The answers of one round of input requests, asked of a Legacy client.
+struct Round {
+  std::vector<std::optional<Outcome>> answers;  // one per question, as they come
+};
+
+json::object answered(std::size_t i) {
+  json::object m;
+  m["i"] = i;
+  return m;
+}
+
+// One question of a round; its answer lands in round->answers[i] and its
+// index in `done` (distinct slots: the mailbox orders the writes before
+// the reads).
+asio::awaitable<void> ask_one(std::shared_ptr<RequestContext> ctx, std::size_t i,
+                              std::string method, json::object params, std::shared_ptr<Round> round,
+                              std::shared_ptr<Mailbox> done) {
+  Outcome a = co_await ctx->client_request(method, std::move(params));
+  round->answers[i] = std::move(a);
+  done->push(answered(i));
 }
 
 }  // namespace
@@ -498,9 +523,27 @@ asio::awaitable<Outcome> Engine::fulfil_for_legacy(Session& s, RequestContext& c
         asks.emplace_back(std::string(it->key()), std::string(qo.at("method").get_string()),
                           std::move(qp));
       }
+    // A round's questions go out at once, as a server may send them: the
+    // client answers each on its own, and a gateway in front of this server
+    // sees them pending together and can hand them to a Modern client as one
+    // InputRequiredResult (gateway/era_bridge.hpp). The round ends when all
+    // are answered, or at the first error (the session withdraws the rest
+    // when the request ends).
+    auto ex = co_await asio::this_coro::executor;
+    auto pending = std::make_shared<Round>();
+    pending->answers.resize(asks.size());
+    auto done = std::make_shared<Mailbox>(ex, asks.size() + 1);
+    for (std::size_t i = 0; i < asks.size(); ++i)
+      asio::co_spawn(ex,
+                     ask_one(ctx.shared_from_this(), i, std::get<1>(asks[i]), std::get<2>(asks[i]),
+                             pending, done),
+                     asio::detached);
     json::object answers;
-    for (std::size_t i = 0; i < asks.size(); ++i) {
-      Outcome a = co_await ctx.client_request(std::get<1>(asks[i]), std::get<2>(asks[i]));
+    for (std::size_t n = 0; n < asks.size(); ++n) {
+      std::optional<json::object> m = co_await done->pop();
+      if (!m) co_return RpcError{protocol::kRequestCancelled, "request cancelled"};
+      const std::size_t i = static_cast<std::size_t>(m->at("i").to_number<std::uint64_t>());
+      Outcome a = std::move(*pending->answers[i]);
       if (!a.ok()) co_return a;
       answers[std::get<0>(asks[i])] = std::move(a.result());
     }

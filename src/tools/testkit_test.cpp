@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <map>
 
 #include "server/engine.hpp"
 #include "server/session.hpp"
@@ -24,31 +25,44 @@ struct Harness {
   std::shared_ptr<server::Outbox> out;
   std::vector<json::object> seen;  // everything but the responses
 
-  Harness() : engine(options()) {
+  explicit Harness(std::chrono::milliseconds client_timeout = std::chrono::milliseconds(100))
+      : engine(options(client_timeout)) {
     engine.add_backend(make_testkit());
     session = engine.create_session(protocol::Principal::anonymous());
     out = std::make_shared<server::Outbox>(ioc.get_executor());
   }
-  static server::EngineOptions options() {
+  static server::EngineOptions options(std::chrono::milliseconds client_timeout) {
     server::EngineOptions o;
-    o.client_request_timeout = std::chrono::milliseconds(100);
+    o.client_request_timeout = client_timeout;
     return o;
   }
-  json::object request(const std::string& method, json::object params) {
-    static int id = 100;
+  std::map<std::int64_t, json::object> responses;
+
+  std::int64_t send(const std::string& method, json::object params) {
+    static std::int64_t id = 100;
     session->deliver(protocol::make_request(++id, method, std::move(params)), out,
                      ioc.get_executor());
+    return id;
+  }
+  void answer(const json::object& request, json::object result) {
+    session->deliver(protocol::make_result(request.at("id"), std::move(result)), out,
+                     ioc.get_executor());
+  }
+  void run() {
     ioc.restart();
     ioc.run_for(std::chrono::milliseconds(300));
-    json::object response;
     while (auto m = out->try_pop()) {
       if (!m->message) continue;
-      if (m->ends_request && m->message->at("id") == json::value(id))
-        response = *m->message;
+      if (m->ends_request)
+        responses[m->message->at("id").to_number<std::int64_t>()] = *m->message;
       else
         seen.push_back(*m->message);
     }
-    return response;
+  }
+  json::object request(const std::string& method, json::object params) {
+    std::int64_t id = send(method, std::move(params));
+    run();
+    return responses[id];
   }
 };
 
@@ -146,6 +160,60 @@ TEST(TestkitLegacy, TheSameFixtureSendsARequestToALegacyClient) {
   // Unanswered within the (short) timeout: a tool error, never input_required.
   EXPECT_FALSE(r.at("result").as_object().contains("resultType"));
   EXPECT_EQ(r.at("result").at("isError"), true);
+}
+
+// One round's questions reach a Legacy client together, before any is
+// answered (a gateway in front gathers them into one InputRequiredResult).
+TEST(TestkitLegacy, ARoundsQuestionsGoOutTogether) {
+  Harness h(std::chrono::seconds(10));
+  h.session->initialize(json::object{
+      {"protocolVersion", "2025-11-25"},
+      {"capabilities",
+       {{"sampling", json::object{}}, {"elicitation", json::object{}}, {"roots", json::object{}}}},
+      {"clientInfo", {{"name", "t"}, {"version", "1"}}}});
+  std::int64_t id =
+      h.send("tools/call", json::object{{"name", "test_input_required_result_multiple_inputs"}});
+  h.run();
+  ASSERT_EQ(h.seen.size(), 3u);
+  EXPECT_FALSE(h.responses.contains(id));
+  for (const auto& q : h.seen) {
+    std::string_view m = q.at("method").as_string();
+    if (m == "elicitation/create")
+      h.answer(q, json::object{{"action", "accept"}, {"content", {{"name", "Alice"}}}});
+    else if (m == "sampling/createMessage")
+      h.answer(
+          q, json::object{{"role", "assistant"}, {"content", {{"type", "text"}, {"text", "hi"}}}});
+    else
+      h.answer(q, json::object{{"roots", json::array{}}});
+  }
+  h.run();
+  ASSERT_TRUE(h.responses.contains(id));
+  EXPECT_EQ(text_of(h.responses[id]), "multi-ok: Alice") << json::serialize(h.responses[id]);
+}
+
+// A refused question ends the round with the refusal; the others are
+// withdrawn (notifications/cancelled), never left pending at the client.
+TEST(TestkitLegacy, AnErrorEndsTheRoundAndWithdrawsTheRest) {
+  Harness h(std::chrono::seconds(10));
+  h.session->initialize(json::object{
+      {"protocolVersion", "2025-11-25"},
+      {"capabilities",
+       {{"sampling", json::object{}}, {"elicitation", json::object{}}, {"roots", json::object{}}}},
+      {"clientInfo", {{"name", "t"}, {"version", "1"}}}});
+  std::int64_t id =
+      h.send("tools/call", json::object{{"name", "test_input_required_result_multiple_inputs"}});
+  h.run();
+  ASSERT_EQ(h.seen.size(), 3u);
+  h.session->deliver(
+      protocol::make_error(h.seen[0].at("id"), protocol::RpcError{-1, "user declined"}), h.out,
+      h.ioc.get_executor());
+  h.run();
+  ASSERT_TRUE(h.responses.contains(id));
+  EXPECT_EQ(h.responses[id].at("error").at("message"), "user declined");
+  std::size_t withdrawn = 0;
+  for (const auto& m : h.seen)
+    if (m.at("method") == "notifications/cancelled") ++withdrawn;
+  EXPECT_EQ(withdrawn, 2u);
 }
 
 }  // namespace

@@ -28,7 +28,7 @@ const KNOWN = {
   'http modern 2025-11-25': LEGACY_CLIENT_MODERN_UPSTREAM,
   'http legacy 2026-07-28': [
     'server-stateless', 'input-required-result-basic-elicitation',
-    'input-required-result-multiple-input-requests', 'input-required-result-capability-check',
+    'input-required-result-capability-check',
   ],
   'stdio legacy 2026-07-28': [
     'server-stateless', 'input-required-result-basic-elicitation', 'input-required-result-basic-sampling',
