@@ -6,7 +6,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include "protocol/errors.hpp"
 
@@ -51,6 +53,11 @@ struct Message {
   json::value id;      // null for notifications
   std::string method;  // requests and notifications
   json::object raw;
+  // The Mcp-Param-{Name} headers of the Streamable HTTP request that carried
+  // a Modern request (name part as sent, raw value): the engine checks them
+  // against the called tool's x-mcp-header annotations. nullopt where the
+  // transport has no headers (stdio) or for Legacy requests (no such rule).
+  std::optional<std::vector<std::pair<std::string, std::string>>> param_headers;
 
   const json::object* params() const;  // nullptr when absent
 };

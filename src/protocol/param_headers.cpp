@@ -5,7 +5,13 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
 #include <set>
+
+#include "protocol/base64.hpp"
+#include "protocol/printable.hpp"
 
 namespace bastion::protocol {
 
@@ -111,7 +117,203 @@ struct Walker {
   }
 };
 
+constexpr std::string_view kOpen = "=?base64?", kClose = "?=";
+constexpr double kMaxSafe = 9007199254740991.0;  // 2^53 - 1
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// RFC 9110 field-value characters without obs-text: visible ASCII, SP, HTAB.
+bool field_value_chars(std::string_view v) {
+  return std::all_of(v.begin(), v.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return (u >= 0x20 && u <= 0x7e) || u == '\t';
+  });
+}
+
+// Sent as it is: printable ASCII (no tab: a control character), nothing an
+// HTTP parser would trim, nothing a server would take for the sentinel.
+bool plain(std::string_view s) {
+  for (char c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) return false;
+  if (!s.empty() && (s.front() == ' ' || s.back() == ' ')) return false;
+  return !s.starts_with(kOpen);
+}
+
+// The value at the chain of `properties` keys `path` in the arguments.
+const json::value* at_path(const json::value* args, const std::vector<std::string>& path) {
+  const json::value* v = args;
+  for (const auto& key : path) {
+    if (!v || !v->is_object()) return nullptr;
+    v = v->get_object().if_contains(key);
+  }
+  return v;
+}
+
+std::string arg_path(const std::vector<std::string>& path) {
+  std::string out = "arguments";
+  for (const auto& p : path) out += "." + p;
+  return protocol::printable(out, 200);
+}
+
+// Decimal integer text -> int64 (exact), nullopt when it is not one or overflows.
+std::optional<std::int64_t> exact_integer(std::string_view s) {
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+// A JSON-number-shaped header value -> double (no inf, nan, hex or '+').
+std::optional<double> number_text(std::string_view s) {
+  if (s.empty() || !(s.front() == '-' || std::isdigit(static_cast<unsigned char>(s.front()))))
+    return std::nullopt;
+  for (char c : s)
+    if (!std::isdigit(static_cast<unsigned char>(c)) &&
+        std::string_view("-+.eE").find(c) == std::string_view::npos)
+      return std::nullopt;
+  double d = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+  if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(d)) return std::nullopt;
+  return d;
+}
+
+// Whether the decoded header text stands for the body value.
+bool matches(std::string_view text, const json::value& body) {
+  switch (body.kind()) {
+    case json::kind::string:
+      return text == std::string_view(body.get_string());
+    case json::kind::bool_:
+      return text == (body.get_bool() ? "true" : "false");
+    case json::kind::int64:
+    case json::kind::uint64:
+      // Integers beyond the double range's exact part compare exactly.
+      if (auto i = exact_integer(text)) {
+        return body.is_int64() ? *i == body.get_int64()
+                               : *i >= 0 && static_cast<std::uint64_t>(*i) == body.get_uint64();
+      }
+      [[fallthrough]];
+    case json::kind::double_: {
+      auto h = number_text(text);
+      double b = body.is_double()  ? body.get_double()
+                 : body.is_int64() ? static_cast<double>(body.get_int64())
+                                   : static_cast<double>(body.get_uint64());
+      // Beyond 2^53 distinct integers share a double: no numeric match there.
+      return h && std::fabs(*h) <= kMaxSafe && std::fabs(b) <= kMaxSafe && *h == b;
+    }
+    default:  // objects, arrays: no header form
+      return false;
+  }
+}
+
 }  // namespace
+
+Expected<std::string, HeaderProblem> encode_header_value(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::string:
+      return encode_header_text(v.get_string());
+    case json::kind::bool_:
+      return std::string(v.get_bool() ? "true" : "false");
+    case json::kind::int64:
+      return std::to_string(v.get_int64());
+    case json::kind::uint64:
+      return std::to_string(v.get_uint64());
+    case json::kind::double_: {
+      double d = v.get_double();
+      if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) <= kMaxSafe)
+        return std::to_string(static_cast<std::int64_t>(d));
+      return HeaderProblem{"a fractional or out-of-range number has no header form"};
+    }
+    case json::kind::object:
+      return HeaderProblem{"an object has no header form"};
+    case json::kind::array:
+      return HeaderProblem{"an array has no header form"};
+    case json::kind::null:
+      break;
+  }
+  return HeaderProblem{"null has no header form"};
+}
+
+std::string encode_header_text(std::string_view s) {
+  if (plain(s)) return std::string(s);
+  return std::string(kOpen) + base64_encode(s) + std::string(kClose);
+}
+
+std::optional<std::string> decode_header_value(std::string_view v) {
+  if (v.size() >= kOpen.size() + kClose.size() && v.starts_with(kOpen) && v.ends_with(kClose))
+    return base64_decode(v.substr(kOpen.size(), v.size() - kOpen.size() - kClose.size()));
+  return std::string(v);
+}
+
+Expected<std::vector<std::pair<std::string, std::string>>, HeaderProblem> mirror_param_headers(
+    const std::vector<ParamHeader>& annotations, const json::value* arguments) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::size_t total = 0;
+  for (const auto& a : annotations) {
+    const json::value* v = at_path(arguments, a.path);
+    if (!v || v->is_null()) continue;  // spec: the header is omitted
+    auto value = encode_header_value(*v);
+    if (!value)
+      return HeaderProblem{fmt::format("{} cannot be mirrored into Mcp-Param-{}: {}",
+                                       arg_path(a.path), a.name, value.reason())};
+    std::string name = std::string(kParamHeaderPrefix) + a.name;
+    total += name.size() + value->size();
+    if (value->size() > kMaxParamHeaderValue || total > kMaxParamHeaderTotal)
+      return HeaderProblem{fmt::format(
+          "{} is too long to mirror into Mcp-Param-{} ({} bytes encoded; at most {} per header "
+          "and {} in all)",
+          arg_path(a.path), a.name, value->size(), kMaxParamHeaderValue, kMaxParamHeaderTotal)};
+    out.emplace_back(std::move(name), std::move(value.value()));
+  }
+  return out;
+}
+
+std::optional<std::string> check_param_headers(const std::vector<ParamHeader>& annotations,
+                                               const ReceivedParamHeaders& received,
+                                               const json::value* arguments) {
+  std::vector<const std::string*> sent(annotations.size(), nullptr);
+  for (const auto& [name, value] : received) {
+    auto it = std::find_if(annotations.begin(), annotations.end(),
+                           [&](const ParamHeader& a) { return iequals(a.name, name); });
+    if (it == annotations.end())
+      return fmt::format("Mcp-Param-{} names no x-mcp-header parameter of this tool",
+                         protocol::printable(name, 64));
+    auto i = static_cast<std::size_t>(it - annotations.begin());
+    if (sent[i]) return fmt::format("Mcp-Param-{} appears more than once", it->name);
+    sent[i] = &value;
+  }
+  for (std::size_t i = 0; i < annotations.size(); ++i) {
+    const auto& a = annotations[i];
+    const json::value* body = at_path(arguments, a.path);
+    if (!body || body->is_null()) {
+      if (sent[i])
+        return fmt::format("Mcp-Param-{} header without a value at {} in the body", a.name,
+                           arg_path(a.path));
+      continue;
+    }
+    if (!sent[i])
+      return fmt::format("the Mcp-Param-{} header is required: {} has a value", a.name,
+                         arg_path(a.path));
+    std::string_view v = trim_ows(*sent[i]);
+    if (!field_value_chars(v)) return fmt::format("Mcp-Param-{} holds invalid characters", a.name);
+    auto decoded = decode_header_value(v);
+    if (!decoded) return fmt::format("Mcp-Param-{} is not valid Base64", a.name);
+    if (!matches(*decoded, *body))
+      return fmt::format("Mcp-Param-{} header does not match {} in the body", a.name,
+                         arg_path(a.path));
+  }
+  return std::nullopt;
+}
 
 ParamHeaders param_headers(const json::value& input_schema) {
   Walker w;

@@ -13,6 +13,7 @@
 
 #include "protocol/expected.hpp"
 #include "protocol/jsonrpc.hpp"
+#include "protocol/param_headers.hpp"
 #include "server/context.hpp"
 #include "server/route.hpp"
 
@@ -115,6 +116,14 @@ class Backend {
                                                          std::string_view method,
                                                          boost::json::object params,
                                                          RequestContext& ctx) = 0;
+
+  // The x-mcp-header annotations of the tool along a settled route
+  // (protocol::param_headers() of its inputSchema): what the engine checks
+  // the Mcp-Param-* headers of a Modern HTTP tools/call against. Cheap and
+  // non-blocking; none by default.
+  virtual std::vector<protocol::ParamHeader> param_headers(const Route& /*route*/) const {
+    return {};
+  }
 
   // Client-side notifications the backend may care about
   // (notifications/roots/list_changed), and session teardown.

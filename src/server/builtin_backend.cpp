@@ -1,6 +1,7 @@
 #include "server/builtin_backend.hpp"
 
 #include <algorithm>
+#include <cassert>
 
 #include "protocol/arguments.hpp"
 #include "protocol/uri_template.hpp"
@@ -22,6 +23,10 @@ void BuiltinBackend::add_tool(json::object definition, ToolHandler h) {
   std::string name = string_field(definition, "name");
   if (!definition.contains("inputSchema"))
     definition["inputSchema"] = json::object{{"type", "object"}};
+  // Our own definitions: invalid annotations are a bug, not input.
+  protocol::ParamHeaders annotated = protocol::param_headers(definition.at("inputSchema"));
+  assert(!annotated.problem);
+  if (!annotated.headers.empty()) param_headers_[name] = std::move(annotated.headers);
   tool_defs_.push_back(std::move(definition));
   tools_[name] = std::move(h);
 }
@@ -101,6 +106,12 @@ const BuiltinBackend::Template* BuiltinBackend::match_template(
   for (auto& t : templates_)
     if (protocol::match_uri_template(t.pattern, uri, vars)) return &t;
   return nullptr;
+}
+
+std::vector<protocol::ParamHeader> BuiltinBackend::param_headers(const Route& route) const {
+  if (route.kind != Kind::kTool) return {};
+  auto it = param_headers_.find(route.name);
+  return it == param_headers_.end() ? std::vector<protocol::ParamHeader>{} : it->second;
 }
 
 std::optional<Route> BuiltinBackend::resolve(Kind kind, std::string_view key) const {

@@ -54,6 +54,7 @@ class BuiltinBackend : public Backend {
   boost::json::object capabilities() const override;
   boost::asio::awaitable<std::vector<Listed>> list(Kind kind, RequestContext& ctx) override;
   std::optional<Route> resolve(Kind kind, std::string_view key) const override;
+  std::vector<protocol::ParamHeader> param_headers(const Route& route) const override;
   boost::asio::awaitable<protocol::Outcome> call(const Route& route, std::string_view method,
                                                  boost::json::object params,
                                                  RequestContext& ctx) override;
@@ -79,6 +80,8 @@ class BuiltinBackend : public Backend {
   bool subscribable_ = false;
   std::vector<boost::json::object> tool_defs_;
   std::map<std::string, ToolHandler, std::less<>> tools_;
+  // Tools with x-mcp-header annotations: which (protocol::param_headers()).
+  std::map<std::string, std::vector<protocol::ParamHeader>, std::less<>> param_headers_;
   std::vector<boost::json::object> resource_defs_;
   std::map<std::string, ReadHandler, std::less<>> resources_;
   std::vector<Template> templates_;

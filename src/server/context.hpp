@@ -17,6 +17,7 @@
 
 #include "protocol/era.hpp"
 #include "protocol/jsonrpc.hpp"
+#include "protocol/param_headers.hpp"
 #include "protocol/principal.hpp"
 #include "server/outbox.hpp"
 
@@ -48,6 +49,15 @@ class RequestContext : public std::enable_shared_from_this<RequestContext> {
   // The per-request metadata of a Modern request; nullptr for Legacy.
   const protocol::RequestMeta* modern() const { return modern_.get(); }
   void set_modern(std::shared_ptr<const protocol::RequestMeta> m) { modern_ = std::move(m); }
+  // The Mcp-Param-* headers of a Modern request that came over Streamable
+  // HTTP (protocol::Message::param_headers), which a tools/call's arguments
+  // must agree with; nullptr for any other request (stdio, Legacy).
+  const protocol::ReceivedParamHeaders* param_headers() const {
+    return param_headers_ ? &*param_headers_ : nullptr;
+  }
+  void set_param_headers(std::optional<protocol::ReceivedParamHeaders> h) {
+    param_headers_ = std::move(h);
+  }
 
   // Multi round-trip requests (Modern): the client's answers to the input
   // requests of an earlier InputRequiredResult (nullptr when it sent none),
@@ -120,6 +130,7 @@ class RequestContext : public std::enable_shared_from_this<RequestContext> {
   std::shared_ptr<Session> session_;
   std::shared_ptr<Outbox> out_;
   std::shared_ptr<const protocol::RequestMeta> modern_;
+  std::optional<protocol::ReceivedParamHeaders> param_headers_;
   bool has_input_responses_ = false;
   boost::json::object input_responses_;
   boost::json::value request_state_;

@@ -349,12 +349,30 @@ asio::awaitable<Outcome> Engine::route(Kind kind, std::string key, const std::st
     if (r->name != before && !visible(ctx.caller(), r->server, kind, r->name))
       co_return unresolved(filters_, kind, key, method, ctx, "denied");
   }
+  // A Modern tools/call over Streamable HTTP: its Mcp-Param-* headers must
+  // agree with its arguments before anything runs or is relayed (spec
+  // streamable-http §Server Behavior for Custom Headers), or a proxy that
+  // routed on a header would have acted on a value the tool never saw.
+  // Local backends only until the gateway reports its upstreams' annotations.
+  std::optional<RpcError> mismatch;
+  if (method == "tools/call" && ctx.param_headers() && r->backend->local()) {
+    std::optional<std::string> why = protocol::check_param_headers(
+        r->backend->param_headers(*r), *ctx.param_headers(), params.if_contains("arguments"));
+    if (why) mismatch = protocol::header_mismatch(std::move(*why));
+  }
   bool filtered = !filters_.empty() && filtered_method(method);
-  if (!filtered) co_return co_await r->backend->call(*r, method, std::move(params), ctx);
+  if (!filtered) {
+    if (mismatch) co_return std::move(*mismatch);
+    co_return co_await r->backend->call(*r, method, std::move(params), ctx);
+  }
 
   const std::string rid = json::serialize(ctx.request_id());
   ctx.set_call_target(r->server, r->name);
   CallContext cc{ctx.caller(), ctx.session_id(), rid, method, r->server, r->name, &*r};
+  if (mismatch) {
+    filters_.run_error(*mismatch, cc);  // audited like any refused call
+    co_return std::move(*mismatch);
+  }
   Verdict in = filters_.run_request(params, cc);
   if (!in.ok()) {
     filters_.run_error(*in.error, cc);

@@ -147,6 +147,7 @@ void Session::start_request(Message msg, const std::shared_ptr<Outbox>& out,
   }
   auto ctx = std::make_shared<RequestContext>(shared_from_this(), out, msg.id, msg.method,
                                               std::move(token));
+  if (modern) ctx->set_param_headers(std::move(msg.param_headers));
   ctx->set_modern(std::move(modern));
   std::string key = id_key(msg.id);
   {

@@ -218,6 +218,25 @@ json::object json_schema_2020_12() {
           {"additionalProperties", false}};
 }
 
+// 2026-07-28 x-mcp-header: parameters a Streamable HTTP client mirrors into
+// Mcp-Param-* headers (a string, an integer, a boolean and a nested string)
+// next to one it must not. The conformance suite's custom-header scenario
+// calls the first annotated string parameter.
+json::object param_headers_schema() {
+  auto annotated = [](std::string_view type, std::string_view header) {
+    return json::object{{"type", type}, {"x-mcp-header", header}};
+  };
+  json::object target{{"type", "object"},
+                      {"properties", json::object{{"zone", annotated("string", "Zone")}}}};
+  return {{"type", "object"},
+          {"properties", json::object{{"region", annotated("string", "Region")},
+                                      {"priority", annotated("integer", "Priority")},
+                                      {"verbose", annotated("boolean", "Verbose")},
+                                      {"target", std::move(target)},
+                                      {"query", json::object{{"type", "string"}}}}},
+          {"required", json::array{"region"}}};
+}
+
 void add_tools(server::BuiltinBackend& b) {
   b.add_tool(
       tool_def("test_simple_text", "Tests simple text content response"),
@@ -355,6 +374,16 @@ void add_tools(server::BuiltinBackend& b) {
         co_await pause(std::chrono::milliseconds(100));
         co_return content_result(json::array{text("Reconnection test completed successfully")});
       });
+
+  b.add_tool(tool_def("test_param_headers",
+                      "Mirrors region, priority, verbose and target.zone into Mcp-Param-* "
+                      "headers (x-mcp-header); returns the arguments it was called with",
+                      param_headers_schema()),
+             [](json::object args, RequestContext&) -> asio::awaitable<Outcome> {
+               json::object r = content_result(json::array{text(json::serialize(args))});
+               r["structuredContent"] = std::move(args);
+               co_return r;
+             });
 
   // Bastion's own fixtures: benchmarks and cancellation tests.
   b.add_tool(tool_def("echo", "Returns its `text` argument",

@@ -12,9 +12,9 @@
 #include <boost/json/serialize.hpp>
 #include <cerrno>
 
-#include "protocol/base64.hpp"
 #include "protocol/era.hpp"
 #include "protocol/json_text.hpp"
+#include "protocol/param_headers.hpp"
 #include "server/outbox.hpp"
 #include "transport/mcp_endpoint.hpp"
 
@@ -57,13 +57,20 @@ std::optional<std::string_view> single_header(const Request& req, std::string_vi
   return v;
 }
 
-// `=?base64?...?=` decoded (strict standard Base64); other values as they are.
-std::optional<std::string> decode_header_value(std::string_view v) {
-  constexpr std::string_view kOpen = "=?base64?", kClose = "?=";
-  if (v.size() >= kOpen.size() + kClose.size() && v.substr(0, kOpen.size()) == kOpen &&
-      v.substr(v.size() - kClose.size()) == kClose)
-    return protocol::base64_decode(v.substr(kOpen.size(), v.size() - kOpen.size() - kClose.size()));
-  return std::string(v);
+// The request's Mcp-Param-* headers, every occurrence, names compared
+// case-insensitively (what they must agree with is the engine's to know:
+// the called tool's annotations).
+protocol::ReceivedParamHeaders param_headers_of(const Request& req) {
+  protocol::ReceivedParamHeaders out;
+  constexpr std::string_view kPrefix = protocol::kParamHeaderPrefix;
+  for (const auto& f : req) {
+    std::string_view name = f.name_string();
+    if (name.size() < kPrefix.size() ||
+        !boost::beast::iequals(name.substr(0, kPrefix.size()), kPrefix))
+      continue;
+    out.emplace_back(std::string(name.substr(kPrefix.size())), std::string(f.value()));
+  }
+  return out;
 }
 
 enum class Peer { kAborted, kClosed, kSentData };
@@ -103,7 +110,7 @@ std::optional<Refusal> check_modern_headers(const Request& req, const protocol::
     if (refusal) return refusal;
     if (body && body->is_string()) {
       if (!name) return mismatch("the Mcp-Name header is required for " + msg.method, id);
-      auto decoded = decode_header_value(*name);
+      auto decoded = protocol::decode_header_value(*name);
       if (!decoded) return mismatch("the Mcp-Name header is not valid Base64", id);
       if (*decoded != body->get_string())
         return mismatch(fmt::format("Mcp-Name header does not match body params.{}", field), id);
@@ -166,6 +173,7 @@ asio::awaitable<bool> McpEndpoint::post_modern(Exchange& x, protocol::Message ms
     std::optional<Response> denied = message_check_(x.req, x.principal, msg.raw);
     if (denied) co_return co_await reply(x, std::move(*denied));
   }
+  msg.param_headers = param_headers_of(x.req);
 
   // Any Mcp-Session-Id is ignored (spec): the request runs in a session of
   // its own that nobody can name, and none is minted or echoed.

@@ -46,7 +46,7 @@ export function assertAllPassed({ code, out }) {
 // "Not scored" ones are listed apart by the suite), at least `minScored` of
 // them ran, and each of `alsoPassing` (not scored, but passing today) still
 // passes. Returns the summary figures.
-export function assertRequirementsPassed({ out }, { minScored, alsoPassing = [] }) {
+export function assertRequirementsPassed({ out }, { minScored, alsoPassing = [], minPassed = {} }) {
   const summary = out.slice(out.indexOf('=== SUMMARY ==='));
   assert.ok(summary.length > 0, `no summary in conformance output:\n${out}`);
   const notScored = new Set([...summary.matchAll(/^ {2}[✓✗] (\S+) \(/gm)].map((m) => m[1]));
@@ -58,6 +58,11 @@ export function assertRequirementsPassed({ out }, { minScored, alsoPassing = [] 
   assert.ok(scored.length >= minScored, `only ${scored.length} scored scenarios ran:\n${out}`);
   for (const name of alsoPassing)
     assert.ok(rows.find((r) => r.name === name)?.ok, `${name} no longer passes:\n${out}`);
+  // A scenario whose checks all report "not testable" passes with none run.
+  for (const [name, min] of Object.entries(minPassed)) {
+    const passed = rows.find((r) => r.name === name)?.passed ?? 0;
+    assert.ok(passed >= min, `${name}: ${passed} checks passed, expected at least ${min}:\n${out}`);
+  }
   return {
     scenarios: scored.length,
     checks: scored.reduce((n, r) => n + r.passed, 0),
