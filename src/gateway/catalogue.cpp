@@ -133,6 +133,7 @@ AdmittedCatalogue admit(Kind kind, std::vector<json::object> items, std::string_
       continue;
     }
     std::string original(key->get_string());
+    std::vector<protocol::ParamHeader> param_headers;
     if (kind == Kind::kTool)
       if (auto* schema = item.if_contains("inputSchema")) {
         // Streamable HTTP clients must drop such a tool from tools/list (spec
@@ -142,6 +143,7 @@ AdmittedCatalogue admit(Kind kind, std::vector<json::object> items, std::string_
           refuse(key, "invalid x-mcp-header: " + *headers.problem);
           continue;
         }
+        param_headers = std::move(headers.headers);
       }
     json::object definition =
         kind == Kind::kResource ? json::object{} : pinned_definition(kind, item);
@@ -170,7 +172,7 @@ AdmittedCatalogue admit(Kind kind, std::vector<json::object> items, std::string_
       if (!prefix.empty() && !item.contains("title")) item["title"] = original;
     }
     candidates.push_back(CatalogueEntry{std::move(item), std::move(original), std::move(exposed),
-                                        std::move(definition)});
+                                        std::move(definition), std::move(param_headers)});
   }
   // Pass 2: a name declared twice, or two that expose as one, is refused
   // both times (which one was meant is unknowable).

@@ -29,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/param_headers.hpp"
 #include "server/route.hpp"
 
 namespace bastion::gateway {
@@ -61,6 +62,10 @@ struct CatalogueEntry {
   // What is pinned of it (definition.hpp), as the server sent it: its own
   // name, the whole description. Empty for resources (not pinned).
   boost::json::object definition;
+  // A tool's x-mcp-header annotations (protocol/param_headers.hpp): what a
+  // Modern client's Mcp-Param-* headers are checked against, and what
+  // Bastion mirrors when it calls a Modern upstream over HTTP.
+  std::vector<protocol::ParamHeader> param_headers;
 };
 
 // Something the server listed that Bastion does not pass on, or changed.

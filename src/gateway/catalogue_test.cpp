@@ -134,6 +134,11 @@ TEST(Admit, AToolWithInvalidXMcpHeaderAnnotationsIsRefused) {
                                   json::object{{"name", "plain"}}};
   auto c = admit(Kind::kTool, tools, "", {});
   EXPECT_EQ(originals(c), (std::vector<std::string>{"good", "plain"}));
+  // What is admitted keeps its annotations (checked and mirrored by them).
+  ASSERT_EQ(c.entries[0].param_headers.size(), 1u);
+  EXPECT_EQ(c.entries[0].param_headers[0].name, "Region");
+  EXPECT_EQ(c.entries[0].param_headers[0].path, (std::vector<std::string>{"region"}));
+  EXPECT_TRUE(c.entries[1].param_headers.empty());
   ASSERT_EQ(c.notes.size(), 2u);
   for (const auto& n : c.notes) {
     EXPECT_TRUE(n.refused);

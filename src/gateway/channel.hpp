@@ -9,10 +9,12 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/json.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "protocol/param_headers.hpp"
 #include "server/mailbox.hpp"
 #include "transport/ndjson.hpp"
 
@@ -54,6 +56,10 @@ class Channel {
   virtual void close() = 0;
   virtual std::string close_reason() const = 0;
 };
+
+// A tool's x-mcp-header annotations by its name at the server (empty: none
+// or unknown). Thread-safe; called from the channel's writer.
+using ParamHeaderLookup = std::function<std::vector<protocol::ParamHeader>(std::string_view tool)>;
 
 struct FdChannelOptions {
   std::size_t max_line_bytes = 16 * 1024 * 1024;  // a longer line ends the channel

@@ -50,7 +50,8 @@ asio::awaitable<void> pump_stderr(asio::any_io_executor ex, int fd, std::string 
 ChannelResult open_http(const ChannelRequest& req) {
   const auto& o = req.options;
   auto hc = std::make_shared<HttpChannel>(
-      req.executor, HttpChannelOptions{o.url, o.legacy_sse, o.headers, o.max_line_bytes});
+      req.executor,
+      HttpChannelOptions{o.url, o.legacy_sse, o.headers, o.max_line_bytes, {}, req.param_headers});
   if (auto started = hc->start(); !started) return started.error();
   spdlog::info("upstream {}: connecting to {}{}", o.name, o.url, o.legacy_sse ? " (HTTP+SSE)" : "");
   return OpenedChannel{hc, {}};

@@ -27,6 +27,10 @@ struct ChannelRequest {
   std::map<std::string, std::string> env;
   std::set<std::string> secret_vars;      // which entries of env hold secrets
   boost::asio::any_io_executor executor;  // the upstream's strand: the channel runs on it
+  // The x-mcp-header annotations of a tool by its name at the server (from
+  // the upstream's last tools/list): an HTTP channel mirrors the annotated
+  // arguments of a Modern tools/call into Mcp-Param-* headers. May be empty.
+  ParamHeaderLookup param_headers;
 };
 
 struct OpenedChannel {

@@ -1,7 +1,7 @@
 #include "gateway/era_wire.hpp"
 
-#include "protocol/base64.hpp"
 #include "protocol/era.hpp"
+#include "protocol/param_headers.hpp"
 
 namespace bastion::gateway {
 
@@ -65,17 +65,6 @@ json::object modern_client_capabilities(const RelayOptions& relay,
   return caps;
 }
 
-namespace {
-
-bool plain_ascii(std::string_view s) {
-  for (char c : s)
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) return false;
-  // Leading or trailing blanks would be trimmed as optional whitespace.
-  return s.empty() || (s.front() != ' ' && s.back() != ' ');
-}
-
-}  // namespace
-
 std::vector<std::pair<std::string, std::string>> modern_http_headers(const json::object& msg) {
   std::vector<std::pair<std::string, std::string>> h;
   const json::value* method = msg.if_contains("method");
@@ -90,12 +79,23 @@ std::vector<std::pair<std::string, std::string>> modern_http_headers(const json:
   std::string_view field = protocol::mcp_name_field(method->get_string());
   if (!field.empty())
     if (auto* v = params->get_object().if_contains(field); v && v->is_string()) {
-      std::string_view name = v->get_string();
-      h.emplace_back("Mcp-Name", plain_ascii(name)
-                                     ? std::string(name)
-                                     : "=?base64?" + protocol::base64_encode(name) + "?=");
+      // Base64 when not plain printable ASCII or shaped like the sentinel.
+      h.emplace_back("Mcp-Name", protocol::encode_header_text(v->get_string()));
     }
   return h;
+}
+
+protocol::Expected<std::vector<std::pair<std::string, std::string>>, protocol::HeaderProblem>
+mirror_tool_params(const json::object& msg, const ParamHeaderLookup& lookup) {
+  std::vector<std::pair<std::string, std::string>> none;
+  const json::value* method = msg.if_contains("method");
+  const json::value* params = msg.if_contains("params");
+  if (!lookup || !method || *method != "tools/call" || !params || !params->is_object()) return none;
+  const json::value* name = params->get_object().if_contains("name");
+  if (!name || !name->is_string()) return none;
+  std::vector<protocol::ParamHeader> annotations = lookup(name->get_string());
+  if (annotations.empty()) return none;
+  return protocol::mirror_param_headers(annotations, params->get_object().if_contains("arguments"));
 }
 
 protocol::Expected<Discovered, ProbeError> read_discover(const json::object& result) {

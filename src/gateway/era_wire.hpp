@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "gateway/channel.hpp"
 #include "gateway/relay.hpp"
 #include "protocol/expected.hpp"
 
@@ -53,6 +54,13 @@ boost::json::object modern_client_capabilities(const RelayOptions& relay,
 // the value is not plain printable ASCII). Empty for a Legacy message.
 std::vector<std::pair<std::string, std::string>> modern_http_headers(
     const boost::json::object& msg);
+
+// The Mcp-Param-* headers of a tools/call `msg` to a Modern upstream: its
+// annotated arguments (protocol::mirror_param_headers) by the annotations
+// `lookup` gives for params.name; none for other methods. A problem when an
+// argument cannot be carried (the call is refused before it is sent).
+protocol::Expected<std::vector<std::pair<std::string, std::string>>, protocol::HeaderProblem>
+mirror_tool_params(const boost::json::object& msg, const ParamHeaderLookup& lookup);
 
 // What a server/discover result says, when it names a Modern version Bastion
 // speaks (the newest one both know).

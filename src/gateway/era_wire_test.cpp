@@ -67,6 +67,46 @@ TEST(EraWire, HttpHeadersOfAModernRequest) {
                   .empty());
 }
 
+TEST(EraWire, AnMcpNameShapedLikeTheSentinelGoesInBase64) {
+  // Sent as it is, a server would decode it into another URI.
+  auto msg = obj(R"({"method":"resources/read","params":{"uri":"=?base64?ZXZpbA==?=",
+    "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}})");
+  auto h = modern_http_headers(msg);
+  ASSERT_EQ(h.size(), 3u);
+  EXPECT_EQ(h[2].second, "=?base64?PT9iYXNlNjQ/WlhacGJBPT0/PQ==?=");
+}
+
+TEST(EraWire, MirrorsTheAnnotatedArgumentsOfAToolsCall) {
+  std::vector<std::string> asked;
+  ParamHeaderLookup lookup = [&](std::string_view tool) {
+    asked.emplace_back(tool);
+    if (tool != "exec") return std::vector<protocol::ParamHeader>{};
+    return std::vector<protocol::ParamHeader>{{"Region", {"region"}, "string"},
+                                              {"Tenant", {"t", "id"}, "integer"}};
+  };
+  auto call = obj(R"({"method":"tools/call","params":{"name":"exec",
+    "arguments":{"region":"eu\r\nX-Evil: 1","t":{"id":7},"q":"x"}}})");
+  auto m = mirror_tool_params(call, lookup);
+  ASSERT_TRUE(m.ok()) << m.reason();
+  ASSERT_EQ(m->size(), 2u);
+  EXPECT_EQ(m.value()[0], (std::pair<std::string, std::string>{"Mcp-Param-Region",
+                                                               "=?base64?ZXUNClgtRXZpbDogMQ==?="}));
+  EXPECT_EQ(m.value()[1], (std::pair<std::string, std::string>{"Mcp-Param-Tenant", "7"}));
+  // Other tools, other methods, no lookup: nothing.
+  EXPECT_TRUE(mirror_tool_params(obj(R"({"method":"tools/call","params":{"name":"other",
+    "arguments":{"region":"x"}}})"),
+                                 lookup)
+                  ->empty());
+  EXPECT_TRUE(
+      mirror_tool_params(obj(R"({"method":"prompts/get","params":{"name":"exec"}})"), lookup)
+          ->empty());
+  EXPECT_TRUE(mirror_tool_params(call, {})->empty());
+  EXPECT_EQ(asked, (std::vector<std::string>{"exec", "other"}));
+  // What has no header form refuses the call.
+  auto bad = obj(R"({"method":"tools/call","params":{"name":"exec","arguments":{"region":[1]}}})");
+  EXPECT_FALSE(mirror_tool_params(bad, lookup).ok());
+}
+
 TEST(EraWire, ReadDiscover) {
   auto d = read_discover(obj(R"({"supportedVersions":["2025-11-25","2026-07-28"],
     "capabilities":{"tools":{}},"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"s"}},

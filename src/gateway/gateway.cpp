@@ -526,6 +526,12 @@ std::optional<server::Route> GatewayBackend::resolve(Kind kind, std::string_view
   return r;
 }
 
+std::vector<protocol::ParamHeader> GatewayBackend::param_headers(const server::Route& route) const {
+  // Settled: the target is the instance serving the call, listed.
+  if (route.kind != Kind::kTool || !route.settled || !route.target) return {};
+  return std::static_pointer_cast<Upstream>(route.target)->param_headers(route.key);
+}
+
 asio::awaitable<server::Settled> GatewayBackend::settle(server::Route route,
                                                         server::RequestContext& ctx) {
   auto proto = std::static_pointer_cast<Upstream>(route.target);

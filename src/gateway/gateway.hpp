@@ -85,6 +85,7 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   // prefix), resource URIs by who lists or templates them. The route names
   // the configured server; settle() picks the instance and checks the name.
   std::optional<server::Route> resolve(server::Kind kind, std::string_view key) const override;
+  std::vector<protocol::ParamHeader> param_headers(const server::Route& route) const override;
   boost::asio::awaitable<server::Settled> settle(server::Route route,
                                                  server::RequestContext& ctx) override;
   boost::asio::awaitable<protocol::Outcome> call(const server::Route& route,

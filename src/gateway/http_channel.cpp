@@ -228,7 +228,18 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
   if (!version.empty()) req.set("MCP-Protocol-Version", version);
   // A Modern request names its version, method and target in headers too
   // (a Modern server refuses one whose headers are missing).
-  for (auto& [k, v] : modern_http_headers(msg)) req.set(k, v);
+  auto modern = modern_http_headers(msg);
+  for (auto& [k, v] : modern) req.set(k, v);
+  if (!modern.empty() && is_request && opts_.param_headers) {
+    // Annotated arguments go in Mcp-Param-* headers too (spec
+    // streamable-http §Custom Headers), in the encoding the server decodes.
+    auto mirrored = mirror_tool_params(msg, opts_.param_headers);
+    if (!mirrored) {
+      deliver(protocol::make_error(id, protocol::invalid_params(mirrored.reason())), {});
+      co_return;
+    }
+    for (auto& [k, v] : mirrored.value()) req.set(k, v);
+  }
   set_client_headers(req, opts_, renewed);
   req.body() = protocol::json_text(msg);
   req.prepare_payload();

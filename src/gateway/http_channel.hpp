@@ -30,6 +30,8 @@ struct HttpChannelOptions {
   // token kept fresh); called with renew=true after the remote answered
   // 401, and the request is then sent once more. May block; empty = none.
   std::function<std::string(bool renew)> authorization;
+  // The annotations of a tool of this server (empty: none mirrored).
+  ParamHeaderLookup param_headers;
 };
 
 class HttpChannel : public Channel, public std::enable_shared_from_this<HttpChannel> {

@@ -145,6 +145,25 @@ void Upstream::revet() {
     if (vet(k, false) && events_.catalogue_changed) events_.catalogue_changed(k);
 }
 
+std::vector<protocol::ParamHeader> Upstream::param_headers(std::string_view exposed) const {
+  std::lock_guard lk(mu_);
+  auto it = catalogue_.find(Kind::kTool);
+  if (it != catalogue_.end())
+    for (auto& e : it->second)
+      if (e.exposed == exposed) return e.param_headers;
+  return {};
+}
+
+std::vector<protocol::ParamHeader> Upstream::param_headers_at_server(
+    std::string_view original) const {
+  std::lock_guard lk(mu_);
+  auto it = admitted_.find(Kind::kTool);
+  if (it != admitted_.end())
+    for (auto& e : it->second)
+      if (e.original == original) return e.param_headers;
+  return {};
+}
+
 std::optional<std::string> Upstream::original_of(Kind k, std::string_view exposed) const {
   std::lock_guard lk(mu_);
   auto it = catalogue_.find(k);
@@ -202,7 +221,11 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
   };
   // The server's own variables; the runtime adds a fixed PATH and a private
   // HOME, and nothing else of Bastion's environment.
-  ChannelRequest req{opts_, opts_.env, {}, strand_};
+  ChannelRequest req{opts_, opts_.env, {}, strand_, {}};
+  req.param_headers = [weak = weak_from_this()](std::string_view tool) {
+    auto self = weak.lock();
+    return self ? self->param_headers_at_server(tool) : std::vector<protocol::ParamHeader>{};
+  };
   for (const auto& [var, secret] : opts_.secret_env) {
     auto value = events_.resolve_secret ? events_.resolve_secret(secret) : std::nullopt;
     if (!value) {

@@ -122,6 +122,10 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   std::vector<CatalogueEntry> catalogue(server::Kind k) const;
   // The name (or URI) at the server behind an exposed one, if listed.
   std::optional<std::string> original_of(server::Kind k, std::string_view exposed) const;
+  // The x-mcp-header annotations of a tool: by the name clients use (what
+  // they see), or by its name at the server (all it lists).
+  std::vector<protocol::ParamHeader> param_headers(std::string_view exposed) const;
+  std::vector<protocol::ParamHeader> param_headers_at_server(std::string_view original) const;
   // Why an entry the server lists is withheld from clients (pinning, lint);
   // nullopt when it is not.
   std::optional<std::string> withheld_reason(server::Kind k, std::string_view exposed) const;

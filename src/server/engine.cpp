@@ -353,9 +353,8 @@ asio::awaitable<Outcome> Engine::route(Kind kind, std::string key, const std::st
   // agree with its arguments before anything runs or is relayed (spec
   // streamable-http §Server Behavior for Custom Headers), or a proxy that
   // routed on a header would have acted on a value the tool never saw.
-  // Local backends only until the gateway reports its upstreams' annotations.
   std::optional<RpcError> mismatch;
-  if (method == "tools/call" && ctx.param_headers() && r->backend->local()) {
+  if (method == "tools/call" && ctx.param_headers()) {
     std::optional<std::string> why = protocol::check_param_headers(
         r->backend->param_headers(*r), *ctx.param_headers(), params.if_contains("arguments"));
     if (why) mismatch = protocol::header_mismatch(std::move(*why));

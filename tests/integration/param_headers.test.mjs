@@ -4,12 +4,16 @@
 // annotates region, priority, verbose and target.zone). Each rule has its
 // abuse beside it: a header that disagrees with the body, CR/LF and control
 // characters, a header for an unannotated parameter, a duplicated header, an
-// oversize value, Base64 sentinel abuse. Raw sockets send what fetch refuses
-// to.
+// oversize value, Base64 sentinel abuse. Through the gateway, the same
+// check guards what is relayed, and the arguments are mirrored into the
+// headers of a Modern upstream, also when a hostile one declares annotations
+// meant to make Bastion write an illegal header. Raw sockets send what fetch
+// refuses to.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
-import { initialize, post, startServe } from './lib/bastion.mjs';
+import { initialize, post, startServe, startWithConfig } from './lib/bastion.mjs';
 
 const V = '2026-07-28';
 const META = {
@@ -202,5 +206,136 @@ test('Legacy sessions have no custom-header rule: Mcp-Param-* headers are not ch
     assert.deepEqual(json.result.structuredContent, { region: 'r' });
   } finally {
     assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+});
+
+// A hand-made Modern (2026-07-28 only) Streamable HTTP upstream: it
+// declares annotated tools (one whose annotation would inject a header) and
+// answers every call with the Mcp-Param-* headers it received, raw.
+function modernUpstream() {
+  const seen = { calls: [] };
+  const annotated = (type, header) => ({ type, 'x-mcp-header': header });
+  const tools = [
+    {
+      name: 'mirror',
+      inputSchema: {
+        type: 'object',
+        properties: {
+          region: annotated('string', 'Region'), priority: annotated('integer', 'Priority'),
+          verbose: annotated('boolean', 'Verbose'),
+          target: { type: 'object', properties: { zone: annotated('string', 'Zone') } },
+          query: { type: 'string' },
+        },
+      },
+    },
+    { name: 'inject', inputSchema: { type: 'object', properties: { a: annotated('string', 'A\r\nX-Injected: 1') } } },
+    { name: 'colon', inputSchema: { type: 'object', properties: { a: annotated('string', 'A:B') } } },
+    { name: 'unicode', inputSchema: { type: 'object', properties: { a: annotated('string', 'Régión') } } },
+  ];
+  const server = http.createServer(async (req, res) => {
+    let text = '';
+    for await (const chunk of req) text += chunk;
+    const msg = JSON.parse(text || '{}');
+    const reply = (result) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { resultType: 'complete', ...result } }));
+    };
+    if (req.method !== 'POST' || msg.id === undefined) {
+      res.writeHead(req.method === 'POST' ? 202 : 405);
+      return res.end();
+    }
+    if (msg.method === 'server/discover')
+      return reply({ supportedVersions: [V], capabilities: { tools: {} }, _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'modern-up', version: '1' } } });
+    if (msg.method === 'tools/list') return reply({ tools });
+    if (msg.method !== 'tools/call') {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, error: { code: -32601, message: 'no' } }));
+    }
+    const params = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2)
+      if (/^mcp-param-/i.test(req.rawHeaders[i])) params.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
+    seen.calls.push({ name: msg.params.name, params, raw: req.rawHeaders, injected: req.headers['x-injected'] });
+    return reply({ content: [{ type: 'text', text: 'ok' }], structuredContent: { params } });
+  });
+  return {
+    seen,
+    async listen() {
+      await new Promise((r) => server.listen(0, '127.0.0.1', r));
+      return `http://127.0.0.1:${server.address().port}/mcp`;
+    },
+    close() {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+test('gateway: a Modern client\'s headers are checked, and annotated arguments are mirrored to a Modern upstream', async () => {
+  const up = modernUpstream();
+  const upUrl = await up.listen();
+  const srv = await startWithConfig(`servers:\n  up:\n    prefix: ""\n    url: ${upUrl}\n    era: modern\n`);
+  try {
+    const list = await post(srv.url, { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: META } },
+      { 'mcp-protocol-version': V, 'mcp-method': 'tools/list' });
+    // Annotations that would make Bastion write an illegal header name are
+    // never offered (so never called).
+    assert.deepEqual(list.json.result.tools.map((t) => t.name), ['mirror'], list.text);
+    for (const name of ['inject', 'colon', 'unicode']) {
+      const r = await call(srv.url, { a: 'x' }, {}, { name });
+      assert.ok(r.json.error, `${name}: ${r.text}`);
+    }
+
+    const args = { region: 'Hello, 世界', priority: 42, verbose: true, target: { zone: 'z' }, query: 'q' };
+    const ok = await call(srv.url, args, {
+      'Mcp-Param-Region': b64('Hello, 世界'), 'Mcp-Param-Priority': '42', 'Mcp-Param-Verbose': 'true', 'Mcp-Param-Zone': 'z',
+    }, { name: 'mirror' });
+    assert.equal(ok.status, 200, ok.text);
+    const got = Object.fromEntries(up.seen.calls.at(-1).params);
+    assert.deepEqual(got, {
+      'Mcp-Param-Region': b64('Hello, 世界'), 'Mcp-Param-Priority': '42', 'Mcp-Param-Verbose': 'true', 'Mcp-Param-Zone': 'z',
+    });
+
+    // A value that would inject a header goes in Base64; the upstream sees
+    // no extra header.
+    const evil = 'a\r\nX-Injected: 1';
+    const inj = await call(srv.url, { region: evil }, { 'Mcp-Param-Region': b64(evil) }, { name: 'mirror' });
+    assert.equal(inj.status, 200, inj.text);
+    assert.deepEqual(up.seen.calls.at(-1).params, [['Mcp-Param-Region', b64(evil)]]);
+    assert.equal(up.seen.calls.at(-1).injected, undefined);
+
+    // Refused before relaying: the upstream sees none of these calls.
+    const before = up.seen.calls.length;
+    mismatch(await call(srv.url, { region: 'us-west1' }, { 'Mcp-Param-Region': 'eu-west1' }, { name: 'mirror' }), 'mismatch');
+    mismatch(await call(srv.url, { region: 'us-west1' }, {}, { name: 'mirror' }), 'missing');
+    mismatch(await call(srv.url, { region: 'r', query: 'q' }, { 'Mcp-Param-Region': 'r', 'Mcp-Param-Query': 'q' }, { name: 'mirror' }), 'unannotated');
+    mismatch(await call(srv.url, { region: 'Hello' }, { 'Mcp-Param-Region': '=?base64?SGVsbG8?=' }, { name: 'mirror' }), 'bad base64');
+    mismatch(await rawCallTo(srv.url, 'mirror', { region: 'r' }, ['Mcp-Param-Region: r', 'Mcp-Param-Region: r']), 'duplicated');
+    // Too long to mirror (the upstream would refuse the header): an error,
+    // not a truncated or unbounded header.
+    const long = 'x'.repeat(5000);
+    const tooLong = await call(srv.url, { region: long }, { 'Mcp-Param-Region': long }, { name: 'mirror' });
+    assert.equal(tooLong.json.error?.code, -32602, tooLong.text);
+    assert.match(tooLong.json.error.message, /too long to mirror into Mcp-Param-Region/);
+    assert.equal(up.seen.calls.length, before, 'no refused call reached the upstream');
+
+    // A Legacy client sends no custom headers; Bastion mirrors for it, and
+    // refuses what has no header form before sending.
+    const { sid } = await initialize(srv.url);
+    const h = { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' };
+    const legacyCall = async (args, id) => {
+      const r = await post(srv.url, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'mirror', arguments: args } }, h);
+      return r.json ?? JSON.parse(r.text.split('\n').find((l) => l.startsWith('data: ')).slice(6));
+    };
+    const l1 = await legacyCall({ region: ' padded ', priority: 7 }, 10);
+    assert.ok(l1.result, JSON.stringify(l1));
+    assert.deepEqual(up.seen.calls.at(-1).params, [['Mcp-Param-Region', b64(' padded ')], ['Mcp-Param-Priority', '7']]);
+    const n = up.seen.calls.length;
+    const l2 = await legacyCall({ region: { not: 'a string' } }, 11);
+    assert.equal(l2.error?.code, -32602, JSON.stringify(l2));
+    assert.match(l2.error.message, /no header form/);
+    assert.equal(up.seen.calls.length, n);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+    up.close();
   }
 });
