@@ -1,5 +1,5 @@
 // The token endpoint's request parsing (RFC 6749): the form body
-// (auth::parse_form, form_decode) and the client_secret_basic Authorization
+// (auth::parse_form, protocol::form_decode) and the client_secret_basic Authorization
 // header (auth::parse_basic_credentials). Input: the first line is the
 // Authorization header value, the rest the body. Promises checked: a parsed
 // form has no repeated and no empty parameter; encoding a form and parsing
@@ -13,6 +13,7 @@
 #include "auth/http_util.hpp"
 #include "fuzz_util.hpp"
 #include "protocol/base64.hpp"
+#include "protocol/form.hpp"
 
 using namespace bastion;
 
@@ -49,8 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(again && *again == *form);
   }
 
-  auto decoded = auth::form_decode(body);
-  FUZZ_CHECK(auth::form_decode(auth::form_encode(body)) == std::string(body));
+  auto decoded = protocol::form_decode(body);
+  FUZZ_CHECK(protocol::form_decode(auth::form_encode(body)) == std::string(body));
   if (decoded) FUZZ_CHECK(decoded->size() <= body.size());
   return 0;
 }

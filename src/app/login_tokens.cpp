@@ -20,7 +20,7 @@
 #include "auth/jwk.hpp"
 #include "login/http_client.hpp"
 #include "storage/private_file.hpp"
-#include "web/form.hpp"
+#include "protocol/form.hpp"
 
 extern char** environ;
 
@@ -217,7 +217,7 @@ auth::Status LoginTokens::take_tokens(const std::string& body) {
 auth::Status LoginTokens::refresh() {
   if (refresh_token_.empty()) return auth::fail("no refresh token");
   auto r = login::http_call(
-      post_form(token_endpoint_, web::encode_form({{"grant_type", "refresh_token"},
+      post_form(token_endpoint_, protocol::encode_form({{"grant_type", "refresh_token"},
                                                    {"refresh_token", refresh_token_},
                                                    {"client_id", client_id_}})));
   if (!r) return r.error();
@@ -240,7 +240,7 @@ auth::Status LoginTokens::sign_in() {
   std::string verifier = auth::b64url_encode(auth::random_bytes(32));
   std::string challenge = auth::b64url_encode(auth::sha256(verifier));
   std::string url = authorization_endpoint_ + "?" +
-                    web::encode_form({{"response_type", "code"},
+                    protocol::encode_form({{"response_type", "code"},
                                       {"client_id", client_id_},
                                       {"redirect_uri", redirect_uri},
                                       {"code_challenge", challenge},
@@ -282,11 +282,11 @@ auth::Status LoginTokens::sign_in() {
       res.keep_alive(false);
       http::write(stream, res, ec);
     };
-    if (web::target_path(req.target()) != "/callback") {
+    if (protocol::target_path(req.target()) != "/callback") {
       reply(http::status::not_found, "", "not found\n");
       continue;
     }
-    auto q = web::parse_query(req.target());
+    auto q = protocol::parse_query(req.target());
     const std::string* got_state = q ? q->get("state") : nullptr;
     if (!got_state || *got_state != state) {
       // Not the answer to our request (another tab, or a forged one): ignore it.
@@ -309,7 +309,7 @@ auth::Status LoginTokens::sign_in() {
       return auth::fail("the authorization answer has no code");
     }
     auto r = login::http_call(
-        post_form(token_endpoint_, web::encode_form({{"grant_type", "authorization_code"},
+        post_form(token_endpoint_, protocol::encode_form({{"grant_type", "authorization_code"},
                                                      {"code", *code},
                                                      {"redirect_uri", redirect_uri},
                                                      {"client_id", client_id_},

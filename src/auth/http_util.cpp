@@ -6,6 +6,7 @@
 
 #include "auth/form.hpp"
 #include "protocol/base64.hpp"
+#include "protocol/form.hpp"
 
 namespace bastion::auth {
 
@@ -30,8 +31,8 @@ std::variant<BasicCredentials, BasicError> parse_basic_credentials(std::string_v
   auto basic = parse_basic(v);
   if (basic.index() == 1) return basic;
   // RFC 6749 §2.3.1: id and secret are form-urlencoded before base64.
-  auto id = form_decode(std::get<0>(basic).id);
-  auto secret = form_decode(std::get<0>(basic).secret);
+  auto id = protocol::form_decode(std::get<0>(basic).id);
+  auto secret = protocol::form_decode(std::get<0>(basic).secret);
   if (!id || !secret || id->empty()) return BasicError::kMalformed;
   return BasicCredentials{std::move(*id), std::move(*secret)};
 }

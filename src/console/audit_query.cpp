@@ -3,7 +3,7 @@
 #include <cctype>
 #include <charconv>
 
-#include "web/form.hpp"
+#include "protocol/form.hpp"
 
 namespace bastion::console {
 
@@ -66,7 +66,7 @@ bool AuditQuery::matches(const json::object& r) const {
 }
 
 std::variant<AuditQuery, std::string> parse_audit_query(std::string_view target) {
-  auto form = web::parse_query(target, web::FormLimits{.max_bytes = 4096, .max_fields = 16});
+  auto form = protocol::parse_query(target, protocol::FormLimits{.max_bytes = 4096, .max_fields = 16});
   if (!form) return std::string("query: malformed or too large");
   AuditQuery q;
   for (const auto& [k, v] : form->fields) {

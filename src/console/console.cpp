@@ -6,7 +6,7 @@
 
 #include "console/assets.hpp"
 #include "web/csrf.hpp"
-#include "web/form.hpp"
+#include "protocol/form.hpp"
 
 namespace bastion::console {
 
@@ -73,7 +73,7 @@ void Console::record(const Caller& who, std::string_view action, json::object de
 }
 
 void Console::refused(const Request& req, const Caller* who, std::string_view why) const {
-  auto path = web::target_path(req.target());
+  auto path = protocol::target_path(req.target());
   json::object e{
       {"event_type", "console_refused"},
       {"method", std::string_view(req.method_string().data(), req.method_string().size())},
@@ -84,7 +84,7 @@ void Console::refused(const Request& req, const Caller* who, std::string_view wh
 }
 
 std::optional<Response> Console::handle(const Request& req) {
-  std::string_view path = web::target_path(req.target());
+  std::string_view path = protocol::target_path(req.target());
   const std::string& base = options_.path;
   if (path.substr(0, base.size()) != base) return std::nullopt;
   std::string_view rest = path.substr(base.size());

@@ -11,7 +11,7 @@
 #include "auth/jwt.hpp"
 #include "login/http_client.hpp"
 #include "login/interaction.hpp"
-#include "web/form.hpp"
+#include "protocol/form.hpp"
 
 namespace bastion::login {
 
@@ -121,7 +121,7 @@ Html LoginInteraction::provider_buttons(const Ctx& c, std::string_view pending_i
 }
 
 auth::Outcome LoginInteraction::post_federated(Ctx& c) {
-  auto form = web::parse_form(c.req.body());
+  auto form = protocol::parse_form(c.req.body());
   const std::string* id = form ? form->get("id") : nullptr;
   const std::string* name = form ? form->get("provider") : nullptr;
   std::string pid = id ? *id : "";
@@ -166,7 +166,7 @@ auth::Outcome LoginInteraction::post_federated(Ctx& c) {
     authz = p->authorization_endpoint;
   }
   std::string location = authz + (authz.find('?') == std::string::npos ? "?" : "&") +
-                         web::encode_form({{"response_type", "code"},
+                         protocol::encode_form({{"response_type", "code"},
                                            {"client_id", p->o.client_id},
                                            {"redirect_uri", url("/signin/callback/" + p->o.name)},
                                            {"scope", scope},
@@ -180,7 +180,7 @@ auth::Outcome LoginInteraction::post_federated(Ctx& c) {
 
 auth::Outcome LoginInteraction::federated_callback(Ctx& c, std::string_view name) {
   Provider* p = provider(name);
-  auto q = web::parse_query(c.req.target());
+  auto q = protocol::parse_query(c.req.target());
   const std::string* state = q ? q->get("state") : nullptr;
   auto failed = [&](std::string why) {
     audit({{"event_type", "login_failed"},
@@ -225,7 +225,7 @@ auth::Outcome LoginInteraction::federated_callback(Ctx& c, std::string_view name
   // client_secret_basic (RFC 6749 §2.3.1: each part form-urlencoded first).
   call.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
                   {"Authorization", auth::basic_authorization(p->o.client_id, p->o.client_secret)}};
-  call.body = web::encode_form({{"grant_type", "authorization_code"},
+  call.body = protocol::encode_form({{"grant_type", "authorization_code"},
                                 {"code", *code},
                                 {"redirect_uri", url("/signin/callback/" + p->o.name)},
                                 {"code_verifier", str(rec, "verifier")}});

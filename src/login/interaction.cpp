@@ -7,7 +7,7 @@
 
 #include "auth/jwk.hpp"
 #include "auth/scopes.hpp"
-#include "web/form.hpp"
+#include "protocol/form.hpp"
 #include "web/html.hpp"
 #include "web/page.hpp"
 
@@ -124,12 +124,12 @@ std::optional<web::Session> LoginInteraction::session(const Request& req) const 
   return s;
 }
 
-std::string LoginInteraction::return_to(const Ctx& c, const web::FormData* form) const {
+std::string LoginInteraction::return_to(const Ctx& c, const protocol::FormData* form) const {
   const std::string* v = nullptr;
-  std::optional<web::FormData> q;
+  std::optional<protocol::FormData> q;
   if (form) {
     v = form->get("return");
-  } else if ((q = web::parse_query(c.req.target()))) {
+  } else if ((q = protocol::parse_query(c.req.target()))) {
     v = q->get("return");
   }
   if (!v || v->empty() || v->size() > 200 || v->find("//") != std::string::npos) return {};
@@ -241,7 +241,7 @@ LoginInteraction::Response LoginInteraction::login_page(Ctx& c, const auth::Pend
       "<input type=\"hidden\" name=\"id\" value=\"{}\">{}",
       {id, web::csrf_field(key_, c.browser.empty() ? browser_id(c) : c.browser, "login:" + id)});
   if (!p) {
-    auto form = c.req.method() == http::verb::post ? web::parse_form(c.req.body()) : std::nullopt;
+    auto form = c.req.method() == http::verb::post ? protocol::parse_form(c.req.body()) : std::nullopt;
     if (std::string back = return_to(c, form ? &*form : nullptr); !back.empty())
       hidden += format("<input type=\"hidden\" name=\"return\" value=\"{}\">", {back});
   }
@@ -524,7 +524,7 @@ auth::Outcome LoginInteraction::after_login(Ctx& c, const auth::PendingAuthoriza
   }
   if (fresh_login) {
     // Post/Redirect/Get: a reload of the consent page does not post the password again.
-    auto res = web::see_other(c.req.version(), url("/signin/consent?id=" + web::url_encode(p.id)));
+    auto res = web::see_other(c.req.version(), url("/signin/consent?id=" + protocol::url_encode(p.id)));
     for (const auto& sc : c.set_cookies) res.insert(http::field::set_cookie, sc);
     return auth::Page{std::move(res)};
   }
@@ -532,7 +532,7 @@ auth::Outcome LoginInteraction::after_login(Ctx& c, const auth::PendingAuthoriza
 }
 
 auth::Outcome LoginInteraction::post_login(Ctx& c) {
-  auto form = web::parse_form(c.req.body());
+  auto form = protocol::parse_form(c.req.body());
   if (!form)
     return auth::Page{
         error_page(c, http::status::bad_request, "Invalid form", "The form could not be read.")};
@@ -594,7 +594,7 @@ auth::Outcome LoginInteraction::post_login(Ctx& c) {
 }
 
 auth::Outcome LoginInteraction::get_consent(Ctx& c) {
-  auto q = web::parse_query(c.req.target());
+  auto q = protocol::parse_query(c.req.target());
   const std::string* id = q ? q->get("id") : nullptr;
   auto p = id ? c.host.find_pending(*id) : std::nullopt;
   if (!p)
@@ -608,7 +608,7 @@ auth::Outcome LoginInteraction::get_consent(Ctx& c) {
 }
 
 auth::Outcome LoginInteraction::post_consent(Ctx& c) {
-  auto form = web::parse_form(c.req.body());
+  auto form = protocol::parse_form(c.req.body());
   if (!form)
     return auth::Page{
         error_page(c, http::status::bad_request, "Invalid form", "The form could not be read.")};
@@ -671,7 +671,7 @@ auth::Outcome LoginInteraction::post_consent(Ctx& c) {
 }
 
 auth::Outcome LoginInteraction::post_cancel(Ctx& c) {
-  auto form = web::parse_form(c.req.body());
+  auto form = protocol::parse_form(c.req.body());
   const std::string* id = form ? form->get("id") : nullptr;
   std::string pid = id ? *id : "";
   auto s = session(c.req);
@@ -693,7 +693,7 @@ auth::Outcome LoginInteraction::post_cancel(Ctx& c) {
 }
 
 auth::Outcome LoginInteraction::post_logout(Ctx& c) {
-  auto form = web::parse_form(c.req.body());
+  auto form = protocol::parse_form(c.req.body());
   auto s = session(c.req);
   if (!form || !web::same_origin_request(c.req, origin_) || !s ||
       !web::csrf_valid(key_, s->id, "logout", form->get("csrf")))
@@ -704,7 +704,7 @@ auth::Outcome LoginInteraction::post_logout(Ctx& c) {
   c.set_cookies.push_back(web::clear_cookie(cookies_, kSessionCookie));
   const std::string* id = form->get("id");
   if (id && !id->empty() && c.host.find_pending(*id)) {
-    auto res = web::see_other(c.req.version(), url("/signin/login?id=" + web::url_encode(*id)));
+    auto res = web::see_other(c.req.version(), url("/signin/login?id=" + protocol::url_encode(*id)));
     for (const auto& sc : c.set_cookies) res.insert(http::field::set_cookie, sc);
     return auth::Page{std::move(res)};
   }
@@ -716,7 +716,7 @@ auth::Outcome LoginInteraction::post_logout(Ctx& c) {
 }
 
 auth::Outcome LoginInteraction::post_revoke(Ctx& c) {
-  auto form = web::parse_form(c.req.body());
+  auto form = protocol::parse_form(c.req.body());
   auto s = session(c.req);
   auto u = s ? signed_in(*s) : std::nullopt;
   const std::string* client_id = form ? form->get("client_id") : nullptr;
@@ -738,7 +738,7 @@ auth::Outcome LoginInteraction::post_revoke(Ctx& c) {
 
 bool LoginInteraction::handle(const Request& req, std::string_view source,
                               const auth::InteractionHost& host, Done done) {
-  std::string path(web::target_path(req.target()));
+  std::string path(protocol::target_path(req.target()));
   bool signin = path == "/signin" || path.rfind("/signin/", 0) == 0;
   bool account = path == "/account" || path.rfind("/account/", 0) == 0;
   if (!signin && !account) return false;
@@ -750,7 +750,7 @@ bool LoginInteraction::handle(const Request& req, std::string_view source,
   if (path == "/signin/assets/bastion.css" && get) {
     page(web::stylesheet_response(req.version()));
   } else if (path == "/signin/login" && get) {
-    auto q = web::parse_query(req.target());
+    auto q = protocol::parse_query(req.target());
     const std::string* id = q ? q->get("id") : nullptr;
     std::optional<auth::PendingAuthorization> p;
     if (id && !id->empty() && !(p = host.find_pending(*id)))
@@ -783,7 +783,7 @@ bool LoginInteraction::handle(const Request& req, std::string_view source,
     if (!u) {
       page(web::see_other(req.version(), url("/signin/login")));
     } else {
-      auto q = web::parse_query(req.target());
+      auto q = protocol::parse_query(req.target());
       bool revoked = q && q->get("revoked");
       page(account_page(c, *s, *u, revoked ? "Access revoked." : ""));
     }

@@ -48,7 +48,7 @@
 #include "login/users.hpp"
 #include "web/cookies.hpp"
 #include "web/csrf.hpp"
-#include "web/form.hpp"
+#include "protocol/form.hpp"
 #include "web/page.hpp"
 #include "web/session.hpp"
 
@@ -120,7 +120,7 @@ class LoginInteraction : public auth::Interaction {
 
   // Where a login without a pending authorization returns to: the `return`
   // of the query or form when options_.return_paths allows it, else "".
-  std::string return_to(const Ctx& c, const web::FormData* form) const;
+  std::string return_to(const Ctx& c, const protocol::FormData* form) const;
 
   // Steps after the user is known.
   auth::Outcome after_login(Ctx& c, const auth::PendingAuthorization& p, const Signed& u,

@@ -1,11 +1,11 @@
-#include "web/form.hpp"
+#include "protocol/form.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <memory>
 
-namespace bastion::web {
+namespace bastion::protocol {
 namespace {
 
 TEST(Form, DecodesBrowserFormsWithRepeatedNames) {
@@ -37,12 +37,6 @@ TEST(Form, QueryAndPathOfATarget) {
   EXPECT_EQ(target_path("/a/b?c#d"), "/a/b");
   EXPECT_EQ(target_path("/a/b#d?x"), "/a/b");
 }
-
-}  // namespace
-}  // namespace bastion::web
-
-namespace bastion::web {
-namespace {
 
 // A request target is a view into a larger buffer (the request line goes on
 // after it): the last value must end where the view ends.
@@ -77,12 +71,6 @@ TEST(Form, NothingIsReadPastAnUnterminatedTarget) {
   EXPECT_FALSE(parse_query(std::string_view(b.get(), bad.size())));
 }
 
-}  // namespace
-}  // namespace bastion::web
-
-namespace bastion::web {
-namespace {
-
 TEST(Form, EncodesWhatItParses) {
   EXPECT_EQ(url_encode("a b/c?d=e&~_.-"), "a%20b%2Fc%3Fd%3De%26~_.-");
   std::string body = encode_form({{"redirect_uri", "http://127.0.0.1/cb?x=1"},
@@ -97,5 +85,20 @@ TEST(Form, EncodesWhatItParses) {
   EXPECT_EQ(back->get("empty"), nullptr);  // left out, as OAuth reads an empty one
 }
 
+TEST(Form, DecodesComponentsAndTakesRawCharactersAsTheyAre) {
+  EXPECT_EQ(form_decode("a+b%20c%2B"), "a b c+");
+  EXPECT_FALSE(form_decode("%"));
+  EXPECT_FALSE(form_decode("%2"));
+  EXPECT_FALSE(form_decode("%zz"));
+  EXPECT_EQ(form_decode("%00"), std::string(1, '\0'));
+  auto f = parse_form("q=a b|<c>&=x&k");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(*f->get("q"), "a b|<c>");
+  EXPECT_EQ(*f->get(""), "x");
+  EXPECT_EQ(*f->get("k"), "");
+  EXPECT_FALSE(parse_form("a=1&b=2", FormLimits{.max_bytes = 64, .max_fields = 1}));
+  EXPECT_TRUE(parse_form("a=1&&", FormLimits{.max_bytes = 64, .max_fields = 1}));
+}
+
 }  // namespace
-}  // namespace bastion::web
+}  // namespace bastion::protocol

@@ -1,11 +1,10 @@
-#include "web/form.hpp"
+#include "protocol/form.hpp"
 
 #include <boost/url/encode.hpp>
-#include <boost/url/params_encoded_view.hpp>
-#include <boost/url/parse_query.hpp>
+#include <boost/url/pct_string_view.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
-namespace bastion::web {
+namespace bastion::protocol {
 
 const std::string* FormData::get(std::string_view name) const {
   const std::string* found = nullptr;
@@ -24,25 +23,37 @@ std::vector<std::string> FormData::all(std::string_view name) const {
   return out;
 }
 
-std::optional<FormData> parse_form(std::string_view body, const FormLimits& limits) {
-  if (body.size() > limits.max_bytes) return std::nullopt;
-  FormData out;
-  if (body.empty()) return out;
-  // Boost 1.81's query parsing and params views read up to the end of the
-  // underlying string, not of the view (the last value; parse_query even
-  // runs strlen past it): a request target is a view into Beast's buffer,
-  // which has no terminating NUL (an out-of-bounds read under ASan). Both
-  // steps get a copy that ends where the view ends.
-  const std::string copy(body);
-  // Validate first: the decoding view's constructor throws on bad input.
-  if (!boost::urls::parse_query(copy)) return std::nullopt;
+std::optional<std::string> form_decode(std::string_view component) {
+  auto pct = boost::urls::make_pct_string_view(component);
+  if (!pct) return std::nullopt;
   boost::urls::encoding_opts opt;
   opt.space_as_plus = true;
-  boost::urls::params_encoded_view params(copy);
-  if (params.size() > limits.max_fields) return std::nullopt;
-  for (auto p : params) {
-    if (p.key.empty() && !p.has_value) continue;  // "a=1&&b=2"
-    out.fields.emplace_back(p.key.decode(opt), p.value.decode(opt));
+  return pct->decode(opt);
+}
+
+std::optional<FormData> parse_form(std::string_view body, const FormLimits& limits) {
+  if (body.size() > limits.max_bytes) return std::nullopt;
+  // Boost 1.81's query parsing read up to the end of the underlying string,
+  // not of the view (parse_query even ran strlen past it): a request target
+  // is a view into Beast's buffer, which has no terminating NUL (an
+  // out-of-bounds read under ASan). Every Boost.URL call gets views of a
+  // copy that ends where the input ends.
+  const std::string copy(body);
+  const std::string_view text(copy);
+  FormData out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t amp = text.find('&', i);
+    if (amp == std::string_view::npos) amp = text.size();
+    std::string_view part = text.substr(i, amp - i);
+    i = amp + 1;
+    if (part.empty()) continue;  // "a=1&&b=2"
+    if (out.fields.size() == limits.max_fields) return std::nullopt;
+    std::size_t eq = part.find('=');
+    auto name = form_decode(part.substr(0, eq));
+    auto value = form_decode(eq == std::string_view::npos ? "" : part.substr(eq + 1));
+    if (!name || !value) return std::nullopt;
+    out.fields.emplace_back(std::move(*name), std::move(*value));
   }
   return out;
 }
@@ -70,4 +81,4 @@ std::string_view target_path(std::string_view target) {
   return target.substr(0, target.find_first_of("?#"));
 }
 
-}  // namespace bastion::web
+}  // namespace bastion::protocol
