@@ -33,9 +33,9 @@ Source source_of(const ip::address& raw) {
   return s;
 }
 
-bool trusted_by(const ip::address& a, const std::vector<Network>& trusted) {
+bool trusted_by(const ip::address& a, const std::vector<IpNetwork>& trusted) {
   return std::any_of(trusted.begin(), trusted.end(),
-                     [&](const Network& n) { return n.contains(a); });
+                     [&](const IpNetwork& n) { return n.contains(a); });
 }
 
 std::string_view trim(std::string_view s) {
@@ -57,7 +57,7 @@ std::string pair_key(std::string_view client_id, std::string_view source) {
 }  // namespace
 
 Source request_source(const ip::address& peer, const std::vector<std::string_view>& forwarded_for,
-                      const std::vector<Network>& trusted) {
+                      const std::vector<IpNetwork>& trusted) {
   if (!trusted_by(peer, trusted)) return source_of(peer);
   // Every entry, left to right, across header lines.
   std::vector<std::string_view> hops;

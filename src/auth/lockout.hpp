@@ -30,6 +30,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "auth/ip_network.hpp"
 #include "auth/options.hpp"
 
 namespace bastion::auth {
@@ -46,7 +47,7 @@ struct Source {
 // malformed entry ends the walk at the hop that added it.
 Source request_source(const boost::asio::ip::address& peer,
                       const std::vector<std::string_view>& forwarded_for,
-                      const std::vector<Network>& trusted);
+                      const std::vector<IpNetwork>& trusted);
 
 class Lockout {
  public:

@@ -27,7 +27,7 @@ ClientDocuments::ClientDocuments(MetadataDocumentOptions options, Clock clock)
   fetch_options_.max_redirects = options_.max_redirects;
   fetch_options_.ca_file = options_.ca_file;
   for (const auto& a : options_.allow_addresses) {
-    auto n = parse_ip_network(a);
+    auto n = IpNetwork::parse(a);
     if (!n)
       throw std::invalid_argument("auth.client_metadata_documents.allow_addresses: '" + a +
                                   "' is not an address");

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "auth/clients.hpp"
+#include "auth/ip_network.hpp"
 #include "auth/jwk.hpp"
 #include "auth/signin_clients.hpp"
 #include "storage/private_file.hpp"
@@ -114,49 +115,6 @@ void read_lockout(config::Reader l, LockoutOptions& o) {
 
 }  // namespace
 
-std::optional<Network> parse_network(std::string_view text) {
-  boost::system::error_code ec;
-  std::string t(text);
-  auto slash = t.find('/');
-  auto addr = boost::asio::ip::make_address(t.substr(0, slash), ec);
-  if (ec) return std::nullopt;
-  int max = addr.is_v4() ? 32 : 128;
-  int bits = max;
-  if (slash != std::string::npos) {
-    std::string b = t.substr(slash + 1);
-    if (b.empty() || b.size() > 3 || b.find_first_not_of("0123456789") != std::string::npos)
-      return std::nullopt;
-    bits = std::stoi(b);
-    if (bits > max) return std::nullopt;
-  }
-  return Network{addr, bits};
-}
-
-bool Network::contains(const boost::asio::ip::address& a) const {
-  auto bytes = [](const boost::asio::ip::address& x) {
-    std::array<unsigned char, 16> out{};
-    if (x.is_v4()) {
-      auto b = x.to_v4().to_bytes();
-      std::copy(b.begin(), b.end(), out.begin());
-    } else {
-      out = x.to_v6().to_bytes();
-    }
-    return out;
-  };
-  // An IPv4 peer may arrive as ::ffff:a.b.c.d on a dual-stack socket.
-  boost::asio::ip::address x = a;
-  if (x.is_v6() && x.to_v6().is_v4_mapped())
-    x = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, x.to_v6());
-  if (x.is_v4() != address.is_v4()) return false;
-  auto p = bytes(address), q = bytes(x);
-  int full = prefix / 8, rest = prefix % 8;
-  for (int i = 0; i < full; ++i)
-    if (p[i] != q[i]) return false;
-  if (rest == 0) return true;
-  unsigned char mask = static_cast<unsigned char>(0xff << (8 - rest));
-  return (p[full] & mask) == (q[full] & mask);
-}
-
 std::string validate_issuer(std::string issuer) {
   while (!issuer.empty() && issuer.back() == '/') issuer.pop_back();
   if (auto why = issuer_problem(issuer); !why.empty())
@@ -215,7 +173,7 @@ Options read_options(config::Reader& r, Options o) {
   read_lockout(r.child("lockout"), o.lockout);
   o.trusted_proxies = r.words("trusted_proxies");
   for (const auto& p : o.trusted_proxies)
-    if (!parse_network(p))
+    if (!IpNetwork::parse(p))
       r.fail("trusted_proxies", "'" + p + "' is not an IP address or network (a.b.c.d/n)");
   o.hash_threads = static_cast<std::size_t>(
       r.integer("hash_threads", static_cast<std::int64_t>(o.hash_threads), 1, 64));

@@ -136,15 +136,6 @@ struct Options {
 // section.finish() so that an unknown key is refused.
 Options read_options(config::Reader& section, Options defaults = {});
 
-// An IP network (an address is a /32 or /128): trusted proxies.
-struct Network {
-  boost::asio::ip::address address;
-  int prefix = 0;
-  bool contains(const boost::asio::ip::address& a) const;
-};
-// "10.0.0.1", "10.0.0.0/8", "fd00::/8"; nullopt when malformed.
-std::optional<Network> parse_network(std::string_view text);
-
 // Normalizes (drops trailing '/') and checks an issuer URL: absolute http(s),
 // a host, no query or fragment. Throws std::invalid_argument naming auth.issuer.
 std::string validate_issuer(std::string issuer);

@@ -28,59 +28,11 @@ using asio::ip::address;
 
 // --- addresses -------------------------------------------------------------------
 
-bool IpNetwork::contains(const asio::ip::address& a) const {
-  asio::ip::address x = a;
-  if (x.is_v6() && x.to_v6().is_v4_mapped() && address.is_v4())
-    x = asio::ip::make_address_v4(asio::ip::v4_mapped, x.to_v6());
-  if (x.is_v4() != address.is_v4()) return false;
-  auto bytes = [](const asio::ip::address& y) {
-    std::vector<unsigned char> b;
-    if (y.is_v4()) {
-      auto v = y.to_v4().to_bytes();
-      b.assign(v.begin(), v.end());
-    } else {
-      auto v = y.to_v6().to_bytes();
-      b.assign(v.begin(), v.end());
-    }
-    return b;
-  };
-  auto n = bytes(address), h = bytes(x);
-  int bits = prefix;
-  for (std::size_t i = 0; i < n.size() && bits > 0; ++i, bits -= 8) {
-    unsigned char mask = bits >= 8 ? 0xff : static_cast<unsigned char>(0xff << (8 - bits));
-    if ((n[i] & mask) != (h[i] & mask)) return false;
-  }
-  return true;
-}
-
-std::optional<IpNetwork> parse_ip_network(std::string_view text) {
-  std::string s(text);
-  int prefix = -1;
-  if (auto slash = s.find('/'); slash != std::string::npos) {
-    try {
-      std::size_t used = 0;
-      prefix = std::stoi(s.substr(slash + 1), &used);
-      if (used != s.size() - slash - 1) return std::nullopt;
-    } catch (...) {
-      return std::nullopt;
-    }
-    s.resize(slash);
-  }
-  if (s.size() > 2 && s.front() == '[' && s.back() == ']') s = s.substr(1, s.size() - 2);
-  boost::system::error_code ec;
-  address a = asio::ip::make_address(s, ec);
-  if (ec) return std::nullopt;
-  int max = a.is_v4() ? 32 : 128;
-  if (prefix < 0) prefix = max;
-  if (prefix > max) return std::nullopt;
-  return IpNetwork{a, prefix};
-}
-
 namespace {
 
 bool in_any(const address& a, std::initializer_list<std::string_view> nets) {
   for (auto n : nets)
-    if (auto net = parse_ip_network(n); net && net->contains(a)) return true;
+    if (auto net = IpNetwork::parse(n); net && net->contains(a)) return true;
   return false;
 }
 

@@ -19,17 +19,10 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/ip_network.hpp"
 #include "auth/result.hpp"
 
 namespace bastion::auth {
-
-// An IP network: "10.0.0.0/8", "fd00::/8", or one address.
-struct IpNetwork {
-  boost::asio::ip::address address;
-  int prefix = 0;
-  bool contains(const boost::asio::ip::address& a) const;
-};
-std::optional<IpNetwork> parse_ip_network(std::string_view text);
 
 // Whether `a` is a globally routable unicast address (what a metadata
 // document host must resolve to). IPv4-mapped and IPv4-compatible IPv6

@@ -42,7 +42,7 @@ AuthServer::AuthServer(Options options, Clock clock, FetchFn fetch)
   auto alg = alg_from_name(options_.algorithm);
   if (!alg) throw std::invalid_argument("auth.algorithm: unsupported '" + options_.algorithm + "'");
   for (const auto& p : options_.trusted_proxies) {
-    auto n = parse_network(p);
+    auto n = IpNetwork::parse(p);
     if (!n) throw std::invalid_argument("auth.trusted_proxies: '" + p + "' is not an address");
     trusted_proxies_.push_back(*n);
   }

@@ -223,7 +223,7 @@ class AuthServer {
 
   Options options_;
   Clock clock_;
-  std::vector<Network> trusted_proxies_;
+  std::vector<IpNetwork> trusted_proxies_;
   std::unique_ptr<KeyStore> keys_;
   std::unique_ptr<RevocationList> revoked_;
   mutable std::mutex clients_mu_;

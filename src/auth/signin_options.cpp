@@ -53,7 +53,7 @@ void read_signin_settings(config::Reader& auth, SignInSettings& s) {
   m.max_cache = std::chrono::seconds(md.integer("max_cache", m.max_cache.count(), 0, 30 * 86400));
   m.allow_addresses = md.str_list("allow_addresses", m.allow_addresses);
   for (const auto& a : m.allow_addresses)
-    if (!parse_ip_network(a))
+    if (!IpNetwork::parse(a))
       md.fail("allow_addresses", "'" + a + "' is not an IP address or network");
   m.allow_hosts = md.str_list("allow_hosts", m.allow_hosts);
   m.ca_file = md.str("ca_file", m.ca_file);
