@@ -38,11 +38,11 @@ Result<const TestLoginUser*> BasicInteraction::check(const Request& req) const {
   std::string_view h(req[http::field::authorization].data(),
                      req[http::field::authorization].size());
   auto basic = parse_basic(h);
-  if (basic.index() == 1)
-    return fail(std::get<1>(basic) == BasicError::kNotBasic ? "not Basic credentials"
-                                                            : "malformed credentials");
-  const std::string& name = std::get<0>(basic).id;
-  const std::string& password = std::get<0>(basic).secret;
+  if (!basic)
+    return fail(basic.error() == BasicError::kNotBasic ? "not Basic credentials"
+                                                       : "malformed credentials");
+  const std::string& name = basic->id;
+  const std::string& password = basic->secret;
   const TestLoginUser* user = nullptr;
   for (const auto& u : users_)
     if (u.name == name) user = &u;

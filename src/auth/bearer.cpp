@@ -73,8 +73,8 @@ Response audit_unavailable_response(const Request& req) {
   return res;
 }
 
-std::variant<protocol::Principal, Response> AuthServer::authenticate(const Request& req,
-                                                                     const Caller& caller) const {
+protocol::Expected<protocol::Principal, Response> AuthServer::authenticate(
+    const Request& req, const Caller& caller) const {
   const std::string md = resource_metadata_url();
   std::size_t n = req.count(http::field::authorization);
   auto refuse = [&](http::status status, std::string_view error,
@@ -147,8 +147,8 @@ Response AuthServer::hello(const Request& req, const Caller& caller) const {
                             resource_metadata_url(), "", "");
   }
   auto who = authenticate(req, caller);
-  if (auto* res = std::get_if<Response>(&who)) return std::move(*res);
-  const auto& p = std::get<protocol::Principal>(who);
+  if (!who) return who.error();
+  const auto& p = who.value();
   if (!p.authenticated)
     return bearer_challenge(req, http::status::unauthorized, options_.realm,
                             resource_metadata_url(), "", "");

@@ -50,8 +50,8 @@ TEST(Resource, AuthenticateAndScopes) {
   const std::string md =
       "resource_metadata=\"http://127.0.0.1:8080/.well-known/oauth-protected-resource/mcp\"";
   auto none = s.as->authenticate(req_with(""));
-  ASSERT_TRUE(std::holds_alternative<Response>(none));
-  auto& r = std::get<Response>(none);
+  ASSERT_FALSE(none);
+  auto& r = none.error();
   EXPECT_EQ(r.result(), http::status::unauthorized);
   // The scope hint tells an MCP client what to ask for (MCP scope selection).
   EXPECT_EQ(r[http::field::www_authenticate],
@@ -59,7 +59,7 @@ TEST(Resource, AuthenticateAndScopes) {
   EXPECT_EQ(body_of(r).at("error"), "unauthorized");
 
   auto bad = s.as->authenticate(req_with("Bearer not-a-jwt"));
-  auto& rb = std::get<Response>(bad);
+  auto& rb = bad.error();
   EXPECT_EQ(rb.result(), http::status::unauthorized);
   std::string h(rb[http::field::www_authenticate]);
   EXPECT_NE(h.find(md), std::string::npos);
@@ -69,8 +69,8 @@ TEST(Resource, AuthenticateAndScopes) {
 
   std::string tok = s.token("mcp:server:fs");
   auto ok = s.as->authenticate(req_with("bearer " + tok));  // scheme is case-insensitive
-  ASSERT_TRUE(std::holds_alternative<protocol::Principal>(ok)) << std::get<Response>(ok).body();
-  const auto& p = std::get<protocol::Principal>(ok);
+  ASSERT_TRUE(ok) << ok.error().body();
+  const auto& p = ok.value();
   EXPECT_EQ(p.client_id, "mcp-client");
   EXPECT_TRUE(may_use(p, "fs", "read_file"));
   EXPECT_FALSE(may_use(p, "git", "log"));
@@ -85,14 +85,14 @@ TEST(Resource, AuthenticateAndScopes) {
   s.clock.advance(1800 + 60);
   auto expired = s.as->authenticate(req_with("Bearer " + tok));
   EXPECT_NE(
-      std::string(std::get<Response>(expired)[http::field::www_authenticate]).find("token expired"),
+      std::string(expired.error()[http::field::www_authenticate]).find("token expired"),
       std::string::npos);
 
   Server open("ES256", /*require_auth=*/false);
   auto anon = open.as->authenticate(req_with(""));
-  ASSERT_TRUE(std::holds_alternative<protocol::Principal>(anon));
-  EXPECT_FALSE(std::get<protocol::Principal>(anon).authenticated);
-  EXPECT_TRUE(std::holds_alternative<Response>(open.as->authenticate(req_with("Bearer x.y.z"))));
+  ASSERT_TRUE(anon);
+  EXPECT_FALSE(anon.value().authenticated);
+  EXPECT_FALSE(open.as->authenticate(req_with("Bearer x.y.z")));
 }
 
 TEST(Resource, HelloLikeTheSeed) {

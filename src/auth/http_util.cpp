@@ -16,7 +16,7 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-std::variant<BasicCredentials, BasicError> parse_basic(std::string_view v) {
+BasicResult parse_basic(std::string_view v) {
   v = trim(v);
   auto sp = v.find(' ');
   if (sp == std::string_view::npos || !iequals(v.substr(0, sp), "Basic"))
@@ -27,12 +27,12 @@ std::variant<BasicCredentials, BasicError> parse_basic(std::string_view v) {
   return BasicCredentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
 }
 
-std::variant<BasicCredentials, BasicError> parse_basic_credentials(std::string_view v) {
+BasicResult parse_basic_credentials(std::string_view v) {
   auto basic = parse_basic(v);
-  if (basic.index() == 1) return basic;
+  if (!basic) return basic;
   // RFC 6749 §2.3.1: id and secret are form-urlencoded before base64.
-  auto id = protocol::form_decode(std::get<0>(basic).id);
-  auto secret = protocol::form_decode(std::get<0>(basic).secret);
+  auto id = protocol::form_decode(basic->id);
+  auto secret = protocol::form_decode(basic->secret);
   if (!id || !secret || id->empty()) return BasicError::kMalformed;
   return BasicCredentials{std::move(*id), std::move(*secret)};
 }

@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "auth/server.hpp"
+#include "protocol/expected.hpp"
 
 namespace bastion::auth {
 
@@ -25,10 +26,11 @@ struct BasicCredentials {
   std::string id, secret;
 };
 enum class BasicError { kNotBasic, kMalformed };
-std::variant<BasicCredentials, BasicError> parse_basic(std::string_view value);
+using BasicResult = protocol::Expected<BasicCredentials, BasicError>;
+BasicResult parse_basic(std::string_view value);
 // client_secret_basic (RFC 6749 §2.3.1): parse_basic, then both parts are
 // form-urlencoded: kMalformed also for a bad %-escape or an empty id.
-std::variant<BasicCredentials, BasicError> parse_basic_credentials(std::string_view value);
+BasicResult parse_basic_credentials(std::string_view value);
 // `body` as application/json; `no_store` adds Cache-Control: no-store and
 // Pragma: no-cache (RFC 6749 §5.1).
 Response json_response(const Request& req, http::status status, const boost::json::value& body,

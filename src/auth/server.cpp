@@ -1,5 +1,11 @@
 // The OAuth endpoints (token, introspection, revocation, metadata, JWKS) of
 // AuthServer. The bearer check on the resource side is in bearer.cpp.
+// Over 500 lines for a reason: the three form endpoints share one path that
+// must not fork (read the form, read the presented credentials, check them
+// on the hashing pool, lockout, audit, fail closed without an audit log),
+// and every grant ends in it. The checks themselves live beside it
+// (clients, managed_clients, client_assertion, lockout, failure_audit), the
+// authorization code flow's grants in signin_tokens.cpp.
 #include "auth/server.hpp"
 
 #include <spdlog/spdlog.h>
@@ -303,7 +309,7 @@ Response oauth_error(const Request& req, const OAuthError& e, std::string_view r
 
 // Content type, form parsing: everything that makes a request
 // invalid_request before any secret is looked at.
-std::variant<Form, OAuthError> read_form(const Request& req) {
+protocol::Expected<Form, OAuthError> read_form(const Request& req) {
   std::string_view ct(req[http::field::content_type].data(), req[http::field::content_type].size());
   ct = trim(ct.substr(0, ct.find(';')));
   if (!iequals(ct, "application/x-www-form-urlencoded"))
@@ -327,7 +333,8 @@ struct Credentials {
   bool via_header = false;
 };
 
-std::variant<Credentials, OAuthError> read_credentials(const Request& req, const Form& form) {
+protocol::Expected<Credentials, OAuthError> read_credentials(const Request& req,
+                                                       const Form& form) {
   std::size_t headers = req.count(http::field::authorization);
   if (headers > 1)
     return OAuthError{http::status::bad_request, "invalid_request",
@@ -344,15 +351,15 @@ std::variant<Credentials, OAuthError> read_credentials(const Request& req, const
   if (c.via_header) {
     auto basic = parse_basic_credentials(std::string_view(req[http::field::authorization].data(),
                                                           req[http::field::authorization].size()));
-    if (basic.index() == 1)
-      return std::get<1>(basic) == BasicError::kNotBasic
+    if (!basic)
+      return basic.error() == BasicError::kNotBasic
                  ? OAuthError{http::status::unauthorized, "invalid_client",
                               "use HTTP Basic (client_secret_basic), client_secret_post or "
                               "private_key_jwt",
                               true}
                  : OAuthError{http::status::unauthorized, "invalid_client",
                               "malformed Basic credentials", true};
-    auto& [hid, hsecret] = std::get<0>(basic);
+    auto& [hid, hsecret] = basic.value();
     if (body_id && *body_id != hid)
       return OAuthError{http::status::bad_request, "invalid_request",
                         "client_id in the body differs from the Authorization header"};
@@ -407,11 +414,11 @@ bool AuthServer::handle_async(const Request& req, const Caller& caller, Reply re
                  : path == "/oauth2/introspect" ? Endpoint::kIntrospect
                                                 : Endpoint::kRevoke;
     auto begun = begin_form(e, req, caller);
-    if (auto* r = std::get_if<Response>(&begun)) {
-      reply(std::move(*r));
+    if (!begun) {
+      reply(begun.error());
       return true;
     }
-    auto call = std::make_shared<FormCall>(std::move(std::get<FormCall>(begun)));
+    auto call = std::make_shared<FormCall>(std::move(begun.value()));
     auto reg = clients();
     // A configured client's secret verified before answers at once, on this
     // thread.
@@ -500,8 +507,9 @@ std::optional<Response> AuthServer::handle_get(const Request& req, const Caller&
 
 // --- form endpoints: token, introspection, revocation ----------------------------
 
-std::variant<Response, AuthServer::FormCall> AuthServer::begin_form(Endpoint e, const Request& req,
-                                                                    const Caller& caller) {
+protocol::Expected<AuthServer::FormCall, Response> AuthServer::begin_form(Endpoint e,
+                                                                          const Request& req,
+                                                                          const Caller& caller) {
   Source source = source_of(req, caller);
   auto refuse = [&](const OAuthError& err, std::string_view client = {}) {
     if (e == Endpoint::kToken) {
@@ -526,9 +534,9 @@ std::variant<Response, AuthServer::FormCall> AuthServer::begin_form(Endpoint e, 
                        options_.realm);
   }
   auto form = read_form(req);
-  if (auto* err = std::get_if<OAuthError>(&form)) return refuse(*err);
+  if (!form) return refuse(form.error());
   if (e == Endpoint::kToken) {
-    const std::string* grant = form_get(std::get<Form>(form), "grant_type");
+    const std::string* grant = form_get(form.value(), "grant_type");
     if (!grant)
       return refuse({http::status::bad_request, "invalid_request", "grant_type is missing"});
     if ((*grant == "authorization_code" || *grant == "refresh_token") && !signin_->enabled())
@@ -536,9 +544,9 @@ std::variant<Response, AuthServer::FormCall> AuthServer::begin_form(Endpoint e, 
                      "sign-in is not configured on this server; only client_credentials is "
                      "supported"});
   }
-  auto creds = read_credentials(req, std::get<Form>(form));
-  if (auto* err = std::get_if<OAuthError>(&creds)) return refuse(*err);
-  Credentials& c = std::get<Credentials>(creds);
+  auto creds = read_credentials(req, form.value());
+  if (!creds) return refuse(creds.error());
+  Credentials& c = creds.value();
   // Only a registered id goes into the audit log: a mistyped one may be a
   // secret pasted into the wrong field.
   std::string known = clients()->find(c.id) ? c.id : std::string();
@@ -550,7 +558,7 @@ std::variant<Response, AuthServer::FormCall> AuthServer::begin_form(Endpoint e, 
          false, wait},
         known);
   }
-  return FormCall{e, req, std::move(std::get<Form>(form)), std::move(c), std::move(source)};
+  return FormCall{e, req, std::move(form.value()), std::move(c), std::move(source)};
 }
 
 // Client authentication for every method and every kind of client
@@ -628,7 +636,8 @@ AuthServer::ClientCheck AuthServer::verify_client(const FormCall& call, const Cl
 }
 
 Response AuthServer::finish_form(FormCall& call, ClientCheck checked, bool known) {
-  if (auto* e = std::get_if<EndpointError>(&checked)) {
+  if (!checked) {
+    const EndpointError* e = &checked.error();
     std::int64_t wait = lockout_.failure(call.creds.id, call.source.key);
     if (call.endpoint == Endpoint::kToken) ++token_errors_;
     OAuthError err{e->status, e->code, e->description,
@@ -643,7 +652,7 @@ Response AuthServer::finish_form(FormCall& call, ClientCheck checked, bool known
     failed(std::move(ev), known ? call.creds.id : std::string(), call.source);
     return oauth_error(call.req, err, options_.realm);
   }
-  const AuthedClient& a = std::get<AuthedClient>(checked);
+  const AuthedClient& a = checked.value();
   lockout_.success(a.client.meta.client_id, call.source.key);
   switch (call.endpoint) {
     case Endpoint::kToken:
@@ -736,13 +745,14 @@ Response AuthServer::token(FormCall& call, const AuthedClient& a) {
   if (grant == "authorization_code" || grant == "refresh_token") {
     auto r = grant == "authorization_code" ? signin_->redeem_code(call.form, a.client)
                                            : signin_->refresh(call.form, a.client);
-    if (auto* e = std::get_if<EndpointError>(&r)) {
-      if (e->description == kNoAudit)
+    if (!r) {
+      const EndpointError& e = r.error();
+      if (e.description == kNoAudit)
         return error({http::status::service_unavailable, "temporarily_unavailable",
                       std::string(kNoAudit), false, 5});
-      return error({e->status, e->code, e->description, e->basic_challenge});
+      return error({e.status, e.code, e.description, e.basic_challenge});
     }
-    return json_response(call.req, http::status::ok, std::get<json::object>(r), true);
+    return json_response(call.req, http::status::ok, r.value(), true);
   }
   return error({http::status::bad_request, "unsupported_grant_type",
                 "grant_type must be authorization_code, refresh_token or client_credentials"});

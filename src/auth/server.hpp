@@ -38,7 +38,7 @@
 //   auth::AuthServer as(options);                    // throws on key/dir problems
 //   as.handle_async(req, caller, reply);             // false: not one of ours
 //   auto who = as.authenticate(req, caller);         // for /mcp
-//   if (auto* resp = std::get_if<auth::Response>(&who)) return *resp;
+//   if (!who) return who.error();
 //
 // Thread-safety: every member is safe to call concurrently.
 #pragma once
@@ -67,6 +67,7 @@
 #include "auth/options.hpp"
 #include "auth/revocation.hpp"
 #include "auth/signin.hpp"
+#include "protocol/expected.hpp"
 #include "protocol/principal.hpp"
 
 namespace bastion::auth {
@@ -122,8 +123,8 @@ class AuthServer {
   // Bearer authentication of a resource request: the caller, or the 401/400
   // response to send. With require_auth off, a request without a token gets
   // the anonymous principal.
-  std::variant<protocol::Principal, Response> authenticate(const Request& req,
-                                                           const Caller& caller = {}) const;
+  protocol::Expected<protocol::Principal, Response> authenticate(const Request& req,
+                                                                 const Caller& caller = {}) const;
   // nullopt when `p` holds a scope covering `scope`; else the 403
   // insufficient_scope response.
   std::optional<Response> require_scope(const Request& req, const protocol::Principal& p,
@@ -185,14 +186,15 @@ class AuthServer {
   // The form endpoints in three steps, so the slow middle one can run on
   // the hashing pool: read the request (cheap checks, lockout), check the
   // client's secret, answer.
-  std::variant<Response, FormCall> begin_form(Endpoint e, const Request& req, const Caller& caller);
+  protocol::Expected<FormCall, Response> begin_form(Endpoint e, const Request& req,
+                                                   const Caller& caller);
   // An authenticated client of any kind (configured, registered, metadata
   // document) and method (none, secret basic/post, private_key_jwt).
   struct AuthedClient {
     SignInClient client;
     bool confidential = false;
   };
-  using ClientCheck = std::variant<AuthedClient, EndpointError>;
+  using ClientCheck = protocol::Expected<AuthedClient, EndpointError>;
   // The one client authentication of the form endpoints (may run argon2id
   // or fetch a document: a hashing thread). `known`: the id exists.
   ClientCheck verify_client(const FormCall& call, const ClientRegistry& reg, bool* known);

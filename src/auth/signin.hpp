@@ -45,6 +45,7 @@
 #include "auth/options.hpp"
 #include "auth/record_store.hpp"
 #include "auth/signin_options.hpp"
+#include "protocol/expected.hpp"
 
 namespace bastion::auth {
 
@@ -148,10 +149,9 @@ class SignIn : public InteractionHost {
 
   // Token endpoint grants, for a client AuthServer has authenticated:
   // the token response body, or the error.
-  std::variant<boost::json::object, EndpointError> redeem_code(const Form& form,
-                                                               const SignInClient& client);
-  std::variant<boost::json::object, EndpointError> refresh(const Form& form,
-                                                           const SignInClient& client);
+  using Grant = protocol::Expected<boost::json::object, EndpointError>;
+  Grant redeem_code(const Form& form, const SignInClient& client);
+  Grant refresh(const Form& form, const SignInClient& client);
   // RFC 7009 for refresh tokens: revokes the family when `token` is one of
   // this client's refresh tokens. True when it was a refresh token at all.
   bool revoke_refresh_token(std::string_view token, std::string_view client_id);

@@ -124,19 +124,16 @@ struct Fixture {
   SignInClient app() { return s->find_client("app").value(); }
 };
 
-json::object ok(const std::variant<json::object, EndpointError>& v) {
-  if (auto* e = std::get_if<EndpointError>(&v)) ADD_FAILURE() << e->code << ": " << e->description;
-  return std::holds_alternative<json::object>(v) ? std::get<json::object>(v) : json::object{};
+json::object ok(const SignIn::Grant& v) {
+  if (!v) ADD_FAILURE() << v.error().code << ": " << v.error().description;
+  return v ? v.value() : json::object{};
 }
 std::string jti_of(const std::string& token) {
   auto a = token.find('.'), b = token.rfind('.');
   return std::string(
       json::parse(b64url_decode(token.substr(a + 1, b - a - 1)).value()).at("jti").as_string());
 }
-std::string err(const std::variant<json::object, EndpointError>& v) {
-  auto* e = std::get_if<EndpointError>(&v);
-  return e ? e->code : "ok";
-}
+std::string err(const SignIn::Grant& v) { return v ? "ok" : v.error().code; }
 
 TEST(SignIn, CodeFlowRedirectsWithCodeStateAndIss) {
   Fixture f;

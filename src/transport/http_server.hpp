@@ -19,6 +19,7 @@
 #include <variant>
 #include <vector>
 
+#include "protocol/expected.hpp"
 #include "protocol/principal.hpp"
 #include "server/engine.hpp"
 
@@ -61,7 +62,7 @@ using AsyncRouteHandler = std::function<boost::asio::awaitable<std::optional<Res
     const Request&, const RequestContext&)>;
 // Establishes the caller for /mcp: a principal, or the response to send
 // (401 challenge). Unset: everyone is anonymous.
-using Authenticator = std::function<std::variant<protocol::Principal, Response>(
+using Authenticator = std::function<protocol::Expected<protocol::Principal, Response>(
     const Request&, const RequestContext&)>;
 // Last check before a message reaches the session (scope per tool): nullopt
 // to proceed, or the response to send instead (403 insufficient_scope).

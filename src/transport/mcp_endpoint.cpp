@@ -83,8 +83,8 @@ asio::awaitable<bool> McpEndpoint::handle(HttpConnection& conn, Request& req) {
   }
   if (authenticator_) {
     auto who = authenticator_(req, RequestContext{conn.peer()});
-    if (who.index() == 1) co_return co_await reply(x, std::move(std::get<1>(who)));
-    x.principal = std::move(std::get<0>(who));
+    if (!who) co_return co_await reply(x, who.error());
+    x.principal = std::move(who.value());
   }
   if (req.method() == http::verb::post) co_return co_await post(x);
   if (req.method() == http::verb::get) co_return co_await get(x);
