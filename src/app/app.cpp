@@ -1,3 +1,11 @@
+// App: the composition root. It builds every module from the options in
+// dependency order (security, PII, audit, gateway, tools, transport, auth,
+// console), wires their hooks together, runs the I/O threads and the signal
+// set, reloads on SIGHUP and tears everything down in reverse.
+// Over 500 lines for a reason: like nsjail's contain.cc it only composes;
+// each step is a few lines of wiring that need the members built before it.
+// Reading the configuration is elsewhere (options, auth_config,
+// audit_config), and so is every mechanism it wires.
 #include "app/app.hpp"
 
 #include <fmt/format.h>

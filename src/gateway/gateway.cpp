@@ -1,3 +1,11 @@
+// GatewayBackend: the registry of upstreams (shared, per-session
+// instances), reload, the catalogue index that names every tool, prompt and
+// resource once, route resolution and settling, and the tool-pinning watch.
+// Over 500 lines for a reason: all of it reads and swaps the one registry
+// and index under one mutex; the pure rules already live beside it
+// (catalogue, definition, lint, pin_store, relay, era_wire). It is being
+// changed for the 2026-07-28 translation right now; move reload and the
+// pinning watch into files of their own once that has landed.
 #include "gateway/gateway.hpp"
 
 #include <fmt/format.h>

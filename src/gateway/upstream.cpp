@@ -1,3 +1,12 @@
+// One configured server's life: lazy or eager start through the channel
+// factory, initialize and listing, the health loop, restart with backoff,
+// idle stop, attributing what the server sends to the call that caused it,
+// and calls with their cancellation.
+// Over 500 lines for a reason: one state machine over one set of members
+// under one mutex (state, client, flights, catalogue, errors); splitting it
+// would spread that invariant over files. The transport of messages is in
+// mcp_client and the channels, the catalogue rules in catalogue. It is being
+// changed for the 2026-07-28 translation right now.
 #include "gateway/upstream.hpp"
 
 #include <fmt/format.h>

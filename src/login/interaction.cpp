@@ -1,3 +1,10 @@
+// LoginInteraction: the sign-in pages' flow (login, consent, cancel,
+// logout, revoking a grant) over browser sessions, and the pages it renders.
+// Over 500 lines for a reason: every page handler checks the same browser
+// state (session, CSRF token bound to the pending authorization, throttle)
+// before it renders one of the five pages; the mechanisms themselves live in
+// web/ (html, page, csrf, cookies, session) and login/ (users, consents,
+// access, throttle, federation).
 #include "login/interaction.hpp"
 
 #include <spdlog/spdlog.h>

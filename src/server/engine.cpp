@@ -1,3 +1,13 @@
+// The MCP session engine: the session table, the dispatch of every request
+// (lifecycle, lists merged and paginated, one Route per call, the filter
+// chain), the 2026-07-28 rounds (server/discover, subscriptions/listen,
+// multi round-trip requests and their Legacy fulfilment) and the fan-out of
+// notifications to sessions.
+// Over 500 lines for a reason: these are one dispatcher over one set of
+// backends and one session table; what is per session or per request
+// already lives beside it (session, context, subscriptions, backlog). It is
+// being extended for the 2026-07-28 protocol right now; split the Modern
+// rounds and the list merge into files of their own once that has landed.
 #include "server/engine.hpp"
 
 #include <fmt/format.h>
