@@ -52,10 +52,13 @@ std::shared_ptr<Upstream> GatewayBackend::make_upstream(const UpstreamOptions& o
   ev.resolve_secret = opts_.secrets;
   // The gateway owns its upstreams and stops them before it goes away.
   auto* self = this;
-  ev.catalogue_changed = [self](Kind k) {
+  // Only the sessions allowed to use the server hear that its lists changed
+  // (every session sees a per-session server's list, from any instance).
+  ev.catalogue_changed = [self, name = o.name](Kind k) {
     self->rebuild_index();
     if (self->listener_)
-      self->listener_->list_changed(k == Kind::kResourceTemplate ? Kind::kResource : k);
+      self->listener_->list_changed(k == Kind::kResourceTemplate ? Kind::kResource : k,
+                                    server::Audience{name, {}});
   };
   // A per-session instance speaks to its session only; a shared one to the
   // sessions allowed to use its server.
@@ -162,6 +165,27 @@ void GatewayBackend::on_session_closed(std::string_view session_id) {
       }
   }
   stop_later(std::move(gone), "client session closed");
+  // What it subscribed to on shared servers is no longer wanted.
+  const std::string who = "session:" + std::string(session_id);
+  for (auto& u : snapshot()) u->forget(who);
+}
+
+void GatewayBackend::on_listen(std::string_view key, const std::vector<server::Route>& routes) {
+  const std::string who = "listen:" + std::string(key);
+  for (auto& r : routes) {
+    // A per-session server's instances belong to Legacy sessions: a
+    // Modern listen (no session) has none to ask.
+    auto u = std::static_pointer_cast<Upstream>(r.target);
+    if (!u || u->options().per_session) continue;
+    if (auto e = u->watch(who, r.name.empty() ? r.key : r.name))
+      spdlog::warn("upstream {}: a listen's resource '{}' is not watched: {}", u->name(),
+                   protocol::printable(r.key), e->message);
+  }
+}
+
+void GatewayBackend::on_listen_closed(std::string_view key) {
+  const std::string who = "listen:" + std::string(key);
+  for (auto& u : snapshot()) u->forget(who);
 }
 
 void GatewayBackend::stop_later(std::vector<std::shared_ptr<Upstream>> gone, std::string reason) {
@@ -261,14 +285,16 @@ GatewayBackend::ReloadReport GatewayBackend::reload(std::vector<UpstreamOptions>
         report.unchanged.push_back(o.name);
         continue;
       }
+      keep.push_back(make_upstream(o));
       if (it != current.end()) {
+        // What clients watch there stays watched on the new configuration.
+        keep.back()->adopt_watchers(*it->second);
         gone.push_back(it->second);
         current.erase(it);
         report.changed.push_back(o.name);
       } else {
         report.added.push_back(o.name);
       }
-      keep.push_back(make_upstream(o));
     }
     for (auto& [name, u] : current) {
       gone.push_back(u);
@@ -592,7 +618,28 @@ asio::awaitable<server::Settled> GatewayBackend::settle(server::Route route,
 
 asio::awaitable<Outcome> GatewayBackend::call(const server::Route& route, std::string_view method,
                                               json::object params, server::RequestContext& ctx) {
-  if (method == "resources/unsubscribe") co_return json::object{};  // others may still watch it
+  if (method == "resources/subscribe" || method == "resources/unsubscribe") {
+    auto u = std::static_pointer_cast<Upstream>(route.target);
+    const std::string who = "session:" + ctx.session_id();
+    const std::string& uri = route.name.empty() ? route.key : route.name;
+    // A Legacy server's subscription is left in place (others may still
+    // watch it); a Modern one hears the URI in Bastion's listen while
+    // someone watches it.
+    if (method == "resources/unsubscribe") {
+      u->unwatch(who, uri);
+      co_return json::object{};
+    }
+    if (co_await u->ensure_started() && u->modern_only()) {
+      // 2026-07-28 has no resources/subscribe: Bastion answers it and adds
+      // the URI to the listen it holds open to the server.
+      if (!u->supports_subscribe())
+        co_return protocol::RpcError{
+            protocol::kMethodNotFound,
+            fmt::format("server '{}' does not offer resource subscriptions", u->name())};
+      if (auto e = u->watch(who, uri)) co_return *e;
+      co_return json::object{};
+    }
+  }
   if (route.kind == Kind::kTool || route.kind == Kind::kPrompt) {
     if (method == "completion/complete")
       params["ref"].get_object()["name"] = route.name;

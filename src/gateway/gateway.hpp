@@ -94,6 +94,8 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
                                                  server::RequestContext& ctx) override;
   void on_client_notification(std::string_view session_id, const boost::json::object& msg) override;
   void on_session_closed(std::string_view session_id) override;
+  void on_listen(std::string_view key, const std::vector<server::Route>& routes) override;
+  void on_listen_closed(std::string_view key) override;
   // An operator's stop and restart of the configured server `name` (its
   // per-session instances too). A stopped server stays stopped until
   // restarted; a restart starts it at once. False: no such server.

@@ -8,6 +8,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -67,7 +68,27 @@ protocol::Expected<std::monostate, ChannelError> HttpChannel::start() {
   return std::monostate{};
 }
 
-bool HttpChannel::send(json::object msg) { return out_->push(std::move(msg)); }
+bool HttpChannel::send(json::object msg) {
+  // A cancelled request's response stream is closed as well: for a Modern
+  // server that is the cancellation, for a Legacy one it frees the stream.
+  if (auto* m = msg.if_contains("method"); m && *m == "notifications/cancelled")
+    if (auto* p = msg.if_contains("params"); p && p->is_object())
+      if (auto* r = p->get_object().if_contains("requestId"); r && r->is_int64())
+        cancel_streams(r->get_int64());
+  return out_->push(std::move(msg));
+}
+
+void HttpChannel::cancel_streams(std::optional<std::int64_t> id) {
+  asio::post(ex_, [self = shared_from_this(), id] {
+    std::vector<std::function<void()>> close;
+    {
+      std::lock_guard lk(self->mu_);
+      for (auto& [i, f] : self->cancel_stream_)
+        if (!id || i == *id) close.push_back(f);
+    }
+    for (auto& f : close) f();
+  });
+}
 
 asio::awaitable<std::optional<Inbound>> HttpChannel::receive() { return inbox_->pop(); }
 
@@ -84,6 +105,7 @@ void HttpChannel::fail(std::string reason) {
   }
   out_->close();
   inbox_->close();
+  cancel_streams(std::nullopt);
 }
 
 void HttpChannel::close() { fail("closed by bastion"); }
@@ -248,6 +270,27 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
     fail_request("write failed: " + wec.message());
     co_return;
   }
+  // Until this coroutine ends, cancelling the request closes its stream.
+  bool cancelled = false;
+  struct Registration {
+    HttpChannel* ch;
+    std::optional<std::int64_t> id;
+    ~Registration() {
+      if (!id) return;
+      std::lock_guard lk(ch->mu_);
+      ch->cancel_stream_.erase(*id);
+    }
+  } registration{this, related};
+  if (related) {
+    std::lock_guard lk(mu_);
+    if (closed_) co_return;  // the channel's end answered it
+    cancel_stream_[*related] = [&stream, &cancelled] {
+      cancelled = true;
+      boost::system::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      stream.socket().close(ignored);
+    };
+  }
   beast::flat_buffer buf;
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(boost::none);
@@ -294,6 +337,7 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
       answered |= deliver_data(e.data, related, is_request ? &id : nullptr);
     };
     co_await read_sse(stream, buf, parser, sse, on_event);
+    if (cancelled) co_return;  // the caller has stopped waiting
     if (is_request && !answered) {
       // The server ended the stream before answering (it may do so at any
       // time and expects the client to resume): resume it where it stopped.

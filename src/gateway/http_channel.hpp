@@ -81,6 +81,13 @@ class HttpChannel : public Channel, public std::enable_shared_from_this<HttpChan
   std::string post_path_;  // legacy: the announced endpoint
   bool standalone_started_ = false;
   bool closed_ = false;
+  // Closes the response stream of our request in flight, by its id: how
+  // Streamable HTTP cancels a request (spec 2026-07-28 cancellation: the
+  // server treats the disconnect as cancellation), and what the channel's end
+  // does to every one of them (a listen's stream would otherwise stay open).
+  // Run on ex_ only (the upstream's strand), which the streams live on.
+  std::map<std::int64_t, std::function<void()>> cancel_stream_;  // under mu_
+  void cancel_streams(std::optional<std::int64_t> id);
   std::string reason_;
 };
 

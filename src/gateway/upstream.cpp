@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "gateway/trace_context.hpp"
+#include "protocol/printable.hpp"
 #include "protocol/version.hpp"
 #include "server/session.hpp"
 
@@ -74,7 +75,8 @@ Upstream::Upstream(asio::any_io_executor ex, UpstreamOptions opts, Events events
       opts_(std::move(opts)),
       events_(std::move(events)),
       factory_(factory ? std::move(factory) : default_channel_factory(opts_)),
-      backoff_(opts_.restart_backoff) {}
+      backoff_(opts_.restart_backoff),
+      listen_backoff_(opts_.restart_backoff) {}
 
 Upstream::~Upstream() { stop("shutdown"); }
 
@@ -312,6 +314,9 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
   }
   if (opts_.ping_interval.count() > 0 || opts_.idle_shutdown.count() > 0)
     asio::co_spawn(strand_, health_loop(client), asio::detached);
+  // A Modern server announces changes only on a listen (spec 2026-07-28
+  // basic/patterns/subscriptions).
+  if (client->modern()) open_listen(client);
   spdlog::info("upstream {}: ready ({} {})", opts_.name,
                client->server_info().contains("name")
                    ? json::serialize(client->server_info().at("name"))
@@ -386,7 +391,8 @@ asio::awaitable<void> Upstream::health_loop(std::shared_ptr<McpClient> c) {
         idle =
             flights_.empty() && std::chrono::steady_clock::now() - last_used_ > opts_.idle_shutdown;
       }
-      if (idle && c->in_flight() == 0) {
+      // The listens Bastion holds open are no client's work.
+      if (idle && c->in_flight() <= open_listens()) {
         spdlog::info("upstream {}: idle, stopping", opts_.name);
         stop("idle");
         {
@@ -422,6 +428,7 @@ void Upstream::on_closed(const std::shared_ptr<McpClient>& c, std::string reason
     catalogue_.clear();
     admitted_.clear();
     withheld_.clear();
+    listens_ = OpenListens{};  // they ended with the channel
     if (stopping_) {
       state_ = UpstreamState::kStopped;
     } else {
@@ -561,20 +568,13 @@ void Upstream::on_notification(json::object msg, std::optional<std::int64_t> rel
     }
     return;
   }
+  if (on_listen_notification(msg, related)) return;
   if (method == "notifications/tools/list_changed" ||
       method == "notifications/prompts/list_changed" ||
       method == "notifications/resources/list_changed") {
-    Kind k = method == "notifications/tools/list_changed"     ? Kind::kTool
-             : method == "notifications/prompts/list_changed" ? Kind::kPrompt
-                                                              : Kind::kResource;
-    auto self = shared_from_this();
-    asio::co_spawn(
-        strand_,
-        [self, k]() -> asio::awaitable<void> {
-          co_await self->refresh(k);
-          if (k == Kind::kResource) co_await self->refresh(Kind::kResourceTemplate);
-        },
-        asio::detached);
+    queue_refresh(method == "notifications/tools/list_changed"     ? Kind::kTool
+                  : method == "notifications/prompts/list_changed" ? Kind::kPrompt
+                                                                   : Kind::kResource);
     return;
   }
   if (method == "notifications/resources/updated" && params) {
@@ -582,6 +582,262 @@ void Upstream::on_notification(json::object msg, std::optional<std::int64_t> rel
       events_.resource_updated(uri->get_string());
     return;
   }
+}
+
+void Upstream::queue_refresh(Kind k) {
+  {
+    std::lock_guard lk(mu_);
+    if (refresh_running_.count(k)) {
+      refresh_again_.insert(k);
+      return;
+    }
+    refresh_running_.insert(k);
+  }
+  asio::co_spawn(
+      strand_,
+      [self = shared_from_this(), k]() -> asio::awaitable<void> {
+        for (;;) {
+          co_await self->refresh(k);
+          if (k == Kind::kResource) co_await self->refresh(Kind::kResourceTemplate);
+          std::lock_guard lk(self->mu_);
+          if (!self->refresh_again_.erase(k)) {
+            self->refresh_running_.erase(k);
+            co_return;
+          }
+        }
+      },
+      asio::detached);
+}
+
+namespace {
+
+constexpr std::size_t kMaxUpdatesPerSecond = 100;  // per upstream instance
+// A listen that lived this long before it ended resets the reopen backoff.
+constexpr std::chrono::seconds kSteadyListen{10};
+
+bool capability_flag(const json::object& caps, std::string_view kind, std::string_view flag) {
+  auto* k = caps.if_contains(kind);
+  if (!k || !k->is_object()) return false;
+  auto* f = k->get_object().if_contains(flag);
+  return f && f->is_bool() && f->get_bool();
+}
+
+}  // namespace
+
+bool Upstream::on_listen_notification(const json::object& msg,
+                                      std::optional<std::int64_t> related) {
+  using Verdict = OpenListens::Verdict;
+  std::shared_ptr<McpClient> c;
+  Verdict v;
+  std::vector<std::int64_t> superseded;
+  std::uint64_t dropped = 0;
+  {
+    std::lock_guard lk(mu_);
+    c = client_;
+    if (!c || !c->modern()) return false;
+    v = listens_.judge(msg, related, watchers_);
+    if (v.kind == Verdict::kOther) return false;
+    if (v.kind == Verdict::kAcknowledged)
+      if (auto g = listens_.generation_of(v.id)) superseded = listens_.older_than(*g);
+    if (v.kind == Verdict::kResourceUpdated) {
+      auto now = std::chrono::steady_clock::now();
+      if (now - updates_window_ >= std::chrono::seconds(1)) {
+        updates_window_ = now;
+        updates_in_window_ = 0;
+      }
+      if (++updates_in_window_ > kMaxUpdatesPerSecond) {
+        v.kind = Verdict::kDrop;
+        v.why = fmt::format("over {} resource updates in a second", kMaxUpdatesPerSecond);
+      }
+    }
+    if (v.kind == Verdict::kDrop) dropped = ++dropped_listen_;
+  }
+  switch (v.kind) {
+    case Verdict::kDrop: {
+      // Logged at 1, 2, 4, 8, ...: a flood cannot flood the log.
+      bool log = (dropped & (dropped - 1)) == 0;
+      if (log)
+        spdlog::warn("upstream {}: {} not relayed: {} ({} refused so far)", opts_.name,
+                     protocol::printable(msg.at("method").get_string()), v.why, dropped);
+      return true;
+    }
+    case Verdict::kAcknowledged:
+      spdlog::debug("upstream {}: subscriptions/listen {} acknowledged", opts_.name, v.id);
+      for (auto id : superseded) c->cancel(id, "superseded by a listen for the current URIs");
+      return true;
+    case Verdict::kListChanged:
+      queue_refresh(v.list);
+      return true;
+    case Verdict::kResourceUpdated:
+      if (events_.resource_updated) events_.resource_updated(v.uri);
+      return true;
+    case Verdict::kOther:
+      break;
+  }
+  return false;
+}
+
+void Upstream::open_listen(const std::shared_ptr<McpClient>& c) {
+  std::uint64_t gen;
+  {
+    std::lock_guard lk(mu_);
+    gen = ++listen_gen_;
+  }
+  asio::co_spawn(
+      strand_, [self = shared_from_this(), c, gen] { return self->run_listen(c, gen); },
+      asio::detached);
+}
+
+asio::awaitable<void> Upstream::run_listen(std::shared_ptr<McpClient> c, std::uint64_t gen) {
+  const bool subscribe = capability_flag(c->server_capabilities(), "resources", "subscribe");
+  std::vector<std::string> uris;
+  if (subscribe) {
+    std::lock_guard lk(mu_);
+    uris = watchers_.uris();
+  }
+  json::object params = listen_params(uris, subscribe);
+  const auto began = std::chrono::steady_clock::now();
+  const auto ack_timeout = std::min(opts_.init_timeout, std::chrono::milliseconds(10000));
+  std::int64_t id = 0;
+  auto self = shared_from_this();
+  // Open as long as the server keeps it: a day, then it is simply reopened.
+  Outcome o = co_await c->request(
+      "subscriptions/listen", std::move(params), std::chrono::hours(24), [&](std::int64_t i) {
+        id = i;
+        {
+          std::lock_guard lk(mu_);
+          listens_.opened(i, gen, uris);
+        }
+        // A server that never acknowledges holds no listen of ours open.
+        asio::co_spawn(
+            strand_,
+            [self, c, i, ack_timeout]() -> asio::awaitable<void> {
+              asio::steady_timer t(self->strand_, ack_timeout);
+              co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+              bool stale;
+              {
+                std::lock_guard lk(self->mu_);
+                stale = self->client_ == c && self->listens_.is_open(i) &&
+                        !self->listens_.acknowledged(i);
+              }
+              if (!stale) co_return;
+              spdlog::warn(
+                  "upstream {}: subscriptions/listen not acknowledged within {} ms: "
+                  "cancelled",
+                  self->opts_.name, ack_timeout.count());
+              c->cancel(i, "not acknowledged");
+            },
+            asio::detached);
+      });
+  bool acked = false, current;
+  {
+    std::lock_guard lk(mu_);
+    current = client_ == c && !stopping_;
+    if (current) {
+      acked = listens_.acknowledged(id);
+      listens_.closed(id);
+    }
+    current = current && gen == listen_gen_;
+  }
+  // Superseded, or the server is gone: a new start opens its own.
+  if (!current || !c->alive()) co_return;
+  std::chrono::milliseconds wait;
+  {
+    std::lock_guard lk(mu_);
+    if (acked && std::chrono::steady_clock::now() - began >= kSteadyListen)
+      listen_backoff_ = opts_.restart_backoff;
+    wait = listen_backoff_;
+    listen_backoff_ = std::min(listen_backoff_ * 2, opts_.restart_backoff_max);
+  }
+  spdlog::info("upstream {}: subscriptions/listen ended ({}): reopened in {} ms", opts_.name,
+               o.ok() ? std::string("by the server") : o.error().message, wait.count());
+  asio::steady_timer t(strand_, wait);
+  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  {
+    std::lock_guard lk(mu_);
+    if (gen != listen_gen_ || client_ != c || stopping_) co_return;
+  }
+  if (c->alive()) open_listen(c);
+}
+
+void Upstream::watchers_changed() {
+  std::shared_ptr<McpClient> c;
+  {
+    std::lock_guard lk(mu_);
+    // Not running: the start opens a listen with the URIs watched by then.
+    if (reopen_scheduled_ || !client_ || !client_->modern() || state_ != UpstreamState::kReady)
+      return;
+    reopen_scheduled_ = true;
+    c = client_;
+  }
+  asio::co_spawn(
+      strand_,
+      [self = shared_from_this(), c]() -> asio::awaitable<void> {
+        // Subscriptions in a row reopen once.
+        asio::steady_timer t(self->strand_, std::chrono::milliseconds(20));
+        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        {
+          std::lock_guard lk(self->mu_);
+          self->reopen_scheduled_ = false;
+          if (self->client_ != c || self->stopping_) co_return;
+        }
+        if (c->alive()) self->open_listen(c);
+      },
+      asio::detached);
+}
+
+std::optional<RpcError> Upstream::watch(const std::string& who, const std::string& uri) {
+  Watchers::Added a;
+  {
+    std::lock_guard lk(mu_);
+    a = watchers_.watch(who, uri);
+  }
+  if (a == Watchers::Added::kTooMany)
+    return RpcError{protocol::kResourceExhausted,
+                    fmt::format("server '{}': too many resource subscriptions (at most {} URIs "
+                                "in all and {} per client)",
+                                opts_.name, WatchLimits{}.max_uris, WatchLimits{}.max_per_watcher)};
+  if (a == Watchers::Added::kAdded) watchers_changed();
+  return std::nullopt;
+}
+
+void Upstream::unwatch(const std::string& who, const std::string& uri) {
+  bool shrank;
+  {
+    std::lock_guard lk(mu_);
+    shrank = watchers_.unwatch(who, uri);
+  }
+  if (shrank) watchers_changed();
+}
+
+void Upstream::forget(const std::string& who) {
+  bool shrank;
+  {
+    std::lock_guard lk(mu_);
+    shrank = watchers_.forget(who);
+  }
+  if (shrank) watchers_changed();
+}
+
+void Upstream::adopt_watchers(Upstream& old) {
+  if (&old == this) return;
+  std::scoped_lock lk(mu_, old.mu_);
+  watchers_ = old.watchers_;
+}
+
+bool Upstream::modern_only() const {
+  std::lock_guard lk(mu_);
+  return client_ && client_->modern();
+}
+
+bool Upstream::supports_subscribe() const {
+  std::lock_guard lk(mu_);
+  return client_ && capability_flag(client_->server_capabilities(), "resources", "subscribe");
+}
+
+std::size_t Upstream::open_listens() const {
+  std::lock_guard lk(mu_);
+  return listens_.size();
 }
 
 void Upstream::unattributed(std::string_view what, std::size_t sessions) {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "gateway/channel_factory.hpp"
 #include "gateway/era_wire.hpp"
 #include "gateway/input_sink.hpp"
+#include "gateway/listen.hpp"
 #include "gateway/mcp_client.hpp"
 #include "gateway/pin_store.hpp"
 #include "gateway/relay.hpp"
@@ -151,6 +153,24 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   // (notifications/roots/list_changed).
   void notify_server(std::string_view method);
 
+  // Resource updates of `uri` (as the server names it) wanted by `who` (a
+  // Legacy session's resources/subscribe: "session:<id>"; a Modern client's
+  // listen to Bastion: "listen:<n>"). A Modern-only server hears the union in
+  // the subscriptions/listen Bastion holds open to it, reopened when the
+  // union changes; its updates for other URIs are dropped. An error when a
+  // bound (WatchLimits) is reached.
+  std::optional<protocol::RpcError> watch(const std::string& who, const std::string& uri);
+  void unwatch(const std::string& who, const std::string& uri);
+  void forget(const std::string& who);
+  // What clients watch on `old` (the instance a reload replaces) is watched here.
+  void adopt_watchers(Upstream& old);
+  // True while the running instance is a Modern-only server.
+  bool modern_only() const;
+  // Whether the running server announces resources.subscribe.
+  bool supports_subscribe() const;
+  // The listens Bastion holds open to the running instance (acknowledged or not).
+  std::size_t open_listens() const;
+
  private:
   struct Flight {
     std::shared_ptr<server::RequestContext> ctx;
@@ -191,6 +211,19 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   };
   Attribution attribute(std::optional<std::int64_t> related) const;
   void unattributed(std::string_view what, std::size_t sessions);
+  // subscriptions/listen toward a Modern-only server (listen.hpp): one
+  // coroutine per listen; a newer generation, once acknowledged, cancels the
+  // older ones (make before break), and a listen that ends is reopened
+  // after a backoff that doubles unless it had lived a while.
+  void open_listen(const std::shared_ptr<McpClient>& c);
+  boost::asio::awaitable<void> run_listen(std::shared_ptr<McpClient> c, std::uint64_t generation);
+  void watchers_changed();
+  // Handles what the judge says of a Modern server's notification; false
+  // when it is no subscription notification.
+  bool on_listen_notification(const boost::json::object& msg, std::optional<std::int64_t> related);
+  // One catalogue refresh per kind runs or waits at a time: a flood of
+  // list_changed costs one listing per listing time, not one per message.
+  void queue_refresh(server::Kind k);
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   UpstreamOptions opts_;
@@ -218,6 +251,16 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   std::uint64_t next_token_ = 1;
   bool stopping_ = false;
   bool warned_unattributed_ = false;  // the first such message is a warning, the rest debug
+  Watchers watchers_;
+  OpenListens listens_;
+  std::uint64_t listen_gen_ = 0;
+  bool reopen_scheduled_ = false;
+  std::chrono::milliseconds listen_backoff_;
+  std::set<server::Kind> refresh_running_, refresh_again_;
+  // Resource updates relayed in the current second (a flood is cut here).
+  std::chrono::steady_clock::time_point updates_window_{};
+  std::size_t updates_in_window_ = 0;
+  std::uint64_t dropped_listen_ = 0;  // notifications refused, logged at powers of two
 };
 
 }  // namespace bastion::gateway

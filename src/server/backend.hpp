@@ -62,6 +62,9 @@ class BackendListener {
  public:
   virtual ~BackendListener() = default;
   virtual void list_changed(Kind kind) = 0;
+  // A list changed by what `to.server` serves: only the sessions (and
+  // Modern listens) allowed to use that server hear it.
+  virtual void list_changed(Kind kind, const Audience& /*to*/) { list_changed(kind); }
   // notifications/resources/updated for the sessions of `to` subscribed to `uri`.
   virtual void resource_updated(const Audience& to, std::string_view uri) = 0;
   // A notification tied to no request (e.g. an upstream's log line sent
@@ -130,6 +133,11 @@ class Backend {
   virtual void on_client_notification(std::string_view /*session_id*/,
                                       const boost::json::object& /*msg*/) {}
   virtual void on_session_closed(std::string_view /*session_id*/) {}
+  // A Modern client's subscriptions/listen asks for updates of resources
+  // this backend serves (`routes`: one per URI, resolved), under `key` until
+  // on_listen_closed(key). The gateway asks its upstreams for them.
+  virtual void on_listen(std::string_view /*key*/, const std::vector<Route>& /*routes*/) {}
+  virtual void on_listen_closed(std::string_view /*key*/) {}
 
   void set_listener(BackendListener* l) { listener_ = l; }
 

@@ -601,9 +601,12 @@ asio::awaitable<Outcome> Engine::listen(RequestContext& ctx, const json::object&
   agreed.prompts &= has("prompts", "listChanged");
   agreed.resources &= has("resources", "listChanged");
   if (!has("resources", "subscribe")) agreed.uris.clear();
+  std::map<Backend*, std::vector<Route>> watched;  // what each backend must ask its source for
   std::erase_if(agreed.uris, [&](const std::string& uri) {
     std::optional<Route> r = resolve(Kind::kResource, uri);
-    return !r || !visible(ctx.caller(), r->server, Kind::kResource, r->name);
+    if (!r || !visible(ctx.caller(), r->server, Kind::kResource, r->name)) return true;
+    if (r->backend) watched[r->backend].push_back(*r);
+    return false;
   });
   // The place is taken before anything is sent, so a refusal is a plain
   // error answer; notifications wait for the acknowledgment (spec: it is
@@ -623,6 +626,8 @@ asio::awaitable<Outcome> Engine::listen(RequestContext& ctx, const json::object&
   if (!handle)
     co_return RpcError{protocol::kResourceExhausted,
                        "Too many open subscriptions: close one before opening another"};
+  const std::string watch_key = std::to_string(*handle);
+  for (auto& [b, routes] : watched) b->on_listen(watch_key, routes);
   ctx.notify(protocol::make_notification(
       "notifications/subscriptions/acknowledged",
       json::object{{"_meta", json::object{{protocol::meta_key::kSubscriptionId, sub_id}}},
@@ -635,6 +640,7 @@ asio::awaitable<Outcome> Engine::listen(RequestContext& ctx, const json::object&
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
   }
   subscriptions_.remove(*handle);
+  for (auto& [b, routes] : watched) b->on_listen_closed(watch_key);
   co_return json::object{{"_meta", json::object{{protocol::meta_key::kSubscriptionId, sub_id}}}};
 }
 
@@ -713,6 +719,17 @@ void Engine::list_changed(Kind kind) {
                        : kind == Kind::kPrompt ? "notifications/prompts/list_changed"
                                                : "notifications/resources/list_changed";
   for (auto& s : snapshot_sessions()) s->notify(protocol::make_notification(method, {}));
+}
+
+void Engine::list_changed(Kind kind, const Audience& to) {
+  if (to.session.empty())
+    subscriptions_.list_changed(kind, [&](const protocol::Principal& p) {
+      return !server_authorizer_ || server_authorizer_(p, to.server);
+    });
+  const char* method = kind == Kind::kTool     ? "notifications/tools/list_changed"
+                       : kind == Kind::kPrompt ? "notifications/prompts/list_changed"
+                                               : "notifications/resources/list_changed";
+  for (auto& s : audience(to)) s->notify(protocol::make_notification(method, {}));
 }
 
 std::vector<std::shared_ptr<Session>> Engine::audience(const Audience& to) const {

@@ -133,6 +133,7 @@ class Engine : public BackendListener {
 
   // BackendListener.
   void list_changed(Kind kind) override;
+  void list_changed(Kind kind, const Audience& to) override;
   void resource_updated(const Audience& to, std::string_view uri) override;
   void notify(const Audience& to, boost::json::object notification) override;
 

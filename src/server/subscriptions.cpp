@@ -98,7 +98,8 @@ void Subscriptions::deliver(const Listener& l, json::object notification) {
   ctx->notify(std::move(notification));
 }
 
-void Subscriptions::list_changed(Kind kind) {
+void Subscriptions::list_changed(Kind kind,
+                                 const std::function<bool(const protocol::Principal&)>& may_hear) {
   const char* method = kind == Kind::kTool     ? "notifications/tools/list_changed"
                        : kind == Kind::kPrompt ? "notifications/prompts/list_changed"
                                                : "notifications/resources/list_changed";
@@ -112,7 +113,13 @@ void Subscriptions::list_changed(Kind kind) {
       if (wants) to.push_back(l);
     }
   }
-  for (auto& l : to) deliver(l, protocol::make_notification(method, {}));
+  for (auto& l : to) {
+    if (may_hear) {
+      auto ctx = l.ctx.lock();
+      if (!ctx || !may_hear(ctx->caller())) continue;
+    }
+    deliver(l, protocol::make_notification(method, {}));
+  }
 }
 
 void Subscriptions::resource_updated(

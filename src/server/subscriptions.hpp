@@ -71,7 +71,8 @@ class Subscriptions {
 
   // Delivers a change to the listens that asked for it. `may_hear` decides
   // per caller for messages tied to one server (nullptr: everyone).
-  void list_changed(Kind kind);
+  void list_changed(Kind kind,
+                    const std::function<bool(const protocol::Principal&)>& may_hear = nullptr);
   void resource_updated(std::string_view uri,
                         const std::function<bool(const protocol::Principal&)>& may_hear);
   // Ends every listen gracefully (each answers its request): shutdown.

@@ -213,6 +213,12 @@ void add_modern_fixtures(server::BuiltinBackend& b) {
         self->announce_list_changed(server::Kind::kPrompt);
         return text_result("Mutation triggered");
       });
+  add(b, "test_trigger_resource_update",
+      "Announces that test://watched-resource changed (to its subscribers)",
+      [self](RequestContext&) -> Outcome {
+        self->resource_changed("test://watched-resource");
+        return text_result("Update triggered");
+      });
 
   b.add_context_prompt(
       json::object{{"name", "test_input_required_result_prompt"},
