@@ -123,6 +123,9 @@ bool allows_input_required(std::string_view m) {
 std::string_view mcp_name_field(std::string_view m) {
   if (m == "tools/call" || m == "prompts/get") return "name";
   if (m == "resources/read") return "uri";
+  // SEP-2663: tasks/* carry the task id in Mcp-Name, so intermediaries can
+  // route a task's requests to the instance holding it.
+  if (m == "tasks/get" || m == "tasks/update" || m == "tasks/cancel") return "taskId";
   return {};
 }
 

@@ -85,7 +85,7 @@ bool removed_in_modern(std::string_view method);
 bool is_cacheable(std::string_view method);
 // Methods that may answer with an InputRequiredResult (spec MRTR).
 bool allows_input_required(std::string_view method);
-// The Mcp-Name source field of a method ("name", "uri"), or "" when it has none.
+// The Mcp-Name source field of a method ("name", "uri", "taskId"), or "" when it has none.
 std::string_view mcp_name_field(std::string_view method);
 
 // The client capability an input request needs ("sampling", "elicitation",

@@ -6,6 +6,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -82,6 +83,15 @@ struct Listed {
 
 using Settled = protocol::Expected<Route, protocol::RpcError>;
 
+// A backend's answer to tasks/get, tasks/update or tasks/cancel (server/tasks.hpp)
+// for one of the tasks it created, with who really runs the task: the filter
+// chain sees a finished task's result as the call's own.
+struct TaskReply {
+  protocol::Outcome out;
+  std::string server;
+  std::string tool;  // the tool at `server`
+};
+
 // Thread-safety: every method may be called concurrently from many sessions.
 class Backend {
  public:
@@ -126,6 +136,16 @@ class Backend {
   // non-blocking; none by default.
   virtual std::vector<protocol::ParamHeader> param_headers(const Route& /*route*/) const {
     return {};
+  }
+
+  // The tasks extension: tasks/get, tasks/update or tasks/cancel (`params`
+  // as the client sent them, its taskId a string) for a task this backend
+  // created for the caller of `ctx`; nullopt when it is not one of them (an
+  // id it never issued, or another caller's: the client cannot tell which).
+  virtual boost::asio::awaitable<std::optional<TaskReply>> task_request(
+      std::string_view /*method*/, const boost::json::object& /*params*/,
+      RequestContext& /*ctx*/) {
+    co_return std::nullopt;
   }
 
   // Client-side notifications the backend may care about

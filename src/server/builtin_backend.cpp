@@ -220,4 +220,18 @@ asio::awaitable<Outcome> BuiltinBackend::call(const Route& route, std::string_vi
   co_return protocol::method_not_found(method);
 }
 
+asio::awaitable<std::optional<TaskReply>> BuiltinBackend::task_request(std::string_view method,
+                                                                      const json::object& params,
+                                                                      RequestContext& ctx) {
+  if (!tasks_) co_return std::nullopt;
+  const std::string owner = task_owner(ctx.caller());
+  std::shared_ptr<Task> t;
+  if (auto* id = params.if_contains("taskId"); id && id->is_string())
+    t = tasks_->find(owner, id->get_string());
+  if (!t) co_return std::nullopt;
+  std::optional<Outcome> out = tasks_->handle(owner, method, params);
+  if (!out) co_return std::nullopt;
+  co_return TaskReply{std::move(*out), name_, t->tool()};
+}
+
 }  // namespace bastion::server

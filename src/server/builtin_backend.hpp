@@ -11,6 +11,7 @@
 
 #include "server/backend.hpp"
 #include "server/builtin_tool.hpp"
+#include "server/tasks.hpp"
 
 namespace bastion::server {
 
@@ -39,6 +40,10 @@ class BuiltinBackend : public Backend {
   void add_template(boost::json::object definition, ReadHandler h, CompleteHandler c = {});
   void add_prompt(boost::json::object definition, PromptHandler h, CompleteHandler c = {});
   void add_context_prompt(boost::json::object definition, ContextPromptHandler h);
+  // The tasks its tools create (server/tasks.hpp): set once, before serving;
+  // the extension is advertised and tasks/* requests are answered from it.
+  void set_tasks(std::shared_ptr<TaskTable> t) { tasks_ = std::move(t); }
+  const std::shared_ptr<TaskTable>& tasks() const { return tasks_; }
   // Advertise resources.subscribe; subscriptions are tracked by sessions.
   void set_subscribable(bool v) { subscribable_ = v; }
   // Tell clients that a list changed (the testkit's triggers).
@@ -58,6 +63,9 @@ class BuiltinBackend : public Backend {
   boost::asio::awaitable<protocol::Outcome> call(const Route& route, std::string_view method,
                                                  boost::json::object params,
                                                  RequestContext& ctx) override;
+  boost::asio::awaitable<std::optional<TaskReply>> task_request(std::string_view method,
+                                                                const boost::json::object& params,
+                                                                RequestContext& ctx) override;
 
  private:
   struct Template {
@@ -78,6 +86,7 @@ class BuiltinBackend : public Backend {
 
   std::string name_;
   bool subscribable_ = false;
+  std::shared_ptr<TaskTable> tasks_;
   std::vector<boost::json::object> tool_defs_;
   std::map<std::string, ToolHandler, std::less<>> tools_;
   // Tools with x-mcp-header annotations: which (protocol::param_headers()).

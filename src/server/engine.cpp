@@ -233,7 +233,15 @@ json::object Engine::capabilities() const {
 json::object Engine::discover() const {
   json::array versions;
   for (auto v : protocol::kAllVersions) versions.emplace_back(v);
-  json::object r{{"supportedVersions", std::move(versions)}, {"capabilities", capabilities()}};
+  json::object caps = capabilities();
+  // The tasks extension is a Modern one (SEP-2663: not defined for
+  // 2025-11-25), so only server/discover names it. The engine routes tasks/*
+  // to whichever backend created the task; a server that never creates one
+  // is still compliant.
+  json::value& ext = caps["extensions"];
+  if (!ext.is_object()) ext = json::object{};
+  ext.get_object()[kTasksExtension] = json::object{};
+  json::object r{{"supportedVersions", std::move(versions)}, {"capabilities", std::move(caps)}};
   if (!opts_.instructions.empty()) r["instructions"] = opts_.instructions;
   return r;
 }
@@ -400,15 +408,42 @@ asio::awaitable<Outcome> Engine::route(Kind kind, std::string key, const std::st
   co_return out;
 }
 
+namespace {
+
+// A CreateTaskResult only answers a tools/call of a client that declared the
+// tasks extension on that very request (SEP-2663: "MUST NOT return
+// CreateTaskResult to a client that did not include the extension
+// capability"), and must carry a task id. Whatever a backend (an upstream
+// behind the gateway) says, anything else never reaches the client.
+void check_task_result(const RequestContext& ctx, const std::string& method, Outcome& out) {
+  if (!out.ok() || protocol::result_type(out.result()) != "task") return;
+  const bool asked = ctx.modern() && method == "tools/call" && declares_tasks(ctx.client_capabilities());
+  auto* id = out.result().if_contains("taskId");
+  if (!asked) {
+    spdlog::info("a task was returned for {} to a client that did not ask for tasks: refused",
+                 method);
+    out = protocol::internal_error("The server answered " + method +
+                                   " with a task, which this client did not ask for");
+  } else if (!id || !id->is_string() || id->get_string().empty()) {
+    out = protocol::internal_error("The server answered " + method + " with a task without id");
+  }
+}
+
+}  // namespace
+
 asio::awaitable<Outcome> Engine::dispatch(Session& s, RequestContext& ctx,
                                           const std::string& method, json::object params) {
   if (ctx.modern()) co_return co_await dispatch_modern(s, ctx, method, std::move(params));
-  if (!protocol::allows_input_required(method))
-    co_return co_await dispatch_common(s, ctx, method, std::move(params));
+  if (!protocol::allows_input_required(method)) {
+    Outcome out = co_await dispatch_common(s, ctx, method, std::move(params));
+    check_task_result(ctx, method, out);
+    co_return out;
+  }
   json::object original = params;
   Outcome out = co_await dispatch_common(s, ctx, method, std::move(params));
   if (out.ok() && protocol::result_type(out.result()) == "input_required")
-    co_return co_await fulfil_for_legacy(s, ctx, method, original, std::move(out));
+    out = co_await fulfil_for_legacy(s, ctx, method, original, std::move(out));
+  check_task_result(ctx, method, out);
   co_return out;
 }
 
@@ -463,10 +498,13 @@ asio::awaitable<Outcome> Engine::dispatch_modern(Session& s, RequestContext& ctx
     out = discover();
   else if (method == "subscriptions/listen")
     out = co_await listen(ctx, params);
+  else if (is_task_method(method))
+    out = co_await task_request(ctx, method, std::move(params));
   else if (protocol::allows_input_required(method))
     out = co_await round_trip(s, ctx, method, std::move(params));
   else
     out = co_await dispatch_common(s, ctx, method, std::move(params));
+  check_task_result(ctx, method, out);
   if (out.ok() && protocol::result_type(out.result()) == "input_required" &&
       !protocol::allows_input_required(method))
     out = protocol::internal_error(method + " cannot answer input_required");
@@ -582,6 +620,44 @@ asio::awaitable<Outcome> Engine::fulfil_for_legacy(Session& s, RequestContext& c
     co_return protocol::internal_error("the request still needs input after " +
                                        std::to_string(opts_.max_input_rounds) + " rounds");
   co_return out;
+}
+
+asio::awaitable<Outcome> Engine::task_request(RequestContext& ctx, const std::string& method,
+                                              json::object params) {
+  // SEP-2663 error handling: a client that did not declare the extension on
+  // this request gets -32021, whether or not the task exists.
+  if (!declares_tasks(ctx.client_capabilities())) co_return tasks_extension_required();
+  auto* id = params.if_contains("taskId");
+  if (!id || !id->is_string() || id->get_string().empty())
+    co_return protocol::invalid_params("Invalid params: taskId must be a non-empty string");
+  if (id->get_string().size() > 4096) co_return task_not_found();
+  if (method == "tasks/update")
+    if (auto* r = params.if_contains("inputResponses"); !r || !r->is_object())
+      co_return protocol::invalid_params("Invalid params: inputResponses must be an object");
+  // Local backends first, as for every other request. No structured
+  // bindings across co_await (GCC 12).
+  for (std::size_t i = 0; i < backends_.size(); ++i) {
+    std::optional<TaskReply> reply = co_await backends_[i]->task_request(method, params, ctx);
+    if (!reply) continue;
+    if (!reply->out.ok()) co_return std::move(reply->out);
+    json::object& r = reply->out.result();
+    if (method != "tasks/get") co_return json::object{};  // an acknowledgment, nothing else
+    // A finished task's result is the call's result: the response filters
+    // (PII, audit) see it as they saw the call's own.
+    auto* inner = r.if_contains("result");
+    if (inner && inner->is_object() && !filters_.empty()) {
+      const std::string rid = json::serialize(ctx.request_id());
+      CallContext cc{ctx.caller(), ctx.session_id(), rid, method, reply->server, reply->tool};
+      Verdict back = filters_.run_response(inner->get_object(), cc);
+      if (!back.ok()) {
+        filters_.run_error(*back.error, cc);
+        co_return std::move(*back.error);
+      }
+    }
+    r.erase("resultType");  // the engine's decoration says "complete"
+    co_return std::move(reply->out);
+  }
+  co_return task_not_found();
 }
 
 asio::awaitable<Outcome> Engine::listen(RequestContext& ctx, const json::object& params) {

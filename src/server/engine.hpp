@@ -28,6 +28,7 @@
 #include "server/backlog.hpp"
 #include "server/filter.hpp"
 #include "server/subscriptions.hpp"
+#include "server/tasks.hpp"
 
 namespace bastion::server {
 
@@ -155,6 +156,10 @@ class Engine : public BackendListener {
                                                               const std::string& method,
                                                               const boost::json::object& params,
                                                               protocol::Outcome out);
+  // tasks/get, tasks/update, tasks/cancel: to the backend that created the task.
+  boost::asio::awaitable<protocol::Outcome> task_request(RequestContext& ctx,
+                                                         const std::string& method,
+                                                         boost::json::object params);
   boost::asio::awaitable<protocol::Outcome> listen(RequestContext& ctx,
                                                    const boost::json::object& params);
   boost::asio::awaitable<protocol::Outcome> list(Kind kind, RequestContext& ctx,

@@ -551,6 +551,7 @@ std::shared_ptr<server::BuiltinBackend> make_testkit() {
   add_resources(*b);
   add_prompts(*b);
   add_modern_fixtures(*b);
+  add_task_fixtures(*b);
   return b;
 }
 

@@ -13,6 +13,8 @@ namespace bastion::tools {
 std::shared_ptr<server::BuiltinBackend> make_testkit();
 // The 2026-07-28 fixtures (testkit_modern.cpp), part of make_testkit().
 void add_modern_fixtures(server::BuiltinBackend& b);
+// The tasks extension's fixtures (testkit_tasks.cpp), part of make_testkit().
+void add_task_fixtures(server::BuiltinBackend& b);
 
 // Fixture payloads, shared with tests.
 extern const char* const kTestPngBase64;

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServe } from './lib/bastion.mjs';
-import { assertAllPassed, assertRequirementsPassed, runConformance } from './lib/conformance.mjs';
+import { TASKS_SCENARIOS, assertAllPassed, assertRequirementsPassed, runConformance } from './lib/conformance.mjs';
 
 test('conformance suite passes every check against bastion serve --testkit', async () => {
   const srv = await startServe(['--testkit']);
@@ -22,8 +22,8 @@ test('conformance 0.2.0-alpha.12: --requirements 2026-07-28 (Modern, stateless)'
   try {
     const figures = assertRequirementsPassed(await runConformance(srv.url, { requirements: '2026-07-28' }), {
       minScored: 37,
-      alsoPassing: ['http-header-validation', 'tasks-status-notifications', 'json-schema-2020-12',
-        'http-custom-header-server-validation'],
+      alsoPassing: ['http-header-validation', 'json-schema-2020-12', 'http-custom-header-server-validation',
+        ...TASKS_SCENARIOS],
       // Not "not testable": the testkit's test_param_headers is exercised.
       minPassed: { 'http-custom-header-server-validation': 10 },
     });

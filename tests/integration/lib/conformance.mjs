@@ -42,6 +42,15 @@ export function assertAllPassed({ code, out }) {
   assert.equal(code, 0, out);
 }
 
+// The tasks extension's scenarios (SEP-2663; not scored, run for visibility
+// under 2026-07-28). tasks-status-notifications is a placeholder the suite
+// skips (0 checks); the other nine exercise Bastion's tasks.
+export const TASKS_SCENARIOS = [
+  'tasks-lifecycle', 'tasks-capability-negotiation', 'tasks-wire-fields', 'tasks-request-state-removal',
+  'tasks-mrtr-input', 'tasks-request-headers', 'tasks-dispatch-and-envelope', 'tasks-status-notifications',
+  'tasks-required-task-error', 'tasks-mrtr-composition',
+];
+
 // The verdict of a `--requirements` run: every scored scenario passed (the
 // "Not scored" ones are listed apart by the suite), at least `minScored` of
 // them ran, and each of `alsoPassing` (not scored, but passing today) still

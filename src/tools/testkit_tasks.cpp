@@ -1,0 +1,286 @@
+// The testkit's fixtures for the tasks extension (SEP-2663; the conformance
+// suite's `tasks-*` scenarios call them by name): tools that may, or must,
+// run as a task when the request declares io.modelcontextprotocol/tasks.
+// Each task's work runs in a coroutine of its own, detached from the request
+// that created it; it checks for cancellation (tasks/cancel, expiry) every
+// tick, so a cancelled task settles to "cancelled" within one.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "server/tasks.hpp"
+#include "tools/testkit.hpp"
+
+namespace bastion::tools {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using protocol::Outcome;
+using server::RequestContext;
+using server::Task;
+using server::TaskTable;
+
+namespace {
+
+constexpr std::chrono::milliseconds kTick{25};
+// The longest a slow_compute may sleep (the suite asks for up to 60 s).
+constexpr double kMaxSeconds = 600;
+
+json::object text_result(std::string t, bool is_error = false) {
+  json::object r{{"content", json::array{json::object{{"type", "text"}, {"text", std::move(t)}}}}};
+  if (is_error) r["isError"] = true;
+  return r;
+}
+
+json::object tool(std::string_view name, std::string_view description, json::object properties,
+                  json::array required = {}) {
+  json::object schema{{"type", "object"}, {"properties", std::move(properties)}};
+  if (!required.empty()) schema["required"] = std::move(required);
+  return {{"name", name}, {"description", description}, {"inputSchema", std::move(schema)}};
+}
+
+json::object prop(std::string_view type, std::string_view description) {
+  return {{"type", type}, {"description", description}};
+}
+
+json::object elicit(std::string message, std::string_view field, std::string_view type) {
+  json::object props;
+  props[field] = json::object{{"type", type}};
+  json::object schema{{"type", "object"}, {"properties", std::move(props)}};
+  schema["required"] = json::array{json::string(field)};
+  json::object params{{"mode", "form"},
+                      {"message", std::move(message)},
+                      {"requestedSchema", std::move(schema)}};
+  return {{"method", "elicitation/create"}, {"params", std::move(params)}};
+}
+
+// test_tool_with_task's first round.
+json::object ask_user_name() {
+  json::object requests{{"user_name", elicit("What is your name?", "name", "string")}};
+  return {{"resultType", "input_required"}, {"inputRequests", std::move(requests)}};
+}
+
+// content.<field> of an accepted elicitation, as text ("" otherwise).
+std::string elicited(const json::object& a, std::string_view field) {
+  auto* act = a.if_contains("action");
+  if (!act || !act->is_string() || act->get_string() != "accept") return "";
+  auto* c = a.if_contains("content");
+  if (!c || !c->is_object()) return "";
+  auto* v = c->get_object().if_contains(field);
+  if (!v) return "";
+  return v->is_string() ? std::string(v->get_string()) : json::serialize(*v);
+}
+
+double seconds_arg(const json::object& args) {
+  auto* v = args.if_contains("seconds");
+  double s = 0;
+  if (v && v->is_int64()) s = static_cast<double>(v->get_int64());
+  if (v && v->is_uint64()) s = static_cast<double>(v->get_uint64());
+  if (v && v->is_double()) s = v->get_double();
+  return std::clamp(s, 0.0, kMaxSeconds);
+}
+
+std::string str_arg(const json::object& args, std::string_view k, std::string def) {
+  if (auto* v = args.if_contains(k); v && v->is_string()) return std::string(v->get_string());
+  return def;
+}
+
+// Waits `d` in ticks; false (and the task cancelled) when a cancellation
+// came first.
+asio::awaitable<bool> work_for(std::shared_ptr<Task> t, std::chrono::milliseconds d) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  const auto until = std::chrono::steady_clock::now() + d;
+  for (;;) {
+    if (t->cancel_requested()) {
+      t->cancel();
+      co_return false;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (now >= until) co_return true;
+    timer.expires_after(std::min<std::chrono::steady_clock::duration>(kTick, until - now));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+// Waits for the client's answer to `key` (through tasks/update); nullopt
+// (and the task cancelled) when a cancellation came first.
+asio::awaitable<std::optional<json::object>> answer_to(std::shared_ptr<Task> t, std::string key) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    if (t->cancel_requested()) {
+      t->cancel();
+      co_return std::nullopt;
+    }
+    std::optional<json::object> a = t->take_answer(key);
+    if (a) co_return a;
+    timer.expires_after(kTick);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+// The works. Each ends the task in exactly one terminal status.
+asio::awaitable<void> compute(std::shared_ptr<Task> t, std::chrono::milliseconds d,
+                              json::object result) {
+  const bool done = co_await work_for(t, d);
+  if (done) t->complete(std::move(result));
+}
+
+asio::awaitable<void> protocol_failure(std::shared_ptr<Task> t) {
+  const std::chrono::milliseconds d(200);
+  const bool done = co_await work_for(t, d);
+  if (done)
+    t->fail(protocol::internal_error("protocol_error_job: the job's worker crashed"));
+}
+
+asio::awaitable<void> confirm(std::shared_ptr<Task> t, std::string filename) {
+  // Named, not temporaries: GCC 12 destroys a temporary of a full-expression
+  // that suspends twice (a double free).
+  const std::string key = "confirm_delete";
+  t->ask(key, elicit(fmt::format("Delete {}?", filename), "confirm", "boolean"));
+  std::optional<json::object> a = co_await answer_to(t, key);
+  if (!a) co_return;
+  const bool yes = elicited(*a, "confirm") == "true";
+  t->complete(text_result(yes ? fmt::format("Deleted {}", filename)
+                              : fmt::format("Kept {}: not confirmed", filename)));
+}
+
+asio::awaitable<void> two_inputs(std::shared_ptr<Task> t) {
+  const std::string k1 = "name", k2 = "confirm";
+  t->ask(k1, elicit("What is your name?", "name", "string"));
+  t->ask(k2, elicit("Shall I proceed?", "confirm", "boolean"));
+  std::optional<json::object> name = co_await answer_to(t, k1);
+  if (!name) co_return;
+  std::optional<json::object> ok = co_await answer_to(t, k2);
+  if (!ok) co_return;
+  t->complete(text_result(fmt::format("multi_input done: name={}, confirm={}",
+                                      elicited(*name, "name"), elicited(*ok, "confirm"))));
+}
+
+// A new task of the caller for `tool`; its work is spawned by the caller
+// (a coroutine called directly in co_spawn: GCC 12 mis-compiles coroutines
+// created through std::function or lambdas that outlive the expression).
+protocol::Expected<std::shared_ptr<Task>, protocol::RpcError> new_task(TaskTable& table,
+                                                                      RequestContext& ctx,
+                                                                      std::string tool) {
+  return table.create(server::task_owner(ctx.caller()), std::move(tool));
+}
+
+bool wants_task(const RequestContext& ctx) {
+  return ctx.modern() && server::declares_tasks(ctx.client_capabilities());
+}
+
+
+}  // namespace
+
+void add_task_fixtures(server::BuiltinBackend& b) {
+  auto table = std::make_shared<TaskTable>();
+  b.set_tasks(table);
+
+  b.add_tool(tool("greet", "Sync only: says hello", json::object{{"name", prop("string", "Who")}}),
+             [](json::object args, RequestContext&) -> asio::awaitable<Outcome> {
+               co_return text_result(fmt::format("Hello, {}!", str_arg(args, "name", "World")));
+             });
+
+  // Optional task support: a task when the client declared the extension,
+  // else the same work inline.
+  b.add_tool(tool("slow_compute", "Task optional: sleeps `seconds`, then answers",
+                  json::object{{"seconds", prop("number", "How long to work (max 600)")},
+                               {"label", prop("string", "Echoed in the result")}}),
+             [table](json::object args, RequestContext& ctx) -> asio::awaitable<Outcome> {
+               const double s = seconds_arg(args);
+               const std::string label = str_arg(args, "label", "");
+               auto d = std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000));
+               json::object result =
+                   text_result(fmt::format("slow_compute {} done after {} s", label, s));
+               if (wants_task(ctx)) {
+                 auto t = new_task(*table, ctx, "slow_compute");
+                 if (!t.ok()) co_return t.error();
+                 std::shared_ptr<Task> task = t.value();
+                 asio::any_io_executor ex = co_await asio::this_coro::executor;
+                 asio::co_spawn(ex, compute(task, d, result), asio::detached);
+                 co_return task->create_result();
+               }
+               asio::steady_timer timer(co_await asio::this_coro::executor, d);
+               co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+               co_return result;
+             });
+
+  // Required task support: -32021 for a client without the extension.
+  b.add_tool(tool("failing_job", "Task required: ends with a tool error", json::object{}),
+             [table](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
+               if (!wants_task(ctx)) co_return server::tasks_extension_required();
+               auto t = new_task(*table, ctx, "failing_job");
+               if (!t.ok()) co_return t.error();
+               std::shared_ptr<Task> task = t.value();
+               json::object result = text_result("failing_job: the job failed", true);
+               asio::any_io_executor ex = co_await asio::this_coro::executor;
+               asio::co_spawn(ex, compute(task, std::chrono::milliseconds(500), result),
+                              asio::detached);
+               co_return task->create_result();
+             });
+
+  b.add_tool(tool("protocol_error_job", "Task required: fails with a JSON-RPC error",
+                  json::object{}),
+             [table](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
+               if (!wants_task(ctx)) co_return server::tasks_extension_required();
+               auto t = new_task(*table, ctx, "protocol_error_job");
+               if (!t.ok()) co_return t.error();
+               std::shared_ptr<Task> task = t.value();
+               asio::any_io_executor ex = co_await asio::this_coro::executor;
+               asio::co_spawn(ex, protocol_failure(task), asio::detached);
+               co_return task->create_result();
+             });
+
+  b.add_tool(tool("confirm_delete", "Task required: asks for a confirmation, then answers",
+                  json::object{{"filename", prop("string", "What to delete (nothing is)")}}),
+             [table](json::object args, RequestContext& ctx) -> asio::awaitable<Outcome> {
+               if (!wants_task(ctx)) co_return server::tasks_extension_required();
+               std::string filename = str_arg(args, "filename", "file.txt");
+               auto t = new_task(*table, ctx, "confirm_delete");
+               if (!t.ok()) co_return t.error();
+               std::shared_ptr<Task> task = t.value();
+               asio::any_io_executor ex = co_await asio::this_coro::executor;
+               asio::co_spawn(ex, confirm(task, filename), asio::detached);
+               co_return task->create_result();
+             });
+
+  b.add_tool(tool("multi_input", "Task required: asks two questions at once", json::object{}),
+             [table](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
+               if (!wants_task(ctx)) co_return server::tasks_extension_required();
+               auto t = new_task(*table, ctx, "multi_input");
+               if (!t.ok()) co_return t.error();
+               std::shared_ptr<Task> task = t.value();
+               asio::any_io_executor ex = co_await asio::this_coro::executor;
+               asio::co_spawn(ex, two_inputs(task), asio::detached);
+               co_return task->create_result();
+             });
+
+  // Multi round-trip first (the name, synchronously), then a task (SEP-2663:
+  // MRTR exchanges are resolved before the CreateTaskResult).
+  b.add_tool(tool("test_tool_with_task", "MRTR then task: asks a name, greets it as a task",
+                  json::object{}),
+             [table](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
+               if (!wants_task(ctx)) co_return server::tasks_extension_required();
+               const json::object* answers = ctx.input_responses();
+               const json::value* a = answers ? answers->if_contains("user_name") : nullptr;
+               if (!a || !a->is_object())
+                 co_return ask_user_name();
+               json::object result =
+                   text_result(fmt::format("Hello, {}!", elicited(a->get_object(), "name")));
+               auto t = new_task(*table, ctx, "test_tool_with_task");
+               if (!t.ok()) co_return t.error();
+               std::shared_ptr<Task> task = t.value();
+               asio::any_io_executor ex = co_await asio::this_coro::executor;
+               asio::co_spawn(ex, compute(task, std::chrono::milliseconds(300), result),
+                              asio::detached);
+               co_return task->create_result();
+             });
+}
+
+}  // namespace bastion::tools
