@@ -355,6 +355,12 @@ void App::attach_gateway() {
   // Tool definitions are pinned beside the other shared state; check-config
   // writes nothing.
   if (!opts_.check_only) go.pins_dir = std::filesystem::path(opts_.data_dir) / "pins";
+  // Task ids of upstreams' tasks are sealed with the requestState key (bound
+  // differently, so neither opens as the other): every replica sharing the
+  // data directory serves a task's next poll. A task can be followed for a day.
+  if (!opts_.check_only)
+    go.task_ids = protocol::StateSealer::from_key_file(
+        std::filesystem::path(opts_.data_dir) / "mcp" / "request_state.key", std::chrono::hours(24));
   gateway_ =
       std::make_shared<gateway::GatewayBackend>(io_.get_executor(), upstreams_, std::move(go));
   engine_->add_backend(gateway_);

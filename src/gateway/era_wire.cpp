@@ -52,6 +52,10 @@ void set_modern_meta(json::object& params, std::string_view version,
     meta[mk::kLogLevel] = log_level;
 }
 
+namespace {
+constexpr std::string_view kTasksExtensionId = "io.modelcontextprotocol/tasks";
+}  // namespace
+
 json::object modern_client_capabilities(const RelayOptions& relay,
                                         const json::object& client_caps) {
   json::object caps;
@@ -62,6 +66,12 @@ json::object modern_client_capabilities(const RelayOptions& relay,
   copy("sampling", relay.sampling);
   copy("elicitation", relay.elicitation);
   copy("roots", relay.roots);
+  // The tasks extension passes through as the client declared it: the
+  // gateway relays an upstream's tasks (task_relay.hpp) only to a client
+  // that can follow them.
+  if (auto* ext = client_caps.if_contains("extensions"); ext && ext->is_object())
+    if (auto* t = ext->get_object().if_contains(kTasksExtensionId); t && t->is_object())
+      caps["extensions"] = json::object{{kTasksExtensionId, t->get_object()}};
   return caps;
 }
 

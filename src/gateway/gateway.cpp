@@ -34,7 +34,9 @@ GatewayBackend::GatewayBackend(asio::any_io_executor ex, std::vector<UpstreamOpt
                                GatewayOptions options)
     : ex_(ex),
       opts_(std::move(options)),
-      bridge_(std::make_shared<EraBridge>(ex, opts_.era_bridge)) {
+      bridge_(std::make_shared<EraBridge>(ex, opts_.era_bridge)),
+      task_ids_(opts_.task_ids ? opts_.task_ids
+                               : protocol::StateSealer::random(std::chrono::hours(24))) {
   if (!opts_.pins_dir.empty()) pins_ = std::make_shared<PinStore>(opts_.pins_dir);
   for (auto& o : upstreams) upstreams_.push_back(make_upstream(o));
 }
@@ -647,7 +649,57 @@ asio::awaitable<Outcome> GatewayBackend::call(const server::Route& route, std::s
       params["name"] = route.name;
   }
   auto u = std::static_pointer_cast<Upstream>(route.target);
-  co_return co_await bridge_->call(std::move(u), method, std::move(params), ctx);
+  Outcome out = co_await bridge_->call(std::move(u), method, std::move(params), ctx);
+  // An upstream's task reaches the client under an id of Bastion's own,
+  // bound to this caller (task_relay.hpp). The engine checks that the
+  // client asked for tasks at all.
+  if (out.ok() && method == "tools/call" && protocol::result_type(out.result()) == "task") {
+    TaskHandle h{route.server, route.name, upstream_task_id(out.result())};
+    if (h.upstream_id.empty())
+      co_return relay_created(std::move(out.result()), "");  // the refusal
+    const std::string id = task_ids_.wrap(h, ctx.caller());
+    co_return relay_created(std::move(out.result()), id);
+  }
+  co_return out;
+}
+
+asio::awaitable<std::optional<server::TaskReply>> GatewayBackend::task_request(
+    std::string_view method, const json::object& params, server::RequestContext& ctx) {
+  const std::string client_id(params.at("taskId").get_string());
+  std::string why;
+  std::optional<TaskHandle> h = task_ids_.unwrap(client_id, ctx.caller(), &why);
+  if (!h) {
+    // Another caller's id, a forged or expired one: "task not found", as
+    // for an id nobody issued.
+    if (client_id.starts_with("bs1."))
+      spdlog::info("gateway: refused a task id on {}: {}", method, why);
+    co_return std::nullopt;
+  }
+  std::shared_ptr<Upstream> proto;
+  for (auto& u : snapshot())
+    if (u->name() == h->server) proto = u;
+  if (!proto)
+    co_return server::TaskReply{
+        protocol::RpcError{protocol::kInvalidParams,
+                           "Failed to retrieve task: its server is no longer configured"},
+        h->server, h->tool};
+  std::string unavailable;
+  auto u = instance(proto, ctx.session_id(), &unavailable);
+  if (!u)
+    co_return server::TaskReply{protocol::RpcError{protocol::kUpstreamUnavailable, unavailable},
+                                h->server, h->tool};
+  json::object up{{"taskId", h->upstream_id}};
+  if (method == "tasks/update") up["inputResponses"] = params.at("inputResponses");
+  const std::string m(method);
+  std::shared_ptr<InputSink> no_sink;  // named: no temporaries across co_await (GCC 12)
+  Outcome out = co_await u->call(m, std::move(up), ctx, no_sink);
+  if (out.ok()) {
+    if (m == "tasks/get")
+      out = relay_task_get(std::move(out.result()), *h, client_id);
+    else
+      out = json::object{};  // an acknowledgment carries nothing
+  }
+  co_return server::TaskReply{std::move(out), h->server, h->tool};
 }
 
 namespace {

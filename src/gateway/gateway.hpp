@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "gateway/era_bridge.hpp"
+#include "gateway/task_relay.hpp"
 #include "gateway/upstream.hpp"
 #include "server/backend.hpp"
 
@@ -52,6 +53,10 @@ struct GatewayOptions {
   // Calls of Modern clients waiting for their input while a Legacy server
   // waits for the answer (era_bridge.hpp): how many, and for how long.
   EraBridgeOptions era_bridge;
+  // Seals the task ids the gateway gives clients for upstreams' tasks
+  // (task_relay.hpp); its ttl bounds how long a task can be followed. Null:
+  // a random key, 24 h (ids do not survive a restart).
+  std::shared_ptr<const protocol::StateSealer> task_ids;
 };
 
 class GatewayBackend : public server::Backend, public std::enable_shared_from_this<GatewayBackend> {
@@ -92,6 +97,10 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
                                                  std::string_view method,
                                                  boost::json::object params,
                                                  server::RequestContext& ctx) override;
+  // tasks/* for a task an upstream created: to that upstream, with its own id.
+  boost::asio::awaitable<std::optional<server::TaskReply>> task_request(
+      std::string_view method, const boost::json::object& params,
+      server::RequestContext& ctx) override;
   void on_client_notification(std::string_view session_id, const boost::json::object& msg) override;
   void on_session_closed(std::string_view session_id) override;
   void on_listen(std::string_view key, const std::vector<server::Route>& routes) override;
@@ -170,6 +179,7 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   std::shared_ptr<boost::asio::steady_timer> pin_timer_;
   std::atomic<bool> shut_{false};
   std::shared_ptr<EraBridge> bridge_;  // Legacy<->Modern translation of each call
+  TaskIds task_ids_;
   boost::asio::thread_pool stopper_{2};
 };
 

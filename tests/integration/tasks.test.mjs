@@ -1,0 +1,374 @@
+// The tasks extension (io.modelcontextprotocol/tasks, SEP-2663) with the real
+// binary: Bastion's own server core (`serve --testkit`) and the gateway
+// relaying an upstream's tasks. The abuse sits beside each feature: another
+// caller's task id, forged and altered ids, a flood of tasks, cancel after
+// completion, a client that did not declare the extension, and an upstream
+// that lies about its task ids.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  BIN, authYaml, eventually, fetchToken, initialize, newClient, post, startServe, startWithConfig, tempDir,
+} from './lib/bastion.mjs';
+
+const V = '2026-07-28';
+const TASKS = 'io.modelcontextprotocol/tasks';
+const WITH_TASKS = { elicitation: {}, extensions: { [TASKS]: {} } };
+let nextId = 1;
+
+// A conformant Modern POST; the answer's JSON-RPC message in r.json.
+async function modern(url, method, params = {}, { caps = WITH_TASKS, headers = {}, token } = {}) {
+  const id = nextId++;
+  const h = { 'mcp-protocol-version': V, 'mcp-method': method, ...headers };
+  if (token) h.authorization = `Bearer ${token}`;
+  if (params.name !== undefined && h['mcp-name'] === undefined) h['mcp-name'] = params.name;
+  if (params.taskId !== undefined && h['mcp-name'] === undefined) h['mcp-name'] = params.taskId;
+  const meta = {
+    'io.modelcontextprotocol/protocolVersion': V,
+    'io.modelcontextprotocol/clientInfo': { name: 'it-tasks', version: '1' },
+    'io.modelcontextprotocol/clientCapabilities': caps,
+  };
+  const r = await post(url, { jsonrpc: '2.0', id, method, params: { ...params, _meta: meta } }, h);
+  if (r.json === undefined && /^(event|data):/m.test(r.text)) {
+    r.events = r.text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
+    r.json = r.events.find((e) => e.id === id);
+  }
+  return r;
+}
+
+const call = (url, name, args = {}, opts = {}) => modern(url, 'tools/call', { name, arguments: args }, opts);
+const get = (url, taskId, opts = {}) => modern(url, 'tasks/get', { taskId }, opts);
+const cancel = (url, taskId, opts = {}) => modern(url, 'tasks/cancel', { taskId }, opts);
+const update = (url, taskId, inputResponses, opts = {}) =>
+  modern(url, 'tasks/update', { taskId, inputResponses }, opts);
+
+// Polls tasks/get until the task is in one of `statuses`.
+async function until(url, taskId, statuses, opts = {}) {
+  let last;
+  await eventually(async () => {
+    last = await get(url, taskId, opts);
+    return last.json?.result && statuses.includes(last.json.result.status);
+  }, { timeoutMs: 15000, intervalMs: 100 });
+  return last.json.result;
+}
+
+// The task-creating call of `name`; asserts a CreateTaskResult came back.
+async function created(url, name, args = {}, opts = {}) {
+  const r = await call(url, name, args, opts);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.result?.resultType, 'task', r.text);
+  assert.equal(typeof r.json.result.taskId, 'string');
+  return r.json.result;
+}
+
+test('server core: a task runs, is polled, completes; the shapes are SEP-2663\'s', async () => {
+  const srv = await startServe(['--testkit']);
+  try {
+    const d = await modern(srv.url, 'server/discover');
+    assert.deepEqual(d.json.result.capabilities.extensions[TASKS], {});
+    assert.equal(d.json.result.capabilities.tasks, undefined, 'no v1 capabilities.tasks');
+
+    const t = await created(srv.url, 'slow_compute', { seconds: 1, label: 'x' });
+    assert.match(t.taskId, /^[0-9a-f]{32}$/, '128 random bits');
+    assert.equal(t.status, 'working');
+    assert.ok(Number.isInteger(t.ttlMs) && t.ttlMs > 0);
+    assert.ok(Number.isInteger(t.pollIntervalMs) && t.pollIntervalMs > 0);
+    for (const k of ['result', 'error', 'inputRequests', 'requestState', 'task', 'ttl', 'pollInterval'])
+      assert.ok(!(k in t), `CreateTaskResult carries no ${k}`);
+    // Durable at once: the very next tasks/get finds it.
+    const now = await get(srv.url, t.taskId);
+    assert.equal(now.json.result.resultType, 'complete');
+    assert.equal(now.json.result.taskId, t.taskId);
+    const done = await until(srv.url, t.taskId, ['completed', 'failed', 'cancelled']);
+    assert.equal(done.status, 'completed');
+    assert.match(done.result.content[0].text, /slow_compute x done/);
+
+    // A tool error is "completed" with isError; a JSON-RPC error is "failed".
+    const fj = await created(srv.url, 'failing_job');
+    const f = await until(srv.url, fj.taskId, ['completed', 'failed']);
+    assert.equal(f.status, 'completed');
+    assert.equal(f.result.isError, true);
+    const pj = await created(srv.url, 'protocol_error_job');
+    const p = await until(srv.url, pj.taskId, ['completed', 'failed']);
+    assert.equal(p.status, 'failed');
+    assert.equal(p.error.code, -32603);
+    assert.ok(!('result' in p));
+
+    // Removed v1 methods.
+    for (const m of ['tasks/result', 'tasks/list']) {
+      const r = await modern(srv.url, m, { taskId: t.taskId });
+      assert.equal(r.json.error?.code, -32601, `${m}: ${r.text}`);
+    }
+  } finally {
+    if (await srv.stop() !== 0) console.error(srv.stderr);
+  }
+});
+
+test('server core: input requests are answered with tasks/update, partially too', async () => {
+  const srv = await startServe(['--testkit']);
+  try {
+    const t = await created(srv.url, 'multi_input');
+    const asked = await until(srv.url, t.taskId, ['input_required']);
+    const keys = Object.keys(asked.inputRequests);
+    assert.equal(keys.length, 2, JSON.stringify(asked));
+    for (const k of keys) assert.equal(asked.inputRequests[k].method, 'elicitation/create');
+    // An unknown key and a key answered twice are ignored; the ack is empty.
+    const ack = await update(srv.url, t.taskId, {
+      nope: { action: 'accept', content: {} }, [keys[0]]: { action: 'accept', content: { name: 'Ann', confirm: true } },
+    });
+    assert.deepEqual(Object.keys(ack.json.result), ['resultType', '_meta'].filter((k) => k in ack.json.result));
+    assert.equal(ack.json.result.resultType, 'complete');
+    const half = (await get(srv.url, t.taskId)).json.result;
+    assert.equal(half.status, 'input_required');
+    assert.deepEqual(Object.keys(half.inputRequests), [keys[1]]);
+    await update(srv.url, t.taskId, { [keys[1]]: { action: 'accept', content: { name: 'Ann', confirm: true } } });
+    const done = await until(srv.url, t.taskId, ['completed', 'failed', 'cancelled']);
+    assert.equal(done.status, 'completed');
+    assert.match(done.result.content[0].text, /name=Ann/);
+
+    // MRTR first (synchronously), then the task.
+    const r1 = await call(srv.url, 'test_tool_with_task');
+    assert.equal(r1.json.result.resultType, 'input_required');
+    const r2 = await modern(srv.url, 'tools/call', {
+      name: 'test_tool_with_task', arguments: {}, requestState: r1.json.result.requestState,
+      inputResponses: { user_name: { action: 'accept', content: { name: 'Alice' } } },
+    });
+    assert.equal(r2.json.result.resultType, 'task', r2.text);
+    assert.ok(!('requestState' in r2.json.result));
+    const fin = await until(srv.url, r2.json.result.taskId, ['completed']);
+    assert.match(fin.result.content[0].text, /Alice/);
+  } finally {
+    if (await srv.stop() !== 0) console.error(srv.stderr);
+  }
+});
+
+test('server core: cancel, cancel after completion, and a client without the extension', async () => {
+  const srv = await startServe(['--testkit']);
+  try {
+    const long = await created(srv.url, 'slow_compute', { seconds: 60 });
+    const ack = await cancel(srv.url, long.taskId);
+    assert.equal(ack.json.result.resultType, 'complete');
+    for (const k of ['taskId', 'status', 'result']) assert.ok(!(k in ack.json.result));
+    assert.equal((await until(srv.url, long.taskId, ['cancelled', 'completed'])).status, 'cancelled');
+
+    // Cancel after completion: the same ack, and the task stays completed.
+    const quick = await created(srv.url, 'slow_compute', { seconds: 0 });
+    await until(srv.url, quick.taskId, ['completed']);
+    const late = await cancel(srv.url, quick.taskId);
+    assert.equal(late.json.result?.resultType, 'complete', late.text);
+    assert.equal((await get(srv.url, quick.taskId)).json.result.status, 'completed');
+    assert.ok((await get(srv.url, quick.taskId)).json.result.result.content);
+
+    // Without the extension: no task, tasks/* refused with -32021, a
+    // task-only tool refused with -32021 naming the extension.
+    const plain = { elicitation: {} };
+    const sync = await call(srv.url, 'slow_compute', { seconds: 0 }, { caps: plain });
+    assert.equal(sync.json.result.resultType, 'complete');
+    assert.ok(!('taskId' in sync.json.result));
+    for (const m of ['tasks/get', 'tasks/cancel', 'tasks/update']) {
+      const r = await modern(srv.url, m, { taskId: quick.taskId, inputResponses: {} }, { caps: plain });
+      assert.equal(r.json.error?.code, -32021, `${m}: ${r.text}`);
+    }
+    const req = await call(srv.url, 'failing_job', {}, { caps: plain });
+    assert.equal(req.json.error.code, -32021);
+    assert.deepEqual(req.json.error.data.requiredCapabilities.extensions[TASKS], {});
+
+    // A Legacy session: the extension does not exist there (SEP-2663).
+    const { sid } = await initialize(srv.url);
+    const legacy = await post(srv.url, {
+      jsonrpc: '2.0', id: 9, method: 'tools/call',
+      params: { name: 'slow_compute', arguments: { seconds: 0 }, _meta: {} },
+    }, { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' });
+    assert.ok(/slow_compute  done/.test(legacy.text), legacy.text);
+    assert.ok(!/"taskId"/.test(legacy.text));
+    const lget = await post(srv.url, { jsonrpc: '2.0', id: 10, method: 'tasks/get', params: { taskId: quick.taskId } },
+      { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' });
+    assert.match(lget.text, /-32601/);
+  } finally {
+    if (await srv.stop() !== 0) console.error(srv.stderr);
+  }
+});
+
+test('attack: forged ids, a mismatched Mcp-Name, and a flood of tasks', async () => {
+  const srv = await startServe(['--testkit']);
+  try {
+    const t = await created(srv.url, 'slow_compute', { seconds: 60 });
+    const flip = t.taskId.slice(0, -1) + (t.taskId.endsWith('0') ? '1' : '0');
+    for (const id of [flip, 'tasks-conformance-nonexistent-12345', 'x'.repeat(5000), '../' + t.taskId]) {
+      const r = await get(srv.url, id);
+      assert.equal(r.json.error?.code, -32602, r.text);
+      const c = await cancel(srv.url, id);
+      assert.equal(c.json.error?.code, -32602, c.text);
+    }
+    assert.equal((await get(srv.url, t.taskId)).json.result.status, 'working', 'nothing cancelled it');
+    const bad = await modern(srv.url, 'tasks/get', { taskId: t.taskId }, { headers: { 'mcp-name': flip } });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.error.code, -32020);
+
+    // A flood: the caller's bound (64) holds, the excess is refused with
+    // -31000 and nothing else is disturbed; cancelled tasks make room again.
+    const ids = [t.taskId];
+    let refused = 0;
+    for (let i = 0; i < 80; i++) {
+      const r = await call(srv.url, 'slow_compute', { seconds: 60 });
+      if (r.json.result?.taskId) ids.push(r.json.result.taskId);
+      else {
+        assert.equal(r.json.error?.code, -31000, r.text);
+        refused++;
+      }
+    }
+    assert.equal(ids.length, 64);
+    assert.equal(refused, 17);
+    assert.equal((await call(srv.url, 'greet', { name: 'still' })).json.result.content[0].text, 'Hello, still!');
+    for (const id of ids) await cancel(srv.url, id);
+    await until(srv.url, ids[63], ['cancelled']);
+    await created(srv.url, 'slow_compute', { seconds: 0 });
+  } finally {
+    if (await srv.stop() !== 0) console.error(srv.stderr);
+  }
+});
+
+test('attack: a caller cannot get, update or cancel another caller\'s task', async () => {
+  const alice = newClient('tasks-alice');
+  const mallory = newClient('tasks-mallory');
+  const srv = await startWithConfig(`${authYaml([alice, mallory])}testkit:\n  enabled: true\n`);
+  try {
+    const a = (await fetchToken(srv.base, alice)).access_token;
+    const m = (await fetchToken(srv.base, mallory)).access_token;
+    const t = await created(srv.url, 'confirm_delete', { filename: 'f' }, { token: a });
+    await until(srv.url, t.taskId, ['input_required'], { token: a });
+    const stolen = await get(srv.url, t.taskId, { token: m });
+    assert.equal(stolen.json.error?.code, -32602, stolen.text);
+    assert.doesNotMatch(stolen.text, /confirm_delete|Delete f/);
+    const up = await update(srv.url, t.taskId, { confirm_delete: { action: 'accept', content: { confirm: true } } },
+      { token: m });
+    assert.equal(up.json.error?.code, -32602);
+    assert.equal((await cancel(srv.url, t.taskId, { token: m })).json.error?.code, -32602);
+    // Alice's task is untouched by all of it.
+    const still = (await get(srv.url, t.taskId, { token: a })).json.result;
+    assert.equal(still.status, 'input_required');
+    await update(srv.url, t.taskId, { confirm_delete: { action: 'accept', content: { confirm: true } } }, { token: a });
+    const done = await until(srv.url, t.taskId, ['completed'], { token: a });
+    assert.equal(done.result.content[0].text, 'Deleted f');
+  } finally {
+    if (await srv.stop() !== 0) console.error(srv.stderr);
+  }
+});
+
+// The testkit as an upstream over stdio, spoken to in Modern.
+function testkitUpstream() {
+  const d = tempDir('bastion-up-');
+  chmodSync(d, 0o777);
+  return `servers:\n  up:\n    prefix: ""\n    command: ${BIN}\n    args: [stdio, --testkit, --log-level, warn, --data-dir, ${d}]\n    runtime: process\n    era: modern\n`;
+}
+
+test('gateway: an upstream\'s task is relayed under a sealed id bound to its caller', async () => {
+  const alice = newClient('gw-tasks-alice');
+  const mallory = newClient('gw-tasks-mallory');
+  const srv = await startWithConfig(`${authYaml([alice, mallory])}${testkitUpstream()}`);
+  try {
+    const a = (await fetchToken(srv.base, alice)).access_token;
+    const m = (await fetchToken(srv.base, mallory)).access_token;
+    const t = await created(srv.url, 'slow_compute', { seconds: 1, label: 'gw' }, { token: a });
+    assert.match(t.taskId, /^bs1\./, 'the gateway\'s own id');
+    assert.doesNotMatch(t.taskId, /^[0-9a-f]{32}$/);
+    const done = await until(srv.url, t.taskId, ['completed'], { token: a });
+    assert.equal(done.taskId, t.taskId, 'the client sees its own id back');
+    assert.match(done.result.content[0].text, /slow_compute gw done/);
+
+    // Another caller, an altered id: not found, and the task is untouched.
+    const long = await created(srv.url, 'confirm_delete', { filename: 'g' }, { token: a });
+    await until(srv.url, long.taskId, ['input_required'], { token: a });
+    assert.equal((await get(srv.url, long.taskId, { token: m })).json.error?.code, -32602);
+    assert.equal((await cancel(srv.url, long.taskId, { token: m })).json.error?.code, -32602);
+    const altered = long.taskId.slice(0, 10) + (long.taskId[10] === 'A' ? 'B' : 'A') + long.taskId.slice(11);
+    assert.equal((await get(srv.url, altered, { token: a })).json.error?.code, -32602);
+    // The upstream's own id means nothing to the gateway.
+    assert.equal((await get(srv.url, '0123456789abcdef0123456789abcdef', { token: a })).json.error?.code, -32602);
+    await update(srv.url, long.taskId, { confirm_delete: { action: 'accept', content: { confirm: true } } }, { token: a });
+    assert.equal((await until(srv.url, long.taskId, ['completed'], { token: a })).result.content[0].text, 'Deleted g');
+    // Cancel after completion: acknowledged, still completed.
+    assert.equal((await cancel(srv.url, long.taskId, { token: a })).json.result?.resultType, 'complete');
+    assert.equal((await get(srv.url, long.taskId, { token: a })).json.result.status, 'completed');
+
+    // Cancel through the gateway reaches the upstream.
+    const c = await created(srv.url, 'slow_compute', { seconds: 60 }, { token: a });
+    await cancel(srv.url, c.taskId, { token: a });
+    assert.equal((await until(srv.url, c.taskId, ['cancelled', 'completed'], { token: a })).status, 'cancelled');
+
+    // A client without the extension: the upstream is not offered tasks.
+    const sync = await call(srv.url, 'slow_compute', { seconds: 0 }, { token: a, caps: {} });
+    assert.equal(sync.json.result?.resultType, 'complete', sync.text);
+    assert.equal((await call(srv.url, 'failing_job', {}, { token: a, caps: {} })).json.error?.code, -32021);
+  } finally {
+    if (await srv.stop() !== 0) console.error(srv.stderr);
+  }
+});
+
+// A Modern stdio upstream that lies: it answers every tools/call with a task
+// (also to clients that did not ask), and tasks/get about another task.
+const LIAR = `
+const rl = require('readline').createInterface({ input: process.stdin });
+const send = (m) => process.stdout.write(JSON.stringify(m) + '\\n');
+rl.on('line', (l) => {
+  const m = JSON.parse(l);
+  if (m.id === undefined) return;
+  const r = (result) => send({ jsonrpc: '2.0', id: m.id, result: { resultType: 'complete', ...result } });
+  const p = m.params ?? {};
+  if (m.method === 'server/discover')
+    return r({ supportedVersions: ['2026-07-28'], capabilities: { tools: {} }, serverInfo: { name: 'liar', version: '1' } });
+  if (m.method === 'tools/list')
+    return r({ tools: ['other', 'noid', 'honest'].map((name) => ({ name, inputSchema: { type: 'object' } })) });
+  const task = (taskId, extra = {}) => ({ resultType: 'task', taskId, status: 'working',
+    createdAt: '2026-01-01T00:00:00Z', lastUpdatedAt: '2026-01-01T00:00:00Z', ttlMs: 60000, ...extra });
+  if (m.method === 'tools/call') {
+    if (p.name === 'noid') return send({ jsonrpc: '2.0', id: m.id, result: task(undefined) });
+    return send({ jsonrpc: '2.0', id: m.id, result: task(p.name === 'other' ? 'lie-1' : 'ok-1',
+      { result: { content: [] }, requestState: 'leak' }) });
+  }
+  if (m.method === 'tasks/get') {
+    const id = p.taskId === 'lie-1' ? 'someone-elses-task' : p.taskId;
+    return r({ ...task(id, { status: 'completed', result: { content: [{ type: 'text', text: 'secret of ' + id }] } }), resultType: 'complete' });
+  }
+  send({ jsonrpc: '2.0', id: m.id, error: { code: -32601, message: 'no' } });
+});
+`;
+
+test('attack: an upstream that lies about task ids', async () => {
+  const dir = tempDir('bastion-liar-');
+  chmodSync(dir, 0o755);
+  const script = path.join(dir, 'liar.cjs');
+  writeFileSync(script, LIAR);
+  chmodSync(script, 0o644);
+  const srv = await startWithConfig(
+    `servers:\n  liar:\n    prefix: ""\n    command: ${process.execPath}\n    args: [${script}]\n    runtime: process\n    era: modern\n`);
+  try {
+    // It answers tools/get about another task: refused, nothing of it relayed.
+    const t = await created(srv.url, 'other');
+    assert.match(t.taskId, /^bs1\./);
+    assert.ok(!('result' in t) && !('requestState' in t), 'what a CreateTaskResult must not carry is dropped');
+    const g = await get(srv.url, t.taskId);
+    assert.equal(g.json.error?.code, -32603, g.text);
+    assert.doesNotMatch(g.text, /secret of/);
+    // An honest answer goes through, under the client's id.
+    const h = await created(srv.url, 'honest');
+    const hg = await get(srv.url, h.taskId);
+    assert.equal(hg.json.result.taskId, h.taskId);
+    assert.equal(hg.json.result.result.content[0].text, 'secret of ok-1');
+    // A task without id is refused.
+    assert.equal((await call(srv.url, 'noid')).json.error?.code, -32603);
+    // A task for a client that did not ask for one never reaches it.
+    const unasked = await call(srv.url, 'honest', {}, { caps: {} });
+    assert.equal(unasked.json.error?.code, -32603, unasked.text);
+    assert.doesNotMatch(unasked.text, /"taskId"/);
+    // A Legacy client neither.
+    const { sid } = await initialize(srv.url);
+    const legacy = await post(srv.url, { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'honest', arguments: {} } },
+      { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' });
+    assert.doesNotMatch(legacy.text, /"taskId"/);
+    assert.match(legacy.text, /-32603/);
+  } finally {
+    if (await srv.stop() !== 0) console.error(srv.stderr);
+  }
+});
