@@ -146,7 +146,8 @@ bool is_modern_error(int code) {
 
 void strip_modern_result(json::object& result) {
   if (protocol::result_type(result) == "complete") result.erase("resultType");
-  result.erase("ttlMs");
+  // A task's ttlMs is how long it lives (SEP-2663), not a caching hint.
+  if (protocol::result_type(result) != "task") result.erase("ttlMs");
   result.erase("cacheScope");
   auto it = result.find("_meta");
   if (it != result.end() && it->value().is_object()) {

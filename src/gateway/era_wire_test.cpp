@@ -135,6 +135,10 @@ TEST(EraWire, ModernErrorsAndResults) {
     "_meta":{"io.modelcontextprotocol/serverInfo":{},"k":1}})");
   strip_modern_result(r);
   EXPECT_EQ(r, obj(R"({"content":[],"_meta":{"k":1}})"));
+  // A task's ttlMs is its lifetime, kept (SEP-2663).
+  json::object task = obj(R"({"resultType":"task","taskId":"t","ttlMs":600000,"cacheScope":"private"})");
+  strip_modern_result(task);
+  EXPECT_EQ(task, obj(R"({"resultType":"task","taskId":"t","ttlMs":600000})"));
   EXPECT_EQ(parse_upstream_era("modern"), UpstreamEra::kModern);
   EXPECT_FALSE(parse_upstream_era("new").has_value());
 }

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync } from 'node:fs';
 import { BIN, startServe, startWithConfig, tempDir } from './lib/bastion.mjs';
-import { runConformance } from './lib/conformance.mjs';
+import { TASKS_SCENARIOS, runConformance } from './lib/conformance.mjs';
 
 // Cross-era translation limits, per pairing (see docs/conformance.md).
 const LEGACY_CLIENT_MODERN_UPSTREAM = [];
@@ -46,6 +46,12 @@ const ALSO_PASSING = {
   '2026-07-28': { 'http-custom-header-server-validation': 10 },
   '2025-11-25': {},
 };
+
+// Every scenario's verdict, scored or not: name -> passed.
+function verdicts(out) {
+  const summary = out.slice(out.indexOf('=== SUMMARY ==='));
+  return new Map([...summary.matchAll(/^([✓✗]) (\S+): (\d+) passed, (\d+) failed/gm)].map((m) => [m[2], m[1] === '✓']));
+}
 
 function scoredFailures(out) {
   const summary = out.slice(out.indexOf('=== SUMMARY ==='));
@@ -87,6 +93,12 @@ for (const [pairing, known] of Object.entries(KNOWN)) {
       for (const [name, min] of Object.entries(ALSO_PASSING[requirements])) {
         const row = all.find((r) => r.name === name);
         assert.ok(row?.ok && row.passed >= min, `${name} no longer passes through the gateway:\n${out}`);
+      }
+      // The tasks extension (not scored) is relayed between Modern peers: an
+      // upstream's tasks reach the client under the gateway's own ids.
+      if (era === 'modern' && requirements === '2026-07-28') {
+        const v = verdicts(out);
+        for (const name of TASKS_SCENARIOS) assert.ok(v.get(name), `${name} does not pass through the gateway:\n${out}`);
       }
       // A known failure that starts passing is welcome (then shorten the list);
       // any other failure is a regression.

@@ -273,6 +273,7 @@ test('gateway: an upstream\'s task is relayed under a sealed id bound to its cal
     const t = await created(srv.url, 'slow_compute', { seconds: 1, label: 'gw' }, { token: a });
     assert.match(t.taskId, /^bs1\./, 'the gateway\'s own id');
     assert.doesNotMatch(t.taskId, /^[0-9a-f]{32}$/);
+    assert.ok(Number.isInteger(t.ttlMs) && t.ttlMs > 0, 'the task\'s ttlMs survives the relay');
     const done = await until(srv.url, t.taskId, ['completed'], { token: a });
     assert.equal(done.taskId, t.taskId, 'the client sees its own id back');
     assert.match(done.result.content[0].text, /slow_compute gw done/);
