@@ -190,6 +190,21 @@ std::string content_of(const json::object& result) {
   return result.contains("content") ? json::serialize(result.at("content")) : "{}";
 }
 
+// The SEP-1034 / SEP-1330 fixtures: elicit with `params()`, report the answer.
+// `params` is read before the first suspension, so the closure need not outlive it.
+auto elicit_and_report(json::object (*params)()) {
+  return [params](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
+    Ask q = elicitation_ask(params());
+    Asked asked = co_await ask(ctx, std::move(q));
+    if (asked.now) co_return std::move(*asked.now);
+    Outcome& r = asked.reply;
+    if (!r.ok()) co_return error_text("Elicitation failed: " + r.error().message);
+    co_return content_result(json::array{
+        text(fmt::format("Elicitation completed: action={}, content={}",
+                         str_arg(r.result(), "action"), content_of(r.result())))});
+  };
+}
+
 // SEP-2106: composition ($defs, $anchor, $ref, allOf/anyOf) and conditional
 // (if/then/else) keywords, which must reach clients as written.
 json::object json_schema_2020_12() {
@@ -339,28 +354,10 @@ void add_tools(server::BuiltinBackend& b) {
       });
   b.add_tool(tool_def("test_elicitation_sep1034_defaults",
                       "Tests elicitation with default values per SEP-1034"),
-             [](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
-               Ask q = elicitation_ask(elicitation_defaults());
-               Asked asked = co_await ask(ctx, std::move(q));
-               if (asked.now) co_return std::move(*asked.now);
-               Outcome& r = asked.reply;
-               if (!r.ok()) co_return error_text("Elicitation failed: " + r.error().message);
-               co_return content_result(json::array{
-                   text(fmt::format("Elicitation completed: action={}, content={}",
-                                    str_arg(r.result(), "action"), content_of(r.result())))});
-             });
+             elicit_and_report(elicitation_defaults));
   b.add_tool(tool_def("test_elicitation_sep1330_enums",
                       "Tests elicitation with enum schema improvements per SEP-1330"),
-             [](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
-               Ask q = elicitation_ask(elicitation_enums());
-               Asked asked = co_await ask(ctx, std::move(q));
-               if (asked.now) co_return std::move(*asked.now);
-               Outcome& r = asked.reply;
-               if (!r.ok()) co_return error_text("Elicitation failed: " + r.error().message);
-               co_return content_result(json::array{
-                   text(fmt::format("Elicitation completed: action={}, content={}",
-                                    str_arg(r.result(), "action"), content_of(r.result())))});
-             });
+             elicit_and_report(elicitation_enums));
   b.add_tool(tool_def("json_schema_2020_12_tool", "Tool with JSON Schema 2020-12 features",
                       json_schema_2020_12()),
              [](json::object args, RequestContext&) -> asio::awaitable<Outcome> {
