@@ -282,9 +282,11 @@ std::optional<std::string> check_param_headers(const std::vector<ParamHeader>& a
                                                const ReceivedParamHeaders& received,
                                                const json::value* arguments) {
   std::vector<const std::string*> sent(annotations.size(), nullptr);
-  for (const auto& [name, value] : received) {
+  for (const auto& entry : received) {
+    const auto& [name, value] = entry;
+    // (the lambda names entry.first: clang 14 cannot capture a structured binding)
     auto it = std::find_if(annotations.begin(), annotations.end(),
-                           [&](const ParamHeader& a) { return iequals(a.name, name); });
+                           [&](const ParamHeader& a) { return iequals(a.name, entry.first); });
     if (it == annotations.end())
       return fmt::format("Mcp-Param-{} names no x-mcp-header parameter of this tool",
                          protocol::printable(name, 64));
