@@ -166,9 +166,10 @@ std::string arg_path(const std::vector<std::string>& path) {
   return protocol::printable(out, 200);
 }
 
-// Decimal integer text -> int64 (exact), nullopt when it is not one or overflows.
-std::optional<std::int64_t> exact_integer(std::string_view s) {
-  std::int64_t v = 0;
+// Decimal integer text -> Int (exact), nullopt when it is not one or overflows.
+template <typename Int>
+std::optional<Int> exact_integer(std::string_view s) {
+  Int v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
   return v;
@@ -198,9 +199,11 @@ bool matches(std::string_view text, const json::value& body) {
     case json::kind::int64:
     case json::kind::uint64:
       // Integers beyond the double range's exact part compare exactly.
-      if (auto i = exact_integer(text)) {
-        return body.is_int64() ? *i == body.get_int64()
-                               : *i >= 0 && static_cast<std::uint64_t>(*i) == body.get_uint64();
+      // (Boost.JSON reads an integer above INT64_MAX as uint64.)
+      if (body.is_int64()) {
+        if (auto i = exact_integer<std::int64_t>(text)) return *i == body.get_int64();
+      } else if (auto u = exact_integer<std::uint64_t>(text)) {
+        return *u == body.get_uint64();
       }
       [[fallthrough]];
     case json::kind::double_: {

@@ -276,6 +276,10 @@ TEST(ParamHeaders, MirrorsWhatTheServerCheckAccepts) {
       R"({"region":"=?base64?literal?=","target":{}})",
       R"({"region":" a\r\nX-Injected: 1 ","priority":42.0})",
       R"({"query":"only unannotated"})",
+      // Above INT64_MAX Boost.JSON reads a uint64 (fuzz finding, regress-uint64).
+      R"({"priority":9333333333333333332})",
+      R"({"priority":18446744073709551615})",
+      R"({"priority":-9223372036854775808})",
   };
   for (const char* text : calls) {
     boost::json::value args = js(text);
