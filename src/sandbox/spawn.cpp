@@ -6,18 +6,23 @@
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/magic.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <mutex>
 #include <set>
 #include <stdexcept>
 #include <thread>
 
+#include "sandbox/clone_into.hpp"
 #include "sandbox/descriptors.hpp"
 
 namespace bastion::sandbox {
@@ -26,6 +31,25 @@ namespace {
 
 std::mutex g_mu;
 std::set<pid_t> g_children;
+std::atomic<bool> g_clone_into{true};
+std::atomic<std::uint64_t> g_born_in_cgroup{0};
+
+// The first of `procs` (cgroup.procs files) on a cgroup2 file system: its
+// directory opened for clone3's CLONE_INTO_CGROUP, and its index; {-1, 0}
+// when there is none or it cannot be opened (the child then joins by
+// writing, which reports the error).
+std::pair<int, std::size_t> open_v2_leaf(const std::vector<std::string>& procs) {
+  for (std::size_t i = 0; i < procs.size(); ++i) {
+    auto slash = procs[i].rfind('/');
+    if (slash == std::string::npos || slash == 0) continue;
+    std::string dir = procs[i].substr(0, slash);
+    struct statfs fs;
+    if (::statfs(dir.c_str(), &fs) != 0 || fs.f_type != CGROUP2_SUPER_MAGIC) continue;
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) return {fd, i};
+  }
+  return {-1, 0};
+}
 
 // What failed in the child, sent to the parent over a close-on-exec pipe.
 enum Step : int {
@@ -194,8 +218,27 @@ Result<ProcessHandle> spawn(const ProcessSpec& spec) {
   keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
   int high = keep.back() + 1;
 
+  // A v2 leaf is entered at birth (clone3); anything else is joined by the
+  // child writing cgroup.procs. `born_in` is the index of the one entered.
+  auto [leaf_fd, leaf_index] = g_clone_into.load(std::memory_order_relaxed)
+                                   ? open_v2_leaf(setup.cgroup_procs)
+                                   : std::pair<int, std::size_t>{-1, 0};
+  std::size_t born_in = setup.cgroup_procs.size();
+
   std::lock_guard lk(g_mu);  // registry and fork stay consistent
-  pid_t pid = ::fork();
+  pid_t pid = -1;
+  if (leaf_fd >= 0) {
+    pid = clone_into_cgroup(leaf_fd);
+    if (pid >= 0) born_in = leaf_index;
+    if (pid > 0) {
+      ::close(leaf_fd);
+      g_born_in_cgroup.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  if (pid < 0) {
+    if (leaf_fd >= 0) ::close(leaf_fd);  // ENOSYS, EBUSY, ...: fork and write
+    pid = ::fork();
+  }
   if (pid < 0) {
     int e = errno;
     for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1], status[0], status[1]}) ::close(fd);
@@ -222,9 +265,11 @@ Result<ProcessHandle> spawn(const ProcessSpec& spec) {
     for (int fd : setup.inherit_fds)
       if (::fcntl(fd, F_SETFD, 0) != 0) fail_child(sfd, kDescriptors, 2, errno);
     if (int e = close_fds_except(keep.data(), keep.size())) fail_child(sfd, kDescriptors, 3, e);
-    // 2. cgroups, while we still have Bastion's rights.
+    // 2. cgroups, while we still have Bastion's rights (the one clone3
+    // created us in is joined already).
     for (std::size_t i = 0; i < setup.cgroup_procs.size(); ++i)
-      if (int e = write_file(setup.cgroup_procs[i].c_str(), "0", 1))
+      if (i != born_in)
+        if (int e = write_file(setup.cgroup_procs[i].c_str(), "0", 1))
         fail_child(sfd, kCgroup, static_cast<int>(i), e);
     // 3. resource limits.
     for (std::size_t i = 0; i < setup.rlimits.size(); ++i) {
@@ -235,12 +280,16 @@ Result<ProcessHandle> spawn(const ProcessSpec& spec) {
         fail_child(sfd, kRlimit, static_cast<int>(i), errno);
     }
     // 4. the server's user; no supplementary groups of Bastion's survive.
+    // Raw system calls: glibc's wrappers broadcast the change to every
+    // thread it knows of and take its thread-list lock, and after a raw
+    // clone3 that list (and the lock's state) is the parent's. The child
+    // has one thread, whose credentials are all there is to change.
     if (setup.user) {
-      if (::setgroups(0, nullptr) != 0) fail_child(sfd, kSetgroups, 0, errno);
-      if (::setresgid(setup.user->gid, setup.user->gid, setup.user->gid) != 0)
-        fail_child(sfd, kSetgid, 0, errno);
-      if (::setresuid(setup.user->uid, setup.user->uid, setup.user->uid) != 0)
-        fail_child(sfd, kSetuid, 0, errno);
+      const auto uid = setup.user->uid;
+      const auto gid = setup.user->gid;
+      if (::syscall(SYS_setgroups, 0, nullptr) != 0) fail_child(sfd, kSetgroups, 0, errno);
+      if (::syscall(SYS_setresgid, gid, gid, gid) != 0) fail_child(sfd, kSetgid, 0, errno);
+      if (::syscall(SYS_setresuid, uid, uid, uid) != 0) fail_child(sfd, kSetuid, 0, errno);
       if (::getuid() != setup.user->uid || ::geteuid() != setup.user->uid ||
           ::getgid() != setup.user->gid)
         fail_child(sfd, kSetuid, 0, EPERM);
@@ -337,6 +386,10 @@ void terminate_process(pid_t pid, std::chrono::milliseconds grace) {
   std::lock_guard lk(g_mu);
   g_children.erase(pid);
 }
+
+void set_clone_into_cgroup(bool enabled) { g_clone_into.store(enabled); }
+
+std::uint64_t children_born_in_cgroup() { return g_born_in_cgroup.load(); }
 
 std::vector<pid_t> live_children() {
   std::lock_guard lk(g_mu);

@@ -1,7 +1,9 @@
 // A child process with its stdin/stdout on pipes and stderr on a third pipe:
 // what the `process` runtime runs directly and what bwrap and docker wrap.
 // Between fork and exec the child, allocating nothing, in this order:
-//   1. joins its cgroups (while it still has Bastion's rights),
+//   1. joins its cgroups (while it still has Bastion's rights); a cgroup v2
+//      leaf it does not join but is born in (clone3 CLONE_INTO_CGROUP,
+//      clone_into.hpp), falling back to fork and join where that fails,
 //   2. sets its resource limits,
 //   3. switches to the server's user (setgroups, setgid, setuid) when
 //      Bastion is root, then asks to die with Bastion (PR_SET_PDEATHSIG,
@@ -80,6 +82,13 @@ int wait_process(pid_t pid);
 // SIGTERM to the group, SIGKILL after `grace`, and reap. Blocks at most
 // `grace` + a little. Safe to call on an already-dead or unknown child.
 void terminate_process(pid_t pid, std::chrono::milliseconds grace);
+
+// Whether a child whose cgroup_procs include a cgroup v2 leaf is created in
+// it with clone3(CLONE_INTO_CGROUP) (the default) or forked and joined by
+// writing (tests and benchmarks compare the two), and how many children
+// were created that way so far.
+void set_clone_into_cgroup(bool enabled);
+std::uint64_t children_born_in_cgroup();
 
 // Every child spawned by this process that has not been reaped yet.
 std::vector<pid_t> live_children();

@@ -7,8 +7,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <vector>
 
 #include "storage/temp_dir.hpp"
@@ -158,6 +161,64 @@ TEST(Spawn, ACgroupThatCannotBeJoinedStopsTheStart) {
   auto [out, status] = run(spec);
   EXPECT_EQ(status, -1);
   EXPECT_NE(out.find("cannot join cgroup /nonexistent/cgroup.procs"), std::string::npos) << out;
+}
+
+// Where a cgroup2 file system is mounted, from /proc/self/mountinfo; ""
+// when there is none.
+std::string cgroup2_mount() {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    auto dash = line.find(" - cgroup2 ");
+    if (dash == std::string::npos) continue;
+    std::istringstream f(line);
+    std::string id, parent, dev, root, mount;
+    f >> id >> parent >> dev >> root >> mount;
+    return mount;
+  }
+  return "";
+}
+
+// A fresh v2 leaf, removed (once empty) at the end of the test.
+class V2Leaf {
+ public:
+  explicit V2Leaf(const std::string& mount, const std::string& tag)
+      : name_("bastion-spawn-test-" + std::to_string(::getpid()) + "-" + tag),
+        dir_(mount + "/" + name_) {
+    ok_ = ::mkdir(dir_.c_str(), 0755) == 0;
+  }
+  ~V2Leaf() {
+    for (int i = 0; i < 100 && ::rmdir(dir_.c_str()) != 0 && errno == EBUSY; ++i)
+      ::usleep(10'000);
+  }
+  bool ok() const { return ok_; }
+  const std::string& name() const { return name_; }
+  std::string procs() const { return dir_ + "/cgroup.procs"; }
+
+ private:
+  std::string name_, dir_;
+  bool ok_ = false;
+};
+
+// The child's cgroup v2 path ("0::/..." in /proc/self/cgroup), as it saw
+// it first thing, and its uid.
+TEST(Spawn, IsBornInItsCgroupV2LeafOrJoinsItAfterFork) {
+  std::string mount = cgroup2_mount();
+  if (mount.empty() || ::geteuid() != 0) GTEST_SKIP() << "needs root and a cgroup2 mount";
+  for (bool clone3 : {true, false}) {
+    V2Leaf leaf(mount, clone3 ? "clone3" : "fork");
+    ASSERT_TRUE(leaf.ok()) << std::strerror(errno);
+    set_clone_into_cgroup(clone3);
+    auto before = children_born_in_cgroup();
+    auto spec = sh("grep '^0::' /proc/self/cgroup; id -u");
+    spec.setup.cgroup_procs = {leaf.procs()};
+    spec.setup.user = UserSwitch{65534, 65534};  // raw setres*id after a raw clone3
+    auto [out, status] = run(spec);
+    set_clone_into_cgroup(true);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_EQ(out, "0::/" + leaf.name() + "\n65534\n") << (clone3 ? "clone3" : "fork");
+    EXPECT_EQ(children_born_in_cgroup() - before, clone3 ? 1u : 0u);
+  }
 }
 
 TEST(Spawn, StdioDescriptorsCannotBePassedOn) {
