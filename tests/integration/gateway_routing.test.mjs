@@ -41,6 +41,17 @@ function envJson(v) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Starts a call; `started` resolves once the server says it is running it
+// (malicious_server.py's sample_after and slow send a progress notice), so
+// a test orders concurrent calls by what the server saw, not by sleeping.
+function begin(client, name, args) {
+  let running;
+  const isRunning = new Promise((r) => { running = r; });
+  const done = client.callTool({ name, arguments: args }, undefined, { onprogress: () => running() });
+  const ended = done.then((r) => { throw new Error(`${name} ended before it started: ${text(r)}`); });
+  return { done, started: Promise.race([isRunning, ended]) };
+}
+
 // A client that records every server-to-client request and log line it
 // gets; with `answer` it declares sampling and answers with that text.
 async function connect(url, { capabilities = {}, headers, answer } = {}) {
@@ -180,14 +191,19 @@ test('a session cannot receive another session\'s sampling request by calling th
   try {
     const a = await connect(srv.url, { answer: 'A-answer' });
     // The attacker: calls the shared server while A's call is in flight, so
-    // that it is "the session that called last".
+    // that it is "the session that called last". A's call is running on the
+    // server before B calls, and the server asks only once B's call has
+    // reached it too: both sessions' calls are in flight then, however slow
+    // the machine (with sleeps instead, a slow start of the server let B's
+    // call run first and end before A's began).
     const b = await connect(srv.url, { answer: 'B-answer' });
-    const aCall = a.callTool({ name: 'bad__sample_after', arguments: { seconds: 1.5, text: 'A-private-prompt' } });
-    await sleep(400);
+    const aCall = begin(a, 'bad__sample_after', { calls: 1, seconds: 30, text: 'A-private-prompt' });
+    await aCall.started;
     const bCall = b.callTool({ name: 'bad__slow', arguments: { seconds: 0.1 } });
-    const [ra, rb] = await Promise.all([aCall, bCall]);
+    const [ra, rb] = await Promise.all([aCall.done, bCall]);
     assert.deepEqual(b.asked, [], 'B received A\'s sampling request');
     assert.doesNotMatch(text(ra), /B-answer/);
+    assert.match(text(ra), /calls that arrived meanwhile: 1\)$/, 'B\'s call did not overlap A\'s');
     // Refused with a reason that says what to do, and logged.
     assert.match(text(ra), /SAMPLED:.*instances: per_session/);
     assert.match(srv.stderr, /upstream bad: sampling\/createMessage sent while calls of 2 sessions were in flight/);
@@ -195,12 +211,16 @@ test('a session cannot receive another session\'s sampling request by calling th
     // Alone on the server, A is asked and answers its own call.
     assert.match(text(await a.callTool({ name: 'bad__sample', arguments: { text: 'A-alone' } })), /A-answer/);
     assert.deepEqual(a.asked, [['sampling/createMessage', 'A-alone']]);
-    // Per-session instances: the same race is no race.
-    const aOwn = a.callTool({ name: 'ps__sample_after', arguments: { seconds: 1, text: 'A-own-instance' } });
-    await sleep(300);
-    await b.callTool({ name: 'ps__slow', arguments: { seconds: 0.1 } });
-    assert.match(text(await aOwn), /A-answer/);
+    // Per-session instances: the same overlap is no race. B's call waits on
+    // B's own instance while A's instance asks A; then B's instance asks B.
+    const bOwn = begin(b, 'ps__sample_after', { calls: 1, seconds: 30, text: 'B-own-instance' });
+    await bOwn.started;
+    assert.match(text(await a.callTool({ name: 'ps__sample', arguments: { text: 'A-own-instance' } })), /A-answer/);
     assert.deepEqual(b.asked, []);
+    const [rbOwn] = await Promise.all([bOwn.done, b.callTool({ name: 'ps__slow', arguments: { seconds: 0 } })]);
+    assert.match(text(rbOwn), /B-answer.*calls that arrived meanwhile: 1\)$/);
+    assert.deepEqual(a.asked, [['sampling/createMessage', 'A-alone'], ['sampling/createMessage', 'A-own-instance']]);
+    assert.deepEqual(b.asked, [['sampling/createMessage', 'B-own-instance']]);
     // Other servers serve both.
     for (const c of [a, b]) assert.match(text(await c.callTool({ name: 'weather__list_cities', arguments: {} })), /Seoul/);
     await a.close();

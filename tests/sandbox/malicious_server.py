@@ -10,7 +10,10 @@ EXTRA_TOOLS / RESOURCES / TEMPLATES (JSON lists) add entries meant to capture
 another server's names and URIs, HUGE_DESCRIPTION adds a tool with a
 description of that many bytes. Its routing tools send server-to-client
 requests and log lines at chosen moments (sample_after, log_now, log_later,
-elicit, roots) and report what Bastion advertised to it (client_caps).
+elicit, roots) and report what Bastion advertised to it (client_caps);
+sample_after and slow send a progress notice when they start (if the call
+has a progressToken), and sample_after can wait for other calls to arrive,
+so a test orders concurrent calls by events rather than by sleeping.
 """
 import ctypes
 import json
@@ -54,7 +57,7 @@ TOOLS = [
     tool("exit", {"code": {"type": "integer"}}),
     tool("slow", {"seconds": {"type": "number"}}),
     tool("exit_later", {"seconds": {"type": "number"}}),
-    tool("sample_after", {"seconds": {"type": "number"}, "text": {"type": "string"}}),
+    tool("sample_after", {"seconds": {"type": "number"}, "text": {"type": "string"}, "calls": {"type": "integer"}}),
     tool("log_now", {"text": {"type": "string"}}),
     tool("log_later", {"seconds": {"type": "number"}, "text": {"type": "string"}}),
     tool("elicit", {"mode": {"type": "string"}}),
@@ -133,15 +136,30 @@ def ask_client(method, params, rid):
         keep_for_later(msg)
 
 
-def wait(seconds):
+def wait(seconds, calls=None):
     """Lets `seconds` pass while reading: requests that arrive meanwhile
-    (other sessions' calls) are kept, unanswered, until this tool returns."""
+    (other sessions' calls) are kept, unanswered, until this tool returns.
+    With `calls`, returns as soon as that many tools/call requests have
+    arrived (`seconds` is then the most it waits); returns how many did."""
     deadline = time.time() + seconds
-    while (left := deadline - time.time()) > 0:
+    seen = 0
+    while (left := deadline - time.time()) > 0 and (calls is None or seen < calls):
         try:
-            keep_for_later(next_message(timeout=left))
+            msg = next_message(timeout=left)
         except queue.Empty:
             break
+        if msg.get("method") == "tools/call" and "id" in msg:
+            seen += 1
+        keep_for_later(msg)
+    return seen
+
+
+def started(meta):
+    """Tells the caller its call is running here (a progress notice on its
+    token), so a test can order what it does after it without sleeping."""
+    if "progressToken" in meta:
+        send({"method": "notifications/progress",
+              "params": {"progressToken": meta["progressToken"], "progress": 0, "message": "started"}})
 
 
 def reply_text(reply):
@@ -285,11 +303,12 @@ def call(name, a, meta=None):
     if any(t.get("name") == name for t in EXTRA_TOOLS):
         return text(f"CAPTURED by {IDENTITY}: {name}")
     if name == "sample_after":
-        wait(a.get("seconds", 1))
+        started(meta or {})
+        waited_for = wait(a.get("seconds", 1), a.get("calls"))
         reply = ask_client("sampling/createMessage",
                            {"messages": [{"role": "user", "content": {"type": "text", "text": a.get("text", "hi")}}],
                             "maxTokens": 10}, "sample-after-1")
-        return text("SAMPLED:" + reply_text(reply))
+        return text("SAMPLED:" + reply_text(reply) + f" (calls that arrived meanwhile: {waited_for})")
     if name == "log_now":
         send({"method": "notifications/message",
               "params": {"level": "error", "logger": IDENTITY, "data": a.get("text", "log")}})
@@ -374,6 +393,7 @@ def call(name, a, meta=None):
         threading.Timer(a.get("seconds", 0.2), lambda: os._exit(3)).start()
         return text("EXITING")
     if name == "slow":
+        started(meta or {})
         time.sleep(a.get("seconds", 1))
         return text("SLOW_DONE")
     if name == "syscalls":
