@@ -112,7 +112,10 @@ asio::awaitable<void> McpClient::read_loop() {
             pending_.erase(it);
           }
         }
-        if (box) box->push(std::move(msg.raw));
+        if (box)
+          box->push(std::move(msg.raw));
+        else if (handlers_.on_late_response)
+          handlers_.on_late_response(msg.id.get_int64());
         break;
       }
       case protocol::MessageKind::kNotification:

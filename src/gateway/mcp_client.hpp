@@ -36,6 +36,9 @@ struct McpClientHandlers {
   // The channel ended (crash, EOF, close()). Called once, after every
   // waiter has failed and every relayed on_request has been cancelled.
   std::function<void(std::string reason)> on_closed;
+  // A response to a request of ours that nobody waits for any more (it timed
+  // out or was cancelled): the server has finished with it.
+  std::function<void(std::int64_t id)> on_late_response;
 };
 
 // Thread-safe. Create with std::make_shared, then start().

@@ -83,6 +83,68 @@ TEST(Routing, WithCallsOfSeveralSessionsInFlightARequestIsRefusedNotGuessed) {
   EXPECT_TRUE(h.requests_to(b).empty());  // b never sees a's prompt
 }
 
+TEST(Routing, ACallBastionStoppedWaitingForStillCountsUntilTheServerAnswersIt) {
+  // A cancellation is advisory: the server may go on with a call that timed
+  // out or that its client cancelled, and ask or log for it while another
+  // session's call is the only one in flight. That session must not get it.
+  for (bool by_client : {false, true}) {
+    SCOPED_TRACE(by_client ? "cancelled by its client" : "timed out in the gateway");
+    auto o = fake_server("s");
+    o.call_timeout = 300ms;
+    GatewayHarness h({o});
+    FakeScript script = talker();
+    json::value held;  // the server's id of b's call
+    script.on_call = [&held, inner = script.on_call](FakeServer& srv, const json::value& id,
+                                                     const std::string& method,
+                                                     const json::object& params) {
+      if (params.at("name").as_string() == "hold" && held.is_null()) held = id;
+      return inner(srv, id, method, params);
+    };
+    h.fakes.script("s", script);
+    h.start();
+    auto a = h.connect(kSampling), b = h.connect(kSampling);
+    auto b_call = h.begin(b, "tools/call", json::object{{"name", "s__hold"}});
+    ASSERT_TRUE(h.run_until([&] { return !held.is_null(); }));
+    if (by_client)
+      b.session->deliver(
+          protocol::make_notification("notifications/cancelled",
+                                      json::object{{"requestId", b_call}, {"reason", "bored"}}),
+          b.out, h.ioc().get_executor());
+    else
+      EXPECT_EQ(error_code(h.await(b, b_call)), protocol::kRequestTimeout);
+    auto server = h.fakes.latest("s");
+    auto told = [&] {
+      for (auto& m : server->received())
+        if (auto* meth = m.if_contains("method"); meth && *meth == "notifications/cancelled")
+          return true;
+      return false;
+    };
+    ASSERT_TRUE(h.run_until(told));
+    // a's call is now the only one waiting; the server asks about b's.
+    h.begin(a, "tools/call", json::object{{"name", "s__hold"}});
+    ASSERT_TRUE(h.run_until([&] { return server->calls_seen() == 2; }));
+    json::object reply;
+    server->ask("for-b", "sampling/createMessage",
+                json::object{{"messages", json::array{}}, {"maxTokens", 5}},
+                [&](const json::object& r) { reply = r; });
+    ASSERT_TRUE(h.run_until([&] { return !reply.empty(); }));
+    EXPECT_EQ(error_code(reply), protocol::kInternalError);
+    EXPECT_TRUE(h.requests_to(a).empty()) << "a got a request made for b's call";
+    EXPECT_TRUE(h.requests_to(b).empty());
+    // Once the server has answered b's call, a request is a's again.
+    server->reply(held, text_result("late"));
+    h.run_for(20ms);
+    reply = {};
+    server->ask("for-a", "sampling/createMessage",
+                json::object{{"messages", json::array{}}, {"maxTokens", 5}},
+                [&](const json::object& r) { reply = r; });
+    ASSERT_TRUE(h.run_until([&] { return !h.requests_to(a, "sampling/createMessage").empty(); }));
+    h.answer(a, h.requests_to(a).at(0), json::object{{"model", "m"}, {"content", "from a"}});
+    ASSERT_TRUE(h.run_until([&] { return !reply.empty(); }));
+    EXPECT_EQ(error_code(reply), 0);
+  }
+}
+
 TEST(Routing, TheResponseStreamARequestCameOnTiesItExactly) {
   // As over Streamable HTTP: the server sends on the call's own stream, so
   // even with both sessions in flight it is a's.

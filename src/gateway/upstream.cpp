@@ -56,6 +56,13 @@ namespace {
 constexpr std::array<Kind, 4> kKinds = {Kind::kTool, Kind::kResource, Kind::kResourceTemplate,
                                         Kind::kPrompt};
 
+// How long a call Bastion stopped waiting for still counts as running on the
+// server when the server never answers it: a server that ignores the
+// cancellation may go on for a while; one that is still at it a minute later
+// is hung, and holding its requests refused for longer would only stop other
+// sessions from using it.
+constexpr std::chrono::seconds kAbandonedLinger{60};
+
 bool has_cap(const json::object& caps, Kind k) {
   const char* key = k == Kind::kTool ? "tools" : k == Kind::kPrompt ? "prompts" : "resources";
   return caps.contains(key);
@@ -270,6 +277,11 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
     auto c = holder->lock();
     if (self && c) self->on_closed(c, std::move(reason));
   };
+  handlers.on_late_response = [weak, holder](std::int64_t id) {
+    auto self = weak.lock();
+    auto c = holder->lock();
+    if (self && c) self->on_late_response(c, id);
+  };
   auto client = std::make_shared<McpClient>(strand_, channel, std::move(handlers));
   *holder = client;
   {
@@ -424,6 +436,7 @@ void Upstream::on_closed(const std::shared_ptr<McpClient>& c, std::string reason
     std::lock_guard lk(mu_);
     if (client_ != c) return;
     client_.reset();
+    abandoned_.clear();  // whatever ran on the server ended with it
     terminate = std::move(terminate_);
     catalogue_.clear();
     admitted_.clear();
@@ -520,6 +533,11 @@ Upstream::Attribution Upstream::attribute(std::optional<std::int64_t> related) c
     if (!latest || f.upstream_id > latest->upstream_id) latest = &f;
   }
   if (!latest) return {Attribution::kNone, nullptr, nullptr, 0};
+  // A call the server may still be running counts as in flight (it is never
+  // the target: nobody waits for its answer).
+  auto now = std::chrono::steady_clock::now();
+  for (auto& [id, a] : abandoned_)
+    if (a.until > now) sessions.insert(a.session);
   if (sessions.size() > 1) return {Attribution::kAmbiguous, nullptr, nullptr, sessions.size()};
   return {Attribution::kCall, latest->target(), latest->sink, 1};
 }
@@ -856,6 +874,11 @@ void Upstream::unattributed(std::string_view what, std::size_t sessions) {
       opts_.name, what, sessions);
 }
 
+void Upstream::on_late_response(const std::shared_ptr<McpClient>& c, std::int64_t id) {
+  std::lock_guard lk(mu_);
+  if (client_ == c) abandoned_.erase(id);
+}
+
 asio::awaitable<Outcome> Upstream::on_request(std::string method, json::object params,
                                               std::optional<std::int64_t> related) {
   Attribution a = attribute(related);
@@ -981,7 +1004,18 @@ asio::awaitable<Outcome> Upstream::call_once(std::string_view method, json::obje
                                   });
   {
     std::lock_guard lk(mu_);
-    flights_.erase(token);
+    auto f = flights_.extract(token);
+    // Timed out or cancelled here: the server has not answered, and may go
+    // on with it (cancellation is advisory). Not after a crash (kUpstream-
+    // Unavailable): nothing runs on a server that is gone.
+    if (!o.ok() && f && f.mapped().upstream_id != 0 && client_ == c &&
+        (o.error().code == protocol::kRequestTimeout ||
+         o.error().code == protocol::kRequestCancelled)) {
+      auto now = std::chrono::steady_clock::now();
+      std::erase_if(abandoned_, [now](const auto& e) { return e.second.until <= now; });
+      abandoned_[f.mapped().upstream_id] =
+          Abandoned{std::string(f.mapped().ctx->session_id()), now + kAbandonedLinger};
+    }
   }
   // The session is gone: this client is done, whichever of its requests saw
   // it first (on_closed() runs now if the channel has not ended it yet).

@@ -248,6 +248,18 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
       withheld_;       // exposed -> why
   std::mutex vet_mu_;  // one vet at a time (it reads the pins and may write them)
   std::map<std::string, Flight> flights_;  // our progress token -> flight
+  // Calls Bastion stopped waiting for (timed out, or cancelled by their
+  // client) that the server may still be running, and so may still ask or
+  // log about: their sessions count in attribute() until the server answers
+  // them late, the instance ends, or kAbandonedLinger passes. Without this a
+  // stdio server's request for a call that timed out reached whichever other
+  // session had a call in flight. Upstream id (of client_) -> session id.
+  struct Abandoned {
+    std::string session;
+    std::chrono::steady_clock::time_point until;
+  };
+  std::map<std::int64_t, Abandoned> abandoned_;
+  void on_late_response(const std::shared_ptr<McpClient>& c, std::int64_t id);
   std::uint64_t next_token_ = 1;
   bool stopping_ = false;
   bool warned_unattributed_ = false;  // the first such message is a warning, the rest debug

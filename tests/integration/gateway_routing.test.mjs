@@ -230,6 +230,39 @@ test('a session cannot receive another session\'s sampling request by calling th
   }
 });
 
+test('a call that timed out cannot have its server\'s request reach the session that calls next', async () => {
+  // The server may go on with a call Bastion stopped waiting for (a
+  // cancellation is advisory). What it then asks about that call must not
+  // reach another session whose call is by then the only one in flight.
+  const srv = await startWithConfig(`
+servers:
+  bad:
+    command: python3
+    args: [${MALICIOUS}]
+    timeouts: {call: 1s}
+`);
+  try {
+    const a = await connect(srv.url, { answer: 'A-answer' });
+    const b = await connect(srv.url, { answer: 'B-answer' });
+    // B's call waits on the server for another call, past its timeout.
+    const bCall = begin(b, 'bad__sample_after', { calls: 1, seconds: 30, text: 'B-private-prompt' });
+    await bCall.started;
+    await assert.rejects(bCall.done, /-31001/);
+    // A's call arrives: the server asks about B's call, A's the only one waiting.
+    assert.equal(text(await a.callTool({ name: 'bad__slow', arguments: { seconds: 0 } })), 'SLOW_DONE');
+    assert.deepEqual(a.asked, [], 'A received the request of B\'s timed-out call');
+    assert.deepEqual(b.asked, []);
+    assert.match(srv.stderr, /upstream bad: sampling\/createMessage sent while calls of 2 sessions were in flight/);
+    // The server has answered B's call (late): A is asked in its own calls again.
+    assert.match(text(await a.callTool({ name: 'bad__sample', arguments: { text: 'A-after' } })), /A-answer/);
+    assert.deepEqual(a.asked, [['sampling/createMessage', 'A-after']]);
+    await a.close();
+    await b.close();
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+});
+
 test('a Streamable HTTP upstream\'s request goes to the call whose response stream carried it', async () => {
   // A real SDK server over HTTP: it sends its sampling request on the tool
   // call's own SSE stream, which Bastion must honour even with another
