@@ -119,6 +119,14 @@ const Case kCases[] = {
     {"조장님 말씀", "", ""},
     {"김대원님께 보고", "korean_name", "김대원"},
     {"정원사 말고 김정원 씨에게", "korean_name", "김정원"},
+    // Two-syllable surnames (a four-syllable name needs one), the particle
+    // after the honorific, a stop word that includes its honorific.
+    {"선우재덕씨는 왔다", "korean_name", "선우재덕"},
+    {"제갈공명님께", "korean_name", "제갈공명"},
+    {"김치찌개님 맛있다", "", ""},
+    {"박영희님요", "korean_name", "박영희"},
+    {"김철수씨앗을 심었다", "", ""},
+    {"이번님께", "", ""},
     // secrets
     {"key AKIAIOSFODNN7EXAMPLE here", "aws_access_key", "AKIAIOSFODNN7EXAMPLE"},
     {"aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_key",
@@ -160,6 +168,31 @@ TEST(PiiScanner, Table) {
     EXPECT_EQ(c.text.substr(f[0].begin, f[0].end - f[0].begin), c.value) << c.text;
     EXPECT_GT(f[0].confidence, 0.0);
     EXPECT_LE(f[0].confidence, 1.0);
+  }
+}
+
+// Many stop words (the scanner keeps them in its own hash table): every one
+// is refused, a name next to them in the table is still found.
+TEST(PiiScanner, ManyStopWords) {
+  auto syllable = [](unsigned cp) {
+    std::string s;
+    s += static_cast<char>(0xE0 | (cp >> 12));
+    s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    s += static_cast<char>(0x80 | (cp & 0x3F));
+    return s;
+  };
+  PatternSet set = default_patterns();
+  for (unsigned i = 0; i < 600; ++i)
+    set.name_stop_words.push_back("김" + syllable(0xAC00 + i) + "수");
+  set.name_stop_words.push_back("");  // never a member, never a crash
+  const PiiScanner s(set);
+  for (unsigned i = 0; i < 600; i += 7) {
+    const std::string stop = "김" + syllable(0xAC00 + i) + "수";
+    EXPECT_TRUE(s.scan("어제 " + stop + "님께 연락").empty()) << stop;
+    const std::string name = "김" + syllable(0xAC00 + i) + "호";
+    auto f = s.scan("어제 " + name + "님께 연락");
+    ASSERT_EQ(f.size(), 1u) << name;
+    EXPECT_EQ(f[0].type, kKoreanName);
   }
 }
 
