@@ -29,6 +29,7 @@
 #include "login/interaction.hpp"
 #include "metrics/metrics.hpp"
 #include "pii/filter.hpp"
+#include "pii/normalize.hpp"
 #include "protocol/log_fields.hpp"
 #include "protocol/sealed_state.hpp"
 #include "sandbox/spawn.hpp"
@@ -298,6 +299,8 @@ void App::build_security(const config::Document& doc) {
     std::filesystem::path db_cache;
     if (!opts_.check_only) db_cache = std::filesystem::path(opts_.data_dir) / "cache" / "pii";
     pii_filter = pii::make_pii_filter(policy, encryptor, pii_report, std::move(db_cache));
+    // The normalization tables now, so no request pays for building them.
+    if (!opts_.check_only) pii::init_normalization();
   } catch (const std::exception& e) {
     doc.fail("/security/pii", e.what());
   }

@@ -145,13 +145,22 @@ void append_view(const Tables& t, std::string& view, std::string_view nfkc) {
   }
 }
 
+// ICU's NFKC instance (ICU keeps it for the process), loaded once.
+const icu::Normalizer2& nfkc_instance() {
+  static const icu::Normalizer2* nfkc = [] {
+    UErrorCode ec = U_ZERO_ERROR;
+    const icu::Normalizer2* n = icu::Normalizer2::getNFKCInstance(ec);
+    if (U_FAILURE(ec) || !n)
+      throw std::runtime_error(std::string("pii: ICU cannot load NFKC data: ") + u_errorName(ec));
+    return n;
+  }();
+  return *nfkc;
+}
+
 const Tables& build_tables() {
   static const Tables* tables = [] {
     auto* t = new Tables;
-    UErrorCode ec = U_ZERO_ERROR;
-    t->nfkc = icu::Normalizer2::getNFKCInstance(ec);
-    if (U_FAILURE(ec) || !t->nfkc)
-      throw std::runtime_error(std::string("pii: ICU cannot load NFKC data: ") + u_errorName(ec));
+    t->nfkc = &nfkc_instance();
     t->flags.resize(kTablePlanes);
     for (char32_t c = 0; c < kTablePlanes; ++c) t->flags[c] = classify(*t->nfkc, c);
     for (char32_t c = 0x80; c < kTablePlanes; ++c) {
@@ -195,6 +204,8 @@ inline bool candidate(const unsigned char* p, std::size_t i, std::size_t n) {
 }
 
 }  // namespace
+
+void check_normalization_data() { nfkc_instance(); }
 
 void init_normalization() { build_tables(); }
 

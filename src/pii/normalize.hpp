@@ -75,9 +75,16 @@ class NormalizedText {
 // The view alone (tests, the evaluation corpus).
 std::string normalize_for_detection(std::string_view text);
 
-// Loads ICU's NFKC data and the property tables now (the scanner's
-// constructor calls it, so a missing ICU data file fails at startup rather
-// than in a scan). Throws std::runtime_error when ICU cannot load them.
+// Loads ICU's NFKC data now, so that a missing ICU data file fails at
+// startup rather than in a scan (the scanner's constructor calls it; a few
+// hundred microseconds). Throws std::runtime_error when ICU cannot load it.
+void check_normalization_data();
+
+// check_normalization_data(), then builds the property tables the first
+// non-ASCII, non-Hangul character would otherwise build (~5 ms: every code
+// point of planes 0 and 1 through ICU). `bastion serve` calls it at start so
+// no request pays for it; a one-shot command (`pii scan` on ASCII or Korean
+// text) never needs them. Throws std::runtime_error like the above.
 void init_normalization();
 
 }  // namespace bastion::pii

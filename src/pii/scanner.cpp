@@ -1387,7 +1387,9 @@ PiiScanner::PiiScanner(PatternSet patterns, ScannerLimits limits,
   impl_->core.cache_dir = std::move(db_cache_dir);
   if (impl_->core.limits.max_findings == 0) impl_->core.limits.max_findings = 1;
   impl_->core.compile();
-  init_normalization();
+  // The ICU data now (a missing file fails here, not in a scan); its tables
+  // when the first text needs them, or at init_normalization().
+  check_normalization_data();
 }
 
 PiiScanner::~PiiScanner() = default;
