@@ -1,6 +1,7 @@
 // `bastion secret`, `encrypt`, `decrypt`, `keys rotate`, `pii scan` and
 // `audit verify`: thin shells over security/.
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -42,6 +43,11 @@ security::SecretStore open_secrets(const fs::path& dir) {
 std::string read_stdin() {
   std::string s;
   std::size_t n = 0;
+  // A redirected file: its size up front, so the text is not copied as the
+  // string grows (that copy and its page faults were ~6% of `pii scan`).
+  struct stat st = {};
+  if (::fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    s.reserve(static_cast<std::size_t>(st.st_size) + (std::size_t{1} << 18));
   for (;;) {
     if (s.size() - n < (std::size_t{1} << 18)) s.resize(n + (std::size_t{1} << 18));
     const ssize_t r = ::read(STDIN_FILENO, s.data() + n, s.size() - n);
@@ -203,8 +209,15 @@ int pii_scan(const Common& c, const PiiArgs& a) {
     // copied (a JSON object, or a format call, per finding cost more than
     // the scan).
     auto findings = filter->scanner().scan(text);
+    // Written 64 KiB at a time: a buffer for all of it (96 bytes a finding)
+    // cost its page faults, as much as formatting.
     fmt::memory_buffer out;
-    out.reserve(findings.size() * 96 + 4);
+    constexpr std::size_t kChunk = std::size_t{1} << 16;
+    out.reserve(kChunk + 512);
+    auto flush = [&out] {
+      std::cout.write(out.data(), static_cast<std::streamsize>(out.size()));
+      out.clear();
+    };
     auto put = [&out](std::string_view v) { out.append(v.data(), v.data() + v.size()); };
     auto num = [&put](std::size_t n) {
       const fmt::format_int f(n);
@@ -247,9 +260,10 @@ int pii_scan(const Common& c, const PiiArgs& a) {
         put(name(f.detail));
       }
       put(a.json ? "}" : "}\n");
+      if (out.size() >= kChunk) flush();
     }
     if (a.json) put("]\n");
-    std::cout.write(out.data(), static_cast<std::streamsize>(out.size()));
+    flush();
     return findings.empty() ? 0 : 3;
   }
   json::value v(text);

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -326,4 +326,22 @@ test('bastion pii scan reports, masks and rejects', () => {
   const lines = bastion(['pii', 'scan'], big);
   assert.equal(lines.status, 3, lines.stderr);
   assert.deepEqual(lines.stdout.trim().split('\n').map((l) => JSON.parse(l).type), ['phone']);
+  // Standard input a regular file (read at its size, not by growing) and
+  // more findings than one 64 KiB output chunk holds: every finding, whole
+  // and in order, in both output forms.
+  const file = path.join(tempDir('pii-scan'), 'records.txt');
+  const records = Array.from({ length: 4000 }, (_, i) => `record ${i}: 010-${1000 + i}-5678;`).join('\n');
+  writeFileSync(file, records);
+  for (const json of [false, true]) {
+    const fd = openSync(file, 'r');
+    const f = spawnSync(BIN, ['pii', 'scan', ...(json ? ['--json'] : [])], { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 26 });
+    closeSync(fd);
+    assert.equal(f.status, 3, f.stderr);
+    const found = json ? JSON.parse(f.stdout) : f.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(found.length, 4000);
+    found.forEach((x, i) => {
+      assert.equal(x.type, 'phone');
+      assert.equal(records.slice(x.begin, x.end), `010-${1000 + i}-5678`);
+    });
+  }
 });
