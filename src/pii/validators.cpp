@@ -169,19 +169,28 @@ bool iban_valid(std::string_view s) {
   }
   if (int want = iban_length(s.substr(0, 2)); want && want != static_cast<int>(s.size()))
     return false;
-  // mod 97 over the rearranged string, letters as 10..35, digit by digit.
-  int r = 0;
+  // mod 97 over the rearranged string, letters as 10..35. The decimal
+  // digits are gathered 15 at a time before each division (a division per
+  // digit was 4% of a scan of PII-dense English): below 97 after one, r stays
+  // under 97 * 10^16 < 2^64 with 16 more digits.
+  std::uint64_t r = 0;
+  int pending = 0;
   auto feed = [&](char c) {
     if (c >= 'A') {
-      int v = c - 'A' + 10;
-      r = (r * 100 + v) % 97;
+      r = r * 100 + static_cast<unsigned>(c - 'A' + 10);
+      pending += 2;
     } else {
-      r = (r * 10 + (c - '0')) % 97;
+      r = r * 10 + static_cast<unsigned>(c - '0');
+      ++pending;
+    }
+    if (pending >= 15) {
+      r %= 97;
+      pending = 0;
     }
   };
   for (std::size_t i = 4; i < s.size(); ++i) feed(s[i]);
   for (std::size_t i = 0; i < 4; ++i) feed(s[i]);
-  return r == 1;
+  return r % 97 == 1;
 }
 
 bool ssn_valid(std::string_view a, std::string_view g, std::string_view s) {
