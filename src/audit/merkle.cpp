@@ -1,11 +1,10 @@
 #include "audit/merkle.hpp"
 
-#include <openssl/evp.h>
-
 #include <bit>
 #include <cstring>
 
 #include "protocol/base64.hpp"
+#include "protocol/sha256.hpp"
 
 namespace bastion::audit::merkle {
 
@@ -14,18 +13,7 @@ using protocol::hex_encode;
 
 namespace {
 
-// A context per call (no thread_local: the audit log hashes during static
-// destruction too, after thread-local objects are gone).
-Hash digest(std::initializer_list<std::string_view> parts) {
-  EVP_MD_CTX* c = EVP_MD_CTX_new();
-  Hash h{};
-  if (c && EVP_DigestInit_ex(c, EVP_sha256(), nullptr) == 1) {
-    for (auto p : parts) EVP_DigestUpdate(c, p.data(), p.size());
-    EVP_DigestFinal_ex(c, h.data(), nullptr);
-  }
-  EVP_MD_CTX_free(c);
-  return h;
-}
+Hash digest(std::initializer_list<std::string_view> parts) { return protocol::sha256_of(parts); }
 
 std::string_view view(const Hash& h) { return {reinterpret_cast<const char*>(h.data()), h.size()}; }
 

@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "auth/result.hpp"
+#include "protocol/sha256.hpp"
 
 struct evp_pkey_st;
 
@@ -115,7 +116,7 @@ class Key {
 
 // HMAC-SHA256 (for tests of truncated-tag vectors and internal uses).
 std::string hmac_sha256(std::string_view key, std::string_view data);
-std::string sha256(std::string_view data);
+using protocol::sha256;  // raw 32 bytes (protocol/sha256.hpp)
 // Cryptographically random bytes (OpenSSL RAND_bytes); throws on failure.
 std::string random_bytes(std::size_t n);
 

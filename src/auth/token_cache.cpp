@@ -1,6 +1,6 @@
 #include "auth/token_cache.hpp"
 
-#include <openssl/sha.h>
+#include "protocol/sha256.hpp"
 
 #include <cstring>
 
@@ -11,9 +11,7 @@ VerifiedTokenCache::VerifiedTokenCache(std::size_t capacity) : capacity_(capacit
 }
 
 VerifiedTokenCache::Digest VerifiedTokenCache::digest(std::string_view token) {
-  Digest d;
-  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), d.data());
-  return d;
+  return protocol::sha256_of(token);
 }
 
 std::size_t VerifiedTokenCache::DigestHash::operator()(const Digest& d) const noexcept {

@@ -1,7 +1,6 @@
 #include "gateway/catalogue.hpp"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <map>
 #include <set>
@@ -10,6 +9,7 @@
 #include "protocol/base64.hpp"
 #include "protocol/param_headers.hpp"
 #include "protocol/printable.hpp"
+#include "protocol/sha256.hpp"
 
 namespace bastion::gateway {
 
@@ -21,10 +21,7 @@ std::string exposed_name(std::string_view prefix, std::string_view name) {
                          ? std::string(name)
                          : std::string(prefix) + std::string(kSeparator) + std::string(name);
   if (full.size() <= kMaxToolName) return full;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(full.data(), full.size(), md, &len, EVP_sha256(), nullptr);
-  std::string tail = "_" + protocol::hex_encode(std::string_view(reinterpret_cast<char*>(md), 4));
+  std::string tail = "_" + protocol::hex_encode(protocol::sha256(full).substr(0, 4));
   return full.substr(0, kMaxToolName - tail.size()) + tail;
 }
 

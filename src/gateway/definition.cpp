@@ -1,7 +1,6 @@
 #include "gateway/definition.hpp"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <set>
@@ -9,6 +8,7 @@
 #include "protocol/base64.hpp"
 #include "protocol/json_pointer.hpp"
 #include "protocol/printable.hpp"
+#include "protocol/sha256.hpp"
 
 namespace bastion::gateway {
 
@@ -117,10 +117,7 @@ std::string canonical_json(const json::value& v) {
 
 std::string definition_hash(const json::object& definition) {
   std::string text = canonical_json(definition);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
-  return protocol::hex_encode(std::string_view(reinterpret_cast<char*>(md), len));
+  return protocol::hex_encode(protocol::sha256(text));
 }
 
 std::vector<DefinitionChange> diff_definitions(const json::value& before,

@@ -1,6 +1,5 @@
 #include "pii/db_cache.hpp"
 
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +7,7 @@
 #include <cstring>
 #include <exception>
 
+#include "protocol/sha256.hpp"
 #include "storage/private_file.hpp"
 
 namespace bastion::pii {
@@ -49,12 +49,7 @@ bool fail(std::string* why, std::string_view what) {
 }  // namespace
 
 std::string sha256_raw(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1 ||
-      len != kSumSize)
-    return {};
-  return std::string(reinterpret_cast<const char*>(md), len);
+  return protocol::sha256(data);
 }
 
 std::filesystem::path db_cache_file(const std::filesystem::path& dir, std::string_view key) {

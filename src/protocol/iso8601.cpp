@@ -5,21 +5,50 @@
 
 namespace bastion::protocol {
 
-std::string iso8601_utc(std::int64_t unix_seconds) {
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
-                     std::chrono::sys_seconds(std::chrono::seconds(unix_seconds)));
+namespace {
+
+using namespace std::chrono;
+
+// Calendar arithmetic only (C++20 civil dates): no gmtime_r, whose time-zone
+// lock every I/O thread took for each audit record's timestamp. Years outside
+// 0..9999 are left to fmt's gmtime path, which says what it cannot format.
+bool civil(sys_seconds s, std::string& out, int millis) {
+  const auto day = floor<days>(s);
+  const year_month_day ymd{day};
+  const int y = int(ymd.year());
+  if (!ymd.ok() || y < 0 || y > 9999) return false;
+  const hh_mm_ss hms{s - day};
+  out = millis < 0 ? fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", y, unsigned(ymd.month()),
+                                 unsigned(ymd.day()), hms.hours().count(),
+                                 hms.minutes().count(), hms.seconds().count())
+                   : fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", y,
+                                 unsigned(ymd.month()), unsigned(ymd.day()),
+                                 hms.hours().count(), hms.minutes().count(),
+                                 hms.seconds().count(), millis);
+  return true;
 }
 
-std::string iso8601_utc_ms(std::chrono::system_clock::time_point t) {
-  auto ms = std::chrono::floor<std::chrono::milliseconds>(t);
-  auto s = std::chrono::floor<std::chrono::seconds>(ms);
+}  // namespace
+
+std::string iso8601_utc(std::int64_t unix_seconds) {
+  // ±10^13 s is ±300,000 years: beyond it the day count would overflow.
+  constexpr std::int64_t kFar = 10'000'000'000'000;
+  const sys_seconds s{seconds(unix_seconds)};
+  std::string out;
+  if (unix_seconds > -kFar && unix_seconds < kFar && civil(s, out, -1)) return out;
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", s);
+}
+
+std::string iso8601_utc_ms(system_clock::time_point t) {
+  auto ms = floor<milliseconds>(t);
+  auto s = floor<seconds>(ms);
+  std::string out;
+  if (civil(s, out, int((ms - s).count()))) return out;
   return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", s, (ms - s).count());
 }
 
 std::string iso8601_utc_now() {
-  return iso8601_utc(std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count());
+  return iso8601_utc(duration_cast<seconds>(system_clock::now().time_since_epoch()).count());
 }
 
 }  // namespace bastion::protocol

@@ -4,12 +4,12 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include <memory>
 #include <stdexcept>
 
 #include "protocol/base64.hpp"
+#include "protocol/sha256.hpp"
 
 namespace bastion::security {
 
@@ -214,10 +214,9 @@ std::string Fernet::key_id() const {
   std::string material(kDomain);
   material.append(reinterpret_cast<const char*>(signing_.data()), signing_.size());
   material.append(reinterpret_cast<const char*>(encryption_.data()), encryption_.size());
-  unsigned char d[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(material.data()), material.size(), d);
+  std::string d = protocol::sha256(material);
   OPENSSL_cleanse(material.data(), material.size());
-  return "fk_" + hex_encode(std::string_view(reinterpret_cast<const char*>(d), 6));
+  return "fk_" + hex_encode(std::string_view(d).substr(0, 6));
 }
 
 // --- MultiFernet --------------------------------------------------------------
