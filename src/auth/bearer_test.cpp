@@ -18,6 +18,11 @@ TEST(BearerToken, Rfc6750Syntax) {
     EXPECT_TRUE(valid_b64token(ok)) << ok;
   for (std::string_view bad : {"", "=", "=abc", "a b", "a=b", "a\"b", "a,b", "a\tb"})
     EXPECT_FALSE(valid_b64token(bad)) << bad;
+  // Letters beyond ASCII (UTF-8, Latin-1) are not token characters, whatever
+  // the locale calls them.
+  for (std::string_view bad : std::initializer_list<std::string_view>{
+           "a\xc3\xa9" "b", "\xe9", "abc\xff", "\x80=", std::string_view("a\0b", 3)})
+    EXPECT_FALSE(valid_b64token(bad));
 }
 
 TEST(BearerChallenge, HeaderAndBodyCarryTheSameFields) {
