@@ -9,6 +9,7 @@
 #include "audit/log.hpp"
 
 #include <fcntl.h>
+#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -426,7 +427,7 @@ std::string event_body(json::object& event) {
 // line without its newline to `out`.
 void frame_record(std::string& out, std::uint64_t seq, std::string_view ts, std::string_view body,
                   const merkle::Hash& prev) {
-  fmt::format_to(std::back_inserter(out), R"({{"seq":{},"ts":"{}")", seq, ts);
+  fmt::format_to(std::back_inserter(out), FMT_COMPILE(R"({{"seq":{},"ts":"{}")"), seq, ts);
   if (body.size() > 2) {
     out += ',';
     out.append(body.substr(1, body.size() - 2));

@@ -1,6 +1,7 @@
 #include "protocol/iso8601.hpp"
 
 #include <fmt/chrono.h>
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 namespace bastion::protocol {
@@ -18,13 +19,15 @@ bool civil(sys_seconds s, std::string& out, int millis) {
   const int y = int(ymd.year());
   if (!ymd.ok() || y < 0 || y > 9999) return false;
   const hh_mm_ss hms{s - day};
-  out = millis < 0 ? fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", y, unsigned(ymd.month()),
-                                 unsigned(ymd.day()), hms.hours().count(),
-                                 hms.minutes().count(), hms.seconds().count())
-                   : fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", y,
-                                 unsigned(ymd.month()), unsigned(ymd.day()),
-                                 hms.hours().count(), hms.minutes().count(),
-                                 hms.seconds().count(), millis);
+  // Compiled format strings: parsing them at run time was most of the cost
+  // of an audit record's timestamp (bench/results/profile.md).
+  const auto h = hms.hours().count(), mi = hms.minutes().count();
+  const auto sec = hms.seconds().count();
+  const unsigned mo = unsigned(ymd.month()), d = unsigned(ymd.day());
+  out = millis < 0
+            ? fmt::format(FMT_COMPILE("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z"), y, mo, d, h, mi, sec)
+            : fmt::format(FMT_COMPILE("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z"), y, mo, d, h,
+                          mi, sec, millis);
   return true;
 }
 
