@@ -8,6 +8,14 @@
 // process, descriptor or cgroup, `audit verify` passes, and no acknowledged
 // call lost its audit record. Prints a Markdown report on stdout.
 //   node bench/soak.mjs --bin BASTION --duration 600 --sessions 1000 [--rss-every 10]
+//                       [--rounds 1] [--trim]
+// With --rounds R the run (clients, faults, calm) is repeated R times against
+// the same Bastion process; between rounds every client DELETEs its session,
+// and RSS, descriptors and Bastion's own counts (sessions, backlog) are taken
+// with no session open, so allocator high water (a plateau across rounds)
+// can be told from a leak (growth every round). With --trim, after each round
+// gdb makes Bastion call glibc's malloc_trim(0) and RSS is taken again: what
+// trim gives back was free memory the allocator kept, not live objects.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import net from 'node:net';
@@ -24,6 +32,8 @@ const BIN = path.resolve(arg('bin', 'build-bench/src/cli/bastion'));
 const DURATION = Number(arg('duration', 600));
 const SESSIONS = Number(arg('sessions', 1000));
 const RSS_EVERY = Number(arg('rss-every', 10)); // seconds between RSS samples
+const ROUNDS = Number(arg('rounds', 1));
+const TRIM = process.argv.includes('--trim');
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 const root = process.getuid() === 0;
 
@@ -134,7 +144,7 @@ async function rpc(sid, body) {
 async function session(n) {
   let sid;
   let id = 0;
-  while (running) {
+  while (running && roundRunning) {
     try {
       if (!sid) {
         const r = await fetch(url, { method: 'POST', headers: H, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize',
@@ -169,7 +179,12 @@ async function session(n) {
       await sleep(100);
     }
   }
+  // End of a round (not of the run, where Bastion is killed under load).
+  if (running && sid)
+    await fetch(url, { method: 'DELETE', headers: { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' } })
+      .then((r) => r.text(), () => {});
 }
+let roundRunning = true;
 
 // ---- the run -------------------------------------------------------------
 const report = [];
@@ -177,66 +192,103 @@ const log = (s) => { report.push(s); process.stderr.write(`soak: ${s}\n`); };
 let bastion = startBastion();
 await up();
 log(`Bastion pid ${bastion.pid} on ${url}; ${SESSIONS} sessions for ${DURATION} s; audit on ${tmpfs ? 'a 160 MiB tmpfs' : 'the disk (no tmpfs: not root)'}`);
-const clients = Array.from({ length: SESSIONS }, (_, i) => session(i));
 // RSS over the whole run, so growth can be told from a plateau.
 const rssSeries = [];
 const t0 = Date.now();
 const sampler = setInterval(() => {
   try { rssSeries.push([Math.round((Date.now() - t0) / 1000), rssKiB(bastion.pid)]); } catch { /* gone */ }
 }, RSS_EVERY * 1000);
-await sleep(Math.min(60, DURATION / 5) * 1000);
-const warm = { rss: rssKiB(bastion.pid), fds: fdCount(bastion.pid), t: Date.now() };
-log(`warm: RSS ${warm.rss} KiB, ${warm.fds} descriptors, ${stats.ok} calls answered`);
-
 const faults = { kill: 0, hang: 0, flood: 0, diskFull: 0 };
 const upstreams = () => descendants(bastion.pid).filter((p) => /soak_upstream|--testkit/.test(cmdline(p)) && !/bwrap/.test(cmdline(p).split(' ')[0]));
-const end = warm.t + (DURATION - Math.min(60, DURATION / 5)) * 1000;
 let diskDone = !tmpfs;
-while (Date.now() < end) {
-  const ups = upstreams();
-  const victim = ups[Math.floor(Math.random() * ups.length)];
-  const r = Math.random();
-  if (victim && r < 0.4) {
-    try { process.kill(victim, 'SIGKILL'); faults.kill++; } catch { /* raced */ }
-  } else if (victim && r < 0.7) {
-    try {
-      process.kill(victim, 'SIGSTOP'); faults.hang++;
-      await sleep(1000 + Math.random() * 4000);
-      process.kill(victim, 'SIGCONT');
-    } catch { /* raced */ }
-  } else {
-    // A flood: 20,000 log lines written at once by the upstream.
-    faults.flood++;
-    fetch(url, { method: 'POST', headers: H, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'flooder', version: '1' } } }) })
-      .then(async (r) => {
-        await r.text();
-        const sid = r.headers.get('mcp-session-id');
-        await rpc(sid, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'flaky__flood', arguments: { n: 20000 } } });
-      }).catch(() => {});
-  }
-  if (!diskDone && Date.now() > warm.t + (end - warm.t) / 2) {
-    // Fill the audit tmpfs, keep it full for 5 s, free it.
-    diskDone = true;
-    faults.diskFull++;
-    const filler = path.join(auditDir, 'filler');
-    const before = { ...Object.fromEntries(stats.errors) };
-    fillFilesystem(filler);
-    await sleep(5000);
-    rmSync(filler);
-    const refused = (stats.errors.get('-32013 audit log unavailable (disk full)') ?? 0) - (before['-32013 audit log unavailable (disk full)'] ?? 0);
-    log(`audit disk full for 5 s: ${refused} calls refused with -32013, then freed`);
-  }
-  await sleep(1000 + Math.random() * 2000);
+let warm, calm, clients, firstWarm;
+const idle = []; // per round, with no session open: [round, rss, fds, sessions, backlog, rss after trim]
+const metric = async (name) => {
+  try {
+    const m = await (await fetch(url.replace('/mcp', '/metrics'))).text();
+    const line = m.split('\n').find((l) => l.startsWith(`${name} `));
+    return line ? Number(line.split(' ')[1]) : NaN;
+  } catch { return NaN; }
+};
+// glibc's malloc_trim(0) inside Bastion, by gdb (attach, call, detach).
+const trim = () => {
+  try {
+    execFileSync('gdb', ['-p', String(bastion.pid), '-batch', '-nx', '-ex', 'call (int)malloc_trim(0)'], { stdio: 'ignore', timeout: 60000 });
+    return rssKiB(bastion.pid);
+  } catch { return NaN; }
+};
+if (ROUNDS > 1) {
+  // The same figures before any load, for scale.
+  const row = [0, rssKiB(bastion.pid), fdCount(bastion.pid), await metric('bastion_sessions'), await metric('bastion_session_backlog_bytes')];
+  row.push(TRIM ? trim() : NaN);
+  idle.push(row);
+  log(`started, no session yet: RSS ${row[1]} KiB${TRIM ? `; after malloc_trim(0): RSS ${row[5]} KiB` : ''}`);
 }
+for (let round = 1; round <= ROUNDS; round++) {
+  roundRunning = true;
+  clients = Array.from({ length: SESSIONS }, (_, i) => session(i));
+  await sleep(Math.min(60, DURATION / 5) * 1000);
+  warm = { rss: rssKiB(bastion.pid), fds: fdCount(bastion.pid), t: Date.now() };
+  firstWarm ??= warm;
+  log(`${ROUNDS > 1 ? `round ${round}: ` : ''}warm: RSS ${warm.rss} KiB, ${warm.fds} descriptors, ${stats.ok} calls answered`);
 
-// Calm: no faults for 15 s, then the leak checks.
-await sleep(15000);
-const calm = { rss: rssKiB(bastion.pid), fds: fdCount(bastion.pid) };
-const okBefore = stats.ok;
-await sleep(5000);
-log(`faults: ${faults.kill} upstream kill -9, ${faults.hang} hangs (SIGSTOP 1-5 s), ${faults.flood} floods of 20,000 log lines, ${faults.diskFull} audit disk full`);
-log(`after the faults: RSS ${calm.rss} KiB (warm ${warm.rss}), ${calm.fds} descriptors (warm ${warm.fds}); ${stats.ok - okBefore} calls answered in the last 5 s`);
+  const end = warm.t + (DURATION - Math.min(60, DURATION / 5)) * 1000;
+  while (Date.now() < end) {
+    const ups = upstreams();
+    const victim = ups[Math.floor(Math.random() * ups.length)];
+    const r = Math.random();
+    if (victim && r < 0.4) {
+      try { process.kill(victim, 'SIGKILL'); faults.kill++; } catch { /* raced */ }
+    } else if (victim && r < 0.7) {
+      try {
+        process.kill(victim, 'SIGSTOP'); faults.hang++;
+        await sleep(1000 + Math.random() * 4000);
+        process.kill(victim, 'SIGCONT');
+      } catch { /* raced */ }
+    } else {
+      // A flood: 20,000 log lines written at once by the upstream.
+      faults.flood++;
+      fetch(url, { method: 'POST', headers: H, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'flooder', version: '1' } } }) })
+        .then(async (r) => {
+          await r.text();
+          const sid = r.headers.get('mcp-session-id');
+          await rpc(sid, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'flaky__flood', arguments: { n: 20000 } } });
+          await fetch(url, { method: 'DELETE', headers: { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' } }).then((x) => x.text());
+        }).catch(() => {});
+    }
+    if (!diskDone && Date.now() > warm.t + (end - warm.t) / 2) {
+      // Fill the audit tmpfs, keep it full for 5 s, free it.
+      diskDone = true;
+      faults.diskFull++;
+      const filler = path.join(auditDir, 'filler');
+      const before = { ...Object.fromEntries(stats.errors) };
+      fillFilesystem(filler);
+      await sleep(5000);
+      rmSync(filler);
+      const refused = (stats.errors.get('-32013 audit log unavailable (disk full)') ?? 0) - (before['-32013 audit log unavailable (disk full)'] ?? 0);
+      log(`audit disk full for 5 s: ${refused} calls refused with -32013, then freed`);
+    }
+    await sleep(1000 + Math.random() * 2000);
+  }
+
+  // Calm: no faults for 15 s, then the leak checks.
+  await sleep(15000);
+  calm = { rss: rssKiB(bastion.pid), fds: fdCount(bastion.pid) };
+  const okBefore = stats.ok;
+  await sleep(5000);
+  log(`faults${ROUNDS > 1 ? ' so far' : ''}: ${faults.kill} upstream kill -9, ${faults.hang} hangs (SIGSTOP 1-5 s), ${faults.flood} floods of 20,000 log lines, ${faults.diskFull} audit disk full`);
+  log(`after the faults: RSS ${calm.rss} KiB (warm ${warm.rss}), ${calm.fds} descriptors (warm ${warm.fds}); ${stats.ok - okBefore} calls answered in the last 5 s`);
+  if (round === ROUNDS) break;
+  // Every client closes its session; then Bastion holds no session.
+  roundRunning = false;
+  await Promise.allSettled(clients);
+  await sleep(5000);
+  const row = [round, rssKiB(bastion.pid), fdCount(bastion.pid), await metric('bastion_sessions'), await metric('bastion_session_backlog_bytes')];
+  row.push(TRIM ? trim() : NaN);
+  idle.push(row);
+  log(`round ${round} over, every session closed: RSS ${row[1]} KiB, ${row[2]} descriptors, ${row[3]} sessions, backlog ${row[4]} bytes${TRIM ? `; after malloc_trim(0): RSS ${row[5]} KiB` : ''}`);
+}
 const ups = upstreams();
 log(`upstream processes now: ${ups.length} (${ups.map((p) => cmdline(p).split(' ').slice(0, 2).join(' ')).join('; ')})`);
 
@@ -313,9 +365,15 @@ ${report.map((l) => `- ${l}`).join('\n')}
 |---|---|
 | answered | ${stats.ok} |
 ${[...stats.errors].sort((a, b) => b[1] - a[1]).map(([k, v]) => `| ${k} | ${v} |`).join('\n')}
+${idle.length ? `
+Before the first round, and between rounds with every session closed (5 s after the last DELETE):
 
+| after round (0: at start) | RSS KiB | descriptors | sessions | backlog bytes |${TRIM ? ' RSS after malloc_trim(0) KiB |' : ''}
+|---|---|---|---|---|${TRIM ? '---|' : ''}
+${idle.map((r) => `| ${r.slice(0, 5).join(' | ')} |${TRIM ? ` ${r[5]} |` : ''}`).join('\n')}
+` : ''}
 Verdict: ${starved ? 'FAILED: most calls were not answered; ' : ''}${undocumented.length === 0 ? 'no error outside the documented ones' : `${undocumented.length} kinds of undocumented error`};
-RSS ${calm.rss <= warm.rss * 1.25 + 8192 ? 'flat' : 'GREW'} (${warm.rss} -> ${calm.rss} KiB);
+RSS ${calm.rss <= firstWarm.rss * 1.25 + 8192 ? 'flat' : 'GREW'} (${firstWarm.rss} -> ${calm.rss} KiB${ROUNDS > 1 ? `, warm in round 1 -> after the faults of round ${ROUNDS}` : ''});
 descriptors ${calm.fds <= warm.fds + 16 ? 'flat' : 'GREW'} (${warm.fds} -> ${calm.fds});
 ${orphans.length === 0 ? 'no' : orphans.length} leaked process(es); ${cgroupsAfter.length === 0 ? 'no' : cgroupsAfter.length} leaked cgroup(s);
 audit verify ${vcode === 0 ? 'passes' : 'FAILS'} after kill -9; ${lost.length === 0 ? 'no acknowledged record lost' : `${lost.length} ACKNOWLEDGED RECORDS LOST`}.
