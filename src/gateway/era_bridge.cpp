@@ -167,6 +167,10 @@ class EraBridge::Exchange : public InputSink, public std::enable_shared_from_thi
     std::lock_guard lk(mu_);
     return current_;
   }
+  bool waiting() const override {
+    std::lock_guard lk(mu_);
+    return !ended_ && !open_.empty();
+  }
   void set_current(std::shared_ptr<server::RequestContext> c) {
     std::lock_guard lk(mu_);
     current_ = std::move(c);

@@ -98,7 +98,8 @@ std::size_t GatewayBackend::running_instances() const {
 }
 
 std::shared_ptr<Upstream> GatewayBackend::instance(const std::shared_ptr<Upstream>& proto,
-                                                   const std::string& session, std::string* why) {
+                                                   const std::string& session, std::string* why,
+                                                   std::optional<RelayOptions> declare) {
   bool running =
       proto->state() == UpstreamState::kReady || proto->state() == UpstreamState::kStarting;
   if (!proto->options().per_session) {
@@ -126,9 +127,87 @@ std::shared_ptr<Upstream> GatewayBackend::instance(const std::shared_ptr<Upstrea
           fmt::format("the gateway runs its maximum of {} server processes", opts_.max_processes);
     return nullptr;
   }
-  auto u = make_upstream(proto->options(), session);
+  UpstreamOptions o = proto->options();
+  if (declare && *declare != o.relay) o.declare = declare;
+  auto u = make_upstream(o, session);
   m.emplace(session, u);
   return u;
+}
+
+namespace {
+
+// A capability-set instance left unused this long stops (unless the server
+// configures its own idle_shutdown); the next request of its set starts it.
+constexpr std::chrono::minutes kCapabilitySetIdle{5};
+// Its key among the per-session instances (no session id has a '|'); slot
+// n > 0: the n-th extra instance of the set on a stdio server.
+std::string capability_set_key(const RelayOptions& declared, std::size_t slot) {
+  std::string key = "capabilities|" + capability_set_name(declared);
+  if (slot > 0) key += fmt::format("|{}", slot);
+  return key;
+}
+
+}  // namespace
+
+std::optional<RelayOptions> GatewayBackend::declare_for(const std::shared_ptr<Upstream>& proto,
+                                                        const server::RequestContext& ctx) {
+  if (!proto->options().per_session || !ctx.modern()) return std::nullopt;
+  return declared_for(proto->options().relay, ctx.client_capabilities());
+}
+
+asio::awaitable<std::shared_ptr<Upstream>> GatewayBackend::capability_instance(
+    const std::shared_ptr<Upstream>& proto, std::shared_ptr<Upstream> u,
+    server::RequestContext& ctx) {
+  const UpstreamOptions& po = proto->options();
+  const RelayOptions declared = declared_for(po.relay, ctx.client_capabilities());
+  // Over stdio nothing ties a server's request to a call: beside a call that
+  // waits for its client's answer (maybe for minutes), a new call would make
+  // every request of that server ambiguous, so it goes to an instance of its
+  // set where none waits. Over HTTP the response stream ties them exactly.
+  // A retry continues its waiting call wherever that runs (era_bridge), and
+  // must not count it as another's.
+  const bool retry = ctx.input_responses() || !ctx.request_state().is_null();
+  const bool stdio = po.url.empty() && !retry;
+  const bool full = declared == po.relay;  // the shared instance's own set
+  if (full && !(stdio && u->has_waiting_call())) co_return u;
+  std::shared_ptr<Upstream> mine, fallback = full ? u : nullptr;
+  {
+    std::size_t total = running_instances();
+    std::lock_guard lk(instances_mu_);
+    auto& m = per_session_[proto.get()];
+    std::size_t slot = full ? 1 : 0;  // slot 0 of the full set is the shared instance
+    for (;; ++slot) {
+      auto it = m.find(capability_set_key(declared, slot));
+      if (it == m.end()) break;
+      if (!fallback) fallback = it->second;
+      if (!stdio || !it->second->has_waiting_call()) {
+        mine = it->second;
+        break;
+      }
+    }
+    if (!mine && total < opts_.max_processes && m.size() < po.max_instances) {
+      UpstreamOptions o = po;
+      o.declare = declared;
+      o.era = UpstreamEra::kLegacy;  // known: the shared instance is Legacy-only
+      o.eager = false;
+      if (o.idle_shutdown.count() == 0) o.idle_shutdown = kCapabilitySetIdle;
+      mine = make_upstream(o);
+      m.emplace(capability_set_key(declared, slot), mine);
+      spdlog::info("upstream {}: a session for Modern requests declaring {}{}", po.name,
+                   capability_set_name(declared),
+                   slot > 0 ? fmt::format(" (#{}: the others wait for their clients)", slot + 1)
+                            : std::string());
+    }
+  }
+  if (!mine) {
+    // At a bound: the set's first instance, else the shared one (wider than
+    // the client declared; relay_refusal still guards what reaches it).
+    spdlog::debug("upstream {}: at its instance bound, a request declaring {} shares a session",
+                  po.name, capability_set_name(declared));
+    co_return fallback ? fallback : u;
+  }
+  if (mine->state() != UpstreamState::kReady) co_await mine->ensure_started();
+  co_return mine;
 }
 
 std::shared_ptr<Upstream> GatewayBackend::catalogue_source(
@@ -458,12 +537,13 @@ asio::awaitable<std::vector<server::Listed>> GatewayBackend::list(Kind kind,
   auto protos = snapshot();
   // Start every lazy upstream at once; the loop below then waits for each.
   for (auto& proto : protos)
-    if (auto u = instance(proto, ctx.session_id()); u && u->state() != UpstreamState::kReady)
+    if (auto u = instance(proto, ctx.session_id(), nullptr, declare_for(proto, ctx));
+        u && u->state() != UpstreamState::kReady)
       asio::co_spawn(
           ex_, [u]() -> asio::awaitable<void> { co_await u->ensure_started(); }, asio::detached);
   std::vector<std::shared_ptr<Upstream>> ready;
   for (auto& proto : protos) {
-    auto u = instance(proto, ctx.session_id());
+    auto u = instance(proto, ctx.session_id(), nullptr, declare_for(proto, ctx));
     if (!u) continue;
     // Lazy upstreams start on first use; a broken one is skipped (its tools
     // are simply absent) and the others still answer.
@@ -572,11 +652,20 @@ asio::awaitable<server::Settled> GatewayBackend::settle(server::Route route,
                                                         server::RequestContext& ctx) {
   auto proto = std::static_pointer_cast<Upstream>(route.target);
   std::string why;
-  auto u = instance(proto, ctx.session_id(), &why);
+  auto u = instance(proto, ctx.session_id(), &why, declare_for(proto, ctx));
   if (!u) co_return protocol::RpcError{protocol::kUpstreamUnavailable, why};
   if (u->state() != UpstreamState::kReady) {
     co_await u->ensure_started();
     rebuild_index();
+    if (u->state() != UpstreamState::kReady)
+      co_return protocol::RpcError{
+          protocol::kUpstreamUnavailable,
+          fmt::format("server '{}' is unavailable: {}", u->name(), u->last_error())};
+  }
+  // A Modern request to a Legacy-only shared instance: the session of its
+  // capability set.
+  if (!proto->options().per_session && ctx.modern() && !u->modern_for(ctx)) {
+    u = co_await capability_instance(proto, u, ctx);
     if (u->state() != UpstreamState::kReady)
       co_return protocol::RpcError{
           protocol::kUpstreamUnavailable,

@@ -144,8 +144,33 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   bool first_report(std::string key) const;
   // The instance serving `session` for server `slot`: the shared one, or the
   // session's own (created on demand); nullptr when a cap is reached.
+  // `declare`: what a new per-session instance declares (a Modern request's
+  // capability set, declared_for()); unset: all that its relay setting allows.
   std::shared_ptr<Upstream> instance(const std::shared_ptr<Upstream>& proto,
-                                     const std::string& session, std::string* why = nullptr);
+                                     const std::string& session, std::string* why = nullptr,
+                                     std::optional<RelayOptions> declare = std::nullopt);
+  // A Legacy server learns client capabilities once per session, from
+  // initialize, so the shared session (which declares all that `relay`
+  // allows) cannot serve a Modern request that declares less: the server
+  // would ask it for what it cannot give. Such a request goes to a session
+  // of its own capability set instead, one per set and server (7 sets
+  // besides the shared one's, relay.hpp declared_for). Over stdio a call
+  // also avoids an instance where a call waits for its client's answer: it
+  // gets another instance of its set. All are started on demand, stopped
+  // when idle (the server's idle_shutdown, else 5 min), at most
+  // max_instances per server and counted in max_processes. `u`: the ready
+  // shared instance. At a bound the set's first instance (else the shared
+  // one) serves it: over stdio its requests may then be refused as
+  // ambiguous, and the shared session declares more than the client did,
+  // but Bastion still relays nothing the client did not declare
+  // (relay_refusal).
+  // What a per-session instance made for `ctx` declares: a Modern
+  // request's own capability set (its session is that one request).
+  static std::optional<RelayOptions> declare_for(const std::shared_ptr<Upstream>& proto,
+                                                 const server::RequestContext& ctx);
+  boost::asio::awaitable<std::shared_ptr<Upstream>> capability_instance(
+      const std::shared_ptr<Upstream>& proto, std::shared_ptr<Upstream> u,
+      server::RequestContext& ctx);
   // `session`: the client session a per-session instance belongs to ("" for shared).
   std::shared_ptr<Upstream> make_upstream(const UpstreamOptions& o,
                                           const std::string& session = "");

@@ -28,6 +28,9 @@ class InputSink {
                                                         boost::json::object params) = 0;
   // The client request the call's notifications go to now: the latest retry.
   virtual std::shared_ptr<server::RequestContext> current() const = 0;
+  // Whether the call waits for the client's answer to a request of its (the
+  // client was handed an input_required and has not retried yet).
+  virtual bool waiting() const { return false; }
 };
 
 }  // namespace bastion::gateway

@@ -62,4 +62,27 @@ json::object upstream_client_capabilities(const RelayOptions& relay, bool per_se
   return caps;
 }
 
+RelayOptions declared_for(const RelayOptions& relay, const json::object& client_caps) {
+  RelayOptions d;
+  d.sampling = relay.sampling && object_at(client_caps, "sampling");
+  const json::object* e = object_at(client_caps, "elicitation");
+  // {} is form only (2025-06-18); a client naming modes must name form.
+  d.elicitation = relay.elicitation && e && (e->empty() || e->contains("form"));
+  d.roots = relay.roots && object_at(client_caps, "roots");
+  return d;
+}
+
+std::string capability_set_name(const RelayOptions& declared) {
+  std::string out;
+  auto add = [&](bool on, std::string_view what) {
+    if (!on) return;
+    if (!out.empty()) out += '+';
+    out += what;
+  };
+  add(declared.sampling, "sampling");
+  add(declared.elicitation, "elicitation");
+  add(declared.roots, "roots");
+  return out.empty() ? "none" : out;
+}
+
 }  // namespace bastion::gateway

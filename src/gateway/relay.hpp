@@ -20,6 +20,7 @@ struct RelayOptions {
   bool sampling = true;     // sampling/createMessage: the client's model answers the server
   bool elicitation = true;  // elicitation/create: the client's user is asked for input
   bool roots = true;        // roots/list: the client's filesystem roots are disclosed
+  bool operator==(const RelayOptions&) const = default;
 };
 
 // Why `method` (with `params`) must not go to a client that declared
@@ -32,5 +33,16 @@ std::optional<std::string> relay_refusal(std::string_view method, const boost::j
 // through; roots changes are forwarded to per-session instances only (a
 // shared one serves clients whose roots differ).
 boost::json::object upstream_client_capabilities(const RelayOptions& relay, bool per_session);
+
+// What a Legacy session serving one client's requests should declare in
+// initialize: the kinds `relay` lets through that the client declared too
+// (elicitation only when the client takes form mode, the one mode Bastion
+// declares upstream). A Legacy server learns capabilities once per session,
+// so a Modern request that declares less than a shared session promised is
+// served by a session that promises only this (gateway.hpp). At most
+// 2^3 sets, whatever the client writes in its capability objects.
+RelayOptions declared_for(const RelayOptions& relay, const boost::json::object& client_caps);
+// The set's name, as in logs: "sampling+elicitation+roots", "none".
+std::string capability_set_name(const RelayOptions& declared);
 
 }  // namespace bastion::gateway

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+
 namespace bastion::gateway {
 namespace {
 
@@ -74,6 +77,50 @@ TEST(UpstreamClientCapabilities, FollowTheRelaySetting) {
   EXPECT_EQ(upstream_client_capabilities({false, true, false}, true),
             caps(R"({"elicitation":{}})"));
   EXPECT_EQ(upstream_client_capabilities({false, false, false}, false), json::object{});
+}
+
+TEST(DeclaredFor, WhatBothTheRelaySettingAndTheClientAllow) {
+  struct Row {
+    const char* client_caps;
+    RelayOptions relay;
+    RelayOptions want;
+    const char* name;
+  };
+  const Row rows[] = {
+      {R"({"sampling":{},"elicitation":{},"roots":{}})", {}, {}, "sampling+elicitation+roots"},
+      {R"({})", {}, {false, false, false}, "none"},
+      {R"({"sampling":{}})", {}, {true, false, false}, "sampling"},
+      {R"({"sampling":{"tools":{}},"roots":{"listChanged":true}})", {}, {true, false, true},
+       "sampling+roots"},
+      // Elicitation counts only with form mode, the one Bastion declares upstream.
+      {R"({"elicitation":{"url":{}}})", {}, {false, false, false}, "none"},
+      {R"({"elicitation":{"form":{},"url":{}}})", {}, {false, true, false}, "elicitation"},
+      // Not objects: not declared.
+      {R"({"sampling":true,"elicitation":"yes","roots":[1]})", {}, {false, false, false}, "none"},
+      // The relay setting has the last word.
+      {R"({"sampling":{},"elicitation":{},"roots":{}})", {false, true, false}, {false, true, false},
+       "elicitation"},
+  };
+  for (const auto& r : rows) {
+    RelayOptions got = declared_for(r.relay, caps(r.client_caps));
+    EXPECT_TRUE(got == r.want) << r.client_caps;
+    EXPECT_EQ(capability_set_name(got), r.name) << r.client_caps;
+  }
+}
+
+TEST(DeclaredFor, AnyCapabilityObjectsGiveOneOfEightSets) {
+  // Whatever a client writes inside its capability objects, the set is one
+  // of 2^3: a flood of distinct declarations cannot make more sessions.
+  std::set<std::string> names;
+  for (int i = 0; i < 200; ++i) {
+    json::object c;
+    if (i & 1) c["sampling"] = json::object{{"x" + std::to_string(i), i}};
+    if (i & 2) c["elicitation"] = json::object{{"form", json::object{{"n", i}}}};
+    if (i & 4) c["roots"] = json::object{{"listChanged", i % 3 == 0}};
+    c["experimental"] = json::object{{std::to_string(i), true}};
+    names.insert(capability_set_name(declared_for({}, c)));
+  }
+  EXPECT_EQ(names.size(), 8u);
 }
 
 }  // namespace

@@ -293,8 +293,9 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
   // A Legacy server that ignores an unknown method must not hold up its
   // start for the whole init timeout.
   const auto probe_timeout = std::min(opts_.init_timeout, std::chrono::milliseconds(5000));
-  Outcome init = co_await client->open(gateway_client_info(),
-                                       upstream_client_capabilities(opts_.relay, opts_.per_session),
+  Outcome init = co_await client->open(
+      gateway_client_info(),
+      upstream_client_capabilities(opts_.declare.value_or(opts_.relay), opts_.per_session),
                                        opts_.era, opts_.init_timeout, probe_timeout);
   if (!init.ok()) {
     std::string why = fmt::format("initialize failed: {}", init.error().message);
@@ -912,6 +913,13 @@ bool Upstream::modern_for(const server::RequestContext& ctx) const {
   std::lock_guard lk(mu_);
   if (!client_) return false;
   return client_->modern() || (ctx.modern() && !client_->modern_version().empty());
+}
+
+bool Upstream::has_waiting_call() const {
+  std::lock_guard lk(mu_);
+  for (const auto& [token, f] : flights_)
+    if (f.sink && f.sink->waiting()) return true;
+  return false;
 }
 
 void Upstream::notify_server(std::string_view method) {

@@ -56,6 +56,10 @@ struct UpstreamOptions {
   std::size_t max_line_bytes = 16 * 1024 * 1024;
   CatalogueLimits catalogue;  // description and schema size caps
   RelayOptions relay;         // which server-to-client requests reach clients
+  // What a Legacy session declares in initialize, when not all that `relay`
+  // lets through: set on the gateway's capability-set instances
+  // (gateway.hpp), which serve Modern requests declaring just this.
+  std::optional<RelayOptions> declare;
   // Which era Bastion speaks to the server: probed (server/discover, then
   // initialize), or forced.
   UpstreamEra era = UpstreamEra::kAuto;
@@ -149,6 +153,10 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   // era: always for a Modern-only server, for a Modern client's request to
   // a dual-era one (known once started).
   bool modern_for(const server::RequestContext& ctx) const;
+  // Whether a call in flight waits for a Modern client's answer to an input
+  // request (InputSink::waiting): over stdio, a request the server sends
+  // could be that call's or one started beside it.
+  bool has_waiting_call() const;
   // Sends a parameterless notification to the server if it runs
   // (notifications/roots/list_changed).
   void notify_server(std::string_view method);

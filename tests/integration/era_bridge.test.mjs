@@ -306,3 +306,165 @@ await s.connect(new StdioServerTransport());
     assert.equal(await srv.stop(), 0, srv.stderr);
   }
 });
+
+async function metric(base, name) {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+// One round of test_input_required_result_capabilities: the kinds of what
+// the upstream asked (by method), and the result of answering them all.
+async function capabilityRound(url, caps) {
+  const params = { name: 'test_input_required_result_capabilities', arguments: {} };
+  const first = await modern(url, 'tools/call', params, { caps });
+  const res = first.json?.result;
+  assert.ok(res, first.text);
+  if (res.resultType !== 'input_required') return { asked: [], result: res };
+  const asked = Object.values(res.inputRequests).map((r) => r.method).sort();
+  const inputResponses = Object.fromEntries(Object.entries(res.inputRequests).map(([k, r]) =>
+    [k, r.method === 'sampling/createMessage' ? SAMPLED : { action: 'accept', content: { value: 'v' } }]));
+  const done = await modern(url, 'tools/call', { ...params, requestState: res.requestState, inputResponses }, { caps });
+  return { asked, result: done.json?.result ?? done.json };
+}
+
+test('Modern client -> Legacy upstream: the upstream session declares what the request declared', async () => {
+  const srv = await startWithConfig(stdioUpstream('legacy'));
+  try {
+    // All three: the shared session serves it, and is asked for both.
+    const all = await capabilityRound(srv.url, CAPS);
+    assert.deepEqual(all.asked, ['elicitation/create', 'sampling/createMessage']);
+    assert.match(all.result.content[0].text, /capabilities-ok: received 2/);
+    // Sampling only: a session that declared sampling only, so the server
+    // asks for sampling alone (before, it asked for elicitation too, which
+    // Bastion refused to relay, and the call failed).
+    const sampling = await capabilityRound(srv.url, { sampling: {} });
+    assert.deepEqual(sampling.asked, ['sampling/createMessage']);
+    assert.match(sampling.result.content[0].text, /capabilities-ok: received 1/);
+    const elicit = await capabilityRound(srv.url, { elicitation: {} });
+    assert.deepEqual(elicit.asked, ['elicitation/create']);
+    // Nothing declared: the server sees a client without sampling and says
+    // so, as it would to a Legacy client (MissingRequiredClientCapability).
+    const none = await modern(srv.url, 'tools/call', { name: 'test_missing_capability', arguments: {} }, { caps: {} });
+    assert.equal(none.json?.error?.code, -32021, none.text);
+    const ok = await modern(srv.url, 'tools/call', { name: 'test_missing_capability', arguments: {} }, { caps: { sampling: {} } });
+    assert.equal(ok.json?.result?.content?.[0]?.text, 'Success', ok.text);
+    // The shared instance and one per set used: sampling, elicitation, none.
+    assert.equal(await metric(srv.base, 'bastion_upstream_instances'), 4);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+});
+
+test('attack: a flood of distinct capability declarations makes at most one session per set', async () => {
+  const srv = await startWithConfig(stdioUpstream('legacy'));
+  try {
+    // 64 requests, each declaring capability objects no other declares
+    // (junk inside them, unknown capabilities, modes): eight sets at most.
+    const calls = [];
+    for (let i = 0; i < 64; i++) {
+      const caps = { experimental: { [`x${i}`]: {} } };
+      if (i & 1) caps.sampling = { [`junk${i}`]: i };
+      if (i & 2) caps.elicitation = i & 8 ? { form: { n: i } } : {};
+      if (i & 4) caps.roots = { listChanged: i % 3 === 0 };
+      if (i & 16) caps.elicitation = { url: {} };  // no form mode: not declared upstream
+      calls.push(modern(srv.url, 'tools/call', { name: 'test_missing_capability', arguments: {} }, { caps })
+        .then((r) => ({ i, r })));
+    }
+    for (const { i, r } of await Promise.all(calls)) {
+      if (i & 1) assert.equal(r.json?.result?.content?.[0]?.text, 'Success', r.text);
+      else assert.equal(r.json?.error?.code, -32021, r.text);
+    }
+    assert.ok(await metric(srv.base, 'bastion_upstream_instances') <= 8);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+  // At the gateway's process bound the shared session serves the rest: no
+  // refusal, no process beyond the bound, and still nothing relayed that the
+  // client did not declare.
+  const capped = await startWithConfig(`gateway:\n  max_processes: 2\n${stdioUpstream('legacy')}`);
+  try {
+    assert.match((await capabilityRound(capped.url, { sampling: {} })).result.content[0].text, /received 1/);
+    const over = await modern(capped.url, 'tools/call', { name: 'test_missing_capability', arguments: {} }, { caps: { roots: {} } });
+    // The shared session declared sampling: the server is satisfied.
+    assert.equal(over.json?.result?.content?.[0]?.text, 'Success', over.text);
+    const e = await modern(capped.url, 'tools/call',
+      { name: 'test_input_required_result_capabilities', arguments: {} }, { caps: { elicitation: {} } });
+    // The shared session's server asks for both; the sampling request is
+    // refused on the client's behalf, never relayed.
+    const asked = e.json?.result?.inputRequests ? Object.values(e.json.result.inputRequests).map((r) => r.method) : [];
+    assert.ok(!asked.includes('sampling/createMessage'), e.text);
+    assert.equal(await metric(capped.base, 'bastion_upstream_instances'), 2);
+  } finally {
+    assert.equal(await capped.stop(), 0, capped.stderr);
+  }
+});
+
+test('attack: a client that declares sampling and then refuses it leaves its set\'s session serving', async () => {
+  const srv = await startWithConfig(stdioUpstream('legacy'));
+  try {
+    const caps = { sampling: {} };
+    for (const refusal of [{}, { nope: SAMPLED }, null]) {
+      const first = await modern(srv.url, 'tools/call', { name: 'test_sampling', arguments: { prompt: 'p' } }, { caps });
+      assert.equal(first.json?.result?.resultType, 'input_required', first.text);
+      const [key] = Object.keys(first.json.result.inputRequests);
+      // An empty or wrongly keyed answer, or the answer of an error.
+      const inputResponses = refusal ?? { [key]: { error: 'declined' } };
+      const r = await modern(srv.url, 'tools/call', {
+        name: 'test_sampling', arguments: { prompt: 'p' }, requestState: first.json.result.requestState, inputResponses,
+      }, { caps });
+      assert.notEqual(r.json?.result?.resultType, 'input_required', r.text);
+      assert.doesNotMatch(r.json?.result?.content?.[0]?.text ?? '', /LLM response: forty-two/, r.text);
+    }
+    // The session of the set still serves a client that answers.
+    const s = await drive(srv.url, 'test_sampling', { prompt: 'p' }, () => SAMPLED, { caps });
+    assert.equal(s.result.content[0].text, 'LLM response: forty-two');
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+});
+
+test('attack: concurrent calls of different capability sets each get only their own session\'s requests', async () => {
+  const upstream = await startServe(['--testkit']);
+  const srv = await startWithConfig(`servers:\n  up:\n    prefix: ""\n    url: ${upstream.url}\n    era: legacy\n`);
+  try {
+    const sets = [{ sampling: {} }, { elicitation: {} }, CAPS, { sampling: {} }, { elicitation: {} }, CAPS];
+    const rounds = await Promise.all(sets.map((caps) => capabilityRound(srv.url, caps)));
+    const want = (caps) => [caps.elicitation && 'elicitation/create', caps.sampling && 'sampling/createMessage'].filter(Boolean);
+    rounds.forEach((r, i) => {
+      assert.deepEqual(r.asked, want(sets[i]), JSON.stringify(r));
+      assert.match(r.result.content[0].text, new RegExp(`received ${want(sets[i]).length}`));
+    });
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+    await upstream.stop();
+  }
+});
+
+test('Modern client -> Legacy stdio upstream: a call beside one that waits for its client gets an instance of its own', async () => {
+  const srv = await startWithConfig(stdioUpstream('legacy'));
+  try {
+    // The first call waits for an answer its client never sends (yet).
+    const left = await modern(srv.url, 'tools/call', { name: 'test_sampling', arguments: { prompt: 'first' } });
+    assert.equal(left.json?.result?.resultType, 'input_required', left.text);
+    // Before, the second call's request was refused as ambiguous (two calls of
+    // two sessions in flight on one stdio server).
+    const s = await drive(srv.url, 'test_sampling', { prompt: 'second' }, () => SAMPLED);
+    assert.equal(s.result.content[0].text, 'LLM response: forty-two');
+    assert.equal(await metric(srv.base, 'bastion_upstream_instances'), 2);
+    // The first call still finishes on its own instance, answered late.
+    const [key] = Object.keys(left.json.result.inputRequests);
+    const r = await modern(srv.url, 'tools/call', {
+      name: 'test_sampling', arguments: { prompt: 'first' }, requestState: left.json.result.requestState,
+      inputResponses: { [key]: SAMPLED },
+    });
+    assert.equal(r.json?.result?.content?.[0]?.text, 'LLM response: forty-two', r.text);
+    // Calls that wait for nobody share the instance: no new process for them.
+    for (let i = 0; i < 3; i++)
+      assert.equal((await drive(srv.url, 'test_sampling', { prompt: 'p' }, () => SAMPLED)).result.content[0].text,
+        'LLM response: forty-two');
+    assert.equal(await metric(srv.base, 'bastion_upstream_instances'), 2);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+});
