@@ -26,17 +26,9 @@ const KNOWN = {
   'http modern 2026-07-28': [],
   'stdio modern 2025-11-25': LEGACY_CLIENT_MODERN_UPSTREAM,
   'http modern 2025-11-25': LEGACY_CLIENT_MODERN_UPSTREAM,
-  'http legacy 2026-07-28': [
-    'server-stateless', 'input-required-result-basic-elicitation',
-    'input-required-result-capability-check',
-  ],
-  'stdio legacy 2026-07-28': [
-    'server-stateless', 'input-required-result-basic-elicitation', 'input-required-result-basic-sampling',
-    'input-required-result-basic-list-roots', 'input-required-result-request-state',
-    'input-required-result-multiple-input-requests', 'input-required-result-multi-round',
-    'input-required-result-non-tool-request', 'input-required-result-result-type',
-    'input-required-result-tampered-state', 'input-required-result-capability-check',
-  ],
+  // The Legacy wire has no input request keys (docs/conformance.md).
+  'http legacy 2026-07-28': ['input-required-result-basic-elicitation'],
+  'stdio legacy 2026-07-28': ['input-required-result-basic-elicitation'],
 };
 const MIN_SCORED = { '2025-11-25': 30, '2026-07-28': 37 };
 // Not scored, but passing through the gateway today (with at least this
