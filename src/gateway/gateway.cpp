@@ -161,15 +161,15 @@ asio::awaitable<std::shared_ptr<Upstream>> GatewayBackend::capability_instance(
   const UpstreamOptions& po = proto->options();
   const RelayOptions declared = declared_for(po.relay, ctx.client_capabilities());
   // Over stdio nothing ties a server's request to a call: beside a call that
-  // waits for its client's answer (maybe for minutes), a new call would make
-  // every request of that server ambiguous, so it goes to an instance of its
-  // set where none waits. Over HTTP the response stream ties them exactly.
+  // waits for its client's answer (maybe for minutes) or one Bastion gave up
+  // on (Upstream::has_parked_call), a new call would make every request of
+  // that server ambiguous, so it goes to an instance of its set where none is. Over HTTP the response stream ties them exactly.
   // A retry continues its waiting call wherever that runs (era_bridge), and
   // must not count it as another's.
   const bool retry = ctx.input_responses() || !ctx.request_state().is_null();
   const bool stdio = po.url.empty() && !retry;
   const bool full = declared == po.relay;  // the shared instance's own set
-  if (full && !(stdio && u->has_waiting_call())) co_return u;
+  if (full && !(stdio && u->has_parked_call())) co_return u;
   std::shared_ptr<Upstream> mine, fallback = full ? u : nullptr;
   {
     std::size_t total = running_instances();
@@ -180,7 +180,7 @@ asio::awaitable<std::shared_ptr<Upstream>> GatewayBackend::capability_instance(
       auto it = m.find(capability_set_key(declared, slot));
       if (it == m.end()) break;
       if (!fallback) fallback = it->second;
-      if (!stdio || !it->second->has_waiting_call()) {
+      if (!stdio || !it->second->has_parked_call()) {
         mine = it->second;
         break;
       }

@@ -155,7 +155,8 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   // would ask it for what it cannot give. Such a request goes to a session
   // of its own capability set instead, one per set and server (7 sets
   // besides the shared one's, relay.hpp declared_for). Over stdio a call
-  // also avoids an instance where a call waits for its client's answer: it
+  // also avoids an instance where a call waits for its client's answer, or
+  // one Bastion gave up on that the server may still run: it
   // gets another instance of its set. All are started on demand, stopped
   // when idle (the server's idle_shutdown, else 5 min), at most
   // max_instances per server and counted in max_processes. `u`: the ready

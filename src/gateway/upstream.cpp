@@ -915,10 +915,13 @@ bool Upstream::modern_for(const server::RequestContext& ctx) const {
   return client_->modern() || (ctx.modern() && !client_->modern_version().empty());
 }
 
-bool Upstream::has_waiting_call() const {
+bool Upstream::has_parked_call() const {
   std::lock_guard lk(mu_);
   for (const auto& [token, f] : flights_)
     if (f.sink && f.sink->waiting()) return true;
+  auto now = std::chrono::steady_clock::now();
+  for (const auto& [id, a] : abandoned_)
+    if (a.until > now) return true;
   return false;
 }
 

@@ -153,10 +153,12 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   // era: always for a Modern-only server, for a Modern client's request to
   // a dual-era one (known once started).
   bool modern_for(const server::RequestContext& ctx) const;
-  // Whether a call in flight waits for a Modern client's answer to an input
-  // request (InputSink::waiting): over stdio, a request the server sends
-  // could be that call's or one started beside it.
-  bool has_waiting_call() const;
+  // Whether a call may stay in flight long with nobody moving it on: one
+  // that waits for a Modern client's answer to an input request
+  // (InputSink::waiting), or one Bastion stopped waiting for that the server
+  // may still run. Over stdio, a request the server sends could be that
+  // call's or one started beside it.
+  bool has_parked_call() const;
   // Sends a parameterless notification to the server if it runs
   // (notifications/roots/list_changed).
   void notify_server(std::string_view method);
