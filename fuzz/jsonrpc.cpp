@@ -5,9 +5,13 @@
 // valid JSON; a classified message, serialized and read again, classifies the
 // same way (what a relay forwards means what Bastion understood). The same
 // bytes, read as a tool's inputSchema, go through protocol::param_headers.
+// protocol::member_text (the zero-copy relay's locator) runs on every input:
+// no read past the text, and on text parse_json accepted, a span it finds is
+// one line and parses to the very member the parsed object holds.
 #include "protocol/jsonrpc.hpp"
 
 #include "fuzz_util.hpp"
+#include "protocol/json_span.hpp"
 #include "protocol/param_headers.hpp"
 
 namespace {
@@ -56,7 +60,19 @@ void check_message(json::value v) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  auto parsed = protocol::parse_json(fuzz::as_text(data, size));
+  const std::string_view text = fuzz::as_text(data, size);
+  const std::optional<std::string_view> span = protocol::member_text(text, "result");
+  if (span) {
+    FUZZ_CHECK(span->data() >= text.data() && span->data() + span->size() <= text.data() + size);
+    FUZZ_CHECK(span->find_first_of("\r\n") == std::string_view::npos);
+  }
+  auto parsed = protocol::parse_json(text);
+  if (parsed.index() == 0 && span) {
+    FUZZ_CHECK(std::get<0>(parsed).is_object());
+    auto alone = protocol::parse_json(*span);
+    FUZZ_CHECK(alone.index() == 0);
+    FUZZ_CHECK(std::get<0>(alone) == std::get<0>(parsed).get_object().at("result"));
+  }
   if (parsed.index() == 1) {
     const auto& e = std::get<1>(parsed);
     FUZZ_CHECK(e.code == protocol::kParseError);
