@@ -99,7 +99,7 @@ server::Verdict AuditFilter::on_response(json::object& result, server::CallConte
          "Audit log unavailable: the call's audit record could not be written, so its result is "
          "withheld; retry later"});
   }
-  return {};
+  return server::Verdict::unchanged();  // it only reads the result
 }
 
 void AuditFilter::on_error(protocol::RpcError& error, server::CallContext& ctx) {

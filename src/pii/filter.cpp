@@ -88,7 +88,8 @@ server::Verdict PiiFilter::on_response(json::object& result, server::CallContext
   result = std::move(wrapper.get_object());
   record(out, ctx);
   if (out.error) return server::Verdict::reject(std::move(*out.error));
-  return {};
+  // Nothing found, nothing rewritten: the upstream's text may go as it is.
+  return out.contains_pii ? server::Verdict::pass() : server::Verdict::unchanged();
 }
 
 void PiiFilter::on_error(protocol::RpcError& error, server::CallContext& ctx) {

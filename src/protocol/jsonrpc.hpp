@@ -26,18 +26,39 @@ struct RpcError {
 };
 
 // Either a result object or an error: what every request handler produces.
+//
+// A result relayed from an upstream may also carry the upstream's own text
+// of it (the zero-copy relay: the client gets those bytes, not a rebuild).
+// That text is dropped by every non-const result(): whoever may change the
+// result loses it, so it is relayed only while nothing could have changed
+// the parsed value since it was read. Read through a const Outcome (or
+// std::as_const) to keep it.
 class Outcome {
  public:
   Outcome(json::object result) : v_(std::move(result)) {}  // NOLINT: implicit by design
   Outcome(RpcError error) : v_(std::move(error)) {}        // NOLINT
   bool ok() const { return v_.index() == 0; }
-  json::object& result() { return std::get<0>(v_); }
+  json::object& result() {
+    raw_result_.clear();
+    return std::get<0>(v_);
+  }
   const json::object& result() const { return std::get<0>(v_); }
   RpcError& error() { return std::get<1>(v_); }
   const RpcError& error() const { return std::get<1>(v_); }
 
+  // The result's JSON text as its upstream wrote it; empty when there is
+  // none (a result made here, rebuilt, or possibly changed).
+  const std::string& raw_result() const { return raw_result_; }
+  // Attaches `text`, which the caller vouches is the JSON text of result()
+  // that a strict parser (parse_json) accepted, one line. Only for a result.
+  void set_raw_result(std::string text) {
+    if (ok()) raw_result_ = std::move(text);
+  }
+  std::string take_raw_result() { return std::exchange(raw_result_, {}); }
+
  private:
   std::variant<json::object, RpcError> v_;
+  std::string raw_result_;
 };
 
 RpcError invalid_params(std::string message);

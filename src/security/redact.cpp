@@ -147,11 +147,11 @@ std::size_t scrub_json(boost::json::value& v, const Redactor& r) {
 
 server::Verdict SecretScrubFilter::on_response(boost::json::object& result,
                                                server::CallContext& ctx) {
-  if (r_.empty()) return {};
+  if (r_.empty()) return server::Verdict::unchanged();
   std::size_t n = 0;
   for (auto& kv : result) n += scrub_json(kv.value(), r_);
   if (n) ctx.notes.secrets_redacted += static_cast<std::int64_t>(n);
-  return {};
+  return n ? server::Verdict::pass() : server::Verdict::unchanged();
 }
 
 void SecretScrubFilter::on_error(protocol::RpcError& error, server::CallContext& ctx) {

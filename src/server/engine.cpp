@@ -23,6 +23,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <map>
+#include <utility>
 
 #include "protocol/printable.hpp"
 #include "server/mailbox.hpp"
@@ -400,11 +401,15 @@ asio::awaitable<Outcome> Engine::route(Kind kind, std::string key, const std::st
     filters_.run_error(out.error(), cc);
     co_return out;
   }
+  // The upstream's text of the result survives the filters only when each
+  // of them affirms it left the result as it was.
+  std::string raw = out.take_raw_result();
   Verdict back = filters_.run_response(out.result(), cc);
   if (!back.ok()) {
     filters_.run_error(*back.error, cc);
     co_return std::move(*back.error);
   }
+  if (back.result_unchanged) out.set_raw_result(std::move(raw));
   co_return out;
 }
 
@@ -416,9 +421,9 @@ namespace {
 // capability"), and must carry a task id. Whatever a backend (an upstream
 // behind the gateway) says, anything else never reaches the client.
 void check_task_result(const RequestContext& ctx, const std::string& method, Outcome& out) {
-  if (!out.ok() || protocol::result_type(out.result()) != "task") return;
+  if (!out.ok() || protocol::result_type(std::as_const(out).result()) != "task") return;
   const bool asked = ctx.modern() && method == "tools/call" && declares_tasks(ctx.client_capabilities());
-  auto* id = out.result().if_contains("taskId");
+  auto* id = std::as_const(out).result().if_contains("taskId");
   if (!asked) {
     spdlog::info("a task was returned for {} to a client that did not ask for tasks: refused",
                  method);
@@ -441,7 +446,7 @@ asio::awaitable<Outcome> Engine::dispatch(Session& s, RequestContext& ctx,
   }
   json::object original = params;
   Outcome out = co_await dispatch_common(s, ctx, method, std::move(params));
-  if (out.ok() && protocol::result_type(out.result()) == "input_required")
+  if (out.ok() && protocol::result_type(std::as_const(out).result()) == "input_required")
     out = co_await fulfil_for_legacy(s, ctx, method, original, std::move(out));
   check_task_result(ctx, method, out);
   co_return out;

@@ -73,8 +73,19 @@ struct MessageContext {
 // A filter's answer: continue (no error) or stop with this JSON-RPC error.
 struct Verdict {
   std::optional<protocol::RpcError> error;
+  // From on_response: the filter affirms it left the result exactly as it
+  // found it (it only read it). Unset, the result counts as changed and is
+  // rebuilt for the client; set by every filter, the upstream's own text of
+  // it is relayed (protocol::Outcome::raw_result). Fail-safe: a filter that
+  // says nothing costs the fast path, never a change that goes unsent.
+  bool result_unchanged = false;
   bool ok() const { return !error; }
   static Verdict pass() { return {}; }
+  static Verdict unchanged() {
+    Verdict v;
+    v.result_unchanged = true;
+    return v;
+  }
   static Verdict reject(protocol::RpcError e) { return {std::move(e)}; }
 };
 
@@ -86,8 +97,11 @@ class Filter {
   virtual std::string_view name() const = 0;
   // `params` is the request's params object (arguments live inside it).
   virtual Verdict on_request(json::object& params, CallContext& ctx) = 0;
-  // `result` is the response's result object.
-  virtual Verdict on_response(json::object& /*result*/, CallContext& /*ctx*/) { return {}; }
+  // `result` is the response's result object. Return Verdict::unchanged()
+  // when it was left as it was (see Verdict::result_unchanged).
+  virtual Verdict on_response(json::object& /*result*/, CallContext& /*ctx*/) {
+    return Verdict::unchanged();
+  }
   // The call failed (in the backend or in an earlier filter); filters may
   // record it or rewrite its text (redaction), not turn it into a success.
   virtual void on_error(protocol::RpcError& /*error*/, CallContext& /*ctx*/) {}
@@ -121,12 +135,15 @@ class FilterChain {
     }
     return {};
   }
+  // result_unchanged when every filter left the result as it was.
   Verdict run_response(json::object& result, CallContext& ctx) const {
+    bool unchanged = true;
     for (auto it = filters_.rbegin(); it != filters_.rend(); ++it) {
       Verdict v = (*it)->on_response(result, ctx);
       if (!v.ok()) return v;
+      unchanged = unchanged && v.result_unchanged;
     }
-    return {};
+    return unchanged ? Verdict::unchanged() : Verdict::pass();
   }
   void run_error(protocol::RpcError& e, CallContext& ctx) const {
     for (auto it = filters_.rbegin(); it != filters_.rend(); ++it) (*it)->on_error(e, ctx);

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 #include <optional>
+#include <string>
 
 #include "server/mailbox.hpp"
 
@@ -30,9 +31,26 @@ struct Outgoing {
     return o;
   }
 
+  // The response to `id` whose result is an upstream's own text (the
+  // zero-copy relay): `message` holds jsonrpc and id, `raw_result` the
+  // result's JSON text as protocol::Outcome::raw_result vouches for it.
+  static Outgoing relayed_result(const boost::json::value& id, std::string raw_result) {
+    Outgoing o = response(boost::json::object{{"jsonrpc", "2.0"}, {"id", id}});
+    o.raw_result = std::move(raw_result);
+    return o;
+  }
+
   std::optional<boost::json::object> message;  // empty only for end_without_response()
   bool ends_request = false;
+  // When set: the text of the message's "result", which `message` lacks.
+  // Transports write wire_text(), never `message` alone.
+  std::string raw_result;
 };
+
+// The JSON text of `o.message` as it goes on the wire: with raw_result
+// spliced in as its "result" member when there is one. `o.message` must be
+// set. Never throws except std::bad_alloc.
+std::string wire_text(const Outgoing& o);
 
 using Outbox = BasicMailbox<Outgoing>;
 extern template class BasicMailbox<Outgoing>;
