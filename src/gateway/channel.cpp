@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "protocol/json_span.hpp"
 #include "protocol/jsonrpc.hpp"
 #include "transport/ndjson.hpp"
 
@@ -16,6 +17,13 @@ namespace bastion::gateway {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
+
+std::string result_text_of(const json::object& msg, std::string_view text) {
+  auto* r = msg.if_contains("result");
+  if (!r || !r->is_object()) return {};
+  auto span = protocol::member_text(text, "result");
+  return span ? std::string(*span) : std::string();
+}
 
 FdChannel::FdChannel(asio::any_io_executor ex, int write_fd, int read_fd, FdChannelOptions opts)
     : ex_(ex),
@@ -80,8 +88,11 @@ asio::awaitable<std::optional<Inbound>> FdChannel::receive() {
         co_return std::nullopt;
       }
       auto parsed = protocol::parse_json(frame->text);
-      if (parsed.index() == 0 && std::get<0>(parsed).is_object())
-        co_return std::move(std::get<0>(parsed).get_object());
+      if (parsed.index() == 0 && std::get<0>(parsed).is_object()) {
+        json::object& o = std::get<0>(parsed).get_object();
+        std::string result = result_text_of(o, frame->text);
+        co_return Inbound(std::move(o), std::nullopt, std::move(result));
+      }
       // Not a JSON-RPC object: a banner, or a message with duplicate keys
       // (refused like every other entry point; the call it answered times
       // out rather than act on an ambiguous reply).

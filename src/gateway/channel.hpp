@@ -33,11 +33,20 @@ inline constexpr std::string_view kNotDelivered = "bastion/notDelivered";
 // to that request). Unset when the transport cannot tell: stdio, the
 // standalone GET stream, legacy HTTP+SSE.
 struct Inbound {
-  Inbound(boost::json::object m, std::optional<std::int64_t> r = std::nullopt)  // NOLINT: implicit
-      : message(std::move(m)), related(r) {}
+  Inbound(boost::json::object m, std::optional<std::int64_t> r = std::nullopt,  // NOLINT: implicit
+          std::string result = {})
+      : message(std::move(m)), related(r), result_text(std::move(result)) {}
   boost::json::object message;
   std::optional<std::int64_t> related;
+  // A response's `result` as the server wrote it (result_text_of), for the
+  // zero-copy relay; empty when unknown.
+  std::string result_text;
 };
+
+// The text of `msg`'s `result` in `text`, the bytes parse_json() read `msg`
+// from: for a response whose result is an object, when protocol::member_text
+// locates it unambiguously; empty otherwise (the result is then rebuilt).
+std::string result_text_of(const boost::json::object& msg, std::string_view text);
 
 // Why a channel could not be opened or started, in words an operator can act
 // on (the log, the upstream's last_error() and the client whose call needed it).

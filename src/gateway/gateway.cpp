@@ -18,6 +18,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <set>
+#include <utility>
 
 #include "gateway/definition.hpp"
 #include "protocol/printable.hpp"
@@ -742,7 +743,8 @@ asio::awaitable<Outcome> GatewayBackend::call(const server::Route& route, std::s
   // An upstream's task reaches the client under an id of Bastion's own,
   // bound to this caller (task_relay.hpp). The engine checks that the
   // client asked for tasks at all.
-  if (out.ok() && method == "tools/call" && protocol::result_type(out.result()) == "task") {
+  if (out.ok() && method == "tools/call" &&
+      protocol::result_type(std::as_const(out).result()) == "task") {
     TaskHandle h{route.server, route.name, upstream_task_id(out.result())};
     if (h.upstream_id.empty())
       co_return relay_created(std::move(out.result()), "");  // the refusal

@@ -92,8 +92,9 @@ void HttpChannel::cancel_streams(std::optional<std::int64_t> id) {
 
 asio::awaitable<std::optional<Inbound>> HttpChannel::receive() { return inbox_->pop(); }
 
-void HttpChannel::deliver(json::object msg, std::optional<std::int64_t> related) {
-  inbox_->push(Inbound{std::move(msg), related});
+void HttpChannel::deliver(json::object msg, std::optional<std::int64_t> related,
+                          std::string result_text) {
+  inbox_->push(Inbound{std::move(msg), related, std::move(result_text)});
 }
 
 void HttpChannel::fail(std::string reason) {
@@ -141,7 +142,8 @@ bool HttpChannel::deliver_data(std::string_view data, std::optional<std::int64_t
         protocol_version_ = std::string(pv->get_string());
       }
     answered = answers(v.get_object(), answer_to);
-    deliver(std::move(v.get_object()), related);
+    std::string result = result_text_of(v.get_object(), data);
+    deliver(std::move(v.get_object()), related, std::move(result));
   }
   if (v.is_array())
     for (auto& e : v.get_array())

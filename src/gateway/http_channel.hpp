@@ -68,7 +68,8 @@ class HttpChannel : public Channel, public std::enable_shared_from_this<HttpChan
   // stream carried it. True when it held the response to `*answer_to`.
   bool deliver_data(std::string_view data, std::optional<std::int64_t> related,
                     const boost::json::value* answer_to = nullptr);
-  void deliver(boost::json::object msg, std::optional<std::int64_t> related);
+  void deliver(boost::json::object msg, std::optional<std::int64_t> related,
+               std::string result_text = {});
 
   boost::asio::any_io_executor ex_;
   HttpChannelOptions opts_;

@@ -62,7 +62,7 @@ std::size_t McpClient::in_flight() const {
 }
 
 void McpClient::fail_all(const std::string& reason) {
-  std::map<std::int64_t, std::shared_ptr<server::Mailbox>> pending;
+  std::map<std::int64_t, std::shared_ptr<ReplyBox>> pending;
   std::map<std::uint64_t, std::shared_ptr<asio::cancellation_signal>> relayed;
   {
     std::lock_guard lk(mu_);
@@ -103,7 +103,7 @@ asio::awaitable<void> McpClient::read_loop() {
       case protocol::MessageKind::kResponse:
       case protocol::MessageKind::kError: {
         if (!msg.id.is_int64()) break;
-        std::shared_ptr<server::Mailbox> box;
+        std::shared_ptr<ReplyBox> box;
         {
           std::lock_guard lk(mu_);
           auto it = pending_.find(msg.id.get_int64());
@@ -113,7 +113,7 @@ asio::awaitable<void> McpClient::read_loop() {
           }
         }
         if (box)
-          box->push(std::move(msg.raw));
+          box->push(Inbound(std::move(msg.raw), related, std::move(m->result_text)));
         else if (handlers_.on_late_response)
           handlers_.on_late_response(msg.id.get_int64());
         break;
@@ -169,7 +169,7 @@ asio::awaitable<Outcome> McpClient::request(std::string_view method, json::objec
                                             std::chrono::milliseconds timeout,
                                             std::function<void(std::int64_t)> on_id) {
   auto ex = co_await asio::this_coro::executor;
-  auto box = std::make_shared<server::Mailbox>(ex, 1);
+  auto box = std::make_shared<ReplyBox>(ex, 1);
   if (modern_) {
     // A Modern server needs the per-request fields on everything we send
     // (a call already carries the calling client's capabilities).
@@ -213,9 +213,12 @@ asio::awaitable<Outcome> McpClient::request(std::string_view method, json::objec
                json::object{{"requestId", id}, {"reason", "cancelled by the client"}});
       co_return RpcError{protocol::kRequestCancelled, "request cancelled"};
     }
-    if (auto* res = reply->if_contains("result"); res && res->is_object())
-      co_return Outcome(std::move(res->get_object()));
-    if (auto* err = reply->if_contains("error"); err && err->is_object())
+    if (auto* res = reply->message.if_contains("result"); res && res->is_object()) {
+      Outcome o(std::move(res->get_object()));
+      o.set_raw_result(std::move(reply->result_text));
+      co_return o;
+    }
+    if (auto* err = reply->message.if_contains("error"); err && err->is_object())
       co_return error_from(err->get_object());
     co_return RpcError{protocol::kInternalError, "malformed response from upstream"};
   }
@@ -236,7 +239,7 @@ void McpClient::notify(std::string_view method, json::object params) {
 }
 
 void McpClient::cancel(std::int64_t id, std::string reason) {
-  std::shared_ptr<server::Mailbox> box;
+  std::shared_ptr<ReplyBox> box;
   {
     std::lock_guard lk(mu_);
     auto it = pending_.find(id);

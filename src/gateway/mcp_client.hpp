@@ -101,7 +101,10 @@ class McpClient : public std::enable_shared_from_this<McpClient> {
   McpClientHandlers handlers_;
   mutable std::mutex mu_;
   std::int64_t next_id_ = 1;
-  std::map<std::int64_t, std::shared_ptr<server::Mailbox>> pending_;
+  // Our requests waiting for their response (with the result's text, for
+  // the zero-copy relay).
+  using ReplyBox = server::BasicMailbox<Inbound>;
+  std::map<std::int64_t, std::shared_ptr<ReplyBox>> pending_;
   // The upstream's requests being relayed (on_request running), by a local
   // number: cancelled when the channel ends, so a relayed request dies with
   // its upstream instead of waiting for an answer nobody can take.

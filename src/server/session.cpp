@@ -199,6 +199,10 @@ void Session::start_request(Message msg, const std::shared_ptr<Outbox>& out,
         // way this is its last entry.
         if (ctx->cancelled())
           ctx->outbox()->push(Outgoing::end_without_response());
+        else if (outcome.ok() && !outcome.raw_result().empty())
+          // Relayed as the upstream wrote it: nothing changed it on the way.
+          ctx->outbox()->push(
+              Outgoing::relayed_result(ctx->request_id(), outcome.take_raw_result()));
         else
           ctx->outbox()->push(
               Outgoing::response(protocol::make_response(ctx->request_id(), outcome)));

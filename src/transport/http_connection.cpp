@@ -75,9 +75,13 @@ void HttpConnection::close() {
 }
 
 Response json_response(unsigned version, http::status status, const json::value& body) {
+  return json_text_response(version, status, protocol::json_text(body));
+}
+
+Response json_text_response(unsigned version, http::status status, std::string body) {
   Response res{status, version};
   res.set(http::field::content_type, "application/json");
-  res.body() = protocol::json_text(body);
+  res.body() = std::move(body);
   return res;
 }
 

@@ -54,6 +54,8 @@ class HttpConnection {
 };
 
 Response json_response(unsigned version, http::status status, const boost::json::value& body);
+// The same with the body's JSON text already written (server::wire_text).
+Response json_text_response(unsigned version, http::status status, std::string body);
 // A refusal as an HTTP error with a JSON-RPC error body, as the MCP
 // transport spec suggests: the request's id when it is known, else null.
 Response error_response(unsigned version, const Refusal& refusal);

@@ -185,30 +185,35 @@ asio::awaitable<bool> McpEndpoint::post(Exchange& x) {
   // JSON while only final responses arrive; the first notification or
   // server-to-client request turns this POST into an SSE stream.
   std::size_t remaining = body.requests;
-  json::array responses;
-  std::vector<json::object> early;  // messages to put first on the stream
+  std::vector<server::Outgoing> responses;
+  std::vector<server::Outgoing> early;  // messages to put first on the stream
   while (remaining > 0) {
     std::optional<server::Outgoing> m = co_await out->pop();
     if (!m) break;
     if (m->ends_request) {
       --remaining;
-      if (m->message) responses.push_back(std::move(*m->message));
+      if (m->message) responses.push_back(std::move(*m));
       continue;
     }
-    early.push_back(std::move(*m->message));
+    early.push_back(std::move(*m));
     break;
   }
 
   if (early.empty()) {
     // A failed (or cancelled) initialize leaves no session behind.
-    bool initialized = !responses.empty() && !responses[0].as_object().contains("error");
+    bool initialized = !responses.empty() && !responses[0].message->contains("error");
     Response res;
     if (responses.empty()) {
       res = Response{http::status::accepted, v};  // every request was cancelled
     } else {
-      json::value payload =
-          body.batch ? json::value(std::move(responses)) : std::move(responses[0]);
-      res = json_response(v, http::status::ok, payload);
+      std::string payload;
+      if (body.batch) payload += '[';
+      for (const auto& r : responses) {
+        if (payload.size() > 1) payload += ',';
+        payload += server::wire_text(r);
+      }
+      if (body.batch) payload += ']';
+      res = json_text_response(v, http::status::ok, std::move(payload));
     }
     if (created && initialized) res.set("Mcp-Session-Id", session->id());
     if (created && !initialized) engine_.close_session(session->id());
@@ -218,8 +223,8 @@ asio::awaitable<bool> McpEndpoint::post(Exchange& x) {
   // SSE: a pump moves everything for this POST into a resumable stream.
   auto table = streams_.get(session->id(), [session] { return session->closed(); });
   auto es = table->create(ex);
-  for (auto& r : responses) es->append(protocol::json_text(r));
-  for (auto& e : early) es->append(protocol::json_text(e));
+  for (auto& r : responses) es->append(server::wire_text(r));
+  for (auto& e : early) es->append(server::wire_text(e));
   pump(out, es, remaining, ex);
   std::uint64_t last = 0;
   SseResponse head =

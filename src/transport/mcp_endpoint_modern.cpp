@@ -217,7 +217,7 @@ asio::awaitable<bool> McpEndpoint::post_modern(Exchange& x, protocol::Message ms
     if (auto* e = m.if_contains("error"); e && e->is_object())
       if (auto* c = e->get_object().if_contains("code"); c && c->is_int64())
         status = modern_status(static_cast<int>(c->get_int64()));
-    Response res = json_response(v, status, m);
+    Response res = json_text_response(v, status, server::wire_text(*first));
     co_return co_await reply(x, std::move(res));
   }
 
@@ -236,7 +236,7 @@ asio::awaitable<bool> McpEndpoint::post_modern(Exchange& x, protocol::Message ms
   while (ok && m) {
     bool last = m->ends_request;
     if (m->message) {
-      std::string event = "event: message\ndata: " + protocol::json_text(*m->message) + "\n\n";
+      std::string event = "event: message\ndata: " + server::wire_text(*m) + "\n\n";
       ok = co_await x.conn.write_chunk(event);
     }
     if (!ok || last) break;

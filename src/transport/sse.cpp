@@ -95,7 +95,7 @@ void pump(std::shared_ptr<server::Outbox> out, std::shared_ptr<EventStream> es,
           auto m = co_await out->pop();
           if (!m) break;
           if (m->ends_request && requests) --*requests;
-          if (m->message) es->append(protocol::json_text(*m->message));
+          if (m->message) es->append(server::wire_text(*m));
         }
         es->finish();
         out->close();

@@ -41,7 +41,7 @@ struct StdioServer::Impl : std::enable_shared_from_this<Impl> {
       auto m = co_await out->pop();
       if (!m) break;
       if (m->message)
-        write_all(opts.out_fd, to_line(*m->message));  // fails only when the client is gone
+        write_all(opts.out_fd, server::wire_text(*m) + '\n');  // fails only when the client is gone
     }
     if (on_done) {
       auto f = std::move(on_done);
