@@ -6,7 +6,10 @@
 //   - it closes a call's SSE response stream before the result, with an
 //     event id and a `retry:` delay, and expects a GET with Last-Event-ID to
 //     resume it;
-//   - it restarts (its sessions vanish: 404 for the old session id).
+//   - it restarts (its sessions vanish: 404 for the old session id);
+//   - it answers with results a hostile or sloppy server may write (an
+//     escaped "result" key, a duplicate one, members after it, a pretty-
+//     printed result, strings that look like JSON-RPC members).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -14,6 +17,8 @@ import { randomUUID } from 'node:crypto';
 import { initialize, post, startWithConfig } from './lib/bastion.mjs';
 
 const VERSION = '2025-11-25';
+const NUMBERS_RESULT = '{"content":[{"type":"text","text":"n"}],' +
+  '"structuredContent":{"v":7.4,"tenth":0.1,"one":1.0,"price":1.50,"hundred":1E2,"big":12345678901234567890,"neg":-2.5e-3}}';
 
 // A minimal Streamable HTTP MCP server, written out by hand so every byte on
 // the wire is the test's choice. `seen` records what reached it.
@@ -25,6 +30,12 @@ function legacyUpstream({ forgetful = false } = {}) {
   let resumeRefusals = 0; // GETs with Last-Event-ID that answer an SSE stream and close again
   const tools = [
     { name: 'numbers', inputSchema: { type: 'object' } },
+    { name: 'email', inputSchema: { type: 'object' } },
+    { name: 'escaped_key', inputSchema: { type: 'object' } },
+    { name: 'duplicate_key', inputSchema: { type: 'object' } },
+    { name: 'trailing_member', inputSchema: { type: 'object' } },
+    { name: 'pretty', inputSchema: { type: 'object' } },
+    { name: 'lookalike', inputSchema: { type: 'object' } },
     { name: 'dropped', inputSchema: { type: 'object' } },
     { name: 'dropped_forever', inputSchema: { type: 'object' } },
     { name: 'dropped_no_id', inputSchema: { type: 'object' } },
@@ -83,10 +94,36 @@ function legacyUpstream({ forgetful = false } = {}) {
     const name = msg.params.name;
     if (name === 'numbers') {
       // Written by hand: Boost.JSON 1.81 would print 7.4 as 7.4E0.
-      return json(res, 200, `{"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text","text":"n"}],` +
-        `"structuredContent":{"v":7.4,"tenth":0.1,"one":1.0,"big":12345678901234567890,"neg":-2.5e-3}}}`);
+      return json(res, 200, `{"jsonrpc":"2.0","id":${id},"result":${NUMBERS_RESULT}}`);
+    }
+    if (name === 'email') {
+      return json(res, 200, `{"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text","text":"write to alice@example.com"}],` +
+        `"structuredContent":{"price":1.50}}}`);
+    }
+    if (name === 'escaped_key') {
+      // One key, which decodes to "result": rebuilt, never relayed as text.
+      return json(res, 200, `{"jsonrpc":"2.0","id":${id},"res\\u0075lt":{"structuredContent":{"price":1.50}}}`);
+    }
+    if (name === 'trailing_member') {
+      return json(res, 200, `{"jsonrpc":"2.0","id":${id},"result":{"structuredContent":{"price":1.50}},` +
+        `"smuggled":{"id":666,"result":{"x":1}}}`);
+    }
+    if (name === 'pretty') {
+      return json(res, 200, `{"jsonrpc":"2.0","id":${id},"result":{\n  "structuredContent": {"price": 1.50}\n}}`);
+    }
+    if (name === 'lookalike') {
+      // Strings that read like the end of the result and more members.
+      return json(res, 200, `{"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text",` +
+        `"text":"\\"}},\\"id\\":666,\\"result\\":{\\"x\\":\\"\\u007d"}],"structuredContent":{"price":1.50}}}`);
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
+    if (name === 'duplicate_key') {
+      // Two results: which one counts would be the reader's guess. Refused
+      // (the message is dropped), and the stream ends without an answer.
+      res.end(`data: {"jsonrpc":"2.0","id":${id},"result":{"structuredContent":{"price":1.50}},` +
+        `"result":{"content":[{"type":"text","text":"SMUGGLED"}]}}\n\n`);
+      return;
+    }
     if (name === 'dropped') {
       // Progress first, then the server closes the stream: the result comes
       // only on the resumed stream.
@@ -157,13 +194,77 @@ test('numbers reach the client as the upstream wrote them, and the upstream as t
     const c = await session(srv);
     const r = responseOf(await c.call('legacy__numbers', '{"x":7.4,"y":0.1,"z":1.0}'));
     assert.equal(r.json.result.structuredContent.v, 7.4, r.text);
-    assert.match(r.text, /"v":7\.4[,}]/, r.text);
-    assert.match(r.text, /"tenth":0\.1[,}]/, r.text);
-    assert.match(r.text, /"one":1\.0[,}]/, r.text);
-    assert.match(r.text, /"neg":-0\.0025[,}]/, r.text);
-    assert.doesNotMatch(r.text, /E0/, r.text);
+    // No filter changed the result: relayed byte for byte (the zero-copy
+    // relay), 1.50, 1E2 and the 20-digit integer included, under the
+    // client's id.
+    assert.equal(r.text, `{"jsonrpc":"2.0","id":10,"result":${NUMBERS_RESULT}}`);
     const sent = up.seen.bodies.find((b) => b.includes('"numbers"'));
     assert.match(sent, /"x":7\.4,"y":0\.1,"z":1\.0/, sent);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+    up.close();
+  }
+});
+
+test('a result the PII filter masks is rebuilt; one it scanned and left alone is relayed as written', async () => {
+  const up = legacyUpstream();
+  const srv = await startWithConfig(`
+servers:
+  legacy:
+    url: ${await up.listen()}
+    timeouts:
+      call: 60s
+      ping: 0s
+security:
+  pii:
+    default: mask
+`);
+  try {
+    const c = await session(srv);
+    const masked = responseOf(await c.call('legacy__email'));
+    assert.doesNotMatch(masked.text, /alice@example\.com/, masked.text);
+    assert.equal(masked.json.result.structuredContent.price, 1.5);
+    assert.match(masked.text, /"price":1\.5\}/, 'rebuilt: the number in its shortest form');
+    const clean = responseOf(await c.call('legacy__numbers'));
+    assert.equal(clean.text, `{"jsonrpc":"2.0","id":11,"result":${NUMBERS_RESULT}}`);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+    up.close();
+  }
+});
+
+test('a hostile upstream cannot smuggle anything through the relay of its raw result', async () => {
+  const up = legacyUpstream();
+  const srv = await gatewayTo(await up.listen());
+  try {
+    const c = await session(srv);
+    const only = (r, id) => {
+      assert.deepEqual(Object.keys(r.json), ['jsonrpc', 'id', 'result'], r.text);
+      assert.equal(r.json.id, id, r.text);
+    };
+    // An escaped "result" key: rebuilt from the parsed value.
+    const esc = responseOf(await c.call('legacy__escaped_key'));
+    only(esc, 10);
+    assert.equal(esc.text, '{"jsonrpc":"2.0","id":10,"result":{"structuredContent":{"price":1.5}}}');
+    // Members after the result stay behind; the result alone is relayed.
+    const trailing = responseOf(await c.call('legacy__trailing_member'));
+    only(trailing, 11);
+    assert.equal(trailing.text, '{"jsonrpc":"2.0","id":11,"result":{"structuredContent":{"price":1.50}}}');
+    // A result across lines would break line and SSE framing: rebuilt.
+    const pretty = responseOf(await c.call('legacy__pretty'));
+    only(pretty, 12);
+    assert.equal(pretty.text, '{"jsonrpc":"2.0","id":12,"result":{"structuredContent":{"price":1.5}}}');
+    // Strings that look like more members are only strings.
+    const look = responseOf(await c.call('legacy__lookalike'));
+    only(look, 13);
+    assert.equal(look.json.result.structuredContent.price, 1.5);
+    assert.match(look.json.result.content[0].text, /^"\}\},"id":666,"result":\{"x":"\}$/);
+    assert.match(look.text, /"price":1\.50\}\}\}$/, look.text);
+    // Duplicate results: the message is refused, never relayed.
+    const dup = responseOf(await c.call('legacy__duplicate_key'));
+    assert.equal(dup.json.id, 14, dup.text);
+    assert.ok(dup.json.error, dup.text);
+    assert.doesNotMatch(dup.text, /SMUGGLED|1\.50/, dup.text);
   } finally {
     assert.equal(await srv.stop(), 0, srv.stderr);
     up.close();
