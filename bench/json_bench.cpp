@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <string>
 
+#include "protocol/json_span.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/jsonrpc.hpp"
 
@@ -43,9 +44,43 @@ void BM_JsonText(benchmark::State& st) {
   for (auto _ : st) benchmark::DoNotOptimize(bastion::protocol::json_text(v));
 }
 
+// The gateway's two ways to answer a relayed tools/call, from the
+// upstream's line to the client's text. Rebuild: copy the parsed result into
+// a response under the client's id and write it (make_response + json_text).
+// Relay (zero-copy): locate the result's text in the line (member_text), keep
+// a copy, and splice it after the client's jsonrpc and id.
+void BM_Rebuild(benchmark::State& st) {
+  json::value v = four_kb_result(st.range(0) != 0);
+  const json::object& result = v.get_object().at("result").get_object();
+  for (auto _ : st)
+    benchmark::DoNotOptimize(
+        bastion::protocol::json_text(bastion::protocol::make_result(json::value(7), result)));
+}
+
+void BM_Relay(benchmark::State& st) {
+  const std::string line = bastion::protocol::json_text(four_kb_result(st.range(0) != 0));
+  for (auto _ : st) {
+    std::string kept(*bastion::protocol::member_text(line, "result"));
+    std::string out = bastion::protocol::json_text(json::object{{"jsonrpc", "2.0"}, {"id", 7}});
+    out.pop_back();
+    out += ",\"result\":";
+    out += kept;
+    out += '}';
+    benchmark::DoNotOptimize(out);
+  }
+}
+
+void BM_MemberText(benchmark::State& st) {
+  const std::string line = bastion::protocol::json_text(four_kb_result(st.range(0) != 0));
+  for (auto _ : st) benchmark::DoNotOptimize(bastion::protocol::member_text(line, "result"));
+}
+
 }  // namespace
 
 // Arg 1: the rows carry doubles; arg 0: integers only.
 BENCHMARK(BM_BoostSerialize)->Arg(0)->Arg(1);
 BENCHMARK(BM_JsonText)->Arg(0)->Arg(1);
+BENCHMARK(BM_Rebuild)->Arg(0)->Arg(1);
+BENCHMARK(BM_Relay)->Arg(0)->Arg(1);
+BENCHMARK(BM_MemberText)->Arg(0)->Arg(1);
 BENCHMARK_MAIN();

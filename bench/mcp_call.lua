@@ -12,9 +12,13 @@ end
 -- BENCH_TOKEN, when set, is sent as a bearer token on every request.
 local token = os.getenv("BENCH_TOKEN")
 local modern = os.getenv("BENCH_ERA") == "modern"
-local body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello from wrk"}}}'
+-- BENCH_PAD=N adds N bytes of prose to the echoed text, so the result is
+-- about N bytes larger (4096: the issue's 4 KB result).
+local pad = tonumber(os.getenv("BENCH_PAD") or "0")
+local text = "hello from wrk" .. string.rep(" The quick brown fox pays 1.50.", math.ceil(pad / 31)):sub(1, pad)
+local body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"' .. text .. '"}}}'
 if modern then
-  body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello from wrk"},' ..
+  body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"' .. text .. '"},' ..
     '"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",' ..
     '"io.modelcontextprotocol/clientInfo":{"name":"wrk","version":"1"},' ..
     '"io.modelcontextprotocol/clientCapabilities":{}}}}'
