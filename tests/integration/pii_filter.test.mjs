@@ -94,8 +94,11 @@ test('mask: keys, numbers, errors, notifications, sampling, elicitation and the 
     assert.deepEqual(relayed.map((r) => `${r.method} ${r.direction}`).sort(), [
       'elicitation/create to_client', 'elicitation/create to_server', 'notifications/message to_client',
       'notifications/progress to_client', 'sampling/createMessage to_client', 'sampling/createMessage to_server']);
+    // Needles long enough that the records' hex hashes and numbers never
+    // hold one by chance (four digits did: '9876' in a hex hash); each
+    // still catches its value masked ('900101-1******', '9001011******').
     const text = readFileSync(path.join(s.dataDir, 'audit', 'audit.log'), 'utf8');
-    for (const v of ['900101', 'kim@', '1234-5678', '4111', 'han@', '9876'])
+    for (const v of ['900101-1', '9001011', 'kim@', '1234-5678', '4111 1111', '4111111111111111', 'han@', '9876-5432'])
       assert.ok(!text.includes(v), `${v} in the audit log`);
   } finally {
     assert.equal(await s.stop(), 0, s.stderr);
