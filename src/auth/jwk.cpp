@@ -398,7 +398,10 @@ Result<Key> Key::from_jwk(const json::object& jwk, std::optional<Alg> alg_hint) 
     return fail("JWK kty '" + std::string(kty) + "' is not supported");
   }
   k.alg_ = *alg;
-  if (auto it = jwk.find("kid"); it != jwk.end() && it->value().is_string())
+  // An empty kid names nothing (a token's header could not select the key
+  // by it, and a key set skips it): it defaults like an absent one.
+  if (auto it = jwk.find("kid");
+      it != jwk.end() && it->value().is_string() && !it->value().as_string().empty())
     k.kid_ = std::string(it->value().as_string());
   else
     k.kid_ = k.thumbprint();

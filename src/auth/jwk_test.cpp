@@ -81,6 +81,21 @@ TEST(Jwk, PrivateRoundTripAndPublicHasNoSecrets) {
   EXPECT_TRUE(Key::generate(Alg::kHS256).public_jwk().empty());
 }
 
+// Fuzz finding (jwk, regress-empty-kid-oct): `"kid": ""` was kept, so the
+// key had a kid no token header can name. It defaults to the thumbprint.
+TEST(Jwk, AnEmptyKidDefaultsToTheThumbprint) {
+  for (Alg alg : {Alg::kHS256, Alg::kES256}) {
+    json::object jwk = alg == Alg::kHS256 ? Key::generate(alg).private_jwk()
+                                          : Key::generate(alg).public_jwk();
+    jwk["kid"] = "";
+    auto k = Key::from_jwk(jwk);
+    ASSERT_TRUE(k) << k.reason();
+    EXPECT_EQ(k->kid(), k->thumbprint());
+    jwk["kid"] = "named";
+    EXPECT_EQ(Key::from_jwk(jwk)->kid(), "named");
+  }
+}
+
 TEST(Jwk, RejectsBadKeys) {
   json::object ec = load_jose_vector("cookbook/jwk/3_1.ec_public_key.json").as_object();
   auto wrong_alg = Key::from_jwk(ec, Alg::kES256);  // P-521 key pinned to ES256
