@@ -1,6 +1,5 @@
 #include "protocol/iso8601.hpp"
 
-#include <fmt/chrono.h>
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
@@ -11,13 +10,15 @@ namespace {
 using namespace std::chrono;
 
 // Calendar arithmetic only (C++20 civil dates): no gmtime_r, whose time-zone
-// lock every I/O thread took for each audit record's timestamp. Years outside
-// 0..9999 are left to fmt's gmtime path, which says what it cannot format.
+// lock every I/O thread took for each audit record's timestamp. Any year the
+// day count holds is written as it is (10000-01-01, -001-...); fmt's chrono
+// formatter is not used: it converts to system_clock's nanoseconds, which
+// overflows beyond the years 1677..2262 (UBSan found it).
 bool civil(sys_seconds s, std::string& out, int millis) {
   const auto day = floor<days>(s);
   const year_month_day ymd{day};
   const int y = int(ymd.year());
-  if (!ymd.ok() || y < 0 || y > 9999) return false;
+  if (!ymd.ok()) return false;
   const hh_mm_ss hms{s - day};
   // Compiled format strings: parsing them at run time was most of the cost
   // of an audit record's timestamp (bench/results/profile.md).
@@ -39,7 +40,7 @@ std::string iso8601_utc(std::int64_t unix_seconds) {
   const sys_seconds s{seconds(unix_seconds)};
   std::string out;
   if (unix_seconds > -kFar && unix_seconds < kFar && civil(s, out, -1)) return out;
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", s);
+  return fmt::format("{}s after 1970-01-01T00:00:00Z", unix_seconds);
 }
 
 std::string iso8601_utc_ms(system_clock::time_point t) {
@@ -47,7 +48,8 @@ std::string iso8601_utc_ms(system_clock::time_point t) {
   auto s = floor<seconds>(ms);
   std::string out;
   if (civil(s, out, int((ms - s).count()))) return out;
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", s, (ms - s).count());
+  // Unreachable: a system_clock time point spans the years 1677..2262.
+  return fmt::format("{}ms after 1970-01-01T00:00:00Z", ms.time_since_epoch().count());
 }
 
 std::string iso8601_utc_now() {

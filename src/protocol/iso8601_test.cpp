@@ -48,6 +48,10 @@ TEST(Iso8601, AgreesWithGmtimeAcrossTenThousandYears) {
 
 TEST(Iso8601, BeyondYear9999IsStillFormattedNotWrapped) {
   EXPECT_EQ(iso8601_utc(253402300800), "10000-01-01T00:00:00Z");
+  // No overflow anywhere (UBSan: fmt's chrono path converted to nanoseconds).
+  EXPECT_EQ(iso8601_utc(INT64_MAX), "9223372036854775807s after 1970-01-01T00:00:00Z");
+  EXPECT_EQ(iso8601_utc(INT64_MIN), "-9223372036854775808s after 1970-01-01T00:00:00Z");
+  EXPECT_EQ(iso8601_utc(-62167219200 - 86400), "-001-12-31T00:00:00Z");
 }
 
 TEST(Iso8601, NowHasTheShape) {
