@@ -10,34 +10,20 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 
 #include "sandbox/spawn.hpp"
+#include "sandbox/test_util.hpp"
 
 namespace {
 
 using namespace bastion::sandbox;
 
-std::string cgroup2_mount() {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.find(" - cgroup2 ") == std::string::npos) continue;
-    std::istringstream f(line);
-    std::string id, parent, dev, root, mount;
-    f >> id >> parent >> dev >> root >> mount;
-    return mount;
-  }
-  return "";
-}
-
 void BM_SpawnIntoV2Leaf(benchmark::State& state) {
   const bool clone3 = state.range(0) != 0;
   const auto gap = std::chrono::milliseconds(state.range(1));
-  std::string mount = cgroup2_mount();
+  std::string mount = testing::cgroup2_mount();
   if (mount.empty() || ::geteuid() != 0) {
     state.SkipWithError("needs root and a cgroup2 mount");
     return;

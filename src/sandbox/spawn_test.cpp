@@ -14,6 +14,7 @@
 #include <sstream>
 #include <vector>
 
+#include "sandbox/test_util.hpp"
 #include "storage/temp_dir.hpp"
 
 namespace bastion::sandbox {
@@ -163,22 +164,6 @@ TEST(Spawn, ACgroupThatCannotBeJoinedStopsTheStart) {
   EXPECT_NE(out.find("cannot join cgroup /nonexistent/cgroup.procs"), std::string::npos) << out;
 }
 
-// Where a cgroup2 file system is mounted, from /proc/self/mountinfo; ""
-// when there is none.
-std::string cgroup2_mount() {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    auto dash = line.find(" - cgroup2 ");
-    if (dash == std::string::npos) continue;
-    std::istringstream f(line);
-    std::string id, parent, dev, root, mount;
-    f >> id >> parent >> dev >> root >> mount;
-    return mount;
-  }
-  return "";
-}
-
 // A fresh v2 leaf, removed (once empty) at the end of the test.
 class V2Leaf {
  public:
@@ -203,7 +188,7 @@ class V2Leaf {
 // The child's cgroup v2 path ("0::/..." in /proc/self/cgroup), as it saw
 // it first thing, and its uid.
 TEST(Spawn, IsBornInItsCgroupV2LeafOrJoinsItAfterFork) {
-  std::string mount = cgroup2_mount();
+  std::string mount = testing::cgroup2_mount();
   if (mount.empty() || ::geteuid() != 0) GTEST_SKIP() << "needs root and a cgroup2 mount";
   for (bool clone3 : {true, false}) {
     V2Leaf leaf(mount, clone3 ? "clone3" : "fork");

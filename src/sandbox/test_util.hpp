@@ -1,0 +1,26 @@
+// Shared by the sandbox tests and bench/spawn_bench.cpp: where this host
+// mounts a cgroup2 file system, for spawning into a v2 leaf.
+#pragma once
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace bastion::sandbox::testing {
+
+// The mount point of the first cgroup2 file system in /proc/self/mountinfo;
+// "" when there is none.
+inline std::string cgroup2_mount() {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find(" - cgroup2 ") == std::string::npos) continue;
+    std::istringstream f(line);
+    std::string id, parent, dev, root, mount;
+    f >> id >> parent >> dev >> root >> mount;
+    return mount;
+  }
+  return "";
+}
+
+}  // namespace bastion::sandbox::testing
