@@ -309,13 +309,42 @@ void BM_CopyResult4K(benchmark::State& state) {
 }
 BENCHMARK(BM_CopyResult4K);
 
+// Every finding of the three corpora, one line each, scanned whole (the
+// findings cap raised) and as 4 KiB strings: what a change to the scanner
+// must leave byte for byte as it was (compare two builds' files with cmp).
+bool dump_findings(const char* path) {
+  std::FILE* f = std::fopen(path, "wb");
+  if (!f) return false;
+  auto dump = [f](const char* name, std::string_view text, const PiiScanner& s,
+                  std::size_t chunk) {
+    for (std::size_t off = 0; off < text.size(); off += chunk) {
+      for (const auto& x : s.scan(text.substr(off, chunk)))
+        std::fprintf(f, "%s %zu %zu %zu %.17g %.*s %.*s|%.*s\n", name, off, x.begin, x.end,
+                     x.confidence, static_cast<int>(x.type.size()), x.type.data(),
+                     static_cast<int>(x.detail.size()), x.detail.data(),
+                     static_cast<int>(x.normalized.size()), x.normalized.data());
+    }
+  };
+  const std::size_t whole = std::size_t{1} << 30;
+  dump("prose", corpus(), scanner(), whole);
+  dump("prose4k", corpus(), scanner(), 4096);
+  dump("en", dense(false), dense_scanner(), whole);
+  dump("en4k", dense(false), scanner(), 4096);
+  dump("ko", dense(true), dense_scanner(), whole);
+  dump("ko4k", dense(true), scanner(), 4096);
+  return std::fclose(f) == 0;
+}
+
 }  // namespace
 
 // --write-dense=PATH writes the English PII-dense corpus (16 MiB) to PATH and
 // exits: the input for timing `bastion pii scan` (bench/results/pii.md).
+// --dump-findings=PATH writes every finding of the corpora (dump_findings).
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
+    if (a.starts_with("--dump-findings="))
+      return dump_findings(std::string(a.substr(16)).c_str()) ? 0 : 1;
     if (a.starts_with("--write-dense=")) {
       std::FILE* f = std::fopen(std::string(a.substr(14)).c_str(), "wb");
       const std::string& d = dense(false);
