@@ -19,6 +19,7 @@
 #include <iterator>
 #include <map>
 #include <mutex>
+#include <ostream>
 #include <set>
 #include <tuple>
 
@@ -239,6 +240,10 @@ using DbPtr = std::unique_ptr<hs_database_t, DbDeleter>;
 std::atomic<std::uint64_t> g_next_serial{1};
 
 }  // namespace
+
+std::ostream& operator<<(std::ostream& os, const NormalizedValue& v) {
+  return os << std::string_view(v);
+}
 
 std::string_view intern_name(std::string_view name) {
   static std::mutex mu;
