@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -204,65 +205,74 @@ int pii_scan(const Common& c, const PiiArgs& a) {
   std::string text = read_stdin();
   if (a.policy.empty() && !c.config_path) {
     // Findings only: one scan, the lines formatted into one buffer and
-    // written once. Types and details are a handful of static names and
-    // confidences a handful of values: each is serialized once and then
-    // copied (a JSON object, or a format call, per finding cost more than
-    // the scan).
+    // written 64 KiB at a time (a buffer for all of it, 96 bytes a finding,
+    // cost its page faults, as much as formatting).
     auto findings = filter->scanner().scan(text);
-    // Written 64 KiB at a time: a buffer for all of it (96 bytes a finding)
-    // cost its page faults, as much as formatting.
-    fmt::memory_buffer out;
+    // A line is `{"type":T,"begin":B,"end":E,"confidence":C,"detail":D}`:
+    // only B and E differ from one finding to the next, and a scan has a
+    // handful of (type, detail, confidence) triples. Each triple's text
+    // before B and after E is rendered once (JSON names, fmt's shortest
+    // double) and cached by the views' addresses (the names are constants),
+    // so a line is three copies and two integers; appending its ten pieces
+    // through fmt::memory_buffer cost more than finding them.
+    struct Shape {
+      const char* type = nullptr;
+      std::size_t type_len = 0;
+      const char* detail = nullptr;
+      std::size_t detail_len = 0;
+      double conf = -1;
+      std::string head, tail;
+    };
+    std::vector<Shape> shapes(256);  // direct-mapped: a collision renders again
+    auto shape = [&](const pii::Finding& f) -> const Shape& {
+      const auto key = reinterpret_cast<std::uintptr_t>(f.type.data()) ^
+                       (reinterpret_cast<std::uintptr_t>(f.detail.data()) * 31) ^
+                       static_cast<std::uintptr_t>(f.confidence * 1000);
+      Shape& s = shapes[(key ^ (key >> 8) ^ (key >> 16)) & 255];
+      if (s.type == f.type.data() && s.type_len == f.type.size() &&
+          s.detail == f.detail.data() && s.detail_len == f.detail.size() &&
+          s.conf == f.confidence)
+        return s;
+      s = Shape{f.type.data(), f.type.size(), f.detail.data(), f.detail.size(), f.confidence,
+                fmt::format("{{\"type\":{},\"begin\":",
+                            json::serialize(json::string_view(f.type))),
+                fmt::format(",\"confidence\":{}", f.confidence)};
+      if (!f.detail.empty())
+        s.tail += fmt::format(",\"detail\":{}", json::serialize(json::string_view(f.detail)));
+      s.tail += a.json ? "}" : "}\n";
+      return s;
+    };
     constexpr std::size_t kChunk = std::size_t{1} << 16;
-    out.reserve(kChunk + 512);
-    auto flush = [&out] {
-      std::cout.write(out.data(), static_cast<std::streamsize>(out.size()));
-      out.clear();
+    std::string out(kChunk + 4096, '\0');
+    std::size_t w = 0;
+    auto flush = [&] {
+      std::cout.write(out.data(), static_cast<std::streamsize>(w));
+      w = 0;
     };
-    auto put = [&out](std::string_view v) { out.append(v.data(), v.data() + v.size()); };
-    auto num = [&put](std::size_t n) {
-      const fmt::format_int f(n);
-      put(std::string_view(f.data(), f.size()));
+    auto put = [&](const char* p, std::size_t n) {
+      std::memcpy(out.data() + w, p, n);
+      w += n;
     };
-    struct Memo {
-      const void* key_ptr;
-      std::size_t key_len;
-      std::string json;
-    };
-    std::vector<Memo> names;  // by the view's address and length: the names are constants
-    auto name = [&](std::string_view v) -> const std::string& {
-      for (const auto& m : names)
-        if (m.key_ptr == v.data() && m.key_len == v.size()) return m.json;
-      if (names.size() >= 64) names.erase(names.begin());  // details of custom text: bounded
-      return names.emplace_back(Memo{v.data(), v.size(), json::serialize(json::string_view(v))})
-          .json;
-    };
-    std::vector<std::pair<double, std::string>> confs;
-    auto conf = [&](double d) -> const std::string& {
-      for (const auto& [v, s] : confs)
-        if (v == d) return s;
-      if (confs.size() >= 64) confs.erase(confs.begin());
-      return confs.emplace_back(d, fmt::format("{}", d)).second;
-    };
-    if (a.json) put("[");
+    if (a.json) put("[", 1);
     for (std::size_t i = 0; i < findings.size(); ++i) {
       const auto& f = findings[i];
-      if (a.json && i) put(",");
-      put("{\"type\":");
-      put(name(f.type));
-      put(",\"begin\":");
-      num(f.begin);
-      put(",\"end\":");
-      num(f.end);
-      put(",\"confidence\":");
-      put(conf(f.confidence));
-      if (!f.detail.empty()) {
-        put(",\"detail\":");
-        put(name(f.detail));
+      const Shape& s = shape(f);
+      // Room for the line: its fixed parts, two 20-digit numbers and a comma.
+      const std::size_t need = s.head.size() + s.tail.size() + 64;
+      if (w + need > out.size()) {
+        flush();
+        if (need > out.size()) out.resize(need);
       }
-      put(a.json ? "}" : "}\n");
-      if (out.size() >= kChunk) flush();
+      if (a.json && i) put(",", 1);
+      put(s.head.data(), s.head.size());
+      const fmt::format_int b(f.begin), e(f.end);
+      put(b.data(), b.size());
+      put(",\"end\":", 7);
+      put(e.data(), e.size());
+      put(s.tail.data(), s.tail.size());
+      if (w >= kChunk) flush();
     }
-    if (a.json) put("]\n");
+    if (a.json) put("]\n", 2);
     flush();
     return findings.empty() ? 0 : 3;
   }
