@@ -125,15 +125,14 @@ int run_bridge(const BridgeOptions& opts) {
       asio::post(strand, [&, line = std::string(f.text)] {
         if (line.find_first_not_of(" \t") == std::string::npos) return;
         auto parsed = protocol::parse_json(line);
-        if (parsed.index() == 1 || !std::get<0>(parsed).is_object()) {
+        if (!parsed || !parsed->is_object()) {
           write_line(protocol::make_error(
-              nullptr, parsed.index() == 1
-                           ? std::get<1>(parsed)
-                           : protocol::RpcError{protocol::kInvalidRequest,
-                                                "Invalid Request: expected an object"}));
+              nullptr, !parsed ? parsed.error()
+                               : protocol::RpcError{protocol::kInvalidRequest,
+                                                    "Invalid Request: expected an object"}));
           return;
         }
-        auto& obj = std::get<0>(parsed).get_object();
+        auto& obj = parsed->get_object();
         if (obj.contains("method") && obj.contains("id"))
           pending.insert(json::serialize(obj.at("id")));
         channel->send(std::move(obj));

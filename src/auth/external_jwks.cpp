@@ -73,9 +73,9 @@ Result<std::size_t> ExternalJwks::refresh() {
     return fail("JWKS from " + options_.url + " is larger than " +
                 std::to_string(options_.max_bytes) + " bytes");
   auto parsed = protocol::parse_json(body.value());
-  if (auto* e = std::get_if<protocol::RpcError>(&parsed))
+  if (const auto* e = parsed ? nullptr : &parsed.error())
     return fail("JWKS from " + options_.url + " is not JSON: " + e->message);
-  const json::value& v = std::get<json::value>(parsed);
+  const json::value& v = parsed.value();
   if (!v.is_object() || !v.as_object().contains("keys") || !v.at("keys").is_array())
     return fail("JWKS from " + options_.url + " has no \"keys\" array");
   auto keys = parse_jwks(v, options_.max_keys);

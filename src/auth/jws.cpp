@@ -61,9 +61,9 @@ Result<json::object> decode_header(std::string_view segment) {
   // The project's strict parser: a duplicate member (two `alg`s, two
   // `kid`s) is an error, not "last one wins" (RFC 7515 §4).
   auto parsed = protocol::parse_json(*bytes);
-  if (auto* e = std::get_if<protocol::RpcError>(&parsed))
+  if (const auto* e = parsed ? nullptr : &parsed.error())
     return fail("JWS header is not JSON: " + e->message);
-  json::value& v = std::get<json::value>(parsed);
+  json::value& v = parsed.value();
   if (!v.is_object()) return fail("JWS header is not a JSON object");
   return std::move(v.as_object());
 }

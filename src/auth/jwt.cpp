@@ -147,9 +147,9 @@ Result<json::object> peek_claims(std::string_view token) {
   auto bytes = b64url_decode(token.substr(d1 + 1, d2 - d1 - 1));
   if (!bytes) return fail("JWS payload is not base64url");
   auto parsed = protocol::parse_json(*bytes);
-  if (auto* e = std::get_if<protocol::RpcError>(&parsed))
+  if (const auto* e = parsed ? nullptr : &parsed.error())
     return fail("claims are not JSON: " + e->message);
-  json::value& v = std::get<json::value>(parsed);
+  json::value& v = parsed.value();
   if (!v.is_object()) return fail("claims are not a JSON object");
   return std::move(v.as_object());
 }
@@ -235,9 +235,9 @@ Result<AccessToken> TokenValidator::validate_uncached(std::string_view token,
     return fail("typ is neither at+jwt nor JWT");
 
   auto parsed = protocol::parse_json(jws->payload);
-  if (auto* e = std::get_if<protocol::RpcError>(&parsed))
+  if (const auto* e = parsed ? nullptr : &parsed.error())
     return fail("claims are not JSON: " + e->message);
-  const json::value& pv = std::get<json::value>(parsed);
+  const json::value& pv = parsed.value();
   if (!pv.is_object()) return fail("claims are not a JSON object");
   const json::object& c = pv.as_object();
 

@@ -88,8 +88,8 @@ asio::awaitable<std::optional<Inbound>> FdChannel::receive() {
         co_return std::nullopt;
       }
       auto parsed = protocol::parse_json(frame->text);
-      if (parsed.index() == 0 && std::get<0>(parsed).is_object()) {
-        json::object& o = std::get<0>(parsed).get_object();
+      if (parsed && parsed->is_object()) {
+        json::object& o = parsed->get_object();
         std::string result = result_text_of(o, frame->text);
         co_return Inbound(std::move(o), std::nullopt, std::move(result));
       }

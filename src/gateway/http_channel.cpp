@@ -130,8 +130,8 @@ bool answers(const json::object& m, const json::value* id) {
 bool HttpChannel::deliver_data(std::string_view data, std::optional<std::int64_t> related,
                                const json::value* answer_to) {
   auto parsed = protocol::parse_json(data);
-  if (parsed.index() != 0) return false;
-  auto& v = std::get<0>(parsed);
+  if (!parsed) return false;
+  auto& v = parsed.value();
   bool answered = false;
   if (v.is_object()) {
     // The negotiated version goes on every later request's header.
@@ -372,8 +372,8 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
       // `"id": null` to a request refused at the HTTP level, e.g. a Legacy
       // server probed with server/discover) still answers it.
       auto parsed = protocol::parse_json(body);
-      if (parsed.index() == 0 && std::get<0>(parsed).is_object()) {
-        json::object& eo = std::get<0>(parsed).get_object();
+      if (parsed && parsed->is_object()) {
+        json::object& eo = parsed->get_object();
         auto* eid = eo.if_contains("id");
         if (eo.contains("error") && (!eid || eid->is_null())) {
           eo["id"] = id;

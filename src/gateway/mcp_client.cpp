@@ -97,8 +97,8 @@ asio::awaitable<void> McpClient::read_loop() {
     if (!m) break;
     const std::optional<std::int64_t> related = m->related;
     auto c = protocol::classify(json::value(std::move(m->message)));
-    if (c.index() == 1) continue;  // not JSON-RPC: ignore
-    auto& msg = std::get<protocol::Message>(c);
+    if (!c) continue;  // not JSON-RPC: ignore
+    auto& msg = c.value();
     switch (msg.kind) {
       case protocol::MessageKind::kResponse:
       case protocol::MessageKind::kError: {

@@ -14,8 +14,8 @@ namespace json = boost::json;
 
 std::string rewritten(std::string_view text) {
   auto parsed = parse_json(text);
-  EXPECT_EQ(parsed.index(), 0u) << text;
-  return json_text(std::get<0>(parsed));
+  EXPECT_TRUE(parsed) << text;
+  return json_text(parsed.value());
 }
 
 struct NumberCase {
@@ -43,8 +43,8 @@ TEST(JsonText, NumbersInShortestRoundTripForm) {
   for (const auto& c : cases) {
     EXPECT_EQ(rewritten(c.in), c.out) << c.in;
     // The value survives the trip exactly.
-    auto a = std::get<0>(parse_json(c.in));
-    auto b = std::get<0>(parse_json(rewritten(c.in)));
+    auto a = parse_json(c.in).value();
+    auto b = parse_json(rewritten(c.in)).value();
     if (a.is_double()) {
       EXPECT_EQ(a.get_double(), b.get_double()) << c.in;
     } else {
@@ -61,7 +61,7 @@ TEST(JsonText, SameAsBoostForEverythingButDoubles) {
       R"("\u007f")",
   };
   for (const char* t : texts) {
-    auto v = std::get<0>(parse_json(t));
+    auto v = parse_json(t).value();
     EXPECT_EQ(json_text(v), json::serialize(v)) << t;
   }
 }
@@ -70,7 +70,7 @@ TEST(JsonText, OutputParsesBackToTheSameValue) {
   std::string all_bytes;
   for (int c = 1; c < 256; ++c) all_bytes.push_back(static_cast<char>(c < 128 ? c : 'x'));
   json::object o{{"s", all_bytes}, {"d", json::array{7.4, 1e300, -1e-300, 0.0, 2.0}}};
-  auto back = std::get<0>(parse_json(json_text(o)));
+  auto back = parse_json(json_text(o)).value();
   EXPECT_EQ(back, json::value(o));
 }
 

@@ -37,7 +37,7 @@ const json::object* Message::params() const {
 
 bool valid_id(const json::value& id) { return id.is_string() || id.is_int64() || id.is_uint64(); }
 
-std::variant<Message, ClassifyError> classify(json::value v) {
+Expected<Message, ClassifyError> classify(json::value v) {
   auto* obj = v.if_object();
   if (!obj) return ClassifyError{{kInvalidRequest, "Invalid Request: message must be an object"}};
   json::value id = nullptr;
@@ -230,7 +230,7 @@ struct StrictHandler {
 
 }  // namespace
 
-std::variant<json::value, RpcError> parse_json(std::string_view text) {
+Expected<json::value, RpcError> parse_json(std::string_view text) {
   json::parse_options opt;
   opt.max_depth = 64;
   unsigned char temp[BOOST_JSON_STACK_BUFFER_SIZE];

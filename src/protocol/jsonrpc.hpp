@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "protocol/errors.hpp"
+#include "protocol/expected.hpp"
 
 namespace bastion::protocol {
 
@@ -89,12 +90,12 @@ struct ClassifyError {
   RpcError error;
   json::value id = nullptr;
 };
-std::variant<Message, ClassifyError> classify(json::value v);
+Expected<Message, ClassifyError> classify(json::value v);
 
 // Parses text into JSON with a depth limit; reports kParseError on failure,
 // and for an object that repeats a key at any depth (compared after escapes
 // are decoded): which value counts would depend on the reader.
-std::variant<json::value, RpcError> parse_json(std::string_view text);
+Expected<json::value, RpcError> parse_json(std::string_view text);
 
 json::object make_result(const json::value& id, json::object result);
 json::object make_error(const json::value& id, const RpcError& error);

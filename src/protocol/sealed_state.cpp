@@ -140,9 +140,9 @@ Expected<json::value, StateError> StateSealer::open(
     return StateError{"requestState failed authentication (tampered, or sealed by another key)"};
   auto parsed = parse_json(plain);
   sodium_memzero(plain.data(), plain.size());
-  if (parsed.index() != 0 || !std::get<0>(parsed).is_object())
+  if (!parsed || !parsed->is_object())
     return StateError{"requestState content is not an object"};
-  auto& box = std::get<0>(parsed).get_object();
+  auto& box = parsed->get_object();
   auto* v = box.if_contains("v");
   auto* exp = box.if_contains("exp");
   auto* b = box.if_contains("b");

@@ -97,11 +97,11 @@ void Session::deliver(json::object raw, const std::shared_ptr<Outbox>& out,
                       const asio::any_io_executor& ex) {
   touch();
   auto c = protocol::classify(json::value(std::move(raw)));
-  if (c.index() == 1) {
-    reject(std::get<1>(c), *out);
+  if (!c) {
+    reject(c.error(), *out);
     return;
   }
-  deliver(std::move(std::get<Message>(c)), out, ex);
+  deliver(std::move(c.value()), out, ex);
 }
 
 void Session::deliver(Message msg, const std::shared_ptr<Outbox>& out,

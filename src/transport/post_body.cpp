@@ -18,11 +18,11 @@ Refusal bad_request(std::string reason, json::value id = nullptr) {
 
 protocol::Expected<PostBody, Refusal> read_post_body(std::string_view text) {
   auto parsed = protocol::parse_json(text);
-  if (parsed.index() == 1) {
-    const auto& e = std::get<1>(parsed);
+  if (!parsed) {
+    const auto& e = parsed.error();
     return Refusal{http::status::bad_request, e.code, e.message};
   }
-  json::value& v = std::get<0>(parsed);
+  json::value& v = parsed.value();
   std::vector<json::value> items;
   PostBody body;
   if (v.is_array()) {
@@ -42,11 +42,11 @@ protocol::Expected<PostBody, Refusal> read_post_body(std::string_view text) {
   body.messages.reserve(items.size());
   for (auto& item : items) {
     auto c = protocol::classify(std::move(item));
-    if (c.index() == 1) {
-      auto& e = std::get<1>(c);
+    if (!c) {
+      auto& e = c.error();
       return Refusal{http::status::bad_request, e.error.code, e.error.message, e.id};
     }
-    auto& msg = std::get<protocol::Message>(c);
+    auto& msg = c.value();
     if (msg.kind == protocol::MessageKind::kRequest) {
       body.id = ++body.requests == 1 ? msg.id : json::value(nullptr);
       body.initialize |= msg.method == "initialize";

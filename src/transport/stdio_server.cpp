@@ -52,11 +52,11 @@ struct StdioServer::Impl : std::enable_shared_from_this<Impl> {
   void on_line(const std::string& line) {
     if (line.find_first_not_of(" \t") == std::string::npos) return;
     auto parsed = protocol::parse_json(line);
-    if (parsed.index() == 1) {
-      out->push(protocol::make_error(nullptr, std::get<1>(parsed)));
+    if (!parsed) {
+      out->push(protocol::make_error(nullptr, parsed.error()));
       return;
     }
-    auto& v = std::get<0>(parsed);
+    auto& v = parsed.value();
     if (v.is_array()) {
       auto& arr = v.get_array();
       // Only a session that negotiated 2025-03-26 may batch; `[initialize]`
