@@ -1,6 +1,9 @@
-// SignIn's clients and its authorization endpoint (/oauth2/authorize and the
-// interaction that settles it). The token endpoint's grants are in
-// signin_tokens.cpp, Dynamic Client Registration in signin_registration.cpp.
+// SignIn's clients and its authorization endpoint: /oauth2/authorize checks
+// a request and parks it as a pending authorization for the interaction.
+// What the interaction decides becomes the client's redirect in
+// signin_settle.cpp; the pages and redirects it answers with are in
+// signin_responses.cpp, the token endpoint's grants in signin_tokens.cpp,
+// Dynamic Client Registration in signin_registration.cpp.
 #include "auth/signin.hpp"
 
 #include <openssl/crypto.h>
@@ -28,62 +31,11 @@ using namespace signin_records;
 namespace {
 
 constexpr std::size_t kMaxStateBytes = 2048;
-constexpr std::string_view kOfflineAccess = "offline_access";
-
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-
-
-
-
-
-
-
-Response no_store(Response res) {
-  res.set(http::field::cache_control, "no-store");
-  res.set(http::field::pragma, "no-cache");
-  res.set("Referrer-Policy", "no-referrer");
-  return res;
-}
-
-Response redirect(const Request& req, const std::string& location) {
-  // 303 after a POST (RFC 9110 §15.4.4), 302 otherwise.
-  Response res{req.method() == http::verb::post ? http::status::see_other : http::status::found,
-               req.version()};
-  res.set(http::field::location, location);
-  res.keep_alive(req.keep_alive());
-  res.prepare_payload();
-  return no_store(std::move(res));
 }
 
 // The query (GET) or body (POST form) of an authorization request.
@@ -109,46 +61,6 @@ std::optional<Form> request_params(const Request& req, std::string* err) {
 }
 
 }  // namespace
-
-// --- helpers ----------------------------------------------------------------
-
-Response render_error_page(const Request& req, http::status status, std::string_view title,
-                           std::string_view detail) {
-  Response res{status, req.version()};
-  res.set(http::field::content_type, "text/html; charset=utf-8");
-  res.set("Content-Security-Policy",
-          "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
-          "form-action 'none'; base-uri 'none'");
-  res.set("X-Frame-Options", "DENY");
-  res.set("X-Content-Type-Options", "nosniff");
-  res.keep_alive(req.keep_alive());
-  res.body() =
-      "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-      "<title>" +
-      html_escape(title) +
-      " - Bastion</title><style>body{font-family:system-ui,sans-serif;max-width:36rem;"
-      "margin:4rem auto;padding:0 1rem;color:#1b1f24}h1{font-size:1.4rem}"
-      "p{line-height:1.5}.detail{color:#555}</style></head><body><main>"
-      "<h1>" +
-      html_escape(title) + "</h1><p class=\"detail\">" + html_escape(detail) +
-      "</p><p>Nothing was sent to the application. You can close this page.</p>"
-      "</main></body></html>";
-  res.prepare_payload();
-  return no_store(std::move(res));
-}
-
-std::string with_query(std::string_view uri,
-                       const std::vector<std::pair<std::string, std::string>>& params) {
-  std::string out(uri);
-  bool has_query = out.find('?') != std::string::npos;
-  for (const auto& [k, v] : params) {
-    out += has_query ? '&' : '?';
-    has_query = true;
-    out += form_encode(k) + "=" + form_encode(v);
-  }
-  return out;
-}
 
 bool SignIn::registered_secret_matches(const SignInClient& c, std::string_view secret) {
   std::string_view h = c.secret_hash;
@@ -298,7 +210,7 @@ void SignIn::authorize(const Request& req, std::string_view source, Reply reply)
                                 {"error", error},
                                 {"reason", description},
                                 {"source", source}});
-    reply(redirect(req, with_query(redirect_uri, q)));
+    reply(redirect_response(req, with_query(redirect_uri, q)));
   };
   if (state.size() > kMaxStateBytes) return error_redirect("invalid_request", "state is too long");
   if (form_get(f, "request") || form_get(f, "request_uri"))
@@ -403,132 +315,6 @@ void SignIn::authorize(const Request& req, std::string_view source, Reply reply)
   interaction_->begin(req, source, p, *this, [this, req_copy, self_reply](Outcome o) {
     settle(*req_copy, std::move(o), std::move(*self_reply));
   });
-}
-
-bool SignIn::interaction_request(const Request& req, std::string_view source, Reply reply) {
-  if (!interaction_) return false;
-  auto self_reply = std::make_shared<Reply>(std::move(reply));
-  auto req_copy = std::make_shared<Request>(req);
-  return interaction_->handle(req, source, *this, [this, req_copy, self_reply](Outcome o) {
-    settle(*req_copy, std::move(o), std::move(*self_reply));
-  });
-}
-
-std::optional<PendingAuthorization> SignIn::find_pending(std::string_view id) const {
-  if (id.empty() || id.size() > 128) return std::nullopt;
-  auto r = pending_.get(id);
-  if (!r) return std::nullopt;
-  PendingAuthorization p;
-  p.id = str(*r, "id");
-  if (p.id != id) return std::nullopt;
-  p.client_id = str(*r, "client_id");
-  p.client_name = str(*r, "client_name");
-  p.client_uri = str(*r, "client_uri");
-  p.client_kind = static_cast<ClientKind>(num(*r, "client_kind"));
-  p.redirect_uri = str(*r, "redirect_uri");
-  p.redirect_host = str(*r, "redirect_host");
-  auto* lb = r->if_contains("loopback_redirect");
-  p.loopback_redirect = lb && lb->is_bool() && lb->get_bool();
-  p.scopes = from_array(r->if_contains("scopes"));
-  p.resource = str(*r, "resource");
-  p.prompt = str(*r, "prompt");
-  p.login_hint = str(*r, "login_hint");
-  if (r->contains("max_age")) p.max_age = num(*r, "max_age");
-  p.state = str(*r, "state");
-  p.code_challenge = str(*r, "code_challenge");
-  p.nonce = str(*r, "nonce");
-  p.created = num(*r, "created");
-  p.expires = p.created + options_.pending_lifetime.count();
-  return p;
-}
-
-void SignIn::settle(const Request& req, Outcome outcome, Reply reply) {
-  if (auto* page = std::get_if<Page>(&outcome)) return reply(std::move(page->response));
-  auto& s = std::get<Settle>(outcome);
-  auto p = find_pending(s.pending_id);
-  // One decision per pending authorization: take it (across replicas too).
-  auto taken = p ? pending_.take(s.pending_id) : RecordStore::Taken{};
-  if (!p || taken.state != RecordStore::Taken::State::kTaken)
-    return reply(render_error_page(
-        req, http::status::bad_request, "This sign-in has expired",
-        "The sign-in request is no longer valid (it expired or was already completed). Start "
-        "again from the application."));
-  reply(finish(req, *p, s.decision, s.headers));
-}
-
-Response SignIn::finish(const Request& req, const PendingAuthorization& p, const Decision& d,
-                        const ExtraHeaders& headers) {
-  auto go = [&](std::vector<std::pair<std::string, std::string>> q) {
-    if (!p.state.empty()) q.emplace_back("state", p.state);
-    q.emplace_back("iss", options_.issuer);
-    Response r = redirect(req, with_query(p.redirect_uri, q));
-    for (const auto& [k, v] : headers) r.insert(k, v);
-    return r;
-  };
-  auto deny = [&](std::string error, std::string description) {
-    if (hooks_.audit)
-      hooks_.audit(json::object{{"event_type", "authorization_denied"},
-                                {"client_id", p.client_id},
-                                {"error", error},
-                                {"reason", description}});
-    return go({{"error", std::move(error)}, {"error_description", std::move(description)}});
-  };
-  if (auto* no = std::get_if<Denial>(&d)) {
-    std::string e = no->error.empty() ? "access_denied" : no->error;
-    static const std::vector<std::string> allowed = {
-        "access_denied",        "login_required",          "consent_required",
-        "interaction_required", "temporarily_unavailable", "account_selection_required",
-        "server_error"};
-    if (!has(allowed, e)) e = "access_denied";
-    return deny(e, no->description.empty() ? "the user or policy refused" : no->description);
-  }
-  const auto& yes = std::get<Approval>(d);
-  if (yes.subject.empty()) return deny("server_error", "the sign-in produced no user");
-  // Re-resolve the client: it may have been removed while the user signed in.
-  auto client = find_client(p.client_id);
-  if (!client) return deny("unauthorized_client", "the client is no longer registered");
-  const SignInClient& c = client.value();
-  std::vector<std::string> granted;
-  for (const auto& s : yes.scopes) {
-    if (!valid_scope_token(s) || has(granted, s)) continue;
-    // Never more than asked for (when the request named scopes)...
-    if (!p.scopes.empty() && !has(p.scopes, s) && !scopes_cover(p.scopes, s)) continue;
-    if (s == kOfflineAccess) {
-      if (c.meta.has_grant("refresh_token")) granted.push_back(s);
-      continue;
-    }
-    // ...nor more than a limited client may hold.
-    if (c.scope_limited && !scopes_cover(c.scopes, s) && !has(c.scopes, s)) continue;
-    granted.push_back(s);
-  }
-  bool any_resource_scope = std::any_of(granted.begin(), granted.end(),
-                                        [](const std::string& s) { return s != kOfflineAccess; });
-  if (!any_resource_scope)
-    return deny("access_denied", "none of the requested scopes can be granted to this user");
-  std::string code = b64url_encode(random_bytes(32));
-  std::string family = b64url_encode(random_bytes(16));
-  std::int64_t now = clock_();
-  json::object rec{{"client_id", p.client_id},
-                   {"redirect_uri", p.redirect_uri},
-                   {"code_challenge", p.code_challenge},
-                   {"resource", p.resource},
-                   {"scopes", to_array(granted)},
-                   {"subject", yes.subject},
-                   {"auth_time", yes.auth_time ? yes.auth_time : now},
-                   {"nonce", p.nonce},
-                   {"family", family}};
-  auto ok = codes_.create(code, rec, now + options_.code_lifetime.count());
-  if (!ok || !ok.value()) return deny("server_error", "could not store the authorization code");
-  spdlog::info("auth: {} signed in to {} (scope \"{}\")", yes.subject, p.client_id,
-               join_scopes(granted));
-  if (hooks_.audit)
-    hooks_.audit(json::object{{"event_type", "authorization_granted"},
-                              {"client_id", p.client_id},
-                              {"user_id", yes.subject},
-                              {"idp", yes.idp},
-                              {"scope", join_scopes(granted)},
-                              {"resource", p.resource}});
-  return go({{"code", code}});
 }
 
 }  // namespace bastion::auth

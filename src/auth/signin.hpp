@@ -210,6 +210,9 @@ class SignIn : public InteractionHost {
 SignIn::Response render_error_page(const SignIn::Request& req, signin_http::status status,
                                    std::string_view title, std::string_view detail);
 
+// A no-store redirect to `location`: 303 after a POST, 302 otherwise.
+SignIn::Response redirect_response(const SignIn::Request& req, const std::string& location);
+
 // redirect_uri with params appended to its query (RFC 6749 §4.1.2: keep the
 // URI's own query), form-encoded.
 std::string with_query(std::string_view uri,

@@ -1,6 +1,7 @@
-// What the three parts of SignIn (signin.cpp: clients and the authorization
-// endpoint; signin_tokens.cpp: the grants at the token endpoint and refresh
-// families; signin_registration.cpp: Dynamic Client Registration) share:
+// What the parts of SignIn (signin.cpp: clients and the authorization
+// endpoint; signin_settle.cpp: a pending authorization settled into a code;
+// signin_tokens.cpp: the grants at the token endpoint and refresh families;
+// signin_registration.cpp: Dynamic Client Registration) share:
 // readers of the JSON records they keep in RecordStores, and the secret
 // hashing that every stored secret goes through. Private to those files.
 #pragma once
@@ -24,6 +25,8 @@ namespace json = boost::json;
 constexpr std::size_t kMaxFamilyHistory = 200;
 // Year 2096: records that do not expire.
 constexpr std::int64_t kForever = 4'000'000'000;
+// The scope that asks for a refresh token (granted only to clients that may hold one).
+constexpr std::string_view kOfflineAccess = "offline_access";
 
 inline json::array to_array(const std::vector<std::string>& v) {
   json::array a;
