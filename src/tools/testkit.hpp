@@ -11,6 +11,9 @@
 namespace bastion::tools {
 
 std::shared_ptr<server::BuiltinBackend> make_testkit();
+// The resources, template and prompts (testkit_resources.cpp), part of make_testkit().
+void add_resource_fixtures(server::BuiltinBackend& b);
+void add_prompt_fixtures(server::BuiltinBackend& b);
 // The 2026-07-28 fixtures (testkit_modern.cpp), part of make_testkit().
 void add_modern_fixtures(server::BuiltinBackend& b);
 // The tasks extension's fixtures (testkit_tasks.cpp), part of make_testkit().
