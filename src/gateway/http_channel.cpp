@@ -1,3 +1,11 @@
+// HttpChannel: one upstream over Streamable HTTP or the legacy HTTP+SSE
+// transport: the POST of each message (JSON or SSE answer, session id,
+// version, auth renewal), the resumption of a broken answer stream
+// (Last-Event-ID, bounded) and the standalone GET stream.
+// Over 500 lines for a reason: the three share the connection state (session
+// id, negotiated version, the streams to cancel, closing) under one mutex and
+// one delivery path into the inbox; the pure parts live beside it (the SSE
+// parser in sse_parser, the Modern headers in era_wire).
 #include "gateway/http_channel.hpp"
 
 #include <fcntl.h>
