@@ -14,35 +14,12 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import {
-  BIN, NODE_MODULES, authYaml, eventually, fetchToken, newClient, post, serverDir, startServe, startWithConfig, tempDir,
+  BIN, NODE_MODULES, authYaml, eventually, fetchToken, newClient, serverDir, startServe, startWithConfig, tempDir,
 } from './lib/bastion.mjs';
+import { modernClient } from './lib/modern.mjs';
 
-const V = '2026-07-28';
 const CAPS = { elicitation: {}, sampling: {}, roots: {} };
-let nextId = 1;
-
-function meta(caps = CAPS) {
-  return {
-    'io.modelcontextprotocol/protocolVersion': V,
-    'io.modelcontextprotocol/clientInfo': { name: 'it-era', version: '1' },
-    'io.modelcontextprotocol/clientCapabilities': caps,
-  };
-}
-
-// A conformant Modern POST; the answer's JSON-RPC message in r.json.
-async function modern(url, method, params = {}, { caps, headers = {}, token } = {}) {
-  const id = nextId++;
-  const h = { 'mcp-protocol-version': V, 'mcp-method': method, ...headers };
-  if (token) h.authorization = `Bearer ${token}`;
-  if (params.name !== undefined) h['mcp-name'] = params.name;
-  if (params.uri !== undefined) h['mcp-name'] = params.uri;
-  const r = await post(url, { jsonrpc: '2.0', id, method, params: { ...params, _meta: meta(caps) } }, h);
-  if (r.json === undefined && /^(event|data):/m.test(r.text)) {
-    r.events = r.text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
-    r.json = r.events.find((e) => e.id === id);
-  }
-  return r;
-}
+const { modern } = modernClient({ client: 'it-era', caps: CAPS });
 
 // A data directory the upstream (its own uid, when Bastion runs as root) can write.
 function upstreamDataDir() {

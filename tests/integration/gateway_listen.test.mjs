@@ -21,14 +21,9 @@ import {
 import {
   BIN, NODE22, SOURCE_DIR, authYaml, eventually, fetchToken, newClient, startServe, startWithConfig, tempDir,
 } from './lib/bastion.mjs';
+import { SUB, modernClient } from './lib/modern.mjs';
 
-const V = '2026-07-28';
-const META = {
-  'io.modelcontextprotocol/protocolVersion': V,
-  'io.modelcontextprotocol/clientInfo': { name: 'it-listen', version: '1' },
-  'io.modelcontextprotocol/clientCapabilities': {},
-};
-const SUB = 'io.modelcontextprotocol/subscriptionId';
+const { listen } = modernClient({ client: 'it-listen' });
 const HOSTILE = path.join(SOURCE_DIR, 'tests/integration/lib/modern_hostile_server.mjs');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const text = (r) => r.content.map((c) => c.text).join('');
@@ -43,38 +38,6 @@ async function legacyClient(url, token) {
   const headers = token ? { authorization: `Bearer ${token}` } : {};
   await c.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
   return c;
-}
-
-// A Modern client's subscriptions/listen to Bastion, collecting its SSE events.
-function listen(url, notifications, token, id = `L-${Math.random()}`) {
-  const controller = new AbortController();
-  const events = [];
-  (async () => {
-    const res = await fetch(url, {
-      method: 'POST',
-      signal: controller.signal,
-      headers: {
-        'content-type': 'application/json', accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': V, 'mcp-method': 'subscriptions/listen',
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: JSON.stringify({ jsonrpc: '2.0', id, method: 'subscriptions/listen', params: { _meta: META, notifications } }),
-    });
-    const reader = res.body.getReader();
-    let buf = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buf += new TextDecoder().decode(value);
-      let i;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const data = buf.slice(0, i).split('\n').find((l) => l.startsWith('data: '));
-        buf = buf.slice(i + 2);
-        if (data) events.push(JSON.parse(data.slice(6)));
-      }
-    }
-  })().catch(() => {});
-  return { id, events, close: () => controller.abort() };
 }
 
 function testkitUpstream(transport, upstream) {
@@ -105,7 +68,7 @@ for (const transport of ['stdio', 'http']) {
       // A client whose scopes exclude the server cannot subscribe to its resources.
       await assert.rejects(c.subscribeResource({ uri: 'test://watched-resource' }));
       // A Modern client listens to Bastion for the same URI, under its own id.
-      const m = listen(srv.url, { toolsListChanged: true, resourceSubscriptions: ['test://watched-resource'] }, ta);
+      const m = listen(srv.url, { toolsListChanged: true, resourceSubscriptions: ['test://watched-resource'] }, { token: ta });
       await eventually(() => m.events.some((e) => e.method === 'notifications/subscriptions/acknowledged'));
       // Bastion reopens its upstream listen with the new URI: until then a trigger may go unheard.
       await eventually(async () => {

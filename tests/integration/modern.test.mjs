@@ -12,39 +12,11 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { BIN, eventually, initialize, post, startServe, startWithConfig, tempDir } from './lib/bastion.mjs';
+import { V, modernClient } from './lib/modern.mjs';
 
-const V = '2026-07-28';
-const META = {
-  'io.modelcontextprotocol/protocolVersion': V,
-  'io.modelcontextprotocol/clientInfo': { name: 'it-modern', version: '1' },
-  'io.modelcontextprotocol/clientCapabilities': { elicitation: {}, sampling: {}, roots: {} },
-};
-let nextId = 1;
-
-function nameOf(method, params) {
-  if (method === 'tools/call' || method === 'prompts/get') return params?.name;
-  if (method === 'resources/read') return params?.uri;
-  return undefined;
-}
-
-// A conformant Modern POST; `headers` overrides (null removes one).
-async function modern(url, method, params = {}, { headers = {}, meta = {}, id = nextId++ } = {}) {
-  const h = { 'mcp-protocol-version': V, 'mcp-method': method };
-  const n = nameOf(method, params);
-  if (n !== undefined) h['mcp-name'] = n;
-  for (const [k, v] of Object.entries(headers)) {
-    if (v === null) delete h[k.toLowerCase()];
-    else h[k.toLowerCase()] = v;
-  }
-  const body = { jsonrpc: '2.0', id, method, params: { ...params, _meta: { ...META, ...meta } } };
-  const r = await post(url, body, h);
-  if (r.json === undefined && /^(event|data):/m.test(r.text)) {
-    // An SSE answer: its events, the response last.
-    r.events = r.text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
-    r.json = r.events.find((e) => e.id === id);
-  }
-  return r;
-}
+const { META, modern, listen } = modernClient({
+  client: 'it-modern', caps: { elicitation: {}, sampling: {}, roots: {} },
+});
 
 test('Modern requests are stateless: discover, calls, lists, no session', async () => {
   const srv = await startServe(['--testkit']);
@@ -298,53 +270,6 @@ test('the requestState key lives in the data directory: a restart resumes a roun
     assert.equal(await srv.stop(), 0, srv.stderr);
   }
 });
-
-// Opens subscriptions/listen and collects its SSE events.
-function listen(url, notifications, id = nextId++) {
-  const controller = new AbortController();
-  const events = [];
-  const waiters = [];
-  const done = (async () => {
-    const res = await fetch(url, {
-      method: 'POST',
-      signal: controller.signal,
-      headers: {
-        'content-type': 'application/json', accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': V, 'mcp-method': 'subscriptions/listen',
-      },
-      body: JSON.stringify({ jsonrpc: '2.0', id, method: 'subscriptions/listen', params: { _meta: META, notifications } }),
-    });
-    events.status = res.status;
-    if (!res.headers.get('content-type')?.includes('text/event-stream')) {
-      events.push(await res.json());
-      waiters.splice(0).forEach((w) => w());
-      return;
-    }
-    const reader = res.body.getReader();
-    let buf = '';
-    for (;;) {
-      const { value, done: end } = await reader.read();
-      if (end) break;
-      buf += new TextDecoder().decode(value);
-      let i;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const data = block.split('\n').find((l) => l.startsWith('data: '));
-        if (data) events.push(JSON.parse(data.slice(6)));
-        waiters.splice(0).forEach((w) => w());
-      }
-    }
-  })().catch(() => {});
-  const until = async (pred, ms = 10000) => {
-    const deadline = Date.now() + ms;
-    while (!pred(events)) {
-      if (Date.now() > deadline) throw new Error(`timed out; events: ${JSON.stringify(events)}`);
-      await new Promise((r) => { waiters.push(r); setTimeout(r, 100); });
-    }
-  };
-  return { id, events, until, close: () => controller.abort(), done };
-}
 
 test('subscriptions/listen: acknowledged first, tagged, filtered', async () => {
   const srv = await startServe(['--testkit']);

@@ -20,8 +20,9 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
-  BIN, authYaml, fetchToken, freePort, newClient, post, startServe, tempDir, waitForPort, writeConfig,
+  BIN, authYaml, fetchToken, freePort, newClient, startServe, tempDir, waitForPort, writeConfig,
 } from './lib/bastion.mjs';
+import { V, modernClient } from './lib/modern.mjs';
 
 test('sessions stay on their replica behind nginx consistent hashing', async () => {
   const dir = tempDir();
@@ -115,27 +116,9 @@ http {
   }
 });
 
-const V = '2026-07-28';
-const META = {
-  'io.modelcontextprotocol/protocolVersion': V,
-  'io.modelcontextprotocol/clientInfo': { name: 'it-replicas', version: '1' },
-  'io.modelcontextprotocol/clientCapabilities': { elicitation: {}, sampling: {}, roots: {} },
-};
-let nextId = 1;
-
-// A conformant Modern POST; the answer's JSON-RPC message in r.json.
-async function modern(url, method, params = {}) {
-  const id = nextId++;
-  const h = { 'mcp-protocol-version': V, 'mcp-method': method };
-  if (params.name !== undefined) h['mcp-name'] = params.name;
-  if (params.uri !== undefined) h['mcp-name'] = params.uri;
-  const r = await post(url, { jsonrpc: '2.0', id, method, params: { ...params, _meta: META } }, h);
-  if (r.json === undefined && /^(event|data):/m.test(r.text)) {
-    r.events = r.text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
-    r.json = r.events.find((e) => e.id === id);
-  }
-  return r;
-}
+const { modern, listen } = modernClient({
+  client: 'it-replicas', caps: { elicitation: {}, sampling: {}, roots: {} },
+});
 
 // nginx in front of `ports`, plain round robin: no hash, no stickiness, and
 // no retry on the other replica (what a client sees is one replica's answer).
@@ -192,46 +175,6 @@ async function servedBy(ports, method, fn) {
   assert.equal(which.length, 1, `one replica handled the ${method}: ${before} -> ${after}`);
   assert.equal(after.reduce((a, b) => a + b) - before.reduce((a, b) => a + b), 1);
   return [which[0], r];
-}
-
-// Opens subscriptions/listen and collects its SSE events.
-function listen(url, notifications) {
-  const id = nextId++;
-  const controller = new AbortController();
-  const events = [];
-  const done = (async () => {
-    const res = await fetch(url, {
-      method: 'POST',
-      signal: controller.signal,
-      headers: {
-        'content-type': 'application/json', accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': V, 'mcp-method': 'subscriptions/listen',
-      },
-      body: JSON.stringify({ jsonrpc: '2.0', id, method: 'subscriptions/listen', params: { _meta: META, notifications } }),
-    });
-    events.status = res.status;
-    const reader = res.body.getReader();
-    let buf = '';
-    for (;;) {
-      const { value, done: end } = await reader.read();
-      if (end) break;
-      buf += new TextDecoder().decode(value);
-      let i;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const data = buf.slice(0, i).split('\n').find((l) => l.startsWith('data: '));
-        buf = buf.slice(i + 2);
-        if (data) events.push(JSON.parse(data.slice(6)));
-      }
-    }
-  })().catch(() => {});
-  const until = async (pred, ms = 10000) => {
-    const deadline = Date.now() + ms;
-    while (!pred(events)) {
-      if (Date.now() > deadline) throw new Error(`timed out; events: ${JSON.stringify(events)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  return { id, events, until, close: () => controller.abort(), done };
 }
 
 test('Modern traffic needs no affinity: round robin over two replicas sharing the data directory', async () => {

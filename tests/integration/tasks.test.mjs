@@ -11,31 +11,11 @@ import path from 'node:path';
 import {
   BIN, authYaml, eventually, fetchToken, initialize, newClient, post, startServe, startWithConfig, tempDir,
 } from './lib/bastion.mjs';
+import { modernClient } from './lib/modern.mjs';
 
-const V = '2026-07-28';
 const TASKS = 'io.modelcontextprotocol/tasks';
 const WITH_TASKS = { elicitation: {}, extensions: { [TASKS]: {} } };
-let nextId = 1;
-
-// A conformant Modern POST; the answer's JSON-RPC message in r.json.
-async function modern(url, method, params = {}, { caps = WITH_TASKS, headers = {}, token } = {}) {
-  const id = nextId++;
-  const h = { 'mcp-protocol-version': V, 'mcp-method': method, ...headers };
-  if (token) h.authorization = `Bearer ${token}`;
-  if (params.name !== undefined && h['mcp-name'] === undefined) h['mcp-name'] = params.name;
-  if (params.taskId !== undefined && h['mcp-name'] === undefined) h['mcp-name'] = params.taskId;
-  const meta = {
-    'io.modelcontextprotocol/protocolVersion': V,
-    'io.modelcontextprotocol/clientInfo': { name: 'it-tasks', version: '1' },
-    'io.modelcontextprotocol/clientCapabilities': caps,
-  };
-  const r = await post(url, { jsonrpc: '2.0', id, method, params: { ...params, _meta: meta } }, h);
-  if (r.json === undefined && /^(event|data):/m.test(r.text)) {
-    r.events = r.text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
-    r.json = r.events.find((e) => e.id === id);
-  }
-  return r;
-}
+const { modern } = modernClient({ client: 'it-tasks', caps: WITH_TASKS });
 
 const call = (url, name, args = {}, opts = {}) => modern(url, 'tools/call', { name, arguments: args }, opts);
 const get = (url, taskId, opts = {}) => modern(url, 'tasks/get', { taskId }, opts);
