@@ -24,6 +24,56 @@ import {
 } from './lib/bastion.mjs';
 import { V, modernClient } from './lib/modern.mjs';
 
+// nginx on `port` in front of `servers` (host:port), its files under
+// dir/nginx/NAME.*: `balance` is the upstream's method ('' = round robin),
+// `location` more lines for /mcp. SSE passes unbuffered.
+async function startNginx(dir, name, port, servers, { balance = '', location = '' } = {}) {
+  const d = path.join(dir, 'nginx');
+  mkdirSync(d, { recursive: true });
+  const conf = path.join(d, `${name}.conf`);
+  writeFileSync(conf, `
+worker_processes 1;
+pid ${d}/${name}.pid;
+error_log ${d}/${name}-error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${d}; proxy_temp_path ${d}; fastcgi_temp_path ${d};
+  uwsgi_temp_path ${d}; scgi_temp_path ${d};
+  upstream bastion {
+    ${balance}
+${servers.map((s) => `    server ${s};`).join('\n')}
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location /mcp {
+      proxy_pass http://bastion;
+      proxy_http_version 1.1;
+      proxy_set_header Host 127.0.0.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;          # SSE
+      proxy_read_timeout 1h;
+      ${location}
+    }
+  }
+}`);
+  const nginx = spawn('nginx', ['-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' });
+  try {
+    await waitForPort(port);
+  } catch (e) {
+    nginx.kill('SIGTERM');
+    throw e;
+  }
+  return { url: `http://127.0.0.1:${port}/mcp`, stop: () => nginx.kill('SIGTERM') };
+}
+
+// nginx in front of `ports`, plain round robin: no hash, no stickiness, and
+// no retry on the other replica (what a client sees is one replica's answer).
+async function roundRobin(dir, ports) {
+  return startNginx(dir, 'rr', await freePort(), ports.map((p) => `127.0.0.1:${p}`),
+    { location: 'proxy_next_upstream off;' });
+}
+
 test('sessions stay on their replica behind nginx consistent hashing', async () => {
   const dir = tempDir();
   const [p1, p2, pn] = [await freePort(), await freePort(), await freePort()];
@@ -41,37 +91,9 @@ cluster:
 `, `replica-${port}.yaml`), '--listen', `127.0.0.1:${port}`]);
   const r1 = await replica(ring[0], p1);
   const r2 = await replica(ring[1], p2);
-  mkdirSync(path.join(dir, 'nginx'));
-  const conf = path.join(dir, 'nginx', 'nginx.conf');
-  writeFileSync(conf, `
-worker_processes 1;
-pid ${dir}/nginx/nginx.pid;
-error_log ${dir}/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/nginx; proxy_temp_path ${dir}/nginx; fastcgi_temp_path ${dir}/nginx;
-  uwsgi_temp_path ${dir}/nginx; scgi_temp_path ${dir}/nginx;
-  upstream bastion {
-    hash $http_mcp_session_id consistent;
-    server ${ring[0]};
-    server ${ring[1]};
-  }
-  server {
-    listen 127.0.0.1:${pn};
-    location /mcp {
-      proxy_pass http://bastion;
-      proxy_http_version 1.1;
-      proxy_set_header Host 127.0.0.1;
-      proxy_set_header Connection "";
-      proxy_buffering off;          # SSE
-      proxy_read_timeout 1h;
-    }
-  }
-}`);
-  const nginx = spawn('nginx', ['-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' });
+  let nginx;
   try {
-    await waitForPort(pn);
+    nginx = await startNginx(dir, 'hash', pn, ring, { balance: 'hash $http_mcp_session_id consistent;' });
     // One token from each replica; every client uses one of them through nginx.
     const tokens = [(await fetchToken(`http://127.0.0.1:${p1}`, client)).access_token,
       (await fetchToken(`http://127.0.0.1:${p2}`, client)).access_token];
@@ -110,7 +132,7 @@ http {
       assert.equal(ok.status, 200);
     }
   } finally {
-    nginx.kill('SIGTERM');
+    nginx?.stop();
     await r1.stop();
     await r2.stop();
   }
@@ -120,41 +142,6 @@ const { modern, listen } = modernClient({
   client: 'it-replicas', caps: { elicitation: {}, sampling: {}, roots: {} },
 });
 
-// nginx in front of `ports`, plain round robin: no hash, no stickiness, and
-// no retry on the other replica (what a client sees is one replica's answer).
-async function roundRobin(dir, ports) {
-  const pn = await freePort();
-  mkdirSync(path.join(dir, 'nginx'), { recursive: true });
-  const conf = path.join(dir, 'nginx', 'rr.conf');
-  writeFileSync(conf, `
-worker_processes 1;
-pid ${dir}/nginx/rr.pid;
-error_log ${dir}/nginx/rr-error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/nginx; proxy_temp_path ${dir}/nginx; fastcgi_temp_path ${dir}/nginx;
-  uwsgi_temp_path ${dir}/nginx; scgi_temp_path ${dir}/nginx;
-  upstream bastion {
-${ports.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
-  }
-  server {
-    listen 127.0.0.1:${pn};
-    location /mcp {
-      proxy_pass http://bastion;
-      proxy_http_version 1.1;
-      proxy_set_header Host 127.0.0.1;
-      proxy_set_header Connection "";
-      proxy_next_upstream off;
-      proxy_buffering off;          # SSE
-      proxy_read_timeout 1h;
-    }
-  }
-}`);
-  const nginx = spawn('nginx', ['-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' });
-  await waitForPort(pn);
-  return { url: `http://127.0.0.1:${pn}/mcp`, stop: () => nginx.kill('SIGTERM') };
-}
 
 // The MCP requests of `method` a replica has handled (its /metrics, all outcomes).
 async function handled(port, method) {
