@@ -8,6 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <map>
+#include <set>
 
 #include "server/engine.hpp"
 #include "server/session.hpp"
@@ -64,6 +65,11 @@ struct Harness {
     run();
     return responses[id];
   }
+  void initialize_legacy(json::object capabilities) {
+    session->initialize(json::object{{"protocolVersion", "2025-11-25"},
+                                     {"capabilities", std::move(capabilities)},
+                                     {"clientInfo", {{"name", "t"}, {"version", "1"}}}});
+  }
 };
 
 json::object modern(json::object params, json::object caps) {
@@ -78,46 +84,97 @@ std::string text_of(const json::object& response) {
   return std::string(response.at("result").at("content").at(0).at("text").as_string());
 }
 
-TEST(TestkitModern, SamplingIsAskedByInputRequiredAndTheRetryEndsTheCall) {
+// One fixture that asks its client one thing, spoken to as Modern: the
+// first round is an InputRequiredResult carrying the request under `key`
+// (and no server-to-client request), the retry with the answer ends the call
+// as the Legacy call would.
+struct AskCase {
+  const char* tool;
+  json::object arguments;
+  const char* key;
+  const char* method;
+  json::object answer;
+  const char* result_text;  // found in the final result's text
+};
+
+void PrintTo(const AskCase& c, std::ostream* os) { *os << c.tool; }
+
+class TestkitModernAsk : public testing::TestWithParam<AskCase> {};
+
+TEST_P(TestkitModernAsk, TheFirstRoundAsksAndTheRetryEndsTheCall) {
+  const AskCase& c = GetParam();
   Harness h;
-  json::object call{{"name", "test_sampling"}, {"arguments", json::object{{"prompt", "2+2?"}}}};
+  json::object call{{"name", c.tool}, {"arguments", c.arguments}};
   auto first = h.request("tools/call", modern(call, kBoth));
   const auto& r = first.at("result").as_object();
   ASSERT_EQ(r.at("resultType"), "input_required") << json::serialize(first);
-  const auto& ask = r.at("inputRequests").at("sampling").as_object();
-  EXPECT_EQ(ask.at("method"), "sampling/createMessage");
-  EXPECT_EQ(ask.at("params").at("messages").at(0).at("content").at("text"), "2+2?");
-  EXPECT_EQ(ask.at("params").at("maxTokens"), 100);
+  ASSERT_EQ(r.at("inputRequests").as_object().size(), 1u) << json::serialize(first);
+  EXPECT_EQ(r.at("inputRequests").at(c.key).at("method"), c.method);
   EXPECT_TRUE(h.seen.empty());  // no server-to-client request on a Modern request
 
   json::object retry = call;
-  retry["inputResponses"] =
-      json::object{{"sampling", json::object{{"role", "assistant"},
-                                             {"content", {{"type", "text"}, {"text", "four"}}}}}};
+  retry["inputResponses"] = json::object{{c.key, c.answer}};
   auto done = h.request("tools/call", modern(retry, kBoth));
-  EXPECT_EQ(done.at("result").at("resultType"), "complete");
-  EXPECT_EQ(text_of(done), "LLM response: four");
+  EXPECT_EQ(done.at("result").at("resultType"), "complete") << json::serialize(done);
+  EXPECT_NE(text_of(done).find(c.result_text), std::string::npos) << text_of(done);
+}
+
+const json::object kAccepted{{"action", "accept"}, {"content", json::object{{"name", "Ada"}}}};
+constexpr const char* kAcceptedText = R"(action=accept, content={"name":"Ada"})";
+
+INSTANTIATE_TEST_SUITE_P(
+    Fixtures, TestkitModernAsk,
+    testing::Values(AskCase{"test_sampling",
+                            {{"prompt", "2+2?"}},
+                            "sampling",
+                            "sampling/createMessage",
+                            {{"role", "assistant"},
+                             {"content", {{"type", "text"}, {"text", "four"}}}},
+                            "LLM response: four"},
+                    AskCase{"test_elicitation",
+                            {{"message", "who?"}},
+                            "elicitation",
+                            "elicitation/create",
+                            kAccepted,
+                            kAcceptedText},
+                    AskCase{"test_elicitation_sep1034_defaults",
+                            {{"message", "who?"}},
+                            "elicitation",
+                            "elicitation/create",
+                            kAccepted,
+                            kAcceptedText},
+                    AskCase{"test_elicitation_sep1330_enums",
+                            {{"message", "who?"}},
+                            "elicitation",
+                            "elicitation/create",
+                            kAccepted,
+                            kAcceptedText}),
+    [](const testing::TestParamInfo<AskCase>& i) { return std::string(i.param.tool); });
+
+// What each fixture asks is its own, as the Legacy request carries it.
+TEST(TestkitModern, SamplingAsksForThePrompt) {
+  Harness h;
+  auto first =
+      h.request("tools/call",
+                modern({{"name", "test_sampling"}, {"arguments", {{"prompt", "2+2?"}}}}, kBoth));
+  const auto& p = first.at("result").at("inputRequests").at("sampling").at("params");
+  EXPECT_EQ(p.at("messages").at(0).at("content").at("text"), "2+2?");
+  EXPECT_EQ(p.at("maxTokens"), 100);
 }
 
 TEST(TestkitModern, ElicitationFixturesAskTheirOwnSchemas) {
+  std::set<std::string> schemas;
   for (const char* tool : {"test_elicitation", "test_elicitation_sep1034_defaults",
                            "test_elicitation_sep1330_enums"}) {
     Harness h;
-    json::object call{{"name", tool}, {"arguments", json::object{{"message", "who?"}}}};
-    auto first = h.request("tools/call", modern(call, kBoth));
-    const auto& ask = first.at("result").at("inputRequests").at("elicitation").as_object();
-    EXPECT_EQ(ask.at("method"), "elicitation/create") << tool;
-    EXPECT_TRUE(ask.at("params").at("requestedSchema").at("properties").as_object().size() >= 2)
-        << tool;
-    json::object retry = call;
-    retry["inputResponses"] =
-        json::object{{"elicitation", json::object{{"action", "accept"},
-                                                  {"content", json::object{{"name", "Ada"}}}}}};
-    auto done = h.request("tools/call", modern(retry, kBoth));
-    EXPECT_NE(text_of(done).find(R"(action=accept, content={"name":"Ada"})"), std::string::npos)
-        << tool << ": " << text_of(done);
+    auto first = h.request("tools/call",
+                           modern({{"name", tool}, {"arguments", {{"message", "who?"}}}}, kBoth));
+    const auto& s =
+        first.at("result").at("inputRequests").at("elicitation").at("params").at("requestedSchema");
+    EXPECT_GE(s.at("properties").as_object().size(), 2u) << tool;
+    schemas.insert(json::serialize(s));
   }
-  // test_elicitation's own schema, as the Legacy request carries it.
+  EXPECT_EQ(schemas.size(), 3u) << "each fixture asks with a schema of its own";
   Harness h;
   auto first = h.request(
       "tools/call",
@@ -150,9 +207,7 @@ TEST(TestkitModern, AClientWithoutTheCapabilityIsNotAsked) {
 
 TEST(TestkitLegacy, TheSameFixtureSendsARequestToALegacyClient) {
   Harness h;
-  h.session->initialize(json::object{{"protocolVersion", "2025-11-25"},
-                                     {"capabilities", kBoth},
-                                     {"clientInfo", {{"name", "t"}, {"version", "1"}}}});
+  h.initialize_legacy(kBoth);
   auto r = h.request("tools/call",
                      json::object{{"name", "test_sampling"}, {"arguments", {{"prompt", "p"}}}});
   ASSERT_EQ(h.seen.size(), 1u);
@@ -162,18 +217,22 @@ TEST(TestkitLegacy, TheSameFixtureSendsARequestToALegacyClient) {
   EXPECT_EQ(r.at("result").at("isError"), true);
 }
 
+// A Legacy client able to answer all three questions of
+// test_input_required_result_multiple_inputs, sent it; the call's id.
+std::int64_t start_multiple_inputs(Harness& h) {
+  h.initialize_legacy(json::object{
+      {"sampling", json::object{}}, {"elicitation", json::object{}}, {"roots", json::object{}}});
+  std::int64_t id =
+      h.send("tools/call", json::object{{"name", "test_input_required_result_multiple_inputs"}});
+  h.run();
+  return id;
+}
+
 // One round's questions reach a Legacy client together, before any is
 // answered (a gateway in front gathers them into one InputRequiredResult).
 TEST(TestkitLegacy, ARoundsQuestionsGoOutTogether) {
   Harness h(std::chrono::seconds(10));
-  h.session->initialize(json::object{
-      {"protocolVersion", "2025-11-25"},
-      {"capabilities",
-       {{"sampling", json::object{}}, {"elicitation", json::object{}}, {"roots", json::object{}}}},
-      {"clientInfo", {{"name", "t"}, {"version", "1"}}}});
-  std::int64_t id =
-      h.send("tools/call", json::object{{"name", "test_input_required_result_multiple_inputs"}});
-  h.run();
+  std::int64_t id = start_multiple_inputs(h);
   ASSERT_EQ(h.seen.size(), 3u);
   EXPECT_FALSE(h.responses.contains(id));
   for (const auto& q : h.seen) {
@@ -195,14 +254,7 @@ TEST(TestkitLegacy, ARoundsQuestionsGoOutTogether) {
 // withdrawn (notifications/cancelled), never left pending at the client.
 TEST(TestkitLegacy, AnErrorEndsTheRoundAndWithdrawsTheRest) {
   Harness h(std::chrono::seconds(10));
-  h.session->initialize(json::object{
-      {"protocolVersion", "2025-11-25"},
-      {"capabilities",
-       {{"sampling", json::object{}}, {"elicitation", json::object{}}, {"roots", json::object{}}}},
-      {"clientInfo", {{"name", "t"}, {"version", "1"}}}});
-  std::int64_t id =
-      h.send("tools/call", json::object{{"name", "test_input_required_result_multiple_inputs"}});
-  h.run();
+  std::int64_t id = start_multiple_inputs(h);
   ASSERT_EQ(h.seen.size(), 3u);
   h.session->deliver(
       protocol::make_error(h.seen[0].at("id"), protocol::RpcError{-1, "user declined"}), h.out,
