@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/algorithm/hex.hpp>
 #include <iterator>
+#include <utility>
 
 #include "protocol/era.hpp"
 #include "protocol/iso8601.hpp"
@@ -190,8 +191,24 @@ void Task::answer(const json::object& responses) {
 }
 
 void Task::request_cancel() {
-  std::lock_guard lk(mu_);
-  cancel_requested_ = true;
+  std::function<void()> hook;
+  {
+    std::lock_guard lk(mu_);
+    cancel_requested_ = true;
+    hook = std::exchange(on_cancel_, nullptr);
+  }
+  if (hook) hook();
+}
+
+void Task::on_cancel(std::function<void()> hook) {
+  {
+    std::lock_guard lk(mu_);
+    if (!cancel_requested_) {
+      on_cancel_ = std::move(hook);
+      return;
+    }
+  }
+  if (hook) hook();
 }
 
 bool Task::cancel_requested() const {

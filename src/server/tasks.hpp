@@ -17,6 +17,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -97,6 +98,11 @@ class Task {
   // Cooperative: the worker sees cancel_requested() and stops.
   void request_cancel();
   bool cancel_requested() const;
+  // Called (outside the task's lock, at most once) when a cancellation is
+  // requested, for a worker that waits on something else than a tick (the
+  // gateway's call to a Legacy server). Set before the task is shared; if a
+  // cancellation came first, it runs at once.
+  void on_cancel(std::function<void()> hook);
 
  private:
   boost::json::object base_locked() const;
@@ -116,6 +122,7 @@ class Task {
   std::map<std::string, boost::json::object> answers_;      // key -> response, not taken yet
   std::set<std::string> used_keys_;
   bool cancel_requested_ = false;
+  std::function<void()> on_cancel_;
 };
 
 // Thread-safe.

@@ -158,5 +158,26 @@ TEST(TaskTable, CancelIsAnAcknowledgmentEvenWhenFinished) {
   EXPECT_EQ(bad->error().code, protocol::kInvalidParams);
 }
 
+TEST(Task, TheCancelHookRunsOnceWhenACancellationIsRequested) {
+  TaskTable table;
+  auto t = table.create("o", "tool").value();
+  int ran = 0;
+  t->on_cancel([&] { ++ran; });
+  EXPECT_EQ(ran, 0);
+  t->request_cancel();
+  t->request_cancel();  // a second cancel (a race of two tasks/cancel) runs nothing more
+  EXPECT_EQ(ran, 1);
+  // Set after the cancellation (the worker started late): runs at once.
+  auto late = table.create("o", "tool").value();
+  late->request_cancel();
+  late->on_cancel([&] { ++ran; });
+  EXPECT_EQ(ran, 2);
+  // The table's expiry and shutdown go through the same hook.
+  auto other = table.create("o", "tool").value();
+  other->on_cancel([&] { ++ran; });
+  table.cancel_all();
+  EXPECT_EQ(ran, 3);
+}
+
 }  // namespace
 }  // namespace bastion::server
