@@ -222,13 +222,18 @@ asio::awaitable<Outcome> McpClient::request(std::string_view method, json::objec
       co_return error_from(err->get_object());
     co_return RpcError{protocol::kInternalError, "malformed response from upstream"};
   }
-  // Timed out: tell the upstream to stop, forget the id.
+  // The timer ended first: timed out, or aborted because our caller was
+  // cancelled (the || cancels both; either may complete first). Either way
+  // the upstream must hear, and a cancellation is not a timeout.
+  const bool aborted = std::get<0>(std::get<1>(r)) == asio::error::operation_aborted;
   {
     std::lock_guard lk(mu_);
     pending_.erase(id);
   }
   notify("notifications/cancelled",
-         json::object{{"requestId", id}, {"reason", "timed out in the gateway"}});
+         json::object{{"requestId", id},
+                      {"reason", aborted ? "cancelled by the client" : "timed out in the gateway"}});
+  if (aborted) co_return RpcError{protocol::kRequestCancelled, "request cancelled"};
   co_return RpcError{
       protocol::kRequestTimeout,
       fmt::format("upstream did not answer {} within {} ms", method, timeout.count())};
