@@ -175,6 +175,29 @@ bool wants_task(const RequestContext& ctx) {
   return ctx.modern() && server::declares_tasks(ctx.client_capabilities());
 }
 
+// A Modern client without the extension cannot have a task-only tool's
+// result (-32021). A Legacy client has no tasks at all (2025-11-25 has no
+// extension): it gets the same work done in the call, as a Legacy server
+// would do it, so a gateway can offer it to Modern clients as a task of its
+// own (gateway/legacy_tasks.hpp).
+bool refuse_without_task(const RequestContext& ctx) { return ctx.modern() && !wants_task(ctx); }
+
+asio::awaitable<void> pause(std::chrono::milliseconds d) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, d);
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+// The answer under `key` of a Legacy round trip, if the client gave one.
+const json::object* answered(const RequestContext& ctx, std::string_view key) {
+  const json::object* answers = ctx.input_responses();
+  const json::value* a = answers ? answers->if_contains(key) : nullptr;
+  return a ? a->if_object() : nullptr;
+}
+
+json::object input_required(json::object requests) {
+  return {{"resultType", "input_required"}, {"inputRequests", std::move(requests)}};
+}
+
 
 }  // namespace
 
@@ -214,7 +237,11 @@ void add_task_fixtures(server::BuiltinBackend& b) {
   // Required task support: -32021 for a client without the extension.
   b.add_tool(tool("failing_job", "Task required: ends with a tool error", json::object{}),
              [table](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
-               if (!wants_task(ctx)) co_return server::tasks_extension_required();
+               if (refuse_without_task(ctx)) co_return server::tasks_extension_required();
+               if (!wants_task(ctx)) {
+                 co_await pause(std::chrono::milliseconds(500));
+                 co_return text_result("failing_job: the job failed", true);
+               }
                auto t = new_task(*table, ctx, "failing_job");
                if (!t.ok()) co_return t.error();
                std::shared_ptr<Task> task = t.value();
@@ -228,7 +255,11 @@ void add_task_fixtures(server::BuiltinBackend& b) {
   b.add_tool(tool("protocol_error_job", "Task required: fails with a JSON-RPC error",
                   json::object{}),
              [table](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
-               if (!wants_task(ctx)) co_return server::tasks_extension_required();
+               if (refuse_without_task(ctx)) co_return server::tasks_extension_required();
+               if (!wants_task(ctx)) {
+                 co_await pause(std::chrono::milliseconds(200));
+                 co_return protocol::internal_error("protocol_error_job: the job's worker crashed");
+               }
                auto t = new_task(*table, ctx, "protocol_error_job");
                if (!t.ok()) co_return t.error();
                std::shared_ptr<Task> task = t.value();
@@ -240,8 +271,19 @@ void add_task_fixtures(server::BuiltinBackend& b) {
   b.add_tool(tool("confirm_delete", "Task required: asks for a confirmation, then answers",
                   json::object{{"filename", prop("string", "What to delete (nothing is)")}}),
              [table](json::object args, RequestContext& ctx) -> asio::awaitable<Outcome> {
-               if (!wants_task(ctx)) co_return server::tasks_extension_required();
+               if (refuse_without_task(ctx)) co_return server::tasks_extension_required();
                std::string filename = str_arg(args, "filename", "file.txt");
+               if (!wants_task(ctx)) {
+                 // Legacy: the engine asks the client (elicitation/create).
+                 const json::object* a = answered(ctx, "confirm_delete");
+                 if (!a)
+                   co_return input_required(json::object{
+                       {"confirm_delete", elicit(fmt::format("Delete {}?", filename), "confirm",
+                                                 "boolean")}});
+                 co_return text_result(elicited(*a, "confirm") == "true"
+                                           ? fmt::format("Deleted {}", filename)
+                                           : fmt::format("Kept {}: not confirmed", filename));
+               }
                auto t = new_task(*table, ctx, "confirm_delete");
                if (!t.ok()) co_return t.error();
                std::shared_ptr<Task> task = t.value();
@@ -252,7 +294,19 @@ void add_task_fixtures(server::BuiltinBackend& b) {
 
   b.add_tool(tool("multi_input", "Task required: asks two questions at once", json::object{}),
              [table](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
-               if (!wants_task(ctx)) co_return server::tasks_extension_required();
+               if (refuse_without_task(ctx)) co_return server::tasks_extension_required();
+               if (!wants_task(ctx)) {
+                 // Legacy: both questions go to the client at once.
+                 const json::object* name = answered(ctx, "name");
+                 const json::object* ok = answered(ctx, "confirm");
+                 if (!name || !ok)
+                   co_return input_required(
+                       json::object{{"name", elicit("What is your name?", "name", "string")},
+                                    {"confirm", elicit("Shall I proceed?", "confirm", "boolean")}});
+                 co_return text_result(fmt::format("multi_input done: name={}, confirm={}",
+                                                   elicited(*name, "name"),
+                                                   elicited(*ok, "confirm")));
+               }
                auto t = new_task(*table, ctx, "multi_input");
                if (!t.ok()) co_return t.error();
                std::shared_ptr<Task> task = t.value();
@@ -266,13 +320,17 @@ void add_task_fixtures(server::BuiltinBackend& b) {
   b.add_tool(tool("test_tool_with_task", "MRTR then task: asks a name, greets it as a task",
                   json::object{}),
              [table](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
-               if (!wants_task(ctx)) co_return server::tasks_extension_required();
+               if (refuse_without_task(ctx)) co_return server::tasks_extension_required();
                const json::object* answers = ctx.input_responses();
                const json::value* a = answers ? answers->if_contains("user_name") : nullptr;
                if (!a || !a->is_object())
                  co_return ask_user_name();
                json::object result =
                    text_result(fmt::format("Hello, {}!", elicited(a->get_object(), "name")));
+               if (!wants_task(ctx)) {
+                 co_await pause(std::chrono::milliseconds(300));
+                 co_return result;
+               }
                auto t = new_task(*table, ctx, "test_tool_with_task");
                if (!t.ok()) co_return t.error();
                std::shared_ptr<Task> task = t.value();
