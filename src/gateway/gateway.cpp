@@ -36,6 +36,7 @@ GatewayBackend::GatewayBackend(asio::any_io_executor ex, std::vector<UpstreamOpt
     : ex_(ex),
       opts_(std::move(options)),
       bridge_(std::make_shared<EraBridge>(ex, opts_.era_bridge)),
+      legacy_tasks_(std::make_shared<LegacyTasks>(ex, opts_.legacy_tasks)),
       task_ids_(opts_.task_ids ? opts_.task_ids
                                : protocol::StateSealer::random(std::chrono::hours(24))) {
   if (!opts_.pins_dir.empty()) pins_ = std::make_shared<PinStore>(opts_.pins_dir);
@@ -404,6 +405,7 @@ GatewayBackend::ReloadReport GatewayBackend::reload(std::vector<UpstreamOptions>
 void GatewayBackend::shutdown() {
   shut_ = true;
   bridge_->shutdown();
+  legacy_tasks_->shutdown();
   if (pin_timer_) asio::post(pin_timer_->get_executor(), [t = pin_timer_] { t->cancel(); });
   for (auto& u : snapshot()) u->stop("gateway shutdown");
   std::map<const Upstream*, std::map<std::string, std::shared_ptr<Upstream>>> all;
@@ -739,6 +741,23 @@ asio::awaitable<Outcome> GatewayBackend::call(const server::Route& route, std::s
       params["name"] = route.name;
   }
   auto u = std::static_pointer_cast<Upstream>(route.target);
+  // A Modern client's call of a tool the operator offers as a task, at a
+  // Legacy instance: a task of Bastion's own (legacy_tasks.hpp). Not for a
+  // retry carrying a requestState or answers: that is a bridged call's.
+  if (method == "tools/call" && ctx.modern() && ctx.request_state().is_null() &&
+      !ctx.input_responses() && !u->modern_for(ctx)) {
+    const auto& modes = u->options().tasks;
+    if (auto m = modes.find(route.name); m != modes.end()) {
+      if (server::declares_tasks(ctx.client_capabilities())) {
+        Outcome created = legacy_tasks_->start(u, route.name, std::move(params), ctx);
+        if (!created.ok()) co_return created;
+        TaskHandle h{route.server, route.name, upstream_task_id(created.result()), true};
+        created.result()["taskId"] = task_ids_.wrap(h, ctx.caller());
+        co_return created;
+      }
+      if (m->second == TaskMode::kRequired) co_return server::tasks_extension_required();
+    }
+  }
   Outcome out = co_await bridge_->call(std::move(u), method, std::move(params), ctx);
   // An upstream's task reaches the client under an id of Bastion's own,
   // bound to this caller (task_relay.hpp). The engine checks that the
@@ -765,6 +784,14 @@ asio::awaitable<std::optional<server::TaskReply>> GatewayBackend::task_request(
     if (client_id.starts_with("bs1."))
       spdlog::info("gateway: refused a task id on {}: {}", method, why);
     co_return std::nullopt;
+  }
+  if (h->gateway_owned) {
+    // Bastion's own task: the table binds it to its caller too.
+    std::optional<Outcome> out = legacy_tasks_->handle(server::task_owner(ctx.caller()), method,
+                                                       h->upstream_id, params);
+    if (!out) co_return std::nullopt;
+    if (out->ok() && method == "tasks/get") out->result()["taskId"] = client_id;
+    co_return server::TaskReply{std::move(*out), h->server, h->tool};
   }
   std::shared_ptr<Upstream> proto;
   for (auto& u : snapshot())

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "gateway/era_bridge.hpp"
+#include "gateway/legacy_tasks.hpp"
 #include "gateway/task_relay.hpp"
 #include "gateway/upstream.hpp"
 #include "server/backend.hpp"
@@ -57,6 +58,8 @@ struct GatewayOptions {
   // (task_relay.hpp); its ttl bounds how long a task can be followed. Null:
   // a random key, 24 h (ids do not survive a restart).
   std::shared_ptr<const protocol::StateSealer> task_ids;
+  // Bastion's own tasks around Legacy servers' calls (legacy_tasks.hpp).
+  server::TaskLimits legacy_tasks = default_legacy_task_limits();
 };
 
 class GatewayBackend : public server::Backend, public std::enable_shared_from_this<GatewayBackend> {
@@ -115,6 +118,8 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   std::size_t running_instances() const;
   // Calls of Modern clients waiting for their input now (era_bridge.hpp).
   std::size_t waiting_for_input() const { return bridge_->pending(); }
+  // Bastion's own tasks around Legacy calls, running or finished.
+  std::size_t gateway_tasks() const { return legacy_tasks_->size(); }
 
  private:
   void rebuild_index();
@@ -205,6 +210,7 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   std::shared_ptr<boost::asio::steady_timer> pin_timer_;
   std::atomic<bool> shut_{false};
   std::shared_ptr<EraBridge> bridge_;  // Legacy<->Modern translation of each call
+  std::shared_ptr<LegacyTasks> legacy_tasks_;  // tasks of Bastion's around Legacy calls
   TaskIds task_ids_;
   boost::asio::thread_pool stopper_{2};
 };

@@ -168,6 +168,12 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
     o.relay.elicitation = rl.boolean("elicitation", o.relay.elicitation);
     o.relay.roots = rl.boolean("roots", o.relay.roots);
     rl.finish();
+    Reader tk = s.child("tasks");
+    for (const auto& tool : tk.keys())
+      o.tasks[tool] = tk.choice(tool, "optional", {"optional", "required"}) == "required"
+                          ? TaskMode::kRequired
+                          : TaskMode::kOptional;
+    tk.finish();
     if (s.has("era")) {
       std::string era = s.choice("era", "auto", {"auto", "legacy", "modern"});
       o.era = *parse_upstream_era(era);

@@ -38,6 +38,7 @@ bool known_status(std::string_view s) {
 
 std::string TaskIds::wrap(const TaskHandle& h, const protocol::Principal& caller) const {
   json::object payload{{"s", h.server}, {"n", h.tool}, {"t", h.upstream_id}};
+  if (h.gateway_owned) payload["g"] = true;
   return sealer_->seal(payload, binding(caller));
 }
 
@@ -56,7 +57,12 @@ std::optional<TaskHandle> TaskIds::unwrap(std::string_view id, const protocol::P
     if (why) *why = "malformed payload";
     return std::nullopt;
   }
-  return TaskHandle{std::string(*s), std::string(*n), std::string(*t)};
+  const json::value* g = o->if_contains("g");
+  if (g && !g->is_bool()) {
+    if (why) *why = "malformed payload";
+    return std::nullopt;
+  }
+  return TaskHandle{std::string(*s), std::string(*n), std::string(*t), g && g->get_bool()};
 }
 
 std::string upstream_task_id(const json::object& result) {

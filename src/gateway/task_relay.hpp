@@ -34,7 +34,10 @@ namespace bastion::gateway {
 struct TaskHandle {
   std::string server;       // configured server name
   std::string tool;         // the tool at that server
-  std::string upstream_id;  // the task id the upstream issued
+  std::string upstream_id;  // the task id the upstream issued (gateway-owned: Bastion's own)
+  // A task of Bastion's own around a Legacy server's call (legacy_tasks.hpp);
+  // sealed with the rest, so no upstream id can pose as one.
+  bool gateway_owned = false;
 };
 
 // The longest upstream task id relayed (a longer one is refused).

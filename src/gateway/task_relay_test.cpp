@@ -39,6 +39,21 @@ TEST(TaskIds, OpenOnlyForTheCallerTheyWereIssuedTo) {
   EXPECT_FALSE(other.unwrap(id, who("alice")));
 }
 
+TEST(TaskIds, WhoseTaskItIsIsSealedWithIt) {
+  TaskIds ids(protocol::StateSealer::random(std::chrono::hours(1)));
+  // An upstream's id, even one shaped like a table id of Bastion's, stays an
+  // upstream's: only the gateway marks its own.
+  auto relayed = ids.unwrap(ids.wrap({"up", "t", "0123456789abcdef0123456789abcdef"}, who("a")), who("a"));
+  ASSERT_TRUE(relayed);
+  EXPECT_FALSE(relayed->gateway_owned);
+  auto own = ids.unwrap(ids.wrap({"up", "t", "0123456789abcdef0123456789abcdef", true}, who("a")),
+                        who("a"));
+  ASSERT_TRUE(own);
+  EXPECT_TRUE(own->gateway_owned);
+  EXPECT_EQ(own->upstream_id, "0123456789abcdef0123456789abcdef");
+  EXPECT_FALSE(ids.unwrap(ids.wrap({"up", "t", "x", true}, who("a")), who("b")));
+}
+
 TEST(TaskIds, NeverOpenAsARequestState) {
   auto sealer = protocol::StateSealer::random(std::chrono::hours(1));
   TaskIds ids(sealer);

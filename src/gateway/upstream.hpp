@@ -31,6 +31,13 @@
 
 namespace bastion::gateway {
 
+// How a Legacy server's tool is offered to Modern clients as a task of
+// Bastion's own (`tasks:`, legacy_tasks.hpp).
+enum class TaskMode {
+  kOptional,  // a task when the client declared io.modelcontextprotocol/tasks, else a plain call
+  kRequired,  // a task; -32021 for a client that did not declare the extension
+};
+
 struct UpstreamOptions {
   std::string name;                            // unique, [A-Za-z0-9_-]{1,64}
   std::string prefix;                          // exposed-name prefix; "" exposes names as they are
@@ -63,6 +70,10 @@ struct UpstreamOptions {
   // Which era Bastion speaks to the server: probed (server/discover, then
   // initialize), or forced.
   UpstreamEra era = UpstreamEra::kAuto;
+  // Tools (as the server names them) whose calls by a Modern client reach a
+  // Legacy instance as a task of Bastion's (legacy_tasks.hpp). A Modern
+  // instance's own tasks are relayed instead (task_relay.hpp).
+  std::map<std::string, TaskMode, std::less<>> tasks;
   // A changed tool, prompt or resource template definition: withheld until
   // approved (enforce), served with a warning (warn), or not checked (off).
   PinMode pinning = PinMode::kEnforce;
