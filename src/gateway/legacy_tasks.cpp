@@ -105,8 +105,12 @@ class LegacyTasks::Worker : public InputSink, public std::enable_shared_from_thi
       Outcome o = co_await u->call("tools/call", std::move(params), *self->ctx_, sink);
       self->finish(std::move(o));
     };
-    asio::co_spawn(strand_, std::move(body),
-                   asio::bind_cancellation_slot(cancel_.slot(), asio::detached));
+    // Spawned from the strand, where the signal is emitted: its slot is
+    // never connected and emitted on two threads at once.
+    asio::post(strand_, [self, body = std::move(body)]() mutable {
+      asio::co_spawn(self->strand_, std::move(body),
+                     asio::bind_cancellation_slot(self->cancel_.slot(), asio::detached));
+    });
   }
 
  private:

@@ -376,7 +376,7 @@ test('gateway: a Legacy server\'s call as a task of Bastion\'s, its input reques
     assert.equal(greet.json.result?.resultType, 'complete', greet.text);
     assert.equal(greet.json.result.content[0].text, 'Hello, W!');
 
-    const t = await created(srv.url, 'slow_compute', { seconds: 1, label: 'legacy' }, { token: a });
+    const t = await created(srv.url, 'slow_compute', { seconds: 0.3, label: 'legacy' }, { token: a });
     assert.match(t.taskId, /^bs1\./, 'sealed by the gateway');
     assert.equal(t.status, 'working');
     for (const k of ['result', 'error', 'inputRequests', 'requestState'])
@@ -492,7 +492,7 @@ test('attack: Bastion\'s tasks for a Legacy server: a flood, a server that never
   writeFileSync(log, '');
   chmodSync(log, 0o666);
   const srv = await startWithConfig(`servers:\n  silent:\n    prefix: ""\n    command: ${process.execPath}\n    args: [${script}, ${log}]\n` +
-    '    runtime: process\n    era: legacy\n    timeouts: {call: 3s}\n    tasks: {hang: optional}\n');
+    '    runtime: process\n    era: legacy\n    timeouts: {call: 2s}\n    tasks: {hang: optional}\n');
   try {
     // A flood: the caller's bound (32) holds, the excess is refused with -31000.
     const ids = [];
