@@ -55,9 +55,9 @@ class LegacyTasks::Worker : public InputSink, public std::enable_shared_from_thi
       key = fmt::format("bastion-{}", ++asked_);
     }
     if (!task_->ask(key, input_request(method, std::move(params))))
-      co_return task_->terminal() ? RpcError{protocol::kRequestCancelled, "the task has ended"}
-                                  : RpcError{protocol::kInternalError,
-                                             "too many input requests outstanding in this task"};
+      co_return task_->terminal()
+          ? RpcError{protocol::kRequestCancelled, "the task has ended"}
+          : RpcError{protocol::kInternalError, "too many input requests outstanding in this task"};
     struct Waiting {  // counts this request as outstanding while it waits
       Worker& w;
       explicit Waiting(Worker& w) : w(w) {
@@ -92,8 +92,7 @@ class LegacyTasks::Worker : public InputSink, public std::enable_shared_from_thi
     task_->on_cancel([weak] {
       auto self = weak.lock();
       if (!self) return;
-      asio::post(self->strand_,
-                 [self] { self->cancel_.emit(asio::cancellation_type::terminal); });
+      asio::post(self->strand_, [self] { self->cancel_.emit(asio::cancellation_type::terminal); });
     });
     auto self = shared_from_this();
     auto body = [self, u, params = std::move(params)]() mutable -> asio::awaitable<void> {

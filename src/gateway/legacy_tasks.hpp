@@ -64,8 +64,7 @@ class LegacyTasks : public std::enable_shared_from_this<LegacyTasks> {
   // tasks/get, tasks/update or tasks/cancel of `owner` for the table's id
   // `id`; nullopt when it is not one of the owner's tasks (any more).
   std::optional<protocol::Outcome> handle(const std::string& owner, std::string_view method,
-                                          const std::string& id,
-                                          const boost::json::object& params);
+                                          const std::string& id, const boost::json::object& params);
   // Cancels every running task's call.
   void shutdown();
   // Tasks held (running or finished, until their ttl).

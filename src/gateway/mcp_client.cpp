@@ -230,9 +230,9 @@ asio::awaitable<Outcome> McpClient::request(std::string_view method, json::objec
     std::lock_guard lk(mu_);
     pending_.erase(id);
   }
-  notify("notifications/cancelled",
-         json::object{{"requestId", id},
-                      {"reason", aborted ? "cancelled by the client" : "timed out in the gateway"}});
+  notify("notifications/cancelled", json::object{{"requestId", id},
+                                                 {"reason", aborted ? "cancelled by the client"
+                                                                    : "timed out in the gateway"}});
   if (aborted) co_return RpcError{protocol::kRequestCancelled, "request cancelled"};
   co_return RpcError{
       protocol::kRequestTimeout,
