@@ -17,7 +17,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace json = boost::json;
 using tcp = asio::ip::tcp;
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 HttpConnection::HttpConnection(tcp::socket socket, std::chrono::milliseconds write_timeout,
                                const std::atomic<bool>& stopping)

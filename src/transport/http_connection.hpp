@@ -5,8 +5,10 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/value.hpp>
@@ -17,6 +19,10 @@
 #include "transport/request_guards.hpp"
 
 namespace bastion::transport {
+
+// co_await op(..., tuple_awaitable) yields (error_code, result...) instead of
+// throwing: the transport's I/O completion token.
+inline constexpr auto tuple_awaitable = boost::asio::as_tuple(boost::asio::use_awaitable);
 
 // One coroutine at a time uses a connection (its session loop, or the SSE
 // writer that loop is awaiting), on the connection's executor (a strand).

@@ -37,7 +37,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace json = boost::json;
 using tcp = asio::ip::tcp;
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 

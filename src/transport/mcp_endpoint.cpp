@@ -16,14 +16,6 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using protocol::kInvalidRequest;
 
-namespace {
-
-Refusal bad_request(std::string reason, json::value id = nullptr) {
-  return Refusal{http::status::bad_request, kInvalidRequest, std::move(reason), std::move(id)};
-}
-
-}  // namespace
-
 McpEndpoint::McpEndpoint(server::Engine& engine, const HttpOptions& opts, GuardOptions guards)
     : engine_(engine), opts_(opts), guards_(std::move(guards)) {}
 

@@ -8,14 +8,6 @@ namespace bastion::transport {
 namespace json = boost::json;
 using protocol::kInvalidRequest;
 
-namespace {
-
-Refusal bad_request(std::string reason, json::value id = nullptr) {
-  return Refusal{http::status::bad_request, kInvalidRequest, std::move(reason), std::move(id)};
-}
-
-}  // namespace
-
 protocol::Expected<PostBody, Refusal> read_post_body(std::string_view text) {
   auto parsed = protocol::parse_json(text);
   if (!parsed) {

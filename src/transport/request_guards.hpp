@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace bastion::transport {
@@ -27,6 +28,11 @@ struct Refusal {
   bool close = false;
   boost::json::value data = nullptr;  // the JSON-RPC error's data, when any
 };
+
+// 400 with JSON-RPC Invalid Request: the common refusal of a malformed body.
+inline Refusal bad_request(std::string reason, boost::json::value id = nullptr) {
+  return Refusal{.reason = std::move(reason), .id = std::move(id)};
+}
 
 // --- Framing (every route) ------------------------------------------------
 
