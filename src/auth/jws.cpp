@@ -8,18 +8,13 @@
 
 namespace bastion::auth {
 
-namespace {
-bool is_string(const json::value& v, std::string_view s) {
-  return v.is_string() && v.get_string() == s;
-}
-}  // namespace
-
 Result<std::string> jws_sign(const Key& key, std::string_view payload, json::object header) {
   json::object h;
   h["alg"] = alg_name(key.alg());
   for (auto& [k, v] : header) {
     if (k == "alg") {
-      if (!is_string(v, alg_name(key.alg()))) return fail("header alg differs from the key's alg");
+      if (!v.is_string() || v.get_string() != alg_name(key.alg()))
+        return fail("header alg differs from the key's alg");
       continue;
     }
     h[k] = v;
