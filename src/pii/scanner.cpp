@@ -880,8 +880,9 @@ bool classify_number(ScanCtx& c, const Group* g, int i, int j, bool plus, bool* 
       int nk = 0;
       if (D[2] != '0') kr[nk++] = '0';
       for (int q = 2; q < nd && nk < 15; ++q) kr[nk++] = D[q];
-      if (auto kind = check::korean_phone_kind(std::string_view(kr, nk)); !kind.empty())
-        return emit(pii::kPhone, 0.9, kind);
+      if (auto kind = check::korean_phone_digits(std::string_view(kr, nk));
+          kind != check::KrPhone::kNone)
+        return emit(pii::kPhone, 0.9, check::kr_phone_name(kind));
     }
     if (nd >= 8 && nd <= 15 && D[0] != '0') return emit(pii::kPhone, k > 1 ? 0.8 : 0.7, "e164");
     return true;
@@ -890,8 +891,8 @@ bool classify_number(ScanCtx& c, const Group* g, int i, int j, bool plus, bool* 
       (k == 2 && lens[0] == 6 && lens[1] == 7 && (seps[1] == '-' || seps[1] == ' ')) ||
       (k == 1 && nd == 13);
   if (rrn_shape) {
-    auto r = check::check_rrn(D);
-    bool card_like = k == 1 && check::luhn_valid(D) && !check::card_brand(D).empty();
+    auto r = check::check_rrn_digits(D);
+    bool card_like = k == 1 && check::luhn_valid_digits(D) && !check::card_brand_digits(D).empty();
     if (k == 1 && hex_neighbour(c, b, e)) return true;
     if (r == check::RrnResult::kValid)
       return emit(pii::kRrn, k == 2 ? 0.95 : 0.9, "checksum valid");
@@ -903,8 +904,8 @@ bool classify_number(ScanCtx& c, const Group* g, int i, int j, bool plus, bool* 
     bool fours = k > 1;
     for (int t = 0; t < k; ++t) fours &= t == k - 1 ? lens[t] <= 4 : lens[t] == 4;
     bool amex_like = k == 3 && lens[0] == 4 && lens[1] == 6 && (lens[2] == 5 || lens[2] == 4);
-    if ((k == 1 || fours || amex_like) && check::luhn_valid(D) && !hex_neighbour(c, b, e)) {
-      auto brand = check::card_brand(D);
+    if ((k == 1 || fours || amex_like) && check::luhn_valid_digits(D) && !hex_neighbour(c, b, e)) {
+      auto brand = check::card_brand_digits(D);
       if (!brand.empty()) return emit(pii::kCreditCard, k == 1 ? 0.9 : 0.95, brand);
       if (fours) return emit(pii::kCreditCard, 0.6, "unknown issuer");
     }
@@ -919,18 +920,20 @@ bool classify_number(ScanCtx& c, const Group* g, int i, int j, bool plus, bool* 
       return emit(pii::kSsn, seps[1] == '-' ? 0.85 : 0.6, "");
     return true;
   }
-  auto kind = check::korean_phone_kind(D);
-  if (kind.empty()) return true;
-  if (k == 1) return emit(pii::kPhone, kind == "kr_mobile" ? 0.75 : 0.6, kind);
+  // D holds digits only: the checks' digit-only forms, the kind as a number.
+  const auto kind = check::korean_phone_digits(D);
+  if (kind == check::KrPhone::kNone) return true;
+  const std::string_view kind_name = check::kr_phone_name(kind);
+  if (k == 1) return emit(pii::kPhone, kind == check::KrPhone::kMobile ? 0.75 : 0.6, kind_name);
   bool ok = false;
-  if (kind == "kr_service") {
+  if (kind == check::KrPhone::kService) {
     ok = k == 2 && lens[0] == 4 && lens[1] == 4;
   } else {
     int prefix = D.starts_with("02") ? 2 : 3;
     ok = k == 3 && lens[0] == prefix && (lens[1] == 3 || lens[1] == 4) && lens[2] == 4;
   }
   if (!ok) return true;
-  return emit(pii::kPhone, 0.9, kind);
+  return emit(pii::kPhone, 0.9, kind_name);
 }
 
 constexpr std::size_t kMaxRun = 24, kMaxToken = 64;
@@ -1521,14 +1524,31 @@ std::vector<Finding> PiiScanner::scan_view(std::string_view text) const {
   if (text.size() > (std::size_t{1} << 16)) raw.reserve(text.size() / 32);
   scan_raw(text, raw);
   if (raw.empty()) return out;
-  std::vector<Raw> kept = resolve(std::move(raw));
-  out.reserve(kept.size());
-  for (const Raw& r : kept) out.push_back(Finding{r.type, r.begin, r.end, r.confidence, r.detail, {}});
-  kept.clear();
-  if (kept.capacity() <= (std::size_t{1} << 16))
-    raw = std::move(kept);
-  else
-    raw = std::vector<Raw>();
+  // The recognizers nearly always report findings in order and apart: the
+  // findings are built while checking that, in one pass over the raw ones
+  // (resolve() would read them twice, for its order and its overlap tests,
+  // before the copy: three passes over ~60 bytes a finding on dense text).
+  // The test is resolve()'s "nothing to do": each begin after the previous
+  // one and at or past every end before it.
+  out.reserve(raw.size());
+  bool apart = true;
+  for (std::size_t j = 0, reach = 0; j < raw.size(); ++j) {
+    const Raw& r = raw[j];
+    if (j && (r.begin < reach || r.begin == raw[j - 1].begin)) {
+      apart = false;
+      break;
+    }
+    reach = std::max(reach, r.end);
+    out.push_back(Finding{r.type, r.begin, r.end, r.confidence, r.detail, {}});
+  }
+  if (!apart) {
+    out.clear();
+    raw = resolve(std::move(raw));
+    for (const Raw& r : raw)
+      out.push_back(Finding{r.type, r.begin, r.end, r.confidence, r.detail, {}});
+  }
+  raw.clear();
+  if (raw.capacity() > (std::size_t{1} << 16)) raw = std::vector<Raw>();
   return out;
 }
 

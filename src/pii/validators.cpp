@@ -37,23 +37,27 @@ bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 }  // namespace
 
-bool luhn_valid(std::string_view d) {
-  static constexpr int kDoubled[10] = {0, 2, 4, 6, 8, 1, 3, 5, 7, 9};
-  if (d.empty()) return false;
-  int sum = 0;
-  bool dbl = false;
-  for (std::size_t i = d.size(); i-- > 0;) {
-    const unsigned x = static_cast<unsigned>(d[i] - '0');
-    if (x > 9) return false;
-    sum += dbl ? kDoubled[x] : static_cast<int>(x);
-    dbl = !dbl;
-  }
+bool luhn_valid(std::string_view d) { return all_digits(d) && luhn_valid_digits(d); }
+
+// Two digits a step, from the right: the first as it is, the second doubled
+// (a table), with no test or branch per digit.
+bool luhn_valid_digits(std::string_view d) {
+  static constexpr std::uint8_t kDoubled[10] = {0, 2, 4, 6, 8, 1, 3, 5, 7, 9};
+  unsigned sum = 0;
+  std::size_t i = d.size();
+  for (; i >= 2; i -= 2)
+    sum += static_cast<unsigned>(d[i - 1] - '0') + kDoubled[static_cast<unsigned>(d[i - 2] - '0')];
+  if (i) sum += static_cast<unsigned>(d[0] - '0');
   return sum % 10 == 0;
 }
 
 std::string_view card_brand(std::string_view d) {
+  return all_digits(d) ? card_brand_digits(d) : std::string_view{};
+}
+
+std::string_view card_brand_digits(std::string_view d) {
   const std::size_t n = d.size();
-  if (n < 12 || n > 19 || !all_digits(d)) return {};
+  if (n < 12 || n > 19) return {};
   const int p2 = (d[0] - '0') * 10 + (d[1] - '0');
   const int p3 = p2 * 10 + (d[2] - '0'), p4 = p3 * 10 + (d[3] - '0');
   switch (d[0]) {
@@ -87,7 +91,11 @@ std::string_view card_brand(std::string_view d) {
 }
 
 RrnResult check_rrn(std::string_view d) {
-  if (d.size() != 13 || !all_digits(d)) return RrnResult::kInvalid;
+  return all_digits(d) ? check_rrn_digits(d) : RrnResult::kInvalid;
+}
+
+RrnResult check_rrn_digits(std::string_view d) {
+  if (d.size() != 13) return RrnResult::kInvalid;
   const int yy = num(d.substr(0, 2)), mm = num(d.substr(2, 2)), dd = num(d.substr(4, 2));
   const int g = d[6] - '0';
   int century;
@@ -229,24 +237,46 @@ bool ipv6_valid(std::string_view s) {
 }
 
 std::string_view korean_phone_kind(std::string_view d) {
+  return all_digits(d) ? kr_phone_name(korean_phone_digits(d)) : std::string_view{};
+}
+
+std::string_view kr_phone_name(KrPhone kind) {
+  switch (kind) {
+    case KrPhone::kMobile:
+      return "kr_mobile";
+    case KrPhone::kLandline:
+      return "kr_landline";
+    case KrPhone::kVoip:
+      return "kr_voip";
+    case KrPhone::kTollfree:
+      return "kr_tollfree";
+    case KrPhone::kService:
+      return "kr_service";
+    case KrPhone::kNone:
+      break;
+  }
+  return {};
+}
+
+KrPhone korean_phone_digits(std::string_view d) {
   const std::size_t n = d.size();
-  if (!all_digits(d) || n < 8 || n > 11) return {};
-  if (starts(d, "010")) return n == 11 ? "kr_mobile" : std::string_view{};
+  if (n < 8 || n > 11) return KrPhone::kNone;
+  if (starts(d, "010")) return n == 11 ? KrPhone::kMobile : KrPhone::kNone;
   if (starts(d, "011") || starts(d, "016") || starts(d, "017") || starts(d, "018") ||
       starts(d, "019"))
-    return n == 10 || n == 11 ? "kr_mobile" : std::string_view{};
-  if (starts(d, "02")) return n == 9 || n == 10 ? "kr_landline" : std::string_view{};
-  if (starts(d, "070")) return n == 11 ? "kr_voip" : std::string_view{};
-  if (starts(d, "080")) return n == 10 || n == 11 ? "kr_tollfree" : std::string_view{};
+    return n == 10 || n == 11 ? KrPhone::kMobile : KrPhone::kNone;
+  if (starts(d, "02")) return n == 9 || n == 10 ? KrPhone::kLandline : KrPhone::kNone;
+  if (starts(d, "070")) return n == 11 ? KrPhone::kVoip : KrPhone::kNone;
+  if (starts(d, "080")) return n == 10 || n == 11 ? KrPhone::kTollfree : KrPhone::kNone;
   if (d[0] == '0' && n >= 10) {
     const int area = num(d.substr(0, 3));
     if ((area >= 31 && area <= 33) || (area >= 41 && area <= 44) || (area >= 51 && area <= 55) ||
         (area >= 61 && area <= 64))
-      return "kr_landline";
-    return {};
+      return KrPhone::kLandline;
+    return KrPhone::kNone;
   }
-  if (n == 8 && (starts(d, "15") || starts(d, "16") || starts(d, "18"))) return "kr_service";
-  return {};
+  if (n == 8 && (starts(d, "15") || starts(d, "16") || starts(d, "18"))) return KrPhone::kService;
+  return KrPhone::kNone;
 }
 
 }  // namespace bastion::pii::check

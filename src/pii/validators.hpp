@@ -4,6 +4,7 @@
 // number plans. Shared by the scanner and its tests.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 
 namespace bastion::pii::check {
@@ -42,5 +43,17 @@ bool ipv6_valid(std::string_view s);
 // present). Returns "kr_mobile", "kr_landline", "kr_voip", "kr_tollfree",
 // "kr_service" or empty.
 std::string_view korean_phone_kind(std::string_view digits);
+
+// The same checks for a caller that already holds ASCII digits only (the
+// scanner's number tokens): they skip re-validating every character, and
+// the phone kind is a number to branch on, not a name to compare. Undefined
+// for other characters; the functions above are these behind that test.
+bool luhn_valid_digits(std::string_view digits);
+std::string_view card_brand_digits(std::string_view digits);
+RrnResult check_rrn_digits(std::string_view digits);
+enum class KrPhone : std::uint8_t { kNone, kMobile, kLandline, kVoip, kTollfree, kService };
+KrPhone korean_phone_digits(std::string_view digits);
+// "kr_mobile", ... for a KrPhone; empty for kNone.
+std::string_view kr_phone_name(KrPhone kind);
 
 }  // namespace bastion::pii::check
