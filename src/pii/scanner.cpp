@@ -632,8 +632,8 @@ struct ScanCtx {
   std::size_t native_pos = 0;  // the native anchors have been looked for up to here
 
   // Returns false when the finding cap is reached (the scan must stop).
-  bool emit(std::string_view type, std::size_t b, std::size_t e, double conf,
-            std::string_view detail) {
+  [[gnu::always_inline]] bool emit(std::string_view type, std::size_t b, std::size_t e,
+                                   double conf, std::string_view detail) {
     if (conf < im->limits.min_confidence) return true;
     if (out->size() >= im->limits.max_findings) {
       overflow = true;
@@ -856,7 +856,9 @@ bool classify_number(ScanCtx& c, const Group* g, int i, int j, bool plus, bool* 
   const bool lead_plus = plus && i == 0;
   const std::size_t b = lead_plus ? g[0].b - 1 : g[i].b, e = g[j].e;
   std::string_view D(d, nd);
-  auto emit = [&](std::string_view type, double conf, std::string_view detail) {
+  // Inlined (it was a call of its own per finding).
+  auto emit = [&](std::string_view type, double conf,
+                  std::string_view detail) __attribute__((always_inline)) {
     *matched = true;
     return c.emit(type, b, e, conf, detail);
   };
@@ -875,7 +877,7 @@ bool classify_number(ScanCtx& c, const Group* g, int i, int j, bool plus, bool* 
   }
   if (any_dot && !all_dot) return true;
   if (lead_plus) {
-    if (D.starts_with("82") && nd >= 10) {
+    if (nd >= 10 && d[0] == '8' && d[1] == '2') {
       char kr[16];
       int nk = 0;
       if (D[2] != '0') kr[nk++] = '0';
@@ -929,7 +931,7 @@ bool classify_number(ScanCtx& c, const Group* g, int i, int j, bool plus, bool* 
   if (kind == check::KrPhone::kService) {
     ok = k == 2 && lens[0] == 4 && lens[1] == 4;
   } else {
-    int prefix = D.starts_with("02") ? 2 : 3;
+    int prefix = d[0] == '0' && d[1] == '2' ? 2 : 3;
     ok = k == 3 && lens[0] == prefix && (lens[1] == 3 || lens[1] == 4) && lens[2] == 4;
   }
   if (!ok) return true;
