@@ -149,6 +149,13 @@ std::string capability_set_key(const RelayOptions& declared, std::size_t slot) {
   return key;
 }
 
+// A call whose instance could not be made ready (it failed to start, or is
+// in its backoff): the reason the instance last gave.
+protocol::RpcError unavailable(const Upstream& u) {
+  return {protocol::kUpstreamUnavailable,
+          fmt::format("server '{}' is unavailable: {}", u.name(), u.last_error())};
+}
+
 }  // namespace
 
 std::optional<RelayOptions> GatewayBackend::declare_for(const std::shared_ptr<Upstream>& proto,
@@ -661,18 +668,14 @@ asio::awaitable<server::Settled> GatewayBackend::settle(server::Route route,
     co_await u->ensure_started();
     rebuild_index();
     if (u->state() != UpstreamState::kReady)
-      co_return protocol::RpcError{
-          protocol::kUpstreamUnavailable,
-          fmt::format("server '{}' is unavailable: {}", u->name(), u->last_error())};
+      co_return unavailable(*u);
   }
   // A Modern request to a Legacy-only shared instance: the session of its
   // capability set.
   if (!proto->options().per_session && ctx.modern() && !u->modern_for(ctx)) {
     u = co_await capability_instance(proto, u, ctx);
     if (u->state() != UpstreamState::kReady)
-      co_return protocol::RpcError{
-          protocol::kUpstreamUnavailable,
-          fmt::format("server '{}' is unavailable: {}", u->name(), u->last_error())};
+      co_return unavailable(*u);
   }
   // The instance that will serve the call must really have it.
   if (route.kind == Kind::kTool || route.kind == Kind::kPrompt) {
