@@ -172,9 +172,10 @@ asio::awaitable<std::shared_ptr<Upstream>> GatewayBackend::capability_instance(
   // Over stdio nothing ties a server's request to a call: beside a call that
   // waits for its client's answer (maybe for minutes) or one Bastion gave up
   // on (Upstream::has_parked_call), a new call would make every request of
-  // that server ambiguous, so it goes to an instance of its set where none is. Over HTTP the response stream ties them exactly.
-  // A retry continues its waiting call wherever that runs (era_bridge), and
-  // must not count it as another's.
+  // that server ambiguous, so it goes to an instance of its set where none
+  // is. Over HTTP the response stream ties them exactly. A retry continues
+  // its waiting call wherever that runs (era_bridge), and must not count it
+  // as another's.
   const bool retry = ctx.input_responses() || !ctx.request_state().is_null();
   const bool stdio = po.url.empty() && !retry;
   const bool full = declared == po.relay;  // the shared instance's own set

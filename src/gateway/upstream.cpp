@@ -296,7 +296,7 @@ asio::awaitable<std::shared_ptr<McpClient>> Upstream::start() {
   Outcome init = co_await client->open(
       gateway_client_info(),
       upstream_client_capabilities(opts_.declare.value_or(opts_.relay), opts_.per_session),
-                                       opts_.era, opts_.init_timeout, probe_timeout);
+      opts_.era, opts_.init_timeout, probe_timeout);
   if (!init.ok()) {
     std::string why = fmt::format("initialize failed: {}", init.error().message);
     std::function<void()> ours;  // unless on_closed() already took it
