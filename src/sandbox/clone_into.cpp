@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cerrno>
 #include <csignal>
 
@@ -11,10 +12,7 @@ namespace bastion::sandbox {
 
 pid_t clone_into_cgroup(int cgroup_dir) {
 #if defined(SYS_clone3) && defined(CLONE_INTO_CGROUP)
-  if (cgroup_dir < 0) {
-    errno = EBADF;
-    return -1;
-  }
+  assert(cgroup_dir >= 0);  // the caller clones into a leaf it has open
   struct clone_args args {};
   args.flags = CLONE_INTO_CGROUP;
   args.exit_signal = SIGCHLD;

@@ -12,7 +12,7 @@
 
 namespace bastion::sandbox {
 
-// Like fork(), with the child born in the cgroup of `cgroup_dir` (a
+// Like fork(), with the child born in the cgroup of `cgroup_dir` (an open
 // directory descriptor on a cgroup2 file system). -1 with errno set when
 // it cannot: ENOSYS (an older kernel, or a seccomp filter such as
 // Docker's default that refuses clone3), EINVAL, E2BIG, or whatever the
