@@ -3,6 +3,8 @@
 // in-process client sessions.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "gateway/test_harness.hpp"
 
 namespace bastion::gateway::testing {
@@ -143,6 +145,65 @@ TEST(Routing, ACallBastionStoppedWaitingForStillCountsUntilTheServerAnswersIt) {
     ASSERT_TRUE(h.run_until([&] { return !reply.empty(); }));
     EXPECT_EQ(error_code(reply), 0);
   }
+}
+
+TEST(Routing, AFloodOfAbandonedCallsIsCappedAndWhatWasDroppedIsNeverGuessed) {
+  // A client (or a slow server) can make calls time out as fast as it likes:
+  // the calls Bastion remembers for attribution stay at kMaxAbandoned, the
+  // oldest going first. Here b's one call goes under a's flood; whose it was
+  // is then unknown, so a request the server sends for it is refused, not
+  // given to a (whose call is the only one in flight and whose abandoned
+  // calls are all that is left), and its late answer reaches no one.
+  auto o = fake_server("s");
+  o.call_timeout = 200ms;
+  GatewayHarness h({o});
+  FakeScript script = talker();
+  std::vector<json::value> held;  // the server's ids of the held calls, in order
+  script.on_call = [&held, inner = script.on_call](FakeServer& srv, const json::value& id,
+                                                   const std::string& method,
+                                                   const json::object& params) {
+    if (params.at("name").as_string() == "hold") held.push_back(id);
+    return inner(srv, id, method, params);
+  };
+  h.fakes.script("s", script);
+  h.start();
+  auto a = h.connect(kSampling), b = h.connect(kSampling);
+  auto timed_out = [&](FakeClient& c) {
+    h.drain(c);
+    return static_cast<std::size_t>(std::count_if(c.seen.begin(), c.seen.end(), [](auto& m) {
+      return error_code(m) == protocol::kRequestTimeout;
+    }));
+  };
+  h.begin(b, "tools/call", json::object{{"name", "s__hold"}});
+  ASSERT_TRUE(h.run_until([&] { return timed_out(b) == 1; }));
+  auto u = h.gateway().upstreams().at(0);
+  EXPECT_EQ(u->abandoned_calls(), 1u);
+  constexpr std::size_t kFlood = Upstream::kMaxAbandoned + 50;
+  for (std::size_t i = 0; i < kFlood; ++i)
+    h.begin(a, "tools/call", json::object{{"name", "s__hold"}});
+  ASSERT_TRUE(h.run_until([&] { return timed_out(a) == kFlood; }, 20000ms)) << timed_out(a);
+  EXPECT_EQ(u->abandoned_calls(), Upstream::kMaxAbandoned);
+  // a's call is the only one in flight; the server asks about b's.
+  auto server = h.fakes.latest("s");
+  h.begin(a, "tools/call", json::object{{"name", "s__hold"}});
+  ASSERT_TRUE(h.run_until([&] { return held.size() == kFlood + 2; }));
+  json::object reply;
+  server->ask("for-b", "sampling/createMessage",
+              json::object{{"messages", json::array{}}, {"maxTokens", 5}},
+              [&](const json::object& r) { reply = r; });
+  ASSERT_TRUE(h.run_until([&] { return !reply.empty(); }));
+  EXPECT_EQ(error_code(reply), protocol::kInternalError);
+  EXPECT_TRUE(h.requests_to(a).empty()) << "a got a request made for b's call";
+  EXPECT_TRUE(h.requests_to(b).empty());
+  // The server answers b's dropped call late: nobody hears of it.
+  std::size_t a_seen = a.seen.size(), b_seen = b.seen.size();
+  server->reply(held.front(), text_result("late"));
+  h.run_for(50ms);
+  h.drain(a);
+  h.drain(b);
+  EXPECT_EQ(a.seen.size(), a_seen);
+  EXPECT_EQ(b.seen.size(), b_seen);
+  EXPECT_EQ(u->abandoned_calls(), Upstream::kMaxAbandoned);
 }
 
 TEST(Routing, TheResponseStreamARequestCameOnTiesItExactly) {

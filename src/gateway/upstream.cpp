@@ -438,6 +438,7 @@ void Upstream::on_closed(const std::shared_ptr<McpClient>& c, std::string reason
     if (client_ != c) return;
     client_.reset();
     abandoned_.clear();  // whatever ran on the server ended with it
+    abandoned_overflow_until_ = {};
     terminate = std::move(terminate_);
     catalogue_.clear();
     admitted_.clear();
@@ -539,6 +540,10 @@ Upstream::Attribution Upstream::attribute(std::optional<std::int64_t> related) c
   auto now = std::chrono::steady_clock::now();
   for (auto& [id, a] : abandoned_)
     if (a.until > now) sessions.insert(a.session);
+  // Some were dropped at the cap: whose they were is unknown (at least one
+  // other session, for the log line).
+  if (abandoned_overflow_until_ > now)
+    return {Attribution::kAmbiguous, nullptr, nullptr, std::max<std::size_t>(sessions.size(), 2)};
   if (sessions.size() > 1) return {Attribution::kAmbiguous, nullptr, nullptr, sessions.size()};
   return {Attribution::kCall, latest->target(), latest->sink, 1};
 }
@@ -920,9 +925,15 @@ bool Upstream::has_parked_call() const {
   for (const auto& [token, f] : flights_)
     if (f.sink && f.sink->waiting()) return true;
   auto now = std::chrono::steady_clock::now();
+  if (abandoned_overflow_until_ > now) return true;
   for (const auto& [id, a] : abandoned_)
     if (a.until > now) return true;
   return false;
+}
+
+std::size_t Upstream::abandoned_calls() const {
+  std::lock_guard lk(mu_);
+  return abandoned_.size();
 }
 
 void Upstream::notify_server(std::string_view method) {
@@ -1024,6 +1035,11 @@ asio::awaitable<Outcome> Upstream::call_once(std::string_view method, json::obje
          o.error().code == protocol::kRequestCancelled)) {
       auto now = std::chrono::steady_clock::now();
       std::erase_if(abandoned_, [now](const auto& e) { return e.second.until <= now; });
+      if (abandoned_.size() >= kMaxAbandoned) {
+        auto oldest = abandoned_.begin();  // ids only grow
+        abandoned_overflow_until_ = std::max(abandoned_overflow_until_, oldest->second.until);
+        abandoned_.erase(oldest);
+      }
       abandoned_[f.mapped().upstream_id] =
           Abandoned{std::string(f.mapped().ctx->session_id()), now + kAbandonedLinger};
     }

@@ -170,6 +170,10 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   // may still run. Over stdio, a request the server sends could be that
   // call's or one started beside it.
   bool has_parked_call() const;
+  // Calls Bastion stopped waiting for that still count (abandoned_ below);
+  // never more than kMaxAbandoned.
+  std::size_t abandoned_calls() const;
+  static constexpr std::size_t kMaxAbandoned = 4096;
   // Sends a parameterless notification to the server if it runs
   // (notifications/roots/list_changed).
   void notify_server(std::string_view method);
@@ -280,6 +284,12 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
     std::chrono::steady_clock::time_point until;
   };
   std::map<std::int64_t, Abandoned> abandoned_;
+  // Past kMaxAbandoned the oldest entry goes (a flood of timed-out calls
+  // must not grow the map without bound). Its session is then unknown, so
+  // until it would have lapsed every message that needs attribution is
+  // ambiguous: refused or not relayed, never guessed. Its late answer is
+  // dropped like any reply to an id nobody waits for (McpClient).
+  std::chrono::steady_clock::time_point abandoned_overflow_until_{};
   void on_late_response(const std::shared_ptr<McpClient>& c, std::int64_t id);
   std::uint64_t next_token_ = 1;
   bool stopping_ = false;
