@@ -1,5 +1,8 @@
 #include "audit/filter.hpp"
 
+#include <boost/asio/use_awaitable.hpp>
+
+#include "audit/async_append.hpp"
 #include "metrics/metrics.hpp"
 
 namespace bastion::audit {
@@ -70,6 +73,37 @@ json::object audit_event(const server::CallContext& ctx, std::string_view outcom
   return e;
 }
 
+namespace {
+
+protocol::RpcError withheld() {
+  return {protocol::kAuditUnavailable,
+          "Audit log unavailable: the call's audit record could not be written, so its result is "
+          "withheld; retry later"};
+}
+
+// The call's record, written by the log's writer thread after the chain
+// (the engine awaits it before answering).
+class DeferredRecord final : public server::Deferred {
+ public:
+  DeferredRecord(std::shared_ptr<AuditLog> log, json::object event, bool withhold)
+      : log_(std::move(log)), event_(std::move(event)), withhold_(withhold) {}
+  boost::asio::awaitable<std::optional<protocol::RpcError>> run(server::CallContext& ctx) override {
+    const std::uint64_t seq =
+        co_await async_append(*log_, std::move(event_), boost::asio::use_awaitable);
+    if (seq != 0) co_return std::nullopt;
+    ctx.notes.audit_unrecorded = true;
+    if (!withhold_) co_return std::nullopt;  // the call failed anyway: its error stands
+    co_return withheld();
+  }
+
+ private:
+  std::shared_ptr<AuditLog> log_;
+  json::object event_;
+  bool withhold_;  // a result that must not go out without its record
+};
+
+}  // namespace
+
 server::Verdict AuditFilter::on_request(json::object& params, server::CallContext& ctx) {
   // Fail closed: a call that cannot be recorded does not run.
   if (!log_->available()) {
@@ -81,6 +115,15 @@ server::Verdict AuditFilter::on_request(json::object& params, server::CallContex
          "Audit log unavailable: the call was not run because it could not be recorded (the "
          "audit disk may be full); retry later"});
   }
+  // Bounded memory: while the writer is that far behind, no new call runs.
+  if (log_->backlogged()) {
+    metrics::Metrics::global().add("bastion_audit_refused_calls_total", "");
+    ctx.notes.audit_unrecorded = true;
+    return server::Verdict::reject(
+        {protocol::kAuditUnavailable,
+         "Audit log unavailable: the call was not run because too many audit records are waiting "
+         "to be written; retry later"});
+  }
   std::int64_t count = 0;
   if (auto* a = params.if_contains("arguments"); a && a->is_object())
     count = static_cast<std::int64_t>(a->get_object().size());
@@ -91,28 +134,32 @@ server::Verdict AuditFilter::on_request(json::object& params, server::CallContex
 server::Verdict AuditFilter::on_response(json::object& result, server::CallContext& ctx) {
   bool is_error = false;
   if (auto* e = result.if_contains("isError"); e && e->is_bool()) is_error = e->get_bool();
-  if (!record(ctx, is_error ? "tool_error" : "ok", nullptr)) {
+  if (!record(ctx, is_error ? "tool_error" : "ok", nullptr, true)) {
     // Never answered without its record: the result is withheld.
     ctx.notes.audit_unrecorded = true;
-    return server::Verdict::reject(
-        {protocol::kAuditUnavailable,
-         "Audit log unavailable: the call's audit record could not be written, so its result is "
-         "withheld; retry later"});
+    return server::Verdict::reject(withheld());
   }
   return server::Verdict::unchanged();  // it only reads the result
 }
 
 void AuditFilter::on_error(protocol::RpcError& error, server::CallContext& ctx) {
-  if (ctx.notes.audit_unrecorded) return;  // refused above: nothing to add
+  // Refused above, or the record was queued already (and could not be
+  // written): one record per call.
+  if (ctx.notes.audit_unrecorded || ctx.deferred) return;
   std::string_view outcome = "error";
   if (ctx.notes.contains_pii && ctx.notes.pii_action == server::DataAction::kReject)
     outcome = "rejected";
   if (!ctx.notes.unresolved.empty()) outcome = ctx.notes.unresolved;  // "unknown" or "denied"
-  record(ctx, outcome, &error);
+  record(ctx, outcome, &error, false);
 }
 
 bool AuditFilter::record(server::CallContext& ctx, std::string_view outcome,
-                         const protocol::RpcError* error) {
+                         const protocol::RpcError* error, bool withhold) {
+  if (ctx.can_defer && !ctx.deferred) {
+    ctx.deferred =
+        std::make_unique<DeferredRecord>(log_, audit_event(ctx, outcome, error), withhold);
+    return true;
+  }
   return log_->append(audit_event(ctx, outcome, error)) != 0;
 }
 

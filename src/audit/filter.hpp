@@ -8,9 +8,17 @@
 // Put it first in the chain: its on_response then runs last, after the PII
 // filter has decided.
 //
-// Fail closed: while the log is unavailable (audit disk full) on_request
-// refuses the call with kAuditUnavailable before it runs; a call whose record
-// cannot be written is answered with that error instead of its result.
+// The record is written before the call is answered. Where the engine
+// allows it (CallContext::can_defer) the filter only builds it and leaves it
+// in CallContext::deferred; the engine's co_await of it suspends the call
+// until the log's writer thread has written it with the records of other
+// calls (group commit), so no I/O thread waits for the disk. Elsewhere it is
+// appended at once.
+//
+// Fail closed: while the log is unavailable (audit disk full), or too many
+// records wait for the writer (AuditLog::backlogged), on_request refuses the
+// call with kAuditUnavailable before it runs; a call whose record cannot be
+// written is answered with that error instead of its result.
 // Calls to unknown or hidden targets reach on_error (the engine notes
 // "route": "unknown" or "denied") and are recorded with that outcome.
 //
@@ -33,8 +41,10 @@ class AuditFilter : public server::Filter {
   void on_error(protocol::RpcError& error, server::CallContext& ctx) override;
 
  private:
-  // False when the record could not be written.
-  bool record(server::CallContext& ctx, std::string_view outcome, const protocol::RpcError* error);
+  // False when the record could not be written; true also when it was
+  // deferred (`withhold`: its failure then withholds the result).
+  bool record(server::CallContext& ctx, std::string_view outcome, const protocol::RpcError* error,
+              bool withhold);
   std::shared_ptr<AuditLog> log_;
 };
 

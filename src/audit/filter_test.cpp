@@ -2,7 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
+
 #include "audit/test_util.hpp"
+#include "audit/writer_lock.hpp"
+#include "server/builtin_backend.hpp"
+#include "server/engine.hpp"
+#include "server/session.hpp"
 
 namespace bastion::audit {
 namespace {
@@ -50,6 +56,113 @@ TEST_F(Audit, TheFilterRecordsUnknownTargetsWithTheirOutcome) {
       EXPECT_EQ(r.at("error_code"), protocol::kInvalidParams);
     }
   EXPECT_TRUE(found);
+}
+
+// The engine with the audit filter and a real log: what a client sees.
+class AuditedEngine : public Audit {
+ protected:
+  void start() {
+    log_ = std::make_shared<AuditLog>(opts_);
+    auto b = std::make_shared<server::BuiltinBackend>("local");
+    b->add_sync_tool(
+        server::SyncTool{json::object{{"name", "echo"}},
+                         [](const json::object&, const protocol::Principal&) -> protocol::Outcome {
+                           return server::text_result("echoed");
+                         }});
+    engine_.add_backend(b);
+    engine_.filters().add(std::make_shared<AuditFilter>(log_));
+    session_ = engine_.create_session(protocol::Principal::anonymous());
+    out_ = std::make_shared<server::Outbox>(ioc_.get_executor());
+  }
+  void send(int id, const std::string& method, json::object params = {}) {
+    session_->deliver(protocol::make_request(id, method, std::move(params)), out_,
+                      ioc_.get_executor());
+  }
+  // Runs the I/O context for `d` and returns the answers that came out.
+  std::map<int, json::object> pump(std::chrono::milliseconds d) {
+    ioc_.restart();
+    ioc_.run_for(d);
+    std::map<int, json::object> got;
+    while (auto m = out_->try_pop())
+      if (m->ends_request && m->message) got[int(m->message->at("id").as_int64())] = *m->message;
+    return got;
+  }
+  // The tool_call records on file, by request id.
+  std::map<std::string, json::object> call_records() {
+    std::map<std::string, json::object> out;
+    for_each_audit_record(opts_.dir, [&](const json::object& r) {
+      if (r.at("event_type") == "tool_call") out[std::string(r.at("request_id").as_string())] = r;
+    });
+    return out;
+  }
+
+  boost::asio::io_context ioc_;
+  server::Engine engine_{server::EngineOptions{}};
+  std::shared_ptr<AuditLog> log_;
+  std::shared_ptr<server::Session> session_;
+  std::shared_ptr<server::Outbox> out_;
+};
+
+// A call is answered only once its record is written, and waiting for the
+// disk holds no I/O thread: with the log's writer stuck behind another
+// writer's lock, the only I/O thread still answers other requests.
+TEST_F(AuditedEngine, ACallIsAnsweredOnlyAfterItsRecordIsWrittenWithoutHoldingTheThread) {
+  start();
+  pump(std::chrono::milliseconds(10));
+  auto other = std::make_unique<WriterLock>(opts_.dir);
+  other->take();  // the log hands audit.lock over at its next tick
+  send(1, "tools/call", json::object{{"name", "echo"}, {"arguments", json::object{}}});
+  send(2, "tools/call", json::object{{"name", "no_such_tool"}});
+  send(3, "tools/list");
+  auto got = pump(std::chrono::milliseconds(300));
+  EXPECT_FALSE(got.contains(1)) << "answered before its record was written";
+  EXPECT_FALSE(got.contains(2)) << "an error answered before its record was written";
+  EXPECT_TRUE(got.contains(3)) << "the I/O thread was held";
+  EXPECT_TRUE(call_records().empty());
+  other.reset();
+  got = pump(std::chrono::milliseconds(300));
+  ASSERT_TRUE(got.contains(1));
+  EXPECT_EQ(got[1].at("result").at("content").at(0).at("text"), "echoed");
+  ASSERT_TRUE(got.contains(2));
+  EXPECT_EQ(got[2].at("error").at("code"), protocol::kInvalidParams);
+  auto recs = call_records();
+  ASSERT_TRUE(recs.contains("1"));
+  EXPECT_EQ(recs["1"].at("outcome"), "ok");
+  ASSERT_TRUE(recs.contains("2"));
+  EXPECT_EQ(recs["2"].at("outcome"), "unknown");
+  EXPECT_EQ(recs.size(), 2u);  // one record per call
+}
+
+// With too many records waiting for the writer, new calls are refused before
+// they run (bounded memory); the ones queued are still answered once written.
+TEST_F(AuditedEngine, ABackloggedLogRefusesNewCallsAndAnswersTheQueuedOnes) {
+  opts_.max_queued_bytes = 0;  // one waiting record is too many
+  opts_.max_batch_records = 1;
+  start();
+  pump(std::chrono::milliseconds(10));
+  auto other = std::make_unique<WriterLock>(opts_.dir);
+  other->take();
+  json::object call{{"name", "echo"}, {"arguments", json::object{}}};
+  send(1, "tools/call", call);  // taken by the writer, which then waits for the lock
+  pump(std::chrono::milliseconds(50));
+  send(2, "tools/call", call);  // waits in the queue
+  pump(std::chrono::milliseconds(50));
+  send(3, "tools/call", call);  // refused
+  auto got = pump(std::chrono::milliseconds(100));
+  ASSERT_TRUE(got.contains(3));
+  EXPECT_EQ(got[3].at("error").at("code"), protocol::kAuditUnavailable);
+  EXPECT_FALSE(got.contains(1));
+  EXPECT_FALSE(got.contains(2));
+  other.reset();
+  got = pump(std::chrono::milliseconds(300));
+  ASSERT_TRUE(got.contains(1));
+  ASSERT_TRUE(got.contains(2));
+  EXPECT_TRUE(got[1].contains("result"));
+  EXPECT_TRUE(got[2].contains("result"));
+  EXPECT_FALSE(log_->backlogged());
+  auto recs = call_records();
+  EXPECT_TRUE(recs.contains("1") && recs.contains("2"));
+  EXPECT_FALSE(recs.contains("3"));  // refused before it ran, as on a full disk
 }
 
 }  // namespace

@@ -129,9 +129,17 @@ AuditLog::AuditLog(AuditOptions options) : options_(std::move(options)) {
     throw;
   }
   worker_ = std::thread([this] { background(); });
+  writer_ = std::thread([this] { write_queued(); });
 }
 
 AuditLog::~AuditLog() {
+  {
+    // The writer writes what is queued before it ends.
+    std::lock_guard q(queue_mu_);
+    writer_stop_ = true;
+  }
+  queue_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
   {
     std::lock_guard lock(mu_);
     stop_ = true;
@@ -443,25 +451,121 @@ std::uint64_t AuditLog::append(json::object event) {
   // Outside the lock: sanitizing and serializing touch only the event.
   sanitize_event(event);
   Pending mine{event_body(event)};
+  enqueue(&mine, false);  // written by this thread unless a writer is at it already
+  std::vector<std::unique_ptr<Pending>> finished;
   {
-    std::lock_guard q(queue_mu_);
-    queue_.push_back(&mine);
+    std::lock_guard lock(mu_);
+    // The thread that held mu_ before us may have written ours with its own.
+    while (!mine.done) drain_locked(finished);
   }
-  std::lock_guard lock(mu_);
-  // The caller that held mu_ before us may have written ours with its own.
-  if (mine.done) return mine.seq;
-  {
-    std::lock_guard q(queue_mu_);
-    batch_.swap(queue_);
-  }
-  Turn turn(*this);
-  write_batch_locked(batch_);
-  for (Pending* p : batch_) p->done = true;
-  batch_.clear();
-  if (mine.seq == 0) return 0;
-  if (since_checkpoint_ >= options_.checkpoint_every) checkpoint_locked("periodic", false);
-  if (file_bytes_ >= options_.max_file_bytes && steady::now() >= next_rotate_try_) rotate_locked();
+  complete_all(finished);
   return mine.seq;
+}
+
+void AuditLog::append_async(json::object event, std::unique_ptr<Completion> done) {
+  sanitize_event(event);
+  auto p = std::make_unique<Pending>();
+  p->body = event_body(event);
+  p->completion = std::move(done);
+  Pending* raw = p.get();
+  bool stopped;
+  {
+    std::lock_guard q(queue_mu_);
+    stopped = writer_stop_;
+  }
+  if (!stopped) {
+    enqueue(p.release(), true);
+    return;
+  }
+  // Closing: the writer may be gone, so this caller writes it (as append()).
+  enqueue(p.release(), false);
+  std::vector<std::unique_ptr<Pending>> finished;
+  {
+    std::lock_guard lock(mu_);
+    while (!raw->done) drain_locked(finished);
+  }
+  complete_all(finished);
+}
+
+void AuditLog::enqueue(Pending* p, bool wake) {
+  bool notify = false;
+  {
+    std::lock_guard q(queue_mu_);
+    queue_.push_back(p);
+    queued_bytes_.store(queued_bytes_.load(std::memory_order_relaxed) + p->body.size(),
+                        std::memory_order_relaxed);
+    if (wake && writer_idle_) {
+      writer_idle_ = false;
+      notify = true;
+    }
+  }
+  if (notify) queue_cv_.notify_one();
+}
+
+void AuditLog::drain_locked(std::vector<std::unique_ptr<Pending>>& finished) {
+  {
+    std::lock_guard q(queue_mu_);
+    std::size_t bytes = 0;
+    while (!queue_.empty() &&
+           (batch_.empty() || (batch_.size() < options_.max_batch_records &&
+                               bytes + queue_.front()->body.size() <= options_.max_batch_bytes))) {
+      bytes += queue_.front()->body.size();
+      batch_.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    queued_bytes_.store(queued_bytes_.load(std::memory_order_relaxed) - bytes,
+                        std::memory_order_relaxed);
+  }
+  if (batch_.empty()) return;
+  if (batch_.size() > largest_batch_.load(std::memory_order_relaxed))
+    largest_batch_.store(batch_.size(), std::memory_order_relaxed);
+  try {
+    Turn turn(*this);
+    if (write_batch_locked(batch_)) {
+      if (since_checkpoint_ >= options_.checkpoint_every) checkpoint_locked("periodic", false);
+      if (file_bytes_ >= options_.max_file_bytes && steady::now() >= next_rotate_try_)
+        rotate_locked();
+    }
+  } catch (const std::exception& e) {
+    // Catching up with another writer's records can throw (they do not
+    // continue the chain); the writer thread must go on, and the batch is
+    // as unwritten as on a failed write unless its seqs were assigned.
+    for (Pending* p : batch_)
+      if (p->seq == 0) ++failures_;
+    set_unavailable_locked(fmt::format("cannot append to {}: {}", options_.dir.string(), e.what()));
+  }
+  for (Pending* p : batch_) {
+    p->done = true;
+    if (p->completion) finished.emplace_back(p);  // the heap Pendings of append_async
+  }
+  batch_.clear();
+}
+
+void AuditLog::complete_all(std::vector<std::unique_ptr<Pending>>& finished) {
+  for (auto& p : finished) p->completion->complete(p->seq);
+  finished.clear();
+}
+
+void AuditLog::write_queued() {
+  std::vector<std::unique_ptr<Pending>> finished;
+  std::unique_lock q(queue_mu_);
+  for (;;) {
+    if (queue_.empty()) {
+      if (writer_stop_) break;
+      writer_idle_ = true;
+      queue_cv_.wait(q);
+      writer_idle_ = false;
+      continue;
+    }
+    q.unlock();
+    {
+      std::lock_guard lock(mu_);
+      drain_locked(finished);
+    }
+    // Outside mu_: the completions post to the callers' executors.
+    complete_all(finished);
+    q.lock();
+  }
 }
 
 bool AuditLog::write_record_locked(json::object event) {

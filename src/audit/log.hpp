@@ -32,14 +32,21 @@
 // names only, and every record passes sanitize.hpp (no query strings, tokens
 // or headers) where it is built.
 //
-// Durability: append() returns after write(2), so a record whose call was
+// Durability: append() returns after write(2), and async_append()
+// (async_append.hpp) completes only then, so a record whose call was
 // answered survives `kill -9`; `sync` chooses when it also reaches the disk
-// (fdatasync per record, or every sync_interval).
+// (fdatasync per batch of records, or every sync_interval).
 //
-// Group commit: concurrent append()s queue their serialized records; whoever
-// holds the writer mutex next frames every queued record (seq, ts, prev) and
-// writes them with one write(2) (and with `sync: always`, one fdatasync and
-// one signed head), and each caller returns once its own record is written.
+// Group commit: appends queue their serialized records. The writer thread
+// (one per log) takes the queue whenever it is not empty, frames the records
+// (seq, ts, prev) and writes them with one write(2) (and with `sync: always`,
+// one fdatasync and one signed head), then completes each async append; a
+// call suspended on async_append() keeps no I/O thread waiting, so the
+// records of many connections share a write. A synchronous append() writes
+// the queue itself when it gets the writer mutex first. One write carries at
+// most max_batch_records / max_batch_bytes; beyond max_queued_bytes waiting,
+// backlogged() turns true and the audit filter refuses new calls until the
+// writer catches up, so memory stays bounded however many calls arrive.
 //
 // Disk full: the writer keeps `reserve_bytes` allocated ahead of the active
 // file's end (fallocate). When that reserve cannot be renewed, or a write
@@ -67,7 +74,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -100,6 +109,12 @@ struct AuditOptions {
   // When set, audit.key must have this fingerprint ("SHA256:..."), else the
   // log refuses to open (config: audit.key_fingerprint).
   std::string key_fingerprint;
+  // Group commit: one write(2) carries at most this many records and about
+  // this many bytes (always at least one record); the rest go in the next.
+  std::size_t max_batch_records = 1024;
+  std::size_t max_batch_bytes = 256u << 10;
+  // Serialized records waiting for the writer beyond this: backlogged().
+  std::size_t max_queued_bytes = 16u << 20;
 };
 
 class AuditLog {
@@ -121,6 +136,27 @@ class AuditLog {
   // Returns the record's seq, or 0 when it could not be written (then
   // available() is false). Never throws for I/O.
   std::uint64_t append(boost::json::object event);
+
+  // What an asynchronous append calls once, from the writer thread (or the
+  // thread whose append() wrote the batch), with the record's seq or 0 when
+  // it could not be written. It must only hand the result on (post it).
+  class Completion {
+   public:
+    virtual ~Completion() = default;
+    virtual void complete(std::uint64_t seq) = 0;
+  };
+  // Queues one event (sanitized and serialized here, on the caller's thread)
+  // for the writer thread and returns at once. async_append.hpp wraps it as
+  // an Asio operation. Never throws for I/O.
+  void append_async(boost::json::object event, std::unique_ptr<Completion> done);
+  // More than max_queued_bytes of records wait for the writer: callers
+  // refuse new work that must be audited until it catches up. Lock-free.
+  bool backlogged() const {
+    return queued_bytes_.load(std::memory_order_relaxed) > options_.max_queued_bytes;
+  }
+  // The largest batch one write(2) carried so far (records): for tests and
+  // benchmarks.
+  std::size_t largest_batch() const { return largest_batch_.load(std::memory_order_relaxed); }
   // False while records cannot be written or the disk reserve cannot be
   // renewed: callers refuse work that must be audited. Lock-free.
   bool available() const { return available_.load(std::memory_order_acquire); }
@@ -165,12 +201,24 @@ class AuditLog {
   void absorb_line_locked(std::string_view line);
   // False when the record could not be written (nothing of it stays).
   bool write_record_locked(boost::json::object rec);
-  // A record waiting in the group-commit queue (lives on its caller's stack).
+  // A record waiting in the group-commit queue: on its caller's stack for
+  // append(), on the heap (owned by the queue, then by the batch) with a
+  // completion for append_async().
   struct Pending {
-    std::string body;       // the serialized event
-    std::uint64_t seq = 0;  // set when written; 0 when it could not be
-    bool done = false;      // written (or failed) by whichever caller held mu_
+    std::string body;                        // the serialized event
+    std::uint64_t seq = 0;                   // set when written; 0 when it could not be
+    bool done = false;                       // written (or failed) by whichever thread held mu_
+    std::unique_ptr<Completion> completion;  // async only
   };
+  // Queues `p`; with `wake`, wakes the writer thread if it sleeps.
+  void enqueue(Pending* p, bool wake);
+  // Under mu_: takes one batch off the queue (bounded), writes it in one turn,
+  // marks its records done and moves the async ones into `finished`, to be
+  // completed once mu_ is released.
+  void drain_locked(std::vector<std::unique_ptr<Pending>>& finished);
+  static void complete_all(std::vector<std::unique_ptr<Pending>>& finished);
+  // The writer thread: drains the queue whenever it is not empty.
+  void write_queued();
   // Frames and writes `batch` with one write(2); false (nothing of it stays)
   // when it could not be written.
   bool write_batch_locked(const std::vector<Pending*>& batch);
@@ -197,7 +245,12 @@ class AuditLog {
   mutable std::mutex mu_;
   // The group-commit queue; taken only briefly, with or without mu_.
   std::mutex queue_mu_;
-  std::vector<Pending*> queue_;
+  std::deque<Pending*> queue_;
+  std::atomic<std::size_t> queued_bytes_{0};  // bodies in queue_ (changed under queue_mu_)
+  std::condition_variable queue_cv_;          // wakes the writer thread
+  bool writer_idle_ = false;                  // under queue_mu_: it waits on queue_cv_
+  bool writer_stop_ = false;                  // under queue_mu_: drain what is queued and end
+  std::atomic<std::size_t> largest_batch_{0};
   std::vector<Pending*> batch_;  // under mu_: the batch being written
   std::string batch_buf_;        // under mu_: its lines, reused
   int fd_ = -1;
@@ -227,7 +280,8 @@ class AuditLog {
 
   std::condition_variable cv_;
   bool stop_ = false;
-  std::thread worker_;
+  std::thread worker_;  // background(): checkpoints, head, sync, retention, recovery
+  std::thread writer_;  // write_queued(): the group commit of async appends
 };
 
 }  // namespace bastion::audit

@@ -329,18 +329,33 @@ bool filtered_method(std::string_view method) {
   return method == "tools/call" || method == "resources/read" || method == "prompts/get";
 }
 
+// What a filter deferred (the audit record) is done before the call is
+// answered: the coroutine is suspended meanwhile, its I/O thread serves
+// other calls. An error replaces the answer; the filters hear of it as of
+// any error.
+asio::awaitable<std::optional<RpcError>> finish_deferred(const FilterChain& filters,
+                                                         CallContext& cc) {
+  if (!cc.deferred) co_return std::nullopt;
+  std::optional<RpcError> e = co_await cc.deferred->run(cc);
+  if (e) filters.run_error(*e, cc);
+  co_return e;
+}
+
 // unknown(), and the filters hear of it: probing for tools, resources and
 // prompts that do not exist (or that the caller's scopes hide) leaves an
 // audit record. `why`: "unknown" or "denied".
-Outcome unresolved(const FilterChain& filters, Kind kind, std::string_view key,
-                   const std::string& method, RequestContext& ctx, std::string_view why) {
+asio::awaitable<Outcome> unresolved(const FilterChain& filters, Kind kind, std::string_view key,
+                                    const std::string& method, RequestContext& ctx,
+                                    std::string_view why) {
   Outcome out = unknown(kind, key);
-  if (filters.empty() || !filtered_method(method)) return out;
+  if (filters.empty() || !filtered_method(method)) co_return out;
   const std::string rid = json::serialize(ctx.request_id());
   CallContext cc{ctx.caller(), ctx.session_id(), rid, method, "", key};
   cc.notes.unresolved = why;
+  cc.can_defer = true;
   filters.run_error(out.error(), cc);
-  return out;
+  co_await finish_deferred(filters, cc);
+  co_return out;
 }
 }  // namespace
 
@@ -353,7 +368,7 @@ asio::awaitable<Outcome> Engine::route(Kind kind, std::string key, const std::st
   if (!r || !visible(ctx.caller(), r->server, kind, r->name)) {
     // Unsubscribing from something unknown is harmless.
     if (method == "resources/unsubscribe") co_return json::object{};
-    co_return unresolved(filters_, kind, key, method, ctx, r ? "denied" : "unknown");
+    co_return co_await unresolved(filters_, kind, key, method, ctx, r ? "denied" : "unknown");
   }
   if (r->refusal) co_return std::move(*r->refusal);
   if (!r->settled) {
@@ -366,7 +381,7 @@ asio::awaitable<Outcome> Engine::route(Kind kind, std::string key, const std::st
     r = std::move(s.value());
     r->backend = backend;
     if (r->name != before && !visible(ctx.caller(), r->server, kind, r->name))
-      co_return unresolved(filters_, kind, key, method, ctx, "denied");
+      co_return co_await unresolved(filters_, kind, key, method, ctx, "denied");
   }
   // A Modern tools/call over Streamable HTTP: its Mcp-Param-* headers must
   // agree with its arguments before anything runs or is relayed (spec
@@ -387,18 +402,22 @@ asio::awaitable<Outcome> Engine::route(Kind kind, std::string key, const std::st
   const std::string rid = json::serialize(ctx.request_id());
   ctx.set_call_target(r->server, r->name);
   CallContext cc{ctx.caller(), ctx.session_id(), rid, method, r->server, r->name, &*r};
+  cc.can_defer = true;  // every path below awaits finish_deferred() before answering
   if (mismatch) {
     filters_.run_error(*mismatch, cc);  // audited like any refused call
+    co_await finish_deferred(filters_, cc);
     co_return std::move(*mismatch);
   }
   Verdict in = filters_.run_request(params, cc);
   if (!in.ok()) {
     filters_.run_error(*in.error, cc);
+    co_await finish_deferred(filters_, cc);
     co_return std::move(*in.error);
   }
   Outcome out = co_await r->backend->call(*r, method, std::move(params), ctx);
   if (!out.ok()) {
     filters_.run_error(out.error(), cc);
+    co_await finish_deferred(filters_, cc);
     co_return out;
   }
   // The upstream's text of the result survives the filters only when each
@@ -407,8 +426,11 @@ asio::awaitable<Outcome> Engine::route(Kind kind, std::string key, const std::st
   Verdict back = filters_.run_response(out.result(), cc);
   if (!back.ok()) {
     filters_.run_error(*back.error, cc);
+    co_await finish_deferred(filters_, cc);
     co_return std::move(*back.error);
   }
+  std::optional<RpcError> withheld = co_await finish_deferred(filters_, cc);
+  if (withheld) co_return std::move(*withheld);
   if (back.result_unchanged) out.set_raw_result(std::move(raw));
   co_return out;
 }
@@ -653,11 +675,15 @@ asio::awaitable<Outcome> Engine::task_request(RequestContext& ctx, const std::st
     if (inner && inner->is_object() && !filters_.empty()) {
       const std::string rid = json::serialize(ctx.request_id());
       CallContext cc{ctx.caller(), ctx.session_id(), rid, method, reply->server, reply->tool};
+      cc.can_defer = true;
       Verdict back = filters_.run_response(inner->get_object(), cc);
       if (!back.ok()) {
         filters_.run_error(*back.error, cc);
+        co_await finish_deferred(filters_, cc);
         co_return std::move(*back.error);
       }
+      std::optional<RpcError> withheld = co_await finish_deferred(filters_, cc);
+      if (withheld) co_return std::move(*withheld);
     }
     r.erase("resultType");  // the engine's decoration says "complete"
     co_return std::move(reply->out);

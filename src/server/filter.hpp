@@ -6,6 +6,7 @@
 // costs one branch.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdint>
@@ -43,6 +44,21 @@ struct CallNotes {
   bool audit_unrecorded = false;
 };
 
+struct CallContext;
+
+// Work a filter leaves for after the chain that the call's answer must wait
+// for: the audit filter's record, queued for the log's writer thread so that
+// one write carries the records of many calls. The engine co_awaits run()
+// after the chain: the call is suspended, its I/O thread free, and it is
+// answered only once run() is done.
+class Deferred {
+ public:
+  virtual ~Deferred() = default;
+  // Does the work. An error: the call is answered with it instead of its
+  // result (the filters' on_error hears of it); nullopt: answer as planned.
+  virtual boost::asio::awaitable<std::optional<protocol::RpcError>> run(CallContext& ctx) = 0;
+};
+
 // What a filter knows about the call it sees. Lives for one request.
 struct CallContext {
   const protocol::Principal& caller;
@@ -56,6 +72,11 @@ struct CallContext {
   const Route* route = nullptr;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   CallNotes notes;
+  // Set by the engine where it awaits `deferred` before answering; a filter
+  // may defer work only then (elsewhere it does it at once).
+  bool can_defer = false;
+  // At most one: a filter that finds it taken does its work at once.
+  std::unique_ptr<Deferred> deferred;
 };
 
 // What a filter knows about a message relayed outside a call's request and

@@ -1,0 +1,59 @@
+// AuditLog::append_async as an Asio operation: `co_await async_append(log,
+// event, asio::use_awaitable)` suspends the calling coroutine (its I/O
+// thread serves other calls meanwhile) until the log's writer thread has
+// written the record, with the records queued beside it, in one write(2).
+// The result is the record's seq, or 0 when it could not be written (then
+// log.available() is false).
+//
+// The completion handler runs on its own associated executor (the
+// coroutine's, a strand's), never on the writer thread; that executor's
+// context counts the append as outstanding work until then.
+#pragma once
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/json.hpp>
+#include <cstdint>
+#include <memory>
+#include <utility>
+
+#include "audit/log.hpp"
+
+namespace bastion::audit {
+
+namespace detail {
+
+template <class Handler, class Executor>
+class PostedCompletion final : public AuditLog::Completion {
+ public:
+  PostedCompletion(Handler h, Executor ex) : handler_(std::move(h)), ex_(std::move(ex)) {}
+  void complete(std::uint64_t seq) override {
+    boost::asio::post(ex_, [h = std::move(handler_), seq]() mutable { std::move(h)(seq); });
+  }
+
+ private:
+  Handler handler_;
+  Executor ex_;  // tracked: keeps the handler's context running until it is posted
+};
+
+}  // namespace detail
+
+// Signature void(std::uint64_t seq). Never fails for I/O: 0 is the error.
+template <class Token>
+auto async_append(AuditLog& log, boost::json::object event, Token&& token) {
+  return boost::asio::async_initiate<Token, void(std::uint64_t)>(
+      [&log](auto handler, boost::json::object ev) {
+        using Handler = decltype(handler);
+        auto ex = boost::asio::prefer(boost::asio::get_associated_executor(handler),
+                                      boost::asio::execution::outstanding_work.tracked);
+        log.append_async(std::move(ev),
+                         std::make_unique<detail::PostedCompletion<Handler, decltype(ex)>>(
+                             std::move(handler), std::move(ex)));
+      },
+      token, std::move(event));
+}
+
+}  // namespace bastion::audit
