@@ -121,6 +121,52 @@ TEST(Engine, FilterChainSeesRequestsAndResponsesAndCanReject) {
   EXPECT_EQ(f->requests, 2);
 }
 
+// A filter that defers work past the chain (as the audit filter defers its
+// record): the answer waits for it, a failure replaces the result, and the
+// filters hear of that failure as of any error.
+class DeferringFilter : public Filter {
+ public:
+  struct Work : Deferred {
+    explicit Work(DeferringFilter& f) : f_(f) {}
+    asio::awaitable<std::optional<protocol::RpcError>> run(CallContext&) override {
+      ++f_.ran;
+      if (f_.fail) co_return protocol::RpcError{protocol::kAuditUnavailable, "not written"};
+      co_return std::nullopt;
+    }
+    DeferringFilter& f_;
+  };
+  std::string_view name() const override { return "deferring"; }
+  Verdict on_request(json::object&, CallContext&) override { return {}; }
+  Verdict on_response(json::object&, CallContext& ctx) override {
+    if (ctx.can_defer && !ctx.deferred) ctx.deferred = std::make_unique<Work>(*this);
+    return Verdict::unchanged();
+  }
+  void on_error(protocol::RpcError& e, CallContext&) override { errors.push_back(e.code); }
+  bool fail = false;
+  int ran = 0;
+  std::vector<std::int64_t> errors;
+};
+
+TEST(Engine, DeferredWorkRunsBeforeTheAnswerAndItsFailureWithholdsTheResult) {
+  Harness h;
+  h.engine.add_backend(backend_with_tools(1));
+  auto f = std::make_shared<DeferringFilter>();
+  h.engine.filters().add(f);
+  h.start();
+  json::object call{{"name", "t0"}, {"arguments", json::object{}}};
+  auto ok = h.request("tools/call", call);
+  EXPECT_EQ(ok.at("result").at("content").at(0).at("text"), "tool 0");
+  EXPECT_EQ(f->ran, 1);
+  EXPECT_TRUE(f->errors.empty());
+  f->fail = true;
+  auto withheld = h.request("tools/call", call);
+  ASSERT_TRUE(withheld.contains("error")) << json::serialize(withheld);
+  EXPECT_EQ(withheld.at("error").at("code").as_int64(), protocol::kAuditUnavailable);
+  EXPECT_FALSE(withheld.contains("result"));
+  EXPECT_EQ(f->ran, 2);
+  EXPECT_EQ(f->errors, (std::vector<std::int64_t>{protocol::kAuditUnavailable}));
+}
+
 TEST(Engine, AuthorizerHidesAndBlocksTools) {
   Harness h;
   h.engine.add_backend(backend_with_tools(3));
