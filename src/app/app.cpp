@@ -525,6 +525,9 @@ void App::register_metrics() {
          "Audit records that could not be written (disk full, I/O error)");
   m.help("bastion_audit_refused_calls_total",
          "Calls refused because the audit log could not record them");
+  m.help("bastion_audit_writes_total",
+         "write(2) calls that appended audit records (group commit: one per batch)");
+  m.help("bastion_audit_records_total", "Audit records appended by this process");
   if (audit_) {
     // Present (at 0) from the start, so an alert on them needs no special case.
     m.add("bastion_audit_write_failures_total", "", 0);

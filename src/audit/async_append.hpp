@@ -12,6 +12,8 @@
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/execution/context.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
@@ -19,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "audit/log.hpp"
 
@@ -30,8 +33,18 @@ template <class Handler, class Executor>
 class PostedCompletion final : public AuditLog::Completion {
  public:
   PostedCompletion(Handler h, Executor ex) : handler_(std::move(h)), ex_(std::move(ex)) {}
-  void complete(std::uint64_t seq) override {
-    boost::asio::post(ex_, [h = std::move(handler_), seq]() mutable { std::move(h)(seq); });
+  const void* context() const override {
+    return &boost::asio::query(ex_, boost::asio::execution::context);
+  }
+  void post_all(std::vector<std::unique_ptr<AuditLog::Completion>> all) override {
+    boost::asio::post(ex_, [all = std::move(all)]() mutable {
+      for (auto& c : all) c->invoke();
+    });
+  }
+  void invoke() override {
+    // Inline when the handler's executor is the context's own; a strand
+    // queues it.
+    boost::asio::dispatch(ex_, [h = std::move(handler_), s = seq]() mutable { std::move(h)(s); });
   }
 
  private:

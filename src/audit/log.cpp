@@ -542,8 +542,21 @@ void AuditLog::drain_locked(std::vector<std::unique_ptr<Pending>>& finished) {
 }
 
 void AuditLog::complete_all(std::vector<std::unique_ptr<Pending>>& finished) {
-  for (auto& p : finished) p->completion->complete(p->seq);
-  finished.clear();
+  // Grouped by context (usually one: the I/O threads' io_context), in order.
+  while (!finished.empty()) {
+    const void* ctx = finished.front()->completion->context();
+    std::vector<std::unique_ptr<Completion>> group;
+    auto rest = std::stable_partition(finished.begin(), finished.end(), [ctx](const auto& p) {
+      return p->completion->context() == ctx;
+    });
+    for (auto it = finished.begin(); it != rest; ++it) {
+      (*it)->completion->seq = (*it)->seq;
+      group.push_back(std::move((*it)->completion));
+    }
+    finished.erase(finished.begin(), rest);
+    Completion* first = group.front().get();
+    first->post_all(std::move(group));
+  }
 }
 
 void AuditLog::write_queued() {
@@ -614,6 +627,9 @@ bool AuditLog::write_batch_locked(const std::vector<Pending*>& batch) {
   }
   prev_ = hashes.back();
   file_bytes_ += buf.size();
+  auto& m = metrics::Metrics::global();
+  m.add("bastion_audit_writes_total", "");
+  m.add("bastion_audit_records_total", "", static_cast<double>(batch.size()));
   since_checkpoint_ += batch.size();
   dirty_ = true;
   if (options_.sync == AuditOptions::Sync::kAlways) {

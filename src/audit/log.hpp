@@ -137,13 +137,22 @@ class AuditLog {
   // available() is false). Never throws for I/O.
   std::uint64_t append(boost::json::object event);
 
-  // What an asynchronous append calls once, from the writer thread (or the
-  // thread whose append() wrote the batch), with the record's seq or 0 when
-  // it could not be written. It must only hand the result on (post it).
+  // How an asynchronous append hears its result: the record's seq, or 0 when
+  // it could not be written. The thread that wrote the batch (the writer
+  // thread, or one whose append() did) groups the batch's completions by
+  // context() and calls post_all() on the first of each group once: one
+  // hand-over to an I/O thread per batch, not per record.
   class Completion {
    public:
     virtual ~Completion() = default;
-    virtual void complete(std::uint64_t seq) = 0;
+    // Where the caller's handler runs (an Asio execution context); equal
+    // keys may be completed by one function run there.
+    virtual const void* context() const = 0;
+    // Runs, in that context, invoke() on each of `all` (this one among them).
+    virtual void post_all(std::vector<std::unique_ptr<Completion>> all) = 0;
+    // In the context: hands `seq` to the caller's handler on its executor.
+    virtual void invoke() = 0;
+    std::uint64_t seq = 0;
   };
   // Queues one event (sanitized and serialized here, on the caller's thread)
   // for the writer thread and returns at once. async_append.hpp wraps it as
