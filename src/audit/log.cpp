@@ -497,12 +497,15 @@ void AuditLog::enqueue(Pending* p, bool wake) {
     if (wake && writer_idle_) {
       writer_idle_ = false;
       notify = true;
+    } else if (wake && writer_waits_for_ != 0 && queue_.size() >= writer_waits_for_) {
+      writer_waits_for_ = 0;  // as many as it waits for: write now
+      notify = true;
     }
   }
   if (notify) queue_cv_.notify_one();
 }
 
-void AuditLog::drain_locked(std::vector<std::unique_ptr<Pending>>& finished) {
+std::size_t AuditLog::drain_locked(std::vector<std::unique_ptr<Pending>>& finished) {
   {
     std::lock_guard q(queue_mu_);
     std::size_t bytes = 0;
@@ -516,7 +519,7 @@ void AuditLog::drain_locked(std::vector<std::unique_ptr<Pending>>& finished) {
     queued_bytes_.store(queued_bytes_.load(std::memory_order_relaxed) - bytes,
                         std::memory_order_relaxed);
   }
-  if (batch_.empty()) return;
+  if (batch_.empty()) return 0;
   if (batch_.size() > largest_batch_.load(std::memory_order_relaxed))
     largest_batch_.store(batch_.size(), std::memory_order_relaxed);
   try {
@@ -538,7 +541,9 @@ void AuditLog::drain_locked(std::vector<std::unique_ptr<Pending>>& finished) {
     p->done = true;
     if (p->completion) finished.emplace_back(p);  // the heap Pendings of append_async
   }
+  const std::size_t n = batch_.size();
   batch_.clear();
+  return n;
 }
 
 void AuditLog::complete_all(std::vector<std::unique_ptr<Pending>>& finished) {
@@ -561,6 +566,7 @@ void AuditLog::complete_all(std::vector<std::unique_ptr<Pending>>& finished) {
 
 void AuditLog::write_queued() {
   std::vector<std::unique_ptr<Pending>> finished;
+  std::size_t last = 0;  // records the last write carried
   std::unique_lock q(queue_mu_);
   for (;;) {
     if (queue_.empty()) {
@@ -570,10 +576,22 @@ void AuditLog::write_queued() {
       writer_idle_ = false;
       continue;
     }
+    // Adaptive group commit: calls came together last time, so more records
+    // are likely on their way; wait (bounded) for them. A lone call's write
+    // carried one record, so the next lone call is written at once.
+    if (last > 1 && options_.commit_delay.count() > 0) {
+      const std::size_t want = std::min(2 * last, options_.max_batch_records);
+      const auto until = steady::now() + options_.commit_delay;
+      while (!writer_stop_ && queue_.size() < want) {
+        writer_waits_for_ = want;
+        if (queue_cv_.wait_until(q, until) == std::cv_status::timeout) break;
+      }
+      writer_waits_for_ = 0;
+    }
     q.unlock();
     {
       std::lock_guard lock(mu_);
-      drain_locked(finished);
+      last = drain_locked(finished);
     }
     // Outside mu_: the completions post to the callers' executors.
     complete_all(finished);

@@ -115,6 +115,12 @@ struct AuditOptions {
   std::size_t max_batch_bytes = 256u << 10;
   // Serialized records waiting for the writer beyond this: backlogged().
   std::size_t max_queued_bytes = 16u << 20;
+  // When the last write carried several records (calls are arriving
+  // together), the writer waits up to this long for twice as many before it
+  // writes again, so that fewer, larger writes carry them; a call then waits
+  // at most this much longer for its answer. A lone call never waits: its
+  // write carried one record. 0: write at once.
+  std::chrono::microseconds commit_delay{200};
 };
 
 class AuditLog {
@@ -223,8 +229,8 @@ class AuditLog {
   void enqueue(Pending* p, bool wake);
   // Under mu_: takes one batch off the queue (bounded), writes it in one turn,
   // marks its records done and moves the async ones into `finished`, to be
-  // completed once mu_ is released.
-  void drain_locked(std::vector<std::unique_ptr<Pending>>& finished);
+  // completed once mu_ is released. Returns the batch's size.
+  std::size_t drain_locked(std::vector<std::unique_ptr<Pending>>& finished);
   static void complete_all(std::vector<std::unique_ptr<Pending>>& finished);
   // The writer thread: drains the queue whenever it is not empty.
   void write_queued();
@@ -258,6 +264,7 @@ class AuditLog {
   std::atomic<std::size_t> queued_bytes_{0};  // bodies in queue_ (changed under queue_mu_)
   std::condition_variable queue_cv_;          // wakes the writer thread
   bool writer_idle_ = false;                  // under queue_mu_: it waits on queue_cv_
+  std::size_t writer_waits_for_ = 0;          // under queue_mu_: records it delays for (0: none)
   bool writer_stop_ = false;                  // under queue_mu_: drain what is queued and end
   std::atomic<std::size_t> largest_batch_{0};
   std::vector<Pending*> batch_;  // under mu_: the batch being written
