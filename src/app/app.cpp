@@ -194,7 +194,12 @@ void App::apply_auth(const std::optional<auth::Options>& next) {
   }
 }
 
-App::~App() = default;
+App::~App() {
+  // While io_ still exists (it is destroyed last): the calls still waiting
+  // for their audit records get them, and their completions reach io_, not
+  // a context already gone.
+  if (audit_) audit_->stop_writer();
+}
 
 void App::build() {
   // The data directory holds keys, secrets and the audit log: ours alone.

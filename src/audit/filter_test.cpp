@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <map>
+#include <memory>
+#include <thread>
 
 #include "audit/test_util.hpp"
 #include "audit/writer_lock.hpp"
@@ -96,6 +99,12 @@ class AuditedEngine : public Audit {
     return out;
   }
 
+  // As App's destructor: a call still waiting for its record (a failed
+  // ASSERT) gets it while ioc_, destroyed last, still exists.
+  void TearDown() override {
+    if (log_) log_->stop_writer();
+  }
+
   boost::asio::io_context ioc_;
   server::Engine engine_{server::EngineOptions{}};
   std::shared_ptr<AuditLog> log_;
@@ -163,6 +172,93 @@ TEST_F(AuditedEngine, ABackloggedLogRefusesNewCallsAndAnswersTheQueuedOnes) {
   auto recs = call_records();
   EXPECT_TRUE(recs.contains("1") && recs.contains("2"));
   EXPECT_FALSE(recs.contains("3"));  // refused before it ran, as on a full disk
+}
+
+// Shutdown with the I/O context still running (App after a drained
+// SIGTERM): stop_writer() writes the record a call waits for and the call
+// is answered with its result; a call after it is written by its own thread.
+TEST_F(AuditedEngine, StoppingTheWriterWritesAndAnswersTheWaitingCallAndLaterOnes) {
+  start();
+  pump(std::chrono::milliseconds(10));
+  auto other = std::make_unique<WriterLock>(opts_.dir);
+  other->take();
+  json::object call{{"name", "echo"}, {"arguments", json::object{}}};
+  send(1, "tools/call", call);
+  EXPECT_TRUE(pump(std::chrono::milliseconds(50)).empty());
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    other.reset();
+  });
+  log_->stop_writer();  // returns once the queued record is written
+  release.join();
+  EXPECT_TRUE(call_records().contains("1"));
+  auto got = pump(std::chrono::milliseconds(100));
+  ASSERT_TRUE(got.contains(1));
+  EXPECT_EQ(got[1].at("result").at("content").at(0).at("text"), "echoed");
+  send(2, "tools/call", call);
+  got = pump(std::chrono::milliseconds(100));
+  ASSERT_TRUE(got.contains(2));
+  EXPECT_TRUE(got[2].contains("result"));
+  EXPECT_TRUE(call_records().contains("2"));
+}
+
+// Shutdown as App does it after a grace period ran out: the I/O threads are
+// gone with a call suspended on its record, the log's writer stuck behind
+// another process's lock. stop_writer() writes the record and hands the
+// call's completion to the stopped context; then the engine goes, then the
+// context, destroying the suspended call, which held the last reference to
+// the log. Nothing is left queued, running or leaked (the sanitizer build
+// checks the frees).
+TEST_F(Audit, ShutdownWithACallSuspendedOnItsRecordWritesItAndFreesTheLog) {
+  std::weak_ptr<AuditLog> weak;
+  std::weak_ptr<server::Session> weak_session;
+  {
+    boost::asio::io_context ioc;
+    auto log = std::make_shared<AuditLog>(opts_);
+    weak = log;
+    {
+      server::Engine engine{server::EngineOptions{}};
+      auto b = std::make_shared<server::BuiltinBackend>("local");
+      b->add_sync_tool(server::SyncTool{
+          json::object{{"name", "echo"}},
+          [](const json::object&, const protocol::Principal&) -> protocol::Outcome {
+            return server::text_result("echoed");
+          }});
+      engine.add_backend(b);
+      engine.filters().add(std::make_shared<AuditFilter>(log));
+      auto session = engine.create_session(protocol::Principal::anonymous());
+      weak_session = session;
+      auto out = std::make_shared<server::Outbox>(ioc.get_executor());
+      ioc.run_for(std::chrono::milliseconds(10));
+      auto other = std::make_unique<WriterLock>(opts_.dir);
+      other->take();
+      session->deliver(protocol::make_request(
+                           1, "tools/call",
+                           json::object{{"name", "echo"}, {"arguments", json::object{}}}),
+                       out, ioc.get_executor());
+      ioc.restart();  // the run_for above ran out of work
+      ioc.run_for(std::chrono::milliseconds(100));
+      EXPECT_FALSE(out->try_pop().has_value()) << "answered before its record was written";
+      ioc.stop();  // the I/O threads are gone
+      std::thread release([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        other.reset();
+      });
+      log->stop_writer();
+      release.join();
+      log.reset();
+      session.reset();
+    }  // the engine goes first, as in App
+    EXPECT_FALSE(weak.expired()) << "the suspended call no longer holds the log";
+  }  // the context goes, and the suspended call with it
+  EXPECT_TRUE(weak.expired()) << "the log outlived everything that used it";
+  EXPECT_TRUE(weak_session.expired());
+  std::map<std::string, json::object> recs;
+  for_each_audit_record(opts_.dir, [&](const json::object& r) {
+    if (r.at("event_type") == "tool_call") recs[std::string(r.at("request_id").as_string())] = r;
+  });
+  ASSERT_TRUE(recs.contains("1"));
+  EXPECT_EQ(recs["1"].at("outcome"), "ok");
 }
 
 }  // namespace

@@ -132,7 +132,7 @@ AuditLog::AuditLog(AuditOptions options) : options_(std::move(options)) {
   writer_ = std::thread([this] { write_queued(); });
 }
 
-AuditLog::~AuditLog() {
+void AuditLog::stop_writer() {
   {
     // The writer writes what is queued before it ends.
     std::lock_guard q(queue_mu_);
@@ -140,6 +140,10 @@ AuditLog::~AuditLog() {
   }
   queue_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+}
+
+AuditLog::~AuditLog() {
+  stop_writer();
   {
     std::lock_guard lock(mu_);
     stop_ = true;
@@ -450,7 +454,13 @@ void frame_record(std::string& out, std::uint64_t seq, std::string_view ts, std:
 std::uint64_t AuditLog::append(json::object event) {
   // Outside the lock: sanitizing and serializing touch only the event.
   sanitize_event(event);
-  Pending mine{event_body(event)};
+  return append_body(event_body(event));
+}
+
+std::uint64_t AuditLog::append_body(std::string body) {
+  // On this stack, without a completion: whoever writes it only marks it
+  // done (under mu_), so it is this caller's to read until it returns.
+  Pending mine{std::move(body)};
   enqueue(&mine, false);  // written by this thread unless a writer is at it already
   std::vector<std::unique_ptr<Pending>> finished;
   {
@@ -467,42 +477,39 @@ void AuditLog::append_async(json::object event, std::unique_ptr<Completion> done
   auto p = std::make_unique<Pending>();
   p->body = event_body(event);
   p->completion = std::move(done);
-  Pending* raw = p.get();
-  bool stopped;
-  {
-    std::lock_guard q(queue_mu_);
-    stopped = writer_stop_;
-  }
-  if (!stopped) {
-    enqueue(p.release(), true);
+  if (enqueue(p.get(), true)) {
+    p.release();  // the queue's now; the writer frees it once completed
     return;
   }
-  // Closing: the writer may be gone, so this caller writes it (as append()).
-  enqueue(p.release(), false);
-  std::vector<std::unique_ptr<Pending>> finished;
-  {
-    std::lock_guard lock(mu_);
-    while (!raw->done) drain_locked(finished);
-  }
-  complete_all(finished);
+  // stop_writer() was called: the writer may be gone, so this caller writes
+  // it (as append() does) and completes it the same way, on its executor.
+  std::vector<std::unique_ptr<Completion>> one;
+  one.push_back(std::move(p->completion));
+  one.front()->seq = append_body(std::move(p->body));
+  Completion* c = one.front().get();
+  c->post_all(std::move(one));
 }
 
-void AuditLog::enqueue(Pending* p, bool wake) {
+bool AuditLog::enqueue(Pending* p, bool for_writer) {
   bool notify = false;
   {
+    // The stop check and the push under one lock: a record queued for the
+    // writer is one it takes before it ends.
     std::lock_guard q(queue_mu_);
+    if (for_writer && writer_stop_) return false;
     queue_.push_back(p);
     queued_bytes_.store(queued_bytes_.load(std::memory_order_relaxed) + p->body.size(),
                         std::memory_order_relaxed);
-    if (wake && writer_idle_) {
+    if (for_writer && writer_idle_) {
       writer_idle_ = false;
       notify = true;
-    } else if (wake && writer_waits_for_ != 0 && queue_.size() >= writer_waits_for_) {
+    } else if (for_writer && writer_waits_for_ != 0 && queue_.size() >= writer_waits_for_) {
       writer_waits_for_ = 0;  // as many as it waits for: write now
       notify = true;
     }
   }
   if (notify) queue_cv_.notify_one();
+  return true;
 }
 
 std::size_t AuditLog::drain_locked(std::vector<std::unique_ptr<Pending>>& finished) {

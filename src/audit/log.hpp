@@ -164,6 +164,13 @@ class AuditLog {
   // for the writer thread and returns at once. async_append.hpp wraps it as
   // an Asio operation. Never throws for I/O.
   void append_async(boost::json::object event, std::unique_ptr<Completion> done);
+  // Writes every record queued for the writer thread (their callers hear of
+  // them), then ends that thread; appends after it are written by their
+  // caller's thread. Call it while the execution contexts of pending async
+  // appends still exist (App: before its io_context goes): a completion
+  // handed to a destroyed context would be a use after free. The destructor
+  // calls it; not to be called from two threads at once.
+  void stop_writer();
   // More than max_queued_bytes of records wait for the writer: callers
   // refuse new work that must be audited until it catches up. Lock-free.
   bool backlogged() const {
@@ -225,8 +232,13 @@ class AuditLog {
     bool done = false;                       // written (or failed) by whichever thread held mu_
     std::unique_ptr<Completion> completion;  // async only
   };
-  // Queues `p`; with `wake`, wakes the writer thread if it sleeps.
-  void enqueue(Pending* p, bool wake);
+  // Queues `p`. `for_writer`: for the writer thread to write (woken if it
+  // sleeps); false, and nothing queued, once stop_writer() was called.
+  // Otherwise the caller writes it (append_body).
+  bool enqueue(Pending* p, bool for_writer);
+  // append() of a serialized event: queues it and writes the queue up to it
+  // on this thread unless another thread is at it already.
+  std::uint64_t append_body(std::string body);
   // Under mu_: takes one batch off the queue (bounded), writes it in one turn,
   // marks its records done and moves the async ones into `finished`, to be
   // completed once mu_ is released. Returns the batch's size.
