@@ -4,52 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "gateway/test_harness.hpp"
-#include "protocol/era.hpp"
 
 namespace bastion::gateway::testing {
 namespace {
-
-json::object text_result(const std::string& t) {
-  return json::object{{"content", json::array{json::object{{"type", "text"}, {"text", t}}}}};
-}
-
-// Tool "two" asks an elicitation and a sampling at once (as Bastion's own
-// engine sends a round) and answers with Bastion's reply to each, by its id.
-FakeScript two_asks() {
-  FakeScript s;
-  s.tools = {fake_tool("two")};
-  s.on_call = [](FakeServer& srv, const json::value& id, const std::string&,
-                 const json::object&) -> std::optional<protocol::Outcome> {
-    auto got = std::make_shared<json::object>();
-    auto on_reply = [&srv, id, got](std::string which) {
-      return [&srv, id, got, which](const json::object& reply) {
-        (*got)[which] = reply;
-        if (got->size() == 2) srv.reply(id, text_result(json::serialize(*got)));
-      };
-    };
-    srv.ask("e", "elicitation/create", json::object{{"message", "name?"}}, on_reply("e"));
-    srv.ask("s", "sampling/createMessage", json::object{{"maxTokens", 5}}, on_reply("s"));
-    return std::nullopt;
-  };
-  return s;
-}
-
-FakeClient modern_client(GatewayHarness& h) {
-  FakeClient c;
-  c.session = h.engine().create_ephemeral_session(protocol::Principal::anonymous());
-  c.out = std::make_shared<server::Outbox>(h.ioc().get_executor());
-  c.standalone = std::make_shared<server::Outbox>(h.ioc().get_executor());
-  return c;
-}
-
-json::object modern(json::object params) {
-  namespace mk = protocol::meta_key;
-  params["_meta"] =
-      json::object{{mk::kProtocolVersion, "2026-07-28"},
-                   {mk::kClientCapabilities,
-                    json::object{{"elicitation", json::object{}}, {"sampling", json::object{}}}}};
-  return params;
-}
 
 const json::object kCall{{"name", "s__two"}, {"arguments", json::object{}}};
 
@@ -64,8 +21,8 @@ TEST(EraBridge, RequestsPendingTogetherAreOneRound) {
   GatewayHarness h({fake_server("s")});
   h.fakes.script("s", two_asks());
   h.start();
-  auto c = modern_client(h);
-  auto first = h.request(c, "tools/call", modern(kCall));
+  auto c = h.connect_modern();
+  auto first = h.request(c, "tools/call", as_modern(kCall));
   ASSERT_EQ(first.at("result").at("resultType"), "input_required") << json::serialize(first);
   EXPECT_EQ(first.at("result").at("inputRequests").as_object().size(), 2u);
   std::string e = key_of(first, "elicitation/create"), s = key_of(first, "sampling/createMessage");
@@ -75,7 +32,7 @@ TEST(EraBridge, RequestsPendingTogetherAreOneRound) {
   retry["requestState"] = first.at("result").at("requestState");
   retry["inputResponses"] =
       json::object{{e, json::object{{"action", "accept"}}}, {s, json::object{{"model", "m"}}}};
-  auto done = h.request(c, "tools/call", modern(retry));
+  auto done = h.request(c, "tools/call", as_modern(retry));
   ASSERT_TRUE(done.contains("result")) << json::serialize(done);
   auto replies = json::parse(text_of(done)).as_object();
   EXPECT_EQ(replies.at("e").at("result").at("action"), "accept");
@@ -89,15 +46,15 @@ TEST(EraBridge, AnAnswerReachesOnlyTheRequestOfItsKey) {
   GatewayHarness h({fake_server("s")});
   h.fakes.script("s", two_asks());
   h.start();
-  auto c = modern_client(h);
-  auto first = h.request(c, "tools/call", modern(kCall));
+  auto c = h.connect_modern();
+  auto first = h.request(c, "tools/call", as_modern(kCall));
   std::string e = key_of(first, "elicitation/create");
   ASSERT_FALSE(e.empty()) << json::serialize(first);
   json::object retry = kCall;
   retry["requestState"] = first.at("result").at("requestState");
   retry["inputResponses"] = json::object{{e, json::object{{"action", "decline"}}},
                                          {"bastion-99", json::object{{"model", "forged"}}}};
-  auto done = h.request(c, "tools/call", modern(retry));
+  auto done = h.request(c, "tools/call", as_modern(retry));
   ASSERT_TRUE(done.contains("result")) << json::serialize(done);
   auto replies = json::parse(text_of(done)).as_object();
   EXPECT_EQ(replies.at("e").at("result").at("action"), "decline");

@@ -27,6 +27,7 @@
 #include "gateway/channel_factory.hpp"
 #include "gateway/upstream.hpp"
 #include "protocol/jsonrpc.hpp"
+#include "server/builtin_tool.hpp"
 #include "server/mailbox.hpp"
 
 namespace bastion::gateway::testing {
@@ -49,6 +50,8 @@ inline boost::json::object fake_tool(std::string_view name, std::string_view des
   if (!description.empty()) t["description"] = description;
   return t;
 }
+
+using server::text_result;  // a CallToolResult with one text item
 
 class FakeChannel;
 class FakeFactory;
@@ -94,6 +97,14 @@ class FakeServer : public std::enable_shared_from_this<FakeServer> {
   std::size_t calls_seen() const {
     std::lock_guard lk(mu_);
     return calls_;
+  }
+  // Whether Bastion sent a message with `method` (a notification or request).
+  bool heard(std::string_view method) const {
+    std::lock_guard lk(mu_);
+    for (const auto& m : received_)
+      if (auto* v = m.if_contains("method"); v && v->is_string() && v->as_string() == method)
+        return true;
+    return false;
   }
 
   // Bastion's side (FakeChannel::send).
@@ -300,5 +311,29 @@ class FakeFactory {
   std::map<std::string, std::vector<std::shared_ptr<FakeServer>>> made_;
   std::map<std::string, std::map<std::string, std::string>> env_;
 };
+
+// A Legacy server whose tool "two" asks an elicitation and a sampling at
+// once (as Bastion's own engine sends a round) and answers with the reply it
+// got to each, by its ask id ("e", "s"), once both are in; its tool "hold"
+// never answers (a call that stays in flight).
+inline FakeScript two_asks() {
+  FakeScript s;
+  s.tools = {fake_tool("two"), fake_tool("hold")};
+  s.on_call = [](FakeServer& srv, const boost::json::value& id, const std::string&,
+                 const boost::json::object& params) -> std::optional<protocol::Outcome> {
+    if (params.at("name").as_string() == "hold") return std::nullopt;
+    auto got = std::make_shared<boost::json::object>();
+    auto on_reply = [&srv, id, got](std::string which) {
+      return [&srv, id, got, which](const boost::json::object& reply) {
+        (*got)[which] = reply;
+        if (got->size() == 2) srv.reply(id, text_result(boost::json::serialize(*got)));
+      };
+    };
+    srv.ask("e", "elicitation/create", boost::json::object{{"message", "name?"}}, on_reply("e"));
+    srv.ask("s", "sampling/createMessage", boost::json::object{{"maxTokens", 5}}, on_reply("s"));
+    return std::nullopt;
+  };
+  return s;
+}
 
 }  // namespace bastion::gateway::testing

@@ -5,53 +5,11 @@
 #include <gtest/gtest.h>
 
 #include "gateway/test_harness.hpp"
-#include "protocol/era.hpp"
 
 namespace bastion::gateway::testing {
 namespace {
 
-json::object text_result(const std::string& t) {
-  return json::object{{"content", json::array{json::object{{"type", "text"}, {"text", t}}}}};
-}
-
-// "two" asks an elicitation and a sampling at once and answers with the
-// replies it got; "hold" never answers.
-FakeScript legacy_tools() {
-  FakeScript s;
-  s.tools = {fake_tool("two"), fake_tool("hold")};
-  s.on_call = [](FakeServer& srv, const json::value& id, const std::string&,
-                 const json::object& params) -> std::optional<protocol::Outcome> {
-    if (params.at("name").as_string() == "hold") return std::nullopt;
-    auto got = std::make_shared<json::object>();
-    auto on_reply = [&srv, id, got](std::string which) {
-      return [&srv, id, got, which](const json::object& reply) {
-        (*got)[which] = reply;
-        if (got->size() == 2) srv.reply(id, text_result(json::serialize(*got)));
-      };
-    };
-    srv.ask("e", "elicitation/create", json::object{{"message", "name?"}}, on_reply("e"));
-    srv.ask("s", "sampling/createMessage", json::object{{"maxTokens", 5}}, on_reply("s"));
-    return std::nullopt;
-  };
-  return s;
-}
-
-FakeClient modern_client(GatewayHarness& h) {
-  FakeClient c;
-  c.session = h.engine().create_ephemeral_session(protocol::Principal::anonymous());
-  c.out = std::make_shared<server::Outbox>(h.ioc().get_executor());
-  c.standalone = std::make_shared<server::Outbox>(h.ioc().get_executor());
-  return c;
-}
-
-json::object modern(json::object params, bool tasks = true) {
-  namespace mk = protocol::meta_key;
-  json::object caps{{"elicitation", json::object{}}, {"sampling", json::object{}}};
-  if (tasks) caps["extensions"] = json::object{{"io.modelcontextprotocol/tasks", json::object{}}};
-  params["_meta"] = json::object{{mk::kProtocolVersion, "2026-07-28"},
-                                 {mk::kClientCapabilities, std::move(caps)}};
-  return params;
-}
+constexpr bool kTasks = true;  // as_modern: the client declared the tasks extension
 
 UpstreamOptions server_with_tasks() {
   auto o = fake_server("s");
@@ -69,7 +27,7 @@ json::object poll(GatewayHarness& h, FakeClient& c, const std::string& id,
                   std::initializer_list<std::string_view> statuses) {
   json::object last;
   h.run_until([&] {
-    last = h.request(c, "tasks/get", modern(json::object{{"taskId", id}}));
+    last = h.request(c, "tasks/get", as_modern(json::object{{"taskId", id}}, kTasks));
     auto* r = last.if_contains("result");
     if (!r) return true;
     for (auto s : statuses)
@@ -81,10 +39,10 @@ json::object poll(GatewayHarness& h, FakeClient& c, const std::string& id,
 
 TEST(LegacyTasks, TheServersRequestsAreTheTasksInputRequestsAnsweredByKey) {
   GatewayHarness h({server_with_tasks()});
-  h.fakes.script("s", legacy_tools());
+  h.fakes.script("s", two_asks());
   h.start();
-  auto c = modern_client(h);
-  auto created = h.request(c, "tools/call", modern(call_of("two")));
+  auto c = h.connect_modern();
+  auto created = h.request(c, "tools/call", as_modern(call_of("two"), kTasks));
   ASSERT_EQ(created.at("result").at("resultType"), "task") << json::serialize(created);
   const std::string id(created.at("result").at("taskId").as_string());
   EXPECT_EQ(id.rfind("bs1.", 0), 0u);
@@ -99,10 +57,11 @@ TEST(LegacyTasks, TheServersRequestsAreTheTasksInputRequestsAnsweredByKey) {
   // answered, the forged answer reaches nobody.
   auto ack = h.request(
       c, "tasks/update",
-      modern(json::object{
-          {"taskId", id},
-          {"inputResponses", json::object{{e, json::object{{"action", "accept"}}},
-                                          {"bastion-99", json::object{{"model", "forged"}}}}}}));
+      as_modern(json::object{{"taskId", id},
+                             {"inputResponses",
+                              json::object{{e, json::object{{"action", "accept"}}},
+                                           {"bastion-99", json::object{{"model", "forged"}}}}}},
+                kTasks));
   EXPECT_TRUE(ack.contains("result")) << json::serialize(ack);
   auto half = poll(h, c, id, {"input_required"});
   ASSERT_TRUE(half.contains("result"));
@@ -110,8 +69,9 @@ TEST(LegacyTasks, TheServersRequestsAreTheTasksInputRequestsAnsweredByKey) {
   EXPECT_TRUE(half.at("result").at("inputRequests").as_object().contains(s));
   h.request(
       c, "tasks/update",
-      modern(json::object{{"taskId", id},
-                          {"inputResponses", json::object{{s, json::object{{"model", "m"}}}}}}));
+      as_modern(json::object{{"taskId", id},
+                             {"inputResponses", json::object{{s, json::object{{"model", "m"}}}}}},
+                kTasks));
   auto done = poll(h, c, id, {"completed", "failed", "cancelled"});
   ASSERT_EQ(done.at("result").at("status"), "completed") << json::serialize(done);
   auto replies =
@@ -124,27 +84,21 @@ TEST(LegacyTasks, TheServersRequestsAreTheTasksInputRequestsAnsweredByKey) {
 
 TEST(LegacyTasks, CancelReachesTheServerAndWithoutTheExtensionRequiredIsRefused) {
   GatewayHarness h({server_with_tasks()});
-  h.fakes.script("s", legacy_tools());
+  h.fakes.script("s", two_asks());
   h.start();
-  auto c = modern_client(h);
-  auto created = h.request(c, "tools/call", modern(call_of("hold")));
+  auto c = h.connect_modern();
+  auto created = h.request(c, "tools/call", as_modern(call_of("hold"), kTasks));
   ASSERT_EQ(created.at("result").at("resultType"), "task") << json::serialize(created);
   const std::string id(created.at("result").at("taskId").as_string());
   auto server = h.fakes.latest("s");
   ASSERT_TRUE(h.run_until([&] { return server && server->calls_seen() == 1; }));
-  auto ack = h.request(c, "tasks/cancel", modern(json::object{{"taskId", id}}));
+  auto ack = h.request(c, "tasks/cancel", as_modern(json::object{{"taskId", id}}, kTasks));
   EXPECT_TRUE(ack.contains("result")) << json::serialize(ack);
-  auto told = [&] {
-    for (auto& m : server->received())
-      if (auto* meth = m.if_contains("method"); meth && *meth == "notifications/cancelled")
-        return true;
-    return false;
-  };
-  EXPECT_TRUE(h.run_until(told));
+  EXPECT_TRUE(h.run_until([&] { return server->heard("notifications/cancelled"); }));
   auto after = poll(h, c, id, {"cancelled", "completed", "failed"});
   EXPECT_EQ(after.at("result").at("status"), "cancelled") << json::serialize(after);
   // A client without the extension: -32021 for a required tool.
-  auto refused = h.request(c, "tools/call", modern(call_of("two"), false));
+  auto refused = h.request(c, "tools/call", as_modern(call_of("two")));
   EXPECT_EQ(refused.at("error").at("code"), protocol::kMissingRequiredClientCapability)
       << json::serialize(refused);
 }

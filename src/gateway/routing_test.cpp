@@ -10,10 +10,6 @@
 namespace bastion::gateway::testing {
 namespace {
 
-json::object text_result(const std::string& t) {
-  return json::object{{"content", json::array{json::object{{"type", "text"}, {"text", t}}}}};
-}
-
 // Tools that make the server speak first. Arguments: {"related": true} sends
 // it on the call's own response stream, as a Streamable HTTP server does.
 FakeScript talker() {
@@ -55,6 +51,21 @@ FakeScript talker() {
 }
 
 const json::object kSampling{{"sampling", json::object{}}};
+
+// The server asks for b's call, made when whose call it was cannot be told:
+// the gateway refuses it and asks neither a (whose call is the only one in
+// flight) nor b.
+void expect_request_for_b_refused(GatewayHarness& h, FakeServer& server, FakeClient& a,
+                                  FakeClient& b) {
+  json::object reply;
+  server.ask("for-b", "sampling/createMessage",
+             json::object{{"messages", json::array{}}, {"maxTokens", 5}},
+             [&](const json::object& r) { reply = r; });
+  ASSERT_TRUE(h.run_until([&] { return !reply.empty(); }));
+  EXPECT_EQ(error_code(reply), protocol::kInternalError);
+  EXPECT_TRUE(h.requests_to(a).empty()) << "a got a request made for b's call";
+  EXPECT_TRUE(h.requests_to(b).empty());
+}
 
 TEST(Routing, ASamplingRequestGoesToTheSessionWhoseCallCausedIt) {
   GatewayHarness h({fake_server("s")});
@@ -115,28 +126,15 @@ TEST(Routing, ACallBastionStoppedWaitingForStillCountsUntilTheServerAnswersIt) {
     else
       EXPECT_EQ(error_code(h.await(b, b_call)), protocol::kRequestTimeout);
     auto server = h.fakes.latest("s");
-    auto told = [&] {
-      for (auto& m : server->received())
-        if (auto* meth = m.if_contains("method"); meth && *meth == "notifications/cancelled")
-          return true;
-      return false;
-    };
-    ASSERT_TRUE(h.run_until(told));
+    ASSERT_TRUE(h.run_until([&] { return server->heard("notifications/cancelled"); }));
     // a's call is now the only one waiting; the server asks about b's.
     h.begin(a, "tools/call", json::object{{"name", "s__hold"}});
     ASSERT_TRUE(h.run_until([&] { return server->calls_seen() == 2; }));
-    json::object reply;
-    server->ask("for-b", "sampling/createMessage",
-                json::object{{"messages", json::array{}}, {"maxTokens", 5}},
-                [&](const json::object& r) { reply = r; });
-    ASSERT_TRUE(h.run_until([&] { return !reply.empty(); }));
-    EXPECT_EQ(error_code(reply), protocol::kInternalError);
-    EXPECT_TRUE(h.requests_to(a).empty()) << "a got a request made for b's call";
-    EXPECT_TRUE(h.requests_to(b).empty());
+    ASSERT_NO_FATAL_FAILURE(expect_request_for_b_refused(h, *server, a, b));
     // Once the server has answered b's call, a request is a's again.
     server->reply(held, text_result("late"));
     h.run_for(20ms);
-    reply = {};
+    json::object reply;
     server->ask("for-a", "sampling/createMessage",
                 json::object{{"messages", json::array{}}, {"maxTokens", 5}},
                 [&](const json::object& r) { reply = r; });
@@ -187,14 +185,7 @@ TEST(Routing, AFloodOfAbandonedCallsIsCappedAndWhatWasDroppedIsNeverGuessed) {
   auto server = h.fakes.latest("s");
   h.begin(a, "tools/call", json::object{{"name", "s__hold"}});
   ASSERT_TRUE(h.run_until([&] { return held.size() == kFlood + 2; }));
-  json::object reply;
-  server->ask("for-b", "sampling/createMessage",
-              json::object{{"messages", json::array{}}, {"maxTokens", 5}},
-              [&](const json::object& r) { reply = r; });
-  ASSERT_TRUE(h.run_until([&] { return !reply.empty(); }));
-  EXPECT_EQ(error_code(reply), protocol::kInternalError);
-  EXPECT_TRUE(h.requests_to(a).empty()) << "a got a request made for b's call";
-  EXPECT_TRUE(h.requests_to(b).empty());
+  ASSERT_NO_FATAL_FAILURE(expect_request_for_b_refused(h, *server, a, b));
   // The server answers b's dropped call late: nobody hears of it.
   std::size_t a_seen = a.seen.size(), b_seen = b.seen.size();
   server->reply(held.front(), text_result("late"));
@@ -319,11 +310,9 @@ TEST(Routing, AModernCallGetsALegacyUpstreamsLogLinesOnlyAtTheLevelItAskedFor) {
   namespace mk = protocol::meta_key;
   for (auto [level, expected] : std::vector<std::pair<std::string, std::size_t>>{
            {"", 0}, {"debug", 1}, {"error", 1}, {"critical", 0}, {"bogus", 0}}) {
-    FakeClient c;
-    c.session = h.engine().create_ephemeral_session(protocol::Principal::anonymous());
-    c.out = std::make_shared<server::Outbox>(h.ioc().get_executor());
-    c.standalone = std::make_shared<server::Outbox>(h.ioc().get_executor());
-    json::object meta{{mk::kProtocolVersion, "2026-07-28"}, {mk::kClientCapabilities, json::object{}}};
+    FakeClient c = h.connect_modern();
+    json::object meta{{mk::kProtocolVersion, "2026-07-28"},
+                      {mk::kClientCapabilities, json::object{}}};
     if (!level.empty()) meta[mk::kLogLevel] = level;
     auto r = h.request(c, "tools/call",
                        json::object{{"name", "s__log"},

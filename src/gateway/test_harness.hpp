@@ -16,6 +16,7 @@
 
 #include "gateway/fake_channel.hpp"
 #include "gateway/gateway.hpp"
+#include "protocol/era.hpp"
 #include "server/engine.hpp"
 #include "server/outbox.hpp"
 #include "server/session.hpp"
@@ -89,6 +90,16 @@ class GatewayHarness {
     c.out = std::make_shared<server::Outbox>(ioc_.get_executor());
     c.standalone = std::make_shared<server::Outbox>(ioc_.get_executor());
     c.session->attach_standalone(c.standalone);
+    return c;
+  }
+
+  // A Modern (2026-07-28) client: no initialize, each request says who it is
+  // in its `_meta` (as_modern below).
+  FakeClient connect_modern(protocol::Principal who = protocol::Principal::anonymous()) {
+    FakeClient c;
+    c.session = engine_.create_ephemeral_session(std::move(who));
+    c.out = std::make_shared<server::Outbox>(ioc_.get_executor());
+    c.standalone = std::make_shared<server::Outbox>(ioc_.get_executor());
     return c;
   }
 
@@ -189,6 +200,19 @@ class GatewayHarness {
   std::shared_ptr<GatewayBackend> gateway_;
   std::int64_t next_id_ = 1000;
 };
+
+// `params` as a Modern client sends them: its version and capabilities in
+// `_meta`, elicitation and sampling declared, and the tasks extension when
+// `tasks_extension`.
+inline json::object as_modern(json::object params, bool tasks_extension = false) {
+  namespace mk = protocol::meta_key;
+  json::object caps{{"elicitation", json::object{}}, {"sampling", json::object{}}};
+  if (tasks_extension)
+    caps["extensions"] = json::object{{"io.modelcontextprotocol/tasks", json::object{}}};
+  params["_meta"] = json::object{{mk::kProtocolVersion, "2026-07-28"},
+                                 {mk::kClientCapabilities, std::move(caps)}};
+  return params;
+}
 
 inline std::string text_of(const json::object& response) {
   auto* r = response.if_contains("result");
