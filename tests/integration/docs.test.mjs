@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { BIN, SOURCE_DIR, startServe, tempDir, writeConfig } from './lib/bastion.mjs';
 
@@ -25,6 +25,40 @@ test('docs/configuration.md: the full example passes check-config', () => {
   const r2 = spawnSync(BIN, ['check-config', '--config', bad], { encoding: 'utf8' });
   assert.equal(r2.status, 1);
   assert.match(r2.stderr, /bad\.yaml:\d+:\d+: unknown key 'max_bdy'/);
+});
+
+// The module table and the dependency line of docs/architecture.md against
+// the tree: every module under src/ has its row and its place in the line,
+// every module a CMakeLists.txt links (or a source file includes) stands to
+// its left, and nothing below app/ includes app/.
+test('docs/architecture.md: module table and dependency line match src/ and CMake', () => {
+  const doc = read('docs/architecture.md');
+  const src = path.join(SOURCE_DIR, 'src');
+  const modules = readdirSync(src, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const rows = [...doc.matchAll(/^\| `(\w+)\/` \|/gm)].map((m) => m[1]).sort();
+  assert.deepEqual(rows, modules, 'one row per module in the table');
+  const line = /^Dependencies point one way[^\n]*\n([\s\S]*?)\. Nothing includes `app\/`\./m.exec(doc);
+  assert.ok(line, 'no dependency line');
+  const rank = new Map();
+  line[1].split('→').forEach((group, i) => group.trim().split('/').forEach((m) => {
+    assert.ok(!rank.has(m), `${m} twice in the dependency line`);
+    rank.set(m, i);
+  }));
+  assert.deepEqual([...rank.keys()].sort(), modules, 'every module in the dependency line');
+  for (const m of modules) {
+    const files = readdirSync(path.join(src, m));
+    const cmake = readFileSync(path.join(src, m, 'CMakeLists.txt'), 'utf8').split('TEST_DEPS')[0];
+    const linked = [...cmake.matchAll(/\bbastion_(\w+)/g)].map((x) => x[1]).filter((d) => rank.has(d) && d !== m);
+    for (const d of linked) assert.ok(rank.get(d) < rank.get(m), `${m} links ${d}, which is not to its left`);
+    for (const f of files.filter((f) => /\.(cpp|hpp)$/.test(f) && !f.endsWith('_test.cpp'))) {
+      const text = readFileSync(path.join(src, m, f), 'utf8');
+      for (const [, d] of text.matchAll(/^#include "(\w+)\//gm)) {
+        if (d === m || !rank.has(d)) continue;
+        assert.ok(rank.get(d) < rank.get(m), `src/${m}/${f} includes ${d}/, which is not to its left`);
+        if (d === 'app') assert.equal(m, 'cli', `src/${m}/${f} includes app/`);
+      }
+    }
+  }
 });
 
 test('examples/demo.yaml passes check-config', () => {
