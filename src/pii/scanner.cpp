@@ -632,8 +632,8 @@ struct ScanCtx {
   std::size_t native_pos = 0;  // the native anchors have been looked for up to here
 
   // Returns false when the finding cap is reached (the scan must stop).
-  [[gnu::always_inline]] bool emit(std::string_view type, std::size_t b, std::size_t e,
-                                   double conf, std::string_view detail) {
+  [[gnu::always_inline]] bool emit(std::string_view type, std::size_t b, std::size_t e, double conf,
+                                   std::string_view detail) {
     if (conf < im->limits.min_confidence) return true;
     if (out->size() >= im->limits.max_findings) {
       overflow = true;
@@ -857,8 +857,8 @@ bool classify_number(ScanCtx& c, const Group* g, int i, int j, bool plus, bool* 
   const std::size_t b = lead_plus ? g[0].b - 1 : g[i].b, e = g[j].e;
   std::string_view D(d, nd);
   // Inlined (it was a call of its own per finding).
-  auto emit = [&](std::string_view type, double conf,
-                  std::string_view detail) __attribute__((always_inline)) {
+  auto emit = [&](std::string_view type, double conf, std::string_view detail)
+      __attribute__((always_inline)) {
     *matched = true;
     return c.emit(type, b, e, conf, detail);
   };
