@@ -175,9 +175,11 @@ TEST_F(AuditedEngine, ABackloggedLogRefusesNewCallsAndAnswersTheQueuedOnes) {
 }
 
 // Shutdown with the I/O context still running (App after a drained
-// SIGTERM): stop_writer() writes the record a call waits for and the call
-// is answered with its result; a call after it is written by its own thread.
-TEST_F(AuditedEngine, StoppingTheWriterWritesAndAnswersTheWaitingCallAndLaterOnes) {
+// SIGTERM): stop_writer() writes the records calls wait for, the one being
+// written and the one queued behind it, and the calls are answered with
+// their results; a call after it is written by its own thread.
+TEST_F(AuditedEngine, StoppingTheWriterWritesAndAnswersTheWaitingCallsAndLaterOnes) {
+  opts_.max_batch_records = 1;  // the writer holds call 1's record; call 2's stays queued
   start();
   pump(std::chrono::milliseconds(10));
   auto other = std::make_unique<WriterLock>(opts_.dir);
@@ -185,31 +187,38 @@ TEST_F(AuditedEngine, StoppingTheWriterWritesAndAnswersTheWaitingCallAndLaterOne
   json::object call{{"name", "echo"}, {"arguments", json::object{}}};
   send(1, "tools/call", call);
   EXPECT_TRUE(pump(std::chrono::milliseconds(50)).empty());
+  send(2, "tools/call", call);
+  EXPECT_TRUE(pump(std::chrono::milliseconds(50)).empty());
   std::thread release([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     other.reset();
   });
-  log_->stop_writer();  // returns once the queued record is written
+  log_->stop_writer();  // returns once the queued records are written
   release.join();
-  EXPECT_TRUE(call_records().contains("1"));
+  auto recs = call_records();
+  EXPECT_TRUE(recs.contains("1") && recs.contains("2"));
   auto got = pump(std::chrono::milliseconds(100));
-  ASSERT_TRUE(got.contains(1));
-  EXPECT_EQ(got[1].at("result").at("content").at(0).at("text"), "echoed");
-  send(2, "tools/call", call);
+  for (int id : {1, 2}) {
+    ASSERT_TRUE(got.contains(id)) << id;
+    EXPECT_EQ(got[id].at("result").at("content").at(0).at("text"), "echoed");
+  }
+  send(3, "tools/call", call);
   got = pump(std::chrono::milliseconds(100));
-  ASSERT_TRUE(got.contains(2));
-  EXPECT_TRUE(got[2].contains("result"));
-  EXPECT_TRUE(call_records().contains("2"));
+  ASSERT_TRUE(got.contains(3));
+  EXPECT_TRUE(got[3].contains("result"));
+  EXPECT_TRUE(call_records().contains("3"));
 }
 
 // Shutdown as App does it after a grace period ran out: the I/O threads are
-// gone with a call suspended on its record, the log's writer stuck behind
-// another process's lock. stop_writer() writes the record and hands the
-// call's completion to the stopped context; then the engine goes, then the
-// context, destroying the suspended call, which held the last reference to
-// the log. Nothing is left queued, running or leaked (the sanitizer build
-// checks the frees).
-TEST_F(Audit, ShutdownWithACallSuspendedOnItsRecordWritesItAndFreesTheLog) {
+// gone with two calls suspended on their records, the log's writer stuck
+// behind another process's lock with one, the other queued. stop_writer()
+// writes both and hands the calls' completions to the stopped context; then
+// the engine goes, then the context, destroying the suspended calls, which
+// held the last references to the log. Nothing is left queued, running or
+// leaked (the sanitizer build checks the frees).
+TEST_F(Audit, ShutdownWithCallsSuspendedOnTheirRecordsWritesThemAndFreesTheLog) {
+  opts_.max_batch_records = 1;  // the writer holds call 1's record; call 2's stays queued
+  opts_.max_queued_bytes = 0;   // backlogged() then says whether any record is queued
   std::weak_ptr<AuditLog> weak;
   std::weak_ptr<server::Session> weak_session;
   {
@@ -232,13 +241,16 @@ TEST_F(Audit, ShutdownWithACallSuspendedOnItsRecordWritesItAndFreesTheLog) {
       ioc.run_for(std::chrono::milliseconds(10));
       auto other = std::make_unique<WriterLock>(opts_.dir);
       other->take();
-      session->deliver(protocol::make_request(
-                           1, "tools/call",
-                           json::object{{"name", "echo"}, {"arguments", json::object{}}}),
-                       out, ioc.get_executor());
-      ioc.restart();  // the run_for above ran out of work
-      ioc.run_for(std::chrono::milliseconds(100));
+      for (int id : {1, 2}) {
+        session->deliver(
+            protocol::make_request(id, "tools/call",
+                                   json::object{{"name", "echo"}, {"arguments", json::object{}}}),
+            out, ioc.get_executor());
+        ioc.restart();  // the run_for above ran out of work
+        ioc.run_for(std::chrono::milliseconds(50));
+      }
       EXPECT_FALSE(out->try_pop().has_value()) << "answered before its record was written";
+      EXPECT_TRUE(log->backlogged()) << "no record waits behind the batch being written";
       ioc.stop();  // the I/O threads are gone
       std::thread release([&] {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -257,8 +269,10 @@ TEST_F(Audit, ShutdownWithACallSuspendedOnItsRecordWritesItAndFreesTheLog) {
   for_each_audit_record(opts_.dir, [&](const json::object& r) {
     if (r.at("event_type") == "tool_call") recs[std::string(r.at("request_id").as_string())] = r;
   });
-  ASSERT_TRUE(recs.contains("1"));
-  EXPECT_EQ(recs["1"].at("outcome"), "ok");
+  for (const char* id : {"1", "2"}) {
+    ASSERT_TRUE(recs.contains(id)) << id;
+    EXPECT_EQ(recs[id].at("outcome"), "ok");
+  }
 }
 
 }  // namespace

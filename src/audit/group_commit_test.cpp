@@ -167,6 +167,8 @@ TEST_F(Audit, AFloodBeyondTheQueueBoundIsReportedAndThenWritten) {
 // The records still queued when the log closes are written, and their
 // callers hear of it.
 TEST_F(Audit, ClosingWritesWhatIsQueued) {
+  opts_.max_batch_records = 8;  // the writer holds 8, stuck on the lock; the rest stay queued
+  opts_.max_queued_bytes = 0;   // backlogged() then says whether any record is queued
   std::string pk;
   std::vector<std::uint64_t> seqs;
   std::atomic<int> done{0};
@@ -177,6 +179,7 @@ TEST_F(Audit, ClosingWritesWhatIsQueued) {
     LockHolder other(opts_.dir);
     spawn_appends(ioc, *log, 50, seqs, done);
     ioc.run_for(std::chrono::milliseconds(50));
+    EXPECT_TRUE(log->backlogged()) << "no record waits behind the batch being written";
     std::thread release([&] {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       other.release();
