@@ -155,7 +155,11 @@ void AuditFilter::on_error(protocol::RpcError& error, server::CallContext& ctx) 
 
 bool AuditFilter::record(server::CallContext& ctx, std::string_view outcome,
                          const protocol::RpcError* error, bool withhold) {
-  if (ctx.can_defer && !ctx.deferred) {
+  // Backlogged: written on this thread, which waits for the writer (as
+  // before the group commit). Records that on_request cannot refuse (calls
+  // to unknown targets, refused Mcp-Param headers, tasks/get results) then
+  // hold their I/O thread instead of growing the queue: memory stays bounded.
+  if (ctx.can_defer && !ctx.deferred && !log_->backlogged()) {
     ctx.deferred =
         std::make_unique<DeferredRecord>(log_, audit_event(ctx, outcome, error), withhold);
     return true;

@@ -12,8 +12,8 @@
 // allows it (CallContext::can_defer) the filter only builds it and leaves it
 // in CallContext::deferred; the engine's co_await of it suspends the call
 // until the log's writer thread has written it with the records of other
-// calls (group commit), so no I/O thread waits for the disk. Elsewhere it is
-// appended at once.
+// calls (group commit), so no I/O thread waits for the disk. Elsewhere, and
+// while the log is backlogged, it is appended at once (that I/O thread waits).
 //
 // Fail closed: while the log is unavailable (audit disk full), or too many
 // records wait for the writer (AuditLog::backlogged), on_request refuses the

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <map>
 #include <memory>
@@ -172,6 +173,41 @@ TEST_F(AuditedEngine, ABackloggedLogRefusesNewCallsAndAnswersTheQueuedOnes) {
   auto recs = call_records();
   EXPECT_TRUE(recs.contains("1") && recs.contains("2"));
   EXPECT_FALSE(recs.contains("3"));  // refused before it ran, as on a full disk
+}
+
+// Records on_request cannot refuse (here calls to unknown tools, as a
+// prober would flood them) do not grow a backlogged queue: they are written
+// by their own I/O thread, which waits for the writer meanwhile.
+TEST_F(AuditedEngine, WhileBackloggedRecordsOfCallsToUnknownToolsHoldTheirThreadNotTheQueue) {
+  opts_.max_queued_bytes = 0;   // one waiting record is too many
+  opts_.max_batch_records = 1;  // the writer holds call 1's record, then waits for the lock
+  start();
+  pump(std::chrono::milliseconds(10));
+  auto other = std::make_unique<WriterLock>(opts_.dir);
+  other->take();
+  send(1, "tools/call", json::object{{"name", "echo"}, {"arguments", json::object{}}});
+  pump(std::chrono::milliseconds(50));
+  send(2, "tools/call", json::object{{"name", "no_such_tool"}});  // queued: now backlogged
+  pump(std::chrono::milliseconds(50));
+  ASSERT_TRUE(log_->backlogged());
+  std::atomic<bool> released{false};
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    released = true;
+    other.reset();
+  });
+  send(3, "tools/call", json::object{{"name", "no_such_tool_either"}});
+  auto got = pump(std::chrono::milliseconds(50));
+  EXPECT_TRUE(released.load()) << "call 3's record was queued beyond the bound";
+  release.join();
+  for (auto& [id, m] : pump(std::chrono::milliseconds(200))) got[id] = m;
+  for (int id : {1, 2, 3}) EXPECT_TRUE(got.contains(id)) << id;
+  EXPECT_EQ(got[3].at("error").at("code"), protocol::kInvalidParams);
+  auto recs = call_records();
+  ASSERT_TRUE(recs.contains("3"));
+  EXPECT_EQ(recs["3"].at("outcome"), "unknown");
+  EXPECT_EQ(recs.size(), 3u);
+  EXPECT_FALSE(log_->backlogged());
 }
 
 // Shutdown with the I/O context still running (App after a drained
