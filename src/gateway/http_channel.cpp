@@ -115,6 +115,14 @@ void HttpChannel::fail(std::string reason) {
   out_->close();
   inbox_->close();
   cancel_streams(std::nullopt);
+  asio::post(ex_, [self = shared_from_this()] {
+    std::function<void()> close;
+    {
+      std::lock_guard lk(self->mu_);
+      close = self->cancel_standalone_;
+    }
+    if (close) close();
+  });
 }
 
 void HttpChannel::close() { fail("closed by bastion"); }
@@ -318,6 +326,15 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
     session_id_ = std::string(s);
   }
   unsigned status = res.result_int();
+  // Once the server has accepted notifications/initialized (202, the answer
+  // every Streamable HTTP server gives a notification), open the standalone
+  // stream for what it sends outside any request: list changes, resource
+  // updates, log lines. (Opened only after a non-202 answer before, which a
+  // notification never gets: no such message of a Legacy HTTP server ever
+  // reached a client.)
+  if (status / 100 == 2 && !opts_.legacy_sse && msg.contains("method") &&
+      msg.at("method") == "notifications/initialized")
+    open_standalone();
   if (status == 202) co_return;
   if (status == 401 && opts_.authorization && !renewed) {
     // The token expired or was revoked: renew it and send once more.
@@ -392,23 +409,19 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
     }
     deliver_data(body, related);
   }
-  // After a successful initialize: remember the version for later headers and
-  // open the standalone stream for server-initiated messages.
-  if (msg.contains("method") && msg.at("method") == "notifications/initialized" &&
-      !opts_.legacy_sse) {
-    bool start;
-    {
-      std::lock_guard lk(mu_);
-      start = !standalone_started_;
-      standalone_started_ = true;
-    }
-    if (start)
-      asio::co_spawn(
-          ex_, [self = shared_from_this()] { return self->get_stream(self->target_.path, false); },
-          asio::detached);
-  }
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+void HttpChannel::open_standalone() {
+  {
+    std::lock_guard lk(mu_);
+    if (standalone_started_ || closed_) return;
+    standalone_started_ = true;
+  }
+  asio::co_spawn(
+      ex_, [self = shared_from_this()] { return self->get_stream(self->target_.path, false); },
+      asio::detached);
 }
 
 asio::awaitable<std::string> HttpChannel::resume(json::value id,
@@ -496,6 +509,24 @@ asio::awaitable<void> HttpChannel::get_stream(std::string path, bool legacy) {
       auto [cec, ep] = co_await stream.async_connect(results, kTuple);
       ok = !cec;
       if (ok) ::fcntl(stream.socket().native_handle(), F_SETFD, FD_CLOEXEC);
+    }
+    // The channel's end closes this stream too (else it would hold the
+    // connection, and the channel, until the server ends it).
+    struct Registration {
+      HttpChannel* ch;
+      ~Registration() {
+        std::lock_guard lk(ch->mu_);
+        ch->cancel_standalone_ = nullptr;
+      }
+    } registration{this};
+    if (ok) {
+      std::lock_guard lk(mu_);
+      if (closed_) co_return;
+      cancel_standalone_ = [&stream] {
+        boost::system::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        stream.socket().close(ignored);
+      };
     }
     if (!ok) {
       if (legacy) {

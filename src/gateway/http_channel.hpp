@@ -55,6 +55,8 @@ class HttpChannel : public Channel, public std::enable_shared_from_this<HttpChan
   boost::asio::awaitable<void> writer();
   boost::asio::awaitable<void> post(boost::json::object msg, bool renewed = false);
   boost::asio::awaitable<void> get_stream(std::string path, bool legacy);
+  // Starts the standalone GET stream (Streamable HTTP), once per channel.
+  void open_standalone();
   // Resumes the response stream of request `id` that the server closed
   // before answering: GET with Last-Event-ID, after the server's `retry:`
   // delay, a bounded number of times. Empty when the answer came (or the
@@ -81,6 +83,8 @@ class HttpChannel : public Channel, public std::enable_shared_from_this<HttpChan
   std::string protocol_version_;
   std::string post_path_;  // legacy: the announced endpoint
   bool standalone_started_ = false;
+  // Closes the standalone (GET) stream's connection while one is open.
+  std::function<void()> cancel_standalone_;
   bool closed_ = false;
   // Closes the response stream of our request in flight, by its id: how
   // Streamable HTTP cancels a request (spec 2026-07-28 cancellation: the

@@ -7,6 +7,7 @@
 //     event id and a `retry:` delay, and expects a GET with Last-Event-ID to
 //     resume it;
 //   - it restarts (its sessions vanish: 404 for the old session id);
+//   - it sends list changes on its standalone (GET) stream, a flood of them;
 //   - it answers with results a hostile or sloppy server may write (an
 //     escaped "result" key, a duplicate one, members after it, a pretty-
 //     printed result, strings that look like JSON-RPC members).
@@ -14,7 +15,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { initialize, post, startWithConfig } from './lib/bastion.mjs';
+import { eventually, initialize, post, startServe, startWithConfig } from './lib/bastion.mjs';
+import { modernClient } from './lib/modern.mjs';
 
 const VERSION = '2025-11-25';
 const NUMBERS_RESULT = '{"content":[{"type":"text","text":"n"}],' +
@@ -22,9 +24,12 @@ const NUMBERS_RESULT = '{"content":[{"type":"text","text":"n"}],' +
 
 // A minimal Streamable HTTP MCP server, written out by hand so every byte on
 // the wire is the test's choice. `seen` records what reached it.
-function legacyUpstream({ forgetful = false } = {}) {
+function legacyUpstream({ forgetful = false, standalone = false } = {}) {
   // forgetful: forgets every session at once (answers 404 to each call).
-  const seen = { bodies: [], gets: [], callsStarted: 0, initializes: 0 };
+  // standalone: answers a GET without Last-Event-ID with an SSE stream that
+  // stays open (push() writes to every such stream); else 405.
+  const seen = { bodies: [], gets: [], callsStarted: 0, initializes: 0, standaloneOpen: 0, standaloneClosed: 0 };
+  const streams = new Set();
   let sessions = new Set();
   const pendingResume = new Map(); // Last-Event-ID -> SSE text that follows it
   let resumeRefusals = 0; // GETs with Last-Event-ID that answer an SSE stream and close again
@@ -56,6 +61,17 @@ function legacyUpstream({ forgetful = false } = {}) {
     if (req.method === 'GET') {
       const last = req.headers['last-event-id'];
       seen.gets.push({ sid, last });
+      if (!last && standalone && sessions.has(sid)) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(': open\n\n');
+        seen.standaloneOpen++;
+        streams.add(res);
+        res.on('close', () => {
+          streams.delete(res);
+          seen.standaloneClosed++;
+        });
+        return;
+      }
       if (!last) return json(res, 405, '');
       if (!sessions.has(sid)) return json(res, 404, '{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found"}}');
       if (last.startsWith('forever-')) {
@@ -139,6 +155,9 @@ function legacyUpstream({ forgetful = false } = {}) {
   return {
     server,
     seen,
+    push(text) {
+      for (const res of streams) res.write(text);
+    },
     async listen(port = 0) {
       await new Promise((r) => server.listen(port, '127.0.0.1', r));
       return `http://127.0.0.1:${server.address().port}/mcp`;
@@ -346,6 +365,108 @@ test('after the upstream restarts, a call refused for its old session is sent on
     first.close();
     second?.close();
     third?.close();
+  }
+});
+
+// A Legacy client's standalone (GET) stream to Bastion: the JSON-RPC
+// messages it has carried so far.
+function standaloneStream(url, headers) {
+  const controller = new AbortController();
+  const messages = [];
+  let primed = false;
+  (async () => {
+    const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let buf = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += decoder.decode(value, { stream: true });
+      let i;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const data = buf.slice(0, i).split('\n').find((l) => l.startsWith('data: '));
+        buf = buf.slice(i + 2);
+        primed = true;  // the priming event (id and retry, empty data) comes first
+        if (data && data.length > 6) messages.push(JSON.parse(data.slice(6)));
+      }
+    }
+  })().catch(() => {});
+  return { messages, primed: () => primed, close: () => controller.abort() };
+}
+
+const TOOLS_CHANGED = (m) => m.method === 'notifications/tools/list_changed';
+
+test('list changes a Legacy Streamable HTTP server announces outside any call reach the clients, every time', async () => {
+  // Bastion used to open its standalone stream to such a server only after a
+  // non-202 answer to notifications/initialized, which never comes: nothing
+  // the server sent outside a call (list changes, resource updates, log
+  // lines) reached anyone.
+  const up = await startServe(['--testkit']);
+  const srv = await startWithConfig(`servers:\n  up:\n    prefix: ""\n    url: ${up.url}\n    era: legacy\n    timeouts:\n      ping: 0s\n`);
+  const { listen } = modernClient({ client: 'it-fidelity' });
+  let legacy;
+  let modern;
+  try {
+    const s = await initialize(srv.url, VERSION);
+    const h = { 'mcp-session-id': s.sid, 'mcp-protocol-version': VERSION };
+    const call = (id, name, args = {}) =>
+      post(srv.url, { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } }, h);
+    // The server starts; the announcement of its first catalogue passes.
+    assert.equal((await call(2, 'echo', { text: 'x' })).json?.result?.content?.[0]?.text, 'x');
+    legacy = standaloneStream(srv.url, h);
+    modern = listen(srv.url, { toolsListChanged: true });
+    await modern.until((e) => e.length >= 1);  // the acknowledgment
+    assert.ok(await eventually(() => legacy.primed()), 'the Legacy client\'s stream did not open');
+    await new Promise((r) => setTimeout(r, 300));
+    for (let k = 1; k <= 3; k++) {
+      const before = [legacy.messages.filter(TOOLS_CHANGED).length, modern.events.filter(TOOLS_CHANGED).length];
+      const t = await call(10 + k, 'test_trigger_tool_change');
+      assert.equal(t.json?.result?.content?.[0]?.text, 'Mutation triggered', t.text);
+      const heard = await eventually(() =>
+        legacy.messages.filter(TOOLS_CHANGED).length > before[0] &&
+        modern.events.filter(TOOLS_CHANGED).length > before[1], { timeoutMs: 5000 });
+      assert.ok(heard, `change ${k} did not reach both clients: ${JSON.stringify({ legacy: legacy.messages, modern: modern.events })}`);
+    }
+  } finally {
+    legacy?.close();
+    modern?.close();
+    assert.equal(await srv.stop(), 0, srv.stderr);
+    await up.stop();
+  }
+});
+
+test('attack: a flood of list changes on the standalone stream costs a bounded number of refreshes; the stream closes with the server', async () => {
+  const up = legacyUpstream({ standalone: true });
+  const srv = await startWithConfig(`
+servers:
+  legacy:
+    url: ${await up.listen()}
+    timeouts:
+      ping: 0s
+      idle: 2s
+`);
+  try {
+    const c = await session(srv);
+    assert.equal(responseOf(await c.call('legacy__numbers')).json.result?.structuredContent?.v, 7.4);
+    assert.ok(await eventually(() => up.seen.standaloneOpen === 1), 'no standalone stream was opened');
+    const lists = () => up.seen.bodies.filter((b) => b.includes('"tools/list"')).length;
+    const before = lists();
+    up.push('data: {"jsonrpc":"2.0","method":"notifications/tools/list_changed"}\n\n'.repeat(2000));
+    assert.ok(await eventually(() => lists() > before), 'the list change was not heard');
+    await new Promise((r) => setTimeout(r, 1000));
+    // One refresh runs at a time and at most one more waits: 2,000 changes
+    // are a few tools/list, not 2,000.
+    assert.ok(lists() - before <= 20, `${lists() - before} refreshes for one flood`);
+    assert.equal(responseOf(await c.call('legacy__numbers')).json.result?.structuredContent?.v, 7.4);
+    // Stopped when idle: its standalone stream is closed with it, not left
+    // open until the server ends it.
+    assert.ok(await eventually(() => /idle, stopping/.test(srv.stderr), { timeoutMs: 15000 }), srv.stderr);
+    assert.ok(await eventually(() => up.seen.standaloneClosed === 1, { timeoutMs: 5000 }),
+      'the standalone stream outlived the server\'s instance');
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+    up.close();
   }
 });
 
