@@ -71,6 +71,12 @@ test('Modern client -> Legacy upstream: sampling, elicitation and roots become i
     assert.match(e.result.content[0].text, /action=accept/);
     assert.match(e.result.content[0].text, /alice/);
 
+    const r = await drive(srv.url, 'test_input_required_result_list_roots', {},
+      () => ({ roots: [{ uri: 'file:///work', name: 'work' }] }));
+    assert.equal(r.seen.length, 1);
+    assert.equal(r.seen[0].method, 'roots/list');
+    assert.match(JSON.stringify(r.result.content), /1 root/);
+
     // A client that declared no sampling is never asked: the upstream hears a refusal.
     const none = await modern(srv.url, 'tools/call', { name: 'test_sampling', arguments: { prompt: 'x' } }, { caps: {} });
     assert.notEqual(none.json.result?.resultType, 'input_required', none.text);
