@@ -252,103 +252,27 @@ TEST_F(Audit, ManyProcessesWritingAsyncExtendOneChain) {
 // kill -9 right after answers went out loses none of them: a completion
 // means the record was written (to the kernel), whichever batch carried it.
 TEST_F(Audit, KillAfterAsyncAppendsLosesNoAcknowledgedRecord) {
-  int pipefd[2];
-  ASSERT_EQ(::pipe(pipefd), 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(pipefd[0]);
-    try {
-      AuditLog log(opts_);
-      asio::io_context ioc;
-      std::atomic<int> acked{0};
-      // 32 "connections", each answering a call once its record is written
-      // and then sending the next.
-      for (int c = 0; c < 32; ++c)
-        asio::co_spawn(
-            ioc,
-            [&, c]() -> asio::awaitable<void> {
-              for (int i = 0;; ++i) {
-                std::string id = fmt::format("c{}-{}", c, i);
-                std::uint64_t seq = co_await async_append(log, call(id), asio::use_awaitable);
-                if (seq == 0) ::_exit(3);
-                std::string ack = fmt::format("{} {}\n", seq, id);
-                if (::write(pipefd[1], ack.data(), ack.size()) != ssize_t(ack.size())) ::_exit(4);
-                if (acked.fetch_add(1) + 1 == 3000) ::kill(::getpid(), SIGKILL);
-              }
-            },
-            asio::detached);
-      std::thread helper([&] { ioc.run(); });
-      ioc.run();
-      helper.join();
-    } catch (...) {
-      ::_exit(2);
-    }
-    ::_exit(5);
-  }
-  ::close(pipefd[1]);
-  std::string acks;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) > 0;) acks.append(buf, n);
-  ::close(pipefd[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
-
-  std::map<std::uint64_t, std::string> on_file;
-  for (const auto& f : audit_files(opts_.dir)) {
-    std::ifstream in(f);
-    for (std::string l; std::getline(in, l);) {
-      boost::system::error_code ec;
-      auto v = json::parse(l, ec);
-      if (ec) continue;  // a torn last line would be cut off at resume
-      auto rec = v.as_object();
-      if (rec.at("event_type") == "tool_call")
-        on_file[rec.at("seq").to_number<std::uint64_t>()] =
-            std::string(rec.at("tool_name").as_string());
-    }
-  }
-  std::istringstream in(acks);
-  std::size_t n = 0;
-  for (std::string seq, id; in >> seq >> id; ++n) {
-    auto it = on_file.find(std::stoull(seq));
-    ASSERT_NE(it, on_file.end()) << "acknowledged record " << seq << " (" << id << ") was lost";
-    EXPECT_EQ(it->second, id);
-  }
-  EXPECT_GE(n, 3000u);
-  std::string pk;
-  {
-    AuditLog log(opts_);
-    pk = log.public_key();
-  }
-  auto r = verify(pk);
-  EXPECT_TRUE(r.ok()) << problem(r);
+  expect_no_acknowledged_record_lost(3000, [](AuditLog& log, const Ack& ack) {
+    asio::io_context ioc;
+    // 32 "connections", each answering a call once its record is written
+    // and then sending the next.
+    for (int c = 0; c < 32; ++c)
+      asio::co_spawn(
+          ioc,
+          [&, c]() -> asio::awaitable<void> {
+            for (int i = 0;; ++i) {
+              std::string id = fmt::format("c{}-{}", c, i);
+              ack(co_await async_append(log, call(id), asio::use_awaitable), id);
+            }
+          },
+          asio::detached);
+    std::thread helper([&] { ioc.run(); });
+    ioc.run();
+    helper.join();
+  });
 }
 
-// A real small filesystem (tmpfs, root only) that fills up under a batch.
-class AuditAsyncDiskFull : public testing::Audit {
- protected:
-  void SetUp() override {
-    Audit::SetUp();
-    mnt_ = root_ / "small";
-    fs::create_directories(mnt_);
-    if (::geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
-    if (::mount("tmpfs", mnt_.c_str(), "tmpfs", 0, "size=1m,mode=0700") != 0)
-      GTEST_SKIP() << "cannot mount a tmpfs: " << std::strerror(errno);
-    mounted_ = true;
-    opts_.dir = mnt_ / "audit";
-  }
-  void TearDown() override {
-    if (mounted_) ::umount2(mnt_.c_str(), MNT_DETACH);
-  }
-  void fill() {
-    std::ofstream out(mnt_ / "filler", std::ios::binary);
-    std::string chunk(4096, 'x');
-    while (out.write(chunk.data(), chunk.size()) && out.flush()) {
-    }
-  }
-  fs::path mnt_;
-  bool mounted_ = false;
-};
+class AuditAsyncDiskFull : public testing::AuditOnSmallDisk {};
 
 // The disk fills under queued batches: the batch that does not fit fails as a
 // whole (its callers get 0, the call's documented error), nothing of it is

@@ -429,72 +429,17 @@ TEST_F(Audit, ConcurrentAppendsFormOneChain) {
 // loses none of the acknowledged records, whichever thread's write carried it.
 TEST_F(Audit, KillAfterConcurrentAppendsLosesNoAcknowledgedRecord) {
   constexpr int kThreads = 6;
-  int pipefd[2];
-  ASSERT_EQ(::pipe(pipefd), 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(pipefd[0]);
-    try {
-      AuditLog log(opts_);
-      std::atomic<int> acked{0};
-      std::vector<std::thread> ts;
-      for (int t = 0; t < kThreads; ++t)
-        ts.emplace_back([&, t] {
-          for (int i = 0;; ++i) {
-            std::string id = fmt::format("t{}-{}", t, i);
-            std::uint64_t seq =
-                log.append(json::object{{"event_type", "tool_call"}, {"tool_name", id}});
-            if (seq == 0) ::_exit(3);
-            // "Answered": the acknowledgement leaves the process.
-            std::string ack = fmt::format("{} {}\n", seq, id);
-            if (::write(pipefd[1], ack.data(), ack.size()) != ssize_t(ack.size())) ::_exit(4);
-            if (acked.fetch_add(1) + 1 == 2000) ::kill(::getpid(), SIGKILL);
-          }
-        });
-      for (auto& th : ts) th.join();
-    } catch (...) {
-      ::_exit(2);
-    }
-    ::_exit(5);
-  }
-  ::close(pipefd[1]);
-  std::string acks;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) > 0;) acks.append(buf, n);
-  ::close(pipefd[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
-
-  std::map<std::uint64_t, std::string> on_file;
-  for (const auto& f : audit_files(opts_.dir)) {
-    std::ifstream in(f);
-    for (std::string l; std::getline(in, l);) {
-      boost::system::error_code ec;
-      auto v = json::parse(l, ec);
-      if (ec) continue;  // a torn last line would be cut off at resume
-      auto rec = v.as_object();
-      if (rec.at("event_type") == "tool_call")
-        on_file[rec.at("seq").to_number<std::uint64_t>()] =
-            std::string(rec.at("tool_name").as_string());
-    }
-  }
-  std::istringstream in(acks);
-  std::size_t n = 0;
-  for (std::string seq, id; in >> seq >> id; ++n) {
-    auto it = on_file.find(std::stoull(seq));
-    ASSERT_NE(it, on_file.end()) << "acknowledged record " << seq << " (" << id << ") was lost";
-    EXPECT_EQ(it->second, id);
-  }
-  EXPECT_GE(n, 2000u);
-  // And the log resumes after the crash with its chain intact.
-  std::string pk;
-  {
-    AuditLog log(opts_);
-    pk = log.public_key();
-  }
-  auto r = verify(pk);
-  EXPECT_TRUE(r.ok()) << problem(r);
+  expect_no_acknowledged_record_lost(2000, [](AuditLog& log, const Ack& ack) {
+    std::vector<std::thread> ts;
+    for (int t = 0; t < kThreads; ++t)
+      ts.emplace_back([&, t] {
+        for (int i = 0;; ++i) {
+          std::string id = fmt::format("t{}-{}", t, i);
+          ack(log.append(json::object{{"event_type", "tool_call"}, {"tool_name", id}}), id);
+        }
+      });
+    for (auto& th : ts) th.join();
+  });
 }
 
 }  // namespace

@@ -4,13 +4,20 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/json.hpp>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -101,10 +108,106 @@ class Audit : public ::testing::Test {
     return 0;
   }
   std::string problem(const AuditReport& r) { return r.problem ? r.problem->what : "none"; }
+  // A kill -9 test: in a child process with the log open, `run(log, ack)`
+  // appends tool_call records and calls ack(seq, tool_name) for each one its
+  // caller was told is written (ack is thread-safe; "answered": the
+  // acknowledgement leaves the process); the child SIGKILLs itself at the
+  // `kill_at`th. Every acknowledged record must be on file under its seq,
+  // and the log must resume with its chain intact.
+  using Ack = std::function<void(std::uint64_t seq, const std::string& tool_name)>;
+  void expect_no_acknowledged_record_lost(int kill_at,
+                                          const std::function<void(AuditLog&, const Ack&)>& run) {
+    int pipefd[2];
+    ASSERT_EQ(::pipe(pipefd), 0);
+    pid_t child = ::fork();
+    if (child == 0) {
+      ::close(pipefd[0]);
+      try {
+        AuditLog log(opts_);
+        std::atomic<int> acked{0};
+        Ack ack = [&](std::uint64_t seq, const std::string& id) {
+          if (seq == 0) ::_exit(3);
+          std::string line = std::to_string(seq) + " " + id + "\n";
+          if (::write(pipefd[1], line.data(), line.size()) != ssize_t(line.size())) ::_exit(4);
+          if (acked.fetch_add(1) + 1 == kill_at) ::kill(::getpid(), SIGKILL);
+        };
+        run(log, ack);
+      } catch (...) {
+        ::_exit(2);
+      }
+      ::_exit(5);
+    }
+    ::close(pipefd[1]);
+    const int acks_fd = pipefd[0];
+    std::string acks;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(acks_fd, buf, sizeof buf)) > 0;) acks.append(buf, n);
+    ::close(acks_fd);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+    std::map<std::uint64_t, std::string> on_file;
+    for (const auto& f : audit_files(opts_.dir)) {
+      std::ifstream in(f);
+      for (std::string l; std::getline(in, l);) {
+        boost::system::error_code ec;
+        auto v = json::parse(l, ec);
+        if (ec) continue;  // a torn last line would be cut off at resume
+        auto rec = v.as_object();
+        if (rec.at("event_type") == "tool_call")
+          on_file[rec.at("seq").to_number<std::uint64_t>()] =
+              std::string(rec.at("tool_name").as_string());
+      }
+    }
+    std::istringstream in(acks);
+    std::size_t n = 0;
+    for (std::string seq, id; in >> seq >> id; ++n) {
+      auto it = on_file.find(std::stoull(seq));
+      ASSERT_NE(it, on_file.end()) << "acknowledged record " << seq << " (" << id << ") was lost";
+      EXPECT_EQ(it->second, id);
+    }
+    EXPECT_GE(n, std::size_t(kill_at));
+    // And the log resumes after the crash with its chain intact.
+    std::string pk;
+    {
+      AuditLog log(opts_);
+      pk = log.public_key();
+    }
+    auto r = verify(pk);
+    EXPECT_TRUE(r.ok()) << problem(r);
+  }
 
   storage::TempDir tmp_;
   fs::path root_ = tmp_.path();
   AuditOptions opts_;
+};
+
+// A real small filesystem that fills up: a 1 MiB tmpfs mounted for the test
+// (root only; skipped otherwise), holding the audit directory.
+class AuditOnSmallDisk : public Audit {
+ protected:
+  void SetUp() override {
+    Audit::SetUp();
+    mnt_ = root_ / "small";
+    fs::create_directories(mnt_);
+    if (::geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
+    if (::mount("tmpfs", mnt_.c_str(), "tmpfs", 0, "size=1m,mode=0700") != 0)
+      GTEST_SKIP() << "cannot mount a tmpfs: " << std::strerror(errno);
+    mounted_ = true;
+    opts_.dir = mnt_ / "audit";
+  }
+  void TearDown() override {
+    if (mounted_) ::umount2(mnt_.c_str(), MNT_DETACH);
+  }
+  // Fills the filesystem with a file until no byte more fits.
+  void fill() {
+    std::ofstream out(mnt_ / "filler", std::ios::binary);
+    std::string chunk(4096, 'x');
+    while (out.write(chunk.data(), chunk.size()) && out.flush()) {
+    }
+  }
+  fs::path mnt_;
+  bool mounted_ = false;
 };
 
 }  // namespace bastion::audit::testing
