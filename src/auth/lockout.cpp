@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "auth/http_util.hpp"
 #include "auth/jwk.hpp"
 
 namespace bastion::auth {
@@ -36,12 +37,6 @@ Source source_of(const ip::address& raw) {
 bool trusted_by(const ip::address& a, const std::vector<IpNetwork>& trusted) {
   return std::any_of(trusted.begin(), trusted.end(),
                      [&](const IpNetwork& n) { return n.contains(a); });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 // Attacker-chosen client ids can be long: keys stay small.

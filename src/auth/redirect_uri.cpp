@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/algorithm/string/case_conv.hpp>
 #include <boost/url/parse.hpp>
 #include <cctype>
 
@@ -21,16 +22,10 @@ constexpr std::array<std::string_view, 12> kForbiddenSchemes = {
     "javascript", "data",        "file", "blob", "filesystem", "vbscript",
     "about",      "view-source", "ws",   "wss",  "ftp",        "chrome"};
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 }  // namespace
 
 bool is_loopback_host(std::string_view host) {
-  std::string h = lower(host);
+  std::string h = boost::algorithm::to_lower_copy(std::string(host));
   return h == "127.0.0.1" || h == "[::1]" || h == "localhost";
 }
 
@@ -43,8 +38,8 @@ Result<RedirectUri> check_redirect_uri(std::string_view uri, bool web) {
   if (!u) return fail("redirect URI '" + std::string(uri) + "' is not an absolute URI");
   if (u->has_fragment()) return fail("redirect URI must not have a fragment (RFC 6749 §3.1.2)");
   if (u->has_userinfo()) return fail("redirect URI must not have a user name or password");
-  std::string scheme = lower(u->scheme());
-  std::string host = lower(u->encoded_host());
+  std::string scheme = boost::algorithm::to_lower_copy(std::string(u->scheme()));
+  std::string host = boost::algorithm::to_lower_copy(std::string(u->encoded_host()));
   if (scheme == "https") {
     if (host.empty()) return fail("https redirect URI has no host");
     return RedirectUri{RedirectKind::kHttps, host};

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/algorithm/string/case_conv.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 #include <cctype>
@@ -31,12 +32,6 @@ using namespace signin_records;
 namespace {
 
 constexpr std::size_t kMaxStateBytes = 2048;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // The query (GET) or body (POST form) of an authorization request.
 std::optional<Form> request_params(const Request& req, std::string* err) {
@@ -94,8 +89,8 @@ std::optional<std::string> SignIn::resource_for(std::string_view requested) cons
     auto p = boost::urls::parse_absolute_uri(s);
     if (!p) return std::string(s);
     boost::urls::url x(*p);
-    x.set_scheme(lower(x.scheme()));
-    x.set_encoded_host(lower(x.encoded_host()));
+    x.set_scheme(boost::algorithm::to_lower_copy(std::string(x.scheme())));
+    x.set_encoded_host(boost::algorithm::to_lower_copy(std::string(x.encoded_host())));
     std::string out(x.buffer());
     if (out.size() > 1 && out.back() == '/') out.pop_back();
     return out;

@@ -11,7 +11,7 @@ namespace json = boost::json;
 
 namespace {
 
-std::string_view str(const json::object& o, std::string_view k) {
+std::string_view str_view(const json::object& o, std::string_view k) {
   auto* v = o.if_contains(k);
   return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
 }
@@ -51,22 +51,23 @@ std::string normalize_time(std::string_view s) {
 }
 
 bool AuditQuery::matches(const json::object& r) const {
-  std::string_view ts = str(r, "ts");
+  std::string_view ts = str_view(r, "ts");
   // ISO 8601 strings of one format compare as times; a prefix bound ("2026-12-02")
   // compares below every time of that day.
   if (!from.empty() && ts < std::string_view(from)) return false;
   if (!to.empty() && ts >= std::string_view(to)) return false;
-  if (!event.empty() && str(r, "event_type") != event) return false;
-  if (!server.empty() && str(r, "server") != server) return false;
-  if (!tool.empty() && str(r, "tool_name") != tool && str(r, "name") != tool &&
-      str(r, "tool") != tool)
+  if (!event.empty() && str_view(r, "event_type") != event) return false;
+  if (!server.empty() && str_view(r, "server") != server) return false;
+  if (!tool.empty() && str_view(r, "tool_name") != tool && str_view(r, "name") != tool &&
+      str_view(r, "tool") != tool)
     return false;
-  if (!client.empty() && str(r, "client_id") != client) return false;
+  if (!client.empty() && str_view(r, "client_id") != client) return false;
   return true;
 }
 
 std::variant<AuditQuery, std::string> parse_audit_query(std::string_view target) {
-  auto form = protocol::parse_query(target, protocol::FormLimits{.max_bytes = 4096, .max_fields = 16});
+  auto form =
+      protocol::parse_query(target, protocol::FormLimits{.max_bytes = 4096, .max_fields = 16});
   if (!form) return std::string("query: malformed or too large");
   AuditQuery q;
   for (const auto& [k, v] : form->fields) {

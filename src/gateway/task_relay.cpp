@@ -21,7 +21,7 @@ protocol::StateBinding binding(const protocol::Principal& caller) {
   return b;
 }
 
-const json::string* str(const json::object& o, std::string_view k) {
+const json::string* string_member(const json::object& o, std::string_view k) {
   auto* v = o.if_contains(k);
   return v ? v->if_string() : nullptr;
 }
@@ -51,8 +51,9 @@ std::optional<TaskHandle> TaskIds::unwrap(std::string_view id, const protocol::P
   }
   const json::value& v = opened.value();
   const json::object* o = v.if_object();
-  const json::string *s = o ? str(*o, "s") : nullptr, *n = o ? str(*o, "n") : nullptr,
-                     *t = o ? str(*o, "t") : nullptr;
+  const json::string *s = o ? string_member(*o, "s") : nullptr,
+                     *n = o ? string_member(*o, "n") : nullptr,
+                     *t = o ? string_member(*o, "t") : nullptr;
   if (!s || !n || !t) {
     if (why) *why = "malformed payload";
     return std::nullopt;
@@ -66,26 +67,27 @@ std::optional<TaskHandle> TaskIds::unwrap(std::string_view id, const protocol::P
 }
 
 std::string upstream_task_id(const json::object& result) {
-  const json::string* id = str(result, "taskId");
+  const json::string* id = string_member(result, "taskId");
   if (!id || id->empty() || id->size() > kMaxUpstreamTaskId) return {};
   return std::string(*id);
 }
 
 Outcome relay_created(json::object result, const std::string& client_id) {
-  const json::string* status = str(result, "status");
+  const json::string* status = string_member(result, "status");
   if (upstream_task_id(result).empty() || !status || !known_status(*status))
-    return protocol::internal_error("The server answered with a task Bastion cannot relay "
-                                    "(no valid taskId or status)");
+    return protocol::internal_error(
+        "The server answered with a task Bastion cannot relay "
+        "(no valid taskId or status)");
   for (auto k : {"result", "error", "inputRequests", "requestState"}) result.erase(k);
   result["taskId"] = client_id;
   return result;
 }
 
 Outcome relay_task_get(json::object result, const TaskHandle& h, const std::string& client_id) {
-  const json::string* id = str(result, "taskId");
+  const json::string* id = string_member(result, "taskId");
   if (!id || *id != h.upstream_id)
     return protocol::internal_error("The server answered tasks/get about another task");
-  const json::string* status = str(result, "status");
+  const json::string* status = string_member(result, "status");
   if (!status || !known_status(*status))
     return protocol::internal_error("The server answered tasks/get without a valid status");
   result["taskId"] = client_id;

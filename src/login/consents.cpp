@@ -13,7 +13,7 @@ std::string key_of(std::string_view subject, std::string_view client_id) {
   return std::string(subject) + "\n" + std::string(client_id);
 }
 
-std::optional<Consent> from_record(const json::object& r) {
+std::optional<Consent> consent_from_record(const json::object& r) {
   Consent c;
   auto str = [&](std::string_view k) {
     auto* v = r.if_contains(k);
@@ -57,7 +57,7 @@ std::optional<Consent> ConsentStore::find(std::string_view subject,
                                           std::string_view client_id) const {
   auto r = store_.get(key_of(subject, client_id));
   if (!r) return std::nullopt;
-  auto c = from_record(*r);
+  auto c = consent_from_record(*r);
   if (!c || c->subject != subject || c->client_id != client_id) return std::nullopt;
   return c;
 }
@@ -65,7 +65,7 @@ std::optional<Consent> ConsentStore::find(std::string_view subject,
 std::vector<Consent> ConsentStore::of(std::string_view subject) const {
   std::vector<Consent> out;
   for (const auto& r : store_.list())
-    if (auto c = from_record(r); c && c->subject == subject) out.push_back(std::move(*c));
+    if (auto c = consent_from_record(r); c && c->subject == subject) out.push_back(std::move(*c));
   std::sort(out.begin(), out.end(),
             [](const Consent& a, const Consent& b) { return a.created > b.created; });
   return out;

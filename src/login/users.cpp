@@ -13,7 +13,7 @@ namespace {
 // Records never expire on their own (RecordStore keeps expiry as mtime).
 constexpr std::int64_t kForever = 4102444800;  // 2100-01-01
 
-std::optional<User> from_record(const json::object& r) {
+std::optional<User> user_from_record(const json::object& r) {
   User u;
   auto str = [&](std::string_view k) -> std::string {
     auto* v = r.if_contains(k);
@@ -80,7 +80,7 @@ auth::Status UserStore::set_password(std::string_view name, std::string_view pas
   auto r = store_.update(
       name, [&](std::optional<json::object> cur) -> std::optional<auth::RecordStore::Versioned> {
         if (!cur) return std::nullopt;
-        auto u = from_record(*cur);
+        auto u = user_from_record(*cur);
         if (!u) return std::nullopt;
         found = true;
         u->password_hash = hash;
@@ -99,7 +99,7 @@ std::optional<User> UserStore::find(std::string_view name) const {
   if (!check_user_name(name).empty()) return std::nullopt;
   auto r = store_.get(name);
   if (!r) return std::nullopt;
-  auto u = from_record(*r);
+  auto u = user_from_record(*r);
   if (!u || u->name != name) return std::nullopt;
   return u;
 }
@@ -107,7 +107,7 @@ std::optional<User> UserStore::find(std::string_view name) const {
 std::vector<User> UserStore::list() const {
   std::vector<User> out;
   for (const auto& r : store_.list())
-    if (auto u = from_record(r)) out.push_back(std::move(*u));
+    if (auto u = user_from_record(r)) out.push_back(std::move(*u));
   std::sort(out.begin(), out.end(), [](const User& a, const User& b) { return a.name < b.name; });
   return out;
 }

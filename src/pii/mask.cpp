@@ -6,18 +6,18 @@ namespace bastion::pii {
 
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_ascii_digit(char c) { return c >= '0' && c <= '9'; }
 
 // Appends `v` with every digit starred except those at digit indices
 // [0, keep_head) and the last `keep_tail` digits; separators and '+' stay.
 void star_digits(std::string& out, std::string_view v, std::size_t keep_head,
                  std::size_t keep_tail) {
-  std::size_t total = std::count_if(v.begin(), v.end(), is_digit);
+  std::size_t total = std::count_if(v.begin(), v.end(), is_ascii_digit);
   const std::size_t at = out.size();
   out.append(v);
   std::size_t idx = 0;
   for (std::size_t i = at; i < out.size(); ++i) {
-    if (!is_digit(out[i])) continue;
+    if (!is_ascii_digit(out[i])) continue;
     if (idx >= keep_head && idx + keep_tail < total) out[i] = '*';
     ++idx;
   }
@@ -27,7 +27,7 @@ std::size_t leading_digits(std::string_view v) {
   std::size_t i = 0;
   if (i < v.size() && v[i] == '+') ++i;
   std::size_t start = i;
-  while (i < v.size() && is_digit(v[i])) ++i;
+  while (i < v.size() && is_ascii_digit(v[i])) ++i;
   return i - start;
 }
 
@@ -51,7 +51,7 @@ void append_masked(std::string& out, std::string_view type, std::string_view v,
   }
   if (type == pii::kPhone) {
     std::size_t head = leading_digits(v);
-    std::size_t total = std::count_if(v.begin(), v.end(), is_digit);
+    std::size_t total = std::count_if(v.begin(), v.end(), is_ascii_digit);
     if (head == total) head = std::min<std::size_t>(3, total);  // no separators
     if (head + 4 >= total) head = total > 4 ? total - 4 - 1 : 0;
     return star_digits(out, v, head, 4);

@@ -8,6 +8,7 @@
 #include "audit/key.hpp"
 #include "audit/reader.hpp"
 #include "audit/verify.hpp"
+#include "tools/fixture_json.hpp"
 
 namespace bastion::tools {
 
@@ -17,6 +18,7 @@ using audit::audit_files;
 using audit::for_each_audit_record;
 using audit::read_audit_records;
 using audit::verify_audit;
+using fixture::prop;
 
 namespace {
 
@@ -24,10 +26,6 @@ json::object schema(json::object properties, json::array required = {}) {
   json::object s{{"type", "object"}, {"properties", std::move(properties)}};
   if (!required.empty()) s["required"] = std::move(required);
   return s;
-}
-
-json::object prop(std::string_view type, std::string_view description) {
-  return json::object{{"type", type}, {"description", description}};
 }
 
 std::string_view str_or_empty(const json::object& o, std::string_view k) {

@@ -14,10 +14,15 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <optional>
 
+#include "tools/fixture_json.hpp"
+
 namespace bastion::tools {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
+using fixture::pause;
+using fixture::str_arg;
+using fixture::text;
 using protocol::Outcome;
 using server::RequestContext;
 
@@ -29,27 +34,11 @@ const char* const kTestWavBase64 =
 
 namespace {
 
-json::object text(std::string_view t) { return {{"type", "text"}, {"text", t}}; }
 json::object content_result(json::array content) { return {{"content", std::move(content)}}; }
 
 json::object tool_def(std::string_view name, std::string_view description,
                       json::object schema = {{"type", "object"}, {"properties", json::object{}}}) {
   return {{"name", name}, {"description", description}, {"inputSchema", std::move(schema)}};
-}
-
-// Sleeps unless the request is cancelled; returns false when cancelled
-// (also when the cancellation arrived between two waits).
-asio::awaitable<bool> pause(std::chrono::milliseconds d) {
-  auto cs = co_await asio::this_coro::cancellation_state;
-  if (cs.cancelled() != asio::cancellation_type::none) co_return false;
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-  co_return !ec;
-}
-
-std::string str_arg(const json::object& args, std::string_view k, std::string def = {}) {
-  if (auto* v = args.if_contains(k); v && v->is_string()) return std::string(v->get_string());
-  return def;
 }
 
 // Tools that need a client round-trip answer with a tool error when the
@@ -204,9 +193,9 @@ auto elicit_and_report(json::object (*params)()) {
     if (asked.now) co_return std::move(*asked.now);
     Outcome& r = asked.reply;
     if (!r.ok()) co_return error_text("Elicitation failed: " + r.error().message);
-    co_return content_result(json::array{
-        text(fmt::format("Elicitation completed: action={}, content={}",
-                         str_arg(r.result(), "action"), content_of(r.result())))});
+    co_return content_result(
+        json::array{text(fmt::format("Elicitation completed: action={}, content={}",
+                                     str_arg(r.result(), "action"), content_of(r.result())))});
   };
 }
 

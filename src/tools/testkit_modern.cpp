@@ -6,34 +6,23 @@
 #include <fmt/format.h>
 
 #include "protocol/era.hpp"
+#include "tools/fixture_json.hpp"
 #include "tools/testkit.hpp"
 
 namespace bastion::tools {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
+using fixture::elicit;
+using fixture::elicited;
+using fixture::input_required;
+using fixture::text;
+using fixture::text_result;
+using fixture::tool;
 using protocol::Outcome;
 using server::RequestContext;
 
 namespace {
-
-json::object text(std::string_view t) { return {{"type", "text"}, {"text", t}}; }
-json::object text_result(std::string_view t) { return {{"content", json::array{text(t)}}}; }
-
-json::object tool(std::string_view name, std::string_view description) {
-  return {{"name", name},
-          {"description", description},
-          {"inputSchema", json::object{{"type", "object"}, {"properties", json::object{}}}}};
-}
-
-json::object elicit(std::string_view message, std::string_view field, std::string_view type) {
-  json::object props;
-  props[field] = json::object{{"type", type}};
-  json::object schema{{"type", "object"}, {"properties", std::move(props)}};
-  schema["required"] = json::array{json::string(field)};
-  json::object params{{"message", message}, {"requestedSchema", std::move(schema)}};
-  return {{"method", "elicitation/create"}, {"params", std::move(params)}};
-}
 
 json::object sample(std::string_view prompt, int max_tokens) {
   return {{"method", "sampling/createMessage"},
@@ -44,27 +33,12 @@ json::object sample(std::string_view prompt, int max_tokens) {
 
 json::object list_roots() { return {{"method", "roots/list"}, {"params", json::object{}}}; }
 
-json::object input_required(json::object requests, json::value state = nullptr) {
-  json::object r{{"resultType", "input_required"}, {"inputRequests", std::move(requests)}};
-  if (!state.is_null()) r["requestState"] = std::move(state);
-  return r;
-}
-
 // The answer under `key`, when the client gave one.
 const json::object* answer(const RequestContext& ctx, std::string_view key) {
   const json::object* r = ctx.input_responses();
   if (!r) return nullptr;
   auto* a = r->if_contains(key);
   return a ? a->if_object() : nullptr;
-}
-
-// content.<field> of an accepted elicitation, as text.
-std::string elicited(const json::object& a, std::string_view field) {
-  auto* c = a.if_contains("content");
-  if (!c || !c->is_object()) return "";
-  auto* v = c->get_object().if_contains(field);
-  if (!v) return "";
-  return v->is_string() ? std::string(v->get_string()) : json::serialize(*v);
 }
 
 std::string state_field(const RequestContext& ctx, std::string_view key) {

@@ -4,21 +4,17 @@
 // completion, prompts with arguments, an embedded resource and an image).
 #include <fmt/format.h>
 
+#include "tools/fixture_json.hpp"
 #include "tools/testkit.hpp"
 
 namespace bastion::tools {
 
 namespace json = boost::json;
+using fixture::str_arg;
+using fixture::text;
 using protocol::Outcome;
 
 namespace {
-
-json::object text(std::string_view t) { return {{"type", "text"}, {"text", t}}; }
-
-std::string str_arg(const json::object& args, std::string_view k) {
-  if (auto* v = args.if_contains(k); v && v->is_string()) return std::string(v->get_string());
-  return {};
-}
 
 json::object prompt_msg(json::object content) {
   return {{"role", "user"}, {"content", std::move(content)}};

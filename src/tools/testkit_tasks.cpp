@@ -15,12 +15,19 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "server/tasks.hpp"
+#include "tools/fixture_json.hpp"
 #include "tools/testkit.hpp"
 
 namespace bastion::tools {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
+using fixture::input_required;
+using fixture::pause;
+using fixture::prop;
+using fixture::str_arg;
+using fixture::text_result;
+using fixture::tool;
 using protocol::Outcome;
 using server::RequestContext;
 using server::Task;
@@ -32,49 +39,22 @@ constexpr std::chrono::milliseconds kTick{25};
 // The longest a slow_compute may sleep (the suite asks for up to 60 s).
 constexpr double kMaxSeconds = 600;
 
-json::object text_result(std::string t, bool is_error = false) {
-  json::object r{{"content", json::array{json::object{{"type", "text"}, {"text", std::move(t)}}}}};
-  if (is_error) r["isError"] = true;
-  return r;
+// The tasks fixtures ask in form mode and read only an accepted answer
+// ("" otherwise).
+json::object form_elicit(std::string_view message, std::string_view field, std::string_view type) {
+  return fixture::elicit(message, field, type, "form");
 }
 
-json::object tool(std::string_view name, std::string_view description, json::object properties,
-                  json::array required = {}) {
-  json::object schema{{"type", "object"}, {"properties", std::move(properties)}};
-  if (!required.empty()) schema["required"] = std::move(required);
-  return {{"name", name}, {"description", description}, {"inputSchema", std::move(schema)}};
-}
-
-json::object prop(std::string_view type, std::string_view description) {
-  return {{"type", type}, {"description", description}};
-}
-
-json::object elicit(std::string message, std::string_view field, std::string_view type) {
-  json::object props;
-  props[field] = json::object{{"type", type}};
-  json::object schema{{"type", "object"}, {"properties", std::move(props)}};
-  schema["required"] = json::array{json::string(field)};
-  json::object params{{"mode", "form"},
-                      {"message", std::move(message)},
-                      {"requestedSchema", std::move(schema)}};
-  return {{"method", "elicitation/create"}, {"params", std::move(params)}};
+std::string accepted_field(const json::object& a, std::string_view field) {
+  auto* act = a.if_contains("action");
+  if (!act || !act->is_string() || act->get_string() != "accept") return "";
+  return fixture::elicited(a, field);
 }
 
 // test_tool_with_task's first round.
 json::object ask_user_name() {
-  json::object requests{{"user_name", elicit("What is your name?", "name", "string")}};
+  json::object requests{{"user_name", form_elicit("What is your name?", "name", "string")}};
   return {{"resultType", "input_required"}, {"inputRequests", std::move(requests)}};
-}
-
-// content.<field> of an accepted elicitation, as text ("" otherwise).
-std::string elicited(const json::object& a, std::string_view field) {
-  auto* act = a.if_contains("action");
-  if (!act || !act->is_string() || act->get_string() != "accept") return "";
-  auto* c = a.if_contains("content");
-  if (!c || !c->is_object()) return "";
-  auto* v = c->get_object().if_contains(field);
-  if (!v) return "";
-  return v->is_string() ? std::string(v->get_string()) : json::serialize(*v);
 }
 
 double seconds_arg(const json::object& args) {
@@ -84,11 +64,6 @@ double seconds_arg(const json::object& args) {
   if (v && v->is_uint64()) s = static_cast<double>(v->get_uint64());
   if (v && v->is_double()) s = v->get_double();
   return std::clamp(s, 0.0, kMaxSeconds);
-}
-
-std::string str_arg(const json::object& args, std::string_view k, std::string def) {
-  if (auto* v = args.if_contains(k); v && v->is_string()) return std::string(v->get_string());
-  return def;
 }
 
 // Waits `d` in ticks; false (and the task cancelled) when a cancellation
@@ -134,40 +109,40 @@ asio::awaitable<void> compute(std::shared_ptr<Task> t, std::chrono::milliseconds
 asio::awaitable<void> protocol_failure(std::shared_ptr<Task> t) {
   const std::chrono::milliseconds d(200);
   const bool done = co_await work_for(t, d);
-  if (done)
-    t->fail(protocol::internal_error("protocol_error_job: the job's worker crashed"));
+  if (done) t->fail(protocol::internal_error("protocol_error_job: the job's worker crashed"));
 }
 
 asio::awaitable<void> confirm(std::shared_ptr<Task> t, std::string filename) {
   // Named, not temporaries: GCC 12 destroys a temporary of a full-expression
   // that suspends twice (a double free).
   const std::string key = "confirm_delete";
-  t->ask(key, elicit(fmt::format("Delete {}?", filename), "confirm", "boolean"));
+  t->ask(key, form_elicit(fmt::format("Delete {}?", filename), "confirm", "boolean"));
   std::optional<json::object> a = co_await answer_to(t, key);
   if (!a) co_return;
-  const bool yes = elicited(*a, "confirm") == "true";
+  const bool yes = accepted_field(*a, "confirm") == "true";
   t->complete(text_result(yes ? fmt::format("Deleted {}", filename)
                               : fmt::format("Kept {}: not confirmed", filename)));
 }
 
 asio::awaitable<void> two_inputs(std::shared_ptr<Task> t) {
   const std::string k1 = "name", k2 = "confirm";
-  t->ask(k1, elicit("What is your name?", "name", "string"));
-  t->ask(k2, elicit("Shall I proceed?", "confirm", "boolean"));
+  t->ask(k1, form_elicit("What is your name?", "name", "string"));
+  t->ask(k2, form_elicit("Shall I proceed?", "confirm", "boolean"));
   std::optional<json::object> name = co_await answer_to(t, k1);
   if (!name) co_return;
   std::optional<json::object> ok = co_await answer_to(t, k2);
   if (!ok) co_return;
-  t->complete(text_result(fmt::format("multi_input done: name={}, confirm={}",
-                                      elicited(*name, "name"), elicited(*ok, "confirm"))));
+  t->complete(
+      text_result(fmt::format("multi_input done: name={}, confirm={}",
+                              accepted_field(*name, "name"), accepted_field(*ok, "confirm"))));
 }
 
 // A new task of the caller for `tool`; its work is spawned by the caller
 // (a coroutine called directly in co_spawn: GCC 12 mis-compiles coroutines
 // created through std::function or lambdas that outlive the expression).
 protocol::Expected<std::shared_ptr<Task>, protocol::RpcError> new_task(TaskTable& table,
-                                                                      RequestContext& ctx,
-                                                                      std::string tool) {
+                                                                       RequestContext& ctx,
+                                                                       std::string tool) {
   return table.create(server::task_owner(ctx.caller()), std::move(tool));
 }
 
@@ -182,22 +157,12 @@ bool wants_task(const RequestContext& ctx) {
 // own (gateway/legacy_tasks.hpp).
 bool refuse_without_task(const RequestContext& ctx) { return ctx.modern() && !wants_task(ctx); }
 
-asio::awaitable<void> pause(std::chrono::milliseconds d) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, d);
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-}
-
 // The answer under `key` of a Legacy round trip, if the client gave one.
 const json::object* answered(const RequestContext& ctx, std::string_view key) {
   const json::object* answers = ctx.input_responses();
   const json::value* a = answers ? answers->if_contains(key) : nullptr;
   return a ? a->if_object() : nullptr;
 }
-
-json::object input_required(json::object requests) {
-  return {{"resultType", "input_required"}, {"inputRequests", std::move(requests)}};
-}
-
 
 }  // namespace
 
@@ -252,21 +217,21 @@ void add_task_fixtures(server::BuiltinBackend& b) {
                co_return task->create_result();
              });
 
-  b.add_tool(tool("protocol_error_job", "Task required: fails with a JSON-RPC error",
-                  json::object{}),
-             [table](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
-               if (refuse_without_task(ctx)) co_return server::tasks_extension_required();
-               if (!wants_task(ctx)) {
-                 co_await pause(std::chrono::milliseconds(200));
-                 co_return protocol::internal_error("protocol_error_job: the job's worker crashed");
-               }
-               auto t = new_task(*table, ctx, "protocol_error_job");
-               if (!t.ok()) co_return t.error();
-               std::shared_ptr<Task> task = t.value();
-               asio::any_io_executor ex = co_await asio::this_coro::executor;
-               asio::co_spawn(ex, protocol_failure(task), asio::detached);
-               co_return task->create_result();
-             });
+  b.add_tool(
+      tool("protocol_error_job", "Task required: fails with a JSON-RPC error", json::object{}),
+      [table](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
+        if (refuse_without_task(ctx)) co_return server::tasks_extension_required();
+        if (!wants_task(ctx)) {
+          co_await pause(std::chrono::milliseconds(200));
+          co_return protocol::internal_error("protocol_error_job: the job's worker crashed");
+        }
+        auto t = new_task(*table, ctx, "protocol_error_job");
+        if (!t.ok()) co_return t.error();
+        std::shared_ptr<Task> task = t.value();
+        asio::any_io_executor ex = co_await asio::this_coro::executor;
+        asio::co_spawn(ex, protocol_failure(task), asio::detached);
+        co_return task->create_result();
+      });
 
   b.add_tool(tool("confirm_delete", "Task required: asks for a confirmation, then answers",
                   json::object{{"filename", prop("string", "What to delete (nothing is)")}}),
@@ -278,9 +243,9 @@ void add_task_fixtures(server::BuiltinBackend& b) {
                  const json::object* a = answered(ctx, "confirm_delete");
                  if (!a)
                    co_return input_required(json::object{
-                       {"confirm_delete", elicit(fmt::format("Delete {}?", filename), "confirm",
-                                                 "boolean")}});
-                 co_return text_result(elicited(*a, "confirm") == "true"
+                       {"confirm_delete",
+                        form_elicit(fmt::format("Delete {}?", filename), "confirm", "boolean")}});
+                 co_return text_result(accepted_field(*a, "confirm") == "true"
                                            ? fmt::format("Deleted {}", filename)
                                            : fmt::format("Kept {}: not confirmed", filename));
                }
@@ -300,12 +265,12 @@ void add_task_fixtures(server::BuiltinBackend& b) {
                  const json::object* name = answered(ctx, "name");
                  const json::object* ok = answered(ctx, "confirm");
                  if (!name || !ok)
-                   co_return input_required(
-                       json::object{{"name", elicit("What is your name?", "name", "string")},
-                                    {"confirm", elicit("Shall I proceed?", "confirm", "boolean")}});
+                   co_return input_required(json::object{
+                       {"name", form_elicit("What is your name?", "name", "string")},
+                       {"confirm", form_elicit("Shall I proceed?", "confirm", "boolean")}});
                  co_return text_result(fmt::format("multi_input done: name={}, confirm={}",
-                                                   elicited(*name, "name"),
-                                                   elicited(*ok, "confirm")));
+                                                   accepted_field(*name, "name"),
+                                                   accepted_field(*ok, "confirm")));
                }
                auto t = new_task(*table, ctx, "multi_input");
                if (!t.ok()) co_return t.error();
@@ -323,10 +288,9 @@ void add_task_fixtures(server::BuiltinBackend& b) {
                if (refuse_without_task(ctx)) co_return server::tasks_extension_required();
                const json::object* answers = ctx.input_responses();
                const json::value* a = answers ? answers->if_contains("user_name") : nullptr;
-               if (!a || !a->is_object())
-                 co_return ask_user_name();
+               if (!a || !a->is_object()) co_return ask_user_name();
                json::object result =
-                   text_result(fmt::format("Hello, {}!", elicited(a->get_object(), "name")));
+                   text_result(fmt::format("Hello, {}!", accepted_field(a->get_object(), "name")));
                if (!wants_task(ctx)) {
                  co_await pause(std::chrono::milliseconds(300));
                  co_return result;
