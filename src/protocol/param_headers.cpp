@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/beast/core/string.hpp>
 #include <boost/json.hpp>
 #include <cctype>
 #include <charconv>
@@ -119,13 +120,6 @@ struct Walker {
 
 constexpr std::string_view kOpen = "=?base64?", kClose = "?=";
 constexpr double kMaxSafe = 9007199254740991.0;  // 2^53 - 1
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string_view trim_ows(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -288,8 +282,9 @@ std::optional<std::string> check_param_headers(const std::vector<ParamHeader>& a
   for (const auto& entry : received) {
     const auto& [name, value] = entry;
     // (the lambda names entry.first: clang 14 cannot capture a structured binding)
-    auto it = std::find_if(annotations.begin(), annotations.end(),
-                           [&](const ParamHeader& a) { return iequals(a.name, entry.first); });
+    auto it = std::find_if(annotations.begin(), annotations.end(), [&](const ParamHeader& a) {
+      return boost::beast::iequals(a.name, entry.first);
+    });
     if (it == annotations.end())
       return fmt::format("Mcp-Param-{} names no x-mcp-header parameter of this tool",
                          protocol::printable(name, 64));

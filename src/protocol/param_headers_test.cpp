@@ -192,6 +192,7 @@ TEST(ParamHeaders, ServerChecksHeadersAgainstTheArguments) {
       {"nested", R"({"target":{"zone":"b"}})", {{"Zone", "b"}}, nullptr},
       {"null needs no header", R"({"verbose":null,"region":"r"})", {{"Region", "r"}}, nullptr},
       {"empty string", R"({"region":""})", {{"Region", ""}}, nullptr},
+      {"header name in another case", R"({"region":"r"})", {{"rEGION", "r"}}, nullptr},
       {"all at once",
        R"({"region":"r","priority":1,"verbose":true,"target":{"zone":"z"}})",
        {{"Zone", "z"}, {"Verbose", "true"}, {"Priority", "1"}, {"Region", "r"}},
