@@ -56,7 +56,11 @@ function rawCallTo(url, name, args, lines) {
     Buffer.from('\r\n'),
   ]);
   return new Promise((resolve, reject) => {
-    const s = net.connect(Number(u.port), u.hostname, () => s.end(Buffer.concat([head, payload])));
+    // Written without a FIN after it: a Modern request's endpoint takes the
+    // client's closing its side as leaving, and cancels the call (the answer
+    // would then race the cancellation). `Connection: close` ends it instead.
+    const s = net.connect(Number(u.port), u.hostname, () => s.write(Buffer.concat([head, payload])));
+    s.setTimeout(10000, () => s.destroy());
     const chunks = [];
     s.on('data', (d) => chunks.push(d));
     s.on('error', reject);
