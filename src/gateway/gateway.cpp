@@ -175,8 +175,9 @@ asio::awaitable<std::shared_ptr<Upstream>> GatewayBackend::capability_instance(
   // that server ambiguous, so it goes to an instance of its set where none
   // is. Over HTTP the response stream ties them exactly. A retry continues
   // its waiting call wherever that runs (era_bridge), and must not count it
-  // as another's.
-  const bool retry = ctx.input_responses() || !ctx.request_state().is_null();
+  // as another's. Only the sealed requestState makes a retry: answers without
+  // one start a new Legacy call (EraBridge::bridged), which is placed as any.
+  const bool retry = !ctx.request_state().is_null();
   const bool stdio = po.url.empty() && !retry;
   const bool full = declared == po.relay;  // the shared instance's own set
   if (full && !(stdio && u->has_parked_call())) co_return u;

@@ -430,6 +430,18 @@ test('Modern client -> Legacy stdio upstream: a call beside one that waits for i
     // The first call waits for an answer its client never sends (yet).
     const left = await modern(srv.url, 'tools/call', { name: 'test_sampling', arguments: { prompt: 'first' } });
     assert.equal(left.json?.result?.resultType, 'input_required', left.text);
+    // Answers without a requestState (to a key nobody asked) are no retry but
+    // a new call: it is placed beside no waiting call either, and asked
+    // (before, it went beside the first and failed with -32603, ambiguous).
+    const stray = await modern(srv.url, 'tools/call',
+      { name: 'test_sampling', arguments: { prompt: 'stray' }, inputResponses: { wrong_key: SAMPLED } });
+    assert.equal(stray.json?.result?.resultType, 'input_required', stray.text);
+    const [strayKey] = Object.keys(stray.json.result.inputRequests);
+    const strayDone = await modern(srv.url, 'tools/call', {
+      name: 'test_sampling', arguments: { prompt: 'stray' }, requestState: stray.json.result.requestState,
+      inputResponses: { [strayKey]: SAMPLED },
+    });
+    assert.equal(strayDone.json?.result?.content?.[0]?.text, 'LLM response: forty-two', strayDone.text);
     // Before, the second call's request was refused as ambiguous (two calls of
     // two sessions in flight on one stdio server).
     const s = await drive(srv.url, 'test_sampling', { prompt: 'second' }, () => SAMPLED);
