@@ -336,6 +336,12 @@ Result<Key> Key::from_jwk(const json::object& jwk, std::optional<Alg> alg_hint) 
       bns.push_back(bytes_to_bn(bytes));
       OSSL_PARAM_BLD_push_BN(bld.get(), param, bns.back().get());
     };
+    // Refused before OpenSSL sees it (kMaxRsaBits): leading zero bytes do
+    // not count.
+    std::string_view n_bytes = n.value();
+    while (!n_bytes.empty() && n_bytes.front() == '\0') n_bytes.remove_prefix(1);
+    if (n_bytes.size() * 8 > static_cast<std::size_t>(kMaxRsaBits))
+      return fail("RSA keys must be at most 4096 bits");
     push(OSSL_PKEY_PARAM_RSA_N, n.value());
     push(OSSL_PKEY_PARAM_RSA_E, e.value());
     bool priv = jwk.contains("d");
@@ -421,6 +427,7 @@ Key Key::generate(Alg alg, int rsa_bits) {
     raw = EVP_EC_gen(curve_by_alg(alg)->group.data());
   } else if (is_rsa(alg)) {
     if (rsa_bits < kMinRsaBits) throw std::invalid_argument("RSA keys must be at least 2048 bits");
+    if (rsa_bits > kMaxRsaBits) throw std::invalid_argument("RSA keys must be at most 4096 bits");
     k.kty_ = Kty::kRSA;
     raw = EVP_RSA_gen(static_cast<unsigned>(rsa_bits));
   } else {

@@ -59,6 +59,12 @@ std::string_view kty_name(Kty kty);
 // Minimum HMAC key size (RFC 7518 §3.2: at least the hash output size).
 inline constexpr std::size_t kMinHmacKeyBytes = 32;
 inline constexpr int kMinRsaBits = 2048;
+// Largest RSA modulus Bastion imports or generates. A JWK can come from an
+// untrusted party (a client's metadata document or registration), and
+// OpenSSL's public-key check runs a primality test on the modulus whose cost
+// grows with the cube of its size: a 5,312-bit modulus without small factors
+// took 0.46 s (found by fuzz_jwk), 16,384 bits would take seconds per key.
+inline constexpr int kMaxRsaBits = 4096;
 
 // --- keys ------------------------------------------------------------------
 

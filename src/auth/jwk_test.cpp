@@ -107,6 +107,22 @@ TEST(Jwk, RejectsBadKeys) {
   EXPECT_FALSE(Key::from_jwk(off_curve));
   EXPECT_FALSE(Key::from_jwk(json::object{{"kty", "oct"}, {"k", b64url_encode("short")}}));
   EXPECT_FALSE(Key::from_jwk(json::object{{"kty", "XYZ"}}));
+  // RSA moduli above kMaxRsaBits are refused before OpenSSL's primality
+  // check runs (a client's JWKS could otherwise cost seconds per key);
+  // leading zero bytes do not count against the bound.
+  json::object big = load_jose_vector("cookbook/jwk/3_3.rsa_public_key.json").as_object();
+  std::string n = *b64url_decode(big["n"].as_string());
+  ASSERT_EQ(n.size(), 256u);
+  big["n"] = b64url_encode(n + n + n.substr(0, 8));  // 4,160 bits
+  auto refused = Key::from_jwk(big, Alg::kRS256);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.reason().find("at most 4096 bits"), std::string::npos);
+  big["n"] = b64url_encode(std::string(3, '\0') + n + n);  // 4,096 bits, padded
+  auto at_bound = Key::from_jwk(big, Alg::kRS256);
+  EXPECT_TRUE(at_bound || at_bound.reason().find("at most") == std::string::npos);
+  big["n"] = b64url_encode(std::string(3, '\0') + n);  // the vector's own key, padded
+  EXPECT_TRUE(Key::from_jwk(big, Alg::kRS256));
+  EXPECT_THROW(Key::generate(Alg::kRS256, 4104), std::invalid_argument);
   // RSA without an alg is refused rather than guessed.
   EXPECT_FALSE(Key::from_jwk(load_jose_vector("cookbook/jwk/3_3.rsa_public_key.json").as_object()));
 }

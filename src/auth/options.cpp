@@ -138,7 +138,7 @@ Options read_options(config::Reader& r, Options o) {
     r.fail("resource_path", "must start with '/'");
   o.algorithm = r.choice("algorithm", o.algorithm, {"ES256", "RS256", "EdDSA", "HS256"});
   // OpenSSL refuses RSA moduli over 16384 bits.
-  o.rsa_bits = static_cast<int>(r.integer("rsa_bits", o.rsa_bits, kMinRsaBits, 16384));
+  o.rsa_bits = static_cast<int>(r.integer("rsa_bits", o.rsa_bits, kMinRsaBits, kMaxRsaBits));
   o.token_lifetime =
       std::chrono::seconds(r.integer("token_lifetime", o.token_lifetime.count(), 1, kNoMax));
   o.clock_skew = std::chrono::seconds(r.integer("clock_skew", o.clock_skew.count(), 0, 600));
