@@ -268,23 +268,8 @@ int type_priority(std::string_view t) {
   return 10;  // custom patterns
 }
 
-namespace detail {
-// What a recognizer reports while a scan runs: trivially copyable, its
-// strings are views (type and detail names are static or owned by the
-// scanner's PatternSet; a few details point into the text, which outlives
-// the scan). Turned into Findings once, at the end.
-struct RawFinding {
-  std::string_view type;
-  std::size_t begin = 0;
-  std::size_t end = 0;
-  double confidence = 0;
-  std::string_view detail;
-};
-}  // namespace detail
 
 namespace {
-
-using Raw = detail::RawFinding;
 
 // The greedy choice of resolve_overlaps() within one group of findings:
 // by priority, then length, then position.
@@ -623,8 +608,13 @@ struct ScanCtx {
   const std::vector<PatternInfo>* info;
   const char* p;
   std::size_t n;
-  std::vector<Raw>* out;
+  std::vector<Finding>* out;
   std::vector<CustomCand> custom;
+  // Whether the findings so far come in order and apart (each begin after
+  // the previous one and at or past every end before it): then they are the
+  // scan's result as they stand, and resolve() has nothing to do.
+  bool apart = true;
+  std::size_t reach = 0;
   std::size_t number_until = 0, ipv6_until = 0, iban_until = 0, jwt_until = 0, pem_until = 0,
               secret_vb = SIZE_MAX;
   bool overflow = false;
@@ -640,8 +630,26 @@ struct ScanCtx {
       overflow_at = b;
       return false;
     }
-    out->push_back(Raw{type, b, e, conf, detail});
+    push(Finding{type, b, e, conf, detail, {}});
     return true;
+  }
+  // Each finding is written once, as the Finding the caller gets: no record
+  // per finding converted at the end (on text with a value every ~40 bytes
+  // that copy, and the memory it touched, were ~10% of a scan).
+  void push(Finding&& f) {
+    if (out->empty()) [[unlikely]] {
+      // Room for one finding per 32 bytes (the densest text measured has
+      // one per 38), but under 31 MiB: above glibc's 32 MiB ceiling for its
+      // dynamic mmap threshold every large scan would map, and fault in,
+      // fresh pages. Reserved at the first finding, so a text without any
+      // allocates nothing; pages that stay unused are never touched.
+      constexpr std::size_t kMaxReserve = (std::size_t{31} << 20) / sizeof(Finding);
+      out->reserve(std::min({n / 32 + 8, kMaxReserve, im->limits.max_findings + 1}));
+    } else if (f.begin < reach || f.begin == out->back().begin) {
+      apart = false;
+    }
+    reach = std::max(reach, f.end);
+    out->push_back(std::move(f));
   }
   char at(std::size_t i) const { return i < n ? p[i] : '\0'; }
   bool word_before(std::size_t b) const { return b > 0 && is_alnum(p[b - 1]); }
@@ -1508,53 +1516,16 @@ std::optional<Finding> PiiScanner::scan_number(std::string_view d) const {
   return std::nullopt;
 }
 
-namespace {
-// Per-thread buffer for a scan's raw findings (kept between scans, dropped
-// when one grew it large).
-thread_local std::vector<Raw> tls_raw;
-}  // namespace
-
 std::vector<Finding> PiiScanner::scan_view(std::string_view text) const {
   std::vector<Finding> out;
   if (text.empty()) return out;
-  std::vector<Raw>& raw = tls_raw;
-  raw.clear();
-  // A large text may hold a finding every few dozen bytes: room for one per
-  // 32 bytes up front, so growing the buffer does not copy (and fault in)
-  // every finding again and again. Pages of it that stay unused are never
-  // touched.
-  if (text.size() > (std::size_t{1} << 16)) raw.reserve(text.size() / 32);
-  scan_raw(text, raw);
-  if (raw.empty()) return out;
-  // The recognizers nearly always report findings in order and apart: the
-  // findings are built while checking that, in one pass over the raw ones
-  // (resolve() would read them twice, for its order and its overlap tests,
-  // before the copy: three passes over ~60 bytes a finding on dense text).
-  // The test is resolve()'s "nothing to do": each begin after the previous
-  // one and at or past every end before it.
-  out.reserve(raw.size());
-  bool apart = true;
-  for (std::size_t j = 0, reach = 0; j < raw.size(); ++j) {
-    const Raw& r = raw[j];
-    if (j && (r.begin < reach || r.begin == raw[j - 1].begin)) {
-      apart = false;
-      break;
-    }
-    reach = std::max(reach, r.end);
-    out.push_back(Finding{r.type, r.begin, r.end, r.confidence, r.detail, {}});
-  }
-  if (!apart) {
-    out.clear();
-    raw = resolve(std::move(raw));
-    for (const Raw& r : raw)
-      out.push_back(Finding{r.type, r.begin, r.end, r.confidence, r.detail, {}});
-  }
-  raw.clear();
-  if (raw.capacity() > (std::size_t{1} << 16)) raw = std::vector<Raw>();
+  // The recognizers nearly always report findings in order and apart
+  // (ScanCtx::push checks it as they come): then `out` is the result.
+  if (!scan_raw(text, out)) out = resolve(std::move(out));
   return out;
 }
 
-void PiiScanner::scan_raw(std::string_view text, std::vector<Raw>& out) const {
+bool PiiScanner::scan_raw(std::string_view text, std::vector<Finding>& out) const {
   const Core& im = impl_->core;
   ThreadScratch& ts = tls_scratch;
   if (std::find(ts.ready.begin(), ts.ready.end(), im.serial) == ts.ready.end()) {
@@ -1562,8 +1533,8 @@ void PiiScanner::scan_raw(std::string_view text, std::vector<Raw>& out) const {
     if (ok && im.db_ascii) ok = hs_alloc_scratch(im.db_ascii.get(), &ts.s) == HS_SUCCESS;
     if (ok && im.tails) ok = hs_alloc_scratch(im.tails.get(), &ts.s) == HS_SUCCESS;
     if (!ok) {
-      out.push_back(Raw{pii::kOverflow, 0, 0, 1.0, "scratch allocation failed"});
-      return;
+      out.push_back(Finding{pii::kOverflow, 0, 0, 1.0, "scratch allocation failed", {}});
+      return true;
     }
     if (ts.ready.size() >= 64) ts.ready.clear();
     ts.ready.push_back(im.serial);
@@ -1574,8 +1545,8 @@ void PiiScanner::scan_raw(std::string_view text, std::vector<Raw>& out) const {
   if (im.has_utf8 && !valid_utf8(text)) {
     db = im.db_ascii.get();
     if (!db) {
-      out.push_back(Raw{pii::kOverflow, 0, 0, 1.0, "invalid UTF-8 not examined"});
-      return;
+      out.push_back(Finding{pii::kOverflow, 0, 0, 1.0, "invalid UTF-8 not examined", {}});
+      return true;
     }
   }
   std::size_t len = text.size();
@@ -1630,8 +1601,9 @@ void PiiScanner::scan_raw(std::string_view text, std::vector<Raw>& out) const {
     c.overflow_at = len;
   }
   if (c.overflow)
-    out.push_back(Raw{pii::kOverflow, c.overflow_at, c.overflow_at, 1.0,
-                      "scan stopped at the findings cap or the size limit"});
+    c.push(Finding{pii::kOverflow, c.overflow_at, c.overflow_at, 1.0,
+                   "scan stopped at the findings cap or the size limit", {}});
+  return c.apart;
 }
 
 }  // namespace bastion::pii

@@ -113,10 +113,6 @@ struct ScannerLimits {
   double min_confidence = 0.5;
 };
 
-namespace detail {
-struct RawFinding;
-}
-
 class PiiScanner {
  public:
   // Compiles the anchors and custom patterns into one Vectorscan database.
@@ -157,8 +153,9 @@ class PiiScanner {
  private:
   // scan() on text that is already its own normalized view.
   std::vector<Finding> scan_view(std::string_view text) const;
-  // Its findings as they come, unresolved.
-  void scan_raw(std::string_view text, std::vector<detail::RawFinding>& out) const;
+  // Its findings as they come, unresolved; true when they are in order and
+  // apart (resolve_overlaps() would leave them as they are).
+  bool scan_raw(std::string_view text, std::vector<Finding>& out) const;
 
   struct Impl;
   std::unique_ptr<Impl> impl_;
