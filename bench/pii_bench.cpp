@@ -370,7 +370,9 @@ bool scan_file(const char* path) {
 
 // --scan-file=PATH times the scanner alone on PATH (scan_file).
 // --write-dense=PATH writes the English PII-dense corpus (16 MiB) to PATH and
-// exits: the input for timing `bastion pii scan` (bench/results/pii.md).
+// exits: the input for timing `bastion pii scan` (bench/results/pii.md);
+// --write-prose=PATH the same for the sparse prose corpus (16 MiB; a larger
+// input is copies of it, one finding per ~4 KiB stays under the findings cap).
 // --dump-findings=PATH writes every finding of the corpora (dump_findings).
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
@@ -378,9 +380,9 @@ int main(int argc, char** argv) {
     if (a.starts_with("--scan-file=")) return scan_file(std::string(a.substr(12)).c_str()) ? 0 : 1;
     if (a.starts_with("--dump-findings="))
       return dump_findings(std::string(a.substr(16)).c_str()) ? 0 : 1;
-    if (a.starts_with("--write-dense=")) {
+    if (a.starts_with("--write-dense=") || a.starts_with("--write-prose=")) {
       std::FILE* f = std::fopen(std::string(a.substr(14)).c_str(), "wb");
-      const std::string& d = dense(false);
+      const std::string& d = a.starts_with("--write-prose=") ? corpus() : dense(false);
       const bool ok = f && std::fwrite(d.data(), 1, d.size(), f) == d.size();
       if (f) std::fclose(f);
       return ok ? 0 : 1;

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -344,4 +344,18 @@ test('bastion pii scan reports, masks and rejects', () => {
       assert.equal(records.slice(x.begin, x.end), `010-${1000 + i}-5678`);
     });
   }
+  // A regular file is mapped from where standard input stands, not from its
+  // start (a caller that read part of it first): 5,000 bytes in, an offset
+  // that is no page boundary, the findings are those of the rest, counted
+  // from there. The same bytes through a pipe give the same lines.
+  const fd = openSync(file, 'r');
+  readSync(fd, Buffer.alloc(5000), 0, 5000, null);
+  const rest = spawnSync(BIN, ['pii', 'scan'], { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 26 });
+  closeSync(fd);
+  assert.equal(rest.status, 3, rest.stderr);
+  const tail = records.slice(5000);
+  const got = rest.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(got.length, tail.match(/010-\d{4}-5678/g).length);
+  for (const x of got) assert.match(tail.slice(x.begin, x.end), /^010-\d{4}-5678$/);
+  assert.equal(bastion(['pii', 'scan'], tail).stdout, rest.stdout);
 });
