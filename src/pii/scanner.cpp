@@ -620,6 +620,11 @@ struct ScanCtx {
   bool overflow = false;
   std::size_t overflow_at = 0;
   std::size_t native_pos = 0;  // the native anchors have been looked for up to here
+  // The 64 bytes from blk_base as native_scan last classified them: bit k of
+  // blk_digits set when p[blk_base + k] is a digit, of blk_events when a
+  // digit run starts there (or, for IPv6, a colon is there). SIZE_MAX: none.
+  std::size_t blk_base = SIZE_MAX;
+  std::uint64_t blk_digits = 0, blk_events = 0;
 
   // Returns false when the finding cap is reached (the scan must stop).
   [[gnu::always_inline]] bool emit(std::string_view type, std::size_t b, std::size_t e, double conf,
@@ -1318,6 +1323,61 @@ inline std::size_t next_native(const char* p, std::size_t i, std::size_t until, 
   return until;
 }
 
+#if defined(__SSE2__)
+// The next native event in [i, until) from 64-byte blocks classified once
+// (ScanCtx::blk_*): on dense text a block holds several tokens, and each
+// next_native call re-loaded and re-tested the bytes after the previous
+// token, a chain of dependent loads per token. Text within 64 bytes of its
+// end goes to next_native. Returns `until` if there is none.
+inline std::size_t next_event(ScanCtx& c, std::size_t i, std::size_t until, bool colons) {
+  const char* p = c.p;
+  while (i < until) {
+    if (c.blk_base == SIZE_MAX || i - c.blk_base >= 64) {  // no block, or i is outside it
+      if (i + 64 > c.n) return next_native(p, i, until, c.n, colons);
+      const std::uint64_t d = static_cast<std::uint64_t>(digit_mask16(p + i)) |
+                              static_cast<std::uint64_t>(digit_mask16(p + i + 16)) << 16 |
+                              static_cast<std::uint64_t>(digit_mask16(p + i + 32)) << 32 |
+                              static_cast<std::uint64_t>(digit_mask16(p + i + 48)) << 48;
+      const std::uint64_t carry = i > 0 && is_digit(p[i - 1]) ? 1u : 0u;
+      std::uint64_t ev = d & ~((d << 1) | carry);
+      if (colons) {
+        const __m128i colon = _mm_set1_epi8(':');
+        auto cm = [&](std::size_t o) {
+          return static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(
+                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + o)), colon))))
+                 << o;
+        };
+        ev |= cm(0) | cm(16) | cm(32) | cm(48);
+      }
+      c.blk_base = i;
+      c.blk_digits = d;
+      c.blk_events = ev;
+    }
+    const std::uint64_t m = c.blk_events >> (i - c.blk_base);
+    if (m) return std::min(until, i + static_cast<std::size_t>(__builtin_ctzll(m)));
+    i = c.blk_base + 64;
+  }
+  return until;
+}
+
+// The end of the digit run starting at s, from the block when it holds s.
+inline std::size_t run_end(const ScanCtx& c, std::size_t s) {
+  if (c.blk_base != SIZE_MAX && s - c.blk_base < 64) {
+    const std::uint64_t other = ~c.blk_digits >> (s - c.blk_base);
+    if (other) return s + static_cast<std::size_t>(__builtin_ctzll(other));
+    return digit_run_end(c.p, c.blk_base + 64, c.n, c.n - c.blk_base - 64);
+  }
+  return digit_run_end(c.p, s, c.n, c.n - s);
+}
+#else
+inline std::size_t next_event(ScanCtx& c, std::size_t i, std::size_t until, bool colons) {
+  return next_native(c.p, i, until, c.n, colons);
+}
+inline std::size_t run_end(const ScanCtx& c, std::size_t s) {
+  return digit_run_end(c.p, s, c.n, c.n - s);
+}
+#endif
+
 // Runs the native anchors from c.native_pos up to `until`: each digit run
 // that can start a number token goes to on_number_run, each colon that can
 // be inside an IPv6 address to on_ipv6. One call per token, where a regex
@@ -1327,7 +1387,7 @@ bool native_scan(ScanCtx& c, std::size_t until) {
   const std::size_t n = c.n;
   const bool numbers = c.im->native_number, v6 = c.im->native_ipv6;
   std::size_t i = c.native_pos;
-  while ((i = next_native(p, i, until, n, v6)) < until) {
+  while ((i = next_event(c, i, until, v6)) < until) {
     if (p[i] == ':') {
       if (i + 1 > c.ipv6_until && ((i + 1 < n && p[i + 1] == ':') ||
                                    (i > 0 && is_hex(p[i - 1]) && i + 1 < n && is_hex(p[i + 1])))) {
@@ -1342,7 +1402,7 @@ bool native_scan(ScanCtx& c, std::size_t until) {
       i = c.number_until;
       continue;
     }
-    i = digit_run_end(p, s, n, n - s);
+    i = run_end(c, s);
     if (!numbers) continue;
     // Every number recognizer needs a run of 3+ digits or a run followed by
     // a separator and more digits (1.2.3.4, 02-123-4567): "5 people" and
