@@ -19,6 +19,7 @@
 #include <boost/asio/prefer.hpp>
 #include <boost/json.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -41,6 +42,7 @@ class PostedCompletion final : public AuditLog::Completion {
       for (auto& c : all) c->invoke();
     });
   }
+  void post_flush(std::function<void()> fn) override { boost::asio::post(ex_, std::move(fn)); }
   void invoke() override {
     // Inline when the handler's executor is the context's own; a strand
     // queues it.

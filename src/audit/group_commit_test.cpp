@@ -132,6 +132,59 @@ TEST_F(Audit, AsyncAppendsShareBoundedWritesAndFormOneChain) {
   }
 }
 
+// The appends of one I/O thread's coroutines are written on that thread by
+// the flush the first one posted, behind the others: one write for all, no
+// hand-over to the writer thread, and each caller resumes only once its
+// record is in the file.
+TEST_F(Audit, AsyncAppendsOfOneThreadAreWrittenThereInOneWrite) {
+  constexpr int kCalls = 100;
+  std::string pk;
+  std::vector<std::uint64_t> seqs(kCalls, 0);
+  int on_file_at_resume = 0;
+  {
+    AuditLog log(opts_);
+    pk = log.public_key();
+    asio::io_context ioc;
+    for (int i = 0; i < kCalls; ++i)
+      asio::co_spawn(
+          ioc,
+          [&, i]() -> asio::awaitable<void> {
+            const std::uint64_t seq =
+                co_await async_append(log, call(fmt::format("c{}", i)), asio::use_awaitable);
+            seqs[static_cast<std::size_t>(i)] = seq;
+            std::ifstream in(opts_.dir / "audit.log");
+            std::stringstream text;
+            text << in.rdbuf();
+            if (seq && text.str().find(fmt::format("{{\"seq\":{},", seq)) != std::string::npos)
+              ++on_file_at_resume;
+          },
+          asio::detached);
+    ioc.run();
+    EXPECT_EQ(log.caller_writes(), 1u) << "one write, on the I/O thread";
+    EXPECT_EQ(log.largest_batch(), std::size_t(kCalls));
+    EXPECT_EQ(log.failures(), 0u);
+  }
+  EXPECT_EQ(on_file_at_resume, kCalls) << "a caller resumed before its record was written";
+  auto on_file = calls_on_file(opts_.dir);
+  for (int i = 0; i < kCalls; ++i) EXPECT_EQ(on_file[seqs[i]], fmt::format("c{}", i));
+  EXPECT_TRUE(verify(pk).ok()) << problem(verify(pk));
+}
+
+// With `sync: always` a batch waits for fdatasync: the writer thread writes,
+// never an I/O thread.
+TEST_F(Audit, WithSyncAlwaysTheWriterThreadWrites) {
+  opts_.sync = AuditOptions::Sync::kAlways;
+  std::vector<std::uint64_t> seqs;
+  std::atomic<int> done{0};
+  AuditLog log(opts_);
+  asio::io_context ioc;
+  spawn_appends(ioc, log, 20, seqs, done);
+  ioc.run();
+  EXPECT_EQ(done.load(), 20);
+  for (auto s : seqs) EXPECT_NE(s, 0u);
+  EXPECT_EQ(log.caller_writes(), 0u);
+}
+
 // A flood the writer cannot keep up with turns backlogged() on (the filter
 // then refuses new calls) and off again once the queue is written; the
 // queued records are all written.

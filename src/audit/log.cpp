@@ -134,6 +134,11 @@ AuditLog::AuditLog(AuditOptions options) : options_(std::move(options)) {
 
 void AuditLog::stop_writer() {
   {
+    // A flush still posted finds the log gone; one running ends first.
+    std::lock_guard g(gate_->mu);
+    gate_->log = nullptr;
+  }
+  {
     // The writer writes what is queued before it ends.
     std::lock_guard q(queue_mu_);
     writer_stop_ = true;
@@ -490,6 +495,12 @@ void AuditLog::append_async(json::object event, std::unique_ptr<Completion> done
   c->post_all(std::move(one));
 }
 
+bool AuditLog::wake_writer_locked() {
+  if (!writer_idle_) return false;
+  writer_idle_ = false;
+  return true;
+}
+
 bool AuditLog::enqueue(Pending* p, bool for_writer) {
   bool notify = false;
   {
@@ -500,19 +511,63 @@ bool AuditLog::enqueue(Pending* p, bool for_writer) {
     queue_.push_back(p);
     queued_bytes_.store(queued_bytes_.load(std::memory_order_relaxed) + p->body.size(),
                         std::memory_order_relaxed);
-    if (for_writer && writer_idle_) {
-      writer_idle_ = false;
-      notify = true;
-    } else if (for_writer && writer_waits_for_ != 0 && queue_.size() >= writer_waits_for_) {
-      writer_waits_for_ = 0;  // as many as it waits for: write now
-      notify = true;
+    if (for_writer && writer_waits_for_ != 0) {
+      // The writer thread is at it, waiting for more: it takes this one.
+      if (queue_.size() >= writer_waits_for_) {
+        writer_waits_for_ = 0;  // as many as it waits for: write now
+        notify = true;
+      }
+    } else if (for_writer && options_.sync == AuditOptions::Sync::kAlways) {
+      notify = wake_writer_locked();  // an fdatasync per batch: never on an I/O thread
+    } else if (for_writer && !flush_posted_) {
+      // Behind the handlers queued in the caller's context now: the records
+      // they queue go in the same write. Under queue_mu_, as `p` may be
+      // written and freed once it is released.
+      try {
+        p->completion->post_flush([gate = gate_] {
+          std::lock_guard g(gate->mu);
+          if (gate->log) gate->log->flush_on_caller();
+        });
+        flush_posted_ = true;
+      } catch (...) {  // no memory for the handler: the writer thread writes it
+        notify = wake_writer_locked();
+      }
     }
   }
   if (notify) queue_cv_.notify_one();
   return true;
 }
 
-std::size_t AuditLog::drain_locked(std::vector<std::unique_ptr<Pending>>& finished) {
+bool AuditLog::rotation_due_locked() const {
+  return file_bytes_ >= options_.max_file_bytes && steady::now() >= next_rotate_try_;
+}
+
+void AuditLog::flush_on_caller() {
+  {
+    std::lock_guard q(queue_mu_);
+    flush_posted_ = false;  // what is queued from now on posts its own flush
+    if (queue_.empty()) return;
+  }
+  std::vector<std::unique_ptr<Pending>> finished;
+  {
+    // Only when it is quick: another thread writing (or rotating), another
+    // process's turn or a rotation due is the writer thread's to wait for.
+    std::unique_lock lock(mu_, std::try_to_lock);
+    if (lock.owns_lock() && writers_->holding() && !rotation_due_locked() &&
+        drain_locked(finished, false) > 0)
+      caller_writes_.fetch_add(1, std::memory_order_relaxed);
+  }
+  complete_all(finished);
+  bool notify = false;
+  {
+    std::lock_guard q(queue_mu_);
+    if (!queue_.empty() && !flush_posted_) notify = wake_writer_locked();
+  }
+  if (notify) queue_cv_.notify_one();
+}
+
+std::size_t AuditLog::drain_locked(std::vector<std::unique_ptr<Pending>>& finished,
+                                   bool may_rotate) {
   {
     std::lock_guard q(queue_mu_);
     std::size_t bytes = 0;
@@ -533,8 +588,7 @@ std::size_t AuditLog::drain_locked(std::vector<std::unique_ptr<Pending>>& finish
     Turn turn(*this);
     if (write_batch_locked(batch_)) {
       if (since_checkpoint_ >= options_.checkpoint_every) checkpoint_locked("periodic", false);
-      if (file_bytes_ >= options_.max_file_bytes && steady::now() >= next_rotate_try_)
-        rotate_locked();
+      if (may_rotate && rotation_due_locked()) rotate_locked();
     }
   } catch (const std::exception& e) {
     // Catching up with another writer's records can throw (they do not

@@ -37,16 +37,27 @@
 // answered survives `kill -9`; `sync` chooses when it also reaches the disk
 // (fdatasync per batch of records, or every sync_interval).
 //
-// Group commit: appends queue their serialized records. The writer thread
-// (one per log) takes the queue whenever it is not empty, frames the records
-// (seq, ts, prev) and writes them with one write(2) (and with `sync: always`,
-// one fdatasync and one signed head), then completes each async append; a
-// call suspended on async_append() keeps no I/O thread waiting, so the
-// records of many connections share a write. A synchronous append() writes
-// the queue itself when it gets the writer mutex first. One write carries at
-// most max_batch_records / max_batch_bytes; beyond max_queued_bytes waiting,
-// backlogged() turns true and the audit filter refuses new calls until the
-// writer catches up, so memory stays bounded however many calls arrive.
+// Group commit: appends queue their serialized records, and one write(2)
+// carries what is queued (with `sync: always`, one fdatasync and one signed
+// head), framed (seq, ts, prev) in order; then each async append completes.
+// A call suspended on async_append() keeps no I/O thread waiting, so the
+// records of many connections share a write. Who writes:
+//  - An async append that finds no write scheduled posts one (a flush) to
+//    its caller's executor, behind the handlers already queued there: the
+//    other connections' requests that arrived together queue their records
+//    first, and the flush writes them all on that I/O thread, with no thread
+//    hand-over (no futex wake and wait per batch). It writes only when that
+//    is quick: the log mutex free, audit.lock held already (no other
+//    process waiting for it), no rotation due and no fdatasync per batch
+//    (`sync: always`). Otherwise, and for what one batch leaves queued,
+//  - the writer thread (one per log) takes the queue, and waits where the
+//    I/O threads must not (the lock of another process, a rotation's sync).
+//  - A synchronous append() writes the queue itself when it gets the writer
+//    mutex first.
+// One write carries at most max_batch_records / max_batch_bytes; beyond
+// max_queued_bytes waiting, backlogged() turns true and the audit filter
+// refuses new calls until the writer catches up, so memory stays bounded
+// however many calls arrive.
 //
 // Disk full: the writer keeps `reserve_bytes` allocated ahead of the active
 // file's end (fallocate). When that reserve cannot be renewed, or a write
@@ -76,6 +87,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -158,6 +170,9 @@ class AuditLog {
     virtual void post_all(std::vector<std::unique_ptr<Completion>> all) = 0;
     // In the context: hands `seq` to the caller's handler on its executor.
     virtual void invoke() = 0;
+    // Runs `fn` in the context, after the handlers queued there now (the
+    // flush that writes the records queued meanwhile).
+    virtual void post_flush(std::function<void()> fn) = 0;
     std::uint64_t seq = 0;
   };
   // Queues one event (sanitized and serialized here, on the caller's thread)
@@ -179,6 +194,9 @@ class AuditLog {
   // The largest batch one write(2) carried so far (records): for tests and
   // benchmarks.
   std::size_t largest_batch() const { return largest_batch_.load(std::memory_order_relaxed); }
+  // Writes done by a flush on a caller's thread (not the writer thread): for
+  // tests and benchmarks.
+  std::uint64_t caller_writes() const { return caller_writes_.load(std::memory_order_relaxed); }
   // False while records cannot be written or the disk reserve cannot be
   // renewed: callers refuse work that must be audited. Lock-free.
   bool available() const { return available_.load(std::memory_order_acquire); }
@@ -232,17 +250,28 @@ class AuditLog {
     bool done = false;                       // written (or failed) by whichever thread held mu_
     std::unique_ptr<Completion> completion;  // async only
   };
-  // Queues `p`. `for_writer`: for the writer thread to write (woken if it
-  // sleeps); false, and nothing queued, once stop_writer() was called.
-  // Otherwise the caller writes it (append_body).
+  // Queues `p`. `for_writer`: for a flush or the writer thread to write (a
+  // flush posted to p's completion unless one is pending, else the writer
+  // woken if it sleeps); false, and nothing queued, once stop_writer() was
+  // called. Otherwise the caller writes it (append_body).
   bool enqueue(Pending* p, bool for_writer);
+  // The flush enqueue() posts: writes one batch of the queue on this thread
+  // when that is quick (see the header comment), else, and for what it
+  // leaves queued, wakes the writer thread.
+  void flush_on_caller();
+  // Wakes the writer thread if it sleeps. Under queue_mu_; true: notify.
+  bool wake_writer_locked();
   // append() of a serialized event: queues it and writes the queue up to it
   // on this thread unless another thread is at it already.
   std::uint64_t append_body(std::string body);
   // Under mu_: takes one batch off the queue (bounded), writes it in one turn,
   // marks its records done and moves the async ones into `finished`, to be
-  // completed once mu_ is released. Returns the batch's size.
-  std::size_t drain_locked(std::vector<std::unique_ptr<Pending>>& finished);
+  // completed once mu_ is released. Returns the batch's size. Rotates after
+  // the write when the file is full, unless `may_rotate` is false (a flush on
+  // an I/O thread: the next batch, the writer thread's, rotates).
+  std::size_t drain_locked(std::vector<std::unique_ptr<Pending>>& finished,
+                           bool may_rotate = true);
+  bool rotation_due_locked() const;
   static void complete_all(std::vector<std::unique_ptr<Pending>>& finished);
   // The writer thread: drains the queue whenever it is not empty.
   void write_queued();
@@ -278,6 +307,16 @@ class AuditLog {
   bool writer_idle_ = false;                  // under queue_mu_: it waits on queue_cv_
   std::size_t writer_waits_for_ = 0;          // under queue_mu_: records it delays for (0: none)
   bool writer_stop_ = false;                  // under queue_mu_: drain what is queued and end
+  bool flush_posted_ = false;                 // under queue_mu_: a flush is posted, not yet run
+  // What a posted flush reaches the log through: the log is gone (or its
+  // writer stopped) once `log` is null; mu is held while a flush runs.
+  struct FlushGate {
+    explicit FlushGate(AuditLog* l) : log(l) {}
+    std::mutex mu;
+    AuditLog* log;
+  };
+  std::shared_ptr<FlushGate> gate_ = std::make_shared<FlushGate>(this);
+  std::atomic<std::uint64_t> caller_writes_{0};
   std::atomic<std::size_t> largest_batch_{0};
   std::vector<Pending*> batch_;  // under mu_: the batch being written
   std::string batch_buf_;        // under mu_: its lines, reused
