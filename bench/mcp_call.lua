@@ -16,6 +16,20 @@ local modern = os.getenv("BENCH_ERA") == "modern"
 -- about N bytes larger (4096: the issue's 4 KB result).
 local pad = tonumber(os.getenv("BENCH_PAD") or "0")
 local text = "hello from wrk" .. string.rep(" The quick brown fox pays 1.50.", math.ceil(pad / 31)):sub(1, pad)
+-- BENCH_PII=N puts N PII values (an email and a Korean mobile number in
+-- turn) into the text, spread over it: the PII filter finds and, under a
+-- mask policy, rewrites them in the request and again in the echoed result.
+local pii = tonumber(os.getenv("BENCH_PII") or "0")
+if pii > 0 then
+  local values = { " Mail jane.doe@example.com today.", " Call 010-2345-6789 today." }
+  local parts, step = {}, math.floor(#text / pii)
+  for k = 1, pii do
+    parts[#parts + 1] = text:sub((k - 1) * step + 1, k * step)
+    parts[#parts + 1] = values[(k - 1) % 2 + 1]
+  end
+  parts[#parts + 1] = text:sub(pii * step + 1)
+  text = table.concat(parts)
+end
 local body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"' .. text .. '"}}}'
 if modern then
   body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"' .. text .. '"},' ..
