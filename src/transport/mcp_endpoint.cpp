@@ -19,14 +19,14 @@ using protocol::kInvalidRequest;
 McpEndpoint::McpEndpoint(server::Engine& engine, const HttpOptions& opts, GuardOptions guards)
     : engine_(engine), opts_(opts), guards_(std::move(guards)) {}
 
-asio::awaitable<bool> McpEndpoint::reply(Exchange& x, Response res) {
+asio::awaitable<bool> McpEndpoint::reply(Exchange& x, Response& res) {
   apply_cors(res, x.req[http::field::origin], x.cors);
   co_return co_await x.conn.write(std::move(res), x.req.keep_alive());
 }
 
 asio::awaitable<bool> McpEndpoint::refuse(Exchange& x, const Refusal& r) {
   Response res = error_response(x.req.version(), r);
-  co_return co_await reply(x, std::move(res));
+  co_return co_await reply(x, res);
 }
 
 SseResponse McpEndpoint::sse_head(const Exchange& x, std::string session_id,
@@ -40,11 +40,27 @@ SseResponse McpEndpoint::sse_head(const Exchange& x, std::string session_id,
   return head;
 }
 
+// The coroutines of a call keep their frames under the 1,020 bytes Asio
+// recycles per thread (GCC keeps every local of a coroutine in its frame,
+// and a larger frame is a malloc and free per request): what needs no
+// co_await is decided in the plain functions beside them (screen,
+// open_post, json_answer), which hand back a small result; the rare SSE
+// answer has a coroutine of its own.
+
 asio::awaitable<bool> McpEndpoint::handle(HttpConnection& conn, Request& req) {
   Exchange x{conn, req};
+  std::optional<Response> answer = screen(x);
+  if (answer) co_return co_await reply(x, *answer);
+  if (req.method() == http::verb::post) co_return co_await post(x);
+  if (req.method() == http::verb::get) co_return co_await get(x);
+  co_return co_await del(x);
+}
+
+std::optional<Response> McpEndpoint::screen(Exchange& x) {
+  const Request& req = x.req;
   const unsigned v = req.version();
   Admission admission = admit(req, guards_);
-  if (admission.refusal) co_return co_await refuse(x, *admission.refusal);
+  if (admission.refusal) return error_response(v, *admission.refusal);
   x.cors = admission.cors;
 
   if (req.method() == http::verb::options) {
@@ -54,14 +70,14 @@ asio::awaitable<bool> McpEndpoint::handle(HttpConnection& conn, Request& req) {
             "Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, "
             "Last-Event-ID, Mcp-Method, Mcp-Name");
     res.set(http::field::access_control_max_age, "86400");
-    co_return co_await reply(x, std::move(res));
+    return res;
   }
   if (req.method() != http::verb::post && req.method() != http::verb::get &&
       req.method() != http::verb::delete_) {
     Response res = error_response(
         v, Refusal{http::status::method_not_allowed, kInvalidRequest, "Method not allowed"});
     res.set(http::field::allow, "GET, POST, DELETE, OPTIONS");
-    co_return co_await reply(x, std::move(res));
+    return res;
   }
   if (req.method() != http::verb::post &&
       protocol::is_modern_version(req["MCP-Protocol-Version"])) {
@@ -71,16 +87,14 @@ asio::awaitable<bool> McpEndpoint::handle(HttpConnection& conn, Request& req) {
                    "Method not allowed: 2026-07-28 uses POST only (subscriptions/listen replaces "
                    "the GET stream)"});
     res.set(http::field::allow, "POST, OPTIONS");
-    co_return co_await reply(x, std::move(res));
+    return res;
   }
   if (authenticator_) {
-    auto who = authenticator_(req, RequestContext{conn.peer()});
-    if (!who) co_return co_await reply(x, who.error());
+    auto who = authenticator_(req, RequestContext{x.conn.peer()});
+    if (!who) return std::move(who.error());
     x.principal = std::move(who.value());
   }
-  if (req.method() == http::verb::post) co_return co_await post(x);
-  if (req.method() == http::verb::get) co_return co_await get(x);
-  co_return co_await del(x);
+  return std::nullopt;
 }
 
 protocol::Expected<McpEndpoint::SessionPtr, Refusal> McpEndpoint::session_for(
@@ -95,88 +109,41 @@ protocol::Expected<McpEndpoint::SessionPtr, Refusal> McpEndpoint::session_for(
   return s;
 }
 
+struct McpEndpoint::PostCall {
+  PostBody body;
+  bool modern = false;   // a 2026-07-28 request: served statelessly (post_modern)
+  SessionPtr session;    // otherwise the session it belongs to,
+  bool created = false;  // which this request (initialize) opened
+};
+
+namespace {
+
+void deliver_all(server::Session& session, std::vector<protocol::Message>& messages,
+                 const std::shared_ptr<server::Outbox>& out, const asio::any_io_executor& ex) {
+  for (auto& m : messages) session.deliver(std::move(m), out, ex);
+}
+
+}  // namespace
+
 asio::awaitable<bool> McpEndpoint::post(Exchange& x) {
-  const unsigned v = x.req.version();
-  if (!is_json_content_type(x.req[http::field::content_type])) {
-    const Refusal r{http::status::unsupported_media_type, kInvalidRequest,
-                    "Unsupported Media Type: Content-Type must be application/json"};
-    co_return co_await refuse(x, r);
-  }
-  auto read = read_post_body(x.req.body());
-  if (!read) co_return co_await refuse(x, read.error());
-  PostBody body = std::move(read.value());
-  // From here on, errors about the request carry its id.
-  auto accept = x.req[http::field::accept];
-  if (!accepts(accept, "application/json") || !accepts(accept, "text/event-stream")) {
-    const Refusal r{http::status::not_acceptable, kInvalidRequest,
-                    "Not Acceptable: client must accept both application/json and "
-                    "text/event-stream",
-                    body.id};
-    co_return co_await refuse(x, r);
-  }
-  // The era decides everything from here on: a Modern request is served
-  // statelessly, a Legacy one in its session.
-  const std::string_view header_version = x.req["MCP-Protocol-Version"];
-  bool modern = false;
-  for (const auto& m : body.messages)
-    modern |= protocol::era_of(m.params(), header_version) == protocol::Era::kModern;
-  if (modern && body.batch) {
-    const Refusal r =
-        bad_request("Invalid Request: JSON-RPC batches are not supported in 2026-07-28");
-    co_return co_await refuse(x, r);
-  }
-  if (modern) co_return co_await post_modern(x, std::move(body.messages.front()));
-
-  std::optional<Refusal> bad_version = check_protocol_version(x.req, body.id);
-  if (bad_version) co_return co_await refuse(x, *bad_version);
-  if (message_check_)
-    for (const auto& m : body.messages) {
-      std::optional<Response> denied = message_check_(x.req, x.principal, m.raw);
-      if (denied) co_return co_await reply(x, std::move(*denied));
-    }
-
-  SessionPtr session;
-  bool created = false;
-  if (body.initialize) {
-    // initialize opens a session; naming one that is live (and ours) asks
-    // to initialize it twice.
-    if (!x.req["Mcp-Session-Id"].empty() && session_for(x, body.id)) {
-      const Refusal r = bad_request("Invalid Request: the session is already initialized", body.id);
-      co_return co_await refuse(x, r);
-    }
-    session = engine_.create_session(x.principal);
-    if (!session) {
-      const Refusal r{http::status::service_unavailable, protocol::kInternalError,
-                      "Too many sessions", body.id};
-      co_return co_await refuse(x, r);
-    }
-    created = true;
-  } else {
-    auto found = session_for(x, body.id);
-    if (!found) co_return co_await refuse(x, found.error());
-    session = std::move(found.value());
-    if (body.batch && !session->allows_batches()) {
-      const Refusal r = bad_request(
-          "Invalid Request: JSON-RPC batches are not supported in this protocol version");
-      co_return co_await refuse(x, r);
-    }
-  }
+  PostCall call;
+  std::optional<Response> answer = open_post(x, call);
+  if (answer) co_return co_await reply(x, *answer);
+  if (call.modern) co_return co_await post_modern(x, call.body.messages.front());
 
   auto ex = co_await asio::this_coro::executor;
-  if (body.requests == 0) {
+  auto out = call.body.requests == 0 ? std::make_shared<server::Outbox>(ex, 16)
+                                     : std::make_shared<server::Outbox>(ex);
+  deliver_all(*call.session, call.body.messages, out, ex);
+  if (call.body.requests == 0) {
     // Only notifications and responses: accepted, nothing to stream back.
-    auto sink = std::make_shared<server::Outbox>(ex, 16);
-    for (auto& m : body.messages) session->deliver(std::move(m), sink, ex);
-    Response res{http::status::accepted, v};
-    co_return co_await reply(x, std::move(res));
+    answer.emplace(http::status::accepted, x.req.version());
+    co_return co_await reply(x, *answer);
   }
-
-  auto out = std::make_shared<server::Outbox>(ex);
-  for (auto& m : body.messages) session->deliver(std::move(m), out, ex);
 
   // JSON while only final responses arrive; the first notification or
   // server-to-client request turns this POST into an SSE stream.
-  std::size_t remaining = body.requests;
+  std::size_t remaining = call.body.requests;
   std::vector<server::Outgoing> responses;
   std::vector<server::Outgoing> early;  // messages to put first on the stream
   while (remaining > 0) {
@@ -192,36 +159,112 @@ asio::awaitable<bool> McpEndpoint::post(Exchange& x) {
   }
 
   if (early.empty()) {
-    // A failed (or cancelled) initialize leaves no session behind.
-    bool initialized = !responses.empty() && !responses[0].message->contains("error");
-    Response res;
-    if (responses.empty()) {
-      res = Response{http::status::accepted, v};  // every request was cancelled
-    } else {
-      std::string payload;
-      if (body.batch) payload += '[';
-      for (const auto& r : responses) {
-        if (payload.size() > 1) payload += ',';
-        payload += server::wire_text(r);
-      }
-      if (body.batch) payload += ']';
-      res = json_text_response(v, http::status::ok, std::move(payload));
-    }
-    if (created && initialized) res.set("Mcp-Session-Id", session->id());
-    if (created && !initialized) engine_.close_session(session->id());
-    co_return co_await reply(x, std::move(res));
+    answer = json_answer(x, call, responses);
+    co_return co_await reply(x, *answer);
   }
+  co_return co_await stream_answer(x, call, out, responses, early, remaining);
+}
 
+asio::awaitable<bool> McpEndpoint::stream_answer(Exchange& x, const PostCall& call,
+                                                 const std::shared_ptr<server::Outbox>& out,
+                                                 const std::vector<server::Outgoing>& responses,
+                                                 const std::vector<server::Outgoing>& early,
+                                                 std::size_t remaining) {
   // SSE: a pump moves everything for this POST into a resumable stream.
+  const SessionPtr& session = call.session;
   auto table = streams_.get(session->id(), [session] { return session->closed(); });
+  auto ex = co_await asio::this_coro::executor;
   auto es = table->create(ex);
   for (auto& r : responses) es->append(server::wire_text(r));
   for (auto& e : early) es->append(server::wire_text(e));
   pump(out, es, remaining, ex);
   std::uint64_t last = 0;
   SseResponse head =
-      sse_head(x, created ? session->id() : std::string(), session->protocol_version());
+      sse_head(x, call.created ? session->id() : std::string(), session->protocol_version());
   co_return co_await write_sse(x.conn, x.req, es, &last, std::move(head));
+}
+
+std::optional<Response> McpEndpoint::open_post(const Exchange& x, PostCall& call) {
+  const unsigned v = x.req.version();
+  if (!is_json_content_type(x.req[http::field::content_type])) {
+    return error_response(v, Refusal{http::status::unsupported_media_type, kInvalidRequest,
+                                     "Unsupported Media Type: Content-Type must be "
+                                     "application/json"});
+  }
+  auto read = read_post_body(x.req.body());
+  if (!read) return error_response(v, read.error());
+  call.body = std::move(read.value());
+  PostBody& body = call.body;
+  // From here on, errors about the request carry its id.
+  auto accept = x.req[http::field::accept];
+  if (!accepts(accept, "application/json") || !accepts(accept, "text/event-stream")) {
+    return error_response(v, Refusal{http::status::not_acceptable, kInvalidRequest,
+                                     "Not Acceptable: client must accept both application/json "
+                                     "and text/event-stream",
+                                     body.id});
+  }
+  // The era decides everything from here on: a Modern request is served
+  // statelessly, a Legacy one in its session.
+  const std::string_view header_version = x.req["MCP-Protocol-Version"];
+  for (const auto& m : body.messages)
+    call.modern |= protocol::era_of(m.params(), header_version) == protocol::Era::kModern;
+  if (call.modern && body.batch)
+    return error_response(
+        v, bad_request("Invalid Request: JSON-RPC batches are not supported in 2026-07-28"));
+  if (call.modern) return std::nullopt;
+
+  std::optional<Refusal> bad_version = check_protocol_version(x.req, body.id);
+  if (bad_version) return error_response(v, *bad_version);
+  if (message_check_)
+    for (const auto& m : body.messages) {
+      std::optional<Response> denied = message_check_(x.req, x.principal, m.raw);
+      if (denied) return denied;
+    }
+
+  if (body.initialize) {
+    // initialize opens a session; naming one that is live (and ours) asks
+    // to initialize it twice.
+    if (!x.req["Mcp-Session-Id"].empty() && session_for(x, body.id))
+      return error_response(
+          v, bad_request("Invalid Request: the session is already initialized", body.id));
+    call.session = engine_.create_session(x.principal);
+    if (!call.session)
+      return error_response(v, Refusal{http::status::service_unavailable, protocol::kInternalError,
+                                       "Too many sessions", body.id});
+    call.created = true;
+    return std::nullopt;
+  }
+  auto found = session_for(x, body.id);
+  if (!found) return error_response(v, found.error());
+  call.session = std::move(found.value());
+  if (body.batch && !call.session->allows_batches())
+    return error_response(
+        v, bad_request(
+               "Invalid Request: JSON-RPC batches are not supported in this protocol version"));
+  return std::nullopt;
+}
+
+Response McpEndpoint::json_answer(const Exchange& x, const PostCall& call,
+                                  const std::vector<server::Outgoing>& responses) {
+  const unsigned v = x.req.version();
+  // A failed (or cancelled) initialize leaves no session behind.
+  bool initialized = !responses.empty() && !responses[0].message->contains("error");
+  Response res;
+  if (responses.empty()) {
+    res = Response{http::status::accepted, v};  // every request was cancelled
+  } else {
+    std::string payload;
+    if (call.body.batch) payload += '[';
+    for (const auto& r : responses) {
+      if (payload.size() > 1) payload += ',';
+      payload += server::wire_text(r);
+    }
+    if (call.body.batch) payload += ']';
+    res = json_text_response(v, http::status::ok, std::move(payload));
+  }
+  if (call.created && initialized) res.set("Mcp-Session-Id", call.session->id());
+  if (call.created && !initialized) engine_.close_session(call.session->id());
+  return res;
 }
 
 asio::awaitable<bool> McpEndpoint::get(Exchange& x) {
@@ -281,7 +324,7 @@ asio::awaitable<bool> McpEndpoint::del(Exchange& x) {
   if (!found) co_return co_await refuse(x, found.error());
   engine_.close_session(found.value()->id());  // its streams go with it (session_closed)
   Response res{http::status::ok, x.req.version()};
-  co_return co_await reply(x, std::move(res));
+  co_return co_await reply(x, res);
 }
 
 }  // namespace bastion::transport

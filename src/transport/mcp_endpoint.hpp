@@ -52,16 +52,36 @@ class McpEndpoint {
 
  private:
   struct Exchange;
+  struct PostCall;
   using SessionPtr = std::shared_ptr<server::Session>;
 
+  // The checks of handle() that need no I/O: the answer to send at once (a
+  // refusal, CORS preflight), or nullopt to serve the method (x.cors and
+  // x.principal set).
+  std::optional<Response> screen(Exchange& x);
   boost::asio::awaitable<bool> post(Exchange& x);
+  // A POST's body read and checked, and its session found or opened
+  // (`call`); or the answer to send at once.
+  std::optional<Response> open_post(const Exchange& x, PostCall& call);
+  // The JSON answer to a Legacy POST whose requests are all answered.
+  Response json_answer(const Exchange& x, const PostCall& call,
+                       const std::vector<server::Outgoing>& responses);
+  // A Legacy POST turned into an SSE stream: what arrived so far first, a
+  // pump for the rest.
+  boost::asio::awaitable<bool> stream_answer(Exchange& x, const PostCall& call,
+                                             const std::shared_ptr<server::Outbox>& out,
+                                             const std::vector<server::Outgoing>& responses,
+                                             const std::vector<server::Outgoing>& early,
+                                             std::size_t remaining);
   // A stateless Modern request: no session, answered as JSON or as an SSE
   // stream without event ids (not resumable), cancelled when the client
   // goes away.
-  boost::asio::awaitable<bool> post_modern(Exchange& x, protocol::Message msg);
+  boost::asio::awaitable<bool> post_modern(Exchange& x, protocol::Message& msg);
   boost::asio::awaitable<bool> get(Exchange& x);
   boost::asio::awaitable<bool> del(Exchange& x);
-  boost::asio::awaitable<bool> reply(Exchange& x, Response res);
+  // Sends `res` (moved from). By reference: an argument passed by value is
+  // a temporary in the caller's frame as well as in this one.
+  boost::asio::awaitable<bool> reply(Exchange& x, Response& res);
   // Coroutine arguments here are named objects passed by reference or moved
   // from: GCC 12 destroys some temporaries of a co_await expression twice.
   boost::asio::awaitable<bool> refuse(Exchange& x, const Refusal& r);

@@ -148,7 +148,7 @@ http::status modern_status(int code) {
   }
 }
 
-asio::awaitable<bool> McpEndpoint::post_modern(Exchange& x, protocol::Message msg) {
+asio::awaitable<bool> McpEndpoint::post_modern(Exchange& x, protocol::Message& msg) {
   const unsigned v = x.req.version();
   if (msg.kind == protocol::MessageKind::kResponse || msg.kind == protocol::MessageKind::kError) {
     const Refusal r{http::status::bad_request, protocol::kInvalidRequest,
@@ -159,7 +159,7 @@ asio::awaitable<bool> McpEndpoint::post_modern(Exchange& x, protocol::Message ms
     // 2026-07-28 defines no client notifications over HTTP (closing the
     // stream cancels): accepted and dropped, never tied to a session.
     Response res{http::status::accepted, v};
-    co_return co_await reply(x, std::move(res));
+    co_return co_await reply(x, res);
   }
   std::optional<Refusal> bad = check_modern_headers(x.req, msg);
   if (bad) co_return co_await refuse(x, *bad);
@@ -171,7 +171,7 @@ asio::awaitable<bool> McpEndpoint::post_modern(Exchange& x, protocol::Message ms
   }
   if (message_check_) {
     std::optional<Response> denied = message_check_(x.req, x.principal, msg.raw);
-    if (denied) co_return co_await reply(x, std::move(*denied));
+    if (denied) co_return co_await reply(x, *denied);
   }
   msg.param_headers = param_headers_of(x.req);
 
@@ -208,7 +208,7 @@ asio::awaitable<bool> McpEndpoint::post_modern(Exchange& x, protocol::Message ms
     engine_.end_ephemeral_session(session);
     if (gone) co_return false;
     Response res{http::status::accepted, v};
-    co_return co_await reply(x, std::move(res));
+    co_return co_await reply(x, res);
   }
   if (first->ends_request) {
     engine_.end_ephemeral_session(session);
@@ -218,7 +218,7 @@ asio::awaitable<bool> McpEndpoint::post_modern(Exchange& x, protocol::Message ms
       if (auto* c = e->get_object().if_contains("code"); c && c->is_int64())
         status = modern_status(static_cast<int>(c->get_int64()));
     Response res = json_text_response(v, status, server::wire_text(*first));
-    co_return co_await reply(x, std::move(res));
+    co_return co_await reply(x, res);
   }
 
   // An SSE stream scoped to this request, without event ids: a broken
