@@ -329,6 +329,17 @@ bool filtered_method(std::string_view method) {
   return method == "tools/call" || method == "resources/read" || method == "prompts/get";
 }
 
+// The response filters over `out`'s result: their error, or the result. The
+// upstream's text of the result survives the filters only when each of them
+// affirms it left the result as it was.
+Outcome filter_response(const FilterChain& filters, Outcome out, CallContext& cc) {
+  std::string raw = out.take_raw_result();
+  Verdict back = filters.run_response(out.result(), cc);
+  if (!back.ok()) return std::move(*back.error);
+  if (back.result_unchanged) out.set_raw_result(std::move(raw));
+  return out;
+}
+
 // What a filter deferred (the audit record) is done before the call is
 // answered: the coroutine is suspended meanwhile, its I/O thread serves
 // other calls. An error replaces the answer; the filters hear of it as of
@@ -359,79 +370,107 @@ asio::awaitable<Outcome> unresolved(const FilterChain& filters, Kind kind, std::
 }
 }  // namespace
 
+// The Mcp-Param-* headers of a Modern tools/call over Streamable HTTP must
+// agree with its arguments before anything runs or is relayed (spec
+// streamable-http §Server Behavior for Custom Headers), or a proxy that
+// routed on a header would have acted on a value the tool never saw. The
+// refusal, or nullopt.
+std::optional<RpcError> Engine::header_mismatch(const Route& r, const std::string& method,
+                                                const json::object& params,
+                                                const RequestContext& ctx) const {
+  if (method != "tools/call" || !ctx.param_headers()) return std::nullopt;
+  std::optional<std::string> why = protocol::check_param_headers(
+      r.backend->param_headers(r), *ctx.param_headers(), params.if_contains("arguments"));
+  if (!why) return std::nullopt;
+  return protocol::header_mismatch(std::move(*why));
+}
+
+namespace {
+
+asio::awaitable<Outcome> answered(Outcome out) { co_return out; }
+
+}  // namespace
+
+// A call is route() (resolve, and the rare prepare_route() for a route that
+// is unknown, hidden, refused or not settled), then call(): the backend's
+// call, through filtered_call() when filters apply. Split so that each
+// coroutine frame stays under the 1,020 bytes Asio recycles: GCC keeps every
+// local and every co_await's result of a coroutine in its frame, and a
+// larger frame is a malloc and free per call.
 asio::awaitable<Outcome> Engine::route(Kind kind, std::string key, const std::string& method,
                                        json::object params, RequestContext& ctx) {
   // Resolved once; the same record goes to the scope check, the filters and
   // the backend. No structured bindings or if-initialisers across co_await
   // here: GCC 12 mis-places them in the coroutine frame.
   std::optional<Route> r = resolve(kind, key);
-  if (!r || !visible(ctx.caller(), r->server, kind, r->name)) {
+  const bool seen = r && visible(ctx.caller(), r->server, kind, r->name);
+  if (!seen || r->refusal || !r->settled) {
+    std::optional<Outcome> stop = co_await prepare_route(kind, key, method, r, seen, ctx);
+    if (stop) co_return std::move(*stop);
+  }
+  co_return co_await call(*r, method, std::move(params), ctx);
+}
+
+asio::awaitable<std::optional<Outcome>> Engine::prepare_route(Kind kind, const std::string& key,
+                                                              const std::string& method,
+                                                              std::optional<Route>& r, bool seen,
+                                                              RequestContext& ctx) {
+  if (!seen) {
     // Unsubscribing from something unknown is harmless.
     if (method == "resources/unsubscribe") co_return json::object{};
     co_return co_await unresolved(filters_, kind, key, method, ctx, r ? "denied" : "unknown");
   }
   if (r->refusal) co_return std::move(*r->refusal);
-  if (!r->settled) {
-    // The owner is known (and the caller may use it); starting it, or
-    // picking the session's instance, is left until now.
-    Backend* backend = r->backend;
-    const std::string before = r->name;
-    Settled s = co_await backend->settle(std::move(*r), ctx);
-    if (!s.ok()) co_return s.error();
-    r = std::move(s.value());
-    r->backend = backend;
-    if (r->name != before && !visible(ctx.caller(), r->server, kind, r->name))
-      co_return co_await unresolved(filters_, kind, key, method, ctx, "denied");
-  }
-  // A Modern tools/call over Streamable HTTP: its Mcp-Param-* headers must
-  // agree with its arguments before anything runs or is relayed (spec
-  // streamable-http §Server Behavior for Custom Headers), or a proxy that
-  // routed on a header would have acted on a value the tool never saw.
-  std::optional<RpcError> mismatch;
-  if (method == "tools/call" && ctx.param_headers()) {
-    std::optional<std::string> why = protocol::check_param_headers(
-        r->backend->param_headers(*r), *ctx.param_headers(), params.if_contains("arguments"));
-    if (why) mismatch = protocol::header_mismatch(std::move(*why));
-  }
-  bool filtered = !filters_.empty() && filtered_method(method);
-  if (!filtered) {
-    if (mismatch) co_return std::move(*mismatch);
-    co_return co_await r->backend->call(*r, method, std::move(params), ctx);
-  }
+  // The owner is known (and the caller may use it); starting it, or
+  // picking the session's instance, is left until now.
+  Backend* backend = r->backend;
+  const std::string before = r->name;
+  Settled s = co_await backend->settle(std::move(*r), ctx);
+  if (!s.ok()) co_return s.error();
+  r = std::move(s.value());
+  r->backend = backend;
+  if (r->name != before && !visible(ctx.caller(), r->server, kind, r->name))
+    co_return co_await unresolved(filters_, kind, key, method, ctx, "denied");
+  co_return std::nullopt;
+}
 
-  const std::string rid = json::serialize(ctx.request_id());
-  ctx.set_call_target(r->server, r->name);
-  CallContext cc{ctx.caller(), ctx.session_id(), rid, method, r->server, r->name, &*r};
-  cc.can_defer = true;  // every path below awaits finish_deferred() before answering
-  if (mismatch) {
-    filters_.run_error(*mismatch, cc);  // audited like any refused call
-    co_await finish_deferred(filters_, cc);
-    co_return std::move(*mismatch);
-  }
+// Not a coroutine: it hands back the awaitable of the one that does the
+// call, so that route() has a single co_await (and result) for all three.
+asio::awaitable<Outcome> Engine::call(const Route& r, const std::string& method,
+                                      json::object params, RequestContext& ctx) {
+  if (!filters_.empty() && filtered_method(method))
+    return filtered_call(r, method, std::move(params), ctx);
+  std::optional<RpcError> mismatch = header_mismatch(r, method, params, ctx);
+  if (mismatch) return answered(std::move(*mismatch));
+  return r.backend->call(r, method, std::move(params), ctx);
+}
+
+// The filters' verdict before the call: the headers' mismatch or a request
+// filter's error (the backend is not called), or an empty result to go on.
+Outcome Engine::admit_call(const Route& r, const std::string& method, json::object& params,
+                           const RequestContext& ctx, CallContext& cc) const {
+  std::optional<RpcError> mismatch = header_mismatch(r, method, params, ctx);
+  if (mismatch) return std::move(*mismatch);
   Verdict in = filters_.run_request(params, cc);
-  if (!in.ok()) {
-    filters_.run_error(*in.error, cc);
-    co_await finish_deferred(filters_, cc);
-    co_return std::move(*in.error);
-  }
-  Outcome out = co_await r->backend->call(*r, method, std::move(params), ctx);
-  if (!out.ok()) {
-    filters_.run_error(out.error(), cc);
-    co_await finish_deferred(filters_, cc);
-    co_return out;
-  }
-  // The upstream's text of the result survives the filters only when each
-  // of them affirms it left the result as it was.
-  std::string raw = out.take_raw_result();
-  Verdict back = filters_.run_response(out.result(), cc);
-  if (!back.ok()) {
-    filters_.run_error(*back.error, cc);
-    co_await finish_deferred(filters_, cc);
-    co_return std::move(*back.error);
-  }
+  if (!in.ok()) return std::move(*in.error);
+  return json::object{};
+}
+
+asio::awaitable<Outcome> Engine::filtered_call(const Route& r, const std::string& method,
+                                               json::object params, RequestContext& ctx) {
+  const std::string rid = json::serialize(ctx.request_id());
+  ctx.set_call_target(r.server, r.name);
+  CallContext cc{ctx.caller(), ctx.session_id(), rid, method, r.server, r.name, &r};
+  cc.can_defer = true;  // answered below only after finish_deferred()
+  // A refused call is audited like any other (on_error).
+  Outcome out = admit_call(r, method, params, ctx, cc);
+  if (out.ok()) out = co_await r.backend->call(r, method, std::move(params), ctx);
+  if (out.ok()) out = filter_response(filters_, std::move(out), cc);
+  if (!out.ok()) filters_.run_error(out.error(), cc);
+  // What the filters deferred (the audit record) is done before the answer;
+  // its error replaces a result (an error stays as it was).
   std::optional<RpcError> withheld = co_await finish_deferred(filters_, cc);
-  if (withheld) co_return std::move(*withheld);
-  if (back.result_unchanged) out.set_raw_result(std::move(raw));
+  if (withheld && out.ok()) co_return std::move(*withheld);
   co_return out;
 }
 
@@ -751,67 +790,119 @@ asio::awaitable<Outcome> Engine::listen(RequestContext& ctx, const json::object&
   co_return json::object{{"_meta", json::object{{protocol::meta_key::kSubscriptionId, sub_id}}}};
 }
 
-asio::awaitable<Outcome> Engine::dispatch_common(Session& s, RequestContext& ctx,
-                                                 const std::string& method, json::object params) {
+namespace {
+
+// What dispatch_common does with a request, decided without I/O (so that
+// none of it sits in the coroutine's frame): the answer itself, or a list
+// of `list`, or a route to `key` of `kind`.
+struct CommonPlan {
+  std::optional<Outcome> answer;
+  std::optional<Kind> list;
+  Kind kind = Kind::kTool;
+  std::string key;
+};
+
+CommonPlan plan_common(Session& s, const std::string& method, const json::object& params) {
+  CommonPlan p;
   if (method == "initialize") {
     if (s.initialized())
-      co_return RpcError{protocol::kInvalidRequest, "Session already initialized"};
-    co_return s.initialize(params);
+      p.answer = RpcError{protocol::kInvalidRequest, "Session already initialized"};
+    else
+      p.answer = s.initialize(params);
+    return p;
   }
-  if (method == "ping") co_return json::object{};
+  if (method == "ping") {
+    p.answer = json::object{};
+    return p;
+  }
   if (method == "logging/setLevel") {
     auto* lvl = string_param(params, "level");
     auto parsed = lvl ? parse_log_level(*lvl) : std::nullopt;
-    if (!parsed) co_return protocol::invalid_params("logging/setLevel: unknown level");
+    if (!parsed) {
+      p.answer = protocol::invalid_params("logging/setLevel: unknown level");
+      return p;
+    }
     s.set_log_level(*parsed);
-    co_return json::object{};
+    p.answer = json::object{};
+    return p;
   }
-  if (method == "tools/list") co_return co_await list(Kind::kTool, ctx, params);
-  if (method == "resources/list") co_return co_await list(Kind::kResource, ctx, params);
-  if (method == "resources/templates/list")
-    co_return co_await list(Kind::kResourceTemplate, ctx, params);
-  if (method == "prompts/list") co_return co_await list(Kind::kPrompt, ctx, params);
+  if (method == "tools/list") p.list = Kind::kTool;
+  if (method == "resources/list") p.list = Kind::kResource;
+  if (method == "resources/templates/list") p.list = Kind::kResourceTemplate;
+  if (method == "prompts/list") p.list = Kind::kPrompt;
+  if (p.list) return p;
 
   if (method == "tools/call" || method == "prompts/get") {
     auto* name = string_param(params, "name");
-    if (!name) co_return protocol::invalid_params(method + ": name must be a string");
-    if (auto* a = params.if_contains("arguments"); a && !a->is_object() && !a->is_null())
-      co_return protocol::invalid_params(method + ": arguments must be an object");
-    std::string key(*name);
-    co_return co_await route(method == "tools/call" ? Kind::kTool : Kind::kPrompt, std::move(key),
-                             method, std::move(params), ctx);
+    if (!name) {
+      p.answer = protocol::invalid_params(method + ": name must be a string");
+    } else if (auto* a = params.if_contains("arguments"); a && !a->is_object() && !a->is_null()) {
+      p.answer = protocol::invalid_params(method + ": arguments must be an object");
+    } else {
+      p.kind = method == "tools/call" ? Kind::kTool : Kind::kPrompt;
+      p.key = *name;
+    }
+    return p;
   }
   if (method == "resources/read" || method == "resources/subscribe" ||
       method == "resources/unsubscribe") {
     auto* uri = string_param(params, "uri");
-    if (!uri) co_return protocol::invalid_params(method + ": uri must be a string");
-    std::string key(*uri);
-    if (method == "resources/unsubscribe") s.unsubscribe(key);
-    Outcome out = co_await route(Kind::kResource, key, method, std::move(params), ctx);
-    if (out.ok() && method == "resources/subscribe") s.subscribe(key);
-    co_return out;
+    if (!uri) {
+      p.answer = protocol::invalid_params(method + ": uri must be a string");
+      return p;
+    }
+    p.kind = Kind::kResource;
+    p.key = *uri;
+    if (method == "resources/unsubscribe") s.unsubscribe(p.key);
+    return p;
   }
   if (method == "completion/complete") {
     auto* ref = params.if_contains("ref");
     auto* arg = params.if_contains("argument");
-    if (!ref || !ref->is_object() || !arg || !arg->is_object())
-      co_return protocol::invalid_params("completion/complete: ref and argument are required");
+    if (!ref || !ref->is_object() || !arg || !arg->is_object()) {
+      p.answer = protocol::invalid_params("completion/complete: ref and argument are required");
+      return p;
+    }
     auto* type = string_param(ref->get_object(), "type");
     if (type && *type == "ref/prompt") {
       auto* name = string_param(ref->get_object(), "name");
-      if (!name) co_return protocol::invalid_params("completion/complete: ref.name required");
-      std::string key(*name);
-      co_return co_await route(Kind::kPrompt, key, method, std::move(params), ctx);
+      if (!name) {
+        p.answer = protocol::invalid_params("completion/complete: ref.name required");
+      } else {
+        p.kind = Kind::kPrompt;
+        p.key = *name;
+      }
+      return p;
     }
     if (type && *type == "ref/resource") {
       auto* uri = string_param(ref->get_object(), "uri");
-      if (!uri) co_return protocol::invalid_params("completion/complete: ref.uri required");
-      std::string key(*uri);
-      co_return co_await route(Kind::kResource, key, method, std::move(params), ctx);
+      if (!uri) {
+        p.answer = protocol::invalid_params("completion/complete: ref.uri required");
+      } else {
+        p.kind = Kind::kResource;
+        p.key = *uri;
+      }
+      return p;
     }
-    co_return protocol::invalid_params("completion/complete: unknown ref type");
+    p.answer = protocol::invalid_params("completion/complete: unknown ref type");
+    return p;
   }
-  co_return protocol::method_not_found(method);
+  p.answer = protocol::method_not_found(method);
+  return p;
+}
+
+}  // namespace
+
+asio::awaitable<Outcome> Engine::dispatch_common(Session& s, RequestContext& ctx,
+                                                 const std::string& method, json::object params) {
+  CommonPlan plan = plan_common(s, method, params);
+  if (plan.answer) co_return std::move(*plan.answer);
+  if (plan.list) co_return co_await list(*plan.list, ctx, params);
+  if (method != "resources/subscribe")
+    co_return co_await route(plan.kind, std::move(plan.key), method, std::move(params), ctx);
+  Outcome out = co_await route(plan.kind, plan.key, method, std::move(params), ctx);
+  if (out.ok()) s.subscribe(plan.key);
+  co_return out;
 }
 
 void Engine::on_client_notification(Session& s, const std::string& method,

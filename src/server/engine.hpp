@@ -167,6 +167,27 @@ class Engine : public BackendListener {
   boost::asio::awaitable<protocol::Outcome> route(Kind kind, std::string key,
                                                   const std::string& method,
                                                   boost::json::object params, RequestContext& ctx);
+  // The rare part of route(): a route unknown or hidden from the caller
+  // (`seen` false), refused, or not settled (`r` completed by its backend).
+  // The call's answer when it ends there.
+  boost::asio::awaitable<std::optional<protocol::Outcome>> prepare_route(
+      Kind kind, const std::string& key, const std::string& method, std::optional<Route>& r,
+      bool seen, RequestContext& ctx);
+  // The backend's call on a resolved route, through the filters when they
+  // apply to `method`.
+  boost::asio::awaitable<protocol::Outcome> call(const Route& r, const std::string& method,
+                                                 boost::json::object params, RequestContext& ctx);
+  // A call through the filter chain: request filters, the backend, response
+  // filters, then what they deferred (the audit record) before the answer.
+  boost::asio::awaitable<protocol::Outcome> filtered_call(const Route& r, const std::string& method,
+                                                          boost::json::object params,
+                                                          RequestContext& ctx);
+  protocol::Outcome admit_call(const Route& r, const std::string& method,
+                               boost::json::object& params, const RequestContext& ctx,
+                               CallContext& cc) const;
+  std::optional<protocol::RpcError> header_mismatch(const Route& r, const std::string& method,
+                                                    const boost::json::object& params,
+                                                    const RequestContext& ctx) const;
   bool visible(const protocol::Principal& p, std::string_view server, Kind k,
                std::string_view name) const;
   // The sessions of `to` (allowed to hear from its server).
