@@ -34,9 +34,9 @@ function(bastion_test name)
   endif()
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
-  # Test files each name their fixtures and helpers freely (Fixture, make_*):
-  # in a unity build they stay one file per compile.
-  set_target_properties(${name} PROPERTIES UNITY_BUILD OFF)
+  # In a unity build (CI) the test files of one binary compile in batches too:
+  # no two of them may define the same name at namespace scope (fixtures,
+  # helpers), anonymous namespace or not.
   target_compile_options(${name} PRIVATE ${BASTION_WARNINGS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
   target_compile_definitions(${name} PRIVATE

@@ -12,8 +12,8 @@ namespace {
 using std::chrono::seconds;
 using testing::FakeClock;
 
-constexpr const char* kIss = "https://as.example";
-constexpr const char* kAud = "https://as.example/mcp";
+using testing::kAud;
+using testing::kIss;
 
 struct Fixture {
   FakeClock clock;

@@ -39,7 +39,7 @@ struct ScriptedInteraction : Interaction {
 
 const std::string kVerifier = std::string(43, 'v');
 
-struct Fixture {
+struct SigninFixture {
   TempDir tmp;
   FakeClock clock;
   Key key = Key::generate(Alg::kES256);
@@ -48,7 +48,7 @@ struct Fixture {
   std::unique_ptr<SignIn> s;
   std::function<void()> on_mint;  // runs as a token is signed (to interleave another request)
 
-  Fixture() {
+  SigninFixture() {
     SignInOptions o;
     o.issuer = "https://as.example";
     o.resources = {"https://as.example/mcp", "https://as.example"};
@@ -136,12 +136,12 @@ std::string jti_of(const std::string& token) {
 std::string err(const SignIn::Grant& v) { return v ? "ok" : v.error().code; }
 
 TEST(SignIn, CodeFlowRedirectsWithCodeStateAndIss) {
-  Fixture f;
+  SigninFixture f;
   auto r = f.get(f.authorize_url());
   ASSERT_EQ(r.result(), http::status::found) << r.body();
   std::string loc(r[http::field::location]);
   EXPECT_EQ(loc.rfind("http://127.0.0.1:5555/callback?", 0), 0u) << loc;
-  auto p = Fixture::params(r);
+  auto p = SigninFixture::params(r);
   EXPECT_EQ(p["state"], "xyz");
   EXPECT_EQ(p["iss"], "https://as.example");
   EXPECT_EQ(p["code"].size(), 43u);
@@ -154,7 +154,7 @@ TEST(SignIn, CodeFlowRedirectsWithCodeStateAndIss) {
 }
 
 TEST(SignIn, ErrorsBeforeTheRedirectUriIsTrustedArePagesNeverRedirects) {
-  Fixture f;
+  SigninFixture f;
   for (std::string target : {
            "/oauth2/authorize?response_type=code&client_id=nobody&redirect_uri=https%3A%2F%2Fevil."
            "example%2Fcb",
@@ -181,7 +181,7 @@ TEST(SignIn, ErrorsBeforeTheRedirectUriIsTrustedArePagesNeverRedirects) {
 }
 
 TEST(SignIn, ProtocolErrorsRedirectWithIssAndState) {
-  Fixture f;
+  SigninFixture f;
   struct Case {
     std::string drop, add, error;
   } cases[] = {
@@ -203,7 +203,7 @@ TEST(SignIn, ProtocolErrorsRedirectWithIssAndState) {
     }
     auto r = f.get(url);
     ASSERT_EQ(r.result(), http::status::found) << url << r.body();
-    auto p = Fixture::params(r);
+    auto p = SigninFixture::params(r);
     EXPECT_EQ(p["error"], c.error) << url;
     EXPECT_EQ(p["iss"], "https://as.example");
     EXPECT_EQ(p["state"], "xyz");
@@ -213,28 +213,28 @@ TEST(SignIn, ProtocolErrorsRedirectWithIssAndState) {
 }
 
 TEST(SignIn, DenialRedirectsAccessDenied) {
-  Fixture f;
+  SigninFixture f;
   f.ui->approve = false;
-  auto p = Fixture::params(f.get(f.authorize_url()));
+  auto p = SigninFixture::params(f.get(f.authorize_url()));
   EXPECT_EQ(p["error"], "access_denied");
   EXPECT_EQ(p["iss"], "https://as.example");
   EXPECT_EQ(p["state"], "xyz");
 }
 
 TEST(SignIn, ApprovalNeverGrantsMoreThanAsked) {
-  Fixture f;
+  SigninFixture f;
   f.ui->scopes = {"mcp.access", "mcp:server:fs"};
-  auto p = Fixture::params(f.get(f.authorize_url("&scope=mcp%3Aserver%3Afs")));
+  auto p = SigninFixture::params(f.get(f.authorize_url("&scope=mcp%3Aserver%3Afs")));
   auto body = ok(f.s->redeem_code(f.token_form(p["code"]), f.app()));
   EXPECT_EQ(body.at("scope").as_string(), "mcp:server:fs");
   // Nothing grantable: access_denied, no code.
   f.ui->scopes = {"mcp:server:git"};
-  auto q = Fixture::params(f.get(f.authorize_url("&scope=mcp%3Aserver%3Afs")));
+  auto q = SigninFixture::params(f.get(f.authorize_url("&scope=mcp%3Aserver%3Afs")));
   EXPECT_EQ(q["error"], "access_denied");
 }
 
 TEST(SignIn, CodeIsBoundToVerifierClientRedirectAndResource) {
-  Fixture f;
+  SigninFixture f;
   auto form = f.token_form(f.code(), std::string(43, 'w'));
   EXPECT_EQ(err(f.s->redeem_code(form, f.app())), "invalid_grant");  // wrong verifier
   auto c2 = f.code();
@@ -264,7 +264,7 @@ TEST(SignIn, CodeIsBoundToVerifierClientRedirectAndResource) {
 }
 
 TEST(SignIn, CodeReplayRevokesWhatTheCodeIssued) {
-  Fixture f;
+  SigninFixture f;
   auto c = f.code();
   auto body = ok(f.s->redeem_code(f.token_form(c), f.app()));
   std::string jti = jti_of(std::string(body.at("access_token").as_string()));
@@ -278,7 +278,7 @@ TEST(SignIn, CodeReplayRevokesWhatTheCodeIssued) {
 }
 
 TEST(SignIn, CodeReplayRacingTheFirstRedemptionRevokesItToo) {
-  Fixture f;
+  SigninFixture f;
   auto c = f.code();
   std::string replay_error;
   bool raced = false;
@@ -297,7 +297,7 @@ TEST(SignIn, CodeReplayRacingTheFirstRedemptionRevokesItToo) {
 }
 
 TEST(SignIn, RefreshRotatesAndReuseRevokesTheFamily) {
-  Fixture f;
+  SigninFixture f;
   auto first = ok(f.s->redeem_code(f.token_form(f.code()), f.app()));
   std::string rt1(first.at("refresh_token").as_string());
   auto second = ok(f.s->refresh({{"refresh_token", rt1}}, f.app()));
@@ -328,7 +328,7 @@ TEST(SignIn, RefreshRotatesAndReuseRevokesTheFamily) {
 }
 
 TEST(SignIn, RefreshTokensDieWhenIdle) {
-  Fixture f;
+  SigninFixture f;
   auto first = ok(f.s->redeem_code(f.token_form(f.code()), f.app()));
   f.clock.advance(14 * 86400 + 1);
   EXPECT_EQ(err(f.s->refresh(
@@ -337,7 +337,7 @@ TEST(SignIn, RefreshTokensDieWhenIdle) {
 }
 
 TEST(SignIn, PendingAuthorizationsSettleOnce) {
-  Fixture f;
+  SigninFixture f;
   // An interaction that only shows a page: the pending record stays.
   struct PageOnly : Interaction {
     std::string id;
@@ -369,7 +369,7 @@ TEST(SignIn, PendingAuthorizationsSettleOnce) {
 }
 
 TEST(SignIn, RegistrationPersistsAndIsBounded) {
-  Fixture f;
+  SigninFixture f;
   auto reg = [&](std::string body, std::string source = "10.0.0.1") {
     SignIn::Request req{http::verb::post, "/oauth2/register", 11};
     req.set(http::field::content_type, "application/json");
@@ -418,7 +418,7 @@ TEST(SignIn, RegistrationPersistsAndIsBounded) {
 }
 
 TEST(SignIn, ResourceIdentifiers) {
-  Fixture f;
+  SigninFixture f;
   EXPECT_EQ(f.s->resource_for("https://as.example/mcp"), "https://as.example/mcp");
   EXPECT_EQ(f.s->resource_for("HTTPS://AS.example/mcp"), "https://as.example/mcp");
   EXPECT_EQ(f.s->resource_for("https://as.example/mcp/"), "https://as.example/mcp");

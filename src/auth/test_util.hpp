@@ -20,6 +20,10 @@ namespace bastion::auth::testing {
 
 using storage::TempDir;
 
+// The issuer and audience of the tokens the JWT and token-cache tests sign.
+inline constexpr const char* kIss = "https://as.example";
+inline constexpr const char* kAud = "https://as.example/mcp";
+
 // A clock tests can move; copies share the same time.
 struct FakeClock {
   std::shared_ptr<std::atomic<std::int64_t>> t =

@@ -17,8 +17,8 @@ namespace {
 using std::chrono::seconds;
 using testing::FakeClock;
 
-constexpr const char* kIss = "https://as.example";
-constexpr const char* kAud = "https://as.example/mcp";
+using testing::kAud;
+using testing::kIss;
 
 std::shared_ptr<const VerifiedTokenCache::Entry> entry(std::string jti) {
   auto e = std::make_shared<VerifiedTokenCache::Entry>();
@@ -66,7 +66,7 @@ TEST(VerifiedTokenCache, ZeroCapacityIsOff) {
 
 // A validator whose issuer's keys the test can replace or remove (an IdP
 // dropping a compromised key from its JWKS, a key file deleted).
-struct Fixture {
+struct CacheFixture {
   FakeClock clock;
   std::shared_ptr<std::map<std::string, std::shared_ptr<const Key>>> keys =
       std::make_shared<std::map<std::string, std::shared_ptr<const Key>>>();
@@ -115,7 +115,7 @@ struct Fixture {
 };
 
 TEST(TokenCache, RepeatedTokenIsRememberedAndGivesTheSameClaims) {
-  Fixture f;
+  CacheFixture f;
   auto k = f.add_key();
   auto v = f.validator();
   std::string tok = f.token(*k);
@@ -131,7 +131,7 @@ TEST(TokenCache, RepeatedTokenIsRememberedAndGivesTheSameClaims) {
 }
 
 TEST(TokenCache, FailedTokensAreNotRemembered) {
-  Fixture f;
+  CacheFixture f;
   auto k = f.add_key();
   auto v = f.validator();
   std::string tok = f.token(*k);
@@ -145,7 +145,7 @@ TEST(TokenCache, FailedTokensAreNotRemembered) {
 }
 
 TEST(TokenCacheAttack, RevokedTokenIsRefusedAtOnceThoughCached) {
-  Fixture f;
+  CacheFixture f;
   auto k = f.add_key();
   auto v = f.validator();
   std::string tok = f.token(*k, 300, "jti-1");
@@ -158,7 +158,7 @@ TEST(TokenCacheAttack, RevokedTokenIsRefusedAtOnceThoughCached) {
 }
 
 TEST(TokenCacheAttack, TokenOfARemovedKeyIsRefusedThoughCached) {
-  Fixture f;
+  CacheFixture f;
   auto k = f.add_key();
   auto v = f.validator();
   std::string tok = f.token(*k);
@@ -171,7 +171,7 @@ TEST(TokenCacheAttack, TokenOfARemovedKeyIsRefusedThoughCached) {
 }
 
 TEST(TokenCacheAttack, KeyReplacedUnderTheSameKidVerifiesAgain) {
-  Fixture f;
+  CacheFixture f;
   auto k = f.add_key();
   auto v = f.validator();
   std::string tok = f.token(*k);
@@ -186,7 +186,7 @@ TEST(TokenCacheAttack, KeyReplacedUnderTheSameKidVerifiesAgain) {
 }
 
 TEST(TokenCacheAttack, TokenOfARemovedClientIsRefusedThoughCached) {
-  Fixture f;
+  CacheFixture f;
   auto k = f.add_key();
   auto v = f.validator();
   std::string tok = f.token(*k);
@@ -198,7 +198,7 @@ TEST(TokenCacheAttack, TokenOfARemovedClientIsRefusedThoughCached) {
 }
 
 TEST(TokenCacheAttack, ExpiredCachedTokenIsRefused) {
-  Fixture f;
+  CacheFixture f;
   auto k = f.add_key();
   auto v = f.validator();
   std::string tok = f.token(*k, 120);
@@ -213,7 +213,7 @@ TEST(TokenCacheAttack, ExpiredCachedTokenIsRefused) {
 }
 
 TEST(TokenCacheAttack, FloodOfDistinctTokensStaysBounded) {
-  Fixture f;
+  CacheFixture f;
   auto k = f.add_key(Alg::kHS256);  // cheap to sign many
   auto v = f.validator(64);
   std::string first = f.token(*k);
@@ -228,7 +228,7 @@ TEST(TokenCacheAttack, FloodOfDistinctTokensStaysBounded) {
 }
 
 TEST(TokenCache, ClearForgetsEverything) {
-  Fixture f;
+  CacheFixture f;
   auto k = f.add_key();
   auto v = f.validator();
   ASSERT_TRUE(v.validate(f.token(*k)));

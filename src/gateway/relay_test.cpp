@@ -12,7 +12,7 @@ namespace json = boost::json;
 
 json::object caps(const char* text) { return json::parse(text).as_object(); }
 
-struct Case {
+struct RelayCase {
   const char* label;
   const char* method;
   const char* params;
@@ -26,7 +26,7 @@ TEST(RelayRefusal, OnlyWhatTheClientDeclaredAndTheServerMayAsk) {
   const RelayOptions no_sampling{false, true, true};
   const RelayOptions no_elicitation{true, false, true};
   const RelayOptions no_roots{true, true, false};
-  const Case cases[] = {
+  const RelayCase cases[] = {
       {"sampling declared", "sampling/createMessage", "{}", R"({"sampling":{}})", all, ""},
       {"sampling undeclared", "sampling/createMessage", "{}", R"({"elicitation":{}})", all,
        "did not declare the sampling capability"},

@@ -7,14 +7,14 @@
 namespace bastion::pii {
 namespace {
 
-struct Case {
+struct LogCase {
   const char* name;
   std::string line;
   std::string logged;
 };
 
 // What reaches Bastion's log for lines an upstream writes to its stderr.
-const Case kCases[] = {
+const LogCase kLogCases[] = {
     {"plain", "listening on stdio", "listening on stdio"},
     {"korean", "서버 시작됨", "서버 시작됨"},
     {"pii masked", "lookup rrn 900101-1234568 for kim@example.com",
@@ -42,7 +42,7 @@ const Case kCases[] = {
 };
 
 TEST(PiiLogSanitize, Table) {
-  for (const auto& c : kCases) EXPECT_EQ(sanitize_log_line(c.line), c.logged) << c.name;
+  for (const auto& c : kLogCases) EXPECT_EQ(sanitize_log_line(c.line), c.logged) << c.name;
 }
 
 // Whatever the input, the output holds no byte below 0x20 and no DEL.

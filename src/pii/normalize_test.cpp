@@ -8,14 +8,14 @@
 namespace bastion::pii {
 namespace {
 
-struct Case {
+struct ViewCase {
   const char* name;
   std::string in;
   std::string view;
 };
 
 // Each evasion spelling and what the recognizers get to read.
-const Case kViews[] = {
+const ViewCase kViews[] = {
     {"ascii is unchanged", "mail kim@example.com, 010-1234-5678",
      "mail kim@example.com, 010-1234-5678"},
     {"hangul is unchanged", "김철수님 안녕하세요", "김철수님 안녕하세요"},

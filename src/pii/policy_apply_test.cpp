@@ -4,20 +4,15 @@
 #include <gtest/gtest.h>
 
 #include "pii/policy.hpp"
+#include "pii/test_util.hpp"
 
 namespace bastion::pii {
 namespace {
 
 namespace json = boost::json;
 
-PolicyOptions opts(std::string_view text) {
-  return policy_options_from_json(json::parse(text).as_object());
-}
-
-const PiiScanner& scanner() {
-  static const PiiScanner s;
-  return s;
-}
+using testing::opts;
+using testing::scanner;
 
 TEST(Policy, WalksEveryStringAndKey) {
   PolicyOptions o;  // default mask

@@ -3,6 +3,7 @@
 // naming their key; applying a resolved policy to a message is in
 // policy_apply_test.cpp.
 #include "pii/policy.hpp"
+#include "pii/test_util.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,9 +12,7 @@ namespace {
 
 namespace json = boost::json;
 
-PolicyOptions opts(std::string_view text) {
-  return policy_options_from_json(json::parse(text).as_object());
-}
+using testing::opts;
 
 TEST(Policy, PrecedenceTable) {
   PolicyOptions o = opts(R"({

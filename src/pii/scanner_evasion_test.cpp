@@ -6,14 +6,12 @@
 
 #include "pii/mask.hpp"
 #include "pii/scanner.hpp"
+#include "pii/test_util.hpp"
 
 namespace bastion::pii {
 namespace {
 
-const PiiScanner& scanner() {
-  static const PiiScanner s;
-  return s;
-}
+using testing::scanner;
 
 struct Evasion {
   const char* name;

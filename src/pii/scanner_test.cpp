@@ -10,16 +10,14 @@
 #include <thread>
 
 #include "pii/validators.hpp"
+#include "pii/test_util.hpp"
 
 namespace bastion::pii {
 namespace {
 
-const PiiScanner& scanner() {
-  static const PiiScanner s;
-  return s;
-}
+using testing::scanner;
 
-struct Case {
+struct ScanCase {
   std::string text;
   std::string type;   // expected type ("" = no finding of any kind)
   std::string value;  // expected matched bytes
@@ -27,7 +25,7 @@ struct Case {
 
 // Table: each text must yield exactly one finding of `type` covering `value`,
 // or (type empty) nothing at all.
-const Case kCases[] = {
+const ScanCase kScanCases[] = {
     // email
     {"contact alice.smith+tag@mail.example.co.kr today", "email",
      "alice.smith+tag@mail.example.co.kr"},
@@ -153,7 +151,7 @@ const Case kCases[] = {
 };
 
 TEST(PiiScanner, Table) {
-  for (const auto& c : kCases) {
+  for (const auto& c : kScanCases) {
     auto f = scanner().scan(c.text);
     if (c.type.empty()) {
       std::string got;

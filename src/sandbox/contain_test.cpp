@@ -14,6 +14,7 @@
 
 #include "sandbox/fake_cgroup_fs.hpp"
 #include "storage/temp_dir.hpp"
+#include "sandbox/test_util.hpp"
 
 namespace bastion::sandbox {
 namespace {
@@ -39,9 +40,7 @@ SandboxOptions limits(std::uint64_t max_pids) {
   return o;
 }
 
-bool has(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
+using testing::has;
 
 TEST(Contain, ACgroupLeafBoundsTheServerAndTheChildJoinsItAsItsOwnUser) {
   FakeCgroupFs cgroups(true);

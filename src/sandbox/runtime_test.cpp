@@ -13,6 +13,7 @@
 #include "sandbox/launch.hpp"
 #include "sandbox/process.hpp"
 #include "storage/temp_dir.hpp"
+#include "sandbox/test_util.hpp"
 
 namespace bastion::sandbox {
 namespace {
@@ -42,9 +43,7 @@ Host machine(bool bwrap, bool userns, uid_t euid = ::geteuid()) {
   return h;
 }
 
-bool has(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
+using testing::has;
 
 bool anywhere(const std::vector<std::string>& v, const std::string& s) {
   for (const auto& x : v)

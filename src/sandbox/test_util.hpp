@@ -1,10 +1,13 @@
 // Shared by the sandbox tests and bench/spawn_bench.cpp: where this host
-// mounts a cgroup2 file system, for spawning into a v2 leaf.
+// mounts a cgroup2 file system, for spawning into a v2 leaf; whether an
+// argument list holds a value.
 #pragma once
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace bastion::sandbox::testing {
 
@@ -21,6 +24,10 @@ inline std::string cgroup2_mount() {
     return mount;
   }
   return "";
+}
+
+inline bool has(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
 }
 
 }  // namespace bastion::sandbox::testing
