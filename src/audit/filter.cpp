@@ -1,6 +1,8 @@
 #include "audit/filter.hpp"
 
 #include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <string_view>
 
 #include "audit/async_append.hpp"
 #include "metrics/metrics.hpp"
@@ -102,28 +104,27 @@ class DeferredRecord final : public server::Deferred {
   bool withhold_;  // a result that must not go out without its record
 };
 
+// A call refused because it cannot be recorded: counted, noted for the
+// access log, and answered with why.
+server::Verdict refuse_unrecorded(server::CallContext& ctx, std::string_view why) {
+  metrics::Metrics::global().add("bastion_audit_refused_calls_total", "");
+  ctx.notes.audit_unrecorded = true;
+  return server::Verdict::reject(
+      {protocol::kAuditUnavailable,
+       fmt::format("Audit log unavailable: the call was not run because {}; retry later", why)});
+}
+
 }  // namespace
 
 server::Verdict AuditFilter::on_request(json::object& params, server::CallContext& ctx) {
   // Fail closed: a call that cannot be recorded does not run.
   if (!log_->available()) {
     log_->note_refused();
-    metrics::Metrics::global().add("bastion_audit_refused_calls_total", "");
-    ctx.notes.audit_unrecorded = true;
-    return server::Verdict::reject(
-        {protocol::kAuditUnavailable,
-         "Audit log unavailable: the call was not run because it could not be recorded (the "
-         "audit disk may be full); retry later"});
+    return refuse_unrecorded(ctx, "it could not be recorded (the audit disk may be full)");
   }
   // Bounded memory: while the writer is that far behind, no new call runs.
-  if (log_->backlogged()) {
-    metrics::Metrics::global().add("bastion_audit_refused_calls_total", "");
-    ctx.notes.audit_unrecorded = true;
-    return server::Verdict::reject(
-        {protocol::kAuditUnavailable,
-         "Audit log unavailable: the call was not run because too many audit records are waiting "
-         "to be written; retry later"});
-  }
+  if (log_->backlogged())
+    return refuse_unrecorded(ctx, "too many audit records are waiting to be written");
   std::int64_t count = 0;
   if (auto* a = params.if_contains("arguments"); a && a->is_object())
     count = static_cast<std::int64_t>(a->get_object().size());

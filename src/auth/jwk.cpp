@@ -17,6 +17,7 @@
 
 #include <array>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "protocol/base64.hpp"
@@ -24,6 +25,12 @@
 namespace bastion::auth {
 
 namespace {
+
+// The two size refusals, worded from the limits in jwk.hpp.
+const std::string kRsaTooSmall =
+    "RSA keys must be at least " + std::to_string(kMinRsaBits) + " bits";
+const std::string kRsaTooLarge =
+    "RSA keys must be at most " + std::to_string(kMaxRsaBits) + " bits";
 
 // --- small RAII wrappers ----------------------------------------------------
 struct PkeyFree {
@@ -341,7 +348,7 @@ Result<Key> Key::from_jwk(const json::object& jwk, std::optional<Alg> alg_hint) 
     std::string_view n_bytes = n.value();
     while (!n_bytes.empty() && n_bytes.front() == '\0') n_bytes.remove_prefix(1);
     if (n_bytes.size() * 8 > static_cast<std::size_t>(kMaxRsaBits))
-      return fail("RSA keys must be at most 4096 bits");
+      return fail(kRsaTooLarge);
     push(OSSL_PKEY_PARAM_RSA_N, n.value());
     push(OSSL_PKEY_PARAM_RSA_E, e.value());
     bool priv = jwk.contains("d");
@@ -368,7 +375,7 @@ Result<Key> Key::from_jwk(const json::object& jwk, std::optional<Alg> alg_hint) 
     k.kty_ = Kty::kRSA;
     k.has_private_ = priv;
     if (EVP_PKEY_get_bits(k.pkey_.get()) < kMinRsaBits)
-      return fail("RSA keys must be at least 2048 bits");
+      return fail(kRsaTooSmall);
   } else if (kty == "OKP") {
     auto crv_it = jwk.find("crv");
     if (crv_it == jwk.end() || !is_string(crv_it->value(), "Ed25519"))
@@ -426,8 +433,8 @@ Key Key::generate(Alg alg, int rsa_bits) {
     k.kty_ = Kty::kEC;
     raw = EVP_EC_gen(curve_by_alg(alg)->group.data());
   } else if (is_rsa(alg)) {
-    if (rsa_bits < kMinRsaBits) throw std::invalid_argument("RSA keys must be at least 2048 bits");
-    if (rsa_bits > kMaxRsaBits) throw std::invalid_argument("RSA keys must be at most 4096 bits");
+    if (rsa_bits < kMinRsaBits) throw std::invalid_argument(kRsaTooSmall);
+    if (rsa_bits > kMaxRsaBits) throw std::invalid_argument(kRsaTooLarge);
     k.kty_ = Kty::kRSA;
     raw = EVP_RSA_gen(static_cast<unsigned>(rsa_bits));
   } else {

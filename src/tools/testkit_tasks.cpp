@@ -53,8 +53,7 @@ std::string accepted_field(const json::object& a, std::string_view field) {
 
 // test_tool_with_task's first round.
 json::object ask_user_name() {
-  json::object requests{{"user_name", form_elicit("What is your name?", "name", "string")}};
-  return {{"resultType", "input_required"}, {"inputRequests", std::move(requests)}};
+  return input_required({{"user_name", form_elicit("What is your name?", "name", "string")}});
 }
 
 double seconds_arg(const json::object& args) {
