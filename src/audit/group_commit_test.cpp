@@ -135,38 +135,50 @@ TEST_F(Audit, AsyncAppendsShareBoundedWritesAndFormOneChain) {
 // The appends of one I/O thread's coroutines are written on that thread by
 // the flush the first one posted, behind the others: one write for all, no
 // hand-over to the writer thread, and each caller resumes only once its
-// record is in the file.
+// record is in the file. The flush only tries the log's lock: when the
+// background thread holds it at that moment (signing the head, a tick at
+// most 200 ms apart), the writer thread takes the batch instead, which is
+// correct but not what this test looks for. So up to five tries, each with
+// a log of its own (the counters are the log's) continuing the one chain;
+// durability is checked in every try, the one write in at least one.
 TEST_F(Audit, AsyncAppendsOfOneThreadAreWrittenThereInOneWrite) {
   constexpr int kCalls = 100;
   std::string pk;
-  std::vector<std::uint64_t> seqs(kCalls, 0);
-  int on_file_at_resume = 0;
-  {
-    AuditLog log(opts_);
-    pk = log.public_key();
-    asio::io_context ioc;
+  bool one_write = false;
+  std::string tries;
+  for (int attempt = 0; attempt < 5 && !one_write; ++attempt) {
+    std::vector<std::uint64_t> seqs(kCalls, 0);
+    int on_file_at_resume = 0;
+    {
+      AuditLog log(opts_);
+      pk = log.public_key();
+      asio::io_context ioc;
+      for (int i = 0; i < kCalls; ++i)
+        asio::co_spawn(
+            ioc,
+            [&, i, attempt]() -> asio::awaitable<void> {
+              const std::uint64_t seq = co_await async_append(
+                  log, call(fmt::format("t{}c{}", attempt, i)), asio::use_awaitable);
+              seqs[static_cast<std::size_t>(i)] = seq;
+              std::ifstream in(opts_.dir / "audit.log");
+              std::stringstream text;
+              text << in.rdbuf();
+              if (seq && text.str().find(fmt::format("{{\"seq\":{},", seq)) != std::string::npos)
+                ++on_file_at_resume;
+            },
+            asio::detached);
+      ioc.run();
+      EXPECT_EQ(log.failures(), 0u);
+      one_write = log.caller_writes() == 1 && log.largest_batch() == std::size_t(kCalls);
+      tries += fmt::format(" [{} write(s) on the I/O thread, largest batch {}]",
+                           log.caller_writes(), log.largest_batch());
+    }
+    EXPECT_EQ(on_file_at_resume, kCalls) << "a caller resumed before its record was written";
+    auto on_file = calls_on_file(opts_.dir);
     for (int i = 0; i < kCalls; ++i)
-      asio::co_spawn(
-          ioc,
-          [&, i]() -> asio::awaitable<void> {
-            const std::uint64_t seq =
-                co_await async_append(log, call(fmt::format("c{}", i)), asio::use_awaitable);
-            seqs[static_cast<std::size_t>(i)] = seq;
-            std::ifstream in(opts_.dir / "audit.log");
-            std::stringstream text;
-            text << in.rdbuf();
-            if (seq && text.str().find(fmt::format("{{\"seq\":{},", seq)) != std::string::npos)
-              ++on_file_at_resume;
-          },
-          asio::detached);
-    ioc.run();
-    EXPECT_EQ(log.caller_writes(), 1u) << "one write, on the I/O thread";
-    EXPECT_EQ(log.largest_batch(), std::size_t(kCalls));
-    EXPECT_EQ(log.failures(), 0u);
+      EXPECT_EQ(on_file[seqs[i]], fmt::format("t{}c{}", attempt, i));
   }
-  EXPECT_EQ(on_file_at_resume, kCalls) << "a caller resumed before its record was written";
-  auto on_file = calls_on_file(opts_.dir);
-  for (int i = 0; i < kCalls; ++i) EXPECT_EQ(on_file[seqs[i]], fmt::format("c{}", i));
+  EXPECT_TRUE(one_write) << "never one write on the I/O thread for all the records:" << tries;
   EXPECT_TRUE(verify(pk).ok()) << problem(verify(pk));
 }
 
