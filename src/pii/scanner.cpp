@@ -105,6 +105,11 @@ inline unsigned digit_mask16(const char* p) {
   return static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(
       _mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)))));
 }
+// Bit k set when p[k] is ':', for 16 bytes.
+inline unsigned colon_mask16(const char* p) {
+  return static_cast<unsigned>(_mm_movemask_epi8(
+      _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), _mm_set1_epi8(':'))));
+}
 #endif
 
 // The first non-digit at or after i, or i + cap, or n (whichever is first).
@@ -1304,14 +1309,11 @@ bool on_slack(ScanCtx& c, std::size_t b, std::size_t to) {
 inline std::size_t next_native(const char* p, std::size_t i, std::size_t until, std::size_t n,
                                bool colons) {
 #if defined(__SSE2__)
-  const __m128i colon = _mm_set1_epi8(':');
   while (i < until && i + 16 <= n) {
     const unsigned dm = digit_mask16(p + i);
     const unsigned carry = i > 0 && is_digit(p[i - 1]) ? 1u : 0u;
     unsigned ev = dm & ~((dm << 1) | carry) & 0xFFFFu;
-    if (colons)
-      ev |= static_cast<unsigned>(_mm_movemask_epi8(
-          _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), colon)));
+    if (colons) ev |= colon_mask16(p + i);
     if (ev) return std::min(until, i + static_cast<std::size_t>(__builtin_ctz(ev)));
     i += 16;
   }
@@ -1340,15 +1342,11 @@ inline std::size_t next_event(ScanCtx& c, std::size_t i, std::size_t until, bool
                               static_cast<std::uint64_t>(digit_mask16(p + i + 48)) << 48;
       const std::uint64_t carry = i > 0 && is_digit(p[i - 1]) ? 1u : 0u;
       std::uint64_t ev = d & ~((d << 1) | carry);
-      if (colons) {
-        const __m128i colon = _mm_set1_epi8(':');
-        auto cm = [&](std::size_t o) {
-          return static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(
-                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + o)), colon))))
-                 << o;
-        };
-        ev |= cm(0) | cm(16) | cm(32) | cm(48);
-      }
+      if (colons)
+        ev |= static_cast<std::uint64_t>(colon_mask16(p + i)) |
+              static_cast<std::uint64_t>(colon_mask16(p + i + 16)) << 16 |
+              static_cast<std::uint64_t>(colon_mask16(p + i + 32)) << 32 |
+              static_cast<std::uint64_t>(colon_mask16(p + i + 48)) << 48;
       c.blk_base = i;
       c.blk_digits = d;
       c.blk_events = ev;
