@@ -198,6 +198,18 @@ std::string escape_literal(std::string_view s) {
 // scan of Korean records). Immutable after assign(); views into the words
 // it was given, which must outlive it.
 class WordSet {
+  // Words of 8 to 16 bytes (Hangul words of three to five syllables) as two
+  // overlapping 8-byte compares in place of a memcmp call.
+  static bool same_bytes(const char* a, const char* b, std::size_t n) {
+    if (n < 8 || n > 16) return std::memcmp(a, b, n) == 0;
+    std::uint64_t a0, a1, b0, b1;
+    std::memcpy(&a0, a, 8);
+    std::memcpy(&b0, b, 8);
+    std::memcpy(&a1, a + n - 8, 8);
+    std::memcpy(&b1, b + n - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+
  public:
   void assign(const std::vector<std::string>& words) {
     std::size_t cap = 16;
@@ -217,7 +229,7 @@ class WordSet {
     for (std::size_t i = hash(w) & mask_;; i = (i + 1) & mask_) {
       const std::string_view x = slots_[i];
       if (x.empty()) return false;
-      if (x.size() == w.size() && std::memcmp(x.data(), w.data(), w.size()) == 0) return true;
+      if (x.size() == w.size() && same_bytes(x.data(), w.data(), w.size())) return true;
     }
   }
 
@@ -725,16 +737,19 @@ bool on_email(ScanCtx& c, std::size_t to) {
   while (e > at + 1 && (c.p[e - 1] == '.' || c.p[e - 1] == '-')) --e;
   std::string_view dom(c.p + at + 1, e - at - 1);
   if (dom.empty() || dom.front() == '.' || dom.front() == '-') return true;
-  std::size_t labels = 0, start = 0;
-  for (std::size_t i = 0; i <= dom.size(); ++i) {
-    if (i == dom.size() || dom[i] == '.') {
-      if (i == start) return true;  // empty label
-      ++labels;
-      start = i + 1;
-    }
+  // At least two labels, none empty. It neither starts nor (trimmed above)
+  // ends with a dot, so a label is empty only between two dots. One pass
+  // with no branch per byte (the dots' places differ from one address to
+  // the next) where a loop over the labels and rfind() were two.
+  std::size_t last = std::string_view::npos;  // the last dot
+  bool prev_dot = false, empty_label = false;
+  for (std::size_t i = 0; i < dom.size(); ++i) {
+    const bool dot = dom[i] == '.';
+    empty_label |= dot & prev_dot;
+    prev_dot = dot;
+    last = dot ? i : last;
   }
-  std::size_t last = dom.rfind('.');
-  if (labels < 2 || last == std::string_view::npos) return true;
+  if (empty_label || last == std::string_view::npos) return true;
   std::string_view tld = dom.substr(last + 1);
   if (tld.size() < 2) return true;
   for (char ch : tld)
@@ -796,23 +811,32 @@ bool version_context(const ScanCtx& c, std::size_t b, std::size_t e) {
                    c.p[q - 1] == '"' || c.p[q - 1] == '\'');
        ++k)
     --q;
+  // The word's last part after '_' ("app_version" -> "version"): the
+  // letters (and bytes of Hangul) right before q, 24 bytes at most.
   std::size_t w = q;
-  while (
-      w > 0 && q - w < 24 &&
-      (is_alpha(c.p[w - 1]) || c.p[w - 1] == '_' || static_cast<unsigned char>(c.p[w - 1]) >= 0x80))
+  while (w > 0 && q - w < 24 &&
+         (is_alpha(c.p[w - 1]) || static_cast<unsigned char>(c.p[w - 1]) >= 0x80))
     --w;
+  static constexpr std::string_view kVersionWords[] = {
+      "version", "ver",    "v",   "release", "rel",  "build",  "rev",    "revision", "firmware",
+      "fw",      "kernel", "tag", "버전",    "빌드", "릴리스", "릴리즈", "펌웨어"};
+  // Bit L set when a version word has L bytes: a word of another length
+  // ("from", "host", "addr" before an address) is none of them, known
+  // without lower-casing it and comparing it with each (3-5% of a scan of
+  // PII-dense English, which has an address in every record).
+  static constexpr std::uint32_t kLengths = [] {
+    std::uint32_t m = 0;
+    for (auto v : kVersionWords) m |= std::uint32_t{1} << v.size();
+    return m;
+  }();
+  if (!((kLengths >> (q - w)) & 1)) return false;
   // The word lower-cased (ASCII only; Hangul bytes are >= 0x80 and stay).
   char buf[24];
   for (std::size_t k = 0; k < q - w; ++k) {
     char ch = c.p[w + k];
     buf[k] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch + 32) : ch;
   }
-  std::string_view word(buf, q - w);
-  // The word's last part after '_' ("app_version" -> "version").
-  if (auto u = word.rfind('_'); u != std::string_view::npos) word = word.substr(u + 1);
-  static constexpr std::string_view kVersionWords[] = {
-      "version", "ver",    "v",   "release", "rel",  "build",  "rev",    "revision", "firmware",
-      "fw",      "kernel", "tag", "버전",    "빌드", "릴리스", "릴리즈", "펌웨어"};
+  const std::string_view word(buf, q - w);
   for (auto v : kVersionWords)
     if (word == v) return true;
   return false;
@@ -997,9 +1021,13 @@ bool on_number_run(ScanCtx& c, std::size_t rb, std::size_t re) {
     g[ng++] = {b, digit_run_end(p, b, n, kMaxRun)};
   }
   c.number_until = g[ng - 1].e;
-  // IBANs: letters, then digits. Look back from the digits for "CCdd".
+  // IBANs: letters, then digits. Look back from the digits for "CCdd",
+  // across capitals, digits and spaces: only when one of the two bytes
+  // before them is a capital or a digit ("card 4111": the lower-case 'd'
+  // would end the look-back before it found anything).
   if (g[0].b > 0 && (is_upper(p[g[0].b - 1]) ||
-                     (p[g[0].b - 1] == ' ' && g[0].b > 1 && is_alnum(p[g[0].b - 2])))) {
+                     (p[g[0].b - 1] == ' ' && g[0].b > 1 &&
+                      (is_upper(p[g[0].b - 2]) || is_digit(p[g[0].b - 2]))))) {
     const std::size_t floor = std::max(lo, g[0].b > 40 ? g[0].b - 40 : 0);
     for (std::size_t s = g[0].b; s-- > floor;) {
       char ch = p[s];
