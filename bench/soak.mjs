@@ -285,7 +285,9 @@ for (let round = 1; round <= ROUNDS; round++) {
   // Every client closes its session; then Bastion holds no session.
   roundRunning = false;
   await Promise.allSettled(clients);
-  await sleep(5000);
+  // 15 s: Bastion gives free heap pages back once it has been quiet for one
+  // of its 10-second looks (docs/operations.md, "Memory").
+  await sleep(15000);
   const row = [round, rssKiB(bastion.pid), fdCount(bastion.pid), await metric('bastion_sessions'), await metric('bastion_session_backlog_bytes')];
   row.push(TRIM ? trim() : NaN);
   idle.push(row);
@@ -368,7 +370,7 @@ ${report.map((l) => `- ${l}`).join('\n')}
 | answered | ${stats.ok} |
 ${[...stats.errors].sort((a, b) => b[1] - a[1]).map(([k, v]) => `| ${k} | ${v} |`).join('\n')}
 ${idle.length ? `
-Before the first round, and between rounds with every session closed (5 s after the last DELETE):
+Before the first round, and between rounds with every session closed (15 s after the last DELETE):
 
 | after round (0: at start) | RSS KiB | descriptors | sessions | backlog bytes |${TRIM ? ' RSS after malloc_trim(0) KiB |' : ''}
 |---|---|---|---|---|${TRIM ? '---|' : ''}

@@ -21,6 +21,7 @@
 
 #include "app/audit_config.hpp"
 #include "app/auth_config.hpp"
+#include "app/heap_release.hpp"
 #include "audit/filter.hpp"
 #include "auth/scopes.hpp"
 #include "config/config.hpp"
@@ -378,6 +379,8 @@ void App::attach_gateway() {
 void App::run_threads(std::size_t n) {
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> threads;
+  // Free heap pages go back to the kernel while serving (heap_release.hpp).
+  HeapRelease heap;
   for (std::size_t i = 1; i < n; ++i) threads.emplace_back([this] { io_.run(); });
   io_.run();
   for (auto& t : threads) t.join();
@@ -546,6 +549,19 @@ void App::register_metrics() {
           return std::vector<std::pair<std::string, double>>{{"", a && a->available() ? 1.0 : 0.0}};
         });
   }
+  m.gauge("bastion_resident_bytes", "The process's resident size (RSS)", [] {
+    return std::vector<std::pair<std::string, double>>{
+        {"", static_cast<double>(resident_bytes())}};
+  });
+  m.gauge("bastion_heap_trims_total", "Times free heap pages were given back to the kernel", [] {
+    return std::vector<std::pair<std::string, double>>{
+        {"", static_cast<double>(heap_release_stats().trims)}};
+  });
+  m.gauge("bastion_heap_released_bytes_total",
+          "Resident bytes fewer right after those trims, summed", [] {
+            return std::vector<std::pair<std::string, double>>{
+                {"", static_cast<double>(heap_release_stats().released_bytes)}};
+          });
   m.gauge("bastion_sessions", "Live MCP sessions", [this] {
     return std::vector<std::pair<std::string, double>>{
         {"", static_cast<double>(engine_->session_count())}};
