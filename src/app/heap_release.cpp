@@ -16,6 +16,13 @@ namespace {
 std::atomic<std::uint64_t> g_trims{0};
 std::atomic<std::uint64_t> g_released{0};
 
+// CPU time the process used so far, all threads.
+std::chrono::nanoseconds process_cpu_time() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
 }  // namespace
 
 std::int64_t resident_bytes() {
@@ -26,12 +33,6 @@ std::int64_t resident_bytes() {
   std::fclose(f);
   if (n != 2) return 0;
   return static_cast<std::int64_t>(resident) * sysconf(_SC_PAGESIZE);
-}
-
-std::chrono::nanoseconds process_cpu_time() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
 }
 
 HeapTrim trim_heap() {

@@ -32,8 +32,6 @@ struct HeapReleaseOptions {
 
 // The process's resident size in bytes (0 when /proc is not mounted).
 std::int64_t resident_bytes();
-// CPU time the process used so far, all threads.
-std::chrono::nanoseconds process_cpu_time();
 
 // Trims now, on the calling thread; the resident sizes around it.
 struct HeapTrim {
