@@ -3,7 +3,9 @@
 // Compiling the pattern database (hs_compile_multi) is most of what a short
 // `bastion pii scan` costs, and it is paid again at every start. The scanner
 // can keep the serialized databases (hs_serialize_database) in a private
-// directory and load them on the next start instead of compiling.
+// directory and load them on the next start instead of compiling; the
+// patterns' fixed widths (each pattern parsed again by hs_expression_info:
+// most of a start once the databases were cached) are kept beside them.
 //
 // A cache file is named by its key, a SHA-256 over everything the compiled
 // databases depend on (the expressions, their flags and ids, the Vectorscan

@@ -181,12 +181,62 @@ TEST(DbCache, ResealedForeignDatabaseCannotCrashTheScan) {
     return k;
   }());
   ASSERT_TRUE(blobs.has_value());
+  // With B's own pattern widths (the fourth blob), which load only when
+  // there is one for each of B's patterns.
+  auto b_blobs = load_db_cache(dir, key);
+  ASSERT_TRUE(b_blobs.has_value());
+  ASSERT_EQ(blobs->size(), 4u);
+  (*blobs)[3] = b_blobs->at(3);
   ASSERT_TRUE(store_db_cache(dir, key, *blobs));
   // Only someone who can already write the 0700 directory can do that:
   // whatever the database reports, the scan stays within B's pattern table.
   const PiiScanner b(default_patterns(), {}, dir);
   EXPECT_TRUE(b.database_from_cache());
   for (const auto& f : b.scan(kText + " 12345678901234567890")) EXPECT_FALSE(f.type.empty());
+}
+
+// The patterns' fixed widths are cached beside the databases (the fourth
+// blob, 4 bytes each): a start no longer parses every pattern again.
+TEST(DbCache, WidthsAreCachedAndForgedOnesCannotReachOutsideTheText) {
+  storage::TempDir tmp;
+  const fs::path dir = tmp.path() / "c";
+  { const PiiScanner first(default_patterns(), {}, dir); }
+  const fs::path file = cache_files(dir).at(0);
+  const std::string stem = file.stem().string();
+  std::string key;
+  for (std::size_t i = 4; i + 1 < stem.size(); i += 2)
+    key += static_cast<char>(std::stoi(stem.substr(i, 2), nullptr, 16));
+  auto blobs = load_db_cache(dir, key);
+  ASSERT_TRUE(blobs.has_value());
+  ASSERT_EQ(blobs->size(), 4u);
+  const std::string widths = (*blobs)[3];
+  ASSERT_FALSE(widths.empty());
+  ASSERT_EQ(widths.size() % 4, 0u);
+  const PiiScanner reference;
+  const std::string text = kText + " AKIAIOSFODNN7EXAMPLE ghp_" + std::string(36, 'a');
+
+  // Widths no pattern can have, or one too few: not loaded, compiled again.
+  for (std::string bad : {widths.substr(4), std::string(widths.size(), '\x7f'),
+                          std::string(widths.size(), '\xfe')}) {
+    auto forged = *blobs;
+    forged[3] = bad;
+    ASSERT_TRUE(store_db_cache(dir, key, forged));
+    const PiiScanner s(default_patterns(), {}, dir);
+    EXPECT_FALSE(s.database_from_cache());
+    EXPECT_EQ(describe(s.scan(text)), describe(reference.scan(text)));
+  }
+  // Plausible but wrong widths (each 1 MiB, longer than any match here):
+  // loaded, and every finding still lies within the text.
+  auto forged = *blobs;
+  forged[3].clear();
+  for (std::size_t i = 0; i < widths.size() / 4; ++i) forged[3] += std::string("\0\0\x10\0", 4);
+  ASSERT_TRUE(store_db_cache(dir, key, forged));
+  const PiiScanner s(default_patterns(), {}, dir);
+  EXPECT_TRUE(s.database_from_cache());
+  for (const auto& f : s.scan(text)) {
+    EXPECT_LE(f.begin, f.end);
+    EXPECT_LE(f.end, text.size());
+  }
 }
 
 }  // namespace

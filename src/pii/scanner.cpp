@@ -409,7 +409,8 @@ struct Core {
   bool from_cache = false;
 
   void compile();
-  std::string cache_key(std::initializer_list<const std::vector<Expr>*> dbs);
+  std::string cache_key(std::initializer_list<const std::vector<Expr>*> dbs,
+                        const std::vector<bool>& needs_start);
   bool load_cached(const std::string& key, const bool (&want)[3]);
   void store_cached(const std::string& key);
 };
@@ -458,10 +459,14 @@ int fixed_width(const std::string& regex, unsigned flags, const std::string& lab
 // What the compiled databases depend on: the expressions with their flags
 // and ids (per database), the Vectorscan version and the platform it tunes
 // for. Empty when the platform cannot be read (then nothing is cached).
-std::string Core::cache_key(std::initializer_list<const std::vector<Expr>*> dbs) {
+std::string Core::cache_key(std::initializer_list<const std::vector<Expr>*> dbs,
+                            const std::vector<bool>& needs_start) {
   hs_platform_info_t plat{};
   if (hs_populate_platform(&plat) != HS_SUCCESS) return {};
-  std::string m = "bastion-pii-hsdb/1";
+  // /2: the flags are those before the widths are known (a pattern that
+  // needs its start and has no fixed width gets HS_FLAG_SOM_LEFTMOST), and
+  // the widths are stored beside the databases.
+  std::string m = "bastion-pii-hsdb/2";
   auto put = [&m](std::string_view v) {
     m += std::to_string(v.size());
     m += ':';
@@ -480,12 +485,47 @@ std::string Core::cache_key(std::initializer_list<const std::vector<Expr>*> dbs)
       put(fmt::format("{}/{}", x.flags, x.id));
     }
   }
+  std::string starts;
+  for (bool b : needs_start) starts += b ? '1' : '0';
+  put(starts);
   return sha256_raw(m);
 }
 
+namespace {
+
+// The patterns' fixed widths as stored in the cache: 4 bytes each, little
+// endian, -1 for a variable width.
+constexpr int kMaxWidth = 1 << 20;
+
+std::string widths_blob(const std::vector<PatternInfo>& info) {
+  std::string b;
+  for (const auto& pi : info) {
+    const auto w = static_cast<std::uint32_t>(pi.width);
+    for (int k = 0; k < 4; ++k) b += static_cast<char>((w >> (8 * k)) & 0xFF);
+  }
+  return b;
+}
+
+// Sets each pattern's width from `b`; false (nothing set) when `b` is not
+// one plausible width per pattern.
+bool read_widths(std::string_view b, std::vector<PatternInfo>& info) {
+  if (b.size() != 4 * info.size()) return false;
+  std::vector<int> w(info.size());
+  for (std::size_t i = 0; i < info.size(); ++i) {
+    std::uint32_t v = 0;
+    for (int k = 0; k < 4; ++k) v |= std::uint32_t{static_cast<unsigned char>(b[4 * i + k])} << (8 * k);
+    w[i] = static_cast<int>(v);
+    if (w[i] < -1 || w[i] > kMaxWidth) return false;
+  }
+  for (std::size_t i = 0; i < info.size(); ++i) info[i].width = w[i];
+  return true;
+}
+
+}  // namespace
+
 bool Core::load_cached(const std::string& key, const bool (&want)[3]) {
   auto blobs = load_db_cache(cache_dir, key);
-  if (!blobs || blobs->size() != 3) return false;
+  if (!blobs || blobs->size() != 4) return false;
   DbPtr got[3];
   for (int i = 0; i < 3; ++i) {
     const std::string& b = (*blobs)[i];
@@ -496,6 +536,7 @@ bool Core::load_cached(const std::string& key, const bool (&want)[3]) {
     if (hs_deserialize_database(b.data(), b.size(), &d) != HS_SUCCESS) return false;
     got[i].reset(d);
   }
+  if (!read_widths((*blobs)[3], info)) return false;
   db = std::move(got[0]);
   db_ascii = std::move(got[1]);
   tails = std::move(got[2]);
@@ -513,16 +554,17 @@ void Core::store_cached(const std::string& key) {
     b.assign(bytes, len);
     std::free(bytes);
   }
+  blobs.push_back(widths_blob(info));
   store_db_cache(cache_dir, key, blobs);
 }
 
 void Core::compile() {
   std::vector<Expr> all, ascii, tail_ex;
+  std::vector<bool> needs_start_of;  // by pattern id
   auto add = [&](PatternInfo pi, std::string regex, unsigned flags, bool needs_start, bool utf8) {
-    pi.width = fixed_width(regex, flags, pi.label);
-    if (needs_start && pi.width < 0) flags |= HS_FLAG_SOM_LEFTMOST;
     unsigned id = static_cast<unsigned>(info.size());
     info.push_back(std::move(pi));
+    needs_start_of.push_back(needs_start);
     all.push_back({regex, flags, id});
     if (!utf8) ascii.push_back({std::move(regex), flags, id});
   };
@@ -572,11 +614,19 @@ void Core::compile() {
   const bool want_ascii = ascii.size() != all.size() && !ascii.empty();
   std::string key;
   if (!cache_dir.empty()) {
-    key = cache_key({&all, want_ascii ? &ascii : nullptr, &tail_ex});
+    key = cache_key({&all, want_ascii ? &ascii : nullptr, &tail_ex}, needs_start_of);
     const bool want[3] = {!all.empty(), want_ascii, !tail_ex.empty()};
     from_cache = !key.empty() && load_cached(key, want);
   }
   if (!from_cache) {
+    // Each pattern's fixed width (parsing it again: with the cache, most of
+    // a short `pii scan`'s start went here, so the widths are cached too).
+    // A pattern whose match must say where it starts and has no fixed width
+    // asks Vectorscan for the start.
+    for (const auto& x : all) info[x.id].width = fixed_width(x.regex, x.flags, info[x.id].label);
+    for (auto* v : {&all, &ascii})
+      for (auto& x : *v)
+        if (needs_start_of[x.id] && info[x.id].width < 0) x.flags |= HS_FLAG_SOM_LEFTMOST;
     db = build_db(all, info);
     if (want_ascii) db_ascii = build_db(ascii, info);
     if (!tail_ex.empty()) {
@@ -1458,8 +1508,11 @@ int on_match(unsigned id, unsigned long long from, unsigned long long to, unsign
   if (static_cast<std::size_t>(to) > c.native_pos && !native_scan(c, static_cast<std::size_t>(to)))
     return 1;
   const std::size_t t = static_cast<std::size_t>(to);
-  const std::size_t f =
-      pi.width >= 0 ? t - static_cast<std::size_t>(pi.width) : static_cast<std::size_t>(from);
+  // A fixed width longer than the match can only come from a forged cache
+  // file (widths are cached with the databases): then the reported start.
+  const std::size_t f = pi.width >= 0 && static_cast<std::size_t>(pi.width) <= t
+                            ? t - static_cast<std::size_t>(pi.width)
+                            : static_cast<std::size_t>(from);
   bool go = true;
   switch (pi.v) {
     case V::kEmail:
