@@ -53,6 +53,7 @@ class McpEndpoint {
  private:
   struct Exchange;
   struct PostCall;
+  struct ModernRun;
   using SessionPtr = std::shared_ptr<server::Session>;
 
   // The checks of handle() that need no I/O: the answer to send at once (a
@@ -77,6 +78,19 @@ class McpEndpoint {
   // stream without event ids (not resumable), cancelled when the client
   // goes away.
   boost::asio::awaitable<bool> post_modern(Exchange& x, protocol::Message& msg);
+  // A Modern request's checks that need no I/O: the answer to send at once,
+  // or nullopt to run it (msg.param_headers set).
+  std::optional<Response> open_modern(const Exchange& x, protocol::Message& msg);
+  // What to answer once the first message of a Modern request is out
+  // (`first`; none when the client went away): the JSON answer, 202 for a
+  // request cancelled without one, or nullopt for an SSE stream or a client
+  // that is gone (then `first` is reset). Ends the request's session unless
+  // it streams.
+  std::optional<Response> first_answer(const Exchange& x, ModernRun& run,
+                                       std::optional<server::Outgoing>& first);
+  // The rest of a Modern request as an SSE stream, `first` first.
+  boost::asio::awaitable<bool> stream_modern(Exchange& x, ModernRun& run,
+                                             server::Outgoing& first);
   boost::asio::awaitable<bool> get(Exchange& x);
   boost::asio::awaitable<bool> del(Exchange& x);
   // Sends `res` (moved from). By reference: an argument passed by value is

@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -73,22 +75,55 @@ protocol::ReceivedParamHeaders param_headers_of(const Request& req) {
   return out;
 }
 
-enum class Peer { kAborted, kClosed, kSentData };
+// The client going away while its Modern request runs (spec: closing the
+// connection cancels the request). One wait for the connection to turn
+// readable, for the whole request: closed (EOF or an error) closes the
+// request's session, which cancels the request, and its outbox, which ends
+// the wait for the answer; bytes instead (a pipelined request) end the
+// watch. stop() cancels the wait; nothing happens after it. One armed wait
+// per request, not a race of two coroutines per message (which cost a
+// parallel group, two spawned frames and a cancellation round trip on every
+// call). Lives on the connection's strand, as the request's coroutine does.
+class PeerWatch : public std::enable_shared_from_this<PeerWatch> {
+ public:
+  PeerWatch(std::shared_ptr<server::Session> session, std::shared_ptr<server::Outbox> out)
+      : session_(std::move(session)), out_(std::move(out)) {}
 
-// Watches the connection while we owe it an answer: kClosed once the peer
-// closed its side, kSentData when it sent bytes instead (a pipelined
-// request: stop watching), kAborted when the watch was cancelled.
-asio::awaitable<Peer> watch_peer(HttpConnection& conn) {
-  auto& sock = conn.stream().socket();
-  auto [ec] = co_await sock.async_wait(asio::ip::tcp::socket::wait_read,
-                                       asio::as_tuple(asio::use_awaitable));
-  if (ec == asio::error::operation_aborted) co_return Peer::kAborted;
-  if (ec) co_return Peer::kClosed;
-  char byte;
-  ssize_t n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) co_return Peer::kClosed;
-  co_return Peer::kSentData;
-}
+  void start(asio::ip::tcp::socket& sock) {
+    sock.async_wait(asio::ip::tcp::socket::wait_read,
+                    asio::bind_cancellation_slot(
+                        cancel_.slot(), [self = shared_from_this(), fd = sock.native_handle()](
+                                            const boost::system::error_code& ec) {
+                          self->on_ready(ec, fd);
+                        }));
+  }
+  bool gone() const { return gone_; }
+  void stop() {
+    if (done_) return;
+    done_ = true;
+    cancel_.emit(asio::cancellation_type::all);
+  }
+
+ private:
+  void on_ready(const boost::system::error_code& ec, int fd) {
+    if (done_ || ec == asio::error::operation_aborted) return;
+    done_ = true;
+    if (!ec) {
+      char byte;
+      ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) return;
+    }
+    gone_ = true;
+    session_->close();
+    out_->close();
+  }
+
+  std::shared_ptr<server::Session> session_;
+  std::shared_ptr<server::Outbox> out_;
+  asio::cancellation_signal cancel_;
+  bool done_ = false;
+  bool gone_ = false;
+};
 
 }  // namespace
 
@@ -148,82 +183,92 @@ http::status modern_status(int code) {
   }
 }
 
+// A Modern request under way: its session (of its own, nameless), the
+// outbox its messages come out of, and the watch on its client.
+struct McpEndpoint::ModernRun {
+  std::shared_ptr<server::Session> session;
+  std::shared_ptr<server::Outbox> out;
+  std::shared_ptr<PeerWatch> watch;
+};
+
+// The coroutines of a Modern request keep little in their frames (Asio
+// recycles a frame only up to 1,020 bytes; above it each call is a malloc
+// and a free): the checks and the JSON answer are plain functions, the SSE
+// stream a coroutine of its own.
 asio::awaitable<bool> McpEndpoint::post_modern(Exchange& x, protocol::Message& msg) {
-  const unsigned v = x.req.version();
-  if (msg.kind == protocol::MessageKind::kResponse || msg.kind == protocol::MessageKind::kError) {
-    const Refusal r{http::status::bad_request, protocol::kInvalidRequest,
-                    "Invalid Request: a 2026-07-28 client sends no JSON-RPC responses"};
-    co_return co_await refuse(x, r);
-  }
-  if (msg.kind == protocol::MessageKind::kNotification) {
-    // 2026-07-28 defines no client notifications over HTTP (closing the
-    // stream cancels): accepted and dropped, never tied to a session.
-    Response res{http::status::accepted, v};
-    co_return co_await reply(x, res);
-  }
-  std::optional<Refusal> bad = check_modern_headers(x.req, msg);
-  if (bad) co_return co_await refuse(x, *bad);
-  auto meta = protocol::read_request_meta(msg.params());
-  if (!meta) {
-    const auto& e = meta.error();
-    const Refusal r{http::status::bad_request, e.code, e.message, msg.id, false, e.data};
-    co_return co_await refuse(x, r);
-  }
-  if (message_check_) {
-    std::optional<Response> denied = message_check_(x.req, x.principal, msg.raw);
-    if (denied) co_return co_await reply(x, *denied);
-  }
-  msg.param_headers = param_headers_of(x.req);
+  std::optional<Response> answer = open_modern(x, msg);
+  if (answer) co_return co_await reply(x, *answer);
 
   // Any Mcp-Session-Id is ignored (spec): the request runs in a session of
   // its own that nobody can name, and none is minted or echoed.
   auto ex = co_await asio::this_coro::executor;
-  std::shared_ptr<server::Session> session = engine_.create_ephemeral_session(x.principal);
-  auto out = std::make_shared<server::Outbox>(ex);
-  session->deliver(std::move(msg), out, ex);
+  ModernRun run{engine_.create_ephemeral_session(x.principal), std::make_shared<server::Outbox>(ex),
+                nullptr};
+  run.watch = std::make_shared<PeerWatch>(run.session, run.out);
+  run.session->deliver(std::move(msg), run.out, ex);
+  run.watch->start(x.conn.stream().socket());
 
-  bool watching = true;  // for the client going away
-  bool gone = false;
-  auto next = [&]() -> asio::awaitable<std::optional<server::Outgoing>> {
-    for (;;) {
-      if (!watching) co_return co_await out->pop();
-      auto r = co_await (out->pop() || watch_peer(x.conn));
-      if (r.index() == 0) co_return std::move(std::get<0>(r));
-      switch (std::get<1>(r)) {
-        case Peer::kAborted:  // this wait was cancelled (an idle tick won)
-          co_return std::nullopt;
-        case Peer::kClosed:
-          gone = true;
-          co_return std::nullopt;
-        case Peer::kSentData:
-          watching = false;
-          break;
-      }
-    }
-  };
+  std::optional<server::Outgoing> first = co_await run.out->pop();
+  answer = first_answer(x, run, first);
+  if (answer) co_return co_await reply(x, *answer);
+  if (!first) co_return false;  // the client went away
+  co_return co_await stream_modern(x, run, *first);
+}
 
-  std::optional<server::Outgoing> first = co_await next();
+std::optional<Response> McpEndpoint::open_modern(const Exchange& x, protocol::Message& msg) {
+  const unsigned v = x.req.version();
+  if (msg.kind == protocol::MessageKind::kResponse || msg.kind == protocol::MessageKind::kError)
+    return error_response(v, Refusal{http::status::bad_request, protocol::kInvalidRequest,
+                                     "Invalid Request: a 2026-07-28 client sends no JSON-RPC "
+                                     "responses"});
+  // 2026-07-28 defines no client notifications over HTTP (closing the
+  // stream cancels): accepted and dropped, never tied to a session.
+  if (msg.kind == protocol::MessageKind::kNotification) return Response{http::status::accepted, v};
+  std::optional<Refusal> bad = check_modern_headers(x.req, msg);
+  if (bad) return error_response(v, *bad);
+  auto meta = protocol::read_request_meta(msg.params());
+  if (!meta) {
+    const auto& e = meta.error();
+    return error_response(
+        v, Refusal{http::status::bad_request, e.code, e.message, msg.id, false, e.data});
+  }
+  if (message_check_) {
+    std::optional<Response> denied = message_check_(x.req, x.principal, msg.raw);
+    if (denied) return denied;
+  }
+  msg.param_headers = param_headers_of(x.req);
+  return std::nullopt;
+}
+
+std::optional<Response> McpEndpoint::first_answer(const Exchange& x, ModernRun& run,
+                                                  std::optional<server::Outgoing>& first) {
+  const unsigned v = x.req.version();
+  if (run.watch->gone()) first.reset();
   if (!first || (first->ends_request && !first->message)) {
-    session->close();
-    engine_.end_ephemeral_session(session);
-    if (gone) co_return false;
-    Response res{http::status::accepted, v};
-    co_return co_await reply(x, res);
+    run.watch->stop();
+    run.session->close();
+    engine_.end_ephemeral_session(run.session);
+    if (!first && run.watch->gone()) return std::nullopt;
+    return Response{http::status::accepted, v};  // cancelled: nothing to say
   }
-  if (first->ends_request) {
-    engine_.end_ephemeral_session(session);
-    json::object& m = *first->message;
-    http::status status = http::status::ok;
-    if (auto* e = m.if_contains("error"); e && e->is_object())
-      if (auto* c = e->get_object().if_contains("code"); c && c->is_int64())
-        status = modern_status(static_cast<int>(c->get_int64()));
-    Response res = json_text_response(v, status, server::wire_text(*first));
-    co_return co_await reply(x, res);
-  }
+  if (!first->ends_request) return std::nullopt;  // an SSE stream
+  run.watch->stop();
+  engine_.end_ephemeral_session(run.session);
+  json::object& m = *first->message;
+  http::status status = http::status::ok;
+  if (auto* e = m.if_contains("error"); e && e->is_object())
+    if (auto* c = e->get_object().if_contains("code"); c && c->is_int64())
+      status = modern_status(static_cast<int>(c->get_int64()));
+  return json_text_response(v, status, server::wire_text(*first));
+}
 
+asio::awaitable<bool> McpEndpoint::stream_modern(Exchange& x, ModernRun& run,
+                                                 server::Outgoing& first) {
   // An SSE stream scoped to this request, without event ids: a broken
   // stream loses the request, which the client re-issues (spec: no
   // resumption in 2026-07-28).
+  const unsigned v = x.req.version();
+  auto ex = co_await asio::this_coro::executor;
   http::response<http::empty_body> head{http::status::ok, v};
   head.set(http::field::content_type, "text/event-stream");
   head.set(http::field::cache_control, "no-cache");
@@ -233,7 +278,7 @@ asio::awaitable<bool> McpEndpoint::post_modern(Exchange& x, protocol::Message& m
   head.keep_alive(x.req.keep_alive());
   bool ok = co_await x.conn.write_header(head);
   std::optional<server::Outgoing> m = std::move(first);
-  while (ok && m) {
+  while (ok && m && !run.watch->gone()) {
     bool last = m->ends_request;
     if (m->message) {
       std::string event = "event: message\ndata: " + server::wire_text(*m) + "\n\n";
@@ -244,24 +289,24 @@ asio::awaitable<bool> McpEndpoint::post_modern(Exchange& x, protocol::Message& m
     // that went away without a FIN.
     for (;;) {
       asio::steady_timer idle(ex, opts_.sse_keepalive);
-      auto r = co_await (next() || idle.async_wait(asio::as_tuple(asio::use_awaitable)));
+      auto r = co_await (run.out->pop() || idle.async_wait(asio::as_tuple(asio::use_awaitable)));
       if (r.index() == 0) {
         m = std::move(std::get<0>(r));
         break;
       }
-      if (gone || !(ok = co_await x.conn.write_chunk(": keep-alive\n\n"))) {
+      if (run.watch->gone() || !(ok = co_await x.conn.write_chunk(": keep-alive\n\n"))) {
         m.reset();
         break;
       }
     }
-    if (!m) break;
   }
-  if (!ok || !m || !m->ends_request) {
-    session->close();  // the client is gone: its request is cancelled
-    engine_.end_ephemeral_session(session);
+  run.watch->stop();
+  if (!ok || !m || !m->ends_request || run.watch->gone()) {
+    run.session->close();  // the client is gone: its request is cancelled
+    engine_.end_ephemeral_session(run.session);
     co_return false;
   }
-  engine_.end_ephemeral_session(session);
+  engine_.end_ephemeral_session(run.session);
   co_return co_await x.conn.write_last_chunk() && x.req.keep_alive() && !x.conn.stopping();
 }
 

@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -325,6 +326,75 @@ test('attack: a flood of subscriptions/listen hits the per-client bound, and clo
     assert.ok(again, 'a place freed by a closed listen is reusable');
     again.close();
     open.forEach((l) => l.close());
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+});
+
+// Closing the connection cancels a Modern request (spec streamable-http):
+// the server watches the connection once per request, whether the answer
+// would have been JSON or an SSE stream. Bytes instead of a close (a
+// pipelined request) must not read as the client going away.
+test('a Modern client that goes away cancels its call; a pipelined one does not', async () => {
+  const srv = await startServe(['--testkit']);
+  const cancelled = async () => (await modern(srv.url, 'tools/call', { name: 'cancelled_count', arguments: {} }))
+    .json.result.structuredContent.cancelled;
+  const call = (params, meta) => {
+    const controller = new AbortController();
+    const id = Date.now();
+    const res = fetch(srv.url, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: {
+        'content-type': 'application/json', accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': V, 'mcp-method': 'tools/call', 'mcp-name': params.name,
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { ...params, _meta: { ...META, ...meta } } }),
+    });
+    return { res, abort: () => controller.abort() };
+  };
+  try {
+    const before = await cancelled();
+    // A JSON answer under way (no progress asked): the client hangs up.
+    const a = call({ name: 'sleep', arguments: { ms: 30000 } });
+    await new Promise((r) => setTimeout(r, 300));
+    a.abort();
+    await a.res.catch(() => {});
+    assert.ok(await eventually(async () => (await cancelled()) === before + 1),
+      'the server did not cancel the call of a client that went away (JSON)');
+
+    // An SSE answer under way (progress asked): the client reads the first
+    // event, then hangs up.
+    const b = call({ name: 'sleep', arguments: { ms: 30000 } }, { progressToken: 'p1' });
+    const res = await b.res;
+    assert.match(res.headers.get('content-type'), /text\/event-stream/);
+    const reader = res.body.getReader();
+    await reader.read();
+    b.abort();
+    assert.ok(await eventually(async () => (await cancelled()) === before + 2),
+      'the server did not cancel the call of a client that went away (SSE)');
+
+    // Two requests in one write: the second's bytes are not a hang-up, the
+    // first sleeps to its end and both are answered, in order.
+    const { port } = new URL(srv.url);
+    const body = (id, ms) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call',
+      params: { name: 'sleep', arguments: { ms }, _meta: META } });
+    const request = (id, ms) => {
+      const b = body(id, ms);
+      return `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n` +
+        'Accept: application/json, text/event-stream\r\n' +
+        `MCP-Protocol-Version: ${V}\r\nMcp-Method: tools/call\r\nMcp-Name: sleep\r\n` +
+        `Content-Length: ${Buffer.byteLength(b)}\r\n\r\n${b}`;
+    };
+    const sock = net.connect(Number(port), '127.0.0.1');
+    let got = '';
+    sock.on('data', (d) => { got += d; });
+    await new Promise((r) => sock.once('connect', r));
+    sock.write(request(101, 400) + request(102, 10));
+    await eventually(async () => (got.match(/slept \d+ ms/g) ?? []).length === 2);
+    sock.destroy();
+    assert.deepEqual(got.match(/slept \d+ ms/g), ['slept 400 ms', 'slept 10 ms'], got);
+    assert.equal(await cancelled(), before + 2, 'a pipelined request cancelled the one before it');
   } finally {
     assert.equal(await srv.stop(), 0, srv.stderr);
   }
