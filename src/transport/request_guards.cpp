@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/beast/core/string.hpp>
 
 #include "protocol/printable.hpp"
 #include "protocol/version.hpp"
@@ -141,16 +142,20 @@ bool host_allowed(std::string_view host_header, const std::vector<std::string>& 
 }
 
 bool accepts(std::string_view accept_header, std::string_view media_type) {
-  auto slash = media_type.find('/');
-  std::string type_wild = std::string(media_type.substr(0, slash)) + "/*";
+  // Compared case-insensitively in place (no lowered copies: every POST
+  // asks this twice).
+  const auto slash = media_type.find('/');
+  const std::string_view type = media_type.substr(0, slash);
   std::size_t pos = 0;
   while (pos <= accept_header.size()) {
     auto comma = accept_header.find(',', pos);
     auto item = accept_header.substr(
         pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
     auto semi = item.find(';');
-    auto mt = lower(trim(item.substr(0, semi)));
-    if (mt == media_type || mt == type_wild || mt == "*/*") return true;
+    const std::string_view mt = trim(item.substr(0, semi));
+    const bool type_wild = mt.size() == type.size() + 2 && mt.substr(type.size()) == "/*" &&
+                           boost::beast::iequals(mt.substr(0, type.size()), type);
+    if (boost::beast::iequals(mt, media_type) || type_wild || mt == "*/*") return true;
     if (comma == std::string_view::npos) break;
     pos = comma + 1;
   }
@@ -159,7 +164,7 @@ bool accepts(std::string_view accept_header, std::string_view media_type) {
 
 bool is_json_content_type(std::string_view ct) {
   auto semi = ct.find(';');
-  return lower(trim(ct.substr(0, semi))) == "application/json";
+  return boost::beast::iequals(trim(ct.substr(0, semi)), "application/json");
 }
 
 }  // namespace bastion::transport

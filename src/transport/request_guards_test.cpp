@@ -224,7 +224,12 @@ INSTANTIATE_TEST_SUITE_P(
         AcceptCase{"CaseAndSpaces", "  Text/Event-Stream ", "text/event-stream", true},
         AcceptCase{"Other", "text/html", "application/json", false},
         AcceptCase{"Prefix", "application/json-seq", "application/json", false},
-        AcceptCase{"Empty", "", "application/json", false}),
+        AcceptCase{"Empty", "", "application/json", false},
+        AcceptCase{"TypeWildcardAnyCase", "APPLICATION/*", "application/json", true},
+        AcceptCase{"OtherTypeWildcard", "text/*", "application/json", false},
+        AcceptCase{"LongerTypeWildcard", "applications/*", "application/json", false},
+        AcceptCase{"SlashOnly", "application/", "application/json", false},
+        AcceptCase{"NotAWildcard", "application/**", "application/json", false}),
     [](const ::testing::TestParamInfo<AcceptCase>& info) { return info.param.name; });
 
 TEST(Guards, JsonContentType) {
