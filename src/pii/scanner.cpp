@@ -1169,10 +1169,20 @@ inline int fast_number(ScanCtx& c, std::size_t s, std::size_t i) {
   // window (32 bytes, and 8 more for the digit copies) must be in the text.
   if (i - s > kMaxRun || s < 2 || s + 40 > n) return 0;
   // Left of the run: no group ("555-0123" with "555-" before), no area code
-  // in parentheses, no capital or "X " an IBAN's look-back would start from.
+  // in parentheses, and no "CCdd" the IBAN look-back would start from (it
+  // runs after a capital or "X ": "IP 10.1.2.3" has none).
   const char a = p[s - 1], a2 = p[s - 2];
-  if (a == ')' || a2 == ')' || is_upper(a) || (is_num_sep(a) && (is_digit(a2) || is_upper(a2))))
-    return 0;
+  if (a == ')' || a2 == ')' || (is_num_sep(a) && is_digit(a2))) return 0;
+  if (is_upper(a) || (a == ' ' && is_upper(a2))) {
+    const std::size_t floor = std::max(c.number_until, s > 40 ? s - 40 : 0);
+    for (std::size_t q = s; q-- > floor;) {
+      const char ch = p[q];
+      if (!(is_upper(ch) || is_digit(ch) || ch == ' ')) break;
+      if (is_upper(ch) && is_upper(p[q + 1]) && is_digit(p[q + 2]) && is_digit(p[q + 3]) &&
+          !(q > 0 && is_alnum(p[q - 1])))
+        return 0;
+    }
+  }
   // The groups right of it, as on_number_run finds them (a separator, then
   // digits), up to 6; each must end inside the window.
   const std::uint32_t dm = digit_mask16(p + s) | digit_mask16(p + s + 16) << 16;
@@ -1222,8 +1232,7 @@ inline int fast_number(ScanCtx& c, std::size_t s, std::size_t i) {
     }
     return std::string_view(d, static_cast<std::size_t>(nd));
   };
-  const char* detail = nullptr;
-  std::string_view type, brand;
+  std::string_view type, detail;
   double conf = 0;
   if (plus) {
     // +E.164 ("+1 260 555 0111"); +82 goes the long way.
@@ -1248,18 +1257,15 @@ inline int fast_number(ScanCtx& c, std::size_t s, std::size_t i) {
     // A card grouped in fours (4-4-4-1..4).
     const std::string_view D = copy();
     if (!check::luhn_valid_digits(D) || hex_neighbour(c, s, e)) return 0;
-    brand = check::card_brand_digits(D);
-    type = pii::kCreditCard;
-    if (brand.empty())
-      conf = 0.6, detail = "unknown issuer";
-    else
-      conf = 0.95;
+    detail = check::card_brand_digits(D);
+    type = pii::kCreditCard, conf = 0.95;
+    if (detail.empty()) conf = 0.6, detail = "unknown issuer";
   } else if (ng == 3 && same && len[0] == 4 && len[1] == 6 && (len[2] == 5 || len[2] == 4)) {
     // An Amex-like card (4-6-5, 4-6-4): only a known brand is one.
     const std::string_view D = copy();
     if (!check::luhn_valid_digits(D) || hex_neighbour(c, s, e)) return 0;
-    brand = check::card_brand_digits(D);
-    if (brand.empty()) return 0;
+    detail = check::card_brand_digits(D);
+    if (detail.empty()) return 0;
     type = pii::kCreditCard, conf = 0.95;
   } else if (ng == 3 && same && len[0] == 3 && len[1] == 2 && len[2] == 4) {
     // A US SSN: area not 000, 666 or 9xx, group not 00, serial not 0000.
@@ -1276,7 +1282,7 @@ inline int fast_number(ScanCtx& c, std::size_t s, std::size_t i) {
     const auto kind = check::korean_phone_digits(D);
     if (kind == check::KrPhone::kNone || kind == check::KrPhone::kService) return 0;
     if (len[0] != (D[0] == '0' && D[1] == '2' ? 2 : 3)) return 0;
-    type = pii::kPhone, conf = 0.9, brand = check::kr_phone_name(kind);
+    type = pii::kPhone, conf = 0.9, detail = check::kr_phone_name(kind);
   } else if (ng == 2 && len[0] == 6 && len[1] == 7) {
     // A Korean RRN (YYMMDD-GNNNNNN): the date, then the checksum.
     const auto r = check::check_rrn_digits(copy());
@@ -1291,7 +1297,7 @@ inline int fast_number(ScanCtx& c, std::size_t s, std::size_t i) {
     return 0;
   }
   c.number_until = e;
-  return c.emit(type, b, e, conf, detail ? std::string_view(detail) : brand) ? 1 : -1;
+  return c.emit(type, b, e, conf, detail) ? 1 : -1;
 }
 #else
 inline int fast_number(ScanCtx&, std::size_t, std::size_t) { return 0; }
