@@ -702,26 +702,42 @@ struct ScanCtx {
       overflow_at = b;
       return false;
     }
-    push(Finding{type, b, e, conf, detail, {}});
+    add(type, b, e, conf, detail);
     return true;
+  }
+  // push() for a finding with no normalized form, from its fields: the
+  // Finding is made where it is stored, not in every recognizer's frame
+  // and passed by reference (~15 instructions a finding, of ~45).
+  void add(std::string_view type, std::size_t b, std::size_t e, double conf,
+           std::string_view detail) {
+    if (out->empty()) [[unlikely]] {
+      reserve_out();
+    } else if (b < reach || b == out->back().begin) {
+      apart = false;
+    }
+    reach = std::max(reach, e);
+    out->push_back(Finding{type, b, e, conf, detail, {}});
   }
   // Each finding is written once, as the Finding the caller gets: no record
   // per finding converted at the end (on text with a value every ~40 bytes
   // that copy, and the memory it touched, were ~10% of a scan).
   void push(Finding&& f) {
     if (out->empty()) [[unlikely]] {
-      // Room for one finding per 32 bytes (the densest text measured has
-      // one per 38), but under 31 MiB: above glibc's 32 MiB ceiling for its
-      // dynamic mmap threshold every large scan would map, and fault in,
-      // fresh pages. Reserved at the first finding, so a text without any
-      // allocates nothing; pages that stay unused are never touched.
-      constexpr std::size_t kMaxReserve = (std::size_t{31} << 20) / sizeof(Finding);
-      out->reserve(std::min({n / 32 + 8, kMaxReserve, im->limits.max_findings + 1}));
+      reserve_out();
     } else if (f.begin < reach || f.begin == out->back().begin) {
       apart = false;
     }
     reach = std::max(reach, f.end);
     out->push_back(std::move(f));
+  }
+  // Room for one finding per 32 bytes (the densest text measured has one
+  // per 38), but under 31 MiB: above glibc's 32 MiB ceiling for its dynamic
+  // mmap threshold every large scan would map, and fault in, fresh pages.
+  // Reserved at the first finding, so a text without any allocates nothing;
+  // pages that stay unused are never touched.
+  void reserve_out() {
+    constexpr std::size_t kMaxReserve = (std::size_t{31} << 20) / sizeof(Finding);
+    out->reserve(std::min({n / 32 + 8, kMaxReserve, im->limits.max_findings + 1}));
   }
   char at(std::size_t i) const { return i < n ? p[i] : '\0'; }
   bool word_before(std::size_t b) const { return b > 0 && is_alnum(p[b - 1]); }
