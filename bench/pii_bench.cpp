@@ -313,8 +313,9 @@ void BM_CopyResult4K(benchmark::State& state) {
 BENCHMARK(BM_CopyResult4K);
 
 // Every finding of the three corpora, one line each, scanned whole (the
-// findings cap raised) and as 4 KiB strings: what a change to the scanner
-// must leave byte for byte as it was (compare two builds' files with cmp).
+// findings cap raised) and as 4 KiB strings, then of 100,000 number-heavy
+// texts: what a change to the scanner must leave byte for byte as it was
+// (compare two builds' files with cmp).
 bool dump_findings(const char* path) {
   std::FILE* f = std::fopen(path, "wb");
   if (!f) return false;
@@ -335,6 +336,27 @@ bool dump_findings(const char* path) {
   dump("en4k", dense(false), scanner(), 4096);
   dump("ko", dense(true), dense_scanner(), whole);
   dump("ko4k", dense(true), scanner(), 4096);
+  // Number-heavy texts (number_mix_text), one scan each: the number path
+  // takes shortcuts for the common shapes, which must find what the general
+  // walk finds. Every 7th also with min_confidence 0.65, every 13th tripled
+  // under a cap of 7 findings, and 100 KB runs of them whole.
+  const PiiScanner high(bastion::pii::default_patterns(),
+                        bastion::pii::ScannerLimits{100000, 0.65});
+  const PiiScanner capped(bastion::pii::default_patterns(), bastion::pii::ScannerLimits{7, 0.5});
+  bastion::bench::Lcg r{20261204};
+  std::string run;
+  for (int i = 0; i < 100000; ++i) {
+    const std::string t = bastion::bench::number_mix_text(r);
+    dump("mix", t, scanner(), whole);
+    if (i % 7 == 0) dump("mix65", t, high, whole);
+    if (i % 13 == 0) dump("mixcap", t + t + t, capped, whole);
+    run += t;
+    if (run.size() > 100000) {
+      dump("mixrun", run, scanner(), whole);
+      dump("mixrun65", run, high, whole);
+      run.clear();
+    }
+  }
   return std::fclose(f) == 0;
 }
 

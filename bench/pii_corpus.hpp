@@ -223,6 +223,61 @@ inline std::string dense_record(Lcg& r, bool korean) {
   return s;
 }
 
+// Number-heavy texts for checking that a change to the number recognizers
+// leaves every finding as it was (pii_bench --dump-findings): the values
+// above mixed with digit groups of 1-30 digits and what sits around numbers
+// (separators, parentheses, "+", "+82", capitals that could start an IBAN,
+// version words, hex words, double spaces), 1-12 pieces a text.
+inline std::string number_mix_text(Lcg& r) {
+  static const char* const kAround[] = {
+      " ",       "-",     ".",    " ",     "-",     ".",     "+",     "(",    ")",        ":",
+      "/",       "_",     "A",    "DE",    "E",     "x",     "a",     "f",    "Z",        "\n",
+      ", ",      ". ",    "..",   "  ",    "--",    "+82 ",  "+1 ",   "님 ",  "version ", "v",
+      "build: ", "card ", "ssn ", "IBAN ", "from ", "9E0B ", " 0A2F", "-rc1", "\"",       "'",
+      "=",       "@",     "#",    "0x",    "GB",    "(0)",   "",      ""};
+  std::string t;
+  const int pieces = 1 + static_cast<int>(r.below(12));
+  for (int k = 0; k < pieces; ++k) {
+    switch (r.below(16)) {
+      case 0:
+        t += card(r, r.chance(50) ? ' ' : '-');
+        break;
+      case 1:
+        t += ssn(r);
+        break;
+      case 2:
+        t += ipv4(r);
+        break;
+      case 3:
+        t += kr_mobile(r, r.chance(70) ? '-' : ' ');
+        break;
+      case 4:
+        t += kr_landline(r);
+        break;
+      case 5:
+        t += rrn(r, r.chance(70), r.chance(80));
+        break;
+      case 6:
+        t += us_phone_e164(r);
+        break;
+      case 7:
+        t += iban(r, r.chance(50));
+        break;
+      case 8:
+        t += card(r, 0);
+        break;
+      default:
+        t += r.pick(kAround);
+        if (r.chance(70)) t += r.digits(1 + static_cast<int>(r.below(r.chance(80) ? 7 : 30)));
+    }
+    if (r.chance(40)) {
+      static const char* const kJoin[] = {"x", "-", ".", "+", ":", " a "};
+      t += r.chance(50) ? " " : r.pick(kJoin);
+    }
+  }
+  return t;
+}
+
 inline std::string dense_corpus(std::size_t bytes, bool korean, std::uint64_t seed = 20261202) {
   Lcg r{seed};
   std::string out;
