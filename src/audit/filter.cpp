@@ -1,6 +1,9 @@
 #include "audit/filter.hpp"
 
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/storage_ptr.hpp>
+#include <cstddef>
 #include <fmt/format.h>
 #include <string_view>
 
@@ -34,6 +37,31 @@ std::string_view event_type(std::string_view method) {
   return "request";
 }
 
+// Where a call's audit event lives: from the end of the call until its
+// record is serialized (AuditLog::append_async), then all of it is freed at
+// once. One allocation for the event instead of one per key, string and
+// table (~13 per call, counted with a uprobe on malloc). The arena and its
+// first block are that one allocation, small enough for glibc's per-thread
+// cache (with the shared control block, under its 1,032-byte limit); an
+// event larger than the block goes on in blocks from the heap.
+class EventArena final : public json::memory_resource {
+ public:
+  EventArena() : mr_(block_, sizeof block_) {}
+
+ private:
+  void* do_allocate(std::size_t n, std::size_t align) override { return mr_.allocate(n, align); }
+  void do_deallocate(void* p, std::size_t n, std::size_t align) override {
+    mr_.deallocate(p, n, align);
+  }
+  bool do_is_equal(const json::memory_resource& other) const noexcept override {
+    return this == &other;
+  }
+
+  alignas(std::max_align_t) unsigned char block_[768];
+  json::monotonic_resource mr_;
+};
+static_assert(sizeof(EventArena) <= 960, "an event arena stays under glibc's tcache limit");
+
 }  // namespace
 
 json::object audit_event(const server::CallContext& ctx, std::string_view outcome,
@@ -49,7 +77,7 @@ json::object audit_event(const server::CallContext& ctx, std::string_view outcom
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
                                                                   ctx.started)
                 .count();
-  json::object e;
+  json::object e(json::make_shared_resource<EventArena>());
   e.reserve(16);
   e["event_type"] = event_type(ctx.method);
   e["tool_name"] = ctx.target;

@@ -38,6 +38,33 @@ TEST(AuditEvent, CarriesTheSeedFieldsAndNoValues) {
   EXPECT_EQ(e.at("user_id"), "mcp-client");
 }
 
+// The event lives in an arena of its own (one allocation): an event larger
+// than the arena's first block, with values far past it, is still whole, and
+// copies of it outlive the original.
+TEST(AuditEvent, LargerThanItsArenaStaysWhole) {
+  protocol::Principal p;
+  p.subject = std::string(3000, 's');
+  p.client_id = "c";
+  const std::string session(500, 'x'), tool(800, 't');  // the context holds views
+  server::CallContext ctx{p, session, "7", "tools/call", "crm", tool};
+  ctx.notes.contains_pii = true;
+  ctx.notes.pii_action = server::DataAction::kReject;
+  for (int i = 0; i < 40; ++i) ctx.notes.pii.emplace("type_" + std::to_string(i), i);
+  json::object copy;
+  {
+    auto e = audit_event(ctx, "rejected", nullptr);
+    EXPECT_EQ(e.at("user_id").as_string().size(), 3000u);
+    EXPECT_EQ(e.at("tool_name").as_string(), std::string(800, 't'));
+    EXPECT_EQ(e.at("pii").as_object().size(), 40u);
+    copy = json::object(e, json::storage_ptr());  // to the default heap
+    json::object moved = std::move(e);
+    EXPECT_EQ(moved.at("session_id").as_string(), std::string(500, 'x'));
+  }
+  EXPECT_EQ(copy.at("user_id").as_string(), std::string(3000, 's'));
+  EXPECT_EQ(copy.at("pii").as_object().at("type_39"), 39);
+  EXPECT_EQ(copy.at("action_taken"), "rejected");
+}
+
 using testing::Audit;
 
 TEST_F(Audit, TheFilterRecordsUnknownTargetsWithTheirOutcome) {
