@@ -1222,20 +1222,9 @@ inline int fast_number(ScanCtx& c, std::size_t s, std::size_t i) {
   // window (32 bytes, and 8 more for the digit copies) must be in the text.
   if (i - s > kMaxRun || s < 2 || s + 40 > n) return 0;
   // Left of the run: no group ("555-0123" with "555-" before), no area code
-  // in parentheses, and no "CCdd" the IBAN look-back would start from (it
-  // runs after a capital or "X ": "IP 10.1.2.3" has none).
+  // in parentheses.
   const char a = p[s - 1], a2 = p[s - 2];
   if (a == ')' || a2 == ')' || (is_num_sep(a) && is_digit(a2))) return 0;
-  if (is_upper(a) || (a == ' ' && is_upper(a2))) {
-    const std::size_t floor = std::max(c.number_until, s > 40 ? s - 40 : 0);
-    for (std::size_t q = s; q-- > floor;) {
-      const char ch = p[q];
-      if (!(is_upper(ch) || is_digit(ch) || ch == ' ')) break;
-      if (is_upper(ch) && is_upper(p[q + 1]) && is_digit(p[q + 2]) && is_digit(p[q + 3]) &&
-          !(q > 0 && is_alnum(p[q - 1])))
-        return 0;
-    }
-  }
   // The groups right of it, as on_number_run finds them (a separator, then
   // digits), up to 6; each must end inside the window.
   const std::uint32_t dm = digit_mask16(p + s) | digit_mask16(p + s + 16) << 16;
@@ -1257,6 +1246,28 @@ inline int fast_number(ScanCtx& c, std::size_t s, std::size_t i) {
     sep[ng] = ch;
     len[ng++] = l;
     nd += l;
+  }
+  // IBANs: after a capital or "X ", on_number_run looks back for "CCdd" and
+  // hands each to on_iban, nearest first, until one is found ("IP 10.1.2.3"
+  // has none); the same here, with the groups it would have found.
+  if (is_upper(a) || (a == ' ' && is_upper(a2))) {
+    const std::size_t floor = std::max(c.number_until, s > 40 ? s - 40 : 0);
+    for (std::size_t q = s; q-- > floor;) {
+      const char ch = p[q];
+      if (!(is_upper(ch) || is_digit(ch) || ch == ' ')) break;
+      if (is_upper(ch) && is_upper(p[q + 1]) && is_digit(p[q + 2]) && is_digit(p[q + 3]) &&
+          !(q > 0 && is_alnum(p[q - 1]))) {
+        const std::size_t before = c.out->size();
+        if (!on_iban(c, q, q + 4)) {
+          c.number_until = e;
+          return -1;
+        }
+        if (c.out->size() > before) {
+          c.number_until = std::max(e, c.iban_until);
+          return 1;
+        }
+      }
+    }
   }
   // Every recognizer needs 7+ digits, except a dotted quad.
   if (ng < 4 && nd < 7) {
