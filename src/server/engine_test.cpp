@@ -5,6 +5,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <set>
+#include <thread>
 
 #include "server/builtin_backend.hpp"
 #include "server/session.hpp"
@@ -51,6 +53,30 @@ std::shared_ptr<BuiltinBackend> backend_with_tools(int n) {
                    return text_result("tool " + std::to_string(i));
                  }});
   return b;
+}
+
+// A Modern request's session: its id is unique among every session the
+// process makes, from any thread, and no client can name it.
+TEST(Engine, EphemeralSessionsAreDistinctAndUnreachable) {
+  Engine engine(EngineOptions{});
+  auto regular = engine.create_session(protocol::Principal::anonymous());
+  std::vector<std::shared_ptr<Session>> a, b;
+  std::thread t([&] {
+    for (int i = 0; i < 5000; ++i) b.push_back(engine.create_ephemeral_session({}));
+  });
+  for (int i = 0; i < 5000; ++i) a.push_back(engine.create_ephemeral_session({}));
+  t.join();
+  std::set<std::string> ids{regular->id()};
+  for (const auto* v : {&a, &b})
+    for (const auto& s : *v) {
+      EXPECT_TRUE(ids.insert(s->id()).second) << s->id();
+      EXPECT_EQ(s->id().rfind("stateless-", 0), 0u) << s->id();
+      EXPECT_EQ(engine.find_session(s->id()), nullptr);
+    }
+  EXPECT_EQ(ids.size(), 10001u);
+  EXPECT_EQ(engine.find_session(regular->id()), regular);
+  for (const auto* v : {&a, &b})
+    for (const auto& s : *v) engine.end_ephemeral_session(s);
 }
 
 TEST(Engine, PaginatesTheMergedCatalogue) {
