@@ -97,6 +97,23 @@ inline bool is_local(char c) {
 inline bool is_domain(char c) { return is_alnum(c) || c == '.' || c == '-'; }
 inline bool is_num_sep(char c) { return c == '-' || c == ' ' || c == '.'; }
 
+// check::ipv4_valid's octet and check::ssn_valid on digits already known to
+// be digits (the number path has them in hand, in the text or packed): an
+// octet of `len` digits at `q` is 0..255 without a leading zero; an SSN's
+// area (3 digits) is not 000, 666 or 9xx, its group (2) not 00, its serial
+// (4) not 0000.
+inline bool octet_ok(const char* q, int len) {
+  if (len > 3 || (len > 1 && q[0] == '0')) return false;
+  int v = 0;
+  for (int x = 0; x < len; ++x) v = v * 10 + (q[x] - '0');
+  return v <= 255;
+}
+inline bool ssn_digits_ok(const char* area, const char* group, const char* serial) {
+  const int a = (area[0] - '0') * 100 + (area[1] - '0') * 10 + (area[2] - '0');
+  return a != 0 && a != 666 && a < 900 && !(group[0] == '0' && group[1] == '0') &&
+         !(serial[0] == '0' && serial[1] == '0' && serial[2] == '0' && serial[3] == '0');
+}
+
 #if defined(__SSE2__)
 // Bit k set when p[k] is an ASCII digit, for 16 bytes.
 inline unsigned digit_mask16(const char* p) {
@@ -710,25 +727,25 @@ struct ScanCtx {
   // and passed by reference (~15 instructions a finding, of ~45).
   void add(std::string_view type, std::size_t b, std::size_t e, double conf,
            std::string_view detail) {
-    if (out->empty()) [[unlikely]] {
-      reserve_out();
-    } else if (b < reach || b == out->back().begin) {
-      apart = false;
-    }
-    reach = std::max(reach, e);
+    note(b, e);
     out->push_back(Finding{type, b, e, conf, detail, {}});
   }
   // Each finding is written once, as the Finding the caller gets: no record
   // per finding converted at the end (on text with a value every ~40 bytes
   // that copy, and the memory it touched, were ~10% of a scan).
   void push(Finding&& f) {
+    note(f.begin, f.end);
+    out->push_back(std::move(f));
+  }
+  // What add() and push() keep about a finding [b, e) about to be stored:
+  // the room for all of them at the first, whether they still come apart.
+  [[gnu::always_inline]] void note(std::size_t b, std::size_t e) {
     if (out->empty()) [[unlikely]] {
       reserve_out();
-    } else if (f.begin < reach || f.begin == out->back().begin) {
+    } else if (b < reach || b == out->back().begin) {
       apart = false;
     }
-    reach = std::max(reach, f.end);
-    out->push_back(std::move(f));
+    reach = std::max(reach, e);
   }
   // Room for one finding per 32 bytes (the densest text measured has one
   // per 38), but under 31 MiB: above glibc's 32 MiB ceiling for its dynamic
@@ -1010,13 +1027,8 @@ bool classify_number(ScanCtx& c, const Group* g, int i, int j, bool plus, bool* 
 
   if (k == 4 && all_dot && !lead_plus) {
     // Octets 0..255 without leading zeros (check::ipv4_valid, from the groups).
-    for (int t = 0, o = 0; t < 4; o += lens[t++]) {
-      const int len = lens[t];
-      if (len > 3 || (len > 1 && d[o] == '0')) return true;
-      int v = 0;
-      for (int q = 0; q < len; ++q) v = v * 10 + (d[o + q] - '0');
-      if (v > 255) return true;
-    }
+    for (int t = 0, o = 0; t < 4; o += lens[t++])
+      if (!octet_ok(d + o, lens[t])) return true;
     if (version_context(c, b, e)) return true;
     return emit(pii::kIpv4, 0.9, "");
   }
@@ -1059,12 +1071,7 @@ bool classify_number(ScanCtx& c, const Group* g, int i, int j, bool plus, bool* 
   }
   if (k == 3 && lens[0] == 3 && lens[1] == 2 && lens[2] == 4 && same_sep &&
       (seps[1] == '-' || seps[1] == ' ')) {
-    // check::ssn_valid on the digits in hand: area not 000, 666 or 9xx,
-    // group not 00, serial not 0000.
-    const int area = (d[0] - '0') * 100 + (d[1] - '0') * 10 + (d[2] - '0');
-    if (area != 0 && area != 666 && area < 900 && !(d[3] == '0' && d[4] == '0') &&
-        !(d[5] == '0' && d[6] == '0' && d[7] == '0' && d[8] == '0'))
-      return emit(pii::kSsn, seps[1] == '-' ? 0.85 : 0.6, "");
+    if (ssn_digits_ok(d, d + 3, d + 5)) return emit(pii::kSsn, seps[1] == '-' ? 0.85 : 0.6, "");
     return true;
   }
   // D holds digits only: the checks' digit-only forms, the kind as a number.
@@ -1306,12 +1313,8 @@ inline int fast_number(ScanCtx& c, std::size_t s, std::size_t i) {
     // A dotted quad: octets 0..255 without leading zeros, no version.
     if (!same) return 0;
     const char* q = p + s;
-    for (int t = 0; t < 4; q += len[t++] + 1) {
-      if (len[t] > 3 || (len[t] > 1 && q[0] == '0')) return 0;
-      int v = 0;
-      for (int x = 0; x < len[t]; ++x) v = v * 10 + (q[x] - '0');
-      if (v > 255) return 0;
-    }
+    for (int t = 0; t < 4; q += len[t++] + 1)
+      if (!octet_ok(q, len[t])) return 0;
     if (version_context(c, s, e)) return 0;
     type = pii::kIpv4, conf = 0.9, detail = "";
   } else if (dots) {
@@ -1332,12 +1335,8 @@ inline int fast_number(ScanCtx& c, std::size_t s, std::size_t i) {
     if (detail.empty()) return 0;
     type = pii::kCreditCard, conf = 0.95;
   } else if (ng == 3 && same && len[0] == 3 && len[1] == 2 && len[2] == 4) {
-    // A US SSN: area not 000, 666 or 9xx, group not 00, serial not 0000.
-    const char *x = p + s, *gr = x + 4, *sr = x + 7;
-    const int area = (x[0] - '0') * 100 + (x[1] - '0') * 10 + (x[2] - '0');
-    if (area == 0 || area == 666 || area >= 900 || (gr[0] == '0' && gr[1] == '0') ||
-        (sr[0] == '0' && sr[1] == '0' && sr[2] == '0' && sr[3] == '0'))
-      return 0;
+    // A US SSN (the separators are one of '-' and ' ': dots went above).
+    if (!ssn_digits_ok(p + s, p + s + 4, p + s + 7)) return 0;
     type = pii::kSsn, conf = sep[1] == '-' ? 0.85 : 0.6, detail = "";
   } else if (ng == 3 && (len[0] == 2 || len[0] == 3) && (len[1] == 3 || len[1] == 4) &&
              len[2] == 4 && (d0 == '0' || d0 == '1')) {
