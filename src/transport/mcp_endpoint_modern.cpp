@@ -246,8 +246,7 @@ std::optional<Response> McpEndpoint::first_answer(const Exchange& x, ModernRun& 
   if (run.watch->gone()) first.reset();
   if (!first || (first->ends_request && !first->message)) {
     run.watch->stop();
-    run.session->close();
-    engine_.end_ephemeral_session(run.session);
+    engine_.end_ephemeral_session(run.session);  // closes it
     if (!first && run.watch->gone()) return std::nullopt;
     return Response{http::status::accepted, v};  // cancelled: nothing to say
   }
@@ -302,7 +301,7 @@ asio::awaitable<bool> McpEndpoint::stream_modern(Exchange& x, ModernRun& run,
   }
   run.watch->stop();
   if (!ok || !m || !m->ends_request || run.watch->gone()) {
-    run.session->close();  // the client is gone: its request is cancelled
+    // The client is gone: closing its session cancels the request.
     engine_.end_ephemeral_session(run.session);
     co_return false;
   }
