@@ -15,26 +15,33 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
-  BIN, authYaml, fetchToken, freePort, newClient, startServe, tempDir, waitForPort, writeConfig,
+  BIN, authYaml, fetchToken, newClient, onFreePorts, started, startServe, tempDir, waitForPort, writeConfig,
 } from './lib/bastion.mjs';
 import { V, modernClient } from './lib/modern.mjs';
 
 // nginx on `port` in front of `servers` (host:port), its files under
 // dir/nginx/NAME.*: `balance` is the upstream's method ('' = round robin),
-// `location` more lines for /mcp. SSE passes unbuffered.
+// `location` more lines for /mcp. SSE passes unbuffered. Up once nginx has
+// written its pid file (after it bound the port): something else answering
+// on the port is not taken for nginx; if nginx exits instead, the error
+// names its log (so onFreePorts can try another port).
 async function startNginx(dir, name, port, servers, { balance = '', location = '' } = {}) {
   const d = path.join(dir, 'nginx');
   mkdirSync(d, { recursive: true });
   const conf = path.join(d, `${name}.conf`);
+  const pidFile = path.join(d, `${name}.pid`);
+  const errorLog = path.join(d, `${name}-error.log`);
+  rmSync(pidFile, { force: true });
   writeFileSync(conf, `
 worker_processes 1;
-pid ${d}/${name}.pid;
-error_log ${d}/${name}-error.log;
+pid ${pidFile};
+error_log ${errorLog};
 events { worker_connections 1024; }
 http {
   access_log off;
@@ -58,42 +65,61 @@ ${servers.map((s) => `    server ${s};`).join('\n')}
   }
 }`);
   const nginx = spawn('nginx', ['-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' });
-  try {
-    await waitForPort(port);
-  } catch (e) {
-    nginx.kill('SIGTERM');
-    throw e;
+  const exited = once(nginx, 'exit');
+  const stop = async () => {
+    if (nginx.exitCode === null && nginx.signalCode === null) {
+      nginx.kill('SIGTERM');
+      await exited;
+    }
+  };
+  const deadline = Date.now() + 20000;
+  while (!existsSync(pidFile)) {
+    if (nginx.exitCode !== null || nginx.signalCode !== null || Date.now() > deadline) {
+      await stop();
+      const log = existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : '';
+      throw new Error(`nginx did not start on port ${port}:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
   }
-  return { url: `http://127.0.0.1:${port}/mcp`, stop: () => nginx.kill('SIGTERM') };
+  await waitForPort(port);
+  return { url: `http://127.0.0.1:${port}/mcp`, stop };
 }
 
 // nginx in front of `ports`, plain round robin: no hash, no stickiness, and
-// no retry on the other replica (what a client sees is one replica's answer).
-async function roundRobin(dir, ports) {
-  return startNginx(dir, 'rr', await freePort(), ports.map((p) => `127.0.0.1:${p}`),
-    { location: 'proxy_next_upstream off;' });
+// no retry on the other replica (what a client sees is one replica's answer),
+// on a port of its own; stopped with `group`.
+async function roundRobin(dir, ports, group) {
+  return onFreePorts(1, group, async ([port]) => group.add(await startNginx(
+    dir, 'rr', port, ports.map((p) => `127.0.0.1:${p}`), { location: 'proxy_next_upstream off;' })));
 }
+
+// The port a server started on port 0 listens on.
+const portOf = (server) => Number(new URL(server.url).port);
 
 test('sessions stay on their replica behind nginx consistent hashing', async () => {
   const dir = tempDir();
-  const [p1, p2, pn] = [await freePort(), await freePort(), await freePort()];
-  const ring = [`127.0.0.1:${p1}`, `127.0.0.1:${p2}`];
   const client = newClient('replica-client');
-  const auth = authYaml([client], { extra: `  issuer: http://127.0.0.1:${pn}\n  data_dir: ${dir}/shared-auth\n` });
-  const replica = async (self, port) =>
-    startServe(['--config', writeConfig(dir, `
+  const group = started();
+  try {
+    // The ring names both replicas' ports, and the issuer nginx's, before
+    // any of them listens.
+    const [p1, p2, pn] = await onFreePorts(3, group, async (ports) => {
+      const [p1, p2, pn] = ports;
+      const ring = [`127.0.0.1:${p1}`, `127.0.0.1:${p2}`];
+      const auth = authYaml([client], { extra: `  issuer: http://127.0.0.1:${pn}\n  data_dir: ${dir}/shared-auth\n` });
+      const replica = async (self, port) => group.add(await startServe(['--config', writeConfig(dir, `
 listen: 127.0.0.1:${port}
 testkit: {enabled: true}
 ${auth}
 cluster:
   ring: [${ring.join(', ')}]
   self: ${self}
-`, `replica-${port}.yaml`), '--listen', `127.0.0.1:${port}`]);
-  const r1 = await replica(ring[0], p1);
-  const r2 = await replica(ring[1], p2);
-  let nginx;
-  try {
-    nginx = await startNginx(dir, 'hash', pn, ring, { balance: 'hash $http_mcp_session_id consistent;' });
+`, `replica-${port}.yaml`), '--listen', `127.0.0.1:${port}`]));
+      await replica(ring[0], p1);
+      await replica(ring[1], p2);
+      group.add(await startNginx(dir, 'hash', pn, ring, { balance: 'hash $http_mcp_session_id consistent;' }));
+      return ports;
+    });
     // One token from each replica; every client uses one of them through nginx.
     const tokens = [(await fetchToken(`http://127.0.0.1:${p1}`, client)).access_token,
       (await fetchToken(`http://127.0.0.1:${p2}`, client)).access_token];
@@ -132,9 +158,7 @@ cluster:
       assert.equal(ok.status, 200);
     }
   } finally {
-    nginx?.stop();
-    await r1.stop();
-    await r2.stop();
+    await group.stop();
   }
 });
 
@@ -167,13 +191,13 @@ async function servedBy(ports, method, fn) {
 test('Modern traffic needs no affinity: round robin over two replicas sharing the data directory', async () => {
   const dir = tempDir();
   const shared = path.join(dir, 'data');  // one data directory: one requestState key
-  const [p1, p2] = [await freePort(), await freePort()];
-  const ports = [p1, p2];
-  const r1 = await startServe(['--testkit', '--listen', `127.0.0.1:${p1}`], { dataDir: shared });
-  const r2 = await startServe(['--testkit', '--listen', `127.0.0.1:${p2}`], { dataDir: shared });
-  const other = await startServe(['--testkit']);  // its own data directory, its own key
-  const lb = await roundRobin(dir, ports);
+  const group = started();
   try {
+    const r1 = group.add(await startServe(['--testkit'], { dataDir: shared }));
+    const r2 = group.add(await startServe(['--testkit'], { dataDir: shared }));
+    const other = group.add(await startServe(['--testkit']));  // its own data directory, its own key
+    const ports = [portOf(r1), portOf(r2)];
+    const lb = await roundRobin(dir, ports, group);
     // Stateless requests land on both replicas and all succeed.
     for (const [method, params, check] of [
       ['server/discover', {}, (res) => assert.ok(res.supportedVersions.includes(V))],
@@ -260,30 +284,25 @@ test('Modern traffic needs no affinity: round robin over two replicas sharing th
     l.close();
     await l.done;
   } finally {
-    lb.stop();
-    assert.equal(await other.stop(), 0, other.stderr);
-    assert.equal(await r1.stop(), 0, r1.stderr);
-    assert.equal(await r2.stop(), 0, r2.stderr);
+    await group.stop();
   }
 });
 
 test('a Modern client\'s call bridged to a Legacy upstream waits in one replica: a retry on the other is refused at once', async () => {
   const dir = tempDir();
   const shared = path.join(dir, 'data');
-  const [p1, p2] = [await freePort(), await freePort()];
-  const ports = [p1, p2];
   // Each replica relays its own `bastion stdio --testkit` as a Legacy server.
-  const replica = (port) => {
+  const replica = async (n) => {
     const up = tempDir('bastion-up-');
     chmodSync(up, 0o777);  // the upstream runs as its own uid when Bastion is root
-    const cfg = writeConfig(dir, `servers:\n  up:\n    prefix: ""\n    command: ${BIN}\n    args: [stdio, --testkit, --log-level, warn, --data-dir, ${up}]\n    runtime: process\n    era: legacy\n`, `gw-${port}.yaml`);
-    return startServe(['--config', cfg, '--listen', `127.0.0.1:${port}`], { dataDir: shared });
+    const cfg = writeConfig(dir, `servers:\n  up:\n    prefix: ""\n    command: ${BIN}\n    args: [stdio, --testkit, --log-level, warn, --data-dir, ${up}]\n    runtime: process\n    era: legacy\n`, `gw-${n}.yaml`);
+    return group.add(await startServe(['--config', cfg], { dataDir: shared }));
   };
-  const r1 = await replica(p1);
-  const r2 = await replica(p2);
-  const lb = await roundRobin(dir, ports);
   const SAMPLED = { role: 'assistant', content: { type: 'text', text: 'forty-two' }, model: 'it', stopReason: 'endTurn' };
+  const group = started();
   try {
+    const ports = [portOf(await replica(1)), portOf(await replica(2))];
+    const lb = await roundRobin(dir, ports, group);
     const [first, r] = await servedBy(ports, 'tools/call', () =>
       modern(lb.url, 'tools/call', { name: 'test_sampling', arguments: { prompt: 'meaning?' } }));
     assert.equal(r.json.result?.resultType, 'input_required', r.text);
@@ -310,8 +329,6 @@ test('a Modern client\'s call bridged to a Legacy upstream waits in one replica:
       assert.equal(again.json.error?.code, -32602, again.text);
     }
   } finally {
-    lb.stop();
-    assert.equal(await r1.stop(), 0, r1.stderr);
-    assert.equal(await r2.stop(), 0, r2.stderr);
+    await group.stop();
   }
 });

@@ -164,6 +164,60 @@ export function freePort() {
   });
 }
 
+// A port chosen before anything listens on it (a cluster's ring, an issuer
+// URL in a configuration) can be taken in between: the kernel hands a closed
+// port out again, to another test's server or an outgoing connection. Runs
+// start(ports) with `n` distinct fresh ports, and again with new ones when
+// it failed because one was taken, after stopping what it had added to
+// `group` (a started()) in that attempt.
+export async function onFreePorts(n, group, start, tries = 5) {
+  for (let attempt = 1; ; attempt++) {
+    const ports = [];
+    while (ports.length < n) {
+      const p = await freePort();
+      if (!ports.includes(p)) ports.push(p);
+    }
+    const mark = group.mark();
+    try {
+      return await start(ports);
+    } catch (e) {
+      await group.stopSince(mark).catch(() => {});
+      if (attempt >= tries || !/Address already in use|EADDRINUSE/.test(String(e?.message))) throw e;
+    }
+  }
+}
+
+// What a test starts (anything with stop(), e.g. startServe's result), in
+// order. stop() stops all of it in reverse order whatever failed, and only
+// then throws if one of them failed to stop or exited with other than 0: a
+// failure in the test never leaves a process behind (which would keep the
+// test's process alive until its timeout).
+export function started() {
+  const all = [];
+  async function stopSince(mark) {
+    const errors = [];
+    for (const x of all.splice(mark).reverse()) {
+      try {
+        const code = await x.stop();
+        if (typeof code === 'number' && code !== 0) errors.push(`exited with ${code}:\n${x.stderr ?? ''}`);
+        else if (x.child?.signalCode) errors.push(`killed by ${x.child.signalCode}:\n${x.stderr ?? ''}`);
+      } catch (e) {
+        errors.push(String(e?.message ?? e));
+      }
+    }
+    if (errors.length) throw new Error(errors.join('\n'));
+  }
+  return {
+    add(x) {
+      all.push(x);
+      return x;
+    },
+    mark: () => all.length,
+    stopSince,
+    stop: () => stopSince(0),
+  };
+}
+
 // Resolves once something accepts TCP connections on 127.0.0.1:port.
 export async function waitForPort(port, timeoutMs = 20000) {
   const deadline = Date.now() + timeoutMs;
