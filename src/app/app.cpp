@@ -363,7 +363,10 @@ void App::attach_gateway() {
   if (audit) go.audit = [audit](boost::json::object e) { audit->append(std::move(e)); };
   // Tool definitions are pinned beside the other shared state; check-config
   // writes nothing.
-  if (!opts_.check_only) go.pins_dir = std::filesystem::path(opts_.data_dir) / "pins";
+  if (!opts_.check_only) {
+    go.pins_dir = std::filesystem::path(opts_.data_dir) / "pins";
+    go.lint_cache_dir = std::filesystem::path(opts_.data_dir) / "cache" / "lint";
+  }
   // Task ids of upstreams' tasks are sealed with the requestState key (bound
   // differently, so neither opens as the other): every replica sharing the
   // data directory serves a task's next poll. A task can be followed for a day.

@@ -17,10 +17,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <set>
 #include <utility>
 
 #include "gateway/definition.hpp"
+#include "gateway/lint.hpp"
 #include "protocol/printable.hpp"
 #include "protocol/uri_template.hpp"
 
@@ -336,6 +338,17 @@ void GatewayBackend::start() {
   for (auto& [bin, inst] : docker_instances) sandbox::remove_stale_containers(bin, inst);
   // So are the cgroups of a bastion that was killed (its servers died with it).
   for (auto& root : cgroup_roots) sandbox::remove_stale_cgroups(root, sandbox::Host::system());
+  // The linter's patterns, ready before a lazily started server's first
+  // call needs them (loaded from the cache, or compiled there once).
+  if (std::any_of(all.begin(), all.end(),
+                  [](const auto& u) { return u->options().lint != LintMode::kOff; }))
+    asio::post(stopper_, [dir = opts_.lint_cache_dir] {
+      try {
+        prepare_lint(dir);
+      } catch (const std::exception& e) {
+        spdlog::error("lint: {}", e.what());
+      }
+    });
   for (auto& u : all) start_if_eager(u);
   if (pins_ && !weak_from_this().expired()) {
     auto strand = asio::make_strand(ex_);

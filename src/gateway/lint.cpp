@@ -2,12 +2,17 @@
 
 #include <fmt/format.h>
 #include <hs/hs.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <cstring>
 
 #include <memory>
 #include <mutex>
 #include <set>
 #include <stdexcept>
 
+#include "pii/db_cache.hpp"
 #include "pii/normalize.hpp"
 #include "protocol/printable.hpp"
 
@@ -60,27 +65,71 @@ struct Db {
   }
 };
 
-const Db& database() {
-  static Db d = [] {
-    Db out;
-    std::vector<const char*> exprs;
-    std::vector<unsigned> flags, ids;
-    for (unsigned i = 0; i < std::size(kPatterns); ++i) {
-      exprs.push_back(kPatterns[i].regex);
-      flags.push_back(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH);
-      ids.push_back(i);
+hs_database_t* compile_patterns() {
+  std::vector<const char*> exprs;
+  std::vector<unsigned> flags, ids;
+  for (unsigned i = 0; i < std::size(kPatterns); ++i) {
+    exprs.push_back(kPatterns[i].regex);
+    flags.push_back(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH);
+    ids.push_back(i);
+  }
+  hs_database_t* db = nullptr;
+  hs_compile_error_t* err = nullptr;
+  if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()),
+                       HS_MODE_BLOCK, nullptr, &db, &err) != HS_SUCCESS) {
+    std::string msg = err && err->message ? err->message : "unknown error";
+    hs_free_compile_error(err);
+    throw std::logic_error("lint patterns do not compile: " + msg);
+  }
+  return db;
+}
+
+// What the compiled database depends on (pii/db_cache.hpp): the patterns,
+// their flags, the Vectorscan version and the platform. Empty when the
+// platform cannot be read (then nothing is cached).
+std::string cache_key() {
+  hs_platform_info_t plat{};
+  if (hs_populate_platform(&plat) != HS_SUCCESS) return {};
+  std::string m = fmt::format("bastion-lint-hsdb/1|{}|{}/{}/{}/{}", hs_version(), plat.tune,
+                              plat.cpu_features, sizeof(void*), HS_MODE_BLOCK);
+  for (const auto& p : kPatterns)
+    m += fmt::format("|{}:{}:{}", std::strlen(p.regex), p.regex, HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH);
+  return pii::sha256_raw(m);
+}
+
+// The database from `cache_dir` when a cache file there passes every check
+// (and Vectorscan's own), else compiled and stored there.
+hs_database_t* load_or_compile(const std::filesystem::path& cache_dir, bool* loaded) {
+  if (loaded) *loaded = false;
+  std::string key = cache_dir.empty() ? std::string() : cache_key();
+  if (!key.empty()) {
+    if (auto blobs = pii::load_db_cache(cache_dir, key); blobs && blobs->size() == 1) {
+      hs_database_t* db = nullptr;
+      if (hs_deserialize_database((*blobs)[0].data(), (*blobs)[0].size(), &db) == HS_SUCCESS) {
+        if (loaded) *loaded = true;
+        return db;
+      }
     }
-    hs_compile_error_t* err = nullptr;
-    if (hs_compile_multi(exprs.data(), flags.data(), ids.data(),
-                         static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &out.db,
-                         &err) != HS_SUCCESS) {
-      std::string msg = err && err->message ? err->message : "unknown error";
-      hs_free_compile_error(err);
-      throw std::logic_error("lint patterns do not compile: " + msg);
-    }
-    return out;
-  }();
-  return d;
+  }
+  hs_database_t* db = compile_patterns();
+  char* bytes = nullptr;
+  std::size_t len = 0;
+  if (!key.empty() && hs_serialize_database(db, &bytes, &len) == HS_SUCCESS) {
+    std::string blob(bytes, len);
+    std::free(bytes);
+    std::string why;
+    if (!pii::store_db_cache(cache_dir, key, {blob}, &why))
+      spdlog::warn("lint: cannot cache the compiled patterns in {}: {}", cache_dir.string(), why);
+  }
+  return db;
+}
+
+Db g_db;
+std::once_flag g_db_once;
+
+const Db& database(const std::filesystem::path& cache_dir = {}) {
+  std::call_once(g_db_once, [&] { g_db.db = load_or_compile(cache_dir, nullptr); });
+  return g_db;
 }
 
 struct Scratch {
@@ -220,6 +269,9 @@ class Linter {
   static int on_match(unsigned id, unsigned long long /*from*/, unsigned long long to,
                       unsigned /*flags*/, void* p) {
     auto* m = static_cast<MatchCtx*>(p);
+    // A database from the cache passed Vectorscan's checks, but only ids
+    // of these patterns are ever looked up.
+    if (id >= std::size(kPatterns)) return 0;
     std::size_t end = static_cast<std::size_t>(to);
     std::size_t begin = end > 60 ? end - 60 : 0;
     m->self->add(kPatterns[id].rule, *m->path,
@@ -285,6 +337,22 @@ std::vector<LintFinding> lint_definition(const json::object& definition,
   std::vector<LintFinding> out;
   Linter l(context, out);
   l.walk(definition, "");
+  return out;
+}
+
+void prepare_lint(const std::filesystem::path& cache_dir) { database(cache_dir); }
+
+LintDbProbe probe_lint_database(const std::filesystem::path& cache_dir, std::string_view text) {
+  LintDbProbe out;
+  Db d;
+  d.db = load_or_compile(cache_dir, &out.loaded);
+  Scratch scratch;
+  if (hs_alloc_scratch(d.db, &scratch.s) != HS_SUCCESS) throw std::bad_alloc();
+  auto count = [](unsigned, unsigned long long, unsigned long long, unsigned, void* n) {
+    ++*static_cast<std::size_t*>(n);
+    return 0;
+  };
+  hs_scan(d.db, text.data(), static_cast<unsigned>(text.size()), 0, scratch.s, count, &out.matches);
   return out;
 }
 

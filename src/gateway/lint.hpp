@@ -28,7 +28,9 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace bastion::gateway {
@@ -53,6 +55,24 @@ inline constexpr std::size_t kLintMaxString = 2048;
 
 std::vector<LintFinding> lint_definition(const boost::json::object& definition,
                                          const LintContext& context = {});
+
+// Compiles the instruction patterns now (~100-150 ms of Vectorscan), so the
+// first lint_definition (a lazily started server's first call) does not
+// wait for it. With `cache_dir`, the compiled database is loaded from there
+// when a cache file passes pii/db_cache.hpp's checks (and Vectorscan's), and
+// stored there after compiling. The first call (or the first lint) does the
+// work; the others wait for it. Throws std::logic_error when the patterns do
+// not compile (a defect).
+void prepare_lint(const std::filesystem::path& cache_dir = {});
+
+// For tests: a database apart from the one lint_definition uses, loaded
+// from `cache_dir` or compiled (and stored there), and the number of
+// pattern matches it finds in `text`.
+struct LintDbProbe {
+  bool loaded = false;  // from the cache file
+  std::size_t matches = 0;
+};
+LintDbProbe probe_lint_database(const std::filesystem::path& cache_dir, std::string_view text);
 
 // The findings as JSON (for the pin store and audit events).
 boost::json::array findings_json(const std::vector<LintFinding>& findings);

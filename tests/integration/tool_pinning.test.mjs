@@ -15,7 +15,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -262,6 +262,43 @@ test('lint: block refuses a poisoned tool and a shadowing one on first sight; th
     assert.ok(await eventually(async () => find(await toolsOf(c), 'evil__hidden')));
     assert.equal(find(await toolsOf(c), 'evil__read_file'), undefined);
     await c.close();
+  } finally {
+    assert.equal(await s.stop(), 0);
+  }
+});
+
+test('the linter\'s compiled patterns are cached in the data directory at start and used by the next start', async () => {
+  const dataDir = tempDir();
+  const cacheDir = path.join(dataDir, 'cache', 'lint');
+  const cached = () => (existsSync(cacheDir) ? readdirSync(cacheDir).filter((f) => f.endsWith('.hsdb')) : []);
+  const poisoned = (name) => `servers:${server(name, { env: { POISONED: '1' }, extra: '    lint: block' })}`;
+  let s = await startWithConfig(poisoned('evil'), [], { dataDir });
+  let file;
+  try {
+    // Prepared at start, before any server has started (they all start lazily).
+    await eventually(() => cached().length === 1);
+    file = path.join(cacheDir, cached()[0]);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const c = await connect(s.url);
+    assert.equal(find(await toolsOf(c), 'evil__add'), undefined, 'the poisoned tool is listed');
+    await c.close();
+  } finally {
+    assert.equal(await s.stop(), 0);
+  }
+  const before = statSync(file);
+  // Next start: another poisoned server, first seen now, is linted with the
+  // database loaded from that file (which stays as it was).
+  s = await startWithConfig(poisoned('evil2'), [], { dataDir });
+  try {
+    const c = await connect(s.url);
+    const tools = await toolsOf(c);
+    assert.ok(find(tools, 'evil2__echo'));
+    assert.equal(find(tools, 'evil2__add'), undefined, 'the poisoned tool is listed');
+    assert.ok(events(dataDir, 'pin_lint_blocked').some((e) => e.server === 'evil2' && e.name === 'add'));
+    await c.close();
+    assert.deepEqual(cached(), [path.basename(file)]);
+    assert.equal(statSync(file).mtimeMs, before.mtimeMs);
+    assert.equal(statSync(file).ino, before.ino);
   } finally {
     assert.equal(await s.stop(), 0);
   }
