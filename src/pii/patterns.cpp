@@ -195,9 +195,11 @@ PatternSet parse_patterns(const json::value& v, std::string_view source) {
       const json::value* re = eo ? eo->if_contains("regex") : nullptr;
       const json::value* native = eo ? eo->if_contains("native") : nullptr;
       if (native && (!native->is_bool() || !native->get_bool() || re || !val || !val->is_string() ||
-                     (val->get_string() != "number" && val->get_string() != "ipv6")))
+                     (val->get_string() != "number" && val->get_string() != "ipv6" &&
+                      val->get_string() != "email")))
         fail(source,
-             "a native anchor is {\"validator\": \"number\" or \"ipv6\", \"native\": true}");
+             "a native anchor is {\"validator\": \"number\", \"ipv6\" or \"email\", "
+             "\"native\": true}");
       if (native) {
         set.anchors.push_back(AnchorSpec{std::string(val->get_string()), "", false, true});
         continue;

@@ -5,9 +5,9 @@ namespace bastion::pii {
 extern const std::string_view kDefaultPiiPatternsJson;
 const std::string_view kDefaultPiiPatternsJson = R"json({
   "format": "bastion-pii/1",
-  "comment": "Default PII recognizers. Each anchor is a Vectorscan regex that finds a cheap candidate; the named C++ validator expands and confirms it. Native anchors are the scanner's own vectorised pass (digit runs for numbers, colons between hex digits for IPv6). The number recognizer also finds IBANs (they all hold a digit run); an explicit iban anchor is [A-Z]{2}[0-9]{2}. See src/pii/patterns.hpp for the format.",
+  "comment": "Default PII recognizers. Each anchor is a Vectorscan regex that finds a cheap candidate; the named C++ validator expands and confirms it. Native anchors are the scanner's own vectorised pass (digit runs for numbers, colons between hex digits for IPv6, each '@' for emails). The number recognizer also finds IBANs (they all hold a digit run); an explicit iban anchor is [A-Z]{2}[0-9]{2}. See src/pii/patterns.hpp for the format.",
   "anchors": [
-    {"validator": "email", "regex": "@"},
+    {"validator": "email", "native": true},
     {"validator": "korean_name", "regex": "님"},
     {"validator": "korean_name", "regex": "씨"},
     {"validator": "number", "native": true},

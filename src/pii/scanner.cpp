@@ -122,10 +122,14 @@ inline unsigned digit_mask16(const char* p) {
   return static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(
       _mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)))));
 }
-// Bit k set when p[k] is ':', for 16 bytes.
-inline unsigned colon_mask16(const char* p) {
-  return static_cast<unsigned>(_mm_movemask_epi8(
-      _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), _mm_set1_epi8(':'))));
+// Bit k set when p[k] is ':' (when `colons`) or '@' (when `ats`), for 16
+// bytes: the native anchors' bytes other than digits, one mask for both.
+inline unsigned punct_mask16(const char* p, bool colons, bool ats) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i c = _mm_cmpeq_epi8(v, _mm_set1_epi8(':')),
+                a = _mm_cmpeq_epi8(v, _mm_set1_epi8('@'));
+  const __m128i m = colons && ats ? _mm_or_si128(c, a) : colons ? c : a;
+  return static_cast<unsigned>(_mm_movemask_epi8(m));
 }
 #endif
 
@@ -422,6 +426,7 @@ struct Core {
   std::vector<std::string_view> custom_names;  // interned, by custom index
   bool native_number = false;                  // AnchorSpec::native
   bool native_ipv6 = false;
+  bool native_email = false;
   std::filesystem::path cache_dir;  // empty: no database cache
   bool from_cache = false;
 
@@ -598,9 +603,11 @@ void Core::compile() {
         native_number = true;
       else if (vn->v == V::kIpv6)
         native_ipv6 = true;
+      else if (vn->v == V::kEmail)
+        native_email = true;
       else
         throw PatternError(
-            fmt::format("pii anchor #{}: only number and ipv6 anchors are native", i));
+            fmt::format("pii anchor #{}: only number, ipv6 and email anchors are native", i));
       continue;
     }
     unsigned flags = a.caseless ? HS_FLAG_CASELESS : 0;
@@ -626,7 +633,7 @@ void Core::compile() {
           {"^(?:" + c.lookahead + ")", flags | HS_FLAG_ALLOWEMPTY, static_cast<unsigned>(i)});
     }
   }
-  if (all.empty() && !native_number && !native_ipv6)
+  if (all.empty() && !native_number && !native_ipv6 && !native_email)
     throw PatternError("pii patterns: nothing to scan for");
   const bool want_ascii = ascii.size() != all.size() && !ascii.empty();
   std::string key;
@@ -1601,23 +1608,30 @@ bool on_slack(ScanCtx& c, std::size_t b, std::size_t to) {
 }
 
 // --- native anchors -----------------------------------------------------------
+// Which bytes other than digit runs the native anchors look at.
+struct NativeWants {
+  bool colons;  // ipv6
+  bool ats;     // email
+};
+
 // The next place the native anchors look at, in [i, until): a digit after a
-// non-digit (the start of a digit run), or a ':' when `colons`. 16 bytes at
-// a time; `until` if there is none.
+// non-digit (the start of a digit run), a ':' when `w.colons`, an '@' when
+// `w.ats`. 16 bytes at a time; `until` if there is none.
 inline std::size_t next_native(const char* p, std::size_t i, std::size_t until, std::size_t n,
-                               bool colons) {
+                               NativeWants w) {
 #if defined(__SSE2__)
   while (i < until && i + 16 <= n) {
     const unsigned dm = digit_mask16(p + i);
     const unsigned carry = i > 0 && is_digit(p[i - 1]) ? 1u : 0u;
     unsigned ev = dm & ~((dm << 1) | carry) & 0xFFFFu;
-    if (colons) ev |= colon_mask16(p + i);
+    if (w.colons || w.ats) ev |= punct_mask16(p + i, w.colons, w.ats);
     if (ev) return std::min(until, i + static_cast<std::size_t>(__builtin_ctz(ev)));
     i += 16;
   }
 #endif
   for (; i < until; ++i) {
-    if (colons && p[i] == ':') return i;
+    if (w.colons && p[i] == ':') return i;
+    if (w.ats && p[i] == '@') return i;
     if (is_digit(p[i]) && !(i > 0 && is_digit(p[i - 1]))) return i;
   }
   return until;
@@ -1629,22 +1643,22 @@ inline std::size_t next_native(const char* p, std::size_t i, std::size_t until, 
 // next_native call re-loaded and re-tested the bytes after the previous
 // token, a chain of dependent loads per token. Text within 64 bytes of its
 // end goes to next_native. Returns `until` if there is none.
-inline std::size_t next_event(ScanCtx& c, std::size_t i, std::size_t until, bool colons) {
+inline std::size_t next_event(ScanCtx& c, std::size_t i, std::size_t until, NativeWants w) {
   const char* p = c.p;
   while (i < until) {
     if (c.blk_base == SIZE_MAX || i - c.blk_base >= 64) {  // no block, or i is outside it
-      if (i + 64 > c.n) return next_native(p, i, until, c.n, colons);
+      if (i + 64 > c.n) return next_native(p, i, until, c.n, w);
       const std::uint64_t d = static_cast<std::uint64_t>(digit_mask16(p + i)) |
                               static_cast<std::uint64_t>(digit_mask16(p + i + 16)) << 16 |
                               static_cast<std::uint64_t>(digit_mask16(p + i + 32)) << 32 |
                               static_cast<std::uint64_t>(digit_mask16(p + i + 48)) << 48;
       const std::uint64_t carry = i > 0 && is_digit(p[i - 1]) ? 1u : 0u;
       std::uint64_t ev = d & ~((d << 1) | carry);
-      if (colons)
-        ev |= static_cast<std::uint64_t>(colon_mask16(p + i)) |
-              static_cast<std::uint64_t>(colon_mask16(p + i + 16)) << 16 |
-              static_cast<std::uint64_t>(colon_mask16(p + i + 32)) << 32 |
-              static_cast<std::uint64_t>(colon_mask16(p + i + 48)) << 48;
+      if (w.colons || w.ats)
+        ev |= static_cast<std::uint64_t>(punct_mask16(p + i, w.colons, w.ats)) |
+              static_cast<std::uint64_t>(punct_mask16(p + i + 16, w.colons, w.ats)) << 16 |
+              static_cast<std::uint64_t>(punct_mask16(p + i + 32, w.colons, w.ats)) << 32 |
+              static_cast<std::uint64_t>(punct_mask16(p + i + 48, w.colons, w.ats)) << 48;
       c.blk_base = i;
       c.blk_digits = d;
       c.blk_events = ev;
@@ -1666,8 +1680,8 @@ inline std::size_t run_end(const ScanCtx& c, std::size_t s) {
   return digit_run_end(c.p, s, c.n, c.n - s);
 }
 #else
-inline std::size_t next_event(ScanCtx& c, std::size_t i, std::size_t until, bool colons) {
-  return next_native(c.p, i, until, c.n, colons);
+inline std::size_t next_event(ScanCtx& c, std::size_t i, std::size_t until, NativeWants w) {
+  return next_native(c.p, i, until, c.n, w);
 }
 inline std::size_t run_end(const ScanCtx& c, std::size_t s) {
   return digit_run_end(c.p, s, c.n, c.n - s);
@@ -1676,15 +1690,24 @@ inline std::size_t run_end(const ScanCtx& c, std::size_t s) {
 
 // Runs the native anchors from c.native_pos up to `until`: each digit run
 // that can start a number token goes to on_number_run, each colon that can
-// be inside an IPv6 address to on_ipv6. One call per token, where a regex
-// anchor would report a match per digit. Returns false when the scan must stop.
+// be inside an IPv6 address to on_ipv6, each '@' to on_email. One call per
+// token, where a regex anchor would report a match per digit. In text order,
+// as the regex anchors' matches are handled (on_match catches up first), so
+// an '@' is looked at where a match of "@" would be. Returns false when the
+// scan must stop.
 bool native_scan(ScanCtx& c, std::size_t until) {
   const char* p = c.p;
   const std::size_t n = c.n;
-  const bool numbers = c.im->native_number, v6 = c.im->native_ipv6;
+  const bool numbers = c.im->native_number;
+  const NativeWants w{c.im->native_ipv6, c.im->native_email};
   std::size_t i = c.native_pos;
-  while ((i = next_event(c, i, until, v6)) < until) {
-    if (p[i] == ':') {
+  while ((i = next_event(c, i, until, w)) < until) {
+    if (p[i] > '9') {  // ':' or '@' (a digit run starts with a digit)
+      if (p[i] == '@') {
+        if (!on_email(c, i + 1)) return false;
+        ++i;
+        continue;
+      }
       if (i + 1 > c.ipv6_until && ((i + 1 < n && p[i + 1] == ':') ||
                                    (i > 0 && is_hex(p[i - 1]) && i + 1 < n && is_hex(p[i + 1])))) {
         if (!on_ipv6(c, i + 1)) return false;
@@ -1916,7 +1939,7 @@ bool PiiScanner::scan_raw(std::string_view text, std::vector<Finding>& out) cons
     truncated = true;
   }
   ScanCtx c{&im, &im.info, text.data(), text.size(), &out, {}};
-  if (!im.native_number && !im.native_ipv6) c.native_pos = SIZE_MAX;
+  if (!im.native_number && !im.native_ipv6 && !im.native_email) c.native_pos = SIZE_MAX;
   if (db) hs_scan(db, text.data(), static_cast<unsigned>(len), 0, ts.s, on_match, &c);
   if (!c.overflow && c.native_pos < len) native_scan(c, len);
   if (!c.custom.empty()) {

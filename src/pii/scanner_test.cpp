@@ -1,5 +1,6 @@
 #include "pii/scanner.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -448,11 +449,11 @@ TEST(PiiPatterns, OwnFormatExtends) {
   }
 }
 
-// Native anchors: only number and ipv6, only `"native": true`, never with a
-// regex; a set of native anchors alone scans (no Vectorscan database).
+// Native anchors: only number, ipv6 and email, only `"native": true`, never
+// with a regex; a set of native anchors alone scans (no Vectorscan database).
 TEST(PiiPatterns, NativeAnchors) {
   const char* bad[] = {
-      R"({"format": "bastion-pii/1", "anchors": [{"validator": "email", "native": true}]})",
+      R"({"format": "bastion-pii/1", "anchors": [{"validator": "iban", "native": true}]})",
       R"({"format": "bastion-pii/1", "anchors": [{"validator": "number", "native": false}]})",
       R"({"format": "bastion-pii/1", "anchors": [{"validator": "number", "native": 1}]})",
       R"({"format": "bastion-pii/1",
@@ -476,6 +477,48 @@ TEST(PiiPatterns, NativeAnchors) {
   EXPECT_EQ(f[0].type, "phone");
   EXPECT_EQ(f[1].type, "ipv6");
   EXPECT_TRUE(only.scan("nothing here, 12 of 30").empty());
+}
+
+// The native email anchor looks at each '@' as the regex "@" does: the same
+// findings, in the same order, also beside the other anchors and at the
+// findings cap.
+TEST(PiiPatterns, NativeEmailIsTheAtRegex) {
+  auto set = [](const char* email) {
+    return parse_patterns_text(
+        std::string(R"({"format": "bastion-pii/1", "anchors": [)") + email +
+            R"(, {"validator": "number", "native": true}, {"validator": "ipv6", "native": true},
+               {"validator": "jwt", "regex": "eyJ"}, {"validator": "iban", "regex": "[A-Z]{2}[0-9]{2}"}],
+               "secret_keys": ["token"]})",
+        "email.json");
+  };
+  const char* texts[] = {
+      "kim@example.com 010-1234-5678 at 2001:db8::1 ok",
+      "a@b.co@c.com user1@10.0.0.1.example.org x@@y.kr @start end@",
+      "token=kim@example.com; git@github.com:org/repo.git lee.j@corp.example.co.kr:8080",
+      "mail 4111111111111111@example.com and DE89370400440532013000@bank.example.de",
+      "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl@example.com, kim@example.com",
+      "",
+  };
+  auto lines = [](const std::vector<Finding>& f) {
+    std::string out;
+    for (const auto& x : f)
+      out += fmt::format("{} {} {} {} {}\n", x.type, x.begin, x.end, x.confidence, x.detail);
+    return out;
+  };
+  for (std::size_t cap : {std::size_t{1}, std::size_t{3}, std::size_t{1000}}) {
+    ScannerLimits lim;
+    lim.max_findings = cap;
+    PiiScanner regex(set(R"({"validator": "email", "regex": "@"})"), lim);
+    PiiScanner native(set(R"({"validator": "email", "native": true})"), lim);
+    std::string all;
+    for (const char* t : texts) {
+      all += t;
+      all += std::string(70, ' ') + "\n";
+      EXPECT_EQ(lines(regex.scan(t)), lines(native.scan(t))) << t;
+    }
+    EXPECT_EQ(lines(regex.scan(all)), lines(native.scan(all)));
+    EXPECT_NE(lines(native.scan(all)).find("email"), std::string::npos);
+  }
 }
 
 }  // namespace
