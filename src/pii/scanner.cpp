@@ -118,9 +118,10 @@ inline bool ssn_digits_ok(const char* area, const char* group, const char* seria
 // Bit k set when p[k] is an ASCII digit, for 16 bytes.
 inline unsigned digit_mask16(const char* p) {
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  // Bytes >= 0x80 are negative as signed chars, so they fail the first test.
-  return static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(
-      _mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)))));
+  // One signed compare for the range: adding 0x50 moves '0'..'9' to the ten
+  // lowest signed bytes (-128..-119) and every other byte above them.
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmplt_epi8(
+      _mm_add_epi8(v, _mm_set1_epi8(static_cast<char>(0x80 - '0'))), _mm_set1_epi8(-128 + 10))));
 }
 // Bit k set when p[k] is ':' (when `colons`) or '@' (when `ats`), for 16
 // bytes: the native anchors' bytes other than digits, one mask for both.
