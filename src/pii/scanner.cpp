@@ -819,6 +819,8 @@ inline std::size_t domain_end(const char* p, std::size_t at, std::size_t n) {
   return e;
 }
 
+bool email_emit(ScanCtx& c, std::size_t b, std::size_t e);
+
 bool on_email(ScanCtx& c, std::size_t to) {
   const std::size_t at = to - 1;
   std::size_t b = local_start(c.p, at);
@@ -828,6 +830,23 @@ bool on_email(ScanCtx& c, std::size_t to) {
   while (e > at + 1 && (c.p[e - 1] == '.' || c.p[e - 1] == '-')) --e;
   std::string_view dom(c.p + at + 1, e - at - 1);
   if (dom.empty() || dom.front() == '.' || dom.front() == '-') return true;
+#if defined(__SSE2__)
+  // A domain of 16 bytes at most (nearly all): the tests below from one
+  // 16-byte mask of its dots and one of its letters, where their loops were
+  // ~6 instructions a byte.
+  if (dom.size() <= 16 && at + 17 <= c.n) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(dom.data()));
+    const unsigned in = (1u << dom.size()) - 1;
+    const unsigned dots =
+        static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')))) & in;
+    if (!dots || (dots & (dots >> 1))) return true;
+    const unsigned last_dot = 31 - static_cast<unsigned>(__builtin_clz(dots));
+    if (dom.size() - last_dot - 1 < 2) return true;
+    const unsigned tld = in & ~((2u << last_dot) - 1);
+    if ((alnum_or_mask16<>(dom.data()) & ~digit_mask16(dom.data()) & tld) != tld) return true;
+    return email_emit(c, b, e);
+  }
+#endif
   // At least two labels, none empty. It neither starts nor (trimmed above)
   // ends with a dot, so a label is empty only between two dots. One pass
   // with no branch per byte (the dots' places differ from one address to
@@ -845,6 +864,11 @@ bool on_email(ScanCtx& c, std::size_t to) {
   if (tld.size() < 2) return true;
   for (char ch : tld)
     if (!is_alpha(ch)) return true;
+  return email_emit(c, b, e);
+}
+
+// The email [b, e) once its domain passed: one more test, then the finding.
+bool email_emit(ScanCtx& c, std::size_t b, std::size_t e) {
   // user@host:path is an SSH/SCP remote (git@github.com:org/repo.git) and
   // user@host:port an authority, not a mailbox. "mail a@b.com: thanks" stays
   // an email, and so does a URI's "://kim@example.com" (resource URIs are

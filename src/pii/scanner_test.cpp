@@ -34,6 +34,21 @@ const ScanCase kScanCases[] = {
     {"user@localhost is not routable", "", ""},
     {"@mention and a@b.c", "", ""},
     {"trailing dot bob@example.org.", "email", "bob@example.org"},
+    // The domain's tests: 16 bytes or fewer with 16 more in the text (one
+    // mask each), or not (a loop); either way the same rules.
+    {"sixteen kim@abcdefghijk.com and more text here", "email", "kim@abcdefghijk.com"},
+    {"seventeen kim@abcdefghijkl.com and more text here", "email", "kim@abcdefghijkl.com"},
+    {"at the end kim@ab.example.com", "email", "kim@ab.example.com"},
+    {"double dot kim@example..com and more text here", "", ""},
+    {"double dot kim@abcdefghijk..example.com more text", "", ""},
+    {"digit tld kim@example.c0m and more text here", "", ""},
+    {"digit tld kim@abcdefghijklmnop.c0m and more text", "", ""},
+    {"short tld kim@example.c and more text here", "", ""},
+    {"short tld kim@abcdefghijklmnopq.c and more text", "", ""},
+    {"no dot kim@examplecom and more text here", "", ""},
+    {"no dot kim@abcdefghijklmnopqrstu and more text", "", ""},
+    {"no dot at the end kim@examplecom", "", ""},
+    {"tld 14 kim@a.abcdefghijklmn and more text here", "email", "kim@a.abcdefghijklmn"},
     // Korean mobiles and other numbers
     {"전화 010-1234-5678 주세요", "phone", "010-1234-5678"},
     {"call 01012345678 now", "phone", "01012345678"},
