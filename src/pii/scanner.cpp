@@ -963,15 +963,29 @@ bool version_context(const ScanCtx& c, std::size_t b, std::size_t e) {
                    c.p[q - 1] == '"' || c.p[q - 1] == '\'');
        ++k)
     --q;
+  static constexpr std::string_view kVersionWords[] = {
+      "version", "ver",    "v",   "release", "rel",  "build",  "rev",    "revision", "firmware",
+      "fw",      "kernel", "tag", "버전",    "빌드", "릴리스", "릴리즈", "펌웨어"};
+  // Bit k set when a version word ends in the letter 'a' + k (either case):
+  // a word ending in another ("from", "host", "addr" before an address) is
+  // none of them, known before its length is. Hangul ends in a byte >= 0x80.
+  static constexpr std::uint32_t kLastLetters = [] {
+    std::uint32_t m = 0;
+    for (auto v : kVersionWords)
+      if (static_cast<unsigned char>(v.back()) < 0x80) m |= std::uint32_t{1} << (v.back() - 'a');
+    return m;
+  }();
+  if (q == 0) return false;
+  if (const char last = c.p[q - 1];
+      static_cast<unsigned char>(last) < 0x80 &&
+      (!is_alpha(last) || !((kLastLetters >> ((last | 0x20) - 'a')) & 1)))
+    return false;
   // The word's last part after '_' ("app_version" -> "version"): the
   // letters (and bytes of Hangul) right before q, 24 bytes at most.
   std::size_t w = q;
   while (w > 0 && q - w < 24 &&
          (is_alpha(c.p[w - 1]) || static_cast<unsigned char>(c.p[w - 1]) >= 0x80))
     --w;
-  static constexpr std::string_view kVersionWords[] = {
-      "version", "ver",    "v",   "release", "rel",  "build",  "rev",    "revision", "firmware",
-      "fw",      "kernel", "tag", "버전",    "빌드", "릴리스", "릴리즈", "펌웨어"};
   // Bit L set when a version word has L bytes: a word of another length
   // ("from", "host", "addr" before an address) is none of them, known
   // without lower-casing it and comparing it with each (3-5% of a scan of
@@ -997,7 +1011,18 @@ bool version_context(const ScanCtx& c, std::size_t b, std::size_t e) {
 // The token right before `b` (or right after `e`), across one separator, is a
 // group of hex digits that mixes letters and digits: the digits are part of a
 // hash or a key fingerprint ("9E0B 4111 1111 1111 1111 0A2F"), not a number.
-bool hex_neighbour(const ScanCtx& c, std::size_t b, std::size_t e) {
+bool hex_neighbour_walk(const ScanCtx& c, std::size_t b, std::size_t e);
+// A group is 4+ hex digits, so the four bytes next to the separator tell
+// most numbers (a card after "card ") have none, without the walk's call.
+inline bool hex_neighbour(const ScanCtx& c, std::size_t b, std::size_t e) {
+  auto sep = [](char ch) { return ch == ' ' || ch == '-' || ch == ':' || ch == '.'; };
+  const bool left = b >= 5 && sep(c.p[b - 1]) && is_hex(c.p[b - 2]) && is_hex(c.p[b - 3]) &&
+                    is_hex(c.p[b - 4]) && is_hex(c.p[b - 5]);
+  const bool right = e + 5 <= c.n && sep(c.p[e]) && is_hex(c.p[e + 1]) && is_hex(c.p[e + 2]) &&
+                     is_hex(c.p[e + 3]) && is_hex(c.p[e + 4]);
+  return (left || right) && hex_neighbour_walk(c, b, e);
+}
+bool hex_neighbour_walk(const ScanCtx& c, std::size_t b, std::size_t e) {
   auto hex_group = [&](std::size_t from, std::size_t to) {
     if (to - from < 4) return false;
     bool letter = false, digit = false;
