@@ -109,6 +109,12 @@ const ScanCase kScanCases[] = {
     {"iban DE89370400440532013000 ok", "iban", "DE89370400440532013000"},
     {"iban GB82 WEST 1234 5698 7654 32 ok", "iban", "GB82 WEST 1234 5698 7654 32"},
     {"iban DE88370400440532013000 bad check", "", ""},
+    {"iban DE89 3704 0044 0532 0130 00 1234 more", "iban", "DE89 3704 0044 0532 0130 00"},
+    {"iban NO93 8601 1117 947 ok, and more text after it", "iban", "NO93 8601 1117 947"},
+    {"iban NO93 8601 1117 9470 ok, and more text after it", "", ""},
+    {"iban DE89 3704  0044 0532 0130 00 and more text", "", ""},
+    {"iban DE89 3704 0044 0532 0130 0 and more text after", "", ""},
+    {"iban GB82 WEST 1234 5698 7654 32", "iban", "GB82 WEST 1234 5698 7654 32"},
     // IP
     {"host 192.168.0.1 up", "ipv4", "192.168.0.1"},
     {"host 8.8.8.8.", "ipv4", "8.8.8.8"},
