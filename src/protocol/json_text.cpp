@@ -114,23 +114,29 @@ void append_json(std::string& out, const json::value& v) {
       out.push_back(']');
       return;
     }
-    case json::kind::object: {
-      out.push_back('{');
-      bool first = true;
-      for (const auto& kv : v.get_object()) {
-        if (!first) out.push_back(',');
-        first = false;
-        append_string(out, kv.key());
-        out.push_back(':');
-        append_json(out, kv.value());
-      }
-      out.push_back('}');
+    case json::kind::object:
+      append_json(out, v.get_object());
       return;
-    }
   }
 }
 
-std::string json_text(const json::value& v) {
+void append_json(std::string& out, const json::object& o) {
+  out.push_back('{');
+  bool first = true;
+  for (const auto& kv : o) {
+    if (!first) out.push_back(',');
+    first = false;
+    append_string(out, kv.key());
+    out.push_back(':');
+    append_json(out, kv.value());
+  }
+  out.push_back('}');
+}
+
+namespace {
+
+template <class Json>
+std::string text_of(const Json& j) {
   std::string out;
   // Most messages fit; fewer regrowths for the rest. 999 characters are a
   // 1,000-byte block, a 1,008-byte glibc chunk: served from the per-thread
@@ -139,8 +145,14 @@ std::string json_text(const json::value& v) {
   // consolidates the fastbins and takes the arena lock first), once per
   // response.
   out.reserve(999);
-  append_json(out, v);
+  append_json(out, j);
   return out;
 }
+
+}  // namespace
+
+std::string json_text(const json::value& v) { return text_of(v); }
+
+std::string json_text(const json::object& o) { return text_of(o); }
 
 }  // namespace bastion::protocol

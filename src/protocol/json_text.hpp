@@ -8,6 +8,7 @@
 // Pure functions; thread-safe.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <string>
 
@@ -18,7 +19,12 @@ namespace bastion::protocol {
 // written as null.
 void append_json(std::string& out, const boost::json::value& v);
 
+// The same for an object, read where it is (a json::object passed where a
+// json::value is taken would be copied whole first).
+void append_json(std::string& out, const boost::json::object& o);
+
 // The JSON text of `v` (append_json to an empty string).
 std::string json_text(const boost::json::value& v);
+std::string json_text(const boost::json::object& o);
 
 }  // namespace bastion::protocol

@@ -63,6 +63,13 @@ TEST(JsonText, SameAsBoostForEverythingButDoubles) {
   for (const char* t : texts) {
     auto v = parse_json(t).value();
     EXPECT_EQ(json_text(v), json::serialize(v)) << t;
+    // An object is written where it is, the same text.
+    if (v.is_object()) {
+      EXPECT_EQ(json_text(v.get_object()), json::serialize(v)) << t;
+      std::string appended = "x";
+      append_json(appended, v.get_object());
+      EXPECT_EQ(appended, "x" + json::serialize(v)) << t;
+    }
   }
 }
 

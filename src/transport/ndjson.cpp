@@ -90,6 +90,11 @@ void append_line(std::string& out, const boost::json::value& msg) {
   out.push_back('\n');
 }
 
+void append_line(std::string& out, const boost::json::object& msg) {
+  protocol::append_json(out, msg);
+  out.push_back('\n');
+}
+
 std::string to_line(const boost::json::value& msg) {
   std::string out;
   append_line(out, msg);

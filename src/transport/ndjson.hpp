@@ -55,6 +55,7 @@ class LineReader {
 // One message as a line: compact JSON followed by "\n". Serialized JSON has
 // no raw newline (strings escape it), so a message is always one line.
 void append_line(std::string& out, const boost::json::value& msg);
+void append_line(std::string& out, const boost::json::object& msg);
 std::string to_line(const boost::json::value& msg);
 
 // Blocking helpers for the processes' own stdin/stdout, which may be a pipe,
