@@ -48,5 +48,36 @@ TEST(Sha256, ThreadsShareTheFetchedDigest) {
   EXPECT_EQ(bad.load(), 0);
 }
 
+// Each thread reuses one context: every digest starts from a clean state
+// whatever the one before it hashed.
+TEST(Sha256, ConsecutiveDigestsOnOneThreadAreIndependent) {
+  std::string big(100000, 'x');
+  const Sha256 abc = sha256_of("abc");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(hex(sha256_of(big)), hex(sha256_of({std::string_view(big).substr(0, 50000),
+                                                 std::string_view(big).substr(50000)})));
+    EXPECT_EQ(sha256_of("abc"), abc);
+    EXPECT_EQ(hex(sha256_of("")),
+              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  }
+}
+
+// A digest taken while the thread's own thread_local objects are being
+// destroyed (after the context was released) is still right.
+struct HashesWhenDestroyed {
+  Sha256* out;
+  ~HashesWhenDestroyed() { *out = sha256_of("abc"); }
+};
+
+TEST(Sha256, DigestDuringThreadExitIsRight) {
+  Sha256 late{};
+  std::thread([&] {
+    thread_local HashesWhenDestroyed h{nullptr};
+    h.out = &late;
+    (void)sha256_of("warms this thread's context");  // released before h is destroyed
+  }).join();
+  EXPECT_EQ(hex(late), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
 }  // namespace
 }  // namespace bastion::protocol
