@@ -67,10 +67,12 @@ std::size_t Backlog::push(json::object m) {
   return dropped;
 }
 
-std::deque<json::object> Backlog::take() {
-  std::deque<json::object> out;
+std::vector<json::object> Backlog::take() {
+  std::vector<json::object> out;
+  if (q_.empty()) return out;
+  out.reserve(q_.size());
   for (auto& e : q_) out.push_back(std::move(e.message));
-  std::deque<Entry>().swap(q_);  // a deque keeps its blocks when cleared
+  decltype(q_)().swap(q_);  // a deque keeps its blocks when cleared
   bytes_ = 0;
   return out;
 }

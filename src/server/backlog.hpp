@@ -5,10 +5,11 @@
 // each of N idle sessions could pin megabytes.
 #pragma once
 
+#include <boost/container/deque.hpp>
 #include <boost/json.hpp>
 #include <cstddef>
-#include <deque>
 #include <string_view>
+#include <vector>
 
 namespace bastion::server {
 
@@ -32,8 +33,9 @@ class Backlog {
   // too). Returns how many entries were dropped.
   std::size_t push(boost::json::object m);
   // Everything held, oldest first; the backlog is empty afterwards and its
-  // memory released.
-  std::deque<boost::json::object> take();
+  // memory released. Nothing is allocated for an empty backlog (every
+  // Modern request's session has one and closes it unused).
+  std::vector<boost::json::object> take();
   void clear() { take(); }
 
   std::size_t size() const { return q_.size(); }
@@ -45,7 +47,7 @@ class Backlog {
     std::size_t bytes;
   };
   BacklogLimits limits_;
-  std::deque<Entry> q_;
+  boost::container::deque<Entry> q_;  // allocates nothing until the first push
   std::size_t bytes_ = 0;
 };
 

@@ -57,6 +57,21 @@ TEST(Backlog, KeepsTheNewestWithinTheCount) {
   EXPECT_EQ(b.bytes(), 0u);
 }
 
+TEST(Backlog, AnEmptyBacklogTakesNothingAndStillHoldsAfterwards) {
+  Backlog b(BacklogLimits{.messages = 2, .bytes = 1 << 20});
+  EXPECT_TRUE(b.take().empty());
+  EXPECT_TRUE(b.take().empty());
+  EXPECT_EQ(b.push(line(1)), 0u);
+  EXPECT_EQ(b.push(line(2)), 0u);
+  EXPECT_EQ(b.push(line(3)), 1u);
+  auto got = b.take();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(index_of(got[0]), 2);
+  EXPECT_EQ(index_of(got[1]), 3);
+  EXPECT_TRUE(b.take().empty());
+  EXPECT_EQ(b.bytes(), 0u);
+}
+
 TEST(Backlog, KeepsTheNewestWithinTheBytes) {
   const std::size_t limit = 64 * 1024;
   Backlog b(BacklogLimits{.messages = 1000000, .bytes = limit});

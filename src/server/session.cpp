@@ -328,7 +328,7 @@ bool Session::allows_batches() const {
 }
 
 void Session::attach_standalone(std::shared_ptr<Outbox> out) {
-  std::deque<json::object> backlog;
+  std::vector<json::object> backlog;
   {
     std::lock_guard lk(mu_);
     standalone_ = out;
