@@ -340,15 +340,19 @@ void GatewayBackend::start() {
   for (auto& root : cgroup_roots) sandbox::remove_stale_cgroups(root, sandbox::Host::system());
   // The linter's patterns, ready before a lazily started server's first
   // call needs them (loaded from the cache, or compiled there once).
+  // The directory is set here, before any server starts: an eager one that
+  // lints before the pool gets to it loads (or stores) the cache as well.
   if (std::any_of(all.begin(), all.end(),
-                  [](const auto& u) { return u->options().lint != LintMode::kOff; }))
-    asio::post(stopper_, [dir = opts_.lint_cache_dir] {
+                  [](const auto& u) { return u->options().lint != LintMode::kOff; })) {
+    set_lint_cache_dir(opts_.lint_cache_dir);
+    asio::post(stopper_, [] {
       try {
-        prepare_lint(dir);
+        prepare_lint();
       } catch (const std::exception& e) {
         spdlog::error("lint: {}", e.what());
       }
     });
+  }
   for (auto& u : all) start_if_eager(u);
   if (pins_ && !weak_from_this().expired()) {
     auto strand = asio::make_strand(ex_);

@@ -126,9 +126,20 @@ hs_database_t* load_or_compile(const std::filesystem::path& cache_dir, bool* loa
 
 Db g_db;
 std::once_flag g_db_once;
+std::mutex g_cache_dir_mu;
+std::filesystem::path g_cache_dir;  // set_lint_cache_dir
 
-const Db& database(const std::filesystem::path& cache_dir = {}) {
-  std::call_once(g_db_once, [&] { g_db.db = load_or_compile(cache_dir, nullptr); });
+// The process's database: from the cache directory set by then, whoever
+// asks first (prepare_lint, or a lint that comes before it).
+const Db& database() {
+  std::call_once(g_db_once, [] {
+    std::filesystem::path dir;
+    {
+      std::lock_guard lk(g_cache_dir_mu);
+      dir = g_cache_dir;
+    }
+    g_db.db = load_or_compile(dir, nullptr);
+  });
   return g_db;
 }
 
@@ -340,7 +351,12 @@ std::vector<LintFinding> lint_definition(const json::object& definition,
   return out;
 }
 
-void prepare_lint(const std::filesystem::path& cache_dir) { database(cache_dir); }
+void set_lint_cache_dir(const std::filesystem::path& cache_dir) {
+  std::lock_guard lk(g_cache_dir_mu);
+  g_cache_dir = cache_dir;
+}
+
+void prepare_lint() { database(); }
 
 LintDbProbe probe_lint_database(const std::filesystem::path& cache_dir, std::string_view text) {
   LintDbProbe out;

@@ -56,14 +56,18 @@ inline constexpr std::size_t kLintMaxString = 2048;
 std::vector<LintFinding> lint_definition(const boost::json::object& definition,
                                          const LintContext& context = {});
 
-// Compiles the instruction patterns now (~100-150 ms of Vectorscan), so the
-// first lint_definition (a lazily started server's first call) does not
-// wait for it. With `cache_dir`, the compiled database is loaded from there
-// when a cache file passes pii/db_cache.hpp's checks (and Vectorscan's), and
-// stored there after compiling. The first call (or the first lint) does the
-// work; the others wait for it. Throws std::logic_error when the patterns do
-// not compile (a defect).
-void prepare_lint(const std::filesystem::path& cache_dir = {});
+// Where the compiled instruction patterns are cached: loaded from there when
+// a cache file passes pii/db_cache.hpp's checks (and Vectorscan's), stored
+// there after compiling. Takes effect if set before the database is first
+// needed (by prepare_lint or a lint); empty (the default): not cached.
+void set_lint_cache_dir(const std::filesystem::path& cache_dir);
+
+// Compiles (or loads) the instruction patterns now (~100-150 ms of
+// Vectorscan to compile), so the first lint_definition (a lazily started
+// server's first call) does not wait for it. The first call (or the first
+// lint) does the work; the others wait for it. Throws std::logic_error when
+// the patterns do not compile (a defect).
+void prepare_lint();
 
 // For tests: a database apart from the one lint_definition uses, loaded
 // from `cache_dir` or compiled (and stored there), and the number of
