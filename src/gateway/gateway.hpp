@@ -52,7 +52,8 @@ struct GatewayOptions {
   // server); a tools/list looks at them too.
   std::chrono::milliseconds pins_poll{1000};
   // Where the linter's compiled patterns are cached (lint.hpp's
-  // prepare_lint), normally <data_dir>/cache/lint; empty: compiled at start.
+  // set_lint_cache_dir), normally <data_dir>/cache/lint; empty: compiled at
+  // start, not cached.
   std::filesystem::path lint_cache_dir;
   // Calls of Modern clients waiting for their input while a Legacy server
   // waits for the answer (era_bridge.hpp): how many, and for how long.

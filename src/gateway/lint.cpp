@@ -4,7 +4,6 @@
 #include <hs/hs.h>
 #include <spdlog/spdlog.h>
 
-#include <cstdlib>
 #include <cstring>
 
 #include <memory>
@@ -104,21 +103,16 @@ hs_database_t* load_or_compile(const std::filesystem::path& cache_dir, bool* loa
   std::string key = cache_dir.empty() ? std::string() : cache_key();
   if (!key.empty()) {
     if (auto blobs = pii::load_db_cache(cache_dir, key); blobs && blobs->size() == 1) {
-      hs_database_t* db = nullptr;
-      if (hs_deserialize_database((*blobs)[0].data(), (*blobs)[0].size(), &db) == HS_SUCCESS) {
+      if (hs_database_t* db = pii::deserialize_database((*blobs)[0])) {
         if (loaded) *loaded = true;
         return db;
       }
     }
   }
   hs_database_t* db = compile_patterns();
-  char* bytes = nullptr;
-  std::size_t len = 0;
-  if (!key.empty() && hs_serialize_database(db, &bytes, &len) == HS_SUCCESS) {
-    std::string blob(bytes, len);
-    std::free(bytes);
+  if (auto blob = key.empty() ? std::nullopt : pii::serialize_database(db)) {
     std::string why;
-    if (!pii::store_db_cache(cache_dir, key, {blob}, &why))
+    if (!pii::store_db_cache(cache_dir, key, {std::move(*blob)}, &why))
       spdlog::warn("lint: cannot cache the compiled patterns in {}: {}", cache_dir.string(), why);
   }
   return db;

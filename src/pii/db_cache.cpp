@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 
@@ -131,6 +132,21 @@ bool store_db_cache(const std::filesystem::path& dir, std::string_view key,
     return fail(why, e.what());
   }
   return true;
+}
+
+std::optional<std::string> serialize_database(const hs_database_t* db) {
+  char* bytes = nullptr;
+  std::size_t len = 0;
+  if (hs_serialize_database(db, &bytes, &len) != HS_SUCCESS) return std::nullopt;
+  std::string out(bytes, len);
+  std::free(bytes);
+  return out;
+}
+
+hs_database_t* deserialize_database(std::string_view bytes) {
+  hs_database_t* db = nullptr;
+  if (hs_deserialize_database(bytes.data(), bytes.size(), &db) != HS_SUCCESS) return nullptr;
+  return db;
 }
 
 }  // namespace bastion::pii

@@ -18,6 +18,8 @@
 // version, platform and bytecode checksum.
 #pragma once
 
+#include <hs/hs.h>
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -43,5 +45,13 @@ std::optional<std::vector<std::string>> load_db_cache(const std::filesystem::pat
 // it cannot; never throws (a cache that cannot be written only costs time).
 bool store_db_cache(const std::filesystem::path& dir, std::string_view key,
                     const std::vector<std::string>& blobs, std::string* why = nullptr);
+
+// A compiled database as the bytes a cache file keeps (hs_serialize_database),
+// or nullopt when Vectorscan cannot serialize it.
+std::optional<std::string> serialize_database(const hs_database_t* db);
+
+// The database `bytes` hold, or nullptr when Vectorscan refuses them (its
+// version, platform or checksum does not match). The caller frees it.
+hs_database_t* deserialize_database(std::string_view bytes);
 
 }  // namespace bastion::pii

@@ -555,9 +555,8 @@ bool Core::load_cached(const std::string& key, const bool (&want)[3]) {
     // A database exactly where this pattern set has one.
     if (b.empty() != !want[i]) return false;
     if (b.empty()) continue;
-    hs_database_t* d = nullptr;
-    if (hs_deserialize_database(b.data(), b.size(), &d) != HS_SUCCESS) return false;
-    got[i].reset(d);
+    got[i].reset(deserialize_database(b));
+    if (!got[i]) return false;
   }
   if (!read_widths((*blobs)[3], info)) return false;
   db = std::move(got[0]);
@@ -571,11 +570,9 @@ void Core::store_cached(const std::string& key) {
   for (const DbPtr* d : {&db, &db_ascii, &tails}) {
     std::string& b = blobs.emplace_back();
     if (!*d) continue;
-    char* bytes = nullptr;
-    std::size_t len = 0;
-    if (hs_serialize_database(d->get(), &bytes, &len) != HS_SUCCESS) return;
-    b.assign(bytes, len);
-    std::free(bytes);
+    auto bytes = serialize_database(d->get());
+    if (!bytes) return;
+    b = std::move(*bytes);
   }
   blobs.push_back(widths_blob(info));
   store_db_cache(cache_dir, key, blobs);
