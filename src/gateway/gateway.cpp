@@ -340,19 +340,11 @@ void GatewayBackend::start() {
   for (auto& root : cgroup_roots) sandbox::remove_stale_cgroups(root, sandbox::Host::system());
   // The linter's patterns, ready before a lazily started server's first
   // call needs them (loaded from the cache, or compiled there once).
-  // The directory is set here, before any server starts: an eager one that
+  // The directory is set here, before any server starts (and whether or not
+  // one lints yet: a server a reload adds uses it too): an eager one that
   // lints before the pool gets to it loads (or stores) the cache as well.
-  if (std::any_of(all.begin(), all.end(),
-                  [](const auto& u) { return u->options().lint != LintMode::kOff; })) {
-    set_lint_cache_dir(opts_.lint_cache_dir);
-    asio::post(stopper_, [] {
-      try {
-        prepare_lint();
-      } catch (const std::exception& e) {
-        spdlog::error("lint: {}", e.what());
-      }
-    });
-  }
+  set_lint_cache_dir(opts_.lint_cache_dir);
+  prepare_lint_if_needed(all);
   for (auto& u : all) start_if_eager(u);
   if (pins_ && !weak_from_this().expired()) {
     auto strand = asio::make_strand(ex_);
@@ -360,6 +352,20 @@ void GatewayBackend::start() {
     asio::co_spawn(strand, watch_pins(weak_from_this(), pin_timer_, opts_.pins_poll),
                    asio::detached);
   }
+}
+
+void GatewayBackend::prepare_lint_if_needed(const std::vector<std::shared_ptr<Upstream>>& ups) {
+  if (std::none_of(ups.begin(), ups.end(),
+                   [](const auto& u) { return u->options().lint != LintMode::kOff; }))
+    return;
+  // Once the patterns are ready this returns at once (std::call_once).
+  asio::post(stopper_, [] {
+    try {
+      prepare_lint();
+    } catch (const std::exception& e) {
+      spdlog::error("lint: {}", e.what());
+    }
+  });
 }
 
 void GatewayBackend::start_if_eager(const std::shared_ptr<Upstream>& u) {
@@ -418,6 +424,7 @@ GatewayBackend::ReloadReport GatewayBackend::reload(std::vector<UpstreamOptions>
     for (auto& i : take_instances(u)) stopping.push_back(i);
   }
   stop_later(std::move(stopping), "configuration reloaded");
+  prepare_lint_if_needed(keep);  // a first server that lints, added by this reload
   for (auto& u : keep) start_if_eager(u);
   rebuild_index();
   if (listener_ && (!report.added.empty() || !report.changed.empty() || !report.removed.empty())) {

@@ -187,6 +187,8 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   // An instance whose catalogue describes `proto` (for the name index).
   std::shared_ptr<Upstream> catalogue_source(const std::shared_ptr<Upstream>& proto) const;
   std::vector<std::shared_ptr<Upstream>> snapshot() const;
+  // Posts prepare_lint() to the stopper pool when one of `ups` lints.
+  void prepare_lint_if_needed(const std::vector<std::shared_ptr<Upstream>>& ups);
   void start_if_eager(const std::shared_ptr<Upstream>& u);
   static boost::asio::awaitable<void> start_again(std::shared_ptr<Upstream> u);
   // Takes the per-session instances of `proto` out of the table; the caller

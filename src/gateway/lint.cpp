@@ -194,8 +194,11 @@ Script script_of(std::uint32_t cp) {
 
 class Linter {
  public:
-  Linter(const LintContext& ctx, std::vector<LintFinding>& out) : ctx_(ctx), out_(out) {
-    if (hs_alloc_scratch(database().db, &scratch_.s) != HS_SUCCESS) throw std::bad_alloc();
+  // `db`: the instruction patterns (the process's unless a test names one).
+  Linter(const LintContext& ctx, std::vector<LintFinding>& out,
+         const hs_database_t* db = database().db)
+      : ctx_(ctx), out_(out), db_(db) {
+    if (hs_alloc_scratch(db_, &scratch_.s) != HS_SUCCESS) throw std::bad_alloc();
   }
 
   void walk(const json::value& v, const std::string& path) {
@@ -277,7 +280,8 @@ class Linter {
     // A database from the cache passed Vectorscan's checks, but only ids
     // of these patterns are ever looked up.
     if (id >= std::size(kPatterns)) return 0;
-    std::size_t end = static_cast<std::size_t>(to);
+    // ... nor is its end trusted to lie within the text.
+    std::size_t end = std::min(static_cast<std::size_t>(to), m->text.size());
     std::size_t begin = end > 60 ? end - 60 : 0;
     m->self->add(kPatterns[id].rule, *m->path,
                  "... " + protocol::printable(m->text.substr(begin, end - begin), 120));
@@ -288,7 +292,7 @@ class Linter {
     pii::NormalizedText norm(s);
     std::string_view t = norm.text();
     MatchCtx m{this, &path, t};
-    hs_scan(database().db, t.data(), static_cast<unsigned>(t.size()), 0, scratch_.s, on_match, &m);
+    hs_scan(db_, t.data(), static_cast<unsigned>(t.size()), 0, scratch_.s, on_match, &m);
   }
 
   void mentions(std::string_view s, const std::string& path) {
@@ -332,6 +336,7 @@ class Linter {
   const LintContext& ctx_;
   std::vector<LintFinding>& out_;
   std::set<std::string> seen_;
+  const hs_database_t* db_;
   Scratch scratch_;
 };
 
@@ -363,6 +368,14 @@ LintDbProbe probe_lint_database(const std::filesystem::path& cache_dir, std::str
     return 0;
   };
   hs_scan(d.db, text.data(), static_cast<unsigned>(text.size()), 0, scratch.s, count, &out.matches);
+  // The same text through the linter's own match handler, as a description.
+  std::vector<LintFinding> findings;
+  const LintContext no_context;  // the linter keeps a reference
+  Linter l(no_context, findings, d.db);
+  l.walk(json::object{{"description", text}}, "");
+  for (auto& f : findings)
+    if (f.rule != "hidden_characters" && f.rule != "lookalike" && f.rule != "oversized")
+      out.rules.push_back(std::move(f.rule));
   return out;
 }
 

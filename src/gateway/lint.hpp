@@ -70,11 +70,13 @@ void set_lint_cache_dir(const std::filesystem::path& cache_dir);
 void prepare_lint();
 
 // For tests: a database apart from the one lint_definition uses, loaded
-// from `cache_dir` or compiled (and stored there), and the number of
-// pattern matches it finds in `text`.
+// from `cache_dir` or compiled (and stored there), the number of pattern
+// matches it finds in `text`, and the rules of the pattern findings the
+// linter makes of them when `text` is a tool's description.
 struct LintDbProbe {
   bool loaded = false;  // from the cache file
   std::size_t matches = 0;
+  std::vector<std::string> rules;
 };
 LintDbProbe probe_lint_database(const std::filesystem::path& cache_dir, std::string_view text);
 

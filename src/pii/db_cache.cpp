@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <memory>
 
 #include <sodium.h>
 
@@ -138,9 +139,8 @@ std::optional<std::string> serialize_database(const hs_database_t* db) {
   char* bytes = nullptr;
   std::size_t len = 0;
   if (hs_serialize_database(db, &bytes, &len) != HS_SUCCESS) return std::nullopt;
-  std::string out(bytes, len);
-  std::free(bytes);
-  return out;
+  std::unique_ptr<char, decltype(&std::free)> owned(bytes, &std::free);
+  return std::string(bytes, len);
 }
 
 hs_database_t* deserialize_database(std::string_view bytes) {

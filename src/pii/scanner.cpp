@@ -882,6 +882,10 @@ bool on_iban(ScanCtx& c, std::size_t b, std::size_t to) {
   if (b < c.iban_until || c.word_before(b)) return true;
   const int want = check::iban_length(std::string_view(c.p + b, 2));
   char buf[40];  // 34 at most, and room for a last group's whole copy
+  // The anchor is four bytes (CCdd); a longer one (an operator's own
+  // pattern, or a fixed width from a forged cache file) is no IBAN and must
+  // not be copied past the buffer.
+  if (to < b || to - b > 34) return true;
   int len = 0;
   for (std::size_t q = b; q < to; ++q) buf[len++] = c.p[q];
   std::size_t e = to;

@@ -512,6 +512,29 @@ TEST(PiiPatterns, NativeAnchors) {
   EXPECT_TRUE(only.scan("nothing here, 12 of 30").empty());
 }
 
+// attack: an operator's own IBAN anchor that matches more than the country
+// code and check digits ("[A-Z]{2}[0-9]{2}[A-Z0-9 ]*") hands the validator a
+// span as long as the hostile text makes it. The validator takes at most an
+// IBAN's 34 characters (under ASan, copying the span overflowed its stack
+// buffer before the bound); a genuine IBAN is still found by the anchor.
+TEST(PiiPatterns, AnIbanAnchorLongerThanAnIbanIsNoIbanAndOverflowsNothing) {
+  auto set = parse_patterns_text(
+      R"({"format": "bastion-pii/1", "anchors": [{"validator": "iban", "regex": "[A-Z]{2}[0-9]{2}[A-Z0-9 ]*"}]})",
+      "iban.json");
+  PiiScanner s(set);
+  const std::string hostile = "pay DE89" + std::string(4000, 'A') + " now";
+  for (const auto& f : s.scan(hostile)) {
+    EXPECT_LE(f.end, hostile.size());
+    EXPECT_NE(f.type, kIban) << "a 4,004-character IBAN";
+  }
+  const std::string spaced = "pay DE89" + std::string(200, ' ') + "X now";
+  for (const auto& f : s.scan(spaced)) EXPECT_LE(f.end, spaced.size());
+  // Control: an anchor that is exactly an IBAN still finds one.
+  auto found = s.scan("iban DE89370400440532013000 ok");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].type, kIban);
+}
+
 // The native email anchor looks at each '@' as the regex "@" does: the same
 // findings, in the same order, also beside the other anchors and at the
 // findings cap.

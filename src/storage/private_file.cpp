@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -60,9 +61,13 @@ void sync_dir(const fs::path& dir) {
 }
 
 void write_private_file(const fs::path& file, std::string_view content) {
+  // A temp name of this process's own (and of this write's): two processes
+  // (replicas on one data directory) or threads writing the same file at
+  // once must not remove or rename each other's half-written temp file.
+  static std::atomic<unsigned> writes{0};
   fs::path tmp = file;
-  tmp += ".tmp";
-  ::unlink(tmp.c_str());
+  tmp += fmt::format(".{}-{}.tmp", ::getpid(), writes.fetch_add(1, std::memory_order_relaxed));
+  ::unlink(tmp.c_str());  // one a dead process with this pid left behind
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
     throw std::runtime_error(
@@ -86,9 +91,11 @@ void write_private_file(const fs::path& file, std::string_view content) {
     throw std::runtime_error(fmt::format("cannot sync {}: {}", tmp.string(), std::strerror(e)));
   }
   ::close(fd);
-  if (::rename(tmp.c_str(), file.c_str()) != 0)
-    throw std::runtime_error(
-        fmt::format("cannot rename {}: {}", tmp.string(), std::strerror(errno)));
+  if (::rename(tmp.c_str(), file.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    throw std::runtime_error(fmt::format("cannot rename {}: {}", tmp.string(), std::strerror(e)));
+  }
   sync_dir(file.parent_path());
 }
 

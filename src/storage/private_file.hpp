@@ -15,8 +15,10 @@ namespace bastion::storage {
 // is not a directory or group/others can access it.
 void ensure_private_dir(const std::filesystem::path& dir);
 
-// Replaces `file` atomically: a 0600 temp file beside it, fsync, rename,
-// fsync of the directory. Throws std::runtime_error on failure.
+// Replaces `file` atomically: a 0600 temp file beside it (named for this
+// process and write, so concurrent writers of one file cannot tear it),
+// fsync, rename, fsync of the directory. Throws std::runtime_error on
+// failure (and leaves no temp file).
 void write_private_file(const std::filesystem::path& file, std::string_view content);
 
 // Reads a regular file (not through a symlink). On failure returns nullopt

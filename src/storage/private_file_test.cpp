@@ -4,6 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <thread>
+
 #include <fstream>
 
 #include "storage/temp_dir.hpp"
@@ -61,9 +64,43 @@ TEST_F(PrivateFile, WritesAtomically0600AndReadsBack) {
   struct stat st {};
   ASSERT_EQ(::stat(f.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_FALSE(fs::exists(root_ / "k.tmp"));
+  std::size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(root_)) ++entries;
+  EXPECT_EQ(entries, 1u);  // no temp file left beside it
   std::string why;
   EXPECT_EQ(read_private_file(f, &why).value_or("?"), "two");
+}
+
+// Writers of one file at once (replicas sharing a data directory filling
+// the same cache file): each write lands whole, none fails, no temp file
+// is left. With one shared temp name, a writer removed or renamed
+// another's half-written file (torn content, or "cannot rename").
+TEST_F(PrivateFile, ConcurrentWritersOfOneFileNeverTearIt) {
+  auto f = root_ / "shared";
+  const std::string a(1 << 20, 'a'), b(1 << 20, 'b');
+  std::atomic<int> failures{0};
+  auto writer = [&](const std::string& content) {
+    for (int i = 0; i < 20; ++i) {
+      try {
+        write_private_file(f, content);
+      } catch (const std::exception&) {
+        ++failures;
+      }
+    }
+  };
+  std::thread t1(writer, std::cref(a)), t2(writer, std::cref(b));
+  for (int i = 0; i < 200; ++i) {
+    std::string why;
+    if (auto got = read_private_file(f, &why)) {
+      EXPECT_TRUE(*got == a || *got == b) << "torn: " << got->size() << " bytes";
+    }
+  }
+  t1.join();
+  t2.join();
+  EXPECT_EQ(failures.load(), 0);
+  std::size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(root_)) ++entries;
+  EXPECT_EQ(entries, 1u);
 }
 
 TEST_F(PrivateFile, FirstLineOfAMountedSecret) {

@@ -38,6 +38,9 @@ async function startNginx(dir, name, port, servers, { balance = '', location = '
   const pidFile = path.join(d, `${name}.pid`);
   const errorLog = path.join(d, `${name}-error.log`);
   rmSync(pidFile, { force: true });
+  // nginx appends: an earlier attempt's "Address already in use" must not
+  // make a later, different failure look like one (and be retried).
+  rmSync(errorLog, { force: true });
   writeFileSync(conf, `
 worker_processes 1;
 pid ${pidFile};
@@ -157,6 +160,8 @@ cluster:
       const ok = await fetch(`http://127.0.0.1:${port}/hello`, { headers: { authorization: `Bearer ${tokens[1]}` } });
       assert.equal(ok.status, 200);
     }
+  } catch (e) {
+    throw await group.failed(e);
   } finally {
     await group.stop();
   }
@@ -283,6 +288,8 @@ test('Modern traffic needs no affinity: round robin over two replicas sharing th
     assert.equal(n.params._meta['io.modelcontextprotocol/subscriptionId'], l.id);
     l.close();
     await l.done;
+  } catch (e) {
+    throw await group.failed(e);
   } finally {
     await group.stop();
   }
@@ -328,6 +335,8 @@ test('a Modern client\'s call bridged to a Legacy upstream waits in one replica:
       const again = await modern(lb.url, 'tools/call', retry);
       assert.equal(again.json.error?.code, -32602, again.text);
     }
+  } catch (e) {
+    throw await group.failed(e);
   } finally {
     await group.stop();
   }

@@ -15,7 +15,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -301,6 +301,33 @@ test('the linter\'s compiled patterns are cached in the data directory at start 
     assert.equal(statSync(file).ino, before.ino);
   } finally {
     assert.equal(await s.stop(), 0);
+  }
+});
+
+// A first server that lints, added by a reload (the start had none that
+// did): its patterns are prepared and cached in the data directory too,
+// before its first call (before the fix: compiled by that call, nothing
+// cached, because the cache directory was only set when a server linted at
+// start).
+test('the linter\'s cache is used for a linting server that a reload adds', async () => {
+  const dataDir = tempDir();
+  const cacheDir = path.join(dataDir, 'cache', 'lint');
+  const cached = () => (existsSync(cacheDir) ? readdirSync(cacheDir).filter((f) => f.endsWith('.hsdb')) : []);
+  const s = await startWithConfig(`servers:${server('quiet', { extra: '    lint: off' })}`, [], { dataDir });
+  try {
+    assert.deepEqual(cached(), [], 'nothing lints yet: nothing to prepare');
+    writeFileSync(s.configPath, `servers:${server('quiet', { extra: '    lint: off' })}${server('evil', { env: { POISONED: '1' }, extra: '    lint: block' })}`);
+    s.child.kill('SIGHUP');
+    assert.ok(await eventually(() => /configuration reloaded/.test(s.stderr)), s.stderr);
+    assert.ok(await eventually(() => cached().length === 1), 'the reload\'s linting server prepared no cache');
+    assert.equal(statSync(path.join(cacheDir, cached()[0])).mode & 0o777, 0o600);
+    const c = await connect(s.url);
+    const tools = await toolsOf(c);
+    assert.ok(find(tools, 'evil__echo'));
+    assert.equal(find(tools, 'evil__add'), undefined, 'the poisoned tool is listed');
+    await c.close();
+  } finally {
+    assert.equal(await s.stop(), 0, s.stderr);
   }
 });
 

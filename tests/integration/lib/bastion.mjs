@@ -215,6 +215,18 @@ export function started() {
     mark: () => all.length,
     stopSince,
     stop: () => stopSince(0),
+    // For a test's catch: stops everything now and returns `e` (what the
+    // test threw), with what went wrong stopping added to its message, so
+    // a failure to stop never replaces the test's own failure:
+    //   try { ... } catch (e) { throw await group.failed(e); } finally { await group.stop(); }
+    async failed(e) {
+      try {
+        await stopSince(0);
+      } catch (s) {
+        if (e instanceof Error) e.message += `\n(and stopping what the test started: ${s.message})`;
+      }
+      return e;
+    },
   };
 }
 
