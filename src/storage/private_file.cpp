@@ -2,11 +2,14 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cctype>
+#include <chrono>
+#include <cstdint>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -60,14 +63,46 @@ void sync_dir(const fs::path& dir) {
   ::close(fd);
 }
 
+namespace {
+
+// Temp files of `file` (`<name>.<...>.tmp`, and the older `<name>.tmp`)
+// that a writer which died between creating and renaming left behind:
+// removed once older than any write takes. Age, not the pid in the name,
+// decides: replicas in other pid namespaces share data directories.
+void remove_stale_temps(const fs::path& file) {
+  constexpr auto kStale = std::chrono::minutes(10);
+  const std::string name = file.filename().string();
+  const fs::path dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
+  const auto now = fs::file_time_type::clock::now();
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string n = it->path().filename().string();
+    if (n.size() < name.size() + 4 || n.compare(0, name.size(), name) != 0 ||
+        n[name.size()] != '.' || n.compare(n.size() - 4, 4, ".tmp") != 0)
+      continue;
+    std::error_code e2;
+    if (!it->is_regular_file(e2) || e2) continue;
+    const auto t = it->last_write_time(e2);
+    if (!e2 && now - t > kStale) ::unlink(it->path().c_str());
+  }
+}
+
+}  // namespace
+
 void write_private_file(const fs::path& file, std::string_view content) {
-  // A temp name of this process's own (and of this write's): two processes
-  // (replicas on one data directory) or threads writing the same file at
-  // once must not remove or rename each other's half-written temp file.
+  // A temp name of this write's own: two processes (replicas on one data
+  // directory, each perhaps pid 1 in its container) or threads writing the
+  // same file at once must not remove or rename each other's half-written
+  // temp file. The pid, a counter and 64 random bits.
   static std::atomic<unsigned> writes{0};
+  std::uint64_t nonce = 0;
+  if (::getrandom(&nonce, sizeof nonce, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof nonce))
+    nonce = static_cast<std::uint64_t>(
+        std::chrono::steady_clock::now().time_since_epoch().count());
+  remove_stale_temps(file);
   fs::path tmp = file;
-  tmp += fmt::format(".{}-{}.tmp", ::getpid(), writes.fetch_add(1, std::memory_order_relaxed));
-  ::unlink(tmp.c_str());  // one a dead process with this pid left behind
+  tmp += fmt::format(".{}-{}-{:016x}.tmp", ::getpid(),
+                     writes.fetch_add(1, std::memory_order_relaxed), nonce);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
     throw std::runtime_error(

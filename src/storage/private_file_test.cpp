@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include <fstream>
@@ -69,6 +70,30 @@ TEST_F(PrivateFile, WritesAtomically0600AndReadsBack) {
   EXPECT_EQ(entries, 1u);  // no temp file left beside it
   std::string why;
   EXPECT_EQ(read_private_file(f, &why).value_or("?"), "two");
+}
+
+// A writer killed between creating its temp file and renaming it leaves
+// the temp file (perhaps holding a key) behind: the next write of that file
+// removes such leftovers once they are older than any write takes, and
+// leaves another file's, and a fresh one (a writer still at work), alone.
+TEST_F(PrivateFile, AWriteRemovesStaleTempFilesOfThatFileOnly) {
+  auto f = root_ / "key";
+  auto old_time = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  for (const char* n : {"key.4242-0-00000000deadbeef.tmp", "key.tmp", "other.1-0-0.tmp"}) {
+    std::ofstream(root_ / n) << "stale secret";
+    fs::last_write_time(root_ / n, old_time);
+  }
+  std::ofstream(root_ / "key.77-0-0000000000000001.tmp") << "a writer at work";
+  std::ofstream(root_ / "keyring.1-0-0.tmp") << "another file's";
+  fs::last_write_time(root_ / "keyring.1-0-0.tmp", old_time);
+  write_private_file(f, "new");
+  EXPECT_FALSE(fs::exists(root_ / "key.4242-0-00000000deadbeef.tmp"));
+  EXPECT_FALSE(fs::exists(root_ / "key.tmp"));
+  EXPECT_TRUE(fs::exists(root_ / "other.1-0-0.tmp"));
+  EXPECT_TRUE(fs::exists(root_ / "keyring.1-0-0.tmp"));
+  EXPECT_TRUE(fs::exists(root_ / "key.77-0-0000000000000001.tmp"));
+  std::string why;
+  EXPECT_EQ(read_private_file(f, &why).value_or("?"), "new");
 }
 
 // Writers of one file at once (replicas sharing a data directory filling
