@@ -67,10 +67,22 @@ class RequestContext : public std::enable_shared_from_this<RequestContext> {
     return has_input_responses_ ? &input_responses_ : nullptr;
   }
   const boost::json::value& request_state() const { return request_state_; }
-  void set_round_trip(std::optional<boost::json::object> responses, boost::json::value state) {
+  // `filtered`: the answers passed the filters already (the engine's own
+  // client_request ran run_client_answer on each); otherwise the engine runs
+  // them before the call (Engine::admit_answers).
+  void set_round_trip(std::optional<boost::json::object> responses, boost::json::value state,
+                      bool filtered = false) {
     has_input_responses_ = responses.has_value();
     if (responses) input_responses_ = std::move(*responses);
     request_state_ = std::move(state);
+    input_responses_filtered_ = filtered;
+  }
+  // The answers for the filters to rewrite; nullptr when there are none or
+  // they passed already (and from then on).
+  boost::json::object* input_responses_to_filter() {
+    if (!has_input_responses_ || input_responses_filtered_) return nullptr;
+    input_responses_filtered_ = true;
+    return &input_responses_;
   }
   const boost::json::value& request_id() const { return id_; }
   const std::string& method() const { return method_; }
@@ -132,6 +144,7 @@ class RequestContext : public std::enable_shared_from_this<RequestContext> {
   std::shared_ptr<const protocol::RequestMeta> modern_;
   std::optional<protocol::ReceivedParamHeaders> param_headers_;
   bool has_input_responses_ = false;
+  bool input_responses_filtered_ = false;
   boost::json::object input_responses_;
   boost::json::value request_state_;
   boost::json::value id_;

@@ -470,6 +470,21 @@ Outcome Engine::admit_call(const Route& r, const std::string& method, json::obje
   return json::object{};
 }
 
+Outcome Engine::admit_answers(const Route& r, RequestContext& ctx) const {
+  json::object* answers = ctx.input_responses_to_filter();
+  if (!answers) return json::object{};
+  for (auto& kv : *answers) {
+    // The shape run_client_answer takes: the JSON-RPC response's result.
+    json::object answer{{"result", std::move(kv.value())}};
+    const std::string what = fmt::format("inputResponses[\"{}\"]", protocol::printable(kv.key(), 64));
+    const MessageContext mc{ctx.session_id(), what, r.server, r.name};
+    Verdict v = filters_.run_client_answer(answer, mc);
+    if (!v.ok()) return std::move(*v.error);
+    if (auto* res = answer.if_contains("result")) kv.value() = std::move(*res);
+  }
+  return json::object{};
+}
+
 asio::awaitable<Outcome> Engine::filtered_call(const Route& r, const std::string& method,
                                                json::object params, RequestContext& ctx) {
   const std::string rid = json::serialize(ctx.request_id());
@@ -478,6 +493,7 @@ asio::awaitable<Outcome> Engine::filtered_call(const Route& r, const std::string
   cc.can_defer = true;  // answered below only after finish_deferred()
   // A refused call is audited like any other (on_error).
   Outcome out = admit_call(r, method, params, ctx, cc);
+  if (out.ok()) out = admit_answers(r, ctx);
   if (out.ok()) out = co_await r.backend->call(r, method, std::move(params), ctx);
   if (out.ok()) out = filter_response(filters_, std::move(out), cc);
   if (!out.ok()) filters_.run_error(out.error(), cc);
@@ -514,6 +530,11 @@ void check_task_result(const RequestContext& ctx, const std::string& method, Out
 asio::awaitable<Outcome> Engine::dispatch(Session& s, RequestContext& ctx,
                                           const std::string& method, json::object params) {
   if (ctx.modern()) co_return co_await dispatch_modern(s, ctx, method, std::move(params));
+  // A Legacy client has no multi round-trip requests: a requestState or
+  // inputResponses of its own would reach a Modern server unsealed and
+  // unbound (only the engine and the era bridge set them).
+  params.erase("requestState");
+  params.erase("inputResponses");
   if (!protocol::allows_input_required(method)) {
     Outcome out = co_await dispatch_common(s, ctx, method, std::move(params));
     check_task_result(ctx, method, out);
@@ -693,7 +714,8 @@ asio::awaitable<Outcome> Engine::fulfil_for_legacy(Session& s, RequestContext& c
       answers[std::get<0>(asks[i])] = std::move(a.result());
     }
     json::value state = r.contains("requestState") ? r.at("requestState") : json::value();
-    ctx.set_round_trip(std::move(answers), std::move(state));
+    // Each answer passed the filters in client_request.
+    ctx.set_round_trip(std::move(answers), std::move(state), /*filtered=*/true);
     out = co_await dispatch_common(s, ctx, method, params);
   }
   if (out.ok() && protocol::result_type(out.result()) == "input_required")

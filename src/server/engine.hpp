@@ -182,6 +182,10 @@ class Engine : public BackendListener {
   boost::asio::awaitable<protocol::Outcome> filtered_call(const Route& r, const std::string& method,
                                                           boost::json::object params,
                                                           RequestContext& ctx);
+  // A Modern client's answers to the previous round's input requests (its
+  // inputResponses) on their way to the server: each passes the filters as a
+  // Legacy client's answer does (run_client_answer). A refusal fails the call.
+  protocol::Outcome admit_answers(const Route& r, RequestContext& ctx) const;
   protocol::Outcome admit_call(const Route& r, const std::string& method,
                                boost::json::object& params, const RequestContext& ctx,
                                CallContext& cc) const;

@@ -498,6 +498,104 @@ TEST(EngineModern, SealsRequestStateAndOpensItOnTheRetry) {
   EXPECT_EQ(r4.at("error").at("code"), protocol::kInvalidParams);
 }
 
+// A filter standing in for the PII policy on answers: "SECRET" in a
+// client's answer is masked, or (refuse) the answer is refused.
+class AnswerFilter : public Filter {
+ public:
+  std::string_view name() const override { return "answers"; }
+  // What a server is handed: the params after the engine.
+  Verdict on_request(json::object& params, CallContext&) override {
+    raw_fields |= params.contains("requestState") || params.contains("inputResponses");
+    return {};
+  }
+  Verdict on_client_answer(json::object& answer, const MessageContext& mc) override {
+    ++answers;
+    server = std::string(mc.server);
+    target = std::string(mc.target);
+    method = std::string(mc.method);
+    std::string text = json::serialize(answer);
+    if (text.find("SECRET") == std::string::npos) return {};
+    if (refuse) return Verdict::reject({protocol::kPolicyRejected, "answer refused"});
+    answer["result"] = json::parse(text.replace(text.find("SECRET"), 6, "[masked]")).at("result");
+    return {};
+  }
+  bool refuse = false;
+  bool raw_fields = false;
+  int answers = 0;
+  std::string server, target, method;
+};
+
+// A tool that asks once, then answers with the inputResponses it was given
+// (and whether its own params still held any).
+std::shared_ptr<BuiltinBackend> answer_echo_backend() {
+  auto b = std::make_shared<BuiltinBackend>("asker");
+  b->add_tool(json::object{{"name", "ask"}},
+              [](json::object params, RequestContext& ctx) -> asio::awaitable<protocol::Outcome> {
+                if (ctx.input_responses())
+                  co_return text_result(json::serialize(*ctx.input_responses()));
+                if (params.contains("requestState") || params.contains("inputResponses"))
+                  co_return text_result("raw round-trip fields reached the tool");
+                co_return ask("elicitation/create", ctx);
+              });
+  return b;
+}
+
+// attack: a Modern client's answers to input requests (inputResponses) go
+// to the server that asked: they pass the filters (the PII policy) as a
+// Legacy client's answers do, are rewritten by them, and a refusal fails
+// the call. Before, they went to the server unfiltered.
+TEST(EngineModern, InputResponsesPassTheFiltersOnTheirWayToTheServer) {
+  for (bool refuse : {false, true}) {
+    Harness h;
+    h.engine.add_backend(answer_echo_backend());
+    auto f = std::make_shared<AnswerFilter>();
+    f->refuse = refuse;
+    h.engine.filters().add(f);
+    h.start();
+    auto r1 = h.request("tools/call", modern_params({{"name", "ask"}}));
+    std::string state(r1.at("result").at("requestState").as_string());
+    json::object answer{{"action", "accept"}, {"content", json::object{{"ssn", "SECRET"}}}};
+    auto r2 = h.request("tools/call", modern_params({{"name", "ask"},
+                                                     {"requestState", state},
+                                                     {"inputResponses", json::object{{"q", answer}}}}));
+    EXPECT_EQ(f->answers, 1);
+    EXPECT_EQ(f->server, "asker");
+    EXPECT_EQ(f->target, "ask");
+    EXPECT_EQ(f->method, R"(inputResponses["q"])");
+    if (refuse) {
+      ASSERT_TRUE(r2.contains("error")) << json::serialize(r2);
+      EXPECT_EQ(r2.at("error").at("code"), protocol::kPolicyRejected);
+    } else {
+      ASSERT_TRUE(r2.contains("result")) << json::serialize(r2);
+      const std::string seen(r2.at("result").at("content").at(0).at("text").as_string());
+      EXPECT_EQ(seen.find("SECRET"), std::string::npos) << seen;
+      EXPECT_NE(seen.find("[masked]"), std::string::npos) << seen;
+    }
+  }
+}
+
+// attack: a Legacy client has no multi round-trip requests; a requestState
+// or inputResponses it puts in its params never reaches a server (a Modern
+// upstream would take an unsealed, unbound state).
+TEST(Engine, ALegacyClientsRoundTripFieldsNeverReachTheServer) {
+  Harness h;
+  h.engine.add_backend(answer_echo_backend());
+  auto f = std::make_shared<AnswerFilter>();
+  h.engine.filters().add(f);
+  h.start();
+  auto r = h.request("tools/call",
+                     json::object{{"name", "ask"},
+                                  {"requestState", "forged"},
+                                  {"inputResponses", json::object{{"q", json::object{}}}}});
+  ASSERT_TRUE(r.contains("result") || r.contains("error")) << json::serialize(r);
+  EXPECT_FALSE(f->raw_fields) << "the server was handed the client's requestState/inputResponses";
+  EXPECT_EQ(f->answers, 0);
+  // Control: a Modern client's own fields are the engine's to take; the
+  // server is handed neither.
+  auto m = h.request("tools/call", modern_params({{"name", "ask"}}));
+  EXPECT_FALSE(f->raw_fields);
+}
+
 TEST(EngineModern, NeverAsksForACapabilityTheClientDidNotDeclare) {
   Harness h;
   h.engine.add_backend(asking_backend("sampling/createMessage"));

@@ -463,3 +463,33 @@ test('Modern client -> Legacy stdio upstream: a call beside one that waits for i
     assert.equal(await srv.stop(), 0, srv.stderr);
   }
 });
+
+// attack: the PII policy covers a Modern client's answers to input requests
+// (inputResponses) as it covers a Legacy client's answers: with requests to
+// servers set to reject, an answer carrying an email never reaches the
+// Legacy upstream (before: it did, and came back in the tool's result, whose
+// direction allows it). An answer without PII goes through.
+test('attack: a Modern client\'s inputResponses pass the PII policy on their way to the upstream', async () => {
+  const pii = 'security:\n  pii:\n    default: allow\n    directions:\n      request: {action: reject}\n      response: {action: allow}\n';
+  const srv = await startWithConfig(`${pii}${stdioUpstream('legacy')}`);
+  try {
+    const call = (extra = {}) => modern(srv.url, 'tools/call', { name: 'test_sampling', arguments: { prompt: 'p' }, ...extra });
+    const first = await call();
+    const res = first.json?.result;
+    assert.equal(res?.resultType, 'input_required', first.text);
+    const [key] = Object.keys(res.inputRequests);
+    const leaked = { ...SAMPLED, content: { type: 'text', text: 'write to kim.minsu@example.com' } };
+    const refused = await call({ requestState: res.requestState, inputResponses: { [key]: leaked } });
+    assert.equal(refused.json?.error?.code, -32011, `the answer's email reached the upstream: ${refused.text}`);
+    assert.match(refused.json.error.message, /inputResponses/);
+    assert.doesNotMatch(refused.text, /kim\.minsu/);
+    // Control: the same round with an answer without PII completes.
+    const again = await call();
+    const r2 = again.json.result;
+    const [key2] = Object.keys(r2.inputRequests);
+    const done = await call({ requestState: r2.requestState, inputResponses: { [key2]: SAMPLED } });
+    assert.equal(done.json?.result?.content?.[0]?.text, 'LLM response: forty-two', done.text);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+});
