@@ -470,18 +470,35 @@ Outcome Engine::admit_call(const Route& r, const std::string& method, json::obje
   return json::object{};
 }
 
-Outcome Engine::admit_answers(const Route& r, RequestContext& ctx) const {
-  json::object* answers = ctx.input_responses_to_filter();
-  if (!answers) return json::object{};
-  for (auto& kv : *answers) {
+namespace {
+
+// Each of a client's answers to input requests (inputResponses: key ->
+// result object) through the filters on its way to `server`, as a Legacy
+// client's answer to a server-to-client request goes (run_client_answer).
+// The first refusal, or nothing.
+std::optional<RpcError> filter_answers(const FilterChain& filters, json::object& answers,
+                                       std::string_view session_id, std::string_view prefix,
+                                       std::string_view server, std::string_view target) {
+  for (auto& kv : answers) {
     // The shape run_client_answer takes: the JSON-RPC response's result.
     json::object answer{{"result", std::move(kv.value())}};
-    const std::string what = fmt::format("inputResponses[\"{}\"]", protocol::printable(kv.key(), 64));
-    const MessageContext mc{ctx.session_id(), what, r.server, r.name};
-    Verdict v = filters_.run_client_answer(answer, mc);
+    const std::string what =
+        fmt::format("{}inputResponses[\"{}\"]", prefix, protocol::printable(kv.key(), 64));
+    const MessageContext mc{session_id, what, server, target};
+    Verdict v = filters.run_client_answer(answer, mc);
     if (!v.ok()) return std::move(*v.error);
     if (auto* res = answer.if_contains("result")) kv.value() = std::move(*res);
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Outcome Engine::admit_answers(const Route& r, RequestContext& ctx) const {
+  json::object* answers = ctx.input_responses_to_filter();
+  if (!answers) return json::object{};
+  if (auto refused = filter_answers(filters_, *answers, ctx.session_id(), "", r.server, r.name))
+    return std::move(*refused);
   return json::object{};
 }
 
@@ -733,9 +750,18 @@ asio::awaitable<Outcome> Engine::task_request(RequestContext& ctx, const std::st
   if (!id || !id->is_string() || id->get_string().empty())
     co_return protocol::invalid_params("Invalid params: taskId must be a non-empty string");
   if (id->get_string().size() > 4096) co_return task_not_found();
-  if (method == "tasks/update")
-    if (auto* r = params.if_contains("inputResponses"); !r || !r->is_object())
+  if (method == "tasks/update") {
+    auto* r = params.if_contains("inputResponses");
+    if (!r || !r->is_object())
       co_return protocol::invalid_params("Invalid params: inputResponses must be an object");
+    // The answers go to the task's server like a call's answers do; which
+    // server that is only its backend knows, so the policy applied is the
+    // one for no particular server (the default and per-type rules).
+    if (!filters_.empty())
+      if (auto refused = filter_answers(filters_, r->get_object(), ctx.session_id(),
+                                        "tasks/update ", "", ""))
+        co_return std::move(*refused);
+  }
   // Local backends first, as for every other request. No structured
   // bindings across co_await (GCC 12).
   for (std::size_t i = 0; i < backends_.size(); ++i) {
@@ -759,6 +785,22 @@ asio::awaitable<Outcome> Engine::task_request(RequestContext& ctx, const std::st
       }
       std::optional<RpcError> withheld = co_await finish_deferred(filters_, cc);
       if (withheld) co_return std::move(*withheld);
+    }
+    // What else a task shows the client (its server's input requests, its
+    // status message, the error it failed with) passes the filters as any
+    // message from that server to the client does; a refusal answers the
+    // tasks/get with the error.
+    if (!filters_.empty()) {
+      json::object shown;
+      for (std::string_view k : {"inputRequests", "statusMessage", "error"})
+        if (auto it = r.find(k); it != r.end()) shown[k] = std::move(it->value());
+      if (!shown.empty()) {
+        json::object message{{"method", method}, {"params", std::move(shown)}};
+        const MessageContext mc{ctx.session_id(), method, reply->server, reply->tool};
+        Verdict v = filters_.run_outbound(message, mc);
+        if (!v.ok()) co_return std::move(*v.error);
+        for (auto& kv : message["params"].as_object()) r[kv.key()] = std::move(kv.value());
+      }
     }
     r.erase("resultType");  // the engine's decoration says "complete"
     co_return std::move(reply->out);

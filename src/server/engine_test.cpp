@@ -596,6 +596,107 @@ TEST(Engine, ALegacyClientsRoundTripFieldsNeverReachTheServer) {
   EXPECT_FALSE(f->raw_fields);
 }
 
+// A backend whose one task waits for input with SECRET in its input
+// request, status message and (once failed) error, and records the answers
+// tasks/update hands it.
+class TaskBackend : public CountingBackend {
+ public:
+  asio::awaitable<std::optional<TaskReply>> task_request(std::string_view method,
+                                                        const json::object& params,
+                                                        RequestContext&) override {
+    if (params.at("taskId") != "t1") co_return std::nullopt;
+    TaskReply reply{json::object{}, "upstream-x", "tool"};
+    if (method == "tasks/update") {
+      updated_with = json::serialize(params.at("inputResponses"));
+      co_return reply;
+    }
+    json::object task{{"taskId", "t1"}, {"status", failed ? "failed" : "input_required"},
+                      {"statusMessage", "waiting for SECRET"}};
+    if (failed)
+      task["error"] = json::object{{"code", -32603}, {"message", "SECRET lost"}};
+    else
+      task["inputRequests"] = json::object{
+          {"q", json::object{{"method", "elicitation/create"},
+                             {"params", json::object{{"message", "confirm SECRET"}}}}}};
+    reply.out = std::move(task);
+    co_return reply;
+  }
+  bool failed = false;
+  std::string updated_with;
+};
+
+// An outbound filter standing in for the PII policy toward the client.
+class OutboundMask : public AnswerFilter {
+ public:
+  Verdict on_outbound(json::object& message, const MessageContext& mc) override {
+    ++outbound;
+    out_server = std::string(mc.server);
+    std::string text = json::serialize(message);
+    if (text.find("SECRET") == std::string::npos) return {};
+    if (refuse) return Verdict::reject({protocol::kPolicyRejected, "message refused"});
+    for (auto p = text.find("SECRET"); p != std::string::npos; p = text.find("SECRET"))
+      text.replace(p, 6, "[masked]");
+    message = json::parse(text).as_object();
+    return {};
+  }
+  int outbound = 0;
+  std::string out_server;
+};
+
+// attack: a task shows its server's input requests, status message and
+// error to the client through tasks/get, and takes the client's answers
+// through tasks/update: both pass the filters (before: only a finished
+// task's result did).
+TEST(EngineModern, TaskInputRequestsStatusErrorsAndAnswersPassTheFilters) {
+  json::object caps{{"elicitation", json::object{}},
+                    {"extensions", json::object{{std::string(kTasksExtension), json::object{}}}}};
+  for (bool refuse : {false, true}) {
+    for (bool failed : {false, true}) {
+      Harness h;
+      auto b = std::make_shared<TaskBackend>();
+      b->failed = failed;
+      h.engine.add_backend(b);
+      auto f = std::make_shared<OutboundMask>();
+      f->refuse = refuse;
+      h.engine.filters().add(f);
+      h.start();
+      auto got = h.request("tasks/get", modern_params({{"taskId", "t1"}}, caps));
+      EXPECT_EQ(f->outbound, 1);
+      EXPECT_EQ(f->out_server, "upstream-x");
+      EXPECT_EQ(json::serialize(got).find("SECRET"), std::string::npos) << json::serialize(got);
+      if (refuse) {
+        EXPECT_EQ(got.at("error").at("code"), protocol::kPolicyRejected) << json::serialize(got);
+      } else {
+        ASSERT_TRUE(got.contains("result")) << json::serialize(got);
+        EXPECT_EQ(got.at("result").at("statusMessage"), "waiting for [masked]");
+        EXPECT_EQ(got.at("result").at("taskId"), "t1");
+        EXPECT_TRUE(got.at("result").as_object().contains(failed ? "error" : "inputRequests"));
+      }
+    }
+    Harness h;
+    auto b = std::make_shared<TaskBackend>();
+    h.engine.add_backend(b);
+    auto f = std::make_shared<OutboundMask>();
+    f->refuse = refuse;
+    h.engine.filters().add(f);
+    h.start();
+    json::object answer{{"action", "accept"}, {"content", json::object{{"ssn", "SECRET"}}}};
+    auto up = h.request("tasks/update",
+                        modern_params({{"taskId", "t1"}, {"inputResponses", json::object{{"q", answer}}}},
+                                      caps));
+    EXPECT_EQ(f->answers, 1);
+    EXPECT_EQ(f->method, R"(tasks/update inputResponses["q"])");
+    if (refuse) {
+      EXPECT_EQ(up.at("error").at("code"), protocol::kPolicyRejected) << json::serialize(up);
+      EXPECT_EQ(b->updated_with, "");
+    } else {
+      EXPECT_TRUE(up.contains("result")) << json::serialize(up);
+      EXPECT_EQ(b->updated_with.find("SECRET"), std::string::npos) << b->updated_with;
+      EXPECT_NE(b->updated_with.find("[masked]"), std::string::npos) << b->updated_with;
+    }
+  }
+}
+
 TEST(EngineModern, NeverAsksForACapabilityTheClientDidNotDeclare) {
   Harness h;
   h.engine.add_backend(asking_backend("sampling/createMessage"));
