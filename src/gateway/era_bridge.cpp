@@ -201,6 +201,7 @@ class EraBridge::Exchange : public InputSink, public std::enable_shared_from_thi
                  params = std::move(params)]() mutable -> asio::awaitable<void> {
       std::shared_ptr<server::RequestContext> first = self->current();
       Outcome o = co_await u->call(method, std::move(params), *first, self);
+      EraBridge::from_legacy(*u, o);
       {
         std::lock_guard lk(self->mu_);
         self->done_.emplace(std::move(o));
@@ -278,7 +279,10 @@ asio::awaitable<Outcome> EraBridge::call(std::shared_ptr<Upstream> u, std::strin
     // translated below when the server turned out to be Modern. (Not
     // waiting for the start here keeps calls in the order they came.)
     Outcome out = co_await u->call(method, std::move(params), ctx);
-    if (u->modern_for(ctx)) from_modern(*u, out);
+    if (u->modern_for(ctx))
+      from_modern(*u, out);
+    else
+      from_legacy(*u, out);
     co_return out;
   }
   // The era is the running instance's: start it first (a no-op when it runs).
@@ -296,6 +300,24 @@ asio::awaitable<Outcome> EraBridge::call(std::shared_ptr<Upstream> u, std::strin
   }
   if (st && !st->contains("b")) co_return stale_state();
   co_return co_await bridged(std::move(u), std::string(method), std::move(params), ctx);
+}
+
+void EraBridge::from_legacy(const Upstream& u, Outcome& out) {
+  if (!out.ok()) return;
+  // Results of these types exist only in 2026-07-28: from a Legacy server
+  // they are forged, and an input_required would carry requests past its
+  // relay settings (relay.* is applied to what a Legacy server asks on the
+  // wire) to the client.
+  const std::string_view type = protocol::result_type(std::as_const(out).result());
+  if (type == "input_required" || type == "task") {
+    spdlog::warn("server '{}' answered with a '{}' result, which its protocol does not have: "
+                 "refused",
+                 u.name(), type);
+    out = protocol::internal_error(
+        fmt::format("server '{}' answered with a '{}' result, which its protocol version does "
+                    "not have",
+                    u.name(), type));
+  }
 }
 
 void EraBridge::from_modern(const Upstream& u, Outcome& out) {

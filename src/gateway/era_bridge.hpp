@@ -77,6 +77,9 @@ class EraBridge : public std::enable_shared_from_this<EraBridge> {
   // A Modern server's answer as the engine expects it (its state wrapped,
   // what the relay setting forbids refused, Modern-only fields removed).
   static void from_modern(const Upstream& u, protocol::Outcome& out);
+  // A Legacy server's result: one of a type only 2026-07-28 has
+  // (input_required, task) is refused (an internal error).
+  static void from_legacy(const Upstream& u, protocol::Outcome& out);
   boost::asio::awaitable<protocol::Outcome> bridged(std::shared_ptr<Upstream> u, std::string method,
                                                     boost::json::object params,
                                                     server::RequestContext& ctx);
