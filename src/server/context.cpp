@@ -100,8 +100,9 @@ void RequestContext::notify(json::object notification) {
   if (!session_->engine().filters().run_outbound(notification, mc).ok()) return;
   // A full queue (the client reads slower than an upstream floods) drops
   // notifications, never the response (see BasicMailbox::push).
-  if (!out_->push(std::move(notification)) && !out_->closed())
-    count_dropped_notifications("queue_full", 1);
+  Outgoing o(std::move(notification));
+  if (out_->byte_capacity()) o.budgeted = approx_json_bytes(*o.message);
+  if (!out_->push(std::move(o)) && !out_->closed()) count_dropped_notifications("queue_full", 1);
 }
 
 std::string RequestContext::cancel_reason() const { return cancel_reason_; }

@@ -29,25 +29,37 @@ class BasicMailbox : public std::enable_shared_from_this<BasicMailbox<T>> {
  public:
   // `ex` is used as is when it already is a strand (the common case: an HTTP
   // connection's executor), which saves a hop per message.
-  explicit BasicMailbox(boost::asio::any_io_executor ex, std::size_t capacity = 10000)
-      : strand_(serial(ex)), timer_(strand_), capacity_(capacity) {
+  // `byte_capacity` (0: none) bounds the bytes of the queued entries that
+  // carry a size (an `Outgoing`'s `budgeted`: notifications of a Modern
+  // request, whose stream drains only as fast as its client reads).
+  explicit BasicMailbox(boost::asio::any_io_executor ex, std::size_t capacity = 10000,
+                        std::size_t byte_capacity = 0)
+      : strand_(serial(ex)), timer_(strand_), capacity_(capacity), byte_capacity_(byte_capacity) {
     timer_.expires_at(boost::asio::steady_timer::time_point::max());
   }
 
   // Returns false when closed or full (the entry is dropped; the caller
   // decides whether that is an error). An entry that ends a request (an
-  // `Outgoing` with ends_request) is taken even when full: the capacity
-  // bounds what floods in beside responses, never the responses themselves
-  // (at most one per request in flight).
+  // `Outgoing` with ends_request) is taken even when full: the capacities
+  // bound what floods in beside responses, never the responses themselves
+  // (at most one per request in flight). An entry larger than the byte
+  // capacity is taken when no other sized entry is queued.
   bool push(T item) {
     {
       std::lock_guard lk(mu_);
-      if (closed_ || (q_.size() >= capacity_ && !ends_request(item))) return false;
+      if (closed_) return false;
+      const std::size_t b = budgeted_bytes(item);
+      if (!ends_request(item) &&
+          (q_.size() >= capacity_ || (byte_capacity_ && bytes_ && bytes_ + b > byte_capacity_)))
+        return false;
+      bytes_ += b;
       q_.push_back(std::move(item));
     }
     wake();
     return true;
   }
+
+  std::size_t byte_capacity() const { return byte_capacity_; }
 
   // No more entries: pop() drains what is queued, then yields nullopt.
   void close() {
@@ -72,9 +84,7 @@ class BasicMailbox : public std::enable_shared_from_this<BasicMailbox<T>> {
   std::optional<T> try_pop() {
     std::lock_guard lk(mu_);
     if (q_.empty()) return std::nullopt;
-    std::optional<T> out(std::move(q_.front()));
-    q_.pop_front();
-    return out;
+    return take_front();
   }
 
  private:
@@ -91,6 +101,19 @@ class BasicMailbox : public std::enable_shared_from_this<BasicMailbox<T>> {
     else
       return false;
   }
+  static std::size_t budgeted_bytes(const T& item) {
+    if constexpr (requires { item.budgeted; })
+      return item.budgeted;
+    else
+      return 0;
+  }
+  // The first entry, out of the queue and the byte count (mu_ held, q_ not empty).
+  std::optional<T> take_front() {
+    std::optional<T> out(std::move(q_.front()));
+    q_.pop_front();
+    bytes_ -= budgeted_bytes(*out);
+    return out;
+  }
 
   void wake() {
     boost::asio::post(strand_, [self = this->shared_from_this()] { self->timer_.cancel(); });
@@ -102,6 +125,8 @@ class BasicMailbox : public std::enable_shared_from_this<BasicMailbox<T>> {
   boost::asio::any_io_executor strand_;  // always a strand (see serial())
   boost::asio::steady_timer timer_;
   std::size_t capacity_;
+  std::size_t byte_capacity_;
+  std::size_t bytes_ = 0;  // of the queued entries' budgeted sizes
 };
 
 template <class T>
@@ -114,11 +139,7 @@ boost::asio::awaitable<std::optional<T>> BasicMailbox<T>::pop() {
   // flood toward one request) overflowed the stack.
   {
     std::lock_guard lk(mu_);
-    if (!q_.empty()) {
-      std::optional<T> out(std::move(q_.front()));
-      q_.pop_front();
-      co_return out;
-    }
+    if (!q_.empty()) co_return take_front();
   }
   auto caller = co_await asio::this_coro::executor;
   // Checking and waiting happen in one strand turn, so a wake() posted after
@@ -129,8 +150,7 @@ boost::asio::awaitable<std::optional<T>> BasicMailbox<T>::pop() {
     {
       std::lock_guard lk(mu_);
       if (!q_.empty()) {
-        out.emplace(std::move(q_.front()));
-        q_.pop_front();
+        out = take_front();
         break;
       }
       if (closed_) break;

@@ -1,6 +1,7 @@
 #include "server/outbox.hpp"
 
 #include <cassert>
+#include <vector>
 
 #include "protocol/json_text.hpp"
 
@@ -22,6 +23,47 @@ std::string wire_text(const Outgoing& o) {
   out += o.raw_result;
   out += '}';
   return out;
+}
+
+std::size_t approx_json_bytes(const boost::json::object& o) {
+  std::size_t n = 2;
+  std::vector<const boost::json::value*> todo;
+  for (const auto& kv : o) {
+    n += kv.key().size() + 4;
+    todo.push_back(&kv.value());
+  }
+  // Iterative: a deep value costs no stack.
+  while (!todo.empty()) {
+    const boost::json::value* v = todo.back();
+    todo.pop_back();
+    switch (v->kind()) {
+      case boost::json::kind::string:
+        n += v->get_string().size() + 2;
+        break;
+      case boost::json::kind::object:
+        n += 2;
+        for (const auto& kv : v->get_object()) {
+          n += kv.key().size() + 4;
+          todo.push_back(&kv.value());
+        }
+        break;
+      case boost::json::kind::array:
+        n += 2;
+        for (const auto& e : v->get_array()) {
+          n += 1;
+          todo.push_back(&e);
+        }
+        break;
+      default:
+        n += 8;
+    }
+  }
+  return n;
+}
+
+std::size_t approx_json_bytes(const boost::json::value& v) {
+  if (v.is_object()) return approx_json_bytes(v.get_object());
+  return approx_json_bytes(boost::json::object{{"", v}}) - 6;
 }
 
 }  // namespace bastion::server

@@ -42,6 +42,9 @@ struct Outgoing {
 
   std::optional<boost::json::object> message;  // empty only for end_without_response()
   bool ends_request = false;
+  // What it counts against its outbox's byte capacity (BasicMailbox): set
+  // for a notification when the outbox has one (approx_json_bytes).
+  std::size_t budgeted = 0;
   // When set: the text of the message's "result", which `message` lacks.
   // Transports write wire_text(), never `message` alone.
   std::string raw_result;
@@ -51,6 +54,12 @@ struct Outgoing {
 // spliced in as its "result" member when there is one. `o.message` must be
 // set. Never throws except std::bad_alloc.
 std::string wire_text(const Outgoing& o);
+
+// About the bytes `v` takes as JSON text (strings and keys by their
+// length, a number or literal as 8): enough to bound a queue, without
+// serializing. Walks every node once.
+std::size_t approx_json_bytes(const boost::json::value& v);
+std::size_t approx_json_bytes(const boost::json::object& o);
 
 using Outbox = BasicMailbox<Outgoing>;
 extern template class BasicMailbox<Outgoing>;

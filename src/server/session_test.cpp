@@ -59,6 +59,16 @@ struct Fixture {
                   co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
                   co_return text_result("done");
                 });
+    // A flood of large notifications beside one call (a hostile upstream's
+    // 100 KB log lines toward a client that does not read).
+    b->add_tool(json::object{{"name", "flood"}},
+                [](json::object, RequestContext& ctx) -> asio::awaitable<protocol::Outcome> {
+                  for (int i = 0; i < 100; ++i)
+                    ctx.notify(protocol::make_notification(
+                        "notifications/message",
+                        json::object{{"level", "info"}, {"data", std::string(100000, 'x')}}));
+                  co_return text_result("done");
+                });
     engine.add_backend(b);
     session = engine.create_session(protocol::Principal::anonymous());
     out = std::make_shared<Outbox>(ioc.get_executor());
@@ -95,6 +105,55 @@ TEST(Outbox, OnlyTheResponseEndsARequest) {
   ASSERT_TRUE(got[2].message);
   EXPECT_EQ(got[2].message->at("id"), json::value(1));
   EXPECT_TRUE(got[2].message->contains("result"));
+}
+
+// An outbox with a byte capacity (a Modern request's) holds notifications up
+// to it (one larger than all of it when nothing else is queued), never
+// refuses the response, and frees the room as they are taken.
+TEST(Outbox, ByteCapacityBoundsNotificationsNeverTheResponse) {
+  asio::io_context ioc;
+  auto owned = std::make_shared<Outbox>(ioc.get_executor(), 10000, 1000);  // wake() needs it shared
+  Outbox& box = *owned;
+  auto note = [](std::size_t bytes) {
+    Outgoing o(json::object{{"method", "n"}});
+    o.budgeted = bytes;
+    return o;
+  };
+  EXPECT_TRUE(box.push(note(400)));
+  EXPECT_TRUE(box.push(note(400)));
+  EXPECT_FALSE(box.push(note(400)));  // 1,200 > 1,000
+  EXPECT_TRUE(box.push(Outgoing::response(json::object{{"id", 1}})));
+  ASSERT_TRUE(box.try_pop());
+  EXPECT_TRUE(box.push(note(400)));  // room again
+  while (box.try_pop()) {
+  }
+  EXPECT_TRUE(box.push(note(5000)));  // alone: taken whole
+  EXPECT_FALSE(box.push(note(1)));
+  ASSERT_TRUE(box.try_pop());
+  EXPECT_TRUE(box.push(note(1)));
+  // Without a byte capacity sizes do not count.
+  auto plain = std::make_shared<Outbox>(ioc.get_executor());
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(plain->push(note(1u << 30)));
+}
+
+// attack: a tool (an upstream) floods 100 notifications of 100 KB toward a
+// request whose client does not read: a byte-bounded outbox (1 MiB) holds
+// about 1 MiB of them and the response; a plain one holds them all.
+TEST(Outbox, ALargeNotificationFloodIsBoundedByBytes) {
+  Fixture f;
+  f.out = std::make_shared<Outbox>(f.ioc.get_executor(), 10000, 1u << 20);
+  f.send(call(3, "flood"));
+  f.run();
+  auto got = f.drain();
+  ASSERT_FALSE(got.empty());
+  EXPECT_TRUE(got.back().ends_request);
+  EXPECT_LE(got.size(), 12u);  // ~10 of 100 KB, and the response
+  EXPECT_GE(got.size(), 9u);
+  // approx_json_bytes is close to the text's size.
+  const std::size_t text = json::serialize(*got.front().message).size();
+  const std::size_t approx = approx_json_bytes(*got.front().message);
+  EXPECT_GE(approx, text * 9 / 10);
+  EXPECT_LE(approx, text * 11 / 10);
 }
 
 TEST(Outbox, ACancelledRequestEndsWithoutAResponse) {

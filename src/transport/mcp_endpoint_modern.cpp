@@ -28,6 +28,11 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
+// A Modern request's outbox: what waits for its client to read (its
+// notifications; the response is always taken).
+constexpr std::size_t kModernQueue = 10000;
+constexpr std::size_t kModernQueueBytes = 8u << 20;
+
 std::string_view trim_ows(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -202,8 +207,10 @@ asio::awaitable<bool> McpEndpoint::post_modern(Exchange& x, protocol::Message& m
   // Any Mcp-Session-Id is ignored (spec): the request runs in a session of
   // its own that nobody can name, and none is minted or echoed.
   auto ex = co_await asio::this_coro::executor;
-  ModernRun run{engine_.create_ephemeral_session(x.principal), std::make_shared<server::Outbox>(ex),
-                nullptr};
+  // Its notifications wait here while the client reads: bounded by bytes
+  // as well as by count (an upstream's notifications may be 16 MiB each).
+  ModernRun run{engine_.create_ephemeral_session(x.principal),
+                std::make_shared<server::Outbox>(ex, kModernQueue, kModernQueueBytes), nullptr};
   run.watch = std::make_shared<PeerWatch>(run.session, run.out);
   run.session->deliver(std::move(msg), run.out, ex);
   run.watch->start(x.conn.stream().socket());
