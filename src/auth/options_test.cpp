@@ -48,7 +48,7 @@ TEST(Options, ParsesEverything) {
   external_issuer: https://idp.example
   external_jwks_url: http://127.0.0.1:9/jwks
   external_issuers: [{issuer: https://other.example, jwks_url: 'http://127.0.0.1:9/o', require_typ: false}]
-  signin: {code_lifetime: 30}
+  signin: {code_lifetime: 30, max_pending_per_source: 7}
   registration: {mode: off}
   client_metadata_documents: {enabled: false, allow_addresses: [127.0.0.1]}
   clients:
@@ -80,6 +80,7 @@ TEST(Options, ParsesEverything) {
   EXPECT_EQ(o.external_issuers[0].issuer, "https://idp.example");  // the shorthand first
   EXPECT_FALSE(o.external_issuers[1].require_typ);
   EXPECT_EQ(o.signin.code_lifetime.count(), 30);
+  EXPECT_EQ(o.signin.max_pending_per_source, 7u);
   EXPECT_EQ(o.signin.registration.mode, "off");
   EXPECT_FALSE(o.signin.metadata_documents.enabled);
   ASSERT_EQ(o.clients.size(), 2u);
@@ -144,6 +145,8 @@ TEST(Options, ErrorsNameFileLineColumnAndKey) {
        "cfg.yaml:2:", "auth.external_issuers.0.jwks_url"},
       {"auth:\n  signin:\n    code_lifetime: 5\n", "cfg.yaml:3:20: must be between 10 and 600",
        "auth.signin.code_lifetime"},
+      {"auth:\n  signin:\n    max_pending_per_source: 0\n",
+       "cfg.yaml:3:29: must be between 1 and 100000", "auth.signin.max_pending_per_source"},
       {"auth:\n  registration: {mode: closed}\n", "cfg.yaml:2:24: must be one of: open, token, off",
        "auth.registration.mode"},
       {"auth:\n  registration: {mode: token}\n",

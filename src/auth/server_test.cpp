@@ -259,5 +259,12 @@ TEST(Metadata, DocumentsAndJwks) {
   EXPECT_EQ(s.post("/.well-known/jwks.json", "").result(), http::status::method_not_allowed);
 }
 
+TEST(SignInSettings, PerSourceLimitComesFromTheConfiguration) {
+  Server d;
+  EXPECT_EQ(d.as->signin().options().max_pending_per_source, 50u);
+  Server s("ES256", true, [](Options& o) { o.signin.max_pending_per_source = 9; });
+  EXPECT_EQ(s.as->signin().options().max_pending_per_source, 9u);
+}
+
 }  // namespace
 }  // namespace bastion::auth

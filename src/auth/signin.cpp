@@ -80,6 +80,41 @@ void SignIn::set_interaction(std::shared_ptr<Interaction> interaction) {
   interaction_ = std::move(interaction);
 }
 
+// --- open sign-ins per source ---------------------------------------------------------
+
+namespace {
+void drop_expired(std::vector<std::int64_t>& v, std::int64_t now) {
+  std::erase_if(v, [now](std::int64_t exp) { return exp <= now; });
+}
+// Forgets the expired slots, and the sources left with none.
+void sweep_slots(std::unordered_map<std::string, std::vector<std::int64_t>>& m, std::int64_t now) {
+  for (auto it = m.begin(); it != m.end();) {
+    drop_expired(it->second, now);
+    it = it->second.empty() ? m.erase(it) : std::next(it);
+  }
+}
+}  // namespace
+
+bool SignIn::pending_slot(std::string_view source, std::int64_t now, std::int64_t expires) {
+  std::lock_guard lock(slots_mu_);
+  // Bounded memory: a map grown past the global limit is swept (once a
+  // second at most) besides the housekeeping prune.
+  if (pending_slots_.size() > options_.max_pending && slots_swept_at_ != now) {
+    slots_swept_at_ = now;
+    sweep_slots(pending_slots_, now);
+  }
+  auto& v = pending_slots_[std::string(source)];
+  drop_expired(v, now);
+  if (v.size() >= options_.max_pending_per_source) return false;
+  v.push_back(expires);
+  return true;
+}
+
+void SignIn::prune_pending_slots(std::int64_t now) {
+  std::lock_guard lock(slots_mu_);
+  sweep_slots(pending_slots_, now);
+}
+
 std::optional<std::string> SignIn::resource_for(std::string_view requested) const {
   // RFC 8707 §2: an absolute URI without a fragment. Scheme and host compare
   // case-insensitively; one trailing slash is not a different resource.
@@ -245,7 +280,8 @@ void SignIn::authorize(const Request& req, std::string_view source, Reply reply)
   }
   // offline_access only for clients that may hold a refresh token.
   if (!c.meta.has_grant("refresh_token")) std::erase(scopes, std::string(kOfflineAccess));
-  // Bound the server-side state an anonymous browser can create.
+  // Bound the server-side state an anonymous browser can create: in all,
+  // and per source (below), so that one source cannot hold the global limit.
   std::int64_t now = clock_();
   if (pending_count_at_.load() != now) {
     pending_count_at_ = now;
@@ -301,6 +337,10 @@ void SignIn::authorize(const Request& req, std::string_view source, Reply reply)
                    {"nonce", p.nonce},
                    {"created", p.created}};
   if (p.max_age) rec["max_age"] = *p.max_age;
+  if (!pending_slot(source, now, p.expires))
+    return error_redirect("temporarily_unavailable",
+                          "too many sign-ins were started from this address; try again in a few "
+                          "minutes");
   auto created = pending_.create(p.id, rec, p.expires);
   if (!created || !created.value())
     return error_redirect("server_error", "could not store the sign-in request");

@@ -77,7 +77,13 @@ struct SignInOptions {
   // A refresh token unused this long dies; a family never outlives max.
   std::chrono::seconds refresh_idle{14 * 86400};
   std::chrono::seconds refresh_max{90 * 86400};
+  // Open sign-ins at most, in all and per source (the rate-limit key of the
+  // browser: its address, or its /64 for IPv6). A source's sign-ins count
+  // until they expire (pending_lifetime), so one address cannot hold the
+  // global limit against everyone else. The per-source count is kept per
+  // process.
   std::size_t max_pending = 10000;
+  std::size_t max_pending_per_source = 50;
   std::filesystem::path data_dir;
   RegistrationOptions registration;
 };
@@ -174,7 +180,8 @@ class SignIn : public InteractionHost {
   // resource of ours (RFC 8707 invalid_target).
   std::optional<std::string> resource_for(std::string_view requested) const;
 
-  // Deletes expired pending authorizations, codes and families.
+  // Deletes expired pending authorizations, codes and families, and forgets
+  // expired per-source counts.
   void prune();
 
   // InteractionHost
@@ -193,6 +200,10 @@ class SignIn : public InteractionHost {
   boost::json::array jtis_with(const boost::json::object& family, const MintedToken& t) const;
   boost::json::object token_body(const MintedToken& t, const std::string* refresh_token);
   bool registration_rate_ok(std::string_view source);
+  // Takes one of `source`'s slots for open sign-ins until `expires`; false
+  // when it holds max_pending_per_source already.
+  bool pending_slot(std::string_view source, std::int64_t now, std::int64_t expires);
+  void prune_pending_slots(std::int64_t now);
 
   SignInOptions options_;
   Hooks hooks_;
@@ -203,6 +214,10 @@ class SignIn : public InteractionHost {
   std::atomic<std::size_t> pending_count_{0};
   std::mutex rate_mu_;
   std::unordered_map<std::string, std::vector<std::int64_t>> registrations_;  // source -> times
+  std::mutex slots_mu_;
+  // source -> expiry times of its open sign-ins (pruned in prune()).
+  std::unordered_map<std::string, std::vector<std::int64_t>> pending_slots_;
+  std::int64_t slots_swept_at_ = 0;
 };
 
 // The self-contained HTML error page shown when the client cannot be told

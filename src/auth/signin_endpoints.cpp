@@ -31,6 +31,7 @@ void AuthServer::init_signin() {
   so.access_token_lifetime = options_.token_lifetime;
   so.code_lifetime = st.code_lifetime;
   so.pending_lifetime = st.pending_lifetime;
+  so.max_pending_per_source = st.max_pending_per_source;
   so.refresh_idle = st.refresh_token_lifetime;
   so.refresh_max = st.refresh_token_max_lifetime;
   so.data_dir = options_.data_dir;

@@ -13,6 +13,8 @@ void read_signin_settings(config::Reader& auth, SignInSettings& s) {
       std::chrono::seconds(si.integer("code_lifetime", s.code_lifetime.count(), 10, 600));
   s.pending_lifetime =
       std::chrono::seconds(si.integer("pending_lifetime", s.pending_lifetime.count(), 60, 3600));
+  s.max_pending_per_source = static_cast<std::size_t>(si.integer(
+      "max_pending_per_source", static_cast<std::int64_t>(s.max_pending_per_source), 1, 100000));
   s.refresh_token_lifetime = std::chrono::seconds(
       si.integer("refresh_token_lifetime", s.refresh_token_lifetime.count(), 60, 400 * 86400));
   s.refresh_token_max_lifetime = std::chrono::seconds(si.integer(

@@ -53,6 +53,9 @@ struct TestLoginUser {
 struct SignInSettings {
   std::chrono::seconds code_lifetime{60};
   std::chrono::seconds pending_lifetime{600};
+  // Open sign-ins one source (address, or IPv6 /64) may hold at once (each
+  // counts until pending_lifetime has passed).
+  std::size_t max_pending_per_source = 50;
   std::chrono::seconds refresh_token_lifetime{14 * 86400};      // idle
   std::chrono::seconds refresh_token_max_lifetime{90 * 86400};  // absolute
   RegistrationOptions registration;

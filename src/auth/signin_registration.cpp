@@ -140,6 +140,7 @@ void SignIn::prune() {
   pending_.prune();
   codes_.prune();
   families_.prune();
+  prune_pending_slots(clock_());
 }
 
 }  // namespace bastion::auth

@@ -37,6 +37,17 @@ struct ScriptedInteraction : Interaction {
   }
 };
 
+// An interaction that only shows a page: the sign-in stays open (pending).
+struct ShowsAPage : Interaction {
+  void begin(const Request& req, std::string_view, const PendingAuthorization&,
+             const InteractionHost&, Done done) override {
+    done(Page{http::response<http::string_body>{http::status::ok, req.version()}});
+  }
+  bool handle(const Request&, std::string_view, const InteractionHost&, Done) override {
+    return false;
+  }
+};
+
 const std::string kVerifier = std::string(43, 'v');
 
 struct SigninFixture {
@@ -48,11 +59,12 @@ struct SigninFixture {
   std::unique_ptr<SignIn> s;
   std::function<void()> on_mint;  // runs as a token is signed (to interleave another request)
 
-  SigninFixture() {
+  explicit SigninFixture(const std::function<void(SignInOptions&)>& tweak = {}) {
     SignInOptions o;
     o.issuer = "https://as.example";
     o.resources = {"https://as.example/mcp", "https://as.example"};
     o.data_dir = tmp.path() / "auth";
+    if (tweak) tweak(o);
     storage::ensure_private_dir(o.data_dir);
     SignIn::Hooks h;
     h.mint = [this](AccessToken c) -> Result<MintedToken> {
@@ -80,10 +92,10 @@ struct SigninFixture {
     s->set_interaction(ui);
   }
 
-  SignIn::Response get(const std::string& target) {
+  SignIn::Response get(const std::string& target, std::string_view source = "127.0.0.1") {
     SignIn::Request req{http::verb::get, target, 11};
     std::optional<SignIn::Response> out;
-    s->authorize(req, "127.0.0.1", [&](SignIn::Response r) { out = std::move(r); });
+    s->authorize(req, source, [&](SignIn::Response r) { out = std::move(r); });
     EXPECT_TRUE(out);
     return *out;
   }
@@ -415,6 +427,54 @@ TEST(SignIn, RegistrationPersistsAndIsBounded) {
   EXPECT_TRUE(f.s->remove_registered_client(id));
   EXPECT_FALSE(f.s->find_client(id));
   EXPECT_FALSE(f.s->client_active(id));
+}
+
+// Attack: one address opens sign-ins until the global limit is reached, so
+// every other user would get temporarily_unavailable. The per-source limit
+// stops it first; another address still gets its sign-in page.
+TEST(SignIn, OneSourceCannotHoldEverySignInSlot) {
+  SigninFixture f([](SignInOptions& o) {
+    o.max_pending = 100;
+    o.max_pending_per_source = 5;
+  });
+  f.s->set_interaction(std::make_shared<ShowsAPage>());
+  int opened = 0, refused = 0;
+  for (int i = 0; i < 150; ++i) {
+    auto r = f.get(f.authorize_url(), "203.0.113.7");
+    if (r.result() == http::status::ok) {
+      ++opened;
+    } else {
+      ASSERT_EQ(r.result(), http::status::found) << r.body();
+      EXPECT_EQ(SigninFixture::params(r)["error"], "temporarily_unavailable");
+      ++refused;
+    }
+  }
+  EXPECT_EQ(opened, 5);
+  EXPECT_EQ(refused, 145);
+  // Someone else is not locked out.
+  EXPECT_EQ(f.get(f.authorize_url(), "198.51.100.2").result(), http::status::ok);
+  EXPECT_EQ(f.get(f.authorize_url(), "2001:db8:1::/64").result(), http::status::ok);
+}
+
+// Use: a source's sign-ins count until they expire; then it may start more.
+TEST(SignIn, ASourcesSignInsCountUntilTheyExpire) {
+  SigninFixture f([](SignInOptions& o) { o.max_pending_per_source = 3; });
+  // Approved at once: the pending record is taken, but the slot still counts.
+  for (int i = 0; i < 3; ++i) {
+    auto r = f.get(f.authorize_url(), "192.0.2.1");
+    ASSERT_EQ(r.result(), http::status::found);
+    EXPECT_TRUE(SigninFixture::params(r).count("code"));
+  }
+  auto refused = f.get(f.authorize_url(), "192.0.2.1");
+  EXPECT_EQ(SigninFixture::params(refused)["error"], "temporarily_unavailable");
+  EXPECT_EQ(SigninFixture::params(refused)["state"], "xyz");
+  EXPECT_TRUE(SigninFixture::params(f.get(f.authorize_url(), "192.0.2.2")).count("code"));
+  f.clock.advance(599);
+  EXPECT_EQ(SigninFixture::params(f.get(f.authorize_url(), "192.0.2.1"))["error"],
+            "temporarily_unavailable");
+  f.clock.advance(1);  // pending_lifetime (600 s) has passed
+  f.s->prune();
+  EXPECT_TRUE(SigninFixture::params(f.get(f.authorize_url(), "192.0.2.1")).count("code"));
 }
 
 TEST(SignIn, ResourceIdentifiers) {
