@@ -165,6 +165,11 @@ class Interaction {
   // calling `done`, when the path is not the interaction's.
   virtual bool handle(const Request& req, std::string_view source, const InteractionHost& host,
                       Done done) = 0;
+
+  // Deletes the interaction's expired state (sessions, state of sign-ins at
+  // other providers). AuthServer's housekeeping thread calls it about once a
+  // minute, concurrently with the calls above.
+  virtual void prune() {}
 };
 
 }  // namespace bastion::auth

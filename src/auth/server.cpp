@@ -284,8 +284,24 @@ void AuthServer::maybe_prune() {
   std::int64_t now = clock_();
   std::int64_t last = last_prune_.load();
   if (now - last < 60 || !last_prune_.compare_exchange_strong(last, now)) return;
-  keys_->prune();
-  revoked_->prune();
+  prune();
+}
+
+void AuthServer::prune() {
+  // On the housekeeping thread: an exception must not end it (nor the process).
+  auto guarded = [](std::string_view what, auto&& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      spdlog::warn("auth: pruning {} failed: {}", what, e.what());
+    } catch (...) {
+      spdlog::warn("auth: pruning {} failed", what);
+    }
+  };
+  guarded("signing keys", [&] { keys_->prune(); });
+  guarded("revocations", [&] { revoked_->prune(); });
+  if (signin_) guarded("sign-in state", [&] { signin_->prune(); });
+  if (assertions_) guarded("client assertion jtis", [&] { assertions_->prune(); });
 }
 
 namespace {

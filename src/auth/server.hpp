@@ -149,6 +149,11 @@ class AuthServer {
   ClientChanges replace_clients(std::vector<ClientConfig> clients);
   // Writes out the pending failure counts now (shutdown; tests).
   void flush_audit();
+  // Deletes expired state now: keys, revocations, sign-in records (pending,
+  // codes, families, the interaction's sessions), used private_key_jwt
+  // jtis. The housekeeping thread does this once a minute; a part that
+  // throws is logged and the others still run.
+  void prune();
 
   // Validates one of our own tokens (or an external issuer's).
   Result<AccessToken> validate(std::string_view token) const { return validator_->validate(token); }

@@ -4,6 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "auth/record_store.hpp"
 #include "auth/server_fixture.hpp"
 
 namespace bastion::auth {
@@ -257,6 +263,73 @@ TEST(Metadata, DocumentsAndJwks) {
   Request other{http::verb::get, "/mcp", 11};
   EXPECT_FALSE(s.as->handle(other));
   EXPECT_EQ(s.post("/.well-known/jwks.json", "").result(), http::status::method_not_allowed);
+}
+
+// An interaction whose prune() is counted and throws (a failing disk).
+struct PruneCounting : Interaction {
+  std::atomic<int> pruned{0};
+  void begin(const Request&, std::string_view, const PendingAuthorization&, const InteractionHost&,
+             Done) override {}
+  bool handle(const Request&, std::string_view, const InteractionHost&, Done) override {
+    return false;
+  }
+  void prune() override {
+    ++pruned;
+    throw std::runtime_error("disk on fire");
+  }
+};
+
+std::size_t record_files(const std::filesystem::path& dir) {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = e.path().filename().string();
+    n += name.ends_with(".json") || name.ends_with(".used");
+  }
+  return n;
+}
+
+// Attack: a running server never deleted expired state (pending sign-ins,
+// codes and their used markers, used private_key_jwt jtis, the sign-in
+// pages' sessions), so anyone could grow the data directory without bound.
+// The housekeeping thread (once a minute) deletes it, and an interaction
+// whose prune throws neither stops the rest nor the thread.
+TEST(Housekeeping, PrunesExpiredSignInStateAndAssertionJtis) {
+  Server s;
+  auto ui = std::make_shared<PruneCounting>();
+  s.as->set_interaction(ui);
+  auto dir = s.as->options().data_dir;
+  RecordStore pending(dir / "pending", {.durable = false}, s.clock);
+  RecordStore codes(dir / "codes", {.durable = false}, s.clock);
+  RecordStore jtis(dir / "assertions", {.durable = false}, s.clock);
+  ASSERT_TRUE(pending.create("p", json::object{}, s.clock() + 600).value());
+  ASSERT_TRUE(codes.create("c", json::object{}, s.clock() + 600).value());
+  ASSERT_EQ(codes.take("c").state, RecordStore::Taken::State::kTaken);  // a .used marker
+  ASSERT_TRUE(jtis.create("used-jti", json::object{}, s.clock() + 600).value());
+  ASSERT_TRUE(jtis.create("live-jti", json::object{}, s.clock() + 100000).value());
+  auto wait_for = [](const std::function<bool()>& done) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!done() && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return done();
+  };
+  // Nothing has expired: a prune a minute later keeps it all.
+  s.clock.advance(61);
+  ASSERT_TRUE(wait_for([&] { return ui->pruned.load() >= 1; }));
+  EXPECT_EQ(record_files(dir / "pending"), 1u);
+  EXPECT_EQ(record_files(dir / "codes"), 1u);
+  EXPECT_EQ(record_files(dir / "assertions"), 2u);
+  s.clock.advance(600);
+  EXPECT_TRUE(wait_for([&] {
+    return record_files(dir / "pending") == 0 && record_files(dir / "codes") == 0 &&
+           record_files(dir / "assertions") == 1;
+  })) << record_files(dir / "pending") << " " << record_files(dir / "codes") << " "
+      << record_files(dir / "assertions");
+  EXPECT_TRUE(jtis.get("live-jti"));
+  // The thread survived the interaction's exception: a minute later it prunes again.
+  int before = ui->pruned.load();
+  s.clock.advance(61);
+  EXPECT_TRUE(wait_for([&] { return ui->pruned.load() > before; }));
 }
 
 TEST(SignInSettings, PerSourceLimitComesFromTheConfiguration) {

@@ -77,6 +77,7 @@ SignIn::SignIn(SignInOptions options, Hooks hooks, Clock clock)
 }
 
 void SignIn::set_interaction(std::shared_ptr<Interaction> interaction) {
+  std::lock_guard lock(interaction_mu_);
   interaction_ = std::move(interaction);
 }
 

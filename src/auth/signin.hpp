@@ -180,8 +180,8 @@ class SignIn : public InteractionHost {
   // resource of ours (RFC 8707 invalid_target).
   std::optional<std::string> resource_for(std::string_view requested) const;
 
-  // Deletes expired pending authorizations, codes and families, and forgets
-  // expired per-source counts.
+  // Deletes expired pending authorizations, codes and families, the
+  // interaction's expired state, and forgets expired per-source counts.
   void prune();
 
   // InteractionHost
@@ -209,6 +209,7 @@ class SignIn : public InteractionHost {
   Hooks hooks_;
   Clock clock_;
   std::shared_ptr<Interaction> interaction_;
+  mutable std::mutex interaction_mu_;  // interaction_ for prune() (the housekeeping thread)
   RecordStore pending_, codes_, families_, registered_;
   std::atomic<std::int64_t> pending_count_at_{0};
   std::atomic<std::size_t> pending_count_{0};

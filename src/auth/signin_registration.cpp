@@ -141,6 +141,12 @@ void SignIn::prune() {
   codes_.prune();
   families_.prune();
   prune_pending_slots(clock_());
+  std::shared_ptr<Interaction> ui;
+  {
+    std::lock_guard lock(interaction_mu_);
+    ui = interaction_;
+  }
+  if (ui) ui->prune();
 }
 
 }  // namespace bastion::auth

@@ -23,6 +23,8 @@ struct ScriptedInteraction : Interaction {
   std::string user = "alice";
   std::vector<std::string> scopes = {"mcp.access", "offline_access"};
   int begun = 0;
+  int pruned = 0;
+  void prune() override { ++pruned; }
   void begin(const Request&, std::string_view, const PendingAuthorization& p,
              const InteractionHost& host, Done done) override {
     ++begun;
@@ -47,6 +49,16 @@ struct ShowsAPage : Interaction {
     return false;
   }
 };
+
+// Files (records and used markers) left in a RecordStore directory.
+std::size_t files_in(const std::filesystem::path& dir) {
+  std::size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    std::string name = e.path().filename().string();
+    n += name.ends_with(".json") || name.ends_with(".used");
+  }
+  return n;
+}
 
 const std::string kVerifier = std::string(43, 'v');
 
@@ -475,6 +487,37 @@ TEST(SignIn, ASourcesSignInsCountUntilTheyExpire) {
   f.clock.advance(1);  // pending_lifetime (600 s) has passed
   f.s->prune();
   EXPECT_TRUE(SigninFixture::params(f.get(f.authorize_url(), "192.0.2.1")).count("code"));
+}
+
+// Attack: sign-in state that is never deleted fills the data directory.
+// SignIn::prune deletes expired pending sign-ins, codes, used markers and
+// families, and prunes the interaction's state.
+TEST(SignIn, PruneDeletesExpiredStateAndPrunesTheInteraction) {
+  SigninFixture f;
+  auto dir = f.tmp.path() / "auth";
+  f.s->set_interaction(std::make_shared<ShowsAPage>());
+  EXPECT_EQ(f.get(f.authorize_url()).result(), http::status::ok);  // stays pending
+  f.s->set_interaction(f.ui);
+  f.code();  // never redeemed
+  auto redeemed = ok(f.s->redeem_code(f.token_form(f.code()), f.app()));  // leaves a .used marker
+  EXPECT_TRUE(redeemed.contains("refresh_token"));
+  EXPECT_GE(files_in(dir / "pending"), 3u);
+  EXPECT_EQ(files_in(dir / "codes"), 2u);
+  EXPECT_EQ(files_in(dir / "refresh"), 1u);
+  // Nothing expired yet: prune keeps everything.
+  f.s->prune();
+  EXPECT_EQ(f.ui->pruned, 1);
+  EXPECT_EQ(files_in(dir / "codes"), 2u);
+  EXPECT_EQ(files_in(dir / "refresh"), 1u);
+  f.clock.advance(601);
+  f.s->prune();
+  EXPECT_EQ(f.ui->pruned, 2);
+  EXPECT_EQ(files_in(dir / "pending"), 0u);
+  EXPECT_EQ(files_in(dir / "codes"), 0u);
+  EXPECT_EQ(files_in(dir / "refresh"), 1u);  // a refresh family lives 14 days
+  f.clock.advance(14 * 86400);
+  f.s->prune();
+  EXPECT_EQ(files_in(dir / "refresh"), 0u);
 }
 
 TEST(SignIn, ResourceIdentifiers) {

@@ -110,6 +110,11 @@ LoginInteraction::LoginInteraction(std::string issuer, std::filesystem::path dat
   init_providers();
 }
 
+void LoginInteraction::prune() {
+  sessions_.prune();
+  federation_.prune();
+}
+
 void LoginInteraction::audit(json::object e) const {
   if (hooks_.audit) hooks_.audit(std::move(e));
 }

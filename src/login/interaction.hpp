@@ -76,6 +76,8 @@ class LoginInteraction : public auth::Interaction {
              const auth::InteractionHost& host, Done done) override;
   bool handle(const Request& req, std::string_view source, const auth::InteractionHost& host,
               Done done) override;
+  // Deletes expired sessions and federated sign-in state.
+  void prune() override;
 
   // Who a browser request comes from, for other pages of this Bastion (the
   // console): the signed-in user and the session id (a CSRF binding), or
