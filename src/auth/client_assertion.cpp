@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "auth/jws.hpp"
+#include "auth/jwt.hpp"
 
 namespace bastion::auth {
 
@@ -26,14 +27,6 @@ std::optional<json::object> payload_of(std::string_view token) {
 std::string s(const json::object& o, std::string_view k) {
   auto* v = o.if_contains(k);
   return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-std::optional<std::int64_t> n(const json::object& o, std::string_view k) {
-  auto* v = o.if_contains(k);
-  if (v && v->is_int64()) return v->get_int64();
-  if (v && v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
-  if (v && v->is_double()) return static_cast<std::int64_t>(v->get_double());
-  return std::nullopt;
 }
 
 }  // namespace
@@ -88,15 +81,22 @@ Status verify_client_assertion(std::string_view assertion, std::string_view clie
         if (x.is_string() && aud_match(x.get_string())) aud_ok = true;
   }
   if (!aud_ok) return fail("client assertion: aud must be the token endpoint or the issuer");
-  auto exp = n(c, "exp");
+  // Dates as numeric_date reads them for tokens: integral, in [0, year
+  // 9999], so the sums below cannot overflow (a huge or fractional value was
+  // a double cast to an integer, and exp + skew signed overflow).
+  auto exp_r = numeric_date(c, "exp");
+  auto nbf_r = numeric_date(c, "nbf");
+  auto iat_r = numeric_date(c, "iat");
+  for (const auto* r : {&exp_r, &nbf_r, &iat_r})
+    if (!*r) return fail("client assertion: " + r->error().reason);
+  const std::optional<std::int64_t> exp = exp_r.value(), nbf = nbf_r.value(), iat = iat_r.value();
   if (!exp) return fail("client assertion: exp is required");
   if (*exp + rules.skew <= rules.now) return fail("client assertion has expired");
   if (*exp > rules.now + rules.max_lifetime + rules.skew)
     return fail("client assertion lives too long (exp more than " +
                 std::to_string(rules.max_lifetime) + " s ahead)");
-  if (auto nbf = n(c, "nbf"); nbf && *nbf > rules.now + rules.skew)
-    return fail("client assertion is not valid yet");
-  if (auto iat = n(c, "iat"); iat && *iat > rules.now + rules.skew)
+  if (nbf && *nbf > rules.now + rules.skew) return fail("client assertion is not valid yet");
+  if (iat && *iat > rules.now + rules.skew)
     return fail("client assertion was issued in the future");
   std::string jti = s(c, "jti");
   if (jti.empty() || jti.size() > 256) return fail("client assertion: jti is required");
