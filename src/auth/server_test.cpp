@@ -20,6 +20,7 @@ using testing::body_of;
 using testing::client_a;
 using testing::client_b;
 using testing::expect_error;
+using testing::record_files;
 using testing::Server;
 using testing::TempDir;
 
@@ -278,16 +279,6 @@ struct PruneCounting : Interaction {
     throw std::runtime_error("disk on fire");
   }
 };
-
-std::size_t record_files(const std::filesystem::path& dir) {
-  std::size_t n = 0;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    std::string name = e.path().filename().string();
-    n += name.ends_with(".json") || name.ends_with(".used");
-  }
-  return n;
-}
 
 // Attack: a running server never deleted expired state (pending sign-ins,
 // codes and their used markers, used private_key_jwt jtis, the sign-in

@@ -50,16 +50,6 @@ struct ShowsAPage : Interaction {
   }
 };
 
-// Files (records and used markers) left in a RecordStore directory.
-std::size_t files_in(const std::filesystem::path& dir) {
-  std::size_t n = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    std::string name = e.path().filename().string();
-    n += name.ends_with(".json") || name.ends_with(".used");
-  }
-  return n;
-}
-
 const std::string kVerifier = std::string(43, 'v');
 
 struct SigninFixture {
@@ -501,23 +491,23 @@ TEST(SignIn, PruneDeletesExpiredStateAndPrunesTheInteraction) {
   f.code();  // never redeemed
   auto redeemed = ok(f.s->redeem_code(f.token_form(f.code()), f.app()));  // leaves a .used marker
   EXPECT_TRUE(redeemed.contains("refresh_token"));
-  EXPECT_GE(files_in(dir / "pending"), 3u);
-  EXPECT_EQ(files_in(dir / "codes"), 2u);
-  EXPECT_EQ(files_in(dir / "refresh"), 1u);
+  EXPECT_GE(testing::record_files(dir / "pending"), 3u);
+  EXPECT_EQ(testing::record_files(dir / "codes"), 2u);
+  EXPECT_EQ(testing::record_files(dir / "refresh"), 1u);
   // Nothing expired yet: prune keeps everything.
   f.s->prune();
   EXPECT_EQ(f.ui->pruned, 1);
-  EXPECT_EQ(files_in(dir / "codes"), 2u);
-  EXPECT_EQ(files_in(dir / "refresh"), 1u);
+  EXPECT_EQ(testing::record_files(dir / "codes"), 2u);
+  EXPECT_EQ(testing::record_files(dir / "refresh"), 1u);
   f.clock.advance(601);
   f.s->prune();
   EXPECT_EQ(f.ui->pruned, 2);
-  EXPECT_EQ(files_in(dir / "pending"), 0u);
-  EXPECT_EQ(files_in(dir / "codes"), 0u);
-  EXPECT_EQ(files_in(dir / "refresh"), 1u);  // a refresh family lives 14 days
+  EXPECT_EQ(testing::record_files(dir / "pending"), 0u);
+  EXPECT_EQ(testing::record_files(dir / "codes"), 0u);
+  EXPECT_EQ(testing::record_files(dir / "refresh"), 1u);  // a refresh family lives 14 days
   f.clock.advance(14 * 86400);
   f.s->prune();
-  EXPECT_EQ(files_in(dir / "refresh"), 0u);
+  EXPECT_EQ(testing::record_files(dir / "refresh"), 0u);
 }
 
 TEST(SignIn, ResourceIdentifiers) {

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include "storage/temp_dir.hpp"
 
@@ -49,5 +50,17 @@ inline std::string unhex(std::string_view h) {
 }
 
 inline std::string str(const boost::json::value& v) { return std::string(v.as_string()); }
+
+// Files a RecordStore directory holds: records and used markers (0 when
+// the directory does not exist).
+inline std::size_t record_files(const std::filesystem::path& dir) {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = e.path().filename().string();
+    n += name.ends_with(".json") || name.ends_with(".used");
+  }
+  return n;
+}
 
 }  // namespace bastion::auth::testing

@@ -16,15 +16,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::size_t record_files(const std::filesystem::path& dir) {
-  std::size_t n = 0;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    std::string name = e.path().filename().string();
-    n += name.ends_with(".json") || name.ends_with(".used");
-  }
-  return n;
-}
+using auth::testing::record_files;
 
 // Attack: every login (and every started federated login) left a file that
 // was never deleted, so the data directory only grew. Use: a live session

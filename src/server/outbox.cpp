@@ -61,9 +61,4 @@ std::size_t approx_json_bytes(const boost::json::object& o) {
   return n;
 }
 
-std::size_t approx_json_bytes(const boost::json::value& v) {
-  if (v.is_object()) return approx_json_bytes(v.get_object());
-  return approx_json_bytes(boost::json::object{{"", v}}) - 6;
-}
-
 }  // namespace bastion::server

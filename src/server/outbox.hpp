@@ -55,10 +55,9 @@ struct Outgoing {
 // set. Never throws except std::bad_alloc.
 std::string wire_text(const Outgoing& o);
 
-// About the bytes `v` takes as JSON text (strings and keys by their
+// About the bytes `o` takes as JSON text (strings and keys by their
 // length, a number or literal as 8): enough to bound a queue, without
 // serializing. Walks every node once.
-std::size_t approx_json_bytes(const boost::json::value& v);
 std::size_t approx_json_bytes(const boost::json::object& o);
 
 using Outbox = BasicMailbox<Outgoing>;

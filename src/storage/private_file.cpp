@@ -8,9 +8,9 @@
 
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
-#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
