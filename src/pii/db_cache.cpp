@@ -1,5 +1,6 @@
 #include "pii/db_cache.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,6 +48,17 @@ std::string hex(std::string_view raw) {
 bool fail(std::string* why, std::string_view what) {
   if (why) *why = what;
   return false;
+}
+
+// A cache file's name: "pii-", 64 lowercase hex digits, ".hsdb".
+bool is_cache_file_name(std::string_view name) {
+  constexpr std::string_view kPrefix = "pii-", kSuffix = ".hsdb";
+  if (name.size() != kPrefix.size() + 2 * kKeySize + kSuffix.size() ||
+      !name.starts_with(kPrefix) || !name.ends_with(kSuffix))
+    return false;
+  for (char c : name.substr(kPrefix.size(), 2 * kKeySize))
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
 }
 
 }  // namespace
@@ -112,6 +124,10 @@ std::optional<std::vector<std::string>> load_db_cache(const std::filesystem::pat
     rest.remove_prefix(len);
   }
   if (!rest.empty()) return fail(why, "trailing bytes"), std::nullopt;
+  // In use: its age starts again (prune_db_cache removes files no process
+  // loaded or wrote for kDbCacheMaxAge). A read-only directory only keeps
+  // the old time.
+  ::utimensat(AT_FDCWD, path.c_str(), nullptr, AT_SYMLINK_NOFOLLOW);
   return blobs;
 }
 
@@ -132,7 +148,32 @@ bool store_db_cache(const std::filesystem::path& dir, std::string_view key,
   } catch (const std::exception& e) {
     return fail(why, e.what());
   }
+  prune_db_cache(dir, key);
   return true;
+}
+
+std::size_t prune_db_cache(const std::filesystem::path& dir, std::string_view keep,
+                           std::chrono::seconds max_age) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec), end;
+  if (ec) return 0;
+  const std::string kept =
+      keep.size() == kKeySize ? db_cache_file(dir, keep).filename().string() : std::string();
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  std::size_t removed = 0;
+  for (; it != end; it.increment(ec)) {
+    if (ec) break;
+    const std::string name = it->path().filename().string();
+    if (!is_cache_file_name(name) || name == kept) continue;
+    // The entry itself (lstat; unlink removes a link, never what it points
+    // to), and only a file or a link: a directory of that name stays.
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0 || !(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)))
+      continue;
+    if (now - std::chrono::seconds(st.st_mtim.tv_sec) < max_age) continue;
+    if (::unlink(it->path().c_str()) == 0) ++removed;
+  }
+  return removed;
 }
 
 std::optional<std::string> serialize_database(const hs_database_t* db) {

@@ -20,6 +20,7 @@
 
 #include <hs/hs.h>
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -41,10 +42,23 @@ std::optional<std::vector<std::string>> load_db_cache(const std::filesystem::pat
                                                       std::string* why = nullptr);
 
 // Stores `blobs` for `key`: creates `dir` 0700 if missing, writes the file
-// 0600 atomically (temp file, fsync, rename). Returns false (and `why`) when
-// it cannot; never throws (a cache that cannot be written only costs time).
+// 0600 atomically (temp file, fsync, rename), then prunes the directory
+// (prune_db_cache). Returns false (and `why`) when it cannot; never throws
+// (a cache that cannot be written only costs time). A successful load
+// renews its file's modification time: the time is when a process last
+// used the file.
 bool store_db_cache(const std::filesystem::path& dir, std::string_view key,
                     const std::vector<std::string>& blobs, std::string* why = nullptr);
+
+// Files no process loaded or wrote for this long are of pattern sets no
+// longer in use (each configuration change of patterns leaves one).
+inline constexpr std::chrono::seconds kDbCacheMaxAge{std::chrono::hours(24 * 30)};
+
+// Removes the cache files in `dir` (entries named as db_cache_file names
+// them: regular files, or links, never what they point to) not modified
+// for `max_age`, except `keep`'s. Returns how many it removed; never throws.
+std::size_t prune_db_cache(const std::filesystem::path& dir, std::string_view keep = {},
+                           std::chrono::seconds max_age = kDbCacheMaxAge);
 
 // A compiled database as the bytes a cache file keeps (hs_serialize_database),
 // or nullopt when Vectorscan cannot serialize it.

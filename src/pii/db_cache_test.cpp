@@ -2,6 +2,7 @@
 // databases, and the files an attacker or a crash would leave there.
 #include "pii/db_cache.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -126,6 +127,82 @@ TEST(DbCache, FilesOthersCouldWriteOrLinksAreIgnored) {
   { const PiiScanner first(default_patterns(), {}, open_dir); }
   fs::permissions(open_dir, fs::perms::all);
   EXPECT_FALSE(PiiScanner(default_patterns(), {}, open_dir).database_from_cache());
+}
+
+// Sets the modification time of the entry itself (a link: the link's).
+void age(const fs::path& p, std::chrono::seconds by) {
+  struct stat st {};
+  ASSERT_EQ(::lstat(p.c_str(), &st), 0) << p;
+  const timespec t{st.st_mtim.tv_sec - static_cast<time_t>(by.count()), 0};
+  const timespec times[2] = {t, t};
+  ASSERT_EQ(::utimensat(AT_FDCWD, p.c_str(), times, AT_SYMLINK_NOFOLLOW), 0) << p;
+}
+
+// A pattern set of its own (the cache key covers the expressions).
+PatternSet with_custom(const std::string& name) {
+  PatternSet s = default_patterns();
+  s.custom.push_back(translate_python_regex(name, name + R"(-\d{6})", "test"));
+  return s;
+}
+
+TEST(DbCache, FilesOfPatternSetsNoLongerUsedAreRemovedWhenAnotherIsWritten) {
+  storage::TempDir tmp;
+  const fs::path dir = tmp.path() / "c";
+  { const PiiScanner old_set(with_acme(), {}, dir); }
+  const fs::path old_file = cache_files(dir).at(0);
+  { const PiiScanner in_use(default_patterns(), {}, dir); }
+  ASSERT_EQ(cache_files(dir).size(), 2u);
+  const fs::path in_use = cache_files(dir)[0] == old_file ? cache_files(dir)[1] : cache_files(dir)[0];
+  age(old_file, kDbCacheMaxAge + std::chrono::hours(1));
+  age(in_use, kDbCacheMaxAge + std::chrono::hours(1));
+  // A start that loads the in-use set renews its file...
+  EXPECT_TRUE(PiiScanner(default_patterns(), {}, dir).database_from_cache());
+  // ...so writing a third set removes only the set nobody used for 30 days.
+  { const PiiScanner third(with_custom("third"), {}, dir); }
+  EXPECT_FALSE(fs::exists(old_file));
+  EXPECT_TRUE(fs::exists(in_use));
+  EXPECT_EQ(cache_files(dir).size(), 2u);
+  EXPECT_TRUE(PiiScanner(default_patterns(), {}, dir).database_from_cache());
+  EXPECT_TRUE(PiiScanner(with_custom("third"), {}, dir).database_from_cache());
+  // A file younger than the limit stays.
+  { const PiiScanner fourth(with_custom("fourth"), {}, dir); }
+  EXPECT_EQ(cache_files(dir).size(), 3u);
+}
+
+TEST(DbCache, PruningRemovesOnlyCacheEntriesNeverWhatALinkPointsTo) {
+  storage::TempDir tmp;
+  const fs::path dir = tmp.path() / "c";
+  { const PiiScanner first(default_patterns(), {}, dir); }
+  const fs::path fresh = cache_files(dir).at(0);
+  const auto old = kDbCacheMaxAge + std::chrono::hours(1);
+  const std::string hex64(64, 'a');
+  // An old link named as a cache file, to a file outside the cache: the
+  // link goes, the file it points to stays.
+  const fs::path target = tmp.path() / "precious";
+  spit(target, "keep me");
+  age(target, old);
+  const fs::path link = dir / ("pii-" + hex64 + ".hsdb");
+  fs::create_symlink(target, link);
+  age(link, old);
+  // Entries that are not cache files stay, however old.
+  const fs::path note = dir / "notes.txt", near = dir / ("pii-" + std::string(63, 'a') + ".hsdb"),
+                 upper = dir / ("pii-" + std::string(64, 'A') + ".hsdb"),
+                 subdir = dir / ("pii-" + std::string(64, 'b') + ".hsdb");
+  for (const auto& p : {note, near, upper}) {
+    spit(p, "x");
+    age(p, old);
+  }
+  fs::create_directory(subdir);
+  spit(subdir / "inside", "x");
+  age(subdir, old);
+  EXPECT_EQ(prune_db_cache(dir), 1u);
+  EXPECT_FALSE(fs::exists(fs::symlink_status(link)));
+  EXPECT_EQ(slurp(target), "keep me");
+  for (const auto& p : {note, near, upper, subdir}) EXPECT_TRUE(fs::exists(p)) << p;
+  EXPECT_TRUE(fs::exists(subdir / "inside"));
+  // The fresh cache file stays; a missing directory is no error.
+  EXPECT_TRUE(PiiScanner(default_patterns(), {}, dir).database_from_cache()) << fresh;
+  EXPECT_EQ(prune_db_cache(tmp.path() / "missing"), 0u);
 }
 
 TEST(DbCache, DatabaseOfAnotherPatternSetIsNotUsed) {
