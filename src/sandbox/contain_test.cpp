@@ -132,5 +132,63 @@ TEST(Contain, PrepareWritableMakesOnlyTheMissingLevels) {
   EXPECT_NE(bad.reason().find((tmp.path() / "file" / "sub").string()), std::string::npos);
 }
 
+// A server that owns a directory on the way to its grant (Bastion made it
+// for the server's uid) swaps a level for a link; the next instance's start
+// must not create or hand over anything through it. As root the old code
+// chowned the link's target (say /etc/shadow) to the server's uid.
+TEST(Contain, PrepareWritableFollowsNoLinkInADirectoryOthersCanChange) {
+  storage::TempDir tmp;
+  const fs::path victim = tmp.path() / "victim", server_dir = tmp.path() / "server";
+  fs::create_directory(victim);
+  fs::create_directory(server_dir);
+  ::chmod(victim.c_str(), 0755);
+  ::chmod(server_dir.c_str(), 0777);  // writable by others: as the server's own would be
+  fs::create_directory_symlink(victim, server_dir / "data");
+  Identity self;
+  self.switch_user = true;  // chown to ourselves: allowed without root, and what root would do
+  self.uid = ::geteuid();
+  self.gid = ::getegid();
+  auto r = prepare_writable({(server_dir / "data" / "sub").string()}, self);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.reason().find("symbolic link in a directory others can change"), std::string::npos)
+      << r.reason();
+  EXPECT_FALSE(fs::exists(victim / "sub")) << "created through the link";
+  // A dangling link where the grant itself should be: not created through
+  // it either (mkdir on a link is EEXIST, which the old code took for done).
+  fs::create_directory_symlink(victim / "later", server_dir / "grant");
+  auto r2 = prepare_writable({(server_dir / "grant").string()}, self);
+  ASSERT_FALSE(r2.ok());
+  EXPECT_FALSE(fs::exists(victim / "later"));
+  // The same links in a directory only Bastion's uid can change are the
+  // operator's: followed.
+  const fs::path mine = tmp.path() / "mine";
+  fs::create_directory(mine);
+  ::chmod(mine.c_str(), 0755);
+  fs::create_directory_symlink(victim, mine / "data");
+  auto ok = prepare_writable({(mine / "data" / "sub").string()}, self);
+  ASSERT_TRUE(ok.ok()) << ok.reason();
+  EXPECT_TRUE(fs::is_directory(victim / "sub"));
+}
+
+// A level that is a file or a link to one is an error naming the path, and
+// a relative or dotted path is made where it normalizes to.
+TEST(Contain, PrepareWritableChecksEveryLevelIsADirectory) {
+  storage::TempDir tmp;
+  std::ofstream(tmp.path() / "file") << "x";
+  fs::create_symlink(tmp.path() / "file", tmp.path() / "to_file");
+  ::chmod(tmp.path().c_str(), 0700);
+  Identity self;
+  for (const char* bad : {"file/sub", "to_file/sub"}) {
+    auto r = prepare_writable({(tmp.path() / bad).string()}, self);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.reason().find((tmp.path() / bad).string()), std::string::npos) << r.reason();
+    EXPECT_FALSE(fs::exists(tmp.path() / "file" / "sub"));
+  }
+  auto dotted = prepare_writable({(tmp.path() / "a" / ".." / "b" / "." / "c").string()}, self);
+  ASSERT_TRUE(dotted.ok()) << dotted.reason();
+  EXPECT_TRUE(fs::is_directory(tmp.path() / "b" / "c"));
+  EXPECT_FALSE(fs::exists(tmp.path() / "a"));
+}
+
 }  // namespace
 }  // namespace bastion::sandbox
