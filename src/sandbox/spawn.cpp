@@ -166,6 +166,30 @@ std::string describe(const ProcessSpec& spec, const Failure& f) {
   }
 }
 
+// Bastion's half of the user namespace handshake: once the child says it
+// made its namespace, its maps (the server's own uid and gid, nothing else),
+// then the go. A child that failed before (its failure is on the status
+// pipe) closes `ready` without a byte; one whose maps cannot be written
+// gets no go and fails itself (kUsernsMap), which the status pipe reports.
+// Returns the errno of a map that could not be written, else 0.
+int write_userns_maps(pid_t pid, int ready, int go, const std::string& uid_map,
+                      const std::string& gid_map) {
+  char b;
+  ssize_t r;
+  do r = ::read(ready, &b, 1);
+  while (r < 0 && errno == EINTR);
+  if (r != 1) return 0;
+  const std::string dir = fmt::format("/proc/{}/", pid);
+  int e = write_file((dir + "setgroups").c_str(), "deny", 4);
+  if (!e) e = write_file((dir + "uid_map").c_str(), uid_map.data(), uid_map.size());
+  if (!e) e = write_file((dir + "gid_map").c_str(), gid_map.data(), gid_map.size());
+  if (e) return e;
+  b = 'g';
+  while (::write(go, &b, 1) < 0 && errno == EINTR) {
+  }
+  return 0;
+}
+
 }  // namespace
 
 Result<ProcessHandle> spawn(const ProcessSpec& spec) {
@@ -210,10 +234,26 @@ Result<ProcessHandle> spawn(const ProcessSpec& spec) {
     for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) ::close(fd);
     return Error{fmt::format("pipe: {}", std::strerror(e))};
   }
+  // The user namespace's handshake: the child says it made the namespace,
+  // Bastion answers once it wrote the maps.
+  int userns_ready[2] = {-1, -1}, userns_go[2] = {-1, -1};
+  if (setup.nproc_userns &&
+      (::pipe2(userns_ready, O_CLOEXEC) != 0 || ::pipe2(userns_go, O_CLOEXEC) != 0)) {
+    int e = errno;
+    for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1], status[0], status[1],
+                   userns_ready[0], userns_ready[1]})
+      if (fd >= 0) ::close(fd);
+    return Error{fmt::format("pipe: {}", std::strerror(e))};
+  }
   // Kept across the descriptor sweep: the inherited ones, and the status
-  // pipe (close-on-exec: gone once exec succeeds).
+  // and handshake pipes (close-on-exec: gone once exec succeeds).
   std::vector<int> keep = setup.inherit_fds;
   keep.push_back(status[1]);
+  if (setup.nproc_userns) {
+    keep.push_back(userns_ready[1]);
+    keep.push_back(userns_go[0]);
+  }
+  if (setup.hold_before_exec_fd >= 0) keep.push_back(setup.hold_before_exec_fd);
   std::sort(keep.begin(), keep.end());
   keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
   int high = keep.back() + 1;
@@ -241,7 +281,9 @@ Result<ProcessHandle> spawn(const ProcessSpec& spec) {
   }
   if (pid < 0) {
     int e = errno;
-    for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1], status[0], status[1]}) ::close(fd);
+    for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1], status[0], status[1],
+                   userns_ready[0], userns_ready[1], userns_go[0], userns_go[1]})
+      if (fd >= 0) ::close(fd);
     return Error{fmt::format("fork: {}", std::strerror(e))};
   }
   if (pid == 0) {
@@ -304,21 +346,28 @@ Result<ProcessHandle> spawn(const ProcessSpec& spec) {
     for (std::size_t i = 0; i < setup.access.size(); ++i)
       if (::access(setup.access[i].path.c_str(), setup.access[i].mode) != 0)
         fail_child(sfd, kAccess, static_cast<int>(i), errno);
-    // 6. a user namespace whose process count is this server's alone.
+    // 6. a user namespace whose process count is this server's alone. Made
+    // as the server's user (it owns it) and still not dumpable: Bastion
+    // writes the maps from outside (the child could only write its own
+    // after making itself dumpable, which would let any process of the
+    // server's uid trace this copy of Bastion until exec).
     if (setup.nproc_userns) {
-      // A uid change made us non-dumpable, which makes our /proc files
-      // root's: we could not write our own uid_map. exec resets it anyway.
-      ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
       if (::unshare(CLONE_NEWUSER) != 0) fail_child(sfd, kUserns, 0, errno);
-      if (int e = write_file("/proc/self/setgroups", "deny", 4)) fail_child(sfd, kUsernsMap, 0, e);
-      if (int e = write_file("/proc/self/uid_map", uid_map.data(), uid_map.size()))
-        fail_child(sfd, kUsernsMap, 1, e);
-      if (int e = write_file("/proc/self/gid_map", gid_map.data(), gid_map.size()))
-        fail_child(sfd, kUsernsMap, 2, e);
+      char b = 'u';
+      if (::write(userns_ready[1], &b, 1) != 1) fail_child(sfd, kUsernsMap, 0, errno);
+      ssize_t r;
+      do r = ::read(userns_go[0], &b, 1);
+      while (r < 0 && errno == EINTR);
+      if (r != 1) fail_child(sfd, kUsernsMap, 1, r < 0 ? errno : EPIPE);
       struct rlimit rl {
         setup.nproc_userns, setup.nproc_userns
       };
       if (::setrlimit(RLIMIT_NPROC, &rl) != 0) fail_child(sfd, kNproc, 0, errno);
+    }
+    if (setup.hold_before_exec_fd >= 0) {
+      char b;
+      while (::read(setup.hold_before_exec_fd, &b, 1) < 0 && errno == EINTR) {
+      }
     }
     // 7.
     if (!spec.cwd.empty() && ::chdir(spec.cwd.c_str()) != 0) fail_child(sfd, kChdir, 0, errno);
@@ -329,6 +378,14 @@ Result<ProcessHandle> spawn(const ProcessSpec& spec) {
   ::close(out[1]);
   ::close(err[1]);
   ::close(status[1]);
+  int maps_err = 0;
+  if (setup.nproc_userns) {
+    ::close(userns_ready[1]);
+    ::close(userns_go[0]);
+    maps_err = write_userns_maps(pid, userns_ready[0], userns_go[1], uid_map, gid_map);
+    ::close(userns_ready[0]);
+    ::close(userns_go[1]);
+  }
   Failure f;
   ssize_t n;
   do n = ::read(status[0], &f, sizeof f);
@@ -339,6 +396,7 @@ Result<ProcessHandle> spawn(const ProcessSpec& spec) {
     ::close(out[0]);
     ::close(err[0]);
     ::waitpid(pid, nullptr, 0);
+    if (f.step == kUsernsMap && maps_err) f.err = maps_err;  // why Bastion gave no go
     return Error{describe(spec, f)};
   }
   g_children.insert(pid);

@@ -52,7 +52,13 @@ struct ChildSetup {
   std::optional<UserSwitch> user;               // switch to this uid/gid (needs root)
   bool no_new_privs = false;
   std::vector<AccessCheck> access;  // as the final user
-  std::uint64_t nproc_userns = 0;   // > 0: own user namespace, then RLIMIT_NPROC
+  // > 0: own user namespace, then RLIMIT_NPROC. The child makes the
+  // namespace as the server's user; Bastion writes its uid and gid maps from
+  // outside, so the child never makes itself dumpable (a copy of Bastion's
+  // memory, keys included, that the server's uid could otherwise trace).
+  std::uint64_t nproc_userns = 0;
+  // Tests only: >= 0, the child reads one byte from it just before exec.
+  int hold_before_exec_fd = -1;
 };
 
 struct ProcessSpec {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,7 +12,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "sandbox/test_util.hpp"
@@ -154,6 +157,72 @@ TEST(Spawn, RlimitNprocInItsOwnUserNamespaceBoundsOnlyThatTree) {
   EXPECT_EQ(status, 0) << out;
   // python itself is one of the 8.
   EXPECT_EQ(out, "7 11\n");
+}
+
+// The child of a server with its own user namespace, between making the
+// namespace and exec, is a copy of Bastion: its keys, the decrypted secrets.
+// A process of the server's uid (another instance of it, a daemon one left
+// behind) must not be able to trace it or read its memory then. The child
+// used to make itself dumpable to write its own maps: both worked.
+TEST(Spawn, TheServersUidCannotTraceOrReadTheChildBeforeExec) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: the child switches to the server's uid";
+  constexpr uid_t kUid = 1234571;
+  int hold[2];
+  ASSERT_EQ(::pipe2(hold, O_CLOEXEC), 0);
+  auto spec = sh("exit 0");
+  spec.setup.user = UserSwitch{kUid, kUid};
+  spec.setup.no_new_privs = true;
+  spec.setup.nproc_userns = 8;
+  spec.setup.hold_before_exec_fd = hold[0];
+  Result<ProcessHandle> h = Error{"not started"};
+  std::thread starter([&] { h = spawn(spec); });  // returns at exec: after the hold
+  // The child, once its maps are written (it then waits on `hold`).
+  pid_t child = -1;
+  for (int i = 0; i < 500 && child < 0; ++i) {
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+      std::ifstream st(e.path() / "status");
+      long ppid = -1, uid = -1;
+      for (std::string line; std::getline(st, line);) {
+        std::istringstream v(line.substr(line.find(':') + 1));
+        if (line.starts_with("PPid:")) v >> ppid;
+        if (line.starts_with("Uid:")) v >> uid;
+      }
+      if (ppid != ::getpid() || uid != static_cast<long>(kUid)) continue;
+      std::ifstream m(e.path() / "uid_map");
+      if (std::string map((std::istreambuf_iterator<char>(m)), {}); !map.empty())
+        child = std::stoi(e.path().filename().string());
+    }
+    if (child < 0) ::usleep(10'000);
+  }
+  ASSERT_GT(child, 0) << "the child never reached its hold";
+  // The attacker: the server's uid, outside the child's namespace.
+  pid_t attacker = ::fork();
+  if (attacker == 0) {
+    if (::setresgid(kUid, kUid, kUid) != 0 || ::setresuid(kUid, kUid, kUid) != 0) ::_exit(10);
+    int bad = 0;
+    if (::ptrace(PTRACE_ATTACH, child, nullptr, nullptr) == 0) {
+      bad |= 1;  // let it go on, so the test ends
+      ::waitpid(child, nullptr, __WALL);
+      ::ptrace(PTRACE_DETACH, child, nullptr, nullptr);
+    }
+    const std::string mem = "/proc/" + std::to_string(child) + "/mem";
+    if (::open(mem.c_str(), O_RDONLY | O_CLOEXEC) >= 0) bad |= 2;
+    ::_exit(bad);
+  }
+  int status = 0;
+  ::waitpid(attacker, &status, 0);
+  char go = 'x';
+  ASSERT_EQ(::write(hold[1], &go, 1), 1);
+  starter.join();
+  ::close(hold[0]);
+  ::close(hold[1]);
+  ASSERT_TRUE(h.ok()) << h.reason();
+  ::close(h->stdin_fd);
+  ::close(h->stdout_fd);
+  ::close(h->stderr_fd);
+  wait_process(h->pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: PTRACE_ATTACH worked, 2: /proc/PID/mem opened, 10: setup";
 }
 
 TEST(Spawn, ACgroupThatCannotBeJoinedStopsTheStart) {
