@@ -17,6 +17,26 @@ namespace {
 
 std::atomic<std::uint64_t> g_container_seq{0};
 
+// One field of a `--mount` value, which docker reads as a CSV record: a
+// field with a comma, a quote or a line break is quoted (quotes doubled), so
+// a path such as "/srv/a,src=/etc" stays one path instead of adding fields.
+std::string csv_field(std::string_view f) {
+  if (f.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(f);
+  std::string out = "\"";
+  for (char c : f) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out += '"';
+}
+
+std::string bind_mount(std::string_view source, std::string_view dest, bool readonly) {
+  std::string m = "type=bind," + csv_field(fmt::format("src={}", source)) + "," +
+                  csv_field(fmt::format("dst={}", dest));
+  if (readonly) m += ",readonly";
+  return m;
+}
+
 // Variables the docker CLI itself reads: a server variable of the same name
 // cannot travel in the CLI's environment.
 bool cli_variable(const std::string& k) {
@@ -149,10 +169,9 @@ Result<LaunchPlan> DockerRuntime::plan(const LaunchRequest& req) const {
     if (lim.open_files)
       a.insert(a.end(), {"--ulimit", fmt::format("nofile={0}:{0}", lim.open_files)});
     for (const auto& b : binds.value())
-      a.insert(a.end(),
-               {"--mount", fmt::format("type=bind,src={},dst={},readonly", b.source, b.dest)});
+      a.insert(a.end(), {"--mount", bind_mount(b.source, b.dest, true)});
     for (const auto& b : rw.value())
-      a.insert(a.end(), {"--mount", fmt::format("type=bind,src={},dst={}", b.source, b.dest)});
+      a.insert(a.end(), {"--mount", bind_mount(b.source, b.dest, false)});
     if (auto r = pass_env(); !r.ok()) return r.error();
     a.push_back(opts_.image);
     plan.enforced.push_back(fmt::format(

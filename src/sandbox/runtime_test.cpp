@@ -233,5 +233,58 @@ TEST_F(Runtimes, DockerRefusesRootAndProtectedMounts) {
   EXPECT_NE(p.reason().find("would expose"), std::string::npos);
 }
 
+// The fields of a CSV record, as docker reads a --mount value (quotes
+// group, doubled quotes are one).
+std::vector<std::string> csv_fields(const std::string& v) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (quoted && v[i] == '"' && i + 1 < v.size() && v[i + 1] == '"') {
+      out.back() += '"';
+      ++i;
+    } else if (v[i] == '"') {
+      quoted = !quoted;
+    } else if (v[i] == ',' && !quoted) {
+      out.emplace_back();
+    } else {
+      out.back() += v[i];
+    }
+  }
+  return out;
+}
+
+// A granted directory whose name holds a comma cannot add fields to the
+// --mount value (the old value read "src=<dir>/a,src=/etc": docker bound /etc).
+TEST_F(Runtimes, DockerMountFieldsCannotBeAddedByAPath) {
+  SandboxOptions o;
+  o.runtime = RuntimeKind::kDocker;
+  o.image = "img:1";
+  const fs::path odd = tmp_.path() / "a,src=\"/etc\",readonly=false";
+  fs::create_directories(odd);
+  ::chmod(tmp_.path().c_str(), 0755);
+  ::chmod(odd.c_str(), 0755);
+  o.read_only = {odd.string()};
+  auto host = machine(false, false, 1000);
+  auto p = DockerRuntime(o, host).plan(request());
+  ASSERT_TRUE(p.ok()) << p.reason();
+  const auto& a = p->spec.argv;
+  std::vector<std::vector<std::string>> mounts;
+  for (std::size_t i = 0; i + 1 < a.size(); ++i)
+    if (a[i] == "--mount") mounts.push_back(csv_fields(a[i + 1]));
+  ASSERT_FALSE(mounts.empty());
+  bool found = false;
+  for (const auto& m : mounts) {
+    std::size_t srcs = 0;
+    for (const auto& f : m) srcs += f.starts_with("src=");
+    EXPECT_EQ(srcs, 1u) << a.size();
+    if (m.size() >= 2 && m[1] == "src=" + odd.string()) {
+      found = true;
+      EXPECT_EQ(m, (std::vector<std::string>{"type=bind", "src=" + odd.string(),
+                                             "dst=" + odd.string(), "readonly"}));
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
 }  // namespace
 }  // namespace bastion::sandbox
