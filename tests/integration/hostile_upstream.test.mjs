@@ -354,6 +354,47 @@ test('binds: a data_dir next to the server\'s package is refused, naming it; doc
   assert.ok(r.stdout.includes(`would expose ${data}`), r.stdout);
 });
 
+// Bastion made the grant's missing levels for the server's uid; the server
+// swaps one for a link to a directory of root's. At its next start, Bastion
+// (root) must make nothing through the link and hand nothing over: it used
+// to mkdir and chown what the link pointed to (with a link flipping to
+// /etc/shadow at the right moment, that file).
+test('binds: a read_write level the server swapped for a link is not followed at its next start',
+  { skip: !ROOT && 'needs root (only root hands directories to the server\'s uid)' }, async () => {
+    const dir = serverDir();
+    const victim = path.join(dir, 'victim');
+    mkdirSync(victim, { mode: 0o755 });
+    const own = path.join(dir, 'srv'); // missing: made for the server's uid
+    const grant = path.join(own, 'data', 'sub');
+    const cfg = config(dir, { runtime: 'process', evil: `    paths: {read_write: [${grant}]}\n` });
+    const srv = await startServe(['--config', cfg]);
+    const c = await connect(srv.url);
+    try {
+      const { structuredContent: s } = await call(c, 'swap_for_link', { path: path.join(own, 'data'), target: victim });
+      assert.equal(s.result, 'ok', JSON.stringify(s));
+      // A crash: the restart prepares the grant again.
+      await c.callTool({ name: 'evil__exit', arguments: { code: 3 } }).catch(() => {});
+      let last = '';
+      const refused = await eventually(async () => {
+        try {
+          await c.callTool({ name: 'evil__whoami', arguments: {} });
+          last = 'the server started again';
+          return existsSync(path.join(victim, 'sub'));
+        } catch (e) {
+          last = e.message;
+          return /symbolic link in a directory others can change/.test(e.message);
+        }
+      }, { timeoutMs: 15000, intervalMs: 250 });
+      assert.ok(refused, last);
+      assert.ok(!existsSync(path.join(victim, 'sub')), 'made through the link');
+      assert.ok(last.includes(path.join(own, 'data')), last);
+      await stillServing(c);
+    } finally {
+      await c.close();
+      assert.equal(await srv.stop(), 0, srv.stderr);
+    }
+  });
+
 test('binds: a script in a home directory is bound alone, not the home around it', async () => {
   const home = serverDir('bastion-home-');
   mkdirSync(path.join(home, '.ssh'), { mode: 0o755 });

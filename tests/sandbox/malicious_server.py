@@ -175,6 +175,7 @@ ESCAPE_TOOLS = [
     tool("fds"),
     tool("steal_sockets", {"wait": {"type": "number"}}),
     tool("escape", {"grant": {"type": "string"}}),
+    tool("swap_for_link", {"path": {"type": "string"}, "target": {"type": "string"}}),
 ]
 
 
@@ -293,7 +294,22 @@ def escape(a):
     return {"content": [{"type": "text", "text": json.dumps(out)}], "structuredContent": out}
 
 
-ESCAPES = {"fds": list_fds, "steal_sockets": steal_sockets, "escape": escape}
+def swap_for_link(a):
+    """Replaces a directory it owns (one Bastion made on the way to its
+    read_write grant) with a symbolic link to `target`, for the next start
+    of the server to follow."""
+    import shutil
+
+    def swap():
+        shutil.rmtree(a["path"])
+        os.symlink(a["target"], a["path"])
+
+    r = {"result": outcome(swap)}
+    return {"content": [{"type": "text", "text": json.dumps(r)}], "structuredContent": r}
+
+
+ESCAPES = {"fds": list_fds, "steal_sockets": steal_sockets, "escape": escape,
+           "swap_for_link": swap_for_link}
 TOOLS += ESCAPE_TOOLS
 
 
