@@ -229,18 +229,22 @@ void SignIn::authorize(const Request& req, std::string_view source, Reply reply)
   }
   const std::string* state_p = form_get(f, "state");
   std::string state = state_p ? *state_p : std::string();
-  // From here on, errors go back to the client (RFC 6749 §4.1.2.1), with iss (RFC 9207).
+  // From here on, errors go back to the client (RFC 6749 §4.1.2.1), with iss
+  // (RFC 9207): to a client the operator configured. Any other client gets
+  // them as a page, as nobody has decided anything yet (RFC 9700 §4.11.2).
   auto error_redirect = [&](std::string_view error, std::string_view description) {
-    std::vector<std::pair<std::string, std::string>> q{
-        {"error", std::string(error)}, {"error_description", std::string(description)}};
-    if (!state.empty() && state.size() <= kMaxStateBytes) q.emplace_back("state", state);
-    q.emplace_back("iss", options_.issuer);
     if (hooks_.audit)
       hooks_.audit(json::object{{"event_type", "authorization_refused"},
                                 {"client_id", c.meta.client_id},
                                 {"error", error},
                                 {"reason", description},
                                 {"source", source}});
+    if (!redirects_unattended(c.kind))
+      return reply(render_refused_request(req, error, description));
+    std::vector<std::pair<std::string, std::string>> q{
+        {"error", std::string(error)}, {"error_description", std::string(description)}};
+    if (!state.empty() && state.size() <= kMaxStateBytes) q.emplace_back("state", state);
+    q.emplace_back("iss", options_.issuer);
     reply(redirect_response(req, with_query(redirect_uri, q)));
   };
   if (state.size() > kMaxStateBytes) return error_redirect("invalid_request", "state is too long");
@@ -349,7 +353,7 @@ void SignIn::authorize(const Request& req, std::string_view source, Reply reply)
   auto self_reply = std::make_shared<Reply>(std::move(reply));
   auto req_copy = std::make_shared<Request>(req);
   interaction_->begin(req, source, p, *this, [this, req_copy, self_reply](Outcome o) {
-    settle(*req_copy, std::move(o), std::move(*self_reply));
+    settle(*req_copy, std::move(o), std::move(*self_reply), true);
   });
 }
 

@@ -191,7 +191,9 @@ class SignIn : public InteractionHost {
   const SignInOptions& options() const { return options_; }
 
  private:
-  void settle(const Request& req, Outcome outcome, Reply reply);
+  // `unattended`: the outcome came while /oauth2/authorize was answered,
+  // before the user acted on any page (a denial then is no one's decision).
+  void settle(const Request& req, Outcome outcome, Reply reply, bool unattended);
   Response finish(const Request& req, const PendingAuthorization& p, const Decision& d,
                   const ExtraHeaders& headers);
   void revoke_family(const std::string& family, std::string_view why);
@@ -225,6 +227,18 @@ class SignIn : public InteractionHost {
 // by redirect (unknown client, bad redirect URI, expired sign-in).
 SignIn::Response render_error_page(const SignIn::Request& req, signin_http::status status,
                                    std::string_view title, std::string_view detail);
+
+// RFC 9700 §4.11.2: whether Bastion may send the browser to a client of this
+// kind on its own, with no decision of the user in between (a protocol error,
+// a silent prompt=none answer). Only to clients the operator configured: a
+// DCR or metadata-document client chose its redirect URI itself, so an
+// error would make Bastion an open redirector to it.
+bool redirects_unattended(ClientKind kind);
+
+// The page shown instead of an error redirect that may not go out unattended
+// (400; 503 for temporarily_unavailable, 500 for server_error).
+SignIn::Response render_refused_request(const SignIn::Request& req, std::string_view error,
+                                        std::string_view description);
 
 // A no-store redirect to `location`: 303 after a POST, 302 otherwise.
 SignIn::Response redirect_response(const SignIn::Request& req, const std::string& location);

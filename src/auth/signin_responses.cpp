@@ -85,6 +85,21 @@ Response render_error_page(const Request& req, http::status status, std::string_
   return no_store(std::move(res));
 }
 
+bool redirects_unattended(ClientKind kind) { return kind == ClientKind::kConfigured; }
+
+Response render_refused_request(const Request& req, std::string_view error,
+                                std::string_view description) {
+  http::status status = error == "temporarily_unavailable" ? http::status::service_unavailable
+                        : error == "server_error"          ? http::status::internal_server_error
+                                                           : http::status::bad_request;
+  return render_error_page(
+      req, status, "This sign-in request was refused",
+      "Bastion refused the application's sign-in request (" + std::string(error) + ": " +
+          std::string(description) +
+          "). It does not send you back to the application on its own, because the application "
+          "registered itself with this Bastion. If you trust it, tell its developer.");
+}
+
 std::string with_query(std::string_view uri,
                        const std::vector<std::pair<std::string, std::string>>& params) {
   std::string out(uri);

@@ -24,7 +24,7 @@ bool SignIn::interaction_request(const Request& req, std::string_view source, Re
   auto self_reply = std::make_shared<Reply>(std::move(reply));
   auto req_copy = std::make_shared<Request>(req);
   return interaction_->handle(req, source, *this, [this, req_copy, self_reply](Outcome o) {
-    settle(*req_copy, std::move(o), std::move(*self_reply));
+    settle(*req_copy, std::move(o), std::move(*self_reply), false);
   });
 }
 
@@ -56,7 +56,7 @@ std::optional<PendingAuthorization> SignIn::find_pending(std::string_view id) co
   return p;
 }
 
-void SignIn::settle(const Request& req, Outcome outcome, Reply reply) {
+void SignIn::settle(const Request& req, Outcome outcome, Reply reply, bool unattended) {
   if (auto* page = std::get_if<Page>(&outcome)) return reply(std::move(page->response));
   auto& s = std::get<Settle>(outcome);
   auto p = find_pending(s.pending_id);
@@ -67,6 +67,17 @@ void SignIn::settle(const Request& req, Outcome outcome, Reply reply) {
         req, http::status::bad_request, "This sign-in has expired",
         "The sign-in request is no longer valid (it expired or was already completed). Start "
         "again from the application."));
+  // A denial nobody decided (prompt=none: login_required, consent_required)
+  // goes to a client the operator did not configure only as a page.
+  const auto* no = std::get_if<Denial>(&s.decision);
+  if (no && unattended && !redirects_unattended(p->client_kind)) {
+    if (hooks_.audit)
+      hooks_.audit(json::object{{"event_type", "authorization_refused"},
+                                {"client_id", p->client_id},
+                                {"error", no->error},
+                                {"reason", no->description}});
+    return reply(render_refused_request(req, no->error, no->description));
+  }
   reply(finish(req, *p, s.decision, s.headers));
 }
 

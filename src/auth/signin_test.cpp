@@ -50,6 +50,21 @@ struct ShowsAPage : Interaction {
   }
 };
 
+// An interaction that shows a page first and hears the user's "no" on the
+// next request (the consent page's Deny).
+struct AsksTheUser : Interaction {
+  std::string pending_id;
+  void begin(const Request& req, std::string_view, const PendingAuthorization& p,
+             const InteractionHost&, Done done) override {
+    pending_id = p.id;
+    done(Page{http::response<http::string_body>{http::status::ok, req.version()}});
+  }
+  bool handle(const Request&, std::string_view, const InteractionHost&, Done done) override {
+    done(Settle{pending_id, Denial{"access_denied", "the user denied the request"}, {}});
+    return true;
+  }
+};
+
 const std::string kVerifier = std::string(43, 'v');
 
 struct SigninFixture {
@@ -194,27 +209,36 @@ TEST(SignIn, ErrorsBeforeTheRedirectUriIsTrustedArePagesNeverRedirects) {
   EXPECT_EQ(f.ui->begun, 0);
 }
 
+// Authorization requests that fail a protocol check (RFC 6749 §4.1.2.1),
+// made from a good one (`url`, of the client to test) by dropping a parameter
+// and adding another; with the error each should get.
+struct ProtocolErrorCase {
+  std::string drop, add, error;
+};
+const ProtocolErrorCase kProtocolErrors[] = {
+    {"code_challenge=", "", "invalid_request"},         // PKCE missing
+    {"code_challenge_method=", "", "invalid_request"},  // method missing (plain default)
+    {"code_challenge_method=S256", "&code_challenge_method=plain", "invalid_request"},
+    {"code_challenge=", "&code_challenge=short", "invalid_request"},
+    {"response_type=code", "&response_type=token", "unsupported_response_type"},
+    {"resource=", "&resource=https%3A%2F%2Fother.example%2Fmcp", "invalid_target"},
+    {"", "&scope=a%22b", "invalid_scope"},
+    {"", "&request_uri=urn%3Ax", "request_not_supported"},
+};
+std::string with_error(std::string url, const ProtocolErrorCase& c) {
+  if (!c.drop.empty()) {
+    auto i = url.find(c.drop);
+    EXPECT_NE(i, std::string::npos) << c.drop;
+    auto j = url.find('&', i);
+    url.erase(i, j == std::string::npos ? std::string::npos : j - i + 1);
+  }
+  return url + c.add;
+}
+
 TEST(SignIn, ProtocolErrorsRedirectWithIssAndState) {
   SigninFixture f;
-  struct Case {
-    std::string drop, add, error;
-  } cases[] = {
-      {"code_challenge=", "", "invalid_request"},         // PKCE missing
-      {"code_challenge_method=", "", "invalid_request"},  // method missing (plain default)
-      {"code_challenge_method=S256", "&code_challenge_method=plain", "invalid_request"},
-      {"response_type=code", "&response_type=token", "unsupported_response_type"},
-      {"resource=", "&resource=https%3A%2F%2Fother.example%2Fmcp", "invalid_target"},
-      {"", "&scope=a%22b", "invalid_scope"},
-      {"", "&request_uri=urn%3Ax", "request_not_supported"},
-  };
-  for (const auto& c : cases) {
-    std::string url = f.authorize_url(c.add);
-    if (!c.drop.empty()) {
-      auto i = url.find(c.drop);
-      ASSERT_NE(i, std::string::npos) << c.drop;
-      auto j = url.find('&', i);
-      url.erase(i, j == std::string::npos ? std::string::npos : j - i + 1);
-    }
+  for (const auto& c : kProtocolErrors) {
+    std::string url = with_error(f.authorize_url(), c);
     auto r = f.get(url);
     ASSERT_EQ(r.result(), http::status::found) << url << r.body();
     auto p = SigninFixture::params(r);
@@ -224,6 +248,84 @@ TEST(SignIn, ProtocolErrorsRedirectWithIssAndState) {
     EXPECT_FALSE(p.count("code"));
   }
   EXPECT_EQ(f.ui->begun, 0);
+}
+
+// Registers a public client (DCR) whose only redirect URI is the attacker's page.
+std::string register_phisher(SigninFixture& f) {
+  SignIn::Request req{http::verb::post, "/oauth2/register", 11};
+  req.set(http::field::content_type, "application/json");
+  req.body() = R"({"client_name":"Trust me","redirect_uris":["https://phish.example/cb"],
+      "grant_types":["authorization_code","refresh_token"],"token_endpoint_auth_method":"none"})";
+  req.prepare_payload();
+  auto r = f.s->register_client(req, "10.0.0.1");
+  EXPECT_EQ(r.result(), http::status::created) << r.body();
+  return std::string(json::parse(r.body()).at("client_id").as_string());
+}
+
+std::string phisher_url(const std::string& id) {
+  return "/oauth2/authorize?response_type=code&client_id=" + form_encode(id) +
+         "&redirect_uri=" + form_encode("https://phish.example/cb") +
+         "&state=%3Cscript%3Ex%3C%2Fscript%3E&code_challenge=" + pkce_s256(kVerifier) +
+         "&code_challenge_method=S256&resource=" + form_encode("https://as.example/mcp");
+}
+
+void expect_refusal_page(const SignIn::Response& r, const std::string& what) {
+  EXPECT_EQ(r.result(), http::status::bad_request) << what;
+  EXPECT_FALSE(r.count(http::field::location)) << what << ": " << r[http::field::location];
+  EXPECT_NE(r[http::field::content_type].find("text/html"), std::string::npos) << what;
+  EXPECT_NE(r["Content-Security-Policy"].find("frame-ancestors 'none'"), std::string::npos);
+  EXPECT_FALSE(r.count(http::field::access_control_allow_origin)) << what;
+  EXPECT_EQ(r.body().find("phish"), std::string::npos) << what;
+  EXPECT_EQ(r.body().find("<script"), std::string::npos) << what;
+}
+
+// Attack (RFC 9700 §4.11.2): anyone may register a client whose redirect URI
+// is a phishing page, then send a victim a broken authorization request
+// (a bad scope, response_type, PKCE challenge...): Bastion must not forward
+// the victim there with its own address as the trust anchor.
+TEST(SignIn, ProtocolErrorsOfARegisteredClientArePagesNeverRedirects) {
+  SigninFixture f;
+  std::string id = register_phisher(f);
+  for (const auto& c : kProtocolErrors) {
+    std::string url = with_error(phisher_url(id), c);
+    auto r = f.get(url);
+    expect_refusal_page(r, url);
+    EXPECT_NE(r.body().find(c.error), std::string::npos) << url;
+  }
+  EXPECT_EQ(f.ui->begun, 0);
+}
+
+// Attack: a silent request (prompt=none) for a registered client is denied at
+// once (login_required) with nobody having seen anything: a page too. The
+// configured client still gets its redirect (DenialRedirectsAccessDenied).
+TEST(SignIn, AnUnattendedDenialOfARegisteredClientIsAPage) {
+  SigninFixture f;
+  std::string id = register_phisher(f);
+  f.ui->approve = false;
+  auto r = f.get(phisher_url(id) + "&prompt=none");
+  EXPECT_EQ(f.ui->begun, 1);
+  expect_refusal_page(r, "prompt=none");
+}
+
+// Use: once the user has seen the consent page and said no, even a
+// registered client gets access_denied at its redirect URI.
+TEST(SignIn, AUsersDenialRedirectsEvenARegisteredClient) {
+  SigninFixture f;
+  std::string id = register_phisher(f);
+  auto asks = std::make_shared<AsksTheUser>();
+  f.s->set_interaction(asks);
+  auto shown = f.get(phisher_url(id));
+  EXPECT_EQ(shown.result(), http::status::ok);
+  ASSERT_FALSE(asks->pending_id.empty());
+  SignIn::Request answer{http::verb::post, "/signin/consent", 11};
+  std::optional<SignIn::Response> out;
+  ASSERT_TRUE(f.s->interaction_request(answer, "127.0.0.1",
+                                       [&](SignIn::Response r) { out = std::move(r); }));
+  ASSERT_TRUE(out);
+  ASSERT_EQ(out->result(), http::status::see_other) << out->body();  // after a POST
+  std::string loc((*out)[http::field::location]);
+  EXPECT_EQ(loc.rfind("https://phish.example/cb?", 0), 0u) << loc;
+  EXPECT_EQ(SigninFixture::params(*out)["error"], "access_denied");
 }
 
 TEST(SignIn, DenialRedirectsAccessDenied) {

@@ -301,6 +301,47 @@ describe('dynamic client registration', () => {
     assert.equal(nonJson.status, 400);
   });
 
+  // Attack (RFC 9700 §4.11.2): anyone may register a client whose redirect URI
+  // is a phishing page and send a victim a broken authorization request; the
+  // error must not send the victim there with Bastion's address in the link.
+  test("a registered client's protocol errors are a page, never a redirect to its URI", async () => {
+    const phish = 'https://phish.example/cb';
+    const reg = await register({
+      client_name: 'Trust me', token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'], redirect_uris: [phish],
+    });
+    assert.equal(reg.status, 201, JSON.stringify(reg.json));
+    const attacks = [{ scope: 'mcp.access "x' }, { response_type: 'token' }, { response_type: undefined },
+      { code_challenge: undefined, code_challenge_method: undefined }, { code_challenge: 'short' },
+      { code_challenge_method: 'plain' }, { resource: 'https://other.example/mcp' }, { prompt: 'none' }];
+    for (const q of attacks) {
+      const r = request(server.base, { client_id: reg.json.client_id, redirect_uri: phish, state: '<script>x</script>', ...q });
+      // prompt=none: nobody signed in (no credentials), so login_required, with nobody asked.
+      const a = await authorize(r.url, q.prompt ? undefined : alice);
+      assert.equal(a.location, null, `${JSON.stringify(q)}: ${a.status} ${a.location}`);
+      assert.equal(a.status, 400, JSON.stringify(q));
+      assert.match(a.headers.get('content-type'), /text\/html/);
+      assert.match(a.headers.get('content-security-policy'), /frame-ancestors 'none'/);
+      assert.equal(a.headers.get('access-control-allow-origin'), null);
+      assert.match(a.body, /sign-in request was refused/);
+      assert.ok(!a.body.includes('<script>') && !a.body.includes('phish'), a.body);
+    }
+    // The client the operator configured keeps RFC 6749's redirect.
+    for (const q of [{ scope: 'mcp.access "x' }, { response_type: 'token' }, { code_challenge: 'short' }, { prompt: 'none' }]) {
+      const r = request(server.base, q);
+      const a = await authorize(r.url, q.prompt ? undefined : alice);
+      assert.equal(a.status, 302, `${JSON.stringify(q)}: ${a.body}`);
+      assert.ok(a.location.startsWith(`${APP_REDIRECT}?`), a.location);
+      assert.ok(a.params.error, a.location);
+      assert.equal(a.params.state, r.state);
+    }
+    // A well-formed request of the registered client still signs in.
+    const ok = request(server.base, { client_id: reg.json.client_id, redirect_uri: phish });
+    const signedIn = await authorize(ok.url, alice);
+    assert.equal(signedIn.status, 302, signedIn.body);
+    assert.ok(signedIn.location.startsWith(`${phish}?`) && signedIn.params.code, signedIn.location);
+  });
+
   test('registered clients sign in, survive a restart, and `bastion client rm` revokes them', async () => {
     const reg = await register({
       client_name: 'Restart test', token_endpoint_auth_method: 'client_secret_basic',
