@@ -98,4 +98,36 @@ std::optional<std::uint64_t> rotated_first_seq(const fs::path& file) {
 
 std::string now_iso8601() { return protocol::iso8601_utc_ms(std::chrono::system_clock::now()); }
 
+std::int64_t now_ms() {
+  return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now())
+      .time_since_epoch()
+      .count();
+}
+
+std::optional<std::int64_t> parse_ts_ms(std::string_view ts) {
+  // YYYY-MM-DDTHH:MM:SS[.mmm]Z, fixed width, as iso8601_utc(_ms) writes it.
+  if (ts.size() != 20 && ts.size() != 24) return std::nullopt;
+  auto num = [&](std::size_t at, std::size_t n) -> std::optional<int> {
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (ts[i] < '0' || ts[i] > '9') return std::nullopt;
+      v = v * 10 + (ts[i] - '0');
+    }
+    return v;
+  };
+  auto y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2),
+       s = num(17, 2);
+  auto ms = ts.size() == 24 ? num(20, 3) : std::optional<int>(0);
+  if (!y || !mo || !d || !h || !mi || !s || !ms || ts[4] != '-' || ts[7] != '-' || ts[10] != 'T' ||
+      ts[13] != ':' || ts[16] != ':' || ts.back() != 'Z' || (ts.size() == 24 && ts[19] != '.') ||
+      *h > 23 || *mi > 59 || *s > 60)
+    return std::nullopt;
+  using namespace std::chrono;
+  const year_month_day ymd{year(*y), month(static_cast<unsigned>(*mo)),
+                           day(static_cast<unsigned>(*d))};
+  if (!ymd.ok()) return std::nullopt;
+  const auto t = sys_days(ymd) + hours(*h) + minutes(*mi) + seconds(*s) + milliseconds(*ms);
+  return duration_cast<milliseconds>(t.time_since_epoch()).count();
+}
+
 }  // namespace bastion::audit

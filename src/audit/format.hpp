@@ -37,6 +37,11 @@ std::string rotated_name(std::uint64_t first_seq);
 std::optional<std::uint64_t> rotated_first_seq(const std::filesystem::path& file);
 // UTC now as 2026-12-01T10:00:00.123Z.
 std::string now_iso8601();
+// A record's `ts` (2026-12-01T10:00:00.123Z, or without the milliseconds) as
+// milliseconds since the Unix epoch; nullopt for any other text.
+std::optional<std::int64_t> parse_ts_ms(std::string_view ts);
+// Now in the same unit.
+std::int64_t now_ms();
 
 // The whole file (empty when it cannot be read).
 std::string read_all(const std::filesystem::path& p);

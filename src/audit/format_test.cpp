@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
+#include "protocol/iso8601.hpp"
+
 namespace bastion::audit {
 namespace {
 
@@ -50,6 +54,17 @@ TEST(AuditFormat, RangeOfACheckpointRestoresTheTree) {
   EXPECT_FALSE(range_of(json::object{{"tree_size", r.size() + 2}, {"range", hashes}}));
   EXPECT_FALSE(range_of(json::object{{"tree_size", r.size()}, {"range", json::array{"zz"}}}));
   EXPECT_FALSE(range_of(json::object{{"range", hashes}}));
+}
+
+TEST(AuditFormat, TimestampsParseAsTheWriterStampsThem) {
+  const auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1764583200123));
+  EXPECT_EQ(parse_ts_ms(protocol::iso8601_utc_ms(t)), 1764583200123);
+  EXPECT_EQ(parse_ts_ms("2025-12-01T10:00:00Z"), 1764583200000);
+  EXPECT_EQ(parse_ts_ms("1970-01-01T00:00:00.000Z"), 0);
+  for (const char* bad :
+       {"", "2025-12-01T10:00:00", "2025-13-01T10:00:00Z", "2025-02-30T10:00:00.000Z",
+        "2025-12-01 10:00:00.000Z", "2025-12-01T10:00:00.00Z", "+025-12-01T10:00:00.000Z"})
+    EXPECT_FALSE(parse_ts_ms(bad)) << bad;
 }
 
 }  // namespace

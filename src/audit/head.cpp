@@ -25,6 +25,22 @@ bool is_hex64(std::string_view s) {
 
 }  // namespace
 
+std::optional<std::string> HeadWindow::add(std::uint64_t seq, std::string_view ts) {
+  auto t = parse_ts_ms(ts);
+  if (!t || *t >= started_) return std::nullopt;
+  const std::int64_t limit = unsigned_span_limit_ms(head_.interval_ms);
+  if (oldest_ && *t - oldest_->first > limit)
+    return fmt::format(
+        "the signed head is older than the log it ends: record seq {} is stamped {} ms after "
+        "record seq {}, and both come after the head (seq {}, signed {}), but a writer signs the "
+        "head before the records after it span more than {} ms (its sign interval, {} ms, + {} "
+        "ms); records were cut from the end and an older copy of audit.log.head put back",
+        seq, *t - oldest_->first, oldest_->second, head_.seq, head_.ts, limit, head_.interval_ms,
+        kUnsignedSpanSlackMs);
+  if (!oldest_ || *t < oldest_->first) oldest_ = {*t, seq};
+  return std::nullopt;
+}
+
 std::string head_message(const Head& h, std::string_view fingerprint) {
   return fmt::format("bastion-audit-head/v1\n{}\n{}\n{}\n{}\n{}\n{}\n", fingerprint, h.seq, h.hash,
                      h.ts, h.shutdown ? "shutdown" : "running", h.interval_ms);

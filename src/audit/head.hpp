@@ -10,7 +10,13 @@
 //
 // The hash chain makes the head's signature cover every record up to that
 // seq; the records after it (at most sign_interval's worth, after a crash)
-// are chained but unsigned.
+// are chained but unsigned. A writer never lets them span more than
+// unsigned_span_limit(interval_ms) by their timestamps: before it writes a
+// record stamped later than that after the oldest-stamped one the head does
+// not cover yet, it signs the head (whatever stalled its background signing:
+// a slow disk, a paused process, a clock step). So a log whose records after
+// the head span more ends with a head older than itself: records were cut
+// from its end and an old head put back (verify.cpp).
 #pragma once
 
 #include <cstddef>
@@ -18,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace bastion::audit {
 
@@ -33,6 +40,33 @@ struct Head {
 };
 
 inline constexpr std::size_t kHeadFileBytes = 512;
+
+// How far apart (by their `ts`) the records after a head signed with
+// `interval_ms` may be: the interval plus 500 ms, so the background signing
+// (every tick, plus an fdatasync) keeps well within it and the writer's own
+// signing before a record is rare.
+inline constexpr std::int64_t kUnsignedSpanSlackMs = 500;
+inline std::int64_t unsigned_span_limit_ms(std::uint64_t interval_ms) {
+  constexpr std::uint64_t kYearMs = 365ull * 24 * 3600 * 1000;  // no overflow below
+  return static_cast<std::int64_t>(interval_ms < kYearMs ? interval_ms : kYearMs) +
+         kUnsignedSpanSlackMs;
+}
+
+// Whether the records after a head lie within its window: fed their seqs
+// and stamps in order, it returns the problem at the first one stamped more
+// than unsigned_span_limit_ms() after the oldest stamp before it. Records
+// without a stamp, or stamped at or after `started` (appended while this
+// runs, after newer heads), are not held to it.
+class HeadWindow {
+ public:
+  HeadWindow(const Head& head, std::int64_t started_ms) : head_(head), started_(started_ms) {}
+  std::optional<std::string> add(std::uint64_t seq, std::string_view ts);
+
+ private:
+  const Head& head_;
+  std::int64_t started_;
+  std::optional<std::pair<std::int64_t, std::uint64_t>> oldest_;  // (stamp, seq)
+};
 
 // The text the head's signature covers.
 std::string head_message(const Head& h, std::string_view fingerprint);

@@ -25,6 +25,7 @@
 #include "audit/reader.hpp"
 #include "audit/sanitize.hpp"
 #include "metrics/metrics.hpp"
+#include "protocol/iso8601.hpp"
 #include "storage/private_file.hpp"
 
 namespace bastion::audit {
@@ -181,6 +182,7 @@ AuditLog::Resumed AuditLog::resume_state() {
   range_ = merkle::CompactRange();
   prev_ = merkle::Hash{};
   seq_ = 0;
+  unsigned_ts_.clear();  // the stamps of what is read here are not noted: sign first
   since_checkpoint_ = 0;
   file_first_seq_ = 1;
   file_bytes_ = 0;
@@ -278,6 +280,34 @@ AuditLog::Resumed AuditLog::resume_state() {
   return r;
 }
 
+namespace {
+
+// The problem with `head` when the records after it are not within its
+// window (head.hpp): it is older than the log it ends. Reads the files
+// from the newest backwards down to the head's record.
+std::optional<std::string> head_older_than_log(const fs::path& dir, const Head& head) {
+  const std::int64_t started = now_ms();
+  std::vector<std::pair<std::uint64_t, std::string>> after;  // (seq, ts), newest first
+  auto files = audit_files(dir);
+  bool reached = false;
+  for (auto it = files.rbegin(); it != files.rend() && !reached; ++it) {
+    std::string text = read_all(*it);
+    auto lines = split_lines(text);
+    for (auto l = lines.rbegin(); l != lines.rend() && !reached; ++l) {
+      auto rec = parse_record(*l);
+      auto seq = rec ? get_u64(*rec, "seq") : std::nullopt;
+      reached = !seq || *seq <= head.seq;
+      if (!reached) after.emplace_back(*seq, get_str(*rec, "ts"));
+    }
+  }
+  HeadWindow window(head, started);
+  for (auto a = after.rbegin(); a != after.rend(); ++a)
+    if (auto what = window.add(a->first, a->second)) return what;
+  return std::nullopt;
+}
+
+}  // namespace
+
 void AuditLog::check_head(const Resumed& r) const {
   auto file = options_.dir / kHead;
   std::string text = read_all(file);
@@ -306,6 +336,10 @@ void AuditLog::check_head(const Resumed& r) const {
       merkle::to_hex(r.hashes[h->seq - r.hashes_from]) != h->hash)
     throw refuse(fmt::format("record seq {} is not the one {} covers: it was altered", h->seq,
                              file.string()));
+  // An older copy of the head put back on a log cut short: a new head signed
+  // now would cover the cut.
+  if (!h->legacy)
+    if (auto what = head_older_than_log(options_.dir, *h)) throw refuse(*what);
 }
 
 void AuditLog::open_or_resume() {
@@ -421,6 +455,12 @@ void AuditLog::absorb_line_locked(std::string_view line) {
   seq_ = seq.value_or(seq_ + 1);
   prev_ = hash;
   range_.append(hash);
+  // Its stamp counts for our signing as our own records' do (a record
+  // without one: our next write signs first, as when nothing is known).
+  if (auto ts = rec ? parse_ts_ms(get_str(*rec, "ts")) : std::nullopt)
+    note_unsigned_locked(seq_, *ts);
+  else
+    unsigned_ts_.clear();
   if (rec && is_checkpoint(*rec)) {
     since_checkpoint_ = 0;
     last_checkpoint_ = steady::now();
@@ -667,7 +707,11 @@ bool AuditLog::write_record_locked(json::object event) {
 
 bool AuditLog::write_batch_locked(const std::vector<Pending*>& batch) {
   if (batch.empty()) return true;
-  const std::string ts = now_iso8601();
+  const auto now = options_.clock ? options_.clock() : std::chrono::system_clock::now();
+  const std::int64_t ts_ms =
+      std::chrono::floor<std::chrono::milliseconds>(now).time_since_epoch().count();
+  sign_before_locked(ts_ms);
+  const std::string ts = protocol::iso8601_utc_ms(now);
   std::string& buf = batch_buf_;
   buf.clear();
   // Each line's hash is the next one's prev: framed in order, hashed as we go.
@@ -705,6 +749,7 @@ bool AuditLog::write_batch_locked(const std::vector<Pending*>& batch) {
     range_.append(hashes[i]);
   }
   prev_ = hashes.back();
+  note_unsigned_locked(seq_, ts_ms);
   file_bytes_ += buf.size();
   auto& m = metrics::Metrics::global();
   m.add("bastion_audit_writes_total", "");
@@ -720,13 +765,16 @@ bool AuditLog::write_batch_locked(const std::vector<Pending*>& batch) {
 }
 
 void AuditLog::write_head_locked(std::uint64_t seq, const merkle::Hash& hash, bool shutdown) {
-  if (seq == 0 || head_fd_ < 0) return;
+  // Never back over a newer head of ours (the background's snapshot, signed
+  // after sign_before_locked() signed a newer one): the records between
+  // would look unsigned, their stamps forgotten.
+  if (seq == 0 || head_fd_ < 0 || seq < head_seq_) return;
   if (!shutdown && writers_->writers() > 1) {
     // Another writer may have signed a newer head since we caught up.
     std::string cur(kHeadFileBytes, '\0');
     if (::pread(head_fd_, cur.data(), cur.size(), 0) == static_cast<ssize_t>(cur.size()))
       if (auto h = parse_head(cur); h && !h->legacy && h->seq >= seq) {
-        head_seq_ = seq;
+        covered_locked(seq);
         return;
       }
   }
@@ -735,9 +783,7 @@ void AuditLog::write_head_locked(std::uint64_t seq, const merkle::Hash& hash, bo
   h.hash = merkle::to_hex(hash);
   h.ts = now_iso8601();
   h.shutdown = shutdown;
-  h.interval_ms = options_.sync == AuditOptions::Sync::kAlways
-                      ? 0
-                      : static_cast<std::uint64_t>(options_.sign_interval.count());
+  h.interval_ms = head_interval_ms();
   h.key_id = key_->key_id();
   h.sig = key_->sign(head_message(h, key_->fingerprint()));
   std::string text = format_head(h);
@@ -746,7 +792,39 @@ void AuditLog::write_head_locked(std::uint64_t seq, const merkle::Hash& hash, bo
     spdlog::error("audit: cannot update the head file: {}", std::strerror(errno));
     return;
   }
+  covered_locked(seq);
+}
+
+void AuditLog::covered_locked(std::uint64_t seq) {
   head_seq_ = seq;
+  while (!unsigned_ts_.empty() && unsigned_ts_.front().first <= seq) unsigned_ts_.pop_front();
+}
+
+std::uint64_t AuditLog::head_interval_ms() const {
+  return options_.sync == AuditOptions::Sync::kAlways
+             ? 0
+             : static_cast<std::uint64_t>(options_.sign_interval.count());
+}
+
+void AuditLog::sign_before_locked(std::int64_t ts_ms) {
+  if (seq_ <= head_seq_) return;
+  if (!unsigned_ts_.empty() &&
+      ts_ms - unsigned_ts_.front().second <= unsigned_span_limit_ms(head_interval_ms()))
+    return;
+  // The background signing fell behind (a slow disk, a paused process) or
+  // the clock stepped: sign here, so the records after the head never span
+  // more than the limit verify holds them to. With sync: interval the head
+  // covers only what is on disk.
+  if (options_.sync == AuditOptions::Sync::kInterval && ::fdatasync(fd_) == 0) dirty_ = false;
+  write_head_locked(seq_, prev_, false);
+}
+
+void AuditLog::note_unsigned_locked(std::uint64_t seq, std::int64_t ts_ms) {
+  if (seq <= head_seq_) return;
+  // A later record stamped no later makes the ones before it irrelevant to
+  // the minimum: they leave the window first.
+  while (!unsigned_ts_.empty() && unsigned_ts_.back().second >= ts_ms) unsigned_ts_.pop_back();
+  unsigned_ts_.emplace_back(seq, ts_ms);
 }
 
 void AuditLog::checkpoint() {

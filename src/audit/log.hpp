@@ -133,6 +133,9 @@ struct AuditOptions {
   // at most this much longer for its answer. A lone call never waits: its
   // write carried one record. 0: write at once.
   std::chrono::microseconds commit_delay{200};
+  // Where records' `ts` come from; empty: the system clock. For tests that
+  // step the clock.
+  std::function<std::chrono::system_clock::time_point()> clock;
 };
 
 class AuditLog {
@@ -284,6 +287,17 @@ class AuditLog {
   // Signs and writes the head for (seq, hash) unless the file already
   // covers as much.
   void write_head_locked(std::uint64_t seq, const merkle::Hash& hash, bool shutdown);
+  // The head file now covers up to `seq`.
+  void covered_locked(std::uint64_t seq);
+  // The interval the head states (0 with `sync: always`).
+  std::uint64_t head_interval_ms() const;
+  // Before a record stamped `ts_ms` is written: signs the head over every
+  // record so far when it would otherwise end more than
+  // unsigned_span_limit_ms() after the oldest-stamped record it does not
+  // cover (head.hpp), or when that record's stamp is not known.
+  void sign_before_locked(std::int64_t ts_ms);
+  // A record after head_seq_ (its seq and stamp), for sign_before_locked().
+  void note_unsigned_locked(std::uint64_t seq, std::int64_t ts_ms);
   // Marks the log clean and returns a dup of its fd to fdatasync unlocked.
   int take_sync_fd_locked();
   void rotate_locked();
@@ -332,6 +346,9 @@ class AuditLog {
   std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
   bool dirty_ = false;          // written since the last fdatasync
   std::uint64_t head_seq_ = 0;  // covered by the last head this writer signed
+  // (last seq, ts in ms) of the records after head_seq_ whose stamps are
+  // known, kept as a sliding-window minimum: the front holds the oldest stamp.
+  std::deque<std::pair<std::uint64_t, std::int64_t>> unsigned_ts_;
   std::chrono::steady_clock::time_point last_retention_ = std::chrono::steady_clock::now();
   std::uint64_t failures_ = 0;
 

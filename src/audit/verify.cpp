@@ -35,6 +35,9 @@ AuditReport verify_audit(const std::vector<fs::path>& files, const VerifyOptions
   }
   std::string key_id = pk ? compute_key_id(*pk) : std::string();
 
+  // Records stamped from now on were appended while this runs, after heads
+  // newer than the one read here: not held to its window (below).
+  const std::int64_t started = now_ms();
   // The head is read before the files, so a writer appending meanwhile only
   // adds records after it.
   std::optional<Head> head;
@@ -58,6 +61,10 @@ AuditReport verify_audit(const std::vector<fs::path>& files, const VerifyOptions
   // The first record after the head that a starting writer would not have
   // written before signing a new head (see the shutdown check below).
   std::optional<AuditProblem> appended_after_head;
+  // The records after the head must lie within its window (head.hpp).
+  std::optional<HeadWindow> window;
+  if (head) window.emplace(*head, started);
+  std::optional<AuditProblem> beyond_head_window;
 
   for (const auto& f : files) {
     std::string text = read(f);
@@ -194,6 +201,9 @@ AuditReport verify_audit(const std::vector<fs::path>& files, const VerifyOptions
       if (head && *seq > head->seq && !appended_after_head && !checkpoint &&
           get_str(*rec, "event_type") != "audit_start")
         appended_after_head = AuditProblem{f.string(), ln, *seq, ""};
+      if (window && *seq > head->seq && !beyond_head_window)
+        if (auto what = window->add(*seq, get_str(*rec, "ts")))
+          beyond_head_window = AuditProblem{f.string(), ln, *seq, std::move(*what)};
       expect_prev = last_hash;
       expect_seq = *seq + 1;
       rep.last_seq = *seq;
@@ -256,6 +266,10 @@ AuditReport verify_audit(const std::vector<fs::path>& files, const VerifyOptions
            fmt::format("record(s) were appended after the clean shutdown the signed head records "
                        "(seq {}, {}) and are signed by nothing",
                        head->seq, head->ts));
+      return rep;
+    }
+    if (beyond_head_window) {
+      rep.problem = std::move(beyond_head_window);
       return rep;
     }
     rep.head = head;

@@ -12,8 +12,10 @@
 //   - the end: when the files end with the active file, the signed head
 //     (audit.log.head) must be present, signed by the key, and its record
 //     must be in the log unchanged; a missing, garbled or re-signed head
-//     fails. When they end with a rotated file, that file must end with its
-//     signed rotation checkpoint.
+//     fails, and so does one older than the log it ends (the records after
+//     it span more than its window, head.hpp: an old copy put back on a log
+//     cut short). When they end with a rotated file, that file must end with
+//     its signed rotation checkpoint.
 //   - the key: pinned by public_key or fingerprint; else trusted on first
 //     use (the key the log's first record names) and reported as not pinned.
 //     Any record naming another key fails.

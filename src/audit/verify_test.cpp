@@ -4,7 +4,10 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <map>
+#include <memory>
 
 #include "audit/format.hpp"
 #include "audit/head.hpp"
@@ -312,6 +315,88 @@ TEST_F(Audit, RecordsAppendedAfterACleanShutdownFail) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.problem->line, ls.size());
   EXPECT_NE(problem(r).find("after the clean shutdown"), std::string::npos) << problem(r);
+}
+
+// A clock for AuditOptions::clock that the test steps: the system clock plus
+// `offset` milliseconds.
+struct SteppedClock {
+  std::shared_ptr<std::atomic<std::int64_t>> offset =
+      std::make_shared<std::atomic<std::int64_t>>(0);
+  std::chrono::system_clock::time_point operator()() const {
+    return std::chrono::system_clock::now() + std::chrono::milliseconds(offset->load());
+  }
+};
+
+TEST_F(Audit, AnOldHeadPutBackOnALogCutAtALaterCheckpointFails) {
+  // Someone kept a copy of audit.log.head signed while the writer ran; the
+  // log went on (checkpoints and all) for ten seconds; they cut it after a
+  // later checkpoint and put the old head back.
+  SteppedClock clock;
+  opts_.clock = clock;
+  opts_.checkpoint_every = 3;
+  std::string pk, old_head;
+  auto head_file = opts_.dir / "audit.log.head";
+  clock.offset->store(-10'000);  // these were written ten seconds ago
+  {
+    AuditLog log(opts_);
+    pk = log.public_key();
+    old_head = read_all(head_file);
+    for (int i = 0; i < 4; ++i) log.append(json::object{{"event_type", "tool_call"}});
+    clock.offset->store(0);
+    for (int i = 0; i < 7; ++i) log.append(json::object{{"event_type", "tool_call"}});
+  }
+  auto ok = verify(pk);
+  ASSERT_TRUE(ok.ok()) << problem(ok);
+  auto ls = lines();
+  std::size_t cut = 0;
+  for (std::size_t i = 0; i < ls.size(); ++i)
+    if (ls[i].find(R"("reason":"periodic")") != std::string::npos) cut = i;
+  ASSERT_GT(cut, 6u);
+  ls.resize(cut + 1);
+  put_lines(ls);
+  std::ofstream(head_file, std::ios::trunc | std::ios::binary) << old_head;
+  auto r = verify(pk);
+  ASSERT_FALSE(r.ok()) << "an old head passed on a log cut at a later checkpoint";
+  EXPECT_NE(problem(r).find("the signed head is older than the log it ends"), std::string::npos)
+      << problem(r);
+  EXPECT_LE(r.problem->line, ls.size());
+  // Not pinned: the same.
+  EXPECT_FALSE(verify("").ok());
+  // Nor does Bastion extend it (a head signed now would cover the cut).
+  try {
+    AuditLog again(opts_);
+    ADD_FAILURE() << "a writer resumed the cut log";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("older than the log it ends"), std::string::npos)
+        << e.what();
+  }
+  r = verify(pk);
+  EXPECT_FALSE(r.ok());
+}
+
+TEST_F(Audit, ACrashRightAfterAClockStepAndACheckpointStillVerifies) {
+  // The clock steps ten seconds forward between two records and the writer
+  // is killed right after a checkpoint, before its background tick signs
+  // anything: the writer signed the head before the stepped record, so the
+  // records the head does not cover stay within its window.
+  SteppedClock clock;
+  opts_.clock = clock;
+  clock.offset->store(-10'000);
+  crash_writer(
+      [&](AuditLog& log) {
+        for (int i = 0; i < 3; ++i) log.append(json::object{{"event_type", "tool_call"}});
+        clock.offset->store(0);
+        for (int i = 0; i < 2; ++i) log.append(json::object{{"event_type", "tool_call"}});
+        log.checkpoint();
+      },
+      std::chrono::milliseconds(0));
+  auto r = verify("");
+  EXPECT_TRUE(r.ok()) << problem(r);
+  // And a writer that resumes it (its first record stamped now) signs first.
+  clock.offset->store(0);
+  write_log(2);
+  r = verify("");
+  EXPECT_TRUE(r.ok()) << problem(r);
 }
 
 // --- the key ---------------------------------------------------------------------

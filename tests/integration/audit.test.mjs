@@ -166,6 +166,60 @@ test('records cut from the end fail verify whatever is done to audit.log.head, a
   }
 });
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const echo = (c, text) => c.callTool({ name: 'echo', arguments: { text } });
+
+test('an older signed head put back on a log cut after a later checkpoint fails verify, and bastion refuses to extend it', async () => {
+  const s = await startWithConfig('testkit: {enabled: true}\naudit: {checkpoint_every: 3}\n');
+  const c = await connect(s.url);
+  for (let i = 0; i < 3; i++) await echo(c, `early ${i}`);
+  // Someone copies audit.log.head while Bastion runs...
+  const dir = path.join(s.dataDir, 'audit');
+  const headFile = path.join(dir, 'audit.log.head');
+  const oldHead = readFileSync(headFile);
+  const oldSeq = JSON.parse(oldHead.toString()).seq;
+  await echo(c, 'after the copy');
+  // ... the log goes on well past the head's window (200 ms + 500 ms) ...
+  await sleep(1500);
+  for (let i = 0; i < 6; i++) await echo(c, `later ${i}`);
+  await c.close();
+  assert.equal(await s.stop(), 0, s.stderr);
+  const fp = fingerprintIn(s.stderr);
+  intact(dir, fp);
+  // ... and later they cut it after a later checkpoint and put the old head back.
+  const file = path.join(dir, 'audit.log');
+  const ls = readLines(file);
+  const cutAt = ls.findLastIndex((l) => l.includes('"reason":"periodic"'));
+  assert.ok(JSON.parse(ls[cutAt]).seq > oldSeq + 3, `checkpoint ${cutAt} is not past the old head ${oldSeq}`);
+  writeLines(file, ls.slice(0, cutAt + 1));
+  writeFileSync(headFile, oldHead);
+  attacked(dir, fp, /older than the log it ends/, 'old head, log cut after a later checkpoint');
+  // A restart would sign a new head over the cut: refused.
+  const again = spawnSync(BIN, ['serve', '--testkit', '--listen', '127.0.0.1:0', '--data-dir', s.dataDir], { encoding: 'utf8', timeout: 20000 });
+  assert.equal(again.status, 1, again.stderr);
+  assert.match(again.stderr, /older than the log it ends.*bastion audit verify/s);
+  attacked(dir, fp, /older than the log it ends/, 'old head, after the refused restart');
+});
+
+test('a kill -9 in the middle of calls, right after a 1.5 s stall, still verifies', async () => {
+  const s = await startWithConfig('testkit: {enabled: true}\naudit: {checkpoint_every: 3}\n');
+  const c = await connect(s.url);
+  for (let i = 0; i < 5; i++) await echo(c, `before ${i}`);
+  // Stopped (as a paused container or a stalled machine would be), then
+  // calls arrive as it resumes and it is killed among them.
+  s.child.kill('SIGSTOP');
+  await sleep(1500);
+  s.child.kill('SIGCONT');
+  const calls = Array.from({ length: 20 }, (_, i) => echo(c, `after ${i}`).catch(() => {}));
+  await Promise.race([calls[3], sleep(2000)]);
+  s.child.kill('SIGKILL');
+  await Promise.allSettled(calls);
+  await s.stop();
+  const dir = path.join(s.dataDir, 'audit');
+  const r = intact(dir, fingerprintIn(s.stderr));
+  assert.match(r.stdout, /^ok: /m);
+});
+
 test('an edit after the last checkpoint (chain re-linked) is caught by the signed head', async () => {
   const { dir, fp } = await writeLog('audit: {checkpoint_every: 100000}\n', 10, { kill: true });
   const file = path.join(dir, 'audit.log');
