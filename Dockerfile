@@ -18,7 +18,10 @@ ARG BASE_IMAGE=debian:bookworm-slim
 FROM ${BASE_IMAGE} AS runtime
 # Exactly the libraries `ldd bastion` names (libc and libgcc are in the base),
 # and bubblewrap for upstreams started inside the container where user
-# namespaces are allowed (else Bastion falls back to plain processes).
+# namespaces are allowed (where they are not, as in a default Docker
+# container, a stdio server that names no runtime is refused: give it
+# `runtime: process` explicitly, or run it in its own container and reach it
+# by `url:` as docker-compose.yml does).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libboost-json1.81.0 libboost-url1.81.0 libfmt9 libseccomp2 libsodium23 \

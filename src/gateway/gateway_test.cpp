@@ -84,6 +84,48 @@ TEST(UpstreamConfig, RejectsBadEntriesWithTheirLine) {
             std::string::npos);
 }
 
+TEST(UpstreamConfig, WithoutBwrapAServerNamingNoRuntimeIsRefusedNotRunUnconfined) {
+  // A host where bubblewrap does not work (not installed, user namespaces
+  // blocked): a server that chose no runtime must not quietly run as a
+  // plain process.
+  auto read = [](const std::string& yaml, bool bwrap) {
+    return read_upstreams(config::Document::parse(yaml, "/etc/bastion/b.yaml"), {},
+                          [bwrap] { return bwrap; });
+  };
+  auto refused = [&](const std::string& yaml) -> std::string {
+    try {
+      auto ups = read(yaml, false);
+      return ups.empty() ? "no server" : std::string(sandbox::to_string(ups[0].sandbox.runtime));
+    } catch (const config::ConfigError& e) {
+      return e.what();
+    }
+  };
+  for (const char* yaml :
+       {"servers:\n  a:\n    command: x\n", "mcpServers:\n  a: {command: x}\n"}) {
+    std::string e = refused(yaml);
+    EXPECT_NE(e.find("b.yaml:"), std::string::npos) << e;
+    for (const char* fix : {"bubblewrap", "runtime:", "gateway.default_runtime"})
+      EXPECT_NE(e.find(fix), std::string::npos) << fix << " not in: " << e;
+  }
+  // Chosen explicitly, for all servers or for one: as chosen.
+  auto ups = read(
+      "gateway: {default_runtime: process}\nservers:\n  a:\n    command: x\nmcpServers:\n  b: "
+      "{command: y}\n",
+      false);
+  ASSERT_EQ(ups.size(), 2u);
+  for (const auto& u : ups) EXPECT_EQ(u.sandbox.runtime, sandbox::RuntimeKind::kProcess) << u.name;
+  ups = read(
+      "servers:\n  a:\n    command: x\n    runtime: process\n  r:\n    url: "
+      "http://127.0.0.1:1/mcp\n",
+      false);
+  ASSERT_EQ(ups.size(), 2u);
+  EXPECT_EQ(ups[0].sandbox.runtime, sandbox::RuntimeKind::kProcess);
+  // Where bwrap works, a server that names no runtime gets it.
+  ups = read("servers:\n  a:\n    command: x\n", true);
+  ASSERT_EQ(ups.size(), 1u);
+  EXPECT_EQ(ups[0].sandbox.runtime, sandbox::RuntimeKind::kBwrap);
+}
+
 TEST(UpstreamConfig, PrefixesCannotOverlap) {
   // Each case: the servers' YAML and the error, or "" when accepted.
   const std::pair<const char*, const char*> cases[] = {

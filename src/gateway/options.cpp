@@ -79,6 +79,11 @@ std::string expand(std::string v, const std::string& config_dir) {
 // gateway: settings every server shares.
 struct GatewayDefaults {
   sandbox::RuntimeKind runtime = sandbox::RuntimeKind::kBwrap;
+  // No default_runtime was set: a server that names no runtime either gets
+  // bwrap, and is refused where bwrap does not work (never run unconfined
+  // because of the host it landed on).
+  bool runtime_implicit = true;
+  const std::function<bool()>* bwrap_works = nullptr;
   std::string instance = "default";
   sandbox::IdentityOptions identity;
   std::string cgroup_root = "/sys/fs/cgroup";
@@ -117,6 +122,13 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
   } else {
     s.raw("transport");
   }
+  if (o.url.empty() && gw.runtime_implicit && (claude_format || !s.has("runtime")) &&
+      !(*gw.bwrap_works)())
+    s.fail("runtime",
+           "names no runtime, and bubblewrap (the default sandbox) does not work on this host "
+           "(not installed, or user namespaces are blocked): install or enable bubblewrap, give "
+           "the server a `runtime:` (docker; or process, which runs it without isolation), or "
+           "set `gateway.default_runtime`");
   if (claude_format) {
     // Claude/Cursor entries carry no runtime: they get the default sandbox.
     o.sandbox.runtime = gw.runtime;
@@ -250,16 +262,18 @@ EraBridgeOptions read_era_bridge(const config::Document& doc) {
 }
 
 std::vector<UpstreamOptions> read_upstreams(const config::Document& doc,
-                                            const std::vector<std::string>& protected_paths) {
+                                            const std::vector<std::string>& protected_paths,
+                                            const std::function<bool()>& bwrap_works) {
   std::vector<UpstreamOptions> out;
   std::set<std::string> names;
   Reader root(doc, "");
-  // bwrap when it works here; otherwise servers must choose explicitly.
+  // bwrap unless set; where bwrap does not work, servers must choose.
   Reader gw = root.child("gateway");
   GatewayDefaults defaults;
+  defaults.runtime_implicit = !gw.has("default_runtime");
   defaults.runtime =
-      runtime_kind(gw.choice("default_runtime", sandbox::bwrap_available() ? "bwrap" : "process",
-                             {"bwrap", "docker", "process"}));
+      runtime_kind(gw.choice("default_runtime", "bwrap", {"bwrap", "docker", "process"}));
+  defaults.bwrap_works = &bwrap_works;
   gw.raw("max_processes");
   gw.raw("input_requests");
   // Labels this bastion's containers so a restarted one can find and remove

@@ -3,19 +3,24 @@
 // (inline, or from the file named by `mcp_servers_file`).
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "config/config.hpp"
 #include "gateway/era_bridge.hpp"
 #include "gateway/upstream.hpp"
+#include "sandbox/launch.hpp"
 
 namespace bastion::gateway {
 
 // Throws config::ConfigError with file, line and reason. `protected_paths`
 // (data_dir, secret files, the configuration files) are never visible to a
-// sandboxed server.
-std::vector<UpstreamOptions> read_upstreams(const config::Document& doc,
-                                            const std::vector<std::string>& protected_paths = {});
+// sandboxed server. A stdio server that names no runtime, with no
+// `gateway.default_runtime`, runs under bwrap, and is refused when
+// `bwrap_works()` says bwrap does not work here (asked only then).
+std::vector<UpstreamOptions> read_upstreams(
+    const config::Document& doc, const std::vector<std::string>& protected_paths = {},
+    const std::function<bool()>& bwrap_works = sandbox::bwrap_available);
 // `gateway.max_processes`: upstream instances running at once (default 256).
 std::size_t read_max_processes(const config::Document& doc);
 // `gateway.input_requests`: how long a Modern client's call may wait for its

@@ -55,3 +55,32 @@ test('check-config: a typo or a bad value in auth is refused with FILE:LINE:COL 
     assert.match(r.stderr, new RegExp(`^bastion: configuration error: .*/bastion\\.yaml:${want}`, 'm'), yaml);
   }
 });
+
+// Runs bastion where bubblewrap does not work: in a mount namespace of its
+// own with /usr/bin/bwrap replaced by `false` (the host keeps its bwrap).
+function withoutBwrap(args) {
+  const root = process.getuid() === 0;
+  return spawnSync('unshare', [root ? '-m' : '-rm', 'sh', '-c',
+    'mount --bind /usr/bin/false /usr/bin/bwrap && exec "$0" "$@"', BIN, ...args],
+  { encoding: 'utf8', timeout: 20000 });
+}
+
+test('where bwrap does not work, a server that names no runtime is refused, never run unconfined; an explicit process runtime starts', (t) => {
+  if (withoutBwrap(['--version']).status !== 0) return t.skip('cannot hide bwrap here (unshare -m)');
+  const dir = tempDir();
+  const server = 'servers:\n  s:\n    command: python3\n    args: [-c, "pass"]\n';
+  const cfg = (yaml) => writeConfig(dir, `data_dir: ./data\n${yaml}`);
+  for (const [name, yaml] of [['servers:', server], ['mcpServers:', 'mcpServers:\n  s: {command: python3}\n']]) {
+    for (const cmd of ['check-config', 'serve']) {
+      const r = withoutBwrap(cmd === 'serve' ? ['serve', '--config', cfg(yaml), '--listen', '127.0.0.1:0'] : [cmd, '--config', cfg(yaml)]);
+      assert.equal(r.status, 1, `${name} ${cmd}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /bastion\.yaml:\d+:\d+: .*names no runtime.*bubblewrap.*`runtime:`.*gateway\.default_runtime/s, `${name} ${cmd}`);
+    }
+  }
+  // Chosen knowingly: accepted.
+  for (const yaml of [`gateway: {default_runtime: process}\n${server}`, `${server}    runtime: process\n`]) {
+    const r = withoutBwrap(['check-config', '--config', cfg(yaml)]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /configuration ok/);
+  }
+});
