@@ -178,13 +178,21 @@ std::vector<std::string> protected_paths(const AppOptions& o) {
   };
   add(str(r, "mcp_servers_file"));
   if (auto* a = r.if_contains("audit"); a && a->is_object()) add(str(a->get_object(), "dir"));
+  // Each member `key` of the objects in the list `list` of `obj`.
+  auto add_each = [&](const boost::json::object& obj, std::string_view list, std::string_view key) {
+    if (auto* l = obj.if_contains(list); l && l->is_array())
+      for (const auto& e : l->get_array())
+        if (e.is_object()) add(str(e.get_object(), key));
+  };
   if (auto* a = r.if_contains("auth"); a && a->is_object()) {
-    add(str(a->get_object(), "data_dir"));
-    if (auto* cl = a->get_object().if_contains("clients"); cl && cl->is_array())
-      for (const auto& c : cl->get_array())
-        if (c.is_object()) add(str(c.get_object(), "secret_hash_file"));
-    if (auto* rg = a->get_object().if_contains("registration"); rg && rg->is_object())
+    const auto& auth = a->get_object();
+    add(str(auth, "data_dir"));
+    add_each(auth, "clients", "secret_hash_file");
+    if (auto* rg = auth.if_contains("registration"); rg && rg->is_object())
       add(str(rg->get_object(), "initial_access_token_file"));
+    // The OIDC client secret of each sign-in provider.
+    if (auto* lg = auth.if_contains("login"); lg && lg->is_object())
+      add_each(lg->get_object(), "providers", "client_secret_file");
   }
   return out;
 }

@@ -55,7 +55,9 @@ AppOptions options_from_document(std::shared_ptr<const config::Document> doc,
 
 // What no upstream server may see: data_dir (keys, secrets, audit log), the
 // audit and auth directories when elsewhere, secret files the configuration
-// names, and the configuration files themselves. Absolute paths.
+// names (auth.clients[].secret_hash_file, auth.registration.
+// initial_access_token_file, auth.login.providers[].client_secret_file), and
+// the configuration files themselves. Absolute paths.
 std::vector<std::string> protected_paths(const AppOptions& o);
 
 // $BASTION_DATA_DIR, else $XDG_STATE_HOME/bastion, else ~/.local/state/bastion.
