@@ -40,6 +40,11 @@ bool valid_b64token(std::string_view t) {
   return true;
 }
 
+std::vector<std::string> advertised_scopes(bool signin_enabled) {
+  if (signin_enabled) return {std::string(kScopeAll), "offline_access"};
+  return {std::string(kScopeAll)};
+}
+
 Response bearer_challenge(const Request& req, http::status status, std::string_view realm,
                           const std::string& metadata_url, std::string_view error,
                           std::string_view description, std::string_view scope) {
@@ -93,10 +98,14 @@ protocol::Expected<protocol::Principal, Response> AuthServer::authenticate(
                         {"reason", description}},
            {}, source_of(req, caller));
     // The scope hint on 401 (MCP scope selection): what a client should ask
-    // for to reach everything it may; the user's grant and the client's
-    // limits narrow it at the authorization server.
+    // for to reach everything it may (and, with sign-in, to stay signed in);
+    // the user's grant and the client's limits narrow it at the authorization
+    // server.
+    std::string hint = status == http::status::unauthorized
+                           ? join_scopes(advertised_scopes(signin_->enabled()))
+                           : std::string();
     return bearer_challenge(req, status, options_.realm, resource_metadata_url(), error,
-                            description, status == http::status::unauthorized ? kScopeAll : "");
+                            description, hint);
   };
   if (n == 0) {
     if (!options_.require_auth) return protocol::Principal::anonymous();

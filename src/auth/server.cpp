@@ -267,7 +267,8 @@ json::object AuthServer::authorization_server_metadata() const {
 json::object AuthServer::protected_resource_metadata(bool for_resource_path) const {
   json::array servers{json::string(options_.issuer)};
   for (const auto& x : options_.external_issuers) servers.emplace_back(x.issuer);
-  json::array scopes{json::string(kScopeAll)};
+  json::array scopes;
+  for (const auto& s : advertised_scopes(signin_->enabled())) scopes.emplace_back(s);
   // RFC 9728 §3.3: `resource` is the identifier the well-known path was built from.
   return json::object{
       {"resource", for_resource_path ? options_.effective_audience() : options_.issuer},

@@ -280,6 +280,31 @@ struct PruneCounting : Interaction {
   }
 };
 
+// MCP clients ask for what the 401 hint (or the PRM's scopes_supported)
+// names, and only a sign-in with offline_access gets a refresh token: with
+// sign-in both name it (so the TypeScript SDK's client can stay signed in);
+// without sign-in (client_credentials only) neither does.
+TEST(Metadata, OfflineAccessIsAdvertisedOnlyWithSignIn) {
+  Server s;
+  auto hint = [&] {
+    auto r = s.as->authenticate(Request{http::verb::post, "/mcp", 11});
+    EXPECT_FALSE(r);
+    return r ? std::string() : std::string(r.error()[http::field::www_authenticate]);
+  };
+  auto prm_scopes = [&] {
+    return body_of(s.get("/.well-known/oauth-protected-resource/mcp")).at("scopes_supported");
+  };
+  EXPECT_EQ(prm_scopes(), json::array{"mcp.access"});
+  EXPECT_NE(hint().find("scope=\"mcp.access\""), std::string::npos) << hint();
+  s.as->set_interaction(std::make_shared<PruneCounting>());
+  EXPECT_EQ(prm_scopes(), (json::array{"mcp.access", "offline_access"}));
+  EXPECT_NE(hint().find("scope=\"mcp.access offline_access\""), std::string::npos) << hint();
+  auto as_scopes = body_of(s.get("/.well-known/oauth-authorization-server")).at("scopes_supported");
+  EXPECT_NE(std::find(as_scopes.as_array().begin(), as_scopes.as_array().end(),
+                      json::value("offline_access")),
+            as_scopes.as_array().end());
+}
+
 // Attack: a running server never deleted expired state (pending sign-ins,
 // codes and their used markers, used private_key_jwt jtis, the sign-in
 // pages' sessions), so anyone could grow the data directory without bound.
