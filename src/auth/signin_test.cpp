@@ -50,9 +50,11 @@ struct ShowsAPage : Interaction {
   }
 };
 
-// An interaction that shows a page first and hears the user's "no" on the
-// next request (the consent page's Deny).
+// An interaction that shows a page first (the sign-in stays pending) and
+// settles with `answer` on the next request (the consent page's answer).
 struct AsksTheUser : Interaction {
+  explicit AsksTheUser(Decision a) : answer(std::move(a)) {}
+  Decision answer;
   std::string pending_id;
   void begin(const Request& req, std::string_view, const PendingAuthorization& p,
              const InteractionHost&, Done done) override {
@@ -60,7 +62,7 @@ struct AsksTheUser : Interaction {
     done(Page{http::response<http::string_body>{http::status::ok, req.version()}});
   }
   bool handle(const Request&, std::string_view, const InteractionHost&, Done done) override {
-    done(Settle{pending_id, Denial{"access_denied", "the user denied the request"}, {}});
+    done(Settle{pending_id, answer, {}});
     return true;
   }
 };
@@ -312,7 +314,7 @@ TEST(SignIn, AnUnattendedDenialOfARegisteredClientIsAPage) {
 TEST(SignIn, AUsersDenialRedirectsEvenARegisteredClient) {
   SigninFixture f;
   std::string id = register_phisher(f);
-  auto asks = std::make_shared<AsksTheUser>();
+  auto asks = std::make_shared<AsksTheUser>(Denial{"access_denied", "the user denied the request"});
   f.s->set_interaction(asks);
   auto shown = f.get(phisher_url(id));
   EXPECT_EQ(shown.result(), http::status::ok);
@@ -454,23 +456,10 @@ TEST(SignIn, RefreshTokensDieWhenIdle) {
 
 TEST(SignIn, PendingAuthorizationsSettleOnce) {
   SigninFixture f;
-  // An interaction that only shows a page: the pending record stays.
-  struct PageOnly : Interaction {
-    std::string id;
-    void begin(const Request& req, std::string_view, const PendingAuthorization& p,
-               const InteractionHost&, Done done) override {
-      id = p.id;
-      done(Page{http::response<http::string_body>{http::status::ok, req.version()}});
-    }
-    bool handle(const Request&, std::string_view, const InteractionHost&, Done done) override {
-      done(Settle{id, Approval{"bob", {"mcp.access"}, 0, "bob", "test"}, {}});
-      return true;
-    }
-  };
-  auto ui = std::make_shared<PageOnly>();
+  auto ui = std::make_shared<AsksTheUser>(Approval{"bob", {"mcp.access"}, 0, "bob", "test"});
   f.s->set_interaction(ui);
   EXPECT_EQ(f.get(f.authorize_url()).result(), http::status::ok);
-  auto pending = f.s->find_pending(ui->id);
+  auto pending = f.s->find_pending(ui->pending_id);
   ASSERT_TRUE(pending);
   EXPECT_EQ(pending->client_name, "App");
   EXPECT_EQ(pending->redirect_host, "127.0.0.1");
@@ -610,6 +599,64 @@ TEST(SignIn, PruneDeletesExpiredStateAndPrunesTheInteraction) {
   f.clock.advance(14 * 86400);
   f.s->prune();
   EXPECT_EQ(testing::record_files(dir / "refresh"), 0u);
+}
+
+// Attack: the user unticked "Stay signed in" (no offline_access), yet the
+// client got a refresh token that outlives the sign-in by weeks.
+TEST(SignIn, NoRefreshTokenWithoutOfflineAccess) {
+  SigninFixture f;
+  f.ui->scopes = {"mcp.access"};  // offline_access not granted
+  auto r = f.get(f.authorize_url("&scope=" + form_encode("mcp.access offline_access")));
+  auto p = SigninFixture::params(r);
+  ASSERT_TRUE(p.count("code")) << r[http::field::location];
+  auto body = ok(f.s->redeem_code(f.token_form(p["code"]), f.app()));
+  EXPECT_EQ(body.at("scope").as_string(), "mcp.access");
+  EXPECT_TRUE(body.contains("access_token"));
+  EXPECT_FALSE(body.contains("refresh_token"));
+}
+
+// Use: granted offline_access gives a refresh token, and refreshes keep
+// working (also when they narrow the scope to leave offline_access out).
+TEST(SignIn, OfflineAccessGivesARefreshTokenThatKeepsRefreshing) {
+  SigninFixture f;
+  f.ui->scopes = {"mcp.access", "offline_access"};
+  auto p = SigninFixture::params(
+      f.get(f.authorize_url("&scope=" + form_encode("mcp.access offline_access"))));
+  auto body = ok(f.s->redeem_code(f.token_form(p["code"]), f.app()));
+  EXPECT_EQ(body.at("scope").as_string(), "mcp.access offline_access");
+  ASSERT_TRUE(body.contains("refresh_token"));
+  std::string rt(body.at("refresh_token").as_string());
+  auto narrowed = ok(f.s->refresh({{"refresh_token", rt}, {"scope", "mcp.access"}}, f.app()));
+  ASSERT_TRUE(narrowed.contains("refresh_token"));
+  auto again = ok(f.s->refresh(
+      {{"refresh_token", std::string(narrowed.at("refresh_token").as_string())}}, f.app()));
+  EXPECT_TRUE(again.contains("refresh_token"));
+  EXPECT_EQ(again.at("scope").as_string(), "mcp.access offline_access");
+}
+
+// A client not registered for the refresh_token grant asks for
+// offline_access and the user would grant it: RFC 6749 §3.3 and OIDC Core
+// §11 let the server ignore it; the code and token carry the scopes granted
+// without it, and no refresh token (not invalid_scope: the rest is granted).
+TEST(SignIn, OfflineAccessOfAClientThatMayNotRefreshIsIgnored) {
+  SigninFixture f;
+  SignIn::Request req{http::verb::post, "/oauth2/register", 11};
+  req.set(http::field::content_type, "application/json");
+  req.body() = R"({"redirect_uris":["http://127.0.0.1/callback"],
+      "grant_types":["authorization_code"],"token_endpoint_auth_method":"none"})";
+  req.prepare_payload();
+  auto reg = f.s->register_client(req, "10.0.0.1");
+  ASSERT_EQ(reg.result(), http::status::created) << reg.body();
+  std::string id(json::parse(reg.body()).at("client_id").as_string());
+  f.ui->scopes = {"mcp.access", "offline_access"};
+  std::string url = f.authorize_url("&scope=" + form_encode("mcp.access offline_access"));
+  url.replace(url.find("client_id=app"), 13, "client_id=" + form_encode(id));
+  auto p = SigninFixture::params(f.get(url));
+  ASSERT_TRUE(p.count("code")) << p["error"];
+  auto body = ok(f.s->redeem_code(f.token_form(p["code"]), f.s->find_client(id).value()));
+  EXPECT_EQ(body.at("scope").as_string(), "mcp.access");
+  EXPECT_TRUE(body.contains("access_token"));
+  EXPECT_FALSE(body.contains("refresh_token"));
 }
 
 TEST(SignIn, ResourceIdentifiers) {

@@ -108,7 +108,9 @@ SignIn::Grant SignIn::redeem_code(const Form& f, const SignInClient& client) {
                            "resource differs from the authorization request"};
   }
   std::vector<std::string> scopes = from_array(rec.if_contains("scopes"));
-  bool with_refresh = client.meta.has_grant("refresh_token");
+  // A refresh token only when the user granted offline_access ("Stay signed
+  // in"): the client's grant types say what it may hold, not what the user allowed.
+  bool with_refresh = client.meta.has_grant("refresh_token") && has(scopes, kOfflineAccess);
   std::string secret = b64url_encode(random_bytes(32));
   std::int64_t now = clock_();
   std::int64_t max_exp = now + options_.refresh_max.count();

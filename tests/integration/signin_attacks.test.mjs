@@ -228,6 +228,18 @@ describe('authorization code flow attacks', () => {
     assert.equal(still.status, 200);
   });
 
+  // Attack: a client the user signed in to without "Stay signed in" (no
+  // offline_access) held a refresh token that outlived the sign-in by weeks.
+  test('a refresh token only when offline_access was asked for and granted', async () => {
+    const without = await signIn(base, alice, { scope: 'mcp.access' });
+    assert.equal(without.tokens.scope, 'mcp.access');
+    assert.equal(await mcpStatus(base, without.tokens.access_token), 200);
+    assert.equal(without.tokens.refresh_token, undefined, JSON.stringify(without.tokens));
+    const withIt = await signIn(base, alice);
+    assert.equal(withIt.tokens.scope, 'mcp.access offline_access');
+    assert.ok(withIt.tokens.refresh_token);
+  });
+
   test('a refresh may narrow the scope, never widen it', async () => {
     const s = await signIn(base, bob, { scope: 'mcp:tool:security/test_pii_detection offline_access' });
     const wide = await tokenRequest(base, { grant_type: 'refresh_token', refresh_token: s.tokens.refresh_token, client_id: 'app', scope: 'mcp.access' });
@@ -240,11 +252,14 @@ describe('authorization code flow attacks', () => {
     assert.equal(anon.status, 401);
     const h = anon.headers.get('www-authenticate');
     assert.match(h, /^Bearer /);
-    assert.match(h, /scope="mcp\.access"/);
+    // With sign-in: offline_access too (the SDKs ask for exactly these; a refresh token needs it).
+    assert.match(h, /scope="mcp\.access offline_access"/);
+    const prm = await (await fetch(`${base}/.well-known/oauth-protected-resource/mcp`)).json();
+    assert.deepEqual(prm.scopes_supported, ['mcp.access', 'offline_access']);
     assert.ok(h.includes(`resource_metadata="${base}/.well-known/oauth-protected-resource/mcp"`), h);
     const bad = await post(`${base}/mcp`, { jsonrpc: '2.0', id: 1, method: 'ping' }, { authorization: 'Bearer abc.def.ghi' });
     assert.equal(bad.status, 401);
-    assert.match(bad.headers.get('www-authenticate'), /error="invalid_token".*scope="mcp\.access"/);
+    assert.match(bad.headers.get('www-authenticate'), /error="invalid_token".*scope="mcp\.access offline_access"/);
 
     // bob may use one tool only: asking for more gets what bob holds.
     const s = await signIn(base, bob, { scope: 'mcp.access' }).catch(() => null);
@@ -340,6 +355,27 @@ describe('dynamic client registration', () => {
     const signedIn = await authorize(ok.url, alice);
     assert.equal(signedIn.status, 302, signedIn.body);
     assert.ok(signedIn.location.startsWith(`${phish}?`) && signedIn.params.code, signedIn.location);
+  });
+
+  test('a client not registered for refresh_token that asks for offline_access gets the rest, no refresh token', async () => {
+    const reg = await register({
+      token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], redirect_uris: ['http://127.0.0.1/cb'],
+    });
+    assert.equal(reg.status, 201, JSON.stringify(reg.json));
+    const p = pkce();
+    const a = await authorize(authorizeUrl(server.base, {
+      response_type: 'code', client_id: reg.json.client_id, redirect_uri: 'http://127.0.0.1:5000/cb',
+      code_challenge: p.challenge, code_challenge_method: 'S256', scope: 'mcp.access offline_access', state: 's',
+    }), alice);
+    assert.equal(a.status, 302, a.body);
+    assert.ok(a.params.code, a.location);
+    const t = await tokenRequest(server.base, {
+      grant_type: 'authorization_code', code: a.params.code, redirect_uri: 'http://127.0.0.1:5000/cb',
+      code_verifier: p.verifier, client_id: reg.json.client_id,
+    });
+    assert.equal(t.status, 200, JSON.stringify(t.json));
+    assert.equal(t.json.scope, 'mcp.access');
+    assert.equal(t.json.refresh_token, undefined);
   });
 
   test('registered clients sign in, survive a restart, and `bastion client rm` revokes them', async () => {

@@ -71,8 +71,12 @@ async function sdkSignInAndCall(provider) {
   const authUrl = provider.redirects.at(-1);
   assert.equal(authUrl.searchParams.get('code_challenge_method'), 'S256');
   assert.equal(authUrl.searchParams.get('resource'), `${server.base}/mcp`);
+  // The SDK asks for the scopes of the 401 hint: with offline_access (and
+  // prompt=consent), which a refresh token needs.
+  assert.equal(authUrl.searchParams.get('scope'), 'mcp.access offline_access');
   await first.finishAuth(provider.code);
   assert.ok(provider.saved?.access_token, 'the SDK redeemed the code');
+  assert.ok(provider.saved.refresh_token, 'offline_access gave a refresh token');
   const c = new Client({ name: 'sdk', version: '1' });
   await c.connect(new StreamableHTTPClientTransport(url, { authProvider: provider }));
   const { tools } = await c.listTools();
