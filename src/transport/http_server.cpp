@@ -92,6 +92,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   tcp::acceptor acceptor;
   asio::steady_timer reaper;
   std::vector<AsyncRouteHandler> routes;
+  const GuardOptions guards;
   McpEndpoint endpoint;
   std::uint64_t listener_id = 0;
   std::atomic<bool> stopping{false};
@@ -110,9 +111,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         opts(std::move(o)),
         acceptor(asio::make_strand(i)),
         reaper(i),
-        endpoint(e, opts,
-                 GuardOptions{opts.allowed_origins, opts.allowed_hosts,
-                              is_loopback_address(opts.host)}) {}
+        guards{opts.allowed_origins, opts.allowed_hosts, is_loopback_address(opts.host)},
+        endpoint(e, opts, guards) {}
 
   // `self` keeps the listener alive while it waits.
   static asio::awaitable<void> accept_loop(std::shared_ptr<Impl> self) {
@@ -275,8 +275,15 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         if (auto out = co_await r(req, ctx)) co_return out;
       co_return std::nullopt;
     };
-    std::optional<Response> routed =
-        co_await asio::co_spawn(route_pool, route_all, asio::use_awaitable);
+    std::optional<Response> routed;
+    // DNS rebinding: every route gets the Host check the MCP endpoint makes
+    // (admit), before any of them sees the request.
+    if (!route_host_allowed(req[http::field::host], guards))
+      routed = json_response(
+          req.version(), http::status::forbidden,
+          json::object{{"error", "forbidden"}, {"error_description", "Host header not allowed"}});
+    else
+      routed = co_await asio::co_spawn(route_pool, route_all, asio::use_awaitable);
     if (routed) co_return co_await conn.write(std::move(*routed), req.keep_alive());
     Response res =
         json_response(req.version(), http::status::not_found, json::object{{"error", "not_found"}});

@@ -141,6 +141,16 @@ bool host_allowed(std::string_view host_header, const std::vector<std::string>& 
   return !loopback_only || is_loopback_name(host);
 }
 
+bool route_host_allowed(std::string_view host_header, const GuardOptions& opts) {
+  if (host_allowed(host_header, opts.allowed_hosts, opts.loopback_only)) return true;
+  std::string host = host_part(host_header);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(host, ec);
+  return !host.empty() && !ec;
+}
+
 bool accepts(std::string_view accept_header, std::string_view media_type) {
   // Compared case-insensitively in place (no lowered copies: every POST
   // asks this twice).

@@ -84,6 +84,15 @@ std::optional<Refusal> check_protocol_version(const http::request_header<>& h,
 bool origin_allowed(std::string_view origin, const std::vector<std::string>& allowed);
 bool host_allowed(std::string_view host_header, const std::vector<std::string>& allowed,
                   bool loopback_only);
+
+// --- Every other route ------------------------------------------------------
+
+// The Host check of the routes besides the MCP endpoint (/metrics, health,
+// OAuth2, sign-in, console): host_allowed(), or an IP address, whatever
+// allowed_hosts lists. A rebinding page's requests name its own domain,
+// never an address, while health probes and metrics scrapers address a
+// replica by its IP.
+bool route_host_allowed(std::string_view host_header, const GuardOptions& opts);
 // True when the Accept header admits `media_type` (exactly, type/*, or */*).
 bool accepts(std::string_view accept_header, std::string_view media_type);
 bool is_json_content_type(std::string_view content_type);

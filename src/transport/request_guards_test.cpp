@@ -187,6 +187,22 @@ INSTANTIATE_TEST_SUITE_P(
                   false}),
     [](const ::testing::TestParamInfo<AdmitCase>& info) { return info.param.name; });
 
+// The other routes (/metrics, health, OAuth2, sign-in, console): the same
+// Host check, and an IP address always passes (a rebinding page names its
+// own domain; probes and scrapers address a replica by its IP).
+TEST(Guards, EveryOtherRouteChecksTheHostAsTheMcpEndpointDoes) {
+  for (const char* ok : {"127.0.0.1:8080", "localhost", "[::1]:80", "10.1.2.3:8080", "[fd00::7]"})
+    EXPECT_TRUE(route_host_allowed(ok, kLoopback)) << ok;
+  for (const char* bad : {"evil.example", "evil.example:8080", "localhost.evil.example", "",
+                          "127.0.0.1.nip.io", "[evil]", "0x7f.1"})
+    EXPECT_FALSE(route_host_allowed(bad, kLoopback)) << bad;
+  EXPECT_TRUE(route_host_allowed("mcp.example", kPublic));
+  EXPECT_TRUE(route_host_allowed("10.1.2.3:8080", kPublic));  // a kubelet's probe
+  EXPECT_FALSE(route_host_allowed("other.example", kPublic));
+  EXPECT_FALSE(route_host_allowed("localhost", kPublic));  // listed hosts only
+  EXPECT_TRUE(route_host_allowed("anything.example", GuardOptions{{}, {}, false}));
+}
+
 TEST(Guards, CorsHeadersOnlyForAGrant) {
   http::response<http::string_body> granted, refused, none;
   apply_cors(granted, "http://localhost", true);

@@ -1,12 +1,12 @@
 // Attacks on the HTTP endpoint and the JSON-RPC framing (issue 11, "HTTP"):
 // request smuggling shapes sent over raw sockets (fetch would normalize
-// them), duplicate JSON keys over HTTP and stdio, and CORS grants on
-// refusals. Every case here got through before the fix.
+// them), duplicate JSON keys over HTTP and stdio, CORS grants on refusals,
+// and DNS rebinding on every route. Every case here got through before the fix.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { BIN, initialize, post, startServe, tempDir } from './lib/bastion.mjs';
+import { authYaml, BIN, initialize, newClient, post, startServe, startWithConfig, tempDir } from './lib/bastion.mjs';
 
 const PING = { jsonrpc: '2.0', id: 99, method: 'ping' };
 
@@ -209,6 +209,47 @@ test('refusals carry no CORS grant', async (t) => {
     assert.equal(r.headers.get('access-control-allow-origin'), 'http://localhost:3000');
   });
   assert.equal(await srv.stop(), 0, srv.stderr);
+});
+
+test('DNS rebinding: a foreign Host gets 403 on every route, not only /mcp', async (t) => {
+  const c = newClient('rebinding');
+  const routes = ['/metrics', '/healthz', '/readyz', '/.well-known/oauth-authorization-server',
+    '/.well-known/oauth-protected-resource/mcp', '/.well-known/jwks.json',
+    '/oauth2/authorize?response_type=code&client_id=x', '/no-such-route'];
+  const get = (port, route, host) => raw(port, `GET ${route} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+
+  await t.test('listening on loopback: a rebound name is refused, loopback names and addresses work', async () => {
+    const srv = await startWithConfig(authYaml([c]));
+    const port = Number(new URL(srv.url).port);
+    try {
+      for (const route of routes) {
+        const r = await get(port, route, `evil.example:${port}`);
+        assert.deepEqual(statuses(r.text), [403], `${route} answered a rebound Host: ${r.text.slice(0, 300)}`);
+        assert.doesNotMatch(r.text, /bastion_|"issuer"|"keys"|"sessions"/, route);
+      }
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) {
+        const m = await get(port, '/metrics', host);
+        assert.deepEqual(statuses(m.text), [200], host);
+        assert.match(m.text, /bastion_/);
+        const meta = await get(port, '/.well-known/oauth-authorization-server', host);
+        assert.deepEqual(statuses(meta.text), [200], host);
+      }
+    } finally {
+      assert.equal(await srv.stop(), 0, srv.stderr);
+    }
+  });
+  await t.test('http.allowed_hosts: the listed names and any IP address (probes, scrapers), nothing else', async () => {
+    const srv = await startWithConfig(`${authYaml([c])}http: {allowed_hosts: [public.example]}\n`);
+    const port = Number(new URL(srv.url).port);
+    try {
+      for (const host of ['public.example', `public.example:${port}`, '10.1.2.3:8080'])
+        assert.deepEqual(statuses((await get(port, '/readyz', host)).text), [200], host);
+      for (const host of ['evil.example', `localhost:${port}`])
+        assert.deepEqual(statuses((await get(port, '/readyz', host)).text), [403], host);
+    } finally {
+      assert.equal(await srv.stop(), 0, srv.stderr);
+    }
+  });
 });
 
 test('HTTP-level errors carry the request id; initialize is once, alone, per session', async (t) => {
