@@ -41,6 +41,7 @@ std::string AccessToken::scope_string() const { return join_scopes(scopes); }
 
 protocol::Principal AccessToken::principal() const {
   protocol::Principal p;
+  p.issuer = iss;
   p.subject = sub;
   p.client_id = client_id;
   p.scopes = scopes;

@@ -8,11 +8,18 @@
 namespace bastion::protocol {
 
 struct Principal {
+  std::string issuer;                 // token `iss`; empty when anonymous
   std::string subject = "anonymous";  // token `sub`
   std::string client_id = "anonymous";
   std::vector<std::string> scopes;  // granted scopes, empty when anonymous
   bool authenticated = false;
 
+  // The same caller, whatever scopes each holds now: issuer, subject,
+  // client and whether a token was shown at all.
+  bool same_identity(const Principal& o) const {
+    return authenticated == o.authenticated && issuer == o.issuer && subject == o.subject &&
+           client_id == o.client_id;
+  }
   bool has_scope(std::string_view s) const {
     for (const auto& x : scopes)
       if (x == s) return true;

@@ -32,9 +32,12 @@ std::optional<LogLevel> parse_log_level(std::string_view s) {
 
 std::string_view to_string(LogLevel l) { return kLevelNames[static_cast<std::size_t>(l)]; }
 
-RequestContext::RequestContext(std::shared_ptr<Session> session, std::shared_ptr<Outbox> out,
-                               json::value id, std::string method, json::value progress_token)
+RequestContext::RequestContext(std::shared_ptr<Session> session,
+                               std::shared_ptr<const protocol::Principal> caller,
+                               std::shared_ptr<Outbox> out, json::value id, std::string method,
+                               json::value progress_token)
     : session_(std::move(session)),
+      caller_(std::move(caller)),
       out_(std::move(out)),
       id_(std::move(id)),
       method_(std::move(method)),
@@ -47,7 +50,6 @@ void RequestContext::set_call_target(std::string server, std::string target) {
   call_target_ = std::move(target);
 }
 
-const protocol::Principal& RequestContext::caller() const { return session_->principal(); }
 const std::string& RequestContext::session_id() const { return session_->id(); }
 std::string_view RequestContext::protocol_version() const {
   return modern_ ? std::string_view(modern_->protocol_version) : session_->protocol_version();

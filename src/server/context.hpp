@@ -33,13 +33,16 @@ std::string_view to_string(LogLevel l);
 // is sent. Methods are safe to call from the handler's coroutine.
 class RequestContext : public std::enable_shared_from_this<RequestContext> {
  public:
-  RequestContext(std::shared_ptr<Session> session, std::shared_ptr<Outbox> out,
+  // `caller`: who sent this request, with the scopes its token holds now.
+  RequestContext(std::shared_ptr<Session> session,
+                 std::shared_ptr<const protocol::Principal> caller, std::shared_ptr<Outbox> out,
                  boost::json::value id, std::string method, boost::json::value progress_token);
   ~RequestContext();
   RequestContext(const RequestContext&) = delete;
   RequestContext& operator=(const RequestContext&) = delete;
 
-  const protocol::Principal& caller() const;
+  // The request's own caller: its scopes decide what it sees and calls.
+  const protocol::Principal& caller() const { return *caller_; }
   const std::string& session_id() const;
   // The request's era, version and client capabilities: from its own
   // `_meta` for a Modern request, from the session's initialize otherwise.
@@ -140,6 +143,7 @@ class RequestContext : public std::enable_shared_from_this<RequestContext> {
 
  private:
   std::shared_ptr<Session> session_;
+  std::shared_ptr<const protocol::Principal> caller_;
   std::shared_ptr<Outbox> out_;
   std::shared_ptr<const protocol::RequestMeta> modern_;
   std::optional<protocol::ReceivedParamHeaders> param_headers_;

@@ -1019,7 +1019,7 @@ std::vector<std::shared_ptr<Session>> Engine::audience(const Audience& to) const
   }
   if (server_authorizer_)
     std::erase_if(out, [&](const std::shared_ptr<Session>& s) {
-      return !server_authorizer_(s->principal(), to.server);
+      return !server_authorizer_(*s->caller(), to.server);
     });
   return out;
 }

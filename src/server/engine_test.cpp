@@ -29,10 +29,11 @@ struct Harness {
     session = engine.create_session(protocol::Principal::anonymous());
     out = std::make_shared<Outbox>(ioc.get_executor());
   }
-  json::object request(const std::string& method, json::object params = {}) {
+  json::object request(const std::string& method, json::object params = {},
+                       std::shared_ptr<const protocol::Principal> caller = nullptr) {
     static int id = 100;
     session->deliver(protocol::make_request(++id, method, std::move(params)), out,
-                     ioc.get_executor());
+                     ioc.get_executor(), std::move(caller));
     ioc.restart();
     ioc.run_for(std::chrono::seconds(2));
     for (;;) {
@@ -358,6 +359,47 @@ TEST(Engine, MessagesTiedToNoCallReachOnlySessionsAllowedToUseTheServer) {
   e.resource_updated({"secret", {}}, "x://1");
   EXPECT_TRUE(out_a->try_pop());
   EXPECT_FALSE(out_b->try_pop());
+}
+
+// One user's session, its token narrowed since it opened it (a SIGHUP
+// narrowed the client, or a refresh asked for less): every request is
+// served with the scopes its own token holds, never the session's first.
+TEST(Engine, EachRequestIsServedWithTheScopesOfItsOwnToken) {
+  Harness h;
+  h.engine.add_backend(backend_with_tools(3));
+  auto may_use = [](const protocol::Principal& p, std::string_view, Kind, std::string_view name) {
+    return p.has_scope(name);
+  };
+  h.engine.set_authorizer(may_use);
+  h.engine.set_server_authorizer(
+      [](const protocol::Principal& p, std::string_view server) { return p.has_scope(server); });
+  protocol::Principal wide{"https://as", "alice", "app", {"t0", "t1", "t2", "fake"}, true};
+  h.session = h.engine.create_session(wide);
+  h.out = std::make_shared<Outbox>(h.ioc.get_executor());
+  auto stream = std::make_shared<Outbox>(h.ioc.get_executor());
+  h.session->attach_standalone(stream);
+  auto log = [] {
+    return protocol::make_notification("notifications/message", json::object{{"level", "error"}});
+  };
+  EXPECT_EQ(h.request("tools/list").at("result").at("tools").as_array().size(), 3u);
+  h.engine.notify({"fake", {}}, log());
+  EXPECT_TRUE(stream->try_pop());
+
+  protocol::Principal narrowed = wide;
+  narrowed.scopes = {"t0"};
+  auto now = h.session->admit_caller(narrowed);
+  auto list = h.request("tools/list", {}, now);
+  EXPECT_EQ(list.at("result").at("tools").as_array().size(), 1u) << json::serialize(list);
+  auto hidden = h.request("tools/call", json::object{{"name", "t1"}}, now);
+  EXPECT_EQ(hidden.at("error").at("code").as_int64(), protocol::kInvalidParams);
+  EXPECT_TRUE(h.request("tools/call", json::object{{"name", "t0"}}, now).contains("result"));
+  // Messages tied to no request follow the latest request's scopes too.
+  EXPECT_EQ(h.session->caller()->scopes, narrowed.scopes);
+  h.engine.notify({"fake", {}}, log());
+  EXPECT_FALSE(stream->try_pop()) << "a narrowed session still hears a server it lost";
+  // The same token as at the start widens it back (the owner's scopes).
+  h.session->admit_caller(wide);
+  EXPECT_EQ(h.request("tools/list").at("result").at("tools").as_array().size(), 3u);
 }
 
 TEST(Engine, LifecycleAndErrors) {

@@ -8,6 +8,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <cassert>
 #include <set>
 
 #include "metrics/metrics.hpp"
@@ -62,7 +63,7 @@ std::int64_t now_ns() { return std::chrono::steady_clock::now().time_since_epoch
 Session::Session(Engine& engine, std::string id, protocol::Principal principal)
     : engine_(engine),
       id_(std::move(id)),
-      principal_(std::move(principal)),
+      owner_(std::move(principal)),
       last_activity_ns_(now_ns()),
       client_caps_(std::make_shared<const json::object>()),
       standalone_backlog_(engine.options().standalone_backlog) {}
@@ -93,23 +94,46 @@ void Session::reject(const protocol::ClassifyError& e, Outbox& out) {
   out.push(e.id.is_null() ? Outgoing(std::move(error)) : Outgoing::response(std::move(error)));
 }
 
+std::shared_ptr<const protocol::Principal> Session::admit_caller(const protocol::Principal& p) {
+  assert(belongs_to(p));
+  std::lock_guard lk(mu_);
+  if (p.scopes == owner_.scopes)
+    caller_.reset();
+  else if (!caller_ || caller_->scopes != p.scopes)
+    caller_ = std::make_shared<const protocol::Principal>(p);
+  return current_caller();
+}
+
+std::shared_ptr<const protocol::Principal> Session::caller() const {
+  std::lock_guard lk(mu_);
+  return current_caller();
+}
+
+std::shared_ptr<const protocol::Principal> Session::current_caller() const {
+  if (caller_) return caller_;
+  // The owner, sharing the session's lifetime: nothing to allocate.
+  return std::shared_ptr<const protocol::Principal>(shared_from_this(), &owner_);
+}
+
 void Session::deliver(json::object raw, const std::shared_ptr<Outbox>& out,
-                      const asio::any_io_executor& ex) {
+                      const asio::any_io_executor& ex,
+                      std::shared_ptr<const protocol::Principal> caller) {
   touch();
   auto c = protocol::classify(json::value(std::move(raw)));
   if (!c) {
     reject(c.error(), *out);
     return;
   }
-  deliver(std::move(c.value()), out, ex);
+  deliver(std::move(c.value()), out, ex, std::move(caller));
 }
 
 void Session::deliver(Message msg, const std::shared_ptr<Outbox>& out,
-                      const asio::any_io_executor& ex) {
+                      const asio::any_io_executor& ex,
+                      std::shared_ptr<const protocol::Principal> caller) {
   touch();
   switch (msg.kind) {
     case MessageKind::kRequest:
-      start_request(std::move(msg), out, ex);
+      start_request(std::move(msg), out, ex, caller ? std::move(caller) : this->caller());
       break;
     case MessageKind::kNotification:
       on_notification(msg);
@@ -122,7 +146,8 @@ void Session::deliver(Message msg, const std::shared_ptr<Outbox>& out,
 }
 
 void Session::start_request(Message msg, const std::shared_ptr<Outbox>& out,
-                            const asio::any_io_executor& ex) {
+                            const asio::any_io_executor& ex,
+                            std::shared_ptr<const protocol::Principal> caller) {
   json::object params;
   if (auto* p = msg.params()) params = *p;
   json::value token;
@@ -145,8 +170,8 @@ void Session::start_request(Message msg, const std::shared_ptr<Outbox>& out,
     }
     modern = std::make_shared<const protocol::RequestMeta>(std::move(meta.value()));
   }
-  auto ctx = std::make_shared<RequestContext>(shared_from_this(), out, msg.id, msg.method,
-                                              std::move(token));
+  auto ctx = std::make_shared<RequestContext>(shared_from_this(), std::move(caller), out, msg.id,
+                                              msg.method, std::move(token));
   if (modern) ctx->set_param_headers(std::move(msg.param_headers));
   ctx->set_modern(std::move(modern));
   std::string key = id_key(msg.id);

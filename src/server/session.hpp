@@ -31,16 +31,32 @@ class Session : public std::enable_shared_from_this<Session> {
   ~Session();
 
   const std::string& id() const { return id_; }
-  const protocol::Principal& principal() const { return principal_; }
   Engine& engine() { return engine_; }
 
+  // The caller that opened the session, with the scopes it had then.
+  const protocol::Principal& owner() const { return owner_; }
+  // Whether `p` is the caller that opened the session (issuer, subject and
+  // client; scopes aside). To anyone else it does not exist.
+  bool belongs_to(const protocol::Principal& p) const { return owner_.same_identity(p); }
+  // The caller of the requests about to be delivered: `p`, the session's
+  // owner with the scopes its token holds now (narrowed since, or not),
+  // shared; from now on also the session's caller() for messages tied to no
+  // request. `p` must belong_to() the session.
+  std::shared_ptr<const protocol::Principal> admit_caller(const protocol::Principal& p);
+  // Who messages tied to no request are checked for: the owner with the
+  // scopes of its latest request (those of its initialize until then).
+  std::shared_ptr<const protocol::Principal> caller() const;
+
   // Feeds one message from the client. Responses and request-related
-  // messages go to `out`; request handlers run on `ex`.
+  // messages go to `out`; request handlers run on `ex`. A request is served
+  // with the scopes of `caller` (from admit_caller; nullptr: caller()).
   void deliver(boost::json::object msg, const std::shared_ptr<Outbox>& out,
-               const boost::asio::any_io_executor& ex);
+               const boost::asio::any_io_executor& ex,
+               std::shared_ptr<const protocol::Principal> caller = nullptr);
   // Same, for a message the transport has already classified.
   void deliver(protocol::Message msg, const std::shared_ptr<Outbox>& out,
-               const boost::asio::any_io_executor& ex);
+               const boost::asio::any_io_executor& ex,
+               std::shared_ptr<const protocol::Principal> caller = nullptr);
   // Convenience for transports: a message that failed classification.
   static void reject(const protocol::ClassifyError& e, Outbox& out);
 
@@ -100,14 +116,17 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void start_request(protocol::Message msg, const std::shared_ptr<Outbox>& out,
-                     const boost::asio::any_io_executor& ex);
+                     const boost::asio::any_io_executor& ex,
+                     std::shared_ptr<const protocol::Principal> caller);
+  // caller() with mu_ held.
+  std::shared_ptr<const protocol::Principal> current_caller() const;
   void on_notification(const protocol::Message& msg);
   void on_response(protocol::Message msg);
   static std::string id_key(const boost::json::value& id);
 
   Engine& engine_;
   const std::string id_;
-  const protocol::Principal principal_;
+  const protocol::Principal owner_;
   std::atomic<bool> initialized_{false};
   std::atomic<bool> negotiated_{false};
   std::atomic<bool> closed_{false};
@@ -121,6 +140,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<const boost::json::object> client_caps_;
   boost::json::object client_info_;
   std::set<std::string, std::less<>> subscriptions_;
+  // The latest request's caller when its scopes differ from owner_'s.
+  std::shared_ptr<const protocol::Principal> caller_;
   struct InFlight {
     std::weak_ptr<RequestContext> ctx;
     boost::asio::any_io_executor ex;

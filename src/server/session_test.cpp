@@ -269,5 +269,47 @@ TEST(SessionLifecycle, BatchesOnlyAfterNegotiating20250326) {
   EXPECT_FALSE(modern.session->allows_batches());
 }
 
+// A session belongs to the caller that opened it: the same issuer, subject
+// and client (users of one public client app share its client_id), whatever
+// scopes its token holds now.
+TEST(SessionOwner, OnlyTheCallerThatOpenedItOwnsIt) {
+  Engine engine({});
+  protocol::Principal alice{"https://as", "alice", "app", {"mcp.access"}, true};
+  auto s = engine.create_session(alice);
+  protocol::Principal narrowed = alice;
+  narrowed.scopes = {"mcp:server:x"};
+  EXPECT_TRUE(s->belongs_to(alice));
+  EXPECT_TRUE(s->belongs_to(narrowed));
+  protocol::Principal bob = alice, other_issuer = alice, other_client = alice;
+  bob.subject = "bob";
+  other_issuer.issuer = "https://elsewhere";
+  other_client.client_id = "other-app";
+  EXPECT_FALSE(s->belongs_to(bob));
+  EXPECT_FALSE(s->belongs_to(other_issuer));
+  EXPECT_FALSE(s->belongs_to(other_client));
+  EXPECT_FALSE(s->belongs_to(protocol::Principal::anonymous()));
+  // An anonymous session (auth off) is not a token holder's either.
+  auto open = engine.create_session(protocol::Principal::anonymous());
+  EXPECT_TRUE(open->belongs_to(protocol::Principal::anonymous()));
+  EXPECT_FALSE(open->belongs_to(alice));
+}
+
+// The caller a request is served with: its own token's scopes, shared with
+// nothing to allocate while they are the session's first.
+TEST(SessionOwner, ARequestCarriesItsOwnScopes) {
+  Engine engine({});
+  protocol::Principal alice{"https://as", "alice", "app", {"a", "b"}, true};
+  auto s = engine.create_session(alice);
+  EXPECT_EQ(s->caller()->scopes, alice.scopes);
+  protocol::Principal narrowed = alice;
+  narrowed.scopes = {"a"};
+  auto first = s->admit_caller(narrowed);
+  EXPECT_EQ(first->scopes, narrowed.scopes);
+  EXPECT_EQ(s->admit_caller(narrowed), first);  // the same token again: shared
+  EXPECT_EQ(s->caller()->scopes, narrowed.scopes);
+  EXPECT_EQ(s->admit_caller(alice)->scopes, alice.scopes);
+  EXPECT_EQ(s->caller()->scopes, alice.scopes);
+}
+
 }  // namespace
 }  // namespace bastion::server

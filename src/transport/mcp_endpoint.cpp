@@ -102,9 +102,10 @@ protocol::Expected<McpEndpoint::SessionPtr, Refusal> McpEndpoint::session_for(
   auto sid = x.req["Mcp-Session-Id"];
   if (sid.empty()) return bad_request("Bad Request: Mcp-Session-Id header is required", id);
   auto s = engine_.find_session(sid);
-  // A session belongs to the client that created it; to anyone else it does
-  // not exist.
-  if (!s || (s->principal().authenticated && s->principal().client_id != x.principal.client_id))
+  // A session belongs to the caller that created it (issuer, subject and
+  // client: many users may share one client); to anyone else it does not
+  // exist.
+  if (!s || !s->belongs_to(x.principal))
     return Refusal{http::status::not_found, protocol::kSessionNotFound, "Session not found", id};
   return s;
 }
@@ -118,9 +119,13 @@ struct McpEndpoint::PostCall {
 
 namespace {
 
-void deliver_all(server::Session& session, std::vector<protocol::Message>& messages,
+// Each request is served with the scopes of the token it came with, not
+// those the session was opened with.
+void deliver_all(server::Session& session, const protocol::Principal& caller,
+                 std::vector<protocol::Message>& messages,
                  const std::shared_ptr<server::Outbox>& out, const asio::any_io_executor& ex) {
-  for (auto& m : messages) session.deliver(std::move(m), out, ex);
+  auto who = session.admit_caller(caller);
+  for (auto& m : messages) session.deliver(std::move(m), out, ex, who);
 }
 
 }  // namespace
@@ -134,7 +139,7 @@ asio::awaitable<bool> McpEndpoint::post(Exchange& x) {
   auto ex = co_await asio::this_coro::executor;
   auto out = call.body.requests == 0 ? std::make_shared<server::Outbox>(ex, 16)
                                      : std::make_shared<server::Outbox>(ex);
-  deliver_all(*call.session, call.body.messages, out, ex);
+  deliver_all(*call.session, x.principal, call.body.messages, out, ex);
   if (call.body.requests == 0) {
     // Only notifications and responses: accepted, nothing to stream back.
     answer.emplace(http::status::accepted, x.req.version());
@@ -279,6 +284,7 @@ asio::awaitable<bool> McpEndpoint::get(Exchange& x) {
   if (!found) co_return co_await refuse(x, found.error());
   SessionPtr session = std::move(found.value());
   session->touch();
+  session->admit_caller(x.principal);  // what the stream carries follows its scopes
   auto table = streams_.get(session->id(), [session] { return session->closed(); });
   auto ex = co_await asio::this_coro::executor;
   const std::string version(session->protocol_version());

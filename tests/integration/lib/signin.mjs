@@ -54,3 +54,20 @@ export async function tokenRequest(base, form, headers = {}) {
   });
   return { status: res.status, headers: res.headers, json: await res.json() };
 }
+
+// Signs `user` in to the public client `client_id` (authorization code with
+// PKCE at `redirect_uri`) and redeems the code: the token response.
+export async function signInTokens(base, user, { client_id, redirect_uri, scope = 'mcp.access' }) {
+  const p = pkce();
+  const url = authorizeUrl(base, {
+    response_type: 'code', client_id, redirect_uri, code_challenge: p.challenge,
+    code_challenge_method: 'S256', state: randomBytes(8).toString('hex'), scope, resource: `${base}/mcp`,
+  });
+  const a = await authorize(url, user);
+  if (a.status !== 302 || !a.params.code) throw new Error(`sign-in of ${user.name}: ${a.status} ${a.body}`);
+  const t = await tokenRequest(base, {
+    grant_type: 'authorization_code', code: a.params.code, redirect_uri, code_verifier: p.verifier, client_id,
+  });
+  if (t.status !== 200) throw new Error(`token for ${user.name}: ${t.status} ${JSON.stringify(t.json)}`);
+  return t.json;
+}
