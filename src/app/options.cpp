@@ -113,6 +113,9 @@ AppOptions options_from_document(std::shared_ptr<const config::Document> doc,
         m.duration("session_idle_timeout", e.session_idle_timeout));
     e.max_sessions = static_cast<std::size_t>(
         m.integer("max_sessions", static_cast<std::int64_t>(e.max_sessions), 1, 10000000));
+    e.max_sessions_per_caller = static_cast<std::size_t>(
+        m.integer("max_sessions_per_caller", static_cast<std::int64_t>(e.max_sessions_per_caller),
+                  1, 10000000));
     e.cache_ttl_ms = m.integer("cache_ttl_ms", e.cache_ttl_ms, 0, 86400000);
     e.subscriptions.max_total = static_cast<std::size_t>(m.integer(
         "max_subscriptions", static_cast<std::int64_t>(e.subscriptions.max_total), 0, 1000000));

@@ -138,16 +138,45 @@ void Engine::add_backend(std::shared_ptr<Backend> b) {
   backends_.insert(pos, std::move(b));
 }
 
-std::shared_ptr<Session> Engine::create_session(protocol::Principal principal) {
+namespace {
+
+// Who a session counts against in sessions_per_caller_: nothing for a
+// caller without a token (empty key); each part length-prefixed, so no
+// subject can pass for another caller's key.
+std::string caller_key(const protocol::Principal& p) {
+  if (!p.authenticated) return {};
+  return fmt::format("{}:{}{}:{}{}:{}", p.issuer.size(), p.issuer, p.client_id.size(), p.client_id,
+                     p.subject.size(), p.subject);
+}
+
+}  // namespace
+
+protocol::Expected<std::shared_ptr<Session>, Engine::SessionRefused> Engine::open_session(
+    protocol::Principal principal) {
+  const std::string key = caller_key(principal);
   std::unique_lock lk(mu_);
-  if (sessions_.size() >= opts_.max_sessions) return nullptr;
+  if (sessions_.size() >= opts_.max_sessions)
+    return SessionRefused{SessionLimit::kTotal, "Too many sessions"};
+  std::size_t* mine = key.empty() ? nullptr : &sessions_per_caller_[key];
+  if (mine && *mine >= opts_.max_sessions_per_caller)
+    return SessionRefused{
+        SessionLimit::kPerCaller,
+        fmt::format("Too many sessions: this caller has {} open (mcp.max_sessions_per_caller); "
+                    "end one with DELETE before opening another",
+                    *mine)};
   auto id = random_session_id();
   // With two replicas about half the ids fit; 1000 draws fail with odds 2^-1000.
   for (int i = 0; opts_.accept_session_id && !opts_.accept_session_id(id) && i < 1000; ++i)
     id = random_session_id();
   auto s = std::make_shared<Session>(*this, id, std::move(principal));
   sessions_.emplace(std::move(id), s);
+  if (mine) ++*mine;
   return s;
+}
+
+std::shared_ptr<Session> Engine::create_session(protocol::Principal principal) {
+  auto s = open_session(std::move(principal));
+  return s ? std::move(s.value()) : nullptr;
 }
 
 std::shared_ptr<Session> Engine::create_ephemeral_session(protocol::Principal principal) {
@@ -175,6 +204,10 @@ bool Engine::close_session(std::string_view id) {
     if (it == sessions_.end()) return false;
     s = std::move(it->second);
     sessions_.erase(it);
+    if (auto key = caller_key(s->owner()); !key.empty()) {
+      auto n = sessions_per_caller_.find(key);
+      if (n != sessions_per_caller_.end() && --n->second == 0) sessions_per_caller_.erase(n);
+    }
   }
   s->close();
   for (auto& b : backends_) b->on_session_closed(s->id());

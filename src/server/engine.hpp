@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "protocol/era.hpp"
+#include "protocol/expected.hpp"
 #include "protocol/jsonrpc.hpp"
 #include "protocol/principal.hpp"
 #include "protocol/sealed_state.hpp"
@@ -43,6 +44,10 @@ struct EngineOptions {
   std::chrono::milliseconds client_request_timeout{60000};  // sampling/elicitation/roots
   std::chrono::seconds session_idle_timeout{1800};          // HTTP sessions without traffic
   std::size_t max_sessions = 10000;
+  // Live sessions of one caller (the issuer, client and subject of its
+  // token), so one user cannot take every place of max_sessions. Callers
+  // without a token (auth off) cannot be told apart: max_sessions alone.
+  std::size_t max_sessions_per_caller = 100;
   // What a session holds for its standalone stream (the HTTP GET) while it
   // has none open: a client that never opens one must not pin an upstream's
   // flood, once per session. The oldest go first, counted in
@@ -91,6 +96,14 @@ class Engine : public BackendListener {
   const protocol::StateSealer& state_sealer() const { return *sealer_; }
 
   // Sessions.
+  enum class SessionLimit { kTotal, kPerCaller };  // which bound refused a new session
+  struct SessionRefused {
+    SessionLimit limit;
+    std::string reason;
+  };
+  protocol::Expected<std::shared_ptr<Session>, SessionRefused> open_session(
+      protocol::Principal principal);
+  // open_session(), nullptr when refused.
   std::shared_ptr<Session> create_session(protocol::Principal principal);
   // A session for one stateless (Modern) HTTP request: never listed, found
   // or reused, and it hears no unsolicited notifications. End it with
@@ -212,6 +225,8 @@ class Engine : public BackendListener {
   mutable std::set<std::string> reported_;
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;
+  // Live sessions per authenticated caller (caller_key), under mu_.
+  std::unordered_map<std::string, std::size_t> sessions_per_caller_;
   std::uint64_t next_listener_ = 1;
   std::map<std::uint64_t, SessionClosed> closed_listeners_;  // under mu_
 };

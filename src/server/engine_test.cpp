@@ -402,6 +402,37 @@ TEST(Engine, EachRequestIsServedWithTheScopesOfItsOwnToken) {
   EXPECT_EQ(h.request("tools/list").at("result").at("tools").as_array().size(), 3u);
 }
 
+// One user opening session after session: refused at its own bound while
+// every other caller (another user of the same client app, another client)
+// still gets in; ending one of its sessions frees a place.
+TEST(Engine, ACallerCannotTakeEverySession) {
+  EngineOptions o;
+  o.max_sessions = 10;
+  o.max_sessions_per_caller = 3;
+  Engine e(o);
+  protocol::Principal alice{"https://as", "alice", "app", {"mcp.access"}, true};
+  protocol::Principal bob = alice;
+  bob.subject = "bob";
+  std::vector<std::shared_ptr<Session>> mine;
+  for (int i = 0; i < 3; ++i) mine.push_back(e.create_session(alice));
+  for (auto& s : mine) ASSERT_TRUE(s);
+  auto refused = e.open_session(alice);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().limit, Engine::SessionLimit::kPerCaller);
+  EXPECT_NE(refused.error().reason.find("max_sessions_per_caller"), std::string::npos);
+  protocol::Principal narrowed = alice;  // the same caller with other scopes
+  narrowed.scopes = {"mcp:server:x"};
+  EXPECT_FALSE(e.open_session(narrowed));
+  EXPECT_TRUE(e.open_session(bob));
+  ASSERT_TRUE(e.close_session(mine[0]->id()));
+  EXPECT_TRUE(e.open_session(alice));
+  // Callers without a token cannot be told apart: only max_sessions holds.
+  for (int i = 0; i < 6; ++i) EXPECT_TRUE(e.open_session(protocol::Principal::anonymous()));
+  auto full = e.open_session(protocol::Principal::anonymous());
+  ASSERT_FALSE(full);
+  EXPECT_EQ(full.error().limit, Engine::SessionLimit::kTotal);
+}
+
 TEST(Engine, LifecycleAndErrors) {
   Harness h;
   h.start();

@@ -49,6 +49,11 @@ bool EventStream::finished() const {
   return finished_;
 }
 
+std::size_t EventStream::bytes() const {
+  std::lock_guard lk(mu_);
+  return bytes_;
+}
+
 void EventStream::wake() {
   asio::post(strand_, [self = shared_from_this()] { self->timer_.cancel(); });
 }

@@ -36,6 +36,8 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
   std::uint64_t append(std::string data);
   void finish();
   bool finished() const;
+  // Bytes of the events it keeps.
+  std::size_t bytes() const;
 
   // Events with seq > after. `gap` is set when some were already discarded.
   // Waits until there is at least one, the stream finishes, or `timeout`.

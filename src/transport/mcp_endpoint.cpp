@@ -110,6 +110,18 @@ protocol::Expected<McpEndpoint::SessionPtr, Refusal> McpEndpoint::session_for(
   return s;
 }
 
+namespace {
+
+// A new session refused: 503 while the server is full, 429 for a caller at
+// its own bound (it can end one of its sessions).
+Refusal session_refusal(const server::Engine::SessionRefused& r, const json::value& id) {
+  if (r.limit == server::Engine::SessionLimit::kPerCaller)
+    return Refusal{http::status::too_many_requests, protocol::kResourceExhausted, r.reason, id};
+  return Refusal{http::status::service_unavailable, protocol::kInternalError, r.reason, id};
+}
+
+}  // namespace
+
 struct McpEndpoint::PostCall {
   PostBody body;
   bool modern = false;   // a 2026-07-28 request: served statelessly (post_modern)
@@ -182,7 +194,7 @@ asio::awaitable<bool> McpEndpoint::stream_answer(Exchange& x, const PostCall& ca
   auto es = table->create(ex);
   for (auto& r : responses) es->append(server::wire_text(r));
   for (auto& e : early) es->append(server::wire_text(e));
-  pump(out, es, remaining, ex);
+  pump(out, es, remaining, ex, table);
   std::uint64_t last = 0;
   SseResponse head =
       sse_head(x, call.created ? session->id() : std::string(), session->protocol_version());
@@ -232,10 +244,9 @@ std::optional<Response> McpEndpoint::open_post(const Exchange& x, PostCall& call
     if (!x.req["Mcp-Session-Id"].empty() && session_for(x, body.id))
       return error_response(
           v, bad_request("Invalid Request: the session is already initialized", body.id));
-    call.session = engine_.create_session(x.principal);
-    if (!call.session)
-      return error_response(v, Refusal{http::status::service_unavailable, protocol::kInternalError,
-                                       "Too many sessions", body.id});
+    auto opened = engine_.open_session(x.principal);
+    if (!opened) return error_response(v, session_refusal(opened.error(), body.id));
+    call.session = std::move(opened.value());
     call.created = true;
     return std::nullopt;
   }

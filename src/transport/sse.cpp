@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/json/serialize.hpp>
@@ -24,7 +25,39 @@ std::shared_ptr<EventStream> SessionStreams::create(asio::any_io_executor ex) {
     if (it != streams_.end() && it->second != standalone_) streams_.erase(it);
     order_.pop_front();
   }
+  trim_locked();
   return s;
+}
+
+void SessionStreams::trim() {
+  std::lock_guard lk(mu_);
+  trim_locked();
+}
+
+std::size_t SessionStreams::bytes() const {
+  std::lock_guard lk(mu_);
+  return bytes_locked();
+}
+
+std::size_t SessionStreams::bytes_locked() const {
+  std::size_t n = 0;
+  for (const auto& [id, s] : streams_) n += s->bytes();
+  return n;
+}
+
+void SessionStreams::trim_locked() {
+  std::size_t total = bytes_locked();
+  // Oldest first; the newest stays whatever it holds.
+  for (auto at = order_.begin(); total > max_bytes_ && at + 1 < order_.end();) {
+    auto it = streams_.find(*at);
+    if (it == streams_.end() || it->second == standalone_ || !it->second->finished()) {
+      ++at;
+      continue;
+    }
+    total -= std::min(total, it->second->bytes());
+    streams_.erase(it);
+    at = order_.erase(at);
+  }
 }
 
 std::shared_ptr<EventStream> SessionStreams::find(const std::string& id) const {
@@ -87,10 +120,11 @@ std::size_t StreamTable::size() const {
 }
 
 void pump(std::shared_ptr<server::Outbox> out, std::shared_ptr<EventStream> es,
-          std::optional<std::size_t> requests, asio::any_io_executor ex) {
+          std::optional<std::size_t> requests, asio::any_io_executor ex,
+          std::weak_ptr<SessionStreams> owner) {
   asio::co_spawn(
       ex,
-      [out, es, requests]() mutable -> asio::awaitable<void> {
+      [out, es, requests, owner = std::move(owner)]() mutable -> asio::awaitable<void> {
         while (!requests || *requests > 0) {
           auto m = co_await out->pop();
           if (!m) break;
@@ -99,6 +133,7 @@ void pump(std::shared_ptr<server::Outbox> out, std::shared_ptr<EventStream> es,
         }
         es->finish();
         out->close();
+        if (auto table = owner.lock()) table->trim();
       },
       asio::detached);
 }

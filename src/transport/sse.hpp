@@ -30,11 +30,22 @@ namespace bastion::transport {
 class SessionStreams {
  public:
   static constexpr std::size_t kMaxStreams = 64;  // older ones are forgotten
+  // The bytes its streams keep for resumption, in all: beyond it the oldest
+  // finished streams are forgotten first (never the newest nor the
+  // standalone one), so a client cannot pin 64 full streams per session.
+  static constexpr std::size_t kMaxBytes = 4 * 1024 * 1024;
+
+  explicit SessionStreams(std::size_t max_bytes = kMaxBytes) : max_bytes_(max_bytes) {}
 
   // A new numbered stream; beyond kMaxStreams the oldest (never the
   // standalone one) can no longer be resumed.
   std::shared_ptr<EventStream> create(boost::asio::any_io_executor ex);
   std::shared_ptr<EventStream> find(const std::string& id) const;
+  // Forgets the oldest finished streams while all keep more than max_bytes
+  // (create() does, and pump() when a stream finishes).
+  void trim();
+  // Bytes of the events its streams keep.
+  std::size_t bytes() const;
 
   // The standalone stream (server-initiated messages): one live GET at a
   // time, so nothing is delivered twice. Claims it, creating it on first use
@@ -46,6 +57,10 @@ class SessionStreams {
   void release_standalone(std::uint64_t delivered);
 
  private:
+  void trim_locked();
+  std::size_t bytes_locked() const;
+
+  const std::size_t max_bytes_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<EventStream>> streams_;
   std::deque<std::string> order_;  // creation order, for pruning
@@ -74,9 +89,11 @@ class StreamTable {
 };
 
 // Moves `out` into `es` until `requests` requests have ended (nullopt: until
-// the outbox closes), then finishes the stream and closes the outbox.
+// the outbox closes), then finishes the stream, closes the outbox and trims
+// `owner` (the session's streams, when still alive).
 void pump(std::shared_ptr<server::Outbox> out, std::shared_ptr<EventStream> es,
-          std::optional<std::size_t> requests, boost::asio::any_io_executor ex);
+          std::optional<std::size_t> requests, boost::asio::any_io_executor ex,
+          std::weak_ptr<SessionStreams> owner = {});
 
 // "<stream id>-<seq>" back into its parts; nullopt when malformed.
 std::optional<std::pair<std::string, std::uint64_t>> parse_event_id(std::string_view id);

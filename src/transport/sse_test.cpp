@@ -101,6 +101,48 @@ TEST(Sse, OldStreamsAreForgottenButNotTheStandaloneOne) {
   EXPECT_EQ(s.find(standalone->id()), standalone);
 }
 
+// A client that makes call after call answered as large SSE streams: what
+// its session keeps for resumption stays within kMaxBytes, the oldest
+// finished streams forgotten first, never one still running nor the
+// standalone one nor the newest.
+TEST(Sse, ASessionKeepsAtMostItsBytesOfFinishedStreams) {
+  asio::io_context ioc;
+  auto s = std::make_shared<SessionStreams>();
+  const std::string big(900 * 1024, 'x');
+  bool created;
+  std::uint64_t delivered;
+  auto standalone = s->claim_standalone(ioc.get_executor(), created, delivered);
+  standalone->append(big);
+  auto running = s->create(ioc.get_executor());
+  running->append(big);
+  auto first = s->create(ioc.get_executor());
+  first->append(big);
+  first->finish();
+  std::shared_ptr<EventStream> last;
+  for (int i = 0; i < 40; ++i) {
+    last = s->create(ioc.get_executor());
+    // As the endpoint does: a pump fills the stream and finishes it.
+    auto out = std::make_shared<server::Outbox>(ioc.get_executor());
+    pump(out, last, 1, ioc.get_executor(), s);
+    out->push(server::Outgoing::response(boost::json::object{{"big", big}}));
+    ioc.restart();
+    ioc.run();
+    ASSERT_TRUE(last->finished());
+    EXPECT_LE(s->bytes(), SessionStreams::kMaxBytes) << "after stream " << i;
+  }
+  EXPECT_FALSE(s->find(first->id())) << "the oldest finished stream is forgotten first";
+  EXPECT_EQ(s->find(last->id()), last);
+  EXPECT_EQ(s->find(running->id()), running);
+  EXPECT_EQ(s->find(standalone->id()), standalone);
+  // The newest is kept whatever it holds.
+  SessionStreams tight(1024);
+  auto one = tight.create(ioc.get_executor());
+  one->append(big);
+  one->finish();
+  tight.trim();
+  EXPECT_EQ(tight.find(one->id()), one);
+}
+
 TEST(Sse, TableForgetsClosedSessions) {
   StreamTable t;
   auto a = t.get("a", [] { return false; });

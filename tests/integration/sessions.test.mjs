@@ -7,7 +7,9 @@
 //   keeps working;
 // - a SIGHUP that narrows a client's scopes narrows its open sessions at
 //   once: lists, reads, prompts and subscriptions follow the token's
-//   current scopes, not the ones the session was initialized with.
+//   current scopes, not the ones the session was initialized with;
+// - one caller opening session after session is refused at its own bound
+//   (429) while other callers still get in.
 // The users are played by the test-only auth.test_login (lib/signin.mjs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -144,6 +146,37 @@ test('SIGHUP narrowing a client narrows its open sessions at once: lists, reads,
     assert.deepEqual(await list('tools/list', 'tools', 'name'), ['echo']);
     const echo = await post(s.url, rpc(7, 'tools/call', { name: 'echo', arguments: { text: 'still here' } }), h);
     assert.match(echo.text, /still here/);
+  } finally {
+    assert.equal(await s.stop(), 0, s.stderr);
+  }
+});
+
+test('one caller cannot take every session: 429 at mcp.max_sessions_per_caller (100), others still get in', async () => {
+  const a = newClient('greedy');
+  const b = newClient('bystander');
+  const s = await startWithConfig(`testkit: {enabled: true}\n${authYaml([a, b])}`);
+  try {
+    const asA = { authorization: `Bearer ${(await fetchToken(s.base, a)).access_token}` };
+    const asB = { authorization: `Bearer ${(await fetchToken(s.base, b)).access_token}` };
+    const open = (h) => post(s.url, rpc(1, 'initialize',
+      { protocolVersion: VERSION, capabilities: {}, clientInfo: { name: 'flood', version: '1' } }), h);
+    const mine = [];
+    for (let i = 0; i < 100; i++) {
+      const r = await open(asA);
+      assert.equal(r.status, 200, `session ${i + 1}: ${r.text}`);
+      mine.push(r.headers.get('mcp-session-id'));
+    }
+    const over = await open(asA);
+    assert.equal(over.status, 429, `a 101st session for one caller: ${over.status} ${over.text}`);
+    assert.equal(over.json.error.code, -31000);
+    assert.match(over.json.error.message, /max_sessions_per_caller/);
+    assert.equal(over.headers.get('mcp-session-id'), null);
+    assert.equal((await open(asB)).status, 200, 'another client is locked out');
+    // Ending one of its sessions frees a place.
+    const del = await fetch(s.url, { method: 'DELETE',
+      headers: { ...asA, 'mcp-session-id': mine[0], 'mcp-protocol-version': VERSION } });
+    assert.equal(del.status, 200);
+    assert.equal((await open(asA)).status, 200);
   } finally {
     assert.equal(await s.stop(), 0, s.stderr);
   }
