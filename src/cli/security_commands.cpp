@@ -256,11 +256,9 @@ struct RotateArgs {
 
 int keys_rotate(const Common& c, const RotateArgs& a) {
   const fs::path dir = security_dir(c);
-  auto ring = security::rotate_fernet_keys(dir, a.keep);
-  security::SecretStore store(dir, ring);
-  std::size_t n = store.reencrypt();
-  std::cout << "new Fernet key " << ring.primary().key_id() << " (" << ring.size()
-            << " in the ring); " << n << " secret(s) re-encrypted\n";
+  auto r = security::rotate_keys_and_secrets(dir, a.keep);
+  std::cout << "new Fernet key " << r.ring.primary().key_id() << " (" << r.ring.size()
+            << " in the ring); " << r.reencrypted << " secret(s) re-encrypted\n";
   return 0;
 }
 

@@ -81,4 +81,14 @@ MultiFernet rotate_fernet_keys(const fs::path& dir, std::size_t keep) {
   return ring(keys);
 }
 
+MultiFernet trim_fernet_keys(const fs::path& dir, std::size_t keep) {
+  auto file = fernet_keys_file(dir);
+  auto keys = read_keys(file);
+  if (keep > 0 && keys.size() > keep) {
+    keys.resize(keep);
+    write_keys(file, keys);
+  }
+  return ring(keys);
+}
+
 }  // namespace bastion::security

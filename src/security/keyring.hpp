@@ -21,7 +21,12 @@ std::filesystem::path fernet_keys_file(const std::filesystem::path& dir);
 MultiFernet load_fernet_keys(const std::filesystem::path& dir, bool create = true);
 
 // Puts a new key in front and keeps at most `keep` keys (0 = all). Returns
-// the new keyring.
+// the new keyring. Trimming here drops keys whatever they still decrypt:
+// `bastion keys rotate` goes through rotate_keys_and_secrets (secrets.hpp),
+// which trims only after the secrets were re-encrypted.
 MultiFernet rotate_fernet_keys(const std::filesystem::path& dir, std::size_t keep = 0);
+
+// Keeps the newest `keep` keys of the ring in `dir` (keep > 0). Returns it.
+MultiFernet trim_fernet_keys(const std::filesystem::path& dir, std::size_t keep);
 
 }  // namespace bastion::security

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "protocol/iso8601.hpp"
+#include "security/keyring.hpp"
 #include "storage/private_file.hpp"
 
 namespace bastion::security {
@@ -114,6 +115,13 @@ std::size_t SecretStore::reencrypt() {
   }
   if (n) persist_locked();
   return n;
+}
+
+Rotation rotate_keys_and_secrets(const std::filesystem::path& dir, std::size_t keep) {
+  Rotation r{rotate_fernet_keys(dir, 0), 0};
+  r.reencrypted = SecretStore(dir, r.ring).reencrypt();
+  if (keep > 0 && r.ring.size() > keep) r.ring = trim_fernet_keys(dir, keep);
+  return r;
 }
 
 }  // namespace bastion::security

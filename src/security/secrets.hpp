@@ -49,4 +49,16 @@ class SecretStore {
       entries_;  // token, updated
 };
 
+struct Rotation {
+  MultiFernet ring;             // the key ring as the file now holds it
+  std::size_t reencrypted = 0;  // secrets re-encrypted under the new key
+};
+
+// `bastion keys rotate`: a new primary key (written with every old one),
+// every stored secret re-encrypted under it, and only then the ring cut to
+// `keep` keys (0 = all). A secret that does not decrypt stops it before any
+// key is dropped (std::runtime_error naming it): cutting the ring first lost
+// every secret the dropped keys had encrypted.
+Rotation rotate_keys_and_secrets(const std::filesystem::path& dir, std::size_t keep);
+
 }  // namespace bastion::security

@@ -65,6 +65,26 @@ TEST_F(Secrets, KeyringIsCreatedPrivateAndRotates) {
   }
 }
 
+// `keys rotate --keep 1` right after a key was added: the secrets were
+// encrypted under the key it drops. They are re-encrypted first, so none is
+// lost; the old order (cut the ring, then re-encrypt) lost them all.
+TEST_F(Secrets, RotatingDownToOneKeyKeepsEverySecret) {
+  SecretStore(dir_, load_fernet_keys(dir_)).set("OPENAI_KEY", "sk-live-1234567890");
+  auto r = rotate_keys_and_secrets(dir_, 1);
+  EXPECT_EQ(r.reencrypted, 1u);
+  EXPECT_EQ(r.ring.size(), 1u);
+  EXPECT_EQ(load_fernet_keys(dir_, false).size(), 1u);
+  EXPECT_EQ(SecretStore(dir_, load_fernet_keys(dir_, false)).get("OPENAI_KEY").value(),
+            "sk-live-1234567890");
+  // A secret no key decrypts stops the rotation before any key is dropped.
+  SecretStore(dir_, MultiFernet({Fernet::from_key(Fernet::generate_key()).value()}))
+      .set("STRANGER", "x");
+  EXPECT_THROW(rotate_keys_and_secrets(dir_, 1), std::runtime_error);
+  EXPECT_EQ(load_fernet_keys(dir_, false).size(), 2u) << "a key was dropped";
+  EXPECT_EQ(SecretStore(dir_, load_fernet_keys(dir_, false)).get("OPENAI_KEY").value(),
+            "sk-live-1234567890");
+}
+
 TEST_F(Secrets, StoresEncryptedAndSurvivesReloadAndRotation) {
   auto ring = load_fernet_keys(dir_);
   {
