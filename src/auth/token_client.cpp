@@ -3,16 +3,15 @@
 #include <fcntl.h>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
-#include <optional>
 
 #include "auth/jwk.hpp"
+#include "auth/run_with_deadline.hpp"
 #include "auth/server.hpp"
 #include "protocol/version.hpp"
 
@@ -78,26 +77,13 @@ Result<HttpResponse> roundtrip(const Target& t, http::request<http::string_body>
   req.set(http::field::host, t.host + ":" + t.port);
   req.set(http::field::user_agent, protocol::user_agent());
   req.prepare_payload();
-  std::optional<Result<HttpResponse>> out;
-  auto run = [&]() -> asio::awaitable<void> { out = co_await exchange(stream, t, req, max_bytes); };
-  asio::co_spawn(ioc, run(), [&](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      out = fail("HTTP request to " + t.host + ":" + t.port + " failed: " + ex.what());
-    }
-  });
-  ioc.run_for(timeout);
-  if (!out) {
-    // Out of time: cancel everything and let the handlers finish.
+  auto out = run_with_deadline(ioc, exchange(stream, t, req, max_bytes), timeout, [&] {
     beast::error_code ignored;
     stream.socket().close(ignored);
-    ioc.restart();
-    ioc.run_for(std::chrono::seconds(1));
+  });
+  if (!out)
     return fail("HTTP request to " + t.host + ":" + t.port + " timed out after " +
                 std::to_string(timeout.count()) + " s");
-  }
   return std::move(*out);
 }
 

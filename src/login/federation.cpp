@@ -5,6 +5,9 @@
 // subject "<provider>|<sub>" and groups.
 #include <spdlog/spdlog.h>
 
+#include <memory>
+#include <utility>
+
 #include "auth/form.hpp"
 #include "auth/jwk.hpp"
 #include "auth/jws.hpp"
@@ -47,13 +50,17 @@ LoginInteraction::Provider* LoginInteraction::provider(std::string_view name) co
   return nullptr;
 }
 
-auth::Status LoginInteraction::discover(Provider& p) const {
-  std::lock_guard lock(p.mu);
-  if (!p.token_endpoint.empty() && clock_() - p.discovered_at < kDiscoveryLifetime)
-    return auth::ok_status();
+namespace {
+
+struct Discovered {
+  std::string authorization_endpoint, token_endpoint, jwks_uri;
+};
+
+// Fetches and checks the provider's discovery document (no lock held).
+auth::Result<Discovered> fetch_discovery(const ProviderOptions& o) {
   HttpCall call;
-  call.url = p.o.issuer + "/.well-known/openid-configuration";
-  call.ca_file = p.o.ca_file;
+  call.url = o.issuer + "/.well-known/openid-configuration";
+  call.ca_file = o.ca_file;
   auto r = http_call(call);
   if (!r) return r.error();
   if (r.value().status != 200)
@@ -63,31 +70,62 @@ auth::Status LoginInteraction::discover(Provider& p) const {
   if (ec || !doc.is_object()) return auth::fail("discovery document is not a JSON object");
   const auto& d = doc.get_object();
   // OpenID Connect Discovery §4.3: the issuer must be exactly the configured one.
-  if (str(d, "issuer") != p.o.issuer && str(d, "issuer") != p.o.issuer + "/")
+  if (str(d, "issuer") != o.issuer && str(d, "issuer") != o.issuer + "/")
     return auth::fail("discovery names another issuer: " + str(d, "issuer"));
-  std::string authz = str(d, "authorization_endpoint"), token = str(d, "token_endpoint"),
-              jwks = str(d, "jwks_uri");
-  for (const std::string* u : {&authz, &token, &jwks})
+  Discovered out{str(d, "authorization_endpoint"), str(d, "token_endpoint"), str(d, "jwks_uri")};
+  for (const std::string* u : {&out.authorization_endpoint, &out.token_endpoint, &out.jwks_uri})
     if (u->rfind("https://", 0) != 0 && !loopback_http_url(*u))
       return auth::fail("discovery lists an endpoint that is not https: '" + *u + "'");
-  p.authorization_endpoint = authz;
-  p.token_endpoint = token;
-  if (jwks != p.jwks_uri || !p.jwks) {
-    p.jwks_uri = jwks;
-    std::string ca = p.o.ca_file;
-    p.jwks = std::make_unique<auth::ExternalJwks>(
-        auth::ExternalJwksOptions{.url = jwks},
-        [ca](const std::string& url) -> auth::Result<std::string> {
-          HttpCall c;
-          c.url = url;
-          c.ca_file = ca;
-          auto r = http_call(c);
-          if (!r) return r.error();
-          if (r.value().status != 200)
-            return auth::fail("JWKS answered HTTP " + std::to_string(r.value().status));
-          return r.value().body;
-        },
-        clock_);
+  return out;
+}
+
+auth::FetchFn jwks_fetcher(std::string ca) {
+  return [ca = std::move(ca)](const std::string& url) -> auth::Result<std::string> {
+    HttpCall c;
+    c.url = url;
+    c.ca_file = ca;
+    auto r = http_call(c);
+    if (!r) return r.error();
+    if (r.value().status != 200)
+      return auth::fail("JWKS answered HTTP " + std::to_string(r.value().status));
+    return r.value().body;
+  };
+}
+
+}  // namespace
+
+auth::Status LoginInteraction::discover(Provider& p) const {
+  auto fresh = [&] {
+    return !p.token_endpoint.empty() && clock_() - p.discovered_at < kDiscoveryLifetime;
+  };
+  {
+    std::lock_guard lock(p.mu);
+    if (fresh()) return auth::ok_status();
+  }
+  // One discovery per provider at a time, and nobody queues behind it: a
+  // stalled provider holds one route thread (for at most the call's
+  // deadline), not all of them. Meanwhile others use what was found before.
+  std::unique_lock fetching(p.discovering, std::try_to_lock);
+  if (!fetching.owns_lock()) {
+    std::lock_guard lock(p.mu);
+    if (!p.token_endpoint.empty()) return auth::ok_status();
+    return auth::fail("the provider is being contacted by another sign-in");
+  }
+  {
+    std::lock_guard lock(p.mu);
+    if (fresh()) return auth::ok_status();  // found meanwhile
+  }
+  auto found = fetch_discovery(p.o);
+  if (!found) return found.error();
+  std::shared_ptr<auth::ExternalJwks> replaced;  // stopped (joined) after the lock is released
+  std::lock_guard lock(p.mu);
+  p.authorization_endpoint = found->authorization_endpoint;
+  p.token_endpoint = found->token_endpoint;
+  if (found->jwks_uri != p.jwks_uri || !p.jwks) {
+    p.jwks_uri = found->jwks_uri;
+    replaced = std::exchange(
+        p.jwks, std::make_shared<auth::ExternalJwks>(auth::ExternalJwksOptions{.url = p.jwks_uri},
+                                                     jwks_fetcher(p.o.ca_file), clock_));
   }
   p.discovered_at = clock_();
   return auth::ok_status();
@@ -165,15 +203,16 @@ auth::Outcome LoginInteraction::post_federated(Ctx& c) {
     std::lock_guard lock(p->mu);
     authz = p->authorization_endpoint;
   }
-  std::string location = authz + (authz.find('?') == std::string::npos ? "?" : "&") +
-                         protocol::encode_form({{"response_type", "code"},
-                                           {"client_id", p->o.client_id},
-                                           {"redirect_uri", url("/signin/callback/" + p->o.name)},
-                                           {"scope", scope},
-                                           {"state", state},
-                                           {"nonce", nonce},
-                                           {"code_challenge", challenge},
-                                           {"code_challenge_method", "S256"}});
+  std::string location =
+      authz + (authz.find('?') == std::string::npos ? "?" : "&") +
+      protocol::encode_form({{"response_type", "code"},
+                             {"client_id", p->o.client_id},
+                             {"redirect_uri", url("/signin/callback/" + p->o.name)},
+                             {"scope", scope},
+                             {"state", state},
+                             {"nonce", nonce},
+                             {"code_challenge", challenge},
+                             {"code_challenge_method", "S256"}});
   auto res = web::see_other(c.req.version(), location);
   return auth::Page{std::move(res)};
 }
@@ -226,9 +265,9 @@ auth::Outcome LoginInteraction::federated_callback(Ctx& c, std::string_view name
   call.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
                   {"Authorization", auth::basic_authorization(p->o.client_id, p->o.client_secret)}};
   call.body = protocol::encode_form({{"grant_type", "authorization_code"},
-                                {"code", *code},
-                                {"redirect_uri", url("/signin/callback/" + p->o.name)},
-                                {"code_verifier", str(rec, "verifier")}});
+                                     {"code", *code},
+                                     {"redirect_uri", url("/signin/callback/" + p->o.name)},
+                                     {"code_verifier", str(rec, "verifier")}});
   auto r = http_call(call);
   if (!r) return failed("the token request failed (" + r.reason() + ")");
   boost::system::error_code ec;
@@ -244,15 +283,17 @@ auth::Outcome LoginInteraction::federated_callback(Ctx& c, std::string_view name
   if (!header) return failed("the ID token is malformed");
   std::string kid = str(header.value(), "kid");
   std::shared_ptr<const auth::Key> key;
+  std::shared_ptr<auth::ExternalJwks> jwks;
   {
     std::lock_guard lock(p->mu);
-    if (p->jwks) {
-      // The key set is fetched in the background; an ID token (from the
-      // provider's own token endpoint, over TLS) may name a key it has not
-      // fetched yet: fetch now once, as before.
-      key = p->jwks->find(kid);
-      if (!key && p->jwks->refresh()) key = p->jwks->find(kid);
-    }
+    jwks = p->jwks;
+  }
+  if (jwks) {
+    // The key set is fetched in the background; an ID token (from the
+    // provider's own token endpoint, over TLS) may name a key it has not
+    // fetched yet: fetch now once (bounded, and with no lock held).
+    key = jwks->find(kid);
+    if (!key && jwks->refresh()) key = jwks->find(kid);
   }
   if (!key) return failed("the ID token is signed with an unknown key");
   auto verified = auth::jws_verify(id_token, *key, {.max_token_bytes = 16384});

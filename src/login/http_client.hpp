@@ -2,7 +2,9 @@
 // provider the operator configured: discovery, its keys and its token
 // endpoint. https with certificate and host name verification (the system
 // CAs plus an optional extra CA file); plain http only to a loopback
-// address. A deadline on the whole exchange and a bound on the body.
+// address. A bound on the body, and one deadline (HttpCall::timeout) on the
+// whole exchange (resolve, connect, handshake, write, read): a provider that
+// accepts and then stalls costs the caller that long, never more.
 //
 // Not for URLs an untrusted party chose: those go through auth::safe_fetch.
 //

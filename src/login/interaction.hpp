@@ -46,9 +46,9 @@
 #include "login/options.hpp"
 #include "login/throttle.hpp"
 #include "login/users.hpp"
+#include "protocol/form.hpp"
 #include "web/cookies.hpp"
 #include "web/csrf.hpp"
-#include "protocol/form.hpp"
 #include "web/page.hpp"
 #include "web/session.hpp"
 
@@ -151,10 +151,11 @@ class LoginInteraction : public auth::Interaction {
   // Federated login (federation.cpp).
   struct Provider {
     ProviderOptions o;
-    mutable std::mutex mu;
+    mutable std::mutex mu;   // guards the fields below; never held across network I/O
+    std::mutex discovering;  // held by the one thread fetching the discovery document
     std::int64_t discovered_at = 0;
     std::string authorization_endpoint, token_endpoint, jwks_uri;
-    std::unique_ptr<auth::ExternalJwks> jwks;
+    std::shared_ptr<auth::ExternalJwks> jwks;
   };
   void init_providers();
   Provider* provider(std::string_view name) const;
