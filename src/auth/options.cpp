@@ -11,6 +11,7 @@
 #include "auth/ip_network.hpp"
 #include "auth/jwk.hpp"
 #include "auth/signin_clients.hpp"
+#include "auth/token_client.hpp"
 #include "storage/private_file.hpp"
 
 namespace bastion::auth {
@@ -34,13 +35,21 @@ std::string issuer_problem(const std::string& issuer) {
 }
 
 // Why an external issuer's JWKS URL cannot be fetched; "" when it can.
-std::string jwks_url_problem(const std::string& url) {
+// `over_http`: the operator accepts plain http to another host (a network
+// nobody else can reach).
+std::string jwks_url_problem(const std::string& url, bool over_http) {
   auto u = boost::urls::parse_absolute_uri(url);
   if (!u) return "'" + url + "' is not an absolute URL";
-  // The fetcher speaks plain HTTP; an https JWKS goes through a local
-  // TLS-terminating proxy (or a sidecar), never silently unfetched.
+  // The fetcher speaks plain HTTP, which anyone on the path could answer
+  // with their own key: only to this machine, where a local TLS-terminating
+  // proxy (or a sidecar) fetches an https JWKS.
   if (u->scheme() != "http")
     return "must be http:// (fetch an https JWKS through a local TLS proxy)";
+  if (!over_http && !loopback_http_url(url))
+    return "must be http:// to this machine (127.0.0.1, [::1] or localhost): plain http over the "
+           "network lets anyone on the path serve their own keys (fetch the key set through a "
+           "local TLS proxy, or, for a network only Bastion and the issuer can reach, list it in "
+           "external_issuers with jwks_over_http: true)";
   return "";
 }
 
@@ -147,10 +156,11 @@ Options read_options(config::Reader& r, Options o) {
 
   for (auto& x : r.list("external_issuers")) {
     ExternalIssuer e{x.str("issuer", ""), x.str("jwks_url", ""), x.boolean("require_typ", true)};
+    bool over_http = x.boolean("jwks_over_http", false);
     x.finish();
     if (e.issuer.empty()) x.fail("issuer", "is required");
     if (e.jwks_url.empty()) x.fail("jwks_url", "is required");
-    if (auto why = jwks_url_problem(e.jwks_url); !why.empty()) x.fail("jwks_url", why);
+    if (auto why = jwks_url_problem(e.jwks_url, over_http); !why.empty()) x.fail("jwks_url", why);
     for (const auto& prev : o.external_issuers)
       if (prev.issuer == e.issuer) x.fail("issuer", "'" + e.issuer + "' is listed twice");
     o.external_issuers.push_back(std::move(e));
@@ -162,7 +172,8 @@ Options read_options(config::Reader& r, Options o) {
     r.fail(ext_issuer.empty() ? "external_jwks_url" : "external_issuer",
            "external_issuer and external_jwks_url go together");
   if (!ext_issuer.empty()) {
-    if (auto why = jwks_url_problem(ext_jwks); !why.empty()) r.fail("external_jwks_url", why);
+    if (auto why = jwks_url_problem(ext_jwks, false); !why.empty())
+      r.fail("external_jwks_url", why);
     for (const auto& prev : o.external_issuers)
       if (prev.issuer == ext_issuer)
         r.fail("external_issuer", "'" + ext_issuer + "' is listed twice");

@@ -46,7 +46,7 @@ struct ClientConfig {
 // rules (RFC 9068: typ at+jwt, iss, aud, sub, client_id, iat, exp, jti).
 struct ExternalIssuer {
   std::string issuer;    // exact `iss` of its tokens
-  std::string jwks_url;  // its public keys (http://), fetched in the background
+  std::string jwks_url;  // its public keys (http:// to this machine), fetched in the background
   // false: its tokens may also come without `typ` or with typ "JWT" (for
   // providers that do not set at+jwt). Every claim above is still required.
   bool require_typ = true;

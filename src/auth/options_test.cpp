@@ -163,6 +163,37 @@ TEST(Options, ErrorsNameFileLineColumnAndKey) {
   }
 }
 
+// Attack: an external issuer's key set fetched over plain http from
+// another machine: anyone on the path answers with their own key and mints
+// tokens Bastion accepts. Refused when the configuration is read, with a
+// message that says why; http to this machine stays accepted, and so does
+// another host when the operator says so (jwks_over_http).
+TEST(Options, AnExternalKeySetOverPlainHttpFromAnotherMachineIsRefused) {
+  for (std::string url : {"http://idp.example/jwks", "http://10.0.0.5:8080/jwks",
+                          "http://[2001:db8::1]/jwks", "http://localhost.example/jwks"}) {
+    auto msg = error_of("auth:\n  external_issuers: [{issuer: https://idp.example, jwks_url: '" +
+                        url + "'}]\n");
+    EXPECT_NE(msg.find("must be http:// to this machine"), std::string::npos) << url << msg;
+    EXPECT_NE(msg.find("(auth.external_issuers.0.jwks_url)"), std::string::npos) << msg;
+    msg = error_of("auth:\n  external_issuer: https://idp.example\n  external_jwks_url: '" + url +
+                   "'\n");
+    EXPECT_NE(msg.find("lets anyone on the path serve their own keys"), std::string::npos)
+        << url << msg;
+    EXPECT_EQ(read("auth:\n  external_issuers: [{issuer: https://idp.example, jwks_url: '" + url +
+                   "', jwks_over_http: true}]\n")
+                  .external_issuers.at(0)
+                  .jwks_url,
+              url)
+        << "the operator's explicit choice";
+  }
+  for (std::string url : {"http://127.0.0.1:9/jwks", "http://localhost:9/jwks", "http://[::1]:9/k"})
+    EXPECT_EQ(read("auth:\n  external_issuers: [{issuer: https://idp.example, jwks_url: '" + url +
+                   "'}]\n")
+                  .external_issuers.at(0)
+                  .jwks_url,
+              url);
+}
+
 TEST(Options, SecretHashFromAMountedFile) {
   storage::TempDir dir;
   auto path = dir.path() / "mcp-client.hash";

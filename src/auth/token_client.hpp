@@ -6,6 +6,7 @@
 #include <chrono>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "auth/external_jwks.hpp"
 #include "auth/jwt.hpp"
@@ -55,5 +56,10 @@ Result<std::string> http_get(const std::string& url,
 // The FetchFn AuthServer uses by default for an external JWKS: http_get
 // within 5 seconds and 256 KiB.
 FetchFn http_fetch_default();
+
+// Whether `url` is http to a loopback address (127.0.0.0/8, ::1, localhost):
+// the only place plain http may fetch keys from unless the operator says
+// otherwise, since nobody on the network can answer in its stead.
+bool loopback_http_url(std::string_view url);
 
 }  // namespace bastion::auth

@@ -25,16 +25,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-bool loopback_http_url(std::string_view url) {
-  auto u = boost::urls::parse_absolute_uri(url);
-  if (!u || u->scheme() != "http") return false;
-  std::string host(u->encoded_host());
-  if (host == "localhost" || host == "[::1]") return true;
-  boost::system::error_code ec;
-  auto a = asio::ip::make_address(host, ec);
-  return !ec && a.is_loopback();
-}
-
 namespace {
 
 struct Parts {

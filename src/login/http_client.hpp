@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "auth/result.hpp"
+#include "auth/token_client.hpp"
 
 namespace bastion::login {
 
@@ -39,6 +40,6 @@ struct HttpCall {
 auth::Result<HttpReply> http_call(const HttpCall& call);
 
 // Whether `url` is http to a loopback address (127.0.0.0/8, ::1, localhost).
-bool loopback_http_url(std::string_view url);
+using auth::loopback_http_url;
 
 }  // namespace bastion::login
