@@ -51,13 +51,13 @@ void ClientDocuments::put(const std::string& key, Entry e) {
   cache_[key] = std::move(e);
 }
 
-Result<FetchedDocument> ClientDocuments::fetch(const std::string& url) {
+Result<FetchedDocument> ClientDocuments::fetch(const std::string& url, const SafeFetchOptions& o) {
   if (running_.fetch_add(1) >= kMaxConcurrentFetches) {
     --running_;
     return fail("too many metadata document fetches at once; try again");
   }
   ++fetches_;
-  auto r = safe_fetch(url, fetch_options_);
+  auto r = safe_fetch(url, o);
   --running_;
   return r;
 }
@@ -81,7 +81,10 @@ Result<ClientMetadata> ClientDocuments::metadata(const std::string& url) {
       return fail(it->second.error);
     }
   }
-  auto doc = fetch(url);
+  // allow_hosts holds for every redirect too, not only for the client_id.
+  SafeFetchOptions o = fetch_options_;
+  o.allow_hosts = options_.allow_hosts;
+  auto doc = fetch(url, o);
   auto failed = [&](std::string why) -> Result<ClientMetadata> {
     spdlog::warn("auth: client metadata document {} refused: {}", url, why);
     put(key, Entry{clock_() + options_.min_cache.count(), std::nullopt, {}, why});
@@ -115,7 +118,7 @@ Result<std::vector<std::shared_ptr<const Key>>> ClientDocuments::jwks(const std:
       return fail(it->second.error);
     }
   }
-  auto doc = fetch(url);
+  auto doc = fetch(url, fetch_options_);
   auto failed = [&](std::string why) -> Result<std::vector<std::shared_ptr<const Key>>> {
     put(key, Entry{clock_() + options_.min_cache.count(), std::nullopt, {}, why});
     return fail(why);

@@ -47,7 +47,7 @@ class ClientDocuments {
     std::vector<std::shared_ptr<const Key>> keys;
     std::string error;  // a cached failure
   };
-  Result<FetchedDocument> fetch(const std::string& url);
+  Result<FetchedDocument> fetch(const std::string& url, const SafeFetchOptions& o);
   std::int64_t lifetime(const FetchedDocument& d) const;
   void put(const std::string& key, Entry e);
 

@@ -141,6 +141,10 @@ Result<FetchedDocument> safe_fetch(const std::string& start_url, const SafeFetch
   for (int hop = 0;; ++hop) {
     auto h = check_url(url);
     if (!h) return h.error();
+    if (!o.allow_hosts.empty() &&
+        std::find(o.allow_hosts.begin(), o.allow_hosts.end(), h->host) == o.allow_hosts.end())
+      return fail("documents from " + h->host + " are not accepted here" +
+                  (hop > 0 ? " (a redirect from " + start_url + ")" : ""));
     if (left().count() <= 0) return fail("timed out fetching " + start_url);
     asio::io_context ioc;
     // Resolve with the deadline (getaddrinfo runs on Asio's resolver thread).

@@ -34,7 +34,10 @@ struct SafeFetchOptions {
   std::size_t max_bytes = 64 * 1024;
   int max_redirects = 3;
   std::vector<IpNetwork> allow;  // non-public addresses allowed anyway (tests, private setups)
-  std::string ca_file;           // extra trusted CAs (PEM), besides the system's
+  // Not empty: the host of every URL fetched, each redirect's too, must be
+  // one of these (else a redirect leads off an allow-listed host).
+  std::vector<std::string> allow_hosts;
+  std::string ca_file;  // extra trusted CAs (PEM), besides the system's
   std::string accept = "application/json";
 };
 

@@ -103,6 +103,44 @@ ${testLoginYaml([alice])}  client_metadata_documents:
   });
 });
 
+// Attack: allow_hosts was checked on the client_id only, and redirects were
+// followed to any host, so an open redirect on an allowed host let a
+// document from anywhere in. Now every hop's host must be allowed.
+describe('CIMD with allow_hosts', () => {
+  let server;
+  before(async () => {
+    server = await startWithConfig(`auth:
+${testLoginYaml([alice])}  client_metadata_documents:
+    allow_addresses: [127.0.0.1/32, '::1/128']
+    allow_hosts: [127.0.0.1]
+    ca_file: ${ca.caFile}
+    timeout: 2
+`);
+  });
+  after(async () => {
+    assert.equal(await server.stop(), 0, server.stderr);
+  });
+
+  test('a redirect from an allowed host to another host is refused before it is followed', async () => {
+    const port = new URL(docs.origin).port;
+    const from = `${docs.origin}/open-redirect.json`;
+    // The other host's document names the allowed URL, as an attacker's would.
+    docs.routes['/elsewhere.json'] = json(doc(from));
+    docs.routes['/open-redirect.json'] = (req, res) =>
+      res.writeHead(307, { location: `https://localhost:${port}/elsewhere.json` }).end();
+    const a = await authorize(start(from, server.base).url, alice);
+    assert.equal(a.status, 400, `${a.status} ${a.location}`);
+    assert.equal(a.location, null);
+    assert.match(a.body, /Unknown application/);
+    assert.match(a.body, /from localhost are not accepted here/);
+    assert.ok(!docs.hits.includes('/elsewhere.json'), 'the other host was never asked');
+    // The allowed host's own document still signs in.
+    const path = '/allowed-host.json';
+    docs.routes[path] = json(doc(`${docs.origin}${path}`));
+    assert.equal((await authorize(start(`${docs.origin}${path}`, server.base).url, alice)).status, 302);
+  });
+});
+
 describe('CIMD with 127.0.0.1 allow-listed (test-only setting)', () => {
   let server;
   before(async () => {
