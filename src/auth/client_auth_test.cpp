@@ -125,6 +125,37 @@ TEST(ClientAuth, HashingRunsOnThePool) {
   EXPECT_NE(where("wrong"), std::this_thread::get_id()) << "argon2id: on the pool";
 }
 
+// A client metadata document its server never finishes sending (held open
+// until the fetch's deadline) holds up no one's secret check: the fetch
+// waits on the route thread that asked, not on the hashing pool, so a
+// client_credentials request with a secret is answered while it is pending.
+// A secret sent with an https client_id is refused without a fetch.
+TEST(ClientAuth, AHangingMetadataDocumentDoesNotHoldUpSecretChecks) {
+  testing::SilentServer slow;
+  Server s("ES256", true, [](Options& o) {
+    o.signin.metadata_documents.allow_addresses = {"127.0.0.1"};
+    o.signin.metadata_documents.timeout = std::chrono::seconds(5);
+  });
+  Request req{http::verb::post, "/oauth2/token", 11};
+  req.set(http::field::content_type, kForm);
+  req.body() = kGrant + "&client_id=" + form_encode(slow.url("/client.json"));
+  req.prepare_payload();
+  std::atomic<bool> fetch_answered{false};
+  std::thread route([&] {
+    s.as->handle_async(req, Caller{boost::asio::ip::make_address("198.51.100.3")},
+                       [&](Response) { fetch_answered = true; });
+  });
+  slow.wait_accepted(1);  // the document fetch is under way
+  EXPECT_EQ(token_as(s, "mcp-client", client_a().secret, "203.0.113.5").result(), http::status::ok);
+  EXPECT_FALSE(fetch_answered) << "the secret check waited for the document fetch";
+  slow.release();
+  route.join();
+  EXPECT_TRUE(fetch_answered);
+  EXPECT_EQ(token_as(s, slow.url("/other.json"), "guess", "203.0.113.6").result(),
+            http::status::unauthorized);
+  EXPECT_EQ(slow.accepted(), 1u) << "a secret with an https client_id was fetched for";
+}
+
 // A full pool refuses at the door instead of queueing without bound.
 TEST(ClientAuth, ABusyPoolRefusesWithRetryAfter) {
   Server s("ES256", true, [](Options& o) {

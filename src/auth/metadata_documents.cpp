@@ -13,15 +13,9 @@ namespace bastion::auth {
 
 namespace json = boost::json;
 
-namespace {
-// Below the transport's route threads (8), so fetches that hang until their
-// timeout always leave threads for the token endpoint and the sign-in pages.
-constexpr int kMaxConcurrentFetches = 4;
-constexpr std::size_t kMaxCacheEntries = 4096;
-}  // namespace
-
-ClientDocuments::ClientDocuments(MetadataDocumentOptions options, Clock clock)
-    : options_(std::move(options)), clock_(std::move(clock)) {
+ClientDocuments::ClientDocuments(MetadataDocumentOptions options, Clock clock,
+                                 std::size_t max_entries)
+    : options_(std::move(options)), clock_(std::move(clock)), cache_(max_entries) {
   fetch_options_.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options_.timeout);
   fetch_options_.max_bytes = options_.max_bytes;
   fetch_options_.max_redirects = options_.max_redirects;
@@ -41,28 +35,52 @@ std::int64_t ClientDocuments::lifetime(const FetchedDocument& d) const {
   return std::clamp<std::int64_t>(life, options_.min_cache.count(), options_.max_cache.count());
 }
 
+std::optional<ClientDocuments::Entry> ClientDocuments::cached(const std::string& key) {
+  std::lock_guard lock(mu_);
+  const Entry* e = cache_.find(key);
+  if (!e || e->expires <= clock_()) return std::nullopt;
+  return *e;
+}
+
 void ClientDocuments::put(const std::string& key, Entry e) {
   std::lock_guard lock(mu_);
-  if (cache_.size() >= kMaxCacheEntries) {
-    std::int64_t now = clock_();
-    std::erase_if(cache_, [&](const auto& kv) { return kv.second.expires <= now; });
-    if (cache_.size() >= kMaxCacheEntries) cache_.clear();
-  }
-  cache_[key] = std::move(e);
+  cache_.get_or_insert(key) = std::move(e);
 }
 
-Result<FetchedDocument> ClientDocuments::fetch(const std::string& url, const SafeFetchOptions& o) {
-  if (running_.fetch_add(1) >= kMaxConcurrentFetches) {
-    --running_;
-    return fail("too many metadata document fetches at once; try again");
-  }
-  ++fetches_;
-  auto r = safe_fetch(url, o);
+bool ClientDocuments::take_slot(std::string_view source) {
+  std::lock_guard lock(slots_mu_);
+  if (running_ >= kMaxConcurrentFetches) return false;
+  auto& mine = running_by_source_[std::string(source)];
+  if (mine >= kMaxFetchesPerSource) return false;
+  ++mine;
+  ++running_;
+  return true;
+}
+
+void ClientDocuments::release_slot(std::string_view source) {
+  std::lock_guard lock(slots_mu_);
+  auto it = running_by_source_.find(std::string(source));
+  if (it != running_by_source_.end() && --it->second == 0) running_by_source_.erase(it);
   --running_;
-  return r;
 }
 
-Result<ClientMetadata> ClientDocuments::metadata(const std::string& url) {
+Result<FetchedDocument> ClientDocuments::fetch(const std::string& url, std::string_view source,
+                                               bool* busy, const SafeFetchOptions& o) {
+  *busy = !take_slot(source);
+  if (*busy)
+    return fail(
+        "too many client metadata fetches at once (from this address or in all); try "
+        "again shortly");
+  struct Release {
+    ClientDocuments* self;
+    std::string_view source;
+    ~Release() { self->release_slot(source); }
+  } release{this, source};
+  ++fetches_;
+  return safe_fetch(url, o);
+}
+
+Result<ClientMetadata> ClientDocuments::metadata(const std::string& url, std::string_view source) {
   if (!options_.enabled) return fail("client metadata documents are disabled");
   if (auto ok = check_client_id_url(url); !ok) return ok.error();
   if (!options_.allow_hosts.empty()) {
@@ -73,18 +91,16 @@ Result<ClientMetadata> ClientDocuments::metadata(const std::string& url) {
       return fail("client metadata documents from " + host + " are not accepted here");
   }
   std::string key = "doc:" + url;
-  {
-    std::lock_guard lock(mu_);
-    auto it = cache_.find(key);
-    if (it != cache_.end() && it->second.expires > clock_()) {
-      if (it->second.meta) return *it->second.meta;
-      return fail(it->second.error);
-    }
+  if (auto e = cached(key)) {
+    if (e->meta) return std::move(*e->meta);
+    return fail(e->error);
   }
   // allow_hosts holds for every redirect too, not only for the client_id.
   SafeFetchOptions o = fetch_options_;
   o.allow_hosts = options_.allow_hosts;
-  auto doc = fetch(url, o);
+  bool busy = false;
+  auto doc = fetch(url, source, &busy, o);
+  if (busy) return doc.error();
   auto failed = [&](std::string why) -> Result<ClientMetadata> {
     spdlog::warn("auth: client metadata document {} refused: {}", url, why);
     put(key, Entry{clock_() + options_.min_cache.count(), std::nullopt, {}, why});
@@ -108,17 +124,16 @@ Result<ClientMetadata> ClientDocuments::metadata(const std::string& url) {
   return m;
 }
 
-Result<std::vector<std::shared_ptr<const Key>>> ClientDocuments::jwks(const std::string& url) {
+Result<std::vector<std::shared_ptr<const Key>>> ClientDocuments::jwks(const std::string& url,
+                                                                      std::string_view source) {
   std::string key = "jwks:" + url;
-  {
-    std::lock_guard lock(mu_);
-    auto it = cache_.find(key);
-    if (it != cache_.end() && it->second.expires > clock_()) {
-      if (it->second.error.empty()) return it->second.keys;
-      return fail(it->second.error);
-    }
+  if (auto e = cached(key)) {
+    if (e->error.empty()) return std::move(e->keys);
+    return fail(e->error);
   }
-  auto doc = fetch(url, fetch_options_);
+  bool busy = false;
+  auto doc = fetch(url, source, &busy, fetch_options_);
+  if (busy) return doc.error();
   auto failed = [&](std::string why) -> Result<std::vector<std::shared_ptr<const Key>>> {
     put(key, Entry{clock_() + options_.min_cache.count(), std::nullopt, {}, why});
     return fail(why);

@@ -408,6 +408,19 @@ protocol::Expected<Credentials, OAuthError> read_credentials(const Request& req,
   return c;
 }
 
+// An https client_id that no configured client has: a client metadata
+// document's (registered ids are never URLs).
+bool metadata_document_id(std::string_view id, const ClientRegistry& reg) {
+  return is_client_id_url(id) && !reg.find(id);
+}
+
+// Whether checking these credentials may fetch: an assertion may need the
+// client's jwks_uri, a metadata-document id its document. Neither has a
+// secret to hash (see verify_client).
+bool may_fetch(const Credentials& cr, const ClientRegistry& reg) {
+  return cr.assertion || (!cr.has_secret && metadata_document_id(cr.id, reg));
+}
+
 }  // namespace
 
 // One request to a form endpoint between its steps (it may finish on a
@@ -444,9 +457,19 @@ bool AuthServer::handle_async(const Request& req, const Caller& caller, Reply re
         reply(finish_form(*call, AuthedClient{to_signin_client(*c), true}, true));
         return true;
       }
+    // What may wait for the network (a client metadata document, a
+    // jwks_uri) runs on this thread, a route thread (never an I/O thread),
+    // bounded by ClientDocuments' fetch slots; it never costs argon2id. It
+    // stays off the hashing pool, so a document a client's server trickles
+    // out until the timeout holds up no one's secret check.
+    if (documents_ && may_fetch(call->creds, *reg)) {
+      bool known = false;
+      auto checked = verify_client(*call, *reg, &known);
+      reply(finish_form(*call, std::move(checked), known));
+      return true;
+    }
     // Everything else may cost argon2id (a secret, or the dummy for an
-    // unknown id) or wait for the network (a client metadata document, a
-    // jwks_uri): never on an I/O thread.
+    // unknown id): never on an I/O thread.
     auto admitted = hashing_->submit(call->source.key, [this, call, reg, reply] {
       bool known = false;
       auto checked = verify_client(*call, *reg, &known);
@@ -579,13 +602,23 @@ protocol::Expected<AuthServer::FormCall, Response> AuthServer::begin_form(Endpoi
 }
 
 // Client authentication for every method and every kind of client
-// (configured, registered, metadata document), on a hashing thread.
+// (configured, registered, metadata document): on a hashing thread, or on
+// the route thread when it may fetch (may_fetch), never both a fetch and
+// argon2id.
 AuthServer::ClientCheck AuthServer::verify_client(const FormCall& call, const ClientRegistry& reg,
                                                   bool* known) {
   const Credentials& cr = call.creds;
   auto bad = [](std::string description) {
     return EndpointError{http::status::unauthorized, "invalid_client", std::move(description)};
   };
+  // A metadata-document client holds no shared secret (client_metadata.hpp),
+  // so a secret sent with its https client_id is wrong whatever the document
+  // says: refused without fetching it, and without a dummy hash (whether a
+  // document exists is public).
+  if (documents_ && cr.has_secret && metadata_document_id(cr.id, reg)) {
+    *known = false;
+    return bad("client authentication failed");
+  }
   // A revoked id (managed_clients.hpp) is refused whatever it presents, at
   // the cost of a wrong secret.
   if (managed_->revoked(cr.id)) {
@@ -593,7 +626,7 @@ AuthServer::ClientCheck AuthServer::verify_client(const FormCall& call, const Cl
     if (cr.has_secret) (void)reg.authenticate(std::string(), cr.secret);
     return bad("client authentication failed");
   }
-  auto found = signin_->find_client(cr.id);
+  auto found = signin_->find_client(cr.id, call.source.key);
   *known = static_cast<bool>(found);
   if (!found && !cr.assertion && managed_->find(cr.id)) {
     // A client an operator created at run time: client_credentials with a secret.
@@ -620,7 +653,7 @@ AuthServer::ClientCheck AuthServer::verify_client(const FormCall& call, const Cl
     if (c.meta.jwks) {
       keys = parse_jwks(*c.meta.jwks);
     } else if (documents_ && !c.meta.jwks_uri.empty()) {
-      auto k = documents_->jwks(c.meta.jwks_uri);
+      auto k = documents_->jwks(c.meta.jwks_uri, call.source.key);
       if (!k) return bad("cannot get the client's keys: " + k.reason());
       keys = std::move(k.value());
     }

@@ -26,7 +26,9 @@
 // secret and an unknown client id cost the same argon2id verification (a
 // dummy hash of the same parameters), so ids cannot be told apart by time;
 // and every argon2id verification runs on the hashing pool (hash_pool.hpp),
-// never on an I/O thread. Failed authentications reach the audit log
+// never on an I/O thread. Fetches (a client metadata document, a jwks_uri)
+// never run there: they block the route thread that asked, bounded per
+// source and in all (metadata_documents.hpp). Failed authentications reach the audit log
 // aggregated (failure_audit.hpp). A token is handed out only once its
 // issuance is recorded in the audit log (fail closed: 503 otherwise).
 //
@@ -114,7 +116,9 @@ class AuthServer {
 
   // A response for a path this server owns goes to `reply`, on this thread
   // or, once a secret needed argon2id, on a hashing thread; false when the
-  // path is not ours (reply is not called).
+  // path is not ours (reply is not called). May block this thread for a
+  // client metadata document or JWKS fetch (at most its timeout): call it
+  // from a route thread, never an I/O thread.
   using Reply = std::function<void(Response)>;
   bool handle_async(const Request& req, const Caller& caller, Reply reply);
   // The same, waiting for the answer (nullopt when the path is not ours).
@@ -192,7 +196,7 @@ class AuthServer {
   // the hashing pool: read the request (cheap checks, lockout), check the
   // client's secret, answer.
   protocol::Expected<FormCall, Response> begin_form(Endpoint e, const Request& req,
-                                                   const Caller& caller);
+                                                    const Caller& caller);
   // An authenticated client of any kind (configured, registered, metadata
   // document) and method (none, secret basic/post, private_key_jwt).
   struct AuthedClient {
@@ -200,8 +204,9 @@ class AuthServer {
     bool confidential = false;
   };
   using ClientCheck = protocol::Expected<AuthedClient, EndpointError>;
-  // The one client authentication of the form endpoints (may run argon2id
-  // or fetch a document: a hashing thread). `known`: the id exists.
+  // The one client authentication of the form endpoints: may run argon2id
+  // (on a hashing thread) or fetch a document or JWKS (on the route thread),
+  // never both. `known`: the id exists.
   ClientCheck verify_client(const FormCall& call, const ClientRegistry& reg, bool* known);
   Response finish_form(FormCall& call, ClientCheck checked, bool known);
   Response token(FormCall& call, const AuthedClient& client);

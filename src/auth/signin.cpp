@@ -139,7 +139,7 @@ std::optional<std::string> SignIn::resource_for(std::string_view requested) cons
 
 // --- clients ----------------------------------------------------------------------
 
-Result<SignInClient> SignIn::find_client(std::string_view id) {
+Result<SignInClient> SignIn::find_client(std::string_view id, std::string_view source) {
   if (id.empty() || id.size() > 2000) return fail("unknown client");
   if (hooks_.configured)
     if (auto c = hooks_.configured(id)) return std::move(*c);
@@ -157,7 +157,7 @@ Result<SignInClient> SignIn::find_client(std::string_view id) {
   }
   if (is_client_id_url(id)) {
     if (!hooks_.metadata_document) return fail("client metadata documents are not enabled");
-    auto m = hooks_.metadata_document(std::string(id));
+    auto m = hooks_.metadata_document(std::string(id), source);
     if (!m) return m.error();
     SignInClient c;
     c.meta = std::move(m.value());
@@ -203,7 +203,7 @@ void SignIn::authorize(const Request& req, std::string_view source, Reply reply)
   if (!client_id)
     return page(http::status::bad_request, "Invalid sign-in request",
                 "The application did not say who it is (client_id is missing).");
-  auto client = find_client(*client_id);
+  auto client = find_client(*client_id, source);
   if (!client)
     return page(http::status::bad_request, "Unknown application",
                 "The application that sent you here is not known to this Bastion: " +

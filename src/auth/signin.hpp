@@ -125,8 +125,10 @@ class SignIn : public InteractionHost {
     // A configured client (auth.clients) by id, or nullopt.
     std::function<std::optional<SignInClient>(std::string_view id)> configured;
     // A client metadata document by URL (fetches, caches; may block for
-    // the fetch). Unset: metadata documents are not supported.
-    std::function<Result<ClientMetadata>(const std::string& url)> metadata_document;
+    // the fetch, which counts against `source`). Unset: metadata documents
+    // are not supported.
+    std::function<Result<ClientMetadata>(const std::string& url, std::string_view source)>
+        metadata_document;
     // Security events (one JSON object each; never a token, code or secret).
     std::function<void(boost::json::object)> audit;
   };
@@ -148,8 +150,9 @@ class SignIn : public InteractionHost {
   Response register_client(const Request& req, std::string_view source);
 
   // The client behind client_id: configured, registered, or a metadata
-  // document (fetched now if not cached: may block). Errors say why.
-  Result<SignInClient> find_client(std::string_view client_id);
+  // document (fetched now if not cached: may block; the fetch counts
+  // against `source`, the requester's rate-limit key). Errors say why.
+  Result<SignInClient> find_client(std::string_view client_id, std::string_view source = {});
   // Checks a registered client's secret (constant time).
   static bool registered_secret_matches(const SignInClient& c, std::string_view secret);
 

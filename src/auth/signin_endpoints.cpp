@@ -48,8 +48,8 @@ void AuthServer::init_signin() {
     return to_signin_client(*c);
   };
   if (documents_)
-    h.metadata_document = [d = documents_.get()](const std::string& url) {
-      return d->metadata(url);
+    h.metadata_document = [d = documents_.get()](const std::string& url, std::string_view source) {
+      return d->metadata(url, source);
     };
   h.audit = [this](boost::json::object e) { emit(std::move(e)); };
   signin_ = std::make_unique<SignIn>(std::move(so), std::move(h), clock_);

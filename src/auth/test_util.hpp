@@ -5,15 +5,22 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/json.hpp>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
+#include <vector>
 
 #include "storage/temp_dir.hpp"
 
@@ -62,5 +69,75 @@ inline std::size_t record_files(const std::filesystem::path& dir) {
   }
   return n;
 }
+
+// A hostile document server on 127.0.0.1 (port 0): it accepts connections
+// and answers nothing until release() (or its end) closes them, so a fetch
+// from it waits until its own deadline, like one a server trickles out.
+class SilentServer {
+ public:
+  SilentServer() : acceptor_(ioc_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+    thread_ = std::thread([this] {
+      for (;;) {
+        boost::system::error_code ec;
+        boost::asio::ip::tcp::socket s(ioc_);
+        acceptor_.accept(s, ec);
+        std::lock_guard lock(mu_);
+        if (ec || stopping_) return;
+        held_.push_back(std::move(s));
+        ++accepted_;
+        cv_.notify_all();
+      }
+    });
+  }
+  ~SilentServer() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    boost::system::error_code ec;
+    // Wake the blocked accept with one last connection.
+    boost::asio::ip::tcp::socket wake(ioc_);
+    wake.connect(acceptor_.local_endpoint(), ec);
+    thread_.join();
+    release();
+  }
+  std::string url(std::string_view path) const {
+    return "https://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) +
+           std::string(path);
+  }
+  // Waits until `n` connections were accepted in all, or `or_else(accepted)`
+  // holds (checked every 10 ms), or 30 s have passed.
+  void wait_accepted(std::size_t n, const std::function<bool(std::size_t)>& or_else = {}) {
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    std::unique_lock lock(mu_);
+    while (accepted_ < n && !(or_else && or_else(accepted_)) &&
+           std::chrono::steady_clock::now() < give_up)
+      cv_.wait_for(lock, std::chrono::milliseconds(10));
+  }
+  std::size_t accepted() {
+    std::lock_guard lock(mu_);
+    return accepted_;
+  }
+  // Closes every held connection (their fetches fail at once).
+  void release() {
+    std::lock_guard lock(mu_);
+    for (auto& s : held_) {
+      boost::system::error_code ec;
+      s.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+      s.close(ec);
+    }
+    held_.clear();
+  }
+
+ private:
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<boost::asio::ip::tcp::socket> held_;
+  std::size_t accepted_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;
+};
 
 }  // namespace bastion::auth::testing
