@@ -72,7 +72,8 @@ SignIn::SignIn(SignInOptions options, Hooks hooks, Clock clock)
       pending_(options_.data_dir / "pending", {.durable = false}, clock_),
       codes_(options_.data_dir / "codes", {.durable = false}, clock_),
       families_(options_.data_dir / "refresh", {.durable = true}, clock_),
-      registered_(options_.data_dir / "registered", {.durable = true}, clock_) {
+      registered_(options_.data_dir / "registered", {.durable = true}, clock_),
+      registrations_(options_.registration_sources) {
   if (options_.resources.empty()) throw std::invalid_argument("sign-in needs a resource");
 }
 

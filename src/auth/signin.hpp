@@ -14,7 +14,8 @@
 //   <data_dir>/pending/   pending authorizations (minutes)
 //   <data_dir>/codes/     authorization codes and their used markers (a minute)
 //   <data_dir>/refresh/   refresh token families (durable)
-//   <data_dir>/registered/ dynamically registered clients (durable)
+//   <data_dir>/registered/ dynamically registered clients (durable; removed
+//                          when unused: RegistrationOptions' lifetimes)
 //
 // A refresh token is "<family>.<secret>": the family record holds the hash
 // of the one current secret and of the ones rotated out. Presenting a
@@ -42,6 +43,7 @@
 #include "auth/form.hpp"
 #include "auth/interaction.hpp"
 #include "auth/jwt.hpp"
+#include "auth/lru_map.hpp"
 #include "auth/options.hpp"
 #include "auth/record_store.hpp"
 #include "auth/signin_options.hpp"
@@ -84,6 +86,10 @@ struct SignInOptions {
   // process.
   std::size_t max_pending = 10000;
   std::size_t max_pending_per_source = 50;
+  // Sources whose registrations (per_source_per_hour) are counted at once;
+  // a new one pushes out the least recently seen source still below its
+  // limit, so a flood of addresses cannot reset a limited one's count.
+  std::size_t registration_sources = 10000;
   std::filesystem::path data_dir;
   RegistrationOptions registration;
 };
@@ -183,8 +189,9 @@ class SignIn : public InteractionHost {
   // resource of ours (RFC 8707 invalid_target).
   std::optional<std::string> resource_for(std::string_view requested) const;
 
-  // Deletes expired pending authorizations, codes and families, the
-  // interaction's expired state, and forgets expired per-source counts.
+  // Deletes expired pending authorizations, codes, families and registered
+  // clients, the interaction's expired state, and forgets expired
+  // per-source counts.
   void prune();
 
   // InteractionHost
@@ -205,6 +212,9 @@ class SignIn : public InteractionHost {
   boost::json::array jtis_with(const boost::json::object& family, const MintedToken& t) const;
   boost::json::object token_body(const MintedToken& t, const std::string* refresh_token);
   bool registration_rate_ok(std::string_view source);
+  // A token was issued to `client_id`: a registered client now lives
+  // idle_lifetime from now (stored at most once a day per client).
+  void registered_client_used(std::string_view client_id);
   // Takes one of `source`'s slots for open sign-ins until `expires`; false
   // when it holds max_pending_per_source already.
   bool pending_slot(std::string_view source, std::int64_t now, std::int64_t expires);
@@ -219,7 +229,7 @@ class SignIn : public InteractionHost {
   std::atomic<std::int64_t> pending_count_at_{0};
   std::atomic<std::size_t> pending_count_{0};
   std::mutex rate_mu_;
-  std::unordered_map<std::string, std::vector<std::int64_t>> registrations_;  // source -> times
+  LruMap<std::vector<std::int64_t>> registrations_;  // source -> times of its registrations
   std::mutex slots_mu_;
   // source -> expiry times of its open sign-ins (pruned in prune()).
   std::unordered_map<std::string, std::vector<std::int64_t>> pending_slots_;

@@ -31,6 +31,10 @@ void read_signin_settings(config::Reader& auth, SignInSettings& s) {
       reg.integer("max_clients", static_cast<std::int64_t>(r.max_clients), 1, 1'000'000));
   r.per_source_per_hour = static_cast<std::size_t>(reg.integer(
       "per_source_per_hour", static_cast<std::int64_t>(r.per_source_per_hour), 1, 100000));
+  r.unused_lifetime = std::chrono::seconds(
+      reg.integer("unused_lifetime", r.unused_lifetime.count(), 600, 30 * 86400));
+  r.idle_lifetime = std::chrono::seconds(
+      reg.integer("idle_lifetime", r.idle_lifetime.count(), 86400, 400 * 86400));
   reg.finish();
   if (r.mode == "token") {
     if (token_file.empty())

@@ -22,6 +22,14 @@ struct RegistrationOptions {
   std::size_t max_clients = 1000;    // registered clients kept at most
   std::size_t per_source_per_hour = 20;
   std::size_t max_body_bytes = 16 * 1024;
+  // A registered client no token was ever issued to is removed this long
+  // after it registered, so registrations nobody uses cannot hold the
+  // max_clients places for good.
+  std::chrono::seconds unused_lifetime{86400};
+  // A client tokens were issued to is removed this long after the last one
+  // (never sooner than a refresh token could still be used:
+  // SignInOptions::refresh_idle).
+  std::chrono::seconds idle_lifetime{30 * 86400};
 };
 
 // Client ID Metadata Documents: a client_id that is an https URL is fetched.

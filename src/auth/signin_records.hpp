@@ -23,6 +23,8 @@ namespace json = boost::json;
 
 // Past rotations a refresh family remembers (for reuse detection).
 constexpr std::size_t kMaxFamilyHistory = 200;
+// The start of every registered client's id (never a URL nor a configured name).
+constexpr std::string_view kRegisteredPrefix = "bcl_";
 // Year 2096: records that do not expire.
 constexpr std::int64_t kForever = 4'000'000'000;
 // The scope that asks for a refresh token (granted only to clients that may hold one).

@@ -23,12 +23,34 @@ using namespace signin_records;
 bool SignIn::registration_rate_ok(std::string_view source) {
   std::lock_guard lock(rate_mu_);
   std::int64_t now = clock_();
-  if (registrations_.size() > 10000) registrations_.clear();  // bounded memory under a flood
-  auto& times = registrations_[std::string(source)];
-  std::erase_if(times, [&](std::int64_t t) { return t <= now - 3600; });
-  if (times.size() >= options_.registration.per_source_per_hour) return false;
+  std::size_t limit = options_.registration.per_source_per_hour;
+  auto in_window = [&](std::int64_t t) { return t > now - 3600; };
+  // Bounded memory under a flood of addresses: a new one pushes out the least
+  // recently seen source below its limit; a limited one keeps its count.
+  auto& times =
+      registrations_.get_or_insert(std::string(source), [&](const std::vector<std::int64_t>& v) {
+        return static_cast<std::size_t>(std::count_if(v.begin(), v.end(), in_window)) < limit;
+      });
+  std::erase_if(times, [&](std::int64_t t) { return !in_window(t); });
+  if (times.size() >= limit) return false;
   times.push_back(now);
   return true;
+}
+
+void SignIn::registered_client_used(std::string_view client_id) {
+  if (!client_id.starts_with(kRegisteredPrefix)) return;
+  std::int64_t now = clock_();
+  auto r = registered_.get(client_id);
+  // The expiry moves in steps of a day: no write for every token.
+  if (!r || num(*r, "last_used") > now - 86400) return;
+  std::int64_t until =
+      now + std::max(options_.registration.idle_lifetime, options_.refresh_idle).count();
+  (void)registered_.update(client_id, [&](std::optional<json::object> cur) {
+    if (!cur) return std::optional<RecordStore::Versioned>();  // removed meanwhile
+    (*cur)["last_used"] = now;
+    (*cur)["expires_at"] = until;
+    return std::optional<RecordStore::Versioned>(RecordStore::Versioned{std::move(*cur), until});
+  });
 }
 
 SignIn::Response SignIn::register_client(const Request& req, std::string_view source) {
@@ -87,7 +109,7 @@ SignIn::Response SignIn::register_client(const Request& req, std::string_view so
     return error(http::status::service_unavailable, "temporarily_unavailable",
                  "this Bastion holds as many registered clients as it allows");
   ClientMetadata meta = std::move(m.value());
-  meta.client_id = "bcl_" + b64url_encode(random_bytes(16));
+  meta.client_id = std::string(kRegisteredPrefix) + b64url_encode(random_bytes(16));
   std::string secret;
   if (meta.auth_method == AuthMethod::kSecretBasic || meta.auth_method == AuthMethod::kSecretPost)
     secret = b64url_encode(random_bytes(32));
@@ -96,8 +118,11 @@ SignIn::Response SignIn::register_client(const Request& req, std::string_view so
                    {"metadata", meta.to_json()},
                    {"secret_hash", secret.empty() ? "" : "sha256:" + secret_hash(secret)},
                    {"issued_at", now},
+                   {"expires_at", now + ro.unused_lifetime.count()},
                    {"registered_from", source}};
-  auto ok = registered_.create(meta.client_id, rec, kForever);
+  // Unused, it goes after unused_lifetime; each token moves that on
+  // (registered_client_used).
+  auto ok = registered_.create(meta.client_id, rec, now + ro.unused_lifetime.count());
   if (!ok || !ok.value())
     return error(http::status::internal_server_error, "server_error", "could not store the client");
   spdlog::info("auth: registered client {} (\"{}\") from {}", meta.client_id, meta.client_name,
@@ -140,6 +165,7 @@ void SignIn::prune() {
   pending_.prune();
   codes_.prune();
   families_.prune();
+  registered_.prune();
   prune_pending_slots(clock_());
   std::shared_ptr<Interaction> ui;
   {

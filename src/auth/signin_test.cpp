@@ -522,6 +522,81 @@ TEST(SignIn, RegistrationPersistsAndIsBounded) {
   EXPECT_FALSE(f.s->client_active(id));
 }
 
+// A registration (Content-Type application/json) from `source`.
+SignIn::Response register_from(SigninFixture& f, std::string body, std::string_view source) {
+  SignIn::Request req{http::verb::post, "/oauth2/register", 11};
+  req.set(http::field::content_type, "application/json");
+  req.body() = std::move(body);
+  req.prepare_payload();
+  return f.s->register_client(req, source);
+}
+
+const char* const kPublicLoopbackClient =
+    R"({"redirect_uris":["http://127.0.0.1/callback"],"token_endpoint_auth_method":"none",
+    "grant_types":["authorization_code","refresh_token"]})";
+
+// Attack: registrations nobody uses fill max_clients for good, and then no
+// one can register. Unused clients go after a day; a client tokens were
+// issued to lives on while it is used, and goes after idle_lifetime.
+TEST(SignIn, RegisteredClientsNeverUsedExpireAndFreeTheirPlaces) {
+  SigninFixture f([](SignInOptions& o) { o.registration.max_clients = 3; });
+  auto dir = f.tmp.path() / "auth" / "registered";
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto r = register_from(f, kPublicLoopbackClient, "198.51.100." + std::to_string(i));
+    ASSERT_EQ(r.result(), http::status::created) << r.body();
+    ids.emplace_back(json::parse(r.body()).at("client_id").as_string());
+  }
+  EXPECT_EQ(register_from(f, kPublicLoopbackClient, "203.0.113.1").result(),
+            http::status::service_unavailable);
+  // ids[0] is used: a code redeemed for a token.
+  std::string url = f.authorize_url();
+  url.replace(url.find("client_id=app"), 13, "client_id=" + ids[0]);
+  auto code = SigninFixture::params(f.get(url))["code"];
+  ASSERT_FALSE(code.empty());
+  auto used = f.s->redeem_code(f.token_form(code), f.s->find_client(ids[0]).value());
+  ASSERT_TRUE(used) << used.error().description;
+  f.clock.advance(86400 - 1);
+  EXPECT_EQ(register_from(f, kPublicLoopbackClient, "203.0.113.1").result(),
+            http::status::service_unavailable);
+  f.clock.advance(1);  // a day: the two never used are gone, their places free
+  EXPECT_FALSE(f.s->find_client(ids[1]));
+  EXPECT_FALSE(f.s->client_active(ids[2]));
+  EXPECT_TRUE(f.s->find_client(ids[0]));
+  EXPECT_EQ(register_from(f, kPublicLoopbackClient, "203.0.113.1").result(), http::status::created);
+  f.s->prune();
+  EXPECT_EQ(testing::record_files(dir), 2u);
+  // The used client goes after 30 days without a token.
+  f.clock.advance(30 * 86400 - 86400 - 1);
+  EXPECT_TRUE(f.s->find_client(ids[0]));
+  f.clock.advance(1);
+  EXPECT_FALSE(f.s->find_client(ids[0]));
+  f.s->prune();
+  EXPECT_EQ(testing::record_files(dir), 0u);
+}
+
+// Attack: a flood of registrations from many addresses cleared the
+// per-address table, so an address at its limit could register again at
+// once. The flood now pushes out addresses below their limit only.
+TEST(SignIn, AFloodOfAddressesDoesNotResetALimitedOne) {
+  SigninFixture f([](SignInOptions& o) {
+    o.registration.per_source_per_hour = 2;
+    o.registration_sources = 10;
+  });
+  const std::string limited = "192.0.2.66";
+  for (int i = 0; i < 2; ++i)
+    EXPECT_EQ(register_from(f, kPublicLoopbackClient, limited).result(), http::status::created);
+  EXPECT_EQ(register_from(f, kPublicLoopbackClient, limited).result(),
+            http::status::too_many_requests);
+  for (int i = 0; i < 25; ++i)
+    EXPECT_EQ(register_from(f, kPublicLoopbackClient, "198.51.100." + std::to_string(i)).result(),
+              http::status::created);
+  EXPECT_EQ(register_from(f, kPublicLoopbackClient, limited).result(),
+            http::status::too_many_requests);
+  f.clock.advance(3600);  // its hour is over
+  EXPECT_EQ(register_from(f, kPublicLoopbackClient, limited).result(), http::status::created);
+}
+
 // Attack: one address opens sign-ins until the global limit is reached, so
 // every other user would get temporarily_unavailable. The per-source limit
 // stops it first; another address still gets its sign-in page.

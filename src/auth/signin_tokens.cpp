@@ -57,6 +57,7 @@ json::object SignIn::token_body(const MintedToken& t, const std::string* refresh
                     {"expires_in", t.claims.exp - t.claims.iat},
                     {"scope", t.claims.scope_string()}};
   if (refresh_token) body["refresh_token"] = *refresh_token;
+  registered_client_used(t.claims.client_id);
   if (hooks_.audit)
     hooks_.audit(json::object{{"event_type", "token_issued"},
                               {"client_id", t.claims.client_id},
