@@ -491,6 +491,7 @@ void App::attach_auth(transport::HttpServer& http) {
       return out;
     };
     h.audit = [audit_sink](boost::json::object e) { audit_sink(std::move(e)); };
+    h.hashing = &as->hashing();
     login_interaction_ = std::make_shared<login::LoginInteraction>(ao.issuer, ao.data_dir, *login_,
                                                                    access_, std::move(h));
     as->set_interaction(login_interaction_);

@@ -124,6 +124,10 @@ class AuthServer {
   // The same, waiting for the answer (nullopt when the path is not ours).
   std::optional<Response> handle(const Request& req, const Caller& caller = {});
 
+  // The pool where argon2id runs (client secrets here, the sign-in pages'
+  // passwords: login/interaction.hpp). Lives as long as this server.
+  HashPool& hashing() { return *hashing_; }
+
   // Bearer authentication of a resource request: the caller, or the 401/400
   // response to send. With require_auth off, a request without a token gets
   // the anonymous principal.

@@ -543,43 +543,79 @@ auth::Outcome LoginInteraction::after_login(Ctx& c, const auth::PendingAuthoriza
   return auth::Page{consent_page(c, p, u, session_id)};
 }
 
-auth::Outcome LoginInteraction::post_login(Ctx& c) {
+void LoginInteraction::post_login(Ctx& c, const Done& done) {
+  auto page = [&](Response r) { done(auth::Page{std::move(r)}); };
   auto form = protocol::parse_form(c.req.body());
   if (!form)
-    return auth::Page{
-        error_page(c, http::status::bad_request, "Invalid form", "The form could not be read.")};
+    return page(
+        error_page(c, http::status::bad_request, "Invalid form", "The form could not be read."));
   const std::string* id = form->get("id");
   std::string pid = id ? *id : "";
   if (!web::same_origin_request(c.req, origin_) ||
       !web::csrf_valid(key_, browser_id(c), "login:" + pid, form->get(web::kCsrfField))) {
     audit({{"event_type", "csrf_refused"}, {"form", "login"}, {"source", std::string(c.source)}});
-    return auth::Page{error_page(c, http::status::forbidden, "This form has expired",
-                                 "The sign-in form was not accepted: it came from another site, "
-                                 "or it is too old (your browser's sign-in cookie changed).")};
+    return page(error_page(c, http::status::forbidden, "This form has expired",
+                           "The sign-in form was not accepted: it came from another site, "
+                           "or it is too old (your browser's sign-in cookie changed)."));
   }
   std::optional<auth::PendingAuthorization> p;
   if (!pid.empty()) {
     p = c.host.find_pending(pid);
     if (!p)
-      return auth::Page{error_page(c, http::status::bad_request, "This sign-in has expired",
-                                   "This sign-in request is no longer valid: it expired, or it "
-                                   "was already completed.")};
+      return page(error_page(c, http::status::bad_request, "This sign-in has expired",
+                             "This sign-in request is no longer valid: it expired, or it "
+                             "was already completed."));
   }
   const std::string* user = form->get("username");
   const std::string* password = form->get("password");
   if (!options_.local_users || !user || !password || user->empty() || password->empty())
-    return auth::Page{login_page(c, p ? &*p : nullptr, "Enter your user name and password.",
-                                 user ? *user : "", http::status::bad_request)};
+    return page(login_page(c, p ? &*p : nullptr, "Enter your user name and password.",
+                           user ? *user : "", http::status::bad_request));
   std::string name = user->substr(0, 256);
   std::string_view source = c.source == "unknown" ? std::string_view() : c.source;
   if (auto wait = throttle_.wait(name, source); wait > 0) {
     audit({{"event_type", "login_throttled"}, {"user", name}, {"source", std::string(c.source)}});
-    return auth::Page{login_page(c, p ? &*p : nullptr,
-                                 "Too many failed sign-in attempts. Try again in " +
-                                     std::to_string((wait + 59) / 60) + " minute(s).",
-                                 name, http::status::too_many_requests)};
+    return page(login_page(c, p ? &*p : nullptr,
+                           "Too many failed sign-in attempts. Try again in " +
+                               std::to_string((wait + 59) / 60) + " minute(s).",
+                           name, http::status::too_many_requests));
   }
-  auto verified = users_.verify(name, *password);
+  if (!hooks_.hashing) return done(finish_login(c, *form, p, name, *password));
+  // argon2id (64 MiB, tens of ms) on the hashing pool, never on this thread:
+  // what the check needs is copied, since this request is answered later.
+  struct Job {
+    Request req;
+    std::string source;
+    const auth::InteractionHost* host;
+    std::vector<std::string> set_cookies;
+    std::string browser;
+    protocol::FormData form;
+    std::optional<auth::PendingAuthorization> pending;
+    std::string name, password;
+  };
+  auto job = std::make_shared<Job>(Job{c.req, std::string(c.source), &c.host, c.set_cookies,
+                                       c.browser, *form, p, name, *password});
+  auto admitted = hooks_.hashing->submit(job->source, [this, job, done] {
+    Ctx jc{job->req, job->source, *job->host, std::move(job->set_cookies), job->browser};
+    done(finish_login(jc, job->form, job->pending, job->name, job->password));
+  });
+  if (admitted == auth::HashPool::Admit::kAdmitted) return;
+  // No room to check the password now: refused without checking it, counted
+  // as neither success nor failure.
+  bool source_busy = admitted == auth::HashPool::Admit::kSourceBusy;
+  audit({{"event_type", "login_busy"}, {"user", name}, {"source", std::string(c.source)}});
+  auto res =
+      login_page(c, p ? &*p : nullptr, "Sign-in is busy. Try again in a moment.", name,
+                 source_busy ? http::status::too_many_requests : http::status::service_unavailable);
+  res.set(http::field::retry_after, "1");
+  page(std::move(res));
+}
+
+auth::Outcome LoginInteraction::finish_login(Ctx& c, const protocol::FormData& form,
+                                             const std::optional<auth::PendingAuthorization>& p,
+                                             const std::string& name, const std::string& password) {
+  std::string_view source = c.source == "unknown" ? std::string_view() : c.source;
+  auto verified = users_.verify(name, password);
   if (!verified) {
     throttle_.failed(name, source);
     audit({{"event_type", "login_failed"}, {"user", name}, {"source", std::string(c.source)}});
@@ -597,7 +633,7 @@ auth::Outcome LoginInteraction::post_login(Ctx& c) {
          {"idp", "local"},
          {"source", std::string(c.source)}});
   if (!p) {
-    std::string back = return_to(c, &*form);
+    std::string back = return_to(c, &form);
     auto res = web::see_other(c.req.version(), url(back.empty() ? "/account" : back));
     for (const auto& sc : c.set_cookies) res.insert(http::field::set_cookie, sc);
     return auth::Page{std::move(res)};
@@ -772,7 +808,7 @@ bool LoginInteraction::handle(const Request& req, std::string_view source,
     else
       page(login_page(c, p ? &*p : nullptr, "", "", http::status::ok));
   } else if (path == "/signin/login" && post) {
-    done(post_login(c));
+    post_login(c, done);
   } else if (path == "/signin/consent" && get) {
     done(get_consent(c));
   } else if (path == "/signin/consent" && post) {

@@ -26,6 +26,9 @@
 //     SameSite=Lax, Secure with __Host- over https.
 //   - Failed logins are throttled per name and per source (throttle.hpp);
 //     the answer and its timing do not tell whether a name exists.
+//   - A password is checked (argon2id) on the hashing pool (Hooks::hashing),
+//     never on the thread that called handle(): a flood of wrong passwords
+//     waits there, bounded, or is turned away at once (429/503).
 //   - Only the pending id travels through the browser; what the consent page
 //     shows comes from the server's record of the request.
 //
@@ -39,6 +42,7 @@
 #include <vector>
 
 #include "auth/external_jwks.hpp"
+#include "auth/hash_pool.hpp"
 #include "auth/interaction.hpp"
 #include "auth/jwt.hpp"
 #include "login/access.hpp"
@@ -64,6 +68,9 @@ class LoginInteraction : public auth::Interaction {
     std::function<std::vector<std::string>(std::string_view subject)> grant_clients;
     // Security events (login_succeeded, login_failed, consent_granted, ...).
     std::function<void(boost::json::object)> audit;
+    // Where passwords are checked: AuthServer's hashing pool (it must
+    // outlive every call). Null: on the calling thread (tests, tools).
+    auth::HashPool* hashing = nullptr;
   };
 
   // `data_dir` is the auth data directory: users/, consents/, sessions/ and
@@ -141,7 +148,13 @@ class LoginInteraction : public auth::Interaction {
   Response account_page(Ctx& c, const web::Session& s, const Signed& u, std::string_view flash);
 
   // Handlers.
-  auth::Outcome post_login(Ctx& c);
+  // Answers through `done`: at once when the form is refused, else once the
+  // password was checked on the hashing pool (finish_login).
+  void post_login(Ctx& c, const Done& done);
+  // Checks the password (argon2id) and signs the user in.
+  auth::Outcome finish_login(Ctx& c, const protocol::FormData& form,
+                             const std::optional<auth::PendingAuthorization>& p,
+                             const std::string& name, const std::string& password);
   auth::Outcome get_consent(Ctx& c);
   auth::Outcome post_consent(Ctx& c);
   auth::Outcome post_cancel(Ctx& c);
