@@ -6,10 +6,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { eventually, startWithConfig, tempDir } from './lib/bastion.mjs';
-import { authorizeUrl, pkce } from './lib/signin.mjs';
+import { eventually } from './lib/bastion.mjs';
+import { authorizeUrl, pkce, startFederatedGateway } from './lib/signin.mjs';
 
 let server, idp, issuer;
 const held = [];
@@ -23,19 +21,7 @@ before(async () => {
   });
   await new Promise((r) => idp.listen(0, '127.0.0.1', r));
   issuer = `http://127.0.0.1:${idp.address().port}`;
-  const secretFile = path.join(tempDir(), 'secret');
-  writeFileSync(secretFile, 'the-client-secret-at-the-provider\n', { mode: 0o600 });
-  server = await startWithConfig(`auth:
-  login:
-    local_users: false
-    providers:
-      - {name: stall, display_name: Stall SSO, issuer: '${issuer}', client_id: bastion, client_secret_file: ${secretFile}}
-  access:
-    default_scopes: [mcp.access]
-  clients:
-    - id: demo-app
-      redirect_uris: ['http://127.0.0.1/callback']
-`);
+  server = await startFederatedGateway(issuer, 'name: stall, display_name: Stall SSO');
 });
 after(async () => {
   for (const s of held) s.destroy();

@@ -7,11 +7,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createPublicKey } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { startWithConfig, tempDir } from './lib/bastion.mjs';
-import { authorizeUrl, pkce } from './lib/signin.mjs';
+import { authorizeUrl, pkce, startFederatedGateway } from './lib/signin.mjs';
 
 let server, idp, issuer, key, otherKey, jwk;
 let nextIdToken = async () => '';
@@ -40,20 +37,7 @@ before(async () => {
   // The published key is the public half of `key`.
   const publicKey = createPublicKey(key);
   jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
-  const dir = tempDir();
-  const secretFile = path.join(dir, 'secret');
-  writeFileSync(secretFile, 'the-client-secret-at-the-provider\n', { mode: 0o600 });
-  server = await startWithConfig(`auth:
-  login:
-    local_users: false
-    providers:
-      - {name: fake, issuer: '${issuer}', client_id: bastion, client_secret_file: ${secretFile}}
-  access:
-    default_scopes: [mcp.access]
-  clients:
-    - id: demo-app
-      redirect_uris: ['http://127.0.0.1/callback']
-`);
+  server = await startFederatedGateway(issuer, 'name: fake');
 });
 after(async () => {
   await new Promise((r) => idp.close(r));

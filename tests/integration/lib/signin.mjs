@@ -4,7 +4,9 @@
 // user, so moving these tests to the real login pages and a headless browser
 // changes only this function.
 import { createHash, randomBytes } from 'node:crypto';
-import { newClient } from './bastion.mjs';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { newClient, startWithConfig, tempDir } from './bastion.mjs';
 
 // A test-login user: its password is a fresh random secret, its hash argon2id
 // (made by `bastion client add`, which hashes the same way).
@@ -70,4 +72,23 @@ export async function signInTokens(base, user, { client_id, redirect_uri, scope 
   });
   if (t.status !== 200) throw new Error(`token for ${user.name}: ${t.status} ${JSON.stringify(t.json)}`);
   return t.json;
+}
+
+// A gateway whose only sign-in is federated login through one provider at
+// `issuer` (`provider`: the rest of its entry, e.g. "name: x"), with the
+// demo-app client. Its client secret at the provider is in a 0600 file.
+export async function startFederatedGateway(issuer, provider) {
+  const secretFile = path.join(tempDir(), 'secret');
+  writeFileSync(secretFile, 'the-client-secret-at-the-provider\n', { mode: 0o600 });
+  return startWithConfig(`auth:
+  login:
+    local_users: false
+    providers:
+      - {${provider}, issuer: '${issuer}', client_id: bastion, client_secret_file: ${secretFile}}
+  access:
+    default_scopes: [mcp.access]
+  clients:
+    - id: demo-app
+      redirect_uris: ['http://127.0.0.1/callback']
+`);
 }
