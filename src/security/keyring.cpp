@@ -67,7 +67,7 @@ MultiFernet load_fernet_keys(const fs::path& dir, bool create) {
   return ring(read_keys(file));
 }
 
-MultiFernet rotate_fernet_keys(const fs::path& dir, std::size_t keep) {
+MultiFernet rotate_fernet_keys(const fs::path& dir) {
   auto file = fernet_keys_file(dir);
   std::vector<std::string> keys;
   std::error_code ec;
@@ -76,7 +76,6 @@ MultiFernet rotate_fernet_keys(const fs::path& dir, std::size_t keep) {
   else
     storage::ensure_private_dir(dir);
   keys.insert(keys.begin(), Fernet::generate_key());
-  if (keep > 0 && keys.size() > keep) keys.resize(keep);
   write_keys(file, keys);
   return ring(keys);
 }

@@ -20,11 +20,11 @@ std::filesystem::path fernet_keys_file(const std::filesystem::path& dir);
 // (naming the line).
 MultiFernet load_fernet_keys(const std::filesystem::path& dir, bool create = true);
 
-// Puts a new key in front and keeps at most `keep` keys (0 = all). Returns
-// the new keyring. Trimming here drops keys whatever they still decrypt:
-// `bastion keys rotate` goes through rotate_keys_and_secrets (secrets.hpp),
-// which trims only after the secrets were re-encrypted.
-MultiFernet rotate_fernet_keys(const std::filesystem::path& dir, std::size_t keep = 0);
+// Puts a new key in front of every key the ring in `dir` has (making the
+// ring when there is none). Returns the new keyring. Dropping keys is
+// trim_fernet_keys, after whatever they encrypted was re-encrypted:
+// `bastion keys rotate` goes through rotate_keys_and_secrets (secrets.hpp).
+MultiFernet rotate_fernet_keys(const std::filesystem::path& dir);
 
 // Keeps the newest `keep` keys of the ring in `dir` (keep > 0). Returns it.
 MultiFernet trim_fernet_keys(const std::filesystem::path& dir, std::size_t keep);

@@ -118,7 +118,7 @@ std::size_t SecretStore::reencrypt() {
 }
 
 Rotation rotate_keys_and_secrets(const std::filesystem::path& dir, std::size_t keep) {
-  Rotation r{rotate_fernet_keys(dir, 0), 0};
+  Rotation r{rotate_fernet_keys(dir), 0};
   r.reencrypted = SecretStore(dir, r.ring).reencrypt();
   if (keep > 0 && r.ring.size() > keep) r.ring = trim_fernet_keys(dir, keep);
   return r;

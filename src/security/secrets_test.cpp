@@ -47,7 +47,8 @@ TEST_F(Secrets, KeyringIsCreatedPrivateAndRotates) {
   EXPECT_EQ(rotated.size(), 2u);
   EXPECT_NE(rotated.primary().key_id(), ring.primary().key_id());
   EXPECT_EQ(load_fernet_keys(dir_).decrypt(tok).value(), "x");
-  EXPECT_EQ(rotate_fernet_keys(dir_, 2).size(), 2u);
+  rotate_fernet_keys(dir_);
+  EXPECT_EQ(trim_fernet_keys(dir_, 2).size(), 2u);
   ::chmod(fernet_keys_file(dir_).c_str(), 0644);
   try {
     load_fernet_keys(dir_);
