@@ -78,13 +78,16 @@ struct Fd {
   }
 };
 
+// Root's or Bastion's own.
+bool ours(uid_t uid) { return uid == 0 || uid == ::geteuid(); }
+
 // Only root and Bastion's own uid can change the entries of this directory:
 // a link found in it was put there by one of them, and stays what it was
 // between looking at it and opening it.
 bool entries_trusted(int dir) {
   struct stat st {};
   if (::fstat(dir, &st) != 0) return false;
-  return (st.st_uid == 0 || st.st_uid == ::geteuid()) && !(st.st_mode & (S_IWGRP | S_IWOTH));
+  return ours(st.st_uid) && !(st.st_mode & (S_IWGRP | S_IWOTH));
 }
 
 // The directory `name` in `dir`, never reached through a link someone else
@@ -98,7 +101,7 @@ Result<Fd> open_level(int dir, const std::string& name, const fs::path& p, const
   if (!S_ISLNK(st.st_mode))
     return Error{fmt::format("cannot create paths.read_write {}: {}: {}", p.string(),
                              shown.string(), std::strerror(err))};
-  if (!entries_trusted(dir) || !(st.st_uid == 0 || st.st_uid == ::geteuid()))
+  if (!entries_trusted(dir) || !ours(st.st_uid))
     return Error{fmt::format(
         "cannot create paths.read_write {}: {} is a symbolic link in a directory others can "
         "change (not followed)",
