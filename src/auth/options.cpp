@@ -10,8 +10,8 @@
 #include "auth/clients.hpp"
 #include "auth/ip_network.hpp"
 #include "auth/jwk.hpp"
+#include "auth/redirect_uri.hpp"
 #include "auth/signin_clients.hpp"
-#include "auth/token_client.hpp"
 #include "storage/private_file.hpp"
 
 namespace bastion::auth {

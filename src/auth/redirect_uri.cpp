@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <boost/algorithm/string/case_conv.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/url/parse.hpp>
 #include <cctype>
 
@@ -27,6 +28,16 @@ constexpr std::array<std::string_view, 12> kForbiddenSchemes = {
 bool is_loopback_host(std::string_view host) {
   std::string h = boost::algorithm::to_lower_copy(std::string(host));
   return h == "127.0.0.1" || h == "[::1]" || h == "localhost";
+}
+
+bool loopback_http_url(std::string_view url) {
+  auto u = boost::urls::parse_absolute_uri(url);
+  if (!u || u->scheme() != "http") return false;
+  std::string host(u->encoded_host());
+  if (host == "localhost" || host == "[::1]") return true;
+  boost::system::error_code ec;
+  auto a = boost::asio::ip::make_address(host, ec);
+  return !ec && a.is_loopback();
 }
 
 Result<RedirectUri> check_redirect_uri(std::string_view uri, bool web) {

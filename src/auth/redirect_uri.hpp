@@ -41,6 +41,11 @@ bool redirect_uri_matches(std::string_view registered, std::string_view requeste
 // it: 127.0.0.1, [::1] or localhost.
 bool is_loopback_host(std::string_view host);
 
+// Whether `url` is http to a loopback address (127.0.0.0/8, ::1, localhost):
+// the only place plain http may fetch keys from unless the operator says
+// otherwise, since nobody on the network can answer in its stead.
+bool loopback_http_url(std::string_view url);
+
 // RFC 7636 §4.1: code_verifier is 43-128 characters of [A-Za-z0-9-._~].
 bool valid_code_verifier(std::string_view verifier);
 // An S256 code_challenge: exactly 43 base64url characters (a SHA-256).

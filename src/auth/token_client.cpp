@@ -106,16 +106,6 @@ FetchFn http_fetch_default() {
   return [](const std::string& url) { return http_get(url, std::chrono::seconds(5), 256 * 1024); };
 }
 
-bool loopback_http_url(std::string_view url) {
-  auto u = boost::urls::parse_absolute_uri(url);
-  if (!u || u->scheme() != "http") return false;
-  std::string host(u->encoded_host());
-  if (host == "localhost" || host == "[::1]") return true;
-  boost::system::error_code ec;
-  auto a = asio::ip::make_address(host, ec);
-  return !ec && a.is_loopback();
-}
-
 Result<TokenResponse> fetch_token(const std::string& base_url, const std::string& client_id,
                                   const std::string& secret, const std::string& scope,
                                   std::chrono::seconds timeout) {

@@ -57,9 +57,4 @@ Result<std::string> http_get(const std::string& url,
 // within 5 seconds and 256 KiB.
 FetchFn http_fetch_default();
 
-// Whether `url` is http to a loopback address (127.0.0.0/8, ::1, localhost):
-// the only place plain http may fetch keys from unless the operator says
-// otherwise, since nobody on the network can answer in its stead.
-bool loopback_http_url(std::string_view url);
-
 }  // namespace bastion::auth

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "auth/redirect_uri.hpp"
 #include "auth/result.hpp"
 #include "auth/token_client.hpp"
 
