@@ -15,6 +15,7 @@
 #include "app/options.hpp"
 #include "audit/key.hpp"
 #include "gateway/options.hpp"
+#include "protocol/url_display.hpp"
 #include "sandbox/descriptors.hpp"
 #include "sandbox/launch.hpp"
 #include "sandbox/spawn.hpp"
@@ -207,7 +208,7 @@ std::vector<Check> run_doctor(const std::optional<std::string>& config_path, con
     for (const auto& u : gateway::read_upstreams(*opts->document, protected_paths(*opts))) {
       std::string n = "server " + u.name;
       if (!u.url.empty()) {
-        add(n, Check::kPass, "remote " + u.url);
+        add(n, Check::kPass, "remote " + protocol::display_url(u.url));
         continue;
       }
       auto runtime = sandbox::to_string(u.sandbox.runtime);

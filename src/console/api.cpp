@@ -13,6 +13,7 @@
 #include "gateway/stderr_tail.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/printable.hpp"
+#include "protocol/url_display.hpp"
 #include "security/redact.hpp"
 #include "web/csrf.hpp"
 
@@ -101,7 +102,7 @@ json::array Console::servers() {
                      {"runtime", o.url.empty() ? std::string(sandbox::to_string(o.sandbox.runtime))
                                                : std::string("http")},
                      {"command", std::move(command)},
-                     {"url", o.url.empty() ? std::string() : scrub(o.url)},
+                     {"url", o.url.empty() ? std::string() : scrub(protocol::display_url(o.url))},
                      {"per_session", o.per_session},
                      {"eager", o.eager},
                      {"pinning", o.pinning == gateway::PinMode::kEnforce ? "enforce"

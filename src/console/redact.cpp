@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "protocol/url_display.hpp"
+
 namespace bastion::console {
 
 namespace json = boost::json;
@@ -50,8 +52,11 @@ json::value walk(const json::value& v, const std::function<std::string(std::stri
     for (const auto& x : v.get_array()) a.push_back(walk(x, scrub));
     return a;
   }
-  if (v.is_string() && scrub) return json::string(scrub(v.get_string()));
-  return v;
+  if (!v.is_string()) return v;
+  std::string_view s = v.get_string();
+  // A URL's userinfo and query may hold credentials (an upstream's api_key=).
+  std::string shown = protocol::display_if_url(s).value_or(std::string(s));
+  return json::string(scrub ? scrub(shown) : shown);
 }
 
 }  // namespace

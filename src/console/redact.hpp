@@ -2,9 +2,10 @@
 // be a secret replaced by "[redacted]". What counts as one: the value of a
 // key whose name says so (secret, password, token, key, credential,
 // authorization, cookie, private, passphrase, salt, hash), every value under
-// `headers` and `env` (an upstream's API key travels there), and any string
-// the process-wide secret redactor knows (security/redact.hpp), wherever it
-// appears. Key names and structure stay, so an operator sees what is set.
+// `headers` and `env` (an upstream's API key travels there), a URL's userinfo
+// and query string (protocol::display_url), and any string the process-wide
+// secret redactor knows (security/redact.hpp), wherever it appears. Key names
+// and structure stay, so an operator sees what is set.
 //
 // Thread-safety: pure functions.
 #pragma once

@@ -31,13 +31,29 @@ TEST(RedactConfig, SecretsGoStructureStays) {
 }
 
 TEST(RedactConfig, KnownSecretValuesAnywhere) {
-  auto in = json::parse(R"({"servers": {"x": {"url": "http://h/?k=sup3rsecret"}}})");
+  auto in = json::parse(R"({"servers": {"x": {"args": ["--key=sup3rsecret"]}}})");
   auto out = redact_config(in, [](std::string_view s) {
     std::string r(s);
     if (auto p = r.find("sup3rsecret"); p != std::string::npos) r.replace(p, 11, "***");
     return r;
   });
-  EXPECT_EQ(out.at_pointer("/servers/x/url"), "http://h/?k=***");
+  EXPECT_EQ(out.at_pointer("/servers/x/args/0"), "--key=***");
+}
+
+// An upstream URL's query string (?api_key=...) and userinfo (user:pass@)
+// are credentials the redactor may not know: never shown.
+TEST(RedactConfig, UrlUserinfoAndQueryAnywhere) {
+  auto in = json::parse(R"({"servers": {
+    "q": {"url": "http://api.example:8080/mcp?api_key=sk-live-q1w2e3r4"},
+    "u": {"url": "http://bob:hunter2hunter2@api.example/mcp"},
+    "plain": {"url": "http://127.0.0.1:9000/mcp"}}})");
+  auto out = redact_config(in);
+  auto s = json::serialize(out);
+  for (auto leaked : {"sk-live-q1w2e3r4", "api_key", "bob", "hunter2hunter2"})
+    EXPECT_EQ(s.find(leaked), std::string::npos) << leaked << " in " << s;
+  EXPECT_EQ(out.at_pointer("/servers/q/url"), "http://api.example:8080/mcp?[redacted]");
+  EXPECT_EQ(out.at_pointer("/servers/u/url"), "http://[redacted]@api.example/mcp");
+  EXPECT_EQ(out.at_pointer("/servers/plain/url"), "http://127.0.0.1:9000/mcp");
 }
 
 TEST(RedactConfig, KeyNames) {

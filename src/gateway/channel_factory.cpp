@@ -15,6 +15,7 @@
 #include "gateway/stderr_tail.hpp"
 #include "gateway/upstream.hpp"
 #include "pii/log_sanitize.hpp"
+#include "protocol/url_display.hpp"
 #include "sandbox/launch.hpp"
 #include "sandbox/spawn.hpp"
 
@@ -53,7 +54,8 @@ ChannelResult open_http(const ChannelRequest& req) {
       req.executor,
       HttpChannelOptions{o.url, o.legacy_sse, o.headers, o.max_line_bytes, {}, req.param_headers});
   if (auto started = hc->start(); !started) return started.error();
-  spdlog::info("upstream {}: connecting to {}{}", o.name, o.url, o.legacy_sse ? " (HTTP+SSE)" : "");
+  spdlog::info("upstream {}: connecting to {}{}", o.name, protocol::display_url(o.url),
+               o.legacy_sse ? " (HTTP+SSE)" : "");
   return OpenedChannel{hc, {}};
 }
 

@@ -136,6 +136,14 @@ TEST(HttpChannel, UnusableUrlIsAnErrorValue) {
     EXPECT_FALSE(parse_http_url(bad).ok()) << bad;
   EXPECT_EQ(parse_http_url("ftp://h/x").reason(),
             "URL 'ftp://h/x': only http:// upstreams are supported");
+  // The error is logged and shown to operators and clients: without the
+  // URL's credentials.
+  for (const char* bad : {"https://bob:pw-hunter2@h/x?api_key=sk-q1w2e3",
+                          "http://bob:pw-hunter2@h:x/?api_key=sk-q1w2e3 "}) {
+    std::string why = parse_http_url(bad).reason();
+    for (const char* secret : {"pw-hunter2", "sk-q1w2e3"})
+      EXPECT_EQ(why.find(secret), std::string::npos) << why;
+  }
 
   asio::io_context ioc;
   auto hc = std::make_shared<HttpChannel>(ioc.get_executor(), HttpChannelOptions{"ftp://h/x"});

@@ -27,6 +27,7 @@
 #include "gateway/sse_parser.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/jsonrpc.hpp"
+#include "protocol/url_display.hpp"
 #include "protocol/version.hpp"
 
 namespace bastion::gateway {
@@ -40,9 +41,11 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 protocol::Expected<HttpChannel::Target, ChannelError> parse_http_url(const std::string& url) {
   auto u = boost::urls::parse_uri(url);
-  if (!u) return ChannelError{fmt::format("invalid URL '{}'", url)};
+  // The error names the URL without its userinfo and query (credentials).
+  if (!u) return ChannelError{fmt::format("invalid URL '{}'", protocol::display_url(url))};
   if (u->scheme() != "http")
-    return ChannelError{fmt::format("URL '{}': only http:// upstreams are supported", url)};
+    return ChannelError{
+        fmt::format("URL '{}': only http:// upstreams are supported", protocol::display_url(url))};
   HttpChannel::Target t;
   t.host = std::string(u->host());
   t.port = u->has_port() ? std::string(u->port()) : "80";
