@@ -113,6 +113,20 @@ void setup_logging(const LogOptions& o) {
 
 App::App(AppOptions o, Overrides ov) : opts_(std::move(o)), overrides_(std::move(ov)) { build(); }
 
+namespace {
+
+// An HTTP server's credentials (its headers, its URL's userinfo and query)
+// are scrubbed from every log line, error and result from the moment the
+// configuration is read, as a stdio server's secrets are once decrypted.
+std::vector<gateway::UpstreamOptions> with_credentials_scrubbed(
+    std::vector<gateway::UpstreamOptions> upstreams) {
+  for (const auto& u : upstreams)
+    for (auto& v : gateway::http_credentials(u)) security::Redactor::global().add(std::move(v));
+  return upstreams;
+}
+
+}  // namespace
+
 std::string App::reload() {
   std::lock_guard lk(reload_mu_);
   if (!opts_.config_path) {
@@ -121,7 +135,8 @@ std::string App::reload() {
   }
   try {
     auto next = load_options(opts_.config_path, overrides_);
-    auto upstreams = gateway::read_upstreams(*next.document, protected_paths(next));
+    auto upstreams =
+        with_credentials_scrubbed(gateway::read_upstreams(*next.document, protected_paths(next)));
     // Everything is checked before anything is applied.
     std::optional<auth::Options> next_auth;
     if (auth_)
@@ -247,7 +262,8 @@ void App::build() {
     spdlog::warn("testkit enabled: conformance fixtures are exposed (not for production)");
     engine_->add_backend(tools::make_testkit());
   }
-  upstreams_ = gateway::read_upstreams(*opts_.document, protected_paths(opts_));
+  upstreams_ =
+      with_credentials_scrubbed(gateway::read_upstreams(*opts_.document, protected_paths(opts_)));
 }
 
 void App::build_security(const config::Document& doc) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "config/config.hpp"
@@ -82,6 +83,45 @@ TEST(UpstreamConfig, RejectsBadEntriesWithTheirLine) {
             std::string::npos);
   EXPECT_NE(error_of("servers:\n  a:\n    command: x\n    runtime: docker\n").find("docker.image"),
             std::string::npos);
+}
+
+// secrets: become a stdio server's environment; an HTTP server has none, so
+// they would be decrypted for nothing while the operator believes they are
+// sent: refused at load, pointing at headers.
+TEST(UpstreamConfig, SecretsOnAnHttpServerAreRefused) {
+  std::string e =
+      error_of("servers:\n  r:\n    url: http://127.0.0.1:1/mcp\n    secrets: {API_KEY: r-key}\n");
+  EXPECT_NE(e.find("b.yaml:4:"), std::string::npos) << e;
+  for (const char* says : {"secrets", "headers:", "${env:"})
+    EXPECT_NE(e.find(says), std::string::npos) << says << " not in: " << e;
+  EXPECT_EQ(error_of("servers:\n  s:\n    command: x\n    runtime: process\n"
+                     "    secrets: {API_KEY: s-key}\n"),
+            "");
+}
+
+// What an HTTP server's configuration holds that the secret scrubber must
+// know: header values (and the credential after their scheme), the URL's
+// userinfo and query.
+TEST(UpstreamConfig, HttpCredentialsAreWhatTheScrubberMustKnow) {
+  auto ups = parse(R"(
+servers:
+  r:
+    url: "http://bob:pw-hunter2@127.0.0.1:1/mcp?api_key=sk-q1w2e3r4&format=json"
+    headers: {Authorization: "Bearer sk-header-9z8y7x", X-Tenant: acme-corp}
+  s:
+    command: x
+    runtime: process
+    env: {TOKEN: not-an-http-credential}
+)");
+  ASSERT_EQ(ups.size(), 2u);
+  auto c = http_credentials(ups[0]);
+  auto has = [&](std::string_view v) { return std::find(c.begin(), c.end(), v) != c.end(); };
+  for (const char* want :
+       {"Bearer sk-header-9z8y7x", "sk-header-9z8y7x", "acme-corp", "bob:pw-hunter2", "pw-hunter2",
+        "api_key=sk-q1w2e3r4&format=json", "sk-q1w2e3r4"})
+    EXPECT_TRUE(has(want)) << want;
+  EXPECT_FALSE(has("json"));  // a short query value would scrub ordinary text
+  EXPECT_TRUE(http_credentials(ups[1]).empty());
 }
 
 TEST(UpstreamConfig, WithoutBwrapAServerNamingNoRuntimeIsRefusedNotRunUnconfined) {

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "gateway/catalogue.hpp"
+#include "protocol/url_display.hpp"
 #include "sandbox/launch.hpp"
 
 namespace bastion::gateway {
@@ -119,6 +120,13 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
     std::string t = s.choice("transport", "streamable-http", {"streamable-http", "sse"});
     o.legacy_sse = t == "sse";
     o.headers = read_env(s, "headers");
+    // secrets: become a stdio server's environment variables; an HTTP server
+    // has none, so they would be read and never sent.
+    if (!o.secret_env.empty())
+      s.fail("secrets",
+             "an HTTP (`url:`) server has no environment for secrets: to keep its credential "
+             "out of this file, send it in `headers:` from the environment, e.g. "
+             "Authorization: \"Bearer ${env:API_KEY}\"");
   } else {
     s.raw("transport");
   }
@@ -230,6 +238,22 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
 }
 
 }  // namespace
+
+std::vector<std::string> http_credentials(const UpstreamOptions& o) {
+  std::vector<std::string> out;
+  if (o.url.empty()) return out;
+  for (const auto& [name, value] : o.headers) {
+    out.push_back(value);
+    // "<scheme> <credential>" (Authorization, Proxy-Authorization, ...)
+    if (auto space = value.find(' '); space != std::string::npos && space + 1 < value.size())
+      out.push_back(value.substr(space + 1));
+  }
+  auto url = protocol::url_credentials(o.url);
+  for (auto& c : url.whole) out.push_back(std::move(c));
+  for (auto& c : url.query_values)
+    if (c.size() >= kMinQueryValue) out.push_back(std::move(c));
+  return out;
+}
 
 std::size_t read_max_processes(const config::Document& doc) {
   Reader root(doc, "");

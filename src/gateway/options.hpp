@@ -28,4 +28,13 @@ std::size_t read_max_processes(const config::Document& doc);
 // wait at once (`max_waiting`, 1024; `max_waiting_per_client`, 64).
 EraBridgeOptions read_era_bridge(const config::Document& doc);
 
+// What an HTTP server's configuration holds that may be a credential, for the
+// secret scrubber (security/redact.hpp): every `headers:` value, and the
+// credential after an auth scheme ("Bearer sk-..." gives "sk-..." too); the
+// URL's userinfo and query (protocol::url_credentials; a single query value
+// only from kMinQueryValue bytes, so "?format=json" does not make "json" a
+// secret). Empty for a stdio server.
+std::vector<std::string> http_credentials(const UpstreamOptions& o);
+inline constexpr std::size_t kMinQueryValue = 8;
+
 }  // namespace bastion::gateway
