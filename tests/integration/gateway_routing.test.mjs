@@ -14,19 +14,17 @@
 // servers keep working.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import * as z from 'zod/v4';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {
   CreateMessageRequestSchema, CreateMessageResultSchema, ElicitRequestSchema, LoggingMessageNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { SOURCE_DIR, authYaml, eventually, fetchToken, newClient, startWithConfig } from './lib/bastion.mjs';
+import { startHttpUpstream } from './lib/http_upstream.mjs';
 
 const MALICIOUS = path.join(SOURCE_DIR, 'tests/sandbox/malicious_server.py');
 const WEATHER = path.join(SOURCE_DIR, 'examples/python/weather_server.py');
@@ -267,40 +265,27 @@ test('a Streamable HTTP upstream\'s request goes to the call whose response stre
   // A real SDK server over HTTP: it sends its sampling request on the tool
   // call's own SSE stream, which Bastion must honour even with another
   // session's call in flight.
-  const sessions = new Map();
-  const remote = http.createServer(async (req, res) => {
-    let body = '';
-    for await (const chunk of req) body += chunk;
-    const sid = req.headers['mcp-session-id'];
-    let transport = sid && sessions.get(sid);
-    if (!transport) {
-      transport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (id) => sessions.set(id, transport),
-      });
-      const server = new McpServer({ name: 'remote', version: '1' });
-      server.registerTool('sample_after', { inputSchema: { seconds: z.number(), text: z.string() } },
-        async ({ seconds, text: prompt }, extra) => {
-          await sleep(seconds * 1000);
-          const r = await extra.sendRequest({
-            method: 'sampling/createMessage',
-            params: { messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 10 },
-          }, CreateMessageResultSchema);
-          return { content: [{ type: 'text', text: `SAMPLED:${r.content.text}` }] };
-        });
-      server.registerTool('slow', { inputSchema: { seconds: z.number() } }, async ({ seconds }) => {
+  const remote = await startHttpUpstream(() => {
+    const server = new McpServer({ name: 'remote', version: '1' });
+    server.registerTool('sample_after', { inputSchema: { seconds: z.number(), text: z.string() } },
+      async ({ seconds, text: prompt }, extra) => {
         await sleep(seconds * 1000);
-        return { content: [{ type: 'text', text: 'SLOW_DONE' }] };
+        const r = await extra.sendRequest({
+          method: 'sampling/createMessage',
+          params: { messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 10 },
+        }, CreateMessageResultSchema);
+        return { content: [{ type: 'text', text: `SAMPLED:${r.content.text}` }] };
       });
-      await server.connect(transport);
-    }
-    await transport.handleRequest(req, res, body ? JSON.parse(body) : undefined);
+    server.registerTool('slow', { inputSchema: { seconds: z.number() } }, async ({ seconds }) => {
+      await sleep(seconds * 1000);
+      return { content: [{ type: 'text', text: 'SLOW_DONE' }] };
+    });
+    return server;
   });
-  await new Promise((r) => remote.listen(0, '127.0.0.1', r));
   const srv = await startWithConfig(`
 servers:
   remote:
-    url: http://127.0.0.1:${remote.address().port}/mcp
+    url: http://127.0.0.1:${remote.port}/mcp
   weather:
     command: python3
     args: [${WEATHER}]
@@ -320,7 +305,6 @@ servers:
     await b.close();
   } finally {
     assert.equal(await srv.stop(), 0, srv.stderr);
-    remote.closeAllConnections();
     remote.close();
   }
 });

@@ -3,14 +3,12 @@
 // shows an HTTP upstream all say the same thing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { BIN, SOURCE_DIR, eventually, initialize, post, startWithConfig } from './lib/bastion.mjs';
+import { startHttpUpstream } from './lib/http_upstream.mjs';
 
 const VERSION = /project\(bastion VERSION (\d+\.\d+\.\d+)/.exec(
   readFileSync(path.join(SOURCE_DIR, 'CMakeLists.txt'), 'utf8'))[1];
@@ -22,31 +20,21 @@ test('--version, serverInfo, clientInfo and User-Agent carry the CMake version',
 
   const seen = [];  // [user-agent, clientInfo] of each initialize the upstream got
   const agents = new Set();
-  const sessions = new Map();
-  const remote = http.createServer(async (req, res) => {
-    let body = '';
-    for await (const chunk of req) body += chunk;
-    agents.add(req.headers['user-agent']);
-    const msg = body ? JSON.parse(body) : undefined;
-    if (msg?.method === 'initialize') seen.push([req.headers['user-agent'], msg.params.clientInfo]);
-    const sid = req.headers['mcp-session-id'];
-    let transport = sid && sessions.get(sid);
-    if (!transport) {
-      transport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (id) => sessions.set(id, transport),
-      });
-      const server = new McpServer({ name: 'remote', version: '1' });
-      server.registerTool('hello', {}, async () => ({ content: [{ type: 'text', text: 'hi' }] }));
-      await server.connect(transport);
-    }
-    await transport.handleRequest(req, res, msg);
+  const remote = await startHttpUpstream(() => {
+    const server = new McpServer({ name: 'remote', version: '1' });
+    server.registerTool('hello', {}, async () => ({ content: [{ type: 'text', text: 'hi' }] }));
+    return server;
+  }, {
+    onRequest: (req, res, msg) => {
+      agents.add(req.headers['user-agent']);
+      if (msg?.method === 'initialize') seen.push([req.headers['user-agent'], msg.params.clientInfo]);
+      return false;
+    },
   });
-  await new Promise((res) => remote.listen(0, '127.0.0.1', res));
   const srv = await startWithConfig(`
 servers:
   remote:
-    url: http://127.0.0.1:${remote.address().port}/mcp
+    url: http://127.0.0.1:${remote.port}/mcp
 `);
   try {
     const { sid, result, version } = await initialize(srv.url);
@@ -63,7 +51,6 @@ servers:
     assert.deepEqual([...agents], [`bastion/${VERSION}`], 'a request without our User-Agent');
   } finally {
     assert.equal(await srv.stop(), 0, srv.stderr);
-    remote.closeAllConnections();
     remote.close();
   }
 });
