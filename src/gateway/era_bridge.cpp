@@ -122,12 +122,15 @@ std::optional<std::string> relay_forbids(std::string_view method, const RelayOpt
 // and its end arrive as events.
 class EraBridge::Exchange : public InputSink, public std::enable_shared_from_this<Exchange> {
  public:
-  Exchange(asio::any_io_executor ex, std::string principal, std::string method, std::string target)
+  Exchange(asio::any_io_executor ex, std::string principal, std::string method, std::string target,
+           std::shared_ptr<Upstream> upstream, std::shared_ptr<void> keep)
       : strand_(asio::make_strand(ex)),
         events_(std::make_shared<server::Mailbox>(strand_, 64)),
         principal_(std::move(principal)),
         method_(std::move(method)),
-        target_(std::move(target)) {}
+        target_(std::move(target)),
+        upstream_(std::move(upstream)),
+        keep_(std::move(keep)) {}
 
   asio::awaitable<Outcome> ask(std::string method, json::object params) override {
     auto box = std::make_shared<server::Mailbox>(strand_, 1);
@@ -195,9 +198,9 @@ class EraBridge::Exchange : public InputSink, public std::enable_shared_from_thi
   }
 
   // Starts the upstream call (once).
-  void run(std::shared_ptr<Upstream> u, std::string method, json::object params) {
+  void run(std::string method, json::object params) {
     auto self = shared_from_this();
-    auto body = [self, u, method = std::move(method),
+    auto body = [self, u = upstream_, method = std::move(method),
                  params = std::move(params)]() mutable -> asio::awaitable<void> {
       std::shared_ptr<server::RequestContext> first = self->current();
       Outcome o = co_await u->call(method, std::move(params), *first, self);
@@ -240,7 +243,8 @@ class EraBridge::Exchange : public InputSink, public std::enable_shared_from_thi
   asio::strand<asio::any_io_executor> strand_;
   std::shared_ptr<server::Mailbox> events_;
   const std::string principal_, method_, target_;
-  std::size_t rounds_ = 0;  // touched by one client request at a time
+  const std::shared_ptr<Upstream> upstream_;  // where the call runs
+  std::size_t rounds_ = 0;                    // touched by one client request at a time
 
  private:
   mutable std::mutex mu_;
@@ -251,6 +255,8 @@ class EraBridge::Exchange : public InputSink, public std::enable_shared_from_thi
   std::optional<Outcome> done_;
   bool ended_ = false;
   asio::cancellation_signal cancel_;
+  // Keeps the instance running while the call lives (EraBridge::call).
+  const std::shared_ptr<void> keep_;
 };
 
 EraBridge::EraBridge(asio::any_io_executor ex, EraBridgeOptions opts)
@@ -270,7 +276,8 @@ void EraBridge::shutdown() {
 }
 
 asio::awaitable<Outcome> EraBridge::call(std::shared_ptr<Upstream> u, std::string_view method,
-                                         json::object params, server::RequestContext& ctx) {
+                                         json::object params, server::RequestContext& ctx,
+                                         std::shared_ptr<void> keep) {
   const json::value& state = ctx.request_state();
   const json::object* st = state.is_object() ? &state.get_object() : nullptr;
   const bool may_ask = ctx.modern() && protocol::allows_input_required(method);
@@ -299,7 +306,30 @@ asio::awaitable<Outcome> EraBridge::call(std::shared_ptr<Upstream> u, std::strin
     co_return out;
   }
   if (st && !st->contains("b")) co_return stale_state();
-  co_return co_await bridged(std::move(u), std::string(method), std::move(params), ctx);
+  co_return co_await bridged(std::move(u), std::string(method), std::move(params), ctx,
+                             std::move(keep));
+}
+
+protocol::Expected<std::string, RpcError> EraBridge::waiting_id(const json::value& state,
+                                                                std::string_view method) const {
+  const json::value* id = state.is_object() ? state.get_object().if_contains("b") : nullptr;
+  if (!id || !id->is_string()) return stale_state();
+  const json::value* process = state.get_object().if_contains("p");
+  if (process && process->is_string() && process->get_string() != process_) {
+    // Never looked up here: a table of this process cannot hold it.
+    spdlog::info("refused a requestState for {}: its call waits in another process", method);
+    return elsewhere_state();
+  }
+  return std::string(id->get_string());
+}
+
+protocol::Expected<std::shared_ptr<Upstream>, RpcError> EraBridge::waiting_at(
+    std::string_view method, const server::RequestContext& ctx) const {
+  auto id = waiting_id(ctx.request_state(), method);
+  if (!id) return id.error();
+  auto x = table_.peek(id.value(), principal_of(ctx));
+  if (!x) return stale_state();  // bridged() says why when it takes it
+  return x.value()->upstream_;
 }
 
 void EraBridge::from_legacy(const Upstream& u, Outcome& out) {
@@ -345,20 +375,15 @@ void EraBridge::from_modern(const Upstream& u, Outcome& out) {
 }
 
 asio::awaitable<Outcome> EraBridge::bridged(std::shared_ptr<Upstream> u, std::string method,
-                                            json::object params, server::RequestContext& ctx) {
+                                            json::object params, server::RequestContext& ctx,
+                                            std::shared_ptr<void> keep) {
   const std::string principal = principal_of(ctx);
   const json::value& state = ctx.request_state();
   std::shared_ptr<Exchange> x;
   if (state.is_object()) {
-    const json::value* id = state.get_object().if_contains("b");
-    if (!id || !id->is_string()) co_return stale_state();
-    const json::value* process = state.get_object().if_contains("p");
-    if (process && process->is_string() && process->get_string() != process_) {
-      // Never looked up here: a table of this process cannot hold it.
-      spdlog::info("refused a requestState for {}: its call waits in another process", method);
-      co_return elsewhere_state();
-    }
-    auto taken = table_.take(id->get_string(), principal);
+    auto id = waiting_id(state, method);
+    if (!id) co_return id.error();
+    auto taken = table_.take(id.value(), principal);
     if (!taken) {
       spdlog::info("refused a requestState for {}: the waiting call is {}", method,
                    to_string(taken.error()));
@@ -375,9 +400,10 @@ asio::awaitable<Outcome> EraBridge::bridged(std::shared_ptr<Upstream> u, std::st
     x->set_current(ctx.shared_from_this());
     x->answer(ctx.input_responses());
   } else {
-    x = std::make_shared<Exchange>(ex_, principal, method, target_of(method, params));
+    x = std::make_shared<Exchange>(ex_, principal, method, target_of(method, params), std::move(u),
+                                   std::move(keep));
     x->set_current(ctx.shared_from_this());
-    x->run(std::move(u), method, std::move(params));
+    x->run(method, std::move(params));
   }
   co_return co_await step(std::move(x));
 }

@@ -62,11 +62,19 @@ class EraBridge : public std::enable_shared_from_this<EraBridge> {
   EraBridge(boost::asio::any_io_executor ex, EraBridgeOptions opts = {});
   ~EraBridge();
 
-  // Relays `method` to `u` in the eras of both sides (see above).
+  // Relays `method` to `u` in the eras of both sides (see above). `keep`
+  // lives as long as a bridged call that waits for its client: the gateway
+  // keeps a per-session instance running through it (gateway.hpp).
   boost::asio::awaitable<protocol::Outcome> call(std::shared_ptr<Upstream> u,
                                                  std::string_view method,
                                                  boost::json::object params,
-                                                 server::RequestContext& ctx);
+                                                 server::RequestContext& ctx,
+                                                 std::shared_ptr<void> keep = nullptr);
+  // The instance where the waiting call that `ctx`'s requestState resumes
+  // runs, left waiting; else the error the retry gets (its call expired,
+  // was taken, is another client's or another process's).
+  protocol::Expected<std::shared_ptr<Upstream>, protocol::RpcError> waiting_at(
+      std::string_view method, const server::RequestContext& ctx) const;
   // Calls waiting for a client's input now.
   std::size_t pending() const { return table_.size(); }
   // Ends every waiting call (their upstream requests get an error).
@@ -82,7 +90,11 @@ class EraBridge : public std::enable_shared_from_this<EraBridge> {
   static void from_legacy(const Upstream& u, protocol::Outcome& out);
   boost::asio::awaitable<protocol::Outcome> bridged(std::shared_ptr<Upstream> u, std::string method,
                                                     boost::json::object params,
-                                                    server::RequestContext& ctx);
+                                                    server::RequestContext& ctx,
+                                                    std::shared_ptr<void> keep);
+  // The table id a retry's requestState names, or the retry's error.
+  protocol::Expected<std::string, protocol::RpcError> waiting_id(const boost::json::value& state,
+                                                                 std::string_view method) const;
   // Waits for the call's next input request or its result.
   boost::asio::awaitable<protocol::Outcome> step(std::shared_ptr<Exchange> x);
   void start_sweeper();

@@ -160,6 +160,13 @@ protocol::RpcError unavailable(const Upstream& u) {
 
 }  // namespace
 
+bool GatewayBackend::resumes_bridged(const std::shared_ptr<Upstream>& proto,
+                                     const server::RequestContext& ctx) {
+  const json::value& st = ctx.request_state();
+  return proto->options().per_session && ctx.modern() && st.is_object() &&
+         st.get_object().contains("b");
+}
+
 std::optional<RelayOptions> GatewayBackend::declare_for(const std::shared_ptr<Upstream>& proto,
                                                         const server::RequestContext& ctx) {
   if (!proto->options().per_session || !ctx.modern()) return std::nullopt;
@@ -248,12 +255,54 @@ void GatewayBackend::on_client_notification(std::string_view session_id, const j
     if (u->options().relay.roots) u->notify_server("notifications/roots/list_changed");
 }
 
+std::shared_ptr<void> GatewayBackend::keep_instance(const std::shared_ptr<Upstream>& u) {
+  if (!u->options().per_session) return nullptr;
+  {
+    std::lock_guard lk(instances_mu_);
+    ++kept_[u.get()].holds;
+  }
+  // Points at the instance but owns nothing of it: the deleter only lets go.
+  return std::shared_ptr<void>(u.get(), [weak = weak_from_this(), u](void*) {
+    if (auto self = weak.lock()) self->let_go(u);
+  });
+}
+
+void GatewayBackend::let_go(const std::shared_ptr<Upstream>& u) {
+  {
+    std::lock_guard lk(instances_mu_);
+    auto it = kept_.find(u.get());
+    if (it == kept_.end() || --it->second.holds > 0) return;
+    const bool orphaned = it->second.orphaned;
+    kept_.erase(it);
+    // Taken out already (a reload, an operator's stop) or its session still
+    // runs: not ours to stop.
+    if (!orphaned || !drop_instance(u.get())) return;
+  }
+  stop_later({u}, "its last waiting round or task ended");
+}
+
+bool GatewayBackend::drop_instance(const Upstream* u) {
+  for (auto& [proto, m] : per_session_)
+    for (auto it = m.begin(); it != m.end(); ++it)
+      if (it->second.get() == u) {
+        m.erase(it);
+        return true;
+      }
+  return false;
+}
+
 void GatewayBackend::on_session_closed(std::string_view session_id) {
   std::vector<std::shared_ptr<Upstream>> gone;
   {
     std::lock_guard lk(instances_mu_);
     for (auto& [proto, m] : per_session_)
       if (auto it = m.find(std::string(session_id)); it != m.end()) {
+        // Still kept (a Modern request's call waits for its client, or runs
+        // as a task): it stops when the last keeper lets go.
+        if (auto k = kept_.find(it->second.get()); k != kept_.end()) {
+          k->second.orphaned = true;
+          continue;
+        }
         gone.push_back(it->second);
         m.erase(it);
       }
@@ -688,7 +737,17 @@ asio::awaitable<server::Settled> GatewayBackend::settle(server::Route route,
                                                         server::RequestContext& ctx) {
   auto proto = std::static_pointer_cast<Upstream>(route.target);
   std::string why;
-  auto u = instance(proto, ctx.session_id(), &why, declare_for(proto, ctx));
+  std::shared_ptr<Upstream> u;
+  if (resumes_bridged(proto, ctx)) {
+    // A Modern retry continues its call on the instance where it waits,
+    // which its first request's end left running (keep_instance).
+    auto at = bridge_->waiting_at(kind_label(route.kind), ctx);
+    if (!at) co_return at.error();
+    if (at.value()->name() != proto->name()) co_return unknown(route.kind, route.key);
+    u = at.value();
+  } else {
+    u = instance(proto, ctx.session_id(), &why, declare_for(proto, ctx));
+  }
   if (!u) co_return protocol::RpcError{protocol::kUpstreamUnavailable, why};
   if (u->state() != UpstreamState::kReady) {
     co_await u->ensure_started();
@@ -778,7 +837,8 @@ asio::awaitable<Outcome> GatewayBackend::call(const server::Route& route, std::s
     const auto& modes = u->options().tasks;
     if (auto m = modes.find(route.name); m != modes.end()) {
       if (server::declares_tasks(ctx.client_capabilities())) {
-        Outcome created = legacy_tasks_->start(u, route.name, std::move(params), ctx);
+        Outcome created =
+            legacy_tasks_->start(u, route.name, std::move(params), ctx, keep_instance(u));
         if (!created.ok()) co_return created;
         TaskHandle h{route.server, route.name, upstream_task_id(created.result()), true};
         created.result()["taskId"] = task_ids_.wrap(h, ctx.caller());
@@ -787,15 +847,17 @@ asio::awaitable<Outcome> GatewayBackend::call(const server::Route& route, std::s
       if (m->second == TaskMode::kRequired) co_return server::tasks_extension_required();
     }
   }
-  Outcome out = co_await bridge_->call(std::move(u), method, std::move(params), ctx);
+  // A Modern request's instance outlives it while its call waits for the
+  // retry (a Legacy session's lives as long as the session).
+  std::shared_ptr<void> keep = ctx.modern() ? keep_instance(u) : nullptr;
+  Outcome out = co_await bridge_->call(std::move(u), method, std::move(params), ctx, keep);
   // An upstream's task reaches the client under an id of Bastion's own,
   // bound to this caller (task_relay.hpp). The engine checks that the
   // client asked for tasks at all.
   if (out.ok() && method == "tools/call" &&
       protocol::result_type(std::as_const(out).result()) == "task") {
     TaskHandle h{route.server, route.name, upstream_task_id(out.result())};
-    if (h.upstream_id.empty())
-      co_return relay_created(std::move(out.result()), "");  // the refusal
+    if (h.upstream_id.empty()) co_return relay_created(std::move(out.result()), "");  // the refusal
     const std::string id = task_ids_.wrap(h, ctx.caller());
     co_return relay_created(std::move(out.result()), id);
   }
@@ -816,8 +878,8 @@ asio::awaitable<std::optional<server::TaskReply>> GatewayBackend::task_request(
   }
   if (h->gateway_owned) {
     // Bastion's own task: the table binds it to its caller too.
-    std::optional<Outcome> out = legacy_tasks_->handle(server::task_owner(ctx.caller()), method,
-                                                       h->upstream_id, params);
+    std::optional<Outcome> out =
+        legacy_tasks_->handle(server::task_owner(ctx.caller()), method, h->upstream_id, params);
     if (!out) co_return std::nullopt;
     if (out->ok() && method == "tasks/get") out->result()["taskId"] = client_id;
     co_return server::TaskReply{std::move(*out), h->server, h->tool};

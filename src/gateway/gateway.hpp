@@ -178,6 +178,25 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   // request's own capability set (its session is that one request).
   static std::optional<RelayOptions> declare_for(const std::shared_ptr<Upstream>& proto,
                                                  const server::RequestContext& ctx);
+  // Whether `ctx` is a Modern client's retry of a call bridged to a
+  // per-session instance of `proto` (its requestState names a waiting call).
+  static bool resumes_bridged(const std::shared_ptr<Upstream>& proto,
+                              const server::RequestContext& ctx);
+  // A Modern request is a session of its own, ended with the request; its
+  // per-session instance stays while something still needs it: a bridged
+  // call waiting for the client's retry (until that call ends: answered, or
+  // its requestState's wait passed) or a task of Bastion's running there
+  // (until its call ends: done, cancelled, its ttl or timeouts.call). Each
+  // needer holds the handle keep_instance() returns; when its session has
+  // ended and the last handle goes, the instance stops. It counts in
+  // max_instances and max_processes meanwhile, and nobody else reaches it:
+  // its key is the ended request's session id, and a retry finds it only
+  // through a requestState sealed to its caller. Null for a shared instance.
+  std::shared_ptr<void> keep_instance(const std::shared_ptr<Upstream>& u);
+  void let_go(const std::shared_ptr<Upstream>& u);
+  // Takes the per-session instance `u` out of the table (under
+  // instances_mu_); false when it is not there.
+  bool drop_instance(const Upstream* u);
   boost::asio::awaitable<std::shared_ptr<Upstream>> capability_instance(
       const std::shared_ptr<Upstream>& proto, std::shared_ptr<Upstream> u,
       server::RequestContext& ctx);
@@ -205,7 +224,12 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
       upstreams_;  // per configured server (prototype when per-session)
   mutable std::mutex instances_mu_;
   std::map<const Upstream*, std::map<std::string, std::shared_ptr<Upstream>>> per_session_;
-  mutable std::shared_mutex mu_;  // guards the URI index
+  struct Kept {
+    std::size_t holds = 0;  // keep_instance() handles alive
+    bool orphaned = false;  // its session ended: stop it at the last let_go()
+  };
+  std::map<const Upstream*, Kept> kept_;  // per-session instances kept (instances_mu_)
+  mutable std::shared_mutex mu_;          // guards the URI index
   std::map<std::string, std::vector<std::shared_ptr<Upstream>>, std::less<>> resources_;
   std::vector<std::pair<std::string, std::shared_ptr<Upstream>>> templates_;  // uriTemplate, owner
   mutable std::mutex reported_mu_;
@@ -215,7 +239,7 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   std::map<std::string, std::string> pin_signatures_;  // server -> PinStore::signature
   std::shared_ptr<boost::asio::steady_timer> pin_timer_;
   std::atomic<bool> shut_{false};
-  std::shared_ptr<EraBridge> bridge_;  // Legacy<->Modern translation of each call
+  std::shared_ptr<EraBridge> bridge_;          // Legacy<->Modern translation of each call
   std::shared_ptr<LegacyTasks> legacy_tasks_;  // tasks of Bastion's around Legacy calls
   TaskIds task_ids_;
   boost::asio::thread_pool stopper_{2};

@@ -87,7 +87,8 @@ class LegacyTasks::Worker : public InputSink, public std::enable_shared_from_thi
     return waiting_ > 0;
   }
 
-  void run(std::shared_ptr<Upstream> u, json::object params) {
+  // `keep` lives as long as the call.
+  void run(std::shared_ptr<Upstream> u, json::object params, std::shared_ptr<void> keep) {
     std::weak_ptr<Worker> weak = weak_from_this();
     task_->on_cancel([weak] {
       auto self = weak.lock();
@@ -95,7 +96,8 @@ class LegacyTasks::Worker : public InputSink, public std::enable_shared_from_thi
       asio::post(self->strand_, [self] { self->cancel_.emit(asio::cancellation_type::terminal); });
     });
     auto self = shared_from_this();
-    auto body = [self, u, params = std::move(params)]() mutable -> asio::awaitable<void> {
+    auto body = [self, u, params = std::move(params),
+                 keep = std::move(keep)]() mutable -> asio::awaitable<void> {
       if (self->task_->cancel_requested()) {
         self->task_->cancel();
         co_return;
@@ -144,7 +146,8 @@ LegacyTasks::LegacyTasks(asio::any_io_executor ex, server::TaskLimits limits)
 LegacyTasks::~LegacyTasks() { shutdown(); }
 
 Outcome LegacyTasks::start(std::shared_ptr<Upstream> u, const std::string& tool,
-                           json::object params, server::RequestContext& ctx) {
+                           json::object params, server::RequestContext& ctx,
+                           std::shared_ptr<void> keep) {
   auto t = table_.create(server::task_owner(ctx.caller()), tool);
   if (!t.ok()) {
     spdlog::info("gateway: refused a task of {}: {}", tool, t.error().message);
@@ -152,7 +155,7 @@ Outcome LegacyTasks::start(std::shared_ptr<Upstream> u, const std::string& tool,
   }
   std::shared_ptr<server::Task> task = t.value();
   auto w = std::make_shared<Worker>(ex_, task, ctx.shared_from_this());
-  w->run(std::move(u), std::move(params));
+  w->run(std::move(u), std::move(params), std::move(keep));
   return task->create_result();
 }
 

@@ -58,9 +58,11 @@ class LegacyTasks : public std::enable_shared_from_this<LegacyTasks> {
   // Starts `params` (a tools/call of `tool`, named as the server knows it)
   // at `u` as a task of the caller: its CreateTaskResult, whose taskId is
   // the table's (the gateway seals it before the client sees it), or -31000
-  // when the caller or everyone is at the bound.
+  // when the caller or everyone is at the bound. `keep` lives as long as the
+  // call: the gateway keeps a per-session instance running through it.
   protocol::Outcome start(std::shared_ptr<Upstream> u, const std::string& tool,
-                          boost::json::object params, server::RequestContext& ctx);
+                          boost::json::object params, server::RequestContext& ctx,
+                          std::shared_ptr<void> keep = nullptr);
   // tasks/get, tasks/update or tasks/cancel of `owner` for the table's id
   // `id`; nullopt when it is not one of the owner's tasks (any more).
   std::optional<protocol::Outcome> handle(const std::string& owner, std::string_view method,

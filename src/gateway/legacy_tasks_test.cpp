@@ -74,9 +74,7 @@ TEST(LegacyTasks, TheServersRequestsAreTheTasksInputRequestsAnsweredByKey) {
                 kTasks));
   auto done = poll(h, c, id, {"completed", "failed", "cancelled"});
   ASSERT_EQ(done.at("result").at("status"), "completed") << json::serialize(done);
-  auto replies =
-      json::parse(done.at("result").at("result").at("content").at(0).at("text").as_string())
-          .as_object();
+  auto replies = task_replies(done);
   EXPECT_EQ(replies.at("e").at("result").at("action"), "accept");
   EXPECT_EQ(replies.at("s").at("result").at("model"), "m");
   EXPECT_EQ(json::serialize(done).find("forged"), std::string::npos);

@@ -83,6 +83,18 @@ class PendingTable {
     return value;
   }
 
+  // The entry `id` of `owner`, left in place, unless it expired: what take()
+  // would return now.
+  protocol::Expected<T, PendingMiss> peek(std::string_view id, std::string_view owner,
+                                          Clock::time_point now = Clock::now()) const {
+    std::lock_guard lk(mu_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return PendingMiss::kUnknown;
+    if (it->second.owner != owner) return PendingMiss::kForeign;
+    if (now >= it->second.deadline) return PendingMiss::kExpired;
+    return it->second.value;
+  }
+
   // Removes and returns the entries past their deadline (the caller ends them).
   std::vector<T> expire(Clock::time_point now = Clock::now()) {
     std::lock_guard lk(mu_);

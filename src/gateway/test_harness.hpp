@@ -51,10 +51,10 @@ struct FakeClient {
 
 class GatewayHarness {
  public:
+  // `go`: the gateway's options besides max_processes, the fakes and the audit.
   explicit GatewayHarness(std::vector<UpstreamOptions> servers, std::size_t max_processes = 256,
-                          server::EngineOptions eo = {})
+                          server::EngineOptions eo = {}, GatewayOptions go = {})
       : engine_(eo) {
-    GatewayOptions go;
     go.max_processes = max_processes;
     go.channel_factory = fakes.factory();
     go.audit = [this](json::object e) { audit_events.push_back(std::move(e)); };
@@ -221,6 +221,13 @@ inline std::string text_of(const json::object& response) {
   for (auto& c : r->at("content").as_array())
     if (auto* t = c.as_object().if_contains("text")) out += t->as_string();
   return out;
+}
+
+// The object a finished two_asks() task's result text holds (the client's
+// answers by kind), from a tasks/get response.
+inline json::object task_replies(const json::object& get_response) {
+  const auto& text = get_response.at("result").at("result").at("content").at(0).at("text");
+  return json::parse(text.as_string()).as_object();
 }
 
 inline std::int64_t error_code(const json::object& response) {
