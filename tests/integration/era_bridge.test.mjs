@@ -254,6 +254,67 @@ test('attack: a flood of calls left waiting hits the bound; the bound frees when
   }
 });
 
+// `instances: per_session` and a Modern client, whose every request is a
+// session of its own: the instance where a call waits for the retry stays
+// until the call ends, then stops (gateway.hpp, keep_instance).
+test('Modern client -> Legacy per_session upstream: the second round reaches the waiting call; another client\'s retry reaches nothing', async () => {
+  const alice = newClient('ps-alice');
+  const mallory = newClient('ps-mallory');
+  const srv = await startWithConfig(`${authYaml([alice, mallory])}${stdioUpstream('legacy', '    instances: per_session\n')}`);
+  try {
+    const a = (await fetchToken(srv.base, alice)).access_token;
+    const m = (await fetchToken(srv.base, mallory)).access_token;
+    const e = await drive(srv.url, 'test_elicitation', { message: 'name?' },
+      () => ({ action: 'accept', content: { username: 'alice' } }), { token: a });
+    assert.equal(e.seen.length, 1);
+    assert.match(e.result.content[0].text, /action=accept/);
+    assert.match(e.result.content[0].text, /alice/);
+    // Done: nothing holds its instance any more.
+    assert.ok(await eventually(async () => await metric(srv.base, 'bastion_upstream_instances') === 0,
+      { timeoutMs: 10000, intervalMs: 100 }), 'the instance outlived its call');
+
+    // Attack: mallory holds alice's requestState (stolen): refused, and
+    // alice's call is still there for alice.
+    const params = { name: 'test_sampling', arguments: { prompt: 'p' } };
+    const first = await modern(srv.url, 'tools/call', params, { token: a });
+    assert.equal(first.json.result?.resultType, 'input_required', first.text);
+    const [key] = Object.keys(first.json.result.inputRequests);
+    const retry = { ...params, requestState: first.json.result.requestState, inputResponses: { [key]: SAMPLED } };
+    const stolen = await modern(srv.url, 'tools/call', retry, { token: m });
+    assert.equal(stolen.json?.error?.code, -32602, stolen.text);
+    assert.equal(await metric(srv.base, 'bastion_upstream_instances'), 1, 'one instance: the waiting call\'s');
+    const done = await modern(srv.url, 'tools/call', retry, { token: a });
+    assert.equal(done.json.result?.content?.[0]?.text, 'LLM response: forty-two', done.text);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+});
+
+test('attack: per_session instances held by rounds never retried stay within max_instances and stop after the wait', async () => {
+  const WAIT_MS = 3000;
+  const yaml = `gateway:\n  input_requests:\n    wait: ${WAIT_MS / 1000}s\n${stdioUpstream('legacy', '    instances: per_session\n    max_instances: 2\n')}`;
+  const srv = await startWithConfig(yaml);
+  try {
+    const start = () => modern(srv.url, 'tools/call', { name: 'test_sampling', arguments: { prompt: 'p' } });
+    for (let i = 0; i < 2; i++) {
+      const r = await start();
+      assert.equal(r.json.result?.resultType, 'input_required', r.text);
+    }
+    // Both calls wait, each on its instance; a third request gets no third.
+    const over = await start();
+    assert.equal(over.json?.error?.code, -32010, over.text);
+    assert.match(over.json.error.message, /maximum of 2 per-session instances/);
+    assert.equal(await metric(srv.base, 'bastion_upstream_instances'), 2);
+    // Past the wait both calls end and their instances stop.
+    assert.ok(await eventually(async () => await metric(srv.base, 'bastion_upstream_instances') === 0,
+      { timeoutMs: 6 * WAIT_MS, intervalMs: 200 }), 'the held instances were never released');
+    const again = await start();
+    assert.equal(again.json.result?.resultType, 'input_required', again.text);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+  }
+});
+
 test('attack: an upstream that never answers is bounded by the call timeout, the probe by its own', async () => {
   // A Legacy SDK server: answers server/discover with an error (fallback to
   // initialize); one tool asks for sampling and then never answers.

@@ -140,6 +140,42 @@ function legacyTasksUpstream() {
     '    tasks: {slow_compute: optional, failing_job: required, protocol_error_job: required, confirm_delete: required, multi_input: required}\n';
 }
 
+// A Modern request is a session of its own: with `instances: per_session`
+// the task's instance stays while its call runs, then stops.
+test('gateway: Bastion\'s task on a per_session Legacy server runs to its end; another caller reaches nothing', async () => {
+  const alice = newClient('gw-ps-tasks-alice');
+  const mallory = newClient('gw-ps-tasks-mallory');
+  const srv = await startWithConfig(`${authYaml([alice, mallory])}${legacyTasksUpstream()}    instances: per_session\n    max_instances: 2\n`);
+  try {
+    const a = (await fetchToken(srv.base, alice)).access_token;
+    const m = (await fetchToken(srv.base, mallory)).access_token;
+    const t = await created(srv.url, 'slow_compute', { seconds: 0.5, label: 'ps' }, { token: a });
+    const done = await until(srv.url, t.taskId, ['completed', 'failed', 'cancelled'], { token: a });
+    assert.equal(done.status, 'completed', JSON.stringify(done));
+    assert.match(done.result.content[0].text, /slow_compute ps done/);
+
+    // Its elicitation waits for tasks/update in later requests.
+    const cd = await created(srv.url, 'confirm_delete', { filename: 'p' }, { token: a });
+    const asking = await until(srv.url, cd.taskId, ['input_required', 'failed', 'completed', 'cancelled'], { token: a });
+    assert.equal(asking.status, 'input_required', JSON.stringify(asking));
+    const [key] = Object.keys(asking.inputRequests);
+    const yes = { [key]: { action: 'accept', content: { confirm: true } } };
+    // Attack: another caller's tasks/get, tasks/update, tasks/cancel find nothing.
+    assert.equal((await get(srv.url, cd.taskId, { token: m })).json.error?.code, -32602);
+    assert.equal((await update(srv.url, cd.taskId, yes, { token: m })).json.error?.code, -32602);
+    assert.equal((await cancel(srv.url, cd.taskId, { token: m })).json.error?.code, -32602);
+    assert.equal((await get(srv.url, cd.taskId, { token: a })).json.result?.status, 'input_required');
+    await update(srv.url, cd.taskId, yes, { token: a });
+    const deleted = await until(srv.url, cd.taskId, ['completed', 'failed', 'cancelled'], { token: a });
+    assert.equal(deleted.result?.content[0].text, 'Deleted p', JSON.stringify(deleted));
+    // Both calls ended: no instance is left.
+    assert.ok(await eventually(async () => /^bastion_upstream_instances 0$/m.test(await (await fetch(`${srv.base}/metrics`)).text()),
+      { timeoutMs: 10000, intervalMs: 100 }), 'an instance outlived its task');
+  } finally {
+    if (await srv.stop() !== 0) console.error(srv.stderr);
+  }
+});
+
 test('gateway: a Legacy server\'s call as a task of Bastion\'s, its input requests, bound to its caller', async () => {
   const alice = newClient('gw-legacy-tasks-alice');
   const mallory = newClient('gw-legacy-tasks-mallory');
