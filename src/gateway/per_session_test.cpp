@@ -179,5 +179,30 @@ TEST(PerSession, AFloodOfRoundsNeverRetriedHoldsAtMostMaxInstancesUntilTheyExpir
   EXPECT_EQ(again.at("result").at("resultType"), "input_required") << json::serialize(again);
 }
 
+// `bastion serve` ends with a round still waiting for its client: the loop
+// stops first and the upstream call's coroutine is destroyed unrun with it.
+// The instance where that call ran is freed all the same: it never owns the
+// calls in flight on it, which own it (a cycle would leak the instance, its
+// options and the caller's request; LeakSanitizer saw it in era_bridge's tests).
+TEST(PerSession, AnInstanceWhoseRoundWaitsWhenBastionEndsIsFreedWithTheLoop) {
+  auto token = std::make_shared<int>(0);
+  const std::weak_ptr<int> held = token;
+  {
+    GatewayOptions go;
+    // Copied into the gateway and into every Upstream it makes: the token
+    // lives while any of them does.
+    go.secrets = [token](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+    token.reset();
+    GatewayHarness h({per_session_fake()}, 256, {}, std::move(go));
+    h.fakes.script("s", two_asks());
+    h.start();
+    auto first = one_modern_request(h, "tools/call", as_modern(kPerSessionCall));
+    ASSERT_EQ(first.at("result").at("resultType"), "input_required") << json::serialize(first);
+    ASSERT_EQ(h.gateway().running_instances(), 1u);
+    h.end_as_serve_does();
+  }
+  EXPECT_TRUE(held.expired()) << "an upstream instance outlived the gateway and its loop";
+}
+
 }  // namespace
 }  // namespace bastion::gateway::testing

@@ -63,9 +63,19 @@ class GatewayHarness {
     engine_.add_backend(gateway_);
   }
   ~GatewayHarness() {
+    if (ended_) return;
     engine_.close_all();
     gateway_->shutdown();
     run_for(50ms);
+  }
+  // Ends as `bastion serve` does (App::serve): the loop stops first, then the
+  // gateway shuts down; whatever was still queued is destroyed unrun with the
+  // loop (the harness's last member to go), never resumed.
+  void end_as_serve_does() {
+    ioc_.stop();
+    engine_.close_all();
+    gateway_->shutdown();
+    ended_ = true;
   }
 
   testing::FakeFactory fakes;              // script servers before start()
@@ -199,6 +209,7 @@ class GatewayHarness {
   server::Engine engine_;
   std::shared_ptr<GatewayBackend> gateway_;
   std::int64_t next_id_ = 1000;
+  bool ended_ = false;  // end_as_serve_does() ran
 };
 
 // `params` as a Modern client sends them: its version and capabilities in

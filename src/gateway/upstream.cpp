@@ -522,7 +522,7 @@ Upstream::Attribution Upstream::attribute(std::optional<std::int64_t> related) c
     // HTTP response stream): exact. One of Bastion's own requests (a
     // listing, a ping) is no client's call.
     for (auto& [t, f] : flights_)
-      if (f.upstream_id == *related) return {Attribution::kCall, f.target(), f.sink, 1};
+      if (f.upstream_id == *related) return f.attribution();
     return {Attribution::kNone, nullptr, nullptr, 0};
   }
   // stdio (and messages off any response stream) carry no relation. The one
@@ -545,7 +545,7 @@ Upstream::Attribution Upstream::attribute(std::optional<std::int64_t> related) c
   if (abandoned_overflow_until_ > now)
     return {Attribution::kAmbiguous, nullptr, nullptr, std::max<std::size_t>(sessions.size(), 2)};
   if (sessions.size() > 1) return {Attribution::kAmbiguous, nullptr, nullptr, sessions.size()};
-  return {Attribution::kCall, latest->target(), latest->sink, 1};
+  return latest->attribution();
 }
 
 void Upstream::on_notification(json::object msg, std::optional<std::int64_t> related) {
@@ -565,7 +565,7 @@ void Upstream::on_notification(json::object msg, std::optional<std::int64_t> rel
       if (it == flights_.end()) return;
       ctx = it->second.target();
       // A Modern client's retry carries its own token (if any).
-      client_token = it->second.sink ? ctx->progress_token() : it->second.client_token;
+      client_token = it->second.bridged ? ctx->progress_token() : it->second.client_token;
     }
     if (client_token.is_null()) return;
     (*params)["progressToken"] = client_token;
@@ -909,9 +909,15 @@ asio::awaitable<Outcome> Upstream::on_request(std::string method, json::object p
 }
 
 std::shared_ptr<server::RequestContext> Upstream::Flight::target() const {
-  if (sink)
-    if (auto now = sink->current()) return now;
+  if (auto s = sink.lock())
+    if (auto now = s->current()) return now;
   return ctx;
+}
+
+Upstream::Attribution Upstream::Flight::attribution() const {
+  std::shared_ptr<InputSink> s = sink.lock();
+  if (bridged && !s) return {Attribution::kNone, nullptr, nullptr, 0};
+  return {Attribution::kCall, target(), std::move(s), 1};
 }
 
 bool Upstream::modern_for(const server::RequestContext& ctx) const {
@@ -923,7 +929,7 @@ bool Upstream::modern_for(const server::RequestContext& ctx) const {
 bool Upstream::has_parked_call() const {
   std::lock_guard lk(mu_);
   for (const auto& [token, f] : flights_)
-    if (f.sink && f.sink->waiting()) return true;
+    if (auto s = f.sink.lock(); s && s->waiting()) return true;
   auto now = std::chrono::steady_clock::now();
   if (abandoned_overflow_until_ > now) return true;
   for (const auto& [id, a] : abandoned_)
@@ -1017,7 +1023,7 @@ asio::awaitable<Outcome> Upstream::call_once(std::string_view method, json::obje
   }
   {
     std::lock_guard lk(mu_);
-    flights_[token] = Flight{ctx.shared_from_this(), client_token, 0, std::move(sink)};
+    flights_[token] = Flight{ctx.shared_from_this(), client_token, 0, sink, sink != nullptr};
   }
   Outcome o = co_await c->request(method, std::move(params), opts_.call_timeout,
                                   [this, &token](std::int64_t id) {

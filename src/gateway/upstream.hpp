@@ -197,13 +197,22 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   std::size_t open_listens() const;
 
  private:
+  struct Attribution;
   struct Flight {
     std::shared_ptr<server::RequestContext> ctx;
     boost::json::value client_token;  // the client's progressToken, if any
     std::int64_t upstream_id = 0;
-    std::shared_ptr<InputSink> sink;  // a Modern client's call (era_bridge.hpp)
+    // A Modern client's call (era_bridge.hpp), never owned here: the call's
+    // coroutine holds it, and it may hold this instance (the one its call
+    // runs on), so owning it would be a cycle a call destroyed unresumed (at
+    // the end of `bastion serve`) never breaks.
+    std::weak_ptr<InputSink> sink;
+    bool bridged = false;  // sink was set
     // Where the call's notifications go now.
     std::shared_ptr<server::RequestContext> target() const;
+    // The call the server's messages of this flight go to (kNone once its
+    // Modern client's call is gone).
+    Attribution attribution() const;
   };
 
   // One attempt of call(): the request on the current instance.
