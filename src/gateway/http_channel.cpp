@@ -119,12 +119,13 @@ void HttpChannel::fail(std::string reason) {
   inbox_->close();
   cancel_streams(std::nullopt);
   asio::post(ex_, [self = shared_from_this()] {
-    std::function<void()> close;
+    std::vector<std::function<void()>> close;
     {
       std::lock_guard lk(self->mu_);
-      close = self->cancel_standalone_;
+      if (self->cancel_standalone_) close.push_back(self->cancel_standalone_);
+      for (auto& [serial, f] : self->open_streams_) close.push_back(f);
     }
-    if (close) close();
+    for (auto& f : close) f();
   });
 }
 
@@ -189,7 +190,12 @@ asio::awaitable<void> HttpChannel::writer() {
   while (auto m = co_await out_->pop()) {
     // Each POST on its own connection and coroutine: a long SSE answer must
     // not hold up the next request.
-    asio::co_spawn(ex_, post(std::move(*m)), asio::detached);
+    asio::co_spawn(
+        ex_,
+        [self = shared_from_this(), msg = std::move(*m)]() mutable {
+          return self->post(std::move(msg));
+        },
+        asio::detached);
   }
 }
 
@@ -225,6 +231,65 @@ void set_client_headers(http::fields& h, const HttpChannelOptions& o, bool renew
 
 }  // namespace
 
+// A stream in flight, which fail() closes while this lives. Made and
+// destroyed on ex_, where fail() runs the closers: the stream outlives them.
+class HttpChannel::Tracked {
+ public:
+  // `answer`: a POST that carries no request. Not admitted when the channel
+  // has closed or, for an answer, when kMaxOpenAnswers already wait (the
+  // channel then fails, closing them all).
+  Tracked(HttpChannel& ch, beast::tcp_stream& stream, bool answer) : ch_(ch), answer_(answer) {
+    bool over = false;
+    {
+      std::lock_guard lk(ch.mu_);
+      if (ch.closed_) return;
+      over = answer && ch.open_answers_ >= kMaxOpenAnswers;
+      if (!over) {
+        serial_ = ch.next_stream_++;
+        ch.open_streams_[*serial_] = [&stream] {
+          boost::system::error_code ignored;
+          stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+          stream.socket().close(ignored);
+        };
+        if (answer) ++ch.open_answers_;
+      }
+    }
+    if (over)
+      ch.fail(fmt::format("the server left {} of Bastion's answers and notifications unaccepted "
+                          "(a server takes them at once, 202)",
+                          kMaxOpenAnswers));
+  }
+  ~Tracked() {
+    if (!serial_) return;
+    std::lock_guard lk(ch_.mu_);
+    ch_.open_streams_.erase(*serial_);
+    if (answer_) --ch_.open_answers_;
+    if (request_) ch_.cancel_stream_.erase(*request_);
+  }
+  // From now on, cancelling request `id` closes the stream (and sets
+  // `*flag`): how a call's cancellation reaches the server. False when the
+  // channel has closed (its end answered the request).
+  bool cancelled_by(std::int64_t id, bool* flag = nullptr) {
+    std::lock_guard lk(ch_.mu_);
+    if (ch_.closed_) return false;
+    request_ = id;
+    ch_.cancel_stream_[id] = [close = ch_.open_streams_.at(*serial_), flag] {
+      if (flag) *flag = true;
+      close();
+    };
+    return true;
+  }
+  Tracked(const Tracked&) = delete;
+  Tracked& operator=(const Tracked&) = delete;
+  bool admitted() const { return serial_.has_value(); }
+
+ private:
+  HttpChannel& ch_;
+  bool answer_;
+  std::optional<std::uint64_t> serial_;
+  std::optional<std::int64_t> request_;
+};
+
 asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
   bool is_initialize =
       msg.contains("method") && msg.at("method") == "initialize" && msg.contains("id");
@@ -253,6 +318,11 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
     fail_request(
         fmt::format("cannot connect to {}:{}: {}", target_.host, target_.port, cec.message()));
     if (is_initialize) fail("cannot connect: " + cec.message());
+    co_return;
+  }
+  Tracked tracked(*this, stream, !is_request);
+  if (!tracked.admitted()) {
+    fail_request("the connection to the server was closed");
     co_return;
   }
   std::string path, sid, version;
@@ -293,30 +363,14 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
   }
   // Until this coroutine ends, cancelling the request closes its stream.
   bool cancelled = false;
-  struct Registration {
-    HttpChannel* ch;
-    std::optional<std::int64_t> id;
-    ~Registration() {
-      if (!id) return;
-      std::lock_guard lk(ch->mu_);
-      ch->cancel_stream_.erase(*id);
-    }
-  } registration{this, related};
-  if (related) {
-    std::lock_guard lk(mu_);
-    if (closed_) co_return;  // the channel's end answered it
-    cancel_stream_[*related] = [&stream, &cancelled] {
-      cancelled = true;
-      boost::system::error_code ignored;
-      stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      stream.socket().close(ignored);
-    };
-  }
+  if (related && !tracked.cancelled_by(*related, &cancelled)) co_return;  // the channel's end answered it
   beast::flat_buffer buf;
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(boost::none);
-  stream.expires_after(
-      std::chrono::hours(24));  // SSE answers may take long; the call timeout rules
+  // A request's SSE answer may take long (its call timeout rules and
+  // cancels it); an answer or notification of ours is taken at once.
+  stream.expires_after(is_request ? std::chrono::seconds(std::chrono::hours(24))
+                                  : std::chrono::seconds(30));
   auto [hec, hn] = co_await http::async_read_header(stream, buf, parser, kTuple);
   if (hec) {
     fail_request("no response: " + hec.message());
@@ -455,6 +509,10 @@ asio::awaitable<std::string> HttpChannel::resume(json::value id,
     auto [cec, ep] = co_await stream.async_connect(results, kTuple);
     if (cec) continue;
     ::fcntl(stream.socket().native_handle(), F_SETFD, FD_CLOEXEC);
+    // The channel's end and the call's cancellation close it, as they do
+    // the POST it resumes.
+    Tracked tracked(*this, stream, false);
+    if (!tracked.admitted() || (related && !tracked.cancelled_by(*related))) co_return "";
     http::request<http::empty_body> req{http::verb::get, target_.path, 11};
     req.set(http::field::host, target_.host);
     req.set(http::field::user_agent, protocol::user_agent());

@@ -93,6 +93,18 @@ class HttpChannel : public Channel, public std::enable_shared_from_this<HttpChan
   // Run on ex_ only (the upstream's strand), which the streams live on.
   std::map<std::int64_t, std::function<void()>> cancel_stream_;  // under mu_
   void cancel_streams(std::optional<std::int64_t> id);
+  // Every POST and resumed stream in flight, by a serial: fail() closes
+  // them all (the cancellation above reaches only requests). `answers`
+  // counts the POSTs that carry no request (our answers to the server's
+  // requests, notifications), which a server must take at once (202): a
+  // server that leaves more than kMaxOpenAnswers of them waiting (a ping
+  // flood it never takes the answers of) fails the channel instead of
+  // holding a connection each.
+  static constexpr std::size_t kMaxOpenAnswers = 64;
+  std::map<std::uint64_t, std::function<void()>> open_streams_;  // under mu_
+  std::uint64_t next_stream_ = 0;                                // under mu_
+  std::size_t open_answers_ = 0;                                 // under mu_
+  class Tracked;
   std::string reason_;
 };
 

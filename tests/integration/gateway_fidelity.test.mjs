@@ -512,3 +512,86 @@ test('tools with invalid x-mcp-header annotations are not listed, valid ones are
     up.close();
   }
 });
+
+// A server that sends ping after ping and never takes Bastion's answers
+// (each answer is a POST the server leaves without a response). Bastion
+// used to open a connection per answer and keep it for 24 hours: a few
+// thousand pings took every descriptor it had. Now at most 64 answers wait
+// at once, for 30 seconds each; past that the channel fails and closes them.
+test('attack: a server that floods pings and never takes the answers holds a bounded number of connections', async () => {
+  const PINGS = 200;
+  const seen = { open: 0, most: 0, answers: 0 };
+  const perSession = new Map();
+  const reply = (res, obj) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(obj));
+  };
+  const server = http.createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    if (req.method !== 'POST') {
+      res.writeHead(405);
+      return res.end();
+    }
+    const m = JSON.parse(body);
+    if (m.method === 'initialize') {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'mcp-session-id': randomUUID() });
+      for (let i = 0; i < PINGS; i++) res.write(`data: ${JSON.stringify({ jsonrpc: '2.0', id: `p${i}`, method: 'ping' })}\n\n`);
+      const result = { protocolVersion: VERSION, capabilities: { tools: {} }, serverInfo: { name: 'pinger', version: '1' } };
+      return res.end(`data: ${JSON.stringify({ jsonrpc: '2.0', id: m.id, result })}\n\n`);
+    }
+    if (!('method' in m)) { // an answer of Bastion's: never taken
+      // Counted per session: the channel's bound is its own.
+      const sid = req.headers['mcp-session-id'];
+      seen.answers++;
+      seen.open++;
+      perSession.set(sid, (perSession.get(sid) ?? 0) + 1);
+      seen.most = Math.max(seen.most, perSession.get(sid));
+      res.on('close', () => {
+        seen.open--;
+        perSession.set(sid, perSession.get(sid) - 1);
+      });
+      return undefined;
+    }
+    if (m.id === undefined) {
+      res.writeHead(202);
+      return res.end();
+    }
+    if (m.method === 'tools/list') return reply(res, { jsonrpc: '2.0', id: m.id, result: { tools: [{ name: 'noop', inputSchema: { type: 'object' } }] } });
+    return reply(res, { jsonrpc: '2.0', id: m.id, result: {} });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const pinger = `http://127.0.0.1:${server.address().port}/mcp`;
+  const up = await startServe(['--testkit']);
+  const srv = await startWithConfig(`servers:
+  up:
+    url: ${up.url}
+    era: legacy
+    timeouts: {ping: 0s}
+  pinger:
+    url: ${pinger}
+    era: legacy
+    start: eager
+    timeouts: {ping: 0s}
+`);
+  try {
+    // The channel fails at the bound (before the fix: never, every answer
+    // waited 24 hours)...
+    const failed = /left 64 of Bastion's answers and notifications unaccepted/;
+    assert.ok(await eventually(() => failed.test(srv.stderr), { timeoutMs: 30000 }), JSON.stringify(seen));
+    // ... and closes what it held; the server is tried again later (its
+    // backoff), never holding more than the bound.
+    assert.ok(await eventually(() => seen.open === 0, { timeoutMs: 30000 }), JSON.stringify(seen));
+    assert.ok(seen.most <= 64, `Bastion held ${seen.most} answers open at once`);
+    // Everyone else is still served.
+    const s = await initialize(srv.url, VERSION);
+    const r = await post(srv.url, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'up__echo', arguments: { text: 'still here' } } },
+      { 'mcp-session-id': s.sid, 'mcp-protocol-version': VERSION });
+    assert.equal(r.json?.result?.content?.[0]?.text, 'still here', r.text);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.stderr);
+    await up.stop();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+});
