@@ -18,6 +18,7 @@
 #include <iostream>
 
 #include "auth/jwk.hpp"
+#include "auth/scopes.hpp"
 #include "login/http_client.hpp"
 #include "storage/private_file.hpp"
 #include "protocol/form.hpp"
@@ -168,7 +169,33 @@ auth::Status LoginTokens::discover() {
   registration_endpoint_ = str(md.value(), "registration_endpoint");
   if (authorization_endpoint_.empty() || token_endpoint_.empty())
     return auth::fail(o_.auth_base + " does not offer the authorization code flow");
+  scope_ = o_.scope.empty() ? advertised_scopes() : o_.scope;
   return auth::ok_status();
+}
+
+// MCP's scope selection (authorization §Scope Selection Strategy): with no
+// scope named, every scope the protected resource metadata lists, so that
+// offline_access (a refresh token) is asked for where it is offered. Empty
+// (the user's default grant) when the document cannot be had.
+std::string LoginTokens::advertised_scopes() const {
+  auto u = boost::urls::parse_absolute_uri(o_.mcp_url);
+  if (!u) return {};
+  std::string path(u->encoded_path());
+  login::HttpCall c;
+  c.url = std::string(u->scheme()) + "://" + std::string(u->encoded_authority()) +
+          "/.well-known/oauth-protected-resource" + (path == "/" ? "" : path);
+  auto md = call_json(c);
+  const json::value* list = md ? md.value().if_contains("scopes_supported") : nullptr;
+  if (!list || !list->is_array()) {
+    spdlog::warn("connect: {} lists no scopes; asking for the user's default access{}", c.url,
+                 md ? std::string() : " (" + md.error().reason + ")");
+    return {};
+  }
+  std::string scope;
+  for (const auto& v : list->get_array())
+    if (v.is_string() && auth::valid_scope_token(v.get_string()))
+      scope += (scope.empty() ? "" : " ") + std::string(v.get_string());
+  return scope;
 }
 
 auth::Status LoginTokens::ensure_client() {
@@ -246,7 +273,7 @@ auth::Status LoginTokens::sign_in() {
                                       {"code_challenge", challenge},
                                       {"code_challenge_method", "S256"},
                                       {"state", state},
-                                      {"scope", o_.scope},
+                                      {"scope", scope_},
                                       {"resource", o_.mcp_url}});
   std::cerr << "bastion connect: sign in to " << o_.auth_base << " in your browser:\n  " << url
             << "\n"

@@ -33,7 +33,7 @@ struct LoginTokenOptions {
   std::string mcp_url;    // the protected resource (RFC 8707 resource)
   std::string auth_base;  // the authorization server's base URL (issuer)
   std::string client_id;  // empty: register (DCR) once
-  std::string scope;      // empty: what the user grants by default
+  std::string scope;      // empty: what the resource's metadata lists
   std::filesystem::path state_dir;
   bool open_browser = true;                 // try xdg-open; the URL is always printed
   std::chrono::seconds login_timeout{300};  // how long to wait for the browser
@@ -49,6 +49,7 @@ class LoginTokens {
 
  private:
   auth::Status discover();
+  std::string advertised_scopes() const;
   auth::Status ensure_client();
   auth::Status sign_in();
   auth::Status refresh();
@@ -60,6 +61,7 @@ class LoginTokens {
   std::mutex mu_;
   std::string issuer_, authorization_endpoint_, token_endpoint_, registration_endpoint_;
   std::string client_id_, refresh_token_, access_token_;
+  std::string scope_;  // asked for at sign-in
   std::chrono::steady_clock::time_point renew_at_{};
   std::string key_;
   std::filesystem::path state_file_;

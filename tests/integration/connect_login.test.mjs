@@ -38,8 +38,10 @@ after(async () => {
 async function bridge(play) {
   const transport = new StdioClientTransport({
     command: BIN,
-    args: ['connect', '--url', server.url, '--login', '--no-browser', '--state-dir', stateDir,
-      '--scope', 'mcp.access offline_access'],
+    // No --scope: the bridge asks for what the protected resource metadata
+    // lists, offline_access among them (before: only the user's default
+    // access, so no refresh token, and a browser at every expiry).
+    args: ['connect', '--url', server.url, '--login', '--no-browser', '--state-dir', stateDir],
     env: { PATH: process.env.PATH, HOME: tempDir() },
     stderr: 'pipe',
   });
