@@ -197,6 +197,15 @@ void App::apply_auth(const std::optional<auth::Options>& next) {
   };
   spdlog::info("auth clients reloaded: added {}, changed {}, removed {}, unchanged {}",
                join(ch.added), join(ch.changed), join(ch.removed), join(ch.unchanged));
+  if (!ch.changed.empty() || !ch.removed.empty()) {
+    // What already runs for a removed or narrowed client is held to the new
+    // rules now, not at its next request: an idle session's notifications
+    // and a listen included.
+    auto r = engine_->recheck_callers(
+        [this](const protocol::Principal& p) { return auth_->readmit(p); });
+    spdlog::info("sessions of changed clients: {} closed, {} narrowed, {} listens ended", r.closed,
+                 r.narrowed, r.listens_ended);
+  }
   if (audit_ && (!ch.added.empty() || !ch.changed.empty() || !ch.removed.empty())) {
     auto arr = [](const std::vector<std::string>& v) {
       boost::json::array a;

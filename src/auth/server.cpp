@@ -158,29 +158,46 @@ ClientChanges AuthServer::replace_clients(std::vector<ClientConfig> clients) {
 }
 
 Status AuthServer::admit_own(AccessToken& t) const {
+  auto kept = client_allows(t.client_id, t.scopes, t.iat);
+  if (!kept) return kept.error();
+  t.scopes = std::move(kept.value());
+  return ok_status();
+}
+
+Result<std::vector<std::string>> AuthServer::client_allows(const std::string& client_id,
+                                                           const std::vector<std::string>& scopes,
+                                                           std::optional<std::int64_t> iat) const {
   // A revoked client (managed or configured; managed_clients.hpp): none of
   // its tokens is honoured from the next request on.
-  if (managed_->revoked(t.client_id)) return fail("the client was revoked");
+  if (managed_->revoked(client_id)) return fail("the client was revoked");
   auto reg = clients();
-  const ClientConfig* c = reg->find(t.client_id);
+  const ClientConfig* c = reg->find(client_id);
   std::optional<ClientConfig> managed;
-  if (!c && (managed = managed_->find(t.client_id))) c = &*managed;
+  if (!c && (managed = managed_->find(client_id))) c = &*managed;
   if (!c) {
     // Registered and metadata-document clients (sign-in) are its to judge.
-    if (signin_ && signin_->client_active(t.client_id)) return ok_status();
+    if (signin_ && signin_->client_active(client_id)) return scopes;
     return fail("the client is no longer registered");
   }
-  if (t.iat <= reg->not_before(c->id))
+  if (iat && *iat <= reg->not_before(c->id))
     return fail("the token predates the client's current secret");
   // A sign-in client with no scopes listed: the user's grant decided.
-  if (c->scopes.empty() && !c->redirect_uris.empty()) return ok_status();
+  if (c->scopes.empty() && !c->redirect_uris.empty()) return scopes;
   // Scopes the client lost since: gone from the token too.
   std::vector<std::string> kept;
-  for (const auto& s : t.scopes)
+  for (const auto& s : scopes)
     if (scopes_cover(c->scopes, s)) kept.push_back(s);
-  if (kept.empty() && !t.scopes.empty()) return fail("the client may no longer hold these scopes");
-  t.scopes = std::move(kept);
-  return ok_status();
+  if (kept.empty() && !scopes.empty()) return fail("the client may no longer hold these scopes");
+  return kept;
+}
+
+std::optional<protocol::Principal> AuthServer::readmit(const protocol::Principal& p) const {
+  if (!p.authenticated || p.issuer != options_.issuer) return p;  // anonymous, or not ours
+  auto kept = client_allows(p.client_id, p.scopes, std::nullopt);
+  if (!kept) return std::nullopt;
+  protocol::Principal now = p;
+  now.scopes = std::move(kept.value());
+  return now;
 }
 
 ServerStats AuthServer::stats() const {

@@ -155,6 +155,11 @@ class AuthServer {
 
   // Applies a new auth.clients (SIGHUP). Other options need a restart.
   ClientChanges replace_clients(std::vector<ClientConfig> clients);
+  // A caller admitted earlier as it stands now: nullopt when its client is
+  // gone or revoked, its scopes narrowed to what the client may still hold
+  // (the rules a token meets at each request). Anonymous callers and other
+  // issuers' come back as they are.
+  std::optional<protocol::Principal> readmit(const protocol::Principal& p) const;
   // Writes out the pending failure counts now (shutdown; tests).
   void flush_audit();
   // Deletes expired state now: keys, revocations, sign-in records (pending,
@@ -230,6 +235,12 @@ class AuthServer {
   // Our own tokens: the client is still registered, the token is younger
   // than its current secret, and only scopes it may still hold remain.
   Status admit_own(AccessToken& t) const;
+  // The part of `scopes` a token of `client_id` issued at `iat` (unknown:
+  // not checked) keeps under the clients as they are now; an error saying
+  // why when it keeps nothing.
+  Result<std::vector<std::string>> client_allows(const std::string& client_id,
+                                                 const std::vector<std::string>& scopes,
+                                                 std::optional<std::int64_t> iat) const;
   void housekeeping(std::stop_token stop);
   void maybe_prune();
   // An auth failure for the audit log (aggregated per client and source).

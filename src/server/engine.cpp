@@ -263,6 +263,24 @@ void Engine::close_all() {
   for (auto& id : ids) close_session(id);
 }
 
+Engine::Rechecked Engine::recheck_callers(const Readmit& admit) {
+  Rechecked r;
+  for (auto& s : snapshot_sessions()) {
+    auto now = admit(*s->caller());
+    if (!now) {
+      r.closed += close_session(s->id()) ? 1 : 0;
+    } else if (now->scopes != s->caller()->scopes) {
+      s->admit_caller(*now);
+      ++r.narrowed;
+    }
+  }
+  r.listens_ended = subscriptions_.end_where([&](const protocol::Principal& p) {
+    auto now = admit(p);
+    return !now || now->scopes != p.scopes;
+  });
+  return r;
+}
+
 std::vector<std::shared_ptr<Session>> Engine::snapshot_sessions() const {
   std::shared_lock lk(mu_);
   std::vector<std::shared_ptr<Session>> out;

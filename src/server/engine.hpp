@@ -115,6 +115,17 @@ class Engine : public BackendListener {
   // Closes and forgets a session; false when unknown.
   bool close_session(std::string_view id);
   std::size_t session_count() const;
+  // After the view of callers changed (SIGHUP: a client removed, its scopes
+  // narrowed): `admit` gives a caller as it stands now, nullopt for one no
+  // longer admitted. Its sessions close; the sessions of a narrowed caller
+  // hear what they hear under the narrowed scopes from now on (not only
+  // after their next request); the listens of both end (the client listens
+  // again with the token it holds now).
+  using Readmit = std::function<std::optional<protocol::Principal>(const protocol::Principal&)>;
+  struct Rechecked {
+    std::size_t closed = 0, narrowed = 0, listens_ended = 0;
+  };
+  Rechecked recheck_callers(const Readmit& admit);
   // What live sessions hold for standalone streams they have not opened
   // (approximate bytes; bounded per session by options().standalone_backlog).
   std::size_t backlog_bytes() const;

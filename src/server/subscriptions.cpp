@@ -88,6 +88,7 @@ std::size_t Subscriptions::size() const {
 
 void Subscriptions::deliver(const Listener& l, json::object notification) {
   if (l.acknowledged && !l.acknowledged->load()) return;
+  if (l.ended && l.ended->load()) return;  // answered soon; it hears nothing more
   auto ctx = l.ctx.lock();
   if (!ctx) return;
   json::value& params = notification["params"];
@@ -139,13 +140,23 @@ void Subscriptions::resource_updated(
 }
 
 void Subscriptions::end_all() {
+  end_where([](const protocol::Principal&) { return true; });
+}
+
+std::size_t Subscriptions::end_where(
+    const std::function<bool(const protocol::Principal&)>& ends) {
   std::vector<Listener> all;
   {
     std::lock_guard lk(mu_);
     for (auto& [h, l] : listeners_) all.push_back(l);
   }
-  for (auto& l : all)
-    if (l.ended) l.ended->store(true);
+  std::size_t n = 0;
+  for (auto& l : all) {
+    auto ctx = l.ctx.lock();
+    if (!l.ended || (ctx && !ends(ctx->caller()))) continue;
+    if (!l.ended->exchange(true)) ++n;
+  }
+  return n;
 }
 
 }  // namespace bastion::server

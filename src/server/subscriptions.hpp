@@ -77,6 +77,9 @@ class Subscriptions {
                         const std::function<bool(const protocol::Principal&)>& may_hear);
   // Ends every listen gracefully (each answers its request): shutdown.
   void end_all();
+  // Ends the listens whose caller `ends` picks (nothing reaches them from
+  // now on; each answers its request within its poll interval). How many.
+  std::size_t end_where(const std::function<bool(const protocol::Principal&)>& ends);
 
   const SubscriptionLimits& limits() const { return limits_; }
 

@@ -7,14 +7,21 @@
 //   keeps working;
 // - a SIGHUP that narrows a client's scopes narrows its open sessions at
 //   once: lists, reads, prompts and subscriptions follow the token's
-//   current scopes, not the ones the session was initialized with;
+//   current scopes, not the ones the session was initialized with; and
+//   what runs without a request (an idle session's notifications, a
+//   Modern listen) follows too: a removed client's sessions close;
 // - one caller opening session after session is refused at its own bound
 //   (429) while other callers still get in.
 // The users are played by the test-only auth.test_login (lib/signin.mjs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { authYaml, eventually, fetchToken, initialize, newClient, post, startWithConfig } from './lib/bastion.mjs';
+import { modernClient } from './lib/modern.mjs';
 import { signInTokens, testLoginYaml, testUser } from './lib/signin.mjs';
 
 const VERSION = '2025-11-25';
@@ -147,6 +154,65 @@ test('SIGHUP narrowing a client narrows its open sessions at once: lists, reads,
     const echo = await post(s.url, rpc(7, 'tools/call', { name: 'echo', arguments: { text: 'still here' } }), h);
     assert.match(echo.text, /still here/);
   } finally {
+    assert.equal(await s.stop(), 0, s.stderr);
+  }
+});
+
+// A Legacy SDK client whose session hears resource updates (the SDK opens
+// the GET stream after initialize).
+async function watching(url, token) {
+  const c = new Client({ name: 'watching', version: '1' });
+  c.updates = [];
+  c.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => { c.updates.push(n.params.uri); });
+  await c.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  await c.subscribeResource({ uri: 'test://watched-resource' });
+  return c;
+}
+
+test('SIGHUP: an idle session or a listen of a narrowed or removed client hears nothing of what it lost', async () => {
+  // watcher loses the testkit server (keeping a scope, so its token still
+  // validates); gone is removed; trigger keeps everything.
+  const watcher = newClient('watcher', ['mcp:server:testkit', 'mcp:server:elsewhere']);
+  const gone = newClient('gone', ['mcp:server:testkit']);
+  const trigger = newClient('trigger', ['mcp:server:testkit']);
+  const s = await startWithConfig(`testkit: {enabled: true}\n${authYaml([watcher, gone, trigger])}`);
+  const clients = [];
+  const { listen } = modernClient({ client: 'sessions-test' });
+  let m;
+  try {
+    const token = async (c) => (await fetchToken(s.base, c)).access_token;
+    const w = await watching(s.url, await token(watcher));
+    const g = await watching(s.url, await token(gone));
+    const t = await watching(s.url, await token(trigger));
+    clients.push(w, g, t);
+    m = listen(s.url, { resourceSubscriptions: ['test://watched-resource'] }, { token: await token(watcher) });
+    await m.until((ev) => ev.some((e) => e.method === 'notifications/subscriptions/acknowledged'));
+    const heard = (ev) => ev.filter((e) => e.method === 'notifications/resources/updated').length;
+    // Before: everyone hears an update.
+    await eventually(async () => {
+      await t.callTool({ name: 'test_trigger_resource_update', arguments: {} });
+      return w.updates.length > 0 && g.updates.length > 0 && heard(m.events) > 0;
+    }, { timeoutMs: 10000, intervalMs: 300 });
+
+    writeFileSync(s.configPath, `testkit: {enabled: true}\n${authYaml([{ ...watcher, scopes: ['mcp:server:elsewhere'] }, trigger])}`);
+    s.child.kill('SIGHUP');
+    await eventually(() => /sessions of changed clients/.test(s.stderr));
+    assert.match(s.stderr, /sessions of changed clients: 1 closed, 1 narrowed, 1 listens ended/);
+    // The listen is answered (ended); the client would listen again with
+    // the token it holds now.
+    await Promise.race([m.done, sleep(10000).then(() => assert.fail('the listen is still open'))]);
+
+    // No request from w or g since: another update reaches trigger only.
+    const before = { w: w.updates.length, g: g.updates.length, m: heard(m.events), t: t.updates.length };
+    await t.callTool({ name: 'test_trigger_resource_update', arguments: {} });
+    await eventually(() => t.updates.length > before.t);
+    await sleep(500);
+    assert.equal(w.updates.length, before.w, 'a narrowed client\'s idle session heard a server it lost');
+    assert.equal(g.updates.length, before.g, 'a removed client\'s session still hears');
+    assert.equal(heard(m.events), before.m, 'a narrowed client\'s listen still hears');
+  } finally {
+    m?.close();
+    for (const c of clients) await c.close().catch(() => {});
     assert.equal(await s.stop(), 0, s.stderr);
   }
 });
