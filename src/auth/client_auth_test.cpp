@@ -236,6 +236,46 @@ TEST(ClientAuth, ChangedScopesNarrowExistingTokens) {
   EXPECT_EQ(s.as->validate(tok).reason(), "the client may no longer hold these scopes");
 }
 
+// What runs already (an open session's caller) is judged as a token is:
+// removed or re-keyed clients' callers are gone, narrowed ones narrowed;
+// anonymous callers and other issuers' stay as they are.
+TEST(ClientAuth, ReadmitJudgesAnEarlierCallerAsATokenIsJudged) {
+  Server s;
+  auto v = s.as->validate(s.token("mcp.access extra"));
+  ASSERT_TRUE(v) << v.reason();
+  const protocol::Principal caller = v->principal();
+  EXPECT_GT(caller.issued_at, 0);
+  auto same = s.as->readmit(caller);
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->scopes, caller.scopes);
+
+  auto clients = s.as->options().clients;
+  clients[0].scopes = {"extra"};
+  s.as->replace_clients(clients);
+  auto narrowed = s.as->readmit(caller);
+  ASSERT_TRUE(narrowed);
+  EXPECT_EQ(narrowed->scopes, std::vector<std::string>{"extra"});
+  EXPECT_TRUE(narrowed->same_identity(caller));
+
+  s.clock.advance(5);
+  clients[0].secret_hash = create_client("mcp-client", {"extra"}).value().secret_hash;
+  s.as->replace_clients(clients);
+  EXPECT_FALSE(s.as->readmit(caller)) << "a caller whose token predates the new secret";
+
+  clients.erase(clients.begin());
+  s.as->replace_clients(clients);
+  protocol::Principal later = caller;
+  later.issued_at = 0;  // unknown: the client's absence alone decides
+  EXPECT_FALSE(s.as->readmit(later));
+
+  EXPECT_TRUE(s.as->readmit(protocol::Principal::anonymous()));
+  protocol::Principal other = caller;
+  other.issuer = "https://idp.example";
+  auto kept = s.as->readmit(other);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->scopes, caller.scopes);
+}
+
 // A replaced secret cuts off the tokens issued under the old one, also after
 // a restart; a token fetched with the new secret in the same second works.
 TEST(ClientAuth, ChangedSecretCutsOffOlderTokensAcrossRestarts) {

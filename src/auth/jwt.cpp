@@ -46,6 +46,7 @@ protocol::Principal AccessToken::principal() const {
   p.client_id = client_id;
   p.scopes = scopes;
   p.authenticated = true;
+  p.issued_at = iat;
   return p;
 }
 

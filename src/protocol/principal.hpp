@@ -2,6 +2,7 @@
 // or the anonymous principal when auth is off / on stdio).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@ struct Principal {
   std::string client_id = "anonymous";
   std::vector<std::string> scopes;  // granted scopes, empty when anonymous
   bool authenticated = false;
+  std::int64_t issued_at = 0;  // token `iat` (seconds), 0 when unknown
 
   // The same caller, whatever scopes each holds now: issuer, subject,
   // client and whether a token was shown at all.
