@@ -94,6 +94,9 @@ TEST(UpstreamConfig, SecretsOnAnHttpServerAreRefused) {
   EXPECT_NE(e.find("b.yaml:4:"), std::string::npos) << e;
   for (const char* says : {"secrets", "headers:", "${env:"})
     EXPECT_NE(e.find(says), std::string::npos) << says << " not in: " << e;
+  std::string env = error_of("servers:\n  r:\n    url: http://127.0.0.1:1/mcp\n    env: {API_KEY: k}\n");
+  EXPECT_NE(env.find("b.yaml:4:"), std::string::npos) << env;
+  EXPECT_NE(env.find("no environment"), std::string::npos) << env;
   EXPECT_EQ(error_of("servers:\n  s:\n    command: x\n    runtime: process\n"
                      "    secrets: {API_KEY: s-key}\n"),
             "");
@@ -107,7 +110,8 @@ TEST(UpstreamConfig, HttpCredentialsAreWhatTheScrubberMustKnow) {
 servers:
   r:
     url: "http://bob:pw-hunter2@127.0.0.1:1/mcp?api_key=sk-q1w2e3r4&format=json"
-    headers: {Authorization: "Bearer sk-header-9z8y7x", X-Tenant: acme-corp}
+    headers: {Authorization: "Bearer sk-header-9z8y7x", X-Tenant: acme-corp,
+              Accept: application/json, user-agent: "probe 2.0", X-Short: "Tag v1"}
   s:
     command: x
     runtime: process
@@ -121,6 +125,11 @@ servers:
         "api_key=sk-q1w2e3r4&format=json", "sk-q1w2e3r4"})
     EXPECT_TRUE(has(want)) << want;
   EXPECT_FALSE(has("json"));  // a short query value would scrub ordinary text
+  // Content headers say nothing of who sends; a short word after a scheme is
+  // ordinary text: scrubbed, they would take it out of every result.
+  for (const char* not_secret : {"application/json", "probe 2.0", "2.0", "v1"})
+    EXPECT_FALSE(has(not_secret)) << not_secret;
+  EXPECT_TRUE(has("Tag v1"));
   EXPECT_TRUE(http_credentials(ups[1]).empty());
 }
 

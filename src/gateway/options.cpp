@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <boost/algorithm/string/predicate.hpp>
 #include <filesystem>
 #include <regex>
 #include <set>
@@ -120,8 +121,12 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
     std::string t = s.choice("transport", "streamable-http", {"streamable-http", "sse"});
     o.legacy_sse = t == "sse";
     o.headers = read_env(s, "headers");
-    // secrets: become a stdio server's environment variables; an HTTP server
-    // has none, so they would be read and never sent.
+    // env: and secrets: become a stdio server's environment variables; an
+    // HTTP server has none, so they would be read and never sent.
+    if (!o.env.empty())
+      s.fail("env",
+             "an HTTP (`url:`) server has no environment: what it needs goes in `headers:` "
+             "(or the URL)");
     if (!o.secret_env.empty())
       s.fail("secrets",
              "an HTTP (`url:`) server has no environment for secrets: to keep its credential "
@@ -239,13 +244,30 @@ UpstreamOptions read_server(Reader& s, const std::string& name, bool claude_form
 
 }  // namespace
 
+namespace {
+
+// Standard headers that say what a request carries or accepts, never who
+// sends it: their values (application/json, gzip, en-US) are ordinary text
+// that scrubbing would take out of every result.
+bool describes_content(std::string_view header) {
+  for (std::string_view h : {"accept", "accept-encoding", "accept-language", "cache-control",
+                             "content-type", "user-agent"})
+    if (boost::algorithm::iequals(header, h)) return true;
+  return false;
+}
+
+}  // namespace
+
 std::vector<std::string> http_credentials(const UpstreamOptions& o) {
   std::vector<std::string> out;
   if (o.url.empty()) return out;
   for (const auto& [name, value] : o.headers) {
+    if (describes_content(name)) continue;
     out.push_back(value);
-    // "<scheme> <credential>" (Authorization, Proxy-Authorization, ...)
-    if (auto space = value.find(' '); space != std::string::npos && space + 1 < value.size())
+    // "<scheme> <credential>" (Authorization, Proxy-Authorization, ...);
+    // not a short word, which ordinary text holds.
+    if (auto space = value.find(' ');
+        space != std::string::npos && value.size() - space - 1 >= kMinQueryValue)
       out.push_back(value.substr(space + 1));
   }
   auto url = protocol::url_credentials(o.url);

@@ -29,8 +29,10 @@ std::size_t read_max_processes(const config::Document& doc);
 EraBridgeOptions read_era_bridge(const config::Document& doc);
 
 // What an HTTP server's configuration holds that may be a credential, for the
-// secret scrubber (security/redact.hpp): every `headers:` value, and the
-// credential after an auth scheme ("Bearer sk-..." gives "sk-..." too); the
+// secret scrubber (security/redact.hpp): every `headers:` value but those of
+// the standard content headers (Accept, Accept-Encoding, Accept-Language,
+// Cache-Control, Content-Type, User-Agent), and the credential after an auth
+// scheme from kMinQueryValue bytes ("Bearer sk-..." gives "sk-..." too); the
 // URL's userinfo and query (protocol::url_credentials; a single query value
 // only from kMinQueryValue bytes, so "?format=json" does not make "json" a
 // secret). Empty for a stdio server.
