@@ -384,8 +384,15 @@ void App::attach_gateway() {
     if (audit) audit->append(boost::json::object{{"event_type", "secret_used"}, {"secret", name}});
     return v;
   };
-  // Refused catalogue entries and name/URI conflicts are audit events.
-  if (audit) go.audit = [audit](boost::json::object e) { audit->append(std::move(e)); };
+  // Refused catalogue entries and name/URI conflicts are audit events. What
+  // an upstream wrote in them (an item's name, a refusal's reason) is scrubbed
+  // of known secrets first, as its messages to clients are.
+  if (audit)
+    go.audit = [audit](boost::json::object e) {
+      boost::json::value v(std::move(e));
+      security::scrub_json(v, security::Redactor::global());
+      audit->append(std::move(v.get_object()));
+    };
   // Tool definitions are pinned beside the other shared state; check-config
   // writes nothing.
   if (!opts_.check_only) {

@@ -40,6 +40,10 @@ async function echoingUpstream() {
       await extra.sendNotification({ method: 'notifications/message', params: { level: 'info', data: `log: ${got}` } });
       return { content: [{ type: 'text', text: `result: ${got}` }] };
     });
+    // A name Bastion refuses (a space in it), holding the credential: the
+    // refusal's audit record names it.
+    const key = new URL(req.url, 'http://up').searchParams.get('api_key');
+    mcp.registerTool(`leak ${key}`, { description: 'refused' }, async () => ({ content: [] }));
     if (req.url.startsWith('/mcp')) {  // one server claims the template
       mcp.registerResource('fail', new ResourceTemplate('echo://{x}', { list: undefined }), {}, async () => {
         throw new Error(`error: ${got}`);
@@ -145,7 +149,8 @@ console:
   const audit = readdirSync(path.join(dataDir, 'audit')).filter((f) => f.endsWith('.log'))
     .map((f) => readFileSync(path.join(dataDir, 'audit', f), 'utf8')).join('');
   assert.match(audit, /echo_credentials/);
-  assert.deepEqual(leaked(audit), []);
+  assert.match(audit, /upstream_item_refused/);
+  assert.deepEqual(leaked(audit), [], audit);
   // `bastion doctor` shows the server the same way.
   const doc = spawnSync(BIN, ['doctor', '--config', srv.configPath, '--data-dir', dataDir], { encoding: 'utf8' });
   const out = doc.stdout + doc.stderr;
