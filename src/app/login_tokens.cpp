@@ -18,6 +18,7 @@
 #include <iostream>
 
 #include "auth/jwk.hpp"
+#include "auth/jwt.hpp"
 #include "auth/scopes.hpp"
 #include "login/http_client.hpp"
 #include "storage/private_file.hpp"
@@ -191,11 +192,11 @@ std::string LoginTokens::advertised_scopes() const {
                  md ? std::string() : " (" + md.error().reason + ")");
     return {};
   }
-  std::string scope;
+  std::vector<std::string> scopes;
   for (const auto& v : list->get_array())
     if (v.is_string() && auth::valid_scope_token(v.get_string()))
-      scope += (scope.empty() ? "" : " ") + std::string(v.get_string());
-  return scope;
+      scopes.emplace_back(v.get_string());
+  return auth::join_scopes(scopes);
 }
 
 auth::Status LoginTokens::ensure_client() {

@@ -267,13 +267,13 @@ std::vector<std::string> http_credentials(const UpstreamOptions& o) {
     // "<scheme> <credential>" (Authorization, Proxy-Authorization, ...);
     // not a short word, which ordinary text holds.
     if (auto space = value.find(' ');
-        space != std::string::npos && value.size() - space - 1 >= kMinQueryValue)
+        space != std::string::npos && value.size() - space - 1 >= kMinCredentialBytes)
       out.push_back(value.substr(space + 1));
   }
   auto url = protocol::url_credentials(o.url);
   for (auto& c : url.whole) out.push_back(std::move(c));
   for (auto& c : url.query_values)
-    if (c.size() >= kMinQueryValue) out.push_back(std::move(c));
+    if (c.size() >= kMinCredentialBytes) out.push_back(std::move(c));
   return out;
 }
 

@@ -32,11 +32,13 @@ EraBridgeOptions read_era_bridge(const config::Document& doc);
 // secret scrubber (security/redact.hpp): every `headers:` value but those of
 // the standard content headers (Accept, Accept-Encoding, Accept-Language,
 // Cache-Control, Content-Type, User-Agent), and the credential after an auth
-// scheme from kMinQueryValue bytes ("Bearer sk-..." gives "sk-..." too); the
+// scheme from kMinCredentialBytes bytes ("Bearer sk-..." gives "sk-..." too); the
 // URL's userinfo and query (protocol::url_credentials; a single query value
-// only from kMinQueryValue bytes, so "?format=json" does not make "json" a
+// only from kMinCredentialBytes bytes, so "?format=json" does not make "json" a
 // secret). Empty for a stdio server.
 std::vector<std::string> http_credentials(const UpstreamOptions& o);
-inline constexpr std::size_t kMinQueryValue = 8;
+// The shortest header part or query value taken for a credential: shorter
+// ones are words ordinary text holds.
+inline constexpr std::size_t kMinCredentialBytes = 8;
 
 }  // namespace bastion::gateway

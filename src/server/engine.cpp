@@ -266,10 +266,11 @@ void Engine::close_all() {
 Engine::Rechecked Engine::recheck_callers(const Readmit& admit) {
   Rechecked r;
   for (auto& s : snapshot_sessions()) {
-    auto now = admit(*s->caller());
+    auto was = s->caller();
+    auto now = admit(*was);
     if (!now) {
       r.closed += close_session(s->id()) ? 1 : 0;
-    } else if (now->scopes != s->caller()->scopes) {
+    } else if (now->scopes != was->scopes) {
       s->admit_caller(*now);
       ++r.narrowed;
     }
