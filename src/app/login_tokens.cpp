@@ -21,8 +21,8 @@
 #include "auth/jwt.hpp"
 #include "auth/scopes.hpp"
 #include "login/http_client.hpp"
-#include "storage/private_file.hpp"
 #include "protocol/form.hpp"
+#include "storage/private_file.hpp"
 
 extern char** environ;
 
@@ -269,13 +269,13 @@ auth::Status LoginTokens::sign_in() {
   std::string challenge = auth::b64url_encode(auth::sha256(verifier));
   std::string url = authorization_endpoint_ + "?" +
                     protocol::encode_form({{"response_type", "code"},
-                                      {"client_id", client_id_},
-                                      {"redirect_uri", redirect_uri},
-                                      {"code_challenge", challenge},
-                                      {"code_challenge_method", "S256"},
-                                      {"state", state},
-                                      {"scope", scope_},
-                                      {"resource", o_.mcp_url}});
+                                           {"client_id", client_id_},
+                                           {"redirect_uri", redirect_uri},
+                                           {"code_challenge", challenge},
+                                           {"code_challenge_method", "S256"},
+                                           {"state", state},
+                                           {"scope", scope_},
+                                           {"resource", o_.mcp_url}});
   std::cerr << "bastion connect: sign in to " << o_.auth_base << " in your browser:\n  " << url
             << "\n"
             << std::flush;

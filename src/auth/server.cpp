@@ -193,8 +193,8 @@ Result<std::vector<std::string>> AuthServer::client_allows(const std::string& cl
 
 std::optional<protocol::Principal> AuthServer::readmit(const protocol::Principal& p) const {
   if (!p.authenticated || p.issuer != options_.issuer) return p;  // anonymous, or not ours
-  auto kept = client_allows(p.client_id, p.scopes,
-                            p.issued_at ? std::optional(p.issued_at) : std::nullopt);
+  auto kept =
+      client_allows(p.client_id, p.scopes, p.issued_at ? std::optional(p.issued_at) : std::nullopt);
   if (!kept) return std::nullopt;
   protocol::Principal now = p;
   now.scopes = std::move(kept.value());

@@ -78,8 +78,9 @@ int run(int argc, char** argv) {
                       "or ~/.local/state/bastion/connect)");
   bool no_browser = false;
   connect->add_flag("--no-browser", no_browser, "With --login: only print the URL to open");
-  connect->add_option("--scope", bridge.scope, "Scopes to ask for (default: with --login, all the server's metadata lists, "
-                                     "offline_access among them; else all the client has)");
+  connect->add_option("--scope", bridge.scope,
+                      "Scopes to ask for (default: with --login, all the server's metadata lists, "
+                      "offline_access among them; else all the client has)");
   connect->add_option("--auth-url", bridge.auth_url,
                       "Authorization server base URL (default: the origin of --url)");
 

@@ -94,7 +94,8 @@ TEST(UpstreamConfig, SecretsOnAnHttpServerAreRefused) {
   EXPECT_NE(e.find("b.yaml:4:"), std::string::npos) << e;
   for (const char* says : {"secrets", "headers:", "${env:"})
     EXPECT_NE(e.find(says), std::string::npos) << says << " not in: " << e;
-  std::string env = error_of("servers:\n  r:\n    url: http://127.0.0.1:1/mcp\n    env: {API_KEY: k}\n");
+  std::string env =
+      error_of("servers:\n  r:\n    url: http://127.0.0.1:1/mcp\n    env: {API_KEY: k}\n");
   EXPECT_NE(env.find("b.yaml:4:"), std::string::npos) << env;
   EXPECT_NE(env.find("no environment"), std::string::npos) << env;
   EXPECT_EQ(error_of("servers:\n  s:\n    command: x\n    runtime: process\n"

@@ -363,7 +363,8 @@ asio::awaitable<void> HttpChannel::post(json::object msg, bool renewed) {
   }
   // Until this coroutine ends, cancelling the request closes its stream.
   bool cancelled = false;
-  if (related && !tracked.cancelled_by(*related, &cancelled)) co_return;  // the channel's end answered it
+  if (related && !tracked.cancelled_by(*related, &cancelled))
+    co_return;  // the channel's end answered it
   beast::flat_buffer buf;
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(boost::none);

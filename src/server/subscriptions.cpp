@@ -143,8 +143,7 @@ void Subscriptions::end_all() {
   end_where([](const protocol::Principal&) { return true; });
 }
 
-std::size_t Subscriptions::end_where(
-    const std::function<bool(const protocol::Principal&)>& ends) {
+std::size_t Subscriptions::end_where(const std::function<bool(const protocol::Principal&)>& ends) {
   std::vector<Listener> all;
   {
     std::lock_guard lk(mu_);
