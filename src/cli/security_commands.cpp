@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <new>
 #include <sstream>
 
@@ -24,7 +25,9 @@
 #include "audit/verify.hpp"
 #include "cli/commands.hpp"
 #include "pii/filter.hpp"
+#include "pii/patterns.hpp"
 #include "pii/policy.hpp"
+#include "pii/scanner.hpp"
 #include "security/keyring.hpp"
 #include "security/secrets.hpp"
 
@@ -284,7 +287,104 @@ fs::path pii_db_cache_dir(const Common& c) {
   return {};
 }
 
+// `pii scan`'s report: one JSON line a finding (`as_array`: one array of them),
+// formatted into one buffer and written 64 KiB at a time (a buffer for all
+// of it, 96 bytes a finding, cost its page faults, as much as formatting).
+void write_findings(const std::vector<pii::Finding>& findings, bool as_array) {
+  // A line is `{"type":T,"begin":B,"end":E,"confidence":C,"detail":D}`:
+  // only B and E differ from one finding to the next, and a scan has a
+  // handful of (type, detail, confidence) triples. Each triple's text
+  // before B and after E is rendered once (JSON names, fmt's shortest
+  // double) and cached by the views' addresses (the names are constants),
+  // so a line is three copies and two integers; appending its ten pieces
+  // through fmt::memory_buffer cost more than finding them.
+  struct Shape {
+    const char* type = nullptr;
+    std::size_t type_len = 0;
+    const char* detail = nullptr;
+    std::size_t detail_len = 0;
+    double conf = -1;
+    std::string head, tail;
+  };
+  std::vector<Shape> shapes(256);  // direct-mapped: a collision renders again
+  auto shape = [&](const pii::Finding& f) -> const Shape& {
+    const auto key = reinterpret_cast<std::uintptr_t>(f.type.data()) ^
+                     (reinterpret_cast<std::uintptr_t>(f.detail.data()) * 31) ^
+                     static_cast<std::uintptr_t>(f.confidence * 1000);
+    Shape& s = shapes[(key ^ (key >> 8) ^ (key >> 16)) & 255];
+    if (s.type == f.type.data() && s.type_len == f.type.size() && s.detail == f.detail.data() &&
+        s.detail_len == f.detail.size() && s.conf == f.confidence)
+      return s;
+    s = Shape{f.type.data(),
+              f.type.size(),
+              f.detail.data(),
+              f.detail.size(),
+              f.confidence,
+              fmt::format("{{\"type\":{},\"begin\":", json::serialize(json::string_view(f.type))),
+              fmt::format(",\"confidence\":{}", f.confidence)};
+    if (!f.detail.empty())
+      s.tail += fmt::format(",\"detail\":{}", json::serialize(json::string_view(f.detail)));
+    s.tail += as_array ? "}" : "}\n";
+    return s;
+  };
+  constexpr std::size_t kChunk = std::size_t{1} << 16;
+  std::string out(kChunk + 4096, '\0');
+  std::size_t w = 0;
+  auto flush = [&] {
+    std::cout.write(out.data(), static_cast<std::streamsize>(w));
+    w = 0;
+  };
+  auto put = [&](const char* p, std::size_t n) {
+    std::memcpy(out.data() + w, p, n);
+    w += n;
+  };
+  if (as_array) put("[", 1);
+  for (std::size_t i = 0; i < findings.size(); ++i) {
+    const auto& f = findings[i];
+    const Shape& s = shape(f);
+    // Room for the line: its fixed parts, two 20-digit numbers and a comma.
+    const std::size_t need = s.head.size() + s.tail.size() + 64;
+    if (w + need > out.size()) {
+      flush();
+      if (need > out.size()) out.resize(need);
+    }
+    if (as_array && i) put(",", 1);
+    put(s.head.data(), s.head.size());
+    const fmt::format_int b(f.begin), e(f.end);
+    put(b.data(), b.size());
+    put(",\"end\":", 7);
+    put(e.data(), e.size());
+    put(s.tail.data(), s.tail.size());
+    if (w >= kChunk) flush();
+  }
+  if (as_array) put("]\n", 2);
+  flush();
+}
+
+// `pii scan` without a policy or a configuration: every finding of standard
+// input, and exit 3 when there is any. The gateway stops a scan at
+// ScannerLimits::max_findings (100,000): that bounds what one message makes
+// it hold, and the pii::kOverflow finding then makes the policy refuse what
+// was not examined. A report on a local file has no such use for it: whoever
+// scans a dump wants all of its findings, not the first 100,000 and an
+// "overflow" line. So the report has no cap (memory grows with the findings,
+// 64 bytes each: on PII-dense text about 1.7 times the input); with a policy
+// the scan keeps the gateway's cap and verdict. Input past what one scan
+// examines (4 GiB) is still reported by an "overflow" finding.
+int report_findings(const Common& c, bool as_array) {
+  pii::ScannerLimits limits;
+  // More findings than memory holds, with room for the scanner's arithmetic
+  // on the cap (it reserves cap + 1).
+  limits.max_findings = std::numeric_limits<std::size_t>::max() / 16;
+  const pii::PiiScanner scanner(pii::default_patterns(), limits, pii_db_cache_dir(c));
+  const StdinText input;
+  const auto findings = scanner.scan(input.view());
+  write_findings(findings, as_array);
+  return findings.empty() ? 0 : 3;
+}
+
 int pii_scan(const Common& c, const PiiArgs& a) {
+  if (a.policy.empty() && !c.config_path) return report_findings(c, a.json);
   pii::PolicyOptions opts;
   // The configuration's patterns and policy, when a file is given.
   if (c.config_path) {
@@ -309,79 +409,6 @@ int pii_scan(const Common& c, const PiiArgs& a) {
   auto filter = pii::make_pii_filter(opts, enc, {}, pii_db_cache_dir(c));
   const StdinText input;
   const std::string_view text = input.view();
-  if (a.policy.empty() && !c.config_path) {
-    // Findings only: one scan, the lines formatted into one buffer and
-    // written 64 KiB at a time (a buffer for all of it, 96 bytes a finding,
-    // cost its page faults, as much as formatting).
-    auto findings = filter->scanner().scan(text);
-    // A line is `{"type":T,"begin":B,"end":E,"confidence":C,"detail":D}`:
-    // only B and E differ from one finding to the next, and a scan has a
-    // handful of (type, detail, confidence) triples. Each triple's text
-    // before B and after E is rendered once (JSON names, fmt's shortest
-    // double) and cached by the views' addresses (the names are constants),
-    // so a line is three copies and two integers; appending its ten pieces
-    // through fmt::memory_buffer cost more than finding them.
-    struct Shape {
-      const char* type = nullptr;
-      std::size_t type_len = 0;
-      const char* detail = nullptr;
-      std::size_t detail_len = 0;
-      double conf = -1;
-      std::string head, tail;
-    };
-    std::vector<Shape> shapes(256);  // direct-mapped: a collision renders again
-    auto shape = [&](const pii::Finding& f) -> const Shape& {
-      const auto key = reinterpret_cast<std::uintptr_t>(f.type.data()) ^
-                       (reinterpret_cast<std::uintptr_t>(f.detail.data()) * 31) ^
-                       static_cast<std::uintptr_t>(f.confidence * 1000);
-      Shape& s = shapes[(key ^ (key >> 8) ^ (key >> 16)) & 255];
-      if (s.type == f.type.data() && s.type_len == f.type.size() &&
-          s.detail == f.detail.data() && s.detail_len == f.detail.size() &&
-          s.conf == f.confidence)
-        return s;
-      s = Shape{f.type.data(), f.type.size(), f.detail.data(), f.detail.size(), f.confidence,
-                fmt::format("{{\"type\":{},\"begin\":",
-                            json::serialize(json::string_view(f.type))),
-                fmt::format(",\"confidence\":{}", f.confidence)};
-      if (!f.detail.empty())
-        s.tail += fmt::format(",\"detail\":{}", json::serialize(json::string_view(f.detail)));
-      s.tail += a.json ? "}" : "}\n";
-      return s;
-    };
-    constexpr std::size_t kChunk = std::size_t{1} << 16;
-    std::string out(kChunk + 4096, '\0');
-    std::size_t w = 0;
-    auto flush = [&] {
-      std::cout.write(out.data(), static_cast<std::streamsize>(w));
-      w = 0;
-    };
-    auto put = [&](const char* p, std::size_t n) {
-      std::memcpy(out.data() + w, p, n);
-      w += n;
-    };
-    if (a.json) put("[", 1);
-    for (std::size_t i = 0; i < findings.size(); ++i) {
-      const auto& f = findings[i];
-      const Shape& s = shape(f);
-      // Room for the line: its fixed parts, two 20-digit numbers and a comma.
-      const std::size_t need = s.head.size() + s.tail.size() + 64;
-      if (w + need > out.size()) {
-        flush();
-        if (need > out.size()) out.resize(need);
-      }
-      if (a.json && i) put(",", 1);
-      put(s.head.data(), s.head.size());
-      const fmt::format_int b(f.begin), e(f.end);
-      put(b.data(), b.size());
-      put(",\"end\":", 7);
-      put(e.data(), e.size());
-      put(s.tail.data(), s.tail.size());
-      if (w >= kChunk) flush();
-    }
-    if (a.json) put("]\n", 2);
-    flush();
-    return findings.empty() ? 0 : 3;
-  }
   json::value v(json::string_view(text.data(), text.size()));
   pii::ResolvedPolicy policy(filter->options(), "cli", "pii-scan", pii::Direction::kRequest);
   auto out = pii::apply_policy(v, filter->scanner(), policy, enc);

@@ -359,3 +359,23 @@ test('bastion pii scan reports, masks and rejects', () => {
   for (const x of got) assert.match(tail.slice(x.begin, x.end), /^010-\d{4}-5678$/);
   assert.equal(bastion(['pii', 'scan'], tail).stdout, rest.stdout);
 });
+
+test('bastion pii scan reports every finding past the gateway cap; a policy keeps the cap', () => {
+  // 100,050 addresses: more than the 100,000 findings the gateway examines
+  // in one string. A report on a local input lists all of them, in order,
+  // and no `overflow` line; with a policy the scan stops where the
+  // gateway's does and refuses what it did not examine.
+  const n = 100050;
+  const text = Array.from({ length: n }, (_, i) => `a${i}@example.com`).join('\n');
+  const r = spawnSync(BIN, ['pii', 'scan'], { input: text, encoding: 'utf8', maxBuffer: 1 << 26 });
+  assert.equal(r.status, 3, r.stderr);
+  const found = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+  assert.equal(found.length, n);
+  assert.deepEqual(found.filter((f) => f.type !== 'email'), []);
+  for (const i of [0, 99999, 100000, n - 1])
+    assert.equal(text.slice(found[i].begin, found[i].end), `a${i}@example.com`);
+  const m = bastion(['pii', 'scan', '--policy', 'mask'], text);
+  assert.equal(m.status, 3);
+  assert.match(m.stderr, /overflow/);
+  assert.equal(m.stdout, '');
+});
