@@ -1546,11 +1546,19 @@ bool on_aws_key(ScanCtx& c, std::size_t b, std::size_t to) {
   if (c.word_before(b) || c.word_after(to)) return true;
   static constexpr std::string_view kPrefixes[] = {"AKIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA",
                                                    "ANPA", "ANVA", "APKA", "AROA", "ASCA"};
-  const std::string_view prefix(c.p + b, 4);
+  // The prefix as one 4-byte word against each (a string_view compare was
+  // a memcmp call per prefix: 1.4% of the instructions of a scan of
+  // PII-dense English).
+  auto word = [](const char* q) {
+    std::uint32_t w;
+    std::memcpy(&w, q, 4);
+    return w;
+  };
+  const std::uint32_t prefix = word(c.p + b);
   std::string_view detail = "access key";
   for (auto k : kPrefixes)
-    if (prefix == k) detail = k;
-  return c.emit(pii::kAwsAccessKey, b, to, 0.9, prefix == "ASIA" ? "temporary" : detail);
+    if (prefix == word(k.data())) detail = k;
+  return c.emit(pii::kAwsAccessKey, b, to, 0.9, prefix == word("ASIA") ? "temporary" : detail);
 }
 
 bool icontains(std::string_view hay, std::string_view needle) {
