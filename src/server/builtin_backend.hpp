@@ -87,8 +87,12 @@ class BuiltinBackend : public Backend {
   std::string name_;
   bool subscribable_ = false;
   std::shared_ptr<TaskTable> tasks_;
+  struct Tool {
+    ToolHandler call;
+    std::size_t def;  // its definition in tool_defs_
+  };
   std::vector<boost::json::object> tool_defs_;
-  std::map<std::string, ToolHandler, std::less<>> tools_;
+  std::map<std::string, Tool, std::less<>> tools_;
   // Tools with x-mcp-header annotations: which (protocol::param_headers()).
   std::map<std::string, std::vector<protocol::ParamHeader>, std::less<>> param_headers_;
   std::vector<boost::json::object> resource_defs_;

@@ -111,6 +111,41 @@ TEST(Engine, PaginatesTheMergedCatalogue) {
   EXPECT_EQ(bad.at("error").at("code").as_int64(), protocol::kInvalidParams);
 }
 
+// A builtin tool's arguments are checked against its own schema, found by
+// its name among many; a name added again replaces its definition (one
+// entry in tools/list, the new schema checked).
+TEST(Engine, BuiltinToolsCheckArgumentsAgainstTheirOwnSchema) {
+  Harness h;
+  auto b = backend_with_tools(40);
+  auto schema = [](const char* required) {
+    return json::object{{"type", "object"},
+                        {"properties", json::object{{required, json::object{{"type", "string"}}}}},
+                        {"required", json::array{required}}};
+  };
+  auto answer = [](const json::object&, const protocol::Principal&) -> protocol::Outcome {
+    return text_result("ran");
+  };
+  b->add_sync_tool(SyncTool{json::object{{"name", "needs_a"}, {"inputSchema", schema("a")}}, answer});
+  b->add_sync_tool(SyncTool{json::object{{"name", "needs_b"}, {"inputSchema", schema("b")}}, answer});
+  b->add_sync_tool(SyncTool{json::object{{"name", "needs_a"}, {"inputSchema", schema("c")}}, answer});
+  h.engine.add_backend(b);
+  h.start();
+  auto call = [&](const char* tool, const char* arg) {
+    auto r = h.request("tools/call", json::object{{"name", tool},
+                                                  {"arguments", json::object{{arg, "x"}}}});
+    return json::serialize(r.at("result"));
+  };
+  EXPECT_NE(call("needs_b", "a").find("Invalid arguments"), std::string::npos);
+  EXPECT_EQ(call("needs_b", "b").find("Invalid arguments"), std::string::npos);
+  EXPECT_NE(call("needs_a", "a").find("Invalid arguments"), std::string::npos);
+  EXPECT_EQ(call("needs_a", "c").find("Invalid arguments"), std::string::npos);
+  auto list = h.request("tools/list");
+  int seen = 0;
+  for (auto& t : list.at("result").at("tools").as_array())
+    seen += t.at("name").as_string() == "needs_a";
+  EXPECT_EQ(seen, 1);
+}
+
 class CountingFilter : public Filter {
  public:
   std::string_view name() const override { return "counting"; }
