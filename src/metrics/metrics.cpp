@@ -39,22 +39,36 @@ T& Metrics::slot(std::map<std::string, std::map<std::string, std::unique_ptr<T>>
   return *p;
 }
 
-void Metrics::add(const std::string& name, const std::string& labels, double v) {
-  auto& c = slot(counters_, name, labels);
-  double cur = c.value.load(std::memory_order_relaxed);
-  while (!c.value.compare_exchange_weak(cur, cur + v, std::memory_order_relaxed)) {
+void Metrics::Counter::add(double v) {
+  double cur = value.load(std::memory_order_relaxed);
+  while (!value.compare_exchange_weak(cur, cur + v, std::memory_order_relaxed)) {
   }
 }
 
-void Metrics::observe(const std::string& name, const std::string& labels, double seconds) {
-  auto& h = slot(histograms_, name, labels);
+void Metrics::Histogram::observe(double seconds) {
   std::size_t i = 0;
   while (i < kBuckets.size() && seconds > kBuckets[i]) ++i;
-  h.buckets[i].fetch_add(1, std::memory_order_relaxed);
-  h.count.fetch_add(1, std::memory_order_relaxed);
-  double cur = h.sum.load(std::memory_order_relaxed);
-  while (!h.sum.compare_exchange_weak(cur, cur + seconds, std::memory_order_relaxed)) {
+  buckets[i].fetch_add(1, std::memory_order_relaxed);
+  count.fetch_add(1, std::memory_order_relaxed);
+  double cur = sum.load(std::memory_order_relaxed);
+  while (!sum.compare_exchange_weak(cur, cur + seconds, std::memory_order_relaxed)) {
   }
+}
+
+Metrics::Counter& Metrics::counter(const std::string& name, const std::string& labels) {
+  return slot(counters_, name, labels);
+}
+
+Metrics::Histogram& Metrics::histogram(const std::string& name, const std::string& labels) {
+  return slot(histograms_, name, labels);
+}
+
+void Metrics::add(const std::string& name, const std::string& labels, double v) {
+  counter(name, labels).add(v);
+}
+
+void Metrics::observe(const std::string& name, const std::string& labels, double seconds) {
+  histogram(name, labels).observe(seconds);
 }
 
 void Metrics::gauge(const std::string& name, std::string help,

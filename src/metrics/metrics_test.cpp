@@ -1,5 +1,9 @@
 #include "metrics/metrics.hpp"
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 namespace bastion::metrics {
@@ -29,6 +33,30 @@ TEST(Metrics, RendersCountersHistogramsAndGauges) {
   EXPECT_TRUE(has(out, "t_seconds_bucket{op=\"x\",le=\"+Inf\"} 2\n")) << out;
   EXPECT_TRUE(has(out, "t_seconds_count{op=\"x\"} 2\n")) << out;
   EXPECT_TRUE(has(out, "# HELP t_up Up.\n# TYPE t_up gauge\nt_up 1\n")) << out;
+}
+
+// A series kept by a caller is the one add()/observe() and render() use,
+// from any number of threads, however many times it is looked up.
+TEST(Metrics, AKeptSeriesIsTheRenderedOne) {
+  Metrics m;
+  std::atomic<Metrics::Counter*> counter{nullptr};
+  std::atomic<Metrics::Histogram*> histogram{nullptr};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i) {
+        kept(counter, [&] { return &m.counter("k_total", "who=\"x\""); }).add();
+        kept(histogram, [&] { return &m.histogram("k_seconds", ""); }).observe(0.002);
+      }
+    });
+  for (auto& t : threads) t.join();
+  m.add("k_total", "who=\"x\"", 5);
+  EXPECT_EQ(&m.counter("k_total", "who=\"x\""), counter.load());
+  std::string out = m.render();
+  EXPECT_TRUE(has(out, "k_total{who=\"x\"} 4005\n")) << out;
+  EXPECT_TRUE(has(out, "k_seconds_count 4000\n")) << out;
+  EXPECT_TRUE(has(out, "k_seconds_bucket{le=\"0.001\"} 0\n")) << out;
+  EXPECT_TRUE(has(out, "k_seconds_bucket{le=\"0.0025\"} 4000\n")) << out;
 }
 
 TEST(Metrics, LabelValuesAreEscaped) {

@@ -8,8 +8,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <array>
 #include <cassert>
-#include <set>
+#include <map>
 
 #include "metrics/metrics.hpp"
 #include "protocol/era.hpp"
@@ -27,34 +28,55 @@ using protocol::MessageKind;
 namespace {
 
 // Known methods are labelled by name; anything else shares one label, so a
-// client cannot grow the metric set without bound.
-std::string method_label(const std::string& m) {
-  static const std::set<std::string> kKnown = {"initialize",
-                                               "ping",
-                                               "logging/setLevel",
-                                               "tools/list",
-                                               "tools/call",
-                                               "resources/list",
-                                               "resources/templates/list",
-                                               "resources/read",
-                                               "resources/subscribe",
-                                               "resources/unsubscribe",
-                                               "prompts/list",
-                                               "prompts/get",
-                                               "completion/complete",
-                                               "server/discover",
-                                               "subscriptions/listen"};
-  return kKnown.count(m) ? m : "other";
+// client cannot grow the metric set without bound. A label's series are
+// found on its first request and kept (later ones record into them without
+// a lookup or a lock); series of methods never called are never made.
+class MethodSeries {
+ public:
+  explicit MethodSeries(std::string_view method)
+      : labels_(fmt::format("method=\"{}\"", method)),
+        ok_labels_(labels_ + ",outcome=\"ok\""),
+        error_labels_(labels_ + ",outcome=\"error\"") {}
+  void record(bool ok, double seconds) {
+    auto& m = metrics::Metrics::global();
+    auto& labels = ok ? ok_labels_ : error_labels_;
+    metrics::kept(ok ? ok_ : error_, [&] {
+      return &m.counter("bastion_mcp_requests_total", labels);
+    }).add();
+    metrics::kept(duration_, [&] {
+      return &m.histogram("bastion_mcp_request_duration_seconds", labels_);
+    }).observe(seconds);
+  }
+
+ private:
+  const std::string labels_, ok_labels_, error_labels_;
+  std::atomic<metrics::Metrics::Counter*> ok_{nullptr}, error_{nullptr};
+  std::atomic<metrics::Metrics::Histogram*> duration_{nullptr};
+};
+
+MethodSeries& method_series(std::string_view method) {
+  static constexpr std::array<std::string_view, 16> kKnown = {
+      "initialize",          "ping",
+      "logging/setLevel",    "tools/list",
+      "tools/call",          "resources/list",
+      "resources/templates/list", "resources/read",
+      "resources/subscribe", "resources/unsubscribe",
+      "prompts/list",        "prompts/get",
+      "completion/complete", "server/discover",
+      "subscriptions/listen", "other"};
+  static auto* kSeries = [] {
+    auto* t = new std::map<std::string_view, MethodSeries, std::less<>>;
+    for (auto name : kKnown) t->emplace(std::piecewise_construct, std::forward_as_tuple(name),
+                                        std::forward_as_tuple(name));
+    return t;
+  }();
+  auto it = kSeries->find(method);
+  return it != kSeries->end() ? it->second : kSeries->find("other")->second;
 }
 
 void record_request(const std::string& method, const protocol::Outcome& o,
                     std::chrono::steady_clock::duration d) {
-  auto& m = metrics::Metrics::global();
-  std::string labels = fmt::format("method=\"{}\"", method_label(method));
-  m.add("bastion_mcp_requests_total",
-        fmt::format("{},outcome=\"{}\"", labels, o.ok() ? "ok" : "error"));
-  m.observe("bastion_mcp_request_duration_seconds", labels,
-            std::chrono::duration<double>(d).count());
+  method_series(method).record(o.ok(), std::chrono::duration<double>(d).count());
 }
 
 std::int64_t now_ns() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
