@@ -1,5 +1,8 @@
 #include "transport/http_connection.hpp"
 
+#include <array>
+#include <atomic>
+
 #include <fmt/format.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -26,9 +29,24 @@ HttpConnection::HttpConnection(tcp::socket socket, std::chrono::milliseconds wri
   if (!ec) peer_ = ep.address();
 }
 
+namespace {
+
+// bastion_http_responses_total{code="..."}, its series found on the code's
+// first response and kept (a response then costs one atomic add).
+metrics::Metrics::Counter& responses_with(unsigned code) {
+  static std::array<std::atomic<metrics::Metrics::Counter*>, 600> kByCode{};
+  auto make = [code] {
+    return &metrics::Metrics::global().counter("bastion_http_responses_total",
+                                               fmt::format("code=\"{}\"", code));
+  };
+  if (code >= kByCode.size()) return *make();
+  return metrics::kept(kByCode[code], make);
+}
+
+}  // namespace
+
 asio::awaitable<bool> HttpConnection::write(Response res, bool keep_alive) {
-  metrics::Metrics::global().add("bastion_http_responses_total",
-                                 fmt::format("code=\"{}\"", res.result_int()));
+  responses_with(res.result_int()).add();
   res.keep_alive(keep_alive && !stopping());
   res.prepare_payload();
   stream_.expires_after(write_timeout_);
