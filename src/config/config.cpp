@@ -42,7 +42,9 @@ struct Converter {
   Document& doc;
   // ${env:NAME} and ${env:NAME:-default} take the value from the
   // environment (before the scalar is typed, so `port: ${env:PORT}` is a
-  // number); an unset variable without a default is an error.
+  // number); an unset variable without a default is an error. Errors name
+  // the place, never the value's text: it may hold a credential (a token
+  // pasted where a variable's name belongs) or terminal control bytes.
   std::string expand_env(const std::string& text, const YAML::Mark& m) const {
     static constexpr std::string_view kOpen = "${env:";
     if (text.find(kOpen) == std::string::npos) return text;
@@ -52,8 +54,8 @@ struct Converter {
       out.append(text, pos, at - pos);
       auto end = text.find('}', at);
       if (end == std::string::npos)
-        throw ConfigError(fmt::format("{}:{}:{}: unterminated ${{env:...}} in '{}'", doc.name_,
-                                      m.line + 1, m.column + 1, text));
+        throw ConfigError(fmt::format("{}:{}:{}: unterminated ${{env:...}} (no closing '}}')",
+                                      doc.name_, m.line + 1, m.column + 1));
       std::string spec = text.substr(at + kOpen.size(), end - at - kOpen.size());
       std::optional<std::string> fallback;
       if (auto d = spec.find(":-"); d != std::string::npos) {
@@ -64,8 +66,10 @@ struct Converter {
       for (char c : spec)
         valid = valid && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
       if (!valid)
-        throw ConfigError(fmt::format("{}:{}:{}: '{}' is not an environment variable name",
-                                      doc.name_, m.line + 1, m.column + 1, spec));
+        throw ConfigError(fmt::format(
+            "{}:{}:{}: ${{env:...}} names no environment variable (a name is letters, digits "
+            "and _, not starting with a digit)",
+            doc.name_, m.line + 1, m.column + 1));
       const char* value = std::getenv(spec.c_str());
       if (value && *value)
         out += value;

@@ -109,12 +109,26 @@ TEST(Config, EnvironmentVariablesFillValues) {
   EXPECT_EQ(error_of([] { Document::parse("a: 1\nb: ${env:BASTION_TEST_UNSET}\n", "t.yaml"); }),
             "t.yaml:2:4: environment variable BASTION_TEST_UNSET is not set (write "
             "${env:BASTION_TEST_UNSET:-DEFAULT} for a default)");
-  EXPECT_NE(error_of([] {
-              Document::parse("b: ${env:BAD-NAME}\n", "t.yaml");
-            }).find("'BAD-NAME' is not an environment variable name"),
-            std::string::npos);
-  EXPECT_NE(error_of([] { Document::parse("b: ${env:X\n", "t.yaml"); }).find("unterminated"),
-            std::string::npos);
+  EXPECT_EQ(error_of([] { Document::parse("b: ${env:BAD-NAME}\n", "t.yaml"); }),
+            "t.yaml:1:4: ${env:...} names no environment variable (a name is letters, digits and "
+            "_, not starting with a digit)");
+  EXPECT_EQ(error_of([] { Document::parse("b: ${env:X\n", "t.yaml"); }),
+            "t.yaml:1:4: unterminated ${env:...} (no closing '}')");
+}
+
+// A malformed ${env:...} is reported by its place alone: a credential
+// pasted where the variable's name belongs, or next to it in the value, and
+// terminal control bytes never reach the error (and so the log).
+TEST(Config, EnvErrorsNeverEchoTheValue) {
+  const std::string secret = "sk-live-4f9c2a7be1d04c88a3e5";
+  for (const std::string& yaml : {"token: ${env:" + secret + "}\n",
+                                 "auth: \"Bearer " + secret + " ${env:TOKEN\"\n",
+                                 "auth: \"\x1b[2J${env:" + secret + "\"\n"}) {
+    std::string e = error_of([&] { Document::parse(yaml, "s.yaml"); });
+    EXPECT_NE(e.find("s.yaml:1:"), std::string::npos) << e;
+    EXPECT_EQ(e.find("sk-live"), std::string::npos) << e;
+    EXPECT_EQ(e.find('\x1b'), std::string::npos) << e;
+  }
 }
 
 TEST(Config, QuotedScalarsStayStrings) {
