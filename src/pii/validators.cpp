@@ -39,12 +39,25 @@ bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 bool luhn_valid(std::string_view d) { return all_digits(d) && luhn_valid_digits(d); }
 
-// Two digits a step, from the right: the first as it is, the second doubled
-// (a table), with no test or branch per digit.
+// From the right: eight digits a step in one 64-bit word (SWAR), then two
+// a step, the first as it is, the second doubled (a table); no test or
+// branch per digit. A card number is two words, ~30 instructions where two
+// at a time took ~80.
 bool luhn_valid_digits(std::string_view d) {
   static constexpr std::uint8_t kDoubled[10] = {0, 2, 4, 6, 8, 1, 3, 5, 7, 9};
   unsigned sum = 0;
   std::size_t i = d.size();
+  for (; i >= 8; i -= 8) {
+    std::uint64_t x;
+    std::memcpy(&x, d.data() + i - 8, 8);
+    x -= 0x3030303030303030ULL;  // each byte its digit, 0..9
+    // Bytes 0, 2, 4, 6 (d[i-8], d[i-6], d[i-4], d[i-2]) are doubled: 2v,
+    // less 9 when v >= 5 (v + 0x7B sets the byte's top bit exactly then).
+    const std::uint64_t dbl = x & 0x00FF00FF00FF00FFULL;
+    const std::uint64_t ge5 = ((dbl + 0x007B007B007B007BULL) >> 7) & 0x0001000100010001ULL;
+    x = x + dbl - ge5 * 9;  // every byte 0..9: their sum (<= 72) is the top byte below
+    sum += static_cast<unsigned>((x * 0x0101010101010101ULL) >> 56);
+  }
   for (; i >= 2; i -= 2)
     sum += static_cast<unsigned>(d[i - 1] - '0') + kDoubled[static_cast<unsigned>(d[i - 2] - '0')];
   if (i) sum += static_cast<unsigned>(d[0] - '0');
