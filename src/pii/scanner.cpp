@@ -725,7 +725,7 @@ struct ScanCtx {
       overflow_at = b;
       return false;
     }
-    add(type, b, e, conf, detail);
+    add(type, detail, b, e, conf);
     return true;
   }
   // push() for a finding with no normalized form, from its fields: the
@@ -734,11 +734,11 @@ struct ScanCtx {
   // vector's growth is out of line (make_room), so that with room, as
   // nearly always, this saves no register and builds no copy on the stack
   // (with the growth inline it did both: ~20 of its ~45 instructions).
-  void add(std::string_view type, std::size_t b, std::size_t e, double conf,
-           std::string_view detail) {
+  void add(std::string_view type, std::string_view detail, std::size_t b, std::size_t e,
+           double conf) {
     room();
     note(b, e);
-    out->push_back(Finding{type, b, e, conf, detail, {}});
+    out->emplace_back(type, b, e, conf, detail);
   }
   // Each finding is written once, as the Finding the caller gets: no record
   // per finding converted at the end (on text with a value every ~40 bytes
