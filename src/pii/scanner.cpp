@@ -786,16 +786,23 @@ struct ScanCtx {
 
 // --- email: expand around '@' ----------------------------------------------
 #if defined(__SSE2__)
+// Lanes of `v` in lo..lo+count-1 (as unsigned bytes, count <= 128) set:
+// adding 0x80 - lo moves that range to the lowest signed bytes and every
+// other byte above them, so one signed compare tests it, where a compare
+// with each end and an AND were three operations.
+inline __m128i in_range16(__m128i v, char lo, int count) {
+  return _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(static_cast<char>(0x80 - lo))),
+                        _mm_set1_epi8(static_cast<char>(-128 + count)));
+}
+// Lanes of `v` that are ASCII letters set ('A'..'Z' folded onto 'a'..'z').
+inline __m128i letters16(__m128i v) {
+  return in_range16(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 26);
+}
 // Bit k set when p[k] is an ASCII letter or digit or one of X, for 16 bytes.
 template <char... X>
 inline unsigned alnum_or_mask16(const char* p) {
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  const __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));  // 'A'..'Z' -> 'a'..'z'
-  // Bytes >= 0x80 are negative as signed chars, so they fail both range tests.
-  __m128i m = _mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
-                                         _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1))),
-                           _mm_and_si128(_mm_cmpgt_epi8(folded, _mm_set1_epi8('a' - 1)),
-                                         _mm_cmplt_epi8(folded, _mm_set1_epi8('z' + 1))));
+  __m128i m = _mm_or_si128(in_range16(v, '0', 10), letters16(v));
   ((m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8(X)))), ...);
   return static_cast<unsigned>(_mm_movemask_epi8(m));
 }
@@ -858,7 +865,7 @@ bool on_email(ScanCtx& c, std::size_t to) {
     const unsigned last_dot = 31 - static_cast<unsigned>(__builtin_clz(dots));
     if (dom.size() - last_dot - 1 < 2) return true;
     const unsigned tld = in & ~((2u << last_dot) - 1);
-    if ((alnum_or_mask16<>(dom.data()) & ~digit_mask16(dom.data()) & tld) != tld) return true;
+    if ((static_cast<unsigned>(_mm_movemask_epi8(letters16(v))) & tld) != tld) return true;
     return email_emit(c, b, e);
   }
 #endif
