@@ -1312,6 +1312,20 @@ bool on_number_run(ScanCtx& c, std::size_t rb, std::size_t re) {
   return true;
 }
 
+// The digits of a number token's `ng` groups (lengths `lens`, one
+// separator between two) at q, copied to `d` 8 bytes a group (groups of 7
+// digits at most). Restrict: the stores to d change neither `lens` nor the
+// text, so neither is read again after each (as the lambda this was did:
+// ~15 instructions a group).
+inline void copy_groups(char* __restrict d, const char* __restrict q, const int* __restrict lens,
+                        int ng) {
+  for (int t = 0; t < ng; ++t) {
+    std::memcpy(d, q, 8);
+    d += lens[t];
+    q += lens[t] + 1;
+  }
+}
+
 // The common number tokens straight to the one recognizer their shape
 // admits, without on_number_run's general walk (groups left of the run, an
 // area code in parentheses, an IBAN's letters, ranges of groups tried one
@@ -1401,12 +1415,7 @@ inline int fast_number(ScanCtx& c, std::size_t s, std::size_t i) {
   // The digits, for the recognizers that read them all (groups of 7 at most).
   char d[64];
   auto copy = [&] {
-    std::size_t o = 0, q = s;
-    for (int t = 0; t < ng; ++t) {
-      std::memcpy(d + o, p + q, 8);
-      o += static_cast<std::size_t>(len[t]);
-      q += static_cast<std::size_t>(len[t]) + 1;
-    }
+    copy_groups(d, p + s, len, ng);
     return std::string_view(d, static_cast<std::size_t>(nd));
   };
   std::string_view type, detail;
