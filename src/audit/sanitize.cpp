@@ -18,20 +18,29 @@ namespace {
 
 constexpr std::string_view kRemoved = "[removed]";
 
-bool iends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && iequals(s.substr(s.size() - suffix.size()), suffix);
-}
-
 // Member names whose value is a credential or a header, whatever it holds.
 // ("secret" alone is a secret's name in secret_used records, so only the
-// *_secret forms count.)
+// *_secret forms count.) ASCII case is ignored: the name is lowered once
+// and compared as bytes (every record's every member passes here).
 bool credential_name(std::string_view k) {
   static constexpr std::array<std::string_view, 10> kExact = {
       "authorization", "proxy-authorization", "cookie",  "set-cookie", "headers",
       "query",         "assertion",           "api_key", "apikey",     "secret_value"};
-  for (auto e : kExact)
-    if (iequals(k, e)) return true;
-  return iends_with(k, "token") || iends_with(k, "_secret") || iends_with(k, "password");
+  static constexpr std::array<std::string_view, 3> kSuffixes = {"token", "_secret", "password"};
+  // The longest name or suffix compared is 19 bytes: only the last 19 of a
+  // longer name can match anything.
+  static constexpr std::size_t kLongest = 19;
+  const bool whole = k.size() <= kLongest;
+  if (!whole) k = k.substr(k.size() - kLongest);
+  std::array<char, kLongest> buf;
+  for (std::size_t i = 0; i < k.size(); ++i) {
+    char c = k[i];
+    buf[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  const std::string_view lower(buf.data(), k.size());
+  if (whole && std::find(kExact.begin(), kExact.end(), lower) != kExact.end()) return true;
+  return std::any_of(kSuffixes.begin(), kSuffixes.end(),
+                     [&](std::string_view s) { return lower.ends_with(s); });
 }
 
 // Names of `name=value` pairs whose value is removed inside any string.
