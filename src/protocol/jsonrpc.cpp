@@ -35,6 +35,12 @@ const json::object* Message::params() const {
   return it->value().if_object();
 }
 
+json::object Message::take_params() {
+  auto it = raw.find("params");
+  if (it == raw.end() || !it->value().is_object()) return {};
+  return std::move(it->value().get_object());
+}
+
 bool valid_id(const json::value& id) { return id.is_string() || id.is_int64() || id.is_uint64(); }
 
 Expected<Message, ClassifyError> classify(json::value v) {
@@ -285,6 +291,11 @@ json::object make_request(const json::value& id, std::string_view method, json::
 
 json::object make_response(const json::value& id, const Outcome& outcome) {
   return outcome.ok() ? make_result(id, outcome.result()) : make_error(id, outcome.error());
+}
+
+json::object make_response(const json::value& id, Outcome&& outcome) {
+  return outcome.ok() ? make_result(id, std::move(outcome.result()))
+                      : make_error(id, outcome.error());
 }
 
 std::string to_string(const json::value& v) { return json_text(v); }

@@ -82,6 +82,9 @@ struct Message {
   std::optional<std::vector<std::pair<std::string, std::string>>> param_headers;
 
   const json::object* params() const;  // nullptr when absent
+  // Moves the params out of `raw` (empty when absent): for the one who
+  // serves the request and needs `raw` no more.
+  json::object take_params();
 };
 
 // Validates one JSON-RPC message object. On failure returns the error to send
@@ -102,6 +105,8 @@ json::object make_error(const json::value& id, const RpcError& error);
 json::object make_notification(std::string_view method, json::object params);
 json::object make_request(const json::value& id, std::string_view method, json::object params);
 json::object make_response(const json::value& id, const Outcome& outcome);
+// Same, taking the result (or error) out of `outcome` instead of copying it.
+json::object make_response(const json::value& id, Outcome&& outcome);
 
 // Valid JSON-RPC ids are strings or integers (MCP forbids null ids).
 bool valid_id(const json::value& id);

@@ -168,5 +168,20 @@ TEST(MakeResponse, CarriesErrorData) {
   EXPECT_EQ(ok.at("result").at("a").as_int64(), 1);
 }
 
+// The server of a request takes its params out of the message, whole, once;
+// the outcome's result moves into the response, equal to a copy's.
+TEST(Message, ParamsAreTakenOnceAndResultsMovedWhole) {
+  auto m = classify(json::parse(
+      R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"t":[1,2]}}})"));
+  ASSERT_TRUE(m);
+  json::object p = m.value().take_params();
+  EXPECT_EQ(json::serialize(p), R"({"name":"echo","arguments":{"t":[1,2]}})");
+  EXPECT_TRUE(m.value().take_params().empty());
+  EXPECT_EQ(m.value().method, "tools/call");
+  Outcome o(json::object{{"content", json::array{json::object{{"type", "text"}}}}});
+  const json::object copied = make_response(json::value(7), std::as_const(o));
+  EXPECT_EQ(make_response(json::value(7), std::move(o)), copied);
+}
+
 }  // namespace
 }  // namespace bastion::protocol

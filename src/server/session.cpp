@@ -170,8 +170,7 @@ void Session::deliver(Message msg, const std::shared_ptr<Outbox>& out,
 void Session::start_request(Message msg, const std::shared_ptr<Outbox>& out,
                             const asio::any_io_executor& ex,
                             std::shared_ptr<const protocol::Principal> caller) {
-  json::object params;
-  if (auto* p = msg.params()) params = *p;
+  json::object params = msg.take_params();
   json::value token;
   if (auto* meta = params.if_contains("_meta"); meta && meta->is_object())
     if (auto* t = meta->get_object().if_contains("progressToken")) token = *t;
@@ -251,8 +250,8 @@ void Session::start_request(Message msg, const std::shared_ptr<Outbox>& out,
           ctx->outbox()->push(
               Outgoing::relayed_result(ctx->request_id(), outcome.take_raw_result()));
         else
-          ctx->outbox()->push(
-              Outgoing::response(protocol::make_response(ctx->request_id(), outcome)));
+          ctx->outbox()->push(Outgoing::response(
+              protocol::make_response(ctx->request_id(), std::move(outcome))));
       },
       asio::bind_cancellation_slot(ctx->cancel_signal().slot(), asio::detached));
 }
