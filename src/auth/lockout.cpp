@@ -79,9 +79,8 @@ Lockout::Lockout(LockoutOptions options, Clock clock)
     : options_(std::move(options)), clock_(std::move(clock)) {}
 
 std::int64_t Lockout::wait_locked(const Table& t, const std::string& key, std::int64_t now) const {
-  auto it = t.entries.find(key);
-  if (it == t.entries.end()) return 0;
-  return std::max<std::int64_t>(0, it->second.locked_until - now);
+  const Entry* e = t.peek(key);
+  return e ? std::max<std::int64_t>(0, e->locked_until - now) : 0;
 }
 
 bool Lockout::known_locked(std::string_view client_id, std::string_view source,
@@ -104,19 +103,7 @@ std::int64_t Lockout::retry_after(std::string_view client_id, std::string_view s
 
 std::int64_t Lockout::fail_locked(Table& t, const std::string& key, int free, std::int64_t cap,
                                   std::int64_t now) {
-  auto it = t.entries.find(key);
-  if (it == t.entries.end()) {
-    if (t.entries.size() >= options_.max_entries) {
-      t.entries.erase(t.lru.back());
-      t.lru.pop_back();
-    }
-    t.lru.push_front(key);
-    it = t.entries.emplace(key, Entry{}).first;
-    it->second.lru = t.lru.begin();
-  } else {
-    t.lru.splice(t.lru.begin(), t.lru, it->second.lru);
-  }
-  Entry& e = it->second;
+  Entry& e = t.get_or_insert(key);
   if (now - e.last_failure > options_.forget_after.count()) e.failures = 0;
   e.failures = std::min(e.failures + 1, 1 << 20);
   e.last_failure = now;
@@ -145,11 +132,7 @@ std::int64_t Lockout::failure(std::string_view client_id, std::string_view sourc
 void Lockout::success(std::string_view client_id, std::string_view source) {
   std::lock_guard lock(mu_);
   std::int64_t now = clock_();
-  std::string pk = pair_key(client_id, source);
-  if (auto it = pairs_.entries.find(pk); it != pairs_.entries.end()) {
-    pairs_.lru.erase(it->second.lru);
-    pairs_.entries.erase(it);
-  }
+  pairs_.erase(pair_key(client_id, source));
   if (known_.size() >= options_.max_entries && !known_.count(std::string(client_id)))
     return;  // only registered clients get here; the bound is a backstop
   auto& list = known_[std::string(client_id)];
@@ -162,7 +145,7 @@ void Lockout::success(std::string_view client_id, std::string_view source) {
 
 std::size_t Lockout::size() const {
   std::lock_guard lock(mu_);
-  return pairs_.entries.size() + sources_.entries.size() + clients_.entries.size() + known_.size();
+  return pairs_.size() + sources_.size() + clients_.size() + known_.size();
 }
 
 }  // namespace bastion::auth

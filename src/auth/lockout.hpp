@@ -23,7 +23,6 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <cstdint>
-#include <list>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -31,6 +30,7 @@
 #include <vector>
 
 #include "auth/ip_network.hpp"
+#include "auth/lru_map.hpp"
 #include "auth/options.hpp"
 
 namespace bastion::auth {
@@ -68,12 +68,9 @@ class Lockout {
     int failures = 0;
     std::int64_t last_failure = 0;
     std::int64_t locked_until = 0;
-    std::list<std::string>::iterator lru;
   };
-  struct Table {
-    std::unordered_map<std::string, Entry> entries;
-    std::list<std::string> lru;  // most recent first
-  };
+  // Keys beyond max_entries push out the least recently failed.
+  using Table = LruMap<Entry>;
   struct Known {
     std::string source;
     std::int64_t at = 0;
@@ -87,7 +84,7 @@ class Lockout {
   const LockoutOptions options_;
   Clock clock_;
   mutable std::mutex mu_;
-  Table pairs_, sources_, clients_;
+  Table pairs_{options_.max_entries}, sources_{options_.max_entries}, clients_{options_.max_entries};
   std::unordered_map<std::string, std::vector<Known>> known_;  // client id -> sources
 };
 

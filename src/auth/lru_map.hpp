@@ -33,6 +33,21 @@ class LruMap {
     return &it->second->second;
   }
 
+  // The value under `key`, its place left as it is; nullptr when absent.
+  const V* peek(const std::string& key) const {
+    auto it = index_.find(key);
+    return it == index_.end() ? nullptr : &it->second->second;
+  }
+
+  // Removes `key`; whether it was there.
+  bool erase(const std::string& key) {
+    auto it = index_.find(key);
+    if (it == index_.end()) return false;
+    order_.erase(it->second);
+    index_.erase(it);
+    return true;
+  }
+
   // The value under `key` (inserted as V{} when absent), now the most
   // recently used. Inserting into a full map first drops the least recently
   // used entry for which `expendable` holds, or the least recently used of
