@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -56,19 +57,43 @@ class PostedCompletion final : public AuditLog::Completion {
 
 }  // namespace detail
 
-// Signature void(std::uint64_t seq). Never fails for I/O: 0 is the error.
-template <class Token>
-auto async_append(AuditLog& log, boost::json::object event, Token&& token) {
+namespace detail {
+
+// Starts `append(payload, completion)` as an Asio operation whose handler
+// runs on its associated executor.
+template <class Token, class Payload, class Append>
+auto async_append_with(Token&& token, Payload payload, Append append) {
   return boost::asio::async_initiate<Token, void(std::uint64_t)>(
-      [&log](auto handler, boost::json::object ev) {
+      [append](auto handler, Payload p) {
         using Handler = decltype(handler);
         auto ex = boost::asio::prefer(boost::asio::get_associated_executor(handler),
                                       boost::asio::execution::outstanding_work.tracked);
-        log.append_async(std::move(ev),
-                         std::make_unique<detail::PostedCompletion<Handler, decltype(ex)>>(
-                             std::move(handler), std::move(ex)));
+        append(std::move(p), std::make_unique<PostedCompletion<Handler, decltype(ex)>>(
+                                 std::move(handler), std::move(ex)));
       },
-      token, std::move(event));
+      token, std::move(payload));
+}
+
+}  // namespace detail
+
+// Signature void(std::uint64_t seq). Never fails for I/O: 0 is the error.
+template <class Token>
+auto async_append(AuditLog& log, boost::json::object event, Token&& token) {
+  return detail::async_append_with(
+      std::forward<Token>(token), std::move(event),
+      [&log](boost::json::object e, std::unique_ptr<AuditLog::Completion> done) {
+        log.append_async(std::move(e), std::move(done));
+      });
+}
+
+// The same for an event already written as text (AuditLog::append_text).
+template <class Token>
+auto async_append_text(AuditLog& log, std::string body, Token&& token) {
+  return detail::async_append_with(
+      std::forward<Token>(token), std::move(body),
+      [&log](std::string b, std::unique_ptr<AuditLog::Completion> done) {
+        log.append_text_async(std::move(b), std::move(done));
+      });
 }
 
 }  // namespace bastion::audit

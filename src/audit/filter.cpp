@@ -1,14 +1,17 @@
 #include "audit/filter.hpp"
 
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/json/monotonic_resource.hpp>
-#include <boost/json/storage_ptr.hpp>
-#include <cstddef>
 #include <fmt/format.h>
+
+#include <boost/asio/use_awaitable.hpp>
+#include <iterator>
+#include <map>
+#include <optional>
 #include <string_view>
 
 #include "audit/async_append.hpp"
+#include "audit/sanitize.hpp"
 #include "metrics/metrics.hpp"
+#include "protocol/json_text.hpp"
 
 namespace bastion::audit {
 
@@ -37,38 +40,65 @@ std::string_view event_type(std::string_view method) {
   return "request";
 }
 
-// Where a call's audit event lives: from the end of the call until its
-// record is serialized (AuditLog::append_async), then all of it is freed at
-// once. One allocation for the event instead of one per key, string and
-// table (~13 per call, counted with a uprobe on malloc). The arena and its
-// first block are that one allocation, small enough for glibc's per-thread
-// cache (with the shared control block, under its 1,032-byte limit); an
-// event larger than the block goes on in blocks from the heap.
-class EventArena final : public json::memory_resource {
+// A call record's members, written as JSON text where they are read (no
+// JSON value is built, copied or serialized for it: that was ~16k
+// instructions of a direct tools/call, bench/results/profile.md), each
+// string as sanitize_event() would leave it.
+class RecordText {
  public:
-  EventArena() : mr_(block_, sizeof block_) {}
+  RecordText() { out_.reserve(448); }
+  void text(std::string_view key, std::string_view v) {
+    name(key);
+    std::optional<std::string> clean = sanitized(v);
+    protocol::append_json_string(out_, clean ? *clean : v);
+  }
+  void number(std::string_view key, std::int64_t v) {
+    name(key);
+    fmt::format_to(std::back_inserter(out_), "{}", v);
+  }
+  void boolean(std::string_view key, bool v) {
+    name(key);
+    out_ += v ? "true" : "false";
+  }
+  // {"type": count, ...}; a type named as a credential is removed, as
+  // sanitize_event() removes such a member (names stay as they are there).
+  void counts(std::string_view key, const std::map<std::string, std::int64_t, std::less<>>& m) {
+    name(key);
+    out_ += '{';
+    bool first = true;
+    for (const auto& [type, count] : m) {
+      if (!first) out_ += ',';
+      first = false;
+      protocol::append_json_string(out_, type);
+      out_ += ':';
+      if (credential_name(type))
+        protocol::append_json_string(out_, "[removed]");
+      else
+        fmt::format_to(std::back_inserter(out_), "{}", count);
+    }
+    out_ += '}';
+  }
+  std::string take() {
+    out_ += '}';
+    return std::move(out_);
+  }
 
  private:
-  void* do_allocate(std::size_t n, std::size_t align) override { return mr_.allocate(n, align); }
-  void do_deallocate(void* p, std::size_t n, std::size_t align) override {
-    mr_.deallocate(p, n, align);
+  // The member names are this file's constants: none is a credential's.
+  void name(std::string_view key) {
+    out_ += out_.empty() ? '{' : ',';
+    protocol::append_json_string(out_, key);
+    out_ += ':';
   }
-  bool do_is_equal(const json::memory_resource& other) const noexcept override {
-    return this == &other;
-  }
-
-  alignas(std::max_align_t) unsigned char block_[768];
-  json::monotonic_resource mr_;
+  std::string out_;
 };
-static_assert(sizeof(EventArena) <= 960, "an event arena stays under glibc's tcache limit");
 
 }  // namespace
 
-json::object audit_event(const server::CallContext& ctx, std::string_view outcome,
-                         const protocol::RpcError* error) {
+std::string audit_record_text(const server::CallContext& ctx, std::string_view outcome,
+                              const protocol::RpcError* error) {
   const server::CallNotes& n = ctx.notes;
   bool pii = n.contains_pii;
-  std::string_view decision = to_string(n.pii_action);
   std::string_view action = !pii                                           ? "none"
                             : n.pii_action == server::DataAction::kAllow   ? "allowed"
                             : n.pii_action == server::DataAction::kMask    ? "masked"
@@ -77,30 +107,32 @@ json::object audit_event(const server::CallContext& ctx, std::string_view outcom
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
                                                                   ctx.started)
                 .count();
-  json::object e(json::make_shared_resource<EventArena>());
-  e.reserve(16);
-  e["event_type"] = event_type(ctx.method);
-  e["tool_name"] = ctx.target;
-  e["server"] = ctx.server;
-  e["method"] = ctx.method;
-  e["user_id"] = ctx.caller.subject;
-  e["client_id"] = ctx.caller.client_id;
-  e["contains_pii"] = pii;
-  e["action_taken"] = action;
-  e["parameter_count"] = n.parameter_count;
-  e["request_id"] = ctx.request_id;
-  e["session_id"] = ctx.session_id;
+  RecordText r;
+  r.text("event_type", event_type(ctx.method));
+  r.text("tool_name", ctx.target);
+  r.text("server", ctx.server);
+  r.text("method", ctx.method);
+  r.text("user_id", ctx.caller.subject);
+  r.text("client_id", ctx.caller.client_id);
+  r.boolean("contains_pii", pii);
+  r.text("action_taken", action);
+  r.number("parameter_count", n.parameter_count);
+  r.text("request_id", ctx.request_id);
+  r.text("session_id", ctx.session_id);
   if (pii) {
-    json::object counts;
-    for (const auto& [type, count] : n.pii) counts[type] = count;
-    e["pii"] = std::move(counts);
-    e["decision"] = decision;
+    r.counts("pii", n.pii);
+    r.text("decision", to_string(n.pii_action));
   }
-  if (n.secrets_redacted) e["secrets_redacted"] = n.secrets_redacted;
-  e["outcome"] = outcome;
-  if (error) e["error_code"] = error->code;
-  e["latency_us"] = us;
-  return e;
+  if (n.secrets_redacted) r.number("secrets_redacted", n.secrets_redacted);
+  r.text("outcome", outcome);
+  if (error) r.number("error_code", error->code);
+  r.number("latency_us", us);
+  return r.take();
+}
+
+json::object audit_event(const server::CallContext& ctx, std::string_view outcome,
+                         const protocol::RpcError* error) {
+  return json::parse(audit_record_text(ctx, outcome, error)).as_object();
 }
 
 namespace {
@@ -115,11 +147,11 @@ protocol::RpcError withheld() {
 // (the engine awaits it before answering).
 class DeferredRecord final : public server::Deferred {
  public:
-  DeferredRecord(std::shared_ptr<AuditLog> log, json::object event, bool withhold)
-      : log_(std::move(log)), event_(std::move(event)), withhold_(withhold) {}
+  DeferredRecord(std::shared_ptr<AuditLog> log, std::string record, bool withhold)
+      : log_(std::move(log)), record_(std::move(record)), withhold_(withhold) {}
   boost::asio::awaitable<std::optional<protocol::RpcError>> run(server::CallContext& ctx) override {
     const std::uint64_t seq =
-        co_await async_append(*log_, std::move(event_), boost::asio::use_awaitable);
+        co_await async_append_text(*log_, std::move(record_), boost::asio::use_awaitable);
     if (seq != 0) co_return std::nullopt;
     ctx.notes.audit_unrecorded = true;
     if (!withhold_) co_return std::nullopt;  // the call failed anyway: its error stands
@@ -128,7 +160,7 @@ class DeferredRecord final : public server::Deferred {
 
  private:
   std::shared_ptr<AuditLog> log_;
-  json::object event_;
+  std::string record_;  // audit_record_text()
   bool withhold_;  // a result that must not go out without its record
 };
 
@@ -190,10 +222,10 @@ bool AuditFilter::record(server::CallContext& ctx, std::string_view outcome,
   // hold their I/O thread instead of growing the queue: memory stays bounded.
   if (ctx.can_defer && !ctx.deferred && !log_->backlogged()) {
     ctx.deferred =
-        std::make_unique<DeferredRecord>(log_, audit_event(ctx, outcome, error), withhold);
+        std::make_unique<DeferredRecord>(log_, audit_record_text(ctx, outcome, error), withhold);
     return true;
   }
-  return log_->append(audit_event(ctx, outcome, error)) != 0;
+  return log_->append_text(audit_record_text(ctx, outcome, error)) != 0;
 }
 
 }  // namespace bastion::audit

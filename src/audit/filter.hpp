@@ -48,8 +48,11 @@ class AuditFilter : public server::Filter {
   std::shared_ptr<AuditLog> log_;
 };
 
-// The record for one call, as AuditFilter writes it (exposed for tests and
-// for the seed's tools).
+// The record for one call, as AuditFilter writes it: its members as JSON
+// text, sanitized (AuditLog::append_text adds seq, ts and prev).
+std::string audit_record_text(const server::CallContext& ctx, std::string_view outcome,
+                              const protocol::RpcError* error);
+// The same, parsed (for tests and the seed's tools).
 boost::json::object audit_event(const server::CallContext& ctx, std::string_view outcome,
                                 const protocol::RpcError* error);
 

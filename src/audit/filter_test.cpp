@@ -8,6 +8,7 @@
 #include <memory>
 #include <thread>
 
+#include "audit/sanitize.hpp"
 #include "audit/test_util.hpp"
 #include "audit/writer_lock.hpp"
 #include "server/builtin_backend.hpp"
@@ -38,31 +39,59 @@ TEST(AuditEvent, CarriesTheSeedFieldsAndNoValues) {
   EXPECT_EQ(e.at("user_id"), "mcp-client");
 }
 
-// The event lives in an arena of its own (one allocation): an event larger
-// than the arena's first block, with values far past it, is still whole, and
-// copies of it outlive the original.
-TEST(AuditEvent, LargerThanItsArenaStaysWhole) {
+// The record is written as text where it is read: long values whole up to
+// the cap, every kind of byte escaped, and what sanitize_event() removes
+// (queries, tokens, credential-named members) gone, as in any record.
+TEST(AuditEvent, TheRecordTextIsSanitizedEscapedJson) {
+  const std::string jwt =
+      "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJtY3AtY2xpZW50In0.c2lnbmF0dXJlc2lnbmF0dXJl";
   protocol::Principal p;
-  p.subject = std::string(3000, 's');
-  p.client_id = "c";
-  const std::string session(500, 'x'), tool(800, 't');  // the context holds views
+  p.subject = std::string(3000, 's');  // over the 1 KiB cap
+  p.client_id = "Bearer abcdefgh12345678";
+  const std::string session = "s?access_token=" + jwt;
+  const std::string tool = std::string("t\"\\\n\x01\x7f") + "\xed\x95\x9c" + " " + jwt;
   server::CallContext ctx{p, session, "7", "tools/call", "crm", tool};
   ctx.notes.contains_pii = true;
   ctx.notes.pii_action = server::DataAction::kReject;
   for (int i = 0; i < 40; ++i) ctx.notes.pii.emplace("type_" + std::to_string(i), i);
-  json::object copy;
-  {
-    auto e = audit_event(ctx, "rejected", nullptr);
-    EXPECT_EQ(e.at("user_id").as_string().size(), 3000u);
-    EXPECT_EQ(e.at("tool_name").as_string(), std::string(800, 't'));
-    EXPECT_EQ(e.at("pii").as_object().size(), 40u);
-    copy = json::object(e, json::storage_ptr());  // to the default heap
-    json::object moved = std::move(e);
-    EXPECT_EQ(moved.at("session_id").as_string(), std::string(500, 'x'));
-  }
-  EXPECT_EQ(copy.at("user_id").as_string(), std::string(3000, 's'));
-  EXPECT_EQ(copy.at("pii").as_object().at("type_39"), 39);
-  EXPECT_EQ(copy.at("action_taken"), "rejected");
+  ctx.notes.pii.emplace("api_key", 3);  // a custom type named as a credential
+  ctx.notes.secrets_redacted = 2;
+  protocol::RpcError error{-32602, "bad"};
+  std::string text = audit_record_text(ctx, "rejected", &error);
+  EXPECT_EQ(text.find(jwt), std::string::npos) << text;
+  EXPECT_EQ(text.find("abcdefgh12345678"), std::string::npos) << text;
+  EXPECT_EQ(text.find('\n'), std::string::npos);  // escaped, never raw
+  json::object e = json::parse(text).as_object();
+  EXPECT_EQ(e.size(), 17u) << text;
+  EXPECT_EQ(e.at("user_id").as_string().size(), kMaxRecordString + 20) << e.at("user_id");
+  EXPECT_EQ(std::string_view(e.at("user_id").as_string()).substr(0, 1024), std::string(1024, 's'));
+  EXPECT_EQ(std::string_view(e.at("session_id").as_string()).find("eyJ"), std::string::npos);
+  EXPECT_EQ(e.at("client_id"), "Bearer [removed]");
+  EXPECT_EQ(std::string_view(e.at("tool_name").as_string()),
+            std::string("t\"\\\n\x01\x7f") + "\xed\x95\x9c" + " [token removed]");
+  EXPECT_EQ(e.at("pii").as_object().size(), 41u);
+  EXPECT_EQ(e.at("pii").at("type_39"), 39);
+  EXPECT_EQ(e.at("pii").at("api_key"), "[removed]");
+  EXPECT_EQ(e.at("action_taken"), "rejected");
+  EXPECT_EQ(e.at("decision"), "reject");
+  EXPECT_EQ(e.at("secrets_redacted"), 2);
+  EXPECT_EQ(e.at("error_code"), -32602);
+  EXPECT_EQ(e.at("outcome"), "rejected");
+  EXPECT_TRUE(e.at("latency_us").is_int64());
+  // Exactly what sanitize_event() leaves of the same members.
+  json::object pii;
+  for (const auto& [type, count] : ctx.notes.pii) pii[type] = count;
+  json::object raw{{"event_type", "tool_call"}, {"tool_name", tool},
+                   {"server", "crm"},           {"method", "tools/call"},
+                   {"user_id", p.subject},      {"client_id", p.client_id},
+                   {"contains_pii", true},      {"action_taken", "rejected"},
+                   {"parameter_count", 0},      {"request_id", "7"},
+                   {"session_id", session},     {"pii", pii},
+                   {"decision", "reject"},      {"secrets_redacted", 2},
+                   {"outcome", "rejected"},     {"error_code", -32602},
+                   {"latency_us", e.at("latency_us")}};
+  sanitize_event(raw);
+  EXPECT_EQ(raw, e);
 }
 
 using testing::Audit;

@@ -519,8 +519,14 @@ std::uint64_t AuditLog::append_body(std::string body) {
 
 void AuditLog::append_async(json::object event, std::unique_ptr<Completion> done) {
   sanitize_event(event);
+  append_text_async(event_body(event), std::move(done));
+}
+
+std::uint64_t AuditLog::append_text(std::string body) { return append_body(std::move(body)); }
+
+void AuditLog::append_text_async(std::string body, std::unique_ptr<Completion> done) {
   auto p = std::make_unique<Pending>();
-  p->body = event_body(event);
+  p->body = std::move(body);
   p->completion = std::move(done);
   if (enqueue(p.get(), true)) {
     p.release();  // the queue's now; the writer frees it once completed

@@ -182,6 +182,12 @@ class AuditLog {
   // for the writer thread and returns at once. async_append.hpp wraps it as
   // an Asio operation. Never throws for I/O.
   void append_async(boost::json::object event, std::unique_ptr<Completion> done);
+  // append() and append_async() of an event already written as text:
+  // `body` is a JSON object's text whose members sanitize_event() would
+  // leave as they are and name none of seq, ts and prev (AuditFilter writes
+  // its call records so, without building them as JSON values first).
+  std::uint64_t append_text(std::string body);
+  void append_text_async(std::string body, std::unique_ptr<Completion> done);
   // Writes every record queued for the writer thread (their callers hear of
   // them), then ends that thread; appends after it are written by their
   // caller's thread. Call it while the execution contexts of pending async

@@ -18,31 +18,6 @@ namespace {
 
 constexpr std::string_view kRemoved = "[removed]";
 
-// Member names whose value is a credential or a header, whatever it holds.
-// ("secret" alone is a secret's name in secret_used records, so only the
-// *_secret forms count.) ASCII case is ignored: the name is lowered once
-// and compared as bytes (every record's every member passes here).
-bool credential_name(std::string_view k) {
-  static constexpr std::array<std::string_view, 10> kExact = {
-      "authorization", "proxy-authorization", "cookie",  "set-cookie", "headers",
-      "query",         "assertion",           "api_key", "apikey",     "secret_value"};
-  static constexpr std::array<std::string_view, 3> kSuffixes = {"token", "_secret", "password"};
-  // The longest name or suffix compared is 19 bytes: only the last 19 of a
-  // longer name can match anything.
-  static constexpr std::size_t kLongest = 19;
-  const bool whole = k.size() <= kLongest;
-  if (!whole) k = k.substr(k.size() - kLongest);
-  std::array<char, kLongest> buf;
-  for (std::size_t i = 0; i < k.size(); ++i) {
-    char c = k[i];
-    buf[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  }
-  const std::string_view lower(buf.data(), k.size());
-  if (whole && std::find(kExact.begin(), kExact.end(), lower) != kExact.end()) return true;
-  return std::any_of(kSuffixes.begin(), kSuffixes.end(),
-                     [&](std::string_view s) { return lower.ends_with(s); });
-}
-
 // Names of `name=value` pairs whose value is removed inside any string.
 bool credential_param(std::string_view k) {
   return credential_name(k) || iequals(k, "code") || iequals(k, "key") || iequals(k, "sig") ||
@@ -199,11 +174,7 @@ bool suspect(std::string_view s) {
 void sanitize_value(json::value& v) {
   if (v.is_string()) {
     auto& str = v.get_string();
-    std::string_view sv(str.data(), str.size());
-    if (!suspect(sv)) return;
-    std::string s = strip_credential_params(strip_auth_schemes(strip_jwts(strip_queries(sv))));
-    cap(s);
-    if (s != sv) v = json::string(s);
+    if (auto s = sanitized(std::string_view(str.data(), str.size()))) v = json::string(*s);
   } else if (v.is_object()) {
     sanitize_event(v.get_object());
   } else if (v.is_array()) {
@@ -213,10 +184,42 @@ void sanitize_value(json::value& v) {
 
 }  // namespace
 
+// Member names whose value is a credential or a header, whatever it holds.
+// ("secret" alone is a secret's name in secret_used records, so only the
+// *_secret forms count.) ASCII case is ignored: the name is lowered once
+// and compared as bytes (every record's every member passes here).
+bool credential_name(std::string_view k) {
+  static constexpr std::array<std::string_view, 10> kExact = {
+      "authorization", "proxy-authorization", "cookie",  "set-cookie", "headers",
+      "query",         "assertion",           "api_key", "apikey",     "secret_value"};
+  static constexpr std::array<std::string_view, 3> kSuffixes = {"token", "_secret", "password"};
+  // The longest name or suffix compared is 19 bytes: only the last 19 of a
+  // longer name can match anything.
+  static constexpr std::size_t kLongest = 19;
+  const bool whole = k.size() <= kLongest;
+  if (!whole) k = k.substr(k.size() - kLongest);
+  std::array<char, kLongest> buf;
+  for (std::size_t i = 0; i < k.size(); ++i) {
+    char c = k[i];
+    buf[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  const std::string_view lower(buf.data(), k.size());
+  if (whole && std::find(kExact.begin(), kExact.end(), lower) != kExact.end()) return true;
+  return std::any_of(kSuffixes.begin(), kSuffixes.end(),
+                     [&](std::string_view s) { return lower.ends_with(s); });
+}
+
+std::optional<std::string> sanitized(std::string_view sv) {
+  if (!suspect(sv)) return std::nullopt;
+  std::string s = strip_credential_params(strip_auth_schemes(strip_jwts(strip_queries(sv))));
+  cap(s);
+  if (s == sv) return std::nullopt;
+  return s;
+}
+
 std::string sanitize_string(std::string_view s) {
-  json::value v = json::string(s);
-  sanitize_value(v);
-  return std::string(v.get_string());
+  std::optional<std::string> changed = sanitized(s);
+  return changed ? std::move(*changed) : std::string(s);
 }
 
 void sanitize_event(json::object& event) {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,5 +23,11 @@ inline constexpr std::size_t kMaxRecordString = 1024;
 void sanitize_event(boost::json::object& event);
 // One string value as sanitize_event leaves it.
 std::string sanitize_string(std::string_view s);
+// The same, or nullopt when it leaves `s` as it is (the usual case: one
+// pass over it, nothing allocated).
+std::optional<std::string> sanitized(std::string_view s);
+// Whether sanitize_event removes the value of a member named `name`
+// (credential and header names, any ASCII case), whatever it holds.
+bool credential_name(std::string_view name);
 
 }  // namespace bastion::audit

@@ -77,6 +77,10 @@ void append_double(std::string& out, double d) {
 
 }  // namespace
 
+void append_json_string(std::string& out, std::string_view s) {
+  append_string(out, json::string_view(s.data(), s.size()));
+}
+
 void append_json(std::string& out, const json::value& v) {
   switch (v.kind()) {
     case json::kind::null:

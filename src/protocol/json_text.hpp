@@ -11,6 +11,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <string>
+#include <string_view>
 
 namespace bastion::protocol {
 
@@ -22,6 +23,9 @@ void append_json(std::string& out, const boost::json::value& v);
 // The same for an object, read where it is (a json::object passed where a
 // json::value is taken would be copied whole first).
 void append_json(std::string& out, const boost::json::object& o);
+
+// Appends `s` as a JSON string: quoted and escaped as Boost.JSON does.
+void append_json_string(std::string& out, std::string_view s);
 
 // The JSON text of `v` (append_json to an empty string).
 std::string json_text(const boost::json::value& v);
