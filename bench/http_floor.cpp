@@ -39,7 +39,8 @@ asio::awaitable<void> serve(tcp::socket socket) {
   beast::flat_buffer buffer;
   for (;;) {
     http::request<http::string_body> req;
-    auto [ec, n] = co_await http::async_read(stream, buffer, req, asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] =
+        co_await http::async_read(stream, buffer, req, asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
     http::response<http::string_body> res{http::status::ok, req.version()};
     res.set(http::field::content_type, "application/json");

@@ -81,14 +81,22 @@ TEST(AuditEvent, TheRecordTextIsSanitizedEscapedJson) {
   // Exactly what sanitize_event() leaves of the same members.
   json::object pii;
   for (const auto& [type, count] : ctx.notes.pii) pii[type] = count;
-  json::object raw{{"event_type", "tool_call"}, {"tool_name", tool},
-                   {"server", "crm"},           {"method", "tools/call"},
-                   {"user_id", p.subject},      {"client_id", p.client_id},
-                   {"contains_pii", true},      {"action_taken", "rejected"},
-                   {"parameter_count", 0},      {"request_id", "7"},
-                   {"session_id", session},     {"pii", pii},
-                   {"decision", "reject"},      {"secrets_redacted", 2},
-                   {"outcome", "rejected"},     {"error_code", -32602},
+  json::object raw{{"event_type", "tool_call"},
+                   {"tool_name", tool},
+                   {"server", "crm"},
+                   {"method", "tools/call"},
+                   {"user_id", p.subject},
+                   {"client_id", p.client_id},
+                   {"contains_pii", true},
+                   {"action_taken", "rejected"},
+                   {"parameter_count", 0},
+                   {"request_id", "7"},
+                   {"session_id", session},
+                   {"pii", pii},
+                   {"decision", "reject"},
+                   {"secrets_redacted", 2},
+                   {"outcome", "rejected"},
+                   {"error_code", -32602},
                    {"latency_us", e.at("latency_us")}};
   sanitize_event(raw);
   EXPECT_EQ(raw, e);

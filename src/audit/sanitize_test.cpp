@@ -78,13 +78,25 @@ TEST(Sanitize, CredentialMembersAreRemovedAtAnyDepth) {
 // Names are matched whatever their ASCII case and length: exact names
 // whole, the suffixes at the end of names longer than any listed one.
 TEST(Sanitize, CredentialNamesMatchInAnyCaseAndLength) {
-  const std::vector<std::string> removed = {
-      "PROXY-AUTHORIZATION", "Set-Cookie", "APIKEY", "Api_Key", "token", "ID_TOKEN",
-      "user_Password", "x-upstream-service-for-the-mirror-access-token",
-      "My_Very_Long_Service_Client_SECRET", "Secret_Value"};
-  const std::vector<std::string> kept = {
-      "tokens", "tokenizer", "secret", "x-authorization", "not_an_api_key_name", "cookies",
-      "the_authorization_of_a_very_long_member", "passwords", "Query_string"};
+  const std::vector<std::string> removed = {"PROXY-AUTHORIZATION",
+                                            "Set-Cookie",
+                                            "APIKEY",
+                                            "Api_Key",
+                                            "token",
+                                            "ID_TOKEN",
+                                            "user_Password",
+                                            "x-upstream-service-for-the-mirror-access-token",
+                                            "My_Very_Long_Service_Client_SECRET",
+                                            "Secret_Value"};
+  const std::vector<std::string> kept = {"tokens",
+                                         "tokenizer",
+                                         "secret",
+                                         "x-authorization",
+                                         "not_an_api_key_name",
+                                         "cookies",
+                                         "the_authorization_of_a_very_long_member",
+                                         "passwords",
+                                         "Query_string"};
   json::object e;
   for (const auto& k : removed) e[k] = "v";
   for (const auto& k : kept) e[k] = "v";

@@ -84,7 +84,8 @@ class Lockout {
   const LockoutOptions options_;
   Clock clock_;
   mutable std::mutex mu_;
-  Table pairs_{options_.max_entries}, sources_{options_.max_entries}, clients_{options_.max_entries};
+  Table pairs_{options_.max_entries}, sources_{options_.max_entries},
+      clients_{options_.max_entries};
   std::unordered_map<std::string, std::vector<Known>> known_;  // client id -> sources
 };
 

@@ -121,9 +121,9 @@ TEST(Config, EnvironmentVariablesFillValues) {
 // terminal control bytes never reach the error (and so the log).
 TEST(Config, EnvErrorsNeverEchoTheValue) {
   const std::string secret = "sk-live-4f9c2a7be1d04c88a3e5";
-  for (const std::string& yaml : {"token: ${env:" + secret + "}\n",
-                                 "auth: \"Bearer " + secret + " ${env:TOKEN\"\n",
-                                 "auth: \"\x1b[2J${env:" + secret + "\"\n"}) {
+  for (const std::string& yaml :
+       {"token: ${env:" + secret + "}\n", "auth: \"Bearer " + secret + " ${env:TOKEN\"\n",
+        "auth: \"\x1b[2J${env:" + secret + "\"\n"}) {
     std::string e = error_of([&] { Document::parse(yaml, "s.yaml"); });
     EXPECT_NE(e.find("s.yaml:1:"), std::string::npos) << e;
     EXPECT_EQ(e.find("sk-live"), std::string::npos) << e;

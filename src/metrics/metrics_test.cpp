@@ -1,10 +1,10 @@
 #include "metrics/metrics.hpp"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace bastion::metrics {
 namespace {

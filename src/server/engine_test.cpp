@@ -125,14 +125,17 @@ TEST(Engine, BuiltinToolsCheckArgumentsAgainstTheirOwnSchema) {
   auto answer = [](const json::object&, const protocol::Principal&) -> protocol::Outcome {
     return text_result("ran");
   };
-  b->add_sync_tool(SyncTool{json::object{{"name", "needs_a"}, {"inputSchema", schema("a")}}, answer});
-  b->add_sync_tool(SyncTool{json::object{{"name", "needs_b"}, {"inputSchema", schema("b")}}, answer});
-  b->add_sync_tool(SyncTool{json::object{{"name", "needs_a"}, {"inputSchema", schema("c")}}, answer});
+  b->add_sync_tool(
+      SyncTool{json::object{{"name", "needs_a"}, {"inputSchema", schema("a")}}, answer});
+  b->add_sync_tool(
+      SyncTool{json::object{{"name", "needs_b"}, {"inputSchema", schema("b")}}, answer});
+  b->add_sync_tool(
+      SyncTool{json::object{{"name", "needs_a"}, {"inputSchema", schema("c")}}, answer});
   h.engine.add_backend(b);
   h.start();
   auto call = [&](const char* tool, const char* arg) {
-    auto r = h.request("tools/call", json::object{{"name", tool},
-                                                  {"arguments", json::object{{arg, "x"}}}});
+    auto r = h.request("tools/call",
+                       json::object{{"name", tool}, {"arguments", json::object{{arg, "x"}}}});
     return json::serialize(r.at("result"));
   };
   EXPECT_NE(call("needs_b", "a").find("Invalid arguments"), std::string::npos);

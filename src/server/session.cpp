@@ -3,12 +3,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <array>
 #include <cassert>
 #include <map>
 
@@ -55,19 +55,27 @@ class MethodSeries {
 };
 
 MethodSeries& method_series(std::string_view method) {
-  static constexpr std::array<std::string_view, 16> kKnown = {
-      "initialize",          "ping",
-      "logging/setLevel",    "tools/list",
-      "tools/call",          "resources/list",
-      "resources/templates/list", "resources/read",
-      "resources/subscribe", "resources/unsubscribe",
-      "prompts/list",        "prompts/get",
-      "completion/complete", "server/discover",
-      "subscriptions/listen", "other"};
+  static constexpr std::array<std::string_view, 16> kKnown = {"initialize",
+                                                              "ping",
+                                                              "logging/setLevel",
+                                                              "tools/list",
+                                                              "tools/call",
+                                                              "resources/list",
+                                                              "resources/templates/list",
+                                                              "resources/read",
+                                                              "resources/subscribe",
+                                                              "resources/unsubscribe",
+                                                              "prompts/list",
+                                                              "prompts/get",
+                                                              "completion/complete",
+                                                              "server/discover",
+                                                              "subscriptions/listen",
+                                                              "other"};
   static auto* kSeries = [] {
     auto* t = new std::map<std::string_view, MethodSeries, std::less<>>;
-    for (auto name : kKnown) t->emplace(std::piecewise_construct, std::forward_as_tuple(name),
-                                        std::forward_as_tuple(name));
+    for (auto name : kKnown)
+      t->emplace(std::piecewise_construct, std::forward_as_tuple(name),
+                 std::forward_as_tuple(name));
     return t;
   }();
   auto it = kSeries->find(method);
@@ -250,8 +258,8 @@ void Session::start_request(Message msg, const std::shared_ptr<Outbox>& out,
           ctx->outbox()->push(
               Outgoing::relayed_result(ctx->request_id(), outcome.take_raw_result()));
         else
-          ctx->outbox()->push(Outgoing::response(
-              protocol::make_response(ctx->request_id(), std::move(outcome))));
+          ctx->outbox()->push(
+              Outgoing::response(protocol::make_response(ctx->request_id(), std::move(outcome))));
       },
       asio::bind_cancellation_slot(ctx->cancel_signal().slot(), asio::detached));
 }

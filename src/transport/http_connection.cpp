@@ -1,10 +1,9 @@
 #include "transport/http_connection.hpp"
 
-#include <array>
-#include <atomic>
-
 #include <fmt/format.h>
 
+#include <array>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
