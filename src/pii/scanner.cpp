@@ -738,7 +738,14 @@ struct ScanCtx {
            double conf) {
     room();
     note(b, e);
-    out->emplace_back(type, b, e, conf, detail);
+    // Built in place field by field (a parenthesized aggregate init,
+    // emplace_back(type, b, e, ...), needs clang 16; the fuzz build's is 14).
+    Finding& f = out->emplace_back();
+    f.type = type;
+    f.begin = b;
+    f.end = e;
+    f.confidence = conf;
+    f.detail = detail;
   }
   // Each finding is written once, as the Finding the caller gets: no record
   // per finding converted at the end (on text with a value every ~40 bytes
