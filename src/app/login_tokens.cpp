@@ -175,9 +175,10 @@ auth::Status LoginTokens::discover() {
 }
 
 // MCP's scope selection (authorization §Scope Selection Strategy): with no
-// scope named, every scope the protected resource metadata lists, so that
-// offline_access (a refresh token) is asked for where it is offered. Empty
-// (the user's default grant) when the document cannot be had.
+// scope named, the scopes the protected resource metadata lists (valid and
+// bounded: auth::scopes_to_request), so that offline_access (a refresh
+// token) is asked for where it is offered. Empty (the user's default grant)
+// when the document cannot be had.
 std::string LoginTokens::advertised_scopes() const {
   auto u = boost::urls::parse_absolute_uri(o_.mcp_url);
   if (!u) return {};
@@ -192,11 +193,7 @@ std::string LoginTokens::advertised_scopes() const {
                  md ? std::string() : " (" + md.error().reason + ")");
     return {};
   }
-  std::vector<std::string> scopes;
-  for (const auto& v : list->get_array())
-    if (v.is_string() && auth::valid_scope_token(v.get_string()))
-      scopes.emplace_back(v.get_string());
-  return auth::join_scopes(scopes);
+  return auth::join_scopes(auth::scopes_to_request(list->get_array()));
 }
 
 auth::Status LoginTokens::ensure_client() {

@@ -1,5 +1,7 @@
 #include "auth/scopes.hpp"
 
+#include <algorithm>
+
 #include <cctype>
 
 namespace bastion::auth {
@@ -82,6 +84,30 @@ bool may_use_server(const protocol::Principal& p, std::string_view server) {
     if (parse_tool_scope(s, gs, gt) && gs == server) return true;
   }
   return false;
+}
+
+std::vector<std::string> scopes_to_request(const boost::json::array& scopes_supported) {
+  static constexpr std::string_view kOffline = "offline_access";
+  std::vector<std::string> out;
+  std::size_t bytes = 0;
+  bool offline = false;
+  for (const auto& v : scopes_supported) {
+    if (!v.is_string()) continue;
+    std::string_view s(v.get_string());
+    if (!valid_scope_token(s)) continue;
+    if (s == kOffline) {
+      offline = true;
+      continue;
+    }
+    if (out.size() >= kMaxAdvertisedScopes - 1 ||
+        bytes + s.size() + 1 > kMaxAdvertisedScopeBytes - kOffline.size())
+      continue;
+    if (std::find(out.begin(), out.end(), s) != out.end()) continue;
+    out.emplace_back(s);
+    bytes += s.size() + 1;
+  }
+  if (offline) out.emplace_back(kOffline);
+  return out;
 }
 
 }  // namespace bastion::auth

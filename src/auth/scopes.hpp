@@ -9,6 +9,8 @@
 // are allowed (clients may carry them for their own use) but open nothing.
 #pragma once
 
+#include <boost/json/array.hpp>
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +35,15 @@ std::string tool_scope(std::string_view server, std::string_view tool);
 // mcp:server:S over mcp:tool:S/<any>.
 bool scope_covers(std::string_view granted, std::string_view requested);
 bool scopes_cover(const std::vector<std::string>& granted, std::string_view requested);
+
+// What a client asks for from a protected resource's `scopes_supported`
+// (RFC 9728), which the resource's owner wrote: its valid scope-tokens, once
+// each, in its order, at most kMaxAdvertisedScopes of them and
+// kMaxAdvertisedScopeBytes in all (a hostile list cannot make the sign-in
+// URL unusable); offline_access, when listed, is kept even past the bound.
+inline constexpr std::size_t kMaxAdvertisedScopes = 64;
+inline constexpr std::size_t kMaxAdvertisedScopeBytes = 2048;
+std::vector<std::string> scopes_to_request(const boost::json::array& scopes_supported);
 
 // Whether `p` may see and call `tool` of `server`. An unauthenticated
 // principal is the local/anonymous caller that exists only when auth is off
