@@ -26,15 +26,16 @@ void BuiltinBackend::add_tool(json::object definition, ToolHandler h) {
   // Our own definitions: invalid annotations are a bug, not input.
   protocol::ParamHeaders annotated = protocol::param_headers(definition.at("inputSchema"));
   assert(!annotated.problem);
-  if (!annotated.headers.empty()) param_headers_[name] = std::move(annotated.headers);
-  // A name added again replaces its definition, as its handler.
+  // A name added again replaces its definition, handler and annotations.
   if (auto it = tools_.find(name); it != tools_.end()) {
     tool_defs_[it->second.def] = std::move(definition);
     it->second.call = std::move(h);
+    it->second.param_headers = std::move(annotated.headers);
     return;
   }
   tool_defs_.push_back(std::move(definition));
-  tools_.emplace(std::move(name), Tool{std::move(h), tool_defs_.size() - 1});
+  tools_.emplace(std::move(name),
+                 Tool{std::move(h), tool_defs_.size() - 1, std::move(annotated.headers)});
 }
 
 void BuiltinBackend::add_sync_tool(SyncTool t) {
@@ -116,8 +117,8 @@ const BuiltinBackend::Template* BuiltinBackend::match_template(
 
 std::vector<protocol::ParamHeader> BuiltinBackend::param_headers(const Route& route) const {
   if (route.kind != Kind::kTool) return {};
-  auto it = param_headers_.find(route.name);
-  return it == param_headers_.end() ? std::vector<protocol::ParamHeader>{} : it->second;
+  auto it = tools_.find(route.name);
+  return it == tools_.end() ? std::vector<protocol::ParamHeader>{} : it->second.param_headers;
 }
 
 std::optional<Route> BuiltinBackend::resolve(Kind kind, std::string_view key) const {

@@ -90,11 +90,11 @@ class BuiltinBackend : public Backend {
   struct Tool {
     ToolHandler call;
     std::size_t def;  // its definition in tool_defs_
+    // Its x-mcp-header annotations (protocol::param_headers()).
+    std::vector<protocol::ParamHeader> param_headers;
   };
   std::vector<boost::json::object> tool_defs_;
   std::map<std::string, Tool, std::less<>> tools_;
-  // Tools with x-mcp-header annotations: which (protocol::param_headers()).
-  std::map<std::string, std::vector<protocol::ParamHeader>, std::less<>> param_headers_;
   std::vector<boost::json::object> resource_defs_;
   std::map<std::string, ReadHandler, std::less<>> resources_;
   std::vector<Template> templates_;

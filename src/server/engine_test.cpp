@@ -147,6 +147,16 @@ TEST(Engine, BuiltinToolsCheckArgumentsAgainstTheirOwnSchema) {
   for (auto& t : list.at("result").at("tools").as_array())
     seen += t.at("name").as_string() == "needs_a";
   EXPECT_EQ(seen, 1);
+  // Its x-mcp-header annotations go with the definition it replaces.
+  auto annotated = json::parse(
+      R"({"type":"object","properties":{"region":{"type":"string","x-mcp-header":"Region"}}})");
+  b->add_sync_tool(SyncTool{json::object{{"name", "headed"}, {"inputSchema", annotated}}, answer});
+  Route headed{Kind::kTool, "headed", "fake", "headed"};
+  ASSERT_EQ(b->param_headers(headed).size(), 1u);
+  EXPECT_EQ(b->param_headers(headed)[0].name, "Region");
+  b->add_sync_tool(
+      SyncTool{json::object{{"name", "headed"}, {"inputSchema", schema("b")}}, answer});
+  EXPECT_TRUE(b->param_headers(headed).empty());
 }
 
 class CountingFilter : public Filter {
