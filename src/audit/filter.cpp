@@ -72,7 +72,7 @@ class RecordText {
       protocol::append_json_string(out_, type);
       out_ += ':';
       if (credential_name(type))
-        protocol::append_json_string(out_, "[removed]");
+        protocol::append_json_string(out_, kRemoved);
       else
         fmt::format_to(std::back_inserter(out_), "{}", count);
     }

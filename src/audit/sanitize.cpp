@@ -16,8 +16,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view kRemoved = "[removed]";
-
 // Names of `name=value` pairs whose value is removed inside any string.
 bool credential_param(std::string_view k) {
   return credential_name(k) || iequals(k, "code") || iequals(k, "key") || iequals(k, "sig") ||

@@ -18,6 +18,8 @@
 namespace bastion::audit {
 
 inline constexpr std::size_t kMaxRecordString = 1024;
+// What a removed credential's value becomes.
+inline constexpr std::string_view kRemoved = "[removed]";
 
 // Rewrites `event` in place (recursively).
 void sanitize_event(boost::json::object& event);

@@ -1,7 +1,6 @@
 #include "auth/scopes.hpp"
 
 #include <algorithm>
-
 #include <cctype>
 
 namespace bastion::auth {
