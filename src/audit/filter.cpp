@@ -130,11 +130,6 @@ std::string audit_record_text(const server::CallContext& ctx, std::string_view o
   return r.take();
 }
 
-json::object audit_event(const server::CallContext& ctx, std::string_view outcome,
-                         const protocol::RpcError* error) {
-  return json::parse(audit_record_text(ctx, outcome, error)).as_object();
-}
-
 namespace {
 
 protocol::RpcError withheld() {

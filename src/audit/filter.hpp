@@ -52,8 +52,5 @@ class AuditFilter : public server::Filter {
 // text, sanitized (AuditLog::append_text adds seq, ts and prev).
 std::string audit_record_text(const server::CallContext& ctx, std::string_view outcome,
                               const protocol::RpcError* error);
-// The same, parsed (for tests and the seed's tools).
-boost::json::object audit_event(const server::CallContext& ctx, std::string_view outcome,
-                                const protocol::RpcError* error);
 
 }  // namespace bastion::audit
