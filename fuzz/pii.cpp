@@ -5,7 +5,8 @@
 //   1: the rest is a JSON message, to which the policy is applied (mask,
 //      encrypt, reject), as the PII filter does with every message.
 // Promises checked: findings are in bounds, sorted, non-overlapping and
-// scored in [0, 1]; masking valid UTF-8 gives valid UTF-8; the normalized
+// scored in [0, 1]; scan_each hands on scan's findings (handed on at every
+// place it can be, one held at a time); masking valid UTF-8 gives valid UTF-8; the normalized
 // view maps back inside the text; a sanitized log line has no control
 // character and is valid UTF-8; under a policy, `allow` leaves the message
 // as it was, every action sees the same PII, `reject` errs exactly when
@@ -42,9 +43,29 @@ void check_findings(std::string_view text, const std::vector<Finding>& fs) {
   }
 }
 
+// scan_each's findings are scan's, field by field, in the same order.
+void check_stream(std::string_view text, const std::vector<Finding>& want) {
+  std::size_t i = 0;
+  scanner().scan_each(
+      text,
+      [&](std::span<Finding> batch) {
+        FUZZ_CHECK(!batch.empty());
+        for (const Finding& f : batch) {
+          FUZZ_CHECK(i < want.size());
+          const Finding& w = want[i++];
+          FUZZ_CHECK(f.type == w.type && f.begin == w.begin && f.end == w.end &&
+                     f.confidence == w.confidence && f.detail == w.detail &&
+                     std::string_view(f.normalized) == std::string_view(w.normalized));
+        }
+      },
+      1);
+  FUZZ_CHECK(i == want.size());
+}
+
 void check_text(std::string_view text) {
   auto findings = scanner().scan(text);
   check_findings(text, findings);
+  check_stream(text, findings);
   std::string masked = mask_text(text, findings);
   if (valid_utf8(text)) FUZZ_CHECK(valid_utf8(masked));
 

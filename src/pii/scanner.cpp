@@ -19,6 +19,7 @@
 #include <iterator>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <tuple>
@@ -430,6 +431,9 @@ struct Core {
   bool native_email = false;
   std::filesystem::path cache_dir;  // empty: no database cache
   bool from_cache = false;
+  // How far before the place a recognizer looks at its findings may start
+  // (PiiScanner::scan_each); SIZE_MAX: no bound.
+  std::size_t stream_lookback = SIZE_MAX;
 
   void compile();
   std::string cache_key(std::initializer_list<const std::vector<Expr>*> dbs,
@@ -673,6 +677,17 @@ void Core::compile() {
   surname2_first.assign(0xD7A4 - 0xAC00, false);
   for (auto s2 : surnames2) surname2_first[hangul_index(s2.data())] = true;
   stop_words.assign(set.name_stop_words);
+  // A custom pattern's match may start anywhere before its end (and its
+  // findings are made after the rest), and so may an anchor's without a
+  // fixed width (Vectorscan's start of match); a fixed-width anchor's starts
+  // its width before the place where it matched.
+  stream_lookback = set.custom.empty() ? PiiScanner::kStreamLookback : SIZE_MAX;
+  for (const PatternInfo& pi : info)
+    if (stream_lookback != SIZE_MAX)
+      stream_lookback = pi.width < 0
+                            ? SIZE_MAX
+                            : std::max(stream_lookback, PiiScanner::kStreamLookback +
+                                                            static_cast<std::size_t>(pi.width));
 }
 
 namespace {
@@ -692,6 +707,85 @@ struct CustomCand {
   std::size_t from, to;
 };
 
+// A finding over the normalized view, over the original text instead: the
+// original bytes that produced it, and its value as the view read it when
+// those bytes differ.
+void to_original(const NormalizedText& view, std::string_view text, Finding& f) {
+  const std::size_t vb = f.begin, ve = f.end;
+  if (vb < ve) {
+    std::tie(f.begin, f.end) = view.original_span(vb, ve);
+    std::string_view seen = view.text().substr(vb, ve - vb);
+    if (text.substr(f.begin, f.end - f.begin) != seen) f.normalized.assign(seen);
+  } else {  // an empty span (overflow): where it would start in the original
+    f.begin = f.end = vb < view.text().size() ? view.original_span(vb, vb + 1).first : text.size();
+  }
+}
+
+}  // namespace
+
+// scan_each()'s side of a scan: the findings no later one can change,
+// resolved as scan() resolves them, over the original text, to the sink.
+struct FindingStream {
+  const PiiScanner::FindingSink& sink;
+  const NormalizedText* view;  // null: the text is its own view
+  std::string_view text;       // the original
+  std::size_t lookback;        // Core::stream_lookback
+  std::size_t hold;            // findings held before looking for ones to hand on
+  std::vector<Finding> batch;
+
+  // Hands on the findings of `held` (the scan's, unresolved, in the order
+  // they came) that no finding still to come can sort before or overlap,
+  // when every one still to come begins at or after `upto`: the leading
+  // groups of findings that overlap one another, as resolve() forms them
+  // after sorting by position, that begin and end at or before `upto`. Such
+  // a group is resolved alone by resolve() too (nothing joins it), and
+  // what it keeps comes first. `apart`: the findings so far came in order
+  // and apart (ScanCtx::apart), so sorting and resolving leave them as they
+  // are. The rest stay in `held`, sorted.
+  void release(std::vector<Finding>& held, std::size_t upto, bool apart) {
+    auto by_position = [](const Finding& a, const Finding& b) {
+      return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+    };
+    std::size_t cut = 0;
+    if (apart) {
+      while (cut < held.size() && held[cut].end <= upto && held[cut].begin < upto) ++cut;
+    } else {
+      // Stable, as resolve() sorts: of two findings with the same span the
+      // earlier stays first (those held came before any still to come).
+      if (!std::is_sorted(held.begin(), held.end(), by_position))
+        std::stable_sort(held.begin(), held.end(), by_position);
+      std::size_t reach = 0;  // the furthest end of the findings before j
+      for (std::size_t j = 0; j <= held.size(); ++j) {
+        const bool starts = j == 0 || j == held.size() ||
+                            (held[j].begin >= reach && held[j].begin != held[j - 1].begin);
+        if (starts) {
+          if (reach > upto || (j > 0 && held[j - 1].begin >= upto)) break;
+          cut = j;
+          if (j == held.size() || held[j].begin >= upto) break;
+        }
+        reach = std::max(reach, held[j].end);
+      }
+    }
+    if (cut == 0) return;
+    const auto end = held.begin() + static_cast<std::ptrdiff_t>(cut);
+    std::span<Finding> out;
+    if (apart) {
+      out = std::span<Finding>(held.data(), cut);
+    } else {
+      batch.assign(std::make_move_iterator(held.begin()), std::make_move_iterator(end));
+      batch = resolve(std::move(batch));
+      out = batch;
+    }
+    if (view)
+      for (Finding& f : out) to_original(*view, text, f);
+    sink(out);
+    held.erase(held.begin(), end);
+    batch.clear();
+  }
+};
+
+namespace {
+
 struct ScanCtx {
   const Core* im;
   const std::vector<PatternInfo>* info;
@@ -709,6 +803,11 @@ struct ScanCtx {
               secret_vb = SIZE_MAX;
   bool overflow = false;
   std::size_t overflow_at = 0;
+  std::size_t cap = SIZE_MAX;       // findings `out` may take: the limit less those handed on
+  std::size_t last_end = 0;         // of the last finding stored
+  FindingStream* stream = nullptr;  // scan_each()'s, else null
+  std::size_t flush_at = SIZE_MAX;  // hand findings on when `out` holds this many
+  std::size_t first_reserve = SIZE_MAX;
   std::size_t native_pos = 0;  // the native anchors have been looked for up to here
   // The 64 bytes from blk_base as native_scan last classified them: bit k of
   // blk_digits set when p[blk_base + k] is a digit, of blk_events when a
@@ -720,7 +819,7 @@ struct ScanCtx {
   [[gnu::always_inline]] bool emit(std::string_view type, std::size_t b, std::size_t e, double conf,
                                    std::string_view detail) {
     if (conf < im->limits.min_confidence) return true;
-    if (out->size() >= im->limits.max_findings) {
+    if (out->size() >= cap) {
       overflow = true;
       overflow_at = b;
       return false;
@@ -761,6 +860,18 @@ struct ScanCtx {
     if (b < reach || b == last_begin) apart = false;
     reach = std::max(reach, e);
     last_begin = b;
+    last_end = e;
+  }
+  // Hands the findings that no later one can change to the stream, when
+  // every finding still to come is made at or after `at` (the place the
+  // scan looks at next, which only moves forward), so begins at or after
+  // `at` less the lookback. Called between two places, never inside a
+  // recognizer (they compare out->size() before and after a call).
+  [[gnu::noinline]] void flush(std::size_t at) {
+    const std::size_t held = out->size();
+    stream->release(*out, at > stream->lookback ? at - stream->lookback : 0, apart);
+    cap -= held - out->size();
+    flush_at = std::max(2 * out->size(), out->size() + stream->hold);
   }
   // Room in `out` for one more finding, which push_back then need not make:
   // its growth path is compiled out of the callers.
@@ -784,7 +895,7 @@ struct ScanCtx {
   // pages that stay unused are never touched.
   void reserve_out() {
     constexpr std::size_t kMaxReserve = (std::size_t{31} << 20) / sizeof(Finding);
-    out->reserve(std::min({n / 32 + 8, kMaxReserve, im->limits.max_findings + 1}));
+    out->reserve(std::min({n / 32 + 8, kMaxReserve, im->limits.max_findings + 1, first_reserve}));
   }
   char at(std::size_t i) const { return i < n ? p[i] : '\0'; }
   bool word_before(std::size_t b) const { return b > 0 && is_alnum(p[b - 1]); }
@@ -1230,7 +1341,7 @@ bool on_number_run(ScanCtx& c, std::size_t rb, std::size_t re) {
         is_digit(p[close - 1])) {
       std::size_t b = close - 1;
       while (b > 0 && is_digit(p[b - 1]) && close - b < 4) --b;
-      const bool taken = !c.out->empty() && c.out->back().end > b;
+      const bool taken = c.last_end > b;
       if (b > 0 && p[b - 1] == '(' && close - b >= 2 && !taken) left[nl++] = {b, close};
     }
   }
@@ -1825,6 +1936,8 @@ bool native_scan(ScanCtx& c, std::size_t until) {
   const NativeWants w{c.im->native_ipv6, c.im->native_email};
   std::size_t i = c.native_pos;
   while ((i = next_event(c, i, until, w)) < until) {
+    if (c.out->size() >= c.flush_at) [[unlikely]]
+      c.flush(i);
     if (p[i] > '9') {  // ':' or '@' (a digit run starts with a digit)
       if (p[i] == '@') {
         if (!on_email(c, i + 1)) return false;
@@ -1875,6 +1988,8 @@ int on_match(unsigned id, unsigned long long from, unsigned long long to, unsign
   if (static_cast<std::size_t>(to) > c.native_pos && !native_scan(c, static_cast<std::size_t>(to)))
     return 1;
   const std::size_t t = static_cast<std::size_t>(to);
+  if (c.out->size() >= c.flush_at) [[unlikely]]
+    c.flush(t);
   // A fixed width longer than the match can only come from a forged cache
   // file (widths are cached with the databases): then the reported start.
   const std::size_t f = pi.width >= 0 && static_cast<std::size_t>(pi.width) <= t
@@ -1975,18 +2090,25 @@ std::vector<Finding> PiiScanner::scan(std::string_view text) const {
   // original bytes that produced them.
   NormalizedText view(text);
   std::vector<Finding> out = scan_view(view.text());
-  for (Finding& f : out) {
-    const std::size_t vb = f.begin, ve = f.end;
-    if (vb < ve) {
-      std::tie(f.begin, f.end) = view.original_span(vb, ve);
-      std::string_view seen = view.text().substr(vb, ve - vb);
-      if (text.substr(f.begin, f.end - f.begin) != seen) f.normalized.assign(seen);
-    } else {  // an empty span (overflow): where it would start in the original
-      f.begin = f.end =
-          vb < view.text().size() ? view.original_span(vb, vb + 1).first : text.size();
-    }
-  }
+  for (Finding& f : out) to_original(view, text, f);
   return out;
+}
+
+void PiiScanner::scan_each(std::string_view text, const FindingSink& sink, std::size_t hold) const {
+  hold = std::max<std::size_t>(hold, 1);
+  if (impl_->core.stream_lookback == SIZE_MAX) {  // no bound: all of them, then in batches
+    std::vector<Finding> all = scan(text);
+    for (std::size_t i = 0; i < all.size(); i += hold)
+      sink(std::span<Finding>(all).subspan(i, std::min(hold, all.size() - i)));
+    return;
+  }
+  std::optional<NormalizedText> view;
+  if (needs_normalization(text)) view.emplace(text);
+  FindingStream s{sink, view ? &*view : nullptr, text, impl_->core.stream_lookback, hold, {}};
+  const std::string_view seen = view ? view->text() : text;
+  std::vector<Finding> held;
+  const bool apart = seen.empty() || scan_raw(seen, held, &s);
+  s.release(held, SIZE_MAX, apart);
 }
 
 std::optional<Finding> PiiScanner::scan_number(std::string_view d) const {
@@ -2031,7 +2153,8 @@ std::vector<Finding> PiiScanner::scan_view(std::string_view text) const {
   return out;
 }
 
-bool PiiScanner::scan_raw(std::string_view text, std::vector<Finding>& out) const {
+bool PiiScanner::scan_raw(std::string_view text, std::vector<Finding>& out,
+                          FindingStream* stream) const {
   const Core& im = impl_->core;
   ThreadScratch& ts = tls_scratch;
   if (std::find(ts.ready.begin(), ts.ready.end(), im.serial) == ts.ready.end()) {
@@ -2062,6 +2185,12 @@ bool PiiScanner::scan_raw(std::string_view text, std::vector<Finding>& out) cons
     truncated = true;
   }
   ScanCtx c{&im, &im.info, text.data(), text.size(), &out, {}};
+  c.cap = im.limits.max_findings;
+  if (stream) {
+    c.stream = stream;
+    c.flush_at = stream->hold;
+    c.first_reserve = 2 * stream->hold;
+  }
   if (!im.native_number && !im.native_ipv6 && !im.native_email) c.native_pos = SIZE_MAX;
   if (db) hs_scan(db, text.data(), static_cast<unsigned>(len), 0, ts.s, on_match, &c);
   if (!c.overflow && c.native_pos < len) native_scan(c, len);

@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <optional>
@@ -113,6 +114,8 @@ struct ScannerLimits {
   double min_confidence = 0.5;
 };
 
+struct FindingStream;  // scan_each()'s state (scanner.cpp)
+
 class PiiScanner {
  public:
   // Compiles the anchors and custom patterns into one Vectorscan database.
@@ -136,6 +139,34 @@ class PiiScanner {
   // input (bad_alloc aside).
   std::vector<Finding> scan(std::string_view utf8) const;
 
+  // Receives scan_each()'s findings, a batch at a time (never an empty one);
+  // it may move from them. It runs inside the scan: it must not throw, nor
+  // scan on this thread (the thread's Vectorscan scratch is in use).
+  using FindingSink = std::function<void(std::span<Finding>)>;
+
+  // scan()'s findings handed to `sink` as the scan goes: the same findings
+  // (spans, types, details, confidences, normalized values) in the same
+  // order, overlaps resolved and the cap applied as scan() does, while only
+  // the findings near the scan's position are held (about a thousand on
+  // PII-dense text) instead of all of them, so a report of a large text can
+  // be written while its findings are still in cache. A batch is handed on
+  // once no finding still to come can sort before it or overlap it: every
+  // recognizer reports values that start at most kStreamLookback bytes (plus
+  // the longest fixed-width anchor) before the place it was looking at, and
+  // the places only move forward. A pattern set with custom patterns or an
+  // anchor without a fixed width has no such bound (its matches may start
+  // anywhere before their end); there the findings are all made, as by
+  // scan(), and handed on in batches.
+  // `hold`: how many findings it holds before it looks for ones to hand on
+  // (any number from 1 gives the same findings; tests make it 1).
+  void scan_each(std::string_view utf8, const FindingSink& sink,
+                 std::size_t hold = kStreamHold) const;
+  static constexpr std::size_t kStreamHold = 1024;
+  // How far before the place a recognizer looks at its findings may start,
+  // at most, for the built-in recognizers (the largest is a number token's
+  // IBAN look-back, ~150 bytes); an anchor's fixed width adds to it.
+  static constexpr std::size_t kStreamLookback = 4096;
+
   // A JSON number, given as the decimal digits of its integer value (no
   // sign): what scan() finds in those digits, else the forms a value takes
   // once a number type dropped its formatting — a Korean mobile without its
@@ -154,8 +185,11 @@ class PiiScanner {
   // scan() on text that is already its own normalized view.
   std::vector<Finding> scan_view(std::string_view text) const;
   // Its findings as they come, unresolved; true when they are in order and
-  // apart (resolve_overlaps() would leave them as they are).
-  bool scan_raw(std::string_view text, std::vector<Finding>& out) const;
+  // apart (resolve_overlaps() would leave them as they are). With a
+  // `stream`, findings it can no longer change are handed to it as the scan
+  // goes and `out` holds only the rest.
+  bool scan_raw(std::string_view text, std::vector<Finding>& out,
+                FindingStream* stream = nullptr) const;
 
   struct Impl;
   std::unique_ptr<Impl> impl_;
