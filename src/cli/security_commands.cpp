@@ -16,7 +16,9 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <new>
+#include <span>
 #include <sstream>
 
 #include "app/audit_config.hpp"
@@ -288,9 +290,46 @@ fs::path pii_db_cache_dir(const Common& c) {
 }
 
 // `pii scan`'s report: one JSON line a finding (`as_array`: one array of them),
-// formatted into one buffer and written 64 KiB at a time (a buffer for all
-// of it, 96 bytes a finding, cost its page faults, as much as formatting).
-void write_findings(const std::vector<pii::Finding>& findings, bool as_array) {
+// formatted as the scanner hands the findings on (PiiScanner::scan_each: they
+// are still in cache, and none is kept) into one buffer written 256 KiB at a
+// time (a buffer for all of it, 96 bytes a finding, cost its page faults, as
+// much as formatting).
+class FindingWriter {
+ public:
+  explicit FindingWriter(bool as_array) : as_array_(as_array), shapes_(256), out_(new char[size_]) {
+    if (as_array_) put("[", 1);
+  }
+  FindingWriter(const FindingWriter&) = delete;
+  FindingWriter& operator=(const FindingWriter&) = delete;
+
+  void add(std::span<const pii::Finding> findings) {
+    for (const auto& f : findings) {
+      const Shape& s = shape(f);
+      // Room for the line: its fixed parts, two 20-digit numbers and a comma.
+      const std::size_t need = s.head.size() + s.tail.size() + 64;
+      if (w_ + need > size_) {
+        flush();
+        if (need > size_) out_.reset(new char[size_ = need]);
+      }
+      if (as_array_ && count_) put(",", 1);
+      put(s.head.data(), s.head.size());
+      const fmt::format_int b(f.begin), e(f.end);
+      put(b.data(), b.size());
+      put(",\"end\":", 7);
+      put(e.data(), e.size());
+      put(s.tail.data(), s.tail.size());
+      ++count_;
+      if (w_ >= kChunk) flush();
+    }
+  }
+  // The rest of the report: what the buffer holds, and the array's end.
+  void finish() {
+    if (as_array_) put("]\n", 2);
+    flush();
+  }
+  std::size_t count() const { return count_; }
+
+ private:
   // A line is `{"type":T,"begin":B,"end":E,"confidence":C,"detail":D}`:
   // only B and E differ from one finding to the next, and a scan has a
   // handful of (type, detail, confidence) triples. Each triple's text
@@ -306,12 +345,13 @@ void write_findings(const std::vector<pii::Finding>& findings, bool as_array) {
     double conf = -1;
     std::string head, tail;
   };
-  std::vector<Shape> shapes(256);  // direct-mapped: a collision renders again
-  auto shape = [&](const pii::Finding& f) -> const Shape& {
+  static constexpr std::size_t kChunk = std::size_t{1} << 18;
+
+  const Shape& shape(const pii::Finding& f) {
     const auto key = reinterpret_cast<std::uintptr_t>(f.type.data()) ^
                      (reinterpret_cast<std::uintptr_t>(f.detail.data()) * 31) ^
                      static_cast<std::uintptr_t>(f.confidence * 1000);
-    Shape& s = shapes[(key ^ (key >> 8) ^ (key >> 16)) & 255];
+    Shape& s = shapes_[(key ^ (key >> 8) ^ (key >> 16)) & 255];  // direct-mapped
     if (s.type == f.type.data() && s.type_len == f.type.size() && s.detail == f.detail.data() &&
         s.detail_len == f.detail.size() && s.conf == f.confidence)
       return s;
@@ -324,42 +364,26 @@ void write_findings(const std::vector<pii::Finding>& findings, bool as_array) {
               fmt::format(",\"confidence\":{}", f.confidence)};
     if (!f.detail.empty())
       s.tail += fmt::format(",\"detail\":{}", json::serialize(json::string_view(f.detail)));
-    s.tail += as_array ? "}" : "}\n";
+    s.tail += as_array_ ? "}" : "}\n";
     return s;
-  };
-  constexpr std::size_t kChunk = std::size_t{1} << 16;
-  std::string out(kChunk + 4096, '\0');
-  std::size_t w = 0;
-  auto flush = [&] {
-    std::cout.write(out.data(), static_cast<std::streamsize>(w));
-    w = 0;
-  };
-  auto put = [&](const char* p, std::size_t n) {
-    std::memcpy(out.data() + w, p, n);
-    w += n;
-  };
-  if (as_array) put("[", 1);
-  for (std::size_t i = 0; i < findings.size(); ++i) {
-    const auto& f = findings[i];
-    const Shape& s = shape(f);
-    // Room for the line: its fixed parts, two 20-digit numbers and a comma.
-    const std::size_t need = s.head.size() + s.tail.size() + 64;
-    if (w + need > out.size()) {
-      flush();
-      if (need > out.size()) out.resize(need);
-    }
-    if (as_array && i) put(",", 1);
-    put(s.head.data(), s.head.size());
-    const fmt::format_int b(f.begin), e(f.end);
-    put(b.data(), b.size());
-    put(",\"end\":", 7);
-    put(e.data(), e.size());
-    put(s.tail.data(), s.tail.size());
-    if (w >= kChunk) flush();
   }
-  if (as_array) put("]\n", 2);
-  flush();
-}
+  void put(const char* p, std::size_t n) {
+    std::memcpy(out_.get() + w_, p, n);
+    w_ += n;
+  }
+  void flush() {
+    std::cout.write(out_.get(), static_cast<std::streamsize>(w_));
+    w_ = 0;
+  }
+
+  bool as_array_;
+  std::vector<Shape> shapes_;  // a collision renders again
+  // Not zeroed: a page is touched when a line is first written to it (the
+  // report of a text without findings touches none).
+  std::size_t size_ = kChunk + 4096;
+  std::unique_ptr<char[]> out_;
+  std::size_t w_ = 0, count_ = 0;
+};
 
 // `pii scan` without a policy or a configuration: every finding of standard
 // input, and exit 3 when there is any. The gateway stops a scan at
@@ -367,8 +391,9 @@ void write_findings(const std::vector<pii::Finding>& findings, bool as_array) {
 // it hold, and the pii::kOverflow finding then makes the policy refuse what
 // was not examined. A report on a local file has no such use for it: whoever
 // scans a dump wants all of its findings, not the first 100,000 and an
-// "overflow" line. So the report has no cap (memory grows with the findings,
-// 64 bytes each: on PII-dense text about 1.7 times the input); with a policy
+// "overflow" line. So the report has no cap; the findings are written as the
+// scan hands them on (a thousand or so held at a time, not all of them: they
+// were 64 bytes each, on PII-dense text 1.7 times the input). With a policy
 // the scan keeps the gateway's cap and verdict. Input past what one scan
 // examines (4 GiB) is still reported by an "overflow" finding.
 int report_findings(const Common& c, bool as_array) {
@@ -378,9 +403,10 @@ int report_findings(const Common& c, bool as_array) {
   limits.max_findings = std::numeric_limits<std::size_t>::max() / 16;
   const pii::PiiScanner scanner(pii::default_patterns(), limits, pii_db_cache_dir(c));
   const StdinText input;
-  const auto findings = scanner.scan(input.view());
-  write_findings(findings, as_array);
-  return findings.empty() ? 0 : 3;
+  FindingWriter report(as_array);
+  scanner.scan_each(input.view(), [&report](std::span<pii::Finding> batch) { report.add(batch); });
+  report.finish();
+  return report.count() == 0 ? 0 : 3;
 }
 
 int pii_scan(const Common& c, const PiiArgs& a) {
