@@ -220,10 +220,16 @@ void App::apply_auth(const std::optional<auth::Options>& next) {
 }
 
 App::~App() {
+  if (workers_) workers_->stop();  // serve() stops them; not when it threw
   // While io_ still exists (it is destroyed last): the calls still waiting
   // for their audit records get them, and their completions reach io_, not
   // a context already gone.
   if (audit_) audit_->stop_writer();
+  // What the loops still hold goes while every loop exists: a gateway call
+  // queued on io_ holds its outbox, whose timer is a worker's, and a
+  // connection's frame on a worker holds objects of io_.
+  io_.destroy_handlers();
+  if (workers_) workers_->destroy_handlers();
 }
 
 void App::build() {
@@ -411,8 +417,14 @@ void App::attach_gateway() {
   gateway_->start();
 }
 
+namespace {
+std::size_t thread_count(std::size_t configured) {
+  return configured ? configured : std::max(1u, std::thread::hardware_concurrency());
+}
+}  // namespace
+
 void App::run_threads(std::size_t n) {
-  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  n = thread_count(n);
   std::vector<std::thread> threads;
   // Free heap pages go back to the kernel while serving (heap_release.hpp).
   HeapRelease heap;
@@ -673,6 +685,10 @@ int App::serve() {
   auto& ioc = io_;
   attach_gateway();
   transport::HttpServer http(ioc, *engine_, opts_.http);
+  // Connections run on worker loops, one thread each (transport/io_workers.hpp);
+  // io_'s threads keep the acceptor, the timers, the signals and the upstreams.
+  workers_ = std::make_unique<transport::IoWorkers>(thread_count(opts_.threads));
+  http.spread_connections(*workers_);
   http.bind();
   attach_auth(http);
   attach_console(http);
@@ -695,6 +711,7 @@ int App::serve() {
                            {"status", "ready"}, {"sessions", engine_->session_count()}});
     return res;
   });
+  workers_->start();
   http.start();
 
   // Signals are caught from here on; only then is "serving" announced, so a
@@ -731,6 +748,8 @@ int App::serve() {
   spdlog::info("bastion serving MCP on http://{}:{}{}", opts_.http.host, http.port(),
                opts_.http.mcp_path);
   run_threads(opts_.threads);
+  // As io_: stopped, what is queued there stays until the workers are destroyed.
+  workers_->stop();
   stop_backends();
   spdlog::info("bastion stopped");
   return 0;

@@ -54,6 +54,7 @@ class App {
   // SIGHUP: applies auth.clients (nullopt: the section is gone); says what
   // else would need a restart.
   void apply_auth(const std::optional<auth::Options>& next);
+  // Runs io_ on `n` threads (0: one per core) until it stops.
   void run_threads(std::size_t n);
 
   // SIGHUP (and the console): re-reads the configuration file; a bad file is
@@ -65,7 +66,12 @@ class App {
   // Every executor, strand, timer and descriptor below comes from io_. It is
   // declared first so it is destroyed last: nothing that holds an executor
   // (engine, sessions, mailboxes, gateway, upstreams) can outlive it.
-  boost::asio::io_context io_;
+  transport::IoLoop io_;
+  // The HTTP connections' loops (serve()), one thread each: right after io_
+  // for the same reason, so every session and mailbox given a worker's
+  // executor is gone before the workers are. ~App destroys both queues'
+  // handlers before any member goes (each can hold the other's objects).
+  std::unique_ptr<transport::IoWorkers> workers_;
   AppOptions opts_;
   Overrides overrides_;
   std::unique_ptr<server::Engine> engine_;

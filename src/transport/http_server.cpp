@@ -99,6 +99,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::atomic<std::size_t> connections{0};
   std::mutex mu;
   std::set<std::shared_ptr<HttpConnection>> live;
+  IoWorkers* workers = nullptr;  // where connections run; null: on ioc, a strand each
   // The routes (the authorization server: argon2id checks, client metadata
   // document fetches that may wait seconds on a server a client chose) run
   // here, never on the I/O threads, so a slow route cannot stall /mcp.
@@ -121,7 +122,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     auto& connections = self->connections;
     asio::steady_timer backoff(acceptor.get_executor());
     for (;;) {
-      auto [ec, sock] = co_await accept_cloexec(acceptor, asio::make_strand(self->ioc));
+      // On a worker the connection is its thread's alone; on the shared
+      // io_context it needs a strand of its own.
+      asio::any_io_executor owner =
+          self->workers ? self->workers->next() : asio::make_strand(self->ioc);
+      auto [ec, sock] = co_await accept_cloexec(acceptor, owner);
       if (ec) {
         if (self->stopping || ec == asio::error::operation_aborted) break;
         spdlog::warn("http: accept failed: {}", ec.message());
@@ -312,6 +317,8 @@ void HttpServer::add_route(RouteHandler h) {
 void HttpServer::add_async_route(AsyncRouteHandler h) { impl_->routes.push_back(std::move(h)); }
 void HttpServer::set_authenticator(Authenticator a) { impl_->endpoint.set_authenticator(a); }
 void HttpServer::set_message_check(MessageCheck c) { impl_->endpoint.set_message_check(c); }
+
+void HttpServer::spread_connections(IoWorkers& workers) { impl_->workers = &workers; }
 
 void HttpServer::start() {
   auto& i = *impl_;

@@ -22,6 +22,7 @@
 #include "protocol/expected.hpp"
 #include "protocol/principal.hpp"
 #include "server/engine.hpp"
+#include "transport/io_workers.hpp"
 
 namespace bastion::transport {
 
@@ -79,6 +80,11 @@ class HttpServer {
   void add_async_route(AsyncRouteHandler h);
   void set_authenticator(Authenticator a);
   void set_message_check(MessageCheck c);
+
+  // Serves each connection on one of `workers` (which must outlive every
+  // connection and everything a connection hands its executor to) instead of
+  // on a strand of the io_context given above. Before start().
+  void spread_connections(IoWorkers& workers);
 
   // Binds (so port() is known) without accepting yet. Throws
   // std::runtime_error when it cannot bind.

@@ -1,0 +1,43 @@
+#include "transport/io_workers.hpp"
+
+#include <stdexcept>
+
+namespace bastion::transport {
+
+namespace asio = boost::asio;
+
+IoWorkers::IoWorkers(std::size_t n) {
+  if (n == 0) throw std::invalid_argument("IoWorkers: at least one loop");
+  for (std::size_t i = 0; i < n; ++i) {
+    // Concurrency hint 1: one thread runs each loop (Asio then wakes no other
+    // thread for its handlers); posts from other threads stay safe.
+    loops_.push_back(std::make_unique<IoLoop>(1));
+    guards_.push_back(asio::make_work_guard(*loops_.back()));
+  }
+}
+
+IoWorkers::~IoWorkers() { stop(); }
+
+void IoWorkers::start() {
+  if (!threads_.empty()) return;
+  for (auto& loop : loops_) threads_.emplace_back([l = loop.get()] { l->run(); });
+}
+
+void IoWorkers::stop() {
+  for (auto& g : guards_) g.reset();
+  for (auto& loop : loops_) loop->stop();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+void IoWorkers::destroy_handlers() {
+  stop();
+  for (auto& loop : loops_) loop->destroy_handlers();
+}
+
+asio::any_io_executor IoWorkers::next() {
+  return loops_[turn_.fetch_add(1, std::memory_order_relaxed) % loops_.size()]->get_executor();
+}
+
+}  // namespace bastion::transport
