@@ -23,12 +23,26 @@
 
 namespace bastion::server {
 
+// Marks an io_context that exactly one thread runs for its whole life
+// (transport/io_workers: a connection's worker loop). Its executor already
+// runs one handler at a time, so a mailbox on it needs no strand of its own.
+class OneThreadLoop : public boost::asio::execution_context::service {
+ public:
+  using key_type = OneThreadLoop;
+  static inline boost::asio::execution_context::id id;
+  explicit OneThreadLoop(boost::asio::execution_context& ctx) : service(ctx) {}
+
+ private:
+  void shutdown() override {}
+};
+
 // Thread-safe: push()/close() from any thread; pop() from one coroutine at a time.
 template <class T>
 class BasicMailbox : public std::enable_shared_from_this<BasicMailbox<T>> {
  public:
-  // `ex` is used as is when it already is a strand (the common case: an HTTP
-  // connection's executor), which saves a hop per message.
+  // `ex` is used as is when it already runs one handler at a time (the
+  // common case: an HTTP connection's worker loop, or a strand), which saves
+  // a strand and a hop per message.
   // `byte_capacity` (0: none) bounds the bytes of the queued entries that
   // carry a size (an `Outgoing`'s `budgeted`: notifications of a Modern
   // request, whose stream drains only as fast as its client reads).
@@ -92,6 +106,9 @@ class BasicMailbox : public std::enable_shared_from_this<BasicMailbox<T>> {
     using IoStrand = boost::asio::strand<boost::asio::io_context::executor_type>;
     if (ex.target<IoStrand>() || ex.target<boost::asio::strand<boost::asio::any_io_executor>>())
       return ex;
+    if (const auto* loop = ex.target<boost::asio::io_context::executor_type>();
+        loop && boost::asio::has_service<OneThreadLoop>(loop->context()))
+      return ex;
     return boost::asio::make_strand(ex);
   }
 
@@ -122,7 +139,7 @@ class BasicMailbox : public std::enable_shared_from_this<BasicMailbox<T>> {
   mutable std::mutex mu_;
   std::deque<T> q_;
   bool closed_ = false;
-  boost::asio::any_io_executor strand_;  // always a strand (see serial())
+  boost::asio::any_io_executor strand_;  // one handler at a time (see serial())
   boost::asio::steady_timer timer_;
   std::size_t capacity_;
   std::size_t byte_capacity_;

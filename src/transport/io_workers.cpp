@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "server/mailbox.hpp"
+
 namespace bastion::transport {
 
 namespace asio = boost::asio;
@@ -12,6 +14,7 @@ IoWorkers::IoWorkers(std::size_t n) {
     // Concurrency hint 1: one thread runs each loop (Asio then wakes no other
     // thread for its handlers); posts from other threads stay safe.
     loops_.push_back(std::make_unique<IoLoop>(1));
+    asio::make_service<server::OneThreadLoop>(*loops_.back());
     guards_.push_back(asio::make_work_guard(*loops_.back()));
   }
 }

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
@@ -11,6 +13,8 @@
 #include <map>
 #include <set>
 #include <thread>
+
+#include "server/mailbox.hpp"
 
 namespace bastion::transport {
 namespace {
@@ -71,6 +75,44 @@ TEST(IoWorkers, StopEndsTheThreadsWithWorkStillWaitingAndRunsNothingAfter) {
   EXPECT_EQ(held.use_count(), 1);
   EXPECT_FALSE(ran);
   EXPECT_FALSE(fired);
+}
+
+// A mailbox on a worker loop uses the loop itself, no strand (the loop is
+// marked server::OneThreadLoop): producers on other threads still hand
+// every entry over, in each producer's order, and close() ends the consumer.
+TEST(IoWorkers, AMailboxOnALoopTakesEveryEntryFromProducersOnOtherThreads) {
+  IoWorkers w(2);
+  auto ex = w.next();
+  EXPECT_TRUE(boost::asio::has_service<server::OneThreadLoop>(
+      ex.target<asio::io_context::executor_type>()->context()));
+  w.start();
+  constexpr int kProducers = 4, kEach = 5000;
+  auto box = std::make_shared<server::Mailbox>(ex, kProducers * kEach);
+  std::promise<std::vector<int>> got;
+  asio::co_spawn(
+      ex,
+      [box, &got]() -> asio::awaitable<void> {
+        std::vector<int> next(kProducers, 0);
+        std::vector<int> bad;
+        while (auto m = co_await box->pop()) {
+          int p = static_cast<int>(m->at("p").as_int64()), i = static_cast<int>(m->at("i").as_int64());
+          if (i != next[p]) bad.push_back(p * kEach + i);  // out of order or lost
+          next[p] = i + 1;
+        }
+        for (int p = 0; p < kProducers; ++p)
+          if (next[p] != kEach) bad.push_back(-1 - p);  // short
+        got.set_value(bad);
+      },
+      asio::detached);
+  std::vector<std::thread> producers;
+  for (int p = 0; p < kProducers; ++p)
+    producers.emplace_back([box, p] {
+      for (int i = 0; i < kEach; ++i) EXPECT_TRUE(box->push(boost::json::object{{"p", p}, {"i", i}}));
+    });
+  for (auto& t : producers) t.join();
+  box->close();
+  EXPECT_EQ(got.get_future().get(), std::vector<int>{});
+  w.stop();
 }
 
 TEST(IoWorkers, RefusesZeroLoops) { EXPECT_THROW(IoWorkers(0), std::invalid_argument); }
