@@ -9,17 +9,24 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <span>
 #include <sstream>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "app/audit_config.hpp"
 #include "audit/key.hpp"
@@ -385,6 +392,127 @@ class FindingWriter {
   std::size_t w_ = 0, count_ = 0;
 };
 
+// `pii scan`'s report formatted and written on a thread of its own while the
+// scan goes on (on PII-dense text the formatting was a third of the
+// command). The scan's batches are moved, never copied, into batches of at
+// least kBatch findings, queued for the writer in order, at most kQueued at a
+// time: a full queue makes the scan wait, so memory stays bounded however
+// slowly standard output is read. When standard output fails (EPIPE from a
+// reader that closed early, a full disk) the writer stops and the findings
+// still to come are only counted, as the single-threaded report counts what
+// its failed stream drops: the exit status and the (absent) message are the
+// same.
+class ReportThread {
+ public:
+  explicit ReportThread(FindingWriter& report) : report_(report), thread_([this] { run(); }) {
+    pending_.reserve(kBatch + pii::PiiScanner::kStreamHold);
+  }
+  ~ReportThread() {
+    if (thread_.joinable()) close();  // the scan threw: only stop the thread
+  }
+  ReportThread(const ReportThread&) = delete;
+  ReportThread& operator=(const ReportThread&) = delete;
+
+  // A batch from PiiScanner::scan_each (its findings are moved from).
+  void add(std::span<pii::Finding> batch) {
+    count_ += batch.size();
+    pending_.insert(pending_.end(), std::make_move_iterator(batch.begin()),
+                    std::make_move_iterator(batch.end()));
+    if (pending_.size() >= kBatch) hand_over();
+  }
+  // Waits until every finding is written (or standard output failed); rethrows
+  // what stopped the writer. Returns how many findings the scan handed on.
+  std::size_t finish() {
+    if (!pending_.empty()) hand_over();
+    close();
+    if (error_) std::rethrow_exception(error_);
+    return count_;
+  }
+
+ private:
+  static constexpr std::size_t kBatch = 4096, kQueued = 4;
+
+  void hand_over() {
+    std::unique_lock lock(m_);
+    room_.wait(lock, [this] { return queue_.size() < kQueued || stopped_; });
+    if (stopped_) {
+      pending_.clear();
+      return;
+    }
+    queue_.push_back(std::move(pending_));
+    pending_ = take_free();
+    lock.unlock();
+    ready_.notify_one();
+  }
+  // An emptied batch to fill again (their memory stays mapped: a batch
+  // allocated anew each time cost a page fault a 4 KiB), else a new one.
+  std::vector<pii::Finding> take_free() {
+    std::vector<pii::Finding> b;
+    if (free_.empty()) {
+      b.reserve(kBatch + pii::PiiScanner::kStreamHold);
+    } else {
+      b = std::move(free_.back());
+      free_.pop_back();
+    }
+    return b;
+  }
+  void close() {
+    {
+      const std::lock_guard lock(m_);
+      closed_ = true;
+    }
+    ready_.notify_one();
+    thread_.join();
+  }
+  void stop() {
+    {
+      const std::lock_guard lock(m_);
+      stopped_ = true;
+      queue_.clear();
+    }
+    room_.notify_one();
+  }
+  // The writer: each batch in the order queued, until the queue is closed
+  // and empty or standard output fails.
+  void run() {
+    try {
+      for (std::vector<pii::Finding> b;;) {
+        {
+          std::unique_lock lock(m_);
+          ready_.wait(lock, [this] { return !queue_.empty() || closed_; });
+          if (queue_.empty()) return;
+          b = std::move(queue_.front());
+          queue_.pop_front();
+        }
+        room_.notify_one();
+        report_.add(b);
+        if (!std::cout) return stop();
+        b.clear();
+        const std::lock_guard lock(m_);
+        free_.push_back(std::move(b));
+      }
+    } catch (...) {
+      error_ = std::current_exception();
+      stop();
+    }
+  }
+
+  FindingWriter& report_;
+  std::size_t count_ = 0;              // the scan's thread
+  std::vector<pii::Finding> pending_;  // the scan's thread
+  std::mutex m_;
+  std::condition_variable ready_, room_;  // a batch queued; room in the queue
+  std::deque<std::vector<pii::Finding>> queue_;
+  std::vector<std::vector<pii::Finding>> free_;  // emptied batches (kQueued + 2 at most)
+  bool closed_ = false, stopped_ = false;
+  std::exception_ptr error_;  // read after the join
+  std::thread thread_;        // last: started once the rest is constructed
+};
+
+// Input up to this size is reported on the scan's thread: a second thread
+// would save little there and its start costs every small scan.
+constexpr std::size_t kReportThreadFrom = std::size_t{1} << 20;
+
 // `pii scan` without a policy or a configuration: every finding of standard
 // input, and exit 3 when there is any. The gateway stops a scan at
 // ScannerLimits::max_findings (100,000): that bounds what one message makes
@@ -393,7 +521,8 @@ class FindingWriter {
 // scans a dump wants all of its findings, not the first 100,000 and an
 // "overflow" line. So the report has no cap; the findings are written as the
 // scan hands them on (a thousand or so held at a time, not all of them: they
-// were 64 bytes each, on PII-dense text 1.7 times the input). With a policy
+// were 64 bytes each, on PII-dense text 1.7 times the input), by a second
+// thread (ReportThread) on input over kReportThreadFrom. With a policy
 // the scan keeps the gateway's cap and verdict. Input past what one scan
 // examines (4 GiB) is still reported by an "overflow" finding.
 int report_findings(const Common& c, bool as_array) {
@@ -404,9 +533,17 @@ int report_findings(const Common& c, bool as_array) {
   const pii::PiiScanner scanner(pii::default_patterns(), limits, pii_db_cache_dir(c));
   const StdinText input;
   FindingWriter report(as_array);
-  scanner.scan_each(input.view(), [&report](std::span<pii::Finding> batch) { report.add(batch); });
+  std::size_t found = 0;
+  if (input.view().size() <= kReportThreadFrom) {
+    scanner.scan_each(input.view(), [&report](std::span<pii::Finding> b) { report.add(b); });
+    found = report.count();
+  } else {
+    ReportThread writer(report);
+    scanner.scan_each(input.view(), [&writer](std::span<pii::Finding> b) { writer.add(b); });
+    found = writer.finish();
+  }
   report.finish();
-  return report.count() == 0 ? 0 : 3;
+  return found == 0 ? 0 : 3;
 }
 
 int pii_scan(const Common& c, const PiiArgs& a) {

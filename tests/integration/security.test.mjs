@@ -6,8 +6,9 @@
 // the seed's security tools and the CLI helpers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readSync, readdirSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -360,6 +361,34 @@ test('bastion pii scan reports, masks and rejects', () => {
   assert.equal(bastion(['pii', 'scan'], tail).stdout, rest.stdout);
 });
 
+test('bastion pii scan whose reader closes early stops writing and exits as it would have', async () => {
+  // 3.6 MB with 200,000 findings (the report written by a thread of its own),
+  // far more than a pipe holds: the reader takes the first chunk and closes
+  // its end, so the writes fail with EPIPE (SIGPIPE is ignored). The command
+  // neither hangs (a scan waiting for room a stopped writer never makes) nor
+  // dies by a signal nor prints an error: exit 3, as when every line is read.
+  const file = path.join(tempDir('pii-scan-close'), 'mails.txt');
+  writeFileSync(file, Array.from({ length: 200000 }, (_, i) => `a${i}@example.com`).join('\n'));
+  for (const json of [false, true]) {
+    const fd = openSync(file, 'r');
+    const child = spawn(BIN, ['pii', 'scan', ...(json ? ['--json'] : [])], { stdio: [fd, 'pipe', 'pipe'] });
+    closeSync(fd);
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    let first = '';
+    child.stdout.once('data', (d) => {
+      first = d.toString();
+      child.stdout.destroy();
+    });
+    // A hang is the failure looked for: a generous minute, then it is killed.
+    const hung = setTimeout(() => child.kill('SIGKILL'), 60000);
+    const [code, signal] = await once(child, 'close');
+    clearTimeout(hung);
+    assert.deepEqual({ code, signal, stderr }, { code: 3, signal: null, stderr: '' });
+    assert.match(first, json ? /^\[\{"type":"email","begin":0,"end":14,/ : /^\{"type":"email","begin":0,"end":14,/);
+  }
+});
+
 test('bastion pii scan reports every finding past the gateway cap; a policy keeps the cap', () => {
   // 100,050 addresses: more than the 100,000 findings the gateway examines
   // in one string. A report on a local input lists all of them, in order,
@@ -367,13 +396,17 @@ test('bastion pii scan reports every finding past the gateway cap; a policy keep
   // gateway's does and refuses what it did not examine.
   const n = 100050;
   const text = Array.from({ length: n }, (_, i) => `a${i}@example.com`).join('\n');
-  const r = spawnSync(BIN, ['pii', 'scan'], { input: text, encoding: 'utf8', maxBuffer: 1 << 26 });
-  assert.equal(r.status, 3, r.stderr);
-  const found = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
-  assert.equal(found.length, n);
-  assert.deepEqual(found.filter((f) => f.type !== 'email'), []);
-  for (const i of [0, 99999, 100000, n - 1])
-    assert.equal(text.slice(found[i].begin, found[i].end), `a${i}@example.com`);
+  // 1.9 MB: over 1 MiB, the report is written by a thread of its own, the
+  // scan's batches queued to it; every line comes, in order, in both forms.
+  for (const json of [false, true]) {
+    const r = spawnSync(BIN, ['pii', 'scan', ...(json ? ['--json'] : [])], { input: text, encoding: 'utf8', maxBuffer: 1 << 26 });
+    assert.equal(r.status, 3, r.stderr);
+    const found = json ? JSON.parse(r.stdout) : r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    assert.equal(found.length, n);
+    assert.deepEqual(found.filter((f) => f.type !== 'email'), []);
+    const misplaced = found.findIndex((f, i) => text.slice(f.begin, f.end) !== `a${i}@example.com`);
+    assert.equal(misplaced, -1, misplaced >= 0 ? JSON.stringify(found[misplaced]) : '');
+  }
   const m = bastion(['pii', 'scan', '--policy', 'mask'], text);
   assert.equal(m.status, 3);
   assert.match(m.stderr, /overflow/);
