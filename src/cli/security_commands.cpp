@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <span>
 #include <sstream>
 #include <thread>
@@ -418,7 +419,9 @@ class FindingWriter {
 // same.
 class ReportThread {
  public:
-  explicit ReportThread(FindingWriter& report) : report_(report), thread_([this] { run(); }) {
+  // Takes over `report` (whose findings so far count) from the scan's thread.
+  explicit ReportThread(FindingWriter& report)
+      : report_(report), count_(report.count()), thread_([this] { run(); }) {
     pending_.reserve(kBatch + pii::PiiScanner::kStreamHold);
   }
   ~ReportThread() {
@@ -512,7 +515,7 @@ class ReportThread {
   }
 
   FindingWriter& report_;
-  std::size_t count_ = 0;              // the scan's thread
+  std::size_t count_;                  // the scan's thread
   std::vector<pii::Finding> pending_;  // the scan's thread
   std::mutex m_;
   std::condition_variable ready_, room_;  // a batch queued; room in the queue
@@ -523,9 +526,12 @@ class ReportThread {
   std::thread thread_;        // last: started once the rest is constructed
 };
 
-// Input up to this size is reported on the scan's thread: a second thread
-// would save little there and its start costs every small scan.
-constexpr std::size_t kReportThreadFrom = std::size_t{1} << 20;
+// The report is written on the scan's thread until the scan has handed on
+// this many findings (about 5 MiB of PII-dense text), then by a ReportThread:
+// for fewer the thread (its start, the batches' memory, the moves) cost more
+// than formatting them does, and a large text with few findings has no use
+// for it at all.
+constexpr std::size_t kReportThreadFrom = std::size_t{1} << 17;
 
 // `pii scan` without a policy or a configuration: every finding of standard
 // input, and exit 3 when there is any. The gateway stops a scan at
@@ -536,7 +542,7 @@ constexpr std::size_t kReportThreadFrom = std::size_t{1} << 20;
 // "overflow" line. So the report has no cap; the findings are written as the
 // scan hands them on (a thousand or so held at a time, not all of them: they
 // were 64 bytes each, on PII-dense text 1.7 times the input), by a second
-// thread (ReportThread) on input over kReportThreadFrom. With a policy
+// thread (ReportThread) past kReportThreadFrom findings. With a policy
 // the scan keeps the gateway's cap and verdict. Input past what one scan
 // examines (4 GiB) is still reported by an "overflow" finding.
 int report_findings(const Common& c, bool as_array) {
@@ -547,15 +553,13 @@ int report_findings(const Common& c, bool as_array) {
   const pii::PiiScanner scanner(pii::default_patterns(), limits, pii_db_cache_dir(c));
   const StdinText input;
   FindingWriter report(as_array);
-  std::size_t found = 0;
-  if (input.view().size() <= kReportThreadFrom) {
-    scanner.scan_each(input.view(), [&report](std::span<pii::Finding> b) { report.add(b); });
-    found = report.count();
-  } else {
-    ReportThread writer(report);
-    scanner.scan_each(input.view(), [&writer](std::span<pii::Finding> b) { writer.add(b); });
-    found = writer.finish();
-  }
+  std::optional<ReportThread> writer;
+  scanner.scan_each(input.view(), [&report, &writer](std::span<pii::Finding> b) {
+    if (writer) return writer->add(b);
+    report.add(b);
+    if (report.count() >= kReportThreadFrom) writer.emplace(report);
+  });
+  const std::size_t found = writer ? writer->finish() : report.count();
   report.finish();
   return found == 0 ? 0 : 3;
 }
