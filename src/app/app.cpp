@@ -423,14 +423,10 @@ std::size_t thread_count(std::size_t configured) {
 }
 }  // namespace
 
-void App::run_threads(std::size_t n) {
-  n = thread_count(n);
-  std::vector<std::thread> threads;
+void App::run_loop() {
   // Free heap pages go back to the kernel while serving (heap_release.hpp).
   HeapRelease heap;
-  for (std::size_t i = 1; i < n; ++i) threads.emplace_back([this] { io_.run(); });
   io_.run();
-  for (auto& t : threads) t.join();
 }
 
 void App::stop_backends() {
@@ -685,9 +681,10 @@ int App::serve() {
   auto& ioc = io_;
   attach_gateway();
   transport::HttpServer http(ioc, *engine_, opts_.http);
-  // Connections run on worker loops, one thread each (transport/io_workers.hpp);
-  // io_'s threads keep the acceptor, the timers, the signals and the upstreams.
-  workers_ = std::make_unique<transport::IoWorkers>(thread_count(opts_.threads));
+  // Connections run on worker loops, one thread each (transport/io_workers.hpp):
+  // io_, run by this thread, is the first, and keeps the acceptor, the
+  // timers, the signals and the upstreams.
+  workers_ = std::make_unique<transport::IoWorkers>(io_, thread_count(opts_.threads));
   http.spread_connections(*workers_);
   http.bind();
   attach_auth(http);
@@ -747,7 +744,7 @@ int App::serve() {
   });
   spdlog::info("bastion serving MCP on http://{}:{}{}", opts_.http.host, http.port(),
                opts_.http.mcp_path);
-  run_threads(opts_.threads);
+  run_loop();
   // As io_: stopped, what is queued there stays until the workers are destroyed.
   workers_->stop();
   stop_backends();
@@ -771,7 +768,7 @@ int App::stdio() {
     server.stop();
     ioc.stop();
   });
-  run_threads(1);
+  run_loop();
   stop_backends();
   return 0;
 }

@@ -54,8 +54,9 @@ class App {
   // SIGHUP: applies auth.clients (nullopt: the section is gone); says what
   // else would need a restart.
   void apply_auth(const std::optional<auth::Options>& next);
-  // Runs io_ on `n` threads (0: one per core) until it stops.
-  void run_threads(std::size_t n);
+  // Runs io_ on this thread until it stops: its only thread (connections on
+  // it need no strand; transport/io_workers.hpp).
+  void run_loop();
 
   // SIGHUP (and the console): re-reads the configuration file; a bad file is
   // logged and ignored. Returns "" when reloaded, else why not.

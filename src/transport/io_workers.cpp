@@ -8,14 +8,18 @@ namespace bastion::transport {
 
 namespace asio = boost::asio;
 
-IoWorkers::IoWorkers(std::size_t n) {
+IoWorkers::IoWorkers(IoLoop& main, std::size_t n) {
   if (n == 0) throw std::invalid_argument("IoWorkers: at least one loop");
-  for (std::size_t i = 0; i < n; ++i) {
+  // Its owner runs `main` on one thread too: mailboxes on it need no strand.
+  asio::use_service<server::OneThreadLoop>(main);
+  all_.push_back(&main);
+  for (std::size_t i = 1; i < n; ++i) {
     // Concurrency hint 1: one thread runs each loop (Asio then wakes no other
     // thread for its handlers); posts from other threads stay safe.
     loops_.push_back(std::make_unique<IoLoop>(1));
     asio::make_service<server::OneThreadLoop>(*loops_.back());
     guards_.push_back(asio::make_work_guard(*loops_.back()));
+    all_.push_back(loops_.back().get());
   }
 }
 
@@ -40,7 +44,7 @@ void IoWorkers::destroy_handlers() {
 }
 
 asio::any_io_executor IoWorkers::next() {
-  return loops_[turn_.fetch_add(1, std::memory_order_relaxed) % loops_.size()]->get_executor();
+  return all_[turn_.fetch_add(1, std::memory_order_relaxed) % all_.size()]->get_executor();
 }
 
 }  // namespace bastion::transport

@@ -1,5 +1,6 @@
-// IoWorkers: each loop is run by one thread of its own, connections are
-// spread over all of them, and stop() ends the threads even with work queued.
+// IoWorkers: each loop is run by one thread of its own (the main loop by its
+// owner's), connections are spread over all of them, and stop() ends the
+// workers' threads even with work queued.
 #include "transport/io_workers.hpp"
 
 #include <gtest/gtest.h>
@@ -28,8 +29,21 @@ std::thread::id runner_of(const asio::any_io_executor& ex) {
   return p.get_future().get();
 }
 
+// The main loop, run by a thread of the test's own as App::serve runs io_.
+struct MainLoop {
+  IoLoop loop{1};
+  asio::executor_work_guard<asio::io_context::executor_type> guard = asio::make_work_guard(loop);
+  std::thread thread{[this] { loop.run(); }};
+  ~MainLoop() {
+    guard.reset();
+    loop.stop();
+    thread.join();
+  }
+};
+
 TEST(IoWorkers, EachLoopHasOneThreadOfItsOwnAndConnectionsGoToEveryLoopInTurn) {
-  IoWorkers w(3);
+  MainLoop main;
+  IoWorkers w(main.loop, 3);
   w.start();
   std::vector<asio::any_io_executor> picked;
   for (int i = 0; i < 9; ++i) picked.push_back(w.next());
@@ -40,6 +54,10 @@ TEST(IoWorkers, EachLoopHasOneThreadOfItsOwnAndConnectionsGoToEveryLoopInTurn) {
   for (auto& [ctx, n] : loops) EXPECT_EQ(n, 3);
   EXPECT_TRUE(picked[0] == picked[3] && picked[3] == picked[6]);
   EXPECT_FALSE(picked[0] == picked[1]);
+  // The main loop is one of them, the first, marked as run by one thread.
+  EXPECT_EQ(&asio::query(picked[0], asio::execution::context), &main.loop);
+  EXPECT_TRUE(asio::has_service<server::OneThreadLoop>(main.loop));
+  EXPECT_EQ(runner_of(picked[0]), main.thread.get_id());
   // Every handler of a loop runs on the same thread, never the caller's, and
   // no two loops share a thread.
   std::set<std::thread::id> threads;
@@ -54,8 +72,10 @@ TEST(IoWorkers, EachLoopHasOneThreadOfItsOwnAndConnectionsGoToEveryLoopInTurn) {
 }
 
 TEST(IoWorkers, StopEndsTheThreadsWithWorkStillWaitingAndRunsNothingAfter) {
-  auto w = std::make_unique<IoWorkers>(2);
+  IoLoop main(1);  // its owner's to run: not here
+  auto w = std::make_unique<IoWorkers>(main, 2);
   w->start();
+  (void)w->next();  // the main loop
   auto ex = w->next();
   // A timer an hour away keeps the loop busy; stop() must not wait for it.
   asio::steady_timer t(ex, std::chrono::hours(1));
@@ -81,7 +101,9 @@ TEST(IoWorkers, StopEndsTheThreadsWithWorkStillWaitingAndRunsNothingAfter) {
 // marked server::OneThreadLoop): producers on other threads still hand
 // every entry over, in each producer's order, and close() ends the consumer.
 TEST(IoWorkers, AMailboxOnALoopTakesEveryEntryFromProducersOnOtherThreads) {
-  IoWorkers w(2);
+  IoLoop main(1);
+  IoWorkers w(main, 2);
+  (void)w.next();  // the main loop
   auto ex = w.next();
   EXPECT_TRUE(boost::asio::has_service<server::OneThreadLoop>(
       ex.target<asio::io_context::executor_type>()->context()));
@@ -115,7 +137,10 @@ TEST(IoWorkers, AMailboxOnALoopTakesEveryEntryFromProducersOnOtherThreads) {
   w.stop();
 }
 
-TEST(IoWorkers, RefusesZeroLoops) { EXPECT_THROW(IoWorkers(0), std::invalid_argument); }
+TEST(IoWorkers, RefusesZeroLoops) {
+  IoLoop main(1);
+  EXPECT_THROW(IoWorkers(main, 0), std::invalid_argument);
+}
 
 }  // namespace
 }  // namespace bastion::transport
