@@ -16,10 +16,10 @@
 // can hold a worker's objects too.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <thread>

@@ -117,7 +117,8 @@ TEST(IoWorkers, AMailboxOnALoopTakesEveryEntryFromProducersOnOtherThreads) {
         std::vector<int> next(kProducers, 0);
         std::vector<int> bad;
         while (auto m = co_await box->pop()) {
-          int p = static_cast<int>(m->at("p").as_int64()), i = static_cast<int>(m->at("i").as_int64());
+          int p = static_cast<int>(m->at("p").as_int64()),
+              i = static_cast<int>(m->at("i").as_int64());
           if (i != next[p]) bad.push_back(p * kEach + i);  // out of order or lost
           next[p] = i + 1;
         }
@@ -129,7 +130,8 @@ TEST(IoWorkers, AMailboxOnALoopTakesEveryEntryFromProducersOnOtherThreads) {
   std::vector<std::thread> producers;
   for (int p = 0; p < kProducers; ++p)
     producers.emplace_back([box, p] {
-      for (int i = 0; i < kEach; ++i) EXPECT_TRUE(box->push(boost::json::object{{"p", p}, {"i", i}}));
+      for (int i = 0; i < kEach; ++i)
+        EXPECT_TRUE(box->push(boost::json::object{{"p", p}, {"i", i}}));
     });
   for (auto& t : producers) t.join();
   box->close();
