@@ -25,7 +25,8 @@ namespace bastion::transport {
 inline constexpr auto tuple_awaitable = boost::asio::as_tuple(boost::asio::use_awaitable);
 
 // One coroutine at a time uses a connection (its session loop, or the SSE
-// writer that loop is awaiting), on the connection's executor (a strand).
+// writer that loop is awaiting), on the connection's executor (its worker
+// loop, which one thread runs).
 class HttpConnection {
  public:
   HttpConnection(boost::asio::ip::tcp::socket socket, std::chrono::milliseconds write_timeout,

@@ -88,7 +88,8 @@ protocol::ReceivedParamHeaders param_headers_of(const Request& req) {
 // watch. stop() cancels the wait; nothing happens after it. One armed wait
 // per request, not a race of two coroutines per message (which cost a
 // parallel group, two spawned frames and a cancellation round trip on every
-// call). Lives on the connection's strand, as the request's coroutine does.
+// call). Lives on the connection's executor (its worker loop), as the
+// request's coroutine does.
 class PeerWatch : public std::enable_shared_from_this<PeerWatch> {
  public:
   PeerWatch(std::shared_ptr<server::Session> session, std::shared_ptr<server::Outbox> out)
