@@ -180,6 +180,10 @@ void Document::fail(const std::string& pointer, const std::string& reason) const
   throw ConfigError(fmt::format("{}: {}{}", where(pointer), reason, key));
 }
 
+// The longest duration a configuration may give (100 years), as text or as
+// a plain number of seconds.
+constexpr std::int64_t kMaxDurationSeconds = 100LL * 365 * 86400;
+
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) {
   double v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -201,7 +205,7 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) {
   // At most 100 years: past int64 milliseconds the conversion was undefined
   // ("5e31s", "infs", "nans": found by fuzz/config), and a bound this size
   // also keeps the value within any clock's nanoseconds. !(a <= b): NaN fails.
-  constexpr double kMaxMs = 100.0 * 365 * 86400000;
+  constexpr double kMaxMs = static_cast<double>(kMaxDurationSeconds) * 1000;
   if (!(ms <= kMaxMs)) return std::nullopt;
   return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
 }
@@ -290,10 +294,13 @@ bool Reader::boolean(std::string_view key, bool def) {
 std::chrono::milliseconds Reader::duration(std::string_view key, std::chrono::milliseconds def) {
   auto* v = get(key);
   if (!v) return def;
-  if (v->is_int64() && v->get_int64() >= 0) return std::chrono::seconds(v->get_int64());
+  // A plain number is seconds, bounded as text is: seconds to milliseconds
+  // past int64 was undefined (fuzz/config, "read_timeout: 1502222222222222220").
+  if (v->is_int64() && v->get_int64() >= 0 && v->get_int64() <= kMaxDurationSeconds)
+    return std::chrono::seconds(v->get_int64());
   if (v->is_string())
     if (auto d = parse_duration(v->get_string())) return *d;
-  fail(key, "must be a duration such as 500ms, 30s, 5m, 2h or 90d");
+  fail(key, "must be a duration such as 500ms, 30s, 5m, 2h or 90d (at most 100 years)");
 }
 
 std::uint64_t Reader::bytes(std::string_view key, std::uint64_t def) {

@@ -157,6 +157,16 @@ TEST(Config, DurationsAndSizesOutOfRangeAreRefused) {
   EXPECT_FALSE(parse_duration("nan"));
   EXPECT_FALSE(parse_duration("36501d"));  // the bound: 100 years
   EXPECT_EQ(parse_duration("36500d")->count(), 36500LL * 86400000);
+  // A plain number of seconds has the same bound (fuzz/config: seconds to
+  // milliseconds overflowed int64, undefined behaviour).
+  auto doc = Document::parse(
+      "huge: 1502222222222222220\nover: 3153600001\nmost: 3153600000\nbig: 18446744073709551615\n",
+      "d.yaml");
+  Reader r(doc, "");
+  EXPECT_NE(error_of([&] { r.duration("huge", {}); }).find("d.yaml:1:"), std::string::npos);
+  EXPECT_NE(error_of([&] { r.duration("over", {}); }).find("at most 100 years"), std::string::npos);
+  EXPECT_EQ(r.duration("most", {}).count(), 3153600000LL * 1000);
+  EXPECT_NE(error_of([&] { r.duration("big", {}); }).find("d.yaml:4:"), std::string::npos);
   // Sizes wrapped around silently: 2^34 GiB is 2^64 bytes, read as 0.
   EXPECT_FALSE(parse_bytes("17179869184GiB"));
   EXPECT_FALSE(parse_bytes("18446744073709551615KB"));
