@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <boost/asio/use_awaitable.hpp>
+#include <charconv>
 #include <iterator>
 #include <map>
 #include <optional>
@@ -46,15 +48,14 @@ std::string_view event_type(std::string_view method) {
 // string as sanitize_event() would leave it.
 class RecordText {
  public:
-  RecordText() { out_.reserve(448); }
+  RecordText() { out_.reserve(512); }
   void text(std::string_view key, std::string_view v) {
     name(key);
-    std::optional<std::string> clean = sanitized(v);
-    protocol::append_json_string(out_, clean ? *clean : v);
+    append_sanitized_json(out_, v);
   }
   void number(std::string_view key, std::int64_t v) {
     name(key);
-    fmt::format_to(std::back_inserter(out_), "{}", v);
+    append_number(v);
   }
   void boolean(std::string_view key, bool v) {
     name(key);
@@ -74,7 +75,7 @@ class RecordText {
       if (credential_name(type))
         protocol::append_json_string(out_, kRemoved);
       else
-        fmt::format_to(std::back_inserter(out_), "{}", count);
+        append_number(count);
     }
     out_ += '}';
   }
@@ -84,11 +85,18 @@ class RecordText {
   }
 
  private:
-  // The member names are this file's constants: none is a credential's.
+  // The member names are this file's constants: none is a credential's, and
+  // none holds a byte JSON escapes, so they are copied as they are.
   void name(std::string_view key) {
     out_ += out_.empty() ? '{' : ',';
-    protocol::append_json_string(out_, key);
-    out_ += ':';
+    out_ += '"';
+    out_ += key;
+    out_ += "\":";
+  }
+  void append_number(std::int64_t v) {
+    std::array<char, 24> buf;
+    auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+    out_.append(buf.data(), end);
   }
   std::string out_;
 };
@@ -156,7 +164,7 @@ class DeferredRecord final : public server::Deferred {
  private:
   std::shared_ptr<AuditLog> log_;
   std::string record_;  // audit_record_text()
-  bool withhold_;  // a result that must not go out without its record
+  bool withhold_;       // a result that must not go out without its record
 };
 
 // A call refused because it cannot be recorded: counted, noted for the

@@ -100,6 +100,8 @@ TEST(AuditEvent, TheRecordTextIsSanitizedEscapedJson) {
                    {"latency_us", e.at("latency_us")}};
   sanitize_event(raw);
   EXPECT_EQ(raw, e);
+  // Byte for byte: the text is what serializing those members writes.
+  EXPECT_EQ(text, json::serialize(raw));
 }
 
 using testing::Audit;

@@ -8,6 +8,8 @@
 #include <boost/beast/core/string.hpp>
 #include <cctype>
 
+#include "protocol/json_text.hpp"
+
 namespace bastion::audit {
 
 using boost::beast::iequals;  // ASCII, as the names compared are
@@ -157,17 +159,30 @@ void cap(std::string& s) {
   s += fmt::format("...[cut, {} bytes]", total);
 }
 
-// Whether any rule could change `s`: one pass, so the usual record (names,
-// ids, counts) costs a scan of its strings and nothing more.
-bool suspect(std::string_view s) {
-  if (s.size() > kMaxRecordString) return true;
+// What a byte may need: a rule looks at it (suspect(); 'e' only as the
+// start of "eyJ"), or JSON escapes it (as protocol::append_json_string does:
+// controls, '"' and '\\').
+enum : unsigned char { kRuleByte = 1, kEscapeByte = 2 };
+constexpr std::array<unsigned char, 256> kByteNeeds = [] {
+  std::array<unsigned char, 256> t{};
+  for (unsigned char c : std::string_view("?#= e")) t[c] = kRuleByte;
+  for (int c = 0; c < 0x20; ++c) t[c] = kEscapeByte;
+  t['"'] = t['\\'] = kEscapeByte;
+  return t;
+}();
+
+// Whether `s` holds a byte that needs any of `needs`: one pass.
+bool needs_any(std::string_view s, unsigned char needs) {
   for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '?' || c == '#' || c == '=' || c == ' ') return true;
-    if (c == 'e' && i + 2 < s.size() && s[i + 1] == 'y' && s[i + 2] == 'J') return true;
+    if ((kByteNeeds[static_cast<unsigned char>(s[i])] & needs) == 0) continue;
+    if (s[i] != 'e' || s.substr(i + 1, 2) == "yJ") return true;
   }
   return false;
 }
+
+// Whether any rule could change `s`: one pass, so the usual record (names,
+// ids, counts) costs a scan of its strings and nothing more.
+bool suspect(std::string_view s) { return s.size() > kMaxRecordString || needs_any(s, kRuleByte); }
 
 void sanitize_value(json::value& v) {
   if (v.is_string()) {
@@ -213,6 +228,17 @@ std::optional<std::string> sanitized(std::string_view sv) {
   cap(s);
   if (s == sv) return std::nullopt;
   return s;
+}
+
+void append_sanitized_json(std::string& out, std::string_view s) {
+  if (s.size() <= kMaxRecordString && !needs_any(s, kRuleByte | kEscapeByte)) {
+    out += '"';
+    out += s;
+    out += '"';
+    return;
+  }
+  std::optional<std::string> changed = sanitized(s);
+  protocol::append_json_string(out, changed ? *changed : s);
 }
 
 std::string sanitize_string(std::string_view s) {

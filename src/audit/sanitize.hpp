@@ -28,6 +28,11 @@ std::string sanitize_string(std::string_view s);
 // The same, or nullopt when it leaves `s` as it is (the usual case: one
 // pass over it, nothing allocated).
 std::optional<std::string> sanitized(std::string_view s);
+// Appends `s` as sanitize_string() leaves it, written as a JSON string
+// (protocol::append_json_string): a record's string member as it is built.
+// The usual value (no byte that JSON escapes or that a rule starts from) is
+// copied as it is after one pass, nothing allocated.
+void append_sanitized_json(std::string& out, std::string_view s);
 // Whether sanitize_event removes the value of a member named `name`
 // (credential and header names, any ASCII case), whatever it holds.
 bool credential_name(std::string_view name);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "audit/test_util.hpp"
+#include "protocol/json_text.hpp"
 
 namespace bastion::audit {
 namespace {
@@ -103,6 +104,47 @@ TEST(Sanitize, CredentialNamesMatchInAnyCaseAndLength) {
   sanitize_event(e);
   for (const auto& k : removed) EXPECT_EQ(e.at(k), "[removed]") << k;
   for (const auto& k : kept) EXPECT_EQ(e.at(k), "v") << k;
+}
+
+// append_sanitized_json() copies the usual value as it is after one pass.
+// A value with any byte that JSON escapes, or that a rule starts from, or
+// over the cap, must take the slow path: each kind here proves the fast path
+// skips none (the rules' outputs are spelled out, as sanitize_string()
+// shares the fast path's table of rule bytes).
+TEST(Sanitize, AppendedAsJsonAsSanitizeAndEscapingLeaveIt) {
+  struct Case {
+    std::string in, json;
+  };
+  std::vector<Case> cases = {
+      {"", R"("")"},
+      {"echo", R"("echo")"},
+      {"0123456789abcdef", R"("0123456789abcdef")"},
+      {"/mcp?x", R"("/mcp")"},                               // '?': a query
+      {"/mcp#frag", R"("/mcp")"},                            // '#': a fragment
+      {"password=hunter2", R"("password=[removed]")"},       // '=': a credential parameter
+      {"Bearer abcdefgh12345678", R"("Bearer [removed]")"},  // ' ': an auth scheme
+      {kJwt, R"("[token removed]")"},                        // "eyJ": no other rule byte
+      {"eye." + kJwt, R"("eye.[token removed]")"},           // an 'e' that starts none
+      {std::string(kMaxRecordString, 'a'), '"' + std::string(kMaxRecordString, 'a') + '"'},
+      {std::string(kMaxRecordString + 1, 'a'),
+       '"' + std::string(kMaxRecordString, 'a') + "...[cut, 1025 bytes]\""},
+      {"\xed\x95\x9c\x7f\xff", "\"\xed\x95\x9c\x7f\xff\""},  // JSON copies these
+      {"q\"\\\n\x01", R"("q\"\\\n\u0001")"},
+  };
+  // Every byte, alone and inside a value, as JSON escaping writes it.
+  for (int b = 0; b < 256; ++b) {
+    const std::string c(1, static_cast<char>(b));
+    for (const std::string& in : {c, "a" + c + "z", c + c + c}) {
+      std::string json;
+      protocol::append_json_string(json, sanitize_string(in));
+      cases.push_back({in, json});
+    }
+  }
+  for (const auto& [in, json] : cases) {
+    std::string out = "prefix:";
+    append_sanitized_json(out, in);
+    EXPECT_EQ(out, "prefix:" + json) << ::testing::PrintToString(in);
+  }
 }
 
 using testing::Audit;
