@@ -98,6 +98,24 @@ std::optional<std::uint64_t> rotated_first_seq(const fs::path& file) {
 
 std::string now_iso8601() { return protocol::iso8601_utc_ms(std::chrono::system_clock::now()); }
 
+std::string_view StampText::format(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  const auto ms = floor<milliseconds>(t);
+  const auto s = floor<seconds>(ms);
+  const auto millis = static_cast<int>((ms - s).count());  // 0..999, also before 1970
+  // YYYY-MM-DDTHH:MM:SS.mmmZ: only the milliseconds change within a second.
+  constexpr std::size_t kMillisAt = 20;
+  if (text_.size() != kMillisAt + 4 || s.time_since_epoch().count() != second_) {
+    text_ = protocol::iso8601_utc_ms(t);
+    second_ = s.time_since_epoch().count();
+    return text_;
+  }
+  text_[kMillisAt] = static_cast<char>('0' + millis / 100);
+  text_[kMillisAt + 1] = static_cast<char>('0' + millis / 10 % 10);
+  text_[kMillisAt + 2] = static_cast<char>('0' + millis % 10);
+  return text_;
+}
+
 std::int64_t now_ms() {
   return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now())
       .time_since_epoch()

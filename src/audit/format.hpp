@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -37,6 +38,18 @@ std::string rotated_name(std::uint64_t first_seq);
 std::optional<std::uint64_t> rotated_first_seq(const std::filesystem::path& file);
 // UTC now as 2026-12-01T10:00:00.123Z.
 std::string now_iso8601();
+// Records' `ts` as protocol::iso8601_utc_ms writes it, the calendar date and
+// time of day computed once a second (the writer stamps every batch of
+// records, many a second). Not thread-safe: one per log, under its mutex.
+class StampText {
+ public:
+  // Valid until the next call.
+  std::string_view format(std::chrono::system_clock::time_point t);
+
+ private:
+  std::int64_t second_ = 0;  // of text_, since the epoch
+  std::string text_;         // empty: nothing formatted yet
+};
 // A record's `ts` (2026-12-01T10:00:00.123Z, or without the milliseconds) as
 // milliseconds since the Unix epoch; nullopt for any other text.
 std::optional<std::int64_t> parse_ts_ms(std::string_view ts);

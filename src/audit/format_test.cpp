@@ -67,5 +67,44 @@ TEST(AuditFormat, TimestampsParseAsTheWriterStampsThem) {
     EXPECT_FALSE(parse_ts_ms(bad)) << bad;
 }
 
+// The writer formats a second once and then only its milliseconds: every
+// stamp is still iso8601_utc_ms's, across milliseconds, seconds, days and
+// years, before 1970, and when the clock steps back.
+TEST(AuditFormat, StampTextIsIso8601UtcMs) {
+  using std::chrono::milliseconds;
+  std::vector<std::int64_t> ms = {1764583200123,
+                                  1764583200124,
+                                  1764583200999,
+                                  1764583201000,
+                                  1764583201001,
+                                  1764583200500,
+                                  0,
+                                  1,
+                                  999,
+                                  1000,
+                                  -1,
+                                  -999,
+                                  -1000,
+                                  -1001,
+                                  1767225599999,
+                                  1767225600000,
+                                  1709251199998,
+                                  1709251199999,
+                                  1709251200000,
+                                  951868799999,
+                                  951868800000};
+  for (std::int64_t step : {1, 7, 333, 86'399'999})
+    for (std::int64_t i = 0, t = 1764583199990; i < 400; ++i, t += step) ms.push_back(t);
+  StampText stamps;
+  for (std::int64_t m : ms) {
+    const auto t = std::chrono::system_clock::time_point(milliseconds(m));
+    EXPECT_EQ(stamps.format(t), protocol::iso8601_utc_ms(t)) << m;
+  }
+  // Within a millisecond too (the clock has nanoseconds).
+  const auto t = std::chrono::system_clock::time_point(milliseconds(1764583200123)) +
+                 std::chrono::nanoseconds(999'999);
+  EXPECT_EQ(stamps.format(t), "2025-12-01T10:00:00.123Z");
+}
+
 }  // namespace
 }  // namespace bastion::audit

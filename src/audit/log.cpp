@@ -9,14 +9,15 @@
 #include "audit/log.hpp"
 
 #include <fcntl.h>
-#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <stdexcept>
 
@@ -25,7 +26,6 @@
 #include "audit/reader.hpp"
 #include "audit/sanitize.hpp"
 #include "metrics/metrics.hpp"
-#include "protocol/iso8601.hpp"
 #include "storage/private_file.hpp"
 
 namespace bastion::audit {
@@ -484,13 +484,19 @@ std::string event_body(json::object& event) {
 // line without its newline to `out`.
 void frame_record(std::string& out, std::uint64_t seq, std::string_view ts, std::string_view body,
                   const merkle::Hash& prev) {
-  fmt::format_to(std::back_inserter(out), FMT_COMPILE(R"({{"seq":{},"ts":"{}")"), seq, ts);
+  std::array<char, 24> digits;
+  const auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), seq);
+  out += R"({"seq":)";
+  out.append(digits.data(), end);
+  out += R"(,"ts":")";
+  out += ts;
+  out += '"';
   if (body.size() > 2) {
     out += ',';
     out.append(body.substr(1, body.size() - 2));
   }
   out += R"(,"prev":")";
-  out += merkle::to_hex(prev);
+  merkle::append_hex(out, prev);
   out += "\"}";
 }
 
@@ -717,12 +723,12 @@ bool AuditLog::write_batch_locked(const std::vector<Pending*>& batch) {
   const std::int64_t ts_ms =
       std::chrono::floor<std::chrono::milliseconds>(now).time_since_epoch().count();
   sign_before_locked(ts_ms);
-  const std::string ts = protocol::iso8601_utc_ms(now);
+  const std::string_view ts = stamps_.format(now);
   std::string& buf = batch_buf_;
   buf.clear();
   // Each line's hash is the next one's prev: framed in order, hashed as we go.
-  std::vector<merkle::Hash> hashes;
-  hashes.reserve(batch.size());
+  std::vector<merkle::Hash>& hashes = batch_hashes_;
+  hashes.clear();
   merkle::Hash prev = prev_;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     std::size_t start = buf.size();
@@ -757,9 +763,8 @@ bool AuditLog::write_batch_locked(const std::vector<Pending*>& batch) {
   prev_ = hashes.back();
   note_unsigned_locked(seq_, ts_ms);
   file_bytes_ += buf.size();
-  auto& m = metrics::Metrics::global();
-  m.add("bastion_audit_writes_total", "");
-  m.add("bastion_audit_records_total", "", static_cast<double>(batch.size()));
+  writes_total_.add();
+  records_total_.add(static_cast<double>(batch.size()));
   since_checkpoint_ += batch.size();
   dirty_ = true;
   if (options_.sync == AuditOptions::Sync::kAlways) {

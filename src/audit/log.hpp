@@ -95,10 +95,12 @@
 #include <thread>
 #include <vector>
 
+#include "audit/format.hpp"
 #include "audit/key.hpp"
 #include "audit/merkle.hpp"
 #include "audit/retention.hpp"
 #include "audit/writer_lock.hpp"
+#include "metrics/metrics.hpp"
 
 namespace bastion::audit {
 
@@ -278,8 +280,7 @@ class AuditLog {
   // completed once mu_ is released. Returns the batch's size. Rotates after
   // the write when the file is full, unless `may_rotate` is false (a flush on
   // an I/O thread: the next batch, the writer thread's, rotates).
-  std::size_t drain_locked(std::vector<std::unique_ptr<Pending>>& finished,
-                           bool may_rotate = true);
+  std::size_t drain_locked(std::vector<std::unique_ptr<Pending>>& finished, bool may_rotate = true);
   bool rotation_due_locked() const;
   static void complete_all(std::vector<std::unique_ptr<Pending>>& finished);
   // The writer thread: drains the queue whenever it is not empty.
@@ -338,8 +339,14 @@ class AuditLog {
   std::shared_ptr<FlushGate> gate_ = std::make_shared<FlushGate>(this);
   std::atomic<std::uint64_t> caller_writes_{0};
   std::atomic<std::size_t> largest_batch_{0};
-  std::vector<Pending*> batch_;  // under mu_: the batch being written
-  std::string batch_buf_;        // under mu_: its lines, reused
+  std::vector<Pending*> batch_;             // under mu_: the batch being written
+  std::string batch_buf_;                   // under mu_: its lines, reused
+  std::vector<merkle::Hash> batch_hashes_;  // under mu_: their leaf hashes, reused
+  StampText stamps_;                        // under mu_: their `ts`
+  metrics::Metrics::Counter& writes_total_ =
+      metrics::Metrics::global().counter("bastion_audit_writes_total", "");
+  metrics::Metrics::Counter& records_total_ =
+      metrics::Metrics::global().counter("bastion_audit_records_total", "");
   int fd_ = -1;
   int head_fd_ = -1;
   std::optional<WriterLock> writers_;  // audit.lock and audit.writers

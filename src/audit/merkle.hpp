@@ -23,6 +23,8 @@ Hash node_hash(const Hash& left, const Hash& right);  // SHA-256(0x01 || l || r)
 Hash empty_root();                                    // SHA-256("")
 
 std::string to_hex(const Hash& h);
+// Appends to_hex(h) to `out` (64 lowercase hex digits).
+void append_hex(std::string& out, const Hash& h);
 std::optional<Hash> from_hex(std::string_view hex);
 std::optional<Hash> from_bytes(std::string_view raw);  // exactly 32 bytes
 

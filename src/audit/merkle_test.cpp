@@ -78,6 +78,21 @@ TEST(Merkle, CompactRangeRootsMatchTheReferenceTree) {
   EXPECT_FALSE(CompactRange::restore(5, {}));
 }
 
+// The records' `prev` and every hash the log writes: lowercase hex of each
+// byte value, appended after what `out` holds.
+TEST(Merkle, HexOfEveryByteValue) {
+  for (int first = 0; first < 256; first += 32) {
+    Hash h;
+    for (std::size_t i = 0; i < h.size(); ++i) h[i] = static_cast<unsigned char>(first + i);
+    const std::string raw(reinterpret_cast<const char*>(h.data()), h.size());
+    std::string out = "prev:";
+    append_hex(out, h);
+    EXPECT_EQ(out, "prev:" + protocol::hex_encode(raw));
+    EXPECT_EQ(to_hex(h), protocol::hex_encode(raw));
+    EXPECT_EQ(from_hex(to_hex(h)), h);
+  }
+}
+
 TEST(Merkle, InclusionVectors) {
   auto files = vectors(kDir / "inclusion");
   ASSERT_GT(files.size(), 90u);
