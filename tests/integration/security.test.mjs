@@ -334,11 +334,7 @@ test('bastion pii scan reports, masks and rejects', () => {
   const records = Array.from({ length: 4000 }, (_, i) => `record ${i}: 010-${1000 + i}-5678;`).join('\n');
   writeFileSync(file, records);
   for (const json of [false, true]) {
-    const fd = openSync(file, 'r');
-    const f = spawnSync(BIN, ['pii', 'scan', ...(json ? ['--json'] : [])], { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 26 });
-    closeSync(fd);
-    assert.equal(f.status, 3, f.stderr);
-    const found = json ? JSON.parse(f.stdout) : f.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const found = scanFile(file, json);
     assert.equal(found.length, 4000);
     found.forEach((x, i) => {
       assert.equal(x.type, 'phone');
@@ -361,6 +357,17 @@ test('bastion pii scan reports, masks and rejects', () => {
   assert.equal(bastion(['pii', 'scan'], tail).stdout, rest.stdout);
 });
 
+// `bastion pii scan` with a regular file as standard input, in one output
+// form or the other (lines or one JSON array): its findings, parsed. Exit 3
+// (findings) is expected.
+function scanFile(file, json) {
+  const fd = openSync(file, 'r');
+  const r = spawnSync(BIN, ['pii', 'scan', ...(json ? ['--json'] : [])], { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 27 });
+  closeSync(fd);
+  assert.equal(r.status, 3, r.stderr);
+  return json ? JSON.parse(r.stdout) : r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+}
+
 // 400,000 addresses (7.6 MB): past its first 131,072 findings `pii scan`
 // hands the writing of its report to a thread of its own, the scan's
 // batches queued to it.
@@ -377,11 +384,7 @@ test('bastion pii scan writes a report of many batches whole and in order', () =
   const { file, n } = addressesFile();
   const text = readFileSync(file, 'utf8');
   for (const json of [false, true]) {
-    const fd = openSync(file, 'r');
-    const r = spawnSync(BIN, ['pii', 'scan', ...(json ? ['--json'] : [])], { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 27 });
-    closeSync(fd);
-    assert.equal(r.status, 3, r.stderr);
-    const found = json ? JSON.parse(r.stdout) : r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    const found = scanFile(file, json);
     assert.equal(found.length, n);
     const misplaced = found.findIndex((f, i) => f.type !== 'email' || text.slice(f.begin, f.end) !== `a${i}@example.com`);
     assert.equal(misplaced, -1, misplaced >= 0 ? JSON.stringify(found[misplaced]) : '');
