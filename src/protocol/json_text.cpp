@@ -3,6 +3,8 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 namespace bastion::protocol {
 
@@ -18,13 +20,37 @@ constexpr std::array<bool, 256> kEscape = [] {
   return t;
 }();
 
+// Whether any of the 8 bytes of `w` is one kEscape marks: below 0x20, '"'
+// or '\\' (the exact "has a zero byte" and "has a byte less than n" tests
+// of Bit Twiddling Hacks; a borrow can only follow a byte that matched).
+constexpr bool escapes_in_word(std::uint64_t w) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  const std::uint64_t quote = w ^ (kOnes * '"');
+  const std::uint64_t backslash = w ^ (kOnes * '\\');
+  return (((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) |
+          ((backslash - kOnes) & ~backslash)) &
+         kHigh;
+}
+
+// Past the bytes that need no escape, 8 at a time: most text has none.
+const char* skip_plain_words(const char* p, const char* end) {
+  while (end - p >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    if (escapes_in_word(w)) break;
+    p += 8;
+  }
+  return p;
+}
+
 void append_string(std::string& out, json::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
   const char* p = s.data();
   const char* end = p + s.size();
   const char* run = p;  // start of bytes copied as they are
-  for (; p != end; ++p) {
+  for (; (p = skip_plain_words(p, end)) != end; ++p) {
     auto c = static_cast<unsigned char>(*p);
     if (!kEscape[c]) continue;
     out.append(run, p);

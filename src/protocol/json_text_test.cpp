@@ -81,6 +81,27 @@ TEST(JsonText, OutputParsesBackToTheSameValue) {
   EXPECT_EQ(back, json::value(o));
 }
 
+// The string writer skips 8 bytes at a time while none needs an escape:
+// every byte value, at every offset of strings long enough to hold one word,
+// two and a tail, among plain ASCII and among bytes >= 0x80 (which must not
+// be taken for one either), is written as Boost writes it.
+TEST(JsonText, EveryByteEscapedAtEveryOffsetOfAWord) {
+  for (char filler : {'a', static_cast<char>(0xC3), '~'}) {
+    for (std::size_t len : {1, 7, 8, 9, 15, 16, 17, 23, 24, 25}) {
+      for (std::size_t at = 0; at < len; ++at) {
+        for (int c = 0; c < 256; ++c) {
+          std::string text(len, filler);
+          text[at] = static_cast<char>(c);
+          std::string out;
+          append_json_string(out, text);
+          ASSERT_EQ(out, json::serialize(json::string(text)))
+              << "byte " << c << " at " << at << " of " << len;
+        }
+      }
+    }
+  }
+}
+
 TEST(JsonText, NonFiniteDoublesAreNull) {
   json::array a{std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()};
   EXPECT_EQ(json_text(a), "[null,null]");
