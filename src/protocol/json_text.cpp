@@ -53,7 +53,7 @@ void append_string(std::string& out, json::string_view s) {
   for (; (p = skip_plain_words(p, end)) != end; ++p) {
     auto c = static_cast<unsigned char>(*p);
     if (!kEscape[c]) continue;
-    out.append(run, p);
+    out.append(run, static_cast<std::size_t>(p - run));
     run = p + 1;
     switch (c) {
       case '"':
@@ -83,7 +83,7 @@ void append_string(std::string& out, json::string_view s) {
         out.push_back(kHex[c & 0xf]);
     }
   }
-  out.append(run, end);
+  out.append(run, static_cast<std::size_t>(end - run));
   out.push_back('"');
 }
 
@@ -118,13 +118,13 @@ void append_json(std::string& out, const json::value& v) {
     case json::kind::int64: {
       std::array<char, 24> buf;
       auto [ptr, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v.get_int64());
-      out.append(buf.data(), ptr);
+      out.append(buf.data(), static_cast<std::size_t>(ptr - buf.data()));
       return;
     }
     case json::kind::uint64: {
       std::array<char, 24> buf;
       auto [ptr, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v.get_uint64());
-      out.append(buf.data(), ptr);
+      out.append(buf.data(), static_cast<std::size_t>(ptr - buf.data()));
       return;
     }
     case json::kind::double_:
