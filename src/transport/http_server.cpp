@@ -27,6 +27,7 @@
 #include <stdexcept>
 
 #include "protocol/peer_address.hpp"
+#include "transport/field_value.hpp"
 #include "transport/http_connection.hpp"
 #include "transport/mcp_endpoint.hpp"
 #include "transport/request_guards.hpp"
@@ -283,7 +284,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     std::optional<Response> routed;
     // DNS rebinding: every route gets the Host check the MCP endpoint makes
     // (admit), before any of them sees the request.
-    if (!route_host_allowed(req[http::field::host], guards))
+    if (!route_host_allowed(field_value(req, http::field::host), guards))
       routed = json_response(
           req.version(), http::status::forbidden,
           json::object{{"error", "forbidden"}, {"error_description", "Host header not allowed"}});

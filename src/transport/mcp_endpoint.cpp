@@ -9,6 +9,7 @@
 #include "protocol/json_text.hpp"
 #include "protocol/version.hpp"
 #include "server/outbox.hpp"
+#include "transport/field_value.hpp"
 
 namespace bastion::transport {
 
@@ -20,7 +21,7 @@ McpEndpoint::McpEndpoint(server::Engine& engine, const HttpOptions& opts, GuardO
     : engine_(engine), opts_(opts), guards_(std::move(guards)) {}
 
 asio::awaitable<bool> McpEndpoint::reply(Exchange& x, Response& res) {
-  apply_cors(res, x.req[http::field::origin], x.cors);
+  apply_cors(res, field_value(x.req, http::field::origin), x.cors);
   co_return co_await x.conn.write(std::move(res), x.req.keep_alive());
 }
 
@@ -34,7 +35,7 @@ SseResponse McpEndpoint::sse_head(const Exchange& x, std::string session_id,
   SseResponse head;
   head.session_id = std::move(session_id);
   head.protocol_version = std::string(version);
-  if (x.cors) head.cors_origin = std::string(x.req[http::field::origin]);
+  if (x.cors) head.cors_origin = std::string(field_value(x.req, http::field::origin));
   head.keepalive = opts_.sse_keepalive;
   head.retry = opts_.sse_retry;
   return head;
@@ -80,7 +81,7 @@ std::optional<Response> McpEndpoint::screen(Exchange& x) {
     return res;
   }
   if (req.method() != http::verb::post &&
-      protocol::is_modern_version(req["MCP-Protocol-Version"])) {
+      protocol::is_modern_version(field_value(req, "MCP-Protocol-Version"))) {
     // 2026-07-28 has no GET stream and no sessions to DELETE.
     Response res = error_response(
         v, Refusal{http::status::method_not_allowed, kInvalidRequest,
@@ -99,7 +100,7 @@ std::optional<Response> McpEndpoint::screen(Exchange& x) {
 
 protocol::Expected<McpEndpoint::SessionPtr, Refusal> McpEndpoint::session_for(
     const Exchange& x, const json::value& id) {
-  auto sid = x.req["Mcp-Session-Id"];
+  auto sid = field_value(x.req, "Mcp-Session-Id");
   if (sid.empty()) return bad_request("Bad Request: Mcp-Session-Id header is required", id);
   auto s = engine_.find_session(sid);
   // A session belongs to the caller that created it (issuer, subject and
@@ -203,7 +204,7 @@ asio::awaitable<bool> McpEndpoint::stream_answer(Exchange& x, const PostCall& ca
 
 std::optional<Response> McpEndpoint::open_post(const Exchange& x, PostCall& call) {
   const unsigned v = x.req.version();
-  if (!is_json_content_type(x.req[http::field::content_type])) {
+  if (!is_json_content_type(field_value(x.req, http::field::content_type))) {
     return error_response(v, Refusal{http::status::unsupported_media_type, kInvalidRequest,
                                      "Unsupported Media Type: Content-Type must be "
                                      "application/json"});
@@ -213,7 +214,7 @@ std::optional<Response> McpEndpoint::open_post(const Exchange& x, PostCall& call
   call.body = std::move(read.value());
   PostBody& body = call.body;
   // From here on, errors about the request carry its id.
-  auto accept = x.req[http::field::accept];
+  auto accept = field_value(x.req, http::field::accept);
   if (!accepts(accept, "application/json") || !accepts(accept, "text/event-stream")) {
     return error_response(v, Refusal{http::status::not_acceptable, kInvalidRequest,
                                      "Not Acceptable: client must accept both application/json "
@@ -222,7 +223,7 @@ std::optional<Response> McpEndpoint::open_post(const Exchange& x, PostCall& call
   }
   // The era decides everything from here on: a Modern request is served
   // statelessly, a Legacy one in its session.
-  const std::string_view header_version = x.req["MCP-Protocol-Version"];
+  const std::string_view header_version = field_value(x.req, "MCP-Protocol-Version");
   for (const auto& m : body.messages)
     call.modern |= protocol::era_of(m.params(), header_version) == protocol::Era::kModern;
   if (call.modern && body.batch)
@@ -241,7 +242,7 @@ std::optional<Response> McpEndpoint::open_post(const Exchange& x, PostCall& call
   if (body.initialize) {
     // initialize opens a session; naming one that is live (and ours) asks
     // to initialize it twice.
-    if (!x.req["Mcp-Session-Id"].empty() && session_for(x, body.id))
+    if (!field_value(x.req, "Mcp-Session-Id").empty() && session_for(x, body.id))
       return error_response(
           v, bad_request("Invalid Request: the session is already initialized", body.id));
     auto opened = engine_.open_session(x.principal);
@@ -284,7 +285,7 @@ Response McpEndpoint::json_answer(const Exchange& x, const PostCall& call,
 }
 
 asio::awaitable<bool> McpEndpoint::get(Exchange& x) {
-  if (!accepts(x.req[http::field::accept], "text/event-stream")) {
+  if (!accepts(field_value(x.req, http::field::accept), "text/event-stream")) {
     const Refusal r{http::status::not_acceptable, kInvalidRequest,
                     "Not Acceptable: GET requires Accept: text/event-stream"};
     co_return co_await refuse(x, r);
@@ -301,7 +302,7 @@ asio::awaitable<bool> McpEndpoint::get(Exchange& x) {
   const std::string version(session->protocol_version());
 
   // Resumption of any stream of this session.
-  auto last_event = x.req["Last-Event-ID"];
+  auto last_event = field_value(x.req, "Last-Event-ID");
   if (!last_event.empty()) {
     std::optional<std::pair<std::string, std::uint64_t>> from = parse_event_id(last_event);
     std::shared_ptr<EventStream> es;

@@ -18,6 +18,7 @@
 #include "protocol/json_text.hpp"
 #include "protocol/param_headers.hpp"
 #include "server/outbox.hpp"
+#include "transport/field_value.hpp"
 #include "transport/mcp_endpoint.hpp"
 
 namespace bastion::transport {
@@ -55,7 +56,7 @@ std::optional<std::string_view> single_header(const Request& req, std::string_vi
     refusal = mismatch(std::string(name) + " header appears more than once", id);
     return std::nullopt;
   }
-  std::string_view v = trim_ows(req[name]);
+  std::string_view v = trim_ows(field_value(req, name));
   for (char c : v)
     if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) {
       refusal = mismatch(std::string(name) + " header holds a control character", id);
@@ -280,7 +281,7 @@ asio::awaitable<bool> McpEndpoint::stream_modern(Exchange& x, ModernRun& run,
   head.set(http::field::content_type, "text/event-stream");
   head.set(http::field::cache_control, "no-cache");
   head.set("X-Accel-Buffering", "no");
-  apply_cors(head, x.req[http::field::origin], x.cors);
+  apply_cors(head, field_value(x.req, http::field::origin), x.cors);
   head.chunked(true);
   head.keep_alive(x.req.keep_alive());
   bool ok = co_await x.conn.write_header(head);

@@ -7,6 +7,7 @@
 
 #include "protocol/printable.hpp"
 #include "protocol/version.hpp"
+#include "transport/field_value.hpp"
 
 namespace bastion::transport {
 
@@ -78,7 +79,7 @@ std::optional<Refusal> check_framing(const http::request_header<>& h) {
   if (h.count(http::field::content_length) > 0)
     return framing(http::status::bad_request,
                    "Bad Request: both Content-Length and Transfer-Encoding");
-  auto te = trim(std::string_view(h[http::field::transfer_encoding]));
+  auto te = trim(std::string_view(field_value(h, http::field::transfer_encoding)));
   if (lower(te) != "chunked")
     return framing(http::status::not_implemented,
                    fmt::format("Not Implemented: Transfer-Encoding '{}' (only 'chunked' is "
@@ -90,9 +91,9 @@ std::optional<Refusal> check_framing(const http::request_header<>& h) {
 Admission admit(const http::request_header<>& h, const GuardOptions& opts) {
   // DNS rebinding: a browser page on another origin must not reach a local
   // server, and a rebound name must not pass as a local Host.
-  if (!host_allowed(h[http::field::host], opts.allowed_hosts, opts.loopback_only))
+  if (!host_allowed(field_value(h, http::field::host), opts.allowed_hosts, opts.loopback_only))
     return {Refusal{http::status::forbidden, -32600, "Forbidden: Host header not allowed"}, false};
-  auto origin = h[http::field::origin];
+  auto origin = field_value(h, http::field::origin);
   if (origin.empty()) return {};
   if (h.count(http::field::origin) > 1 || !origin_allowed(origin, opts.allowed_origins))
     return {Refusal{http::status::forbidden, -32600, "Forbidden: Origin not allowed"}, false};
@@ -101,7 +102,7 @@ Admission admit(const http::request_header<>& h, const GuardOptions& opts) {
 
 std::optional<Refusal> check_protocol_version(const http::request_header<>& h,
                                               const boost::json::value& id) {
-  auto pv = h["MCP-Protocol-Version"];
+  auto pv = field_value(h, "MCP-Protocol-Version");
   if (pv.empty() || protocol::is_supported_version(pv)) return std::nullopt;
   return Refusal{http::status::bad_request, -32600,
                  // Echoed escaped: raw bytes of any value would make the JSON-RPC error

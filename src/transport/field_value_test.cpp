@@ -1,0 +1,35 @@
+#include "transport/field_value.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+namespace bastion::transport {
+namespace {
+
+namespace http = boost::beast::http;
+
+// What the guards and the endpoint read from a request: the value of the
+// first field of a name, whatever its case, as Beast's operator[] gives it.
+TEST(FieldValue, GivesWhatBeastsIndexGives) {
+  http::request<http::string_body> req;
+  req.insert("mcp-session-ID", "first");
+  req.insert("Content-Length", "12");  // as long as "Mcp-Session-Id"
+  req.insert("MCP-SESSION-ID", "second");
+  req.insert(http::field::host, "127.0.0.1");
+  req.insert("Mcp-Session-Ix", "other");
+  req.insert(http::field::origin, "");
+  const std::string_view names[] = {"Mcp-Session-Id", "mcp-session-id", "Content-Length",
+                                    "Mcp-Session-Ix", "Host",           "Origin",
+                                    "Mcp-Session",    "Mcp-Session-Id2", "",
+                                    "Accept"};
+  for (auto n : names) EXPECT_EQ(field_value(req, n), std::string_view(req[n])) << n;
+  EXPECT_EQ(field_value(req, "Mcp-Session-Id"), "first");
+  EXPECT_EQ(field_value(req, http::field::host), "127.0.0.1");
+  EXPECT_EQ(field_value(req, http::field::content_length), "12");
+  EXPECT_EQ(field_value(req, http::field::accept), "");
+}
+
+}  // namespace
+}  // namespace bastion::transport
