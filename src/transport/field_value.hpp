@@ -9,6 +9,7 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/fields.hpp>
 
+#include <cstddef>
 #include <string_view>
 
 namespace bastion::transport {
@@ -27,6 +28,14 @@ inline std::string_view field_value(const boost::beast::http::fields& f, std::st
     if (n.size() == name.size() && boost::beast::iequals(n, name)) return e.value();
   }
   return {};
+}
+
+// How many fields of a name there are (the framing checks refuse two Hosts).
+inline std::size_t field_count(const boost::beast::http::fields& f,
+                               boost::beast::http::field name) {
+  std::size_t n = 0;
+  for (const auto& e : f) n += e.name() == name;
+  return n;
 }
 
 }  // namespace bastion::transport

@@ -29,6 +29,10 @@ TEST(FieldValue, GivesWhatBeastsIndexGives) {
   EXPECT_EQ(field_value(req, http::field::host), "127.0.0.1");
   EXPECT_EQ(field_value(req, http::field::content_length), "12");
   EXPECT_EQ(field_value(req, http::field::accept), "");
+  for (auto f : {http::field::host, http::field::origin, http::field::accept})
+    EXPECT_EQ(field_count(req, f), req.count(f));
+  req.insert("HOST", "evil.example");
+  EXPECT_EQ(field_count(req, http::field::host), 2u);
 }
 
 }  // namespace

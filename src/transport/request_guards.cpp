@@ -63,12 +63,12 @@ std::optional<Refusal> check_raw_header(std::string_view block) {
 }
 
 std::optional<Refusal> check_framing(const http::request_header<>& h) {
-  auto hosts = h.count(http::field::host);
+  auto hosts = field_count(h, http::field::host);
   if (hosts > 1)
     return framing(http::status::bad_request, "Bad Request: more than one Host header");
   if (hosts == 0 && h.version() >= 11)
     return framing(http::status::bad_request, "Bad Request: the Host header is required");
-  auto encodings = h.count(http::field::transfer_encoding);
+  auto encodings = field_count(h, http::field::transfer_encoding);
   if (encodings == 0) return std::nullopt;
   if (encodings > 1)
     return framing(http::status::bad_request,
@@ -76,7 +76,7 @@ std::optional<Refusal> check_framing(const http::request_header<>& h) {
   if (h.version() < 11)
     return framing(http::status::bad_request,
                    "Bad Request: Transfer-Encoding is not allowed in HTTP/1.0");
-  if (h.count(http::field::content_length) > 0)
+  if (field_count(h, http::field::content_length) > 0)
     return framing(http::status::bad_request,
                    "Bad Request: both Content-Length and Transfer-Encoding");
   auto te = trim(std::string_view(field_value(h, http::field::transfer_encoding)));
@@ -95,7 +95,7 @@ Admission admit(const http::request_header<>& h, const GuardOptions& opts) {
     return {Refusal{http::status::forbidden, -32600, "Forbidden: Host header not allowed"}, false};
   auto origin = field_value(h, http::field::origin);
   if (origin.empty()) return {};
-  if (h.count(http::field::origin) > 1 || !origin_allowed(origin, opts.allowed_origins))
+  if (field_count(h, http::field::origin) > 1 || !origin_allowed(origin, opts.allowed_origins))
     return {Refusal{http::status::forbidden, -32600, "Forbidden: Origin not allowed"}, false};
   return {std::nullopt, true};
 }
