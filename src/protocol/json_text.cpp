@@ -44,46 +44,55 @@ const char* skip_plain_words(const char* p, const char* end) {
   return p;
 }
 
-void append_string(std::string& out, json::string_view s) {
+// The first byte from `p` on that needs an escape, or `end`.
+const char* next_escape(const char* p, const char* end) {
+  p = skip_plain_words(p, end);
+  while (p != end && !kEscape[static_cast<unsigned char>(*p)]) ++p;
+  return p;
+}
+
+void append_escape(std::string& out, unsigned char c) {
   static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
+  switch (c) {
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\b':
+      out += "\\b";
+      break;
+    case '\f':
+      out += "\\f";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    default:
+      out += "\\u00";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+  }
+}
+
+void append_string(std::string& out, json::string_view s) {
   const char* p = s.data();
   const char* end = p + s.size();
-  const char* run = p;  // start of bytes copied as they are
-  for (; (p = skip_plain_words(p, end)) != end; ++p) {
-    auto c = static_cast<unsigned char>(*p);
-    if (!kEscape[c]) continue;
-    out.append(run, static_cast<std::size_t>(p - run));
-    run = p + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += "\\u00";
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 0xf]);
-    }
+  // Room for the common case, a string with nothing to escape, in one go.
+  out.reserve(out.size() + s.size() + 2);
+  out.push_back('"');
+  for (const char* q; (q = next_escape(p, end)) != end; p = q + 1) {
+    out.append(p, static_cast<std::size_t>(q - p));
+    append_escape(out, static_cast<unsigned char>(*q));
   }
-  out.append(run, static_cast<std::size_t>(end - run));
+  out.append(p, static_cast<std::size_t>(end - p));
   out.push_back('"');
 }
 
