@@ -8,7 +8,6 @@
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/fields.hpp>
-
 #include <cstddef>
 #include <string_view>
 

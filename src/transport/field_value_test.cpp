@@ -20,9 +20,15 @@ TEST(FieldValue, GivesWhatBeastsIndexGives) {
   req.insert(http::field::host, "127.0.0.1");
   req.insert("Mcp-Session-Ix", "other");
   req.insert(http::field::origin, "");
-  const std::string_view names[] = {"Mcp-Session-Id", "mcp-session-id", "Content-Length",
-                                    "Mcp-Session-Ix", "Host",           "Origin",
-                                    "Mcp-Session",    "Mcp-Session-Id2", "",
+  const std::string_view names[] = {"Mcp-Session-Id",
+                                    "mcp-session-id",
+                                    "Content-Length",
+                                    "Mcp-Session-Ix",
+                                    "Host",
+                                    "Origin",
+                                    "Mcp-Session",
+                                    "Mcp-Session-Id2",
+                                    "",
                                     "Accept"};
   for (auto n : names) EXPECT_EQ(field_value(req, n), std::string_view(req[n])) << n;
   EXPECT_EQ(field_value(req, "Mcp-Session-Id"), "first");
