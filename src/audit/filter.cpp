@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
+#include <cstring>
 #include <iterator>
 #include <map>
 #include <optional>
@@ -45,60 +47,80 @@ std::string_view event_type(std::string_view method) {
 // A call record's members, written as JSON text where they are read (no
 // JSON value is built, copied or serialized for it: that was ~16k
 // instructions of a direct tools/call, bench/results/profile.md), each
-// string as sanitize_event() would leave it.
+// string as sanitize_event() would leave it. Each member is written with
+// one bounds check into a buffer sized for the usual record.
 class RecordText {
  public:
-  RecordText() { out_.reserve(512); }
   void text(std::string_view key, std::string_view v) {
-    name(key);
-    append_sanitized_json(out_, v);
+    if (copied_as_is(v)) {
+      char* p = member(key, v.size() + 2);
+      *p++ = '"';
+      p = put(p, v);
+      *p = '"';
+      return;
+    }
+    std::string json;
+    append_sanitized_json(json, v);
+    put(member(key, json.size()), json);
   }
   void number(std::string_view key, std::int64_t v) {
-    name(key);
-    append_number(v);
+    std::array<char, 24> buf;
+    auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+    put(member(key, static_cast<std::size_t>(end - buf.data())), std::string_view(buf.data(), end));
   }
   void boolean(std::string_view key, bool v) {
-    name(key);
-    out_ += v ? "true" : "false";
+    const std::string_view text = v ? "true" : "false";
+    put(member(key, text.size()), text);
   }
   // {"type": count, ...}; a type named as a credential is removed, as
   // sanitize_event() removes such a member (names stay as they are there).
   void counts(std::string_view key, const std::map<std::string, std::int64_t, std::less<>>& m) {
-    name(key);
-    out_ += '{';
-    bool first = true;
+    std::string json = "{";
     for (const auto& [type, count] : m) {
-      if (!first) out_ += ',';
-      first = false;
-      protocol::append_json_string(out_, type);
-      out_ += ':';
+      if (json.size() > 1) json += ',';
+      protocol::append_json_string(json, type);
+      json += ':';
       if (credential_name(type))
-        protocol::append_json_string(out_, kRemoved);
+        protocol::append_json_string(json, kRemoved);
       else
-        append_number(count);
+        json += std::to_string(count);
     }
-    out_ += '}';
+    json += '}';
+    put(member(key, json.size()), json);
   }
   std::string take() {
-    out_ += '}';
+    *grow(1) = '}';
+    out_.resize(size_);
     return std::move(out_);
   }
 
  private:
-  // The member names are this file's constants: none is a credential's, and
-  // none holds a byte JSON escapes, so they are copied as they are.
-  void name(std::string_view key) {
-    out_ += out_.empty() ? '{' : ',';
-    out_ += '"';
-    out_ += key;
-    out_ += "\":";
+  // Writes the member's name (this file's constants: none is a credential's,
+  // none holds a byte JSON escapes) and returns where its value of
+  // `value_size` bytes goes.
+  char* member(std::string_view key, std::size_t value_size) {
+    const bool first = size_ == 0;
+    char* p = grow(key.size() + 4 + value_size);
+    *p++ = first ? '{' : ',';
+    *p++ = '"';
+    p = put(p, key);
+    *p++ = '"';
+    *p++ = ':';
+    return p;
   }
-  void append_number(std::int64_t v) {
-    std::array<char, 24> buf;
-    auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
-    out_.append(buf.data(), end);
+  static char* put(char* p, std::string_view s) {
+    if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view's data() may be null
+    return p + s.size();
   }
-  std::string out_;
+  // The next `n` bytes of the text, for the caller to write.
+  char* grow(std::size_t n) {
+    const std::size_t at = size_;
+    size_ += n;
+    if (size_ > out_.size()) out_.resize(std::max(size_, 2 * out_.size()));
+    return out_.data() + at;
+  }
+  std::string out_ = std::string(512, '\0');  // [0, size_) written
+  std::size_t size_ = 0;
 };
 
 }  // namespace

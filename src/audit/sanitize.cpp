@@ -159,23 +159,32 @@ void cap(std::string& s) {
   s += fmt::format("...[cut, {} bytes]", total);
 }
 
-// What a byte may need: a rule looks at it (suspect(); 'e' only as the
-// start of "eyJ"), or JSON escapes it (as protocol::append_json_string does:
-// controls, '"' and '\\').
+// What a byte may need: a rule looks at it (suspect(); 'J' only as the end
+// of "eyJ", as 'J' is rarer in names and ids than 'e'), or JSON escapes it
+// (as protocol::append_json_string does: controls, '"' and '\\').
 enum : unsigned char { kRuleByte = 1, kEscapeByte = 2 };
 constexpr std::array<unsigned char, 256> kByteNeeds = [] {
   std::array<unsigned char, 256> t{};
-  for (unsigned char c : std::string_view("?#= e")) t[c] = kRuleByte;
+  for (unsigned char c : std::string_view("?#= J")) t[c] = kRuleByte;
   for (int c = 0; c < 0x20; ++c) t[c] = kEscapeByte;
   t['"'] = t['\\'] = kEscapeByte;
   return t;
 }();
 
-// Whether `s` holds a byte that needs any of `needs`: one pass.
+// Whether `s` holds a byte that needs any of `needs`: one pass, four bytes a
+// step while none of them needs anything (the usual value).
 bool needs_any(std::string_view s, unsigned char needs) {
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if ((kByteNeeds[static_cast<unsigned char>(s[i])] & needs) == 0) continue;
-    if (s[i] != 'e' || s.substr(i + 1, 2) == "yJ") return true;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto& t = kByteNeeds;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    if (i + 4 <= s.size() && ((t[p[i]] | t[p[i + 1]] | t[p[i + 2]] | t[p[i + 3]]) & needs) == 0) {
+      i += 4;
+      continue;
+    }
+    if ((t[p[i]] & needs) != 0 && (s[i] != 'J' || (i >= 2 && s.substr(i - 2, 2) == "ey")))
+      return true;
+    ++i;
   }
   return false;
 }
@@ -230,8 +239,12 @@ std::optional<std::string> sanitized(std::string_view sv) {
   return s;
 }
 
+bool copied_as_is(std::string_view s) {
+  return s.size() <= kMaxRecordString && !needs_any(s, kRuleByte | kEscapeByte);
+}
+
 void append_sanitized_json(std::string& out, std::string_view s) {
-  if (s.size() <= kMaxRecordString && !needs_any(s, kRuleByte | kEscapeByte)) {
+  if (copied_as_is(s)) {
     out += '"';
     out += s;
     out += '"';

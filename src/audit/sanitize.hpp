@@ -33,6 +33,9 @@ std::optional<std::string> sanitized(std::string_view s);
 // The usual value (no byte that JSON escapes or that a rule starts from) is
 // copied as it is after one pass, nothing allocated.
 void append_sanitized_json(std::string& out, std::string_view s);
+// Whether append_sanitized_json() writes `s` as it is between quotes: no
+// byte in it that JSON escapes or a rule starts from, and not over the cap.
+bool copied_as_is(std::string_view s);
 // Whether sanitize_event removes the value of a member named `name`
 // (credential and header names, any ASCII case), whatever it holds.
 bool credential_name(std::string_view name);

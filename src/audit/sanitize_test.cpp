@@ -124,17 +124,22 @@ TEST(Sanitize, AppendedAsJsonAsSanitizeAndEscapingLeaveIt) {
       {"password=hunter2", R"("password=[removed]")"},       // '=': a credential parameter
       {"Bearer abcdefgh12345678", R"("Bearer [removed]")"},  // ' ': an auth scheme
       {kJwt, R"("[token removed]")"},                        // "eyJ": no other rule byte
-      {"eye." + kJwt, R"("eye.[token removed]")"},           // an 'e' that starts none
+      {"eye." + kJwt, R"("eye.[token removed]")"},           // 'e', 'y' that start none
+      {"JeJyJ", R"("JeJyJ")"},                               // 'J' that ends none
       {std::string(kMaxRecordString, 'a'), '"' + std::string(kMaxRecordString, 'a') + '"'},
       {std::string(kMaxRecordString + 1, 'a'),
        '"' + std::string(kMaxRecordString, 'a') + "...[cut, 1025 bytes]\""},
       {"\xed\x95\x9c\x7f\xff", "\"\xed\x95\x9c\x7f\xff\""},  // JSON copies these
       {"q\"\\\n\x01", R"("q\"\\\n\u0001")"},
   };
-  // Every byte, alone and inside a value, as JSON escaping writes it.
+  // Every byte, alone and at each place in a value (the fast path reads
+  // four at a time), as JSON escaping writes it.
   for (int b = 0; b < 256; ++b) {
     const std::string c(1, static_cast<char>(b));
-    for (const std::string& in : {c, "a" + c + "z", c + c + c}) {
+    std::vector<std::string> ins = {c, c + c + c};
+    for (std::size_t at = 0; at <= 9; ++at)
+      ins.push_back(std::string(at, 'a') + c + std::string(9 - at, 'z'));
+    for (const std::string& in : ins) {
       std::string json;
       protocol::append_json_string(json, sanitize_string(in));
       cases.push_back({in, json});
