@@ -650,6 +650,7 @@ std::size_t AuditLog::drain_locked(std::vector<std::unique_ptr<Pending>>& finish
       if (p->seq == 0) ++failures_;
     set_unavailable_locked(fmt::format("cannot append to {}: {}", options_.dir.string(), e.what()));
   }
+  finished.reserve(finished.size() + batch_.size());  // one allocation, not one per doubling
   for (Pending* p : batch_) {
     p->done = true;
     if (p->completion) finished.emplace_back(p);  // the heap Pendings of append_async
@@ -663,10 +664,11 @@ void AuditLog::complete_all(std::vector<std::unique_ptr<Pending>>& finished) {
   // Grouped by context (usually one: the I/O threads' io_context), in order.
   while (!finished.empty()) {
     const void* ctx = finished.front()->completion->context();
-    std::vector<std::unique_ptr<Completion>> group;
     auto rest = std::stable_partition(finished.begin(), finished.end(), [ctx](const auto& p) {
       return p->completion->context() == ctx;
     });
+    std::vector<std::unique_ptr<Completion>> group;
+    group.reserve(static_cast<std::size_t>(rest - finished.begin()));
     for (auto it = finished.begin(); it != rest; ++it) {
       (*it)->completion->seq = (*it)->seq;
       group.push_back(std::move((*it)->completion));
