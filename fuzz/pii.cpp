@@ -6,7 +6,8 @@
 //      encrypt, reject), as the PII filter does with every message.
 // Promises checked: findings are in bounds, sorted, non-overlapping and
 // scored in [0, 1]; scan_each hands on scan's findings (handed on at every
-// place it can be, one held at a time); masking valid UTF-8 gives valid UTF-8; the normalized
+// place it can be, one held at a time) and scan_key returns them (also when
+// it remembers a clean key); masking valid UTF-8 gives valid UTF-8; the normalized
 // view maps back inside the text; a sanitized log line has no control
 // character and is valid UTF-8; under a policy, `allow` leaves the message
 // as it was, every action sees the same PII, `reject` errs exactly when
@@ -43,6 +44,11 @@ void check_findings(std::string_view text, const std::vector<Finding>& fs) {
   }
 }
 
+bool same(const Finding& f, const Finding& w) {
+  return f.type == w.type && f.begin == w.begin && f.end == w.end && f.confidence == w.confidence &&
+         f.detail == w.detail && std::string_view(f.normalized) == std::string_view(w.normalized);
+}
+
 // scan_each's findings are scan's, field by field, in the same order.
 void check_stream(std::string_view text, const std::vector<Finding>& want) {
   std::size_t i = 0;
@@ -52,20 +58,31 @@ void check_stream(std::string_view text, const std::vector<Finding>& want) {
         FUZZ_CHECK(!batch.empty());
         for (const Finding& f : batch) {
           FUZZ_CHECK(i < want.size());
-          const Finding& w = want[i++];
-          FUZZ_CHECK(f.type == w.type && f.begin == w.begin && f.end == w.end &&
-                     f.confidence == w.confidence && f.detail == w.detail &&
-                     std::string_view(f.normalized) == std::string_view(w.normalized));
+          FUZZ_CHECK(same(f, want[i++]));
         }
       },
       1);
   FUZZ_CHECK(i == want.size());
 }
 
+// scan_key's findings are scan's, the first time and again (when a clean
+// key may come from the thread's cache of keys).
+void check_key(std::string_view key) {
+  const auto want = scanner().scan(key);
+  for (int round = 0; round < 2; ++round) {
+    const auto got = scanner().scan_key(key);
+    FUZZ_CHECK(got.size() == want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) FUZZ_CHECK(same(got[i], want[i]));
+  }
+}
+
 void check_text(std::string_view text) {
   auto findings = scanner().scan(text);
   check_findings(text, findings);
   check_stream(text, findings);
+  // As a key: the text when short enough to be remembered, and its first bytes.
+  for (std::size_t n : {text.size(), std::size_t{5}, PiiScanner::kKeyCacheLen})
+    if (n <= text.size() && n <= PiiScanner::kKeyCacheLen) check_key(text.substr(0, n));
   std::string masked = mask_text(text, findings);
   if (valid_utf8(text)) FUZZ_CHECK(valid_utf8(masked));
 

@@ -218,8 +218,9 @@ struct Walker {
     }
   }
 
-  std::vector<Finding> findings(std::string_view sv) {
-    std::vector<Finding> f = scanner.scan(sv);
+  // `key`: sv is an object's key (PiiScanner::scan_key remembers clean ones).
+  std::vector<Finding> findings(std::string_view sv, bool key = false) {
+    std::vector<Finding> f = key ? scanner.scan_key(sv) : scanner.scan(sv);
     const double min_conf = policy.options().min_confidence;
     if (!f.empty()) {
       std::erase_if(
@@ -232,7 +233,7 @@ struct Walker {
   // policy rewrites it.
   std::optional<std::string> key_text(std::string_view k) {
     if (k.empty()) return std::nullopt;
-    std::vector<Finding> f = findings(k);
+    std::vector<Finding> f = findings(k, true);
     if (f.empty() || !decide(f)) return std::nullopt;
     return replace_findings(k, f,
                             [&](const Finding& x, std::string_view val) { return render(x, val); });

@@ -702,6 +702,43 @@ struct ThreadScratch {
 };
 thread_local ThreadScratch tls_scratch;
 
+// Keys this thread found clean (PiiScanner::scan_key), direct-mapped by a
+// hash of their bytes: a key that meets another in its slot is only scanned
+// again. Zeroed at thread start: serial 0 is no scanner's (they start at 1).
+struct KeyCache {
+  struct Slot {
+    std::uint64_t serial;  // the scanner's Core::serial; 0: empty
+    std::uint8_t len;
+    char bytes[PiiScanner::kKeyCacheLen];
+  };
+  static constexpr std::size_t kSlots = 128;
+  Slot slots[kSlots];
+
+  // From the first and the last 8 bytes (all of them when fewer) and the length.
+  static std::size_t slot_of(std::string_view k) {
+    std::uint64_t a = 0, b = 0;
+    if (k.size() >= 8) {
+      std::memcpy(&a, k.data(), 8);
+      std::memcpy(&b, k.data() + k.size() - 8, 8);
+    } else {
+      std::memcpy(&a, k.data(), k.size());
+    }
+    const std::uint64_t h = (a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ k.size();
+    return static_cast<std::size_t>(h >> 57) % kSlots;
+  }
+  bool clean(std::uint64_t serial, std::string_view k) const {
+    const Slot& s = slots[slot_of(k)];
+    return s.serial == serial && s.len == k.size() && std::memcmp(s.bytes, k.data(), k.size()) == 0;
+  }
+  void remember(std::uint64_t serial, std::string_view k) {
+    Slot& s = slots[slot_of(k)];
+    s.serial = serial;
+    s.len = static_cast<std::uint8_t>(k.size());
+    std::memcpy(s.bytes, k.data(), k.size());
+  }
+};
+thread_local KeyCache tls_keys;
+
 struct CustomCand {
   std::uint32_t idx;
   std::size_t from, to;
@@ -2092,6 +2129,16 @@ std::vector<Finding> PiiScanner::scan(std::string_view text) const {
   std::vector<Finding> out = scan_view(view.text());
   for (Finding& f : out) to_original(view, text, f);
   return out;
+}
+
+std::vector<Finding> PiiScanner::scan_key(std::string_view key) const {
+  if (key.size() > kKeyCacheLen) return scan(key);
+  const std::uint64_t serial = impl_->core.serial;
+  KeyCache& cache = tls_keys;
+  if (cache.clean(serial, key)) return {};
+  std::vector<Finding> f = scan(key);
+  if (f.empty()) cache.remember(serial, key);
+  return f;
 }
 
 void PiiScanner::scan_each(std::string_view text, const FindingSink& sink, std::size_t hold) const {

@@ -144,6 +144,17 @@ class PiiScanner {
   // scan on this thread (the thread's Vectorscan scratch is in use).
   using FindingSink = std::function<void(std::span<Finding>)>;
 
+  // scan() of a JSON object's key. Keys are a schema's few names ("content",
+  // "type", "text", "arguments", ...), the same in every message: a key of at
+  // most kKeyCacheLen bytes that this thread found clean with this scanner
+  // (scan() returned nothing) is remembered, by its bytes, and not scanned
+  // again. A key with a finding, or a longer one, is scanned every time.
+  // Always scan()'s result: a scan's findings depend only on the scanner and
+  // the bytes. Values are not remembered (they are free text, and a value
+  // under a secret-named key is found by its key, not by a scan).
+  std::vector<Finding> scan_key(std::string_view key) const;
+  static constexpr std::size_t kKeyCacheLen = 23;
+
   // scan()'s findings handed to `sink` as the scan goes: the same findings
   // (spans, types, details, confidences, normalized values) in the same
   // order, overlaps resolved and the cap applied as scan() does, while only

@@ -577,5 +577,57 @@ TEST(PiiPatterns, NativeEmailIsTheAtRegex) {
   }
 }
 
+// scan_key() remembers the short keys it found clean, per scanner: a key
+// one scanner found clean is still scanned by another that finds it.
+TEST(PiiScanKey, RemembersCleanKeysPerScanner) {
+  PatternSet set = default_patterns();
+  set.custom.push_back({"order_ref", "orderid", "", 0.9, "test"});
+  const PiiScanner custom(set);
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_TRUE(scanner().scan_key("orderid").empty()) << round;
+    const auto f = custom.scan_key("orderid");
+    ASSERT_EQ(f.size(), 1u) << round;
+    EXPECT_EQ(f[0].type, "order_ref");
+  }
+}
+
+// Always scan()'s findings: a key is remembered by all of its bytes (1,000
+// clean five-byte keys take every slot one can go to, then each five-byte
+// key with a finding meets one of them), never with a finding, and only up
+// to kKeyCacheLen bytes.
+TEST(PiiScanKey, SameFindingsAsScan) {
+  PatternSet set = default_patterns();
+  set.custom.push_back({"ticket", "zz[0-9]{3}", "", 0.9, "test"});
+  const PiiScanner s(set);
+  auto lines = [](const std::vector<Finding>& f) {
+    std::string out;
+    for (const auto& x : f) out += fmt::format("{} {} {} {}\n", x.type, x.begin, x.end, x.detail);
+    return out;
+  };
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 1000; ++i) EXPECT_TRUE(s.scan_key(fmt::format("zy{:03}", i)).empty());
+    for (int i = 0; i < 1000; ++i) {
+      const std::string k = fmt::format("zz{:03}", i);
+      ASSERT_EQ(s.scan_key(k).size(), 1u) << k << " round " << round;
+    }
+  }
+  const std::string at_limit(PiiScanner::kKeyCacheLen, 'a');
+  std::vector<std::string> keys = {"content",
+                                   "text",
+                                   "kim@example.com",
+                                   "kim@example.co",
+                                   "010-1234-5678",
+                                   "010-1234-567",
+                                   "김철수님",
+                                   "zz123",
+                                   "zz12",
+                                   "",
+                                   "password",
+                                   "ｋｉｍ＠ｅｘａｍｐｌｅ．ｃｏｍ"};
+  keys.insert(keys.end(), {at_limit, at_limit + "zz123", at_limit.substr(1) + "@b.co"});
+  for (int round = 0; round < 3; ++round)
+    for (const auto& k : keys) EXPECT_EQ(lines(s.scan_key(k)), lines(s.scan(k))) << k;
+}
+
 }  // namespace
 }  // namespace bastion::pii
