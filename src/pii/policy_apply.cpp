@@ -4,14 +4,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <boost/beast/core/string.hpp>
 #include <cmath>
 
 #include "pii/policy.hpp"
 
 namespace bastion::pii {
-
-using boost::beast::iequals;  // ASCII, as the names compared are
 
 namespace json = boost::json;
 
@@ -84,12 +81,7 @@ struct Walker {
     return a;
   }
 
-  bool secret_key(std::string_view key) const {
-    if (key.empty()) return false;
-    for (const auto& k : scanner.patterns().secret_keys)
-      if (iequals(k, key)) return true;
-    return false;
-  }
+  bool secret_key(std::string_view key) const { return scanner.secret_key(key); }
 
   void walk(json::value& v, std::string_view key, int depth) {
     if (out.error && !rejected) return;  // encryption failed: stop
@@ -241,11 +233,12 @@ struct Walker {
 
   void text(json::string& s, std::string_view key) {
     std::string_view sv(s.data(), s.size());
-    std::vector<Finding> f = findings(sv);
-    if (secret_key(key) && !sv.empty()) {
-      f.clear();
+    // Under a secret-named key the value is one secret, whatever a scan finds.
+    std::vector<Finding> f;
+    if (!sv.empty() && secret_key(key))
       f.push_back(Finding{pii::kSecret, 0, sv.size(), 0.9, "secret-named key"});
-    }
+    else
+      f = findings(sv);
     if (f.empty() || !decide(f)) return;
     s = rewrite(sv, f);
   }

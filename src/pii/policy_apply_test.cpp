@@ -104,6 +104,8 @@ const WalkCase kWalk[] = {
      R"({"n":"************1111"})"},
     {"secret-named number", R"({"password": 12345678})", "secret",
      R"({"password":"[REDACTED:secret]"})"},
+    {"secret-named key over an email", R"({"Api_Key": "kim@example.com"})", "secret",
+     R"({"Api_Key":"[REDACTED:secret]"})"},
     {"text under blob", R"({"uri": "x://1", "blob": "call 010-1234-5678"})", "phone",
      R"({"uri":"x://1","blob":"call 010-****-5678"})"},
     {"digits under blob", R"({"uri": "x://1", "blob": "4111111111111111"})", "credit_card",

@@ -409,6 +409,9 @@ struct Expr {
   unsigned id;
 };
 
+// The bit of Core::secret_key_lengths for a name of n bytes.
+inline unsigned length_bit(std::size_t n) { return n < 63 ? static_cast<unsigned>(n) : 63; }
+
 struct Core {
   PatternSet set;
   ScannerLimits limits;
@@ -425,6 +428,8 @@ struct Core {
   std::vector<bool> surname2_first;  // first syllables of `surnames2`, same indexing
   WordSet stop_words;
   bool has_utf8 = false;
+  // Bit min(n, 63) set when a secret key name has n bytes (PiiScanner::secret_key).
+  std::uint64_t secret_key_lengths = 0;
   std::vector<std::string_view> custom_names;  // interned, by custom index
   bool native_number = false;                  // AnchorSpec::native
   bool native_ipv6 = false;
@@ -617,6 +622,7 @@ void Core::compile() {
         vn->needs_start, false);
   }
   for (const auto& k : set.secret_keys) {
+    secret_key_lengths |= std::uint64_t{1} << length_bit(k.size());
     if (k.empty()) continue;
     add({V::kSecret, -1, -1, fmt::format("secret key '{}'", k)}, escape_literal(k),
         HS_FLAG_CASELESS, true, false);
@@ -2116,6 +2122,14 @@ PiiScanner::PiiScanner(PatternSet patterns, ScannerLimits limits,
 }
 
 PiiScanner::~PiiScanner() = default;
+
+bool PiiScanner::secret_key(std::string_view key) const {
+  const Core& im = impl_->core;
+  if (key.empty() || !(im.secret_key_lengths >> length_bit(key.size()) & 1)) return false;
+  for (const auto& k : im.set.secret_keys)
+    if (iequals(k, key)) return true;
+  return false;
+}
 
 const PatternSet& PiiScanner::patterns() const { return impl_->core.set; }
 const ScannerLimits& PiiScanner::limits() const { return impl_->core.limits; }

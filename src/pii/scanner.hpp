@@ -187,6 +187,11 @@ class PiiScanner {
   // restored form when there is one.
   std::optional<Finding> scan_number(std::string_view digits) const;
 
+  // Whether `key` names a secret (patterns().secret_keys, ASCII case
+  // ignored): a value under it is a secret as a whole. Only the names of the
+  // key's length are compared.
+  bool secret_key(std::string_view key) const;
+
   const PatternSet& patterns() const;
   const ScannerLimits& limits() const;
   // Whether the databases came from the cache (not compiled) at construction.

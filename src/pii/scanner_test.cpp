@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <random>
@@ -627,6 +628,29 @@ TEST(PiiScanKey, SameFindingsAsScan) {
   keys.insert(keys.end(), {at_limit, at_limit + "zz123", at_limit.substr(1) + "@b.co"});
   for (int round = 0; round < 3; ++round)
     for (const auto& k : keys) EXPECT_EQ(lines(s.scan_key(k)), lines(s.scan(k))) << k;
+}
+
+
+// secret_key(): every name, in any ASCII case, and nothing one byte longer
+// or shorter, also a name past the length mask's last bit (63 bytes).
+TEST(PiiSecretKey, EveryNameOnly) {
+  PatternSet set = default_patterns();
+  set.secret_keys.push_back(std::string(80, 'k'));
+  set.secret_keys.push_back("x");
+  const PiiScanner s(set);
+  for (const std::string& k : set.secret_keys) {
+    std::string upper = k;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    EXPECT_TRUE(s.secret_key(k)) << k;
+    EXPECT_TRUE(s.secret_key(upper)) << upper;
+    EXPECT_FALSE(s.secret_key(k + "s")) << k;
+    EXPECT_FALSE(s.secret_key(k.substr(1))) << k;
+  }
+  EXPECT_FALSE(s.secret_key(std::string(79, 'k')));
+  EXPECT_FALSE(s.secret_key(std::string(81, 'k')));
+  EXPECT_FALSE(s.secret_key(""));
+  EXPECT_FALSE(scanner().secret_key(std::string(80, 'k')));
+  EXPECT_FALSE(scanner().secret_key("x"));
 }
 
 }  // namespace
