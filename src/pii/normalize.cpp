@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -247,6 +248,12 @@ std::size_t first_to_normalize(std::string_view s) {
     i += 16;
   }
 #endif
+  // ASCII needs nothing: 8 bytes at a time while they are (a short text, a
+  // key, is all tail).
+  for (std::uint64_t w; i + 8 <= n; i += 8) {
+    std::memcpy(&w, p + i, 8);
+    if (w & 0x8080808080808080ULL) break;
+  }
   for (; i < n; ++i) {
     if (p[i] < 0x80 || !candidate(p, i, n)) continue;
     if (!t) t = &build_tables();

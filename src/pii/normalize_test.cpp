@@ -163,5 +163,23 @@ TEST(PiiNormalize, FindsTheFirstCharacterAtEveryOffset) {
   EXPECT_EQ(first_to_normalize("가가가가가가가가가가가\uD7B0가가가가가가"), std::string_view::npos);
 }
 
+// Short texts, all of them the tail the vector loop leaves (ASCII skipped 8
+// bytes at a time there): the first character at every offset, with 0 to 8
+// ASCII bytes after it; ASCII alone and Hangul after it need nothing.
+TEST(PiiNormalize, ShortTextsAtEveryOffset) {
+  for (std::size_t at = 0; at < 24; ++at) {
+    for (std::size_t after = 0; after <= 8; ++after) {
+      for (const std::string needle : {"\uFF10", "\u200B", "\u2013", "\U000E0041"}) {
+        const std::string s = std::string(at, 'a') + needle + std::string(after, 'b');
+        EXPECT_EQ(first_to_normalize(s), at) << at << " " << after;
+      }
+    }
+  }
+  for (std::size_t n = 0; n < 40; ++n) {
+    EXPECT_EQ(first_to_normalize(std::string(n, 'a')), std::string_view::npos) << n;
+    EXPECT_EQ(first_to_normalize(std::string(n, 'a') + "가"), std::string_view::npos) << n;
+  }
+}
+
 }  // namespace
 }  // namespace bastion::pii
