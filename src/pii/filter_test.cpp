@@ -85,6 +85,11 @@ TEST(PiiFilter, WholeRequestsAreScanned) {
       {"prompts/get", R"({"name": "p", "arguments": {"a": "０１０－１２３４－５６７８"}})", true},
       {"tools/call", R"({"name": "kim@example.com", "arguments": {}})", false},
       {"tools/call", R"({"name": "t", "_meta": {"progressToken": 9001011234568}})", false},
+      {"prompts/get", R"({"name": "kim@example.com"})", false},
+      // Only those two methods route by `name`.
+      {"resources/read", R"({"uri": "x://1", "name": "kim@example.com"})", true},
+      {"tools/call", R"({"name": "kim@example.com"})", false},
+      {"completion/complete", R"({"name": "kim@example.com"})", true},
   };
   for (const auto& c : cases) {
     json::object params = json::parse(c.params).as_object();

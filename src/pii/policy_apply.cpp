@@ -108,10 +108,14 @@ struct Walker {
   // `meta`: a request's _meta, whose progressToken Bastion itself replaces
   // (the client's token never reaches a server, nor a server's the client).
   void object(json::object& o, int depth, bool meta) {
-    bool media = false;
-    if (const json::value* t = o.if_contains("type"); t && t->is_string())
-      media = t->get_string() == "image" || t->get_string() == "audio";
-    const bool resource = o.contains("uri");
+    // One pass over the (few) members, not two lookups that hash.
+    bool media = false, resource = false;
+    for (const auto& kv : o) {
+      if (kv.key() == "type" && kv.value().is_string())
+        media = kv.value().get_string() == "image" || kv.value().get_string() == "audio";
+      else if (kv.key() == "uri")
+        resource = true;
+    }
     // New names for keys that hold PII, by position; empty: unchanged.
     std::vector<std::string> renamed;
     for (std::size_t i = 0; i < o.size(); ++i) {

@@ -173,6 +173,21 @@ TEST(Policy, ExemptionsAndPayloads) {
       R"({"type": "image", "data": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "n": 42})");
   out = apply_policy(img, scanner(), ResolvedPolicy(o, "s", "t", Direction::kRequest), {});
   EXPECT_FALSE(out.contains_pii);
+  // Whichever member comes first; the same bytes are scanned anywhere else.
+  for (const char* j : {R"({"data": "AKIAIOSFODNN7EXAMPLE", "type": "audio"})",
+                        R"({"type": "image", "data": "AKIAIOSFODNN7EXAMPLE"})",
+                        R"({"blob": "AKIAIOSFODNN7EXAMPLE", "uri": "x://1"})"}) {
+    json::value p = json::parse(j);
+    out = apply_policy(p, scanner(), ResolvedPolicy(o, "s", "t", Direction::kRequest), {});
+    EXPECT_FALSE(out.contains_pii) << j;
+  }
+  for (const char* j : {R"({"data": "AKIAIOSFODNN7EXAMPLE", "type": "text"})",
+                        R"({"data": "AKIAIOSFODNN7EXAMPLE", "type": 1, "uri": "x://1"})",
+                        R"({"blob": "AKIAIOSFODNN7EXAMPLE", "url": "x://1"})"}) {
+    json::value p = json::parse(j);
+    out = apply_policy(p, scanner(), ResolvedPolicy(o, "s", "t", Direction::kRequest), {});
+    EXPECT_TRUE(out.contains_pii) << j;
+  }
 }
 
 TEST(Policy, CleanInputUntouched) {

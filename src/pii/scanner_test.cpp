@@ -630,7 +630,6 @@ TEST(PiiScanKey, SameFindingsAsScan) {
     for (const auto& k : keys) EXPECT_EQ(lines(s.scan_key(k)), lines(s.scan(k))) << k;
 }
 
-
 // secret_key(): every name, in any ASCII case, and nothing one byte longer
 // or shorter, also a name past the length mask's last bit (63 bytes).
 TEST(PiiSecretKey, EveryNameOnly) {
