@@ -7,7 +7,8 @@
 // set bit of its size; a parsed head formats back to 512 bytes that parse
 // the same; fingerprints and public keys parse canonically; a sanitized
 // record has no JWT, no credential-named value and no string over the cap,
-// and stays valid JSON.
+// and stays valid JSON; a string written as a call record's member is what
+// sanitizing and escaping it write.
 #include <cctype>
 
 #include "audit/format.hpp"
@@ -15,6 +16,7 @@
 #include "audit/key.hpp"
 #include "audit/sanitize.hpp"
 #include "fuzz_util.hpp"
+#include "protocol/json_text.hpp"
 
 namespace {
 
@@ -109,5 +111,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(parse_fingerprint(key_fingerprint(*pk)).has_value());
   }
   check_clean(json::string(sanitize_string(text)));
+  // A call record's strings: the fast path writes what sanitizing and then
+  // escaping write.
+  std::string fast, slow;
+  append_sanitized_json(fast, text);
+  protocol::append_json_string(slow, sanitize_string(text));
+  FUZZ_CHECK(fast == slow);
   return 0;
 }
