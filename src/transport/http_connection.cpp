@@ -26,6 +26,8 @@ HttpConnection::HttpConnection(tcp::socket socket, std::chrono::milliseconds wri
   boost::system::error_code ec;
   auto ep = stream_.socket().remote_endpoint(ec);
   if (!ec) peer_ = ep.address();
+  // A synchronous write returns would_block instead of waiting (write()).
+  stream_.socket().non_blocking(true, ec);
 }
 
 namespace {
@@ -44,14 +46,28 @@ metrics::Metrics::Counter& responses_with(unsigned code) {
 
 }  // namespace
 
+bool HttpConnection::write_now(http::serializer<false, http::string_body>& sr) {
+  boost::system::error_code ec;
+  while (!ec && !sr.is_done()) http::write_some(stream_.socket(), sr, ec);
+  return !ec || ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
 asio::awaitable<bool> HttpConnection::write(Response res, bool keep_alive) {
   responses_with(res.result_int()).add();
   res.keep_alive(keep_alive && !stopping());
   res.prepare_payload();
-  stream_.expires_after(write_timeout_);
-  auto [ec, n] = co_await http::async_write(stream_, res, tuple_awaitable);
-  stream_.expires_never();
-  co_return !ec && res.keep_alive();
+  // Most answers fit in the socket's send buffer: written at once, with no
+  // timer armed and no completion to wait for. What does not fit goes on
+  // asynchronously, under the write timeout.
+  http::serializer<false, http::string_body> sr{res};
+  if (!write_now(sr)) co_return false;
+  if (!sr.is_done()) {
+    stream_.expires_after(write_timeout_);
+    auto [ec, n] = co_await http::async_write(stream_, sr, tuple_awaitable);
+    stream_.expires_never();
+    if (ec) co_return false;
+  }
+  co_return res.keep_alive();
 }
 
 asio::awaitable<bool> HttpConnection::write_header(http::response<http::empty_body>& res) {

@@ -54,6 +54,10 @@ class HttpConnection {
   void close();
 
  private:
+  // Writes what the socket takes without waiting. False on an error other
+  // than a full send buffer (the peer is gone).
+  bool write_now(http::serializer<false, http::string_body>& sr);
+
   boost::beast::tcp_stream stream_;
   boost::asio::ip::address peer_;
   std::chrono::milliseconds write_timeout_;
