@@ -176,6 +176,30 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     }
   }
 
+  // Feeds the parser what `buf` holds, once (a parser that is not eager
+  // stops after the header), and drops what it took. need_more is no error
+  // here: the caller reads the rest.
+  static boost::system::error_code put_buffered(http::request_parser<http::string_body>& parser,
+                                                beast::flat_buffer& buf) {
+    boost::system::error_code ec;
+    buf.consume(parser.put(buf.data(), ec));
+    if (ec == http::error::need_more) ec = {};
+    return ec;
+  }
+
+  // The same for the body, until it is whole or `buf` holds no more of it.
+  static boost::system::error_code put_body_buffered(
+      http::request_parser<http::string_body>& parser, beast::flat_buffer& buf) {
+    boost::system::error_code ec;
+    while (!ec && !parser.is_done() && buf.size() > 0) {
+      const std::size_t n = parser.put(buf.data(), ec);
+      buf.consume(n);
+      if (ec == http::error::need_more) return {};
+      if (n == 0) break;
+    }
+    return ec;
+  }
+
   // Reads until `buf` holds a whole header block, and returns its length, or
   // 0 when the peer went away, timed out, or sent more than the header limit
   // (`too_large`).
@@ -219,13 +243,22 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
     parser.body_limit(opts.max_body_bytes);
-    auto [hec, hn] = co_await http::async_read_header(stream, buf, parser, tuple_awaitable);
+    // The header block is in `buf` whole: parsed where it is (the parser is
+    // not eager, so it stops after the header), with no read and no
+    // completion round.
+    boost::system::error_code hec = put_buffered(parser, buf);
+    if (!hec && !parser.is_header_done()) {
+      auto [rec, rn] = co_await http::async_read_header(stream, buf, parser, tuple_awaitable);
+      hec = rec;
+    }
     if (parser.get().version()) in.version = parser.get().version();
     if (!hec) {
       // Before the body: framing a proxy could read differently.
       in.refusal = check_framing(parser.get());
       if (in.refusal) co_return;
-      if (!parser.is_done()) {
+      // What of the body has arrived with the header, then the rest.
+      if (!parser.is_done()) hec = put_body_buffered(parser, buf);
+      if (!hec && !parser.is_done()) {
         stream.expires_after(opts.read_timeout);
         auto [bec, bn] = co_await http::async_read(stream, buf, parser, tuple_awaitable);
         hec = bec;
