@@ -180,6 +180,72 @@ test('request smuggling shapes are refused and close the connection', async (t) 
   assert.equal(await srv.stop(), 0, srv.stderr);
 });
 
+// Like raw(), with `pieces` written one at a time, `gapMs` apart: a request
+// the server receives in parts (its header, its body, a pipelined one).
+function rawPieces(port, pieces, { gapMs = 30, idleMs = 1500 } = {}) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let out = '';
+    let timer;
+    const done = (closed) => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve({ text: out, closed });
+    };
+    s.on('connect', async () => {
+      for (const p of pieces) {
+        s.write(p);
+        await new Promise((r) => setTimeout(r, gapMs));
+      }
+      timer = setTimeout(() => done(false), idleMs);
+    });
+    s.on('data', (d) => (out += d));
+    s.on('end', () => done(true));
+    s.on('error', reject);
+  });
+}
+
+test('a request that arrives in parts is read whole, and what follows it is the next request', async (t) => {
+  const srv = await startServe(['--testkit']);
+  const port = Number(new URL(srv.url).port);
+  const healthz = `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`;
+  const whole = rawPost(port, INIT());
+  const cut = whole.indexOf('\r\n\r\n') + 4;
+  const chunked = (body) => [
+    'POST /mcp HTTP/1.1', `Host: 127.0.0.1:${port}`, 'Content-Type: application/json',
+    'Accept: application/json, text/event-stream', 'Transfer-Encoding: chunked', '',
+    `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`].join('\r\n');
+
+  await t.test('the header, then the body in two parts', async () => {
+    const r = await rawPieces(port, [whole.slice(0, cut), whole.slice(cut, cut + 10), whole.slice(cut + 10) + healthz]);
+    assert.deepEqual(statuses(r.text), [200, 200]);
+    assert.match(r.text, /"protocolVersion"/);
+  });
+  await t.test('the header with part of the body, then the rest', async () => {
+    const r = await rawPieces(port, [whole.slice(0, cut + 7), whole.slice(cut + 7), healthz]);
+    assert.deepEqual(statuses(r.text), [200, 200]);
+  });
+  await t.test('a request and the start of the next, then the rest of it', async () => {
+    const r = await rawPieces(port, [whole + healthz.slice(0, 9), healthz.slice(9)]);
+    assert.deepEqual(statuses(r.text), [200, 200]);
+  });
+  await t.test('a chunked body cut inside a chunk and inside its size line', async () => {
+    const c = chunked(INIT());
+    const at = c.indexOf('\r\n\r\n') + 4;
+    const r = await rawPieces(port, [c.slice(0, at + 1), c.slice(at + 1, at + 20), c.slice(at + 20) + healthz]);
+    assert.deepEqual(statuses(r.text), [200, 200]);
+  });
+  await t.test('every byte on its own', async () => {
+    const r = await rawPieces(port, [...(whole + healthz)], { gapMs: 0 });
+    assert.deepEqual(statuses(r.text), [200, 200]);
+  });
+  await t.test('a body cut short by the peer is not answered', async () => {
+    const r = await rawPieces(port, [whole.slice(0, cut + 5)], { idleMs: 300 });
+    assert.deepEqual(statuses(r.text), []);
+  });
+  assert.equal(await srv.stop(), 0, srv.stderr);
+});
+
 test('refusals carry no CORS grant', async (t) => {
   const srv = await startServe(['--testkit']);
   const port = Number(new URL(srv.url).port);
