@@ -41,5 +41,18 @@ TEST(FieldValue, GivesWhatBeastsIndexGives) {
   EXPECT_EQ(field_count(req, http::field::host), 2u);
 }
 
+// same_name against Beast's iequals on every pair of bytes: equal exactly
+// when they are one ASCII letter in either case (not '@' and '`', '[' and
+// '{', '^' and '~', which differ by the same bit).
+TEST(FieldValue, SameNameFoldsLettersOnly) {
+  for (int x = 0; x < 256; ++x)
+    for (int y = 0; y < 256; ++y) {
+      const char a[] = {'M', static_cast<char>(x), '-'};
+      const char b[] = {'M', static_cast<char>(y), '-'};
+      const std::string_view sa(a, 3), sb(b, 3);
+      ASSERT_EQ(same_name(sa, sb), boost::beast::iequals(sa, sb)) << x << " " << y;
+    }
+}
+
 }  // namespace
 }  // namespace bastion::transport
