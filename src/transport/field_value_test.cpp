@@ -47,8 +47,10 @@ TEST(FieldValue, GivesWhatBeastsIndexGives) {
 TEST(FieldValue, SameNameFoldsLettersOnly) {
   for (int x = 0; x < 256; ++x)
     for (int y = 0; y < 256; ++y) {
-      const char a[] = {'M', static_cast<char>(x), '-'};
-      const char b[] = {'M', static_cast<char>(y), '-'};
+      // A byte after each name: Beast 1.81's iequals reads one past the end
+      // of its arguments when their last bytes differ only in case (ASan).
+      const char a[] = {'M', static_cast<char>(x), '-', '\0'};
+      const char b[] = {'M', static_cast<char>(y), '-', '\0'};
       const std::string_view sa(a, 3), sb(b, 3);
       ASSERT_EQ(same_name(sa, sb), boost::beast::iequals(sa, sb)) << x << " " << y;
     }
