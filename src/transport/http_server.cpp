@@ -187,15 +187,15 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     return ec;
   }
 
-  // The same for the body, until it is whole or `buf` holds no more of it.
+  // put_buffered() again for the body, until it is whole or the parser
+  // takes nothing more of what `buf` holds.
   static boost::system::error_code put_body_buffered(
       http::request_parser<http::string_body>& parser, beast::flat_buffer& buf) {
     boost::system::error_code ec;
     while (!ec && !parser.is_done() && buf.size() > 0) {
-      const std::size_t n = parser.put(buf.data(), ec);
-      buf.consume(n);
-      if (ec == http::error::need_more) return {};
-      if (n == 0) break;
+      const std::size_t before = buf.size();
+      ec = put_buffered(parser, buf);
+      if (buf.size() == before) break;
     }
     return ec;
   }
