@@ -52,4 +52,15 @@ inline std::size_t field_count(const boost::beast::http::fields& f,
   return n;
 }
 
+// The same for a name Beast has no code for (a Modern request's Mcp-Method,
+// Mcp-Name and Mcp-Param-* headers).
+inline std::size_t field_count(const boost::beast::http::fields& f, std::string_view name) {
+  std::size_t n = 0;
+  for (const auto& e : f) {
+    const auto s = e.name_string();
+    n += s.size() == name.size() && same_name(s, name);
+  }
+  return n;
+}
+
 }  // namespace bastion::transport

@@ -37,6 +37,8 @@ TEST(FieldValue, GivesWhatBeastsIndexGives) {
   EXPECT_EQ(field_value(req, http::field::accept), "");
   for (auto f : {http::field::host, http::field::origin, http::field::accept})
     EXPECT_EQ(field_count(req, f), req.count(f));
+  for (auto n : names) EXPECT_EQ(field_count(req, n), req.count(n)) << n;
+  EXPECT_EQ(field_count(req, "mcp-session-id"), 2u);
   req.insert("HOST", "evil.example");
   EXPECT_EQ(field_count(req, http::field::host), 2u);
 }

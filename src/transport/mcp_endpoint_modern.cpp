@@ -50,7 +50,7 @@ Refusal mismatch(std::string message, const json::value& id) {
 std::optional<std::string_view> single_header(const Request& req, std::string_view name,
                                               const json::value& id,
                                               std::optional<Refusal>& refusal) {
-  auto n = req.count(name);
+  auto n = field_count(req, name);
   if (n == 0) return std::nullopt;
   if (n > 1) {
     refusal = mismatch(std::string(name) + " header appears more than once", id);
