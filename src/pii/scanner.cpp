@@ -214,6 +214,20 @@ std::string escape_literal(std::string_view s) {
   return out;
 }
 
+// A short string's hash from its length and its first and last eight bytes
+// (all of them when fewer): two loads and two multiplies, whatever its length.
+std::uint64_t edge_hash(std::string_view w) {
+  std::uint64_t a = 0, b = 0;
+  if (w.size() >= 8) {
+    std::memcpy(&a, w.data(), 8);
+    std::memcpy(&b, w.data() + w.size() - 8, 8);
+  } else {
+    for (std::size_t i = 0; i < w.size(); ++i) a = (a << 8) | static_cast<unsigned char>(w[i]);
+  }
+  std::uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ULL) ^ w.size()) * 0xD6E8FEB86659FD93ULL;
+  return h ^ (h >> 32);
+}
+
 // A set of short strings (the name stop words) for the Korean-name hot path:
 // an open-addressed table hashed on the length and the first and last eight
 // bytes, so a lookup is two loads, a multiply and at most a compare or two
@@ -241,7 +255,7 @@ class WordSet {
     mask_ = cap - 1;
     for (const auto& w : words) {
       if (contains(w)) continue;
-      std::size_t i = hash(w) & mask_;
+      std::size_t i = edge_hash(w) & mask_;
       while (!slots_[i].empty()) i = (i + 1) & mask_;
       slots_[i] = w;
     }
@@ -249,7 +263,7 @@ class WordSet {
   // An empty string is never a member (empty slots mark free ones).
   bool contains(std::string_view w) const {
     if (slots_.empty() || w.empty()) return false;
-    for (std::size_t i = hash(w) & mask_;; i = (i + 1) & mask_) {
+    for (std::size_t i = edge_hash(w) & mask_;; i = (i + 1) & mask_) {
       const std::string_view x = slots_[i];
       if (x.empty()) return false;
       if (x.size() == w.size() && same_bytes(x.data(), w.data(), w.size())) return true;
@@ -257,17 +271,6 @@ class WordSet {
   }
 
  private:
-  static std::uint64_t hash(std::string_view w) {
-    std::uint64_t a = 0, b = 0;
-    if (w.size() >= 8) {
-      std::memcpy(&a, w.data(), 8);
-      std::memcpy(&b, w.data() + w.size() - 8, 8);
-    } else {
-      for (std::size_t i = 0; i < w.size(); ++i) a = (a << 8) | static_cast<unsigned char>(w[i]);
-    }
-    std::uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ULL) ^ w.size()) * 0xD6E8FEB86659FD93ULL;
-    return h ^ (h >> 32);
-  }
   std::vector<std::string_view> slots_;
   std::size_t mask_ = 0;
 };
@@ -720,17 +723,8 @@ struct KeyCache {
   static constexpr std::size_t kSlots = 128;
   Slot slots[kSlots];
 
-  // From the first and the last 8 bytes (all of them when fewer) and the length.
   static std::size_t slot_of(std::string_view k) {
-    std::uint64_t a = 0, b = 0;
-    if (k.size() >= 8) {
-      std::memcpy(&a, k.data(), 8);
-      std::memcpy(&b, k.data() + k.size() - 8, 8);
-    } else {
-      std::memcpy(&a, k.data(), k.size());
-    }
-    const std::uint64_t h = (a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ k.size();
-    return static_cast<std::size_t>(h >> 57) % kSlots;
+    return static_cast<std::size_t>(edge_hash(k) % kSlots);
   }
   bool clean(std::uint64_t serial, std::string_view k) const {
     const Slot& s = slots[slot_of(k)];
