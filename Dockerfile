@@ -16,16 +16,17 @@
 ARG BASE_IMAGE=debian:bookworm-slim
 
 FROM ${BASE_IMAGE} AS runtime
-# Exactly the libraries `ldd bastion` names (libc and libgcc are in the base),
-# and bubblewrap for upstreams started inside the container where user
+# Exactly the libraries `ldd bastion` names: OpenSSL (libc is in the base; the
+# rest is linked into the binary, BASTION_STATIC_DEPS: docs/operations.md,
+# "Libraries", lists what a binary built with it OFF needs here), and
+# bubblewrap for upstreams started inside the container where user
 # namespaces are allowed (where they are not, as in a default Docker
 # container, a stdio server that names no runtime is refused: give it
 # `runtime: process` explicitly, or run it in its own container and reach it
 # by `url:` as docker-compose.yml does).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libboost-json1.81.0 libboost-url1.81.0 libfmt9 libseccomp2 libsodium23 \
-      libspdlog1.10 libssl3 libvectorscan5 libicu72 libyaml-cpp0.7 bubblewrap \
+      libssl3 bubblewrap \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/bastion \
       --shell /usr/sbin/nologin bastion \

@@ -62,3 +62,19 @@ function(bastion_glob_module name)
     bastion_test(${name}_test SOURCES ${test_sources} DEPS bastion_${name} ${ARG_TEST_DEPS})
   endif()
 endfunction()
+
+# bastion_start_link(TARGET): how an executable that starts often (`bastion`:
+# every command, every `bastion stdio` a desktop client launches) is linked.
+# Its static initializers (GCC puts them in .text.startup) are kept together
+# instead of spread over the code (with the libraries linked in, 134 of them
+# on 133 pages: a page fault each). With BASTION_STATIC_DEPS, libstdc++ and
+# libgcc are linked in too (no shared C++ library is left to load them) and no
+# shared library it does not use is named (--as-needed). Sanitizer and fuzz
+# builds keep the shared runtime: their runtimes replace operator new and
+# delete, and are made and tested against libstdc++.so.
+function(bastion_start_link target)
+  target_link_options(${target} PRIVATE LINKER:-z,keep-text-section-prefix)
+  if(BASTION_STATIC_DEPS AND NOT BASTION_SANITIZE AND NOT BASTION_FUZZ)
+    target_link_options(${target} PRIVATE -static-libstdc++ -static-libgcc LINKER:--as-needed)
+  endif()
+endfunction()
