@@ -7,6 +7,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
+#include <boost/container/small_vector.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "metrics/metrics.hpp"
@@ -46,24 +48,34 @@ metrics::Metrics::Counter& responses_with(unsigned code) {
 
 }  // namespace
 
-bool HttpConnection::write_now(http::serializer<false, http::string_body>& sr) {
+std::size_t HttpConnection::write_now(std::span<const asio::const_buffer> pieces, bool& failed) {
   boost::system::error_code ec;
-  while (!ec && !sr.is_done()) http::write_some(stream_.socket(), sr, ec);
-  return !ec || ec == asio::error::would_block || ec == asio::error::try_again;
+  std::size_t n = stream_.socket().write_some(pieces, ec);
+  failed = ec && ec != asio::error::would_block && ec != asio::error::try_again;
+  return ec ? 0 : n;
 }
 
 asio::awaitable<bool> HttpConnection::write(Response res, bool keep_alive) {
   responses_with(res.result_int()).add();
   res.keep_alive(keep_alive && !stopping());
   res.prepare_payload();
-  // Most answers fit in the socket's send buffer: written at once, with no
-  // timer armed and no completion to wait for. What does not fit goes on
-  // asynchronously, under the write timeout.
-  http::serializer<false, http::string_body> sr{res};
-  if (!write_now(sr)) co_return false;
-  if (!sr.is_done()) {
+  // The header block as Beast's serializer writes it (the fields' own
+  // writer), then the body: one gather write. Most answers fit in the
+  // socket's send buffer and are written at once, with no timer armed and
+  // no completion to wait for; what does not fit goes on asynchronously,
+  // under the write timeout.
+  const http::fields::writer head(res.base(), res.version(), res.result_int());
+  boost::container::small_vector<asio::const_buffer, 12> pieces;
+  for (asio::const_buffer b : head.get()) pieces.push_back(b);
+  pieces.push_back(asio::buffer(res.body()));
+  bool failed = false;
+  const std::size_t sent = write_now(pieces, failed);
+  if (failed) co_return false;
+  if (sent < asio::buffer_size(pieces)) {
+    beast::buffers_suffix<std::span<const asio::const_buffer>> rest(pieces);
+    rest.consume(sent);
     stream_.expires_after(write_timeout_);
-    auto [ec, n] = co_await http::async_write(stream_, sr, tuple_awaitable);
+    auto [ec, n] = co_await asio::async_write(stream_, rest, tuple_awaitable);
     stream_.expires_never();
     if (ec) co_return false;
   }

@@ -13,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
+#include <span>
 #include <string_view>
 
 #include "transport/http_server.hpp"
@@ -54,9 +55,10 @@ class HttpConnection {
   void close();
 
  private:
-  // Writes what the socket takes without waiting. False on an error other
-  // than a full send buffer (the peer is gone).
-  bool write_now(http::serializer<false, http::string_body>& sr);
+  // Writes what the socket takes of `pieces` without waiting, and returns
+  // how much. `failed` on an error other than a full send buffer (the peer
+  // is gone).
+  std::size_t write_now(std::span<const boost::asio::const_buffer> pieces, bool& failed);
 
   boost::beast::tcp_stream stream_;
   boost::asio::ip::address peer_;

@@ -10,8 +10,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace bastion::transport {
 namespace {
@@ -109,6 +111,47 @@ TEST(HttpConnectionWrite, APeerThatIsGoneFailsTheWrite) {
   p.client.close();  // RST
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_FALSE(p.write(answer(std::string(1 << 20, 'x'))));
+}
+
+// What write() puts on the wire is what Beast's serializer writes for the
+// same response (prepare_payload and keep-alive applied as write() does):
+// the status line with its reason, every field in order, the body. The
+// answers cover a reason of their own, HTTP/1.0, an empty body, and more
+// fields than write() gathers without allocating.
+TEST(HttpConnectionWrite, TheBytesAreThoseOfBeastsSerializer) {
+  std::vector<std::pair<Response, bool>> cases;  // the answer, and the server stopping
+  cases.emplace_back(answer(R"({"jsonrpc":"2.0","id":1,"result":{}})"), false);
+  cases.emplace_back(answer("{}"), true);  // Connection: close
+  Response odd{http::status::not_found, 11};
+  odd.reason("Nowhere To Be Found");
+  odd.set(http::field::content_type, "text/plain");
+  odd.body() = "no";
+  cases.emplace_back(std::move(odd), false);
+  Response old{http::status::ok, 10};
+  old.body() = "http/1.0 keeps alive on request";
+  cases.emplace_back(std::move(old), false);
+  cases.emplace_back(Response{http::status::accepted, 11}, false);  // no body
+  Response many = answer(std::string(3000, 'y'));
+  for (int i = 0; i < 30; ++i) many.insert("X-Field-" + std::to_string(i), std::to_string(i * i));
+  cases.emplace_back(std::move(many), false);
+
+  for (auto& [res, stopping] : cases) {
+    Pair p(std::chrono::seconds(5));
+    p.stopping = stopping;
+    Response expect = res;
+    expect.keep_alive(!stopping);
+    expect.prepare_payload();
+    std::ostringstream beast_text;
+    beast_text << expect;
+
+    EXPECT_EQ(p.write(std::move(res)), !stopping);
+    p.conn->stream().socket().shutdown(tcp::socket::shutdown_send);
+    std::string got;
+    boost::system::error_code ec;
+    asio::read(p.client, asio::dynamic_buffer(got), ec);
+    EXPECT_EQ(ec, asio::error::eof);
+    EXPECT_EQ(got, beast_text.str());
+  }
 }
 
 }  // namespace
