@@ -182,6 +182,36 @@ TEST(MailboxDrain, ADeepQueueDrainsWithoutGrowingTheStack) {
   EXPECT_EQ(drained, 200000);
 }
 
+// A mailbox used as a queue for a long time, never empty: its entries come
+// out in the order they went in while its storage grows, and while the
+// front it has freed is reused for what is pushed at the back.
+TEST(MailboxDrain, AQueueThatIsNeverEmptyKeepsItsOrder) {
+  asio::io_context ioc;
+  auto box = std::make_shared<Outbox>(ioc.get_executor(), 100000);
+  int pushed = 0;
+  int next = 0;
+  bool in_order = true;
+  auto take = [&] {
+    auto m = box->try_pop();
+    if (!m || index_of(*m->message) != next) in_order = false;
+    ++next;
+  };
+  // Three in, one out: the queue grows to 20,000 entries...
+  for (int round = 0; round < 10000; ++round) {
+    for (int k = 0; k < 3; ++k) ASSERT_TRUE(box->push(Outgoing(line(pushed++, 0))));
+    take();
+  }
+  // ...then one in, one out around a full front and back, then the rest.
+  for (int round = 0; round < 50000; ++round) {
+    ASSERT_TRUE(box->push(Outgoing(line(pushed++, 0))));
+    take();
+  }
+  while (next < pushed) take();
+  EXPECT_TRUE(in_order);
+  EXPECT_EQ(next, 80000);
+  EXPECT_FALSE(box->try_pop());
+}
+
 }  // namespace
 }  // namespace bastion::server
 

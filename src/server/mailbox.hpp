@@ -15,8 +15,8 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/container/devector.hpp>
 #include <boost/json.hpp>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -137,7 +137,11 @@ class BasicMailbox : public std::enable_shared_from_this<BasicMailbox<T>> {
   }
 
   mutable std::mutex mu_;
-  std::deque<T> q_;
+  // A devector, not a std::deque: a mailbox is made for every POST and most
+  // carry one entry, which a deque's map and first block (two allocations
+  // at construction) would hold. It allocates on the first push, and its
+  // freed front is reused rather than grown past.
+  boost::container::devector<T> q_;
   bool closed_ = false;
   boost::asio::any_io_executor strand_;  // one handler at a time (see serial())
   boost::asio::steady_timer timer_;
