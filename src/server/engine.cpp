@@ -192,7 +192,7 @@ void Engine::end_ephemeral_session(const std::shared_ptr<Session>& s) {
 
 std::shared_ptr<Session> Engine::find_session(std::string_view id) {
   std::shared_lock lk(mu_);
-  auto it = sessions_.find(std::string(id));
+  auto it = sessions_.find(id);
   return it == sessions_.end() ? nullptr : it->second;
 }
 
@@ -200,7 +200,7 @@ bool Engine::close_session(std::string_view id) {
   std::shared_ptr<Session> s;
   {
     std::unique_lock lk(mu_);
-    auto it = sessions_.find(std::string(id));
+    auto it = sessions_.find(id);
     if (it == sessions_.end()) return false;
     s = std::move(it->second);
     sessions_.erase(it);
@@ -1064,8 +1064,7 @@ std::vector<std::shared_ptr<Session>> Engine::audience(const Audience& to) const
   std::vector<std::shared_ptr<Session>> out;
   if (!to.session.empty()) {
     std::shared_lock lk(mu_);
-    if (auto it = sessions_.find(std::string(to.session)); it != sessions_.end())
-      out.push_back(it->second);
+    if (auto it = sessions_.find(to.session); it != sessions_.end()) out.push_back(it->second);
   } else {
     out = snapshot_sessions();
   }

@@ -235,7 +235,15 @@ class Engine : public BackendListener {
   mutable std::mutex reported_mu_;
   mutable std::set<std::string> reported_;
   mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;
+  // Found by a string_view (a request's Mcp-Session-Id) with no string
+  // made for the look-up.
+  struct IdHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view id) const noexcept {
+      return std::hash<std::string_view>{}(id);
+    }
+  };
+  std::unordered_map<std::string, std::shared_ptr<Session>, IdHash, std::equal_to<>> sessions_;
   // Live sessions per authenticated caller (caller_key), under mu_.
   std::unordered_map<std::string, std::size_t> sessions_per_caller_;
   std::uint64_t next_listener_ = 1;
