@@ -164,8 +164,11 @@ boost::asio::awaitable<std::optional<T>> BasicMailbox<T>::pop() {
   }
   auto caller = co_await asio::this_coro::executor;
   // Checking and waiting happen in one strand turn, so a wake() posted after
-  // the check always finds the timer waiting.
-  co_await asio::dispatch(strand_, asio::use_awaitable);
+  // the check always finds the timer waiting. A caller whose executor is the
+  // mailbox's own (an HTTP connection's worker loop: every POST's outbox)
+  // runs there already: no hop there and back, each an operation of its own.
+  const bool hop = caller != strand_;
+  if (hop) co_await asio::dispatch(strand_, asio::use_awaitable);
   std::optional<T> out;
   for (;;) {
     {
@@ -182,7 +185,7 @@ boost::asio::awaitable<std::optional<T>> BasicMailbox<T>::pop() {
     cs = co_await asio::this_coro::cancellation_state;
     if (cs.cancelled() != asio::cancellation_type::none) break;
   }
-  co_await asio::dispatch(caller, asio::use_awaitable);
+  if (hop) co_await asio::dispatch(caller, asio::use_awaitable);
   co_return out;
 }
 
