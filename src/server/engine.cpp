@@ -340,7 +340,7 @@ void Engine::report_shadowed(Kind kind, std::string_view key, const Listed& firs
                protocol::printable(key), dropped.server, first.server, first.server);
 }
 
-asio::awaitable<Outcome> Engine::list(Kind kind, RequestContext& ctx, const json::object& params) {
+asio::awaitable<Outcome> Engine::list(Kind kind, RequestContext& ctx, json::object params) {
   std::size_t offset = 0;
   if (auto* c = params.if_contains("cursor"); c && !c->is_null()) {
     auto off = c->is_string() ? decode_cursor(c->get_string()) : std::nullopt;
@@ -1023,15 +1023,23 @@ CommonPlan plan_common(Session& s, const std::string& method, const json::object
 
 }  // namespace
 
+// Not a coroutine (as call()): it hands back the awaitable of the one that
+// does the work, so a call costs no coroutine of its own here.
 asio::awaitable<Outcome> Engine::dispatch_common(Session& s, RequestContext& ctx,
                                                  const std::string& method, json::object params) {
   CommonPlan plan = plan_common(s, method, params);
-  if (plan.answer) co_return std::move(*plan.answer);
-  if (plan.list) co_return co_await list(*plan.list, ctx, params);
+  if (plan.answer) return answered(std::move(*plan.answer));
+  if (plan.list) return list(*plan.list, ctx, std::move(params));
   if (method != "resources/subscribe")
-    co_return co_await route(plan.kind, std::move(plan.key), method, std::move(params), ctx);
-  Outcome out = co_await route(plan.kind, plan.key, method, std::move(params), ctx);
-  if (out.ok()) s.subscribe(plan.key);
+    return route(plan.kind, std::move(plan.key), method, std::move(params), ctx);
+  return subscribe(s, plan.kind, std::move(plan.key), method, std::move(params), ctx);
+}
+
+asio::awaitable<Outcome> Engine::subscribe(Session& s, Kind kind, std::string uri,
+                                           const std::string& method, json::object params,
+                                           RequestContext& ctx) {
+  Outcome out = co_await route(kind, uri, method, std::move(params), ctx);
+  if (out.ok()) s.subscribe(uri);
   co_return out;
 }
 

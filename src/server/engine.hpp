@@ -187,7 +187,12 @@ class Engine : public BackendListener {
   boost::asio::awaitable<protocol::Outcome> listen(RequestContext& ctx,
                                                    const boost::json::object& params);
   boost::asio::awaitable<protocol::Outcome> list(Kind kind, RequestContext& ctx,
-                                                 const boost::json::object& params);
+                                                 boost::json::object params);
+  // resources/subscribe: route(), and the session subscribed when it succeeds.
+  boost::asio::awaitable<protocol::Outcome> subscribe(Session& s, Kind kind, std::string uri,
+                                                      const std::string& method,
+                                                      boost::json::object params,
+                                                      RequestContext& ctx);
   boost::asio::awaitable<protocol::Outcome> route(Kind kind, std::string key,
                                                   const std::string& method,
                                                   boost::json::object params, RequestContext& ctx);
