@@ -20,14 +20,15 @@ using protocol::kInvalidRequest;
 McpEndpoint::McpEndpoint(server::Engine& engine, const HttpOptions& opts, GuardOptions guards)
     : engine_(engine), opts_(opts), guards_(std::move(guards)) {}
 
+// Not a coroutine: the write's own awaitable (which holds the response).
 asio::awaitable<bool> McpEndpoint::reply(Exchange& x, Response& res) {
   apply_cors(res, field_value(x.req, http::field::origin), x.cors);
-  co_return co_await x.conn.write(std::move(res), x.req.keep_alive());
+  return x.conn.write(std::move(res), x.req.keep_alive());
 }
 
 asio::awaitable<bool> McpEndpoint::refuse(Exchange& x, const Refusal& r) {
   Response res = error_response(x.req.version(), r);
-  co_return co_await reply(x, res);
+  return reply(x, res);  // moved into the write's awaitable
 }
 
 SseResponse McpEndpoint::sse_head(const Exchange& x, std::string session_id,
