@@ -181,5 +181,26 @@ TEST(PiiNormalize, ShortTextsAtEveryOffset) {
   }
 }
 
+// The tables built from ICU's property sets equal the ones built code point
+// by code point: every flag and every simple view of planes 0 and 1 (a
+// range dropped or a property misread changes what the view reads).
+TEST(PiiNormalize, TablesEqualThePerCodePointBuild) {
+  const NormalizationTables fast = normalization_tables();
+  const NormalizationTables ref = reference_normalization_tables();
+  ASSERT_EQ(fast.flags.size(), 0x20000u);
+  ASSERT_EQ(ref.flags.size(), 0x20000u);
+  int differing = 0;
+  for (std::size_t c = 0; c < ref.flags.size(); ++c) {
+    if (fast.flags[c] == ref.flags[c]) continue;
+    if (++differing <= 10)
+      ADD_FAILURE() << "U+" << std::hex << std::uppercase << c << ": flags 0x" << int{fast.flags[c]}
+                    << ", per code point 0x" << int{ref.flags[c]};
+  }
+  EXPECT_EQ(differing, 0) << "code points whose flags differ";
+  EXPECT_EQ(fast.simple.size(), ref.simple.size());
+  EXPECT_TRUE(fast.simple == ref.simple) << "the simple views differ";
+  EXPECT_GT(ref.simple.size(), 1000u);  // full-width forms, compatibility characters, ...
+}
+
 }  // namespace
 }  // namespace bastion::pii
