@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <cassert>
+#include <charconv>
 #include <map>
 
 #include "metrics/metrics.hpp"
@@ -103,6 +104,15 @@ Session::~Session() = default;
 std::string Session::id_key(const json::value& id) {
   // Strings and numbers with the same text are different ids.
   if (id.is_string()) return "s" + std::string(id.get_string());
+  // An integer (nearly every id) as json::serialize writes it, without a
+  // serializer made for it.
+  if (id.is_int64() || id.is_uint64()) {
+    std::array<char, 24> buf{'n'};
+    const auto end =
+        id.is_int64() ? std::to_chars(buf.data() + 1, buf.data() + buf.size(), id.get_int64()).ptr
+                      : std::to_chars(buf.data() + 1, buf.data() + buf.size(), id.get_uint64()).ptr;
+    return std::string(buf.data(), end);
+  }
   return "n" + json::serialize(id);
 }
 

@@ -168,6 +168,32 @@ TEST(Outbox, ACancelledRequestEndsWithoutAResponse) {
   EXPECT_FALSE(got[0].message);  // nothing to write, but the stream may finish
 }
 
+// A cancellation finds the request whose id is the same JSON value: the
+// number 7 and the string "7" are two requests; negative, zero and the
+// largest unsigned ids are found too.
+TEST(Outbox, ACancellationFindsTheRequestWithTheSameIdOnly) {
+  Fixture f;
+  const std::vector<json::value> ids{7,
+                                     "7",
+                                     -5,
+                                     0,
+                                     json::value(std::uint64_t{18446744073709551615ull}),
+                                     json::value(std::int64_t{-9223372036854775807ll - 1})};
+  for (const auto& id : ids)
+    f.send(protocol::make_request(id, "tools/call",
+                                  json::object{{"name", "slow"}, {"arguments", json::object{}}}));
+  f.run();
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    f.send(protocol::make_notification("notifications/cancelled",
+                                       json::object{{"requestId", ids[i]}}));
+    f.run();
+    auto got = f.drain();
+    ASSERT_EQ(got.size(), 1u) << "cancelling id " << json::serialize(ids[i]);
+    EXPECT_TRUE(got[0].ends_request);
+    EXPECT_FALSE(got[0].message);
+  }
+}
+
 TEST(Outbox, AFinishedRequestWithdrawsItsOpenClientRequestsBeforeItsResponse) {
   Fixture f;
   f.send(call(4, "asker"));
