@@ -256,20 +256,12 @@ Expected<json::value, RpcError> parse_json(std::string_view text) {
   return p.handler().st.release();
 }
 
-namespace {
-
-// A message's object with room for its `members`: filled by operator[] from
-// empty, it would grow (allocate and rehash) for each of them.
-json::object envelope(std::size_t members) {
-  json::object o;
-  o.reserve(members);
-  return o;
-}
-
-}  // namespace
+// Each message below is made with room for its members (json::object's
+// min_capacity): filled from empty by operator[], it would grow (allocate
+// and rehash) for each of them.
 
 json::object make_result(const json::value& id, json::object result) {
-  json::object o = envelope(3);
+  json::object o(3);
   o["jsonrpc"] = "2.0";
   o["id"] = id;
   o["result"] = std::move(result);
@@ -277,7 +269,7 @@ json::object make_result(const json::value& id, json::object result) {
 }
 
 json::object make_error(const json::value& id, const RpcError& error) {
-  json::object o = envelope(3);
+  json::object o(3);
   o["jsonrpc"] = "2.0";
   o["id"] = id;
   o["error"] = error.to_json();
@@ -285,7 +277,7 @@ json::object make_error(const json::value& id, const RpcError& error) {
 }
 
 json::object make_notification(std::string_view method, json::object params) {
-  json::object o = envelope(3);
+  json::object o(3);
   o["jsonrpc"] = "2.0";
   o["method"] = method;
   if (!params.empty()) o["params"] = std::move(params);
@@ -293,7 +285,7 @@ json::object make_notification(std::string_view method, json::object params) {
 }
 
 json::object make_request(const json::value& id, std::string_view method, json::object params) {
-  json::object o = envelope(4);
+  json::object o(4);
   o["jsonrpc"] = "2.0";
   o["id"] = id;
   o["method"] = method;
