@@ -9,23 +9,19 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <cerrno>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <new>
 #include <optional>
 #include <span>
 #include <sstream>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -37,6 +33,7 @@
 #include "pii/filter.hpp"
 #include "pii/patterns.hpp"
 #include "pii/policy.hpp"
+#include "pii/report.hpp"
 #include "pii/scanner.hpp"
 #include "security/keyring.hpp"
 #include "security/secrets.hpp"
@@ -297,242 +294,6 @@ fs::path pii_db_cache_dir(const Common& c) {
   return {};
 }
 
-// `pii scan`'s report: one JSON line a finding (`as_array`: one array of them),
-// formatted as the scanner hands the findings on (PiiScanner::scan_each: they
-// are still in cache, and none is kept) into one buffer written 256 KiB at a
-// time (a buffer for all of it, 96 bytes a finding, cost its page faults, as
-// much as formatting).
-class FindingWriter {
- public:
-  explicit FindingWriter(bool as_array)
-      : as_array_(as_array), shapes_(kShapes), out_(new char[size_]) {
-    if (as_array_) put("[", 1);
-  }
-  FindingWriter(const FindingWriter&) = delete;
-  FindingWriter& operator=(const FindingWriter&) = delete;
-
-  void add(std::span<const pii::Finding> findings) {
-    for (const auto& f : findings) {
-      const Shape& s = shape(f);
-      // Room for the line: its fixed parts, two 20-digit numbers and a comma.
-      const std::size_t need = s.head.size() + s.tail.size() + 64;
-      if (w_ + need > size_) {
-        flush();
-        if (need > size_) out_.reset(new char[size_ = need]);
-      }
-      if (as_array_ && count_) put(",", 1);
-      put(s.head.data(), s.head.size());
-      const fmt::format_int b(f.begin), e(f.end);
-      put(b.data(), b.size());
-      put(",\"end\":", 7);
-      put(e.data(), e.size());
-      put(s.tail.data(), s.tail.size());
-      ++count_;
-      if (w_ >= kChunk) flush();
-    }
-  }
-  // The rest of the report: what the buffer holds, and the array's end.
-  void finish() {
-    if (as_array_) put("]\n", 2);
-    flush();
-  }
-  std::size_t count() const { return count_; }
-
- private:
-  // A line is `{"type":T,"begin":B,"end":E,"confidence":C,"detail":D}`:
-  // only B and E differ from one finding to the next, and a scan has a
-  // handful of (type, detail, confidence) triples. Each triple's text
-  // before B and after E is rendered once (JSON names, fmt's shortest
-  // double) and cached by the views' addresses (the names are constants),
-  // so a line is three copies and two integers; appending its ten pieces
-  // through fmt::memory_buffer cost more than finding them.
-  struct Shape {
-    const char* type = nullptr;
-    std::size_t type_len = 0;
-    const char* detail = nullptr;
-    std::size_t detail_len = 0;
-    double conf = -1;
-    std::string head, tail;
-  };
-  static constexpr std::size_t kChunk = std::size_t{1} << 18;
-  static constexpr std::size_t kShapes = 256, kProbe = 8;
-
-  // The finding's triple from the cache, rendered when missing. Open
-  // addressing over kProbe slots from its home: two frequent triples whose
-  // keys (addresses, so where the binary is loaded decides) meet in one slot
-  // took turns rendering in a direct-mapped table, every line on PII-dense
-  // text (64 MiB: twice the CPU time in some runs, in every run of some builds).
-  const Shape& shape(const pii::Finding& f) {
-    const auto key = reinterpret_cast<std::uintptr_t>(f.type.data()) ^
-                     (reinterpret_cast<std::uintptr_t>(f.detail.data()) * 31) ^
-                     static_cast<std::uintptr_t>(f.confidence * 1000);
-    const std::size_t home = key ^ (key >> 8) ^ (key >> 16);
-    for (std::size_t i = 0; i < kProbe; ++i) {
-      Shape& s = shapes_[(home + i) & (kShapes - 1)];
-      if (s.type == f.type.data() && s.type_len == f.type.size() && s.detail == f.detail.data() &&
-          s.detail_len == f.detail.size() && s.conf == f.confidence)
-        return s;
-      if (!s.type) return render(s, f);  // a free slot
-    }
-    return render(shapes_[home & (kShapes - 1)], f);  // all taken: replaces one
-  }
-  Shape& render(Shape& s, const pii::Finding& f) {
-    s = Shape{f.type.data(),
-              f.type.size(),
-              f.detail.data(),
-              f.detail.size(),
-              f.confidence,
-              fmt::format("{{\"type\":{},\"begin\":", json::serialize(json::string_view(f.type))),
-              fmt::format(",\"confidence\":{}", f.confidence)};
-    if (!f.detail.empty())
-      s.tail += fmt::format(",\"detail\":{}", json::serialize(json::string_view(f.detail)));
-    s.tail += as_array_ ? "}" : "}\n";
-    return s;
-  }
-  void put(const char* p, std::size_t n) {
-    std::memcpy(out_.get() + w_, p, n);
-    w_ += n;
-  }
-  void flush() {
-    std::cout.write(out_.get(), static_cast<std::streamsize>(w_));
-    w_ = 0;
-  }
-
-  bool as_array_;
-  std::vector<Shape> shapes_;
-  // Not zeroed: a page is touched when a line is first written to it (the
-  // report of a text without findings touches none).
-  std::size_t size_ = kChunk + 4096;
-  std::unique_ptr<char[]> out_;
-  std::size_t w_ = 0, count_ = 0;
-};
-
-// `pii scan`'s report formatted and written on a thread of its own while the
-// scan goes on (on PII-dense text the formatting was a third of the
-// command). The scan's batches are moved, never copied, into batches of at
-// least kBatch findings, queued for the writer in order, at most kQueued at a
-// time: a full queue makes the scan wait, so memory stays bounded however
-// slowly standard output is read. When standard output fails (EPIPE from a
-// reader that closed early, a full disk) the writer stops and the findings
-// still to come are only counted, as the single-threaded report counts what
-// its failed stream drops: the exit status and the (absent) message are the
-// same.
-class ReportThread {
- public:
-  // Takes over `report` (whose findings so far count) from the scan's thread.
-  explicit ReportThread(FindingWriter& report)
-      : report_(report), count_(report.count()), thread_([this] { run(); }) {
-    pending_.reserve(kBatch + pii::PiiScanner::kStreamHold);
-  }
-  ~ReportThread() {
-    if (thread_.joinable()) close();  // the scan threw: only stop the thread
-  }
-  ReportThread(const ReportThread&) = delete;
-  ReportThread& operator=(const ReportThread&) = delete;
-
-  // A batch from PiiScanner::scan_each (its findings are moved from).
-  void add(std::span<pii::Finding> batch) {
-    count_ += batch.size();
-    pending_.insert(pending_.end(), std::make_move_iterator(batch.begin()),
-                    std::make_move_iterator(batch.end()));
-    if (pending_.size() >= kBatch) hand_over();
-  }
-  // Waits until every finding is written (or standard output failed); rethrows
-  // what stopped the writer. Returns how many findings the scan handed on.
-  std::size_t finish() {
-    if (!pending_.empty()) hand_over();
-    close();
-    if (error_) std::rethrow_exception(error_);
-    return count_;
-  }
-
- private:
-  static constexpr std::size_t kBatch = 4096, kQueued = 4;
-
-  void hand_over() {
-    std::unique_lock lock(m_);
-    room_.wait(lock, [this] { return queue_.size() < kQueued || stopped_; });
-    if (stopped_) {
-      pending_.clear();
-      return;
-    }
-    queue_.push_back(std::move(pending_));
-    pending_ = take_free();
-    lock.unlock();
-    ready_.notify_one();
-  }
-  // An emptied batch to fill again (their memory stays mapped: a batch
-  // allocated anew each time cost a page fault a 4 KiB), else a new one.
-  std::vector<pii::Finding> take_free() {
-    std::vector<pii::Finding> b;
-    if (free_.empty()) {
-      b.reserve(kBatch + pii::PiiScanner::kStreamHold);
-    } else {
-      b = std::move(free_.back());
-      free_.pop_back();
-    }
-    return b;
-  }
-  void close() {
-    {
-      const std::lock_guard lock(m_);
-      closed_ = true;
-    }
-    ready_.notify_one();
-    thread_.join();
-  }
-  void stop() {
-    {
-      const std::lock_guard lock(m_);
-      stopped_ = true;
-      queue_.clear();
-    }
-    room_.notify_one();
-  }
-  // The writer: each batch in the order queued, until the queue is closed
-  // and empty or standard output fails.
-  void run() {
-    try {
-      for (std::vector<pii::Finding> b;;) {
-        {
-          std::unique_lock lock(m_);
-          ready_.wait(lock, [this] { return !queue_.empty() || closed_; });
-          if (queue_.empty()) return;
-          b = std::move(queue_.front());
-          queue_.pop_front();
-        }
-        room_.notify_one();
-        report_.add(b);
-        if (!std::cout) return stop();
-        b.clear();
-        const std::lock_guard lock(m_);
-        free_.push_back(std::move(b));
-      }
-    } catch (...) {
-      error_ = std::current_exception();
-      stop();
-    }
-  }
-
-  FindingWriter& report_;
-  std::size_t count_;                  // the scan's thread
-  std::vector<pii::Finding> pending_;  // the scan's thread
-  std::mutex m_;
-  std::condition_variable ready_, room_;  // a batch queued; room in the queue
-  std::deque<std::vector<pii::Finding>> queue_;
-  std::vector<std::vector<pii::Finding>> free_;  // emptied batches (kQueued + 2 at most)
-  bool closed_ = false, stopped_ = false;
-  std::exception_ptr error_;  // read after the join
-  std::thread thread_;        // last: started once the rest is constructed
-};
-
-// The report is written on the scan's thread until the scan has handed on
-// this many findings (about 5 MiB of PII-dense text), then by a ReportThread:
-// for fewer the thread (its start, the batches' memory, the moves) cost more
-// than formatting them does, and a large text with few findings has no use
-// for it at all.
-constexpr std::size_t kReportThreadFrom = std::size_t{1} << 17;
-
 // `pii scan` without a policy or a configuration: every finding of standard
 // input, and exit 3 when there is any. The gateway stops a scan at
 // ScannerLimits::max_findings (100,000): that bounds what one message makes
@@ -541,10 +302,12 @@ constexpr std::size_t kReportThreadFrom = std::size_t{1} << 17;
 // scans a dump wants all of its findings, not the first 100,000 and an
 // "overflow" line. So the report has no cap; the findings are written as the
 // scan hands them on (a thousand or so held at a time, not all of them: they
-// were 64 bytes each, on PII-dense text 1.7 times the input), by a second
-// thread (ReportThread) past kReportThreadFrom findings. With a policy
-// the scan keeps the gateway's cap and verdict. Input past what one scan
-// examines (4 GiB) is still reported by an "overflow" finding.
+// were 64 bytes each, on PII-dense text 1.7 times the input), on the scan's
+// thread: a writer thread of its own cost more CPU time (moving the findings
+// to it, its wake-ups, its batches' memory) than the report's formatting
+// costs now (pii/report.hpp). With a policy the scan keeps the gateway's cap
+// and verdict. Input past what one scan examines (4 GiB) is still reported
+// by an "overflow" finding.
 int report_findings(const Common& c, bool as_array) {
   pii::ScannerLimits limits;
   // More findings than memory holds, with room for the scanner's arithmetic
@@ -552,16 +315,10 @@ int report_findings(const Common& c, bool as_array) {
   limits.max_findings = std::numeric_limits<std::size_t>::max() / 16;
   const pii::PiiScanner scanner(pii::default_patterns(), limits, pii_db_cache_dir(c));
   const StdinText input;
-  FindingWriter report(as_array);
-  std::optional<ReportThread> writer;
-  scanner.scan_each(input.view(), [&report, &writer](std::span<pii::Finding> b) {
-    if (writer) return writer->add(b);
-    report.add(b);
-    if (report.count() >= kReportThreadFrom) writer.emplace(report);
-  });
-  const std::size_t found = writer ? writer->finish() : report.count();
+  pii::FindingReport report(std::cout, as_array);
+  scanner.scan_each(input.view(), [&report](std::span<pii::Finding> b) { report.add(b); });
   report.finish();
-  return found == 0 ? 0 : 3;
+  return report.count() == 0 ? 0 : 3;
 }
 
 int pii_scan(const Common& c, const PiiArgs& a) {

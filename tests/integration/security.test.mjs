@@ -368,9 +368,8 @@ function scanFile(file, json) {
   return json ? JSON.parse(r.stdout) : r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
 }
 
-// 400,000 addresses (7.6 MB): past its first 131,072 findings `pii scan`
-// hands the writing of its report to a thread of its own, the scan's
-// batches queued to it.
+// 400,000 addresses (7.6 MB): a report of many of the scan's batches and of
+// many of the writer's 256 KiB chunks (pii/report.hpp).
 let manyAddresses;
 const addressesFile = () => {
   if (!manyAddresses) {
