@@ -6,7 +6,7 @@
 // gateway turns each into a server-to-client request). The abuse sits beside
 // it: tampered, replayed, foreign and expired requestState, a flood of
 // waiting calls, an upstream that never answers.
-import { test } from 'node:test';
+import { test as nodeTest } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -17,6 +17,10 @@ import {
   BIN, NODE_MODULES, authYaml, eventually, fetchToken, newClient, serverDir, startServe, startWithConfig, tempDir,
 } from './lib/bastion.mjs';
 import { modernClient } from './lib/modern.mjs';
+
+// Each test takes seconds (the longest ~12 s under ASan+UBSan): one that
+// hangs fails by its own name well before the suite's ctest timeout.
+const test = (name, fn) => nodeTest(name, { timeout: 150000 }, fn);
 
 const CAPS = { elicitation: {}, sampling: {}, roots: {} };
 const { modern } = modernClient({ client: 'it-era', caps: CAPS });

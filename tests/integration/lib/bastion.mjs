@@ -77,7 +77,7 @@ export async function startServe(args = [], { env = {}, timeoutMs = 20000, dataD
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill(signal);
-        await once(child, 'exit');
+        await exitWithin(child, STOP_MS, signal);
       }
       // Under the sanitizer build any report fails the test that caused it.
       const report = SANITIZER_REPORT.exec(stderr);
@@ -85,6 +85,33 @@ export async function startServe(args = [], { env = {}, timeoutMs = 20000, dataD
       return child.exitCode;
     },
   };
+}
+
+// How long bastion may take to exit after SIGTERM: http.shutdown_grace
+// (5 s by default), 2 s for its upstreams, and slack for a sanitizer build.
+export const STOP_MS = 60000;
+
+// Waits for `child` to exit. One that is still running after `ms` is a hang
+// at shutdown: its threads' stacks (gdb, where installed) go into the error,
+// so a test run shows where it stuck instead of timing out as a whole, and
+// the process is killed.
+export async function exitWithin(child, ms, signal = 'SIGTERM') {
+  let timer;
+  const exited = once(child, 'exit').then(() => true);
+  const late = new Promise((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  const inTime = await Promise.race([exited, late]);
+  clearTimeout(timer);
+  if (inTime) return;
+  let stacks;
+  try {
+    stacks = execFileSync('gdb', ['-p', String(child.pid), '-batch', '-nx', '-ex', 'thread apply all bt'],
+      { timeout: 60000, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  } catch (e) {
+    stacks = `(no stacks: ${e.message})`;
+  }
+  child.kill('SIGKILL');
+  await exited;
+  throw new Error(`pid ${child.pid} did not exit within ${ms} ms of ${signal}; its threads:\n${stacks}`);
 }
 
 // Raw JSON-RPC over HTTP for protocol-level tests.
