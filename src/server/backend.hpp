@@ -130,6 +130,16 @@ class Backend {
                                                          boost::json::object params,
                                                          RequestContext& ctx) = 0;
 
+  // Whether a call along the settled `route` may answer input_required
+  // (ask the client of `ctx` something, spec MRTR). Only then does the
+  // engine keep a Legacy client's params as sent, to call again with the
+  // answers (RequestContext::pre_filter_params); a backend that says no and
+  // answers input_required all the same gets the call refused. Cheap and
+  // non-blocking; yes by default (the safe answer).
+  virtual bool may_ask_input(const Route& /*route*/, const RequestContext& /*ctx*/) const {
+    return true;
+  }
+
   // The x-mcp-header annotations of the tool along a settled route
   // (protocol::param_headers() of its inputSchema): what the engine checks
   // the Mcp-Param-* headers of a Modern HTTP tools/call against. Cheap and

@@ -19,7 +19,7 @@ std::string string_field(const json::object& o, std::string_view k) {
 }
 }  // namespace
 
-void BuiltinBackend::add_tool(json::object definition, ToolHandler h) {
+void BuiltinBackend::add_tool(json::object definition, ToolHandler h, Asks asks) {
   std::string name = string_field(definition, "name");
   if (!definition.contains("inputSchema"))
     definition["inputSchema"] = json::object{{"type", "object"}};
@@ -31,19 +31,22 @@ void BuiltinBackend::add_tool(json::object definition, ToolHandler h) {
     tool_defs_[it->second.def] = std::move(definition);
     it->second.call = std::move(h);
     it->second.param_headers = std::move(annotated.headers);
+    it->second.asks = asks;
     return;
   }
   tool_defs_.push_back(std::move(definition));
   tools_.emplace(std::move(name),
-                 Tool{std::move(h), tool_defs_.size() - 1, std::move(annotated.headers)});
+                 Tool{std::move(h), tool_defs_.size() - 1, std::move(annotated.headers), asks});
 }
 
 void BuiltinBackend::add_sync_tool(SyncTool t) {
   auto call = std::move(t.call);
-  add_tool(std::move(t.definition),
-           [call](json::object args, RequestContext& ctx) -> asio::awaitable<Outcome> {
-             co_return call(args, ctx.caller());
-           });
+  add_tool(
+      std::move(t.definition),
+      [call](json::object args, RequestContext& ctx) -> asio::awaitable<Outcome> {
+        co_return call(args, ctx.caller());
+      },
+      Asks::kNever);
 }
 
 void BuiltinBackend::add_resource(json::object definition, ReadHandler h) {
@@ -171,6 +174,22 @@ Outcome BuiltinBackend::complete(const json::object& params) const {
   json::object completion{
       {"values", std::move(arr)}, {"total", values.size()}, {"hasMore", values.size() > kMax}};
   return json::object{{"completion", std::move(completion)}};
+}
+
+bool BuiltinBackend::may_ask_input(const Route& route, const RequestContext&) const {
+  return may_ask(route.kind, route.name);
+}
+
+bool BuiltinBackend::may_ask(Kind kind, std::string_view name) const {
+  if (kind == Kind::kTool) {
+    auto it = tools_.find(name);
+    return it != tools_.end() && it->second.asks == Asks::kMaybe;
+  }
+  if (kind == Kind::kPrompt) {
+    auto it = prompts_.find(name);
+    return it != prompts_.end() && bool(it->second.get_with_context);
+  }
+  return false;
 }
 
 asio::awaitable<Outcome> BuiltinBackend::call(const Route& route, std::string_view method,

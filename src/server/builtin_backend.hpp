@@ -32,9 +32,14 @@ class BuiltinBackend : public Backend {
   using CompleteHandler =
       std::function<std::vector<std::string>(std::string_view arg, std::string_view value)>;
 
+  // Whether a tool may answer input_required (ask its client something):
+  // a Legacy client's call of one keeps its params as sent for the retry
+  // (Backend::may_ask_input); one that never asks costs no copy.
+  enum class Asks { kMaybe, kNever };
+
   explicit BuiltinBackend(std::string name) : name_(std::move(name)) {}
 
-  void add_tool(boost::json::object definition, ToolHandler h);
+  void add_tool(boost::json::object definition, ToolHandler h, Asks asks = Asks::kMaybe);
   void add_sync_tool(SyncTool t);
   void add_resource(boost::json::object definition, ReadHandler h);
   void add_template(boost::json::object definition, ReadHandler h, CompleteHandler c = {});
@@ -60,6 +65,11 @@ class BuiltinBackend : public Backend {
   boost::asio::awaitable<std::vector<Listed>> list(Kind kind, RequestContext& ctx) override;
   std::optional<Route> resolve(Kind kind, std::string_view key) const override;
   std::vector<protocol::ParamHeader> param_headers(const Route& route) const override;
+  // Tools as added (Asks), prompts with a ContextPromptHandler; never a
+  // resource or a handler without a RequestContext: it could not see the
+  // answers of what it asked.
+  bool may_ask_input(const Route& route, const RequestContext& ctx) const override;
+  bool may_ask(Kind kind, std::string_view name) const;
   boost::asio::awaitable<protocol::Outcome> call(const Route& route, std::string_view method,
                                                  boost::json::object params,
                                                  RequestContext& ctx) override;
@@ -92,6 +102,7 @@ class BuiltinBackend : public Backend {
     std::size_t def;  // its definition in tool_defs_
     // Its x-mcp-header annotations (protocol::param_headers()).
     std::vector<protocol::ParamHeader> param_headers;
+    Asks asks = Asks::kMaybe;
   };
   std::vector<boost::json::object> tool_defs_;
   std::map<std::string, Tool, std::less<>> tools_;

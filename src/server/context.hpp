@@ -87,6 +87,18 @@ class RequestContext : public std::enable_shared_from_this<RequestContext> {
     input_responses_filtered_ = true;
     return &input_responses_;
   }
+  // A Legacy client's tools/call, prompts/get or resources/read as it sent
+  // them, before the filters: what the engine calls again with once the
+  // client answered an input_required (Engine::fulfil_for_legacy). Copied
+  // only once the engine asked for it (want_pre_filter_params) and the route
+  // is known to lead to a backend that may ask (Backend::may_ask_input): on
+  // every other call the params are moved on uncopied. nullptr when not kept.
+  void want_pre_filter_params() { want_pre_filter_ = true; }
+  bool wants_pre_filter_params() const { return want_pre_filter_ && !pre_filter_params_; }
+  void keep_pre_filter_params(const boost::json::object& params) { pre_filter_params_ = params; }
+  const boost::json::object* pre_filter_params() const {
+    return pre_filter_params_ ? &*pre_filter_params_ : nullptr;
+  }
   const boost::json::value& request_id() const { return id_; }
   const std::string& method() const { return method_; }
   const boost::json::value& progress_token() const { return progress_token_; }
@@ -151,6 +163,8 @@ class RequestContext : public std::enable_shared_from_this<RequestContext> {
   bool input_responses_filtered_ = false;
   boost::json::object input_responses_;
   boost::json::value request_state_;
+  bool want_pre_filter_ = false;
+  std::optional<boost::json::object> pre_filter_params_;
   boost::json::value id_;
   std::string method_;
   boost::json::value progress_token_;

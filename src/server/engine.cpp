@@ -474,6 +474,11 @@ asio::awaitable<Outcome> Engine::route(Kind kind, std::string key, const std::st
     std::optional<Outcome> stop = co_await prepare_route(kind, key, method, r, seen, ctx);
     if (stop) co_return std::move(*stop);
   }
+  // A Legacy call that may be answered input_required is called again with
+  // its params as sent (the filters run on them again): kept only when the
+  // backend says this route may ask, so the echo's call copies nothing.
+  if (ctx.wants_pre_filter_params() && r->backend->may_ask_input(*r, ctx))
+    ctx.keep_pre_filter_params(params);
   co_return co_await call(*r, method, std::move(params), ctx);
 }
 
@@ -609,10 +614,11 @@ asio::awaitable<Outcome> Engine::dispatch(Session& s, RequestContext& ctx,
     check_task_result(ctx, method, out);
     co_return out;
   }
-  json::object original = params;
+  // route() keeps the params as sent once it knows the backend may ask.
+  ctx.want_pre_filter_params();
   Outcome out = co_await dispatch_common(s, ctx, method, std::move(params));
   if (out.ok() && protocol::result_type(std::as_const(out).result()) == "input_required")
-    out = co_await fulfil_for_legacy(s, ctx, method, original, std::move(out));
+    out = co_await fulfil_for_legacy(s, ctx, method, std::move(out));
   check_task_result(ctx, method, out);
   co_return out;
 }
@@ -734,8 +740,18 @@ asio::awaitable<Outcome> Engine::round_trip(Session& s, RequestContext& ctx,
 }
 
 asio::awaitable<Outcome> Engine::fulfil_for_legacy(Session& s, RequestContext& ctx,
-                                                   const std::string& method,
-                                                   const json::object& params, Outcome out) {
+                                                   const std::string& method, Outcome out) {
+  // Lives in ctx until the request ends; route() keeps it only once.
+  const json::object* params = ctx.pre_filter_params();
+  if (!params) {
+    // The backend said this route never asks (Backend::may_ask_input), so
+    // nothing was kept to call again with: the answer is refused, and the
+    // client is asked nothing.
+    spdlog::warn("{} was answered input_required by a backend that said it never asks: refused",
+                 method);
+    co_return protocol::internal_error("The server answered " + method +
+                                       " with input_required, which it said it never asks for");
+  }
   for (std::size_t round = 0; round < opts_.max_input_rounds; ++round) {
     if (!out.ok() || protocol::result_type(out.result()) != "input_required") co_return out;
     json::object& r = out.result();
@@ -785,7 +801,7 @@ asio::awaitable<Outcome> Engine::fulfil_for_legacy(Session& s, RequestContext& c
     json::value state = r.contains("requestState") ? r.at("requestState") : json::value();
     // Each answer passed the filters in client_request.
     ctx.set_round_trip(std::move(answers), std::move(state), /*filtered=*/true);
-    out = co_await dispatch_common(s, ctx, method, params);
+    out = co_await dispatch_common(s, ctx, method, *params);
   }
   if (out.ok() && protocol::result_type(out.result()) == "input_required")
     co_return protocol::internal_error("the request still needs input after " +

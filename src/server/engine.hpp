@@ -175,10 +175,11 @@ class Engine : public BackendListener {
                                                        const std::string& method,
                                                        boost::json::object params);
   // A Legacy request whose backend answered input_required: Bastion asks
-  // the client itself (sampling, elicitation, roots) and retries.
+  // the client itself (sampling, elicitation, roots) and retries with the
+  // request's params as the client sent them (ctx.pre_filter_params(), kept
+  // by route() when the backend said it may ask; refused when it did not).
   boost::asio::awaitable<protocol::Outcome> fulfil_for_legacy(Session& s, RequestContext& ctx,
                                                               const std::string& method,
-                                                              const boost::json::object& params,
                                                               protocol::Outcome out);
   // tasks/get, tasks/update, tasks/cancel: to the backend that created the task.
   boost::asio::awaitable<protocol::Outcome> task_request(RequestContext& ctx,

@@ -853,5 +853,183 @@ TEST(EngineModern, DecoratesResultsAndRefusesRemovedMethods) {
   EXPECT_FALSE(legacy.at("result").as_object().contains("resultType"));
 }
 
+// A Legacy client's tools/call whose every elicitation/create is answered
+// (accepted); the call's response, and how many questions it was asked.
+json::object legacy_call_answering(Harness& h, json::object params, int* asked = nullptr) {
+  static std::int64_t id = 900;
+  const std::int64_t me = ++id;
+  h.session->deliver(protocol::make_request(me, "tools/call", std::move(params)), h.out,
+                     h.ioc.get_executor());
+  for (int turn = 0; turn < 10; ++turn) {
+    h.ioc.restart();
+    h.ioc.run_for(std::chrono::milliseconds(200));
+    std::vector<json::value> questions;
+    while (auto m = h.out->try_pop()) {
+      if (!m->message) continue;
+      if (m->ends_request && m->message->at("id") == json::value(me)) return *m->message;
+      if (auto* method = m->message->if_contains("method");
+          method && *method == "elicitation/create")
+        questions.push_back(m->message->at("id"));
+    }
+    if (asked) *asked += static_cast<int>(questions.size());
+    for (const auto& q : questions)
+      h.session->deliver(protocol::make_result(q, json::object{{"action", "accept"}}), h.out,
+                         h.ioc.get_executor());
+  }
+  return {};
+}
+
+void initialize_legacy(Harness& h) {
+  h.session->initialize(json::object{{"protocolVersion", "2025-11-25"},
+                                     {"capabilities", {{"elicitation", json::object{}}}},
+                                     {"clientInfo", {{"name", "t"}, {"version", "1"}}}});
+}
+
+// A filter standing in for the PII policy on requests: the `text` argument
+// is masked on its way to the server, and what it was before is recorded.
+class MaskingFilter : public Filter {
+ public:
+  std::string_view name() const override { return "mask"; }
+  Verdict on_request(json::object& params, CallContext&) override {
+    auto* args = params.if_contains("arguments");
+    auto* text = args && args->is_object() ? args->get_object().if_contains("text") : nullptr;
+    saw.emplace_back(text && text->is_string() ? text->get_string() : "(none)");
+    if (text) *text = "[masked]";
+    return {};
+  }
+  std::vector<std::string> saw;
+};
+
+// The state of an asking round: the round it was ({"round":n}), or 0.
+std::int64_t round_of(const RequestContext& ctx) {
+  const json::value& st = ctx.request_state();
+  if (!st.is_object() || !st.get_object().contains("round")) return 0;
+  return st.get_object().at("round").to_number<std::int64_t>();
+}
+
+// An input_required asking one question, with the next round's state.
+json::object ask_round(std::int64_t round) {
+  json::object req{{"method", "elicitation/create"}, {"params", json::object{}}};
+  return json::object{{"resultType", "input_required"},
+                      {"inputRequests", json::object{{"q", std::move(req)}}},
+                      {"requestState", json::object{{"round", round}}}};
+}
+
+// What each call of a test tool saw: its `text` argument (after the
+// filters), and whether the engine kept the request's params as sent.
+struct Seen {
+  std::vector<std::string> text;
+  std::vector<bool> kept;
+  std::vector<std::string> kept_text;
+};
+
+void record(Seen& seen, const json::object& args, const RequestContext& ctx) {
+  auto* t = args.if_contains("text");
+  seen.text.emplace_back(t && t->is_string() ? t->get_string() : "(none)");
+  const json::object* kept = ctx.pre_filter_params();
+  seen.kept.push_back(kept != nullptr);
+  if (kept) seen.kept_text.emplace_back(json::serialize(*kept));
+}
+
+// A tool that asks in two rounds, then answers; and one that answers at once.
+std::shared_ptr<BuiltinBackend> rounds_backend(std::shared_ptr<Seen> seen) {
+  auto b = std::make_shared<BuiltinBackend>("rounds");
+  b->add_tool(json::object{{"name", "ask_twice"}},
+              [seen](json::object args, RequestContext& ctx) -> asio::awaitable<protocol::Outcome> {
+                record(*seen, args, ctx);
+                const std::int64_t round = round_of(ctx);
+                if (round < 2) co_return ask_round(round + 1);
+                co_return text_result("done after " + std::to_string(round) + " rounds");
+              });
+  b->add_tool(
+      json::object{{"name", "echo"}},
+      [seen](json::object args, RequestContext& ctx) -> asio::awaitable<protocol::Outcome> {
+        record(*seen, args, ctx);
+        co_return text_result("echo");
+      },
+      BuiltinBackend::Asks::kNever);
+  // Said it never asks, and asks all the same.
+  b->add_tool(
+      json::object{{"name", "liar"}},
+      [seen](json::object args, RequestContext& ctx) -> asio::awaitable<protocol::Outcome> {
+        record(*seen, args, ctx);
+        co_return ask_round(1);
+      },
+      BuiltinBackend::Asks::kNever);
+  return b;
+}
+
+json::object text_call(const std::string& tool) {
+  return json::object{{"name", tool}, {"arguments", json::object{{"text", "SECRET"}}}};
+}
+
+// A Legacy session (it declared elicitation) with rounds_backend() and,
+// unless told otherwise, the masking filter.
+struct RoundsHarness : Harness {
+  std::shared_ptr<Seen> seen = std::make_shared<Seen>();
+  std::shared_ptr<MaskingFilter> mask = std::make_shared<MaskingFilter>();
+  explicit RoundsHarness(bool masking = true) {
+    engine.add_backend(rounds_backend(seen));
+    if (masking) engine.filters().add(mask);
+    start();
+    initialize_legacy(*this);
+  }
+};
+
+// A Legacy client's call answered input_required is called again with its
+// params as the client sent them, every round: the request filters (the PII
+// policy) see the unmasked text each time and mask it again, and the tool
+// never sees the text unmasked.
+TEST(Engine, ALegacyRetryRunsTheFiltersOnTheParamsAsSentEachRound) {
+  RoundsHarness h;
+  auto& seen = h.seen;
+  auto& f = h.mask;
+  int asked = 0;
+  auto r = legacy_call_answering(h, text_call("ask_twice"), &asked);
+  ASSERT_TRUE(r.contains("result")) << json::serialize(r);
+  EXPECT_EQ(r.at("result").at("content").at(0).at("text"), "done after 2 rounds");
+  EXPECT_EQ(asked, 2);
+  EXPECT_EQ(f->saw, (std::vector<std::string>{"SECRET", "SECRET", "SECRET"}));
+  EXPECT_EQ(seen->text, (std::vector<std::string>{"[masked]", "[masked]", "[masked]"}));
+  // What was kept is the request as sent, kept once.
+  ASSERT_EQ(seen->kept, (std::vector<bool>{true, true, true}));
+  for (const auto& k : seen->kept_text) EXPECT_NE(k.find("SECRET"), std::string::npos) << k;
+}
+
+// Only a route whose backend may ask keeps a copy of a Legacy call's params:
+// the echo's call (and any Modern call, which has no retry of Bastion's)
+// moves them on uncopied.
+TEST(Engine, OnlyARouteThatMayAskKeepsALegacyCallsParams) {
+  RoundsHarness h(/*masking=*/false);
+  auto& seen = h.seen;
+  auto echo = h.request("tools/call", text_call("echo"));
+  ASSERT_TRUE(echo.contains("result")) << json::serialize(echo);
+  auto modern = h.request("tools/call", modern_params(text_call("ask_twice")));
+  ASSERT_TRUE(modern.contains("result")) << json::serialize(modern);
+  EXPECT_EQ(modern.at("result").at("resultType"), "input_required");
+  EXPECT_EQ(seen->kept, (std::vector<bool>{false, false}));
+  EXPECT_FALSE(rounds_backend(seen)->may_ask(Kind::kTool, "echo"));
+  EXPECT_TRUE(rounds_backend(seen)->may_ask(Kind::kTool, "ask_twice"));
+}
+
+// attack: a backend that said a route never asks (so nothing was kept) and
+// answers input_required all the same is refused with an error saying so;
+// the client is asked nothing and the call is not run again.
+TEST(Engine, ABackendThatSaidItNeverAsksIsRefusedWhenItAsks) {
+  RoundsHarness h;
+  auto& seen = h.seen;
+  auto& f = h.mask;
+  int asked = 0;
+  auto r = legacy_call_answering(h, text_call("liar"), &asked);
+  ASSERT_TRUE(r.contains("error")) << json::serialize(r);
+  EXPECT_EQ(r.at("error").at("code"), protocol::kInternalError);
+  EXPECT_NE(std::string(r.at("error").at("message").as_string()).find("never asks"),
+            std::string::npos)
+      << json::serialize(r);
+  EXPECT_EQ(asked, 0);
+  EXPECT_EQ(seen->text, (std::vector<std::string>{"[masked]"}));
+  EXPECT_EQ(f->saw, (std::vector<std::string>{"SECRET"}));
+}
+
 }  // namespace
 }  // namespace bastion::server
