@@ -733,6 +733,12 @@ std::vector<protocol::ParamHeader> GatewayBackend::param_headers(const server::R
   return std::static_pointer_cast<Upstream>(route.target)->param_headers(route.key);
 }
 
+bool GatewayBackend::may_ask_input(const server::Route& route,
+                                   const server::RequestContext& ctx) const {
+  if (!route.target) return true;
+  return !std::static_pointer_cast<Upstream>(route.target)->legacy_for(ctx);
+}
+
 asio::awaitable<server::Settled> GatewayBackend::settle(server::Route route,
                                                         server::RequestContext& ctx) {
   auto proto = std::static_pointer_cast<Upstream>(route.target);

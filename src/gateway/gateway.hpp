@@ -98,6 +98,10 @@ class GatewayBackend : public server::Backend, public std::enable_shared_from_th
   // the configured server; settle() picks the instance and checks the name.
   std::optional<server::Route> resolve(server::Kind kind, std::string_view key) const override;
   std::vector<protocol::ParamHeader> param_headers(const server::Route& route) const override;
+  // A Legacy server's input_required never gets past the bridge
+  // (EraBridge::from_legacy refuses it): only a route to an instance that
+  // speaks Modern, or whose era is not known yet, may ask.
+  bool may_ask_input(const server::Route& route, const server::RequestContext& ctx) const override;
   boost::asio::awaitable<server::Settled> settle(server::Route route,
                                                  server::RequestContext& ctx) override;
   boost::asio::awaitable<protocol::Outcome> call(const server::Route& route,

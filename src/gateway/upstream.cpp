@@ -926,6 +926,12 @@ bool Upstream::modern_for(const server::RequestContext& ctx) const {
   return client_->modern() || (ctx.modern() && !client_->modern_version().empty());
 }
 
+bool Upstream::legacy_for(const server::RequestContext& ctx) const {
+  std::lock_guard lk(mu_);
+  if (!client_) return false;
+  return !(client_->modern() || (ctx.modern() && !client_->modern_version().empty()));
+}
+
 bool Upstream::has_parked_call() const {
   std::lock_guard lk(mu_);
   for (const auto& [token, f] : flights_)

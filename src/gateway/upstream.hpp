@@ -164,6 +164,9 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   // era: always for a Modern-only server, for a Modern client's request to
   // a dual-era one (known once started).
   bool modern_for(const server::RequestContext& ctx) const;
+  // Whether the running instance speaks Legacy to `ctx`'s requests: false
+  // when it is not running (its era is known once it starts).
+  bool legacy_for(const server::RequestContext& ctx) const;
   // Whether a call may stay in flight long with nobody moving it on: one
   // that waits for a Modern client's answer to an input request
   // (InputSink::waiting), or one Bastion stopped waiting for that the server
