@@ -246,30 +246,41 @@ json::object param_headers_schema() {
           {"required", json::array{"region"}}};
 }
 
+// The tools that answer at once: a Legacy client's call of one keeps no
+// copy of its params for a retry (BuiltinBackend::Asks).
+constexpr auto kNeverAsks = server::BuiltinBackend::Asks::kNever;
+
 void add_tools(server::BuiltinBackend& b) {
   b.add_tool(
       tool_def("test_simple_text", "Tests simple text content response"),
       [](json::object, RequestContext&) -> asio::awaitable<Outcome> {
         co_return content_result(json::array{text("This is a simple text response for testing.")});
-      });
-  b.add_tool(tool_def("test_image_content", "Tests image content response"),
-             [](json::object, RequestContext&) -> asio::awaitable<Outcome> {
-               co_return content_result(json::array{json::object{
-                   {"type", "image"}, {"data", kTestPngBase64}, {"mimeType", "image/png"}}});
-             });
-  b.add_tool(tool_def("test_audio_content", "Tests audio content response"),
-             [](json::object, RequestContext&) -> asio::awaitable<Outcome> {
-               co_return content_result(json::array{json::object{
-                   {"type", "audio"}, {"data", kTestWavBase64}, {"mimeType", "audio/wav"}}});
-             });
-  b.add_tool(tool_def("test_embedded_resource", "Tests embedded resource content response"),
-             [](json::object, RequestContext&) -> asio::awaitable<Outcome> {
-               json::object res{{"uri", "test://embedded-resource"},
-                                {"mimeType", "text/plain"},
-                                {"text", "This is an embedded resource content."}};
-               co_return content_result(
-                   json::array{json::object{{"type", "resource"}, {"resource", std::move(res)}}});
-             });
+      },
+      kNeverAsks);
+  b.add_tool(
+      tool_def("test_image_content", "Tests image content response"),
+      [](json::object, RequestContext&) -> asio::awaitable<Outcome> {
+        co_return content_result(json::array{
+            json::object{{"type", "image"}, {"data", kTestPngBase64}, {"mimeType", "image/png"}}});
+      },
+      kNeverAsks);
+  b.add_tool(
+      tool_def("test_audio_content", "Tests audio content response"),
+      [](json::object, RequestContext&) -> asio::awaitable<Outcome> {
+        co_return content_result(json::array{
+            json::object{{"type", "audio"}, {"data", kTestWavBase64}, {"mimeType", "audio/wav"}}});
+      },
+      kNeverAsks);
+  b.add_tool(
+      tool_def("test_embedded_resource", "Tests embedded resource content response"),
+      [](json::object, RequestContext&) -> asio::awaitable<Outcome> {
+        json::object res{{"uri", "test://embedded-resource"},
+                         {"mimeType", "text/plain"},
+                         {"text", "This is an embedded resource content."}};
+        co_return content_result(
+            json::array{json::object{{"type", "resource"}, {"resource", std::move(res)}}});
+      },
+      kNeverAsks);
   b.add_tool(
       tool_def("test_multiple_content_types",
                "Tests response with multiple content types (text, image, resource)"),
@@ -281,7 +292,8 @@ void add_tools(server::BuiltinBackend& b) {
             text("Multiple content types test:"),
             json::object{{"type", "image"}, {"data", kTestPngBase64}, {"mimeType", "image/png"}},
             json::object{{"type", "resource"}, {"resource", std::move(res)}}});
-      });
+      },
+      kNeverAsks);
   b.add_tool(
       tool_def("test_tool_with_logging", "Tests tool that emits log messages during execution"),
       [](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
@@ -291,7 +303,8 @@ void add_tools(server::BuiltinBackend& b) {
         co_await pause(std::chrono::milliseconds(50));
         ctx.log(server::LogLevel::kInfo, "testkit", "Tool execution completed");
         co_return content_result(json::array{text("Tool with logging executed successfully")});
-      });
+      },
+      kNeverAsks);
   b.add_tool(
       tool_def("test_tool_with_progress", "Tests tool that reports progress notifications"),
       [](json::object, RequestContext& ctx) -> asio::awaitable<Outcome> {
@@ -300,11 +313,14 @@ void add_tools(server::BuiltinBackend& b) {
           if (p < 100) co_await pause(std::chrono::milliseconds(50));
         }
         co_return content_result(json::array{text("Tool with progress executed successfully")});
-      });
-  b.add_tool(tool_def("test_error_handling", "Tests error response handling"),
-             [](json::object, RequestContext&) -> asio::awaitable<Outcome> {
-               co_return error_text("This tool intentionally returns an error for testing");
-             });
+      },
+      kNeverAsks);
+  b.add_tool(
+      tool_def("test_error_handling", "Tests error response handling"),
+      [](json::object, RequestContext&) -> asio::awaitable<Outcome> {
+        co_return error_text("This tool intentionally returns an error for testing");
+      },
+      kNeverAsks);
   b.add_tool(
       tool_def("test_sampling", "Tests server-initiated sampling (LLM completion request)",
                json::object{
@@ -352,38 +368,45 @@ void add_tools(server::BuiltinBackend& b) {
   b.add_tool(tool_def("test_elicitation_sep1330_enums",
                       "Tests elicitation with enum schema improvements per SEP-1330"),
              elicit_and_report(elicitation_enums));
-  b.add_tool(tool_def("json_schema_2020_12_tool", "Tool with JSON Schema 2020-12 features",
-                      json_schema_2020_12()),
-             [](json::object args, RequestContext&) -> asio::awaitable<Outcome> {
-               co_return content_result(json::array{
-                   text("JSON Schema 2020-12 tool called with: " + json::serialize(args))});
-             });
+  b.add_tool(
+      tool_def("json_schema_2020_12_tool", "Tool with JSON Schema 2020-12 features",
+               json_schema_2020_12()),
+      [](json::object args, RequestContext&) -> asio::awaitable<Outcome> {
+        co_return content_result(
+            json::array{text("JSON Schema 2020-12 tool called with: " + json::serialize(args))});
+      },
+      kNeverAsks);
   b.add_tool(
       tool_def("test_reconnection",
                "Tests SSE stream disconnection and client reconnection (SEP-1699)"),
       [](json::object, RequestContext&) -> asio::awaitable<Outcome> {
         co_await pause(std::chrono::milliseconds(100));
         co_return content_result(json::array{text("Reconnection test completed successfully")});
-      });
+      },
+      kNeverAsks);
 
-  b.add_tool(tool_def("test_param_headers",
-                      "Mirrors region, priority, verbose and target.zone into Mcp-Param-* "
-                      "headers (x-mcp-header); returns the arguments it was called with",
-                      param_headers_schema()),
-             [](json::object args, RequestContext&) -> asio::awaitable<Outcome> {
-               json::object r = content_result(json::array{text(json::serialize(args))});
-               r["structuredContent"] = std::move(args);
-               co_return r;
-             });
+  b.add_tool(
+      tool_def("test_param_headers",
+               "Mirrors region, priority, verbose and target.zone into Mcp-Param-* "
+               "headers (x-mcp-header); returns the arguments it was called with",
+               param_headers_schema()),
+      [](json::object args, RequestContext&) -> asio::awaitable<Outcome> {
+        json::object r = content_result(json::array{text(json::serialize(args))});
+        r["structuredContent"] = std::move(args);
+        co_return r;
+      },
+      kNeverAsks);
 
   // Bastion's own fixtures: benchmarks and cancellation tests.
-  b.add_tool(tool_def("echo", "Returns its `text` argument",
-                      json::object{{"type", "object"},
-                                   {"properties",
-                                    json::object{{"text", json::object{{"type", "string"}}}}}}),
-             [](json::object args, RequestContext&) -> asio::awaitable<Outcome> {
-               co_return content_result(json::array{text(str_arg(args, "text"))});
-             });
+  b.add_tool(
+      tool_def(
+          "echo", "Returns its `text` argument",
+          json::object{{"type", "object"},
+                       {"properties", json::object{{"text", json::object{{"type", "string"}}}}}}),
+      [](json::object args, RequestContext&) -> asio::awaitable<Outcome> {
+        co_return content_result(json::array{text(str_arg(args, "text"))});
+      },
+      kNeverAsks);
   b.add_tool(
       tool_def(
           "sleep", "Waits `ms` milliseconds (cancellable)",
@@ -403,14 +426,16 @@ void add_tools(server::BuiltinBackend& b) {
           }
         }
         co_return content_result(json::array{text(fmt::format("slept {} ms", ms))});
-      });
-  b.add_tool(tool_def("cancelled_count", "How many `sleep` calls were cancelled so far"),
-             [](json::object, RequestContext&) -> asio::awaitable<Outcome> {
-               json::object r =
-                   content_result(json::array{text(std::to_string(g_cancelled.load()))});
-               r["structuredContent"] = json::object{{"cancelled", g_cancelled.load()}};
-               co_return r;
-             });
+      },
+      kNeverAsks);
+  b.add_tool(
+      tool_def("cancelled_count", "How many `sleep` calls were cancelled so far"),
+      [](json::object, RequestContext&) -> asio::awaitable<Outcome> {
+        json::object r = content_result(json::array{text(std::to_string(g_cancelled.load()))});
+        r["structuredContent"] = json::object{{"cancelled", g_cancelled.load()}};
+        co_return r;
+      },
+      kNeverAsks);
 }
 
 }  // namespace

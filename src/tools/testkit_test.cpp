@@ -268,5 +268,20 @@ TEST(TestkitLegacy, AnErrorEndsTheRoundAndWithdrawsTheRest) {
   EXPECT_EQ(withdrawn, 2u);
 }
 
+// The testkit's tools that answer at once keep no copy of a Legacy call's
+// params for a retry; those that may ask (and the asking prompt) do, and a
+// resource (its handler never sees the answers) never asks.
+TEST(Testkit, OnlyItsAskingFixturesKeepALegacyCallsParams) {
+  auto b = make_testkit();
+  for (const char* t : {"echo", "sleep", "test_simple_text", "test_tool_with_progress"})
+    EXPECT_FALSE(b->may_ask(server::Kind::kTool, t)) << t;
+  for (const char* t :
+       {"test_sampling", "test_elicitation", "test_input_required_result_multi_round",
+        "test_input_required_result_multiple_inputs", "confirm_delete"})
+    EXPECT_TRUE(b->may_ask(server::Kind::kTool, t)) << t;
+  EXPECT_TRUE(b->may_ask(server::Kind::kPrompt, "test_input_required_result_prompt"));
+  EXPECT_FALSE(b->may_ask(server::Kind::kResource, "test://static-text"));
+}
+
 }  // namespace
 }  // namespace bastion::tools
