@@ -408,5 +408,26 @@ TEST(Routing, ResourceUpdatesOnlyForTheServersOwnUris) {
   EXPECT_EQ(h.notifications_to(a, "notifications/resources/updated").size(), 1u);
 }
 
+// A Legacy server's input_required never gets past the bridge
+// (EraBridge::from_legacy), so a route to a running Legacy instance says it
+// never asks and a Legacy client's call to it keeps no copy of its params;
+// while the server is not running (its era unknown) the route may ask.
+TEST(Routing, ARouteToARunningLegacyServerNeverAsks) {
+  GatewayHarness h({fake_server("s")});
+  h.fakes.script("s", talker());
+  h.start();
+  auto c = h.connect(kSampling);
+  auto ctx = std::make_shared<server::RequestContext>(c.session, c.session->caller(), c.out,
+                                                      json::value(1), "tools/call", json::value());
+  auto before = h.gateway().resolve(server::Kind::kTool, "s__log");
+  ASSERT_TRUE(before);
+  EXPECT_TRUE(h.gateway().may_ask_input(*before, *ctx));
+  auto r = h.call(c, "s__log");
+  ASSERT_TRUE(r.contains("result")) << json::serialize(r);
+  auto running = h.gateway().resolve(server::Kind::kTool, "s__log");
+  ASSERT_TRUE(running);
+  EXPECT_FALSE(h.gateway().may_ask_input(*running, *ctx));
+}
+
 }  // namespace
 }  // namespace bastion::gateway::testing
