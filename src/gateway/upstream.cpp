@@ -920,16 +920,22 @@ Upstream::Attribution Upstream::Flight::attribution() const {
   return {Attribution::kCall, target(), std::move(s), 1};
 }
 
+namespace {
+// Whether a running instance speaks Modern to `ctx`'s requests: a
+// Modern-only server always, a dual-era one to a Modern client's request.
+bool speaks_modern(const McpClient& c, const server::RequestContext& ctx) {
+  return c.modern() || (ctx.modern() && !c.modern_version().empty());
+}
+}  // namespace
+
 bool Upstream::modern_for(const server::RequestContext& ctx) const {
   std::lock_guard lk(mu_);
-  if (!client_) return false;
-  return client_->modern() || (ctx.modern() && !client_->modern_version().empty());
+  return client_ && speaks_modern(*client_, ctx);
 }
 
 bool Upstream::legacy_for(const server::RequestContext& ctx) const {
   std::lock_guard lk(mu_);
-  if (!client_) return false;
-  return !(client_->modern() || (ctx.modern() && !client_->modern_version().empty()));
+  return client_ && !speaks_modern(*client_, ctx);
 }
 
 bool Upstream::has_parked_call() const {
