@@ -37,6 +37,7 @@
 #include "security/keyring.hpp"
 #include "security/redact.hpp"
 #include "server/builtin_backend.hpp"
+#include "storage/private_file.hpp"
 #include "tools/audit_report_tools.hpp"
 #include "tools/oauth2_demo_tools.hpp"
 #include "tools/pii_demo_tools.hpp"
@@ -238,11 +239,10 @@ void App::build() {
   if (opts_.check_only) {
     // nothing on disk
   } else if (!std::filesystem::exists(opts_.data_dir, ec)) {
-    std::filesystem::create_directories(opts_.data_dir, ec);
-    if (ec)
-      throw std::runtime_error("cannot create data directory " + opts_.data_dir + ": " +
-                               ec.message());
-    std::filesystem::permissions(opts_.data_dir, std::filesystem::perms::owner_all, ec);
+    // 0700 from its mkdir, and so is every missing parent, whatever the
+    // umask (a chmod after create_directories left the parents 0755, or
+    // 0777 under umask 0, and the directory open until the chmod).
+    storage::ensure_private_dir(opts_.data_dir);
   } else if ((std::filesystem::status(opts_.data_dir).permissions() &
               (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) !=
              std::filesystem::perms::none) {

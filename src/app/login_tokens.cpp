@@ -86,9 +86,13 @@ void try_open_browser(const std::string& url) {
 
 LoginTokens::LoginTokens(LoginTokenOptions o) : o_(std::move(o)) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialize");
+  // Created 0700 with its missing parents (as XDG asks for its base
+  // directories), whatever the umask; one that exists is closed to others.
   std::error_code ec;
-  std::filesystem::create_directories(o_.state_dir, ec);
-  std::filesystem::permissions(o_.state_dir, std::filesystem::perms::owner_all, ec);
+  if (!std::filesystem::exists(o_.state_dir, ec))
+    storage::ensure_private_dir(o_.state_dir);
+  else
+    std::filesystem::permissions(o_.state_dir, std::filesystem::perms::owner_all, ec);
   auto keyfile = o_.state_dir / "connect.key";
   std::string why;
   if (auto k = storage::read_private_file(keyfile, &why); k) {

@@ -11,6 +11,7 @@
 #include "cli/commands.hpp"
 #include "login/users.hpp"
 #include "protocol/iso8601.hpp"
+#include "storage/private_file.hpp"
 
 namespace bastion::cli {
 
@@ -76,19 +77,11 @@ std::optional<std::string> read_new_password(const std::string& user) {
 }
 
 // The auth data directory as the server wants it: levels this creates are
-// 0700 (the server refuses an auth directory others can read).
+// 0700 from their mkdir (the server refuses an auth directory others can
+// read).
 std::filesystem::path prepared(const std::filesystem::path& auth_dir) {
-  namespace fs = std::filesystem;
-  std::vector<fs::path> missing;
-  for (fs::path p = auth_dir; !p.empty() && !fs::exists(p); p = p.parent_path()) {
-    missing.push_back(p);
-    if (p == p.parent_path()) break;
-  }
-  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
-    std::error_code ec;
-    fs::create_directory(*it, ec);
-    fs::permissions(*it, fs::perms::owner_all, ec);
-  }
+  std::error_code ec;
+  if (!std::filesystem::exists(auth_dir, ec)) storage::ensure_private_dir(auth_dir);
   return auth_dir / "users";
 }
 

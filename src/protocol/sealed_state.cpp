@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sodium.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -74,7 +75,10 @@ std::shared_ptr<StateSealer> StateSealer::from_key_file(const std::filesystem::p
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
-    std::filesystem::create_directories(path.parent_path(), ec);
+    // The key's directory (data_dir/mcp, in a data directory that exists)
+    // is private like every directory of it: 0700 from its mkdir, whatever
+    // the umask. Should it fail, creating the key below says why.
+    ::mkdir(path.parent_path().c_str(), 0700);
     // Written aside, then linked into place: link() fails when another
     // process got there first, and then its key is the one everybody uses.
     std::array<unsigned char, kKeyBytes> fresh;

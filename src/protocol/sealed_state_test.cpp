@@ -85,8 +85,15 @@ TEST(SealedState, KeyFileIsCreatedOnceAndShared) {
              ("bastion-sealer-" + std::to_string(::getpid()) + "-" +
               std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
   auto path = dir / "mcp" / "request_state.key";
+  ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);  // the data directory
+  // Its mcp/ is made 0700 whatever the umask (under umask 0 a mkdir that
+  // left it to the umask makes it 0777).
+  const mode_t old_mask = ::umask(0);
   auto a = StateSealer::from_key_file(path);
+  ::umask(old_mask);
   struct stat st {};
+  ASSERT_EQ(::stat(path.parent_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(st.st_size, 32);

@@ -7,14 +7,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readFileSync, readSync, readdirSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CreateMessageRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { BIN, SOURCE_DIR, initialize, post, startWithConfig, tempDir, writeConfig } from './lib/bastion.mjs';
+import { BIN, SOURCE_DIR, initialize, post, startServe, startWithConfig, tempDir, writeConfig } from './lib/bastion.mjs';
 
 const PY = 'python3';
 const fernetKey = (dataDir) =>
@@ -438,4 +438,43 @@ test('bastion pii scan reports every finding past the gateway cap; a policy keep
   assert.equal(m.status, 3);
   assert.match(m.stderr, /overflow/);
   assert.equal(m.stdout, '');
+});
+
+// Every path under `root` (itself included) that group or others may use.
+function openToOthers(root) {
+  const open = [];
+  const walk = (p) => {
+    const st = lstatSync(p);
+    if (st.mode & 0o077) open.push(`${(st.mode & 0o777).toString(8)} ${path.relative(root, p) || '.'}`);
+    if (st.isDirectory()) for (const e of readdirSync(p)) walk(path.join(p, e));
+  };
+  walk(root);
+  return open.sort();
+}
+
+test('every command that makes the data directory makes it, its missing parents and what it puts there private, even under umask 0', async () => {
+  // Run under umask 0: a directory left to the umask comes out 0777 (serve
+  // and stdio made the data directory's missing parents, and its mcp/, so).
+  const umask0 = ['sh', '-c', 'umask 000; exec "$0" "$@"', BIN];
+  const run = (args, input = '') => {
+    const r = spawnSync(umask0[0], [...umask0.slice(1), ...args], { input, encoding: 'utf8', timeout: 60000 });
+    assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+  };
+  const commands = {
+    'secret set': (d) => run(['secret', 'set', 'TOKEN', '--data-dir', d], 'value-0123456789'),
+    encrypt: (d) => run(['encrypt', '--data-dir', d], 'hello'),
+    'keys rotate': (d) => run(['keys', 'rotate', '--data-dir', d]),
+    'user add': (d) => run(['user', 'add', 'alice', '--data-dir', d], 'correct horse battery staple\n'),
+    stdio: (d) => run(['stdio', '--data-dir', d]),  // stdin closed: starts, then ends
+    serve: async (d) => {
+      const srv = await startServe([], { dataDir: d, command: umask0 });
+      assert.equal(await srv.stop(), 0, srv.stderr);
+    },
+  };
+  for (const [name, make] of Object.entries(commands)) {
+    const top = tempDir();
+    await make(path.join(top, 'a', 'b', 'data'));
+    assert.deepEqual(openToOthers(path.join(top, 'a')), [], `${name}: open to group or others`);
+    assert.ok(readdirSync(path.join(top, 'a', 'b', 'data')).length > 0, `${name} wrote nothing`);
+  }
 });
