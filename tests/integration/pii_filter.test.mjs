@@ -3,8 +3,10 @@
 // data in keys, numbers, errors, notifications, sampling and elicitation
 // requests and echoes what reached it) and the official SDK client, which
 // answers those requests. Also: evasions (full-width, invisible, dash
-// variants) in real results, and upstream stderr reaching Bastion's log
-// masked and with its control characters escaped.
+// variants, phones as JSON numbers) in both directions, look-alikes that must
+// pass unchanged (src/pii/scanner_evasion_test.cpp attacks the same strings
+// on the scanner alone), and upstream stderr reaching Bastion's log masked
+// and with its control characters escaped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -172,4 +174,93 @@ test("an upstream's stderr reaches the log masked, its control characters escape
   assert.ok(!lines.some((l) => l.startsWith('[error] bastion: forged')), s.stderr);
   for (const raw of ['\x1b', '\r', '\u202e', '\x07', '900101-1234568', 'kim@example.com'])
     assert.ok(!s.stderr.includes(raw), `${JSON.stringify(raw)} reached the log`);
+});
+
+// Spellings meant to slip a value past the scanner, each with what the
+// policy `mask` makes of it: soft hyphens, bidi controls, the minus sign and
+// the full-width hyphen inside phones and RRNs, and phones as JSON numbers
+// (a mobile loses its leading 0 as a number, +82 its '+').
+const EVASIONS = {
+  shy_phone: ['010\u00AD-1234\u00AD-5678', '010-****-5678', 'phone'],
+  shy_rrn: ['900101\u00AD-1234568', '900101-1******', 'rrn'],
+  rlo_rrn: ['900101\u202E-1234568', '900101-1******', 'rrn'],
+  lri_phone: ['010-\u20661234\u2069-5678', '010-****-5678', 'phone'],
+  lri_card: ['4111 \u20661111\u2069 1111 1111', '**** **** **** 1111', 'credit_card'],
+  minus_phone: ['010\u22121234\u22125678', '010-****-5678', 'phone'],
+  minus_rrn: ['900101\u22121234568', '900101-1******', 'rrn'],
+  fullwidth_hyphen_phone: ['010\uFF0D1234\uFF0D5678', '010-****-5678', 'phone'],
+  fullwidth_hyphen_rrn: ['900101\uFF0D1234568', '900101-1******', 'rrn'],
+  number_phone: [1012345678, '010****5678', 'phone'],
+  number_intl_phone: [821012345678, '+821*****5678', 'phone'],
+};
+const pick = (i) => Object.fromEntries(Object.entries(EVASIONS).map(([k, v]) => [k, v[i]]));
+
+test('mask: soft hyphens, bidi controls, minus signs, full-width hyphens and phones as numbers are masked both ways', async () => {
+  // echo is masked toward the server; say only toward the client (its
+  // arguments reach the server as sent, and come back as its result).
+  const s = await startWithConfig(`${SERVER}security:
+  pii:
+    default: mask
+    tools: {say: {directions: {request: allow}}}
+`);
+  try {
+    const { c } = await connect(s.url);
+    const echo = await c.callTool({ name: 'crm__echo', arguments: pick(0) });
+    assert.deepEqual(JSON.parse(echo.content[0].text).arguments, pick(1));
+    const say = await c.callTool({ name: 'crm__say', arguments: pick(0) });
+    assert.deepEqual(say.structuredContent, pick(1));
+    await c.close();
+  } finally {
+    assert.equal(await s.stop(), 0, s.stderr);
+  }
+});
+
+test('reject: the same evasions are refused toward the server and toward the client, naming the type', async () => {
+  const s = await startWithConfig(`${SERVER}security:
+  pii:
+    default: reject
+    tools: {say: {directions: {request: allow}}}
+`);
+  try {
+    const { c } = await connect(s.url);
+    for (const [tool, direction] of [['crm__echo', 'request'], ['crm__say', 'response']])
+      for (const [key, [value, , type]] of Object.entries(EVASIONS)) {
+        const r = await failure(c.callTool({ name: tool, arguments: { [key]: value } }));
+        assert.ok(r.error, `${tool} ${key}: not refused: ${all(r.ok)}`);
+        assert.match(r.error.message, new RegExp(`rejected the ${direction}: it contains ${type} \\(1\\)`), `${tool} ${key}`);
+        assert.deepEqual(r.error.data, { pii_types: [type], direction }, `${tool} ${key}`);
+        for (const v of ['1234', '5678', '900101'])
+          assert.ok(!all({ m: r.error.message, d: r.error.data }).includes(v), r.error.message);
+      }
+    await c.close();
+  } finally {
+    assert.equal(await s.stop(), 0, s.stderr);
+  }
+});
+
+// Look-alikes the issue tracker named: they pass unchanged both ways, and
+// even `reject` lets them through.
+const LOOK_ALIKES = {
+  version: 'upgraded to version 1.2.3.4 today',
+  ssh_remote: 'git@github.com:org/repo.git',
+  stew: '김치찌개님',
+  complaint: '민원씨',
+  luhn_in_hash: 'sha deadbeef4111111111111111cafe01',
+  luhn_between_hash_parts: 'hash a94a8fe5 4111111111111111 ccb19ba6',
+};
+
+test('look-alikes (a version, an SSH remote, 김치찌개님, 민원씨, a Luhn run in a hash) pass unchanged', async () => {
+  for (const policy of ['mask', 'reject']) {
+    const s = await startWithConfig(`${SERVER}security:\n  pii:\n    default: ${policy}\n`);
+    try {
+      const { c } = await connect(s.url);
+      const echo = await c.callTool({ name: 'crm__echo', arguments: LOOK_ALIKES });
+      assert.deepEqual(JSON.parse(echo.content[0].text).arguments, LOOK_ALIKES, policy);
+      const say = await c.callTool({ name: 'crm__say', arguments: LOOK_ALIKES });
+      assert.deepEqual(say.structuredContent, LOOK_ALIKES, policy);
+      await c.close();
+    } finally {
+      assert.equal(await s.stop(), 0, s.stderr);
+    }
+  }
 });

@@ -4,7 +4,9 @@ message can carry it, for Bastion's PII filter tests: object keys, JSON
 numbers, error messages and data, log and progress notifications, sampling
 and elicitation requests, and its own stderr (with terminal control
 characters). It also echoes back what it received (arguments, _meta, the
-client's answers), so a test can check what crossed Bastion toward it.
+client's answers), so a test can check what crossed Bastion toward it, and
+says back what it is told (`say`: the arguments as its structured result), so
+a test can check what crosses toward the client.
 """
 import json
 import sys
@@ -13,7 +15,7 @@ RRN = "900101-1234568"
 RRN_KEY = "850315-2345671"
 
 TOOLS = [{"name": n, "inputSchema": {"type": "object"}} for n in
-         ("echo", "keys", "numbers", "fail", "relay", "stderr", "evasions")]
+         ("echo", "say", "keys", "numbers", "fail", "relay", "stderr", "evasions")]
 
 PENDING = []
 
@@ -55,6 +57,8 @@ def call(name, args, meta):
     if name == "echo":
         # What reached the server, after Bastion's policy.
         return text(json.dumps({"arguments": args, "meta": meta}, ensure_ascii=False))
+    if name == "say":
+        return text("said", args)
     if name == "keys":
         return text("keys", {RRN_KEY: "a customer", "rows": [{"kim@example.com": 1}]})
     if name == "numbers":
