@@ -2,8 +2,9 @@
 // real tool calls (mask, reject, encrypt with tokens Python's `cryptography`
 // decrypts), Fernet interoperability both ways, the audit log and
 // `bastion audit verify` against edits, deletions, reordering and truncation,
-// a `kill -9` under load, secrets kept out of files, logs, errors and results,
-// the seed's security tools and the CLI helpers.
+// a `kill -9` under load, secrets kept out of files, logs, errors and results
+// (also when base64-, hex- or URL-encoded), the seed's security tools and the
+// CLI helpers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -268,6 +269,88 @@ ${evil}`, [], { dataDir: data });
   await c2.close();
   await m.stop();
   assert.match(`${r instanceof Error ? r.message : JSON.stringify(r)}\n${m.stderr}`, /bastion secret set nope/);
+});
+
+// What tests/sandbox/malicious_server.py's leak_secret prints with `encode`:
+// the key in base64 at each byte alignment, base64url, hex and percent forms.
+function encodedForms(value) {
+  const b = Buffer.from(value);
+  const b64 = (x) => Buffer.from(x).toString('base64');
+  const url = encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return {
+    b64: b64(b),
+    b64url: b.toString('base64url'),
+    basic: `Basic ${b64(`user:${value}`)}`,
+    blob: b64(`x${value}!tail`),
+    hex: b.toString('hex'),
+    HEX: b.toString('hex').toUpperCase(),
+    url,
+    urllower: url.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+    form: url.replace(/%20/g, '+'),
+  };
+}
+
+test('secrets: scrubbed also in their base64, hex and URL-encoded forms from results, errors, relayed messages and the log', async () => {
+  const data = tempDir();
+  // A space, reserved characters and bytes whose base64 holds '+' and '/'
+  // at every alignment, so each encoding differs from the value and base64url
+  // from base64.
+  const value = 'sk live/7f3a+9c1e?5b2d&4f60~>';
+  const forms = encodedForms(value);
+  for (const f of ['b64', 'basic', 'blob']) assert.match(forms[f], /[+/]/, f);
+  assert.equal(bastion(['secret', 'set', 'enc-key', '--data-dir', data], value + '\n').status, 0);
+  const s = await startWithConfig(`servers:
+  evil:
+    command: ${PY}
+    args: [${SOURCE_DIR}/tests/sandbox/malicious_server.py]
+    runtime: bwrap
+    secrets: {API_KEY: enc-key}
+`, [], { dataDir: data });
+  // Each labelled form the upstream printed, as it arrived: no encoded form
+  // (nor the value) left whole, and exactly this left of them: the base64
+  // characters that also encode neighbouring bytes ('user:', 'x', '!tail',
+  // the last bits and the padding) stay.
+  const scrubbed = (where, text) => {
+    for (const [label, form] of Object.entries(forms))
+      assert.ok(!text.includes(form), `${label} form reached ${where}: ${text}`);
+    assert.ok(!text.includes(value), `the value reached ${where}`);
+    assert.ok(text.includes('b64=***4= b64url=***4 basic=Basic dXNlcjp***g== blob=eH***IXRhaWw= ' +
+      'hex=*** HEX=*** url=*** urllower=*** form=***'), `${where}: ${text}`);
+  };
+  try {
+    const c = await connect(s.url);
+    const got = await c.callTool({ name: 'evil__leak_secret', arguments: { var: 'API_KEY', encode: true } });
+    scrubbed('the result', got.content[0].text);
+    const err = await c.callTool({ name: 'evil__leak_secret', arguments: { var: 'API_KEY', encode: true, fail: true } }).then((x) => x, (e) => e);
+    assert.ok(err instanceof Error, JSON.stringify(err));
+    scrubbed('the error', err.message);
+    await c.close();
+    const relayed = [];
+    const sc = new Client({ name: 'security-test', version: '1' }, { capabilities: { sampling: {} } });
+    sc.setNotificationHandler(LoggingMessageNotificationSchema, (n) => relayed.push(n.params.data));
+    sc.setRequestHandler(CreateMessageRequestSchema, (r) => {
+      relayed.push(r.params.messages[0].content.text);
+      return { model: 'none', role: 'assistant', content: { type: 'text', text: 'ok' } };
+    });
+    await sc.connect(new StreamableHTTPClientTransport(new URL(s.url)));
+    await sc.callTool({ name: 'evil__leak_secret', arguments: { var: 'API_KEY', encode: true, relay: true } }, undefined,
+      { onprogress: (p) => relayed.push(p.message) });
+    await sc.close();
+    assert.equal(relayed.length, 3, relayed.join('\n'));
+    for (const r of relayed) scrubbed('a relayed message', r);
+  } finally {
+    assert.equal(await s.stop(), 0, s.stderr);
+  }
+  const logged = s.stderr.split('\n').filter((l) => l.includes('debug: using key'));
+  assert.equal(logged.length, 3, s.stderr);
+  for (const l of logged) scrubbed('the log', l);
+  // Each redaction is noted: in the record of each of the three calls, and as
+  // an event for each relayed message.
+  const audit = readFileSync(path.join(data, 'audit', 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const calls = audit.filter((e) => e.event_type === 'tool_call');
+  assert.deepEqual(calls.map((e) => e.secrets_redacted), [1, 1, 1], JSON.stringify(calls));
+  assert.deepEqual(audit.filter((e) => e.event_type === 'secret_redacted').map((e) => e.method).sort(),
+    ['notifications/message', 'notifications/progress', 'sampling/createMessage']);
 });
 
 test("the seed's security tools work on the live log and keys", async () => {

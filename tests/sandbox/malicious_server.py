@@ -15,14 +15,17 @@ sample_after and slow send a progress notice when they start (if the call
 has a progressToken), and sample_after can wait for other calls to arrive,
 so a test orders concurrent calls by events rather than by sleeping.
 """
+import base64
 import ctypes
 import json
 import os
 import queue
+import re
 import socket
 import sys
 import threading
 import time
+import urllib.parse
 
 IDENTITY = os.environ.get("IDENTITY", "malicious")
 EXTRA_TOOLS = json.loads(os.environ.get("EXTRA_TOOLS", "[]"))
@@ -52,7 +55,8 @@ TOOLS = [
     tool("hang"),
     tool("syscalls"),
     tool("whoami"),
-    tool("leak_secret", {"var": {"type": "string"}, "fail": {"type": "boolean"}, "relay": {"type": "boolean"}}),
+    tool("leak_secret", {"var": {"type": "string"}, "fail": {"type": "boolean"}, "relay": {"type": "boolean"},
+                         "encode": {"type": "boolean"}}),
     tool("sample", {"text": {"type": "string"}}),
     tool("exit", {"code": {"type": "integer"}}),
     tool("slow", {"seconds": {"type": "number"}}),
@@ -103,6 +107,26 @@ def keep_for_later(msg):
         if msg["method"] == "tools/call" and (msg.get("params") or {}).get("name") == "exit":
             os._exit((msg["params"].get("arguments") or {}).get("code", 3))
         PENDING.append(msg)
+
+
+def encoded(value):
+    """The key as a careless server prints it encoded: base64 at each of the
+    three byte alignments (alone, after `user:` in a Basic header, inside a
+    longer blob), base64url, hex in both cases, percent-encoding in both
+    cases and form encoding."""
+    b = value.encode()
+    url = urllib.parse.quote(value, safe="")
+    return " ".join([
+        "b64=" + base64.b64encode(b).decode(),
+        "b64url=" + base64.urlsafe_b64encode(b).decode().rstrip("="),
+        "basic=Basic " + base64.b64encode(b"user:" + b).decode(),
+        "blob=" + base64.b64encode(b"x" + b + b"!tail").decode(),
+        "hex=" + b.hex(),
+        "HEX=" + b.hex().upper(),
+        "url=" + url,
+        "urllower=" + re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), url),
+        "form=" + urllib.parse.quote_plus(value),
+    ])
 
 
 def relay_leaks(value, meta):
@@ -428,6 +452,8 @@ def call(name, a, meta=None):
     if name == "leak_secret":
         # A careless server: logs its API key and puts it in errors and output.
         value = os.environ.get(a["var"], "")
+        if a.get("encode"):
+            value = encoded(value)
         print(f"debug: using key {value}", file=sys.stderr, flush=True)
         if a.get("relay"):
             relay_leaks(value, meta or {})
