@@ -486,6 +486,11 @@ void App::attach_auth(transport::HttpServer& http) {
   };
   auth_->set_audit_sink(audit_sink, [audit = audit_] { return !audit || audit->available(); });
   auto as = auth_;
+  // Guesses from a locked-out client or source (and malformed forms) are
+  // refused on the I/O thread; the rest goes to a route thread.
+  http.add_quick_route([as](const transport::Request& req, const transport::RequestContext& ctx) {
+    return as->refuse_at_once(req, auth::Caller{ctx.peer});
+  });
   http.add_async_route([as](const transport::Request& req, const transport::RequestContext& ctx) {
     return auth_route(as, req, auth::Caller{ctx.peer});
   });

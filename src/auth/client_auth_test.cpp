@@ -60,6 +60,62 @@ TEST(ClientAuth, WrongSecretsBackOffAndTheRightOneWaitsToo) {
     EXPECT_EQ(token_as(s, "mcp-client", "x", "198.51.100.7").result(), http::status::unauthorized);
 }
 
+Request form_post(std::string_view target, std::string body, std::string authorization) {
+  Request req{http::verb::post, target, 11};
+  req.set(http::field::content_type, kForm);
+  if (!authorization.empty()) req.set(http::field::authorization, authorization);
+  req.body() = std::move(body);
+  req.prepare_payload();
+  return req;
+}
+
+// What refuse_at_once answers (on an I/O thread, without the hand-over to a
+// route thread) is what handle_async would: the same status, body and
+// Retry-After, counted and locked the same; anything that needs a secret
+// checked passes on, uncounted.
+TEST(ClientAuth, RefusedAtOnceAsHandleWouldRefuse) {
+  Server s;
+  const Caller guesser{boost::asio::ip::make_address("198.51.100.9")};
+  const Request guess = form_post("/oauth2/token", kGrant, basic("mcp-client", "wrong"));
+  const Request right = form_post("/oauth2/token", kGrant, basic("mcp-client", client_a().secret));
+  // Not locked out yet (free_failures, 5, and the one that starts the
+  // wait): a guess needs its secret checked, so it passes on, and passing
+  // on counts nothing.
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_FALSE(s.as->refuse_at_once(guess, guesser)) << i;
+    EXPECT_EQ(s.as->handle(guess, guesser)->result(), http::status::unauthorized) << i;
+  }
+  EXPECT_EQ(s.as->stats().lockouts, 0u);
+  // Locked out: refused at once, as handle refuses it, the right secret too.
+  for (const Request* r : {&guess, &right}) {
+    auto at_once = s.as->refuse_at_once(*r, guesser);
+    ASSERT_TRUE(at_once);
+    auto handled = s.as->handle(*r, guesser);
+    EXPECT_EQ(at_once->result(), http::status::too_many_requests);
+    EXPECT_EQ(at_once->result(), handled->result());
+    EXPECT_EQ(at_once->body(), handled->body());
+    EXPECT_EQ((*at_once)[http::field::retry_after], (*handled)[http::field::retry_after]);
+  }
+  EXPECT_EQ(s.as->stats().lockouts, 4u) << "each refusal counted once, wherever it was made";
+  // Another address is not locked: its right secret passes on.
+  EXPECT_FALSE(s.as->refuse_at_once(right, Caller{boost::asio::ip::make_address("203.0.113.9")}));
+  // The other refusals that need no secret checked.
+  Request get{http::verb::get, "/oauth2/token", 11};
+  auto not_post = s.as->refuse_at_once(get, guesser);
+  ASSERT_TRUE(not_post);
+  EXPECT_EQ(not_post->result(), http::status::method_not_allowed);
+  auto no_grant = s.as->refuse_at_once(form_post("/oauth2/token", "scope=x", ""), Caller{});
+  ASSERT_TRUE(no_grant);
+  expect_error(*no_grant, http::status::bad_request, "invalid_request");
+  auto no_client = s.as->refuse_at_once(form_post("/oauth2/introspect", "token=x", ""), Caller{});
+  ASSERT_TRUE(no_client);
+  EXPECT_EQ(no_client->result(),
+            s.as->handle(form_post("/oauth2/introspect", "token=x", ""))->result());
+  // Paths that are not the form endpoints are not its to answer.
+  EXPECT_FALSE(s.as->refuse_at_once(form_post("/oauth2/register", "{}", ""), guesser));
+  EXPECT_FALSE(s.as->refuse_at_once(Request{http::verb::get, "/.well-known/jwks.json", 11}));
+}
+
 // Introspection and revocation authenticate clients too: the same lock.
 TEST(ClientAuth, IntrospectionAndRevocationShareTheLockout) {
   Server s;

@@ -453,15 +453,12 @@ struct AuthServer::FormCall {
 
 bool AuthServer::handle_async(const Request& req, const Caller& caller, Reply reply) {
   std::string_view path = path_of(req);
-  if (path == "/oauth2/token" || path == "/oauth2/introspect" || path == "/oauth2/revoke") {
+  if (const std::optional<Endpoint> e = form_endpoint(path)) {
     if (req.method() != http::verb::post) {
       reply(method_not_allowed(req, "POST"));
       return true;
     }
-    Endpoint e = path == "/oauth2/token"        ? Endpoint::kToken
-                 : path == "/oauth2/introspect" ? Endpoint::kIntrospect
-                                                : Endpoint::kRevoke;
-    auto begun = begin_form(e, req, caller);
+    auto begun = begin_form(*e, req, caller);
     if (!begun) {
       reply(begun.error());
       return true;
@@ -518,6 +515,25 @@ bool AuthServer::handle_async(const Request& req, const Caller& caller, Reply re
   }
   // /oauth2/authorize, /oauth2/register and the sign-in pages.
   return signin_route(req, path, source_of(req, caller).key, reply);
+}
+
+std::optional<AuthServer::Endpoint> AuthServer::form_endpoint(std::string_view path) {
+  if (path == "/oauth2/token") return Endpoint::kToken;
+  if (path == "/oauth2/introspect") return Endpoint::kIntrospect;
+  if (path == "/oauth2/revoke") return Endpoint::kRevoke;
+  return std::nullopt;
+}
+
+std::optional<Response> AuthServer::refuse_at_once(const Request& req, const Caller& caller) {
+  const std::optional<Endpoint> e = form_endpoint(path_of(req));
+  if (!e) return std::nullopt;
+  if (req.method() != http::verb::post) return method_not_allowed(req, "POST");
+  // begin_form has no effect when it lets a request through: handle_async
+  // reads it again (a few microseconds), and refuses it then should a
+  // lockout have begun in between.
+  auto begun = begin_form(*e, req, caller);
+  if (!begun) return std::move(begun.error());
+  return std::nullopt;
 }
 
 std::optional<Response> AuthServer::handle(const Request& req, const Caller& caller) {

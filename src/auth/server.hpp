@@ -123,6 +123,16 @@ class AuthServer {
   bool handle_async(const Request& req, const Caller& caller, Reply reply);
   // The same, waiting for the answer (nullopt when the path is not ours).
   std::optional<Response> handle(const Request& req, const Caller& caller = {});
+  // What the token, introspection and revocation endpoints refuse before
+  // any work that may wait: a wrong method, a malformed form or
+  // credentials, a client or source locked out after failed guesses, an
+  // audit log that cannot record. The same response, counters and audit
+  // record as handle_async; nullopt when the request needs handle_async.
+  // Cheap (a small form parsed, the lockout table's lock) and never blocks,
+  // so an I/O thread may call it: a flood of locked-out guesses is refused
+  // where it arrives, without the hand-over to a route thread and back
+  // that cost more than the refusal itself (two thread wake-ups).
+  std::optional<Response> refuse_at_once(const Request& req, const Caller& caller = {});
 
   // The pool where argon2id runs (client secrets here, the sign-in pages'
   // passwords: login/interaction.hpp). Lives as long as this server.
@@ -200,6 +210,8 @@ class AuthServer {
  private:
   struct FormCall;
   enum class Endpoint { kToken, kIntrospect, kRevoke };
+  // The endpoint a form POST to `path` is for, if it is one of them.
+  static std::optional<Endpoint> form_endpoint(std::string_view path);
 
   // The form endpoints in three steps, so the slow middle one can run on
   // the hashing pool: read the request (cheap checks, lockout), check the

@@ -93,6 +93,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   tcp::acceptor acceptor;
   asio::steady_timer reaper;
   std::vector<AsyncRouteHandler> routes;
+  std::vector<QuickRouteHandler> quick_routes;
   const GuardOptions guards;
   McpEndpoint endpoint;
   std::uint64_t listener_id = 0;
@@ -321,8 +322,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       routed = json_response(
           req.version(), http::status::forbidden,
           json::object{{"error", "forbidden"}, {"error_description", "Host header not allowed"}});
-    else
-      routed = co_await asio::co_spawn(route_pool, route_all, asio::use_awaitable);
+    for (auto& q : quick_routes) {
+      if (routed) break;
+      routed = q(req, ctx);
+    }
+    if (!routed) routed = co_await asio::co_spawn(route_pool, route_all, asio::use_awaitable);
     if (routed) co_return co_await conn.write(std::move(*routed), req.keep_alive());
     Response res =
         json_response(req.version(), http::status::not_found, json::object{{"error", "not_found"}});
@@ -349,6 +353,10 @@ void HttpServer::add_route(RouteHandler h) {
                               -> asio::awaitable<std::optional<Response>> { co_return h(req); });
 }
 void HttpServer::add_async_route(AsyncRouteHandler h) { impl_->routes.push_back(std::move(h)); }
+
+void HttpServer::add_quick_route(QuickRouteHandler h) {
+  impl_->quick_routes.push_back(std::move(h));
+}
 void HttpServer::set_authenticator(Authenticator a) { impl_->endpoint.set_authenticator(a); }
 void HttpServer::set_message_check(MessageCheck c) { impl_->endpoint.set_message_check(c); }
 

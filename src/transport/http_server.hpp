@@ -61,6 +61,12 @@ using RouteHandler = std::function<std::optional<Response>(const Request&)>;
 // the connection's coroutine waits for the answer.
 using AsyncRouteHandler = std::function<boost::asio::awaitable<std::optional<Response>>(
     const Request&, const RequestContext&)>;
+// Answers a route gives at once, on the I/O thread, before a request goes to
+// the route pool: nullopt passes it on. Only for what costs no more than the
+// hand-over it saves (refusing a malformed or throttled request): it must
+// never block nor do heavy work.
+using QuickRouteHandler =
+    std::function<std::optional<Response>(const Request&, const RequestContext&)>;
 // Establishes the caller for /mcp: a principal, or the response to send
 // (401 challenge). Unset: everyone is anonymous.
 using Authenticator = std::function<protocol::Expected<protocol::Principal, Response>(
@@ -78,6 +84,8 @@ class HttpServer {
   // Routes are tried in the order they were added.
   void add_route(RouteHandler h);
   void add_async_route(AsyncRouteHandler h);
+  // Tried in the order they were added, before every route above.
+  void add_quick_route(QuickRouteHandler h);
   void set_authenticator(Authenticator a);
   void set_message_check(MessageCheck c);
 
